@@ -1,0 +1,170 @@
+// Kernel emission: the statements of one compiled function. For each materialised node of
+// the plan, a loop nest computes it; fused producers (elementwise ops, views, constants)
+// are inlined as expressions at the element being computed, bound to locals so each is
+// computed once per element. Kernel ops (matmul, reductions, conv) use their own
+// loop-nest templates from the op table through the KernelContext.
+
+import { InternalError } from "../diagnostics";
+import { type Dim, type Node, type Shape } from "../ir";
+import { nest, type KernelContext, type KernelEmit, type SourceEmit, type ViewEmit } from "../ops";
+import type { Plan } from "../schedule";
+import * as js from "./estree";
+import type { NameTable } from "./names";
+
+export interface Storage {
+  /** Identifier of the array holding a materialised tensor, or of a scalar local. */
+  nameOf(node: Node): string;
+  /** Identifier of a free dim's runtime size. */
+  dimName(dim: string): string;
+}
+
+type ViewRecord = ViewEmit & { needsContiguousInput?(node: Node): boolean };
+
+export class FunctionEmitter {
+  private readonly memo = new WeakMap<js.Statement[], Map<string, js.Expression>>();
+
+  constructor(
+    private readonly plan: Plan,
+    private readonly storage: Storage,
+    private readonly names: NameTable,
+    private readonly dtype: "f32" | "f64",
+  ) {}
+
+  dim = (d: Dim): js.Expression => (typeof d === "number" ? js.num(d) : js.id(this.storage.dimName(d)));
+
+  /** Row-major strides of a shape as expressions. */
+  strides(shape: Shape): js.Expression[] {
+    const out = new Array<js.Expression>(shape.length);
+    let s: js.Expression = js.num(1);
+    for (let k = shape.length - 1; k >= 0; k--) {
+      out[k] = s;
+      s = js.mul(s, this.dim(shape[k]!));
+    }
+    return out;
+  }
+
+  offset(shape: Shape, idx: js.Expression[]): js.Expression {
+    const strides = this.strides(shape);
+    let o: js.Expression = js.num(0);
+    idx.forEach((i, k) => { o = js.add(o, js.mul(i, strides[k]!)); });
+    return o;
+  }
+
+  /** The statements computing one materialised node. */
+  emitKernel(node: Node): js.Statement[] {
+    const target = this.storage.nameOf(node);
+    const scalar = node.shape.length === 0;
+    const out: js.Statement[] = [];
+    if (scalar) out.push(js.declare("let", target, js.num(0)));
+    const ctx = this.context(node, target);
+    if (node.op.kind === "kernel") {
+      const emit = node.op.emit as KernelEmit;
+      out.push(...emit.kernel(ctx));
+    } else {
+      // An elementwise value or a view, materialised: one loop nest over its shape.
+      const vars = node.shape.map(() => this.names.unique("i"));
+      const body: js.Statement[] = [];
+      const value = this.compute(node, vars.map(js.id), body);
+      body.push(ctx.store(vars.map(js.id), value));
+      out.push(nest(vars, node.shape, { dim: this.dim }, body));
+    }
+    const line = node.span ? lineOf(node.span.source.text, node.span.start) : undefined;
+    const label = `${node.name ?? node.op.name} ${formatDims(node.shape)}${line ? `  (${node.span!.source.file}:${line.number}: ${line.text.trim()})` : ""}`;
+    out[0] = js.withComment(out[0]!, label);
+    return out;
+  }
+
+  private context(node: Node, target: string): KernelContext {
+    const scalar = node.shape.length === 0;
+    return {
+      node,
+      dtype: this.dtype,
+      read: (input, idx, body) => this.read(input, idx, body),
+      store: (idx, value, operator = "=") =>
+        js.stmt(js.assign(scalar ? js.id(target) : js.index(target, this.offset(node.shape, idx)), value, operator)),
+      load: (idx) => (scalar ? js.id(target) : js.index(target, this.offset(node.shape, idx))),
+      dim: this.dim,
+      fresh: (prefix) => this.names.unique(prefix),
+    };
+  }
+
+  /** The value of `node` at `idx`, reading materialised values from storage. */
+  read(node: Node, idx: js.Expression[], body: js.Statement[]): js.Expression {
+    if (this.plan.materialized.has(node)) {
+      const name = this.storage.nameOf(node);
+      // Scalars computed here live in locals; graph inputs are always arrays.
+      return node.shape.length === 0 && node.op.kind !== "source" ? js.id(name) : js.index(name, this.offset(node.shape, idx));
+    }
+    return this.compute(node, idx, body);
+  }
+
+  /** Compute a non-materialised node in place (also used for the kernel's own node). */
+  private compute(node: Node, idx: js.Expression[], body: js.Statement[]): js.Expression {
+    const key = `${node.id}@${idx.map(exprKey).join(",")}`;
+    let memo = this.memo.get(body);
+    if (!memo) { memo = new Map(); this.memo.set(body, memo); }
+    const found = memo.get(key);
+    if (found) return found;
+    let value: js.Expression;
+    switch (node.op.kind) {
+      case "source": {
+        const emit = node.op.emit as SourceEmit;
+        if (!emit.value) throw new InternalError(`source ${node.op.name} read without storage`);
+        value = emit.value(idx, node, this.dim);
+        break;
+      }
+      case "view": {
+        const view = node.op.emit as ViewRecord;
+        const input = node.inputs[0]!;
+        if (view.needsContiguousInput?.(node)) {
+          if (!this.plan.materialized.has(input)) throw new InternalError(`reshape of an unmaterialised ${input.op.name}`);
+          const flat = this.offset(node.shape, idx);
+          value = this.read(input, [], body);
+          if (input.shape.length > 0) value = js.index(this.storage.nameOf(input), flat);
+        } else {
+          value = this.read(input, view.mapIndex(idx, node, this.dim), body);
+        }
+        break;
+      }
+      case "elementwise": {
+        const args = node.inputs.map((i) => this.bind(this.read(i, idx, body), body));
+        value = (node.op.emit as (args: js.Expression[]) => js.Expression)(args);
+        break;
+      }
+      default:
+        throw new InternalError(`kernel ${node.op.name} (#${node.id}) was not materialised`);
+    }
+    memo.set(key, value);
+    return value;
+  }
+
+  /** Bind a non-trivial expression to a local so repeated uses evaluate it once. */
+  private bind(e: js.Expression, body: js.Statement[]): js.Expression {
+    if (e.type === "Identifier" || e.type === "Literal" || (e.type === "UnaryExpression" && e.argument.type === "Literal")) return e;
+    const name = this.names.unique("t");
+    body.push(js.declare("const", name, e));
+    return js.id(name);
+  }
+}
+
+function exprKey(e: js.Expression): string {
+  switch (e.type) {
+    case "Identifier": return e.name;
+    case "Literal": return String(e.value);
+    case "BinaryExpression": return `(${exprKey(e.left)}${e.operator}${exprKey(e.right)})`;
+    case "UnaryExpression": return `${e.operator}${exprKey(e.argument)}`;
+    default: return JSON.stringify(e);
+  }
+}
+
+function formatDims(shape: Shape): string {
+  return `[${shape.join(", ")}]`;
+}
+
+function lineOf(text: string, offset: number): { number: number; text: string } {
+  let number = 1, start = 0;
+  for (let i = 0; i < offset && i < text.length; i++) if (text.charCodeAt(i) === 10) { number++; start = i + 1; }
+  let end = text.indexOf("\n", start);
+  if (end < 0) end = text.length;
+  return { number, text: text.slice(start, end) };
+}

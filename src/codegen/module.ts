@@ -1,0 +1,375 @@
+// The module: everything a compiled model is, as one ESTree program. Module-level state
+// (params, arena buffers, result records, optimizer state) is allocated once; `forward`,
+// `valueAndGrad` and `step` validate their arguments, infer free dims, then call one
+// generated kernel function each, so a steady-state call allocates nothing.
+
+import { messages } from "../diagnostics";
+import { isKnown, numel, sizeOf, type Dim, type Node, type Shape, type Size } from "../ir";
+import type { InitSpec, ParamDecl, TensorDecl } from "../lower";
+import { planFunction } from "../schedule";
+import * as js from "./estree";
+import { FunctionEmitter } from "./kernel";
+import type { CodegenOptions, ModelIR } from "./model";
+import { NameTable } from "./names";
+import { optimizers } from "./optimizers";
+import { errorClassSource, parseStatements, runtimeSource } from "./runtime";
+
+const marker = "\u0000";
+
+/** A catalog message with runtime parts: the text before and after a runtime value. */
+function split(message: string): [js.Expression, js.Expression] {
+  const i = message.indexOf(marker);
+  return [js.str(message.slice(0, i)), js.str(message.slice(i + marker.length))];
+}
+
+export function emitModule(model: ModelIR, options: CodegenOptions): js.Program {
+  const emitter = new ModuleEmitter(model, options);
+  return emitter.program();
+}
+
+interface ApiFunction {
+  name: "forward" | "valueAndGrad" | "step";
+  returned: Node[];
+}
+
+class ModuleEmitter {
+  private readonly names = new NameTable();
+  private readonly top: js.Statement[] = [];
+  private readonly arrayType: string;
+  private readonly dimNames = new Map<string, string>();
+  private readonly inputVars = new Map<string, string>();
+  private readonly paramVars = new Map<string, string>();
+  private readonly boxes = new Map<string, string>();
+  private readonly freeDims: string[];
+
+  constructor(private readonly model: ModelIR, private readonly options: CodegenOptions) {
+    for (const reserved of ["GradcError", "hasOwn", "fail", "describe", "checkRecord", "tensorArg", "scalarArg",
+      "checkLength", "inferDim", "grow", "record", "makeRandom", "initialise", "F", "meta", "params",
+      "createParams", "forward", "valueAndGrad", "step", "scratch", "known", "c1", "c2", "Math", "Object",
+      "Float32Array", "Float64Array", "Array", "Error", "NaN", "Infinity", "undefined", "values", "seed", "random"]) {
+      this.names.unique(reserved);
+    }
+    this.arrayType = options.dtype === "f64" ? "Float64Array" : "Float32Array";
+    this.freeDims = model.program.dims.filter((d) => typeof d.value === "string").map((d) => d.name);
+    for (const d of this.freeDims) this.dimNames.set(d, this.names.derive("dim", d));
+    for (const i of model.program.inputs) this.inputVars.set(i.name, this.names.derive("in", i.name));
+    for (const p of model.program.params) this.paramVars.set(p.name, this.names.derive("p", p.name));
+  }
+
+  program(): js.Program {
+    const { program } = this.model;
+    const body: js.Statement[] = [];
+    if (this.options.format !== "function") body.push(...parseStatements(errorClassSource));
+    body.push(...parseStatements(runtimeSource));
+    body.push(js.declare("const", "F", js.id(this.arrayType)));
+    for (const d of this.freeDims) body.push(js.declare("let", this.dimNames.get(d)!, js.num(0)));
+    body.push(js.declare("const", "meta", this.metaExpression()));
+    body.push(this.createParamsFunction());
+    body.push(js.declare("const", "params", js.call("createParams", js.num(this.options.seed))));
+    body.push(js.declare("const", "known", js.call("record",
+      js.array([...program.inputs, ...program.params].map((d) => js.str(d.name))),
+      js.array([...program.inputs, ...program.params].map(() => js.num(1))))));
+    for (const i of [...program.inputs, ...program.params]) {
+      if (i.shape.length === 0) {
+        const box = this.names.derive("box", i.name);
+        this.boxes.set(i.name, box);
+        body.push(js.declare("const", box, js.newExpr("F", js.num(1))));
+      }
+    }
+    body.push(...this.top);
+
+    const fwd: ApiFunction = { name: "forward", returned: [...this.model.outputs, ...(this.model.objective ? [this.model.objective] : [])] };
+    body.push(...this.apiFunction(fwd));
+    if (this.model.objective && this.model.grads) {
+      body.push(...this.apiFunction({ name: "valueAndGrad", returned: [this.model.objective, ...this.model.grads] }));
+      body.push(...this.apiFunction({ name: "step", returned: [this.model.objective, ...this.model.grads] }));
+    } else {
+      const message = messages.E0406();
+      for (const name of ["valueAndGrad", "step"]) {
+        body.push(js.func(name, ["values"], [js.stmt(js.call("fail", js.str("E0406"), js.str(message)))]));
+      }
+    }
+
+    const members = ["meta", "params", "createParams", "forward", "valueAndGrad", "step"];
+    if (this.options.format === "function") {
+      body.push(js.ret(js.object(members.map((m) => [m, js.id(m)]))));
+      return { type: "Program", sourceType: "script", body };
+    }
+    if (this.options.format === "esm") {
+      body.push({ type: "ExportNamedDeclaration", declaration: null, source: null,
+        specifiers: members.map((m) => ({ type: "ExportSpecifier", local: js.id(m), exported: js.id(m) })) });
+      body.push({ type: "ExportDefaultDeclaration", declaration: js.object(members.map((m) => [m, js.id(m)])) });
+      return { type: "Program", sourceType: "module", body };
+    }
+    body.unshift(js.stmt(js.str("use strict")));
+    body.push(js.stmt(js.assign(js.member("module", "exports"), js.object([...members.map((m): [string, js.Expression] => [m, js.id(m)]), ["default", js.object(members.map((m) => [m, js.id(m)]))]]))));
+    return { type: "Program", sourceType: "script", body };
+  }
+
+  private metaExpression(): js.Expression {
+    const { program } = this.model;
+    const desc = (list: { name: string; shape: Shape }[]) => js.array(list.map((d) =>
+      js.object([["name", js.str(d.name)], ["shape", js.array(d.shape.map((s) => (typeof s === "number" ? js.num(s) : js.str(s))))]])));
+    return js.call(js.member("Object", "freeze"), js.object([
+      ["inputs", desc(program.inputs)],
+      ["params", desc(program.params)],
+      ["outputs", desc(program.outputs)],
+    ]));
+  }
+
+  private createParamsFunction(): js.Statement {
+    const { params } = this.model.program;
+    const body: js.Statement[] = [
+      js.declare("const", "random", js.call("makeRandom", js.id("seed"))),
+      js.ret(js.call("record", js.array(params.map((p) => js.str(p.name))), js.array(params.map((p) => this.initExpression(p))))),
+    ];
+    return js.func("createParams", ["seed"], [
+      js.ifStmt(js.binary("===", js.id("seed"), js.id("undefined")), [js.stmt(js.assign(js.id("seed"), js.num(this.options.seed)))]),
+      ...body,
+    ]);
+  }
+
+  private initExpression(p: ParamDecl): js.Expression {
+    const shape = p.shape as readonly number[];
+    const n = Math.max(numel(shape), 0);
+    const [kind, a, b] = initArguments(p.init, shape);
+    return js.call("initialise", js.newExpr("F", js.num(n)), js.num(kind), js.num(a), js.num(b), js.id("random"));
+  }
+
+  /** Module state and the API function for one of forward / valueAndGrad / step. */
+  private apiFunction(fn: ApiFunction): js.Statement[] {
+    const { program } = this.model;
+    const tag = fn.name === "valueAndGrad" ? "grad" : fn.name;
+    const out: js.Statement[] = [];
+    const plan = planFunction({ returned: fn.returned });
+    // Arena buffers, one per slot.
+    const slotNames = plan.slots.map((_, i) => this.names.unique(`${tag}_b${i}`));
+    const symbolicSlots: { name: string; size: Size }[] = [];
+    plan.slots.forEach((size, i) => {
+      const known = size.dims.length === 0;
+      out.push(js.declare("let", slotNames[i]!, js.newExpr("F", js.num(known ? size.coef : 0))));
+      if (!known) symbolicSlots.push({ name: slotNames[i]!, size });
+    });
+    // Storage of every materialised node.
+    const nodeNames = new Map<Node, string>();
+    const localOf = (n: Node): string => {
+      let name = nodeNames.get(n);
+      if (name) return name;
+      if (n.op.name === "input") {
+        const declName = n.attrs.name as string;
+        name = n.attrs.role === "param" ? this.paramVars.get(declName)! : this.inputVars.get(declName)!;
+      } else if (n.shape.length === 0) {
+        name = this.names.derive("s", n.name);
+      } else {
+        name = `${slotNames[plan.slotOf.get(n)!]!}`;
+      }
+      nodeNames.set(n, name);
+      return name;
+    };
+    const emitter = new FunctionEmitter(plan, { nameOf: localOf, dimName: (d) => this.dimNames.get(d)! }, this.names, this.options.dtype);
+
+    // Results: returned tensors are read from their buffers; scalars go through `scratch`.
+    const scratch = this.names.unique(`${tag}_scratch`);
+    out.push(js.declare("const", scratch, js.newExpr("Float64Array", js.num(Math.max(1, fn.returned.length)))));
+    const kernelBody: js.Statement[] = [];
+    for (const n of plan.kernels) kernelBody.push(...emitter.emitKernel(n));
+    const copies: { node: Node; buffer: string }[] = [];
+    fn.returned.forEach((n, i) => {
+      if (n.shape.length === 0) {
+        kernelBody.push(js.stmt(js.assign(js.index(scratch, js.num(i)), emitter.read(n, [], kernelBody))));
+      } else if (!plan.slotOf.has(n)) {
+        // A returned graph input (or source) is copied, so results never alias arguments.
+        const buffer = this.names.unique(`${tag}_copy${i}`);
+        copies.push({ node: n, buffer });
+        const vars = n.shape.map(() => this.names.unique("i"));
+        const body: js.Statement[] = [];
+        const v = emitter.read(n, vars.map(js.id), body);
+        body.push(js.stmt(js.assign(js.index(buffer, emitter.offset(n.shape, vars.map(js.id))), v)));
+        let loop: js.Statement[] = body;
+        for (let k = n.shape.length - 1; k >= 0; k--) loop = [js.loop(vars[k]!, js.num(0), emitter.dim(n.shape[k]!), loop)];
+        kernelBody.push(...loop);
+        const size = sizeOf(n.shape);
+        out.push(js.declare("let", buffer, js.newExpr("F", js.num(size.dims.length === 0 ? size.coef : 0))));
+        if (size.dims.length > 0) symbolicSlots.push({ name: buffer, size });
+      }
+    });
+    const bufferOf = (n: Node, i: number): string => copies.find((c) => c.node === n && fn.returned.indexOf(n) === i)?.buffer ?? localOf(n);
+
+    // The optimizer update, fused after the gradient kernels.
+    if (fn.name === "step") kernelBody.push(...this.updateStatements(fn.returned.slice(1).map((g, i) => bufferOf(g, i + 1))));
+
+    const argNames = [...program.inputs.map((i) => this.inputVars.get(i.name)!), ...program.params.map((p) => this.paramVars.get(p.name)!)];
+    const runName = this.names.unique(`run_${tag}`);
+    out.push(js.func(runName, argNames, kernelBody));
+
+    // The result record, allocated once.
+    const result = this.names.unique(`${tag}_result`);
+    const resultBody: js.Statement[] = [];
+    const viewsFor: { key: string; index: number; node: Node }[] = [];
+    if (fn.name === "forward") {
+      const keys: string[] = [];
+      const vals: js.Expression[] = [];
+      fn.returned.forEach((n, i) => {
+        const key = i < this.model.outputs.length ? program.outputs[i]!.name : (program.objective?.name ?? "objective");
+        if (keys.includes(key)) return;
+        keys.push(key);
+        vals.push(n.shape.length === 0 ? js.num(0) : this.initialView(n, bufferOf(n, i)));
+        if (n.shape.length === 0) resultBody.push(js.stmt(js.assign(js.index(result, js.str(key)), js.index(scratch, js.num(i)))));
+        else if (!isKnown(n.shape)) viewsFor.push({ key, index: i, node: n });
+      });
+      out.push(js.declare("const", result, js.call("record", js.array(keys.map(js.str)), js.array(vals))));
+    } else if (fn.name === "valueAndGrad") {
+      const grads = js.call("record", js.array(program.params.map((p) => js.str(p.name))),
+        js.array(fn.returned.slice(1).map((g, i) => js.id(bufferOf(g, i + 1)))));
+      out.push(js.declare("const", result, js.object([["value", js.num(0)], ["grads", grads]])));
+      resultBody.push(js.stmt(js.assign(js.member(result, "value"), js.index(scratch, js.num(0)))));
+    }
+
+    // Views of exact length over grown buffers for returned tensors with free dims.
+    for (const v of viewsFor) {
+      const cache = this.names.unique(`${tag}_views`);
+      out.push(js.declare("const", cache, js.newExpr("Map")));
+      const len = this.sizeExpression(sizeOf(v.node.shape));
+      const buffer = bufferOf(v.node, v.index);
+      const view = this.names.unique("view");
+      resultBody.push(
+        js.declare("let", view, js.call(js.member(cache, "get"), len)),
+        js.ifStmt(js.logical("||", js.binary("===", js.id(view), js.id("undefined")), js.binary("!==", js.member(js.id(view), "buffer"), js.member(js.id(buffer), "buffer"))), [
+          js.stmt(js.assign(js.id(view), js.call(js.member(buffer, "subarray"), js.num(0), len))),
+          js.stmt(js.call(js.member(cache, "set"), len, js.id(view))),
+        ]),
+        js.stmt(js.assign(js.index(result, js.str(v.key)), js.id(view))),
+      );
+    }
+
+    // The API function: checks, dims, buffers, run, results.
+    const api: js.Statement[] = [...this.argumentChecks(fn.name)];
+    for (const s of symbolicSlots) {
+      api.push(js.stmt(js.assign(js.id(s.name), js.call("grow", js.id(s.name), this.sizeExpression(s.size), js.id("F")))));
+    }
+    api.push(js.stmt(js.call(runName, ...argNames.map(js.id))));
+    api.push(...resultBody);
+    if (fn.name === "step") {
+      const impl = this.names.unique("stepImpl");
+      out.push(js.func(impl, ["values"], api));
+      // A tiny wrapper returns the objective from a preallocated array: no heap number
+      // is allocated inside the large function.
+      out.push(js.func("step", ["values"], [js.stmt(js.call(impl, js.id("values"))), js.ret(js.index(scratch, js.num(0)))]));
+    } else {
+      api.push(js.ret(js.id(result)));
+      out.push(js.func(fn.name, ["values"], api));
+    }
+    return out;
+  }
+
+  private initialView(n: Node, buffer: string): js.Expression {
+    return isKnown(n.shape) ? js.id(buffer) : js.newExpr("F", js.num(0));
+  }
+
+  private sizeExpression(size: Size): js.Expression {
+    return size.dims.reduce<js.Expression>((e, d) => js.mul(e, js.id(this.dimNames.get(d)!)), js.num(size.coef));
+  }
+
+  /** Validation of `values`, once per call and outside the kernels; free dims inferred. */
+  private argumentChecks(fnName: string): js.Statement[] {
+    const { program } = this.model;
+    const out: js.Statement[] = [];
+    const typeName = this.arrayType;
+    out.push(js.stmt(js.call("checkRecord", js.id("values"), js.id("known"),
+      js.str(`${fnName}: the values must be an object mapping input names to ${typeName}s, but is `))));
+    const take = (d: TensorDecl, role: "input" | "param"): js.Statement => {
+      const v = role === "input" ? this.inputVars.get(d.name)! : this.paramVars.get(d.name)!;
+      const fallback = role === "param" ? js.index("params", js.str(d.name)) : js.nil();
+      const missing = js.str(messages.E0401(d.name));
+      const scalar = d.shape.length === 0;
+      const badType = js.str(messages.E0404(d.name, scalar ? `number or a ${typeName} of length 1` : typeName, marker).replace(marker, ""));
+      const call = scalar
+        ? js.call("scalarArg", js.id("values"), js.str(d.name), fallback, js.id(this.boxes.get(d.name)!), js.id("F"), missing, badType)
+        : js.call("tensorArg", js.id("values"), js.str(d.name), fallback, js.id("F"), missing, badType);
+      return js.declare("const", v, call);
+    };
+    for (const i of program.inputs) out.push(take(i, "input"));
+    for (const p of program.params) out.push(take(p, "param"));
+
+    // Free dims, each from the first input where it is the only unknown.
+    const solved = new Set<string>();
+    const decls: TensorDecl[] = [...program.inputs];
+    let progress = true;
+    while (progress) {
+      progress = false;
+      for (const d of decls) {
+        const unknown = [...new Set(d.shape.filter((s): s is string => typeof s === "string" && !solved.has(s)))];
+        if (unknown.length !== 1) continue;
+        const dim = unknown[0]!;
+        const count = d.shape.filter((s) => s === dim).length;
+        if (count !== 1) continue;
+        const knownPart = this.sizeExpression({ coef: sizeOf(d.shape.filter((s) => s !== dim)).coef, dims: sizeOf(d.shape.filter((s) => s !== dim)).dims });
+        const [before, after] = split(messages.E0405(d.name, dim, `its length ${marker} is not a whole multiple of the other sizes`));
+        out.push(js.stmt(js.assign(js.id(this.dimNames.get(dim)!), js.call("inferDim",
+          js.member(this.inputVars.get(d.name)!, "length"), knownPart, before, after))));
+        solved.add(dim);
+        progress = true;
+      }
+    }
+    for (const d of [...program.inputs, ...program.params]) {
+      if (d.shape.length === 0) continue;
+      const v = program.inputs.includes(d) ? this.inputVars.get(d.name)! : this.paramVars.get(d.name)!;
+      if (d.shape.some((s) => typeof s === "string" && !solved.has(s))) continue;
+      const expected = this.sizeExpression(sizeOf(d.shape));
+      const shown = d.shape.every((s) => typeof s === "number") ? String(numel(d.shape as number[])) : d.shape.join("*");
+      const [before, after] = split(messages.E0403(d.name, shown as unknown as number, marker as unknown as number));
+      out.push(js.stmt(js.call("checkLength", js.id(v), expected, before, after)));
+    }
+    return out;
+  }
+
+  private updateStatements(gradBuffers: string[]): js.Statement[] {
+    const { program } = this.model;
+    const spec = program.optimizer!;
+    const def = optimizers[spec.kind];
+    const counter = this.names.unique("opt_t");
+    this.top.push(js.declare("let", counter, js.num(0)));
+    const out: js.Statement[] = [...def.prologue(spec, counter)];
+    program.params.forEach((p, i) => {
+      const state: string[] = [];
+      for (let k = 0; k < def.stateArrays; k++) {
+        const s = this.names.derive(`opt${k}`, p.name);
+        this.top.push(js.declare("const", s, js.newExpr("F", js.num(numel(p.shape as number[])))));
+        state.push(s);
+      }
+      out.push(...def.update(spec, {
+        param: this.paramVars.get(p.name)!, grad: gradBuffers[i]!, state, counter,
+        length: js.num(numel(p.shape as number[])), fresh: (prefix) => this.names.unique(prefix),
+      }));
+    });
+    return out;
+  }
+}
+
+/** Initialisers reduced to the runtime's three kinds: 0 constant a; 1 uniform [a, b); 2 normal(a, b). */
+function initArguments(init: InitSpec, shape: readonly number[]): [number, number, number] {
+  const [fanIn, fanOut] = fans(shape);
+  switch (init.kind) {
+    case "zeros": return [0, 0, 0];
+    case "ones": return [0, 1, 0];
+    case "constant": return [0, init.value, 0];
+    case "uniform": return [1, init.lo, init.hi];
+    case "normal": return [2, init.mean, init.std];
+    case "glorot_uniform": {
+      const limit = Math.sqrt(6 / (fanIn + fanOut));
+      return [1, -limit, limit];
+    }
+    case "he_normal": return [2, 0, Math.sqrt(2 / fanIn)];
+  }
+}
+
+/** Fan-in and fan-out: [in, out] for matrices, OIHW for conv kernels. */
+function fans(shape: readonly number[]): [number, number] {
+  if (shape.length === 0) return [1, 1];
+  if (shape.length === 1) return [shape[0]!, shape[0]!];
+  const receptive = shape.slice(2).reduce((a, b) => a * b, 1);
+  if (shape.length >= 3) return [shape[1]! * receptive, shape[0]! * receptive];
+  return [shape[0]!, shape[1]!];
+}
+
+export type { Dim };

@@ -1,0 +1,118 @@
+// The fixed runtime every emitted module carries: argument checks, the seeded PRNG and
+// the initialisers. It is plain JS text with no model-specific part (model names reach
+// the emitted code only as string literals built by codegen), parsed once with acorn
+// into ESTree and spliced into each module's tree.
+
+import { parse } from "acorn";
+import type { Statement } from "./estree";
+
+/** Defines GradcError for standalone modules; the library passes its own class in. */
+export const errorClassSource = `
+class GradcError extends Error {
+  constructor(errors) {
+    super(errors[0].message);
+    this.name = "GradcError";
+    this.code = errors[0].code;
+    this.errors = errors;
+    this.file = "";
+    this.line = 0;
+    this.column = 0;
+    this.rendered = "error: " + errors[0].message;
+  }
+}
+`;
+
+export const runtimeSource = `
+const hasOwn = Object.prototype.hasOwnProperty;
+function fail(code, message) {
+  throw new GradcError([{ code, message }]);
+}
+function describe(v) {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "a plain Array";
+  if (typeof v === "object") return (v.constructor && typeof v.constructor.name === "string" ? v.constructor.name : "an object");
+  return typeof v;
+}
+function checkRecord(values, known, message) {
+  if (values === null || typeof values !== "object") fail("E0404", message + describe(values));
+  for (const key in values) {
+    if (hasOwn.call(values, key) && !hasOwn.call(known, key)) fail("E0402", "unknown value \`" + key + "\`: the model has no input or param of that name");
+  }
+}
+function tensorArg(values, name, fallback, ArrayType, missing, badType) {
+  if (!hasOwn.call(values, name)) {
+    if (fallback === null) fail("E0401", missing);
+    return fallback;
+  }
+  const v = values[name];
+  if (!(v instanceof ArrayType)) fail("E0404", badType + describe(v));
+  return v;
+}
+function scalarArg(values, name, fallback, box, ArrayType, missing, badType) {
+  if (!hasOwn.call(values, name)) {
+    if (fallback === null) fail("E0401", missing);
+    return fallback;
+  }
+  const v = values[name];
+  if (typeof v === "number") {
+    box[0] = v;
+    return box;
+  }
+  if (!(v instanceof ArrayType) || v.length !== 1) fail("E0404", badType + describe(v));
+  return v;
+}
+function checkLength(array, n, before, after) {
+  if (array.length !== n) fail("E0403", before + array.length + after);
+}
+function inferDim(length, known, before, after) {
+  const d = length / known;
+  if (!(d >= 1) || d !== Math.floor(d)) fail("E0405", before + length + after);
+  return d;
+}
+function grow(buffer, n, ArrayType) {
+  return buffer.length >= n ? buffer : new ArrayType(n);
+}
+function record(keys, values) {
+  const r = {};
+  for (let i = 0; i < keys.length; i++) {
+    Object.defineProperty(r, keys[i], { value: values[i], enumerable: true, writable: true, configurable: true });
+  }
+  return r;
+}
+function makeRandom(seed) {
+  let s = (seed >>> 0) ^ 0x9e3779b9;
+  let spare = NaN;
+  const next = () => {
+    s = (s + 0x6d2b79f5) | 0;
+    let t = Math.imul(s ^ (s >>> 15), 1 | s);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const normal = () => {
+    if (spare === spare) { const v = spare; spare = NaN; return v; }
+    let u = 0;
+    while (u === 0) u = next();
+    const v = next();
+    const r = Math.sqrt(-2 * Math.log(u));
+    spare = r * Math.sin(2 * Math.PI * v);
+    return r * Math.cos(2 * Math.PI * v);
+  };
+  return { next, normal };
+}
+function initialise(array, kind, a, b, random) {
+  const n = array.length;
+  for (let i = 0; i < n; i++) {
+    switch (kind) {
+      case 0: array[i] = a; break;
+      case 1: array[i] = a + (b - a) * random.next(); break;
+      case 2: array[i] = a + b * random.normal(); break;
+    }
+  }
+  return array;
+}
+`;
+
+export function parseStatements(source: string): Statement[] {
+  const program = parse(source, { ecmaVersion: 2022, sourceType: "script" }) as unknown as { body: Statement[] };
+  return program.body;
+}

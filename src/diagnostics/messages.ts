@@ -1,0 +1,80 @@
+// The message catalog: every user-facing diagnostic has a stable code and one template
+// here, never an inline string at the call site (Svelte's `messages/`).
+
+export const messages = {
+  // lexical and syntax
+  E0001: (found: string) => `unexpected character ${found}`,
+  E0002: (expected: string, found: string) => `expected ${expected}, found ${found}`,
+  E0003: (text: string) => `malformed number \`${text}\``,
+  E0004: () => `program is nested too deeply`,
+  E0005: (name: string) => `\`${name}\` is a reserved word and cannot be used as a name`,
+  E0006: () => `positional arguments must come before keyword arguments`,
+  E0007: (name: string) => `keyword argument \`${name}\` is given twice`,
+  E0008: () => `comparisons cannot be chained; use parentheses`,
+  E0009: () => `\`...\` may appear at most once in an index`,
+  // names and statements
+  E0101: (name: string) => `unknown name \`${name}\``,
+  E0102: (name: string) => `\`${name}\` is already defined`,
+  E0103: (name: string, kind: string) => `\`${name}\` is ${kind} and cannot be assigned`,
+  E0104: (name: string) => `unknown function \`${name}\``,
+  E0105: (name: string, expected: string, found: number) =>
+    `\`${name}\` takes ${expected}, but ${found} ${found === 1 ? "was" : "were"} given`,
+  E0106: (name: string, arg: string) => `\`${name}\` has no argument named \`${arg}\``,
+  E0107: (name: string, arg: string) => `\`${name}\` is missing its argument \`${arg}\``,
+  E0108: (chain: string) => `functions call each other recursively: ${chain}`,
+  E0109: (name: string) => `\`${name}\` is a function; call it with arguments`,
+  E0110: (name: string) => `\`${name}\` is a tensor, not a function`,
+  E0111: () => `a program may have only one \`minimize\``,
+  E0112: (name: string) => `\`${name}\` is listed as an output twice`,
+  E0113: (name: string) => `unknown optimizer \`${name}\``,
+  E0114: (name: string) => `unknown initialiser \`${name}\``,
+  E0115: (what: string) => `${what} must be a number`,
+  E0116: (name: string, arg: string) => `\`${name}\`: \`${arg}\` must be a constant number`,
+  E0117: (name: string, arg: string) => `\`${name}\`: \`${arg}\` must be \`true\` or \`false\``,
+  E0118: (name: string) => `argument \`${name}\` must be a list of integers, like [0, 1]`,
+  E0119: (name: string) => `the second argument of \`grad\` must be a param or input name, found ${name}`,
+  E0120: (name: string) => `\`${name}\` is a dim, a size; it cannot be used as a tensor value here`,
+  E0121: (name: string) => `\`${name}\` is a function parameter name used twice`,
+  E0122: () => `\`true\` and \`false\` can only be keyword-argument values`,
+  E0123: () => `a list is not a tensor; lists are only for arguments such as \`axis\`, shapes and \`concat\``,
+  E0124: (name: string) => `\`${name}\` is not defined yet; names must be defined before they are used`,
+  E0125: (name: string) => `param \`${name}\` has a free dim in its shape; bind it with \`sizes\` (or \`--size\`) so the param can be allocated`,
+  // shapes
+  E0201: (a: string, b: string) => `cannot broadcast ${a} with ${b}`,
+  E0202: (a: string, b: string, detail: string) => `cannot matmul ${a} by ${b}: ${detail}`,
+  E0203: (axis: number, rank: number) => `axis ${axis} is out of range for a tensor of rank ${rank}`,
+  E0204: (axis: number) => `axis ${axis} is listed twice`,
+  E0205: (from: string, to: string) => `cannot reshape ${from} to ${to}: the sizes differ`,
+  E0206: () => `reshape allows at most one -1`,
+  E0207: (perm: string, rank: number) => `${perm} is not a permutation of the ${rank} axes`,
+  E0208: (from: string, to: string) => `cannot broadcast ${from} to ${to}`,
+  E0209: (detail: string) => `cannot concatenate: ${detail}`,
+  E0210: (detail: string) => `bad index: ${detail}`,
+  E0211: (shape: string) => `the objective must be a scalar, but this is ${shape}`,
+  E0212: (what: string, shape: string) => `${what} must be a scalar, but this is ${shape}`,
+  E0213: (detail: string) => `conv2d: ${detail}`,
+  E0214: (name: string, detail: string) => `${name}: ${detail}`,
+  E0215: (detail: string) => `bad size: ${detail}`,
+  E0216: (k: string) => `one_hot: the number of classes must be a positive integer, found ${k}`,
+  E0217: (name: string) => `\`${name}\` has no gradient path to the expression; its gradient is zero`,
+  E0218: (name: string, reason: string) => `cannot differentiate: ${name} ${reason}`,
+  E0219: (name: string) => `grad: \`${name}\` must be a scalar expression`,
+  // sizes and options
+  E0301: (name: string) => `unknown size \`${name}\`: the program declares no \`dim ${name}\``,
+  E0302: (name: string, value: string) => `size \`${name}\` must be a positive integer, found ${value}`,
+  E0303: (value: string) => `unknown dtype ${value}: use "f32" or "f64"`,
+  E0304: (detail: string) => `bad option: ${detail}`,
+  // runtime misuse (reported by the compiled model's wrappers)
+  E0401: (name: string) => `missing input \`${name}\``,
+  E0402: (name: string) => `unknown value \`${name}\`: the model has no input or param of that name`,
+  E0403: (name: string, expected: number, found: number) =>
+    `\`${name}\` must have ${expected} elements, but has ${found}`,
+  E0404: (name: string, expected: string, found: string) => `\`${name}\` must be a ${expected}, but is ${found}`,
+  E0405: (name: string, dim: string, detail: string) => `\`${name}\`: cannot infer dim \`${dim}\`: ${detail}`,
+  E0406: () => `this program has no \`minimize\`, so it has no gradient or step`,
+  E0407: (name: string, dims: string) => `\`${name}\` has free dims ${dims} whose values cannot be read from the arrays passed in; bind them with the \`sizes\` option`,
+  // CLI
+  E0501: (detail: string) => `${detail}`,
+} as const;
+
+export type MessageCode = keyof typeof messages;

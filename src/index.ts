@@ -1,0 +1,148 @@
+// gradc's public API. It only wires the phases: parse -> lower -> grad -> simplify ->
+// schedule -> emit, and turns the emitted code into a live model with `new Function`.
+
+import { gradients } from "./autodiff";
+import { emitSource, type CodegenOptions, type ModelIR } from "./codegen";
+import { fail, GradcError, InternalError } from "./diagnostics";
+import type { Shape } from "./ir";
+import { lowerProgram, lowerSource, type LoweredProgram } from "./lower";
+import { Builder } from "./ops";
+import { printExpression } from "./print";
+import { simplify } from "./simplify";
+import { keywords, parseExpression, type Expr, type Program } from "./syntax";
+
+export { GradcError } from "./diagnostics";
+
+export interface Descriptor {
+  name: string;
+  shape: (number | string)[];
+}
+
+export interface ModelMeta {
+  inputs: Descriptor[];
+  params: Descriptor[];
+  outputs: Descriptor[];
+}
+
+export interface CheckOptions {
+  filename?: string;
+  sizes?: Record<string, number>;
+}
+
+export interface CompileOptions extends CheckOptions {
+  dtype?: "f32" | "f64";
+  seed?: number;
+}
+
+export type TypedArray = Float32Array | Float64Array;
+
+export interface CompiledModel {
+  meta: ModelMeta;
+  params: Record<string, TypedArray>;
+  createParams(seed?: number): Record<string, TypedArray>;
+  forward(values: Record<string, TypedArray | number>): Record<string, TypedArray | number>;
+  valueAndGrad(values: Record<string, TypedArray | number>): { value: number; grads: Record<string, TypedArray> };
+  step(values: Record<string, TypedArray | number>): number;
+  source: string;
+}
+
+/** Check a program: throws GradcError, or returns its descriptors. */
+export function check(source: string, options: CheckOptions = {}): ModelMeta {
+  const program = lower(source, options);
+  return describe(program);
+}
+
+/** Compile a program to a live model. */
+export function compile(source: string, options: CompileOptions = {}): CompiledModel {
+  const { text, model } = compileToSource(source, { ...options, format: "function" });
+  let factory: (errorClass: typeof GradcError) => Omit<CompiledModel, "source">;
+  try {
+    factory = new Function("GradcError", text) as typeof factory;
+  } catch (e) {
+    throw new InternalError("emitted code does not parse", String(e));
+  }
+  const live = factory(GradcError);
+  void model;
+  return { ...live, source: text };
+}
+
+export interface SourceOptions extends CompileOptions {
+  format?: CodegenOptions["format"];
+}
+
+/** The emitted JavaScript for a program (a module for "esm"/"cjs"). */
+export function compileToSource(source: string, options: SourceOptions = {}): { text: string; model: ModelIR } {
+  const dtype = options.dtype ?? "f32";
+  if (dtype !== "f32" && dtype !== "f64") fail("E0303", undefined, JSON.stringify(dtype));
+  const seed = options.seed ?? 1;
+  if (typeof seed !== "number" || !Number.isInteger(seed)) fail("E0304", undefined, "seed must be an integer");
+  const program = lower(source, options);
+  const model = buildModel(program);
+  const text = emitSource(model, { dtype, seed, format: options.format ?? "esm", filename: options.filename ?? "<input>" });
+  return { text, model };
+}
+
+/** Differentiate, then simplify every root together so shared work stays shared. */
+export function buildModel(program: LoweredProgram): ModelIR {
+  const b = new Builder(program.graph, undefined);
+  const outputs = program.outputs.map((o) => o.node);
+  const objective = program.objective?.node;
+  const grads = objective ? gradients(b, objective, program.params.map((p) => p.node)) : undefined;
+  const roots = [...outputs, ...(objective ? [objective] : []), ...(grads ?? [])];
+  const simple = simplify(program.graph, roots);
+  const k = outputs.length;
+  return {
+    program,
+    outputs: simple.slice(0, k),
+    objective: objective ? simple[k] : undefined,
+    grads: grads ? simple.slice(k + 1) : undefined,
+  };
+}
+
+/** d(expr)/d(wrt) for a scalar expression of elementwise built-ins, simplified, as one
+ *  gradc expression. Every free name in the expression is a scalar variable. */
+export function derivative(expr: string, wrt: string): string {
+  if (typeof expr !== "string" || typeof wrt !== "string") fail("E0304", undefined, "derivative(expr, wrt) takes two strings");
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(wrt) || keywords.has(wrt)) fail("E0304", undefined, `\`${wrt}\` is not a variable name`);
+  const source = { file: "<expr>", text: expr };
+  const e = parseExpression(source);
+  const names = new Set<string>([wrt]);
+  collectNames(e, names);
+  let result = "result";
+  while (names.has(result)) result = `_${result}`;
+  const statements: Program["statements"] = [...names].map((n) => ({ kind: "input" as const, name: { name: n, span: e.span }, span: e.span }));
+  statements.push({ kind: "def", name: { name: result, span: e.span }, value: e, span: e.span });
+  const lowered = lowerProgram({ statements }, source, {});
+  const y = lowered.definitions.get(result)!;
+  if (y.shape.length !== 0) fail("E0219", e.span, `[${y.shape.join(", ")}]`);
+  const w = lowered.inputs.find((i) => i.name === wrt)!.node;
+  const [g] = gradients(new Builder(lowered.graph, e.span), y, [w]);
+  const [simple] = simplify(lowered.graph, [g!]);
+  return printExpression(simple!);
+}
+
+function lower(source: string, options: CheckOptions): LoweredProgram {
+  if (typeof source !== "string") fail("E0304", undefined, "the source must be a string");
+  if (options.sizes !== undefined && (options.sizes === null || typeof options.sizes !== "object")) {
+    fail("E0304", undefined, "sizes must be an object like { n: 64 }");
+  }
+  return lowerSource(source, { filename: options.filename ?? "<input>", sizes: options.sizes });
+}
+
+function describe(program: LoweredProgram): ModelMeta {
+  const d = (list: { name: string; shape: Shape }[]) => list.map((x) => ({ name: x.name, shape: [...x.shape] }));
+  return { inputs: d(program.inputs), params: d(program.params), outputs: d(program.outputs) };
+}
+
+function collectNames(e: Expr, into: Set<string>): void {
+  switch (e.kind) {
+    case "name": into.add(e.name); return;
+    case "unary": collectNames(e.operand, into); return;
+    case "paren": collectNames(e.inner, into); return;
+    case "binary": collectNames(e.left, into); collectNames(e.right, into); return;
+    case "call": e.args.forEach((a) => collectNames(a, into)); e.kwargs.forEach((k) => collectNames(k.value, into)); return;
+    case "index": collectNames(e.target, into); return;
+    case "list": e.items.forEach((a) => collectNames(a, into)); return;
+    default: return;
+  }
+}

@@ -1,0 +1,1 @@
+export { evaluate, type EvaluateOptions } from "./evaluate";

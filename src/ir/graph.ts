@@ -1,0 +1,91 @@
+// The IR: an immutable DAG of hash-consed nodes. Building the same op on the same inputs
+// with the same attributes returns the same node, so common subexpressions are shared by
+// construction and equality is identity. Every node's shape is computed by its op's shape
+// rule when it is built, so an ill-shaped graph cannot exist.
+
+import type { Span } from "../diagnostics";
+import type { Shape } from "./shape";
+import type { OpDef } from "./op";
+
+export type AttrValue = number | string | boolean | readonly AttrValue[] | null;
+export type Attrs = Readonly<Record<string, AttrValue>>;
+
+export interface Node {
+  readonly id: number;
+  readonly op: OpDef;
+  readonly inputs: readonly Node[];
+  readonly attrs: Attrs;
+  readonly shape: Shape;
+  /** Where the node came from; gradient nodes keep the span of their forward node. */
+  readonly span: Span | undefined;
+  /** A readable name from the model (`h1`, `d_m1`), used by printers and codegen. */
+  name: string | undefined;
+}
+
+export class Graph {
+  private readonly table = new Map<string, Node>();
+  private nextId = 0;
+
+  /** The node for `op(inputs; attrs)`, built once. The shape rule runs on first build. */
+  apply(op: OpDef, inputs: readonly Node[], attrs: Attrs, span: Span | undefined): Node {
+    const key = `${op.name}(${inputs.map((n) => n.id).join(",")})${attrKey(attrs)}`;
+    const found = this.table.get(key);
+    if (found) return found;
+    const shape = op.shape(inputs.map((n) => n.shape), attrs, span, inputs);
+    const node: Node = { id: this.nextId++, op, inputs, attrs, shape, span, name: undefined };
+    this.table.set(key, node);
+    return node;
+  }
+
+  get size(): number {
+    return this.table.size;
+  }
+}
+
+function attrKey(attrs: Attrs): string {
+  const keys = Object.keys(attrs);
+  if (keys.length === 0) return "";
+  return `{${keys.sort().map((k) => `${k}:${valueKey(attrs[k]!)}`).join(";")}}`;
+}
+
+/** Exact text of an attribute: NaN, infinities and -0 stay distinct (JSON would merge them). */
+function valueKey(v: AttrValue): string {
+  if (typeof v === "number") return Object.is(v, -0) ? "-0" : String(v);
+  if (typeof v === "string") return JSON.stringify(v);
+  if (Array.isArray(v)) return `[${v.map(valueKey).join(",")}]`;
+  return String(v);
+}
+
+/** Nodes reachable from `roots`, inputs before users (iterative: graphs may be deep). */
+export function topoSort(roots: readonly Node[]): Node[] {
+  const order: Node[] = [];
+  const state = new Map<number, 1 | 2>();
+  const stack: { node: Node; next: number }[] = [];
+  for (const root of roots) {
+    if (state.has(root.id)) continue;
+    stack.push({ node: root, next: 0 });
+    state.set(root.id, 1);
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      if (top.next < top.node.inputs.length) {
+        const child = top.node.inputs[top.next++]!;
+        if (!state.has(child.id)) {
+          state.set(child.id, 1);
+          stack.push({ node: child, next: 0 });
+        }
+      } else {
+        state.set(top.node.id, 2);
+        order.push(top.node);
+        stack.pop();
+      }
+    }
+  }
+  return order;
+}
+
+/** How many times each node is used as an input among the nodes of `order`. */
+export function useCounts(order: readonly Node[]): Map<Node, number> {
+  const uses = new Map<Node, number>();
+  for (const n of order) for (const i of n.inputs) uses.set(i, (uses.get(i) ?? 0) + 1);
+  return uses;
+}

@@ -1,0 +1,3 @@
+export * from "./shape";
+export { Graph, topoSort, useCounts, type Node, type Attrs, type AttrValue } from "./graph";
+export type { OpDef, OpKind, OpProps, PrintForm, ScalarFn, Tensor, EvalEnv, GraphBuilder } from "./op";

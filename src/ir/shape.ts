@@ -1,0 +1,83 @@
+// Shapes: lists of dims, each a known size or the name of a free `dim`. Sizes of whole
+// tensors are monomials (a number times a product of dim names), so reshape with -1 and
+// element counts stay exact with free dims.
+
+export type Dim = number | string;
+export type Shape = readonly Dim[];
+
+export function formatShape(shape: Shape): string {
+  return `[${shape.join(", ")}]`;
+}
+
+export function sameShape(a: Shape, b: Shape): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/** The element count as a monomial: coefficient and sorted dim names (with repeats). */
+export interface Size {
+  coef: number;
+  dims: string[];
+}
+
+export function sizeOf(shape: Shape): Size {
+  let coef = 1;
+  const dims: string[] = [];
+  for (const d of shape) {
+    if (typeof d === "number") coef *= d;
+    else dims.push(d);
+  }
+  dims.sort();
+  return { coef, dims };
+}
+
+export function sameSize(a: Size, b: Size): boolean {
+  return a.coef === b.coef && a.dims.length === b.dims.length && a.dims.every((d, i) => d === b.dims[i]);
+}
+
+/** a / b when it is a whole monomial, else undefined. */
+export function divideSize(a: Size, b: Size): Size | undefined {
+  if (b.coef === 0 || a.coef % b.coef !== 0) return undefined;
+  const dims = [...a.dims];
+  for (const d of b.dims) {
+    const i = dims.indexOf(d);
+    if (i < 0) return undefined;
+    dims.splice(i, 1);
+  }
+  return { coef: a.coef / b.coef, dims };
+}
+
+export function isKnown(shape: Shape): shape is readonly number[] {
+  return shape.every((d) => typeof d === "number");
+}
+
+export function numel(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+/** Row-major strides of a concrete shape. */
+export function stridesOf(shape: readonly number[]): number[] {
+  const strides = new Array<number>(shape.length);
+  let s = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    strides[i] = s;
+    s *= shape[i]!;
+  }
+  return strides;
+}
+
+/** Substitute dim values into a shape. */
+export function bindShape(shape: Shape, dims: ReadonlyMap<string, number>): number[] {
+  return shape.map((d) => {
+    if (typeof d === "number") return d;
+    const v = dims.get(d);
+    if (v === undefined) throw new Error(`unbound dim ${d}`);
+    return v;
+  });
+}
+
+export function normalizeAxis(axis: number, rank: number): number | undefined {
+  const a = axis < 0 ? axis + rank : axis;
+  return a >= 0 && a < rank && Number.isInteger(a) ? a : undefined;
+}

@@ -1,0 +1,192 @@
+// Lowering, expressions: names, operators with NumPy broadcasting, `@` with NumPy matmul
+// semantics, indexing, calls of built-ins (builtins.ts) and inlined user functions
+// (with arity checks and recursion detection).
+
+import { diagnostic, fail, GradcError, type Span } from "../diagnostics";
+import { formatShape, type Dim, type Node } from "../ir";
+import type { Builder } from "../ops";
+import type { BinaryOp, Expr, IndexItem } from "../syntax";
+import { builtins, type BuiltinContext } from "./builtins";
+import { lowerIndex } from "./index-expr";
+import { AlreadyReported, Scope } from "./scope";
+import { nearest } from "./suggest";
+
+const binaryOps: Record<Exclude<BinaryOp, "@">, string> = {
+  "+": "add", "-": "sub", "*": "mul", "/": "div", "^": "pow",
+  "<": "lt", "<=": "le", ">": "gt", ">=": "ge", "==": "eq", "!=": "ne",
+};
+
+/** The value of a constant numeric expression (`3`, `-1.5`, `(2)`), if it is one. */
+export function constNumber(e: Expr): number | undefined {
+  if (e.kind === "number") return e.value;
+  if (e.kind === "paren") return constNumber(e.inner);
+  if (e.kind === "unary") {
+    const v = constNumber(e.operand);
+    return v === undefined ? undefined : -v;
+  }
+  return undefined;
+}
+
+export class ExprLowerer {
+  private readonly calling: string[] = [];
+
+  constructor(private readonly b: Builder, private readonly globals: Scope) {}
+
+  /** Lower `e` in `scope` to a tensor node. */
+  tensor(e: Expr, scope: Scope = this.globals): Node {
+    const b = this.b.at(e.span);
+    switch (e.kind) {
+      case "number":
+        if (!Number.isFinite(e.value)) fail("E0003", e.span, e.text);
+        return b.constant(e.value);
+      case "bool":
+        return fail("E0122", e.span);
+      case "list":
+        return fail("E0123", e.span);
+      case "paren":
+        return this.tensor(e.inner, scope);
+      case "name":
+        return this.name(e.name, e.span, scope);
+      case "unary":
+        return b.neg(this.tensor(e.operand, scope));
+      case "binary": {
+        const left = this.tensor(e.left, scope);
+        const right = this.tensor(e.right, scope);
+        if (e.op === "@") return matmul(b, left, right, e.span);
+        return b.binary(binaryOps[e.op], left, right);
+      }
+      case "index":
+        return lowerIndex(b, this.tensor(e.target, scope), e.items as IndexItem[], this.dimValue(scope), e.span);
+      case "call":
+        return this.call(e, scope);
+    }
+  }
+
+  private name(name: string, span: Span, scope: Scope): Node {
+    const binding = scope.get(name);
+    if (!binding) {
+      const hint = nearest(name, scope.allNames().filter((n) => scope.get(n)?.kind !== "fn"));
+      throw new GradcError([{ ...diagnostic("E0101", span, name), hint: hint ? `did you mean \`${hint}\`?` : undefined }]);
+    }
+    if (binding.kind === "failed") throw new AlreadyReported();
+    if (binding.kind === "fn") return fail("E0109", span, name);
+    if (binding.kind === "dim") {
+      // A dim in value position is its size, a scalar.
+      const b = this.b.at(span);
+      return typeof binding.value === "number" ? b.constant(binding.value) : b.op("size", [], { dims: [binding.value] });
+    }
+    return binding.node;
+  }
+
+  private dimValue(scope: Scope) {
+    return (name: string): Dim | undefined => {
+      const bnd = scope.get(name);
+      return bnd?.kind === "dim" ? bnd.value : undefined;
+    };
+  }
+
+  private call(e: Extract<Expr, { kind: "call" }>, scope: Scope): Node {
+    const name = e.callee.name;
+    const binding = scope.get(name);
+    if (binding?.kind === "failed") throw new AlreadyReported();
+    if (binding?.kind === "tensor" || binding?.kind === "dim") fail("E0110", e.callee.span, name);
+    if (binding?.kind === "fn") return this.inline(binding, e, scope);
+    const builtin = Object.prototype.hasOwnProperty.call(builtins, name) ? builtins[name] : undefined;
+    if (!builtin) {
+      const candidates = [...Object.keys(builtins), ...scope.allNames().filter((n) => scope.get(n)?.kind === "fn")];
+      const hint = nearest(name, candidates);
+      throw new GradcError([{ ...diagnostic("E0104", e.callee.span, name), hint: hint ? `did you mean \`${hint}\`?` : undefined }]);
+    }
+    const args = bindArguments(name, builtin.params, builtin.required, e);
+    const ctx: BuiltinContext = {
+      b: this.b.at(e.span),
+      span: e.span,
+      tensor: (x) => this.tensor(x, scope),
+      dim: this.dimValue(scope),
+      lowerer: this,
+      scope,
+    };
+    return builtin.lower(args, ctx);
+  }
+
+  /** Inline a user function: parameters bound to the argument nodes, body lowered in a
+   *  scope that sees the parameters, then the names defined so far. */
+  private inline(fn: Extract<import("./scope").Binding, { kind: "fn" }>, e: Extract<Expr, { kind: "call" }>, scope: Scope): Node {
+    if (e.kwargs.length > 0) fail("E0106", e.kwargs[0]!.name.span, fn.name, e.kwargs[0]!.name.name);
+    if (e.args.length !== fn.params.length) {
+      fail("E0105", e.span, fn.name, `${fn.params.length} argument${fn.params.length === 1 ? "" : "s"}`, e.args.length);
+    }
+    if (this.calling.includes(fn.name)) {
+      fail("E0108", e.callee.span, [...this.calling.slice(this.calling.indexOf(fn.name)), fn.name].join(" -> "));
+    }
+    const inner = new Scope(this.globals);
+    fn.params.forEach((p, i) => {
+      inner.set(p.name, { kind: "tensor", role: "fn-param", node: this.tensor(e.args[i]!, scope), span: p.span });
+    });
+    this.calling.push(fn.name);
+    try {
+      return this.tensor(fn.body, inner);
+    } finally {
+      this.calling.pop();
+    }
+  }
+}
+
+/** Match positional and keyword arguments against a built-in's parameter names. */
+function bindArguments(
+  name: string,
+  params: readonly string[],
+  required: number,
+  e: Extract<Expr, { kind: "call" }>,
+): (Expr | undefined)[] {
+  if (e.args.length > params.length) {
+    const n = params.length;
+    const range = required === n ? `${n}` : `${required} to ${n}`;
+    fail("E0105", e.span, name, `${range} argument${n === 1 ? "" : "s"}`, e.args.length);
+  }
+  const bound: (Expr | undefined)[] = params.map((_, i) => e.args[i]);
+  for (const k of e.kwargs) {
+    const i = params.indexOf(k.name.name);
+    if (i < 0) {
+      const hint = nearest(k.name.name, params);
+      throw new GradcError([{ ...diagnostic("E0106", k.name.span, name, k.name.name), hint: hint ? `did you mean \`${hint}\`?` : undefined }]);
+    }
+    if (bound[i]) fail("E0007", k.name.span, k.name.name);
+    bound[i] = k.value;
+  }
+  for (let i = 0; i < required; i++) if (!bound[i]) fail("E0107", e.span, name, params[i]!);
+  return bound;
+}
+
+/** NumPy matmul for ranks 1 to 3, reduced to the matmul primitive on equal ranks. */
+function matmul(b: Builder, a: Node, c: Node, span: Span): Node {
+  const ra = a.shape.length, rc = c.shape.length;
+  const sa = formatShape(a.shape), sc = formatShape(c.shape);
+  if (ra < 1 || ra > 3 || rc < 1 || rc > 3) fail("E0202", span, sa, sc, "operands must have rank 1, 2 or 3");
+  const ka = a.shape[ra - 1]!;
+  const kc = rc === 1 ? c.shape[0]! : c.shape[rc - 2]!;
+  if (ka !== kc) fail("E0202", span, sa, sc, `inner sizes ${ka} and ${kc} differ`);
+  let x = ra === 1 ? b.reshape(a, [1, ka]) : a;
+  let y = rc === 1 ? b.reshape(c, [kc, 1]) : c;
+  if (x.shape.length === 3 || y.shape.length === 3) {
+    const bx = x.shape.length === 3 ? x.shape[0]! : 1;
+    const by = y.shape.length === 3 ? y.shape[0]! : 1;
+    if (bx !== by && bx !== 1 && by !== 1) fail("E0202", span, sa, sc, `batch sizes ${bx} and ${by} differ`);
+    const batch = bx === 1 ? by : bx;
+    const to3 = (n: Node): Node => {
+      if (n.shape.length === 3 && n.shape[0] === batch) return n;
+      const inner = n.shape.slice(-2);
+      return n.shape.length === 3
+        ? b.broadcastTo(n, [batch, ...inner])
+        : b.broadcastTo(n, [batch, ...inner], [1, 2]);
+    };
+    x = to3(x);
+    y = to3(y);
+  }
+  const product = b.op("matmul", [x, y]);
+  const outShape: Dim[] = [];
+  if (x.shape.length === 3) outShape.push(product.shape[0]!);
+  if (ra !== 1) outShape.push(product.shape[product.shape.length - 2]!);
+  if (rc !== 1) outShape.push(product.shape[product.shape.length - 1]!);
+  return b.reshape(product, outShape);
+}

@@ -1,0 +1,274 @@
+// Lowering, statements: AST to IR. Resolves names (single assignment; params and inputs
+// are not assignable), binds dims from `sizes` or leaves them free, builds graph inputs,
+// records outputs, the objective and the optimizer. Expressions are lowered in expr.ts.
+
+import { diagnostic, fail, GradcError, type Diagnostic, type Source, type Span } from "../diagnostics";
+import { formatShape, Graph, isKnown, type Dim, type Node, type Shape } from "../ir";
+import { Builder } from "../ops";
+import { parse, preludeFile, preludeSource, type Expr, type Program, type Stmt } from "../syntax";
+import { ExprLowerer, constNumber } from "./expr";
+import { AlreadyReported, Scope } from "./scope";
+import { nearest } from "./suggest";
+
+export type InitSpec =
+  | { kind: "zeros" } | { kind: "ones" } | { kind: "constant"; value: number }
+  | { kind: "uniform"; lo: number; hi: number } | { kind: "normal"; mean: number; std: number }
+  | { kind: "glorot_uniform" } | { kind: "he_normal" };
+
+export type OptimizerSpec =
+  | { kind: "sgd"; lr: number }
+  | { kind: "momentum"; lr: number; beta: number }
+  | { kind: "adam"; lr: number; beta1: number; beta2: number; eps: number };
+
+export interface TensorDecl {
+  name: string;
+  shape: Shape;
+  node: Node;
+  span: Span;
+}
+
+export interface ParamDecl extends TensorDecl {
+  init: InitSpec;
+}
+
+export interface LoweredProgram {
+  graph: Graph;
+  /** Declared dims in order, with their bound value or their own name when free. */
+  dims: { name: string; value: Dim; span: Span }[];
+  inputs: TensorDecl[];
+  params: ParamDecl[];
+  outputs: TensorDecl[];
+  objective?: { node: Node; span: Span; name?: string };
+  optimizer?: OptimizerSpec;
+  /** Every top-level definition by name. */
+  definitions: Map<string, Node>;
+}
+
+export interface LowerOptions {
+  sizes?: Record<string, number>;
+  filename?: string;
+}
+
+const optimizerSchemas: Record<string, [string, number | undefined][]> = {
+  sgd: [["lr", 0.01]],
+  momentum: [["lr", 0.01], ["beta", 0.9]],
+  adam: [["lr", 0.001], ["beta1", 0.9], ["beta2", 0.999], ["eps", 1e-8]],
+};
+
+const initSchemas: Record<string, [string, number | undefined][]> = {
+  zeros: [], ones: [], glorot_uniform: [], he_normal: [],
+  constant: [["value", undefined]],
+  uniform: [["lo", -0.05], ["hi", 0.05]],
+  normal: [["mean", 0], ["std", 0.05]],
+};
+
+let preludeProgram: Program | undefined;
+
+export function lowerSource(text: string, options: LowerOptions = {}): LoweredProgram {
+  const source: Source = { file: options.filename ?? "<input>", text };
+  const program = parse(source);
+  return lowerProgram(program, source, options);
+}
+
+export function lowerProgram(program: Program, source: Source, options: LowerOptions = {}): LoweredProgram {
+  const graph = new Graph();
+  const b = new Builder(graph, undefined);
+  const top = new Scope();
+  const builtinScope = new Scope();
+  preludeProgram ??= parse({ file: preludeFile, text: preludeSource });
+  for (const s of preludeProgram.statements) {
+    if (s.kind === "fn") builtinScope.set(s.name.name, { kind: "fn", name: s.name.name, params: s.params, body: s.body, span: s.name.span });
+  }
+  const globals = new Scope(builtinScope);
+  const lowerer = new ExprLowerer(b, globals);
+  const out: LoweredProgram = { graph, dims: [], inputs: [], params: [], outputs: [], definitions: new Map() };
+  const errors: Diagnostic[] = [];
+  const sizes = options.sizes ?? {};
+  const usedSizes = new Set<string>();
+  const outputNames = new Set<string>();
+  void top;
+
+  const declare = (name: string, span: Span) => {
+    const existing = globals.own(name);
+    if (existing) fail("E0102", span, name);
+  };
+
+  const shapeOf = (dims: Expr[] | undefined): Shape => {
+    if (!dims) return [];
+    return dims.map((e): Dim => {
+      if (e.kind === "name") {
+        const bnd = globals.get(e.name);
+        if (bnd?.kind === "dim") return bnd.value;
+        if (!bnd) {
+          const hint = nearest(e.name, globals.allNames());
+          throw new GradcError([{ ...diagnostic("E0101", e.span, e.name), hint: hint ? `did you mean \`${hint}\`?` : "declare it first with `dim " + e.name + "`" }]);
+        }
+        return fail("E0215", e.span, `\`${e.name}\` is not a dim`);
+      }
+      const v = constNumber(e);
+      if (v === undefined || !Number.isInteger(v) || v < 0) return fail("E0215", e.span, "a shape entry must be a non-negative integer or a dim name");
+      return v;
+    });
+  };
+
+  for (const stmt of program.statements) {
+    try {
+      lowerStatement(stmt);
+    } catch (e) {
+      if (!(e instanceof GradcError) && !(e instanceof AlreadyReported)) throw e;
+      if (e instanceof GradcError) errors.push(...e.errors);
+      // Later uses of what this statement defines are not reported again.
+      const defined = stmt.kind === "def" || stmt.kind === "input" || stmt.kind === "param" || stmt.kind === "fn" ? stmt.name : undefined;
+      if (defined && !globals.own(defined.name)) globals.set(defined.name, { kind: "failed", span: defined.span });
+    }
+  }
+
+  for (const key of Object.keys(sizes)) {
+    if (!usedSizes.has(key)) errors.push(diagnostic("E0301", undefined, key));
+  }
+  if (errors.length > 0) throw new GradcError(errors);
+  return out;
+
+  function lowerStatement(stmt: Stmt): void {
+    switch (stmt.kind) {
+      case "dim":
+        for (const n of stmt.names) {
+          declare(n.name, n.span);
+          let value: Dim = n.name;
+          if (Object.prototype.hasOwnProperty.call(sizes, n.name)) {
+            const v = sizes[n.name];
+            if (typeof v !== "number" || !Number.isInteger(v) || v <= 0) fail("E0302", n.span, n.name, String(v));
+            value = v;
+            usedSizes.add(n.name);
+          }
+          globals.set(n.name, { kind: "dim", name: n.name, value, span: n.span });
+          out.dims.push({ name: n.name, value, span: n.span });
+        }
+        return;
+      case "input": {
+        declare(stmt.name.name, stmt.name.span);
+        const shape = shapeOf(stmt.shape);
+        const node = b.at(stmt.name.span).input(stmt.name.name, "input", shape);
+        globals.set(stmt.name.name, { kind: "tensor", role: "input", node, span: stmt.name.span });
+        out.inputs.push({ name: stmt.name.name, shape, node, span: stmt.name.span });
+        return;
+      }
+      case "param": {
+        declare(stmt.name.name, stmt.name.span);
+        const shape = shapeOf(stmt.shape);
+        if (!isKnown(shape)) fail("E0125", stmt.name.span, stmt.name.name);
+        const init = stmt.init ? lowerInit(stmt.init) : ({ kind: "uniform", lo: -0.05, hi: 0.05 } as InitSpec);
+        const node = b.at(stmt.name.span).input(stmt.name.name, "param", shape);
+        globals.set(stmt.name.name, { kind: "tensor", role: "param", node, span: stmt.name.span });
+        out.params.push({ name: stmt.name.name, shape, node, span: stmt.name.span, init });
+        return;
+      }
+      case "def": {
+        const existing = globals.own(stmt.name.name);
+        if (existing?.kind === "tensor" && (existing.role === "param" || existing.role === "input")) {
+          fail("E0103", stmt.name.span, stmt.name.name, existing.role === "param" ? "a param" : "an input");
+        }
+        declare(stmt.name.name, stmt.name.span);
+        const node = lowerer.tensor(stmt.value);
+        if (node.name === undefined && node.op.kind !== "source") node.name = stmt.name.name;
+        globals.set(stmt.name.name, { kind: "tensor", role: "def", node, span: stmt.name.span });
+        out.definitions.set(stmt.name.name, node);
+        return;
+      }
+      case "fn": {
+        declare(stmt.name.name, stmt.name.span);
+        const seen = new Set<string>();
+        for (const p of stmt.params) {
+          if (seen.has(p.name)) fail("E0121", p.span, p.name);
+          seen.add(p.name);
+        }
+        globals.set(stmt.name.name, { kind: "fn", name: stmt.name.name, params: stmt.params, body: stmt.body, span: stmt.name.span });
+        return;
+      }
+      case "output":
+        for (const n of stmt.names) {
+          if (outputNames.has(n.name)) fail("E0112", n.span, n.name);
+          const node = lowerer.tensor({ kind: "name", name: n.name, span: n.span });
+          outputNames.add(n.name);
+          out.outputs.push({ name: n.name, shape: node.shape, node, span: n.span });
+        }
+        return;
+      case "minimize": {
+        if (out.objective) fail("E0111", stmt.span);
+        const node = lowerer.tensor(stmt.objective);
+        if (node.shape.length !== 0) fail("E0211", stmt.objective.span, formatShape(node.shape));
+        out.objective = { node, span: stmt.objective.span, name: stmt.objective.kind === "name" ? stmt.objective.name : undefined };
+        out.optimizer = stmt.optimizer ? lowerOptimizer(stmt.optimizer) : { kind: "sgd", lr: 0.01 };
+        return;
+      }
+    }
+  }
+
+  function lowerOptimizer(e: Expr): OptimizerSpec {
+    const call = e.kind === "call" ? e : e.kind === "name" ? { kind: "call" as const, callee: { name: e.name, span: e.span }, args: [], kwargs: [], span: e.span } : undefined;
+    if (!call) return fail("E0002", e.span, "an optimizer such as `sgd(lr = 0.1)`", "an expression");
+    const schema = optimizerSchemas[call.callee.name];
+    if (!schema || !Object.prototype.hasOwnProperty.call(optimizerSchemas, call.callee.name)) {
+      const hint = nearest(call.callee.name, Object.keys(optimizerSchemas));
+      throw new GradcError([{ ...diagnostic("E0113", call.callee.span, call.callee.name), hint: hint ? `did you mean \`${hint}\`?` : "use sgd, momentum or adam" }]);
+    }
+    const v = numericArgs(call.callee.name, schema, call);
+    switch (call.callee.name) {
+      case "sgd": return { kind: "sgd", lr: v.lr! };
+      case "momentum": return { kind: "momentum", lr: v.lr!, beta: v.beta! };
+      default: return { kind: "adam", lr: v.lr!, beta1: v.beta1!, beta2: v.beta2!, eps: v.eps! };
+    }
+  }
+
+  function lowerInit(e: Expr): InitSpec {
+    const call = e.kind === "call" ? e : e.kind === "name" ? { kind: "call" as const, callee: { name: e.name, span: e.span }, args: [], kwargs: [], span: e.span } : undefined;
+    if (!call) {
+      const v = constNumber(e);
+      if (v !== undefined) return { kind: "constant", value: v };
+      return fail("E0002", e.span, "an initialiser such as `uniform(-0.1, 0.1)` or a number", "an expression");
+    }
+    const schema = initSchemas[call.callee.name];
+    if (!schema || !Object.prototype.hasOwnProperty.call(initSchemas, call.callee.name)) {
+      const hint = nearest(call.callee.name, Object.keys(initSchemas));
+      throw new GradcError([{ ...diagnostic("E0114", call.callee.span, call.callee.name), hint: hint ? `did you mean \`${hint}\`?` : undefined }]);
+    }
+    const v = numericArgs(call.callee.name, schema, call);
+    switch (call.callee.name) {
+      case "constant": return { kind: "constant", value: v.value! };
+      case "uniform": return { kind: "uniform", lo: v.lo!, hi: v.hi! };
+      case "normal": return { kind: "normal", mean: v.mean!, std: v.std! };
+      default: return { kind: call.callee.name as "zeros" };
+    }
+  }
+}
+
+/** Constant numeric arguments against a schema of (name, default). */
+function numericArgs(
+  fnName: string,
+  schema: [string, number | undefined][],
+  call: Extract<Expr, { kind: "call" }>,
+): Record<string, number> {
+  if (call.args.length > schema.length) {
+    fail("E0105", call.span, fnName, `at most ${schema.length} argument${schema.length === 1 ? "" : "s"}`, call.args.length);
+  }
+  const values: Record<string, number> = {};
+  const given = new Map<string, Expr>();
+  call.args.forEach((a, i) => given.set(schema[i]![0], a));
+  for (const k of call.kwargs) {
+    if (!schema.some(([n]) => n === k.name.name)) fail("E0106", k.name.span, fnName, k.name.name);
+    if (given.has(k.name.name)) fail("E0007", k.name.span, k.name.name);
+    given.set(k.name.name, k.value);
+  }
+  for (const [name, dflt] of schema) {
+    const e = given.get(name);
+    if (!e) {
+      if (dflt === undefined) fail("E0107", call.span, fnName, name);
+      values[name] = dflt;
+      continue;
+    }
+    const v = constNumber(e);
+    if (v === undefined || !Number.isFinite(v)) fail("E0116", e.span, fnName, name);
+    values[name] = v;
+  }
+  return values;
+}

@@ -1,0 +1,73 @@
+// Helpers for writing op records: the shared shape rule of elementwise ops, the record
+// types with codegen fields, and the gradient-check domain.
+
+import { InternalError, type Span } from "../diagnostics";
+import { formatShape, sameShape, type Attrs, type Node, type OpDef, type Shape } from "../ir";
+import type { Expression } from "../codegen/estree";
+
+/** Where gradient checks sample an op's inputs: an interval, avoiding kinks. */
+export interface GradDomain {
+  lo: number;
+  hi: number;
+  /** Keep samples at least this far from integers (floor), zero (abs, relu), each other... */
+  avoid?: (xs: number[]) => boolean;
+}
+
+export interface ElementwiseDef extends OpDef {
+  readonly kind: "elementwise";
+  readonly scalar: (...xs: number[]) => number;
+  /** One element of the result from its arguments (identifiers or literals). */
+  readonly emit: (args: Expression[]) => Expression;
+  /** Sampling domain per input for the gradient checks. */
+  readonly gradDomain?: GradDomain | GradDomain[];
+}
+
+export function elementwiseShape(name: string) {
+  return (inputs: readonly Shape[], _attrs: Attrs, _span: Span | undefined): Shape => {
+    const first = inputs[0]!;
+    for (const s of inputs) {
+      if (!sameShape(s, first)) {
+        throw new InternalError(`${name} on unequal shapes ${inputs.map(formatShape).join(", ")}`);
+      }
+    }
+    return first;
+  };
+}
+
+export type { Node };
+
+/** What kernel templates (matmul, reductions, conv...) emit code with; implemented by
+ *  src/codegen. Indices are JS expressions over the output's loop variables. */
+export interface KernelContext {
+  readonly node: Node;
+  /** The value of `input` at a multi-index; pushes any local bindings to `body`. */
+  read(input: Node, idx: Expression[], body: import("../codegen/estree").Statement[]): Expression;
+  /** A statement writing `value` to the output at `idx` (or `op=` for accumulation). */
+  store(idx: Expression[], value: Expression, operator?: string): import("../codegen/estree").Statement;
+  /** The output element at `idx`, for read-modify-write. */
+  load(idx: Expression[]): Expression;
+  /** The size of one dim, as a literal or a dim variable. */
+  dim(d: import("../ir").Dim): Expression;
+  /** A fresh local name. */
+  fresh(prefix: string): string;
+  /** Whether an index into the output is contiguous with the loop (for fast paths). */
+  readonly dtype: "f32" | "f64";
+}
+
+export interface ViewEmit {
+  /** The index into the view's input for an index into its output. */
+  mapIndex(idx: Expression[], node: Node, dim: (d: import("../ir").Dim) => Expression): Expression[];
+}
+
+export interface KernelEmit {
+  /** Statements that compute every element of the node's output. */
+  kernel(ctx: KernelContext): import("../codegen/estree").Statement[];
+  /** Whether inputs may be fused elementwise expressions (read once per element), or
+   *  must be materialised (read many times: matmul, conv). */
+  readonly fusesInputs: boolean;
+}
+
+export interface SourceEmit {
+  /** The value at an index, for sources computed in place (const, iota, size). */
+  value?(idx: Expression[], node: Node, dim: (d: import("../ir").Dim) => Expression): Expression;
+}

@@ -1,0 +1,17 @@
+// The op table: every primitive, by family, registered once.
+
+import { registerOps } from "./registry";
+import { elementwiseOps } from "./elementwise";
+import { sourceOps } from "./source";
+import { movementOps } from "./movement";
+import { reduceOps } from "./reduce";
+import { linalgOps } from "./linalg";
+import { convOps } from "./conv";
+
+registerOps([...sourceOps, ...elementwiseOps, ...movementOps, ...reduceOps, ...linalgOps, ...convOps]);
+
+export { getOp, allOps } from "./registry";
+export { Builder, broadcastShapes } from "./builder";
+export { inferReshapeDim, unitReshape, nest } from "./movement";
+export { swapLast } from "./linalg";
+export type { ElementwiseDef, GradDomain, KernelContext, KernelEmit, ViewEmit, SourceEmit } from "./define";

@@ -1,0 +1,57 @@
+// Source ops: graph inputs (params and inputs), scalar constants, index patterns (iota,
+// for one_hot), and the runtime size of free dims (for mean over a free dim).
+
+import { InternalError } from "../diagnostics";
+import * as js from "../codegen/estree";
+import { bindShape, numel, type Dim, type OpDef, type Shape } from "../ir";
+import type { SourceEmit } from "./define";
+import { forEachIndex } from "./tensor";
+
+type SourceDef = OpDef & { readonly emit: SourceEmit };
+
+/** A named graph input; `role` is "param" or "input". Values come from the caller. */
+export const input: SourceDef = {
+  name: "input", kind: "source", arity: 0,
+  shape: (_i, attrs) => attrs.shape as Shape,
+  evaluate: (_i, attrs, _out, env) => {
+    const t = env.values.get(attrs.name as string);
+    if (!t) throw new InternalError(`no value for ${String(attrs.name)}`);
+    return t.data;
+  },
+  emit: {},
+};
+
+/** A scalar constant. Tensors of one value are `broadcast(const)`. */
+export const constant: SourceDef = {
+  name: "const", kind: "source", arity: 0,
+  shape: () => [],
+  evaluate: (_i, attrs) => Float64Array.of(attrs.value as number),
+  props: { cheap: true },
+  emit: { value: (_idx, node) => js.num(node.attrs.value as number) },
+};
+
+/** iota: the index along `axis`, as a float, at every position of `shape`. */
+export const iota: SourceDef = {
+  name: "iota", kind: "source", arity: 0,
+  shape: (_i, attrs) => attrs.shape as Shape,
+  evaluate: (_i, attrs, out) => {
+    const data = new Float64Array(numel(out));
+    forEachIndex(out, (idx, flat) => { data[flat] = idx[attrs.axis as number]!; });
+    return data;
+  },
+  props: { cheap: true },
+  emit: { value: (idx, node) => idx[node.attrs.axis as number]! },
+};
+
+/** The product of free dims, known only at run time (scalar). */
+export const size: SourceDef = {
+  name: "size", kind: "source", arity: 0,
+  shape: () => [],
+  evaluate: (_i, attrs, _out, env) => Float64Array.of(numel(bindShape(attrs.dims as Dim[], env.dims))),
+  props: { cheap: true },
+  emit: {
+    value: (_idx, node, dim) => (node.attrs.dims as Dim[]).map(dim).reduce((a, b) => js.mul(a, b), js.num(1)),
+  },
+};
+
+export const sourceOps: OpDef[] = [input, constant, iota, size];

@@ -1,0 +1,1 @@
+export { planFunction, type Plan, type PlanRoots } from "./plan";

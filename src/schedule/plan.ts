@@ -1,0 +1,151 @@
+// The schedule: which nodes are materialised, in what order their kernels run, and which
+// buffer each one lives in. Elementwise ops and views fuse into whatever reads them; a
+// value is materialised only when it must be: it is returned, it is a kernel's result, it
+// is read by several consumers (or through an expanding broadcast) and would otherwise be
+// recomputed, or a loop-nest kernel (matmul, conv) reads it many times. Buffers are
+// assigned by liveness, reusing a dead buffer of the same size.
+
+import { sameSize, sizeOf, topoSort, type Node, type Size } from "../ir";
+import type { KernelEmit } from "../ops";
+
+export interface Plan {
+  /** Every node the roots need, inputs before users. */
+  order: Node[];
+  /** Materialised non-source nodes in execution order. */
+  kernels: Node[];
+  materialized: Set<Node>;
+  /** Buffer slot of each materialised tensor (rank > 0) that is not a graph input. */
+  slotOf: Map<Node, number>;
+  /** Size of each slot. */
+  slots: Size[];
+  /** Slots holding returned values, never reused. */
+  pinned: Set<number>;
+}
+
+export interface PlanRoots {
+  /** Values the caller reads back (outputs, objective, gradients). */
+  returned: readonly Node[];
+  /** Nodes whose buffers must not be shared because they are written after the call
+   *  (none today; reserved for in-place updates). */
+  extra?: readonly Node[];
+}
+
+export function planFunction(roots: PlanRoots): Plan {
+  const order = topoSort(roots.returned);
+  const returned = new Set(roots.returned);
+  const materialized = new Set<Node>();
+  const users = new Map<Node, Node[]>();
+  for (const n of order) for (const i of n.inputs) {
+    const list = users.get(i);
+    if (list) { if (!list.includes(n)) list.push(n); } else users.set(i, [n]);
+  }
+
+  const mustMaterialize = (n: Node) => {
+    if (n.op.kind !== "source") materialized.add(n);
+  };
+
+  // Rules that do not depend on other decisions.
+  for (const n of order) {
+    if (n.op.name === "input") { materialized.add(n); continue; }
+    if (n.op.kind === "source") continue;
+    if (returned.has(n) || n.op.kind === "kernel" || n.shape.length === 0) mustMaterialize(n);
+    const emit = n.op.emit as (KernelEmit & { needsContiguousInput?: (n: Node) => boolean }) | undefined;
+    if (n.op.kind === "kernel" && emit && emit.fusesInputs === false) {
+      // Read many times per output element: materialise the computed value under views.
+      for (const i of n.inputs) materializeBase(i);
+    }
+    if (n.op.kind === "view" && emit?.needsContiguousInput?.(n)) mustMaterialize(n.inputs[0]!);
+    if (n.op.name === "broadcast" && expands(n)) materializeBase(n.inputs[0]!);
+  }
+
+  function materializeBase(n: Node): void {
+    let cur = n;
+    while (cur.op.kind === "view" && !materialized.has(cur)) {
+      const emit = cur.op.emit as { needsContiguousInput?: (n: Node) => boolean };
+      if (emit.needsContiguousInput?.(cur)) { mustMaterialize(cur.inputs[0]!); return; }
+      cur = cur.inputs[0]!;
+    }
+    if (cur.op.kind === "elementwise") mustMaterialize(cur);
+  }
+
+  // Elementwise values read by several kernels (directly or through views) are computed
+  // once. Walk users-first so a view's effective use count is known before its input's.
+  const effectiveUses = new Map<Node, number>();
+  for (let k = order.length - 1; k >= 0; k--) {
+    const n = order[k]!;
+    let count = 0;
+    for (const u of users.get(n) ?? []) {
+      count += u.op.kind === "view" && !materialized.has(u) ? (effectiveUses.get(u) ?? 1) : 1;
+    }
+    effectiveUses.set(n, count);
+    if (n.op.kind === "elementwise" && count > 1 && !isCheap(n)) mustMaterialize(n);
+  }
+
+  const kernels = order.filter((n) => materialized.has(n) && n.op.kind !== "source");
+
+  // Liveness: a buffer is free after the last kernel that reads it.
+  const position = new Map<Node, number>();
+  kernels.forEach((n, i) => position.set(n, i));
+  const lastUse = new Map<Node, number>();
+  const readsOf = (kernel: Node): Node[] => {
+    // The materialised nodes a kernel reads: walk fused inputs down to materialised ones.
+    const found: Node[] = [];
+    const stack = [...kernel.inputs];
+    const seen = new Set<Node>();
+    while (stack.length > 0) {
+      const n = stack.pop()!;
+      if (seen.has(n)) continue;
+      seen.add(n);
+      if (materialized.has(n)) found.push(n);
+      else stack.push(...n.inputs);
+    }
+    return found;
+  };
+  kernels.forEach((k, i) => {
+    for (const r of readsOf(k)) lastUse.set(r, i);
+  });
+
+  const slots: Size[] = [];
+  const pinned = new Set<number>();
+  const slotOf = new Map<Node, number>();
+  const free: number[] = [];
+  const releaseAt = new Map<number, Node[]>();
+  for (const [n, i] of lastUse) {
+    const list = releaseAt.get(i);
+    if (list) list.push(n); else releaseAt.set(i, [n]);
+  }
+  kernels.forEach((n, i) => {
+    if (n.shape.length > 0) {
+      const size = sizeOf(n.shape);
+      let slot = -1;
+      if (!returned.has(n)) {
+        const j = free.findIndex((s) => sameSize(slots[s]!, size));
+        if (j >= 0) slot = free.splice(j, 1)[0]!;
+      }
+      if (slot < 0) {
+        slot = slots.length;
+        slots.push(size);
+        if (returned.has(n)) pinned.add(slot);
+      }
+      slotOf.set(n, slot);
+    }
+    // Buffers last read by this kernel can be reused by later kernels (not this one:
+    // it may still be reading them while it writes).
+    for (const dead of releaseAt.get(i) ?? []) {
+      const s = slotOf.get(dead);
+      if (s !== undefined && !pinned.has(s) && !returned.has(dead)) free.push(s);
+    }
+  });
+  return { order, kernels, materialized, slotOf, slots, pinned };
+}
+
+function expands(n: Node): boolean {
+  const from = sizeOf(n.inputs[0]!.shape);
+  const to = sizeOf(n.shape);
+  return !sameSize(from, to);
+}
+
+/** Recomputing beats a buffer: negation or a comparison of one value. */
+function isCheap(n: Node): boolean {
+  return n.op.name === "neg" && n.inputs[0]!.op.kind !== "elementwise";
+}

@@ -1,0 +1,44 @@
+// The AST: what the parser produces and the printer and lowering consume. Every node
+// carries its span; names keep their own spans for precise diagnostics.
+
+import type { Span } from "../diagnostics";
+import type { BinaryOp } from "./tokens";
+
+export interface Ident {
+  name: string;
+  span: Span;
+}
+
+export type Expr =
+  | { kind: "number"; value: number; text: string; span: Span }
+  | { kind: "bool"; value: boolean; span: Span }
+  | { kind: "name"; name: string; span: Span }
+  | { kind: "unary"; op: "-"; operand: Expr; span: Span }
+  | { kind: "binary"; op: BinaryOp; left: Expr; right: Expr; opSpan: Span; span: Span }
+  | { kind: "call"; callee: Ident; args: Expr[]; kwargs: KeywordArg[]; span: Span }
+  | { kind: "index"; target: Expr; items: IndexItem[]; span: Span }
+  | { kind: "list"; items: Expr[]; span: Span }
+  | { kind: "paren"; inner: Expr; span: Span };
+
+export interface KeywordArg {
+  name: Ident;
+  value: Expr;
+}
+
+export type IndexItem =
+  | { kind: "at"; index: Expr; span: Span }
+  | { kind: "slice"; start?: Expr; stop?: Expr; step?: Expr; span: Span }
+  | { kind: "ellipsis"; span: Span };
+
+export type Stmt =
+  | { kind: "dim"; names: Ident[]; span: Span }
+  | { kind: "input"; name: Ident; shape?: Expr[]; span: Span }
+  | { kind: "param"; name: Ident; shape?: Expr[]; init?: Expr; span: Span }
+  | { kind: "def"; name: Ident; value: Expr; span: Span }
+  | { kind: "fn"; name: Ident; params: Ident[]; body: Expr; span: Span }
+  | { kind: "output"; names: Ident[]; span: Span }
+  | { kind: "minimize"; objective: Expr; optimizer?: Expr; span: Span };
+
+export interface Program {
+  statements: Stmt[];
+}

@@ -1,0 +1,420 @@
+// The parser: tokens to AST, by recursive descent with precedence climbing over the
+// table in tokens.ts. Rule names in comments are those of grammar/gradc.ebnf. On an error
+// the parser records a diagnostic, skips to the next statement boundary and goes on, so
+// one run reports every independent syntax error.
+
+import { diagnostic, GradcError, joinSpans, span, type Diagnostic, type Source, type Span } from "../diagnostics";
+import type { Expr, Ident, IndexItem, KeywordArg, Program, Stmt } from "./ast";
+import { describeToken, tokenize } from "./lexer";
+import {
+  binaryPrecedence, comparisonOps, isBinaryOp, rightAssociative, unaryPrecedence, type Token,
+} from "./tokens";
+
+/** Deeper nesting than this is reported, never left to overflow the JS stack. */
+export const maxNesting = 500;
+
+class Recover extends Error {}
+
+export function parse(source: Source): Program {
+  const errors: Diagnostic[] = [];
+  const tokens = tokenize(source, errors);
+  const parser = new Parser(source, tokens, errors);
+  const program = parser.program();
+  if (errors.length > 0) throw new GradcError(errors);
+  return program;
+}
+
+/** Parse a single expression (used by `derivative`). */
+export function parseExpression(source: Source): Expr {
+  const errors: Diagnostic[] = [];
+  const tokens = tokenize(source, errors);
+  const parser = new Parser(source, tokens, errors);
+  const expr = parser.standaloneExpression();
+  if (errors.length > 0 || !expr) throw new GradcError(errors);
+  return expr;
+}
+
+class Parser {
+  private pos = 0;
+  private depth = 0;
+
+  constructor(
+    private readonly source: Source,
+    private readonly tokens: Token[],
+    private readonly errors: Diagnostic[],
+  ) {}
+
+  // program = { [ statement ] newline } eof
+  program(): Program {
+    const statements: Stmt[] = [];
+    for (;;) {
+      while (this.peek().kind === "newline") this.pos++;
+      if (this.peek().kind === "eof") break;
+      try {
+        statements.push(this.statement());
+        this.endOfStatement();
+      } catch (e) {
+        if (!(e instanceof Recover)) throw e;
+        this.skipStatement();
+      }
+    }
+    return { statements };
+  }
+
+  standaloneExpression(): Expr | undefined {
+    try {
+      while (this.peek().kind === "newline") this.pos++;
+      const e = this.expr();
+      while (this.peek().kind === "newline") this.pos++;
+      if (this.peek().kind !== "eof") this.error(describeExpected("end of the expression", this.peek()));
+      return e;
+    } catch (e) {
+      if (!(e instanceof Recover)) throw e;
+      return undefined;
+    }
+  }
+
+  // statement = dim | input | param | fn | output | minimize | definition
+  private statement(): Stmt {
+    const t = this.peek();
+    if (t.kind === "keyword") {
+      switch (t.text) {
+        case "dim": return this.dimStatement();
+        case "input": return this.inputStatement();
+        case "param": return this.paramStatement();
+        case "fn": return this.fnStatement();
+        case "output": return this.outputStatement();
+        case "minimize": return this.minimizeStatement();
+      }
+    }
+    if (t.kind === "ident") {
+      const name = this.ident("a name");
+      this.expectPunct("=", "`=` after the name being defined");
+      const value = this.expr();
+      return { kind: "def", name, value, span: joinSpans(name.span, value.span) };
+    }
+    return this.error(describeExpected("a statement", t));
+  }
+
+  // dim = "dim" ident { "," ident }
+  private dimStatement(): Stmt {
+    const kw = this.next();
+    const names = [this.ident("a dim name")];
+    while (this.eatPunct(",")) names.push(this.ident("a dim name"));
+    return { kind: "dim", names, span: this.spanFrom(kw.start) };
+  }
+
+  // input = "input" ident [ ":" shape ]
+  private inputStatement(): Stmt {
+    const kw = this.next();
+    const name = this.ident("an input name");
+    const shape = this.eatPunct(":") ? this.shape() : undefined;
+    return { kind: "input", name, shape, span: this.spanFrom(kw.start) };
+  }
+
+  // param = "param" ident [ ":" shape ] [ "=" expr ]
+  private paramStatement(): Stmt {
+    const kw = this.next();
+    const name = this.ident("a param name");
+    const shape = this.eatPunct(":") ? this.shape() : undefined;
+    const init = this.eatPunct("=") ? this.expr() : undefined;
+    return { kind: "param", name, shape, init, span: this.spanFrom(kw.start) };
+  }
+
+  // shape = "[" [ expr { "," expr } [ "," ] ] "]"
+  private shape(): Expr[] {
+    const list = this.listLiteral();
+    return list.kind === "list" ? list.items : [];
+  }
+
+  // fn = "fn" ident "(" [ ident { "," ident } ] ")" "=" expr
+  private fnStatement(): Stmt {
+    const kw = this.next();
+    const name = this.ident("a function name");
+    this.expectPunct("(", "`(` to open the parameter list");
+    const params: Ident[] = [];
+    if (!this.atPunct(")")) {
+      do {
+        if (this.atPunct(")")) break;
+        params.push(this.ident("a parameter name"));
+      } while (this.eatPunct(","));
+    }
+    this.expectPunct(")", "`,` or `)` in the parameter list");
+    this.expectPunct("=", "`=` before the function body");
+    const body = this.expr();
+    return { kind: "fn", name, params, body, span: this.spanFrom(kw.start) };
+  }
+
+  // output = "output" ident { "," ident }
+  private outputStatement(): Stmt {
+    const kw = this.next();
+    const names = [this.ident("an output name")];
+    while (this.eatPunct(",")) names.push(this.ident("an output name"));
+    return { kind: "output", names, span: this.spanFrom(kw.start) };
+  }
+
+  // minimize = "minimize" expr [ "with" call ]
+  private minimizeStatement(): Stmt {
+    const kw = this.next();
+    const objective = this.expr();
+    let optimizer: Expr | undefined;
+    if (this.peek().kind === "keyword" && this.peek().text === "with") {
+      this.next();
+      optimizer = this.expr();
+    }
+    return { kind: "minimize", objective, optimizer, span: this.spanFrom(kw.start) };
+  }
+
+  // expr = comparison ; precedence climbing over binaryPrecedence
+  expr(): Expr {
+    return this.binary(0);
+  }
+
+  private binary(minPrec: number): Expr {
+    this.enter();
+    let left = this.unary();
+    for (;;) {
+      const t = this.peek();
+      if (t.kind !== "punct" || !isBinaryOp(t.text)) break;
+      const prec = binaryPrecedence[t.text];
+      if (prec < minPrec) break;
+      this.next();
+      const op = t.text;
+      const right = rightAssociative.has(op) ? this.binary(prec) : this.binary(prec + 1);
+      left = { kind: "binary", op, left, right, opSpan: span(this.source, t.start, t.end), span: joinSpans(left.span, right.span) };
+      if (comparisonOps.has(op)) {
+        const after = this.peek();
+        if (after.kind === "punct" && comparisonOps.has(after.text)) {
+          this.error(diagnostic("E0008", span(this.source, after.start, after.end)));
+        }
+      }
+    }
+    this.leave();
+    return left;
+  }
+
+  // unary = "-" unary | power
+  private unary(): Expr {
+    const t = this.peek();
+    if (t.kind === "punct" && t.text === "-") {
+      this.next();
+      this.enter();
+      const operand = this.unary();
+      this.leave();
+      return { kind: "unary", op: "-", operand, span: joinSpans(span(this.source, t.start, t.end), operand.span) };
+    }
+    return this.power();
+  }
+
+  // power = postfix [ "^" unary-or-power ]   (right-associative; `x ^ -1.5` allowed)
+  private power(): Expr {
+    const base = this.postfix();
+    const t = this.peek();
+    if (t.kind === "punct" && t.text === "^") {
+      this.next();
+      this.enter();
+      const exponent = this.unary();
+      this.leave();
+      return { kind: "binary", op: "^", left: base, right: exponent, opSpan: span(this.source, t.start, t.end), span: joinSpans(base.span, exponent.span) };
+    }
+    return base;
+  }
+
+  // postfix = primary { "(" arguments ")" | "[" index-items "]" }
+  private postfix(): Expr {
+    let e = this.primary();
+    for (;;) {
+      const t = this.peek();
+      if (t.kind === "punct" && t.text === "(") {
+        if (e.kind !== "name") this.error(describeExpected("an operator or end of line (only names can be called)", t));
+        e = this.callArguments({ name: (e as { name: string }).name, span: e.span });
+      } else if (t.kind === "punct" && t.text === "[") {
+        e = this.indexItems(e);
+      } else {
+        return e;
+      }
+    }
+  }
+
+  // arguments = [ argument { "," argument } [ "," ] ] ; argument = [ ident "=" ] expr
+  private callArguments(callee: Ident): Expr {
+    this.next();
+    this.enter();
+    const args: Expr[] = [];
+    const kwargs: KeywordArg[] = [];
+    while (!this.atPunct(")")) {
+      const t = this.peek();
+      const t2 = this.tokens[this.pos + 1]!;
+      if (t.kind === "ident" && t2.kind === "punct" && t2.text === "=") {
+        const name = this.ident("an argument name");
+        this.next();
+        const value = this.expr();
+        if (kwargs.some((k) => k.name.name === name.name)) this.error(diagnostic("E0007", name.span, name.name));
+        kwargs.push({ name, value });
+      } else {
+        const value = this.expr();
+        if (kwargs.length > 0) this.error(diagnostic("E0006", value.span));
+        args.push(value);
+      }
+      if (!this.eatPunct(",")) break;
+    }
+    const close = this.expectPunct(")", "`,` or `)` in the argument list");
+    this.leave();
+    return { kind: "call", callee, args, kwargs, span: span(this.source, callee.span.start, close.end) };
+  }
+
+  // index = "[" item { "," item } "]" ; item = "..." | [expr] ":" [expr] [ ":" [expr] ] | expr
+  private indexItems(target: Expr): Expr {
+    this.next();
+    this.enter();
+    const items: IndexItem[] = [];
+    do {
+      if (this.atPunct("]")) break;
+      items.push(this.indexItem());
+    } while (this.eatPunct(","));
+    const close = this.expectPunct("]", "`,` or `]` in the index");
+    this.leave();
+    if (items.length === 0) this.error(describeExpected("an index", close));
+    if (items.filter((i) => i.kind === "ellipsis").length > 1) {
+      this.error(diagnostic("E0009", items.filter((i) => i.kind === "ellipsis")[1]!.span));
+    }
+    return { kind: "index", target, items, span: span(this.source, target.span.start, close.end) };
+  }
+
+  private indexItem(): IndexItem {
+    const t = this.peek();
+    if (t.kind === "punct" && t.text === "...") {
+      this.next();
+      return { kind: "ellipsis", span: span(this.source, t.start, t.end) };
+    }
+    const startPos = t.start;
+    const startExpr = this.atPunct(":") ? undefined : this.expr();
+    if (!this.atPunct(":")) return { kind: "at", index: startExpr!, span: startExpr!.span };
+    this.next();
+    const boundary = () => this.atPunct(":") || this.atPunct(",") || this.atPunct("]");
+    const stop = boundary() ? undefined : this.expr();
+    let step: Expr | undefined;
+    if (this.eatPunct(":")) step = boundary() ? undefined : this.expr();
+    return { kind: "slice", start: startExpr, stop, step, span: this.spanFrom(startPos) };
+  }
+
+  // primary = number | ident | "true" | "false" | "(" expr ")" | list
+  private primary(): Expr {
+    const t = this.peek();
+    if (t.kind === "number") {
+      this.next();
+      return { kind: "number", value: t.value!, text: t.text, span: span(this.source, t.start, t.end) };
+    }
+    if (t.kind === "ident") {
+      this.next();
+      return { kind: "name", name: t.text, span: span(this.source, t.start, t.end) };
+    }
+    if (t.kind === "keyword" && (t.text === "true" || t.text === "false")) {
+      this.next();
+      return { kind: "bool", value: t.text === "true", span: span(this.source, t.start, t.end) };
+    }
+    if (t.kind === "punct" && t.text === "(") {
+      this.next();
+      this.enter();
+      const inner = this.expr();
+      const close = this.expectPunct(")", "`)` to close the parenthesis");
+      this.leave();
+      return { kind: "paren", inner, span: span(this.source, t.start, close.end) };
+    }
+    if (t.kind === "punct" && t.text === "[") return this.listLiteral();
+    if (t.kind === "keyword") return this.error(diagnostic("E0005", span(this.source, t.start, t.end), t.text));
+    return this.error(describeExpected("an expression", t));
+  }
+
+  // list = "[" [ expr { "," expr } [ "," ] ] "]"
+  private listLiteral(): Expr {
+    const open = this.expectPunct("[", "`[` to open a list");
+    this.enter();
+    const items: Expr[] = [];
+    while (!this.atPunct("]")) {
+      items.push(this.expr());
+      if (!this.eatPunct(",")) break;
+    }
+    const close = this.expectPunct("]", "`,` or `]` in the list");
+    this.leave();
+    return { kind: "list", items, span: span(this.source, open.start, close.end) };
+  }
+
+  // ---- token helpers ----
+
+  private peek(): Token {
+    return this.tokens[this.pos]!;
+  }
+
+  private next(): Token {
+    const t = this.tokens[this.pos]!;
+    if (t.kind !== "eof") this.pos++;
+    return t;
+  }
+
+  private atPunct(text: string): boolean {
+    const t = this.peek();
+    return t.kind === "punct" && t.text === text;
+  }
+
+  private eatPunct(text: string): boolean {
+    if (!this.atPunct(text)) return false;
+    this.pos++;
+    return true;
+  }
+
+  private expectPunct(text: string, expected: string): Token {
+    if (this.atPunct(text)) return this.next();
+    return this.error(describeExpected(expected, this.peek()));
+  }
+
+  private ident(expected: string): Ident {
+    const t = this.peek();
+    if (t.kind === "ident") {
+      this.next();
+      return { name: t.text, span: span(this.source, t.start, t.end) };
+    }
+    if (t.kind === "keyword") return this.error(diagnostic("E0005", span(this.source, t.start, t.end), t.text));
+    return this.error(describeExpected(expected, t));
+  }
+
+  private endOfStatement(): void {
+    const t = this.peek();
+    if (t.kind === "newline") { this.pos++; return; }
+    if (t.kind === "eof") return;
+    this.error(describeExpected("end of line", t));
+  }
+
+  private skipStatement(): void {
+    this.depth = 0;
+    // After an error inside brackets, newlines were swallowed by the lexer; stop at the
+    // next line that starts a statement keyword too.
+    while (this.peek().kind !== "newline" && this.peek().kind !== "eof") this.pos++;
+  }
+
+  private spanFrom(start: number): Span {
+    const prev = this.tokens[Math.max(0, this.pos - 1)]!;
+    return span(this.source, start, Math.max(start, prev.end));
+  }
+
+  private enter(): void {
+    if (++this.depth > maxNesting) {
+      const t = this.peek();
+      this.error(diagnostic("E0004", span(this.source, t.start, t.end)));
+    }
+  }
+
+  private leave(): void {
+    this.depth--;
+  }
+
+  private error(d: Diagnostic | ((source: Source) => Diagnostic)): never {
+    this.errors.push(typeof d === "function" ? d(this.source) : d);
+    throw new Recover();
+  }
+}
+
+function describeExpected(expected: string, found: Token) {
+  return (source: Source): Diagnostic =>
+    diagnostic("E0002", span(source, found.start, Math.max(found.end, found.start + (found.kind === "eof" ? 0 : 1))), expected, describeToken(found));
+}

@@ -1,0 +1,87 @@
+// The AST printer: AST back to gradc source with minimal parentheses, driven by the same
+// precedence table as the parser. `parse(print(ast))` gives the AST back (property-tested).
+
+import type { Expr, IndexItem, Program, Stmt } from "./ast";
+import { binaryPrecedence, comparisonOps, unaryPrecedence } from "./tokens";
+
+const postfixPrecedence = 5;
+const atomPrecedence = 6;
+
+export function printProgram(program: Program): string {
+  return program.statements.map(printStatement).join("\n") + "\n";
+}
+
+export function printStatement(s: Stmt): string {
+  const shape = (dims?: Expr[]) => (dims ? `: [${dims.map(printExpr).join(", ")}]` : "");
+  switch (s.kind) {
+    case "dim": return `dim ${s.names.map((n) => n.name).join(", ")}`;
+    case "input": return `input ${s.name.name}${shape(s.shape)}`;
+    case "param": return `param ${s.name.name}${shape(s.shape)}${s.init ? ` = ${printExpr(s.init)}` : ""}`;
+    case "def": return `${s.name.name} = ${printExpr(s.value)}`;
+    case "fn": return `fn ${s.name.name}(${s.params.map((p) => p.name).join(", ")}) = ${printExpr(s.body)}`;
+    case "output": return `output ${s.names.map((n) => n.name).join(", ")}`;
+    case "minimize": return `minimize ${printExpr(s.objective)}${s.optimizer ? ` with ${printExpr(s.optimizer)}` : ""}`;
+  }
+}
+
+export function printExpr(e: Expr): string {
+  return print(e, 0);
+}
+
+function precedenceOf(e: Expr): number {
+  switch (e.kind) {
+    case "binary": return binaryPrecedence[e.op];
+    case "unary": return unaryPrecedence;
+    case "paren": return precedenceOf(e.inner);
+    case "call": case "index": return postfixPrecedence;
+    default: return atomPrecedence;
+  }
+}
+
+function print(e: Expr, min: number): string {
+  const text = printBare(e);
+  return precedenceOf(e) < min ? `(${text})` : text;
+}
+
+function printBare(e: Expr): string {
+  switch (e.kind) {
+    case "number": return formatNumber(e.value);
+    case "bool": return e.value ? "true" : "false";
+    case "name": return e.name;
+    case "paren": return printBare(e.inner);
+    case "unary": return `-${print(e.operand, unaryPrecedence)}`;
+    case "binary": {
+      const p = binaryPrecedence[e.op];
+      if (e.op === "^") return `${print(e.left, postfixPrecedence)} ^ ${print(e.right, unaryPrecedence)}`;
+      const leftMin = comparisonOps.has(e.op) ? p + 1 : p;
+      return `${print(e.left, leftMin)} ${e.op} ${print(e.right, p + 1)}`;
+    }
+    case "call": {
+      const args = e.args.map(printExpr);
+      for (const k of e.kwargs) args.push(`${k.name.name} = ${printExpr(k.value)}`);
+      return `${e.callee.name}(${args.join(", ")})`;
+    }
+    case "index": return `${print(e.target, postfixPrecedence)}[${e.items.map(printIndexItem).join(", ")}]`;
+    case "list": return `[${e.items.map(printExpr).join(", ")}]`;
+  }
+}
+
+function printIndexItem(item: IndexItem): string {
+  switch (item.kind) {
+    case "ellipsis": return "...";
+    case "at": return printExpr(item.index);
+    case "slice": {
+      const part = (x?: Expr) => (x ? printExpr(x) : "");
+      return `${part(item.start)}:${part(item.stop)}${item.step ? `:${printExpr(item.step)}` : ""}`;
+    }
+  }
+}
+
+/** Shortest text that reads back as the same double. Non-finite values cannot be written
+ *  in gradc, so they print as expressions that evaluate to them. */
+export function formatNumber(v: number): string {
+  if (Number.isNaN(v)) return "(0 / 0)";
+  if (v === Infinity) return "(1 / 0)";
+  if (v === -Infinity) return "(-1 / 0)";
+  return String(v);
+}

@@ -1,0 +1,47 @@
+// The token table. Operator precedence lives here, beside the spellings, so the parser's
+// precedence climbing and the printers read one table (grammar/gradc.ebnf: `expr`).
+
+export type TokenKind =
+  | "ident"
+  | "number"
+  | "keyword"
+  | "punct"
+  | "newline"
+  | "eof";
+
+export interface Token {
+  kind: TokenKind;
+  /** The spelling; `**` is normalised to `^`, newline and `;` both to "\n". */
+  text: string;
+  start: number;
+  end: number;
+  value?: number;
+}
+
+export const keywords = new Set([
+  "dim", "input", "param", "fn", "output", "minimize", "with", "true", "false",
+]);
+
+/** Punctuation, longest first so the lexer can match greedily. */
+export const punctuation = [
+  "...", "**", "<=", ">=", "==", "!=",
+  "(", ")", "[", "]", ",", ":", "=", "+", "-", "*", "/", "@", "^", "<", ">",
+] as const;
+
+export type BinaryOp = "+" | "-" | "*" | "/" | "@" | "^" | "<" | "<=" | ">" | ">=" | "==" | "!=";
+
+/** Binding power of each binary operator; higher binds tighter. Unary minus sits between
+ *  `*` (2) and `^` (4); calls and indexing bind tightest. */
+export const binaryPrecedence: Record<BinaryOp, number> = {
+  "<": 0, "<=": 0, ">": 0, ">=": 0, "==": 0, "!=": 0,
+  "+": 1, "-": 1,
+  "*": 2, "/": 2, "@": 2,
+  "^": 4,
+};
+export const unaryPrecedence = 3;
+export const comparisonOps = new Set<string>(["<", "<=", ">", ">=", "==", "!="]);
+export const rightAssociative = new Set<string>(["^"]);
+
+export function isBinaryOp(text: string): text is BinaryOp {
+  return Object.prototype.hasOwnProperty.call(binaryPrecedence, text);
+}

@@ -1,0 +1,336 @@
+// Reference semantics of the conv and pool records: `evaluate` against independent
+// brute-force formulas (explicitly padded input, transposes taken column by column from
+// basis vectors), the adjoint identities between each op and its derivative ops, and the
+// vjp rules (built through a minimal builder) against central differences.
+
+import { describe, expect, it } from "vitest";
+import { GradcError } from "../../src/diagnostics";
+import { Graph, numel, type Attrs, type Node, type OpDef, type Shape, type Tensor } from "../../src/ir";
+import {
+  avgpool2d, avgpool2dGrad, conv2d, conv2dInputGrad, conv2dWeightGrad, convOps, maxpool2d, maxpool2dGrad,
+  maxpool2dSelect,
+} from "../../src/ops/conv";
+
+const env = { dims: new Map<string, number>(), values: new Map<string, Tensor>() };
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const tensor = (shape: number[], data: Float64Array): Tensor => ({ shape, data });
+const random = (shape: number[], r: () => number): Tensor =>
+  tensor(shape, Float64Array.from({ length: numel(shape) }, () => r() * 2 - 1));
+/** Small integers, so windows have ties. */
+const ties = (shape: number[], r: () => number): Tensor =>
+  tensor(shape, Float64Array.from({ length: numel(shape) }, () => Math.floor(r() * 3)));
+const basis = (shape: number[], k: number): Tensor => {
+  const data = new Float64Array(numel(shape));
+  data[k] = 1;
+  return tensor(shape, data);
+};
+
+function run(op: OpDef, inputs: Tensor[], attrs: Attrs): Tensor {
+  const out = op.shape(inputs.map((t) => t.shape), attrs, undefined, []) as number[];
+  return tensor(out, op.evaluate!(inputs, attrs, out, env));
+}
+
+const dot = (a: Tensor, b: Tensor): number => {
+  expect(a.shape).toEqual(b.shape);
+  let s = 0;
+  for (let k = 0; k < a.data.length; k++) s += a.data[k]! * b.data[k]!;
+  return s;
+};
+
+function expectClose(actual: Tensor, expected: Tensor, tol = 1e-12): void {
+  expect(actual.shape).toEqual(expected.shape);
+  for (let k = 0; k < expected.data.length; k++) {
+    expect(Math.abs(actual.data[k]! - expected.data[k]!)).toBeLessThanOrEqual(tol * (1 + Math.abs(expected.data[k]!)));
+  }
+}
+
+const idx4 = (s: readonly number[], a: number, b: number, c: number, d: number) => ((a * s[1]! + b) * s[2]! + c) * s[3]! + d;
+
+// ---- brute-force references ----
+
+function bruteConv(x: Tensor, w: Tensor, stride: number, padding: number): Tensor {
+  const [N, C, H, W] = x.shape as number[];
+  const [O, , KH, KW] = w.shape as number[];
+  const ps = [N!, C!, H! + 2 * padding, W! + 2 * padding];
+  const xp = new Float64Array(numel(ps));
+  for (let n = 0; n < N!; n++) for (let c = 0; c < C!; c++) for (let h = 0; h < H!; h++) for (let v = 0; v < W!; v++) {
+    xp[idx4(ps, n, c, h + padding, v + padding)] = x.data[idx4(x.shape, n, c, h, v)]!;
+  }
+  const OH = Math.floor((ps[2]! - KH!) / stride) + 1;
+  const OW = Math.floor((ps[3]! - KW!) / stride) + 1;
+  const os = [N!, O!, OH, OW];
+  const y = new Float64Array(numel(os));
+  for (let n = 0; n < N!; n++) for (let o = 0; o < O!; o++) for (let i = 0; i < OH; i++) for (let j = 0; j < OW; j++) {
+    let acc = 0;
+    for (let c = 0; c < C!; c++) for (let a = 0; a < KH!; a++) for (let b = 0; b < KW!; b++) {
+      acc += xp[idx4(ps, n, c, i * stride + a, j * stride + b)]! * w.data[idx4(w.shape, o, c, a, b)]!;
+    }
+    y[idx4(os, n, o, i, j)] = acc;
+  }
+  return tensor(os, y);
+}
+
+/** The windows of a pool: for each pooled element, the flat offsets of its taps in x, row-major. */
+function windows(shape: readonly number[], size: number, stride: number): { out: number[]; taps: number[][] } {
+  const [N, C, H, W] = shape as number[];
+  const OH = Math.floor((H! - size) / stride) + 1;
+  const OW = Math.floor((W! - size) / stride) + 1;
+  const taps: number[][] = [];
+  for (let n = 0; n < N!; n++) for (let c = 0; c < C!; c++) for (let i = 0; i < OH; i++) for (let j = 0; j < OW; j++) {
+    const t: number[] = [];
+    for (let a = 0; a < size; a++) for (let b = 0; b < size; b++) t.push(idx4(shape, n, c, i * stride + a, j * stride + b));
+    taps.push(t);
+  }
+  return { out: [N!, C!, OH, OW], taps };
+}
+
+function bruteMaxArg(x: Tensor, size: number, stride: number): { out: number[]; arg: number[] } {
+  const { out, taps } = windows(x.shape, size, stride);
+  return {
+    out,
+    arg: taps.map((t) => {
+      const vals = t.map((o) => x.data[o]!);
+      return t[vals.indexOf(Math.max(...vals))]!;
+    }),
+  };
+}
+
+function bruteAvg(x: Tensor, size: number, stride: number): Tensor {
+  const { out, taps } = windows(x.shape, size, stride);
+  return tensor(out, Float64Array.from(taps, (t) => t.reduce((s, o) => s + x.data[o]!, 0) / (size * size)));
+}
+
+/** The transpose of a linear map f at g: column k is <g, f(e_k)>. */
+function transposeAt(shape: number[], f: (e: Tensor) => Tensor, g: Tensor): Tensor {
+  return tensor(shape, Float64Array.from({ length: numel(shape) }, (_, k) => dot(f(basis(shape, k)), g)));
+}
+
+// ---- cases ----
+
+const convCases = [
+  { stride: 1, padding: 0 }, { stride: 1, padding: 1 }, { stride: 2, padding: 0 }, { stride: 2, padding: 1 },
+];
+const poolCases = [
+  { size: 2, stride: 2 }, { size: 3, stride: 2 }, { size: 2, stride: 1 }, { size: 3, stride: 3 },
+];
+
+describe("conv2d", () => {
+  for (const attrs of convCases) {
+    const name = `stride ${attrs.stride}, padding ${attrs.padding}`;
+    const r = rng(17 + attrs.stride * 10 + attrs.padding);
+    // A non-square kernel on a non-square input, so swapped axes show.
+    const x = random([2, 3, 6, 5], r);
+    const w = random([4, 3, 3, 2], r);
+    const y = run(conv2d, [x, w], attrs);
+    const g = random(y.shape as number[], r);
+
+    it(`evaluates as cross-correlation (${name})`, () => {
+      expectClose(y, bruteConv(x, w, attrs.stride, attrs.padding));
+    });
+
+    it(`input grad is the transpose in x (${name})`, () => {
+      const dx = run(conv2dInputGrad, [g, w], { ...attrs, height: 6, width: 5 });
+      expectClose(dx, transposeAt([2, 3, 6, 5], (e) => bruteConv(e, w, attrs.stride, attrs.padding), g));
+    });
+
+    it(`weight grad is the transpose in w (${name})`, () => {
+      const dw = run(conv2dWeightGrad, [x, g], { ...attrs, kh: 3, kw: 2 });
+      expectClose(dw, transposeAt([4, 3, 3, 2], (e) => bruteConv(x, e, attrs.stride, attrs.padding), g));
+    });
+
+    it(`satisfies the adjoint identities (${name})`, () => {
+      const lhs = dot(y, g);
+      const viaX = dot(x, run(conv2dInputGrad, [g, w], { ...attrs, height: 6, width: 5 }));
+      const viaW = dot(w, run(conv2dWeightGrad, [x, g], { ...attrs, kh: 3, kw: 2 }));
+      expect(viaX).toBeCloseTo(lhs, 10);
+      expect(viaW).toBeCloseTo(lhs, 10);
+    });
+  }
+});
+
+describe("maxpool2d", () => {
+  for (const attrs of poolCases) {
+    const name = `size ${attrs.size}, stride ${attrs.stride}`;
+    for (const [kind, make] of [["random", random], ["tied", ties]] as const) {
+      const r = rng(31 + attrs.size * 10 + attrs.stride);
+      const x = make([2, 2, 7, 6], r);
+      const { out, arg } = bruteMaxArg(x, attrs.size, attrs.stride);
+      const g = random(out, r);
+      const h = random([2, 2, 7, 6], r);
+
+      it(`takes each window's maximum (${name}, ${kind})`, () => {
+        expectClose(run(maxpool2d, [x], attrs), tensor(out, Float64Array.from(arg, (o) => x.data[o]!)), 0);
+      });
+
+      it(`routes the gradient to the first maximum (${name}, ${kind})`, () => {
+        const expected = new Float64Array(numel(x.shape));
+        arg.forEach((o, k) => { expected[o] += g.data[k]!; });
+        expectClose(run(maxpool2dGrad, [x, g], attrs), tensor(x.shape as number[], expected));
+      });
+
+      it(`selects at the first maximum (${name}, ${kind})`, () => {
+        expectClose(run(maxpool2dSelect, [x, h], attrs), tensor(out, Float64Array.from(arg, (o) => h.data[o]!)), 0);
+      });
+
+      it(`maxpool2d(x) = maxpool2d_select(x, x) and <select(x, h), g> = <h, grad(x, g)> (${name}, ${kind})`, () => {
+        expect(Array.from(run(maxpool2dSelect, [x, x], attrs).data)).toEqual(Array.from(run(maxpool2d, [x], attrs).data));
+        expect(dot(h, run(maxpool2dGrad, [x, g], attrs))).toBeCloseTo(dot(run(maxpool2dSelect, [x, h], attrs), g), 10);
+      });
+    }
+  }
+
+  it("propagates NaN, routing to the first NaN", () => {
+    const x = tensor([1, 1, 2, 2], Float64Array.of(1, NaN, 5, NaN));
+    const attrs = { size: 2, stride: 2 };
+    expect(Number.isNaN(run(maxpool2d, [x], attrs).data[0])).toBe(true);
+    expect(Array.from(run(maxpool2dGrad, [x, tensor([1, 1, 1, 1], Float64Array.of(3))], attrs).data)).toEqual([0, 3, 0, 0]);
+  });
+});
+
+describe("avgpool2d", () => {
+  for (const attrs of poolCases) {
+    const name = `size ${attrs.size}, stride ${attrs.stride}`;
+    const r = rng(53 + attrs.size * 10 + attrs.stride);
+    const x = random([2, 2, 7, 6], r);
+    const y = run(avgpool2d, [x], attrs);
+    const g = random(y.shape as number[], r);
+    const gradAttrs = { ...attrs, height: 7, width: 6 };
+
+    it(`takes each window's mean (${name})`, () => {
+      expectClose(y, bruteAvg(x, attrs.size, attrs.stride));
+    });
+
+    it(`grad is the transpose, overlaps accumulating (${name})`, () => {
+      const dx = run(avgpool2dGrad, [g], gradAttrs);
+      expectClose(dx, transposeAt([2, 2, 7, 6], (e) => bruteAvg(e, attrs.size, attrs.stride), g));
+      expect(dot(x, dx)).toBeCloseTo(dot(y, g), 10);
+    });
+  }
+});
+
+// ---- the vjp rules, built through a minimal builder and evaluated ----
+
+const registry = new Map(convOps.map((op) => [op.name, op]));
+const leaf: OpDef = { name: "input", kind: "source", arity: 0, shape: (_i, attrs) => attrs.shape as Shape };
+
+/** Builds `op(inputs)`, applies its vjp with cotangent `g`, and evaluates every result. */
+function vjpAt(op: OpDef, inputs: Tensor[], attrs: Attrs, g: Tensor): (Tensor | null)[] {
+  const graph = new Graph();
+  const values = new Map<Node, Tensor>();
+  const leafOf = (t: Tensor, k: number) => {
+    const n = graph.apply(leaf, [], { shape: t.shape as number[], name: `v${k}` }, undefined);
+    values.set(n, t);
+    return n;
+  };
+  const nodes = inputs.map(leafOf);
+  const node = graph.apply(op, nodes, attrs, undefined);
+  const gNode = leafOf(g, inputs.length);
+  const b = {
+    op: (name: string, ins: readonly Node[], a: Attrs = {}) => graph.apply(registry.get(name)!, ins, a, undefined),
+  } as unknown as Parameters<NonNullable<OpDef["vjp"]>>[0];
+  const evalNode = (n: Node): Tensor => {
+    const found = values.get(n);
+    if (found) return found;
+    const t = run(n.op, n.inputs.map(evalNode), n.attrs);
+    values.set(n, t);
+    return t;
+  };
+  return op.vjp!(b, gNode, node).map((d, k) => {
+    if (!d) return null;
+    expect(d.shape).toEqual(nodes[k]!.shape);
+    return evalNode(d);
+  });
+}
+
+/** Central difference of <op(inputs), g> along input k in a random direction. */
+function directional(op: OpDef, inputs: Tensor[], attrs: Attrs, g: Tensor, k: number, dir: Tensor): number {
+  const eps = 1e-6;
+  const at = (sign: number) => {
+    const moved = inputs.map((t, m) => (m === k ? tensor(t.shape as number[], t.data.map((v, q) => v + sign * eps * dir.data[q]!)) : t));
+    return dot(run(op, moved, attrs), g);
+  };
+  return (at(1) - at(-1)) / (2 * eps);
+}
+
+describe("vjp rules", () => {
+  const r = rng(99);
+  const x = random([2, 3, 6, 5], r);
+  const w = random([4, 3, 3, 2], r);
+  const conv = { stride: 2, padding: 1 };
+  const y = run(conv2d, [x, w], conv);
+  const pooled = run(maxpool2d, [x], { size: 3, stride: 2 });
+  const cases: [OpDef, Tensor[], Attrs][] = [
+    [conv2d, [x, w], conv],
+    [conv2dInputGrad, [random(y.shape as number[], r), w], { ...conv, height: 6, width: 5 }],
+    [conv2dWeightGrad, [x, random(y.shape as number[], r)], { ...conv, kh: 3, kw: 2 }],
+    [maxpool2d, [x], { size: 3, stride: 2 }],
+    [maxpool2dGrad, [x, random(pooled.shape as number[], r)], { size: 3, stride: 2 }],
+    [maxpool2dSelect, [x, random([2, 3, 6, 5], r)], { size: 3, stride: 2 }],
+    [avgpool2d, [x], { size: 3, stride: 2 }],
+    [avgpool2dGrad, [random(pooled.shape as number[], r)], { size: 3, stride: 2, height: 6, width: 5 }],
+  ];
+  for (const [op, inputs, attrs] of cases) {
+    it(`${op.name}: each cotangent matches central differences`, () => {
+      const g = random(run(op, inputs, attrs).shape as number[], r);
+      const grads = vjpAt(op, inputs, attrs, g);
+      expect(grads).toHaveLength(op.arity);
+      grads.forEach((d, k) => {
+        const dir = random(inputs[k]!.shape as number[], r);
+        const fd = directional(op, inputs, attrs, g, k, dir);
+        if (d === null) expect(fd).toBeCloseTo(0, 6);
+        else expect(dot(d, dir)).toBeCloseTo(fd, 6);
+      });
+    });
+  }
+});
+
+// ---- shape rules ----
+
+describe("shape rules", () => {
+  const code = (f: () => unknown): string | undefined => {
+    try {
+      f();
+    } catch (e) {
+      if (e instanceof GradcError) return e.code;
+      throw e;
+    }
+    return undefined;
+  };
+  const convShape = (x: Shape, w: Shape, attrs: Attrs = { stride: 1, padding: 0 }) => () => conv2d.shape([x, w], attrs, undefined, []);
+  const poolShape = (x: Shape, attrs: Attrs = { size: 2, stride: 2 }) => () => maxpool2d.shape([x], attrs, undefined, []);
+
+  it("computes output sizes, with free batch and output channels", () => {
+    expect(convShape(["n", 3, 28, 28], ["o", 3, 5, 5], { stride: 2, padding: 2 })()).toEqual(["n", "o", 14, 14]);
+    expect(poolShape(["n", "c", 7, 6], { size: 3, stride: 2 })()).toEqual(["n", "c", 3, 2]);
+  });
+
+  it("rejects bad conv2d shapes and attributes with E0213", () => {
+    expect(code(convShape([3, 8, 8], [4, 3, 3, 3]))).toBe("E0213");
+    expect(code(convShape([1, 3, 8, 8], [4, 2, 3, 3]))).toBe("E0213");
+    expect(code(convShape([1, 3, "h", 8], [4, 3, 3, 3]))).toBe("E0213");
+    expect(code(convShape([1, 3, 8, 8], [4, 3, "k", 3]))).toBe("E0213");
+    expect(code(convShape([1, 3, 2, 8], [4, 3, 3, 3]))).toBe("E0213");
+    expect(code(convShape([1, 3, 2, 8], [4, 3, 3, 3], { stride: 1, padding: 1 }))).toBeUndefined();
+    expect(code(convShape([1, 3, 8, 8], [4, 3, 3, 3], { stride: 0, padding: 0 }))).toBe("E0213");
+    expect(code(convShape([1, 3, 8, 8], [4, 3, 3, 3], { stride: 1, padding: -1 }))).toBe("E0213");
+  });
+
+  it("rejects bad pool shapes and attributes with E0214", () => {
+    expect(code(poolShape([3, 8, 8]))).toBe("E0214");
+    expect(code(poolShape([1, 3, "h", 8]))).toBe("E0214");
+    expect(code(poolShape([1, 3, 8, 8], { size: 9, stride: 9 }))).toBe("E0214");
+    expect(code(poolShape([1, 3, 8, 8], { size: 2, stride: 0 }))).toBe("E0214");
+    expect(code(poolShape([1, 3, 8, 8], { size: 0, stride: 1 }))).toBe("E0214");
+  });
+});
