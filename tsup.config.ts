@@ -13,6 +13,5 @@ export default defineConfig([
     entry: { cli: "src/cli/main.ts" },
     format: ["esm"],
     target: "node20",
-    banner: { js: "#!/usr/bin/env node" },
   },
 ]);

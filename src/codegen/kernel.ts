@@ -70,7 +70,9 @@ export class FunctionEmitter {
     }
     const line = node.span ? lineOf(node.span.source.text, node.span.start) : undefined;
     const label = `${node.name ?? node.op.name} ${formatDims(node.shape)}${line ? `  (${node.span!.source.file}:${line.number}: ${line.text.trim()})` : ""}`;
-    out[0] = js.withComment(out[0]!, label);
+    out[0] = out[0]!.type === "BlockStatement" && out[0]!.body.length > 0
+      ? { ...out[0]!, body: [js.withComment(out[0]!.body[0]!, label), ...out[0]!.body.slice(1)] }
+      : js.withComment(out[0]!, label);
     return out;
   }
 

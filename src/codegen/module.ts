@@ -12,6 +12,7 @@ import { FunctionEmitter } from "./kernel";
 import type { CodegenOptions, ModelIR } from "./model";
 import { NameTable } from "./names";
 import { optimizers } from "./optimizers";
+import { unrollLoops } from "./unroll";
 import { errorClassSource, parseStatements, runtimeSource } from "./runtime";
 
 const marker = "\u0000";
@@ -76,19 +77,20 @@ class ModuleEmitter {
         body.push(js.declare("const", box, js.newExpr("F", js.num(1))));
       }
     }
-    body.push(...this.top);
-
+    const api: js.Statement[] = [];
     const fwd: ApiFunction = { name: "forward", returned: [...this.model.outputs, ...(this.model.objective ? [this.model.objective] : [])] };
-    body.push(...this.apiFunction(fwd));
+    api.push(...this.apiFunction(fwd));
     if (this.model.objective && this.model.grads) {
-      body.push(...this.apiFunction({ name: "valueAndGrad", returned: [this.model.objective, ...this.model.grads] }));
-      body.push(...this.apiFunction({ name: "step", returned: [this.model.objective, ...this.model.grads] }));
+      api.push(...this.apiFunction({ name: "valueAndGrad", returned: [this.model.objective, ...this.model.grads] }));
+      api.push(...this.apiFunction({ name: "step", returned: [this.model.objective, ...this.model.grads] }));
     } else {
       const message = messages.E0406();
       for (const name of ["valueAndGrad", "step"]) {
-        body.push(js.func(name, ["values"], [js.stmt(js.call("fail", js.str("E0406"), js.str(message)))]));
+        api.push(js.func(name, ["values"], [js.stmt(js.call("fail", js.str("E0406"), js.str(message)))]));
       }
     }
+    // Optimizer state, declared while emitting `step`, precedes the functions.
+    body.push(...this.top, ...api);
 
     const members = ["meta", "params", "createParams", "forward", "valueAndGrad", "step"];
     if (this.options.format === "function") {
@@ -174,9 +176,16 @@ class ModuleEmitter {
     const kernelBody: js.Statement[] = [];
     for (const n of plan.kernels) kernelBody.push(...emitter.emitKernel(n));
     const copies: { node: Node; buffer: string }[] = [];
+    // Gradients of scalar params come back as length-1 arrays.
+    const arrayResult = (i: number) => fn.name !== "forward" && i > 0;
     fn.returned.forEach((n, i) => {
-      if (n.shape.length === 0) {
+      if (n.shape.length === 0 && !arrayResult(i)) {
         kernelBody.push(js.stmt(js.assign(js.index(scratch, js.num(i)), emitter.read(n, [], kernelBody))));
+      } else if (n.shape.length === 0) {
+        const buffer = this.names.unique(`${tag}_scalar${i}`);
+        copies.push({ node: n, buffer });
+        out.push(js.declare("const", buffer, js.newExpr("F", js.num(1))));
+        kernelBody.push(js.stmt(js.assign(js.index(buffer, js.num(0)), emitter.read(n, [], kernelBody))));
       } else if (!plan.slotOf.has(n)) {
         // A returned graph input (or source) is copied, so results never alias arguments.
         const buffer = this.names.unique(`${tag}_copy${i}`);
@@ -200,7 +209,7 @@ class ModuleEmitter {
 
     const argNames = [...program.inputs.map((i) => this.inputVars.get(i.name)!), ...program.params.map((p) => this.paramVars.get(p.name)!)];
     const runName = this.names.unique(`run_${tag}`);
-    out.push(js.func(runName, argNames, kernelBody));
+    out.push(js.func(runName, argNames, unrollLoops(kernelBody)));
 
     // The result record, allocated once.
     const result = this.names.unique(`${tag}_result`);

@@ -127,6 +127,8 @@ function reduction(op: string): Builtin {
 
 export const builtins: Record<string, Builtin> = {
   ...Object.fromEntries(elementwiseUnary.map((n) => [n, unaryBuiltin(n)])),
+  // The identity whose derivative is zero (JAX's stop_gradient).
+  stop_gradient: unaryBuiltin("stop_gradient"),
   square: { params: ["x"], required: 1, lower: ([x], ctx) => ctx.b.binary("pow", ctx.tensor(x!), ctx.b.constant(2)) },
   pow: { params: ["a", "b"], required: 2, lower: ([a, c], ctx) => ctx.b.binary("pow", ctx.tensor(a!), ctx.tensor(c!)) },
   maximum: { params: ["a", "b"], required: 2, lower: ([a, c], ctx) => ctx.b.binary("maximum", ctx.tensor(a!), ctx.tensor(c!)) },

@@ -20,7 +20,7 @@ export function parse(source: Source): Program {
   const tokens = tokenize(source, errors);
   const parser = new Parser(source, tokens, errors);
   const program = parser.program();
-  if (errors.length > 0) throw new GradcError(errors);
+  if (errors.length > 0) throw new GradcError(inSourceOrder(errors));
   return program;
 }
 
@@ -30,8 +30,13 @@ export function parseExpression(source: Source): Expr {
   const tokens = tokenize(source, errors);
   const parser = new Parser(source, tokens, errors);
   const expr = parser.standaloneExpression();
-  if (errors.length > 0 || !expr) throw new GradcError(errors);
+  if (errors.length > 0 || !expr) throw new GradcError(inSourceOrder(errors));
   return expr;
+}
+
+/** Lexer and parser errors, merged by position (the first is the headline). */
+function inSourceOrder(errors: Diagnostic[]): Diagnostic[] {
+  return [...errors].sort((a, b) => (a.span?.start ?? 0) - (b.span?.start ?? 0));
 }
 
 class Parser {

@@ -1,0 +1,179 @@
+// The gradc command (see main.ts for the entry point): argument handling and output only; every verb is a few lines over
+// the library API. User errors print the rendered diagnostic and exit 1, never a stack.
+
+import { readFileSync, writeFileSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { buildModel, compileToSource, derivative, GradcError, type CompileOptions } from "../index";
+import { emitDeclarations } from "../codegen";
+import { lowerSource } from "../lower";
+import { printDefinitions, printDot } from "../print";
+import { modelStats, formatStats } from "./stats";
+import { version } from "./version";
+
+const usage = `gradc ${version}: a symbolic differentiation compiler to JavaScript
+
+usage:
+  gradc compile model.grad [-o model.mjs] [--size n=64] [--dtype f32|f64] [--format esm|cjs] [--seed 1] [--stats]
+  gradc grad model.grad [--size n=64]        print the simplified gradient program
+  gradc diff "<expr>" --wrt x                 print d(expr)/dx
+  gradc graph model.grad [--grad]             print the graph as Graphviz DOT
+  gradc check model.grad [--size n=64]        report errors only
+  gradc --help | --version
+`;
+
+class UsageError extends Error {}
+
+interface Args {
+  verb: string;
+  positional: string[];
+  flags: Map<string, string[]>;
+}
+
+const valueFlags = new Set(["-o", "--out", "--size", "--dtype", "--format", "--seed", "--wrt"]);
+const booleanFlags = new Set(["--grad", "--stats", "--help", "-h", "--version", "-v"]);
+
+function parseArgs(argv: string[]): Args {
+  const positional: string[] = [];
+  const flags = new Map<string, string[]>();
+  for (let i = 0; i < argv.length; i++) {
+    let a = argv[i]!;
+    let value: string | undefined;
+    const eq = a.indexOf("=");
+    if (a.startsWith("--") && eq > 0) { value = a.slice(eq + 1); a = a.slice(0, eq); }
+    if (valueFlags.has(a)) {
+      if (value === undefined) {
+        value = argv[++i];
+        if (value === undefined) throw new UsageError(`${a} needs a value`);
+      }
+      const list = flags.get(a) ?? [];
+      list.push(value);
+      flags.set(a, list);
+    } else if (booleanFlags.has(a)) {
+      flags.set(a, []);
+    } else if (a.startsWith("-") && a.length > 1 && !/^-[0-9.]/.test(a)) {
+      throw new UsageError(`unknown option ${a}`);
+    } else {
+      positional.push(a);
+    }
+  }
+  return { verb: positional.shift() ?? "", positional, flags };
+}
+
+function one(args: Args, flag: string): string | undefined {
+  const v = args.flags.get(flag);
+  return v ? v[v.length - 1] : undefined;
+}
+
+function sizes(args: Args): Record<string, number> | undefined {
+  const list = args.flags.get("--size");
+  if (!list) return undefined;
+  const out: Record<string, number> = {};
+  for (const item of list) {
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(item);
+    if (!m) throw new UsageError(`--size takes name=value, like --size n=64; got ${JSON.stringify(item)}`);
+    const v = Number(m[2]);
+    Object.defineProperty(out, m[1]!, { value: Number.isFinite(v) && m[2]!.trim() !== "" ? v : NaN, enumerable: true, writable: true, configurable: true });
+  }
+  return out;
+}
+
+function readModel(args: Args): { text: string; filename: string } {
+  const file = args.positional[0];
+  if (!file) throw new UsageError(`gradc ${args.verb} needs a model file`);
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new UsageError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+  return { text, filename: file };
+}
+
+function compileOptions(args: Args, filename: string): CompileOptions {
+  const dtype = one(args, "--dtype") ?? "f32";
+  if (dtype !== "f32" && dtype !== "f64") throw new UsageError(`--dtype must be f32 or f64, got ${dtype}`);
+  const seedText = one(args, "--seed");
+  const seed = seedText === undefined ? 1 : Number(seedText);
+  if (!Number.isInteger(seed)) throw new UsageError(`--seed must be an integer, got ${seedText}`);
+  return { filename, sizes: sizes(args), dtype, seed };
+}
+
+export function run(argv: string[], out: (s: string) => void, err: (s: string) => void): number {
+  try {
+    const args = parseArgs(argv);
+    if (args.flags.has("--version") || args.flags.has("-v")) { out(`${version}\n`); return 0; }
+    if (args.flags.has("--help") || args.flags.has("-h") || args.verb === "help") { out(usage); return 0; }
+    switch (args.verb) {
+      case "compile": {
+        const { text, filename } = readModel(args);
+        const options = compileOptions(args, filename);
+        const target = one(args, "-o") ?? one(args, "--out");
+        const formatFlag = one(args, "--format");
+        if (formatFlag !== undefined && formatFlag !== "esm" && formatFlag !== "cjs") throw new UsageError(`--format must be esm or cjs, got ${formatFlag}`);
+        const format = (formatFlag ?? (target?.endsWith(".cjs") ? "cjs" : "esm")) as "esm" | "cjs";
+        const { text: js, model } = compileToSource(text, { ...options, format });
+        if (args.flags.has("--stats")) err(formatStats(modelStats(model, options.dtype ?? "f32")));
+        if (!target) { out(js); return 0; }
+        writeFileSync(target, js);
+        const dts = emitDeclarations(model.program, options.dtype ?? "f32", format);
+        for (const name of declarationPaths(target)) writeFileSync(name, dts);
+        return 0;
+      }
+      case "grad": {
+        const { text, filename } = readModel(args);
+        const program = lowerSource(text, { filename, sizes: sizes(args) });
+        const model = buildModel(program);
+        if (!model.grads) throw new GradcError([{ code: "E0406", message: "this program has no `minimize`, so it has no gradient" }]);
+        out(printDefinitions(program.params.map((p, i) => ({ name: `d_${p.name}`, node: model.grads![i]! }))));
+        return 0;
+      }
+      case "diff": {
+        const expr = args.positional[0];
+        const wrt = one(args, "--wrt");
+        if (expr === undefined || wrt === undefined) throw new UsageError(`usage: gradc diff "<expr>" --wrt x`);
+        out(`${derivative(expr, wrt)}\n`);
+        return 0;
+      }
+      case "graph": {
+        const { text, filename } = readModel(args);
+        const program = lowerSource(text, { filename, sizes: sizes(args) });
+        const model = buildModel(program);
+        const forward = [
+          ...program.outputs.map((o, i) => ({ name: o.name, node: model.outputs[i]! })),
+          ...(model.objective ? [{ name: program.objective!.name ?? "objective", node: model.objective }] : []),
+        ];
+        const grads = args.flags.has("--grad") && model.grads
+          ? program.params.map((p, i) => ({ name: `d_${p.name}`, node: model.grads![i]! }))
+          : undefined;
+        out(printDot(forward, grads));
+        return 0;
+      }
+      case "check": {
+        const { text, filename } = readModel(args);
+        lowerSource(text, { filename, sizes: sizes(args) });
+        return 0;
+      }
+      case "":
+        out(usage);
+        return 1;
+      default:
+        throw new UsageError(`unknown command ${JSON.stringify(args.verb)}; try gradc --help`);
+    }
+  } catch (e) {
+    if (e instanceof GradcError) { err(`${e.rendered}\n`); return 1; }
+    if (e instanceof UsageError) { err(`gradc: ${e.message}\n`); return 1; }
+    const message = e instanceof Error ? e.message : String(e);
+    err(`gradc: ${message.startsWith("internal compiler error") ? message : `internal compiler error: ${message}\nplease report this at the gradc issue tracker`}\n`);
+    return 2;
+  }
+}
+
+/** `.d.ts` beside the module, plus the name TypeScript resolves for .mjs/.cjs. */
+function declarationPaths(target: string): string[] {
+  const dir = dirname(target);
+  const base = basename(target).replace(/\.(mjs|cjs|js)$/, "");
+  const paths = [join(dir, `${base}.d.ts`)];
+  if (target.endsWith(".mjs")) paths.push(join(dir, `${base}.d.mts`));
+  if (target.endsWith(".cjs")) paths.push(join(dir, `${base}.d.cts`));
+  return paths;
+}
