@@ -45,7 +45,7 @@ class ModuleEmitter {
 
   constructor(private readonly model: ModelIR, private readonly options: CodegenOptions) {
     for (const reserved of ["GradcError", "hasOwn", "fail", "describe", "checkRecord", "tensorArg", "scalarArg",
-      "checkLength", "inferDim", "grow", "record", "makeRandom", "initialise", "F", "meta", "params",
+      "checkLength", "inferDim", "grow", "record", "scalarField", "makeRandom", "initialise", "F", "meta", "params",
       "createParams", "forward", "valueAndGrad", "step", "scratch", "known", "c1", "c2", "Math", "Object",
       "Float32Array", "Float64Array", "Array", "Error", "NaN", "Infinity", "undefined", "values", "seed", "random"]) {
       this.names.unique(reserved);
@@ -218,20 +218,22 @@ class ModuleEmitter {
     if (fn.name === "forward") {
       const keys: string[] = [];
       const vals: js.Expression[] = [];
+      const scalars: [string, number][] = [];
       fn.returned.forEach((n, i) => {
         const key = i < this.model.outputs.length ? program.outputs[i]!.name : (program.objective?.name ?? "objective");
-        if (keys.includes(key)) return;
+        if (keys.includes(key) || scalars.some(([k]) => k === key)) return;
+        if (n.shape.length === 0) { scalars.push([key, i]); return; }
         keys.push(key);
-        vals.push(n.shape.length === 0 ? js.num(0) : this.initialView(n, bufferOf(n, i)));
-        if (n.shape.length === 0) resultBody.push(js.stmt(js.assign(js.index(result, js.str(key)), js.index(scratch, js.num(i)))));
-        else if (!isKnown(n.shape)) viewsFor.push({ key, index: i, node: n });
+        vals.push(this.initialView(n, bufferOf(n, i)));
+        if (!isKnown(n.shape)) viewsFor.push({ key, index: i, node: n });
       });
       out.push(js.declare("const", result, js.call("record", js.array(keys.map(js.str)), js.array(vals))));
+      for (const [key, i] of scalars) out.push(js.stmt(js.call("scalarField", js.id(result), js.str(key), js.id(scratch), js.num(i))));
     } else if (fn.name === "valueAndGrad") {
       const grads = js.call("record", js.array(program.params.map((p) => js.str(p.name))),
         js.array(fn.returned.slice(1).map((g, i) => js.id(bufferOf(g, i + 1)))));
-      out.push(js.declare("const", result, js.object([["value", js.num(0)], ["grads", grads]])));
-      resultBody.push(js.stmt(js.assign(js.member(result, "value"), js.index(scratch, js.num(0)))));
+      out.push(js.declare("const", result, js.object([["grads", grads]])));
+      out.push(js.stmt(js.call("scalarField", js.id(result), js.str("value"), js.id(scratch), js.num(0))));
     }
 
     // Views of exact length over grown buffers for returned tensors with free dims.

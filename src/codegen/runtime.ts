@@ -65,8 +65,9 @@ function checkLength(array, n, before, after) {
   if (array.length !== n) fail("E0403", before + array.length + after);
 }
 function inferDim(length, known, before, after) {
-  const d = length / known;
-  if (!(d >= 1) || d !== Math.floor(d)) fail("E0405", before + length + after);
+  // An integer result (| 0) stays a small integer: no heap number per call.
+  const d = (length / known) | 0;
+  if (d < 1 || d * known !== length) fail("E0405", before + length + after);
   return d;
 }
 function grow(buffer, n, ArrayType) {
@@ -78,6 +79,11 @@ function record(keys, values) {
     Object.defineProperty(r, keys[i], { value: values[i], enumerable: true, writable: true, configurable: true });
   }
   return r;
+}
+function scalarField(r, key, array, index) {
+  // A getter over a preallocated Float64Array: storing a double into a record field would
+  // allocate a heap number per call.
+  Object.defineProperty(r, key, { get() { return array[index]; }, enumerable: true, configurable: true });
 }
 function makeRandom(seed) {
   let s = (seed >>> 0) ^ 0x9e3779b9;

@@ -14,14 +14,19 @@ const maxRewritesPerNode = 16;
 /** The most nodes one rewrite may bring into the graph. */
 const maxAdded = 64;
 
+export interface SimplifyOptions {
+  /** Called for every rewrite taken (tests, debugging). */
+  onRewrite?(rule: string, from: Node, to: Node): void;
+}
+
 /** The same values as `roots`, from a graph with no more nodes. */
-export function simplify(graph: Graph, roots: readonly Node[]): Node[] {
+export function simplify(graph: Graph, roots: readonly Node[], options: SimplifyOptions = {}): Node[] {
   const b = new Builder(graph, undefined);
   const before = topoSort(roots).length;
   let current = [...roots];
   let size = before;
   for (let pass = 0; pass < maxPasses; pass++) {
-    const next = simplifyPass(b, current);
+    const next = simplifyPass(b, current, options);
     // Hash-consing: a root is unchanged exactly when nothing beneath it changed.
     if (next.every((n, k) => n === current[k])) break;
     const nextSize = topoSort(next).length;
@@ -33,7 +38,7 @@ export function simplify(graph: Graph, roots: readonly Node[]): Node[] {
 }
 
 /** One bottom-up rebuild: each node on its (already simplified) inputs, then rewritten. */
-function simplifyPass(b: Builder, roots: readonly Node[]): Node[] {
+function simplifyPass(b: Builder, roots: readonly Node[], options: SimplifyOptions): Node[] {
   const order = topoSort(roots);
   const uses = new Uses(order, roots);
   const image = new Map<Node, Node>();
@@ -45,23 +50,23 @@ function simplifyPass(b: Builder, roots: readonly Node[]): Node[] {
       if (m.name === undefined) m.name = n.name;
       uses.transfer(n, m);
     }
-    image.set(n, rewrite(b.at(n.span), m, uses));
+    image.set(n, rewrite(b.at(n.span), m, uses, options));
   }
   return roots.map((r) => image.get(r)!);
 }
 
 /** Apply the first rule that matches and pays for itself, again and again (bounded). */
-function rewrite(b: Builder, node: Node, uses: Uses): Node {
+function rewrite(b: Builder, node: Node, uses: Uses, options: SimplifyOptions): Node {
   let current = node;
   for (let k = 0; k < maxRewritesPerNode; k++) {
-    const next = firstRewrite(b, current, uses);
+    const next = firstRewrite(b, current, uses, options);
     if (next === undefined) break;
     current = next;
   }
   return current;
 }
 
-function firstRewrite(b: Builder, node: Node, uses: Uses): Node | undefined {
+function firstRewrite(b: Builder, node: Node, uses: Uses, options: SimplifyOptions): Node | undefined {
   for (const rule of rules) {
     const r = rule.match(node, b);
     if (r === undefined || r === node) continue;
@@ -70,6 +75,7 @@ function firstRewrite(b: Builder, node: Node, uses: Uses): Node | undefined {
     }
     if (!uses.replace(node, r)) continue;
     moveName(node, r);
+    options.onRewrite?.(rule.name, node, r);
     return r;
   }
   return undefined;
