@@ -58,7 +58,8 @@ export const sigmoid = unary("sigmoid", (x) => 1 / (1 + Math.exp(-x)),
   (x) => js.binary("/", js.num(1), js.binary("+", js.num(1), js.math("exp", js.unary("-", x)))), { lo: -4, hi: 4 });
 
 export const relu = unary("relu", (x) => (x > 0 ? x : 0),
-  (b, g, y) => [b.mul(g, b.binary("gt", x0(y), b.constant(0)))],
+  // relu(x) > 0 exactly where x > 0: reading the output lets the pre-activation die early.
+  (b, g, y) => [b.mul(g, b.binary("gt", y, b.constant(0)))],
   (x) => js.conditional(js.binary(">", x, js.num(0)), x, js.num(0)), { lo: -2, hi: 2, avoid: notZero });
 
 /** softplus(x) = max(x, 0) + log1p(exp(-|x|)): finite and accurate for any |x|. */

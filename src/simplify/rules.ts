@@ -1,9 +1,9 @@
 // Simplify, the rules: one record per identity (`pattern -> replacement`), each exact in
-// IEEE f64. A rule may change a result only by rounding, never which values are NaN, which
-// are infinite, or the sign of a zero (1 / -0 is -Infinity), so `x - x -> 0`, `x * 0 -> 0`
-// and `exp(log x) -> x` are not rules, and `x + 0 -> x` holds only where x cannot be -0.
-// Replacements are built with the builder the driver passes, which sits at the replaced
-// node's span; whether a rewrite pays for itself in nodes is the driver's call (fixpoint.ts).
+// IEEE f64: for every input, infinities, NaN and -0 included, the replacement gives the same
+// value up to the rounding of finite intermediates. So `x - x -> 0`, `x * 0 -> 0` and
+// `exp(log x) -> x` are not rules, and `x + 0 -> x` holds only where x cannot be -0
+// (1 / -0 is -Infinity). Replacements are built with the builder the driver passes, at the
+// replaced node's span; whether a rewrite pays for itself in nodes is the driver's call.
 
 import { sameShape, type Dim, type Node } from "../ir";
 import type { Builder } from "../ops";
@@ -42,13 +42,13 @@ function besideConst(node: Node, test: (v: number) => boolean, commutes: boolean
 }
 
 /** `c * x` or `x * c` as {c, x}, with x not constant. */
-function constFactor(n: Node): { c: number; x: Node; left: boolean } | undefined {
+function constFactor(n: Node): { c: number; x: Node } | undefined {
   if (!is(n, "mul")) return undefined;
   const [a, b] = n.inputs as [Node, Node];
   const ca = constValue(a);
   const cb = constValue(b);
-  if (ca !== undefined && cb === undefined) return { c: ca, x: b, left: true };
-  if (cb !== undefined && ca === undefined) return { c: cb, x: a, left: false };
+  if (ca !== undefined && cb === undefined) return { c: ca, x: b };
+  if (cb !== undefined && ca === undefined) return { c: cb, x: a };
   return undefined;
 }
 
@@ -59,16 +59,15 @@ export function excludesZero(n: Node, zero: number, depth = 6): boolean {
   if (v !== undefined) return !Object.is(v, zero);
   if (depth === 0) return false;
   const negative = Object.is(zero, -0);
-  const [a, b, c] = n.inputs;
-  const of = (x: Node | undefined, z: number) => x !== undefined && excludesZero(x, z, depth - 1);
-  if (n.op.kind === "view") return of(a, zero);
+  const of = (k: number, z: number) => excludesZero(n.inputs[k]!, z, depth - 1);
+  if (n.op.kind === "view") return of(0, zero);
   if (n.op.props?.boolean) return negative; // comparisons give +0 or 1
   switch (n.op.name) {
-    case "neg": return of(a, negative ? 0 : -0);
-    case "add": return negative && (of(a, -0) || of(b, -0));
-    case "sub": return negative && (of(a, -0) || of(b, 0));
+    case "neg": return of(0, negative ? 0 : -0);
+    case "add": return negative && (of(0, -0) || of(1, -0));
+    case "sub": return negative && (of(0, -0) || of(1, 0)); // a - b is a + (-b)
     case "sum": return negative; // accumulates from +0
-    case "where": return of(b, zero) && of(c, zero);
+    case "where": return of(1, zero) && of(2, zero);
     default: return false;
   }
 }
@@ -337,9 +336,11 @@ export const rules: readonly Rule[] = [
     },
   },
   {
-    // Only the order of the additions changes (reductions promise no order).
+    // Only the order of the additions changes. That is rounding, but of partial sums: with
+    // terms near the largest double, one order can overflow to +Infinity and -Infinity
+    // (NaN) where the other overflows once (Infinity) or not at all.
     name: "sum-sum",
-    identity: "sum(sum(x, a1), a2) -> sum(x, a1 + the axes of x that a2 names)",
+    identity: "sum(sum(x, a1), a2) -> sum(x, a1 + the axes of x that a2 names), reordering the additions",
     match(node, b) {
       if (!is(node, "sum") || !is(node.inputs[0]!, "sum")) return undefined;
       const inner = node.inputs[0]!;

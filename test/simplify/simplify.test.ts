@@ -63,6 +63,8 @@ function expectSameValues(before: readonly Node[], after: readonly Node[], value
 }
 
 const specials = [0, -0, 1, -1, 2.5, -3, 0.5, Infinity, -Infinity, NaN, 1.7e308, -1e-300];
+/** Without terms near the largest double, for rules that reorder a sum's partial sums. */
+const moderateSpecials = specials.filter((v) => Math.abs(v) !== 1.7e308);
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
@@ -77,7 +79,7 @@ function rng(seed: number): () => number {
 
 /** Every special value for each scalar input (all combinations of x and y), tensors filled
  *  with specials picked at random. */
-function* specialPoints(seed: number): Generator<Map<string, number[]>> {
+function* specialPoints(seed: number, specials: readonly number[]): Generator<Map<string, number[]>> {
   const r = rng(seed);
   const pick = () => specials[Math.floor(r() * specials.length)]!;
   for (const x of specials) {
@@ -100,6 +102,8 @@ interface Case {
    *  needs (a rewrite is taken only if it adds no nodes). */
   build(f: Fixture): Node | Node[];
   expected: string;
+  /** Sample values without terms near overflow (the rule reorders partial sums). */
+  moderate?: boolean;
 }
 
 const cases: Case[] = [
@@ -155,7 +159,7 @@ const cases: Case[] = [
     expected: "broadcast(u)[4,2,3]",
   },
   { rule: "broadcast-broadcast", build: ({ b, u }) => b.op("broadcast", [u], { shape: [3], dims: [0] }), expected: "u" },
-  { rule: "sum-sum", build: ({ b, w }) => b.sum(b.sum(w, [0]), [1]), expected: "sum(w; 0,2)" },
+  { rule: "sum-sum", build: ({ b, w }) => b.sum(b.sum(w, [0]), [1]), expected: "sum(w; 0,2)", moderate: true },
   {
     rule: "sum-broadcast",
     build: ({ b, x }) => b.sum(b.broadcastTo(b.add(x, b.constant(1)), [4]), [0]),
@@ -194,7 +198,9 @@ describe("simplify rules", () => {
       expect(fired).toContain(c.rule);
       expect(after.map(show).join(" | ")).toBe(c.expected);
       expect(count(after)).toBeLessThanOrEqual(count(roots));
-      for (const values of specialPoints(k)) expectSameValues(roots, after, values, 1e-12);
+      for (const values of specialPoints(k, c.moderate ? moderateSpecials : specials)) {
+        expectSameValues(roots, after, values, 1e-12);
+      }
     });
   });
 });
@@ -344,9 +350,10 @@ type Expr =
 const unaryOps = ["neg", "neg", "exp", "log", "sqrt", "abs", "sigmoid", "relu", "tanh", "sign", "floor", "sin", "expm1", "softplus"];
 const binaryOps = ["add", "add", "sub", "sub", "mul", "mul", "div", "pow", "maximum", "minimum", "lt", "ge", "eq", "ne"];
 const leafConstants = [0, -0, 1, -1, 2, 0.5, NaN, Infinity, -Infinity];
-/** Powers of two and specials: the rules that reassociate are then exact to the bit, so any
- *  difference is a real change of value, not rounding that a comparison amplified. */
-const sampleValues = [0, -0, 1, -1, 2, -0.5, 0.25, 4, -8, Infinity, -Infinity, NaN, 2 ** 1000, -(2 ** -1000)];
+/** Small dyadic numbers and specials: the rules that reassociate products, or reorder a
+ *  sum, are then exact to the bit on them, so any difference is a real change of value, not
+ *  rounding that a later cancellation or comparison amplified. */
+const sampleValues = [0, -0, 1, -1, 2, -0.5, 0.25, 3, -8, Infinity, -Infinity, NaN];
 
 const exprArb = fc.letrec<{ expr: Expr; unary: Expr; binary: Expr; where: Expr; sum: Expr }>((tie) => ({
   expr: fc.oneof(

@@ -1,0 +1,361 @@
+// Differential tests: the emitted code (f64) computes what the reference interpreter says
+// the lowered program computes — outputs, objective and gradients — for models covering
+// every built-in, evaluated both on the simplified roots codegen receives and on the raw
+// (unsimplified) gradient graph. The f32 build agrees with the f64 one within float
+// tolerance.
+
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { gradients } from "../../src/autodiff";
+import { buildModel, compile, type CompiledModel } from "../../src/index";
+import { evaluate } from "../../src/interpret";
+import { bindShape, numel, type Node } from "../../src/ir";
+import { lowerSource, type LoweredProgram } from "../../src/lower";
+import { Builder } from "../../src/ops";
+
+const xorSource = readFileSync(new URL("../../examples/xor/xor.grad", import.meta.url), "utf8");
+
+type Generator = (length: number, r: () => number) => number[];
+
+interface Case {
+  name: string;
+  source: string;
+  /** Dims bound at compile time. */
+  sizes?: Record<string, number>;
+  /** Values of free dims to run at, one entry per run (in order, so plans are re-made). */
+  runs?: Record<string, number>[];
+  /** Custom value generators by input/param name (default: uniform in (-1, 1)). */
+  values?: Record<string, Generator>;
+}
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Rows of one-hot vectors over `k` classes, or integer labels in [0, k). */
+const oneHotRows = (k: number): Generator => (length, r) => {
+  const out = new Array<number>(length).fill(0);
+  for (let row = 0; row < length / k; row++) out[row * k + Math.floor(r() * k)] = 1;
+  return out;
+};
+const labels = (k: number): Generator => (length, r) => Array.from({ length }, () => Math.floor(r() * k));
+const uniform = (lo: number, hi: number): Generator => (length, r) => Array.from({ length }, () => lo + (hi - lo) * r());
+
+const cases: Case[] = [
+  { name: "xor (the seed)", source: xorSource, values: { x: uniform(0, 1), y: uniform(0, 1), m1: uniform(0.1, 0.9) } },
+  {
+    name: "mlp 5-16-4, relu, softmax cross-entropy",
+    sizes: { n: 8 },
+    source: `
+dim n
+input x: [n, 5]
+input target: [n, 4]
+param w1: [5, 16] = glorot_uniform
+param b1: [16] = zeros
+param w2: [16, 4] = glorot_uniform
+param b2: [4] = zeros
+h = relu(x @ w1 + b1)
+logits = h @ w2 + b2
+probs = softmax(logits)
+loss = cross_entropy(logits, target)
+output probs, logits
+minimize loss with adam(lr = 0.01)
+`,
+    values: { target: oneHotRows(4) },
+  },
+  {
+    name: "every elementwise built-in and composite",
+    source: `
+input x: [2, 3]
+param p: [2, 3]
+param q: [3]
+u = x * p + q
+pos = p * p + 0.5
+unit = 0.9 * tanh(u)
+e1 = exp(u) + log(pos) + log1p(pos) + expm1(u) + sqrt(pos) + abs(u)
+e2 = sin(u) + cos(u) + tan(unit) + asin(unit) + acos(unit) + atan(u)
+e3 = tanh(u) + sinh(u) + cosh(u) + sigmoid(u) + relu(u) + softplus(u) + square(u) + sign(u) + floor(3 * u)
+e4 = pow(pos, u) + maximum(u, x) + minimum(u, q) + where(u > 0, u, -u * x) + clip(u, -0.5, 0.5)
+e5 = leaky_relu(u) + leaky_relu(u, alpha = 0.2) + elu(u) + elu(u, alpha = 0.5) + gelu(u)
+e6 = pos ^ -1.5 + u ** 3 + -u ^ 2 + u / pos + where(u <= x, 1, 2) * where(u >= q, u, 1) + (u == u) + (u != x) + (u < 0.1)
+e7 = log(sigmoid(4 * u)) + softplus(30 * u) + sigmoid(-40 * u) + log(sigmoid(-50 * u))
+loss = sum(e1 * e2 + e3 - e4 * e5) + mean(e6) + sum(e7)
+output e1, e2, e3, e4, e5, e6, e7
+minimize loss with sgd(lr = 0.1)
+`,
+  },
+  {
+    name: "reductions with axis and keepdims, softmax, log_softmax, tied max",
+    source: `
+input x: [3, 4, 5]
+param w: [3, 4, 5]
+param v: [4]
+z = x * w
+r1 = sum(z, axis = 1)
+r2 = mean(z, axis = [0, 2], keepdims = true)
+r3 = max(z, axis = -1)
+r4 = min(z, axis = [-1, 0], keepdims = true)
+r5 = prod(tanh(z) + 1.5, axis = 2)
+r6 = logsumexp(z, axis = 1, keepdims = true)
+r7 = softmax(z, axis = 1)
+r8 = log_softmax(z)
+r9 = sum(z) + mean(z) + max(z) + min(z) + prod(0.9 + 0.1 * tanh(z)) + logsumexp(z)
+r10 = sum(v * sum(z, axis = [0, 2])) + sum(max(broadcast_to(v, [3, 4]), axis = 0)) + sum(min(concat([v, v]), keepdims = true))
+loss = sum(r1 ^ 2) + sum(r2 * r2) + sum(r3) + sum(r4) + sum(r5) + sum(r6) + sum(r7 * x) + sum(r8 * x) + r9 + r10
+output r1, r2, r3, r4, r5, r6, r7, r8, r9
+minimize loss
+`,
+  },
+  {
+    name: "shape ops: transpose, reshape, broadcast_to, concat, slicing, one_hot",
+    source: `
+input x: [2, 3, 4]
+input labels: [5]
+param w: [2, 3, 4]
+param c: [4, 3]
+z = x * w
+t1 = transpose(z, [1, 0, 2])
+t2 = transpose(c)
+t3 = reshape(z, [-1, 4])
+t4 = reshape(z, [3, -1])
+t5 = broadcast_to(t2, [2, 3, 4])
+t6 = concat([z, t5], axis = 0)
+t7 = concat([t2, t2 * 2, t2 ^ 2], axis = -1)
+t8 = z[:, 1:3]
+t9 = z[..., -1]
+t10 = z[::-1]
+t11 = z[1, :, 2:]
+t12 = t2[2:, ::2]
+t13 = one_hot(labels, 4) @ c
+t14 = z[0] + t2
+t15 = z[-1, ::-2, 1:-1]
+loss = sum(t1 * t1) + sum(t3[1:4] * 2) + sum(tanh(t4)) + sum(t6 ^ 2) + sum(sin(t7)) + sum(t8 * t8) + sum(t9) + sum(t10 * x) + sum(t11 ^ 3) + sum(t12) + sum(t13 ^ 2) + sum(t14 * t14) + sum(t15)
+output t1, t3, t4, t6, t7, t8, t9, t10, t11, t12, t13, t15
+minimize loss
+`,
+    values: { labels: labels(4) },
+  },
+  {
+    name: "matmul ranks 1-3 with batch broadcasting",
+    source: `
+input a: [3]
+input bm: [2, 3, 4]
+param v: [3]
+param m: [3, 4]
+param n: [4, 3]
+param bt: [2, 4, 3]
+s11 = v @ a
+s12 = v @ m
+s21 = n @ v
+s22 = m @ n
+s31 = bm @ n
+s32 = m @ bt
+s33 = bm @ bt
+s13 = v @ bm
+s34 = bt @ v
+loss = s11 + sum(s12 ^ 2) + sum(s21 * s12) + sum(tanh(s22)) + sum(s31 * s33) + sum(s32 ^ 2) + sum(s13) + sum(s34 * s34)
+output s11, s12, s21, s22, s31, s32, s33, s13, s34
+minimize loss
+`,
+  },
+  {
+    name: "conv2d (stride 2, padding 1), maxpool2d, avgpool2d",
+    source: `
+input img: [2, 3, 8, 8]
+param k: [4, 3, 3, 3]
+param kb: [4]
+param k2: [2, 4, 2, 2]
+c = conv2d(img, k, stride = 2, padding = 1)
+a = tanh(c + reshape(kb, [4, 1, 1]))
+mp = maxpool2d(a)
+ap = avgpool2d(a, size = 2)
+mp3 = maxpool2d(a, size = 3, stride = 1)
+ap2 = avgpool2d(a, size = 2, stride = 1)
+c2 = conv2d(a, k2)
+c3 = conv2d(img, k, padding = 2, stride = 3)
+loss = sum(mp * mp) + mean(ap) + sum(mp3) + sum(ap2 ^ 2) + sum(sin(c2)) + mean(c3 ^ 2)
+output c, mp, ap, mp3, ap2, c2, c3
+minimize loss
+`,
+  },
+  {
+    name: "grad inside the language: gradient penalty and Hessian-vector product",
+    source: `
+input x: [4, 3]
+input v: [3, 2]
+param w: [3, 2]
+param b: [2]
+out = tanh(x @ w + b)
+base = mean(out ^ 2)
+gw = grad(base, w)
+penalty = sum(gw ^ 2)
+gx = grad(sum(out * out * out), x)
+hvp = grad(sum(grad(base, w) * v), w)
+loss = base + 0.1 * penalty + 0.01 * sum(gx ^ 2) + sum(hvp * w)
+output gw, gx, hvp
+minimize loss
+`,
+  },
+  {
+    name: "a free dim, called at two sizes",
+    source: `
+dim n
+input x: [n, 3]
+input y: [n]
+param w: [3]
+param b
+pred = x @ w + b
+centered = x - mean(x, axis = 0)
+loss = mean((pred - y) ^ 2) + 0.1 * sum(softmax(pred, axis = 0) * y) + sum(mean(centered ^ 2, axis = 0) * w) + sum(pred) / n
+output pred, centered
+minimize loss with adam(lr = 0.01)
+`,
+    runs: [{ n: 3 }, { n: 5 }, { n: 3 }, { n: 1 }],
+  },
+  {
+    name: "scalar inputs and params",
+    source: `
+input t
+input s: []
+param a
+param c = constant(0.5)
+param w: [3]
+z = a * t + c * s
+zs = w * z
+loss = (z - 1) ^ 2 + sin(a * c) + sum(w * z) + exp(-abs(z)) + sum(zs ^ 2)
+output z, zs
+minimize loss with momentum(lr = 0.1)
+`,
+  },
+];
+
+interface Evaluated {
+  outputs: Float64Array[];
+  objective?: number;
+  grads: Float64Array[];
+}
+
+/** The lowered program, the simplified roots codegen receives, and the raw gradients. */
+function prepare(c: Case): { program: LoweredProgram; simplified: Node[]; raw: Node[] } {
+  const program = lowerSource(c.source, { filename: `${c.name}.grad`, sizes: c.sizes });
+  const model = buildModel(program);
+  const simplified = [...model.outputs, ...(model.objective ? [model.objective] : []), ...(model.grads ?? [])];
+  const objective = program.objective?.node;
+  const rawGrads = objective ? gradients(new Builder(program.graph, undefined), objective, program.params.map((p) => p.node)) : [];
+  const raw = [...program.outputs.map((o) => o.node), ...(objective ? [objective] : []), ...rawGrads];
+  return { program, simplified, raw };
+}
+
+function randomValues(c: Case, program: LoweredProgram, dims: Map<string, number>, seed: number): Map<string, Float64Array> {
+  const r = rng(seed);
+  const values = new Map<string, Float64Array>();
+  for (const d of [...program.inputs, ...program.params]) {
+    const length = numel(bindShape(d.shape, dims));
+    const gen = c.values?.[d.name] ?? uniform(-1, 1);
+    // Values a Float32Array holds exactly, so the f32 build sees the same inputs.
+    values.set(d.name, Float64Array.from(gen(length, r), Math.fround));
+  }
+  return values;
+}
+
+function interpret(program: LoweredProgram, roots: Node[], dims: Map<string, number>, values: Map<string, Float64Array>): Evaluated {
+  const results = evaluate(roots, { dims, values });
+  const data = roots.map((n) => results.get(n)!.data);
+  const k = program.outputs.length;
+  if (!program.objective) return { outputs: data, grads: [] };
+  return { outputs: data.slice(0, k), objective: data[k]![0]!, grads: data.slice(k + 1) };
+}
+
+/** forward and valueAndGrad of the emitted model, copied out of the model's own buffers. */
+function run(program: LoweredProgram, model: CompiledModel, values: Map<string, Float64Array>, dtype: "f32" | "f64"): Evaluated {
+  const Arr = dtype === "f64" ? Float64Array : Float32Array;
+  const args: Record<string, Float32Array | Float64Array | number> = {};
+  for (const d of [...program.inputs, ...program.params]) {
+    const v = values.get(d.name)!;
+    // Scalars go in as plain numbers (inputs) or length-1 arrays (params): both are allowed.
+    args[d.name] = d.shape.length === 0 && program.inputs.includes(d) ? v[0]! : Arr.from(v);
+  }
+  const copy = (x: Float32Array | Float64Array | number | undefined): Float64Array => {
+    if (x === undefined) throw new Error("missing result");
+    return typeof x === "number" ? Float64Array.of(x) : Float64Array.from(x);
+  };
+  const fwd = model.forward(args);
+  const outputs = program.outputs.map((o) => copy(fwd[o.name]));
+  if (!program.objective) return { outputs, grads: [] };
+  const objectiveKey = program.objective.name ?? "objective";
+  const forwardObjective = copy(fwd[objectiveKey])[0]!;
+  const vg = model.valueAndGrad(args);
+  // The same objective from both functions: exactly in f64 up to rounding; in f32 the two
+  // functions may materialise (round to f32) different intermediates.
+  expectClose(Float64Array.of(vg.value), Float64Array.of(forwardObjective), dtype === "f64" ? 1e-12 : 1e-5, "forward vs valueAndGrad objective");
+  const grads = program.params.map((p) => copy(vg.grads[p.name]));
+  return { outputs, objective: vg.value, grads };
+}
+
+/** |got - want| <= rtol * (|want| + max |want| over the tensor): relative, with a floor at
+ *  the tensor's scale so entries that cancel to near zero are judged fairly. */
+function expectClose(got: Float64Array, want: Float64Array, rtol: number, label: string): void {
+  expect(got.length, `${label}: length`).toBe(want.length);
+  let scale = 0;
+  for (const w of want) if (Number.isFinite(w)) scale = Math.max(scale, Math.abs(w));
+  for (let i = 0; i < want.length; i++) {
+    const g = got[i]!, w = want[i]!;
+    if (Number.isNaN(w) && Number.isNaN(g)) continue;
+    if (g === w) continue;
+    const ok = Math.abs(g - w) <= rtol * (Math.abs(w) + scale) + 1e-300;
+    if (!ok) {
+      expect.fail(`${label}[${i}]: got ${g}, want ${w} (rtol ${rtol}); got ${Array.from(got).slice(0, 12).join(", ")}; want ${Array.from(want).slice(0, 12).join(", ")}`);
+    }
+  }
+}
+
+function compareAll(program: LoweredProgram, got: Evaluated, want: Evaluated, rtol: number, what: string): void {
+  program.outputs.forEach((o, i) => expectClose(got.outputs[i]!, want.outputs[i]!, rtol, `${what}: output ${o.name}`));
+  if (!program.objective) return;
+  expectClose(Float64Array.of(got.objective!), Float64Array.of(want.objective!), rtol, `${what}: objective`);
+  program.params.forEach((p, i) => expectClose(got.grads[i]!, want.grads[i]!, rtol, `${what}: d_${p.name}`));
+}
+
+const seeds = [1, 2, 3];
+
+describe.each(cases)("emitted vs interpreter: $name", (c) => {
+  const runs = c.runs ?? [{}];
+
+  it("f64 emitted code agrees with the interpreter on simplified and raw roots", () => {
+    const { program, simplified, raw } = prepare(c);
+    const model = compile(c.source, { dtype: "f64", sizes: c.sizes, filename: `${c.name}.grad` });
+    for (const seed of seeds) {
+      for (const dimValues of runs) {
+        const dims = new Map(Object.entries(dimValues));
+        const values = randomValues(c, program, dims, seed);
+        const tag = `seed ${seed}${dimValues && Object.keys(dimValues).length ? ` ${JSON.stringify(dimValues)}` : ""}`;
+        const emitted = run(program, model, values, "f64");
+        const simple = interpret(program, simplified, dims, values);
+        const unsimplified = interpret(program, raw, dims, values);
+        compareAll(program, emitted, simple, 1e-9, `${tag}, emitted vs simplified`);
+        compareAll(program, emitted, unsimplified, 1e-9, `${tag}, emitted vs unsimplified`);
+        compareAll(program, simple, unsimplified, 1e-9, `${tag}, simplified vs unsimplified`);
+      }
+    }
+  });
+
+  it("f32 emitted code agrees with f64 within float tolerance", () => {
+    const { program } = prepare(c);
+    const m64 = compile(c.source, { dtype: "f64", sizes: c.sizes });
+    const m32 = compile(c.source, { dtype: "f32", sizes: c.sizes });
+    for (const seed of seeds) {
+      for (const dimValues of runs) {
+        const dims = new Map(Object.entries(dimValues));
+        const values = randomValues(c, program, dims, seed);
+        compareAll(program, run(program, m32, values, "f32"), run(program, m64, values, "f64"), 1e-4, `seed ${seed}, f32 vs f64`);
+      }
+    }
+  });
+});
