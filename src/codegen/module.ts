@@ -13,6 +13,7 @@ import type { CodegenOptions, ModelIR } from "./model";
 import { NameTable } from "./names";
 import { optimizers } from "./optimizers";
 import { unrollLoops } from "./unroll";
+import { scalarizeBuffers } from "./scalarize";
 import { errorClassSource, parseStatements, runtimeSource } from "./runtime";
 
 const marker = "\u0000";
@@ -143,15 +144,13 @@ class ModuleEmitter {
     const { program } = this.model;
     const tag = fn.name === "valueAndGrad" ? "grad" : fn.name;
     const out: js.Statement[] = [];
-    const plan = planFunction({ returned: fn.returned });
-    // Arena buffers, one per slot.
+    // `step` returns only the objective: its gradients stay internal to the function.
+    const plan = fn.name === "step"
+      ? planFunction({ returned: fn.returned.slice(0, 1), extra: fn.returned.slice(1) })
+      : planFunction({ returned: fn.returned });
+    // Arena buffers, one per slot (declared once the kernels show which are needed).
     const slotNames = plan.slots.map((_, i) => this.names.unique(`${tag}_b${i}`));
     const symbolicSlots: { name: string; size: Size }[] = [];
-    plan.slots.forEach((size, i) => {
-      const known = size.dims.length === 0;
-      out.push(js.declare("let", slotNames[i]!, js.newExpr("F", js.num(known ? size.coef : 0))));
-      if (!known) symbolicSlots.push({ name: slotNames[i]!, size });
-    });
     // Storage of every materialised node.
     const nodeNames = new Map<Node, string>();
     const localOf = (n: Node): string => {
@@ -209,7 +208,17 @@ class ModuleEmitter {
 
     const argNames = [...program.inputs.map((i) => this.inputVars.get(i.name)!), ...program.params.map((p) => this.paramVars.get(p.name)!)];
     const runName = this.names.unique(`run_${tag}`);
-    out.push(js.func(runName, argNames, unrollLoops(kernelBody)));
+    const internal = new Set(slotNames.filter((_, i) => !plan.pinned.has(i)));
+    const { body: runBody, removed } = scalarizeBuffers(unrollLoops(kernelBody), internal);
+    const arena: js.Statement[] = [];
+    plan.slots.forEach((size, i) => {
+      if (removed.has(slotNames[i]!)) return;
+      const known = size.dims.length === 0;
+      arena.push(js.declare("let", slotNames[i]!, js.newExpr("F", js.num(known ? size.coef : 0))));
+      if (!known) symbolicSlots.push({ name: slotNames[i]!, size });
+    });
+    out.unshift(...arena);
+    out.push(js.func(runName, argNames, runBody));
 
     // The result record, allocated once.
     const result = this.names.unique(`${tag}_result`);

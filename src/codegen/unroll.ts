@@ -5,7 +5,7 @@
 import * as js from "./estree";
 
 /** Unroll when trip count x body size stays under this many AST nodes. */
-const budget = 400;
+const budget = 1500;
 
 export function unrollLoops(body: js.Statement[]): js.Statement[] {
   return body.flatMap(unrollStatement);

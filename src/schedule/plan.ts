@@ -25,14 +25,16 @@ export interface Plan {
 export interface PlanRoots {
   /** Values the caller reads back (outputs, objective, gradients). */
   returned: readonly Node[];
-  /** Nodes whose buffers must not be shared because they are written after the call
-   *  (none today; reserved for in-place updates). */
+  /** Values used after the kernels inside the same function (the gradients an optimizer
+   *  update reads): materialised and kept alive to the end, but not returned. */
   extra?: readonly Node[];
 }
 
 export function planFunction(roots: PlanRoots): Plan {
-  const order = topoSort(roots.returned);
+  const extra = roots.extra ?? [];
+  const order = topoSort([...roots.returned, ...extra]);
   const returned = new Set(roots.returned);
+  const keepAlive = new Set([...roots.returned, ...extra]);
   const materialized = new Set<Node>();
   const users = new Map<Node, Node[]>();
   for (const n of order) for (const i of n.inputs) {
@@ -48,7 +50,7 @@ export function planFunction(roots: PlanRoots): Plan {
   for (const n of order) {
     if (n.op.name === "input") { materialized.add(n); continue; }
     if (n.op.kind === "source") continue;
-    if (returned.has(n) || n.op.kind === "kernel" || n.shape.length === 0) mustMaterialize(n);
+    if (keepAlive.has(n) || n.op.kind === "kernel" || n.shape.length === 0) mustMaterialize(n);
     const emit = n.op.emit as (KernelEmit & { needsContiguousInput?: (n: Node) => boolean }) | undefined;
     if (n.op.kind === "kernel" && emit && emit.fusesInputs === false) {
       // Read many times per output element: materialise the computed value under views.
@@ -118,7 +120,7 @@ export function planFunction(roots: PlanRoots): Plan {
     if (n.shape.length > 0) {
       const size = sizeOf(n.shape);
       let slot = -1;
-      if (!returned.has(n)) {
+      if (!keepAlive.has(n)) {
         const j = free.findIndex((s) => sameSize(slots[s]!, size));
         if (j >= 0) slot = free.splice(j, 1)[0]!;
       }
@@ -133,7 +135,7 @@ export function planFunction(roots: PlanRoots): Plan {
     // it may still be reading them while it writes).
     for (const dead of releaseAt.get(i) ?? []) {
       const s = slotOf.get(dead);
-      if (s !== undefined && !pinned.has(s) && !returned.has(dead)) free.push(s);
+      if (s !== undefined && !pinned.has(s) && !keepAlive.has(dead)) free.push(s);
     }
   });
   return { order, kernels, materialized, slotOf, slots, pinned };

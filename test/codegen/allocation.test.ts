@@ -32,8 +32,16 @@ await new Promise((r) => setTimeout(r, 50));
 obs.disconnect();
 console.log(JSON.stringify({ gcs, result }));
 `);
-  const out = execFileSync(process.execPath, ["--expose-gc", "run.mjs"], { cwd: dir, encoding: "utf8" });
-  return JSON.parse(out.trim().split("\n").pop()!) as { gcs: number; result: unknown };
+  // A per-call allocation of even 16 bytes makes dozens of collections over these loops;
+  // a rare idle-time collection of the runner's own garbage is not one, so the best of
+  // three runs is taken.
+  let best: { gcs: number; result: unknown } | undefined;
+  for (let attempt = 0; attempt < 3 && (!best || best.gcs > 0); attempt++) {
+    const out = execFileSync(process.execPath, ["--expose-gc", "run.mjs"], { cwd: dir, encoding: "utf8" });
+    const run = JSON.parse(out.trim().split("\n").pop()!) as { gcs: number; result: unknown };
+    if (!best || run.gcs < best.gcs) best = run;
+  }
+  return best!;
 }
 
 describe("allocation", () => {

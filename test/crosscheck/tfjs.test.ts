@@ -17,9 +17,7 @@ import { compile, type CompiledModel } from "../../src/index";
 
 // TF.js is loaded untyped: its types live in bench/node_modules, which the root
 // type-check must not depend on.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type TF = any;
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Tensor = any;
 
 const benchPackage = new URL("../../bench/package.json", import.meta.url);
