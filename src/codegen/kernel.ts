@@ -14,6 +14,9 @@ import type { NameTable } from "./names";
 export interface Storage {
   /** Identifier of the array holding a materialised tensor, or of a scalar local. */
   nameOf(node: Node): string;
+  /** Where a materialised scalar lives when not in a local: an element of a Float64Array
+   *  shared by kernel functions (so values cross function boundaries unboxed). */
+  scalarSlot?(node: Node): js.Expression;
   /** Identifier of a free dim's runtime size. */
   dimName(dim: string): string;
 }
@@ -55,7 +58,7 @@ export class FunctionEmitter {
     const target = this.storage.nameOf(node);
     const scalar = node.shape.length === 0;
     const out: js.Statement[] = [];
-    if (scalar) out.push(js.declare("let", target, js.num(0)));
+    if (scalar && !this.storage.scalarSlot) out.push(js.declare("let", target, js.num(0)));
     const ctx = this.context(node, target);
     if (node.op.kind === "kernel") {
       const emit = node.op.emit as KernelEmit;
@@ -78,13 +81,14 @@ export class FunctionEmitter {
 
   private context(node: Node, target: string): KernelContext {
     const scalar = node.shape.length === 0;
+    const scalarRef = (): js.Expression => this.scalarRef(node);
     return {
       node,
       dtype: this.dtype,
       read: (input, idx, body) => this.read(input, idx, body),
       store: (idx, value, operator = "=") =>
-        js.stmt(js.assign(scalar ? js.id(target) : js.index(target, this.offset(node.shape, idx)), value, operator)),
-      load: (idx) => (scalar ? js.id(target) : js.index(target, this.offset(node.shape, idx))),
+        js.stmt(js.assign(scalar ? scalarRef() : js.index(target, this.offset(node.shape, idx)), value, operator)),
+      load: (idx) => (scalar ? scalarRef() : js.index(target, this.offset(node.shape, idx))),
       dim: this.dim,
       fresh: (prefix) => this.names.unique(prefix),
     };
@@ -93,11 +97,15 @@ export class FunctionEmitter {
   /** The value of `node` at `idx`, reading materialised values from storage. */
   read(node: Node, idx: js.Expression[], body: js.Statement[]): js.Expression {
     if (this.plan.materialized.has(node)) {
-      const name = this.storage.nameOf(node);
-      // Scalars computed here live in locals; graph inputs are always arrays.
-      return node.shape.length === 0 && node.op.kind !== "source" ? js.id(name) : js.index(name, this.offset(node.shape, idx));
+      // Scalars computed here live in locals (or scalar slots); graph inputs are arrays.
+      if (node.shape.length === 0 && node.op.kind !== "source") return this.scalarRef(node);
+      return js.index(this.storage.nameOf(node), this.offset(node.shape, idx));
     }
     return this.compute(node, idx, body);
+  }
+
+  private scalarRef(node: Node): js.Expression {
+    return this.storage.scalarSlot ? this.storage.scalarSlot(node) : js.id(this.storage.nameOf(node));
   }
 
   /** Compute a non-materialised node in place (also used for the kernel's own node). */

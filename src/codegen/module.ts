@@ -18,6 +18,24 @@ import { errorClassSource, parseStatements, runtimeSource } from "./runtime";
 
 const marker = "\u0000";
 
+/** Run bodies up to this many AST nodes stay one function (buffers may become locals);
+ *  larger ones are split into kernel functions of about `chunkBudget` nodes. */
+const singleFunctionBudget = 6000;
+const chunkBudget = 3000;
+
+function astSize(node: unknown): number {
+  let count = 0;
+  const stack: unknown[] = [node];
+  while (stack.length > 0) {
+    const n = stack.pop();
+    if (Array.isArray(n)) { stack.push(...n); continue; }
+    if (!n || typeof n !== "object") continue;
+    count++;
+    for (const [k, v] of Object.entries(n)) if (k !== "comments" && typeof v === "object") stack.push(v);
+  }
+  return count;
+}
+
 /** A catalog message with runtime parts: the text before and after a runtime value. */
 function split(message: string): [js.Expression, js.Expression] {
   const i = message.indexOf(marker);
@@ -167,58 +185,104 @@ class ModuleEmitter {
       nodeNames.set(n, name);
       return name;
     };
-    const emitter = new FunctionEmitter(plan, { nameOf: localOf, dimName: (d) => this.dimNames.get(d)! }, this.names, this.options.dtype);
-
     // Results: returned tensors are read from their buffers; scalars go through `scratch`.
     const scratch = this.names.unique(`${tag}_scratch`);
     out.push(js.declare("const", scratch, js.newExpr("Float64Array", js.num(Math.max(1, fn.returned.length)))));
-    const kernelBody: js.Statement[] = [];
-    for (const n of plan.kernels) kernelBody.push(...emitter.emitKernel(n));
-    const copies: { node: Node; buffer: string }[] = [];
-    // Gradients of scalar params come back as length-1 arrays.
-    const arrayResult = (i: number) => fn.name !== "forward" && i > 0;
-    fn.returned.forEach((n, i) => {
-      if (n.shape.length === 0 && !arrayResult(i)) {
-        kernelBody.push(js.stmt(js.assign(js.index(scratch, js.num(i)), emitter.read(n, [], kernelBody))));
-      } else if (n.shape.length === 0) {
-        const buffer = this.names.unique(`${tag}_scalar${i}`);
-        copies.push({ node: n, buffer });
-        out.push(js.declare("const", buffer, js.newExpr("F", js.num(1))));
-        kernelBody.push(js.stmt(js.assign(js.index(buffer, js.num(0)), emitter.read(n, [], kernelBody))));
-      } else if (!plan.slotOf.has(n)) {
-        // A returned graph input (or source) is copied, so results never alias arguments.
-        const buffer = this.names.unique(`${tag}_copy${i}`);
-        copies.push({ node: n, buffer });
-        const vars = n.shape.map(() => this.names.unique("i"));
-        const body: js.Statement[] = [];
-        const v = emitter.read(n, vars.map(js.id), body);
-        body.push(js.stmt(js.assign(js.index(buffer, emitter.offset(n.shape, vars.map(js.id))), v)));
-        let loop: js.Statement[] = body;
-        for (let k = n.shape.length - 1; k >= 0; k--) loop = [js.loop(vars[k]!, js.num(0), emitter.dim(n.shape[k]!), loop)];
-        kernelBody.push(...loop);
-        const size = sizeOf(n.shape);
-        out.push(js.declare("let", buffer, js.newExpr("F", js.num(size.dims.length === 0 ? size.coef : 0))));
-        if (size.dims.length > 0) symbolicSlots.push({ name: buffer, size });
-      }
-    });
-    const bufferOf = (n: Node, i: number): string => copies.find((c) => c.node === n && fn.returned.indexOf(n) === i)?.buffer ?? localOf(n);
-
-    // The optimizer update, fused after the gradient kernels.
-    if (fn.name === "step") kernelBody.push(...this.updateStatements(fn.returned.slice(1).map((g, i) => bufferOf(g, i + 1))));
-
     const argNames = [...program.inputs.map((i) => this.inputVars.get(i.name)!), ...program.params.map((p) => this.paramVars.get(p.name)!)];
     const runName = this.names.unique(`run_${tag}`);
-    const internal = new Set(slotNames.filter((_, i) => !plan.pinned.has(i)));
-    const { body: runBody, removed } = scalarizeBuffers(unrollLoops(kernelBody), internal);
+
+    // Kernels, the copies of results into arrays, and the optimizer update. Emitted first
+    // with scalars in locals; a body too large for one function (V8 optimises huge
+    // functions poorly) is emitted again with scalars in a shared Float64Array and split
+    // into kernel functions.
+    const emitBody = (scalarArray: string | undefined) => {
+      const scalarIndex = new Map<Node, number>();
+      const storage = {
+        nameOf: localOf,
+        dimName: (d: string) => this.dimNames.get(d)!,
+        ...(scalarArray ? {
+          scalarSlot: (n: Node) => {
+            let k = scalarIndex.get(n);
+            if (k === undefined) { k = scalarIndex.size; scalarIndex.set(n, k); }
+            return js.index(scalarArray, js.num(k));
+          },
+        } : {}),
+      };
+      const emitter = new FunctionEmitter(plan, storage, this.names, this.options.dtype);
+      const kernels = plan.kernels.map((n) => unrollLoops(emitter.emitKernel(n)));
+      const decls: js.Statement[] = [];
+      const tail: js.Statement[] = [];
+      const copies: { node: Node; buffer: string; symbolic?: Size }[] = [];
+      // Gradients of scalar params come back as length-1 arrays.
+      const arrayResult = (i: number) => fn.name !== "forward" && i > 0;
+      fn.returned.forEach((n, i) => {
+        if (n.shape.length === 0 && !arrayResult(i)) {
+          tail.push(js.stmt(js.assign(js.index(scratch, js.num(i)), emitter.read(n, [], tail))));
+        } else if (n.shape.length === 0) {
+          const buffer = this.names.unique(`${tag}_scalar${i}`);
+          copies.push({ node: n, buffer });
+          decls.push(js.declare("const", buffer, js.newExpr("F", js.num(1))));
+          tail.push(js.stmt(js.assign(js.index(buffer, js.num(0)), emitter.read(n, [], tail))));
+        } else if (!plan.slotOf.has(n)) {
+          // A returned graph input (or source) is copied, so results never alias arguments.
+          const buffer = this.names.unique(`${tag}_copy${i}`);
+          const vars = n.shape.map(() => this.names.unique("i"));
+          const body: js.Statement[] = [];
+          const v = emitter.read(n, vars.map(js.id), body);
+          body.push(js.stmt(js.assign(js.index(buffer, emitter.offset(n.shape, vars.map(js.id))), v)));
+          let loop: js.Statement[] = body;
+          for (let k = n.shape.length - 1; k >= 0; k--) loop = [js.loop(vars[k]!, js.num(0), emitter.dim(n.shape[k]!), loop)];
+          tail.push(...loop);
+          const size = sizeOf(n.shape);
+          copies.push({ node: n, buffer, symbolic: size.dims.length > 0 ? size : undefined });
+          decls.push(js.declare("let", buffer, js.newExpr("F", js.num(size.dims.length === 0 ? size.coef : 0))));
+        }
+      });
+      const bufferOf = (n: Node, i: number): string => copies.find((c) => c.node === n && fn.returned.indexOf(n) === i)?.buffer ?? localOf(n);
+      // The optimizer update, fused after the gradient kernels.
+      if (fn.name === "step") tail.push(...unrollLoops(this.updateStatements(fn.returned.slice(1).map((g, i) => bufferOf(g, i + 1)))));
+      return { kernels, tail, decls, copies, bufferOf, scalarCount: () => scalarIndex.size };
+    };
+
+    let body = emitBody(undefined);
+    const total = [...body.kernels, body.tail].reduce((sum, k) => sum + astSize(k), 0);
     const arena: js.Statement[] = [];
+    let removed = new Set<string>();
+    if (total <= singleFunctionBudget) {
+      const internal = new Set(slotNames.filter((_, i) => !plan.pinned.has(i)));
+      const scalarized = scalarizeBuffers([...body.kernels.flat(), ...body.tail], internal);
+      removed = scalarized.removed;
+      out.push(js.func(runName, argNames, scalarized.body));
+    } else {
+      const scalars = this.names.unique(`${tag}_scalars`);
+      body = emitBody(scalars);
+      const chunks: js.Statement[][] = [];
+      let current: js.Statement[] = [];
+      let size = 0;
+      for (const k of [...body.kernels, body.tail]) {
+        const n = astSize(k);
+        if (current.length > 0 && size + n > chunkBudget) { chunks.push(current); current = []; size = 0; }
+        current.push(...k);
+        size += n;
+      }
+      if (current.length > 0) chunks.push(current);
+      arena.push(js.declare("const", scalars, js.newExpr("Float64Array", js.num(Math.max(1, body.scalarCount())))));
+      const calls = chunks.map((chunk, i) => {
+        const name = this.names.unique(`${runName}_part${i}`);
+        out.push(js.func(name, argNames, chunk));
+        return js.stmt(js.call(name, ...argNames.map(js.id)));
+      });
+      out.push(js.func(runName, argNames, calls));
+    }
+    out.unshift(...arena, ...body.decls);
+    for (const c of body.copies) if (c.symbolic) symbolicSlots.push({ name: c.buffer, size: c.symbolic });
     plan.slots.forEach((size, i) => {
       if (removed.has(slotNames[i]!)) return;
       const known = size.dims.length === 0;
-      arena.push(js.declare("let", slotNames[i]!, js.newExpr("F", js.num(known ? size.coef : 0))));
+      out.unshift(js.declare("let", slotNames[i]!, js.newExpr("F", js.num(known ? size.coef : 0))));
       if (!known) symbolicSlots.push({ name: slotNames[i]!, size });
     });
-    out.unshift(...arena);
-    out.push(js.func(runName, argNames, runBody));
+    const bufferOf = body.bufferOf;
 
     // The result record, allocated once.
     const result = this.names.unique(`${tag}_result`);

@@ -6,7 +6,7 @@
 
 import { fail, InternalError, type Span } from "../diagnostics";
 import * as js from "../codegen/estree";
-import { formatShape, numel, sameShape, type Attrs, type Node, type OpDef, type Shape } from "../ir";
+import { formatShape, numel, sameShape, type Attrs, type Dim, type Node, type OpDef, type Shape } from "../ir";
 import type { KernelContext, KernelEmit } from "./define";
 import { nest } from "./movement";
 
@@ -224,6 +224,7 @@ export const conv2d: KernelDef = {
     fusesInputs: false,
     kernel: (ctx) => {
       const [x, w] = ctx.node.inputs as [Node, Node];
+      if (tapsFit(x.shape, w.shape, 512)) return tiledConv2d(ctx);
       const vars = fourVars(ctx);
       const [n, o, i, j] = vars.map(id) as [Expr, Expr, Expr, Expr];
       const c = ctx.fresh("c");
@@ -337,6 +338,7 @@ export const conv2dWeightGrad: KernelDef = {
       // One accumulator per weight: sum over batch and output positions, in the same order
       // as the reference scatter, so the two agree exactly.
       const [x, g] = ctx.node.inputs as [Node, Node];
+      if (tapsFit(x.shape, ctx.node.shape, 64)) return tiledConv2dWeightGrad(ctx);
       const win = convWindow(ctx.node.attrs, ctx.node.shape, ...plane(x.shape));
       const vars = fourVars(ctx);
       const [o, c, a, b] = vars.map(id) as [Expr, Expr, Expr, Expr];
@@ -360,6 +362,85 @@ export const conv2dWeightGrad: KernelDef = {
     },
   },
 };
+
+// ---- register-tiled convolution for small kernels ----
+
+/** Known channel and kernel sizes small enough to keep every tap of one output position
+ *  (C * KH * KW values), times the filters when `limit` allows, in locals. */
+function tapsFit(x: Shape, w: Shape, limit: number): boolean {
+  const [o, c, kh, kw] = w as Dim[];
+  if (![o, c, kh, kw].every((d) => typeof d === "number") || typeof x[1] !== "number") return false;
+  const taps = (c as number) * (kh as number) * (kw as number);
+  return limit >= 512 ? taps <= 32 && taps * (o as number) <= limit : taps <= limit;
+}
+
+/** The input value at tap (c, a, b) of output position (i, j), or 0 in the padding. */
+function tapValue(ctx: KernelContext, x: Node, win: Window, n: Expr, c: number, i: Expr, j: Expr, a: number, b: number, body: js.Statement[]): Expr {
+  const h = js.binary("-", plus(js.mul(i, num(win.stride)), num(a)), num(win.padding));
+  const v = js.binary("-", plus(js.mul(j, num(win.stride)), num(b)), num(win.padding));
+  if (win.padding === 0) {
+    return ctx.read(x, [n, num(c), plus(js.mul(i, num(win.stride)), num(a)), plus(js.mul(j, num(win.stride)), num(b))], body);
+  }
+  const hn = ctx.fresh("h"), vn = ctx.fresh("v");
+  body.push(js.declare("const", hn, h), js.declare("const", vn, v));
+  const inside = js.logical("&&", js.logical("&&", js.binary(">=", id(hn), num(0)), js.binary("<", id(hn), num(win.height))),
+    js.logical("&&", js.binary(">=", id(vn), num(0)), js.binary("<", id(vn), num(win.width))));
+  return js.conditional(inside, ctx.read(x, [n, num(c), id(hn), id(vn)], body), num(0));
+}
+
+/** conv2d with every tap of an output position loaded once into locals and reused by
+ *  all filters (unrolled): C*KH*KW loads per position instead of O*C*KH*KW. */
+function tiledConv2d(ctx: KernelContext): js.Statement[] {
+  const [x, w] = ctx.node.inputs as [Node, Node];
+  const [O, C, KH, KW] = w.shape as number[];
+  const win = convWindow(ctx.node.attrs, w.shape, ...plane(x.shape));
+  const [n, i, j] = [ctx.fresh("n"), ctx.fresh("i"), ctx.fresh("j")];
+  const body: js.Statement[] = [];
+  const taps: string[] = [];
+  for (let c = 0; c < C!; c++) for (let a = 0; a < KH!; a++) for (let b = 0; b < KW!; b++) {
+    const t = ctx.fresh("x");
+    body.push(js.declare("const", t, tapValue(ctx, x, win, id(n), c, id(i), id(j), a, b, body)));
+    taps.push(t);
+  }
+  for (let o = 0; o < O!; o++) {
+    let sum: Expr | undefined;
+    let k = 0;
+    for (let c = 0; c < C!; c++) for (let a = 0; a < KH!; a++) for (let b = 0; b < KW!; b++) {
+      const term = js.binary("*", id(taps[k++]!), ctx.read(w, [num(o), num(c), num(a), num(b)], body));
+      sum = sum ? js.binary("+", sum, term) : term;
+    }
+    body.push(ctx.store([id(n), num(o), id(i), id(j)], sum ?? num(0)));
+  }
+  const [, , OH, OW] = ctx.node.shape;
+  return [js.loop(n, num(0), ctx.dim(ctx.node.shape[0]!), [
+    js.loop(i, num(0), ctx.dim(OH!), [js.loop(j, num(0), ctx.dim(OW!), body)]),
+  ])];
+}
+
+/** conv2d_weight_grad with one accumulator per tap (C*KH*KW locals) for each filter:
+ *  each gradient value is loaded once and multiplied into every tap. */
+function tiledConv2dWeightGrad(ctx: KernelContext): js.Statement[] {
+  const [x, g] = ctx.node.inputs as [Node, Node];
+  const [, C, KH, KW] = ctx.node.shape as number[];
+  const win = convWindow(ctx.node.attrs, ctx.node.shape, ...plane(x.shape));
+  const [o, n, i, j] = [ctx.fresh("o"), ctx.fresh("n"), ctx.fresh("i"), ctx.fresh("j")];
+  const accs: { name: string; c: number; a: number; b: number }[] = [];
+  for (let c = 0; c < C!; c++) for (let a = 0; a < KH!; a++) for (let b = 0; b < KW!; b++) accs.push({ name: ctx.fresh("acc"), c, a, b });
+  const inner: js.Statement[] = [];
+  const gv = ctx.fresh("g");
+  inner.push(js.declare("const", gv, ctx.read(g, [id(n), id(o), id(i), id(j)], inner)));
+  for (const acc of accs) {
+    const xv = tapValue(ctx, x, win, id(n), acc.c, id(i), id(j), acc.a, acc.b, inner);
+    inner.push(js.stmt(js.assign(id(acc.name), js.binary("*", id(gv), xv), "+=")));
+  }
+  const [, , OH, OW] = g.shape;
+  const perFilter: js.Statement[] = [
+    js.declareMany("let", accs.map((a) => [a.name, num(0)])),
+    js.loop(n, num(0), ctx.dim(x.shape[0]!), [js.loop(i, num(0), ctx.dim(OH!), [js.loop(j, num(0), ctx.dim(OW!), inner)])]),
+    ...accs.map((a) => ctx.store([id(o), num(a.c), num(a.a), num(a.b)], id(a.name))),
+  ];
+  return [js.loop(o, num(0), ctx.dim(ctx.node.shape[0]!), perFilter)];
+}
 
 // ---- max pooling ----
 
