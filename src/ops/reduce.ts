@@ -58,17 +58,17 @@ function emitReduction(ctx: KernelContext, r: Reducer): js.Statement[] {
   const rank = x.shape.length;
   const vars = x.shape.map(() => ctx.fresh("i"));
   const outIdx = vars.filter((_, k) => !axes.includes(k)).map(js.id);
-  const trailing = axes.every((a, i) => a === rank - axes.length + i);
-  if (trailing) {
-    // An accumulator in a local for each output element: reduced axes are innermost.
+  if (axes.includes(rank - 1)) {
+    // The last axis is reduced, so the innermost loop walks memory contiguously with the
+    // kept axes outside it: an accumulator in a local for each output element.
     const acc = ctx.fresh("acc");
     const inner: js.Statement[] = [];
     const value = ctx.read(x, vars.map(js.id), inner);
     inner.push(js.stmt(js.assign(js.id(acc), r.emitCombine(js.id(acc), value))));
-    const outer = rank - axes.length;
-    const reduceLoop = nest(vars.slice(outer), x.shape.slice(outer), ctx, inner);
+    const kept = x.shape.map((_, k) => k).filter((k) => !axes.includes(k));
+    const reduceLoop = nest(axes.map((k) => vars[k]!), axes.map((k) => x.shape[k]!), ctx, inner);
     const perOutput = [js.declare("let", acc, js.num(r.init)), reduceLoop, ctx.store(outIdx, js.id(acc))];
-    return [nest(vars.slice(0, outer), x.shape.slice(0, outer), ctx, perOutput)];
+    return [nest(kept.map((k) => vars[k]!), kept.map((k) => x.shape[k]!), ctx, perOutput)];
   }
   // Leading or interior axes: walk the input in memory order, accumulating in place.
   const ovars = node.shape.map(() => ctx.fresh("i"));
