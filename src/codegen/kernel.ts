@@ -4,7 +4,7 @@
 // computed once per element. Kernel ops (matmul, reductions, conv) use their own
 // loop-nest templates from the op table through the KernelContext.
 
-import { InternalError } from "../diagnostics";
+import { InternalError, lineColumn, type Span } from "../diagnostics";
 import { type Dim, type Node, type Shape } from "../ir";
 import { nest, type KernelContext, type KernelEmit, type SourceEmit, type ViewEmit } from "../ops";
 import type { Plan } from "../schedule";
@@ -71,8 +71,7 @@ export class FunctionEmitter {
       body.push(ctx.store(vars.map(js.id), value));
       out.push(nest(vars, node.shape, { dim: this.dim }, body));
     }
-    const line = node.span ? lineOf(node.span.source.text, node.span.start) : undefined;
-    const label = `${node.name ?? node.op.name} ${formatDims(node.shape)}${line ? `  (${node.span!.source.file}:${line.number}: ${line.text.trim()})` : ""}`;
+    const label = `${node.name ?? node.op.name} ${formatDims(node.shape)}${node.span ? `  (${sourceLine(node.span)})` : ""}`;
     out[0] = out[0]!.type === "BlockStatement" && out[0]!.body.length > 0
       ? { ...out[0]!, body: [js.withComment(out[0]!.body[0]!, label), ...out[0]!.body.slice(1)] }
       : js.withComment(out[0]!, label);
@@ -167,14 +166,17 @@ function exprKey(e: js.Expression): string {
   }
 }
 
+/** `file:line: text` of the line a span starts on, for kernel comments. */
+function sourceLine(span: Span): string {
+  const { text, file } = span.source;
+  const lc = lineColumn(text, span.start);
+  return `${file}:${lc.line}: ${text.slice(lc.lineStart, lc.lineEnd).trim()}`;
+}
+
 function formatDims(shape: Shape): string {
   return `[${shape.join(", ")}]`;
 }
 
-function lineOf(text: string, offset: number): { number: number; text: string } {
-  let number = 1, start = 0;
-  for (let i = 0; i < offset && i < text.length; i++) if (text.charCodeAt(i) === 10) { number++; start = i + 1; }
-  let end = text.indexOf("\n", start);
-  if (end < 0) end = text.length;
-  return { number, text: text.slice(start, end) };
-}
+// Line starts of the last source seen: a label per kernel must not rescan the text from
+// the top each time (that made long programs quadratic to compile).
+let lineStartsOf: { text: string; starts: number[] } | undefined;
