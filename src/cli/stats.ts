@@ -2,7 +2,7 @@
 // flops of the forward graph and of forward + gradient, kernels and arena bytes per function.
 
 import type { ModelIR } from "../codegen";
-import { numel, topoSort, type Node } from "../ir";
+import { numel, topoSort, type Node, type Shape } from "../ir";
 import { planFunction } from "../schedule";
 
 export interface FunctionStats {
@@ -19,26 +19,19 @@ export interface ModelStats {
   step?: FunctionStats;
 }
 
-/** Flops of one node: one per output element for elementwise ops; a multiply-add per
- *  term for matmul, conv and reductions. Views and sources are free. */
-export function flopsOf(n: Node, size: (n: Node) => number): number {
+/** Flops of one node, from its op record's `cost` or the kind's default. */
+export function flopsOf(n: Node, numel: (shape: Shape) => number): number {
+  if (n.op.cost) return n.op.cost(n, numel);
   switch (n.op.kind) {
-    case "elementwise": return size(n);
-    case "kernel": {
-      if (n.op.name === "matmul") {
-        const a = n.inputs[0]!;
-        return 2 * size(n) * (a.shape[a.shape.length - 1] as number);
-      }
-      if (n.op.name.startsWith("conv2d")) return 2 * n.inputs.reduce((m, i) => Math.max(m, size(i)), 0) * 9;
-      return n.inputs.reduce((s, i) => s + size(i), 0);
-    }
+    case "elementwise": return numel(n.shape);
+    case "kernel": return n.inputs.reduce((s, i) => s + numel(i.shape), 0);
     default: return 0;
   }
 }
 
 export function modelStats(model: ModelIR, dtype: "f32" | "f64"): ModelStats {
   const bytes = dtype === "f64" ? 8 : 4;
-  const size = (n: Node) => numel(n.shape.map((d) => (typeof d === "number" ? d : 1)));
+  const size = (shape: Shape) => numel(shape.map((d) => (typeof d === "number" ? d : 1)));
   const count = (roots: Node[]) => {
     const nodes = topoSort(roots).filter((n) => n.op.kind === "elementwise" || n.op.kind === "kernel");
     return { ops: nodes.length, flops: nodes.reduce((s, n) => s + flopsOf(n, size), 0) };

@@ -44,6 +44,10 @@ export interface OpDef {
   /** Why this op cannot be differentiated, when it has no vjp. */
   readonly noGradReason?: string;
   readonly props?: OpProps;
+  /** Floating-point operations to compute the node, for `--stats` (free dims count as 1).
+   *  Defaults: one per output element for elementwise ops, one per input element for
+   *  other kernels, none for views and sources. */
+  cost?(node: Node, numel: (shape: Shape) => number): number;
   /** How the op prints as gradc text. */
   readonly print?: PrintForm;
   /** Codegen hooks; see src/codegen. Typed loosely here so ir/ does not depend on codegen. */

@@ -220,6 +220,7 @@ export const conv2d: KernelDef = {
     ];
   },
   print: { kind: "call", fn: "conv2d" },
+  cost: (node, numel) => 2 * numel(node.shape) * numel(node.inputs[1]!.shape.slice(1)),
   emit: {
     fusesInputs: false,
     kernel: (ctx) => {
@@ -278,6 +279,7 @@ export const conv2dInputGrad: KernelDef = {
     ];
   },
   print: { kind: "call", fn: "conv2d_input_grad" },
+  cost: (node, numel) => 2 * numel(node.inputs[0]!.shape) * numel(node.inputs[1]!.shape.slice(1)),
   emit: {
     fusesInputs: false,
     kernel: (ctx) => {
@@ -332,6 +334,7 @@ export const conv2dWeightGrad: KernelDef = {
     ];
   },
   print: { kind: "call", fn: "conv2d_weight_grad" },
+  cost: (node, numel) => 2 * numel(node.inputs[1]!.shape) * numel(node.shape.slice(1)),
   emit: {
     fusesInputs: false,
     kernel: (ctx) => {

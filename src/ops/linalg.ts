@@ -50,6 +50,8 @@ export const matmul: KernelDef = {
     return [b.op("matmul", [g, b.transpose(y, swapLast(r))]), b.op("matmul", [b.transpose(x, swapLast(r)), g])];
   },
   print: { kind: "infix", symbol: "@", precedence: 2 },
+  // a multiply and an add per term
+  cost: (node, numel) => 2 * numel(node.shape) * numel([node.inputs[0]!.shape[node.shape.length - 1]!]),
   emit: {
     fusesInputs: false,
     kernel: (ctx) => {
