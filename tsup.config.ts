@@ -2,7 +2,13 @@ import { defineConfig } from "tsup";
 
 export default defineConfig([
   {
-    entry: { index: "src/index.ts" },
+    // The library and the bundler plugins (`gradc/esbuild`, `gradc/vite`, `gradc/rollup`).
+    entry: {
+      index: "src/index.ts",
+      esbuild: "src/plugins/esbuild.ts",
+      vite: "src/plugins/vite.ts",
+      rollup: "src/plugins/rollup.ts",
+    },
     format: ["esm", "cjs"],
     dts: true,
     clean: true,

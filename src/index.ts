@@ -12,6 +12,8 @@ import { simplify } from "./simplify";
 import { keywords, parseExpression, type Expr, type Program } from "./syntax";
 
 export { GradcError } from "./diagnostics";
+export { grad } from "./plugins/inline";
+export * from "./train";
 
 export interface Descriptor {
   name: string;

@@ -7,6 +7,7 @@ import { buildModel, compileToSource, derivative, GradcError, type CompileOption
 import { emitDeclarations } from "../codegen";
 import { lowerSource } from "../lower";
 import { printDefinitions, printDot } from "../print";
+import { mergeOptions, readPragmas } from "../plugins/options";
 import { modelStats, formatStats } from "./stats";
 import { version } from "./version";
 
@@ -18,6 +19,8 @@ usage:
   gradc diff "<expr>" --wrt x                 print d(expr)/dx
   gradc graph model.grad [--grad]             print the graph as Graphviz DOT
   gradc check model.grad [--size n=64]        report errors only
+  gradc types model.grad... [--dtype f32|f64] [--size n=64]
+                                              write model.grad.d.ts beside each model
   gradc --help | --version
 `;
 
@@ -151,6 +154,20 @@ export function run(argv: string[], out: (s: string) => void, err: (s: string) =
       case "check": {
         const { text, filename } = readModel(args);
         lowerSource(text, { filename, sizes: sizes(args) });
+        return 0;
+      }
+      case "types": {
+        // Beside each model, its `.d.ts` for `import model from "./model.grad"`; the
+        // model's own pragma (`# gradc: dtype=f64`) applies, flags win over it.
+        if (args.positional.length === 0) throw new UsageError("gradc types needs a model file");
+        const dtypeFlag = one(args, "--dtype");
+        if (dtypeFlag !== undefined && dtypeFlag !== "f32" && dtypeFlag !== "f64") throw new UsageError(`--dtype must be f32 or f64, got ${dtypeFlag}`);
+        for (const file of args.positional) {
+          const { text, filename } = readModel({ ...args, positional: [file] });
+          const options = mergeOptions(readPragmas(text, filename), { sizes: sizes(args), dtype: dtypeFlag as "f32" | "f64" | undefined });
+          const program = lowerSource(text, { filename, sizes: options.sizes });
+          writeFileSync(`${file}.d.ts`, emitDeclarations(program, options.dtype ?? "f32", "esm"));
+        }
         return 0;
       }
       case "":
