@@ -4,14 +4,16 @@
 import { gradients } from "./autodiff";
 import { emitSource, type CodegenOptions, type ModelIR } from "./codegen";
 import { fail, GradcError, InternalError } from "./diagnostics";
+import { checkGradients, type CheckableModel, type GradcheckOptions, type GradcheckResult } from "./gradcheck";
 import type { Shape } from "./ir";
-import { lowerProgram, lowerSource, type LoweredProgram } from "./lower";
+import { lowerProgram, lowerSource, requireReadableDims, type LoweredProgram } from "./lower";
 import { Builder } from "./ops";
 import { printExpression } from "./print";
 import { simplify } from "./simplify";
 import { keywords, parseExpression, type Expr, type Program } from "./syntax";
 
 export { GradcError } from "./diagnostics";
+export { formatGradcheck, type GradcheckOptions, type GradcheckResult, type ParamReport } from "./gradcheck";
 export { grad } from "./plugins/inline";
 export * from "./train";
 
@@ -51,6 +53,7 @@ export interface CompiledModel {
 /** Check a program: throws GradcError, or returns its descriptors. */
 export function check(source: string, options: CheckOptions = {}): ModelMeta {
   const program = lower(source, options);
+  requireReadableDims(program);
   return describe(program);
 }
 
@@ -79,9 +82,20 @@ export function compileToSource(source: string, options: SourceOptions = {}): { 
   const seed = options.seed ?? 1;
   if (typeof seed !== "number" || !Number.isInteger(seed)) fail("E0304", undefined, "seed must be an integer");
   const program = lower(source, options);
+  requireReadableDims(program);
   const model = buildModel(program);
   const text = emitSource(model, { dtype, seed, format: options.format ?? "esm", filename: options.filename ?? "<input>" });
   return { text, model };
+}
+
+/** Compare a model's gradient with central finite differences of its objective, in f64, at
+ *  seeded random points; a source is compiled in f64 first (with `sizes`, `seed`, `filename`). */
+export function gradcheck(model: CompiledModel | CheckableModel | string, options: GradcheckOptions & CheckOptions & { seed?: number } = {}): GradcheckResult {
+  const live = typeof model === "string"
+    ? compile(model, { filename: options.filename, sizes: options.sizes, seed: options.seed, dtype: "f64" })
+    : model;
+  if (live === null || typeof live !== "object") fail("E0304", undefined, "gradcheck takes a compiled model or a source string");
+  return checkGradients(live as CheckableModel, options);
 }
 
 /** Differentiate, then simplify every root together so shared work stays shared. */

@@ -3,7 +3,7 @@
 
 import { readFileSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { buildModel, compileToSource, derivative, GradcError, type CompileOptions } from "../index";
+import { buildModel, check, compileToSource, derivative, formatGradcheck, gradcheck, GradcError, type CompileOptions } from "../index";
 import { emitDeclarations } from "../codegen";
 import { lowerSource } from "../lower";
 import { printDefinitions, printDot } from "../print";
@@ -19,6 +19,8 @@ usage:
   gradc diff "<expr>" --wrt x                 print d(expr)/dx
   gradc graph model.grad [--grad]             print the graph as Graphviz DOT
   gradc check model.grad [--size n=64]        report errors only
+  gradc gradcheck model.grad [--size n=64] [--dim n=3] [--seed 1] [--points 3] [--tolerance 1e-4]
+                                              compare the gradient with finite differences (f64)
   gradc types model.grad... [--dtype f32|f64] [--size n=64]
                                               write model.grad.d.ts beside each model
   gradc --help | --version
@@ -32,7 +34,7 @@ interface Args {
   flags: Map<string, string[]>;
 }
 
-const valueFlags = new Set(["-o", "--out", "--size", "--dtype", "--format", "--seed", "--wrt"]);
+const valueFlags = new Set(["-o", "--out", "--size", "--dtype", "--format", "--seed", "--wrt", "--dim", "--points", "--tolerance"]);
 const booleanFlags = new Set(["--grad", "--stats", "--help", "-h", "--version", "-v"]);
 
 function parseArgs(argv: string[]): Args {
@@ -67,13 +69,13 @@ function one(args: Args, flag: string): string | undefined {
   return v ? v[v.length - 1] : undefined;
 }
 
-function sizes(args: Args): Record<string, number> | undefined {
-  const list = args.flags.get("--size");
+function sizes(args: Args, flag = "--size"): Record<string, number> | undefined {
+  const list = args.flags.get(flag);
   if (!list) return undefined;
   const out: Record<string, number> = {};
   for (const item of list) {
     const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(item);
-    if (!m) throw new UsageError(`--size takes name=value, like --size n=64; got ${JSON.stringify(item)}`);
+    if (!m) throw new UsageError(`${flag} takes name=value, like ${flag} n=64; got ${JSON.stringify(item)}`);
     const v = Number(m[2]);
     Object.defineProperty(out, m[1]!, { value: Number.isFinite(v) && m[2]!.trim() !== "" ? v : NaN, enumerable: true, writable: true, configurable: true });
   }
@@ -153,8 +155,23 @@ export function run(argv: string[], out: (s: string) => void, err: (s: string) =
       }
       case "check": {
         const { text, filename } = readModel(args);
-        lowerSource(text, { filename, sizes: sizes(args) });
+        check(text, { filename, sizes: sizes(args) });
         return 0;
+      }
+      case "gradcheck": {
+        // Exit 1 when a param's gradient is off by more than the tolerance.
+        const { text, filename } = readModel(args);
+        const options = compileOptions(args, filename);
+        const number = (flag: string) => {
+          const v = one(args, flag);
+          if (v === undefined) return undefined;
+          const n = Number(v);
+          if (v.trim() === "" || !Number.isFinite(n)) throw new UsageError(`${flag} must be a number, got ${v}`);
+          return n;
+        };
+        const result = gradcheck(text, { ...options, dims: sizes(args, "--dim"), points: number("--points"), tolerance: number("--tolerance") });
+        out(formatGradcheck(result, filename));
+        return result.ok ? 0 : 1;
       }
       case "types": {
         // Beside each model, its `.d.ts` for `import model from "./model.grad"`; the

@@ -71,7 +71,7 @@ export class FunctionEmitter {
       body.push(ctx.store(vars.map(js.id), value));
       out.push(nest(vars, node.shape, { dim: this.dim }, body));
     }
-    const label = `${node.name ?? node.op.name} ${formatDims(node.shape)}${node.span ? `  (${sourceLine(node.span)})` : ""}`;
+    const label = kernelLabel(node);
     out[0] = out[0]!.type === "BlockStatement" && out[0]!.body.length > 0
       ? { ...out[0]!, body: [js.withComment(out[0]!.body[0]!, label), ...out[0]!.body.slice(1)] }
       : js.withComment(out[0]!, label);
@@ -166,6 +166,11 @@ function exprKey(e: js.Expression): string {
   }
 }
 
+/** The comment of a kernel: what it computes and the source line it came from. */
+export function kernelLabel(node: Node): string {
+  return `${node.name ?? node.op.name} ${formatDims(node.shape)}${node.span ? `  (${sourceLine(node.span)})` : ""}`;
+}
+
 /** `file:line: text` of the line a span starts on, for kernel comments. */
 function sourceLine(span: Span): string {
   const { text, file } = span.source;
@@ -176,7 +181,3 @@ function sourceLine(span: Span): string {
 function formatDims(shape: Shape): string {
   return `[${shape.join(", ")}]`;
 }
-
-// Line starts of the last source seen: a label per kernel must not rescan the text from
-// the top each time (that made long programs quadratic to compile).
-let lineStartsOf: { text: string; starts: number[] } | undefined;

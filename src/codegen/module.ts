@@ -4,11 +4,11 @@
 // generated kernel function each, so a steady-state call allocates nothing.
 
 import { messages } from "../diagnostics";
-import { isKnown, numel, sizeOf, type Dim, type Node, type Shape, type Size } from "../ir";
+import { attrKey, isKnown, numel, sizeOf, type Dim, type Node, type Shape, type Size } from "../ir";
 import type { InitSpec, ParamDecl, TensorDecl } from "../lower";
-import { planFunction } from "../schedule";
+import { planFunction, type Plan } from "../schedule";
 import * as js from "./estree";
-import { FunctionEmitter } from "./kernel";
+import { FunctionEmitter, kernelLabel } from "./kernel";
 import type { CodegenOptions, ModelIR } from "./model";
 import { NameTable } from "./names";
 import { optimizers } from "./optimizers";
@@ -18,17 +18,52 @@ import { errorClassSource, parseStatements, runtimeSource } from "./runtime";
 
 const marker = "\u0000";
 
-/** Run bodies up to this many AST nodes stay one function (buffers may become locals);
- *  larger ones are split into kernel functions of about `chunkBudget` nodes. */
-const singleFunctionBudget = 6000;
+/** Models whose kernels compute at most this many elements in all are emitted as one
+ *  function per API call (their buffers may become locals); larger ones as kernel
+ *  functions of about `chunkBudget` AST nodes each. */
+const smallModelElements = 4096;
 const chunkBudget = 3000;
+
+/** The module-level Float64Array through which kernel functions pass scalars. */
+const scalarsName = "scalars";
+
+/** A canonical text of the fused expression computing `k`: equal texts mean identical
+ *  code up to the names of the output and of the leaves (materialised inputs). */
+function kernelSignature(k: Node, plan: Plan): { key: string; leaves: Node[] } {
+  const leaves: Node[] = [];
+  const ids = new Map<Node, string>();
+  const lines: string[] = [];
+  const visit = (n: Node): string => {
+    const known = ids.get(n);
+    if (known !== undefined) return known;
+    let id: string;
+    if (n !== k && plan.materialized.has(n)) {
+      id = `#${leaves.length}${n.op.kind === "source" ? "i" : ""}`;
+      leaves.push(n);
+      lines.push(`${id}[${n.shape.join(",")}]`);
+    } else {
+      const args = n.inputs.map(visit);
+      id = `%${lines.length}`;
+      lines.push(`${id}=${n.op.name}${attrKey(n.attrs)}[${n.shape.join(",")}](${args.join(",")})`);
+    }
+    ids.set(n, id);
+    return id;
+  };
+  visit(k);
+  return { key: lines.join(";"), leaves };
+}
+
+/** `target.push(...items)` without spreading: models can have 100,000s of statements. */
+function append<T>(target: T[], items: readonly T[]): void {
+  for (const item of items) target.push(item);
+}
 
 function astSize(node: unknown): number {
   let count = 0;
   const stack: unknown[] = [node];
   while (stack.length > 0) {
     const n = stack.pop();
-    if (Array.isArray(n)) { stack.push(...n); continue; }
+    if (Array.isArray(n)) { append(stack, n); continue; }
     if (!n || typeof n !== "object") continue;
     count++;
     for (const [k, v] of Object.entries(n)) if (k !== "comments" && typeof v === "object") stack.push(v);
@@ -47,6 +82,14 @@ export function emitModule(model: ModelIR, options: CodegenOptions): js.Program 
   return emitter.program();
 }
 
+/** What `step` of a large model reuses from valueAndGrad. */
+interface SharedGradient {
+  runName: string;
+  scratch: string;
+  grow: js.Statement[];
+  grads: string[];
+}
+
 interface ApiFunction {
   name: "forward" | "valueAndGrad" | "step";
   returned: Node[];
@@ -61,12 +104,20 @@ class ModuleEmitter {
   private readonly paramVars = new Map<string, string>();
   private readonly boxes = new Map<string, string>();
   private readonly freeDims: string[];
+  /** Shared kernel functions by signature, and their declarations. */
+  private readonly kernelFunctions = new Map<string, string>();
+  private readonly kernelDecls: js.Statement[] = [];
+  /** Size of the module's scalar array (scalars passed between kernel functions). */
+  private scalarCount = 0;
+  /** valueAndGrad's kernel function and gradient buffers, which `step` of a large model reuses. */
+  private gradKernels: SharedGradient | undefined;
 
   constructor(private readonly model: ModelIR, private readonly options: CodegenOptions) {
     for (const reserved of ["GradcError", "hasOwn", "fail", "describe", "checkRecord", "tensorArg", "scalarArg",
       "checkLength", "inferDim", "grow", "record", "scalarField", "makeRandom", "initialise", "F", "meta", "params",
       "createParams", "forward", "valueAndGrad", "step", "scratch", "known", "c1", "c2", "Math", "Object",
-      "Float32Array", "Float64Array", "Array", "Error", "NaN", "Infinity", "undefined", "values", "seed", "random"]) {
+      "Float32Array", "Float64Array", "Array", "Error", "NaN", "Infinity", "undefined", "values", "seed", "random",
+      "scalars", "out", "Map"]) {
       this.names.unique(reserved);
     }
     this.arrayType = options.dtype === "f64" ? "Float64Array" : "Float32Array";
@@ -98,18 +149,22 @@ class ModuleEmitter {
     }
     const api: js.Statement[] = [];
     const fwd: ApiFunction = { name: "forward", returned: [...this.model.outputs, ...(this.model.objective ? [this.model.objective] : [])] };
-    api.push(...this.apiFunction(fwd));
+    append(api, this.apiFunction(fwd));
     if (this.model.objective && this.model.grads) {
-      api.push(...this.apiFunction({ name: "valueAndGrad", returned: [this.model.objective, ...this.model.grads] }));
-      api.push(...this.apiFunction({ name: "step", returned: [this.model.objective, ...this.model.grads] }));
+      append(api, this.apiFunction({ name: "valueAndGrad", returned: [this.model.objective, ...this.model.grads] }));
+      append(api, this.apiFunction({ name: "step", returned: [this.model.objective, ...this.model.grads] }));
     } else {
       const message = messages.E0406();
       for (const name of ["valueAndGrad", "step"]) {
         api.push(js.func(name, ["values"], [js.stmt(js.call("fail", js.str("E0406"), js.str(message)))]));
       }
     }
-    // Optimizer state, declared while emitting `step`, precedes the functions.
-    body.push(...this.top, ...api);
+    // Optimizer state, declared while emitting `step`, and the shared kernels precede the
+    // functions that use them.
+    append(body, this.top);
+    body.push(js.declare("const", scalarsName, js.newExpr("Float64Array", js.num(Math.max(1, this.scalarCount)))));
+    append(body, this.kernelDecls);
+    append(body, api);
 
     const members = ["meta", "params", "createParams", "forward", "valueAndGrad", "step"];
     if (this.options.format === "function") {
@@ -197,22 +252,26 @@ class ModuleEmitter {
     // into kernel functions.
     const emitBody = (scalarArray: string | undefined) => {
       const scalarIndex = new Map<Node, number>();
+      const scalarIndexOf = (n: Node): number => {
+        let k = scalarIndex.get(n);
+        if (k === undefined) { k = scalarIndex.size; scalarIndex.set(n, k); }
+        this.scalarCount = Math.max(this.scalarCount, scalarIndex.size);
+        return k;
+      };
       const storage = {
         nameOf: localOf,
         dimName: (d: string) => this.dimNames.get(d)!,
-        ...(scalarArray ? {
-          scalarSlot: (n: Node) => {
-            let k = scalarIndex.get(n);
-            if (k === undefined) { k = scalarIndex.size; scalarIndex.set(n, k); }
-            return js.index(scalarArray, js.num(k));
-          },
-        } : {}),
+        ...(scalarArray ? { scalarSlot: (n: Node) => js.index(scalarArray, js.num(scalarIndexOf(n))) } : {}),
       };
       const emitter = new FunctionEmitter(plan, storage, this.names, this.options.dtype);
-      const kernels = plan.kernels.map((n) => unrollLoops(emitter.emitKernel(n)));
+      // Small models inline every kernel; others call one shared function per distinct
+      // kernel (scalar kernels stay inline).
+      const kernels = plan.kernels.map((n) => (scalarArray && n.shape.length > 0
+        ? [this.kernelCall(n, plan, localOf, (l) => scalarIndexOf(l))]
+        : unrollLoops(emitter.emitKernel(n))));
       const decls: js.Statement[] = [];
       const tail: js.Statement[] = [];
-      const copies: { node: Node; buffer: string; symbolic?: Size }[] = [];
+      const copies: { node: Node; index: number; buffer: string; symbolic?: Size }[] = [];
       // Gradients of scalar params come back as length-1 arrays.
       const arrayResult = (i: number) => fn.name !== "forward" && i > 0;
       fn.returned.forEach((n, i) => {
@@ -220,7 +279,7 @@ class ModuleEmitter {
           tail.push(js.stmt(js.assign(js.index(scratch, js.num(i)), emitter.read(n, [], tail))));
         } else if (n.shape.length === 0) {
           const buffer = this.names.unique(`${tag}_scalar${i}`);
-          copies.push({ node: n, buffer });
+          copies.push({ node: n, index: i, buffer });
           decls.push(js.declare("const", buffer, js.newExpr("F", js.num(1))));
           tail.push(js.stmt(js.assign(js.index(buffer, js.num(0)), emitter.read(n, [], tail))));
         } else if (!plan.slotOf.has(n)) {
@@ -232,56 +291,56 @@ class ModuleEmitter {
           body.push(js.stmt(js.assign(js.index(buffer, emitter.offset(n.shape, vars.map(js.id))), v)));
           let loop: js.Statement[] = body;
           for (let k = n.shape.length - 1; k >= 0; k--) loop = [js.loop(vars[k]!, js.num(0), emitter.dim(n.shape[k]!), loop)];
-          tail.push(...loop);
+          append(tail, loop);
           const size = sizeOf(n.shape);
-          copies.push({ node: n, buffer, symbolic: size.dims.length > 0 ? size : undefined });
-          decls.push(js.declare("let", buffer, js.newExpr("F", js.num(size.dims.length === 0 ? size.coef : 0))));
+          copies.push({ node: n, index: i, buffer, symbolic: size.dims.length > 0 ? size : undefined });
+          // Known sizes are `const`: V8 then treats the array as a constant inside loops.
+          decls.push(js.declare(size.dims.length === 0 ? "const" : "let", buffer, js.newExpr("F", js.num(size.dims.length === 0 ? size.coef : 0))));
         }
       });
-      const bufferOf = (n: Node, i: number): string => copies.find((c) => c.node === n && fn.returned.indexOf(n) === i)?.buffer ?? localOf(n);
+      // By position: a node returned twice (two outputs, two params' gradients) has a copy each.
+      const bufferOf = (n: Node, i: number): string => copies.find((c) => c.node === n && c.index === i)?.buffer ?? localOf(n);
       // The optimizer update, fused after the gradient kernels.
-      if (fn.name === "step") tail.push(...unrollLoops(this.updateStatements(fn.returned.slice(1).map((g, i) => bufferOf(g, i + 1)))));
-      return { kernels, tail, decls, copies, bufferOf, scalarCount: () => scalarIndex.size };
+      if (fn.name === "step") append(tail, unrollLoops(this.updateStatements(fn.returned.slice(1).map((g, i) => bufferOf(g, i + 1)))));
+      return { kernels, tail, decls, copies, bufferOf };
     };
 
-    let body = emitBody(undefined);
-    const total = [...body.kernels, body.tail].reduce((sum, k) => sum + astSize(k), 0);
+    // Small models (every size known, few elements) become one function whose arena can
+    // turn into locals; others a sequence of kernel functions. `step` of a large model
+    // reuses valueAndGrad's kernels and adds the update.
+    const small = plan.kernels.length <= 400 &&
+      plan.kernels.reduce((sum, n) => sum + (isKnown(n.shape) ? numel(n.shape) : Infinity), 0) <= smallModelElements;
+    if (fn.name === "step" && !small && this.gradKernels) return this.sharedStep(fn, this.gradKernels);
     const arena: js.Statement[] = [];
     let removed = new Set<string>();
-    if (total <= singleFunctionBudget) {
+    let body: ReturnType<typeof emitBody>;
+    if (small) {
+      body = emitBody(undefined);
       const internal = new Set(slotNames.filter((_, i) => !plan.pinned.has(i)));
       const scalarized = scalarizeBuffers([...body.kernels.flat(), ...body.tail], internal);
       removed = scalarized.removed;
       out.push(js.func(runName, argNames, scalarized.body));
     } else {
-      const scalars = this.names.unique(`${tag}_scalars`);
-      body = emitBody(scalars);
-      const chunks: js.Statement[][] = [];
-      let current: js.Statement[] = [];
-      let size = 0;
-      for (const k of [...body.kernels, body.tail]) {
-        const n = astSize(k);
-        if (current.length > 0 && size + n > chunkBudget) { chunks.push(current); current = []; size = 0; }
-        current.push(...k);
-        size += n;
-      }
-      if (current.length > 0) chunks.push(current);
-      arena.push(js.declare("const", scalars, js.newExpr("Float64Array", js.num(Math.max(1, body.scalarCount())))));
-      const calls = chunks.map((chunk, i) => {
-        const name = this.names.unique(`${runName}_part${i}`);
-        out.push(js.func(name, argNames, chunk));
-        return js.stmt(js.call(name, ...argNames.map(js.id)));
-      });
-      out.push(js.func(runName, argNames, calls));
+      body = emitBody(scalarsName);
+      const statements: js.Statement[] = [];
+      for (const k of body.kernels) append(statements, k);
+      append(statements, body.tail);
+      out.push(js.func(runName, argNames, statements));
     }
     out.unshift(...arena, ...body.decls);
     for (const c of body.copies) if (c.symbolic) symbolicSlots.push({ name: c.buffer, size: c.symbolic });
     plan.slots.forEach((size, i) => {
       if (removed.has(slotNames[i]!)) return;
       const known = size.dims.length === 0;
-      out.unshift(js.declare("let", slotNames[i]!, js.newExpr("F", js.num(known ? size.coef : 0))));
+      out.unshift(js.declare(known ? "const" : "let", slotNames[i]!, js.newExpr("F", js.num(known ? size.coef : 0))));
       if (!known) symbolicSlots.push({ name: slotNames[i]!, size });
     });
+    // Buffers sized by free dims grow (never shrink) before the kernels run.
+    const growStatements = symbolicSlots.map((s) =>
+      js.stmt(js.assign(js.id(s.name), js.call("grow", js.id(s.name), this.sizeExpression(s.size), js.id("F")))));
+    if (fn.name === "valueAndGrad" && !small) {
+      this.gradKernels = { runName, scratch, grow: growStatements, grads: fn.returned.slice(1).map((g, i) => body.bufferOf(g, i + 1)) };
+    }
     const bufferOf = body.bufferOf;
 
     // The result record, allocated once.
@@ -327,12 +386,9 @@ class ModuleEmitter {
     }
 
     // The API function: checks, dims, buffers, run, results.
-    const api: js.Statement[] = [...this.argumentChecks(fn.name)];
-    for (const s of symbolicSlots) {
-      api.push(js.stmt(js.assign(js.id(s.name), js.call("grow", js.id(s.name), this.sizeExpression(s.size), js.id("F")))));
-    }
+    const api: js.Statement[] = [...this.argumentChecks(fn.name), ...growStatements];
     api.push(js.stmt(js.call(runName, ...argNames.map(js.id))));
-    api.push(...resultBody);
+    append(api, resultBody);
     if (fn.name === "step") {
       const impl = this.names.unique("stepImpl");
       out.push(js.func(impl, ["values"], api));
@@ -344,6 +400,49 @@ class ModuleEmitter {
       out.push(js.func(fn.name, ["values"], api));
     }
     return out;
+  }
+
+  /**
+   * A call of the kernel function computing `k`. Kernels with the same signature (the
+   * same fused expression over the same shapes, with materialised inputs as numbered
+   * leaves) share one function taking its output and leaves as arguments, so a deep
+   * network of identical layers emits each distinct kernel once.
+   */
+  private kernelCall(k: Node, plan: Plan, localOf: (n: Node) => string, scalarIndexOf: (n: Node) => number): js.Statement {
+    const { key, leaves } = kernelSignature(k, plan);
+    const computedScalar = (n: Node) => n.shape.length === 0 && n.op.kind !== "source";
+    let fname = this.kernelFunctions.get(key);
+    if (!fname) {
+      const params = leaves.map((l, i) => this.names.unique(computedScalar(l) ? `s${i}` : `a${i}`));
+      fname = this.names.derive("kernel", k.name ?? k.op.name);
+      this.kernelFunctions.set(key, fname);
+      const leafIndex = new Map(leaves.map((l, i) => [l, i]));
+      const storage = {
+        nameOf: (n: Node) => (n === k ? "out" : params[leafIndex.get(n)!]!),
+        dimName: (d: string) => this.dimNames.get(d)!,
+        scalarSlot: (n: Node) => js.index(scalarsName, js.id(params[leafIndex.get(n)!]!)),
+      };
+      const emitter = new FunctionEmitter(plan, storage, this.names, this.options.dtype);
+      this.kernelDecls.push(js.func(fname, ["out", ...params], unrollLoops(emitter.emitKernel(k))));
+    }
+    const args = leaves.map((l) => (computedScalar(l) ? js.num(scalarIndexOf(l)) : js.id(localOf(l))));
+    return js.withComment(js.stmt(js.call(fname, js.id(localOf(k)), ...args)), kernelLabel(k));
+  }
+
+  /** `step` for a large model: valueAndGrad's kernels, then the optimizer update. */
+  private sharedStep(fn: ApiFunction, grad: SharedGradient): js.Statement[] {
+    const { program } = this.model;
+    const argNames = [...program.inputs.map((i) => this.inputVars.get(i.name)!), ...program.params.map((p) => this.paramVars.get(p.name)!)];
+    const runName = this.names.unique("run_step");
+    const body: js.Statement[] = [js.stmt(js.call(grad.runName, ...argNames.map(js.id)))];
+    append(body, unrollLoops(this.updateStatements(grad.grads)));
+    const impl = this.names.unique("stepImpl");
+    const api = [...this.argumentChecks(fn.name), ...grad.grow, js.stmt(js.call(runName, ...argNames.map(js.id)))];
+    return [
+      js.func(runName, argNames, body),
+      js.func(impl, ["values"], api),
+      js.func("step", ["values"], [js.stmt(js.call(impl, js.id("values"))), js.ret(js.index(grad.scratch, js.num(0)))]),
+    ];
   }
 
   private initialView(n: Node, buffer: string): js.Expression {
@@ -421,7 +520,7 @@ class ModuleEmitter {
         this.top.push(js.declare("const", s, js.newExpr("F", js.num(numel(p.shape as number[])))));
         state.push(s);
       }
-      out.push(...def.update(spec, {
+      append(out, def.update(spec, {
         param: this.paramVars.get(p.name)!, grad: gradBuffers[i]!, state, counter,
         length: js.num(numel(p.shape as number[])), fresh: (prefix) => this.names.unique(prefix),
       }));

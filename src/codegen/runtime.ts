@@ -4,7 +4,16 @@
 // into ESTree and spliced into each module's tree.
 
 import { parse } from "acorn";
+import { messages } from "../diagnostics";
+import { maxElements } from "../ir";
 import type { Statement } from "./estree";
+
+/** A catalog message around one runtime value, as two JS string literals. */
+function around(message: string): [string, string] {
+  const [before, after] = message.split("\u0000") as [string, string];
+  return [JSON.stringify(before), JSON.stringify(after)];
+}
+const [tooLargeBefore, tooLargeAfter] = around(messages.E0408("\u0000" as unknown as number));
 
 /** Defines GradcError for standalone modules; the library passes its own class in. */
 export const errorClassSource = `
@@ -27,11 +36,21 @@ const hasOwn = Object.prototype.hasOwnProperty;
 function fail(code, message) {
   throw new GradcError([{ code, message }]);
 }
+// The typed-array brand and length, read through the intrinsic getters: an own \`length\`
+// property, a subclass getter or a Proxy cannot make a short array pass a length check.
+const typedArrayPrototype = Object.getPrototypeOf(Float32Array.prototype);
+const typedArrayTag = Object.getOwnPropertyDescriptor(typedArrayPrototype, Symbol.toStringTag).get;
+const typedArrayLength = Object.getOwnPropertyDescriptor(typedArrayPrototype, "length").get;
 function describe(v) {
   if (v === null) return "null";
+  const tag = typedArrayTag.call(v);
+  if (tag !== undefined) return tag;
   if (Array.isArray(v)) return "a plain Array";
   if (typeof v === "object") return (v.constructor && typeof v.constructor.name === "string" ? v.constructor.name : "an object");
   return typeof v;
+}
+function isTyped(v, ArrayType) {
+  return typedArrayTag.call(v) === ArrayType.name && v.length === typedArrayLength.call(v);
 }
 function checkRecord(values, known, message) {
   if (values === null || typeof values !== "object") fail("E0404", message + describe(values));
@@ -39,26 +58,24 @@ function checkRecord(values, known, message) {
     if (hasOwn.call(values, key) && !hasOwn.call(known, key)) fail("E0402", "unknown value \`" + key + "\`: the model has no input or param of that name");
   }
 }
+// A param not given in \`values\` falls back to the held one, checked like any argument:
+// \`model.params\` is writable, so it may hold anything by now.
 function tensorArg(values, name, fallback, ArrayType, missing, badType) {
-  if (!hasOwn.call(values, name)) {
-    if (fallback === null) fail("E0401", missing);
-    return fallback;
-  }
-  const v = values[name];
-  if (!(v instanceof ArrayType)) fail("E0404", badType + describe(v));
+  let v = fallback;
+  if (hasOwn.call(values, name)) v = values[name];
+  else if (fallback === null) fail("E0401", missing);
+  if (!isTyped(v, ArrayType)) fail("E0404", badType + describe(v));
   return v;
 }
 function scalarArg(values, name, fallback, box, ArrayType, missing, badType) {
-  if (!hasOwn.call(values, name)) {
-    if (fallback === null) fail("E0401", missing);
-    return fallback;
-  }
-  const v = values[name];
+  let v = fallback;
+  if (hasOwn.call(values, name)) v = values[name];
+  else if (fallback === null) fail("E0401", missing);
   if (typeof v === "number") {
     box[0] = v;
     return box;
   }
-  if (!(v instanceof ArrayType) || v.length !== 1) fail("E0404", badType + describe(v));
+  if (!isTyped(v, ArrayType) || v.length !== 1) fail("E0404", badType + describe(v));
   return v;
 }
 function checkLength(array, n, before, after) {
@@ -71,7 +88,9 @@ function inferDim(length, known, before, after) {
   return d;
 }
 function grow(buffer, n, ArrayType) {
-  return buffer.length >= n ? buffer : new ArrayType(n);
+  if (buffer.length >= n) return buffer;
+  if (!(n <= ${maxElements})) fail("E0408", ${tooLargeBefore} + n + ${tooLargeAfter});
+  return new ArrayType(n);
 }
 function record(keys, values) {
   const r = {};

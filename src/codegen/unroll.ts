@@ -6,6 +6,8 @@ import * as js from "./estree";
 
 /** Unroll when trip count x body size stays under this many AST nodes. */
 const budget = 1500;
+/** ... and the trip count stays under this (so bias-sized loops stay loops). */
+const maxTrip = 32;
 
 export function unrollLoops(body: js.Statement[]): js.Statement[] {
   return body.flatMap(unrollStatement);
@@ -20,11 +22,13 @@ function unrollStatement(s: js.Statement): js.Statement[] {
     case "ForStatement": {
       const inner = unrollStatement(s.body);
       const loop = { ...s, body: single(inner) };
+      const bound = literalBound(loop);
+      if (bound === undefined || bound > maxTrip) return [loop];
       const trip = tripCount(loop);
       if (!trip) return [loop];
       const { name, count } = trip;
       const innerBody = loop.body.type === "BlockStatement" ? loop.body.body : [loop.body];
-      if (count !== 1 && count * size(innerBody) > budget) return [loop];
+      if (count !== 1 && (count > maxTrip || count * size(innerBody) > budget)) return [loop];
       const copies: js.Statement[][] = [];
       for (let k = 0; k < count; k++) {
         const replaced = innerBody.map((st) => substitute(st, name, k) as js.Statement);
@@ -52,6 +56,12 @@ function single(list: js.Statement[]): js.Statement {
 
 function declares(list: js.Statement[]): boolean {
   return list.some((s) => s.type === "VariableDeclaration");
+}
+
+/** N of `... v < N ...` when N is a literal: a cheap test before the full check. */
+function literalBound(s: Extract<js.Statement, { type: "ForStatement" }>): number | undefined {
+  const t = s.test;
+  return t && t.type === "BinaryExpression" && t.operator === "<" && js.isNum(t.right) ? (t.right as { value: number }).value : undefined;
 }
 
 /** `for (let v = 0; v < N; v++)` with a literal N. */
@@ -96,9 +106,11 @@ function size(node: unknown): number {
 }
 
 /** A copy of `node` with identifier `name` replaced by the literal `value`, folding
- *  the integer index arithmetic that results. */
-function substitute(node: unknown, name: string, value: number): unknown {
-  if (Array.isArray(node)) return node.map((n) => substitute(n, name, value));
+ *  the integer index arithmetic that results. Only subscripts are index arithmetic: in
+ *  values, `x + 0 -> x` and `x * 0 -> 0` are wrong for -0, NaN and infinities, so there
+ *  only exact folds apply (literals with literals, `x * 1`). */
+function substitute(node: unknown, name: string, value: number, inIndex = false): unknown {
+  if (Array.isArray(node)) return node.map((n) => substitute(n, name, value, inIndex));
   if (!node || typeof node !== "object") return node;
   const n = node as AnyNode;
   if (n.type === "Identifier" && n.name === name) return js.num(value);
@@ -106,12 +118,16 @@ function substitute(node: unknown, name: string, value: number): unknown {
   for (const key of Object.keys(n)) {
     if (key === "type" || key === "comments") continue;
     // Property names of member expressions are not variables.
-    out[key] = key === "property" && n.computed === false ? n[key] : substitute(n[key], name, value);
+    if (key === "property" && n.computed === false) out[key] = n[key];
+    else out[key] = substitute(n[key], name, value, inIndex || (n.type === "MemberExpression" && key === "property"));
   }
   if (out.type === "BinaryExpression") {
     const e = out as unknown as { operator: string; left: js.Expression; right: js.Expression };
-    if (e.operator === "+") return js.add(e.left, e.right);
-    if (e.operator === "*") return js.mul(e.left, e.right);
+    const exact = inIndex || (js.isNum(e.left) && js.isNum(e.right));
+    if (e.operator === "+" && exact) return js.add(e.left, e.right);
+    if (e.operator === "*" && exact) return js.mul(e.left, e.right);
+    if (e.operator === "*" && js.isNum(e.right, 1)) return e.left;
+    if (e.operator === "*" && js.isNum(e.left, 1)) return e.right;
   }
   return out;
 }

@@ -39,6 +39,7 @@ export const messages = {
   E0123: () => `a list is not a tensor; lists are only for arguments such as \`axis\`, shapes and \`concat\``,
   E0124: (name: string) => `\`${name}\` is not defined yet; names must be defined before they are used`,
   E0125: (name: string) => `param \`${name}\` has a free dim in its shape; bind it with \`sizes\` (or \`--size\`) so the param can be allocated`,
+  E0126: (name: string) => `dim \`${name}\` is free, but no input's length determines it; bind it with the \`sizes\` option (or \`--size\`)`,
   // shapes
   E0201: (a: string, b: string) => `cannot broadcast ${a} with ${b}`,
   E0202: (a: string, b: string, detail: string) => `cannot matmul ${a} by ${b}: ${detail}`,
@@ -59,6 +60,7 @@ export const messages = {
   E0217: (name: string) => `\`${name}\` has no gradient path to the expression; its gradient is zero`,
   E0218: (name: string, reason: string) => `cannot differentiate: ${name} ${reason}`,
   E0219: (name: string) => `grad: \`${name}\` must be a scalar expression`,
+  E0220: (shape: string, count: number) => `a tensor of shape ${shape} would have ${count} elements, more than the limit of 2147483647 (2^31 - 1)`,
   // sizes and options
   E0301: (name: string) => `unknown size \`${name}\`: the program declares no \`dim ${name}\``,
   E0302: (name: string, value: string) => `size \`${name}\` must be a positive integer, found ${value}`,
@@ -73,6 +75,7 @@ export const messages = {
   E0405: (name: string, dim: string, detail: string) => `\`${name}\`: cannot infer dim \`${dim}\`: ${detail}`,
   E0406: () => `this program has no \`minimize\`, so it has no gradient or step`,
   E0407: (name: string, dims: string) => `\`${name}\` has free dims ${dims} whose values cannot be read from the arrays passed in; bind them with the \`sizes\` option`,
+  E0408: (count: number) => `this call needs a tensor of ${count} elements, more than the limit of 2147483647 (2^31 - 1)`,
   // CLI
   E0501: (detail: string) => `${detail}`,
 } as const;

@@ -32,17 +32,32 @@ export interface LineColumn {
 }
 
 export function lineColumn(text: string, offset: number): LineColumn {
-  let line = 1;
-  let lineStart = 0;
   const end = Math.min(offset, text.length);
-  for (let i = 0; i < end; i++) {
-    if (text.charCodeAt(i) === 10) {
-      line++;
-      lineStart = i + 1;
-    }
+  // Binary search in the text's line starts (computed once per text), so that labelling
+  // every kernel or diagnostic of a long program stays linear overall.
+  const starts = lineStarts(text);
+  let lo = 0, hi = starts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (starts[mid]! <= end) lo = mid; else hi = mid - 1;
   }
+  const line = lo + 1;
+  const lineStart = starts[lo]!;
   let lineEnd = text.indexOf("\n", lineStart);
   if (lineEnd < 0) lineEnd = text.length;
   if (lineEnd > lineStart && text.charCodeAt(lineEnd - 1) === 13) lineEnd--;
   return { line, column: end - lineStart + 1, lineStart, lineEnd };
+}
+
+const lineStartCache = new Map<string, number[]>();
+
+function lineStarts(text: string): number[] {
+  let starts = lineStartCache.get(text);
+  if (!starts) {
+    starts = [0];
+    for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) starts.push(i + 1);
+    if (lineStartCache.size >= 16) lineStartCache.clear();
+    lineStartCache.set(text, starts);
+  }
+  return starts;
 }

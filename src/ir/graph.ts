@@ -3,8 +3,8 @@
 // construction and equality is identity. Every node's shape is computed by its op's shape
 // rule when it is built, so an ill-shaped graph cannot exist.
 
-import type { Span } from "../diagnostics";
-import type { Shape } from "./shape";
+import { fail, type Span } from "../diagnostics";
+import { formatShape, maxElements, sizeOf, type Shape } from "./shape";
 import type { OpDef } from "./op";
 
 export type AttrValue = number | string | boolean | readonly AttrValue[] | null;
@@ -32,6 +32,9 @@ export class Graph {
     const found = this.table.get(key);
     if (found) return found;
     const shape = op.shape(inputs.map((n) => n.shape), attrs, span, inputs);
+    // Every tensor must be allocatable and indexable: checked once, where nodes are built.
+    const { coef } = sizeOf(shape);
+    if (!(coef <= maxElements)) fail("E0220", span, formatShape(shape), coef);
     const node: Node = { id: this.nextId++, op, inputs, attrs, shape, span, name: undefined };
     this.table.set(key, node);
     return node;
@@ -42,7 +45,8 @@ export class Graph {
   }
 }
 
-function attrKey(attrs: Attrs): string {
+/** Exact text of a node's attributes, the same for equal attributes. */
+export function attrKey(attrs: Attrs): string {
   const keys = Object.keys(attrs);
   if (keys.length === 0) return "";
   return `{${keys.sort().map((k) => `${k}:${valueKey(attrs[k]!)}`).join(";")}}`;

@@ -5,6 +5,10 @@
 export type Dim = number | string;
 export type Shape = readonly Dim[];
 
+/** The most elements one tensor may have (known sizes at compile time, free dims when
+ *  the model runs): 2^31 - 1, so every flat index is a small integer. */
+export const maxElements = 2 ** 31 - 1;
+
 export function formatShape(shape: Shape): string {
   return `[${shape.join(", ")}]`;
 }

@@ -10,6 +10,7 @@ import { gradients } from "../autodiff";
 import type { Expr } from "../syntax";
 import { constNumber, type ExprLowerer } from "./expr";
 import type { Scope } from "./scope";
+import { stableForm } from "./stable";
 
 export interface BuiltinContext {
   b: Builder;
@@ -114,8 +115,16 @@ function logsumexpKeep(b: Builder, x: Node, ax: number[]): Node {
   return b.add(b.unary("log", b.reshape(b.sum(b.unary("exp", b.sub(x, m)), ax), shape)), m);
 }
 
+/** An elementwise built-in; a composition with an unstable floating-point form, such as
+ *  log(sigmoid(x)), is built in its stable form (stable.ts). */
 function unaryBuiltin(name: string): Builtin {
-  return { params: ["x"], required: 1, lower: ([x], ctx) => ctx.b.unary(name, ctx.tensor(x!)) };
+  return {
+    params: ["x"], required: 1,
+    lower: ([x], ctx) => {
+      const v = ctx.tensor(x!);
+      return stableForm(ctx.b, name, v) ?? ctx.b.unary(name, v);
+    },
+  };
 }
 
 function reduction(op: string): Builtin {

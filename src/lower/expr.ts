@@ -27,13 +27,29 @@ export function constNumber(e: Expr): number | undefined {
   return undefined;
 }
 
+/** Lowering recurses over expressions, through inlined function bodies too: deeper than
+ *  this (the parser bounds one expression; nested calls multiply it) is reported. */
+export const maxLoweringDepth = 1000;
+
 export class ExprLowerer {
   private readonly calling: string[] = [];
+  private readonly inlined = new WeakMap<Expr, Map<string, Node>>();
+  private depth = 0;
 
   constructor(private readonly b: Builder, private readonly globals: Scope) {}
 
   /** Lower `e` in `scope` to a tensor node. */
   tensor(e: Expr, scope: Scope = this.globals): Node {
+    if (this.depth >= maxLoweringDepth) fail("E0004", e.span);
+    this.depth++;
+    try {
+      return this.lowerExpr(e, scope);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private lowerExpr(e: Expr, scope: Scope): Node {
     const b = this.b.at(e.span);
     switch (e.kind) {
       case "number":
@@ -120,12 +136,22 @@ export class ExprLowerer {
       fail("E0108", e.callee.span, [...this.calling.slice(this.calling.indexOf(fn.name)), fn.name].join(" -> "));
     }
     const inner = new Scope(this.globals);
+    const args = e.args.map((a) => this.tensor(a, scope));
     fn.params.forEach((p, i) => {
-      inner.set(p.name, { kind: "tensor", role: "fn-param", node: this.tensor(e.args[i]!, scope), span: p.span });
+      inner.set(p.name, { kind: "tensor", role: "fn-param", node: args[i]!, span: p.span });
     });
+    // Same function on the same (hash-consed) arguments gives the same node: reuse it, so
+    // `fn f2(x) = f1(f1(x))` chains lower in linear, not exponential, time.
+    const key = args.map((n) => n.id).join(",");
+    let known = this.inlined.get(fn.body);
+    const found = known?.get(key);
+    if (found) return found;
     this.calling.push(fn.name);
     try {
-      return this.tensor(fn.body, inner);
+      const result = this.tensor(fn.body, inner);
+      if (!known) this.inlined.set(fn.body, (known = new Map()));
+      known.set(key, result);
+      return result;
     } finally {
       this.calling.pop();
     }

@@ -98,7 +98,8 @@ export const div = binaryOp("div", (a, b) => a / b,
   { gradDomain: [{ lo: -2, hi: 2 }, { lo: 0.5, hi: 2 }] });
 
 /** pow(a, b) = a^b. d/da = b a^(b-1); d/db = a^b log(a) (defined for a > 0). A constant
- *  small integer exponent is emitted as multiplications. */
+ *  small integer exponent is emitted as multiplications. Not `^ 0.5` as Math.sqrt: they
+ *  differ at -0 and -Infinity, and the emitted code must compute what Math.pow does. */
 export const pow = binaryOp("pow", Math.pow,
   (b, g, y) => {
     const [a, e] = y.inputs as [Node, Node];
@@ -113,7 +114,6 @@ export const pow = binaryOp("pow", Math.pow,
       if (v === 1) return a;
       if (v === 2) return js.binary("*", a, a);
       if (v === 3) return js.binary("*", js.binary("*", a, a), a);
-      if (v === 0.5) return js.math("sqrt", a);
       if (v === -1) return js.binary("/", js.num(1), a);
     }
     if (e.type === "UnaryExpression" && js.isNum(e.argument, 1)) return js.binary("/", js.num(1), a);

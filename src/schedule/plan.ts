@@ -8,6 +8,12 @@
 import { sameSize, sizeOf, topoSort, type Node, type Size } from "../ir";
 import type { KernelEmit } from "../ops";
 
+/** The most fused (unmaterialised) nodes on one path of a kernel's expression. */
+export const maxFusedDepth = 64;
+
+/** The deepest chain of fused (unmaterialised) nodes inside one kernel. */
+const maxFusionDepth = 48;
+
 export interface Plan {
   /** Every node the roots need, inputs before users. */
   order: Node[];
@@ -81,6 +87,28 @@ export function planFunction(roots: PlanRoots): Plan {
     }
     effectiveUses.set(n, count);
     if (n.op.kind === "elementwise" && count > 1 && !isCheap(n)) mustMaterialize(n);
+  }
+
+  // A fused expression is emitted by recursion over its inputs: cut chains deeper than
+  // `maxFusedDepth` by materialising, so a long chain of definitions cannot overflow the
+  // compiler's stack (and the emitted code keeps short dependency chains per kernel).
+  const fusedDepth = new Map<Node, number>();
+  for (const n of order) {
+    if (n.op.kind === "source" || materialized.has(n)) continue;
+    let d = 1;
+    for (const i of n.inputs) d = Math.max(d, 1 + (fusedDepth.get(i) ?? 0));
+    if (d > maxFusedDepth) mustMaterialize(n);
+    else fusedDepth.set(n, d);
+  }
+
+  // Fused expressions stay shallow: a long elementwise chain is cut every
+  // `maxFusionDepth` nodes, so emission (recursive over fused inputs) stays bounded.
+  const depth = new Map<Node, number>();
+  for (const n of order) {
+    if (materialized.has(n) || n.op.kind === "source") { depth.set(n, 0); continue; }
+    let d = 0;
+    for (const i of n.inputs) d = Math.max(d, depth.get(i) ?? 0);
+    if (d + 1 > maxFusionDepth) { mustMaterialize(n); depth.set(n, 0); } else depth.set(n, d + 1);
   }
 
   const kernels = order.filter((n) => materialized.has(n) && n.op.kind !== "source");

@@ -178,12 +178,16 @@ class Parser {
   private binary(minPrec: number): Expr {
     this.enter();
     let left = this.unary();
+    let chain = 0;
     for (;;) {
       const t = this.peek();
       if (t.kind !== "punct" || !isBinaryOp(t.text)) break;
       const prec = binaryPrecedence[t.text];
       if (prec < minPrec) break;
       this.next();
+      // `a + b + c ...` nests the tree one level per operator: lowering recurses on it.
+      this.enter();
+      chain++;
       const op = t.text;
       const right = rightAssociative.has(op) ? this.binary(prec) : this.binary(prec + 1);
       left = { kind: "binary", op, left, right, opSpan: span(this.source, t.start, t.end), span: joinSpans(left.span, right.span) };
@@ -194,6 +198,7 @@ class Parser {
         }
       }
     }
+    this.depth -= chain;
     this.leave();
     return left;
   }
@@ -228,14 +233,19 @@ class Parser {
   // postfix = primary { "(" arguments ")" | "[" index-items "]" }
   private postfix(): Expr {
     let e = this.primary();
+    let chain = 0;
     for (;;) {
       const t = this.peek();
       if (t.kind === "punct" && t.text === "(") {
         if (e.kind !== "name") this.error(describeExpected("an operator or end of line (only names can be called)", t));
         e = this.callArguments({ name: (e as { name: string }).name, span: e.span });
       } else if (t.kind === "punct" && t.text === "[") {
+        // `x[0][0]...` nests like a binary chain.
+        this.enter();
+        chain++;
         e = this.indexItems(e);
       } else {
+        this.depth -= chain;
         return e;
       }
     }

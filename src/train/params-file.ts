@@ -179,9 +179,11 @@ function writeFloats(bytes: Uint8Array, at: number, data: TypedArray): void {
 function readFloats(bytes: Uint8Array, at: number, count: number, dtype: "F32" | "F64"): TypedArray {
   const width = dtype === "F32" ? 4 : 8;
   if (littleEndian) {
-    // slice() copies into a fresh, aligned buffer, whatever the file buffer's offset
-    const copy = bytes.slice(at, at + count * width).buffer;
-    return dtype === "F32" ? new Float32Array(copy) : new Float64Array(copy);
+    // a copy into a fresh, aligned buffer, whatever the file buffer's offset (not
+    // bytes.slice: on a node Buffer that is a view, not a copy)
+    const copy = new Uint8Array(count * width);
+    copy.set(bytes.subarray(at, at + count * width));
+    return dtype === "F32" ? new Float32Array(copy.buffer) : new Float64Array(copy.buffer);
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset + at, count * width);
   const out = dtype === "F32" ? new Float32Array(count) : new Float64Array(count);

@@ -139,4 +139,18 @@ describe("compile: dims, scalars and optimizers", () => {
       expect(loss).toBeLessThan(1e-4);
     });
   }
+
+  it("steps a large model with free dims like valueAndGrad says (shared kernels)", () => {
+    const source = "dim n\ninput a: [n, 40]\nparam w: [40, 30] = uniform(-0.1, 0.1)\nparam v: [30, 30] = uniform(-0.1, 0.1)\nh = tanh(a @ w)\nminimize mean((h @ v) ^ 2) with sgd(lr = 0.5)";
+    const m = compile(source, { dtype: "f64" });
+    for (const rows of [50, 70, 50]) {
+      const a = Float64Array.from({ length: rows * 40 }, (_, i) => Math.sin(i));
+      const w0 = Float64Array.from(m.params.w!), v0 = Float64Array.from(m.params.v!);
+      const { value, grads } = m.valueAndGrad({ a });
+      const gw = Float64Array.from(grads.w!), gv = Float64Array.from(grads.v!);
+      expect(m.step({ a })).toBeCloseTo(value, 12);
+      for (let i = 0; i < gw.length; i++) expect(m.params.w![i]).toBeCloseTo(w0[i]! - 0.5 * gw[i]!, 12);
+      for (let i = 0; i < gv.length; i++) expect(m.params.v![i]).toBeCloseTo(v0[i]! - 0.5 * gv[i]!, 12);
+    }
+  });
 });

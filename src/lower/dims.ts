@@ -1,0 +1,66 @@
+// Free dims at run time. The compiled wrappers read each free dim from the length of an
+// input in which it is the only unknown and appears once, solving inputs in declaration
+// order until nothing changes (src/codegen/module.ts). A free dim the program needs that
+// no input determines would run with a wrong size, so compiling such a program is an
+// error (lowering, printing and interpreting it with explicit dims are fine).
+
+import { diagnostic, GradcError, type Diagnostic, type Span } from "../diagnostics";
+import { topoSort, type Dim, type Node, type Shape } from "../ir";
+import type { LoweredProgram } from "./lower";
+
+/** Throws the free-dim diagnostics of a program about to be compiled. */
+export function requireReadableDims(program: LoweredProgram): void {
+  const roots = [...program.outputs.map((o) => o.node), ...(program.objective ? [program.objective.node] : [])];
+  const errors = checkFreeDims(program.dims, program.inputs, roots);
+  if (errors.length > 0) throw new GradcError(errors);
+}
+
+interface Decl {
+  name: string;
+  shape: Shape;
+  span: Span;
+}
+
+/** The free dims that the lengths of `inputs` determine, in the order they are solved. */
+export function solvableDims(inputs: readonly Decl[]): Set<string> {
+  const solved = new Set<string>();
+  let progress = true;
+  while (progress) {
+    progress = false;
+    for (const d of inputs) {
+      const unknown = [...new Set(d.shape.filter((s): s is string => typeof s === "string" && !solved.has(s)))];
+      if (unknown.length !== 1 || d.shape.filter((s) => s === unknown[0]).length !== 1) continue;
+      solved.add(unknown[0]!);
+      progress = true;
+    }
+  }
+  return solved;
+}
+
+/** E0407 for each input whose length cannot be checked, E0126 for each free dim the
+ *  computation uses that no input determines. */
+export function checkFreeDims(
+  dims: readonly { name: string; value: Dim; span: Span }[],
+  inputs: readonly Decl[],
+  roots: readonly Node[],
+): Diagnostic[] {
+  const solved = solvableDims(inputs);
+  const out: Diagnostic[] = [];
+  for (const d of inputs) {
+    const open = [...new Set(d.shape.filter((s): s is string => typeof s === "string" && !solved.has(s)))];
+    if (open.length > 0) out.push(diagnostic("E0407", d.span, d.name, `[${open.join(", ")}]`));
+  }
+  const inInputs = new Set(inputs.flatMap((d) => d.shape.filter((s): s is string => typeof s === "string")));
+  const used = new Set<string>();
+  for (const n of topoSort(roots)) {
+    for (const s of n.shape) if (typeof s === "string") used.add(s);
+    const attrDims = n.attrs.dims;
+    if (n.op.name === "size" && Array.isArray(attrDims)) for (const s of attrDims) if (typeof s === "string") used.add(s);
+  }
+  for (const d of dims) {
+    if (typeof d.value === "string" && used.has(d.name) && !solved.has(d.name) && !inInputs.has(d.name)) {
+      out.push(diagnostic("E0126", d.span, d.name));
+    }
+  }
+  return out;
+}
