@@ -44,6 +44,7 @@ export type Statement = (
   | { type: "VariableDeclaration"; kind: "const" | "let" | "var"; declarations: { type: "VariableDeclarator"; id: Expression; init: Expression | null }[] }
   | { type: "ForStatement"; init: Statement | Expression | null; test: Expression | null; update: Expression | null; body: Statement }
   | { type: "IfStatement"; test: Expression; consequent: Statement; alternate: Statement | null }
+  | { type: "ForInStatement"; left: Statement; right: Expression; body: Statement }
   | { type: "ReturnStatement"; argument: Expression | null }
   | { type: "ThrowStatement"; argument: Expression }
   | { type: "FunctionDeclaration"; id: Expression; params: Expression[]; body: BlockStatement; async: false; generator: false }
@@ -99,6 +100,18 @@ export const object = (props: [string, Expression][]): Expression => ({
     computed: false, method: false, shorthand: false,
   })),
 });
+/** An object literal keyed by arbitrary strings. Keys are computed (`["__proto__"]: v`),
+ *  so no key can set the prototype; `nullPrototype` adds `__proto__: null`. */
+export function record(entries: [string, Expression][], nullPrototype = false): Expression {
+  const properties: Property[] = entries.map(([k, v]) => ({
+    type: "Property", key: str(k), value: v, kind: "init", computed: true, method: false, shorthand: false,
+  }));
+  if (nullPrototype) {
+    properties.unshift({ type: "Property", key: id("__proto__"), value: nil(), kind: "init", computed: false, method: false, shorthand: false });
+  }
+  return { type: "ObjectExpression", properties };
+}
+
 export const arrow = (params: string[], body: Statement[] | Expression): Expression => ({
   type: "ArrowFunctionExpression", params: params.map(id),
   body: Array.isArray(body) ? block(body) : body, expression: !Array.isArray(body), async: false, generator: false,
@@ -130,6 +143,14 @@ export function loop(v: string, from: Expression, to: Expression, body: Statemen
     body: block(body),
   };
 }
+
+/** `for (const v in object) body` */
+export function forIn(v: string, object: Expression, body: Statement[]): Statement {
+  return { type: "ForInStatement", left: declare("const", v), right: object, body: block(body) };
+}
+
+/** `a instanceof B` */
+export const instanceOf = (a: Expression, b: Expression): Expression => binary("instanceof", a, b);
 
 export function withComment<S extends Statement>(s: S, text: string): S {
   // astring prints `comments` on statements when its `comments` option is on.

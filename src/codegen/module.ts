@@ -114,7 +114,7 @@ class ModuleEmitter {
 
   constructor(private readonly model: ModelIR, private readonly options: CodegenOptions) {
     for (const reserved of ["GradcError", "hasOwn", "fail", "describe", "checkRecord", "tensorArg", "scalarArg",
-      "checkLength", "inferDim", "grow", "record", "scalarField", "makeRandom", "initialise", "F", "meta", "params",
+      "checkLength", "badLength", "inferDim", "grow", "badValues", "unknownValue", "badArgument", "key", "scalarField", "makeRandom", "initialise", "F", "meta", "params",
       "createParams", "forward", "valueAndGrad", "step", "scratch", "known", "c1", "c2", "Math", "Object",
       "Float32Array", "Float64Array", "Array", "Error", "NaN", "Infinity", "undefined", "values", "seed", "random",
       "scalars", "out", "Map"]) {
@@ -137,9 +137,7 @@ class ModuleEmitter {
     body.push(js.declare("const", "meta", this.metaExpression()));
     body.push(this.createParamsFunction());
     body.push(js.declare("const", "params", js.call("createParams", js.num(this.options.seed))));
-    body.push(js.declare("const", "known", js.call("record",
-      js.array([...program.inputs, ...program.params].map((d) => js.str(d.name))),
-      js.array([...program.inputs, ...program.params].map(() => js.num(1))))));
+    body.push(js.declare("const", "known", js.record([...program.inputs, ...program.params].map((d) => [d.name, js.num(1)]), true)));
     for (const i of [...program.inputs, ...program.params]) {
       if (i.shape.length === 0) {
         const box = this.names.derive("box", i.name);
@@ -197,7 +195,7 @@ class ModuleEmitter {
     const { params } = this.model.program;
     const body: js.Statement[] = [
       js.declare("const", "random", js.call("makeRandom", js.id("seed"))),
-      js.ret(js.call("record", js.array(params.map((p) => js.str(p.name))), js.array(params.map((p) => this.initExpression(p))))),
+      js.ret(js.record(params.map((p) => [p.name, this.initExpression(p)]))),
     ];
     return js.func("createParams", ["seed"], [
       js.ifStmt(js.binary("===", js.id("seed"), js.id("undefined")), [js.stmt(js.assign(js.id("seed"), js.num(this.options.seed)))]),
@@ -359,11 +357,10 @@ class ModuleEmitter {
         vals.push(this.initialView(n, bufferOf(n, i)));
         if (!isKnown(n.shape)) viewsFor.push({ key, index: i, node: n });
       });
-      out.push(js.declare("const", result, js.call("record", js.array(keys.map(js.str)), js.array(vals))));
+      out.push(js.declare("const", result, js.record(keys.map((k, i) => [k, vals[i]!]))));
       for (const [key, i] of scalars) out.push(js.stmt(js.call("scalarField", js.id(result), js.str(key), js.id(scratch), js.num(i))));
     } else if (fn.name === "valueAndGrad") {
-      const grads = js.call("record", js.array(program.params.map((p) => js.str(p.name))),
-        js.array(fn.returned.slice(1).map((g, i) => js.id(bufferOf(g, i + 1)))));
+      const grads = js.record(program.params.map((p, i) => [p.name, js.id(bufferOf(fn.returned[i + 1]!, i + 1))]));
       out.push(js.declare("const", result, js.object([["grads", grads]])));
       out.push(js.stmt(js.call("scalarField", js.id(result), js.str("value"), js.id(scratch), js.num(0))));
     }
@@ -458,21 +455,36 @@ class ModuleEmitter {
     const { program } = this.model;
     const out: js.Statement[] = [];
     const typeName = this.arrayType;
-    out.push(js.stmt(js.call("checkRecord", js.id("values"), js.id("known"),
-      js.str(`${fnName}: the values must be an object mapping input names to ${typeName}s, but is `))));
-    const take = (d: TensorDecl, role: "input" | "param"): js.Statement => {
+    // Inline checks: the common path is a few property loads and type tests; the runtime
+    // helpers only build the error.
+    const notObject = js.logical("||", js.binary("!==", js.unary("typeof", js.id("values")), js.str("object")), js.binary("===", js.id("values"), js.nil()));
+    out.push(js.ifStmt(notObject, [js.stmt(js.call("badValues", js.id("values"),
+      js.str(`${fnName}: the values must be an object mapping input names to ${typeName}s, but is `)))]));
+    out.push(js.forIn("key", js.id("values"), [
+      js.ifStmt(js.binary("!==", js.index("known", js.id("key")), js.num(1)), [js.stmt(js.call("unknownValue", js.id("values"), js.id("key")))]),
+    ]));
+    const take = (d: TensorDecl, role: "input" | "param"): js.Statement[] => {
       const v = role === "input" ? this.inputVars.get(d.name)! : this.paramVars.get(d.name)!;
-      const fallback = role === "param" ? js.index("params", js.str(d.name)) : js.nil();
+      const own = js.call(js.member("hasOwn", "call"), js.id("values"), js.str(d.name));
       const missing = js.str(messages.E0401(d.name));
       const scalar = d.shape.length === 0;
       const badType = js.str(messages.E0404(d.name, scalar ? `number or a ${typeName} of length 1` : typeName, marker).replace(marker, ""));
-      const call = scalar
-        ? js.call("scalarArg", js.id("values"), js.str(d.name), fallback, js.id(this.boxes.get(d.name)!), js.id("F"), missing, badType)
-        : js.call("tensorArg", js.id("values"), js.str(d.name), fallback, js.id("F"), missing, badType);
-      return js.declare("const", v, call);
+      if (scalar) {
+        const fallback = role === "param" ? js.index("params", js.str(d.name)) : js.nil();
+        return [js.declare("const", v, js.call("scalarArg", js.id("values"), js.str(d.name), fallback, js.id(this.boxes.get(d.name)!), js.id("F"), missing, badType))];
+      }
+      const value = role === "input"
+        ? js.index("values", js.str(d.name))
+        : js.conditional(own, js.index("values", js.str(d.name)), js.index("params", js.str(d.name)));
+      const bad = js.unary("!", js.instanceOf(js.id(v), js.id("F")));
+      const test = role === "input" ? js.logical("||", bad, js.unary("!", own)) : bad;
+      return [
+        js.declare("const", v, value),
+        js.ifStmt(test, [js.stmt(js.call("badArgument", js.id("values"), js.str(d.name), js.bool(role === "input"), missing, badType))]),
+      ];
     };
-    for (const i of program.inputs) out.push(take(i, "input"));
-    for (const p of program.params) out.push(take(p, "param"));
+    for (const i of program.inputs) append(out, take(i, "input"));
+    for (const p of program.params) append(out, take(p, "param"));
 
     // Free dims, each from the first input where it is the only unknown.
     const solved = new Set<string>();
@@ -501,7 +513,7 @@ class ModuleEmitter {
       const expected = this.sizeExpression(sizeOf(d.shape));
       const shown = d.shape.every((s) => typeof s === "number") ? String(numel(d.shape as number[])) : d.shape.join("*");
       const [before, after] = split(messages.E0403(d.name, shown as unknown as number, marker as unknown as number));
-      out.push(js.stmt(js.call("checkLength", js.id(v), expected, before, after)));
+      out.push(js.ifStmt(js.binary("!==", js.member(v, "length"), expected), [js.stmt(js.call("badLength", js.id(v), before, after))]));
     }
     return out;
   }

@@ -52,20 +52,19 @@ function describe(v) {
 function isTyped(v, ArrayType) {
   return typedArrayTag.call(v) === ArrayType.name && v.length === typedArrayLength.call(v);
 }
-function checkRecord(values, known, message) {
-  if (values === null || typeof values !== "object") fail("E0404", message + describe(values));
-  for (const key in values) {
-    if (hasOwn.call(values, key) && !hasOwn.call(known, key)) fail("E0402", "unknown value \`" + key + "\`: the model has no input or param of that name");
-  }
+function badValues(values, message) {
+  fail("E0404", message + describe(values));
 }
-// A param not given in \`values\` falls back to the held one, checked like any argument:
-// \`model.params\` is writable, so it may hold anything by now.
-function tensorArg(values, name, fallback, ArrayType, missing, badType) {
-  let v = fallback;
-  if (hasOwn.call(values, name)) v = values[name];
-  else if (fallback === null) fail("E0401", missing);
-  if (!isTyped(v, ArrayType)) fail("E0404", badType + describe(v));
-  return v;
+function unknownValue(values, key) {
+  // Inherited keys are not values; only own unknown names are an error.
+  if (hasOwn.call(values, key)) fail("E0402", "unknown value \`" + key + "\`: the model has no input or param of that name");
+}
+function badArgument(values, name, required, missing, badType) {
+  if (!hasOwn.call(values, name)) {
+    if (required) fail("E0401", missing);
+    fail("E0404", badType + "missing from the model's params");
+  }
+  fail("E0404", badType + describe(values[name]));
 }
 function scalarArg(values, name, fallback, box, ArrayType, missing, badType) {
   let v = fallback;
@@ -78,8 +77,8 @@ function scalarArg(values, name, fallback, box, ArrayType, missing, badType) {
   if (!isTyped(v, ArrayType) || v.length !== 1) fail("E0404", badType + describe(v));
   return v;
 }
-function checkLength(array, n, before, after) {
-  if (array.length !== n) fail("E0403", before + array.length + after);
+function badLength(array, before, after) {
+  fail("E0403", before + array.length + after);
 }
 function inferDim(length, known, before, after) {
   // An integer result (| 0) stays a small integer: no heap number per call.
@@ -91,13 +90,6 @@ function grow(buffer, n, ArrayType) {
   if (buffer.length >= n) return buffer;
   if (!(n <= ${maxElements})) fail("E0408", ${tooLargeBefore} + n + ${tooLargeAfter});
   return new ArrayType(n);
-}
-function record(keys, values) {
-  const r = {};
-  for (let i = 0; i < keys.length; i++) {
-    Object.defineProperty(r, keys[i], { value: values[i], enumerable: true, writable: true, configurable: true });
-  }
-  return r;
 }
 function scalarField(r, key, array, index) {
   // A getter over a preallocated Float64Array: storing a double into a record field would

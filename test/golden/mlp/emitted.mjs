@@ -32,17 +32,18 @@ function describe(v) {
 function isTyped(v, ArrayType) {
   return typedArrayTag.call(v) === ArrayType.name && v.length === typedArrayLength.call(v);
 }
-function checkRecord(values, known, message) {
-  if (values === null || typeof values !== "object") fail("E0404", message + describe(values));
-  for (const key in values) {
-    if (hasOwn.call(values, key) && !hasOwn.call(known, key)) fail("E0402", "unknown value `" + key + "`: the model has no input or param of that name");
-  }
+function badValues(values, message) {
+  fail("E0404", message + describe(values));
 }
-function tensorArg(values, name, fallback, ArrayType, missing, badType) {
-  let v = fallback;
-  if (hasOwn.call(values, name)) v = values[name]; else if (fallback === null) fail("E0401", missing);
-  if (!isTyped(v, ArrayType)) fail("E0404", badType + describe(v));
-  return v;
+function unknownValue(values, key) {
+  if (hasOwn.call(values, key)) fail("E0402", "unknown value `" + key + "`: the model has no input or param of that name");
+}
+function badArgument(values, name, required, missing, badType) {
+  if (!hasOwn.call(values, name)) {
+    if (required) fail("E0401", missing);
+    fail("E0404", badType + "missing from the model's params");
+  }
+  fail("E0404", badType + describe(values[name]));
 }
 function scalarArg(values, name, fallback, box, ArrayType, missing, badType) {
   let v = fallback;
@@ -54,8 +55,8 @@ function scalarArg(values, name, fallback, box, ArrayType, missing, badType) {
   if (!isTyped(v, ArrayType) || v.length !== 1) fail("E0404", badType + describe(v));
   return v;
 }
-function checkLength(array, n, before, after) {
-  if (array.length !== n) fail("E0403", before + array.length + after);
+function badLength(array, before, after) {
+  fail("E0403", before + array.length + after);
 }
 function inferDim(length, known, before, after) {
   const d = length / known | 0;
@@ -66,18 +67,6 @@ function grow(buffer, n, ArrayType) {
   if (buffer.length >= n) return buffer;
   if (!(n <= 2147483647)) fail("E0408", "this call needs a tensor of " + n + " elements, more than the limit of 2147483647 (2^31 - 1)");
   return new ArrayType(n);
-}
-function record(keys, values) {
-  const r = {};
-  for (let i = 0; i < keys.length; i++) {
-    Object.defineProperty(r, keys[i], {
-      value: values[i],
-      enumerable: true,
-      writable: true,
-      configurable: true
-    });
-  }
-  return r;
 }
 function scalarField(r, key, array, index) {
   Object.defineProperty(r, key, {
@@ -164,10 +153,23 @@ function createParams(seed) {
     seed = 1;
   }
   const random = makeRandom(seed);
-  return record(["w1", "b1", "w2", "b2"], [initialise(new F(80), 1, -0.5345224838248488, 0.5345224838248488, random), initialise(new F(16), 0, 0, 0, random), initialise(new F(64), 1, -0.5477225575051661, 0.5477225575051661, random), initialise(new F(4), 0, 0, 0, random)]);
+  return {
+    ["w1"]: initialise(new F(80), 1, -0.5345224838248488, 0.5345224838248488, random),
+    ["b1"]: initialise(new F(16), 0, 0, 0, random),
+    ["w2"]: initialise(new F(64), 1, -0.5477225575051661, 0.5477225575051661, random),
+    ["b2"]: initialise(new F(4), 0, 0, 0, random)
+  };
 }
 const params = createParams(1);
-const known = record(["x", "target", "w1", "b1", "w2", "b2"], [1, 1, 1, 1, 1, 1]);
+const known = {
+  __proto__: null,
+  ["x"]: 1,
+  ["target"]: 1,
+  ["w1"]: 1,
+  ["b1"]: 1,
+  ["w2"]: 1,
+  ["b2"]: 1
+};
 let opt_t = 0;
 const opt0_w1 = new F(80);
 const opt1_w1 = new F(80);
@@ -1521,22 +1523,61 @@ function run_forward(in_x, in_target, p_w1, p_b1, p_w2, p_b2) {
   s_loss = s / 8;
   forward_scratch[1] = s_loss;
 }
-const forward_result = record(["probs"], [forward_b7]);
+const forward_result = {
+  ["probs"]: forward_b7
+};
 scalarField(forward_result, "loss", forward_scratch, 1);
 function forward(values) {
-  checkRecord(values, known, "forward: the values must be an object mapping input names to Float32Arrays, but is ");
-  const in_x = tensorArg(values, "x", null, F, "missing input `x`", "`x` must be a Float32Array, but is ");
-  const in_target = tensorArg(values, "target", null, F, "missing input `target`", "`target` must be a Float32Array, but is ");
-  const p_w1 = tensorArg(values, "w1", params["w1"], F, "missing input `w1`", "`w1` must be a Float32Array, but is ");
-  const p_b1 = tensorArg(values, "b1", params["b1"], F, "missing input `b1`", "`b1` must be a Float32Array, but is ");
-  const p_w2 = tensorArg(values, "w2", params["w2"], F, "missing input `w2`", "`w2` must be a Float32Array, but is ");
-  const p_b2 = tensorArg(values, "b2", params["b2"], F, "missing input `b2`", "`b2` must be a Float32Array, but is ");
-  checkLength(in_x, 40, "`x` must have 40 elements, but has ", "");
-  checkLength(in_target, 32, "`target` must have 32 elements, but has ", "");
-  checkLength(p_w1, 80, "`w1` must have 80 elements, but has ", "");
-  checkLength(p_b1, 16, "`b1` must have 16 elements, but has ", "");
-  checkLength(p_w2, 64, "`w2` must have 64 elements, but has ", "");
-  checkLength(p_b2, 4, "`b2` must have 4 elements, but has ", "");
+  if (typeof values !== "object" || values === null) {
+    badValues(values, "forward: the values must be an object mapping input names to Float32Arrays, but is ");
+  }
+  for (const key in values) {
+    if (known[key] !== 1) {
+      unknownValue(values, key);
+    }
+  }
+  const in_x = values["x"];
+  if (!(in_x instanceof F) || !hasOwn.call(values, "x")) {
+    badArgument(values, "x", true, "missing input `x`", "`x` must be a Float32Array, but is ");
+  }
+  const in_target = values["target"];
+  if (!(in_target instanceof F) || !hasOwn.call(values, "target")) {
+    badArgument(values, "target", true, "missing input `target`", "`target` must be a Float32Array, but is ");
+  }
+  const p_w1 = hasOwn.call(values, "w1") ? values["w1"] : params["w1"];
+  if (!(p_w1 instanceof F)) {
+    badArgument(values, "w1", false, "missing input `w1`", "`w1` must be a Float32Array, but is ");
+  }
+  const p_b1 = hasOwn.call(values, "b1") ? values["b1"] : params["b1"];
+  if (!(p_b1 instanceof F)) {
+    badArgument(values, "b1", false, "missing input `b1`", "`b1` must be a Float32Array, but is ");
+  }
+  const p_w2 = hasOwn.call(values, "w2") ? values["w2"] : params["w2"];
+  if (!(p_w2 instanceof F)) {
+    badArgument(values, "w2", false, "missing input `w2`", "`w2` must be a Float32Array, but is ");
+  }
+  const p_b2 = hasOwn.call(values, "b2") ? values["b2"] : params["b2"];
+  if (!(p_b2 instanceof F)) {
+    badArgument(values, "b2", false, "missing input `b2`", "`b2` must be a Float32Array, but is ");
+  }
+  if (in_x.length !== 40) {
+    badLength(in_x, "`x` must have 40 elements, but has ", "");
+  }
+  if (in_target.length !== 32) {
+    badLength(in_target, "`target` must have 32 elements, but has ", "");
+  }
+  if (p_w1.length !== 80) {
+    badLength(p_w1, "`w1` must have 80 elements, but has ", "");
+  }
+  if (p_b1.length !== 16) {
+    badLength(p_b1, "`b1` must have 16 elements, but has ", "");
+  }
+  if (p_w2.length !== 64) {
+    badLength(p_w2, "`w2` must have 64 elements, but has ", "");
+  }
+  if (p_b2.length !== 4) {
+    badLength(p_b2, "`b2` must have 4 elements, but has ", "");
+  }
   run_forward(in_x, in_target, p_w1, p_b1, p_w2, p_b2);
   return forward_result;
 }
@@ -4063,23 +4104,65 @@ function run_grad(in_x, in_target, p_w1, p_b1, p_w2, p_b2) {
   grad_scratch[0] = s_loss_142;
 }
 const grad_result = {
-  grads: record(["w1", "b1", "w2", "b2"], [grad_b9, grad_b10, grad_b11, grad_b12])
+  grads: {
+    ["w1"]: grad_b9,
+    ["b1"]: grad_b10,
+    ["w2"]: grad_b11,
+    ["b2"]: grad_b12
+  }
 };
 scalarField(grad_result, "value", grad_scratch, 0);
 function valueAndGrad(values) {
-  checkRecord(values, known, "valueAndGrad: the values must be an object mapping input names to Float32Arrays, but is ");
-  const in_x = tensorArg(values, "x", null, F, "missing input `x`", "`x` must be a Float32Array, but is ");
-  const in_target = tensorArg(values, "target", null, F, "missing input `target`", "`target` must be a Float32Array, but is ");
-  const p_w1 = tensorArg(values, "w1", params["w1"], F, "missing input `w1`", "`w1` must be a Float32Array, but is ");
-  const p_b1 = tensorArg(values, "b1", params["b1"], F, "missing input `b1`", "`b1` must be a Float32Array, but is ");
-  const p_w2 = tensorArg(values, "w2", params["w2"], F, "missing input `w2`", "`w2` must be a Float32Array, but is ");
-  const p_b2 = tensorArg(values, "b2", params["b2"], F, "missing input `b2`", "`b2` must be a Float32Array, but is ");
-  checkLength(in_x, 40, "`x` must have 40 elements, but has ", "");
-  checkLength(in_target, 32, "`target` must have 32 elements, but has ", "");
-  checkLength(p_w1, 80, "`w1` must have 80 elements, but has ", "");
-  checkLength(p_b1, 16, "`b1` must have 16 elements, but has ", "");
-  checkLength(p_w2, 64, "`w2` must have 64 elements, but has ", "");
-  checkLength(p_b2, 4, "`b2` must have 4 elements, but has ", "");
+  if (typeof values !== "object" || values === null) {
+    badValues(values, "valueAndGrad: the values must be an object mapping input names to Float32Arrays, but is ");
+  }
+  for (const key in values) {
+    if (known[key] !== 1) {
+      unknownValue(values, key);
+    }
+  }
+  const in_x = values["x"];
+  if (!(in_x instanceof F) || !hasOwn.call(values, "x")) {
+    badArgument(values, "x", true, "missing input `x`", "`x` must be a Float32Array, but is ");
+  }
+  const in_target = values["target"];
+  if (!(in_target instanceof F) || !hasOwn.call(values, "target")) {
+    badArgument(values, "target", true, "missing input `target`", "`target` must be a Float32Array, but is ");
+  }
+  const p_w1 = hasOwn.call(values, "w1") ? values["w1"] : params["w1"];
+  if (!(p_w1 instanceof F)) {
+    badArgument(values, "w1", false, "missing input `w1`", "`w1` must be a Float32Array, but is ");
+  }
+  const p_b1 = hasOwn.call(values, "b1") ? values["b1"] : params["b1"];
+  if (!(p_b1 instanceof F)) {
+    badArgument(values, "b1", false, "missing input `b1`", "`b1` must be a Float32Array, but is ");
+  }
+  const p_w2 = hasOwn.call(values, "w2") ? values["w2"] : params["w2"];
+  if (!(p_w2 instanceof F)) {
+    badArgument(values, "w2", false, "missing input `w2`", "`w2` must be a Float32Array, but is ");
+  }
+  const p_b2 = hasOwn.call(values, "b2") ? values["b2"] : params["b2"];
+  if (!(p_b2 instanceof F)) {
+    badArgument(values, "b2", false, "missing input `b2`", "`b2` must be a Float32Array, but is ");
+  }
+  if (in_x.length !== 40) {
+    badLength(in_x, "`x` must have 40 elements, but has ", "");
+  }
+  if (in_target.length !== 32) {
+    badLength(in_target, "`target` must have 32 elements, but has ", "");
+  }
+  if (p_w1.length !== 80) {
+    badLength(p_w1, "`w1` must have 80 elements, but has ", "");
+  }
+  if (p_b1.length !== 16) {
+    badLength(p_b1, "`b1` must have 16 elements, but has ", "");
+  }
+  if (p_w2.length !== 64) {
+    badLength(p_w2, "`w2` must have 64 elements, but has ", "");
+  }
+  if (p_b2.length !== 4) {
+    badLength(p_b2, "`b2` must have 4 elements, but has ", "");
+  }
   run_grad(in_x, in_target, p_w1, p_b1, p_w2, p_b2);
   return grad_result;
 }
@@ -6783,19 +6866,56 @@ function run_step(in_x, in_target, p_w1, p_b1, p_w2, p_b2) {
   }
 }
 function stepImpl(values) {
-  checkRecord(values, known, "step: the values must be an object mapping input names to Float32Arrays, but is ");
-  const in_x = tensorArg(values, "x", null, F, "missing input `x`", "`x` must be a Float32Array, but is ");
-  const in_target = tensorArg(values, "target", null, F, "missing input `target`", "`target` must be a Float32Array, but is ");
-  const p_w1 = tensorArg(values, "w1", params["w1"], F, "missing input `w1`", "`w1` must be a Float32Array, but is ");
-  const p_b1 = tensorArg(values, "b1", params["b1"], F, "missing input `b1`", "`b1` must be a Float32Array, but is ");
-  const p_w2 = tensorArg(values, "w2", params["w2"], F, "missing input `w2`", "`w2` must be a Float32Array, but is ");
-  const p_b2 = tensorArg(values, "b2", params["b2"], F, "missing input `b2`", "`b2` must be a Float32Array, but is ");
-  checkLength(in_x, 40, "`x` must have 40 elements, but has ", "");
-  checkLength(in_target, 32, "`target` must have 32 elements, but has ", "");
-  checkLength(p_w1, 80, "`w1` must have 80 elements, but has ", "");
-  checkLength(p_b1, 16, "`b1` must have 16 elements, but has ", "");
-  checkLength(p_w2, 64, "`w2` must have 64 elements, but has ", "");
-  checkLength(p_b2, 4, "`b2` must have 4 elements, but has ", "");
+  if (typeof values !== "object" || values === null) {
+    badValues(values, "step: the values must be an object mapping input names to Float32Arrays, but is ");
+  }
+  for (const key in values) {
+    if (known[key] !== 1) {
+      unknownValue(values, key);
+    }
+  }
+  const in_x = values["x"];
+  if (!(in_x instanceof F) || !hasOwn.call(values, "x")) {
+    badArgument(values, "x", true, "missing input `x`", "`x` must be a Float32Array, but is ");
+  }
+  const in_target = values["target"];
+  if (!(in_target instanceof F) || !hasOwn.call(values, "target")) {
+    badArgument(values, "target", true, "missing input `target`", "`target` must be a Float32Array, but is ");
+  }
+  const p_w1 = hasOwn.call(values, "w1") ? values["w1"] : params["w1"];
+  if (!(p_w1 instanceof F)) {
+    badArgument(values, "w1", false, "missing input `w1`", "`w1` must be a Float32Array, but is ");
+  }
+  const p_b1 = hasOwn.call(values, "b1") ? values["b1"] : params["b1"];
+  if (!(p_b1 instanceof F)) {
+    badArgument(values, "b1", false, "missing input `b1`", "`b1` must be a Float32Array, but is ");
+  }
+  const p_w2 = hasOwn.call(values, "w2") ? values["w2"] : params["w2"];
+  if (!(p_w2 instanceof F)) {
+    badArgument(values, "w2", false, "missing input `w2`", "`w2` must be a Float32Array, but is ");
+  }
+  const p_b2 = hasOwn.call(values, "b2") ? values["b2"] : params["b2"];
+  if (!(p_b2 instanceof F)) {
+    badArgument(values, "b2", false, "missing input `b2`", "`b2` must be a Float32Array, but is ");
+  }
+  if (in_x.length !== 40) {
+    badLength(in_x, "`x` must have 40 elements, but has ", "");
+  }
+  if (in_target.length !== 32) {
+    badLength(in_target, "`target` must have 32 elements, but has ", "");
+  }
+  if (p_w1.length !== 80) {
+    badLength(p_w1, "`w1` must have 80 elements, but has ", "");
+  }
+  if (p_b1.length !== 16) {
+    badLength(p_b1, "`b1` must have 16 elements, but has ", "");
+  }
+  if (p_w2.length !== 64) {
+    badLength(p_w2, "`w2` must have 64 elements, but has ", "");
+  }
+  if (p_b2.length !== 4) {
+    badLength(p_b2, "`b2` must have 4 elements, but has ", "");
+  }
   run_step(in_x, in_target, p_w1, p_b1, p_w2, p_b2);
 }
 function step(values) {

@@ -32,17 +32,18 @@ function describe(v) {
 function isTyped(v, ArrayType) {
   return typedArrayTag.call(v) === ArrayType.name && v.length === typedArrayLength.call(v);
 }
-function checkRecord(values, known, message) {
-  if (values === null || typeof values !== "object") fail("E0404", message + describe(values));
-  for (const key in values) {
-    if (hasOwn.call(values, key) && !hasOwn.call(known, key)) fail("E0402", "unknown value `" + key + "`: the model has no input or param of that name");
-  }
+function badValues(values, message) {
+  fail("E0404", message + describe(values));
 }
-function tensorArg(values, name, fallback, ArrayType, missing, badType) {
-  let v = fallback;
-  if (hasOwn.call(values, name)) v = values[name]; else if (fallback === null) fail("E0401", missing);
-  if (!isTyped(v, ArrayType)) fail("E0404", badType + describe(v));
-  return v;
+function unknownValue(values, key) {
+  if (hasOwn.call(values, key)) fail("E0402", "unknown value `" + key + "`: the model has no input or param of that name");
+}
+function badArgument(values, name, required, missing, badType) {
+  if (!hasOwn.call(values, name)) {
+    if (required) fail("E0401", missing);
+    fail("E0404", badType + "missing from the model's params");
+  }
+  fail("E0404", badType + describe(values[name]));
 }
 function scalarArg(values, name, fallback, box, ArrayType, missing, badType) {
   let v = fallback;
@@ -54,8 +55,8 @@ function scalarArg(values, name, fallback, box, ArrayType, missing, badType) {
   if (!isTyped(v, ArrayType) || v.length !== 1) fail("E0404", badType + describe(v));
   return v;
 }
-function checkLength(array, n, before, after) {
-  if (array.length !== n) fail("E0403", before + array.length + after);
+function badLength(array, before, after) {
+  fail("E0403", before + array.length + after);
 }
 function inferDim(length, known, before, after) {
   const d = length / known | 0;
@@ -66,18 +67,6 @@ function grow(buffer, n, ArrayType) {
   if (buffer.length >= n) return buffer;
   if (!(n <= 2147483647)) fail("E0408", "this call needs a tensor of " + n + " elements, more than the limit of 2147483647 (2^31 - 1)");
   return new ArrayType(n);
-}
-function record(keys, values) {
-  const r = {};
-  for (let i = 0; i < keys.length; i++) {
-    Object.defineProperty(r, keys[i], {
-      value: values[i],
-      enumerable: true,
-      writable: true,
-      configurable: true
-    });
-  }
-  return r;
 }
 function scalarField(r, key, array, index) {
   Object.defineProperty(r, key, {
@@ -164,10 +153,23 @@ function createParams(seed) {
     seed = 1;
   }
   const random = makeRandom(seed);
-  return record(["m1", "b1", "m2", "b2"], [initialise(new F(6), 1, 0.1, 0.9, random), initialise(new F(3), 1, 0.1, 0.9, random), initialise(new F(3), 1, 0.1, 0.9, random), initialise(new F(1), 1, 0.1, 0.9, random)]);
+  return {
+    ["m1"]: initialise(new F(6), 1, 0.1, 0.9, random),
+    ["b1"]: initialise(new F(3), 1, 0.1, 0.9, random),
+    ["m2"]: initialise(new F(3), 1, 0.1, 0.9, random),
+    ["b2"]: initialise(new F(1), 1, 0.1, 0.9, random)
+  };
 }
 const params = createParams(1);
-const known = record(["x", "y", "m1", "b1", "m2", "b2"], [1, 1, 1, 1, 1, 1]);
+const known = {
+  __proto__: null,
+  ["x"]: 1,
+  ["y"]: 1,
+  ["m1"]: 1,
+  ["b1"]: 1,
+  ["m2"]: 1,
+  ["b2"]: 1
+};
 let opt_t = 0;
 const scalars = new Float64Array(1);
 const forward_b3 = new F(4);
@@ -406,22 +408,61 @@ function run_forward(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
   }
   forward_scratch[1] = s_loss;
 }
-const forward_result = record(["y_out"], [forward_b3]);
+const forward_result = {
+  ["y_out"]: forward_b3
+};
 scalarField(forward_result, "loss", forward_scratch, 1);
 function forward(values) {
-  checkRecord(values, known, "forward: the values must be an object mapping input names to Float32Arrays, but is ");
-  const in_x = tensorArg(values, "x", null, F, "missing input `x`", "`x` must be a Float32Array, but is ");
-  const in_y = tensorArg(values, "y", null, F, "missing input `y`", "`y` must be a Float32Array, but is ");
-  const p_m1 = tensorArg(values, "m1", params["m1"], F, "missing input `m1`", "`m1` must be a Float32Array, but is ");
-  const p_b1 = tensorArg(values, "b1", params["b1"], F, "missing input `b1`", "`b1` must be a Float32Array, but is ");
-  const p_m2 = tensorArg(values, "m2", params["m2"], F, "missing input `m2`", "`m2` must be a Float32Array, but is ");
-  const p_b2 = tensorArg(values, "b2", params["b2"], F, "missing input `b2`", "`b2` must be a Float32Array, but is ");
-  checkLength(in_x, 8, "`x` must have 8 elements, but has ", "");
-  checkLength(in_y, 4, "`y` must have 4 elements, but has ", "");
-  checkLength(p_m1, 6, "`m1` must have 6 elements, but has ", "");
-  checkLength(p_b1, 3, "`b1` must have 3 elements, but has ", "");
-  checkLength(p_m2, 3, "`m2` must have 3 elements, but has ", "");
-  checkLength(p_b2, 1, "`b2` must have 1 elements, but has ", "");
+  if (typeof values !== "object" || values === null) {
+    badValues(values, "forward: the values must be an object mapping input names to Float32Arrays, but is ");
+  }
+  for (const key in values) {
+    if (known[key] !== 1) {
+      unknownValue(values, key);
+    }
+  }
+  const in_x = values["x"];
+  if (!(in_x instanceof F) || !hasOwn.call(values, "x")) {
+    badArgument(values, "x", true, "missing input `x`", "`x` must be a Float32Array, but is ");
+  }
+  const in_y = values["y"];
+  if (!(in_y instanceof F) || !hasOwn.call(values, "y")) {
+    badArgument(values, "y", true, "missing input `y`", "`y` must be a Float32Array, but is ");
+  }
+  const p_m1 = hasOwn.call(values, "m1") ? values["m1"] : params["m1"];
+  if (!(p_m1 instanceof F)) {
+    badArgument(values, "m1", false, "missing input `m1`", "`m1` must be a Float32Array, but is ");
+  }
+  const p_b1 = hasOwn.call(values, "b1") ? values["b1"] : params["b1"];
+  if (!(p_b1 instanceof F)) {
+    badArgument(values, "b1", false, "missing input `b1`", "`b1` must be a Float32Array, but is ");
+  }
+  const p_m2 = hasOwn.call(values, "m2") ? values["m2"] : params["m2"];
+  if (!(p_m2 instanceof F)) {
+    badArgument(values, "m2", false, "missing input `m2`", "`m2` must be a Float32Array, but is ");
+  }
+  const p_b2 = hasOwn.call(values, "b2") ? values["b2"] : params["b2"];
+  if (!(p_b2 instanceof F)) {
+    badArgument(values, "b2", false, "missing input `b2`", "`b2` must be a Float32Array, but is ");
+  }
+  if (in_x.length !== 8) {
+    badLength(in_x, "`x` must have 8 elements, but has ", "");
+  }
+  if (in_y.length !== 4) {
+    badLength(in_y, "`y` must have 4 elements, but has ", "");
+  }
+  if (p_m1.length !== 6) {
+    badLength(p_m1, "`m1` must have 6 elements, but has ", "");
+  }
+  if (p_b1.length !== 3) {
+    badLength(p_b1, "`b1` must have 3 elements, but has ", "");
+  }
+  if (p_m2.length !== 3) {
+    badLength(p_m2, "`m2` must have 3 elements, but has ", "");
+  }
+  if (p_b2.length !== 1) {
+    badLength(p_b2, "`b2` must have 1 elements, but has ", "");
+  }
   run_forward(in_x, in_y, p_m1, p_b1, p_m2, p_b2);
   return forward_result;
 }
@@ -1021,23 +1062,65 @@ function run_grad(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
   grad_scratch[0] = s_loss_43;
 }
 const grad_result = {
-  grads: record(["m1", "b1", "m2", "b2"], [grad_b6, grad_b7, grad_b8, grad_b9])
+  grads: {
+    ["m1"]: grad_b6,
+    ["b1"]: grad_b7,
+    ["m2"]: grad_b8,
+    ["b2"]: grad_b9
+  }
 };
 scalarField(grad_result, "value", grad_scratch, 0);
 function valueAndGrad(values) {
-  checkRecord(values, known, "valueAndGrad: the values must be an object mapping input names to Float32Arrays, but is ");
-  const in_x = tensorArg(values, "x", null, F, "missing input `x`", "`x` must be a Float32Array, but is ");
-  const in_y = tensorArg(values, "y", null, F, "missing input `y`", "`y` must be a Float32Array, but is ");
-  const p_m1 = tensorArg(values, "m1", params["m1"], F, "missing input `m1`", "`m1` must be a Float32Array, but is ");
-  const p_b1 = tensorArg(values, "b1", params["b1"], F, "missing input `b1`", "`b1` must be a Float32Array, but is ");
-  const p_m2 = tensorArg(values, "m2", params["m2"], F, "missing input `m2`", "`m2` must be a Float32Array, but is ");
-  const p_b2 = tensorArg(values, "b2", params["b2"], F, "missing input `b2`", "`b2` must be a Float32Array, but is ");
-  checkLength(in_x, 8, "`x` must have 8 elements, but has ", "");
-  checkLength(in_y, 4, "`y` must have 4 elements, but has ", "");
-  checkLength(p_m1, 6, "`m1` must have 6 elements, but has ", "");
-  checkLength(p_b1, 3, "`b1` must have 3 elements, but has ", "");
-  checkLength(p_m2, 3, "`m2` must have 3 elements, but has ", "");
-  checkLength(p_b2, 1, "`b2` must have 1 elements, but has ", "");
+  if (typeof values !== "object" || values === null) {
+    badValues(values, "valueAndGrad: the values must be an object mapping input names to Float32Arrays, but is ");
+  }
+  for (const key in values) {
+    if (known[key] !== 1) {
+      unknownValue(values, key);
+    }
+  }
+  const in_x = values["x"];
+  if (!(in_x instanceof F) || !hasOwn.call(values, "x")) {
+    badArgument(values, "x", true, "missing input `x`", "`x` must be a Float32Array, but is ");
+  }
+  const in_y = values["y"];
+  if (!(in_y instanceof F) || !hasOwn.call(values, "y")) {
+    badArgument(values, "y", true, "missing input `y`", "`y` must be a Float32Array, but is ");
+  }
+  const p_m1 = hasOwn.call(values, "m1") ? values["m1"] : params["m1"];
+  if (!(p_m1 instanceof F)) {
+    badArgument(values, "m1", false, "missing input `m1`", "`m1` must be a Float32Array, but is ");
+  }
+  const p_b1 = hasOwn.call(values, "b1") ? values["b1"] : params["b1"];
+  if (!(p_b1 instanceof F)) {
+    badArgument(values, "b1", false, "missing input `b1`", "`b1` must be a Float32Array, but is ");
+  }
+  const p_m2 = hasOwn.call(values, "m2") ? values["m2"] : params["m2"];
+  if (!(p_m2 instanceof F)) {
+    badArgument(values, "m2", false, "missing input `m2`", "`m2` must be a Float32Array, but is ");
+  }
+  const p_b2 = hasOwn.call(values, "b2") ? values["b2"] : params["b2"];
+  if (!(p_b2 instanceof F)) {
+    badArgument(values, "b2", false, "missing input `b2`", "`b2` must be a Float32Array, but is ");
+  }
+  if (in_x.length !== 8) {
+    badLength(in_x, "`x` must have 8 elements, but has ", "");
+  }
+  if (in_y.length !== 4) {
+    badLength(in_y, "`y` must have 4 elements, but has ", "");
+  }
+  if (p_m1.length !== 6) {
+    badLength(p_m1, "`m1` must have 6 elements, but has ", "");
+  }
+  if (p_b1.length !== 3) {
+    badLength(p_b1, "`b1` must have 3 elements, but has ", "");
+  }
+  if (p_m2.length !== 3) {
+    badLength(p_m2, "`m2` must have 3 elements, but has ", "");
+  }
+  if (p_b2.length !== 1) {
+    badLength(p_b2, "`b2` must have 1 elements, but has ", "");
+  }
   run_grad(in_x, in_y, p_m1, p_b1, p_m2, p_b2);
   return grad_result;
 }
@@ -1646,19 +1729,56 @@ function run_step(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
   p_b2[0] -= step_b9_0;
 }
 function stepImpl(values) {
-  checkRecord(values, known, "step: the values must be an object mapping input names to Float32Arrays, but is ");
-  const in_x = tensorArg(values, "x", null, F, "missing input `x`", "`x` must be a Float32Array, but is ");
-  const in_y = tensorArg(values, "y", null, F, "missing input `y`", "`y` must be a Float32Array, but is ");
-  const p_m1 = tensorArg(values, "m1", params["m1"], F, "missing input `m1`", "`m1` must be a Float32Array, but is ");
-  const p_b1 = tensorArg(values, "b1", params["b1"], F, "missing input `b1`", "`b1` must be a Float32Array, but is ");
-  const p_m2 = tensorArg(values, "m2", params["m2"], F, "missing input `m2`", "`m2` must be a Float32Array, but is ");
-  const p_b2 = tensorArg(values, "b2", params["b2"], F, "missing input `b2`", "`b2` must be a Float32Array, but is ");
-  checkLength(in_x, 8, "`x` must have 8 elements, but has ", "");
-  checkLength(in_y, 4, "`y` must have 4 elements, but has ", "");
-  checkLength(p_m1, 6, "`m1` must have 6 elements, but has ", "");
-  checkLength(p_b1, 3, "`b1` must have 3 elements, but has ", "");
-  checkLength(p_m2, 3, "`m2` must have 3 elements, but has ", "");
-  checkLength(p_b2, 1, "`b2` must have 1 elements, but has ", "");
+  if (typeof values !== "object" || values === null) {
+    badValues(values, "step: the values must be an object mapping input names to Float32Arrays, but is ");
+  }
+  for (const key in values) {
+    if (known[key] !== 1) {
+      unknownValue(values, key);
+    }
+  }
+  const in_x = values["x"];
+  if (!(in_x instanceof F) || !hasOwn.call(values, "x")) {
+    badArgument(values, "x", true, "missing input `x`", "`x` must be a Float32Array, but is ");
+  }
+  const in_y = values["y"];
+  if (!(in_y instanceof F) || !hasOwn.call(values, "y")) {
+    badArgument(values, "y", true, "missing input `y`", "`y` must be a Float32Array, but is ");
+  }
+  const p_m1 = hasOwn.call(values, "m1") ? values["m1"] : params["m1"];
+  if (!(p_m1 instanceof F)) {
+    badArgument(values, "m1", false, "missing input `m1`", "`m1` must be a Float32Array, but is ");
+  }
+  const p_b1 = hasOwn.call(values, "b1") ? values["b1"] : params["b1"];
+  if (!(p_b1 instanceof F)) {
+    badArgument(values, "b1", false, "missing input `b1`", "`b1` must be a Float32Array, but is ");
+  }
+  const p_m2 = hasOwn.call(values, "m2") ? values["m2"] : params["m2"];
+  if (!(p_m2 instanceof F)) {
+    badArgument(values, "m2", false, "missing input `m2`", "`m2` must be a Float32Array, but is ");
+  }
+  const p_b2 = hasOwn.call(values, "b2") ? values["b2"] : params["b2"];
+  if (!(p_b2 instanceof F)) {
+    badArgument(values, "b2", false, "missing input `b2`", "`b2` must be a Float32Array, but is ");
+  }
+  if (in_x.length !== 8) {
+    badLength(in_x, "`x` must have 8 elements, but has ", "");
+  }
+  if (in_y.length !== 4) {
+    badLength(in_y, "`y` must have 4 elements, but has ", "");
+  }
+  if (p_m1.length !== 6) {
+    badLength(p_m1, "`m1` must have 6 elements, but has ", "");
+  }
+  if (p_b1.length !== 3) {
+    badLength(p_b1, "`b1` must have 3 elements, but has ", "");
+  }
+  if (p_m2.length !== 3) {
+    badLength(p_m2, "`m2` must have 3 elements, but has ", "");
+  }
+  if (p_b2.length !== 1) {
+    badLength(p_b2, "`b2` must have 1 elements, but has ", "");
+  }
   run_step(in_x, in_y, p_m1, p_b1, p_m2, p_b2);
 }
 function step(values) {
