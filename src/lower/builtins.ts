@@ -147,8 +147,13 @@ export const builtins: Record<string, Builtin> = {
     lower: ([c, a, d], ctx) => ctx.b.where(ctx.tensor(c!), ctx.tensor(a!), ctx.tensor(d!)),
   },
   clip: {
+    // PyTorch's clamp: x where lo <= x <= hi (the whole gradient passes at the bounds),
+    // else the bound it crossed.
     params: ["x", "lo", "hi"], required: 3,
-    lower: ([x, lo, hi], ctx) => ctx.b.binary("minimum", ctx.b.binary("maximum", ctx.tensor(x!), ctx.tensor(lo!)), ctx.tensor(hi!)),
+    lower: ([x, lo, hi], ctx) => {
+      const b = ctx.b, v = ctx.tensor(x!), l = ctx.tensor(lo!), h = ctx.tensor(hi!);
+      return b.where(b.binary("gt", v, h), h, b.where(b.binary("lt", v, l), l, v));
+    },
   },
   leaky_relu: {
     params: ["x", "alpha"], required: 1,

@@ -92,8 +92,19 @@ export const reduceProd = reduction({
   name: "prod", init: 1,
   combine: (a, v) => a * v,
   emitCombine: (a, v) => js.binary("*", a, v),
-  // d prod / d x_i = prod / x_i (x_i nonzero).
-  vjp: (b, g, node) => [b.div(spread(b, b.mul(g, node), node), node.inputs[0]!)],
+  // d prod / d x_i is the product of the other elements: prod / x_i when no element is
+  // zero; the product of the nonzero ones at the only zero; 0 otherwise.
+  vjp: (b, g, node) => {
+    const x = node.inputs[0]!;
+    const axes = node.attrs.axes as number[];
+    const zero = b.binary("eq", x, b.constant(0));
+    const nonzero = b.op("prod", [b.where(zero, b.constant(1), x)], { axes });
+    const zeros = spread(b, b.sum(zero, axes), node);
+    const others = spread(b, nonzero, node);
+    const atZero = b.where(b.binary("eq", zeros, b.constant(1)), others, b.constant(0));
+    const elsewhere = b.where(b.binary("eq", zeros, b.constant(0)), b.div(others, x), b.constant(0));
+    return [b.mul(spread(b, g, node), b.where(zero, atZero, elsewhere))];
+  },
 });
 
 /** max/min: the gradient is split evenly among tied extreme elements. */
