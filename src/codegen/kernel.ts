@@ -5,7 +5,7 @@
 // loop-nest templates from the op table through the KernelContext.
 
 import { InternalError, lineColumn, type Span } from "../diagnostics";
-import { type Dim, type Node, type Shape } from "../ir";
+import { sameShape, type Dim, type Node, type Shape } from "../ir";
 import { nest, type KernelContext, type KernelEmit, type SourceEmit, type ViewEmit } from "../ops";
 import type { Plan } from "../schedule";
 import * as js from "./estree";
@@ -60,9 +60,23 @@ export class FunctionEmitter {
     const out: js.Statement[] = [];
     if (scalar && !this.storage.scalarSlot) out.push(js.declare("let", target, js.num(0)));
     const ctx = this.context(node, target);
-    if (node.op.kind === "kernel") {
+    const producer = this.plan.fusedProducer.get(node);
+    if (producer) {
+      // An epilogue: the producer's loop nest, computing this node as it stores each element.
+      const emit = producer.op.emit as KernelEmit;
+      out.push(...emit.kernel(this.epilogueContext(producer, node, ctx)));
+    } else if (node.op.kind === "kernel") {
       const emit = node.op.emit as KernelEmit;
       out.push(...emit.kernel(ctx));
+    } else if (node.shape.length > 1 && this.flatEligible(node)) {
+      // Every value read has the output's shape: one flat loop over the elements.
+      const i = this.names.unique("i");
+      this.flatIndex = js.id(i);
+      const body: js.Statement[] = [];
+      const value = this.compute(node, [js.id(i)], body);
+      body.push(js.stmt(js.assign(js.index(target, js.id(i)), value)));
+      this.flatIndex = undefined;
+      out.push(js.loop(i, js.num(0), sizeExpression(node.shape, this.dim), body));
     } else {
       // An elementwise value or a view, materialised: one loop nest over its shape.
       const vars = node.shape.map(() => this.names.unique("i"));
@@ -93,12 +107,65 @@ export class FunctionEmitter {
     };
   }
 
+  /** The producer's value at the index being stored, while an epilogue is emitted. */
+  private override: { node: Node; key: string; value: js.Expression } | undefined;
+
+  /** A context for `producer`'s template whose stores compute and store `consumer`. */
+  private epilogueContext(producer: Node, consumer: Node, consumerCtx: KernelContext): KernelContext {
+    return {
+      ...consumerCtx,
+      node: producer,
+      store: (idx, value) => {
+        const body: js.Statement[] = [];
+        const v = this.names.unique("v");
+        body.push(js.declare("const", v, value));
+        this.override = { node: producer, key: idx.map(exprKey).join(","), value: js.id(v) };
+        const result = this.compute(consumer, idx, body);
+        this.override = undefined;
+        body.push(consumerCtx.store(idx, result));
+        return js.block(body);
+      },
+      load: () => { throw new InternalError(`epilogue of ${producer.op.name} reads its output`); },
+    };
+  }
+
+  /** The loop variable of a flat elementwise kernel, while one is emitted. */
+  private flatIndex: js.Expression | undefined;
+
+  /** Whether `node` is computed from same-shaped values and scalars only, through
+   *  elementwise ops (no views, no index-dependent sources). */
+  private flatEligible(node: Node): boolean {
+    const seen = new Set<Node>();
+    const stack = [...node.inputs];
+    if (node.op.kind !== "elementwise") return false;
+    while (stack.length > 0) {
+      const n = stack.pop()!;
+      if (seen.has(n)) continue;
+      seen.add(n);
+      if (this.plan.materialized.has(n)) {
+        if (n.shape.length !== 0 && !sameShape(n.shape, node.shape)) return false;
+        continue;
+      }
+      if (n.op.kind === "source") {
+        if (n.shape.length !== 0) return false;
+        continue;
+      }
+      // A scalar broadcast over the shape reads the same value everywhere.
+      if (n.op.kind === "view" && n.inputs[0]!.shape.length === 0) { stack.push(n.inputs[0]!); continue; }
+      if (n.op.kind !== "elementwise") return false;
+      stack.push(...n.inputs);
+    }
+    return true;
+  }
+
   /** The value of `node` at `idx`, reading materialised values from storage. */
   read(node: Node, idx: js.Expression[], body: js.Statement[]): js.Expression {
+    if (this.override?.node === node && this.override.key === idx.map(exprKey).join(",")) return this.override.value;
     if (this.plan.materialized.has(node)) {
       // Scalars computed here live in locals (or scalar slots); graph inputs are arrays.
       if (node.shape.length === 0 && node.op.kind !== "source") return this.scalarRef(node);
-      return js.index(this.storage.nameOf(node), this.offset(node.shape, idx));
+      if (this.flatIndex && node.shape.length > 0) return js.index(this.storage.nameOf(node), this.flatIndex);
+      return js.index(this.storage.nameOf(node), this.offset(node.shape, node.shape.length === 0 ? [] : idx));
     }
     return this.compute(node, idx, body);
   }
@@ -176,6 +243,10 @@ function sourceLine(span: Span): string {
   const { text, file } = span.source;
   const lc = lineColumn(text, span.start);
   return `${file}:${lc.line}: ${text.slice(lc.lineStart, lc.lineEnd).trim()}`;
+}
+
+function sizeExpression(shape: Shape, dim: (d: Dim) => js.Expression): js.Expression {
+  return shape.reduce<js.Expression>((e, d) => js.mul(e, dim(d)), js.num(1));
 }
 
 function formatDims(shape: Shape): string {

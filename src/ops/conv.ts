@@ -223,6 +223,7 @@ export const conv2d: KernelDef = {
   cost: (node, numel) => 2 * numel(node.shape) * numel(node.inputs[1]!.shape.slice(1)),
   emit: {
     fusesInputs: false,
+    storesOnce: () => true,
     kernel: (ctx) => {
       const [x, w] = ctx.node.inputs as [Node, Node];
       if (tapsFit(x.shape, w.shape, 512)) return tiledConv2d(ctx);

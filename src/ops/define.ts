@@ -65,6 +65,9 @@ export interface KernelEmit {
   /** Whether inputs may be fused elementwise expressions (read once per element), or
    *  must be materialised (read many times: matmul, conv). */
   readonly fusesInputs: boolean;
+  /** Whether the kernel writes each output element exactly once, with `store` and its
+   *  final value: then an elementwise consumer can be fused into it as an epilogue. */
+  storesOnce?(node: Node): boolean;
 }
 
 export interface SourceEmit {

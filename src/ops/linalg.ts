@@ -54,6 +54,7 @@ export const matmul: KernelDef = {
   cost: (node, numel) => 2 * numel(node.shape) * numel([node.inputs[0]!.shape[node.shape.length - 1]!]),
   emit: {
     fusesInputs: false,
+    storesOnce: () => true,
     kernel: (ctx) => {
       const node = ctx.node;
       const [a] = node.inputs as [typeof node];

@@ -47,7 +47,12 @@ function reduction(r: Reducer): KernelDef {
       return data;
     },
     vjp: r.vjp,
-    emit: { fusesInputs: true, kernel: (ctx) => emitReduction(ctx, r) },
+    emit: {
+      fusesInputs: true,
+      // The last-axis form stores each output once; the other accumulates in place.
+      storesOnce: (node) => (node.attrs.axes as number[]).includes(node.inputs[0]!.shape.length - 1),
+      kernel: (ctx) => emitReduction(ctx, r),
+    },
   };
 }
 

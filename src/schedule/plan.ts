@@ -5,7 +5,7 @@
 // recomputed, or a loop-nest kernel (matmul, conv) reads it many times. Buffers are
 // assigned by liveness, reusing a dead buffer of the same size.
 
-import { sameSize, sizeOf, topoSort, type Node, type Size } from "../ir";
+import { sameShape, sameSize, sizeOf, topoSort, type Node, type Size } from "../ir";
 import type { KernelEmit } from "../ops";
 
 /** The most fused (unmaterialised) nodes on one path of a kernel's expression. */
@@ -26,6 +26,9 @@ export interface Plan {
   slots: Size[];
   /** Slots holding returned values, never reused. */
   pinned: Set<number>;
+  /** Elementwise kernels computed inside the kernel of their producer (an epilogue):
+   *  consumer -> producer. The producer is then not materialised. */
+  fusedProducer: Map<Node, Node>;
 }
 
 export interface PlanRoots {
@@ -112,6 +115,7 @@ export function planFunction(roots: PlanRoots): Plan {
   }
 
   const kernels = order.filter((n) => materialized.has(n) && n.op.kind !== "source");
+  const fusedProducer = fuseEpilogues(kernels, materialized, keepAlive);
 
   // Liveness: a buffer is free after the last kernel that reads it.
   const position = new Map<Node, number>();
@@ -166,7 +170,60 @@ export function planFunction(roots: PlanRoots): Plan {
       if (s !== undefined && !pinned.has(s) && !keepAlive.has(dead)) free.push(s);
     }
   });
-  return { order, kernels, materialized, slotOf, slots, pinned };
+  return { order, kernels, materialized, slotOf, slots, pinned, fusedProducer };
+}
+
+/**
+ * Epilogue fusion: an elementwise kernel E whose only materialised kernel input K (a
+ * matmul, conv, last-axis reduction: each output element stored once) is read by E alone,
+ * at the same index, is computed inside K's loop nest as K stores each element. K's
+ * buffer and a full pass over memory disappear (`relu(x @ w + b)`, `conv + bias + relu`).
+ * Rewrites `kernels` in place (E takes K's position) and `materialized`.
+ */
+function fuseEpilogues(kernels: Node[], materialized: Set<Node>, keepAlive: Set<Node>): Map<Node, Node> {
+  const fused = new Map<Node, Node>();
+  // Readers of each materialised node: kernels reaching it through fused nodes, and
+  // whether every such path goes through elementwise ops only.
+  const readers = new Map<Node, { kernel: Node; direct: boolean }[]>();
+  for (const k of kernels) {
+    const seen = new Set<Node>();
+    const stack: { n: Node; direct: boolean }[] = k.inputs.map((n) => ({ n, direct: k.op.kind === "elementwise" }));
+    while (stack.length > 0) {
+      const { n, direct } = stack.pop()!;
+      if (seen.has(n)) continue;
+      seen.add(n);
+      if (materialized.has(n)) {
+        const list = readers.get(n) ?? [];
+        list.push({ kernel: k, direct });
+        readers.set(n, list);
+        continue;
+      }
+      for (const i of n.inputs) stack.push({ n: i, direct: direct && n.op.kind === "elementwise" });
+    }
+  }
+  const position = new Map<Node, number>();
+  kernels.forEach((k, i) => position.set(k, i));
+  for (const e of [...kernels]) {
+    if (e.op.kind !== "elementwise" || e.shape.length === 0) continue;
+    const leaves = [...readers].filter(([, rs]) => rs.some((r) => r.kernel === e)).map(([n]) => n);
+    const candidates = leaves.filter((k) => {
+      const emit = k.op.emit as KernelEmit | undefined;
+      const rs = readers.get(k)!;
+      return k.op.kind === "kernel" && !keepAlive.has(k) && !fused.has(k) && emit?.storesOnce?.(k) === true &&
+        sameShape(k.shape, e.shape) && rs.length === 1 && rs[0]!.direct;
+    });
+    const k = candidates.sort((a, b) => position.get(b)! - position.get(a)!)[0];
+    if (!k) continue;
+    // Everything else E reads must already exist when K runs.
+    const at = position.get(k)!;
+    if (leaves.some((l) => l !== k && l.op.kind !== "source" && (position.get(l) ?? -1) >= at)) continue;
+    fused.set(e, k);
+    materialized.delete(k);
+    kernels.splice(position.get(e)!, 1);
+    kernels.splice(at, 1, e);
+    kernels.forEach((n, i) => position.set(n, i));
+  }
+  return fused;
 }
 
 function expands(n: Node): boolean {
