@@ -7,7 +7,7 @@
 import { InternalError, lineColumn, type Span } from "../diagnostics";
 import { sameShape, type Dim, type Node, type Shape } from "../ir";
 import { nest, type KernelContext, type KernelEmit, type SourceEmit, type ViewEmit } from "../ops";
-import type { Plan } from "../schedule";
+import { isFlat, type Plan } from "../schedule";
 import * as js from "./estree";
 import type { NameTable } from "./names";
 
@@ -68,7 +68,7 @@ export class FunctionEmitter {
     } else if (node.op.kind === "kernel") {
       const emit = node.op.emit as KernelEmit;
       out.push(...emit.kernel(ctx));
-    } else if (node.shape.length > 1 && this.flatEligible(node)) {
+    } else if (node.shape.length > 1 && isFlat(node, this.plan.materialized)) {
       // Every value read has the output's shape: one flat loop over the elements.
       const i = this.names.unique("i");
       this.flatIndex = js.id(i);
@@ -108,7 +108,28 @@ export class FunctionEmitter {
   }
 
   /** The producer's value at the index being stored, while an epilogue is emitted. */
-  private override: { node: Node; key: string; value: js.Expression } | undefined;
+  private readonly overrides = new Map<Node, { key: string; value: js.Expression }>();
+
+  /** One flat loop computing every member of a group of same-shaped elementwise
+   *  kernels; a member read by a later one is passed in a local, not re-read. */
+  emitGroup(members: readonly Node[]): js.Statement[] {
+    const first = members[0]!;
+    const i = this.names.unique("i");
+    this.flatIndex = js.id(i);
+    const body: js.Statement[] = [];
+    const key = exprKey(js.id(i));
+    for (const m of members) {
+      const value = this.compute(m, [js.id(i)], body);
+      const local = this.names.unique("e");
+      body.push(js.declare("const", local, value));
+      if (!this.plan.localOnly.has(m)) body.push(js.stmt(js.assign(js.index(this.storage.nameOf(m), js.id(i)), js.id(local))));
+      this.overrides.set(m, { key, value: js.id(local) });
+    }
+    for (const m of members) this.overrides.delete(m);
+    this.flatIndex = undefined;
+    const loop = js.loop(i, js.num(0), sizeExpression(first.shape, this.dim), body);
+    return [js.withComment(loop, groupLabel(members))];
+  }
 
   /** A context for `producer`'s template whose stores compute and store `consumer`. */
   private epilogueContext(producer: Node, consumer: Node, consumerCtx: KernelContext): KernelContext {
@@ -119,9 +140,9 @@ export class FunctionEmitter {
         const body: js.Statement[] = [];
         const v = this.names.unique("v");
         body.push(js.declare("const", v, value));
-        this.override = { node: producer, key: idx.map(exprKey).join(","), value: js.id(v) };
+        this.overrides.set(producer, { key: idx.map(exprKey).join(","), value: js.id(v) });
         const result = this.compute(consumer, idx, body);
-        this.override = undefined;
+        this.overrides.delete(producer);
         body.push(consumerCtx.store(idx, result));
         return js.block(body);
       },
@@ -132,35 +153,10 @@ export class FunctionEmitter {
   /** The loop variable of a flat elementwise kernel, while one is emitted. */
   private flatIndex: js.Expression | undefined;
 
-  /** Whether `node` is computed from same-shaped values and scalars only, through
-   *  elementwise ops (no views, no index-dependent sources). */
-  private flatEligible(node: Node): boolean {
-    const seen = new Set<Node>();
-    const stack = [...node.inputs];
-    if (node.op.kind !== "elementwise") return false;
-    while (stack.length > 0) {
-      const n = stack.pop()!;
-      if (seen.has(n)) continue;
-      seen.add(n);
-      if (this.plan.materialized.has(n)) {
-        if (n.shape.length !== 0 && !sameShape(n.shape, node.shape)) return false;
-        continue;
-      }
-      if (n.op.kind === "source") {
-        if (n.shape.length !== 0) return false;
-        continue;
-      }
-      // A scalar broadcast over the shape reads the same value everywhere.
-      if (n.op.kind === "view" && n.inputs[0]!.shape.length === 0) { stack.push(n.inputs[0]!); continue; }
-      if (n.op.kind !== "elementwise") return false;
-      stack.push(...n.inputs);
-    }
-    return true;
-  }
-
   /** The value of `node` at `idx`, reading materialised values from storage. */
   read(node: Node, idx: js.Expression[], body: js.Statement[]): js.Expression {
-    if (this.override?.node === node && this.override.key === idx.map(exprKey).join(",")) return this.override.value;
+    const override = this.overrides.get(node);
+    if (override && override.key === idx.map(exprKey).join(",")) return override.value;
     if (this.plan.materialized.has(node)) {
       // Scalars computed here live in locals (or scalar slots); graph inputs are arrays.
       if (node.shape.length === 0 && node.op.kind !== "source") return this.scalarRef(node);
@@ -236,6 +232,14 @@ function exprKey(e: js.Expression): string {
 /** The comment of a kernel: what it computes and the source line it came from. */
 export function kernelLabel(node: Node): string {
   return `${node.name ?? node.op.name} ${formatDims(node.shape)}${node.span ? `  (${sourceLine(node.span)})` : ""}`;
+}
+
+/** The comment of a group of elementwise kernels: their names, shape and first source line. */
+export function groupLabel(members: readonly Node[]): string {
+  if (members.length === 1) return kernelLabel(members[0]!);
+  const first = members.find((m) => m.span) ?? members[0]!;
+  const names = members.map((m) => m.name ?? m.op.name).join(", ");
+  return `${names} ${formatDims(first.shape)}${first.span ? `  (${sourceLine(first.span)})` : ""}`;
 }
 
 /** `file:line: text` of the line a span starts on, for kernel comments. */

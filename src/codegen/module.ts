@@ -8,7 +8,7 @@ import { attrKey, isKnown, numel, sizeOf, type Dim, type Node, type Shape, type 
 import type { InitSpec, ParamDecl, TensorDecl } from "../lower";
 import { planFunction, type Plan } from "../schedule";
 import * as js from "./estree";
-import { FunctionEmitter, kernelLabel } from "./kernel";
+import { FunctionEmitter, groupLabel } from "./kernel";
 import type { CodegenOptions, ModelIR } from "./model";
 import { NameTable } from "./names";
 import { optimizers } from "./optimizers";
@@ -29,15 +29,16 @@ const scalarsName = "scalars";
 
 /** A canonical text of the fused expression computing `k`: equal texts mean identical
  *  code up to the names of the output and of the leaves (materialised inputs). */
-function kernelSignature(k: Node, plan: Plan): { key: string; leaves: Node[] } {
+function kernelSignature(members: readonly Node[], plan: Plan): { key: string; leaves: Node[] } {
   const leaves: Node[] = [];
   const ids = new Map<Node, string>();
   const lines: string[] = [];
+  const roots = new Set(members);
   const visit = (n: Node): string => {
     const known = ids.get(n);
     if (known !== undefined) return known;
     let id: string;
-    if (n !== k && plan.materialized.has(n)) {
+    if (!roots.has(n) && plan.materialized.has(n)) {
       id = `#${leaves.length}${n.op.kind === "source" ? "i" : ""}`;
       leaves.push(n);
       lines.push(`${id}[${n.shape.join(",")}]`);
@@ -49,8 +50,9 @@ function kernelSignature(k: Node, plan: Plan): { key: string; leaves: Node[] } {
     ids.set(n, id);
     return id;
   };
-  visit(k);
-  return { key: lines.join(";"), leaves };
+  // Roots in order; an epilogue's producer is part of the expression (not materialised).
+  const rootIds = members.map(visit);
+  return { key: `${lines.join(";")}=>${rootIds.join(",")}`, leaves };
 }
 
 /** `target.push(...items)` without spreading: models can have 100,000s of statements. */
@@ -264,9 +266,12 @@ class ModuleEmitter {
       const emitter = new FunctionEmitter(plan, storage, this.names, this.options.dtype);
       // Small models inline every kernel; others call one shared function per distinct
       // kernel (scalar kernels stay inline).
-      const kernels = plan.kernels.map((n) => (scalarArray && n.shape.length > 0
-        ? [this.kernelCall(n, plan, localOf, (l) => scalarIndexOf(l))]
-        : unrollLoops(emitter.emitKernel(n))));
+      const members = new Set([...plan.groups.values()].flatMap((g) => g.slice(1)));
+      const kernels = plan.kernels.filter((n) => !members.has(n)).map((n) => {
+        const group = plan.groups.get(n) ?? [n];
+        if (scalarArray && n.shape.length > 0) return [this.kernelCall(group, plan, localOf, (l) => scalarIndexOf(l))];
+        return unrollLoops(group.length > 1 ? emitter.emitGroup(group) : emitter.emitKernel(n));
+      });
       const decls: js.Statement[] = [];
       const tail: js.Statement[] = [];
       const copies: { node: Node; index: number; buffer: string; symbolic?: Size }[] = [];
@@ -405,25 +410,29 @@ class ModuleEmitter {
    * leaves) share one function taking its output and leaves as arguments, so a deep
    * network of identical layers emits each distinct kernel once.
    */
-  private kernelCall(k: Node, plan: Plan, localOf: (n: Node) => string, scalarIndexOf: (n: Node) => number): js.Statement {
-    const { key, leaves } = kernelSignature(k, plan);
+  private kernelCall(members: readonly Node[], plan: Plan, localOf: (n: Node) => string, scalarIndexOf: (n: Node) => number): js.Statement {
+    const { key, leaves } = kernelSignature(members, plan);
     const computedScalar = (n: Node) => n.shape.length === 0 && n.op.kind !== "source";
+    const k = members[0]!;
     let fname = this.kernelFunctions.get(key);
     if (!fname) {
       const params = leaves.map((l, i) => this.names.unique(computedScalar(l) ? `s${i}` : `a${i}`));
+      const outs = members.map((_, j) => (members.length === 1 ? "out" : this.names.unique(`out${j}`)));
       fname = this.names.derive("kernel", k.name ?? k.op.name);
       this.kernelFunctions.set(key, fname);
       const leafIndex = new Map(leaves.map((l, i) => [l, i]));
+      const memberIndex = new Map(members.map((m, j) => [m, j]));
       const storage = {
-        nameOf: (n: Node) => (n === k ? "out" : params[leafIndex.get(n)!]!),
+        nameOf: (n: Node) => (memberIndex.has(n) ? outs[memberIndex.get(n)!]! : params[leafIndex.get(n)!]!),
         dimName: (d: string) => this.dimNames.get(d)!,
         scalarSlot: (n: Node) => js.index(scalarsName, js.id(params[leafIndex.get(n)!]!)),
       };
       const emitter = new FunctionEmitter(plan, storage, this.names, this.options.dtype);
-      this.kernelDecls.push(js.func(fname, ["out", ...params], unrollLoops(emitter.emitKernel(k))));
+      const body = members.length === 1 ? emitter.emitKernel(k) : emitter.emitGroup(members);
+      this.kernelDecls.push(js.func(fname, [...outs, ...params], unrollLoops(body)));
     }
     const args = leaves.map((l) => (computedScalar(l) ? js.num(scalarIndexOf(l)) : js.id(localOf(l))));
-    return js.withComment(js.stmt(js.call(fname, js.id(localOf(k)), ...args)), kernelLabel(k));
+    return js.withComment(js.stmt(js.call(fname, ...members.map((m) => js.id(localOf(m))), ...args)), groupLabel(members));
   }
 
   /** `step` for a large model: valueAndGrad's kernels, then the optimizer update. */

@@ -1,1 +1,1 @@
-export { planFunction, type Plan, type PlanRoots } from "./plan";
+export { planFunction, isFlat, type Plan, type PlanRoots } from "./plan";

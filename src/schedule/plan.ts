@@ -29,6 +29,11 @@ export interface Plan {
   /** Elementwise kernels computed inside the kernel of their producer (an epilogue):
    *  consumer -> producer. The producer is then not materialised. */
   fusedProducer: Map<Node, Node>;
+  /** Runs of consecutive same-shaped elementwise kernels computed in one flat loop, by
+   *  their first member (values flow between members in locals). */
+  groups: Map<Node, Node[]>;
+  /** Group members whose value never leaves the group's loop (no store). */
+  localOnly: Set<Node>;
 }
 
 export interface PlanRoots {
@@ -116,6 +121,16 @@ export function planFunction(roots: PlanRoots): Plan {
 
   const kernels = order.filter((n) => materialized.has(n) && n.op.kind !== "source");
   const fusedProducer = fuseEpilogues(kernels, materialized, keepAlive);
+  const groups = groupElementwise(kernels, materialized, fusedProducer);
+  // Members of a group read only by later members never need to reach memory.
+  const localOnly = new Set<Node>();
+  const groupReaders = readersOf(kernels, materialized);
+  for (const members of groups.values()) {
+    members.forEach((m, i) => {
+      const later = new Set(members.slice(i + 1));
+      if (!keepAlive.has(m) && (groupReaders.get(m) ?? []).every((r) => later.has(r.kernel))) localOnly.add(m);
+    });
+  }
 
   // Liveness: a buffer is free after the last kernel that reads it.
   const position = new Map<Node, number>();
@@ -170,7 +185,7 @@ export function planFunction(roots: PlanRoots): Plan {
       if (s !== undefined && !pinned.has(s) && !keepAlive.has(dead)) free.push(s);
     }
   });
-  return { order, kernels, materialized, slotOf, slots, pinned, fusedProducer };
+  return { order, kernels, materialized, slotOf, slots, pinned, fusedProducer, groups, localOnly };
 }
 
 /**
@@ -182,25 +197,7 @@ export function planFunction(roots: PlanRoots): Plan {
  */
 function fuseEpilogues(kernels: Node[], materialized: Set<Node>, keepAlive: Set<Node>): Map<Node, Node> {
   const fused = new Map<Node, Node>();
-  // Readers of each materialised node: kernels reaching it through fused nodes, and
-  // whether every such path goes through elementwise ops only.
-  const readers = new Map<Node, { kernel: Node; direct: boolean }[]>();
-  for (const k of kernels) {
-    const seen = new Set<Node>();
-    const stack: { n: Node; direct: boolean }[] = k.inputs.map((n) => ({ n, direct: k.op.kind === "elementwise" }));
-    while (stack.length > 0) {
-      const { n, direct } = stack.pop()!;
-      if (seen.has(n)) continue;
-      seen.add(n);
-      if (materialized.has(n)) {
-        const list = readers.get(n) ?? [];
-        list.push({ kernel: k, direct });
-        readers.set(n, list);
-        continue;
-      }
-      for (const i of n.inputs) stack.push({ n: i, direct: direct && n.op.kind === "elementwise" });
-    }
-  }
+  const readers = readersOf(kernels, materialized);
   const position = new Map<Node, number>();
   kernels.forEach((k, i) => position.set(k, i));
   for (const e of [...kernels]) {
@@ -224,6 +221,66 @@ function fuseEpilogues(kernels: Node[], materialized: Set<Node>, keepAlive: Set<
     kernels.forEach((n, i) => position.set(n, i));
   }
   return fused;
+}
+
+/** Whether `e` reads only same-shaped values and scalars through elementwise ops (a scalar
+ *  broadcast is fine), so one flat index addresses everything it touches. */
+export function isFlat(e: Node, materialized: ReadonlySet<Node>): boolean {
+  if (e.op.kind !== "elementwise" || e.shape.length === 0) return false;
+  const seen = new Set<Node>();
+  const stack = [...e.inputs];
+  while (stack.length > 0) {
+    const n = stack.pop()!;
+    if (seen.has(n)) continue;
+    seen.add(n);
+    if (materialized.has(n)) {
+      if (n.shape.length !== 0 && !sameShape(n.shape, e.shape)) return false;
+      continue;
+    }
+    if (n.op.kind === "source") { if (n.shape.length !== 0) return false; continue; }
+    if (n.op.kind === "view" && n.inputs[0]!.shape.length === 0) { stack.push(n.inputs[0]!); continue; }
+    if (n.op.kind !== "elementwise") return false;
+    for (const i of n.inputs) stack.push(i);
+  }
+  return true;
+}
+
+/** Consecutive flat elementwise kernels of one shape form a group (horizontal fusion). */
+/** The kernels reading each materialised node (through fused nodes), and whether every
+ *  such path goes through elementwise ops only (same index). */
+function readersOf(kernels: readonly Node[], materialized: ReadonlySet<Node>): Map<Node, { kernel: Node; direct: boolean }[]> {
+  const readers = new Map<Node, { kernel: Node; direct: boolean }[]>();
+  for (const k of kernels) {
+    const seen = new Set<Node>();
+    const stack: { n: Node; direct: boolean }[] = k.inputs.map((n) => ({ n, direct: k.op.kind === "elementwise" }));
+    while (stack.length > 0) {
+      const { n, direct } = stack.pop()!;
+      if (seen.has(n)) continue;
+      seen.add(n);
+      if (materialized.has(n)) {
+        const list = readers.get(n) ?? [];
+        list.push({ kernel: k, direct });
+        readers.set(n, list);
+        continue;
+      }
+      for (const i of n.inputs) stack.push({ n: i, direct: direct && n.op.kind === "elementwise" });
+    }
+  }
+  return readers;
+}
+
+function groupElementwise(kernels: Node[], materialized: ReadonlySet<Node>, fused: ReadonlyMap<Node, Node>): Map<Node, Node[]> {
+  const groups = new Map<Node, Node[]>();
+  let run: Node[] = [];
+  const close = () => { if (run.length > 1) groups.set(run[0]!, run); run = []; };
+  for (const k of kernels) {
+    const flat = !fused.has(k) && isFlat(k, materialized);
+    if (flat && run.length > 0 && sameShape(run[0]!.shape, k.shape)) { run.push(k); continue; }
+    close();
+    if (flat) run = [k];
+  }
+  close();
+  return groups;
 }
 
 function expands(n: Node): boolean {
