@@ -1,0 +1,229 @@
+// gradc's benchmark suite (`npm run bench`): workloads W1–W4 timed against hand-written
+// JavaScript and TensorFlow.js (cpu and wasm backends), interleaved in one process, after
+// checking that every implementation computes the same loss and gradient as gradc; W5
+// compile time; allocation counted in a child process; ops/flops/arena from
+// `gradc compile --stats`. Prints a table and writes bench/results.json and
+// bench/results.md (`--update-readme` also puts the table into README.md's Performance
+// section). Options: --only=W1,W3  --rounds=N  --quick  --w5-max=100  --no-alloc; a run
+// with any of them but --rounds writes bench/results.partial.* instead (not committed).
+import { execFileSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import { fileURLToPath } from "node:url";
+import { measure, sinkValue } from "./lib/harness.mjs";
+import { modelStats } from "./lib/gradc.mjs";
+import { loadTf } from "./tf/load.mjs";
+import { setupW1 } from "./w1-xor.mjs";
+import { setupW2 } from "./w2-mlp.mjs";
+import { setupW3 } from "./w3-grad.mjs";
+import { setupW4 } from "./w4-cnn.mjs";
+import { runW5 } from "./w5-compile.mjs";
+
+const args = process.argv.slice(2);
+const opt = (name, fallback) => {
+  const a = args.find((x) => x.startsWith(`--${name}=`));
+  return a ? a.slice(name.length + 3) : fallback;
+};
+const flag = (name) => args.includes(`--${name}`);
+const quick = flag("quick");
+const only = new Set(opt("only", "W1,W2,W3,W4,W5").split(",").map((s) => s.trim().toUpperCase()));
+const timing = { rounds: Number(opt("rounds", quick ? 5 : 11)), sampleMs: quick ? 20 : 40, warmMs: quick ? 200 : 400 };
+const w5Max = Number(opt("w5-max", quick ? 100 : 1000));
+
+// Loss agrees to 1e-4 relative; the applied gradient ((before - after) / lr, in f32) to
+// 1e-3 of its largest element. Observed errors are ~1e-7 and ~1e-5 (f32 rounding).
+const LOSS_TOL = 1e-4;
+const GRAD_TOL = 1e-3;
+
+const started = performance.now();
+const log = (s = "") => process.stderr.write(s + "\n");
+const sig = (v, d = 3) => (v === undefined || v === null || !Number.isFinite(v) ? "-" : v >= 10 ** d ? v.toFixed(0) : v.toPrecision(d));
+
+const cpus = os.cpus();
+const machine = {
+  cpu: cpus[0]?.model.trim() ?? "unknown",
+  cores: os.availableParallelism?.() ?? cpus.length,
+  node: process.version,
+  date: new Date().toISOString().slice(0, 10),
+  loadAverage: os.loadavg().map((l) => Number(l.toFixed(1))),
+};
+const machineLine = `${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${machine.date} (load average at start ${machine.loadAverage[0]})`;
+log(`gradc bench: ${machineLine}`);
+
+const tf = await loadTf();
+const results = { machine: machineLine, machineInfo: machine, tfjs: { version: tf.version, wasmSimd: tf.simd, wasmThreads: tf.threads }, timing, workloads: {} };
+
+// ---- W1–W4: check, then time ----
+const setups = { W1: setupW1, W2: setupW2, W3: setupW3, W4: setupW4 };
+for (const [id, setup] of Object.entries(setups)) {
+  if (!only.has(id)) continue;
+  log(`\n${id}: setting up and checking`);
+  const w = await setup({ tf });
+  const verdict = {};
+  for (const c of w.checks) {
+    const ok = c.fails ? false : (c.lossErr === undefined || c.lossErr < LOSS_TOL) && c.gradErr < GRAD_TOL;
+    verdict[c.name] = c.fails ? "fails" : ok ? "ok" : "mismatch";
+    log(`  check ${c.name.padEnd(40)} ${c.fails ? `fails: ${c.fails}` : `loss ${c.loss === undefined ? "-" : c.loss.toFixed(7)}  loss err ${sig(c.lossErr, 2)}  grad err ${sig(c.gradErr, 2)}  ${verdict[c.name]}`}`);
+  }
+  const timed = w.impls.filter((i) => verdict[i.name] === "ok");
+  log(`${id}: timing ${timed.length} implementations, ${timing.rounds} rounds`);
+  const measured = await measure(timed, timing);
+  const byName = new Map(measured.map((m) => [m.name, m]));
+  const ref = byName.get(w.reference);
+  const rows = w.impls.map((impl) => {
+    const m = byName.get(impl.name);
+    if (!m) return { name: impl.name, status: verdict[impl.name], error: impl.fails ?? w.checks.find((c) => c.name === impl.name)?.fails ?? null };
+    const row = {
+      name: impl.name,
+      status: "ok",
+      median: m.median * w.scale,
+      min: m.min * w.scale,
+      max: m.max * w.scale,
+      cpuMedian: m.cpuMedian * w.scale,
+      callsPerSample: m.callsPerSample,
+      ratio: ref ? m.median / ref.median : null,
+      cpuRatio: ref ? m.cpuMedian / ref.cpuMedian : null,
+    };
+    log(`  ${impl.name.padEnd(40)} ${sig(row.median).padStart(8)} ${w.unit}  (${sig(row.min)}–${sig(row.max)})  x${sig(row.ratio)}`);
+    return row;
+  });
+  results.workloads[id] = { title: w.title, unit: w.unit, reference: w.reference, checks: w.checks, rows, ...(w.notes ? { notes: w.notes } : {}) };
+}
+
+// ---- stats: ops, flops, arena bytes ----
+const statModels = { W1: "w1-xor", W2: "w2-mlp", W3: "w3-grad", W4: "w4-cnn" };
+results.stats = {};
+for (const [id, name] of Object.entries(statModels)) {
+  if (!only.has(id)) continue;
+  const s = modelStats(name);
+  delete s.text;
+  s.flopsRatio = s.gradientFlops / s.forwardFlops;
+  s.opsRatio = s.gradientOps / s.forwardOps;
+  results.stats[id] = { model: `bench/models/${name}.grad`, ...s };
+}
+// ---- allocation, in a child process ----
+if (!flag("no-alloc") && (only.has("W1") || only.has("W2"))) {
+  log("\nallocation: counting gc events in a child process");
+  const out = execFileSync(process.execPath, ["--expose-gc", fileURLToPath(new URL("./alloc.mjs", import.meta.url))], { encoding: "utf8" });
+  results.allocation = JSON.parse(out.trim().split("\n").pop());
+  for (const [k, v] of Object.entries(results.allocation)) log(`  ${k.padEnd(24)} ${v.steps} steps: ${v.gcEvents} gc events${v.heapGrowthBytes === null ? "" : `, heap growth ${v.heapGrowthBytes} bytes`}`);
+}
+
+// ---- W5: compile time ----
+if (only.has("W5")) {
+  log("\nW5: compile time of deep MLPs");
+  const sizes = [10, 100, 1000].filter((l) => l <= w5Max);
+  results.workloads.W5 = { title: "compile time, deep MLP", ...runW5({ sizes }) };
+  for (const r of results.workloads.W5.rows) log(`  ${String(r.layers).padStart(5)} layers: ${r.error ? `fails: ${r.error}` : `${sig(r.ms)} ms, ${r.bytes} bytes${r.growthMsPerLayer ? `, +${sig(r.growthMsPerLayer)} ms/layer` : ""}`}`);
+}
+
+// ---- targets ----
+const row = (id, name) => results.workloads[id]?.rows.find((r) => r.name === name && r.status === "ok");
+const targets = [];
+// A target whose numbers are missing (an implementation failed its check) is not met.
+const target = (id, what, value, met, detail) => targets.push({ id, target: what, value: value ?? null, met: Number.isFinite(value) && met === true, detail });
+if (results.workloads.W1) {
+  const g = row("W1", "gradc");
+  target("W1", "≤ 1.1× hand-written fused", g?.ratio, g?.ratio <= 1.1, `×${sig(g?.ratio)} (CPU time ×${sig(g?.cpuRatio)})`);
+}
+if (results.workloads.W2) {
+  const g = row("W2", "gradc"), t = row("W2", "TF.js wasm");
+  target("W2", "≤ 1.0× hand-written 2x4 tiles", g?.ratio, g?.ratio <= 1.0, `×${sig(g?.ratio)} (CPU time ×${sig(g?.cpuRatio)})`);
+  target("W2", "faster than TF.js wasm", t?.median / g?.median, g?.median < t?.median, `TF.js wasm / gradc = ${sig(t?.median / g?.median)} (CPU time ${sig(t?.cpuMedian / g?.cpuMedian)})`);
+}
+if (results.workloads.W3) {
+  const g = row("W3", "gradc, batch of 1000");
+  target("W3", "≤ 1.1× hand-written", g?.ratio, g?.ratio <= 1.1, `×${sig(g?.ratio)} (CPU time ×${sig(g?.cpuRatio)})`);
+}
+if (results.workloads.W4) {
+  const g = row("W4", "gradc"), t = row("W4", "TF.js wasm, conv as 9 slices + matMul");
+  target("W4", "≤ 1.1× hand-written", g?.ratio, g?.ratio <= 1.1, `×${sig(g?.ratio)} (CPU time ×${sig(g?.cpuRatio)})`);
+  target("W4", "≥ 2.5× faster than TF.js wasm workaround", t?.median / g?.median, t?.median / g?.median >= 2.5, `TF.js wasm workaround / gradc = ${sig(t?.median / g?.median)} (CPU time ${sig(t?.cpuMedian / g?.cpuMedian)})`);
+}
+if (results.workloads.W5) {
+  const rs = results.workloads.W5.rows;
+  const last = rs[rs.length - 1];
+  const failed = rs.filter((r) => r.error);
+  const growth = rs.filter((r) => r.growthMsPerLayer !== undefined);
+  // Linear: the time per added layer does not grow by more than 1.5x from one size step to the next.
+  const linear = failed.length === 0 && (growth.length < 2 || growth[growth.length - 1].growthMsPerLayer <= 1.5 * growth[0].growthMsPerLayer);
+  const sizeLinear = failed.length === 0 && (growth.length < 2 || growth[growth.length - 1].growthBytesPerLayer <= 1.1 * growth[0].growthBytesPerLayer);
+  const failNote = failed.map((r) => `; ${r.layers} layers fail: ${r.error}`).join("");
+  target("W5", "compile time linear in layers", growth.length ? growth[growth.length - 1].growthMsPerLayer / growth[0].growthMsPerLayer : 1, linear, growth.map((r) => `+${sig(r.growthMsPerLayer)} ms/layer up to ${r.layers}`).join(", ") + failNote);
+  if (last.layers === 1000) target("W5", "1,000 layers < 2 s", last.ms, last.ms < 2000, last.error ? `fails: ${last.error}` : `${sig(last.ms)} ms`);
+  target("W5", "emitted size linear", growth.length ? growth[growth.length - 1].growthBytesPerLayer / growth[0].growthBytesPerLayer : 1, sizeLinear, growth.map((r) => `+${sig(r.growthBytesPerLayer / 1024)} KB/layer up to ${r.layers}`).join(", ") + failNote);
+}
+if (results.allocation) {
+  for (const k of ["gradc W1 step", "gradc W2 step"]) {
+    const a = results.allocation[k];
+    if (a) target(k.slice(6, 8), `0 gc events in ${a.steps} steps`, a.gcEvents, a.gcEvents === 0, `${a.gcEvents} gc events`);
+  }
+}
+for (const id of ["W1", "W2", "W4"]) {
+  const s = results.stats[id];
+  if (!s) continue;
+  target(id, "flops (forward+gradient) / forward ≤ 3", s.flopsRatio, s.flopsRatio <= 3, `×${sig(s.flopsRatio)} by --stats`);
+}
+results.targets = targets;
+results.seconds = Number(((performance.now() - started) / 1000).toFixed(1));
+
+// ---- output ----
+function markdown() {
+  const lines = [];
+  lines.push(`Machine: ${machineLine}. Medians of ${timing.rounds} interleaved rounds, min–max in brackets; ratios are medians against the hand-written reference (its row shows ×1).`, "");
+  lines.push("| workload | implementation | median (min–max) | × hand-written | × hand-written, CPU time |", "|---|---|---|---|---|");
+  for (const [id, w] of Object.entries(results.workloads)) {
+    if (id === "W5") continue;
+    w.rows.forEach((r, i) => {
+      const cell = r.status === "ok" ? `${sig(r.median)} ${w.unit} (${sig(r.min)}–${sig(r.max)})` : r.status === "fails" ? `fails: ${r.error}` : r.status;
+      lines.push(`| ${i === 0 ? `**${id}** ${w.title}` : ""} | ${r.name} | ${cell} | ${r.status === "ok" ? `×${sig(r.ratio)}` : ""} | ${r.status === "ok" ? `×${sig(r.cpuRatio)}` : ""} |`);
+    });
+  }
+  if (results.workloads.W5) {
+    const w = results.workloads.W5;
+    lines.push("", `W5, compile time of a deep MLP (width ${w.width}, batch ${w.batch}, relu, mse, sgd) with \`compile()\`:`, "");
+    lines.push("| layers | compile | per layer | growth per layer | emitted code |", "|---|---|---|---|---|");
+    for (const r of w.rows) lines.push(r.error ? `| ${r.layers} | fails: ${r.error} | | | |` : `| ${r.layers} | ${sig(r.ms)} ms | ${sig(r.msPerLayer)} ms | ${r.growthMsPerLayer === undefined ? "" : `${sig(r.growthMsPerLayer)} ms`} | ${sig(r.bytes / 1024)} KB (${sig(r.bytesPerLayer / 1024)} KB/layer) |`);
+  }
+  if (Object.keys(results.stats).length) {
+    lines.push("", "From `gradc compile --stats`:", "");
+    lines.push("| model | ops fwd / fwd+grad | flops fwd / fwd+grad (ratio) | forward: kernels, arena | step: kernels, arena |", "|---|---|---|---|---|");
+    for (const [id, s] of Object.entries(results.stats)) {
+      const ratio = `×${sig(s.flopsRatio)}`;
+      lines.push(`| ${id} | ${s.forwardOps} / ${s.gradientOps} | ${s.forwardFlops} / ${s.gradientFlops} (${ratio}) | ${s.forwardKernels}, ${s.forwardArenaBytes} B | ${s.stepKernels === undefined ? "-" : `${s.stepKernels}, ${s.stepArenaBytes} B`} |`);
+    }
+  }
+  if (results.allocation) {
+    lines.push("", "Allocation (gc events counted with a PerformanceObserver, after warm-up): " + Object.entries(results.allocation).map(([k, v]) => `${k} ×${v.steps.toLocaleString("en")}: ${v.gcEvents}`).join("; ") + ".");
+  }
+  lines.push("", "| target | result | met |", "|---|---|---|");
+  for (const t of targets) lines.push(`| ${t.id}: ${t.target} | ${t.detail} | ${t.met ? "yes" : "**no**"} |`);
+  return lines.join("\n") + "\n";
+}
+
+/** Numbers rounded to 4 significant digits so the committed file diffs readably. */
+function rounded(v) {
+  if (typeof v === "number") return Number.isInteger(v) ? v : Number(v.toPrecision(4));
+  if (Array.isArray(v)) return v.map(rounded);
+  if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, rounded(x)]));
+  return v;
+}
+
+const md = markdown();
+process.stdout.write("\n" + md);
+// Only a full run replaces the committed results; partial or quick runs go beside them.
+const full = !quick && ["W1", "W2", "W3", "W4", "W5"].every((w) => only.has(w)) && w5Max >= 1000 && !flag("no-alloc");
+const base = full ? "results" : "results.partial";
+writeFileSync(new URL(`./${base}.json`, import.meta.url), JSON.stringify(rounded(results), null, 2) + "\n");
+writeFileSync(new URL(`./${base}.md`, import.meta.url), md);
+if (flag("update-readme") && !full) log("README.md not updated: only a full run updates it");
+if (flag("update-readme") && full) {
+  const readme = new URL("../README.md", import.meta.url);
+  const text = readFileSync(readme, "utf8");
+  const start = "<!-- bench:start -->", end = "<!-- bench:end -->";
+  const a = text.indexOf(start), b = text.indexOf(end);
+  if (a < 0 || b < a) throw new Error("README.md has no <!-- bench:start --> ... <!-- bench:end --> markers");
+  writeFileSync(readme, text.slice(0, a + start.length) + "\n" + md + text.slice(b));
+  log("README.md: Performance table updated");
+}
+log(`\nwrote bench/${base}.json and bench/${base}.md in ${results.seconds} s (sink ${sinkValue() === sinkValue() ? "ok" : "NaN"})`);
