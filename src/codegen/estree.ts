@@ -45,6 +45,8 @@ export type Statement = (
   | { type: "ForStatement"; init: Statement | Expression | null; test: Expression | null; update: Expression | null; body: Statement }
   | { type: "IfStatement"; test: Expression; consequent: Statement; alternate: Statement | null }
   | { type: "ForInStatement"; left: Statement; right: Expression; body: Statement }
+  | { type: "SwitchStatement"; discriminant: Expression; cases: { type: "SwitchCase"; test: Expression | null; consequent: Statement[] }[] }
+  | { type: "BreakStatement"; label: null }
   | { type: "ReturnStatement"; argument: Expression | null }
   | { type: "ThrowStatement"; argument: Expression }
   | { type: "FunctionDeclaration"; id: Expression; params: Expression[]; body: BlockStatement; async: false; generator: false }
@@ -148,6 +150,18 @@ export function loop(v: string, from: Expression, to: Expression, body: Statemen
 export function forIn(v: string, object: Expression, body: Statement[]): Statement {
   return { type: "ForInStatement", left: declare("const", v), right: object, body: block(body) };
 }
+
+/** `switch (d) { case a: case b: ...; default: ... }`: consecutive cases with empty
+ *  bodies fall through to the next non-empty one; `end` closes the matched cases. */
+export function switchStmt(d: Expression, cases: { test: Expression | null; body: Statement[] }[], end: Statement[]): Statement {
+  const out = cases.map((c, i) => ({
+    type: "SwitchCase" as const, test: c.test,
+    consequent: c.body.length > 0 ? c.body : i === cases.length - 1 || cases[i + 1]!.test === null ? end : [],
+  }));
+  return { type: "SwitchStatement", discriminant: d, cases: out };
+}
+
+export const breakStmt = (): Statement => ({ type: "BreakStatement", label: null });
 
 /** `a instanceof B` */
 export const instanceOf = (a: Expression, b: Expression): Expression => binary("instanceof", a, b);

@@ -469,9 +469,13 @@ class ModuleEmitter {
     const notObject = js.logical("||", js.binary("!==", js.unary("typeof", js.id("values")), js.str("object")), js.binary("===", js.id("values"), js.nil()));
     out.push(js.ifStmt(notObject, [js.stmt(js.call("badValues", js.id("values"),
       js.str(`${fnName}: the values must be an object mapping input names to ${typeName}s, but is `)))]));
-    out.push(js.forIn("key", js.id("values"), [
-      js.ifStmt(js.binary("!==", js.index("known", js.id("key")), js.num(1)), [js.stmt(js.call("unknownValue", js.id("values"), js.id("key")))]),
-    ]));
+    // Unknown names: a string switch for a few names (internalized-string compares), the
+    // `known` table for many.
+    const names = [...program.inputs, ...program.params].map((d) => d.name);
+    const unknown = js.stmt(js.call("unknownValue", js.id("values"), js.id("key")));
+    out.push(js.forIn("key", js.id("values"), names.length <= 16
+      ? [js.switchStmt(js.id("key"), [...names.map((n) => ({ test: js.str(n), body: [] as js.Statement[] })), { test: null, body: [unknown] }], [js.breakStmt()])]
+      : [js.ifStmt(js.binary("!==", js.index("known", js.id("key")), js.num(1)), [unknown])]));
     const take = (d: TensorDecl, role: "input" | "param"): js.Statement[] => {
       const v = role === "input" ? this.inputVars.get(d.name)! : this.paramVars.get(d.name)!;
       const own = js.call(js.member("hasOwn", "call"), js.id("values"), js.str(d.name));
@@ -506,7 +510,8 @@ class ModuleEmitter {
         if (unknown.length !== 1) continue;
         const dim = unknown[0]!;
         const count = d.shape.filter((s) => s === dim).length;
-        if (count !== 1) continue;
+        // A zero-size axis makes the length 0 whatever the dim is (src/lower/dims.ts agrees).
+        if (count !== 1 || d.shape.some((s) => s === 0)) continue;
         const knownPart = this.sizeExpression({ coef: sizeOf(d.shape.filter((s) => s !== dim)).coef, dims: sizeOf(d.shape.filter((s) => s !== dim)).dims });
         const [before, after] = split(messages.E0405(d.name, dim, `its length ${marker} is not a whole multiple of the other sizes`));
         out.push(js.stmt(js.assign(js.id(this.dimNames.get(dim)!), js.call("inferDim",
