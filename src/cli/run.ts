@@ -77,7 +77,9 @@ function sizes(args: Args, flag = "--size"): Record<string, number> | undefined 
     const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(item);
     if (!m) throw new UsageError(`${flag} takes name=value, like ${flag} n=64; got ${JSON.stringify(item)}`);
     const v = Number(m[2]);
-    Object.defineProperty(out, m[1]!, { value: Number.isFinite(v) && m[2]!.trim() !== "" ? v : NaN, enumerable: true, writable: true, configurable: true });
+    // A value that is not a number goes through as text, so the error (at the `dim`) shows it.
+    const value = Number.isFinite(v) && m[2]!.trim() !== "" ? v : m[2]!;
+    Object.defineProperty(out, m[1]!, { value, enumerable: true, writable: true, configurable: true });
   }
   return out;
 }

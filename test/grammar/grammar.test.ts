@@ -9,7 +9,7 @@
 //     names and keyword arguments.
 
 import { describe, it, expect, beforeAll } from "vitest";
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, lstatSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -44,7 +44,10 @@ function gradFiles(dir: string): string[] {
   if (!existsSync(dir)) return [];
   const out: string[] = [];
   for (const name of readdirSync(dir).sort()) {
+    // Installed packages (and links back to this repository) are not examples.
+    if (name === "node_modules") continue;
     const p = join(dir, name);
+    if (lstatSync(p).isSymbolicLink()) continue;
     if (statSync(p).isDirectory()) out.push(...gradFiles(p));
     else if (name.endsWith(".grad")) out.push(p);
   }

@@ -69,7 +69,7 @@ console.log(JSON.stringify({ a: Array.from(a.params.w), b: Array.from(b.params.w
     expect(original?.source).toMatch(/xor\.grad$/);
     expect(original!.line + 1).toBe(10);
     // Outside kernels, lines map to the emitted module itself.
-    const check = lineOf(text, "function tensorArg(");
+    const check = lineOf(text, "function badArgument(");
     expect(originalPosition(map, check, 0)?.source).toMatch(/xor\.grad\.js$/);
   });
 
