@@ -14,6 +14,7 @@ import { NameTable } from "./names";
 import { optimizers } from "./optimizers";
 import { unrollLoops } from "./unroll";
 import { scalarizeBuffers } from "./scalarize";
+import { hoistInvariantLoads } from "./hoist";
 import { errorClassSource, parseStatements, runtimeSource } from "./runtime";
 
 const marker = "\u0000";
@@ -116,7 +117,7 @@ class ModuleEmitter {
 
   constructor(private readonly model: ModelIR, private readonly options: CodegenOptions) {
     for (const reserved of ["GradcError", "hasOwn", "fail", "describe", "checkRecord", "tensorArg", "scalarArg",
-      "checkLength", "badLength", "inferDim", "grow", "badValues", "unknownValue", "badArgument", "key", "scalarField", "makeRandom", "initialise", "F", "meta", "params",
+      "checkLength", "badLength", "scalarBox", "inferDim", "grow", "badValues", "unknownValue", "badArgument", "key", "scalarField", "makeRandom", "initialise", "F", "meta", "params",
       "createParams", "forward", "valueAndGrad", "step", "scratch", "known", "c1", "c2", "Math", "Object",
       "Float32Array", "Float64Array", "Array", "Error", "NaN", "Infinity", "undefined", "values", "seed", "random",
       "scalars", "out", "Map"]) {
@@ -429,7 +430,7 @@ class ModuleEmitter {
       };
       const emitter = new FunctionEmitter(plan, storage, this.names, this.options.dtype);
       const body = members.length === 1 ? emitter.emitKernel(k) : emitter.emitGroup(members);
-      this.kernelDecls.push(js.func(fname, [...outs, ...params], unrollLoops(body)));
+      this.kernelDecls.push(js.func(fname, [...outs, ...params], hoistInvariantLoads(unrollLoops(body))));
     }
     const args = leaves.map((l) => (computedScalar(l) ? js.num(scalarIndexOf(l)) : js.id(localOf(l))));
     return js.withComment(js.stmt(js.call(fname, ...members.map((m) => js.id(localOf(m))), ...args)), groupLabel(members));
@@ -483,8 +484,12 @@ class ModuleEmitter {
       const scalar = d.shape.length === 0;
       const badType = js.str(messages.E0404(d.name, scalar ? `number or a ${typeName} of length 1` : typeName, marker).replace(marker, ""));
       if (scalar) {
+        // Read now, boxed once every value is read: a getter on a later value that calls
+        // the model again would otherwise overwrite this call's box.
         const fallback = role === "param" ? js.index("params", js.str(d.name)) : js.nil();
-        return [js.declare("const", v, js.call("scalarArg", js.id("values"), js.str(d.name), fallback, js.id(this.boxes.get(d.name)!), js.id("F"), missing, badType))];
+        const raw = this.names.derive("raw", d.name);
+        boxing.push(js.declare("const", v, js.call("scalarBox", js.id(raw), js.id(this.boxes.get(d.name)!))));
+        return [js.declare("const", raw, js.call("scalarArg", js.id("values"), js.str(d.name), fallback, js.id("F"), missing, badType))];
       }
       const value = role === "input"
         ? js.index("values", js.str(d.name))
@@ -493,11 +498,13 @@ class ModuleEmitter {
       const test = role === "input" ? js.logical("||", bad, js.unary("!", own)) : bad;
       return [
         js.declare("const", v, value),
-        js.ifStmt(test, [js.stmt(js.call("badArgument", js.id("values"), js.str(d.name), js.bool(role === "input"), missing, badType))]),
+        js.ifStmt(test, [js.stmt(js.call("badArgument", js.id("values"), js.str(d.name), js.bool(role === "input"), missing, badType, js.id(v)))]),
       ];
     };
+    const boxing: js.Statement[] = [];
     for (const i of program.inputs) append(out, take(i, "input"));
     for (const p of program.params) append(out, take(p, "param"));
+    append(out, boxing);
 
     // Free dims, each from the first input where it is the only unknown.
     const solved = new Set<string>();

@@ -456,19 +456,35 @@ export const maxpool2d: KernelDef = {
     const xs = x!.shape;
     const win = poolWindow(attrs, xs[2]!, xs[3]!);
     const data = new Float64Array(numel(out));
-    forEach4(out, (n, c, i, j, flat) => { data[flat] = x!.data[firstMax(x!.data, xs, win, n, c, i, j)]!; });
+    // The value is Math.max over the window (NaN if any is NaN); the gradient still goes
+    // to the first maximal element (maxpool2d_grad).
+    forEach4(out, (n, c, i, j, flat) => {
+      let m = -Infinity;
+      forEachTap(i, j, win, (_a, _b, h, v) => { m = Math.max(m, x!.data[at4(xs, n, c, h, v)]!); });
+      data[flat] = m;
+    });
     return data;
   },
   vjp: (b, g, node) => [b.op("maxpool2d_grad", [node.inputs[0]!, g], node.attrs)],
   print: { kind: "call", fn: "maxpool2d" },
   emit: {
     fusesInputs: false,
+    storesOnce: () => true,
     kernel: (ctx) => {
+      // One Math.max over the window's taps: branch-free, where a running compare
+      // mispredicts on unordered data.
       const x = ctx.node.inputs[0]!;
+      const win = poolWindow(ctx.node.attrs, ...plane(x.shape));
       const vars = fourVars(ctx);
+      const [n, c, i, j] = vars.map(id) as [Expr, Expr, Expr, Expr];
       const body: js.Statement[] = [];
-      const { best } = emitFirstMax(ctx, x, poolWindow(ctx.node.attrs, ...plane(x.shape)), vars.map(id), body);
-      body.push(ctx.store(vars.map(id), id(best)));
+      const taps: Expr[] = [];
+      for (let a = 0; a < win.kh; a++) {
+        for (let b = 0; b < win.kw; b++) {
+          taps.push(ctx.read(x, [n, c, plus(js.mul(i, num(win.stride)), num(a)), plus(js.mul(j, num(win.stride)), num(b))], body));
+        }
+      }
+      body.push(ctx.store(vars.map(id), taps.length === 1 ? taps[0]! : js.math("max", ...taps)));
       return [nest(vars, ctx.node.shape, ctx, body)];
     },
   },
