@@ -508,9 +508,12 @@ export const maxpool2dGrad: KernelDef = {
   print: { kind: "call", fn: "maxpool2d_grad" },
   emit: {
     fusesInputs: false,
+    // Windows that tile the plane (stride = size) are written whole, once each.
+    storesOnce: (node) => node.attrs.stride === node.attrs.size,
     kernel: (ctx) => {
       const [x, g] = ctx.node.inputs as [Node, Node];
       const win = poolWindow(ctx.node.attrs, ...plane(x.shape));
+      if (win.stride === win.kh) return tiledMaxpoolGrad(ctx, win);
       const vars = fourVars(ctx);
       const [n, c, i, j] = vars.map(id) as [Expr, Expr, Expr, Expr];
       const body: js.Statement[] = [];
@@ -522,6 +525,39 @@ export const maxpool2dGrad: KernelDef = {
     },
   },
 };
+
+/** maxpool2d_grad for windows that tile the plane: each window's taps are written once,
+ *  the gradient at the first maximum and 0 elsewhere; rows and columns past the last
+ *  window are 0. Every element is stored exactly once, so a consumer can be fused. */
+function tiledMaxpoolGrad(ctx: KernelContext, win: Window): js.Statement[] {
+  const [x, g] = ctx.node.inputs as [Node, Node];
+  const vars = fourVars(ctx);
+  const [n, c, i, j] = vars.map(id) as [Expr, Expr, Expr, Expr];
+  const body: js.Statement[] = [];
+  const { ra, rb } = emitFirstMax(ctx, x, win, [n, c, i, j], body);
+  const gv = ctx.fresh("g");
+  body.push(js.declare("const", gv, ctx.read(g, [n, c, i, j], body)));
+  const s = num(win.stride);
+  for (let a = 0; a < win.kh; a++) {
+    for (let b = 0; b < win.kw; b++) {
+      const hit = js.logical("&&", js.binary("===", id(ra), num(a)), js.binary("===", id(rb), num(b)));
+      body.push(ctx.store([n, c, plus(js.mul(i, s), num(a)), plus(js.mul(j, s), num(b))], js.conditional(hit, id(gv), num(0))));
+    }
+  }
+  const out: js.Statement[] = [nest(vars, g.shape, ctx, body)];
+  // The rest of the plane, outside every window.
+  const [N, C, H, W] = ctx.node.shape as [Dim, Dim, number, number];
+  const [OH, OW] = [g.shape[2] as number, g.shape[3] as number];
+  const covered = [OH * win.stride, OW * win.stride];
+  const zero = (rows: [number, number], cols: [number, number]) => {
+    const zv = fourVars(ctx);
+    const inner = [ctx.store([id(zv[0]!), id(zv[1]!), plus(id(zv[2]!), num(rows[0])), plus(id(zv[3]!), num(cols[0]))], num(0))];
+    return nest(zv, [N, C, rows[1] - rows[0], cols[1] - cols[0]], ctx, inner);
+  };
+  if (covered[0]! < H) out.push(zero([covered[0]!, H], [0, W]));
+  if (covered[1]! < W) out.push(zero([0, covered[0]!], [covered[1]!, W]));
+  return out;
+}
 
 /** maxpool2d_select(x, h [both shape of x]; size, stride) -> pooled: h at each window's
  *  first maximum of x (maxpool2d(x) is maxpool2d_select(x, x)). */
