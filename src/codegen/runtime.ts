@@ -59,23 +59,25 @@ function unknownValue(values, key) {
   // Inherited keys are not values; only own unknown names are an error.
   if (hasOwn.call(values, key)) fail("E0402", "unknown value \`" + key + "\`: the model has no input or param of that name");
 }
-function badArgument(values, name, required, missing, badType) {
+function badArgument(values, name, required, missing, badType, held) {
   if (!hasOwn.call(values, name)) {
     if (required) fail("E0401", missing);
-    fail("E0404", badType + "missing from the model's params");
+    // The held param (model.params is writable): missing, or replaced by something else.
+    fail("E0404", badType + (held === undefined ? "missing from the model's params" : describe(held)));
   }
   fail("E0404", badType + describe(values[name]));
 }
-function scalarArg(values, name, fallback, box, ArrayType, missing, badType) {
+function scalarArg(values, name, fallback, ArrayType, missing, badType) {
   let v = fallback;
   if (hasOwn.call(values, name)) v = values[name];
   else if (fallback === null) fail("E0401", missing);
-  if (typeof v === "number") {
-    box[0] = v;
-    return box;
-  }
-  if (!isTyped(v, ArrayType) || v.length !== 1) fail("E0404", badType + describe(v));
+  if (typeof v !== "number" && (!isTyped(v, ArrayType) || v.length !== 1)) fail("E0404", badType + describe(v));
   return v;
+}
+function scalarBox(v, box) {
+  if (typeof v !== "number") return v;
+  box[0] = v;
+  return box;
 }
 function badLength(array, before, after) {
   fail("E0403", before + array.length + after);
@@ -118,13 +120,13 @@ function makeRandom(seed) {
 }
 function initialise(array, kind, a, b, random) {
   const n = array.length;
-  for (let i = 0; i < n; i++) {
-    switch (kind) {
-      case 0: array[i] = a; break;
-      case 1: array[i] = a + (b - a) * random.next(); break;
-      case 2: array[i] = a + b * random.normal(); break;
-    }
+  if (kind === 0) return array.fill(a);
+  if (kind === 1) {
+    const width = b - a;
+    for (let i = 0; i < n; i++) array[i] = a + width * random.next();
+    return array;
   }
+  for (let i = 0; i < n; i++) array[i] = a + b * random.normal();
   return array;
 }
 `;

@@ -126,9 +126,9 @@ export function planFunction(roots: PlanRoots): Plan {
   const localOnly = new Set<Node>();
   const groupReaders = readersOf(kernels, materialized);
   for (const members of groups.values()) {
+    const index = new Map(members.map((m, i) => [m, i]));
     members.forEach((m, i) => {
-      const later = new Set(members.slice(i + 1));
-      if (!keepAlive.has(m) && (groupReaders.get(m) ?? []).every((r) => later.has(r.kernel))) localOnly.add(m);
+      if (!keepAlive.has(m) && (groupReaders.get(m) ?? []).every((r) => (index.get(r.kernel) ?? -1) > i)) localOnly.add(m);
     });
   }
 
@@ -198,27 +198,40 @@ export function planFunction(roots: PlanRoots): Plan {
 function fuseEpilogues(kernels: Node[], materialized: Set<Node>, keepAlive: Set<Node>): Map<Node, Node> {
   const fused = new Map<Node, Node>();
   const readers = readersOf(kernels, materialized);
+  const leavesOf = new Map<Node, Node[]>();
+  for (const [leaf, rs] of readers) {
+    for (const r of rs) {
+      const list = leavesOf.get(r.kernel);
+      if (list) list.push(leaf); else leavesOf.set(r.kernel, [leaf]);
+    }
+  }
+  // Positions change as consumers move up to their producers; kernels are re-sorted once.
   const position = new Map<Node, number>();
   kernels.forEach((k, i) => position.set(k, i));
-  for (const e of [...kernels]) {
+  for (const e of kernels) {
     if (e.op.kind !== "elementwise" || e.shape.length === 0) continue;
-    const leaves = [...readers].filter(([, rs]) => rs.some((r) => r.kernel === e)).map(([n]) => n);
-    const candidates = leaves.filter((k) => {
-      const emit = k.op.emit as KernelEmit | undefined;
-      const rs = readers.get(k)!;
-      return k.op.kind === "kernel" && !keepAlive.has(k) && !fused.has(k) && emit?.storesOnce?.(k) === true &&
-        sameShape(k.shape, e.shape) && rs.length === 1 && rs[0]!.direct;
-    });
-    const k = candidates.sort((a, b) => position.get(b)! - position.get(a)!)[0];
+    const leaves = leavesOf.get(e) ?? [];
+    let k: Node | undefined;
+    for (const c of leaves) {
+      const emit = c.op.emit as KernelEmit | undefined;
+      const rs = readers.get(c)!;
+      const ok = c.op.kind === "kernel" && !keepAlive.has(c) && !fused.has(c) && emit?.storesOnce?.(c) === true &&
+        sameShape(c.shape, e.shape) && rs.length === 1 && rs[0]!.direct;
+      if (ok && (!k || position.get(c)! > position.get(k)!)) k = c;
+    }
     if (!k) continue;
     // Everything else E reads must already exist when K runs.
     const at = position.get(k)!;
     if (leaves.some((l) => l !== k && l.op.kind !== "source" && (position.get(l) ?? -1) >= at)) continue;
     fused.set(e, k);
     materialized.delete(k);
-    kernels.splice(position.get(e)!, 1);
-    kernels.splice(at, 1, e);
-    kernels.forEach((n, i) => position.set(n, i));
+    position.set(e, at);
+    position.delete(k);
+  }
+  if (fused.size > 0) {
+    const order = kernels.filter((n) => position.has(n)).sort((a, b) => position.get(a)! - position.get(b)!);
+    kernels.length = 0;
+    for (const n of order) kernels.push(n);
   }
   return fused;
 }

@@ -38,22 +38,23 @@ function badValues(values, message) {
 function unknownValue(values, key) {
   if (hasOwn.call(values, key)) fail("E0402", "unknown value `" + key + "`: the model has no input or param of that name");
 }
-function badArgument(values, name, required, missing, badType) {
+function badArgument(values, name, required, missing, badType, held) {
   if (!hasOwn.call(values, name)) {
     if (required) fail("E0401", missing);
-    fail("E0404", badType + "missing from the model's params");
+    fail("E0404", badType + (held === undefined ? "missing from the model's params" : describe(held)));
   }
   fail("E0404", badType + describe(values[name]));
 }
-function scalarArg(values, name, fallback, box, ArrayType, missing, badType) {
+function scalarArg(values, name, fallback, ArrayType, missing, badType) {
   let v = fallback;
   if (hasOwn.call(values, name)) v = values[name]; else if (fallback === null) fail("E0401", missing);
-  if (typeof v === "number") {
-    box[0] = v;
-    return box;
-  }
-  if (!isTyped(v, ArrayType) || v.length !== 1) fail("E0404", badType + describe(v));
+  if (typeof v !== "number" && (!isTyped(v, ArrayType) || v.length !== 1)) fail("E0404", badType + describe(v));
   return v;
+}
+function scalarBox(v, box) {
+  if (typeof v !== "number") return v;
+  box[0] = v;
+  return box;
 }
 function badLength(array, before, after) {
   fail("E0403", before + array.length + after);
@@ -106,19 +107,13 @@ function makeRandom(seed) {
 }
 function initialise(array, kind, a, b, random) {
   const n = array.length;
-  for (let i = 0; i < n; i++) {
-    switch (kind) {
-      case 0:
-        array[i] = a;
-        break;
-      case 1:
-        array[i] = a + (b - a) * random.next();
-        break;
-      case 2:
-        array[i] = a + b * random.normal();
-        break;
-    }
+  if (kind === 0) return array.fill(a);
+  if (kind === 1) {
+    const width = b - a;
+    for (let i = 0; i < n; i++) array[i] = a + width * random.next();
+    return array;
   }
+  for (let i = 0; i < n; i++) array[i] = a + b * random.normal();
   return array;
 }
 const F = Float32Array;
@@ -180,15 +175,14 @@ const opt1_w2 = new F(64);
 const opt0_b2 = new F(4);
 const opt1_b2 = new F(4);
 const scalars = new Float64Array(1);
-const forward_b7 = new F(32);
-const forward_b2 = new F(32);
-const forward_b1 = new F(128);
+const forward_b6 = new F(32);
+const forward_b1 = new F(32);
 const forward_b0 = new F(128);
 const forward_scratch = new Float64Array(2);
 function run_forward(in_x, in_target, p_w1, p_b1, p_w2, p_b2) {
-  let forward_b3_0 = 0, forward_b3_1 = 0, forward_b3_2 = 0, forward_b3_3 = 0, forward_b3_4 = 0, forward_b3_5 = 0, forward_b3_6 = 0, forward_b3_7 = 0, forward_b3_8 = 0, forward_b3_9 = 0, forward_b3_10 = 0, forward_b3_11 = 0, forward_b3_12 = 0, forward_b3_13 = 0, forward_b3_14 = 0, forward_b3_15 = 0, forward_b3_16 = 0, forward_b3_17 = 0, forward_b3_18 = 0, forward_b3_19 = 0, forward_b3_20 = 0, forward_b3_21 = 0, forward_b3_22 = 0, forward_b3_23 = 0, forward_b3_24 = 0, forward_b3_25 = 0, forward_b3_26 = 0, forward_b3_27 = 0, forward_b3_28 = 0, forward_b3_29 = 0, forward_b3_30 = 0, forward_b3_31 = 0, forward_b4_0 = 0, forward_b4_1 = 0, forward_b4_2 = 0, forward_b4_3 = 0, forward_b4_4 = 0, forward_b4_5 = 0, forward_b4_6 = 0, forward_b4_7 = 0, forward_b5_0 = 0, forward_b5_1 = 0, forward_b5_2 = 0, forward_b5_3 = 0, forward_b5_4 = 0, forward_b5_5 = 0, forward_b5_6 = 0, forward_b5_7 = 0, forward_b6_0 = 0, forward_b6_1 = 0, forward_b6_2 = 0, forward_b6_3 = 0, forward_b6_4 = 0, forward_b6_5 = 0, forward_b6_6 = 0, forward_b6_7 = 0;
+  let forward_b2_0 = 0, forward_b2_1 = 0, forward_b2_2 = 0, forward_b2_3 = 0, forward_b2_4 = 0, forward_b2_5 = 0, forward_b2_6 = 0, forward_b2_7 = 0, forward_b3_0 = 0, forward_b3_1 = 0, forward_b3_2 = 0, forward_b3_3 = 0, forward_b3_4 = 0, forward_b3_5 = 0, forward_b3_6 = 0, forward_b3_7 = 0, forward_b4_0 = 0, forward_b4_1 = 0, forward_b4_2 = 0, forward_b4_3 = 0, forward_b4_4 = 0, forward_b4_5 = 0, forward_b4_6 = 0, forward_b4_7 = 0, forward_b5_0 = 0, forward_b5_1 = 0, forward_b5_2 = 0, forward_b5_3 = 0, forward_b5_4 = 0, forward_b5_5 = 0, forward_b5_6 = 0, forward_b5_7 = 0, forward_b5_8 = 0, forward_b5_9 = 0, forward_b5_10 = 0, forward_b5_11 = 0, forward_b5_12 = 0, forward_b5_13 = 0, forward_b5_14 = 0, forward_b5_15 = 0, forward_b5_16 = 0, forward_b5_17 = 0, forward_b5_18 = 0, forward_b5_19 = 0, forward_b5_20 = 0, forward_b5_21 = 0, forward_b5_22 = 0, forward_b5_23 = 0, forward_b5_24 = 0, forward_b5_25 = 0, forward_b5_26 = 0, forward_b5_27 = 0, forward_b5_28 = 0, forward_b5_29 = 0, forward_b5_30 = 0, forward_b5_31 = 0;
   {
-    // matmul [8, 16]  (model.grad:12: h      = relu(x @ w1 + b1))
+    // h [8, 16]  (model.grad:12: h      = relu(x @ w1 + b1))
     let i = 0;
     for (; i + 1 < 8; i += 2) {
       let j = 0;
@@ -281,1242 +275,1054 @@ function run_forward(in_x, in_target, p_w1, p_b1, p_w2, p_b2) {
           c12 += a_1 * b_3;
           c13 += a_1 * b_4;
         }
-        forward_b0[i * 16 + j] = c00;
-        forward_b0[i * 16 + (j + 1)] = c01;
-        forward_b0[i * 16 + (j + 2)] = c02;
-        forward_b0[i * 16 + (j + 3)] = c03;
-        forward_b0[(i + 1) * 16 + j] = c10;
-        forward_b0[(i + 1) * 16 + (j + 1)] = c11;
-        forward_b0[(i + 1) * 16 + (j + 2)] = c12;
-        forward_b0[(i + 1) * 16 + (j + 3)] = c13;
-      }
-    }
-  }
-  // h [8, 16]  (model.grad:12: h      = relu(x @ w1 + b1))
-  for (let i_5 = 0; i_5 < 8; i_5++) {
-    {
-      const t = forward_b0[i_5 * 16];
-      const t_7 = p_b1[0];
-      const t_8 = t + t_7;
-      forward_b1[i_5 * 16] = t_8 > 0 ? t_8 : 0;
-    }
-    {
-      const t = forward_b0[i_5 * 16 + 1];
-      const t_7 = p_b1[1];
-      const t_8 = t + t_7;
-      forward_b1[i_5 * 16 + 1] = t_8 > 0 ? t_8 : 0;
-    }
-    {
-      const t = forward_b0[i_5 * 16 + 2];
-      const t_7 = p_b1[2];
-      const t_8 = t + t_7;
-      forward_b1[i_5 * 16 + 2] = t_8 > 0 ? t_8 : 0;
-    }
-    {
-      const t = forward_b0[i_5 * 16 + 3];
-      const t_7 = p_b1[3];
-      const t_8 = t + t_7;
-      forward_b1[i_5 * 16 + 3] = t_8 > 0 ? t_8 : 0;
-    }
-    {
-      const t = forward_b0[i_5 * 16 + 4];
-      const t_7 = p_b1[4];
-      const t_8 = t + t_7;
-      forward_b1[i_5 * 16 + 4] = t_8 > 0 ? t_8 : 0;
-    }
-    {
-      const t = forward_b0[i_5 * 16 + 5];
-      const t_7 = p_b1[5];
-      const t_8 = t + t_7;
-      forward_b1[i_5 * 16 + 5] = t_8 > 0 ? t_8 : 0;
-    }
-    {
-      const t = forward_b0[i_5 * 16 + 6];
-      const t_7 = p_b1[6];
-      const t_8 = t + t_7;
-      forward_b1[i_5 * 16 + 6] = t_8 > 0 ? t_8 : 0;
-    }
-    {
-      const t = forward_b0[i_5 * 16 + 7];
-      const t_7 = p_b1[7];
-      const t_8 = t + t_7;
-      forward_b1[i_5 * 16 + 7] = t_8 > 0 ? t_8 : 0;
-    }
-    {
-      const t = forward_b0[i_5 * 16 + 8];
-      const t_7 = p_b1[8];
-      const t_8 = t + t_7;
-      forward_b1[i_5 * 16 + 8] = t_8 > 0 ? t_8 : 0;
-    }
-    {
-      const t = forward_b0[i_5 * 16 + 9];
-      const t_7 = p_b1[9];
-      const t_8 = t + t_7;
-      forward_b1[i_5 * 16 + 9] = t_8 > 0 ? t_8 : 0;
-    }
-    {
-      const t = forward_b0[i_5 * 16 + 10];
-      const t_7 = p_b1[10];
-      const t_8 = t + t_7;
-      forward_b1[i_5 * 16 + 10] = t_8 > 0 ? t_8 : 0;
-    }
-    {
-      const t = forward_b0[i_5 * 16 + 11];
-      const t_7 = p_b1[11];
-      const t_8 = t + t_7;
-      forward_b1[i_5 * 16 + 11] = t_8 > 0 ? t_8 : 0;
-    }
-    {
-      const t = forward_b0[i_5 * 16 + 12];
-      const t_7 = p_b1[12];
-      const t_8 = t + t_7;
-      forward_b1[i_5 * 16 + 12] = t_8 > 0 ? t_8 : 0;
-    }
-    {
-      const t = forward_b0[i_5 * 16 + 13];
-      const t_7 = p_b1[13];
-      const t_8 = t + t_7;
-      forward_b1[i_5 * 16 + 13] = t_8 > 0 ? t_8 : 0;
-    }
-    {
-      const t = forward_b0[i_5 * 16 + 14];
-      const t_7 = p_b1[14];
-      const t_8 = t + t_7;
-      forward_b1[i_5 * 16 + 14] = t_8 > 0 ? t_8 : 0;
-    }
-    {
-      const t = forward_b0[i_5 * 16 + 15];
-      const t_7 = p_b1[15];
-      const t_8 = t + t_7;
-      forward_b1[i_5 * 16 + 15] = t_8 > 0 ? t_8 : 0;
-    }
-  }
-  {
-    // matmul [8, 4]  (model.grad:13: logits = h @ w2 + b2)
-    let i_9 = 0;
-    for (; i_9 + 1 < 8; i_9 += 2) {
-      let j_10 = 0;
-      for (; j_10 + 3 < 4; j_10 += 4) {
-        let c00_12 = 0;
-        let c01_13 = 0;
-        let c02_14 = 0;
-        let c03_15 = 0;
-        let c10_16 = 0;
-        let c11_17 = 0;
-        let c12_18 = 0;
-        let c13_19 = 0;
-        for (let k_11 = 0; k_11 < 16; k_11++) {
-          const a_20 = forward_b1[i_9 * 16 + k_11];
-          const a_21 = forward_b1[(i_9 + 1) * 16 + k_11];
-          const b_22 = p_w2[k_11 * 4 + j_10];
-          const b_23 = p_w2[k_11 * 4 + (j_10 + 1)];
-          const b_24 = p_w2[k_11 * 4 + (j_10 + 2)];
-          const b_25 = p_w2[k_11 * 4 + (j_10 + 3)];
-          c00_12 += a_20 * b_22;
-          c01_13 += a_20 * b_23;
-          c02_14 += a_20 * b_24;
-          c03_15 += a_20 * b_25;
-          c10_16 += a_21 * b_22;
-          c11_17 += a_21 * b_23;
-          c12_18 += a_21 * b_24;
-          c13_19 += a_21 * b_25;
+        {
+          const v = c00;
+          const t = p_b1[j];
+          const t_5 = v + t;
+          forward_b0[i * 16 + j] = t_5 > 0 ? t_5 : 0;
         }
-        forward_b2[i_9 * 4 + j_10] = c00_12;
-        forward_b2[i_9 * 4 + (j_10 + 1)] = c01_13;
-        forward_b2[i_9 * 4 + (j_10 + 2)] = c02_14;
-        forward_b2[i_9 * 4 + (j_10 + 3)] = c03_15;
-        forward_b2[(i_9 + 1) * 4 + j_10] = c10_16;
-        forward_b2[(i_9 + 1) * 4 + (j_10 + 1)] = c11_17;
-        forward_b2[(i_9 + 1) * 4 + (j_10 + 2)] = c12_18;
-        forward_b2[(i_9 + 1) * 4 + (j_10 + 3)] = c13_19;
+        {
+          const v_6 = c01;
+          const t_7 = p_b1[j + 1];
+          const t_8 = v_6 + t_7;
+          forward_b0[i * 16 + (j + 1)] = t_8 > 0 ? t_8 : 0;
+        }
+        {
+          const v_9 = c02;
+          const t_10 = p_b1[j + 2];
+          const t_11 = v_9 + t_10;
+          forward_b0[i * 16 + (j + 2)] = t_11 > 0 ? t_11 : 0;
+        }
+        {
+          const v_12 = c03;
+          const t_13 = p_b1[j + 3];
+          const t_14 = v_12 + t_13;
+          forward_b0[i * 16 + (j + 3)] = t_14 > 0 ? t_14 : 0;
+        }
+        {
+          const v_15 = c10;
+          const t_16 = p_b1[j];
+          const t_17 = v_15 + t_16;
+          forward_b0[(i + 1) * 16 + j] = t_17 > 0 ? t_17 : 0;
+        }
+        {
+          const v_18 = c11;
+          const t_19 = p_b1[j + 1];
+          const t_20 = v_18 + t_19;
+          forward_b0[(i + 1) * 16 + (j + 1)] = t_20 > 0 ? t_20 : 0;
+        }
+        {
+          const v_21 = c12;
+          const t_22 = p_b1[j + 2];
+          const t_23 = v_21 + t_22;
+          forward_b0[(i + 1) * 16 + (j + 2)] = t_23 > 0 ? t_23 : 0;
+        }
+        {
+          const v_24 = c13;
+          const t_25 = p_b1[j + 3];
+          const t_26 = v_24 + t_25;
+          forward_b0[(i + 1) * 16 + (j + 3)] = t_26 > 0 ? t_26 : 0;
+        }
       }
     }
   }
   {
     // logits [8, 4]  (model.grad:13: logits = h @ w2 + b2)
-    const t_28 = forward_b2[0];
-    const t_29 = p_b2[0];
-    forward_b3_0 = t_28 + t_29;
-  }
-  {
-    const t_28 = forward_b2[1];
-    const t_29 = p_b2[1];
-    forward_b3_1 = t_28 + t_29;
-  }
-  {
-    const t_28 = forward_b2[2];
-    const t_29 = p_b2[2];
-    forward_b3_2 = t_28 + t_29;
-  }
-  {
-    const t_28 = forward_b2[3];
-    const t_29 = p_b2[3];
-    forward_b3_3 = t_28 + t_29;
-  }
-  {
-    const t_28 = forward_b2[4];
-    const t_29 = p_b2[0];
-    forward_b3_4 = t_28 + t_29;
-  }
-  {
-    const t_28 = forward_b2[5];
-    const t_29 = p_b2[1];
-    forward_b3_5 = t_28 + t_29;
-  }
-  {
-    const t_28 = forward_b2[6];
-    const t_29 = p_b2[2];
-    forward_b3_6 = t_28 + t_29;
-  }
-  {
-    const t_28 = forward_b2[7];
-    const t_29 = p_b2[3];
-    forward_b3_7 = t_28 + t_29;
-  }
-  {
-    const t_28 = forward_b2[8];
-    const t_29 = p_b2[0];
-    forward_b3_8 = t_28 + t_29;
-  }
-  {
-    const t_28 = forward_b2[9];
-    const t_29 = p_b2[1];
-    forward_b3_9 = t_28 + t_29;
-  }
-  {
-    const t_28 = forward_b2[10];
-    const t_29 = p_b2[2];
-    forward_b3_10 = t_28 + t_29;
-  }
-  {
-    const t_28 = forward_b2[11];
-    const t_29 = p_b2[3];
-    forward_b3_11 = t_28 + t_29;
-  }
-  {
-    const t_28 = forward_b2[12];
-    const t_29 = p_b2[0];
-    forward_b3_12 = t_28 + t_29;
-  }
-  {
-    const t_28 = forward_b2[13];
-    const t_29 = p_b2[1];
-    forward_b3_13 = t_28 + t_29;
-  }
-  {
-    const t_28 = forward_b2[14];
-    const t_29 = p_b2[2];
-    forward_b3_14 = t_28 + t_29;
-  }
-  {
-    const t_28 = forward_b2[15];
-    const t_29 = p_b2[3];
-    forward_b3_15 = t_28 + t_29;
-  }
-  {
-    const t_28 = forward_b2[16];
-    const t_29 = p_b2[0];
-    forward_b3_16 = t_28 + t_29;
-  }
-  {
-    const t_28 = forward_b2[17];
-    const t_29 = p_b2[1];
-    forward_b3_17 = t_28 + t_29;
-  }
-  {
-    const t_28 = forward_b2[18];
-    const t_29 = p_b2[2];
-    forward_b3_18 = t_28 + t_29;
-  }
-  {
-    const t_28 = forward_b2[19];
-    const t_29 = p_b2[3];
-    forward_b3_19 = t_28 + t_29;
-  }
-  {
-    const t_28 = forward_b2[20];
-    const t_29 = p_b2[0];
-    forward_b3_20 = t_28 + t_29;
-  }
-  {
-    const t_28 = forward_b2[21];
-    const t_29 = p_b2[1];
-    forward_b3_21 = t_28 + t_29;
-  }
-  {
-    const t_28 = forward_b2[22];
-    const t_29 = p_b2[2];
-    forward_b3_22 = t_28 + t_29;
-  }
-  {
-    const t_28 = forward_b2[23];
-    const t_29 = p_b2[3];
-    forward_b3_23 = t_28 + t_29;
-  }
-  {
-    const t_28 = forward_b2[24];
-    const t_29 = p_b2[0];
-    forward_b3_24 = t_28 + t_29;
-  }
-  {
-    const t_28 = forward_b2[25];
-    const t_29 = p_b2[1];
-    forward_b3_25 = t_28 + t_29;
-  }
-  {
-    const t_28 = forward_b2[26];
-    const t_29 = p_b2[2];
-    forward_b3_26 = t_28 + t_29;
-  }
-  {
-    const t_28 = forward_b2[27];
-    const t_29 = p_b2[3];
-    forward_b3_27 = t_28 + t_29;
-  }
-  {
-    const t_28 = forward_b2[28];
-    const t_29 = p_b2[0];
-    forward_b3_28 = t_28 + t_29;
-  }
-  {
-    const t_28 = forward_b2[29];
-    const t_29 = p_b2[1];
-    forward_b3_29 = t_28 + t_29;
-  }
-  {
-    const t_28 = forward_b2[30];
-    const t_29 = p_b2[2];
-    forward_b3_30 = t_28 + t_29;
-  }
-  {
-    const t_28 = forward_b2[31];
-    const t_29 = p_b2[3];
-    forward_b3_31 = t_28 + t_29;
+    let i_27 = 0;
+    for (; i_27 + 1 < 8; i_27 += 2) {
+      let j_28 = 0;
+      for (; j_28 + 3 < 4; j_28 += 4) {
+        let c00_30 = 0;
+        let c01_31 = 0;
+        let c02_32 = 0;
+        let c03_33 = 0;
+        let c10_34 = 0;
+        let c11_35 = 0;
+        let c12_36 = 0;
+        let c13_37 = 0;
+        for (let k_29 = 0; k_29 < 16; k_29++) {
+          const a_38 = forward_b0[i_27 * 16 + k_29];
+          const a_39 = forward_b0[(i_27 + 1) * 16 + k_29];
+          const b_40 = p_w2[k_29 * 4 + j_28];
+          const b_41 = p_w2[k_29 * 4 + (j_28 + 1)];
+          const b_42 = p_w2[k_29 * 4 + (j_28 + 2)];
+          const b_43 = p_w2[k_29 * 4 + (j_28 + 3)];
+          c00_30 += a_38 * b_40;
+          c01_31 += a_38 * b_41;
+          c02_32 += a_38 * b_42;
+          c03_33 += a_38 * b_43;
+          c10_34 += a_39 * b_40;
+          c11_35 += a_39 * b_41;
+          c12_36 += a_39 * b_42;
+          c13_37 += a_39 * b_43;
+        }
+        {
+          const v_44 = c00_30;
+          const t_45 = p_b2[j_28];
+          forward_b1[i_27 * 4 + j_28] = v_44 + t_45;
+        }
+        {
+          const v_46 = c01_31;
+          const t_47 = p_b2[j_28 + 1];
+          forward_b1[i_27 * 4 + (j_28 + 1)] = v_46 + t_47;
+        }
+        {
+          const v_48 = c02_32;
+          const t_49 = p_b2[j_28 + 2];
+          forward_b1[i_27 * 4 + (j_28 + 2)] = v_48 + t_49;
+        }
+        {
+          const v_50 = c03_33;
+          const t_51 = p_b2[j_28 + 3];
+          forward_b1[i_27 * 4 + (j_28 + 3)] = v_50 + t_51;
+        }
+        {
+          const v_52 = c10_34;
+          const t_53 = p_b2[j_28];
+          forward_b1[(i_27 + 1) * 4 + j_28] = v_52 + t_53;
+        }
+        {
+          const v_54 = c11_35;
+          const t_55 = p_b2[j_28 + 1];
+          forward_b1[(i_27 + 1) * 4 + (j_28 + 1)] = v_54 + t_55;
+        }
+        {
+          const v_56 = c12_36;
+          const t_57 = p_b2[j_28 + 2];
+          forward_b1[(i_27 + 1) * 4 + (j_28 + 2)] = v_56 + t_57;
+        }
+        {
+          const v_58 = c13_37;
+          const t_59 = p_b2[j_28 + 3];
+          forward_b1[(i_27 + 1) * 4 + (j_28 + 3)] = v_58 + t_59;
+        }
+      }
+    }
   }
   {
     // max [8]  (model.grad:14: probs  = softmax(logits))
     let acc = -Infinity;
-    acc = Math.max(acc, forward_b3_0);
-    acc = Math.max(acc, forward_b3_1);
-    acc = Math.max(acc, forward_b3_2);
-    acc = Math.max(acc, forward_b3_3);
-    forward_b4_0 = acc;
+    acc = Math.max(acc, forward_b1[0]);
+    acc = Math.max(acc, forward_b1[1]);
+    acc = Math.max(acc, forward_b1[2]);
+    acc = Math.max(acc, forward_b1[3]);
+    forward_b2_0 = acc;
   }
   {
     let acc = -Infinity;
-    acc = Math.max(acc, forward_b3_4);
-    acc = Math.max(acc, forward_b3_5);
-    acc = Math.max(acc, forward_b3_6);
-    acc = Math.max(acc, forward_b3_7);
-    forward_b4_1 = acc;
+    acc = Math.max(acc, forward_b1[4]);
+    acc = Math.max(acc, forward_b1[5]);
+    acc = Math.max(acc, forward_b1[6]);
+    acc = Math.max(acc, forward_b1[7]);
+    forward_b2_1 = acc;
   }
   {
     let acc = -Infinity;
-    acc = Math.max(acc, forward_b3_8);
-    acc = Math.max(acc, forward_b3_9);
-    acc = Math.max(acc, forward_b3_10);
-    acc = Math.max(acc, forward_b3_11);
-    forward_b4_2 = acc;
+    acc = Math.max(acc, forward_b1[8]);
+    acc = Math.max(acc, forward_b1[9]);
+    acc = Math.max(acc, forward_b1[10]);
+    acc = Math.max(acc, forward_b1[11]);
+    forward_b2_2 = acc;
   }
   {
     let acc = -Infinity;
-    acc = Math.max(acc, forward_b3_12);
-    acc = Math.max(acc, forward_b3_13);
-    acc = Math.max(acc, forward_b3_14);
-    acc = Math.max(acc, forward_b3_15);
-    forward_b4_3 = acc;
+    acc = Math.max(acc, forward_b1[12]);
+    acc = Math.max(acc, forward_b1[13]);
+    acc = Math.max(acc, forward_b1[14]);
+    acc = Math.max(acc, forward_b1[15]);
+    forward_b2_3 = acc;
   }
   {
     let acc = -Infinity;
-    acc = Math.max(acc, forward_b3_16);
-    acc = Math.max(acc, forward_b3_17);
-    acc = Math.max(acc, forward_b3_18);
-    acc = Math.max(acc, forward_b3_19);
-    forward_b4_4 = acc;
+    acc = Math.max(acc, forward_b1[16]);
+    acc = Math.max(acc, forward_b1[17]);
+    acc = Math.max(acc, forward_b1[18]);
+    acc = Math.max(acc, forward_b1[19]);
+    forward_b2_4 = acc;
   }
   {
     let acc = -Infinity;
-    acc = Math.max(acc, forward_b3_20);
-    acc = Math.max(acc, forward_b3_21);
-    acc = Math.max(acc, forward_b3_22);
-    acc = Math.max(acc, forward_b3_23);
-    forward_b4_5 = acc;
+    acc = Math.max(acc, forward_b1[20]);
+    acc = Math.max(acc, forward_b1[21]);
+    acc = Math.max(acc, forward_b1[22]);
+    acc = Math.max(acc, forward_b1[23]);
+    forward_b2_5 = acc;
   }
   {
     let acc = -Infinity;
-    acc = Math.max(acc, forward_b3_24);
-    acc = Math.max(acc, forward_b3_25);
-    acc = Math.max(acc, forward_b3_26);
-    acc = Math.max(acc, forward_b3_27);
-    forward_b4_6 = acc;
+    acc = Math.max(acc, forward_b1[24]);
+    acc = Math.max(acc, forward_b1[25]);
+    acc = Math.max(acc, forward_b1[26]);
+    acc = Math.max(acc, forward_b1[27]);
+    forward_b2_6 = acc;
   }
   {
     let acc = -Infinity;
-    acc = Math.max(acc, forward_b3_28);
-    acc = Math.max(acc, forward_b3_29);
-    acc = Math.max(acc, forward_b3_30);
-    acc = Math.max(acc, forward_b3_31);
-    forward_b4_7 = acc;
+    acc = Math.max(acc, forward_b1[28]);
+    acc = Math.max(acc, forward_b1[29]);
+    acc = Math.max(acc, forward_b1[30]);
+    acc = Math.max(acc, forward_b1[31]);
+    forward_b2_7 = acc;
   }
   {
     // stop_gradient [8, 1]  (model.grad:14: probs  = softmax(logits))
-    const t_34 = forward_b4_0;
-    const t_35 = Math.abs(t_34);
-    const t_36 = t_35 < Infinity ? 1 : 0;
-    const t_37 = forward_b4_0;
-    const t_38 = t_36 !== 0 ? t_37 : 0;
-    forward_b5_0 = t_38;
+    const t_64 = forward_b2_0;
+    const t_65 = Math.abs(t_64);
+    const t_66 = +(t_65 < Infinity);
+    const t_67 = forward_b2_0;
+    const t_68 = t_66 !== 0 ? t_67 : 0;
+    forward_b3_0 = t_68;
   }
   {
-    const t_34 = forward_b4_1;
-    const t_35 = Math.abs(t_34);
-    const t_36 = t_35 < Infinity ? 1 : 0;
-    const t_37 = forward_b4_1;
-    const t_38 = t_36 !== 0 ? t_37 : 0;
-    forward_b5_1 = t_38;
+    const t_64 = forward_b2_1;
+    const t_65 = Math.abs(t_64);
+    const t_66 = +(t_65 < Infinity);
+    const t_67 = forward_b2_1;
+    const t_68 = t_66 !== 0 ? t_67 : 0;
+    forward_b3_1 = t_68;
   }
   {
-    const t_34 = forward_b4_2;
-    const t_35 = Math.abs(t_34);
-    const t_36 = t_35 < Infinity ? 1 : 0;
-    const t_37 = forward_b4_2;
-    const t_38 = t_36 !== 0 ? t_37 : 0;
-    forward_b5_2 = t_38;
+    const t_64 = forward_b2_2;
+    const t_65 = Math.abs(t_64);
+    const t_66 = +(t_65 < Infinity);
+    const t_67 = forward_b2_2;
+    const t_68 = t_66 !== 0 ? t_67 : 0;
+    forward_b3_2 = t_68;
   }
   {
-    const t_34 = forward_b4_3;
-    const t_35 = Math.abs(t_34);
-    const t_36 = t_35 < Infinity ? 1 : 0;
-    const t_37 = forward_b4_3;
-    const t_38 = t_36 !== 0 ? t_37 : 0;
-    forward_b5_3 = t_38;
+    const t_64 = forward_b2_3;
+    const t_65 = Math.abs(t_64);
+    const t_66 = +(t_65 < Infinity);
+    const t_67 = forward_b2_3;
+    const t_68 = t_66 !== 0 ? t_67 : 0;
+    forward_b3_3 = t_68;
   }
   {
-    const t_34 = forward_b4_4;
-    const t_35 = Math.abs(t_34);
-    const t_36 = t_35 < Infinity ? 1 : 0;
-    const t_37 = forward_b4_4;
-    const t_38 = t_36 !== 0 ? t_37 : 0;
-    forward_b5_4 = t_38;
+    const t_64 = forward_b2_4;
+    const t_65 = Math.abs(t_64);
+    const t_66 = +(t_65 < Infinity);
+    const t_67 = forward_b2_4;
+    const t_68 = t_66 !== 0 ? t_67 : 0;
+    forward_b3_4 = t_68;
   }
   {
-    const t_34 = forward_b4_5;
-    const t_35 = Math.abs(t_34);
-    const t_36 = t_35 < Infinity ? 1 : 0;
-    const t_37 = forward_b4_5;
-    const t_38 = t_36 !== 0 ? t_37 : 0;
-    forward_b5_5 = t_38;
+    const t_64 = forward_b2_5;
+    const t_65 = Math.abs(t_64);
+    const t_66 = +(t_65 < Infinity);
+    const t_67 = forward_b2_5;
+    const t_68 = t_66 !== 0 ? t_67 : 0;
+    forward_b3_5 = t_68;
   }
   {
-    const t_34 = forward_b4_6;
-    const t_35 = Math.abs(t_34);
-    const t_36 = t_35 < Infinity ? 1 : 0;
-    const t_37 = forward_b4_6;
-    const t_38 = t_36 !== 0 ? t_37 : 0;
-    forward_b5_6 = t_38;
+    const t_64 = forward_b2_6;
+    const t_65 = Math.abs(t_64);
+    const t_66 = +(t_65 < Infinity);
+    const t_67 = forward_b2_6;
+    const t_68 = t_66 !== 0 ? t_67 : 0;
+    forward_b3_6 = t_68;
   }
   {
-    const t_34 = forward_b4_7;
-    const t_35 = Math.abs(t_34);
-    const t_36 = t_35 < Infinity ? 1 : 0;
-    const t_37 = forward_b4_7;
-    const t_38 = t_36 !== 0 ? t_37 : 0;
-    forward_b5_7 = t_38;
+    const t_64 = forward_b2_7;
+    const t_65 = Math.abs(t_64);
+    const t_66 = +(t_65 < Infinity);
+    const t_67 = forward_b2_7;
+    const t_68 = t_66 !== 0 ? t_67 : 0;
+    forward_b3_7 = t_68;
   }
   {
     // sum [8]  (model.grad:14: probs  = softmax(logits))
-    let acc_41 = 0;
+    let acc_71 = 0;
     {
-      const t_42 = forward_b3_0;
-      const t_43 = forward_b5_0;
-      const t_44 = t_42 - t_43;
-      acc_41 = acc_41 + Math.exp(t_44);
+      const t_72 = forward_b1[0];
+      const t_73 = forward_b3_0;
+      const t_74 = t_72 - t_73;
+      acc_71 = acc_71 + Math.exp(t_74);
     }
     {
-      const t_42 = forward_b3_1;
-      const t_43 = forward_b5_0;
-      const t_44 = t_42 - t_43;
-      acc_41 = acc_41 + Math.exp(t_44);
+      const t_72 = forward_b1[1];
+      const t_73 = forward_b3_0;
+      const t_74 = t_72 - t_73;
+      acc_71 = acc_71 + Math.exp(t_74);
     }
     {
-      const t_42 = forward_b3_2;
-      const t_43 = forward_b5_0;
-      const t_44 = t_42 - t_43;
-      acc_41 = acc_41 + Math.exp(t_44);
+      const t_72 = forward_b1[2];
+      const t_73 = forward_b3_0;
+      const t_74 = t_72 - t_73;
+      acc_71 = acc_71 + Math.exp(t_74);
     }
     {
-      const t_42 = forward_b3_3;
-      const t_43 = forward_b5_0;
-      const t_44 = t_42 - t_43;
-      acc_41 = acc_41 + Math.exp(t_44);
+      const t_72 = forward_b1[3];
+      const t_73 = forward_b3_0;
+      const t_74 = t_72 - t_73;
+      acc_71 = acc_71 + Math.exp(t_74);
     }
-    forward_b4_0 = acc_41;
+    forward_b2_0 = acc_71;
   }
   {
-    let acc_41 = 0;
+    let acc_71 = 0;
     {
-      const t_42 = forward_b3_4;
-      const t_43 = forward_b5_1;
-      const t_44 = t_42 - t_43;
-      acc_41 = acc_41 + Math.exp(t_44);
+      const t_72 = forward_b1[4];
+      const t_73 = forward_b3_1;
+      const t_74 = t_72 - t_73;
+      acc_71 = acc_71 + Math.exp(t_74);
     }
     {
-      const t_42 = forward_b3_5;
-      const t_43 = forward_b5_1;
-      const t_44 = t_42 - t_43;
-      acc_41 = acc_41 + Math.exp(t_44);
+      const t_72 = forward_b1[5];
+      const t_73 = forward_b3_1;
+      const t_74 = t_72 - t_73;
+      acc_71 = acc_71 + Math.exp(t_74);
     }
     {
-      const t_42 = forward_b3_6;
-      const t_43 = forward_b5_1;
-      const t_44 = t_42 - t_43;
-      acc_41 = acc_41 + Math.exp(t_44);
+      const t_72 = forward_b1[6];
+      const t_73 = forward_b3_1;
+      const t_74 = t_72 - t_73;
+      acc_71 = acc_71 + Math.exp(t_74);
     }
     {
-      const t_42 = forward_b3_7;
-      const t_43 = forward_b5_1;
-      const t_44 = t_42 - t_43;
-      acc_41 = acc_41 + Math.exp(t_44);
+      const t_72 = forward_b1[7];
+      const t_73 = forward_b3_1;
+      const t_74 = t_72 - t_73;
+      acc_71 = acc_71 + Math.exp(t_74);
     }
-    forward_b4_1 = acc_41;
+    forward_b2_1 = acc_71;
   }
   {
-    let acc_41 = 0;
+    let acc_71 = 0;
     {
-      const t_42 = forward_b3_8;
-      const t_43 = forward_b5_2;
-      const t_44 = t_42 - t_43;
-      acc_41 = acc_41 + Math.exp(t_44);
+      const t_72 = forward_b1[8];
+      const t_73 = forward_b3_2;
+      const t_74 = t_72 - t_73;
+      acc_71 = acc_71 + Math.exp(t_74);
     }
     {
-      const t_42 = forward_b3_9;
-      const t_43 = forward_b5_2;
-      const t_44 = t_42 - t_43;
-      acc_41 = acc_41 + Math.exp(t_44);
+      const t_72 = forward_b1[9];
+      const t_73 = forward_b3_2;
+      const t_74 = t_72 - t_73;
+      acc_71 = acc_71 + Math.exp(t_74);
     }
     {
-      const t_42 = forward_b3_10;
-      const t_43 = forward_b5_2;
-      const t_44 = t_42 - t_43;
-      acc_41 = acc_41 + Math.exp(t_44);
+      const t_72 = forward_b1[10];
+      const t_73 = forward_b3_2;
+      const t_74 = t_72 - t_73;
+      acc_71 = acc_71 + Math.exp(t_74);
     }
     {
-      const t_42 = forward_b3_11;
-      const t_43 = forward_b5_2;
-      const t_44 = t_42 - t_43;
-      acc_41 = acc_41 + Math.exp(t_44);
+      const t_72 = forward_b1[11];
+      const t_73 = forward_b3_2;
+      const t_74 = t_72 - t_73;
+      acc_71 = acc_71 + Math.exp(t_74);
     }
-    forward_b4_2 = acc_41;
+    forward_b2_2 = acc_71;
   }
   {
-    let acc_41 = 0;
+    let acc_71 = 0;
     {
-      const t_42 = forward_b3_12;
-      const t_43 = forward_b5_3;
-      const t_44 = t_42 - t_43;
-      acc_41 = acc_41 + Math.exp(t_44);
+      const t_72 = forward_b1[12];
+      const t_73 = forward_b3_3;
+      const t_74 = t_72 - t_73;
+      acc_71 = acc_71 + Math.exp(t_74);
     }
     {
-      const t_42 = forward_b3_13;
-      const t_43 = forward_b5_3;
-      const t_44 = t_42 - t_43;
-      acc_41 = acc_41 + Math.exp(t_44);
+      const t_72 = forward_b1[13];
+      const t_73 = forward_b3_3;
+      const t_74 = t_72 - t_73;
+      acc_71 = acc_71 + Math.exp(t_74);
     }
     {
-      const t_42 = forward_b3_14;
-      const t_43 = forward_b5_3;
-      const t_44 = t_42 - t_43;
-      acc_41 = acc_41 + Math.exp(t_44);
+      const t_72 = forward_b1[14];
+      const t_73 = forward_b3_3;
+      const t_74 = t_72 - t_73;
+      acc_71 = acc_71 + Math.exp(t_74);
     }
     {
-      const t_42 = forward_b3_15;
-      const t_43 = forward_b5_3;
-      const t_44 = t_42 - t_43;
-      acc_41 = acc_41 + Math.exp(t_44);
+      const t_72 = forward_b1[15];
+      const t_73 = forward_b3_3;
+      const t_74 = t_72 - t_73;
+      acc_71 = acc_71 + Math.exp(t_74);
     }
-    forward_b4_3 = acc_41;
+    forward_b2_3 = acc_71;
   }
   {
-    let acc_41 = 0;
+    let acc_71 = 0;
     {
-      const t_42 = forward_b3_16;
-      const t_43 = forward_b5_4;
-      const t_44 = t_42 - t_43;
-      acc_41 = acc_41 + Math.exp(t_44);
+      const t_72 = forward_b1[16];
+      const t_73 = forward_b3_4;
+      const t_74 = t_72 - t_73;
+      acc_71 = acc_71 + Math.exp(t_74);
     }
     {
-      const t_42 = forward_b3_17;
-      const t_43 = forward_b5_4;
-      const t_44 = t_42 - t_43;
-      acc_41 = acc_41 + Math.exp(t_44);
+      const t_72 = forward_b1[17];
+      const t_73 = forward_b3_4;
+      const t_74 = t_72 - t_73;
+      acc_71 = acc_71 + Math.exp(t_74);
     }
     {
-      const t_42 = forward_b3_18;
-      const t_43 = forward_b5_4;
-      const t_44 = t_42 - t_43;
-      acc_41 = acc_41 + Math.exp(t_44);
+      const t_72 = forward_b1[18];
+      const t_73 = forward_b3_4;
+      const t_74 = t_72 - t_73;
+      acc_71 = acc_71 + Math.exp(t_74);
     }
     {
-      const t_42 = forward_b3_19;
-      const t_43 = forward_b5_4;
-      const t_44 = t_42 - t_43;
-      acc_41 = acc_41 + Math.exp(t_44);
+      const t_72 = forward_b1[19];
+      const t_73 = forward_b3_4;
+      const t_74 = t_72 - t_73;
+      acc_71 = acc_71 + Math.exp(t_74);
     }
-    forward_b4_4 = acc_41;
+    forward_b2_4 = acc_71;
   }
   {
-    let acc_41 = 0;
+    let acc_71 = 0;
     {
-      const t_42 = forward_b3_20;
-      const t_43 = forward_b5_5;
-      const t_44 = t_42 - t_43;
-      acc_41 = acc_41 + Math.exp(t_44);
+      const t_72 = forward_b1[20];
+      const t_73 = forward_b3_5;
+      const t_74 = t_72 - t_73;
+      acc_71 = acc_71 + Math.exp(t_74);
     }
     {
-      const t_42 = forward_b3_21;
-      const t_43 = forward_b5_5;
-      const t_44 = t_42 - t_43;
-      acc_41 = acc_41 + Math.exp(t_44);
+      const t_72 = forward_b1[21];
+      const t_73 = forward_b3_5;
+      const t_74 = t_72 - t_73;
+      acc_71 = acc_71 + Math.exp(t_74);
     }
     {
-      const t_42 = forward_b3_22;
-      const t_43 = forward_b5_5;
-      const t_44 = t_42 - t_43;
-      acc_41 = acc_41 + Math.exp(t_44);
+      const t_72 = forward_b1[22];
+      const t_73 = forward_b3_5;
+      const t_74 = t_72 - t_73;
+      acc_71 = acc_71 + Math.exp(t_74);
     }
     {
-      const t_42 = forward_b3_23;
-      const t_43 = forward_b5_5;
-      const t_44 = t_42 - t_43;
-      acc_41 = acc_41 + Math.exp(t_44);
+      const t_72 = forward_b1[23];
+      const t_73 = forward_b3_5;
+      const t_74 = t_72 - t_73;
+      acc_71 = acc_71 + Math.exp(t_74);
     }
-    forward_b4_5 = acc_41;
+    forward_b2_5 = acc_71;
   }
   {
-    let acc_41 = 0;
+    let acc_71 = 0;
     {
-      const t_42 = forward_b3_24;
-      const t_43 = forward_b5_6;
-      const t_44 = t_42 - t_43;
-      acc_41 = acc_41 + Math.exp(t_44);
+      const t_72 = forward_b1[24];
+      const t_73 = forward_b3_6;
+      const t_74 = t_72 - t_73;
+      acc_71 = acc_71 + Math.exp(t_74);
     }
     {
-      const t_42 = forward_b3_25;
-      const t_43 = forward_b5_6;
-      const t_44 = t_42 - t_43;
-      acc_41 = acc_41 + Math.exp(t_44);
+      const t_72 = forward_b1[25];
+      const t_73 = forward_b3_6;
+      const t_74 = t_72 - t_73;
+      acc_71 = acc_71 + Math.exp(t_74);
     }
     {
-      const t_42 = forward_b3_26;
-      const t_43 = forward_b5_6;
-      const t_44 = t_42 - t_43;
-      acc_41 = acc_41 + Math.exp(t_44);
+      const t_72 = forward_b1[26];
+      const t_73 = forward_b3_6;
+      const t_74 = t_72 - t_73;
+      acc_71 = acc_71 + Math.exp(t_74);
     }
     {
-      const t_42 = forward_b3_27;
-      const t_43 = forward_b5_6;
-      const t_44 = t_42 - t_43;
-      acc_41 = acc_41 + Math.exp(t_44);
+      const t_72 = forward_b1[27];
+      const t_73 = forward_b3_6;
+      const t_74 = t_72 - t_73;
+      acc_71 = acc_71 + Math.exp(t_74);
     }
-    forward_b4_6 = acc_41;
+    forward_b2_6 = acc_71;
   }
   {
-    let acc_41 = 0;
+    let acc_71 = 0;
     {
-      const t_42 = forward_b3_28;
-      const t_43 = forward_b5_7;
-      const t_44 = t_42 - t_43;
-      acc_41 = acc_41 + Math.exp(t_44);
+      const t_72 = forward_b1[28];
+      const t_73 = forward_b3_7;
+      const t_74 = t_72 - t_73;
+      acc_71 = acc_71 + Math.exp(t_74);
     }
     {
-      const t_42 = forward_b3_29;
-      const t_43 = forward_b5_7;
-      const t_44 = t_42 - t_43;
-      acc_41 = acc_41 + Math.exp(t_44);
+      const t_72 = forward_b1[29];
+      const t_73 = forward_b3_7;
+      const t_74 = t_72 - t_73;
+      acc_71 = acc_71 + Math.exp(t_74);
     }
     {
-      const t_42 = forward_b3_30;
-      const t_43 = forward_b5_7;
-      const t_44 = t_42 - t_43;
-      acc_41 = acc_41 + Math.exp(t_44);
+      const t_72 = forward_b1[30];
+      const t_73 = forward_b3_7;
+      const t_74 = t_72 - t_73;
+      acc_71 = acc_71 + Math.exp(t_74);
     }
     {
-      const t_42 = forward_b3_31;
-      const t_43 = forward_b5_7;
-      const t_44 = t_42 - t_43;
-      acc_41 = acc_41 + Math.exp(t_44);
+      const t_72 = forward_b1[31];
+      const t_73 = forward_b3_7;
+      const t_74 = t_72 - t_73;
+      acc_71 = acc_71 + Math.exp(t_74);
     }
-    forward_b4_7 = acc_41;
+    forward_b2_7 = acc_71;
   }
   {
     // add [8, 1]  (model.grad:14: probs  = softmax(logits))
-    const t_47 = forward_b4_0;
-    const t_48 = Math.log(t_47);
-    const t_49 = forward_b5_0;
-    forward_b6_0 = t_48 + t_49;
+    const t_77 = forward_b2_0;
+    const t_78 = Math.log(t_77);
+    const t_79 = forward_b3_0;
+    forward_b4_0 = t_78 + t_79;
   }
   {
-    const t_47 = forward_b4_1;
-    const t_48 = Math.log(t_47);
-    const t_49 = forward_b5_1;
-    forward_b6_1 = t_48 + t_49;
+    const t_77 = forward_b2_1;
+    const t_78 = Math.log(t_77);
+    const t_79 = forward_b3_1;
+    forward_b4_1 = t_78 + t_79;
   }
   {
-    const t_47 = forward_b4_2;
-    const t_48 = Math.log(t_47);
-    const t_49 = forward_b5_2;
-    forward_b6_2 = t_48 + t_49;
+    const t_77 = forward_b2_2;
+    const t_78 = Math.log(t_77);
+    const t_79 = forward_b3_2;
+    forward_b4_2 = t_78 + t_79;
   }
   {
-    const t_47 = forward_b4_3;
-    const t_48 = Math.log(t_47);
-    const t_49 = forward_b5_3;
-    forward_b6_3 = t_48 + t_49;
+    const t_77 = forward_b2_3;
+    const t_78 = Math.log(t_77);
+    const t_79 = forward_b3_3;
+    forward_b4_3 = t_78 + t_79;
   }
   {
-    const t_47 = forward_b4_4;
-    const t_48 = Math.log(t_47);
-    const t_49 = forward_b5_4;
-    forward_b6_4 = t_48 + t_49;
+    const t_77 = forward_b2_4;
+    const t_78 = Math.log(t_77);
+    const t_79 = forward_b3_4;
+    forward_b4_4 = t_78 + t_79;
   }
   {
-    const t_47 = forward_b4_5;
-    const t_48 = Math.log(t_47);
-    const t_49 = forward_b5_5;
-    forward_b6_5 = t_48 + t_49;
+    const t_77 = forward_b2_5;
+    const t_78 = Math.log(t_77);
+    const t_79 = forward_b3_5;
+    forward_b4_5 = t_78 + t_79;
   }
   {
-    const t_47 = forward_b4_6;
-    const t_48 = Math.log(t_47);
-    const t_49 = forward_b5_6;
-    forward_b6_6 = t_48 + t_49;
+    const t_77 = forward_b2_6;
+    const t_78 = Math.log(t_77);
+    const t_79 = forward_b3_6;
+    forward_b4_6 = t_78 + t_79;
   }
   {
-    const t_47 = forward_b4_7;
-    const t_48 = Math.log(t_47);
-    const t_49 = forward_b5_7;
-    forward_b6_7 = t_48 + t_49;
+    const t_77 = forward_b2_7;
+    const t_78 = Math.log(t_77);
+    const t_79 = forward_b3_7;
+    forward_b4_7 = t_78 + t_79;
   }
   {
     // sub [8, 4]  (model.grad:14: probs  = softmax(logits))
-    const t_52 = forward_b3_0;
-    const t_53 = forward_b6_0;
-    forward_b2[0] = t_52 - t_53;
+    const t_82 = forward_b1[0];
+    const t_83 = forward_b4_0;
+    forward_b5_0 = t_82 - t_83;
   }
   {
-    const t_52 = forward_b3_1;
-    const t_53 = forward_b6_0;
-    forward_b2[1] = t_52 - t_53;
+    const t_82 = forward_b1[1];
+    const t_83 = forward_b4_0;
+    forward_b5_1 = t_82 - t_83;
   }
   {
-    const t_52 = forward_b3_2;
-    const t_53 = forward_b6_0;
-    forward_b2[2] = t_52 - t_53;
+    const t_82 = forward_b1[2];
+    const t_83 = forward_b4_0;
+    forward_b5_2 = t_82 - t_83;
   }
   {
-    const t_52 = forward_b3_3;
-    const t_53 = forward_b6_0;
-    forward_b2[3] = t_52 - t_53;
+    const t_82 = forward_b1[3];
+    const t_83 = forward_b4_0;
+    forward_b5_3 = t_82 - t_83;
   }
   {
-    const t_52 = forward_b3_4;
-    const t_53 = forward_b6_1;
-    forward_b2[4] = t_52 - t_53;
+    const t_82 = forward_b1[4];
+    const t_83 = forward_b4_1;
+    forward_b5_4 = t_82 - t_83;
   }
   {
-    const t_52 = forward_b3_5;
-    const t_53 = forward_b6_1;
-    forward_b2[5] = t_52 - t_53;
+    const t_82 = forward_b1[5];
+    const t_83 = forward_b4_1;
+    forward_b5_5 = t_82 - t_83;
   }
   {
-    const t_52 = forward_b3_6;
-    const t_53 = forward_b6_1;
-    forward_b2[6] = t_52 - t_53;
+    const t_82 = forward_b1[6];
+    const t_83 = forward_b4_1;
+    forward_b5_6 = t_82 - t_83;
   }
   {
-    const t_52 = forward_b3_7;
-    const t_53 = forward_b6_1;
-    forward_b2[7] = t_52 - t_53;
+    const t_82 = forward_b1[7];
+    const t_83 = forward_b4_1;
+    forward_b5_7 = t_82 - t_83;
   }
   {
-    const t_52 = forward_b3_8;
-    const t_53 = forward_b6_2;
-    forward_b2[8] = t_52 - t_53;
+    const t_82 = forward_b1[8];
+    const t_83 = forward_b4_2;
+    forward_b5_8 = t_82 - t_83;
   }
   {
-    const t_52 = forward_b3_9;
-    const t_53 = forward_b6_2;
-    forward_b2[9] = t_52 - t_53;
+    const t_82 = forward_b1[9];
+    const t_83 = forward_b4_2;
+    forward_b5_9 = t_82 - t_83;
   }
   {
-    const t_52 = forward_b3_10;
-    const t_53 = forward_b6_2;
-    forward_b2[10] = t_52 - t_53;
+    const t_82 = forward_b1[10];
+    const t_83 = forward_b4_2;
+    forward_b5_10 = t_82 - t_83;
   }
   {
-    const t_52 = forward_b3_11;
-    const t_53 = forward_b6_2;
-    forward_b2[11] = t_52 - t_53;
+    const t_82 = forward_b1[11];
+    const t_83 = forward_b4_2;
+    forward_b5_11 = t_82 - t_83;
   }
   {
-    const t_52 = forward_b3_12;
-    const t_53 = forward_b6_3;
-    forward_b2[12] = t_52 - t_53;
+    const t_82 = forward_b1[12];
+    const t_83 = forward_b4_3;
+    forward_b5_12 = t_82 - t_83;
   }
   {
-    const t_52 = forward_b3_13;
-    const t_53 = forward_b6_3;
-    forward_b2[13] = t_52 - t_53;
+    const t_82 = forward_b1[13];
+    const t_83 = forward_b4_3;
+    forward_b5_13 = t_82 - t_83;
   }
   {
-    const t_52 = forward_b3_14;
-    const t_53 = forward_b6_3;
-    forward_b2[14] = t_52 - t_53;
+    const t_82 = forward_b1[14];
+    const t_83 = forward_b4_3;
+    forward_b5_14 = t_82 - t_83;
   }
   {
-    const t_52 = forward_b3_15;
-    const t_53 = forward_b6_3;
-    forward_b2[15] = t_52 - t_53;
+    const t_82 = forward_b1[15];
+    const t_83 = forward_b4_3;
+    forward_b5_15 = t_82 - t_83;
   }
   {
-    const t_52 = forward_b3_16;
-    const t_53 = forward_b6_4;
-    forward_b2[16] = t_52 - t_53;
+    const t_82 = forward_b1[16];
+    const t_83 = forward_b4_4;
+    forward_b5_16 = t_82 - t_83;
   }
   {
-    const t_52 = forward_b3_17;
-    const t_53 = forward_b6_4;
-    forward_b2[17] = t_52 - t_53;
+    const t_82 = forward_b1[17];
+    const t_83 = forward_b4_4;
+    forward_b5_17 = t_82 - t_83;
   }
   {
-    const t_52 = forward_b3_18;
-    const t_53 = forward_b6_4;
-    forward_b2[18] = t_52 - t_53;
+    const t_82 = forward_b1[18];
+    const t_83 = forward_b4_4;
+    forward_b5_18 = t_82 - t_83;
   }
   {
-    const t_52 = forward_b3_19;
-    const t_53 = forward_b6_4;
-    forward_b2[19] = t_52 - t_53;
+    const t_82 = forward_b1[19];
+    const t_83 = forward_b4_4;
+    forward_b5_19 = t_82 - t_83;
   }
   {
-    const t_52 = forward_b3_20;
-    const t_53 = forward_b6_5;
-    forward_b2[20] = t_52 - t_53;
+    const t_82 = forward_b1[20];
+    const t_83 = forward_b4_5;
+    forward_b5_20 = t_82 - t_83;
   }
   {
-    const t_52 = forward_b3_21;
-    const t_53 = forward_b6_5;
-    forward_b2[21] = t_52 - t_53;
+    const t_82 = forward_b1[21];
+    const t_83 = forward_b4_5;
+    forward_b5_21 = t_82 - t_83;
   }
   {
-    const t_52 = forward_b3_22;
-    const t_53 = forward_b6_5;
-    forward_b2[22] = t_52 - t_53;
+    const t_82 = forward_b1[22];
+    const t_83 = forward_b4_5;
+    forward_b5_22 = t_82 - t_83;
   }
   {
-    const t_52 = forward_b3_23;
-    const t_53 = forward_b6_5;
-    forward_b2[23] = t_52 - t_53;
+    const t_82 = forward_b1[23];
+    const t_83 = forward_b4_5;
+    forward_b5_23 = t_82 - t_83;
   }
   {
-    const t_52 = forward_b3_24;
-    const t_53 = forward_b6_6;
-    forward_b2[24] = t_52 - t_53;
+    const t_82 = forward_b1[24];
+    const t_83 = forward_b4_6;
+    forward_b5_24 = t_82 - t_83;
   }
   {
-    const t_52 = forward_b3_25;
-    const t_53 = forward_b6_6;
-    forward_b2[25] = t_52 - t_53;
+    const t_82 = forward_b1[25];
+    const t_83 = forward_b4_6;
+    forward_b5_25 = t_82 - t_83;
   }
   {
-    const t_52 = forward_b3_26;
-    const t_53 = forward_b6_6;
-    forward_b2[26] = t_52 - t_53;
+    const t_82 = forward_b1[26];
+    const t_83 = forward_b4_6;
+    forward_b5_26 = t_82 - t_83;
   }
   {
-    const t_52 = forward_b3_27;
-    const t_53 = forward_b6_6;
-    forward_b2[27] = t_52 - t_53;
+    const t_82 = forward_b1[27];
+    const t_83 = forward_b4_6;
+    forward_b5_27 = t_82 - t_83;
   }
   {
-    const t_52 = forward_b3_28;
-    const t_53 = forward_b6_7;
-    forward_b2[28] = t_52 - t_53;
+    const t_82 = forward_b1[28];
+    const t_83 = forward_b4_7;
+    forward_b5_28 = t_82 - t_83;
   }
   {
-    const t_52 = forward_b3_29;
-    const t_53 = forward_b6_7;
-    forward_b2[29] = t_52 - t_53;
+    const t_82 = forward_b1[29];
+    const t_83 = forward_b4_7;
+    forward_b5_29 = t_82 - t_83;
   }
   {
-    const t_52 = forward_b3_30;
-    const t_53 = forward_b6_7;
-    forward_b2[30] = t_52 - t_53;
+    const t_82 = forward_b1[30];
+    const t_83 = forward_b4_7;
+    forward_b5_30 = t_82 - t_83;
   }
   {
-    const t_52 = forward_b3_31;
-    const t_53 = forward_b6_7;
-    forward_b2[31] = t_52 - t_53;
+    const t_82 = forward_b1[31];
+    const t_83 = forward_b4_7;
+    forward_b5_31 = t_82 - t_83;
   }
   {
     // probs [8, 4]  (model.grad:14: probs  = softmax(logits))
-    const t_56 = forward_b2[0];
-    forward_b7[0] = Math.exp(t_56);
+    const t_85 = forward_b5_0;
+    forward_b6[0] = Math.exp(t_85);
   }
   {
-    const t_56 = forward_b2[1];
-    forward_b7[1] = Math.exp(t_56);
+    const t_85 = forward_b5_1;
+    forward_b6[1] = Math.exp(t_85);
   }
   {
-    const t_56 = forward_b2[2];
-    forward_b7[2] = Math.exp(t_56);
+    const t_85 = forward_b5_2;
+    forward_b6[2] = Math.exp(t_85);
   }
   {
-    const t_56 = forward_b2[3];
-    forward_b7[3] = Math.exp(t_56);
+    const t_85 = forward_b5_3;
+    forward_b6[3] = Math.exp(t_85);
   }
   {
-    const t_56 = forward_b2[4];
-    forward_b7[4] = Math.exp(t_56);
+    const t_85 = forward_b5_4;
+    forward_b6[4] = Math.exp(t_85);
   }
   {
-    const t_56 = forward_b2[5];
-    forward_b7[5] = Math.exp(t_56);
+    const t_85 = forward_b5_5;
+    forward_b6[5] = Math.exp(t_85);
   }
   {
-    const t_56 = forward_b2[6];
-    forward_b7[6] = Math.exp(t_56);
+    const t_85 = forward_b5_6;
+    forward_b6[6] = Math.exp(t_85);
   }
   {
-    const t_56 = forward_b2[7];
-    forward_b7[7] = Math.exp(t_56);
+    const t_85 = forward_b5_7;
+    forward_b6[7] = Math.exp(t_85);
   }
   {
-    const t_56 = forward_b2[8];
-    forward_b7[8] = Math.exp(t_56);
+    const t_85 = forward_b5_8;
+    forward_b6[8] = Math.exp(t_85);
   }
   {
-    const t_56 = forward_b2[9];
-    forward_b7[9] = Math.exp(t_56);
+    const t_85 = forward_b5_9;
+    forward_b6[9] = Math.exp(t_85);
   }
   {
-    const t_56 = forward_b2[10];
-    forward_b7[10] = Math.exp(t_56);
+    const t_85 = forward_b5_10;
+    forward_b6[10] = Math.exp(t_85);
   }
   {
-    const t_56 = forward_b2[11];
-    forward_b7[11] = Math.exp(t_56);
+    const t_85 = forward_b5_11;
+    forward_b6[11] = Math.exp(t_85);
   }
   {
-    const t_56 = forward_b2[12];
-    forward_b7[12] = Math.exp(t_56);
+    const t_85 = forward_b5_12;
+    forward_b6[12] = Math.exp(t_85);
   }
   {
-    const t_56 = forward_b2[13];
-    forward_b7[13] = Math.exp(t_56);
+    const t_85 = forward_b5_13;
+    forward_b6[13] = Math.exp(t_85);
   }
   {
-    const t_56 = forward_b2[14];
-    forward_b7[14] = Math.exp(t_56);
+    const t_85 = forward_b5_14;
+    forward_b6[14] = Math.exp(t_85);
   }
   {
-    const t_56 = forward_b2[15];
-    forward_b7[15] = Math.exp(t_56);
+    const t_85 = forward_b5_15;
+    forward_b6[15] = Math.exp(t_85);
   }
   {
-    const t_56 = forward_b2[16];
-    forward_b7[16] = Math.exp(t_56);
+    const t_85 = forward_b5_16;
+    forward_b6[16] = Math.exp(t_85);
   }
   {
-    const t_56 = forward_b2[17];
-    forward_b7[17] = Math.exp(t_56);
+    const t_85 = forward_b5_17;
+    forward_b6[17] = Math.exp(t_85);
   }
   {
-    const t_56 = forward_b2[18];
-    forward_b7[18] = Math.exp(t_56);
+    const t_85 = forward_b5_18;
+    forward_b6[18] = Math.exp(t_85);
   }
   {
-    const t_56 = forward_b2[19];
-    forward_b7[19] = Math.exp(t_56);
+    const t_85 = forward_b5_19;
+    forward_b6[19] = Math.exp(t_85);
   }
   {
-    const t_56 = forward_b2[20];
-    forward_b7[20] = Math.exp(t_56);
+    const t_85 = forward_b5_20;
+    forward_b6[20] = Math.exp(t_85);
   }
   {
-    const t_56 = forward_b2[21];
-    forward_b7[21] = Math.exp(t_56);
+    const t_85 = forward_b5_21;
+    forward_b6[21] = Math.exp(t_85);
   }
   {
-    const t_56 = forward_b2[22];
-    forward_b7[22] = Math.exp(t_56);
+    const t_85 = forward_b5_22;
+    forward_b6[22] = Math.exp(t_85);
   }
   {
-    const t_56 = forward_b2[23];
-    forward_b7[23] = Math.exp(t_56);
+    const t_85 = forward_b5_23;
+    forward_b6[23] = Math.exp(t_85);
   }
   {
-    const t_56 = forward_b2[24];
-    forward_b7[24] = Math.exp(t_56);
+    const t_85 = forward_b5_24;
+    forward_b6[24] = Math.exp(t_85);
   }
   {
-    const t_56 = forward_b2[25];
-    forward_b7[25] = Math.exp(t_56);
+    const t_85 = forward_b5_25;
+    forward_b6[25] = Math.exp(t_85);
   }
   {
-    const t_56 = forward_b2[26];
-    forward_b7[26] = Math.exp(t_56);
+    const t_85 = forward_b5_26;
+    forward_b6[26] = Math.exp(t_85);
   }
   {
-    const t_56 = forward_b2[27];
-    forward_b7[27] = Math.exp(t_56);
+    const t_85 = forward_b5_27;
+    forward_b6[27] = Math.exp(t_85);
   }
   {
-    const t_56 = forward_b2[28];
-    forward_b7[28] = Math.exp(t_56);
+    const t_85 = forward_b5_28;
+    forward_b6[28] = Math.exp(t_85);
   }
   {
-    const t_56 = forward_b2[29];
-    forward_b7[29] = Math.exp(t_56);
+    const t_85 = forward_b5_29;
+    forward_b6[29] = Math.exp(t_85);
   }
   {
-    const t_56 = forward_b2[30];
-    forward_b7[30] = Math.exp(t_56);
+    const t_85 = forward_b5_30;
+    forward_b6[30] = Math.exp(t_85);
   }
   {
-    const t_56 = forward_b2[31];
-    forward_b7[31] = Math.exp(t_56);
+    const t_85 = forward_b5_31;
+    forward_b6[31] = Math.exp(t_85);
   }
   {
     // sum [8]  (<prelude>:6: fn cross_entropy(logits, target) = mean(-sum(target * log_softmax(logits, axis = -1), axis = -1)))
-    let acc_59 = 0;
+    let acc_88 = 0;
     {
-      const t_60 = in_target[0];
-      const t_61 = forward_b2[0];
-      acc_59 = acc_59 + t_60 * t_61;
+      const t_89 = in_target[0];
+      const t_90 = forward_b5_0;
+      acc_88 = acc_88 + t_89 * t_90;
     }
     {
-      const t_60 = in_target[1];
-      const t_61 = forward_b2[1];
-      acc_59 = acc_59 + t_60 * t_61;
+      const t_89 = in_target[1];
+      const t_90 = forward_b5_1;
+      acc_88 = acc_88 + t_89 * t_90;
     }
     {
-      const t_60 = in_target[2];
-      const t_61 = forward_b2[2];
-      acc_59 = acc_59 + t_60 * t_61;
+      const t_89 = in_target[2];
+      const t_90 = forward_b5_2;
+      acc_88 = acc_88 + t_89 * t_90;
     }
     {
-      const t_60 = in_target[3];
-      const t_61 = forward_b2[3];
-      acc_59 = acc_59 + t_60 * t_61;
+      const t_89 = in_target[3];
+      const t_90 = forward_b5_3;
+      acc_88 = acc_88 + t_89 * t_90;
     }
-    forward_b5_0 = acc_59;
+    forward_b3_0 = acc_88;
   }
   {
-    let acc_59 = 0;
+    let acc_88 = 0;
     {
-      const t_60 = in_target[4];
-      const t_61 = forward_b2[4];
-      acc_59 = acc_59 + t_60 * t_61;
+      const t_89 = in_target[4];
+      const t_90 = forward_b5_4;
+      acc_88 = acc_88 + t_89 * t_90;
     }
     {
-      const t_60 = in_target[5];
-      const t_61 = forward_b2[5];
-      acc_59 = acc_59 + t_60 * t_61;
+      const t_89 = in_target[5];
+      const t_90 = forward_b5_5;
+      acc_88 = acc_88 + t_89 * t_90;
     }
     {
-      const t_60 = in_target[6];
-      const t_61 = forward_b2[6];
-      acc_59 = acc_59 + t_60 * t_61;
+      const t_89 = in_target[6];
+      const t_90 = forward_b5_6;
+      acc_88 = acc_88 + t_89 * t_90;
     }
     {
-      const t_60 = in_target[7];
-      const t_61 = forward_b2[7];
-      acc_59 = acc_59 + t_60 * t_61;
+      const t_89 = in_target[7];
+      const t_90 = forward_b5_7;
+      acc_88 = acc_88 + t_89 * t_90;
     }
-    forward_b5_1 = acc_59;
+    forward_b3_1 = acc_88;
   }
   {
-    let acc_59 = 0;
+    let acc_88 = 0;
     {
-      const t_60 = in_target[8];
-      const t_61 = forward_b2[8];
-      acc_59 = acc_59 + t_60 * t_61;
+      const t_89 = in_target[8];
+      const t_90 = forward_b5_8;
+      acc_88 = acc_88 + t_89 * t_90;
     }
     {
-      const t_60 = in_target[9];
-      const t_61 = forward_b2[9];
-      acc_59 = acc_59 + t_60 * t_61;
+      const t_89 = in_target[9];
+      const t_90 = forward_b5_9;
+      acc_88 = acc_88 + t_89 * t_90;
     }
     {
-      const t_60 = in_target[10];
-      const t_61 = forward_b2[10];
-      acc_59 = acc_59 + t_60 * t_61;
+      const t_89 = in_target[10];
+      const t_90 = forward_b5_10;
+      acc_88 = acc_88 + t_89 * t_90;
     }
     {
-      const t_60 = in_target[11];
-      const t_61 = forward_b2[11];
-      acc_59 = acc_59 + t_60 * t_61;
+      const t_89 = in_target[11];
+      const t_90 = forward_b5_11;
+      acc_88 = acc_88 + t_89 * t_90;
     }
-    forward_b5_2 = acc_59;
+    forward_b3_2 = acc_88;
   }
   {
-    let acc_59 = 0;
+    let acc_88 = 0;
     {
-      const t_60 = in_target[12];
-      const t_61 = forward_b2[12];
-      acc_59 = acc_59 + t_60 * t_61;
+      const t_89 = in_target[12];
+      const t_90 = forward_b5_12;
+      acc_88 = acc_88 + t_89 * t_90;
     }
     {
-      const t_60 = in_target[13];
-      const t_61 = forward_b2[13];
-      acc_59 = acc_59 + t_60 * t_61;
+      const t_89 = in_target[13];
+      const t_90 = forward_b5_13;
+      acc_88 = acc_88 + t_89 * t_90;
     }
     {
-      const t_60 = in_target[14];
-      const t_61 = forward_b2[14];
-      acc_59 = acc_59 + t_60 * t_61;
+      const t_89 = in_target[14];
+      const t_90 = forward_b5_14;
+      acc_88 = acc_88 + t_89 * t_90;
     }
     {
-      const t_60 = in_target[15];
-      const t_61 = forward_b2[15];
-      acc_59 = acc_59 + t_60 * t_61;
+      const t_89 = in_target[15];
+      const t_90 = forward_b5_15;
+      acc_88 = acc_88 + t_89 * t_90;
     }
-    forward_b5_3 = acc_59;
+    forward_b3_3 = acc_88;
   }
   {
-    let acc_59 = 0;
+    let acc_88 = 0;
     {
-      const t_60 = in_target[16];
-      const t_61 = forward_b2[16];
-      acc_59 = acc_59 + t_60 * t_61;
+      const t_89 = in_target[16];
+      const t_90 = forward_b5_16;
+      acc_88 = acc_88 + t_89 * t_90;
     }
     {
-      const t_60 = in_target[17];
-      const t_61 = forward_b2[17];
-      acc_59 = acc_59 + t_60 * t_61;
+      const t_89 = in_target[17];
+      const t_90 = forward_b5_17;
+      acc_88 = acc_88 + t_89 * t_90;
     }
     {
-      const t_60 = in_target[18];
-      const t_61 = forward_b2[18];
-      acc_59 = acc_59 + t_60 * t_61;
+      const t_89 = in_target[18];
+      const t_90 = forward_b5_18;
+      acc_88 = acc_88 + t_89 * t_90;
     }
     {
-      const t_60 = in_target[19];
-      const t_61 = forward_b2[19];
-      acc_59 = acc_59 + t_60 * t_61;
+      const t_89 = in_target[19];
+      const t_90 = forward_b5_19;
+      acc_88 = acc_88 + t_89 * t_90;
     }
-    forward_b5_4 = acc_59;
+    forward_b3_4 = acc_88;
   }
   {
-    let acc_59 = 0;
+    let acc_88 = 0;
     {
-      const t_60 = in_target[20];
-      const t_61 = forward_b2[20];
-      acc_59 = acc_59 + t_60 * t_61;
+      const t_89 = in_target[20];
+      const t_90 = forward_b5_20;
+      acc_88 = acc_88 + t_89 * t_90;
     }
     {
-      const t_60 = in_target[21];
-      const t_61 = forward_b2[21];
-      acc_59 = acc_59 + t_60 * t_61;
+      const t_89 = in_target[21];
+      const t_90 = forward_b5_21;
+      acc_88 = acc_88 + t_89 * t_90;
     }
     {
-      const t_60 = in_target[22];
-      const t_61 = forward_b2[22];
-      acc_59 = acc_59 + t_60 * t_61;
+      const t_89 = in_target[22];
+      const t_90 = forward_b5_22;
+      acc_88 = acc_88 + t_89 * t_90;
     }
     {
-      const t_60 = in_target[23];
-      const t_61 = forward_b2[23];
-      acc_59 = acc_59 + t_60 * t_61;
+      const t_89 = in_target[23];
+      const t_90 = forward_b5_23;
+      acc_88 = acc_88 + t_89 * t_90;
     }
-    forward_b5_5 = acc_59;
+    forward_b3_5 = acc_88;
   }
   {
-    let acc_59 = 0;
+    let acc_88 = 0;
     {
-      const t_60 = in_target[24];
-      const t_61 = forward_b2[24];
-      acc_59 = acc_59 + t_60 * t_61;
+      const t_89 = in_target[24];
+      const t_90 = forward_b5_24;
+      acc_88 = acc_88 + t_89 * t_90;
     }
     {
-      const t_60 = in_target[25];
-      const t_61 = forward_b2[25];
-      acc_59 = acc_59 + t_60 * t_61;
+      const t_89 = in_target[25];
+      const t_90 = forward_b5_25;
+      acc_88 = acc_88 + t_89 * t_90;
     }
     {
-      const t_60 = in_target[26];
-      const t_61 = forward_b2[26];
-      acc_59 = acc_59 + t_60 * t_61;
+      const t_89 = in_target[26];
+      const t_90 = forward_b5_26;
+      acc_88 = acc_88 + t_89 * t_90;
     }
     {
-      const t_60 = in_target[27];
-      const t_61 = forward_b2[27];
-      acc_59 = acc_59 + t_60 * t_61;
+      const t_89 = in_target[27];
+      const t_90 = forward_b5_27;
+      acc_88 = acc_88 + t_89 * t_90;
     }
-    forward_b5_6 = acc_59;
+    forward_b3_6 = acc_88;
   }
   {
-    let acc_59 = 0;
+    let acc_88 = 0;
     {
-      const t_60 = in_target[28];
-      const t_61 = forward_b2[28];
-      acc_59 = acc_59 + t_60 * t_61;
+      const t_89 = in_target[28];
+      const t_90 = forward_b5_28;
+      acc_88 = acc_88 + t_89 * t_90;
     }
     {
-      const t_60 = in_target[29];
-      const t_61 = forward_b2[29];
-      acc_59 = acc_59 + t_60 * t_61;
+      const t_89 = in_target[29];
+      const t_90 = forward_b5_29;
+      acc_88 = acc_88 + t_89 * t_90;
     }
     {
-      const t_60 = in_target[30];
-      const t_61 = forward_b2[30];
-      acc_59 = acc_59 + t_60 * t_61;
+      const t_89 = in_target[30];
+      const t_90 = forward_b5_30;
+      acc_88 = acc_88 + t_89 * t_90;
     }
     {
-      const t_60 = in_target[31];
-      const t_61 = forward_b2[31];
-      acc_59 = acc_59 + t_60 * t_61;
+      const t_89 = in_target[31];
+      const t_90 = forward_b5_31;
+      acc_88 = acc_88 + t_89 * t_90;
     }
-    forward_b5_7 = acc_59;
+    forward_b3_7 = acc_88;
   }
   // sum []  (<prelude>:6: fn cross_entropy(logits, target) = mean(-sum(target * log_softmax(logits, axis = -1), axis = -1)))
   let s = 0;
   {
-    let acc_63 = 0;
+    let acc_92 = 0;
     {
-      const t_64 = forward_b5_0;
-      acc_63 = acc_63 + -t_64;
+      const t_93 = forward_b3_0;
+      acc_92 = acc_92 + -t_93;
     }
     {
-      const t_64 = forward_b5_1;
-      acc_63 = acc_63 + -t_64;
+      const t_93 = forward_b3_1;
+      acc_92 = acc_92 + -t_93;
     }
     {
-      const t_64 = forward_b5_2;
-      acc_63 = acc_63 + -t_64;
+      const t_93 = forward_b3_2;
+      acc_92 = acc_92 + -t_93;
     }
     {
-      const t_64 = forward_b5_3;
-      acc_63 = acc_63 + -t_64;
+      const t_93 = forward_b3_3;
+      acc_92 = acc_92 + -t_93;
     }
     {
-      const t_64 = forward_b5_4;
-      acc_63 = acc_63 + -t_64;
+      const t_93 = forward_b3_4;
+      acc_92 = acc_92 + -t_93;
     }
     {
-      const t_64 = forward_b5_5;
-      acc_63 = acc_63 + -t_64;
+      const t_93 = forward_b3_5;
+      acc_92 = acc_92 + -t_93;
     }
     {
-      const t_64 = forward_b5_6;
-      acc_63 = acc_63 + -t_64;
+      const t_93 = forward_b3_6;
+      acc_92 = acc_92 + -t_93;
     }
     {
-      const t_64 = forward_b5_7;
-      acc_63 = acc_63 + -t_64;
+      const t_93 = forward_b3_7;
+      acc_92 = acc_92 + -t_93;
     }
-    s = acc_63;
+    s = acc_92;
   }
   // loss []  (<prelude>:6: fn cross_entropy(logits, target) = mean(-sum(target * log_softmax(logits, axis = -1), axis = -1)))
   let s_loss = 0;
@@ -1524,7 +1330,7 @@ function run_forward(in_x, in_target, p_w1, p_b1, p_w2, p_b2) {
   forward_scratch[1] = s_loss;
 }
 const forward_result = {
-  ["probs"]: forward_b7
+  ["probs"]: forward_b6
 };
 scalarField(forward_result, "loss", forward_scratch, 1);
 function forward(values) {
@@ -1532,33 +1338,41 @@ function forward(values) {
     badValues(values, "forward: the values must be an object mapping input names to Float32Arrays, but is ");
   }
   for (const key in values) {
-    if (known[key] !== 1) {
-      unknownValue(values, key);
+    switch (key) {
+      case "x":
+      case "target":
+      case "w1":
+      case "b1":
+      case "w2":
+      case "b2":
+        break;
+      default:
+        unknownValue(values, key);
     }
   }
   const in_x = values["x"];
   if (!(in_x instanceof F) || !hasOwn.call(values, "x")) {
-    badArgument(values, "x", true, "missing input `x`", "`x` must be a Float32Array, but is ");
+    badArgument(values, "x", true, "missing input `x`", "`x` must be a Float32Array, but is ", in_x);
   }
   const in_target = values["target"];
   if (!(in_target instanceof F) || !hasOwn.call(values, "target")) {
-    badArgument(values, "target", true, "missing input `target`", "`target` must be a Float32Array, but is ");
+    badArgument(values, "target", true, "missing input `target`", "`target` must be a Float32Array, but is ", in_target);
   }
   const p_w1 = hasOwn.call(values, "w1") ? values["w1"] : params["w1"];
   if (!(p_w1 instanceof F)) {
-    badArgument(values, "w1", false, "missing input `w1`", "`w1` must be a Float32Array, but is ");
+    badArgument(values, "w1", false, "missing input `w1`", "`w1` must be a Float32Array, but is ", p_w1);
   }
   const p_b1 = hasOwn.call(values, "b1") ? values["b1"] : params["b1"];
   if (!(p_b1 instanceof F)) {
-    badArgument(values, "b1", false, "missing input `b1`", "`b1` must be a Float32Array, but is ");
+    badArgument(values, "b1", false, "missing input `b1`", "`b1` must be a Float32Array, but is ", p_b1);
   }
   const p_w2 = hasOwn.call(values, "w2") ? values["w2"] : params["w2"];
   if (!(p_w2 instanceof F)) {
-    badArgument(values, "w2", false, "missing input `w2`", "`w2` must be a Float32Array, but is ");
+    badArgument(values, "w2", false, "missing input `w2`", "`w2` must be a Float32Array, but is ", p_w2);
   }
   const p_b2 = hasOwn.call(values, "b2") ? values["b2"] : params["b2"];
   if (!(p_b2 instanceof F)) {
-    badArgument(values, "b2", false, "missing input `b2`", "`b2` must be a Float32Array, but is ");
+    badArgument(values, "b2", false, "missing input `b2`", "`b2` must be a Float32Array, but is ", p_b2);
   }
   if (in_x.length !== 40) {
     badLength(in_x, "`x` must have 40 elements, but has ", "");
@@ -1581,2534 +1395,2286 @@ function forward(values) {
   run_forward(in_x, in_target, p_w1, p_b1, p_w2, p_b2);
   return forward_result;
 }
-const grad_b12 = new F(4);
-const grad_b11 = new F(64);
-const grad_b10 = new F(16);
-const grad_b9 = new F(80);
-const grad_b8 = new F(128);
-const grad_b7 = new F(32);
-const grad_b2 = new F(32);
-const grad_b1 = new F(128);
+const grad_b11 = new F(4);
+const grad_b10 = new F(64);
+const grad_b9 = new F(16);
+const grad_b8 = new F(80);
+const grad_b7 = new F(128);
+const grad_b6 = new F(32);
+const grad_b1 = new F(32);
 const grad_b0 = new F(128);
 const grad_scratch = new Float64Array(5);
 function run_grad(in_x, in_target, p_w1, p_b1, p_w2, p_b2) {
-  let grad_b3_0 = 0, grad_b3_1 = 0, grad_b3_2 = 0, grad_b3_3 = 0, grad_b3_4 = 0, grad_b3_5 = 0, grad_b3_6 = 0, grad_b3_7 = 0, grad_b3_8 = 0, grad_b3_9 = 0, grad_b3_10 = 0, grad_b3_11 = 0, grad_b3_12 = 0, grad_b3_13 = 0, grad_b3_14 = 0, grad_b3_15 = 0, grad_b3_16 = 0, grad_b3_17 = 0, grad_b3_18 = 0, grad_b3_19 = 0, grad_b3_20 = 0, grad_b3_21 = 0, grad_b3_22 = 0, grad_b3_23 = 0, grad_b3_24 = 0, grad_b3_25 = 0, grad_b3_26 = 0, grad_b3_27 = 0, grad_b3_28 = 0, grad_b3_29 = 0, grad_b3_30 = 0, grad_b3_31 = 0, grad_b4_0 = 0, grad_b4_1 = 0, grad_b4_2 = 0, grad_b4_3 = 0, grad_b4_4 = 0, grad_b4_5 = 0, grad_b4_6 = 0, grad_b4_7 = 0, grad_b5_0 = 0, grad_b5_1 = 0, grad_b5_2 = 0, grad_b5_3 = 0, grad_b5_4 = 0, grad_b5_5 = 0, grad_b5_6 = 0, grad_b5_7 = 0, grad_b6_0 = 0, grad_b6_1 = 0, grad_b6_2 = 0, grad_b6_3 = 0, grad_b6_4 = 0, grad_b6_5 = 0, grad_b6_6 = 0, grad_b6_7 = 0;
+  let grad_b2_0 = 0, grad_b2_1 = 0, grad_b2_2 = 0, grad_b2_3 = 0, grad_b2_4 = 0, grad_b2_5 = 0, grad_b2_6 = 0, grad_b2_7 = 0, grad_b3_0 = 0, grad_b3_1 = 0, grad_b3_2 = 0, grad_b3_3 = 0, grad_b3_4 = 0, grad_b3_5 = 0, grad_b3_6 = 0, grad_b3_7 = 0, grad_b4_0 = 0, grad_b4_1 = 0, grad_b4_2 = 0, grad_b4_3 = 0, grad_b4_4 = 0, grad_b4_5 = 0, grad_b4_6 = 0, grad_b4_7 = 0, grad_b4_8 = 0, grad_b4_9 = 0, grad_b4_10 = 0, grad_b4_11 = 0, grad_b4_12 = 0, grad_b4_13 = 0, grad_b4_14 = 0, grad_b4_15 = 0, grad_b4_16 = 0, grad_b4_17 = 0, grad_b4_18 = 0, grad_b4_19 = 0, grad_b4_20 = 0, grad_b4_21 = 0, grad_b4_22 = 0, grad_b4_23 = 0, grad_b4_24 = 0, grad_b4_25 = 0, grad_b4_26 = 0, grad_b4_27 = 0, grad_b4_28 = 0, grad_b4_29 = 0, grad_b4_30 = 0, grad_b4_31 = 0, grad_b5_0 = 0, grad_b5_1 = 0, grad_b5_2 = 0, grad_b5_3 = 0, grad_b5_4 = 0, grad_b5_5 = 0, grad_b5_6 = 0, grad_b5_7 = 0;
   {
-    // matmul [8, 16]  (model.grad:12: h      = relu(x @ w1 + b1))
-    let i_65 = 0;
-    for (; i_65 + 1 < 8; i_65 += 2) {
-      let j_66 = 0;
-      for (; j_66 + 3 < 16; j_66 += 4) {
-        let c00_68 = 0;
-        let c01_69 = 0;
-        let c02_70 = 0;
-        let c03_71 = 0;
-        let c10_72 = 0;
-        let c11_73 = 0;
-        let c12_74 = 0;
-        let c13_75 = 0;
+    // h [8, 16]  (model.grad:12: h      = relu(x @ w1 + b1))
+    let i_94 = 0;
+    for (; i_94 + 1 < 8; i_94 += 2) {
+      let j_95 = 0;
+      for (; j_95 + 3 < 16; j_95 += 4) {
+        let c00_97 = 0;
+        let c01_98 = 0;
+        let c02_99 = 0;
+        let c03_100 = 0;
+        let c10_101 = 0;
+        let c11_102 = 0;
+        let c12_103 = 0;
+        let c13_104 = 0;
         {
-          const a_76 = in_x[i_65 * 5];
-          const a_77 = in_x[(i_65 + 1) * 5];
-          const b_78 = p_w1[j_66];
-          const b_79 = p_w1[j_66 + 1];
-          const b_80 = p_w1[j_66 + 2];
-          const b_81 = p_w1[j_66 + 3];
-          c00_68 += a_76 * b_78;
-          c01_69 += a_76 * b_79;
-          c02_70 += a_76 * b_80;
-          c03_71 += a_76 * b_81;
-          c10_72 += a_77 * b_78;
-          c11_73 += a_77 * b_79;
-          c12_74 += a_77 * b_80;
-          c13_75 += a_77 * b_81;
-        }
-        {
-          const a_76 = in_x[i_65 * 5 + 1];
-          const a_77 = in_x[(i_65 + 1) * 5 + 1];
-          const b_78 = p_w1[16 + j_66];
-          const b_79 = p_w1[16 + (j_66 + 1)];
-          const b_80 = p_w1[16 + (j_66 + 2)];
-          const b_81 = p_w1[16 + (j_66 + 3)];
-          c00_68 += a_76 * b_78;
-          c01_69 += a_76 * b_79;
-          c02_70 += a_76 * b_80;
-          c03_71 += a_76 * b_81;
-          c10_72 += a_77 * b_78;
-          c11_73 += a_77 * b_79;
-          c12_74 += a_77 * b_80;
-          c13_75 += a_77 * b_81;
+          const a_105 = in_x[i_94 * 5];
+          const a_106 = in_x[(i_94 + 1) * 5];
+          const b_107 = p_w1[j_95];
+          const b_108 = p_w1[j_95 + 1];
+          const b_109 = p_w1[j_95 + 2];
+          const b_110 = p_w1[j_95 + 3];
+          c00_97 += a_105 * b_107;
+          c01_98 += a_105 * b_108;
+          c02_99 += a_105 * b_109;
+          c03_100 += a_105 * b_110;
+          c10_101 += a_106 * b_107;
+          c11_102 += a_106 * b_108;
+          c12_103 += a_106 * b_109;
+          c13_104 += a_106 * b_110;
         }
         {
-          const a_76 = in_x[i_65 * 5 + 2];
-          const a_77 = in_x[(i_65 + 1) * 5 + 2];
-          const b_78 = p_w1[32 + j_66];
-          const b_79 = p_w1[32 + (j_66 + 1)];
-          const b_80 = p_w1[32 + (j_66 + 2)];
-          const b_81 = p_w1[32 + (j_66 + 3)];
-          c00_68 += a_76 * b_78;
-          c01_69 += a_76 * b_79;
-          c02_70 += a_76 * b_80;
-          c03_71 += a_76 * b_81;
-          c10_72 += a_77 * b_78;
-          c11_73 += a_77 * b_79;
-          c12_74 += a_77 * b_80;
-          c13_75 += a_77 * b_81;
+          const a_105 = in_x[i_94 * 5 + 1];
+          const a_106 = in_x[(i_94 + 1) * 5 + 1];
+          const b_107 = p_w1[16 + j_95];
+          const b_108 = p_w1[16 + (j_95 + 1)];
+          const b_109 = p_w1[16 + (j_95 + 2)];
+          const b_110 = p_w1[16 + (j_95 + 3)];
+          c00_97 += a_105 * b_107;
+          c01_98 += a_105 * b_108;
+          c02_99 += a_105 * b_109;
+          c03_100 += a_105 * b_110;
+          c10_101 += a_106 * b_107;
+          c11_102 += a_106 * b_108;
+          c12_103 += a_106 * b_109;
+          c13_104 += a_106 * b_110;
         }
         {
-          const a_76 = in_x[i_65 * 5 + 3];
-          const a_77 = in_x[(i_65 + 1) * 5 + 3];
-          const b_78 = p_w1[48 + j_66];
-          const b_79 = p_w1[48 + (j_66 + 1)];
-          const b_80 = p_w1[48 + (j_66 + 2)];
-          const b_81 = p_w1[48 + (j_66 + 3)];
-          c00_68 += a_76 * b_78;
-          c01_69 += a_76 * b_79;
-          c02_70 += a_76 * b_80;
-          c03_71 += a_76 * b_81;
-          c10_72 += a_77 * b_78;
-          c11_73 += a_77 * b_79;
-          c12_74 += a_77 * b_80;
-          c13_75 += a_77 * b_81;
+          const a_105 = in_x[i_94 * 5 + 2];
+          const a_106 = in_x[(i_94 + 1) * 5 + 2];
+          const b_107 = p_w1[32 + j_95];
+          const b_108 = p_w1[32 + (j_95 + 1)];
+          const b_109 = p_w1[32 + (j_95 + 2)];
+          const b_110 = p_w1[32 + (j_95 + 3)];
+          c00_97 += a_105 * b_107;
+          c01_98 += a_105 * b_108;
+          c02_99 += a_105 * b_109;
+          c03_100 += a_105 * b_110;
+          c10_101 += a_106 * b_107;
+          c11_102 += a_106 * b_108;
+          c12_103 += a_106 * b_109;
+          c13_104 += a_106 * b_110;
         }
         {
-          const a_76 = in_x[i_65 * 5 + 4];
-          const a_77 = in_x[(i_65 + 1) * 5 + 4];
-          const b_78 = p_w1[64 + j_66];
-          const b_79 = p_w1[64 + (j_66 + 1)];
-          const b_80 = p_w1[64 + (j_66 + 2)];
-          const b_81 = p_w1[64 + (j_66 + 3)];
-          c00_68 += a_76 * b_78;
-          c01_69 += a_76 * b_79;
-          c02_70 += a_76 * b_80;
-          c03_71 += a_76 * b_81;
-          c10_72 += a_77 * b_78;
-          c11_73 += a_77 * b_79;
-          c12_74 += a_77 * b_80;
-          c13_75 += a_77 * b_81;
+          const a_105 = in_x[i_94 * 5 + 3];
+          const a_106 = in_x[(i_94 + 1) * 5 + 3];
+          const b_107 = p_w1[48 + j_95];
+          const b_108 = p_w1[48 + (j_95 + 1)];
+          const b_109 = p_w1[48 + (j_95 + 2)];
+          const b_110 = p_w1[48 + (j_95 + 3)];
+          c00_97 += a_105 * b_107;
+          c01_98 += a_105 * b_108;
+          c02_99 += a_105 * b_109;
+          c03_100 += a_105 * b_110;
+          c10_101 += a_106 * b_107;
+          c11_102 += a_106 * b_108;
+          c12_103 += a_106 * b_109;
+          c13_104 += a_106 * b_110;
         }
-        grad_b0[i_65 * 16 + j_66] = c00_68;
-        grad_b0[i_65 * 16 + (j_66 + 1)] = c01_69;
-        grad_b0[i_65 * 16 + (j_66 + 2)] = c02_70;
-        grad_b0[i_65 * 16 + (j_66 + 3)] = c03_71;
-        grad_b0[(i_65 + 1) * 16 + j_66] = c10_72;
-        grad_b0[(i_65 + 1) * 16 + (j_66 + 1)] = c11_73;
-        grad_b0[(i_65 + 1) * 16 + (j_66 + 2)] = c12_74;
-        grad_b0[(i_65 + 1) * 16 + (j_66 + 3)] = c13_75;
-      }
-    }
-  }
-  // h [8, 16]  (model.grad:12: h      = relu(x @ w1 + b1))
-  for (let i_82 = 0; i_82 < 8; i_82++) {
-    {
-      const t_84 = grad_b0[i_82 * 16];
-      const t_85 = p_b1[0];
-      const t_86 = t_84 + t_85;
-      grad_b1[i_82 * 16] = t_86 > 0 ? t_86 : 0;
-    }
-    {
-      const t_84 = grad_b0[i_82 * 16 + 1];
-      const t_85 = p_b1[1];
-      const t_86 = t_84 + t_85;
-      grad_b1[i_82 * 16 + 1] = t_86 > 0 ? t_86 : 0;
-    }
-    {
-      const t_84 = grad_b0[i_82 * 16 + 2];
-      const t_85 = p_b1[2];
-      const t_86 = t_84 + t_85;
-      grad_b1[i_82 * 16 + 2] = t_86 > 0 ? t_86 : 0;
-    }
-    {
-      const t_84 = grad_b0[i_82 * 16 + 3];
-      const t_85 = p_b1[3];
-      const t_86 = t_84 + t_85;
-      grad_b1[i_82 * 16 + 3] = t_86 > 0 ? t_86 : 0;
-    }
-    {
-      const t_84 = grad_b0[i_82 * 16 + 4];
-      const t_85 = p_b1[4];
-      const t_86 = t_84 + t_85;
-      grad_b1[i_82 * 16 + 4] = t_86 > 0 ? t_86 : 0;
-    }
-    {
-      const t_84 = grad_b0[i_82 * 16 + 5];
-      const t_85 = p_b1[5];
-      const t_86 = t_84 + t_85;
-      grad_b1[i_82 * 16 + 5] = t_86 > 0 ? t_86 : 0;
-    }
-    {
-      const t_84 = grad_b0[i_82 * 16 + 6];
-      const t_85 = p_b1[6];
-      const t_86 = t_84 + t_85;
-      grad_b1[i_82 * 16 + 6] = t_86 > 0 ? t_86 : 0;
-    }
-    {
-      const t_84 = grad_b0[i_82 * 16 + 7];
-      const t_85 = p_b1[7];
-      const t_86 = t_84 + t_85;
-      grad_b1[i_82 * 16 + 7] = t_86 > 0 ? t_86 : 0;
-    }
-    {
-      const t_84 = grad_b0[i_82 * 16 + 8];
-      const t_85 = p_b1[8];
-      const t_86 = t_84 + t_85;
-      grad_b1[i_82 * 16 + 8] = t_86 > 0 ? t_86 : 0;
-    }
-    {
-      const t_84 = grad_b0[i_82 * 16 + 9];
-      const t_85 = p_b1[9];
-      const t_86 = t_84 + t_85;
-      grad_b1[i_82 * 16 + 9] = t_86 > 0 ? t_86 : 0;
-    }
-    {
-      const t_84 = grad_b0[i_82 * 16 + 10];
-      const t_85 = p_b1[10];
-      const t_86 = t_84 + t_85;
-      grad_b1[i_82 * 16 + 10] = t_86 > 0 ? t_86 : 0;
-    }
-    {
-      const t_84 = grad_b0[i_82 * 16 + 11];
-      const t_85 = p_b1[11];
-      const t_86 = t_84 + t_85;
-      grad_b1[i_82 * 16 + 11] = t_86 > 0 ? t_86 : 0;
-    }
-    {
-      const t_84 = grad_b0[i_82 * 16 + 12];
-      const t_85 = p_b1[12];
-      const t_86 = t_84 + t_85;
-      grad_b1[i_82 * 16 + 12] = t_86 > 0 ? t_86 : 0;
-    }
-    {
-      const t_84 = grad_b0[i_82 * 16 + 13];
-      const t_85 = p_b1[13];
-      const t_86 = t_84 + t_85;
-      grad_b1[i_82 * 16 + 13] = t_86 > 0 ? t_86 : 0;
-    }
-    {
-      const t_84 = grad_b0[i_82 * 16 + 14];
-      const t_85 = p_b1[14];
-      const t_86 = t_84 + t_85;
-      grad_b1[i_82 * 16 + 14] = t_86 > 0 ? t_86 : 0;
-    }
-    {
-      const t_84 = grad_b0[i_82 * 16 + 15];
-      const t_85 = p_b1[15];
-      const t_86 = t_84 + t_85;
-      grad_b1[i_82 * 16 + 15] = t_86 > 0 ? t_86 : 0;
-    }
-  }
-  {
-    // matmul [8, 4]  (model.grad:13: logits = h @ w2 + b2)
-    let i_87 = 0;
-    for (; i_87 + 1 < 8; i_87 += 2) {
-      let j_88 = 0;
-      for (; j_88 + 3 < 4; j_88 += 4) {
-        let c00_90 = 0;
-        let c01_91 = 0;
-        let c02_92 = 0;
-        let c03_93 = 0;
-        let c10_94 = 0;
-        let c11_95 = 0;
-        let c12_96 = 0;
-        let c13_97 = 0;
-        for (let k_89 = 0; k_89 < 16; k_89++) {
-          const a_98 = grad_b1[i_87 * 16 + k_89];
-          const a_99 = grad_b1[(i_87 + 1) * 16 + k_89];
-          const b_100 = p_w2[k_89 * 4 + j_88];
-          const b_101 = p_w2[k_89 * 4 + (j_88 + 1)];
-          const b_102 = p_w2[k_89 * 4 + (j_88 + 2)];
-          const b_103 = p_w2[k_89 * 4 + (j_88 + 3)];
-          c00_90 += a_98 * b_100;
-          c01_91 += a_98 * b_101;
-          c02_92 += a_98 * b_102;
-          c03_93 += a_98 * b_103;
-          c10_94 += a_99 * b_100;
-          c11_95 += a_99 * b_101;
-          c12_96 += a_99 * b_102;
-          c13_97 += a_99 * b_103;
+        {
+          const a_105 = in_x[i_94 * 5 + 4];
+          const a_106 = in_x[(i_94 + 1) * 5 + 4];
+          const b_107 = p_w1[64 + j_95];
+          const b_108 = p_w1[64 + (j_95 + 1)];
+          const b_109 = p_w1[64 + (j_95 + 2)];
+          const b_110 = p_w1[64 + (j_95 + 3)];
+          c00_97 += a_105 * b_107;
+          c01_98 += a_105 * b_108;
+          c02_99 += a_105 * b_109;
+          c03_100 += a_105 * b_110;
+          c10_101 += a_106 * b_107;
+          c11_102 += a_106 * b_108;
+          c12_103 += a_106 * b_109;
+          c13_104 += a_106 * b_110;
         }
-        grad_b2[i_87 * 4 + j_88] = c00_90;
-        grad_b2[i_87 * 4 + (j_88 + 1)] = c01_91;
-        grad_b2[i_87 * 4 + (j_88 + 2)] = c02_92;
-        grad_b2[i_87 * 4 + (j_88 + 3)] = c03_93;
-        grad_b2[(i_87 + 1) * 4 + j_88] = c10_94;
-        grad_b2[(i_87 + 1) * 4 + (j_88 + 1)] = c11_95;
-        grad_b2[(i_87 + 1) * 4 + (j_88 + 2)] = c12_96;
-        grad_b2[(i_87 + 1) * 4 + (j_88 + 3)] = c13_97;
+        {
+          const v_111 = c00_97;
+          const t_112 = p_b1[j_95];
+          const t_113 = v_111 + t_112;
+          grad_b0[i_94 * 16 + j_95] = t_113 > 0 ? t_113 : 0;
+        }
+        {
+          const v_114 = c01_98;
+          const t_115 = p_b1[j_95 + 1];
+          const t_116 = v_114 + t_115;
+          grad_b0[i_94 * 16 + (j_95 + 1)] = t_116 > 0 ? t_116 : 0;
+        }
+        {
+          const v_117 = c02_99;
+          const t_118 = p_b1[j_95 + 2];
+          const t_119 = v_117 + t_118;
+          grad_b0[i_94 * 16 + (j_95 + 2)] = t_119 > 0 ? t_119 : 0;
+        }
+        {
+          const v_120 = c03_100;
+          const t_121 = p_b1[j_95 + 3];
+          const t_122 = v_120 + t_121;
+          grad_b0[i_94 * 16 + (j_95 + 3)] = t_122 > 0 ? t_122 : 0;
+        }
+        {
+          const v_123 = c10_101;
+          const t_124 = p_b1[j_95];
+          const t_125 = v_123 + t_124;
+          grad_b0[(i_94 + 1) * 16 + j_95] = t_125 > 0 ? t_125 : 0;
+        }
+        {
+          const v_126 = c11_102;
+          const t_127 = p_b1[j_95 + 1];
+          const t_128 = v_126 + t_127;
+          grad_b0[(i_94 + 1) * 16 + (j_95 + 1)] = t_128 > 0 ? t_128 : 0;
+        }
+        {
+          const v_129 = c12_103;
+          const t_130 = p_b1[j_95 + 2];
+          const t_131 = v_129 + t_130;
+          grad_b0[(i_94 + 1) * 16 + (j_95 + 2)] = t_131 > 0 ? t_131 : 0;
+        }
+        {
+          const v_132 = c13_104;
+          const t_133 = p_b1[j_95 + 3];
+          const t_134 = v_132 + t_133;
+          grad_b0[(i_94 + 1) * 16 + (j_95 + 3)] = t_134 > 0 ? t_134 : 0;
+        }
       }
     }
   }
   {
     // logits [8, 4]  (model.grad:13: logits = h @ w2 + b2)
-    const t_106 = grad_b2[0];
-    const t_107 = p_b2[0];
-    grad_b3_0 = t_106 + t_107;
-  }
-  {
-    const t_106 = grad_b2[1];
-    const t_107 = p_b2[1];
-    grad_b3_1 = t_106 + t_107;
-  }
-  {
-    const t_106 = grad_b2[2];
-    const t_107 = p_b2[2];
-    grad_b3_2 = t_106 + t_107;
-  }
-  {
-    const t_106 = grad_b2[3];
-    const t_107 = p_b2[3];
-    grad_b3_3 = t_106 + t_107;
-  }
-  {
-    const t_106 = grad_b2[4];
-    const t_107 = p_b2[0];
-    grad_b3_4 = t_106 + t_107;
-  }
-  {
-    const t_106 = grad_b2[5];
-    const t_107 = p_b2[1];
-    grad_b3_5 = t_106 + t_107;
-  }
-  {
-    const t_106 = grad_b2[6];
-    const t_107 = p_b2[2];
-    grad_b3_6 = t_106 + t_107;
-  }
-  {
-    const t_106 = grad_b2[7];
-    const t_107 = p_b2[3];
-    grad_b3_7 = t_106 + t_107;
-  }
-  {
-    const t_106 = grad_b2[8];
-    const t_107 = p_b2[0];
-    grad_b3_8 = t_106 + t_107;
-  }
-  {
-    const t_106 = grad_b2[9];
-    const t_107 = p_b2[1];
-    grad_b3_9 = t_106 + t_107;
-  }
-  {
-    const t_106 = grad_b2[10];
-    const t_107 = p_b2[2];
-    grad_b3_10 = t_106 + t_107;
-  }
-  {
-    const t_106 = grad_b2[11];
-    const t_107 = p_b2[3];
-    grad_b3_11 = t_106 + t_107;
-  }
-  {
-    const t_106 = grad_b2[12];
-    const t_107 = p_b2[0];
-    grad_b3_12 = t_106 + t_107;
-  }
-  {
-    const t_106 = grad_b2[13];
-    const t_107 = p_b2[1];
-    grad_b3_13 = t_106 + t_107;
-  }
-  {
-    const t_106 = grad_b2[14];
-    const t_107 = p_b2[2];
-    grad_b3_14 = t_106 + t_107;
-  }
-  {
-    const t_106 = grad_b2[15];
-    const t_107 = p_b2[3];
-    grad_b3_15 = t_106 + t_107;
-  }
-  {
-    const t_106 = grad_b2[16];
-    const t_107 = p_b2[0];
-    grad_b3_16 = t_106 + t_107;
-  }
-  {
-    const t_106 = grad_b2[17];
-    const t_107 = p_b2[1];
-    grad_b3_17 = t_106 + t_107;
-  }
-  {
-    const t_106 = grad_b2[18];
-    const t_107 = p_b2[2];
-    grad_b3_18 = t_106 + t_107;
-  }
-  {
-    const t_106 = grad_b2[19];
-    const t_107 = p_b2[3];
-    grad_b3_19 = t_106 + t_107;
-  }
-  {
-    const t_106 = grad_b2[20];
-    const t_107 = p_b2[0];
-    grad_b3_20 = t_106 + t_107;
-  }
-  {
-    const t_106 = grad_b2[21];
-    const t_107 = p_b2[1];
-    grad_b3_21 = t_106 + t_107;
-  }
-  {
-    const t_106 = grad_b2[22];
-    const t_107 = p_b2[2];
-    grad_b3_22 = t_106 + t_107;
-  }
-  {
-    const t_106 = grad_b2[23];
-    const t_107 = p_b2[3];
-    grad_b3_23 = t_106 + t_107;
-  }
-  {
-    const t_106 = grad_b2[24];
-    const t_107 = p_b2[0];
-    grad_b3_24 = t_106 + t_107;
-  }
-  {
-    const t_106 = grad_b2[25];
-    const t_107 = p_b2[1];
-    grad_b3_25 = t_106 + t_107;
-  }
-  {
-    const t_106 = grad_b2[26];
-    const t_107 = p_b2[2];
-    grad_b3_26 = t_106 + t_107;
-  }
-  {
-    const t_106 = grad_b2[27];
-    const t_107 = p_b2[3];
-    grad_b3_27 = t_106 + t_107;
-  }
-  {
-    const t_106 = grad_b2[28];
-    const t_107 = p_b2[0];
-    grad_b3_28 = t_106 + t_107;
-  }
-  {
-    const t_106 = grad_b2[29];
-    const t_107 = p_b2[1];
-    grad_b3_29 = t_106 + t_107;
-  }
-  {
-    const t_106 = grad_b2[30];
-    const t_107 = p_b2[2];
-    grad_b3_30 = t_106 + t_107;
-  }
-  {
-    const t_106 = grad_b2[31];
-    const t_107 = p_b2[3];
-    grad_b3_31 = t_106 + t_107;
-  }
-  {
-    // max [8]  (model.grad:14: probs  = softmax(logits))
-    let acc_110 = -Infinity;
-    acc_110 = Math.max(acc_110, grad_b3_0);
-    acc_110 = Math.max(acc_110, grad_b3_1);
-    acc_110 = Math.max(acc_110, grad_b3_2);
-    acc_110 = Math.max(acc_110, grad_b3_3);
-    grad_b4_0 = acc_110;
-  }
-  {
-    let acc_110 = -Infinity;
-    acc_110 = Math.max(acc_110, grad_b3_4);
-    acc_110 = Math.max(acc_110, grad_b3_5);
-    acc_110 = Math.max(acc_110, grad_b3_6);
-    acc_110 = Math.max(acc_110, grad_b3_7);
-    grad_b4_1 = acc_110;
-  }
-  {
-    let acc_110 = -Infinity;
-    acc_110 = Math.max(acc_110, grad_b3_8);
-    acc_110 = Math.max(acc_110, grad_b3_9);
-    acc_110 = Math.max(acc_110, grad_b3_10);
-    acc_110 = Math.max(acc_110, grad_b3_11);
-    grad_b4_2 = acc_110;
-  }
-  {
-    let acc_110 = -Infinity;
-    acc_110 = Math.max(acc_110, grad_b3_12);
-    acc_110 = Math.max(acc_110, grad_b3_13);
-    acc_110 = Math.max(acc_110, grad_b3_14);
-    acc_110 = Math.max(acc_110, grad_b3_15);
-    grad_b4_3 = acc_110;
-  }
-  {
-    let acc_110 = -Infinity;
-    acc_110 = Math.max(acc_110, grad_b3_16);
-    acc_110 = Math.max(acc_110, grad_b3_17);
-    acc_110 = Math.max(acc_110, grad_b3_18);
-    acc_110 = Math.max(acc_110, grad_b3_19);
-    grad_b4_4 = acc_110;
-  }
-  {
-    let acc_110 = -Infinity;
-    acc_110 = Math.max(acc_110, grad_b3_20);
-    acc_110 = Math.max(acc_110, grad_b3_21);
-    acc_110 = Math.max(acc_110, grad_b3_22);
-    acc_110 = Math.max(acc_110, grad_b3_23);
-    grad_b4_5 = acc_110;
-  }
-  {
-    let acc_110 = -Infinity;
-    acc_110 = Math.max(acc_110, grad_b3_24);
-    acc_110 = Math.max(acc_110, grad_b3_25);
-    acc_110 = Math.max(acc_110, grad_b3_26);
-    acc_110 = Math.max(acc_110, grad_b3_27);
-    grad_b4_6 = acc_110;
-  }
-  {
-    let acc_110 = -Infinity;
-    acc_110 = Math.max(acc_110, grad_b3_28);
-    acc_110 = Math.max(acc_110, grad_b3_29);
-    acc_110 = Math.max(acc_110, grad_b3_30);
-    acc_110 = Math.max(acc_110, grad_b3_31);
-    grad_b4_7 = acc_110;
-  }
-  {
-    // stop_gradient [8, 1]  (model.grad:14: probs  = softmax(logits))
-    const t_113 = grad_b4_0;
-    const t_114 = Math.abs(t_113);
-    const t_115 = t_114 < Infinity ? 1 : 0;
-    const t_116 = grad_b4_0;
-    const t_117 = t_115 !== 0 ? t_116 : 0;
-    grad_b5_0 = t_117;
-  }
-  {
-    const t_113 = grad_b4_1;
-    const t_114 = Math.abs(t_113);
-    const t_115 = t_114 < Infinity ? 1 : 0;
-    const t_116 = grad_b4_1;
-    const t_117 = t_115 !== 0 ? t_116 : 0;
-    grad_b5_1 = t_117;
-  }
-  {
-    const t_113 = grad_b4_2;
-    const t_114 = Math.abs(t_113);
-    const t_115 = t_114 < Infinity ? 1 : 0;
-    const t_116 = grad_b4_2;
-    const t_117 = t_115 !== 0 ? t_116 : 0;
-    grad_b5_2 = t_117;
-  }
-  {
-    const t_113 = grad_b4_3;
-    const t_114 = Math.abs(t_113);
-    const t_115 = t_114 < Infinity ? 1 : 0;
-    const t_116 = grad_b4_3;
-    const t_117 = t_115 !== 0 ? t_116 : 0;
-    grad_b5_3 = t_117;
-  }
-  {
-    const t_113 = grad_b4_4;
-    const t_114 = Math.abs(t_113);
-    const t_115 = t_114 < Infinity ? 1 : 0;
-    const t_116 = grad_b4_4;
-    const t_117 = t_115 !== 0 ? t_116 : 0;
-    grad_b5_4 = t_117;
-  }
-  {
-    const t_113 = grad_b4_5;
-    const t_114 = Math.abs(t_113);
-    const t_115 = t_114 < Infinity ? 1 : 0;
-    const t_116 = grad_b4_5;
-    const t_117 = t_115 !== 0 ? t_116 : 0;
-    grad_b5_5 = t_117;
-  }
-  {
-    const t_113 = grad_b4_6;
-    const t_114 = Math.abs(t_113);
-    const t_115 = t_114 < Infinity ? 1 : 0;
-    const t_116 = grad_b4_6;
-    const t_117 = t_115 !== 0 ? t_116 : 0;
-    grad_b5_6 = t_117;
-  }
-  {
-    const t_113 = grad_b4_7;
-    const t_114 = Math.abs(t_113);
-    const t_115 = t_114 < Infinity ? 1 : 0;
-    const t_116 = grad_b4_7;
-    const t_117 = t_115 !== 0 ? t_116 : 0;
-    grad_b5_7 = t_117;
-  }
-  {
-    // exp [8, 4]  (model.grad:14: probs  = softmax(logits))
-    const t_120 = grad_b3_0;
-    const t_121 = grad_b5_0;
-    const t_122 = t_120 - t_121;
-    grad_b2[0] = Math.exp(t_122);
-  }
-  {
-    const t_120 = grad_b3_1;
-    const t_121 = grad_b5_0;
-    const t_122 = t_120 - t_121;
-    grad_b2[1] = Math.exp(t_122);
-  }
-  {
-    const t_120 = grad_b3_2;
-    const t_121 = grad_b5_0;
-    const t_122 = t_120 - t_121;
-    grad_b2[2] = Math.exp(t_122);
-  }
-  {
-    const t_120 = grad_b3_3;
-    const t_121 = grad_b5_0;
-    const t_122 = t_120 - t_121;
-    grad_b2[3] = Math.exp(t_122);
-  }
-  {
-    const t_120 = grad_b3_4;
-    const t_121 = grad_b5_1;
-    const t_122 = t_120 - t_121;
-    grad_b2[4] = Math.exp(t_122);
-  }
-  {
-    const t_120 = grad_b3_5;
-    const t_121 = grad_b5_1;
-    const t_122 = t_120 - t_121;
-    grad_b2[5] = Math.exp(t_122);
-  }
-  {
-    const t_120 = grad_b3_6;
-    const t_121 = grad_b5_1;
-    const t_122 = t_120 - t_121;
-    grad_b2[6] = Math.exp(t_122);
-  }
-  {
-    const t_120 = grad_b3_7;
-    const t_121 = grad_b5_1;
-    const t_122 = t_120 - t_121;
-    grad_b2[7] = Math.exp(t_122);
-  }
-  {
-    const t_120 = grad_b3_8;
-    const t_121 = grad_b5_2;
-    const t_122 = t_120 - t_121;
-    grad_b2[8] = Math.exp(t_122);
-  }
-  {
-    const t_120 = grad_b3_9;
-    const t_121 = grad_b5_2;
-    const t_122 = t_120 - t_121;
-    grad_b2[9] = Math.exp(t_122);
-  }
-  {
-    const t_120 = grad_b3_10;
-    const t_121 = grad_b5_2;
-    const t_122 = t_120 - t_121;
-    grad_b2[10] = Math.exp(t_122);
-  }
-  {
-    const t_120 = grad_b3_11;
-    const t_121 = grad_b5_2;
-    const t_122 = t_120 - t_121;
-    grad_b2[11] = Math.exp(t_122);
-  }
-  {
-    const t_120 = grad_b3_12;
-    const t_121 = grad_b5_3;
-    const t_122 = t_120 - t_121;
-    grad_b2[12] = Math.exp(t_122);
-  }
-  {
-    const t_120 = grad_b3_13;
-    const t_121 = grad_b5_3;
-    const t_122 = t_120 - t_121;
-    grad_b2[13] = Math.exp(t_122);
-  }
-  {
-    const t_120 = grad_b3_14;
-    const t_121 = grad_b5_3;
-    const t_122 = t_120 - t_121;
-    grad_b2[14] = Math.exp(t_122);
-  }
-  {
-    const t_120 = grad_b3_15;
-    const t_121 = grad_b5_3;
-    const t_122 = t_120 - t_121;
-    grad_b2[15] = Math.exp(t_122);
-  }
-  {
-    const t_120 = grad_b3_16;
-    const t_121 = grad_b5_4;
-    const t_122 = t_120 - t_121;
-    grad_b2[16] = Math.exp(t_122);
-  }
-  {
-    const t_120 = grad_b3_17;
-    const t_121 = grad_b5_4;
-    const t_122 = t_120 - t_121;
-    grad_b2[17] = Math.exp(t_122);
-  }
-  {
-    const t_120 = grad_b3_18;
-    const t_121 = grad_b5_4;
-    const t_122 = t_120 - t_121;
-    grad_b2[18] = Math.exp(t_122);
-  }
-  {
-    const t_120 = grad_b3_19;
-    const t_121 = grad_b5_4;
-    const t_122 = t_120 - t_121;
-    grad_b2[19] = Math.exp(t_122);
-  }
-  {
-    const t_120 = grad_b3_20;
-    const t_121 = grad_b5_5;
-    const t_122 = t_120 - t_121;
-    grad_b2[20] = Math.exp(t_122);
-  }
-  {
-    const t_120 = grad_b3_21;
-    const t_121 = grad_b5_5;
-    const t_122 = t_120 - t_121;
-    grad_b2[21] = Math.exp(t_122);
-  }
-  {
-    const t_120 = grad_b3_22;
-    const t_121 = grad_b5_5;
-    const t_122 = t_120 - t_121;
-    grad_b2[22] = Math.exp(t_122);
-  }
-  {
-    const t_120 = grad_b3_23;
-    const t_121 = grad_b5_5;
-    const t_122 = t_120 - t_121;
-    grad_b2[23] = Math.exp(t_122);
-  }
-  {
-    const t_120 = grad_b3_24;
-    const t_121 = grad_b5_6;
-    const t_122 = t_120 - t_121;
-    grad_b2[24] = Math.exp(t_122);
-  }
-  {
-    const t_120 = grad_b3_25;
-    const t_121 = grad_b5_6;
-    const t_122 = t_120 - t_121;
-    grad_b2[25] = Math.exp(t_122);
-  }
-  {
-    const t_120 = grad_b3_26;
-    const t_121 = grad_b5_6;
-    const t_122 = t_120 - t_121;
-    grad_b2[26] = Math.exp(t_122);
-  }
-  {
-    const t_120 = grad_b3_27;
-    const t_121 = grad_b5_6;
-    const t_122 = t_120 - t_121;
-    grad_b2[27] = Math.exp(t_122);
-  }
-  {
-    const t_120 = grad_b3_28;
-    const t_121 = grad_b5_7;
-    const t_122 = t_120 - t_121;
-    grad_b2[28] = Math.exp(t_122);
-  }
-  {
-    const t_120 = grad_b3_29;
-    const t_121 = grad_b5_7;
-    const t_122 = t_120 - t_121;
-    grad_b2[29] = Math.exp(t_122);
-  }
-  {
-    const t_120 = grad_b3_30;
-    const t_121 = grad_b5_7;
-    const t_122 = t_120 - t_121;
-    grad_b2[30] = Math.exp(t_122);
-  }
-  {
-    const t_120 = grad_b3_31;
-    const t_121 = grad_b5_7;
-    const t_122 = t_120 - t_121;
-    grad_b2[31] = Math.exp(t_122);
-  }
-  {
-    // sum [8]  (model.grad:14: probs  = softmax(logits))
-    let acc_125 = 0;
-    acc_125 = acc_125 + grad_b2[0];
-    acc_125 = acc_125 + grad_b2[1];
-    acc_125 = acc_125 + grad_b2[2];
-    acc_125 = acc_125 + grad_b2[3];
-    grad_b4_0 = acc_125;
-  }
-  {
-    let acc_125 = 0;
-    acc_125 = acc_125 + grad_b2[4];
-    acc_125 = acc_125 + grad_b2[5];
-    acc_125 = acc_125 + grad_b2[6];
-    acc_125 = acc_125 + grad_b2[7];
-    grad_b4_1 = acc_125;
-  }
-  {
-    let acc_125 = 0;
-    acc_125 = acc_125 + grad_b2[8];
-    acc_125 = acc_125 + grad_b2[9];
-    acc_125 = acc_125 + grad_b2[10];
-    acc_125 = acc_125 + grad_b2[11];
-    grad_b4_2 = acc_125;
-  }
-  {
-    let acc_125 = 0;
-    acc_125 = acc_125 + grad_b2[12];
-    acc_125 = acc_125 + grad_b2[13];
-    acc_125 = acc_125 + grad_b2[14];
-    acc_125 = acc_125 + grad_b2[15];
-    grad_b4_3 = acc_125;
-  }
-  {
-    let acc_125 = 0;
-    acc_125 = acc_125 + grad_b2[16];
-    acc_125 = acc_125 + grad_b2[17];
-    acc_125 = acc_125 + grad_b2[18];
-    acc_125 = acc_125 + grad_b2[19];
-    grad_b4_4 = acc_125;
-  }
-  {
-    let acc_125 = 0;
-    acc_125 = acc_125 + grad_b2[20];
-    acc_125 = acc_125 + grad_b2[21];
-    acc_125 = acc_125 + grad_b2[22];
-    acc_125 = acc_125 + grad_b2[23];
-    grad_b4_5 = acc_125;
-  }
-  {
-    let acc_125 = 0;
-    acc_125 = acc_125 + grad_b2[24];
-    acc_125 = acc_125 + grad_b2[25];
-    acc_125 = acc_125 + grad_b2[26];
-    acc_125 = acc_125 + grad_b2[27];
-    grad_b4_6 = acc_125;
-  }
-  {
-    let acc_125 = 0;
-    acc_125 = acc_125 + grad_b2[28];
-    acc_125 = acc_125 + grad_b2[29];
-    acc_125 = acc_125 + grad_b2[30];
-    acc_125 = acc_125 + grad_b2[31];
-    grad_b4_7 = acc_125;
-  }
-  {
-    // add [8, 1]  (model.grad:14: probs  = softmax(logits))
-    const t_128 = grad_b4_0;
-    const t_129 = Math.log(t_128);
-    const t_130 = grad_b5_0;
-    grad_b6_0 = t_129 + t_130;
-  }
-  {
-    const t_128 = grad_b4_1;
-    const t_129 = Math.log(t_128);
-    const t_130 = grad_b5_1;
-    grad_b6_1 = t_129 + t_130;
-  }
-  {
-    const t_128 = grad_b4_2;
-    const t_129 = Math.log(t_128);
-    const t_130 = grad_b5_2;
-    grad_b6_2 = t_129 + t_130;
-  }
-  {
-    const t_128 = grad_b4_3;
-    const t_129 = Math.log(t_128);
-    const t_130 = grad_b5_3;
-    grad_b6_3 = t_129 + t_130;
-  }
-  {
-    const t_128 = grad_b4_4;
-    const t_129 = Math.log(t_128);
-    const t_130 = grad_b5_4;
-    grad_b6_4 = t_129 + t_130;
-  }
-  {
-    const t_128 = grad_b4_5;
-    const t_129 = Math.log(t_128);
-    const t_130 = grad_b5_5;
-    grad_b6_5 = t_129 + t_130;
-  }
-  {
-    const t_128 = grad_b4_6;
-    const t_129 = Math.log(t_128);
-    const t_130 = grad_b5_6;
-    grad_b6_6 = t_129 + t_130;
-  }
-  {
-    const t_128 = grad_b4_7;
-    const t_129 = Math.log(t_128);
-    const t_130 = grad_b5_7;
-    grad_b6_7 = t_129 + t_130;
-  }
-  {
-    // sum [8]  (<prelude>:6: fn cross_entropy(logits, target) = mean(-sum(target * log_softmax(logits, axis = -1), axis = -1)))
-    let acc_133 = 0;
-    {
-      const t_134 = in_target[0];
-      const t_135 = grad_b3_0;
-      const t_136 = grad_b6_0;
-      const t_137 = t_135 - t_136;
-      acc_133 = acc_133 + t_134 * t_137;
-    }
-    {
-      const t_134 = in_target[1];
-      const t_135 = grad_b3_1;
-      const t_136 = grad_b6_0;
-      const t_137 = t_135 - t_136;
-      acc_133 = acc_133 + t_134 * t_137;
-    }
-    {
-      const t_134 = in_target[2];
-      const t_135 = grad_b3_2;
-      const t_136 = grad_b6_0;
-      const t_137 = t_135 - t_136;
-      acc_133 = acc_133 + t_134 * t_137;
-    }
-    {
-      const t_134 = in_target[3];
-      const t_135 = grad_b3_3;
-      const t_136 = grad_b6_0;
-      const t_137 = t_135 - t_136;
-      acc_133 = acc_133 + t_134 * t_137;
-    }
-    grad_b5_0 = acc_133;
-  }
-  {
-    let acc_133 = 0;
-    {
-      const t_134 = in_target[4];
-      const t_135 = grad_b3_4;
-      const t_136 = grad_b6_1;
-      const t_137 = t_135 - t_136;
-      acc_133 = acc_133 + t_134 * t_137;
-    }
-    {
-      const t_134 = in_target[5];
-      const t_135 = grad_b3_5;
-      const t_136 = grad_b6_1;
-      const t_137 = t_135 - t_136;
-      acc_133 = acc_133 + t_134 * t_137;
-    }
-    {
-      const t_134 = in_target[6];
-      const t_135 = grad_b3_6;
-      const t_136 = grad_b6_1;
-      const t_137 = t_135 - t_136;
-      acc_133 = acc_133 + t_134 * t_137;
-    }
-    {
-      const t_134 = in_target[7];
-      const t_135 = grad_b3_7;
-      const t_136 = grad_b6_1;
-      const t_137 = t_135 - t_136;
-      acc_133 = acc_133 + t_134 * t_137;
-    }
-    grad_b5_1 = acc_133;
-  }
-  {
-    let acc_133 = 0;
-    {
-      const t_134 = in_target[8];
-      const t_135 = grad_b3_8;
-      const t_136 = grad_b6_2;
-      const t_137 = t_135 - t_136;
-      acc_133 = acc_133 + t_134 * t_137;
-    }
-    {
-      const t_134 = in_target[9];
-      const t_135 = grad_b3_9;
-      const t_136 = grad_b6_2;
-      const t_137 = t_135 - t_136;
-      acc_133 = acc_133 + t_134 * t_137;
-    }
-    {
-      const t_134 = in_target[10];
-      const t_135 = grad_b3_10;
-      const t_136 = grad_b6_2;
-      const t_137 = t_135 - t_136;
-      acc_133 = acc_133 + t_134 * t_137;
-    }
-    {
-      const t_134 = in_target[11];
-      const t_135 = grad_b3_11;
-      const t_136 = grad_b6_2;
-      const t_137 = t_135 - t_136;
-      acc_133 = acc_133 + t_134 * t_137;
-    }
-    grad_b5_2 = acc_133;
-  }
-  {
-    let acc_133 = 0;
-    {
-      const t_134 = in_target[12];
-      const t_135 = grad_b3_12;
-      const t_136 = grad_b6_3;
-      const t_137 = t_135 - t_136;
-      acc_133 = acc_133 + t_134 * t_137;
-    }
-    {
-      const t_134 = in_target[13];
-      const t_135 = grad_b3_13;
-      const t_136 = grad_b6_3;
-      const t_137 = t_135 - t_136;
-      acc_133 = acc_133 + t_134 * t_137;
-    }
-    {
-      const t_134 = in_target[14];
-      const t_135 = grad_b3_14;
-      const t_136 = grad_b6_3;
-      const t_137 = t_135 - t_136;
-      acc_133 = acc_133 + t_134 * t_137;
-    }
-    {
-      const t_134 = in_target[15];
-      const t_135 = grad_b3_15;
-      const t_136 = grad_b6_3;
-      const t_137 = t_135 - t_136;
-      acc_133 = acc_133 + t_134 * t_137;
-    }
-    grad_b5_3 = acc_133;
-  }
-  {
-    let acc_133 = 0;
-    {
-      const t_134 = in_target[16];
-      const t_135 = grad_b3_16;
-      const t_136 = grad_b6_4;
-      const t_137 = t_135 - t_136;
-      acc_133 = acc_133 + t_134 * t_137;
-    }
-    {
-      const t_134 = in_target[17];
-      const t_135 = grad_b3_17;
-      const t_136 = grad_b6_4;
-      const t_137 = t_135 - t_136;
-      acc_133 = acc_133 + t_134 * t_137;
-    }
-    {
-      const t_134 = in_target[18];
-      const t_135 = grad_b3_18;
-      const t_136 = grad_b6_4;
-      const t_137 = t_135 - t_136;
-      acc_133 = acc_133 + t_134 * t_137;
-    }
-    {
-      const t_134 = in_target[19];
-      const t_135 = grad_b3_19;
-      const t_136 = grad_b6_4;
-      const t_137 = t_135 - t_136;
-      acc_133 = acc_133 + t_134 * t_137;
-    }
-    grad_b5_4 = acc_133;
-  }
-  {
-    let acc_133 = 0;
-    {
-      const t_134 = in_target[20];
-      const t_135 = grad_b3_20;
-      const t_136 = grad_b6_5;
-      const t_137 = t_135 - t_136;
-      acc_133 = acc_133 + t_134 * t_137;
-    }
-    {
-      const t_134 = in_target[21];
-      const t_135 = grad_b3_21;
-      const t_136 = grad_b6_5;
-      const t_137 = t_135 - t_136;
-      acc_133 = acc_133 + t_134 * t_137;
-    }
-    {
-      const t_134 = in_target[22];
-      const t_135 = grad_b3_22;
-      const t_136 = grad_b6_5;
-      const t_137 = t_135 - t_136;
-      acc_133 = acc_133 + t_134 * t_137;
-    }
-    {
-      const t_134 = in_target[23];
-      const t_135 = grad_b3_23;
-      const t_136 = grad_b6_5;
-      const t_137 = t_135 - t_136;
-      acc_133 = acc_133 + t_134 * t_137;
-    }
-    grad_b5_5 = acc_133;
-  }
-  {
-    let acc_133 = 0;
-    {
-      const t_134 = in_target[24];
-      const t_135 = grad_b3_24;
-      const t_136 = grad_b6_6;
-      const t_137 = t_135 - t_136;
-      acc_133 = acc_133 + t_134 * t_137;
-    }
-    {
-      const t_134 = in_target[25];
-      const t_135 = grad_b3_25;
-      const t_136 = grad_b6_6;
-      const t_137 = t_135 - t_136;
-      acc_133 = acc_133 + t_134 * t_137;
-    }
-    {
-      const t_134 = in_target[26];
-      const t_135 = grad_b3_26;
-      const t_136 = grad_b6_6;
-      const t_137 = t_135 - t_136;
-      acc_133 = acc_133 + t_134 * t_137;
-    }
-    {
-      const t_134 = in_target[27];
-      const t_135 = grad_b3_27;
-      const t_136 = grad_b6_6;
-      const t_137 = t_135 - t_136;
-      acc_133 = acc_133 + t_134 * t_137;
-    }
-    grad_b5_6 = acc_133;
-  }
-  {
-    let acc_133 = 0;
-    {
-      const t_134 = in_target[28];
-      const t_135 = grad_b3_28;
-      const t_136 = grad_b6_7;
-      const t_137 = t_135 - t_136;
-      acc_133 = acc_133 + t_134 * t_137;
-    }
-    {
-      const t_134 = in_target[29];
-      const t_135 = grad_b3_29;
-      const t_136 = grad_b6_7;
-      const t_137 = t_135 - t_136;
-      acc_133 = acc_133 + t_134 * t_137;
-    }
-    {
-      const t_134 = in_target[30];
-      const t_135 = grad_b3_30;
-      const t_136 = grad_b6_7;
-      const t_137 = t_135 - t_136;
-      acc_133 = acc_133 + t_134 * t_137;
-    }
-    {
-      const t_134 = in_target[31];
-      const t_135 = grad_b3_31;
-      const t_136 = grad_b6_7;
-      const t_137 = t_135 - t_136;
-      acc_133 = acc_133 + t_134 * t_137;
-    }
-    grad_b5_7 = acc_133;
-  }
-  // sum []  (<prelude>:6: fn cross_entropy(logits, target) = mean(-sum(target * log_softmax(logits, axis = -1), axis = -1)))
-  let s_138 = 0;
-  {
-    let acc_140 = 0;
-    {
-      const t_141 = grad_b5_0;
-      acc_140 = acc_140 + -t_141;
-    }
-    {
-      const t_141 = grad_b5_1;
-      acc_140 = acc_140 + -t_141;
-    }
-    {
-      const t_141 = grad_b5_2;
-      acc_140 = acc_140 + -t_141;
-    }
-    {
-      const t_141 = grad_b5_3;
-      acc_140 = acc_140 + -t_141;
-    }
-    {
-      const t_141 = grad_b5_4;
-      acc_140 = acc_140 + -t_141;
-    }
-    {
-      const t_141 = grad_b5_5;
-      acc_140 = acc_140 + -t_141;
-    }
-    {
-      const t_141 = grad_b5_6;
-      acc_140 = acc_140 + -t_141;
-    }
-    {
-      const t_141 = grad_b5_7;
-      acc_140 = acc_140 + -t_141;
-    }
-    s_138 = acc_140;
-  }
-  // loss []  (<prelude>:6: fn cross_entropy(logits, target) = mean(-sum(target * log_softmax(logits, axis = -1), axis = -1)))
-  let s_loss_142 = 0;
-  s_loss_142 = s_138 / 8;
-  {
-    // mul [8, 4]  (<prelude>:6: fn cross_entropy(logits, target) = mean(-sum(target * log_softmax(logits, axis = -1), axis = -1)))
-    const t_145 = in_target[0];
-    grad_b3_0 = -0.125 * t_145;
-  }
-  {
-    const t_145 = in_target[1];
-    grad_b3_1 = -0.125 * t_145;
-  }
-  {
-    const t_145 = in_target[2];
-    grad_b3_2 = -0.125 * t_145;
-  }
-  {
-    const t_145 = in_target[3];
-    grad_b3_3 = -0.125 * t_145;
-  }
-  {
-    const t_145 = in_target[4];
-    grad_b3_4 = -0.125 * t_145;
-  }
-  {
-    const t_145 = in_target[5];
-    grad_b3_5 = -0.125 * t_145;
-  }
-  {
-    const t_145 = in_target[6];
-    grad_b3_6 = -0.125 * t_145;
-  }
-  {
-    const t_145 = in_target[7];
-    grad_b3_7 = -0.125 * t_145;
-  }
-  {
-    const t_145 = in_target[8];
-    grad_b3_8 = -0.125 * t_145;
-  }
-  {
-    const t_145 = in_target[9];
-    grad_b3_9 = -0.125 * t_145;
-  }
-  {
-    const t_145 = in_target[10];
-    grad_b3_10 = -0.125 * t_145;
-  }
-  {
-    const t_145 = in_target[11];
-    grad_b3_11 = -0.125 * t_145;
-  }
-  {
-    const t_145 = in_target[12];
-    grad_b3_12 = -0.125 * t_145;
-  }
-  {
-    const t_145 = in_target[13];
-    grad_b3_13 = -0.125 * t_145;
-  }
-  {
-    const t_145 = in_target[14];
-    grad_b3_14 = -0.125 * t_145;
-  }
-  {
-    const t_145 = in_target[15];
-    grad_b3_15 = -0.125 * t_145;
-  }
-  {
-    const t_145 = in_target[16];
-    grad_b3_16 = -0.125 * t_145;
-  }
-  {
-    const t_145 = in_target[17];
-    grad_b3_17 = -0.125 * t_145;
-  }
-  {
-    const t_145 = in_target[18];
-    grad_b3_18 = -0.125 * t_145;
-  }
-  {
-    const t_145 = in_target[19];
-    grad_b3_19 = -0.125 * t_145;
-  }
-  {
-    const t_145 = in_target[20];
-    grad_b3_20 = -0.125 * t_145;
-  }
-  {
-    const t_145 = in_target[21];
-    grad_b3_21 = -0.125 * t_145;
-  }
-  {
-    const t_145 = in_target[22];
-    grad_b3_22 = -0.125 * t_145;
-  }
-  {
-    const t_145 = in_target[23];
-    grad_b3_23 = -0.125 * t_145;
-  }
-  {
-    const t_145 = in_target[24];
-    grad_b3_24 = -0.125 * t_145;
-  }
-  {
-    const t_145 = in_target[25];
-    grad_b3_25 = -0.125 * t_145;
-  }
-  {
-    const t_145 = in_target[26];
-    grad_b3_26 = -0.125 * t_145;
-  }
-  {
-    const t_145 = in_target[27];
-    grad_b3_27 = -0.125 * t_145;
-  }
-  {
-    const t_145 = in_target[28];
-    grad_b3_28 = -0.125 * t_145;
-  }
-  {
-    const t_145 = in_target[29];
-    grad_b3_29 = -0.125 * t_145;
-  }
-  {
-    const t_145 = in_target[30];
-    grad_b3_30 = -0.125 * t_145;
-  }
-  {
-    const t_145 = in_target[31];
-    grad_b3_31 = -0.125 * t_145;
-  }
-  {
-    // sum [8]  (model.grad:14: probs  = softmax(logits))
-    let acc_148 = 0;
-    {
-      const t_149 = grad_b3_0;
-      acc_148 = acc_148 + -t_149;
-    }
-    {
-      const t_149 = grad_b3_1;
-      acc_148 = acc_148 + -t_149;
-    }
-    {
-      const t_149 = grad_b3_2;
-      acc_148 = acc_148 + -t_149;
-    }
-    {
-      const t_149 = grad_b3_3;
-      acc_148 = acc_148 + -t_149;
-    }
-    grad_b6_0 = acc_148;
-  }
-  {
-    let acc_148 = 0;
-    {
-      const t_149 = grad_b3_4;
-      acc_148 = acc_148 + -t_149;
-    }
-    {
-      const t_149 = grad_b3_5;
-      acc_148 = acc_148 + -t_149;
-    }
-    {
-      const t_149 = grad_b3_6;
-      acc_148 = acc_148 + -t_149;
-    }
-    {
-      const t_149 = grad_b3_7;
-      acc_148 = acc_148 + -t_149;
-    }
-    grad_b6_1 = acc_148;
-  }
-  {
-    let acc_148 = 0;
-    {
-      const t_149 = grad_b3_8;
-      acc_148 = acc_148 + -t_149;
-    }
-    {
-      const t_149 = grad_b3_9;
-      acc_148 = acc_148 + -t_149;
-    }
-    {
-      const t_149 = grad_b3_10;
-      acc_148 = acc_148 + -t_149;
-    }
-    {
-      const t_149 = grad_b3_11;
-      acc_148 = acc_148 + -t_149;
-    }
-    grad_b6_2 = acc_148;
-  }
-  {
-    let acc_148 = 0;
-    {
-      const t_149 = grad_b3_12;
-      acc_148 = acc_148 + -t_149;
-    }
-    {
-      const t_149 = grad_b3_13;
-      acc_148 = acc_148 + -t_149;
-    }
-    {
-      const t_149 = grad_b3_14;
-      acc_148 = acc_148 + -t_149;
-    }
-    {
-      const t_149 = grad_b3_15;
-      acc_148 = acc_148 + -t_149;
-    }
-    grad_b6_3 = acc_148;
-  }
-  {
-    let acc_148 = 0;
-    {
-      const t_149 = grad_b3_16;
-      acc_148 = acc_148 + -t_149;
-    }
-    {
-      const t_149 = grad_b3_17;
-      acc_148 = acc_148 + -t_149;
-    }
-    {
-      const t_149 = grad_b3_18;
-      acc_148 = acc_148 + -t_149;
-    }
-    {
-      const t_149 = grad_b3_19;
-      acc_148 = acc_148 + -t_149;
-    }
-    grad_b6_4 = acc_148;
-  }
-  {
-    let acc_148 = 0;
-    {
-      const t_149 = grad_b3_20;
-      acc_148 = acc_148 + -t_149;
-    }
-    {
-      const t_149 = grad_b3_21;
-      acc_148 = acc_148 + -t_149;
-    }
-    {
-      const t_149 = grad_b3_22;
-      acc_148 = acc_148 + -t_149;
-    }
-    {
-      const t_149 = grad_b3_23;
-      acc_148 = acc_148 + -t_149;
-    }
-    grad_b6_5 = acc_148;
-  }
-  {
-    let acc_148 = 0;
-    {
-      const t_149 = grad_b3_24;
-      acc_148 = acc_148 + -t_149;
-    }
-    {
-      const t_149 = grad_b3_25;
-      acc_148 = acc_148 + -t_149;
-    }
-    {
-      const t_149 = grad_b3_26;
-      acc_148 = acc_148 + -t_149;
-    }
-    {
-      const t_149 = grad_b3_27;
-      acc_148 = acc_148 + -t_149;
-    }
-    grad_b6_6 = acc_148;
-  }
-  {
-    let acc_148 = 0;
-    {
-      const t_149 = grad_b3_28;
-      acc_148 = acc_148 + -t_149;
-    }
-    {
-      const t_149 = grad_b3_29;
-      acc_148 = acc_148 + -t_149;
-    }
-    {
-      const t_149 = grad_b3_30;
-      acc_148 = acc_148 + -t_149;
-    }
-    {
-      const t_149 = grad_b3_31;
-      acc_148 = acc_148 + -t_149;
-    }
-    grad_b6_7 = acc_148;
-  }
-  {
-    // div [8, 1]  (model.grad:14: probs  = softmax(logits))
-    const t_152 = grad_b6_0;
-    const t_153 = grad_b4_0;
-    grad_b5_0 = t_152 / t_153;
-  }
-  {
-    const t_152 = grad_b6_1;
-    const t_153 = grad_b4_1;
-    grad_b5_1 = t_152 / t_153;
-  }
-  {
-    const t_152 = grad_b6_2;
-    const t_153 = grad_b4_2;
-    grad_b5_2 = t_152 / t_153;
-  }
-  {
-    const t_152 = grad_b6_3;
-    const t_153 = grad_b4_3;
-    grad_b5_3 = t_152 / t_153;
-  }
-  {
-    const t_152 = grad_b6_4;
-    const t_153 = grad_b4_4;
-    grad_b5_4 = t_152 / t_153;
-  }
-  {
-    const t_152 = grad_b6_5;
-    const t_153 = grad_b4_5;
-    grad_b5_5 = t_152 / t_153;
-  }
-  {
-    const t_152 = grad_b6_6;
-    const t_153 = grad_b4_6;
-    grad_b5_6 = t_152 / t_153;
-  }
-  {
-    const t_152 = grad_b6_7;
-    const t_153 = grad_b4_7;
-    grad_b5_7 = t_152 / t_153;
-  }
-  {
-    // d_logits [8, 4]  (model.grad:13: logits = h @ w2 + b2)
-    const t_156 = grad_b3_0;
-    const t_157 = grad_b5_0;
-    const t_158 = grad_b2[0];
-    const t_159 = t_157 * t_158;
-    grad_b7[0] = t_156 + t_159;
-  }
-  {
-    const t_156 = grad_b3_1;
-    const t_157 = grad_b5_0;
-    const t_158 = grad_b2[1];
-    const t_159 = t_157 * t_158;
-    grad_b7[1] = t_156 + t_159;
-  }
-  {
-    const t_156 = grad_b3_2;
-    const t_157 = grad_b5_0;
-    const t_158 = grad_b2[2];
-    const t_159 = t_157 * t_158;
-    grad_b7[2] = t_156 + t_159;
-  }
-  {
-    const t_156 = grad_b3_3;
-    const t_157 = grad_b5_0;
-    const t_158 = grad_b2[3];
-    const t_159 = t_157 * t_158;
-    grad_b7[3] = t_156 + t_159;
-  }
-  {
-    const t_156 = grad_b3_4;
-    const t_157 = grad_b5_1;
-    const t_158 = grad_b2[4];
-    const t_159 = t_157 * t_158;
-    grad_b7[4] = t_156 + t_159;
-  }
-  {
-    const t_156 = grad_b3_5;
-    const t_157 = grad_b5_1;
-    const t_158 = grad_b2[5];
-    const t_159 = t_157 * t_158;
-    grad_b7[5] = t_156 + t_159;
-  }
-  {
-    const t_156 = grad_b3_6;
-    const t_157 = grad_b5_1;
-    const t_158 = grad_b2[6];
-    const t_159 = t_157 * t_158;
-    grad_b7[6] = t_156 + t_159;
-  }
-  {
-    const t_156 = grad_b3_7;
-    const t_157 = grad_b5_1;
-    const t_158 = grad_b2[7];
-    const t_159 = t_157 * t_158;
-    grad_b7[7] = t_156 + t_159;
-  }
-  {
-    const t_156 = grad_b3_8;
-    const t_157 = grad_b5_2;
-    const t_158 = grad_b2[8];
-    const t_159 = t_157 * t_158;
-    grad_b7[8] = t_156 + t_159;
-  }
-  {
-    const t_156 = grad_b3_9;
-    const t_157 = grad_b5_2;
-    const t_158 = grad_b2[9];
-    const t_159 = t_157 * t_158;
-    grad_b7[9] = t_156 + t_159;
-  }
-  {
-    const t_156 = grad_b3_10;
-    const t_157 = grad_b5_2;
-    const t_158 = grad_b2[10];
-    const t_159 = t_157 * t_158;
-    grad_b7[10] = t_156 + t_159;
-  }
-  {
-    const t_156 = grad_b3_11;
-    const t_157 = grad_b5_2;
-    const t_158 = grad_b2[11];
-    const t_159 = t_157 * t_158;
-    grad_b7[11] = t_156 + t_159;
-  }
-  {
-    const t_156 = grad_b3_12;
-    const t_157 = grad_b5_3;
-    const t_158 = grad_b2[12];
-    const t_159 = t_157 * t_158;
-    grad_b7[12] = t_156 + t_159;
-  }
-  {
-    const t_156 = grad_b3_13;
-    const t_157 = grad_b5_3;
-    const t_158 = grad_b2[13];
-    const t_159 = t_157 * t_158;
-    grad_b7[13] = t_156 + t_159;
-  }
-  {
-    const t_156 = grad_b3_14;
-    const t_157 = grad_b5_3;
-    const t_158 = grad_b2[14];
-    const t_159 = t_157 * t_158;
-    grad_b7[14] = t_156 + t_159;
-  }
-  {
-    const t_156 = grad_b3_15;
-    const t_157 = grad_b5_3;
-    const t_158 = grad_b2[15];
-    const t_159 = t_157 * t_158;
-    grad_b7[15] = t_156 + t_159;
-  }
-  {
-    const t_156 = grad_b3_16;
-    const t_157 = grad_b5_4;
-    const t_158 = grad_b2[16];
-    const t_159 = t_157 * t_158;
-    grad_b7[16] = t_156 + t_159;
-  }
-  {
-    const t_156 = grad_b3_17;
-    const t_157 = grad_b5_4;
-    const t_158 = grad_b2[17];
-    const t_159 = t_157 * t_158;
-    grad_b7[17] = t_156 + t_159;
-  }
-  {
-    const t_156 = grad_b3_18;
-    const t_157 = grad_b5_4;
-    const t_158 = grad_b2[18];
-    const t_159 = t_157 * t_158;
-    grad_b7[18] = t_156 + t_159;
-  }
-  {
-    const t_156 = grad_b3_19;
-    const t_157 = grad_b5_4;
-    const t_158 = grad_b2[19];
-    const t_159 = t_157 * t_158;
-    grad_b7[19] = t_156 + t_159;
-  }
-  {
-    const t_156 = grad_b3_20;
-    const t_157 = grad_b5_5;
-    const t_158 = grad_b2[20];
-    const t_159 = t_157 * t_158;
-    grad_b7[20] = t_156 + t_159;
-  }
-  {
-    const t_156 = grad_b3_21;
-    const t_157 = grad_b5_5;
-    const t_158 = grad_b2[21];
-    const t_159 = t_157 * t_158;
-    grad_b7[21] = t_156 + t_159;
-  }
-  {
-    const t_156 = grad_b3_22;
-    const t_157 = grad_b5_5;
-    const t_158 = grad_b2[22];
-    const t_159 = t_157 * t_158;
-    grad_b7[22] = t_156 + t_159;
-  }
-  {
-    const t_156 = grad_b3_23;
-    const t_157 = grad_b5_5;
-    const t_158 = grad_b2[23];
-    const t_159 = t_157 * t_158;
-    grad_b7[23] = t_156 + t_159;
-  }
-  {
-    const t_156 = grad_b3_24;
-    const t_157 = grad_b5_6;
-    const t_158 = grad_b2[24];
-    const t_159 = t_157 * t_158;
-    grad_b7[24] = t_156 + t_159;
-  }
-  {
-    const t_156 = grad_b3_25;
-    const t_157 = grad_b5_6;
-    const t_158 = grad_b2[25];
-    const t_159 = t_157 * t_158;
-    grad_b7[25] = t_156 + t_159;
-  }
-  {
-    const t_156 = grad_b3_26;
-    const t_157 = grad_b5_6;
-    const t_158 = grad_b2[26];
-    const t_159 = t_157 * t_158;
-    grad_b7[26] = t_156 + t_159;
-  }
-  {
-    const t_156 = grad_b3_27;
-    const t_157 = grad_b5_6;
-    const t_158 = grad_b2[27];
-    const t_159 = t_157 * t_158;
-    grad_b7[27] = t_156 + t_159;
-  }
-  {
-    const t_156 = grad_b3_28;
-    const t_157 = grad_b5_7;
-    const t_158 = grad_b2[28];
-    const t_159 = t_157 * t_158;
-    grad_b7[28] = t_156 + t_159;
-  }
-  {
-    const t_156 = grad_b3_29;
-    const t_157 = grad_b5_7;
-    const t_158 = grad_b2[29];
-    const t_159 = t_157 * t_158;
-    grad_b7[29] = t_156 + t_159;
-  }
-  {
-    const t_156 = grad_b3_30;
-    const t_157 = grad_b5_7;
-    const t_158 = grad_b2[30];
-    const t_159 = t_157 * t_158;
-    grad_b7[30] = t_156 + t_159;
-  }
-  {
-    const t_156 = grad_b3_31;
-    const t_157 = grad_b5_7;
-    const t_158 = grad_b2[31];
-    const t_159 = t_157 * t_158;
-    grad_b7[31] = t_156 + t_159;
-  }
-  {
-    // d_h [8, 16]  (model.grad:13: logits = h @ w2 + b2)
-    let i_160 = 0;
-    for (; i_160 + 1 < 8; i_160 += 2) {
-      let j_161 = 0;
-      for (; j_161 + 3 < 16; j_161 += 4) {
-        let c00_163 = 0;
-        let c01_164 = 0;
-        let c02_165 = 0;
-        let c03_166 = 0;
-        let c10_167 = 0;
-        let c11_168 = 0;
-        let c12_169 = 0;
-        let c13_170 = 0;
-        {
-          const a_171 = grad_b7[i_160 * 4];
-          const a_172 = grad_b7[(i_160 + 1) * 4];
-          const b_173 = p_w2[j_161 * 4];
-          const b_174 = p_w2[(j_161 + 1) * 4];
-          const b_175 = p_w2[(j_161 + 2) * 4];
-          const b_176 = p_w2[(j_161 + 3) * 4];
-          c00_163 += a_171 * b_173;
-          c01_164 += a_171 * b_174;
-          c02_165 += a_171 * b_175;
-          c03_166 += a_171 * b_176;
-          c10_167 += a_172 * b_173;
-          c11_168 += a_172 * b_174;
-          c12_169 += a_172 * b_175;
-          c13_170 += a_172 * b_176;
+    let i_135 = 0;
+    for (; i_135 + 1 < 8; i_135 += 2) {
+      let j_136 = 0;
+      for (; j_136 + 3 < 4; j_136 += 4) {
+        let c00_138 = 0;
+        let c01_139 = 0;
+        let c02_140 = 0;
+        let c03_141 = 0;
+        let c10_142 = 0;
+        let c11_143 = 0;
+        let c12_144 = 0;
+        let c13_145 = 0;
+        for (let k_137 = 0; k_137 < 16; k_137++) {
+          const a_146 = grad_b0[i_135 * 16 + k_137];
+          const a_147 = grad_b0[(i_135 + 1) * 16 + k_137];
+          const b_148 = p_w2[k_137 * 4 + j_136];
+          const b_149 = p_w2[k_137 * 4 + (j_136 + 1)];
+          const b_150 = p_w2[k_137 * 4 + (j_136 + 2)];
+          const b_151 = p_w2[k_137 * 4 + (j_136 + 3)];
+          c00_138 += a_146 * b_148;
+          c01_139 += a_146 * b_149;
+          c02_140 += a_146 * b_150;
+          c03_141 += a_146 * b_151;
+          c10_142 += a_147 * b_148;
+          c11_143 += a_147 * b_149;
+          c12_144 += a_147 * b_150;
+          c13_145 += a_147 * b_151;
         }
         {
-          const a_171 = grad_b7[i_160 * 4 + 1];
-          const a_172 = grad_b7[(i_160 + 1) * 4 + 1];
-          const b_173 = p_w2[j_161 * 4 + 1];
-          const b_174 = p_w2[(j_161 + 1) * 4 + 1];
-          const b_175 = p_w2[(j_161 + 2) * 4 + 1];
-          const b_176 = p_w2[(j_161 + 3) * 4 + 1];
-          c00_163 += a_171 * b_173;
-          c01_164 += a_171 * b_174;
-          c02_165 += a_171 * b_175;
-          c03_166 += a_171 * b_176;
-          c10_167 += a_172 * b_173;
-          c11_168 += a_172 * b_174;
-          c12_169 += a_172 * b_175;
-          c13_170 += a_172 * b_176;
+          const v_152 = c00_138;
+          const t_153 = p_b2[j_136];
+          grad_b1[i_135 * 4 + j_136] = v_152 + t_153;
         }
         {
-          const a_171 = grad_b7[i_160 * 4 + 2];
-          const a_172 = grad_b7[(i_160 + 1) * 4 + 2];
-          const b_173 = p_w2[j_161 * 4 + 2];
-          const b_174 = p_w2[(j_161 + 1) * 4 + 2];
-          const b_175 = p_w2[(j_161 + 2) * 4 + 2];
-          const b_176 = p_w2[(j_161 + 3) * 4 + 2];
-          c00_163 += a_171 * b_173;
-          c01_164 += a_171 * b_174;
-          c02_165 += a_171 * b_175;
-          c03_166 += a_171 * b_176;
-          c10_167 += a_172 * b_173;
-          c11_168 += a_172 * b_174;
-          c12_169 += a_172 * b_175;
-          c13_170 += a_172 * b_176;
+          const v_154 = c01_139;
+          const t_155 = p_b2[j_136 + 1];
+          grad_b1[i_135 * 4 + (j_136 + 1)] = v_154 + t_155;
         }
         {
-          const a_171 = grad_b7[i_160 * 4 + 3];
-          const a_172 = grad_b7[(i_160 + 1) * 4 + 3];
-          const b_173 = p_w2[j_161 * 4 + 3];
-          const b_174 = p_w2[(j_161 + 1) * 4 + 3];
-          const b_175 = p_w2[(j_161 + 2) * 4 + 3];
-          const b_176 = p_w2[(j_161 + 3) * 4 + 3];
-          c00_163 += a_171 * b_173;
-          c01_164 += a_171 * b_174;
-          c02_165 += a_171 * b_175;
-          c03_166 += a_171 * b_176;
-          c10_167 += a_172 * b_173;
-          c11_168 += a_172 * b_174;
-          c12_169 += a_172 * b_175;
-          c13_170 += a_172 * b_176;
+          const v_156 = c02_140;
+          const t_157 = p_b2[j_136 + 2];
+          grad_b1[i_135 * 4 + (j_136 + 2)] = v_156 + t_157;
         }
-        grad_b0[i_160 * 16 + j_161] = c00_163;
-        grad_b0[i_160 * 16 + (j_161 + 1)] = c01_164;
-        grad_b0[i_160 * 16 + (j_161 + 2)] = c02_165;
-        grad_b0[i_160 * 16 + (j_161 + 3)] = c03_166;
-        grad_b0[(i_160 + 1) * 16 + j_161] = c10_167;
-        grad_b0[(i_160 + 1) * 16 + (j_161 + 1)] = c11_168;
-        grad_b0[(i_160 + 1) * 16 + (j_161 + 2)] = c12_169;
-        grad_b0[(i_160 + 1) * 16 + (j_161 + 3)] = c13_170;
+        {
+          const v_158 = c03_141;
+          const t_159 = p_b2[j_136 + 3];
+          grad_b1[i_135 * 4 + (j_136 + 3)] = v_158 + t_159;
+        }
+        {
+          const v_160 = c10_142;
+          const t_161 = p_b2[j_136];
+          grad_b1[(i_135 + 1) * 4 + j_136] = v_160 + t_161;
+        }
+        {
+          const v_162 = c11_143;
+          const t_163 = p_b2[j_136 + 1];
+          grad_b1[(i_135 + 1) * 4 + (j_136 + 1)] = v_162 + t_163;
+        }
+        {
+          const v_164 = c12_144;
+          const t_165 = p_b2[j_136 + 2];
+          grad_b1[(i_135 + 1) * 4 + (j_136 + 2)] = v_164 + t_165;
+        }
+        {
+          const v_166 = c13_145;
+          const t_167 = p_b2[j_136 + 3];
+          grad_b1[(i_135 + 1) * 4 + (j_136 + 3)] = v_166 + t_167;
+        }
       }
     }
   }
-  // mul [8, 16]  (model.grad:12: h      = relu(x @ w1 + b1))
-  for (let i_177 = 0; i_177 < 8; i_177++) {
+  {
+    // max [8]  (model.grad:14: probs  = softmax(logits))
+    let acc_170 = -Infinity;
+    acc_170 = Math.max(acc_170, grad_b1[0]);
+    acc_170 = Math.max(acc_170, grad_b1[1]);
+    acc_170 = Math.max(acc_170, grad_b1[2]);
+    acc_170 = Math.max(acc_170, grad_b1[3]);
+    grad_b2_0 = acc_170;
+  }
+  {
+    let acc_170 = -Infinity;
+    acc_170 = Math.max(acc_170, grad_b1[4]);
+    acc_170 = Math.max(acc_170, grad_b1[5]);
+    acc_170 = Math.max(acc_170, grad_b1[6]);
+    acc_170 = Math.max(acc_170, grad_b1[7]);
+    grad_b2_1 = acc_170;
+  }
+  {
+    let acc_170 = -Infinity;
+    acc_170 = Math.max(acc_170, grad_b1[8]);
+    acc_170 = Math.max(acc_170, grad_b1[9]);
+    acc_170 = Math.max(acc_170, grad_b1[10]);
+    acc_170 = Math.max(acc_170, grad_b1[11]);
+    grad_b2_2 = acc_170;
+  }
+  {
+    let acc_170 = -Infinity;
+    acc_170 = Math.max(acc_170, grad_b1[12]);
+    acc_170 = Math.max(acc_170, grad_b1[13]);
+    acc_170 = Math.max(acc_170, grad_b1[14]);
+    acc_170 = Math.max(acc_170, grad_b1[15]);
+    grad_b2_3 = acc_170;
+  }
+  {
+    let acc_170 = -Infinity;
+    acc_170 = Math.max(acc_170, grad_b1[16]);
+    acc_170 = Math.max(acc_170, grad_b1[17]);
+    acc_170 = Math.max(acc_170, grad_b1[18]);
+    acc_170 = Math.max(acc_170, grad_b1[19]);
+    grad_b2_4 = acc_170;
+  }
+  {
+    let acc_170 = -Infinity;
+    acc_170 = Math.max(acc_170, grad_b1[20]);
+    acc_170 = Math.max(acc_170, grad_b1[21]);
+    acc_170 = Math.max(acc_170, grad_b1[22]);
+    acc_170 = Math.max(acc_170, grad_b1[23]);
+    grad_b2_5 = acc_170;
+  }
+  {
+    let acc_170 = -Infinity;
+    acc_170 = Math.max(acc_170, grad_b1[24]);
+    acc_170 = Math.max(acc_170, grad_b1[25]);
+    acc_170 = Math.max(acc_170, grad_b1[26]);
+    acc_170 = Math.max(acc_170, grad_b1[27]);
+    grad_b2_6 = acc_170;
+  }
+  {
+    let acc_170 = -Infinity;
+    acc_170 = Math.max(acc_170, grad_b1[28]);
+    acc_170 = Math.max(acc_170, grad_b1[29]);
+    acc_170 = Math.max(acc_170, grad_b1[30]);
+    acc_170 = Math.max(acc_170, grad_b1[31]);
+    grad_b2_7 = acc_170;
+  }
+  {
+    // stop_gradient [8, 1]  (model.grad:14: probs  = softmax(logits))
+    const t_173 = grad_b2_0;
+    const t_174 = Math.abs(t_173);
+    const t_175 = +(t_174 < Infinity);
+    const t_176 = grad_b2_0;
+    const t_177 = t_175 !== 0 ? t_176 : 0;
+    grad_b3_0 = t_177;
+  }
+  {
+    const t_173 = grad_b2_1;
+    const t_174 = Math.abs(t_173);
+    const t_175 = +(t_174 < Infinity);
+    const t_176 = grad_b2_1;
+    const t_177 = t_175 !== 0 ? t_176 : 0;
+    grad_b3_1 = t_177;
+  }
+  {
+    const t_173 = grad_b2_2;
+    const t_174 = Math.abs(t_173);
+    const t_175 = +(t_174 < Infinity);
+    const t_176 = grad_b2_2;
+    const t_177 = t_175 !== 0 ? t_176 : 0;
+    grad_b3_2 = t_177;
+  }
+  {
+    const t_173 = grad_b2_3;
+    const t_174 = Math.abs(t_173);
+    const t_175 = +(t_174 < Infinity);
+    const t_176 = grad_b2_3;
+    const t_177 = t_175 !== 0 ? t_176 : 0;
+    grad_b3_3 = t_177;
+  }
+  {
+    const t_173 = grad_b2_4;
+    const t_174 = Math.abs(t_173);
+    const t_175 = +(t_174 < Infinity);
+    const t_176 = grad_b2_4;
+    const t_177 = t_175 !== 0 ? t_176 : 0;
+    grad_b3_4 = t_177;
+  }
+  {
+    const t_173 = grad_b2_5;
+    const t_174 = Math.abs(t_173);
+    const t_175 = +(t_174 < Infinity);
+    const t_176 = grad_b2_5;
+    const t_177 = t_175 !== 0 ? t_176 : 0;
+    grad_b3_5 = t_177;
+  }
+  {
+    const t_173 = grad_b2_6;
+    const t_174 = Math.abs(t_173);
+    const t_175 = +(t_174 < Infinity);
+    const t_176 = grad_b2_6;
+    const t_177 = t_175 !== 0 ? t_176 : 0;
+    grad_b3_6 = t_177;
+  }
+  {
+    const t_173 = grad_b2_7;
+    const t_174 = Math.abs(t_173);
+    const t_175 = +(t_174 < Infinity);
+    const t_176 = grad_b2_7;
+    const t_177 = t_175 !== 0 ? t_176 : 0;
+    grad_b3_7 = t_177;
+  }
+  {
+    // exp [8, 4]  (model.grad:14: probs  = softmax(logits))
+    const t_180 = grad_b1[0];
+    const t_181 = grad_b3_0;
+    const t_182 = t_180 - t_181;
+    grad_b4_0 = Math.exp(t_182);
+  }
+  {
+    const t_180 = grad_b1[1];
+    const t_181 = grad_b3_0;
+    const t_182 = t_180 - t_181;
+    grad_b4_1 = Math.exp(t_182);
+  }
+  {
+    const t_180 = grad_b1[2];
+    const t_181 = grad_b3_0;
+    const t_182 = t_180 - t_181;
+    grad_b4_2 = Math.exp(t_182);
+  }
+  {
+    const t_180 = grad_b1[3];
+    const t_181 = grad_b3_0;
+    const t_182 = t_180 - t_181;
+    grad_b4_3 = Math.exp(t_182);
+  }
+  {
+    const t_180 = grad_b1[4];
+    const t_181 = grad_b3_1;
+    const t_182 = t_180 - t_181;
+    grad_b4_4 = Math.exp(t_182);
+  }
+  {
+    const t_180 = grad_b1[5];
+    const t_181 = grad_b3_1;
+    const t_182 = t_180 - t_181;
+    grad_b4_5 = Math.exp(t_182);
+  }
+  {
+    const t_180 = grad_b1[6];
+    const t_181 = grad_b3_1;
+    const t_182 = t_180 - t_181;
+    grad_b4_6 = Math.exp(t_182);
+  }
+  {
+    const t_180 = grad_b1[7];
+    const t_181 = grad_b3_1;
+    const t_182 = t_180 - t_181;
+    grad_b4_7 = Math.exp(t_182);
+  }
+  {
+    const t_180 = grad_b1[8];
+    const t_181 = grad_b3_2;
+    const t_182 = t_180 - t_181;
+    grad_b4_8 = Math.exp(t_182);
+  }
+  {
+    const t_180 = grad_b1[9];
+    const t_181 = grad_b3_2;
+    const t_182 = t_180 - t_181;
+    grad_b4_9 = Math.exp(t_182);
+  }
+  {
+    const t_180 = grad_b1[10];
+    const t_181 = grad_b3_2;
+    const t_182 = t_180 - t_181;
+    grad_b4_10 = Math.exp(t_182);
+  }
+  {
+    const t_180 = grad_b1[11];
+    const t_181 = grad_b3_2;
+    const t_182 = t_180 - t_181;
+    grad_b4_11 = Math.exp(t_182);
+  }
+  {
+    const t_180 = grad_b1[12];
+    const t_181 = grad_b3_3;
+    const t_182 = t_180 - t_181;
+    grad_b4_12 = Math.exp(t_182);
+  }
+  {
+    const t_180 = grad_b1[13];
+    const t_181 = grad_b3_3;
+    const t_182 = t_180 - t_181;
+    grad_b4_13 = Math.exp(t_182);
+  }
+  {
+    const t_180 = grad_b1[14];
+    const t_181 = grad_b3_3;
+    const t_182 = t_180 - t_181;
+    grad_b4_14 = Math.exp(t_182);
+  }
+  {
+    const t_180 = grad_b1[15];
+    const t_181 = grad_b3_3;
+    const t_182 = t_180 - t_181;
+    grad_b4_15 = Math.exp(t_182);
+  }
+  {
+    const t_180 = grad_b1[16];
+    const t_181 = grad_b3_4;
+    const t_182 = t_180 - t_181;
+    grad_b4_16 = Math.exp(t_182);
+  }
+  {
+    const t_180 = grad_b1[17];
+    const t_181 = grad_b3_4;
+    const t_182 = t_180 - t_181;
+    grad_b4_17 = Math.exp(t_182);
+  }
+  {
+    const t_180 = grad_b1[18];
+    const t_181 = grad_b3_4;
+    const t_182 = t_180 - t_181;
+    grad_b4_18 = Math.exp(t_182);
+  }
+  {
+    const t_180 = grad_b1[19];
+    const t_181 = grad_b3_4;
+    const t_182 = t_180 - t_181;
+    grad_b4_19 = Math.exp(t_182);
+  }
+  {
+    const t_180 = grad_b1[20];
+    const t_181 = grad_b3_5;
+    const t_182 = t_180 - t_181;
+    grad_b4_20 = Math.exp(t_182);
+  }
+  {
+    const t_180 = grad_b1[21];
+    const t_181 = grad_b3_5;
+    const t_182 = t_180 - t_181;
+    grad_b4_21 = Math.exp(t_182);
+  }
+  {
+    const t_180 = grad_b1[22];
+    const t_181 = grad_b3_5;
+    const t_182 = t_180 - t_181;
+    grad_b4_22 = Math.exp(t_182);
+  }
+  {
+    const t_180 = grad_b1[23];
+    const t_181 = grad_b3_5;
+    const t_182 = t_180 - t_181;
+    grad_b4_23 = Math.exp(t_182);
+  }
+  {
+    const t_180 = grad_b1[24];
+    const t_181 = grad_b3_6;
+    const t_182 = t_180 - t_181;
+    grad_b4_24 = Math.exp(t_182);
+  }
+  {
+    const t_180 = grad_b1[25];
+    const t_181 = grad_b3_6;
+    const t_182 = t_180 - t_181;
+    grad_b4_25 = Math.exp(t_182);
+  }
+  {
+    const t_180 = grad_b1[26];
+    const t_181 = grad_b3_6;
+    const t_182 = t_180 - t_181;
+    grad_b4_26 = Math.exp(t_182);
+  }
+  {
+    const t_180 = grad_b1[27];
+    const t_181 = grad_b3_6;
+    const t_182 = t_180 - t_181;
+    grad_b4_27 = Math.exp(t_182);
+  }
+  {
+    const t_180 = grad_b1[28];
+    const t_181 = grad_b3_7;
+    const t_182 = t_180 - t_181;
+    grad_b4_28 = Math.exp(t_182);
+  }
+  {
+    const t_180 = grad_b1[29];
+    const t_181 = grad_b3_7;
+    const t_182 = t_180 - t_181;
+    grad_b4_29 = Math.exp(t_182);
+  }
+  {
+    const t_180 = grad_b1[30];
+    const t_181 = grad_b3_7;
+    const t_182 = t_180 - t_181;
+    grad_b4_30 = Math.exp(t_182);
+  }
+  {
+    const t_180 = grad_b1[31];
+    const t_181 = grad_b3_7;
+    const t_182 = t_180 - t_181;
+    grad_b4_31 = Math.exp(t_182);
+  }
+  {
+    // sum [8]  (model.grad:14: probs  = softmax(logits))
+    let acc_185 = 0;
+    acc_185 = acc_185 + grad_b4_0;
+    acc_185 = acc_185 + grad_b4_1;
+    acc_185 = acc_185 + grad_b4_2;
+    acc_185 = acc_185 + grad_b4_3;
+    grad_b2_0 = acc_185;
+  }
+  {
+    let acc_185 = 0;
+    acc_185 = acc_185 + grad_b4_4;
+    acc_185 = acc_185 + grad_b4_5;
+    acc_185 = acc_185 + grad_b4_6;
+    acc_185 = acc_185 + grad_b4_7;
+    grad_b2_1 = acc_185;
+  }
+  {
+    let acc_185 = 0;
+    acc_185 = acc_185 + grad_b4_8;
+    acc_185 = acc_185 + grad_b4_9;
+    acc_185 = acc_185 + grad_b4_10;
+    acc_185 = acc_185 + grad_b4_11;
+    grad_b2_2 = acc_185;
+  }
+  {
+    let acc_185 = 0;
+    acc_185 = acc_185 + grad_b4_12;
+    acc_185 = acc_185 + grad_b4_13;
+    acc_185 = acc_185 + grad_b4_14;
+    acc_185 = acc_185 + grad_b4_15;
+    grad_b2_3 = acc_185;
+  }
+  {
+    let acc_185 = 0;
+    acc_185 = acc_185 + grad_b4_16;
+    acc_185 = acc_185 + grad_b4_17;
+    acc_185 = acc_185 + grad_b4_18;
+    acc_185 = acc_185 + grad_b4_19;
+    grad_b2_4 = acc_185;
+  }
+  {
+    let acc_185 = 0;
+    acc_185 = acc_185 + grad_b4_20;
+    acc_185 = acc_185 + grad_b4_21;
+    acc_185 = acc_185 + grad_b4_22;
+    acc_185 = acc_185 + grad_b4_23;
+    grad_b2_5 = acc_185;
+  }
+  {
+    let acc_185 = 0;
+    acc_185 = acc_185 + grad_b4_24;
+    acc_185 = acc_185 + grad_b4_25;
+    acc_185 = acc_185 + grad_b4_26;
+    acc_185 = acc_185 + grad_b4_27;
+    grad_b2_6 = acc_185;
+  }
+  {
+    let acc_185 = 0;
+    acc_185 = acc_185 + grad_b4_28;
+    acc_185 = acc_185 + grad_b4_29;
+    acc_185 = acc_185 + grad_b4_30;
+    acc_185 = acc_185 + grad_b4_31;
+    grad_b2_7 = acc_185;
+  }
+  {
+    // add [8, 1]  (model.grad:14: probs  = softmax(logits))
+    const t_188 = grad_b2_0;
+    const t_189 = Math.log(t_188);
+    const t_190 = grad_b3_0;
+    grad_b5_0 = t_189 + t_190;
+  }
+  {
+    const t_188 = grad_b2_1;
+    const t_189 = Math.log(t_188);
+    const t_190 = grad_b3_1;
+    grad_b5_1 = t_189 + t_190;
+  }
+  {
+    const t_188 = grad_b2_2;
+    const t_189 = Math.log(t_188);
+    const t_190 = grad_b3_2;
+    grad_b5_2 = t_189 + t_190;
+  }
+  {
+    const t_188 = grad_b2_3;
+    const t_189 = Math.log(t_188);
+    const t_190 = grad_b3_3;
+    grad_b5_3 = t_189 + t_190;
+  }
+  {
+    const t_188 = grad_b2_4;
+    const t_189 = Math.log(t_188);
+    const t_190 = grad_b3_4;
+    grad_b5_4 = t_189 + t_190;
+  }
+  {
+    const t_188 = grad_b2_5;
+    const t_189 = Math.log(t_188);
+    const t_190 = grad_b3_5;
+    grad_b5_5 = t_189 + t_190;
+  }
+  {
+    const t_188 = grad_b2_6;
+    const t_189 = Math.log(t_188);
+    const t_190 = grad_b3_6;
+    grad_b5_6 = t_189 + t_190;
+  }
+  {
+    const t_188 = grad_b2_7;
+    const t_189 = Math.log(t_188);
+    const t_190 = grad_b3_7;
+    grad_b5_7 = t_189 + t_190;
+  }
+  {
+    // sum [8]  (<prelude>:6: fn cross_entropy(logits, target) = mean(-sum(target * log_softmax(logits, axis = -1), axis = -1)))
+    let acc_193 = 0;
     {
-      const t_179 = grad_b0[i_177 * 16];
-      const t_180 = grad_b1[i_177 * 16];
-      const t_181 = t_180 > 0 ? 1 : 0;
-      grad_b8[i_177 * 16] = t_179 * t_181;
+      const t_194 = in_target[0];
+      const t_195 = grad_b1[0];
+      const t_196 = grad_b5_0;
+      const t_197 = t_195 - t_196;
+      acc_193 = acc_193 + t_194 * t_197;
     }
     {
-      const t_179 = grad_b0[i_177 * 16 + 1];
-      const t_180 = grad_b1[i_177 * 16 + 1];
-      const t_181 = t_180 > 0 ? 1 : 0;
-      grad_b8[i_177 * 16 + 1] = t_179 * t_181;
+      const t_194 = in_target[1];
+      const t_195 = grad_b1[1];
+      const t_196 = grad_b5_0;
+      const t_197 = t_195 - t_196;
+      acc_193 = acc_193 + t_194 * t_197;
     }
     {
-      const t_179 = grad_b0[i_177 * 16 + 2];
-      const t_180 = grad_b1[i_177 * 16 + 2];
-      const t_181 = t_180 > 0 ? 1 : 0;
-      grad_b8[i_177 * 16 + 2] = t_179 * t_181;
+      const t_194 = in_target[2];
+      const t_195 = grad_b1[2];
+      const t_196 = grad_b5_0;
+      const t_197 = t_195 - t_196;
+      acc_193 = acc_193 + t_194 * t_197;
     }
     {
-      const t_179 = grad_b0[i_177 * 16 + 3];
-      const t_180 = grad_b1[i_177 * 16 + 3];
-      const t_181 = t_180 > 0 ? 1 : 0;
-      grad_b8[i_177 * 16 + 3] = t_179 * t_181;
+      const t_194 = in_target[3];
+      const t_195 = grad_b1[3];
+      const t_196 = grad_b5_0;
+      const t_197 = t_195 - t_196;
+      acc_193 = acc_193 + t_194 * t_197;
+    }
+    grad_b3_0 = acc_193;
+  }
+  {
+    let acc_193 = 0;
+    {
+      const t_194 = in_target[4];
+      const t_195 = grad_b1[4];
+      const t_196 = grad_b5_1;
+      const t_197 = t_195 - t_196;
+      acc_193 = acc_193 + t_194 * t_197;
     }
     {
-      const t_179 = grad_b0[i_177 * 16 + 4];
-      const t_180 = grad_b1[i_177 * 16 + 4];
-      const t_181 = t_180 > 0 ? 1 : 0;
-      grad_b8[i_177 * 16 + 4] = t_179 * t_181;
+      const t_194 = in_target[5];
+      const t_195 = grad_b1[5];
+      const t_196 = grad_b5_1;
+      const t_197 = t_195 - t_196;
+      acc_193 = acc_193 + t_194 * t_197;
     }
     {
-      const t_179 = grad_b0[i_177 * 16 + 5];
-      const t_180 = grad_b1[i_177 * 16 + 5];
-      const t_181 = t_180 > 0 ? 1 : 0;
-      grad_b8[i_177 * 16 + 5] = t_179 * t_181;
+      const t_194 = in_target[6];
+      const t_195 = grad_b1[6];
+      const t_196 = grad_b5_1;
+      const t_197 = t_195 - t_196;
+      acc_193 = acc_193 + t_194 * t_197;
     }
     {
-      const t_179 = grad_b0[i_177 * 16 + 6];
-      const t_180 = grad_b1[i_177 * 16 + 6];
-      const t_181 = t_180 > 0 ? 1 : 0;
-      grad_b8[i_177 * 16 + 6] = t_179 * t_181;
+      const t_194 = in_target[7];
+      const t_195 = grad_b1[7];
+      const t_196 = grad_b5_1;
+      const t_197 = t_195 - t_196;
+      acc_193 = acc_193 + t_194 * t_197;
+    }
+    grad_b3_1 = acc_193;
+  }
+  {
+    let acc_193 = 0;
+    {
+      const t_194 = in_target[8];
+      const t_195 = grad_b1[8];
+      const t_196 = grad_b5_2;
+      const t_197 = t_195 - t_196;
+      acc_193 = acc_193 + t_194 * t_197;
     }
     {
-      const t_179 = grad_b0[i_177 * 16 + 7];
-      const t_180 = grad_b1[i_177 * 16 + 7];
-      const t_181 = t_180 > 0 ? 1 : 0;
-      grad_b8[i_177 * 16 + 7] = t_179 * t_181;
+      const t_194 = in_target[9];
+      const t_195 = grad_b1[9];
+      const t_196 = grad_b5_2;
+      const t_197 = t_195 - t_196;
+      acc_193 = acc_193 + t_194 * t_197;
     }
     {
-      const t_179 = grad_b0[i_177 * 16 + 8];
-      const t_180 = grad_b1[i_177 * 16 + 8];
-      const t_181 = t_180 > 0 ? 1 : 0;
-      grad_b8[i_177 * 16 + 8] = t_179 * t_181;
+      const t_194 = in_target[10];
+      const t_195 = grad_b1[10];
+      const t_196 = grad_b5_2;
+      const t_197 = t_195 - t_196;
+      acc_193 = acc_193 + t_194 * t_197;
     }
     {
-      const t_179 = grad_b0[i_177 * 16 + 9];
-      const t_180 = grad_b1[i_177 * 16 + 9];
-      const t_181 = t_180 > 0 ? 1 : 0;
-      grad_b8[i_177 * 16 + 9] = t_179 * t_181;
+      const t_194 = in_target[11];
+      const t_195 = grad_b1[11];
+      const t_196 = grad_b5_2;
+      const t_197 = t_195 - t_196;
+      acc_193 = acc_193 + t_194 * t_197;
+    }
+    grad_b3_2 = acc_193;
+  }
+  {
+    let acc_193 = 0;
+    {
+      const t_194 = in_target[12];
+      const t_195 = grad_b1[12];
+      const t_196 = grad_b5_3;
+      const t_197 = t_195 - t_196;
+      acc_193 = acc_193 + t_194 * t_197;
     }
     {
-      const t_179 = grad_b0[i_177 * 16 + 10];
-      const t_180 = grad_b1[i_177 * 16 + 10];
-      const t_181 = t_180 > 0 ? 1 : 0;
-      grad_b8[i_177 * 16 + 10] = t_179 * t_181;
+      const t_194 = in_target[13];
+      const t_195 = grad_b1[13];
+      const t_196 = grad_b5_3;
+      const t_197 = t_195 - t_196;
+      acc_193 = acc_193 + t_194 * t_197;
     }
     {
-      const t_179 = grad_b0[i_177 * 16 + 11];
-      const t_180 = grad_b1[i_177 * 16 + 11];
-      const t_181 = t_180 > 0 ? 1 : 0;
-      grad_b8[i_177 * 16 + 11] = t_179 * t_181;
+      const t_194 = in_target[14];
+      const t_195 = grad_b1[14];
+      const t_196 = grad_b5_3;
+      const t_197 = t_195 - t_196;
+      acc_193 = acc_193 + t_194 * t_197;
     }
     {
-      const t_179 = grad_b0[i_177 * 16 + 12];
-      const t_180 = grad_b1[i_177 * 16 + 12];
-      const t_181 = t_180 > 0 ? 1 : 0;
-      grad_b8[i_177 * 16 + 12] = t_179 * t_181;
+      const t_194 = in_target[15];
+      const t_195 = grad_b1[15];
+      const t_196 = grad_b5_3;
+      const t_197 = t_195 - t_196;
+      acc_193 = acc_193 + t_194 * t_197;
+    }
+    grad_b3_3 = acc_193;
+  }
+  {
+    let acc_193 = 0;
+    {
+      const t_194 = in_target[16];
+      const t_195 = grad_b1[16];
+      const t_196 = grad_b5_4;
+      const t_197 = t_195 - t_196;
+      acc_193 = acc_193 + t_194 * t_197;
     }
     {
-      const t_179 = grad_b0[i_177 * 16 + 13];
-      const t_180 = grad_b1[i_177 * 16 + 13];
-      const t_181 = t_180 > 0 ? 1 : 0;
-      grad_b8[i_177 * 16 + 13] = t_179 * t_181;
+      const t_194 = in_target[17];
+      const t_195 = grad_b1[17];
+      const t_196 = grad_b5_4;
+      const t_197 = t_195 - t_196;
+      acc_193 = acc_193 + t_194 * t_197;
     }
     {
-      const t_179 = grad_b0[i_177 * 16 + 14];
-      const t_180 = grad_b1[i_177 * 16 + 14];
-      const t_181 = t_180 > 0 ? 1 : 0;
-      grad_b8[i_177 * 16 + 14] = t_179 * t_181;
+      const t_194 = in_target[18];
+      const t_195 = grad_b1[18];
+      const t_196 = grad_b5_4;
+      const t_197 = t_195 - t_196;
+      acc_193 = acc_193 + t_194 * t_197;
     }
     {
-      const t_179 = grad_b0[i_177 * 16 + 15];
-      const t_180 = grad_b1[i_177 * 16 + 15];
-      const t_181 = t_180 > 0 ? 1 : 0;
-      grad_b8[i_177 * 16 + 15] = t_179 * t_181;
+      const t_194 = in_target[19];
+      const t_195 = grad_b1[19];
+      const t_196 = grad_b5_4;
+      const t_197 = t_195 - t_196;
+      acc_193 = acc_193 + t_194 * t_197;
+    }
+    grad_b3_4 = acc_193;
+  }
+  {
+    let acc_193 = 0;
+    {
+      const t_194 = in_target[20];
+      const t_195 = grad_b1[20];
+      const t_196 = grad_b5_5;
+      const t_197 = t_195 - t_196;
+      acc_193 = acc_193 + t_194 * t_197;
+    }
+    {
+      const t_194 = in_target[21];
+      const t_195 = grad_b1[21];
+      const t_196 = grad_b5_5;
+      const t_197 = t_195 - t_196;
+      acc_193 = acc_193 + t_194 * t_197;
+    }
+    {
+      const t_194 = in_target[22];
+      const t_195 = grad_b1[22];
+      const t_196 = grad_b5_5;
+      const t_197 = t_195 - t_196;
+      acc_193 = acc_193 + t_194 * t_197;
+    }
+    {
+      const t_194 = in_target[23];
+      const t_195 = grad_b1[23];
+      const t_196 = grad_b5_5;
+      const t_197 = t_195 - t_196;
+      acc_193 = acc_193 + t_194 * t_197;
+    }
+    grad_b3_5 = acc_193;
+  }
+  {
+    let acc_193 = 0;
+    {
+      const t_194 = in_target[24];
+      const t_195 = grad_b1[24];
+      const t_196 = grad_b5_6;
+      const t_197 = t_195 - t_196;
+      acc_193 = acc_193 + t_194 * t_197;
+    }
+    {
+      const t_194 = in_target[25];
+      const t_195 = grad_b1[25];
+      const t_196 = grad_b5_6;
+      const t_197 = t_195 - t_196;
+      acc_193 = acc_193 + t_194 * t_197;
+    }
+    {
+      const t_194 = in_target[26];
+      const t_195 = grad_b1[26];
+      const t_196 = grad_b5_6;
+      const t_197 = t_195 - t_196;
+      acc_193 = acc_193 + t_194 * t_197;
+    }
+    {
+      const t_194 = in_target[27];
+      const t_195 = grad_b1[27];
+      const t_196 = grad_b5_6;
+      const t_197 = t_195 - t_196;
+      acc_193 = acc_193 + t_194 * t_197;
+    }
+    grad_b3_6 = acc_193;
+  }
+  {
+    let acc_193 = 0;
+    {
+      const t_194 = in_target[28];
+      const t_195 = grad_b1[28];
+      const t_196 = grad_b5_7;
+      const t_197 = t_195 - t_196;
+      acc_193 = acc_193 + t_194 * t_197;
+    }
+    {
+      const t_194 = in_target[29];
+      const t_195 = grad_b1[29];
+      const t_196 = grad_b5_7;
+      const t_197 = t_195 - t_196;
+      acc_193 = acc_193 + t_194 * t_197;
+    }
+    {
+      const t_194 = in_target[30];
+      const t_195 = grad_b1[30];
+      const t_196 = grad_b5_7;
+      const t_197 = t_195 - t_196;
+      acc_193 = acc_193 + t_194 * t_197;
+    }
+    {
+      const t_194 = in_target[31];
+      const t_195 = grad_b1[31];
+      const t_196 = grad_b5_7;
+      const t_197 = t_195 - t_196;
+      acc_193 = acc_193 + t_194 * t_197;
+    }
+    grad_b3_7 = acc_193;
+  }
+  // sum []  (<prelude>:6: fn cross_entropy(logits, target) = mean(-sum(target * log_softmax(logits, axis = -1), axis = -1)))
+  let s_198 = 0;
+  {
+    let acc_200 = 0;
+    {
+      const t_201 = grad_b3_0;
+      acc_200 = acc_200 + -t_201;
+    }
+    {
+      const t_201 = grad_b3_1;
+      acc_200 = acc_200 + -t_201;
+    }
+    {
+      const t_201 = grad_b3_2;
+      acc_200 = acc_200 + -t_201;
+    }
+    {
+      const t_201 = grad_b3_3;
+      acc_200 = acc_200 + -t_201;
+    }
+    {
+      const t_201 = grad_b3_4;
+      acc_200 = acc_200 + -t_201;
+    }
+    {
+      const t_201 = grad_b3_5;
+      acc_200 = acc_200 + -t_201;
+    }
+    {
+      const t_201 = grad_b3_6;
+      acc_200 = acc_200 + -t_201;
+    }
+    {
+      const t_201 = grad_b3_7;
+      acc_200 = acc_200 + -t_201;
+    }
+    s_198 = acc_200;
+  }
+  // loss []  (<prelude>:6: fn cross_entropy(logits, target) = mean(-sum(target * log_softmax(logits, axis = -1), axis = -1)))
+  let s_loss_202 = 0;
+  s_loss_202 = s_198 / 8;
+  {
+    // mul [8, 4]  (<prelude>:6: fn cross_entropy(logits, target) = mean(-sum(target * log_softmax(logits, axis = -1), axis = -1)))
+    const t_204 = in_target[0];
+    grad_b1[0] = -0.125 * t_204;
+  }
+  {
+    const t_204 = in_target[1];
+    grad_b1[1] = -0.125 * t_204;
+  }
+  {
+    const t_204 = in_target[2];
+    grad_b1[2] = -0.125 * t_204;
+  }
+  {
+    const t_204 = in_target[3];
+    grad_b1[3] = -0.125 * t_204;
+  }
+  {
+    const t_204 = in_target[4];
+    grad_b1[4] = -0.125 * t_204;
+  }
+  {
+    const t_204 = in_target[5];
+    grad_b1[5] = -0.125 * t_204;
+  }
+  {
+    const t_204 = in_target[6];
+    grad_b1[6] = -0.125 * t_204;
+  }
+  {
+    const t_204 = in_target[7];
+    grad_b1[7] = -0.125 * t_204;
+  }
+  {
+    const t_204 = in_target[8];
+    grad_b1[8] = -0.125 * t_204;
+  }
+  {
+    const t_204 = in_target[9];
+    grad_b1[9] = -0.125 * t_204;
+  }
+  {
+    const t_204 = in_target[10];
+    grad_b1[10] = -0.125 * t_204;
+  }
+  {
+    const t_204 = in_target[11];
+    grad_b1[11] = -0.125 * t_204;
+  }
+  {
+    const t_204 = in_target[12];
+    grad_b1[12] = -0.125 * t_204;
+  }
+  {
+    const t_204 = in_target[13];
+    grad_b1[13] = -0.125 * t_204;
+  }
+  {
+    const t_204 = in_target[14];
+    grad_b1[14] = -0.125 * t_204;
+  }
+  {
+    const t_204 = in_target[15];
+    grad_b1[15] = -0.125 * t_204;
+  }
+  {
+    const t_204 = in_target[16];
+    grad_b1[16] = -0.125 * t_204;
+  }
+  {
+    const t_204 = in_target[17];
+    grad_b1[17] = -0.125 * t_204;
+  }
+  {
+    const t_204 = in_target[18];
+    grad_b1[18] = -0.125 * t_204;
+  }
+  {
+    const t_204 = in_target[19];
+    grad_b1[19] = -0.125 * t_204;
+  }
+  {
+    const t_204 = in_target[20];
+    grad_b1[20] = -0.125 * t_204;
+  }
+  {
+    const t_204 = in_target[21];
+    grad_b1[21] = -0.125 * t_204;
+  }
+  {
+    const t_204 = in_target[22];
+    grad_b1[22] = -0.125 * t_204;
+  }
+  {
+    const t_204 = in_target[23];
+    grad_b1[23] = -0.125 * t_204;
+  }
+  {
+    const t_204 = in_target[24];
+    grad_b1[24] = -0.125 * t_204;
+  }
+  {
+    const t_204 = in_target[25];
+    grad_b1[25] = -0.125 * t_204;
+  }
+  {
+    const t_204 = in_target[26];
+    grad_b1[26] = -0.125 * t_204;
+  }
+  {
+    const t_204 = in_target[27];
+    grad_b1[27] = -0.125 * t_204;
+  }
+  {
+    const t_204 = in_target[28];
+    grad_b1[28] = -0.125 * t_204;
+  }
+  {
+    const t_204 = in_target[29];
+    grad_b1[29] = -0.125 * t_204;
+  }
+  {
+    const t_204 = in_target[30];
+    grad_b1[30] = -0.125 * t_204;
+  }
+  {
+    const t_204 = in_target[31];
+    grad_b1[31] = -0.125 * t_204;
+  }
+  {
+    // sum [8]  (model.grad:14: probs  = softmax(logits))
+    let acc_207 = 0;
+    {
+      const t_208 = grad_b1[0];
+      acc_207 = acc_207 + -t_208;
+    }
+    {
+      const t_208 = grad_b1[1];
+      acc_207 = acc_207 + -t_208;
+    }
+    {
+      const t_208 = grad_b1[2];
+      acc_207 = acc_207 + -t_208;
+    }
+    {
+      const t_208 = grad_b1[3];
+      acc_207 = acc_207 + -t_208;
+    }
+    grad_b5_0 = acc_207;
+  }
+  {
+    let acc_207 = 0;
+    {
+      const t_208 = grad_b1[4];
+      acc_207 = acc_207 + -t_208;
+    }
+    {
+      const t_208 = grad_b1[5];
+      acc_207 = acc_207 + -t_208;
+    }
+    {
+      const t_208 = grad_b1[6];
+      acc_207 = acc_207 + -t_208;
+    }
+    {
+      const t_208 = grad_b1[7];
+      acc_207 = acc_207 + -t_208;
+    }
+    grad_b5_1 = acc_207;
+  }
+  {
+    let acc_207 = 0;
+    {
+      const t_208 = grad_b1[8];
+      acc_207 = acc_207 + -t_208;
+    }
+    {
+      const t_208 = grad_b1[9];
+      acc_207 = acc_207 + -t_208;
+    }
+    {
+      const t_208 = grad_b1[10];
+      acc_207 = acc_207 + -t_208;
+    }
+    {
+      const t_208 = grad_b1[11];
+      acc_207 = acc_207 + -t_208;
+    }
+    grad_b5_2 = acc_207;
+  }
+  {
+    let acc_207 = 0;
+    {
+      const t_208 = grad_b1[12];
+      acc_207 = acc_207 + -t_208;
+    }
+    {
+      const t_208 = grad_b1[13];
+      acc_207 = acc_207 + -t_208;
+    }
+    {
+      const t_208 = grad_b1[14];
+      acc_207 = acc_207 + -t_208;
+    }
+    {
+      const t_208 = grad_b1[15];
+      acc_207 = acc_207 + -t_208;
+    }
+    grad_b5_3 = acc_207;
+  }
+  {
+    let acc_207 = 0;
+    {
+      const t_208 = grad_b1[16];
+      acc_207 = acc_207 + -t_208;
+    }
+    {
+      const t_208 = grad_b1[17];
+      acc_207 = acc_207 + -t_208;
+    }
+    {
+      const t_208 = grad_b1[18];
+      acc_207 = acc_207 + -t_208;
+    }
+    {
+      const t_208 = grad_b1[19];
+      acc_207 = acc_207 + -t_208;
+    }
+    grad_b5_4 = acc_207;
+  }
+  {
+    let acc_207 = 0;
+    {
+      const t_208 = grad_b1[20];
+      acc_207 = acc_207 + -t_208;
+    }
+    {
+      const t_208 = grad_b1[21];
+      acc_207 = acc_207 + -t_208;
+    }
+    {
+      const t_208 = grad_b1[22];
+      acc_207 = acc_207 + -t_208;
+    }
+    {
+      const t_208 = grad_b1[23];
+      acc_207 = acc_207 + -t_208;
+    }
+    grad_b5_5 = acc_207;
+  }
+  {
+    let acc_207 = 0;
+    {
+      const t_208 = grad_b1[24];
+      acc_207 = acc_207 + -t_208;
+    }
+    {
+      const t_208 = grad_b1[25];
+      acc_207 = acc_207 + -t_208;
+    }
+    {
+      const t_208 = grad_b1[26];
+      acc_207 = acc_207 + -t_208;
+    }
+    {
+      const t_208 = grad_b1[27];
+      acc_207 = acc_207 + -t_208;
+    }
+    grad_b5_6 = acc_207;
+  }
+  {
+    let acc_207 = 0;
+    {
+      const t_208 = grad_b1[28];
+      acc_207 = acc_207 + -t_208;
+    }
+    {
+      const t_208 = grad_b1[29];
+      acc_207 = acc_207 + -t_208;
+    }
+    {
+      const t_208 = grad_b1[30];
+      acc_207 = acc_207 + -t_208;
+    }
+    {
+      const t_208 = grad_b1[31];
+      acc_207 = acc_207 + -t_208;
+    }
+    grad_b5_7 = acc_207;
+  }
+  {
+    // div [8, 1]  (model.grad:14: probs  = softmax(logits))
+    const t_211 = grad_b5_0;
+    const t_212 = grad_b2_0;
+    grad_b3_0 = t_211 / t_212;
+  }
+  {
+    const t_211 = grad_b5_1;
+    const t_212 = grad_b2_1;
+    grad_b3_1 = t_211 / t_212;
+  }
+  {
+    const t_211 = grad_b5_2;
+    const t_212 = grad_b2_2;
+    grad_b3_2 = t_211 / t_212;
+  }
+  {
+    const t_211 = grad_b5_3;
+    const t_212 = grad_b2_3;
+    grad_b3_3 = t_211 / t_212;
+  }
+  {
+    const t_211 = grad_b5_4;
+    const t_212 = grad_b2_4;
+    grad_b3_4 = t_211 / t_212;
+  }
+  {
+    const t_211 = grad_b5_5;
+    const t_212 = grad_b2_5;
+    grad_b3_5 = t_211 / t_212;
+  }
+  {
+    const t_211 = grad_b5_6;
+    const t_212 = grad_b2_6;
+    grad_b3_6 = t_211 / t_212;
+  }
+  {
+    const t_211 = grad_b5_7;
+    const t_212 = grad_b2_7;
+    grad_b3_7 = t_211 / t_212;
+  }
+  {
+    // d_logits [8, 4]  (model.grad:13: logits = h @ w2 + b2)
+    const t_215 = grad_b1[0];
+    const t_216 = grad_b3_0;
+    const t_217 = grad_b4_0;
+    const t_218 = t_216 * t_217;
+    grad_b6[0] = t_215 + t_218;
+  }
+  {
+    const t_215 = grad_b1[1];
+    const t_216 = grad_b3_0;
+    const t_217 = grad_b4_1;
+    const t_218 = t_216 * t_217;
+    grad_b6[1] = t_215 + t_218;
+  }
+  {
+    const t_215 = grad_b1[2];
+    const t_216 = grad_b3_0;
+    const t_217 = grad_b4_2;
+    const t_218 = t_216 * t_217;
+    grad_b6[2] = t_215 + t_218;
+  }
+  {
+    const t_215 = grad_b1[3];
+    const t_216 = grad_b3_0;
+    const t_217 = grad_b4_3;
+    const t_218 = t_216 * t_217;
+    grad_b6[3] = t_215 + t_218;
+  }
+  {
+    const t_215 = grad_b1[4];
+    const t_216 = grad_b3_1;
+    const t_217 = grad_b4_4;
+    const t_218 = t_216 * t_217;
+    grad_b6[4] = t_215 + t_218;
+  }
+  {
+    const t_215 = grad_b1[5];
+    const t_216 = grad_b3_1;
+    const t_217 = grad_b4_5;
+    const t_218 = t_216 * t_217;
+    grad_b6[5] = t_215 + t_218;
+  }
+  {
+    const t_215 = grad_b1[6];
+    const t_216 = grad_b3_1;
+    const t_217 = grad_b4_6;
+    const t_218 = t_216 * t_217;
+    grad_b6[6] = t_215 + t_218;
+  }
+  {
+    const t_215 = grad_b1[7];
+    const t_216 = grad_b3_1;
+    const t_217 = grad_b4_7;
+    const t_218 = t_216 * t_217;
+    grad_b6[7] = t_215 + t_218;
+  }
+  {
+    const t_215 = grad_b1[8];
+    const t_216 = grad_b3_2;
+    const t_217 = grad_b4_8;
+    const t_218 = t_216 * t_217;
+    grad_b6[8] = t_215 + t_218;
+  }
+  {
+    const t_215 = grad_b1[9];
+    const t_216 = grad_b3_2;
+    const t_217 = grad_b4_9;
+    const t_218 = t_216 * t_217;
+    grad_b6[9] = t_215 + t_218;
+  }
+  {
+    const t_215 = grad_b1[10];
+    const t_216 = grad_b3_2;
+    const t_217 = grad_b4_10;
+    const t_218 = t_216 * t_217;
+    grad_b6[10] = t_215 + t_218;
+  }
+  {
+    const t_215 = grad_b1[11];
+    const t_216 = grad_b3_2;
+    const t_217 = grad_b4_11;
+    const t_218 = t_216 * t_217;
+    grad_b6[11] = t_215 + t_218;
+  }
+  {
+    const t_215 = grad_b1[12];
+    const t_216 = grad_b3_3;
+    const t_217 = grad_b4_12;
+    const t_218 = t_216 * t_217;
+    grad_b6[12] = t_215 + t_218;
+  }
+  {
+    const t_215 = grad_b1[13];
+    const t_216 = grad_b3_3;
+    const t_217 = grad_b4_13;
+    const t_218 = t_216 * t_217;
+    grad_b6[13] = t_215 + t_218;
+  }
+  {
+    const t_215 = grad_b1[14];
+    const t_216 = grad_b3_3;
+    const t_217 = grad_b4_14;
+    const t_218 = t_216 * t_217;
+    grad_b6[14] = t_215 + t_218;
+  }
+  {
+    const t_215 = grad_b1[15];
+    const t_216 = grad_b3_3;
+    const t_217 = grad_b4_15;
+    const t_218 = t_216 * t_217;
+    grad_b6[15] = t_215 + t_218;
+  }
+  {
+    const t_215 = grad_b1[16];
+    const t_216 = grad_b3_4;
+    const t_217 = grad_b4_16;
+    const t_218 = t_216 * t_217;
+    grad_b6[16] = t_215 + t_218;
+  }
+  {
+    const t_215 = grad_b1[17];
+    const t_216 = grad_b3_4;
+    const t_217 = grad_b4_17;
+    const t_218 = t_216 * t_217;
+    grad_b6[17] = t_215 + t_218;
+  }
+  {
+    const t_215 = grad_b1[18];
+    const t_216 = grad_b3_4;
+    const t_217 = grad_b4_18;
+    const t_218 = t_216 * t_217;
+    grad_b6[18] = t_215 + t_218;
+  }
+  {
+    const t_215 = grad_b1[19];
+    const t_216 = grad_b3_4;
+    const t_217 = grad_b4_19;
+    const t_218 = t_216 * t_217;
+    grad_b6[19] = t_215 + t_218;
+  }
+  {
+    const t_215 = grad_b1[20];
+    const t_216 = grad_b3_5;
+    const t_217 = grad_b4_20;
+    const t_218 = t_216 * t_217;
+    grad_b6[20] = t_215 + t_218;
+  }
+  {
+    const t_215 = grad_b1[21];
+    const t_216 = grad_b3_5;
+    const t_217 = grad_b4_21;
+    const t_218 = t_216 * t_217;
+    grad_b6[21] = t_215 + t_218;
+  }
+  {
+    const t_215 = grad_b1[22];
+    const t_216 = grad_b3_5;
+    const t_217 = grad_b4_22;
+    const t_218 = t_216 * t_217;
+    grad_b6[22] = t_215 + t_218;
+  }
+  {
+    const t_215 = grad_b1[23];
+    const t_216 = grad_b3_5;
+    const t_217 = grad_b4_23;
+    const t_218 = t_216 * t_217;
+    grad_b6[23] = t_215 + t_218;
+  }
+  {
+    const t_215 = grad_b1[24];
+    const t_216 = grad_b3_6;
+    const t_217 = grad_b4_24;
+    const t_218 = t_216 * t_217;
+    grad_b6[24] = t_215 + t_218;
+  }
+  {
+    const t_215 = grad_b1[25];
+    const t_216 = grad_b3_6;
+    const t_217 = grad_b4_25;
+    const t_218 = t_216 * t_217;
+    grad_b6[25] = t_215 + t_218;
+  }
+  {
+    const t_215 = grad_b1[26];
+    const t_216 = grad_b3_6;
+    const t_217 = grad_b4_26;
+    const t_218 = t_216 * t_217;
+    grad_b6[26] = t_215 + t_218;
+  }
+  {
+    const t_215 = grad_b1[27];
+    const t_216 = grad_b3_6;
+    const t_217 = grad_b4_27;
+    const t_218 = t_216 * t_217;
+    grad_b6[27] = t_215 + t_218;
+  }
+  {
+    const t_215 = grad_b1[28];
+    const t_216 = grad_b3_7;
+    const t_217 = grad_b4_28;
+    const t_218 = t_216 * t_217;
+    grad_b6[28] = t_215 + t_218;
+  }
+  {
+    const t_215 = grad_b1[29];
+    const t_216 = grad_b3_7;
+    const t_217 = grad_b4_29;
+    const t_218 = t_216 * t_217;
+    grad_b6[29] = t_215 + t_218;
+  }
+  {
+    const t_215 = grad_b1[30];
+    const t_216 = grad_b3_7;
+    const t_217 = grad_b4_30;
+    const t_218 = t_216 * t_217;
+    grad_b6[30] = t_215 + t_218;
+  }
+  {
+    const t_215 = grad_b1[31];
+    const t_216 = grad_b3_7;
+    const t_217 = grad_b4_31;
+    const t_218 = t_216 * t_217;
+    grad_b6[31] = t_215 + t_218;
+  }
+  {
+    // mul [8, 16]  (model.grad:12: h      = relu(x @ w1 + b1))
+    let i_219 = 0;
+    for (; i_219 + 1 < 8; i_219 += 2) {
+      let j_220 = 0;
+      for (; j_220 + 3 < 16; j_220 += 4) {
+        let c00_222 = 0;
+        let c01_223 = 0;
+        let c02_224 = 0;
+        let c03_225 = 0;
+        let c10_226 = 0;
+        let c11_227 = 0;
+        let c12_228 = 0;
+        let c13_229 = 0;
+        {
+          const a_230 = grad_b6[i_219 * 4];
+          const a_231 = grad_b6[(i_219 + 1) * 4];
+          const b_232 = p_w2[j_220 * 4];
+          const b_233 = p_w2[(j_220 + 1) * 4];
+          const b_234 = p_w2[(j_220 + 2) * 4];
+          const b_235 = p_w2[(j_220 + 3) * 4];
+          c00_222 += a_230 * b_232;
+          c01_223 += a_230 * b_233;
+          c02_224 += a_230 * b_234;
+          c03_225 += a_230 * b_235;
+          c10_226 += a_231 * b_232;
+          c11_227 += a_231 * b_233;
+          c12_228 += a_231 * b_234;
+          c13_229 += a_231 * b_235;
+        }
+        {
+          const a_230 = grad_b6[i_219 * 4 + 1];
+          const a_231 = grad_b6[(i_219 + 1) * 4 + 1];
+          const b_232 = p_w2[j_220 * 4 + 1];
+          const b_233 = p_w2[(j_220 + 1) * 4 + 1];
+          const b_234 = p_w2[(j_220 + 2) * 4 + 1];
+          const b_235 = p_w2[(j_220 + 3) * 4 + 1];
+          c00_222 += a_230 * b_232;
+          c01_223 += a_230 * b_233;
+          c02_224 += a_230 * b_234;
+          c03_225 += a_230 * b_235;
+          c10_226 += a_231 * b_232;
+          c11_227 += a_231 * b_233;
+          c12_228 += a_231 * b_234;
+          c13_229 += a_231 * b_235;
+        }
+        {
+          const a_230 = grad_b6[i_219 * 4 + 2];
+          const a_231 = grad_b6[(i_219 + 1) * 4 + 2];
+          const b_232 = p_w2[j_220 * 4 + 2];
+          const b_233 = p_w2[(j_220 + 1) * 4 + 2];
+          const b_234 = p_w2[(j_220 + 2) * 4 + 2];
+          const b_235 = p_w2[(j_220 + 3) * 4 + 2];
+          c00_222 += a_230 * b_232;
+          c01_223 += a_230 * b_233;
+          c02_224 += a_230 * b_234;
+          c03_225 += a_230 * b_235;
+          c10_226 += a_231 * b_232;
+          c11_227 += a_231 * b_233;
+          c12_228 += a_231 * b_234;
+          c13_229 += a_231 * b_235;
+        }
+        {
+          const a_230 = grad_b6[i_219 * 4 + 3];
+          const a_231 = grad_b6[(i_219 + 1) * 4 + 3];
+          const b_232 = p_w2[j_220 * 4 + 3];
+          const b_233 = p_w2[(j_220 + 1) * 4 + 3];
+          const b_234 = p_w2[(j_220 + 2) * 4 + 3];
+          const b_235 = p_w2[(j_220 + 3) * 4 + 3];
+          c00_222 += a_230 * b_232;
+          c01_223 += a_230 * b_233;
+          c02_224 += a_230 * b_234;
+          c03_225 += a_230 * b_235;
+          c10_226 += a_231 * b_232;
+          c11_227 += a_231 * b_233;
+          c12_228 += a_231 * b_234;
+          c13_229 += a_231 * b_235;
+        }
+        {
+          const v_236 = c00_222;
+          const t_237 = grad_b0[i_219 * 16 + j_220];
+          const t_238 = +(t_237 > 0);
+          grad_b7[i_219 * 16 + j_220] = v_236 * t_238;
+        }
+        {
+          const v_239 = c01_223;
+          const t_240 = grad_b0[i_219 * 16 + (j_220 + 1)];
+          const t_241 = +(t_240 > 0);
+          grad_b7[i_219 * 16 + (j_220 + 1)] = v_239 * t_241;
+        }
+        {
+          const v_242 = c02_224;
+          const t_243 = grad_b0[i_219 * 16 + (j_220 + 2)];
+          const t_244 = +(t_243 > 0);
+          grad_b7[i_219 * 16 + (j_220 + 2)] = v_242 * t_244;
+        }
+        {
+          const v_245 = c03_225;
+          const t_246 = grad_b0[i_219 * 16 + (j_220 + 3)];
+          const t_247 = +(t_246 > 0);
+          grad_b7[i_219 * 16 + (j_220 + 3)] = v_245 * t_247;
+        }
+        {
+          const v_248 = c10_226;
+          const t_249 = grad_b0[(i_219 + 1) * 16 + j_220];
+          const t_250 = +(t_249 > 0);
+          grad_b7[(i_219 + 1) * 16 + j_220] = v_248 * t_250;
+        }
+        {
+          const v_251 = c11_227;
+          const t_252 = grad_b0[(i_219 + 1) * 16 + (j_220 + 1)];
+          const t_253 = +(t_252 > 0);
+          grad_b7[(i_219 + 1) * 16 + (j_220 + 1)] = v_251 * t_253;
+        }
+        {
+          const v_254 = c12_228;
+          const t_255 = grad_b0[(i_219 + 1) * 16 + (j_220 + 2)];
+          const t_256 = +(t_255 > 0);
+          grad_b7[(i_219 + 1) * 16 + (j_220 + 2)] = v_254 * t_256;
+        }
+        {
+          const v_257 = c13_229;
+          const t_258 = grad_b0[(i_219 + 1) * 16 + (j_220 + 3)];
+          const t_259 = +(t_258 > 0);
+          grad_b7[(i_219 + 1) * 16 + (j_220 + 3)] = v_257 * t_259;
+        }
+      }
     }
   }
   {
     // matmul [5, 16]  (model.grad:12: h      = relu(x @ w1 + b1))
-    let i_182 = 0;
-    for (; i_182 + 1 < 5; i_182 += 2) {
-      let j_183 = 0;
-      for (; j_183 + 3 < 16; j_183 += 4) {
-        let c00_185 = 0;
-        let c01_186 = 0;
-        let c02_187 = 0;
-        let c03_188 = 0;
-        let c10_189 = 0;
-        let c11_190 = 0;
-        let c12_191 = 0;
-        let c13_192 = 0;
+    let i_260 = 0;
+    for (; i_260 + 1 < 5; i_260 += 2) {
+      let j_261 = 0;
+      for (; j_261 + 3 < 16; j_261 += 4) {
+        let c00_263 = 0;
+        let c01_264 = 0;
+        let c02_265 = 0;
+        let c03_266 = 0;
+        let c10_267 = 0;
+        let c11_268 = 0;
+        let c12_269 = 0;
+        let c13_270 = 0;
         {
-          const a_193 = in_x[i_182];
-          const a_194 = in_x[i_182 + 1];
-          const b_195 = grad_b8[j_183];
-          const b_196 = grad_b8[j_183 + 1];
-          const b_197 = grad_b8[j_183 + 2];
-          const b_198 = grad_b8[j_183 + 3];
-          c00_185 += a_193 * b_195;
-          c01_186 += a_193 * b_196;
-          c02_187 += a_193 * b_197;
-          c03_188 += a_193 * b_198;
-          c10_189 += a_194 * b_195;
-          c11_190 += a_194 * b_196;
-          c12_191 += a_194 * b_197;
-          c13_192 += a_194 * b_198;
+          const a_271 = in_x[i_260];
+          const a_272 = in_x[i_260 + 1];
+          const b_273 = grad_b7[j_261];
+          const b_274 = grad_b7[j_261 + 1];
+          const b_275 = grad_b7[j_261 + 2];
+          const b_276 = grad_b7[j_261 + 3];
+          c00_263 += a_271 * b_273;
+          c01_264 += a_271 * b_274;
+          c02_265 += a_271 * b_275;
+          c03_266 += a_271 * b_276;
+          c10_267 += a_272 * b_273;
+          c11_268 += a_272 * b_274;
+          c12_269 += a_272 * b_275;
+          c13_270 += a_272 * b_276;
         }
         {
-          const a_193 = in_x[5 + i_182];
-          const a_194 = in_x[5 + (i_182 + 1)];
-          const b_195 = grad_b8[16 + j_183];
-          const b_196 = grad_b8[16 + (j_183 + 1)];
-          const b_197 = grad_b8[16 + (j_183 + 2)];
-          const b_198 = grad_b8[16 + (j_183 + 3)];
-          c00_185 += a_193 * b_195;
-          c01_186 += a_193 * b_196;
-          c02_187 += a_193 * b_197;
-          c03_188 += a_193 * b_198;
-          c10_189 += a_194 * b_195;
-          c11_190 += a_194 * b_196;
-          c12_191 += a_194 * b_197;
-          c13_192 += a_194 * b_198;
+          const a_271 = in_x[5 + i_260];
+          const a_272 = in_x[5 + (i_260 + 1)];
+          const b_273 = grad_b7[16 + j_261];
+          const b_274 = grad_b7[16 + (j_261 + 1)];
+          const b_275 = grad_b7[16 + (j_261 + 2)];
+          const b_276 = grad_b7[16 + (j_261 + 3)];
+          c00_263 += a_271 * b_273;
+          c01_264 += a_271 * b_274;
+          c02_265 += a_271 * b_275;
+          c03_266 += a_271 * b_276;
+          c10_267 += a_272 * b_273;
+          c11_268 += a_272 * b_274;
+          c12_269 += a_272 * b_275;
+          c13_270 += a_272 * b_276;
         }
         {
-          const a_193 = in_x[10 + i_182];
-          const a_194 = in_x[10 + (i_182 + 1)];
-          const b_195 = grad_b8[32 + j_183];
-          const b_196 = grad_b8[32 + (j_183 + 1)];
-          const b_197 = grad_b8[32 + (j_183 + 2)];
-          const b_198 = grad_b8[32 + (j_183 + 3)];
-          c00_185 += a_193 * b_195;
-          c01_186 += a_193 * b_196;
-          c02_187 += a_193 * b_197;
-          c03_188 += a_193 * b_198;
-          c10_189 += a_194 * b_195;
-          c11_190 += a_194 * b_196;
-          c12_191 += a_194 * b_197;
-          c13_192 += a_194 * b_198;
+          const a_271 = in_x[10 + i_260];
+          const a_272 = in_x[10 + (i_260 + 1)];
+          const b_273 = grad_b7[32 + j_261];
+          const b_274 = grad_b7[32 + (j_261 + 1)];
+          const b_275 = grad_b7[32 + (j_261 + 2)];
+          const b_276 = grad_b7[32 + (j_261 + 3)];
+          c00_263 += a_271 * b_273;
+          c01_264 += a_271 * b_274;
+          c02_265 += a_271 * b_275;
+          c03_266 += a_271 * b_276;
+          c10_267 += a_272 * b_273;
+          c11_268 += a_272 * b_274;
+          c12_269 += a_272 * b_275;
+          c13_270 += a_272 * b_276;
         }
         {
-          const a_193 = in_x[15 + i_182];
-          const a_194 = in_x[15 + (i_182 + 1)];
-          const b_195 = grad_b8[48 + j_183];
-          const b_196 = grad_b8[48 + (j_183 + 1)];
-          const b_197 = grad_b8[48 + (j_183 + 2)];
-          const b_198 = grad_b8[48 + (j_183 + 3)];
-          c00_185 += a_193 * b_195;
-          c01_186 += a_193 * b_196;
-          c02_187 += a_193 * b_197;
-          c03_188 += a_193 * b_198;
-          c10_189 += a_194 * b_195;
-          c11_190 += a_194 * b_196;
-          c12_191 += a_194 * b_197;
-          c13_192 += a_194 * b_198;
+          const a_271 = in_x[15 + i_260];
+          const a_272 = in_x[15 + (i_260 + 1)];
+          const b_273 = grad_b7[48 + j_261];
+          const b_274 = grad_b7[48 + (j_261 + 1)];
+          const b_275 = grad_b7[48 + (j_261 + 2)];
+          const b_276 = grad_b7[48 + (j_261 + 3)];
+          c00_263 += a_271 * b_273;
+          c01_264 += a_271 * b_274;
+          c02_265 += a_271 * b_275;
+          c03_266 += a_271 * b_276;
+          c10_267 += a_272 * b_273;
+          c11_268 += a_272 * b_274;
+          c12_269 += a_272 * b_275;
+          c13_270 += a_272 * b_276;
         }
         {
-          const a_193 = in_x[20 + i_182];
-          const a_194 = in_x[20 + (i_182 + 1)];
-          const b_195 = grad_b8[64 + j_183];
-          const b_196 = grad_b8[64 + (j_183 + 1)];
-          const b_197 = grad_b8[64 + (j_183 + 2)];
-          const b_198 = grad_b8[64 + (j_183 + 3)];
-          c00_185 += a_193 * b_195;
-          c01_186 += a_193 * b_196;
-          c02_187 += a_193 * b_197;
-          c03_188 += a_193 * b_198;
-          c10_189 += a_194 * b_195;
-          c11_190 += a_194 * b_196;
-          c12_191 += a_194 * b_197;
-          c13_192 += a_194 * b_198;
+          const a_271 = in_x[20 + i_260];
+          const a_272 = in_x[20 + (i_260 + 1)];
+          const b_273 = grad_b7[64 + j_261];
+          const b_274 = grad_b7[64 + (j_261 + 1)];
+          const b_275 = grad_b7[64 + (j_261 + 2)];
+          const b_276 = grad_b7[64 + (j_261 + 3)];
+          c00_263 += a_271 * b_273;
+          c01_264 += a_271 * b_274;
+          c02_265 += a_271 * b_275;
+          c03_266 += a_271 * b_276;
+          c10_267 += a_272 * b_273;
+          c11_268 += a_272 * b_274;
+          c12_269 += a_272 * b_275;
+          c13_270 += a_272 * b_276;
         }
         {
-          const a_193 = in_x[25 + i_182];
-          const a_194 = in_x[25 + (i_182 + 1)];
-          const b_195 = grad_b8[80 + j_183];
-          const b_196 = grad_b8[80 + (j_183 + 1)];
-          const b_197 = grad_b8[80 + (j_183 + 2)];
-          const b_198 = grad_b8[80 + (j_183 + 3)];
-          c00_185 += a_193 * b_195;
-          c01_186 += a_193 * b_196;
-          c02_187 += a_193 * b_197;
-          c03_188 += a_193 * b_198;
-          c10_189 += a_194 * b_195;
-          c11_190 += a_194 * b_196;
-          c12_191 += a_194 * b_197;
-          c13_192 += a_194 * b_198;
+          const a_271 = in_x[25 + i_260];
+          const a_272 = in_x[25 + (i_260 + 1)];
+          const b_273 = grad_b7[80 + j_261];
+          const b_274 = grad_b7[80 + (j_261 + 1)];
+          const b_275 = grad_b7[80 + (j_261 + 2)];
+          const b_276 = grad_b7[80 + (j_261 + 3)];
+          c00_263 += a_271 * b_273;
+          c01_264 += a_271 * b_274;
+          c02_265 += a_271 * b_275;
+          c03_266 += a_271 * b_276;
+          c10_267 += a_272 * b_273;
+          c11_268 += a_272 * b_274;
+          c12_269 += a_272 * b_275;
+          c13_270 += a_272 * b_276;
         }
         {
-          const a_193 = in_x[30 + i_182];
-          const a_194 = in_x[30 + (i_182 + 1)];
-          const b_195 = grad_b8[96 + j_183];
-          const b_196 = grad_b8[96 + (j_183 + 1)];
-          const b_197 = grad_b8[96 + (j_183 + 2)];
-          const b_198 = grad_b8[96 + (j_183 + 3)];
-          c00_185 += a_193 * b_195;
-          c01_186 += a_193 * b_196;
-          c02_187 += a_193 * b_197;
-          c03_188 += a_193 * b_198;
-          c10_189 += a_194 * b_195;
-          c11_190 += a_194 * b_196;
-          c12_191 += a_194 * b_197;
-          c13_192 += a_194 * b_198;
+          const a_271 = in_x[30 + i_260];
+          const a_272 = in_x[30 + (i_260 + 1)];
+          const b_273 = grad_b7[96 + j_261];
+          const b_274 = grad_b7[96 + (j_261 + 1)];
+          const b_275 = grad_b7[96 + (j_261 + 2)];
+          const b_276 = grad_b7[96 + (j_261 + 3)];
+          c00_263 += a_271 * b_273;
+          c01_264 += a_271 * b_274;
+          c02_265 += a_271 * b_275;
+          c03_266 += a_271 * b_276;
+          c10_267 += a_272 * b_273;
+          c11_268 += a_272 * b_274;
+          c12_269 += a_272 * b_275;
+          c13_270 += a_272 * b_276;
         }
         {
-          const a_193 = in_x[35 + i_182];
-          const a_194 = in_x[35 + (i_182 + 1)];
-          const b_195 = grad_b8[112 + j_183];
-          const b_196 = grad_b8[112 + (j_183 + 1)];
-          const b_197 = grad_b8[112 + (j_183 + 2)];
-          const b_198 = grad_b8[112 + (j_183 + 3)];
-          c00_185 += a_193 * b_195;
-          c01_186 += a_193 * b_196;
-          c02_187 += a_193 * b_197;
-          c03_188 += a_193 * b_198;
-          c10_189 += a_194 * b_195;
-          c11_190 += a_194 * b_196;
-          c12_191 += a_194 * b_197;
-          c13_192 += a_194 * b_198;
+          const a_271 = in_x[35 + i_260];
+          const a_272 = in_x[35 + (i_260 + 1)];
+          const b_273 = grad_b7[112 + j_261];
+          const b_274 = grad_b7[112 + (j_261 + 1)];
+          const b_275 = grad_b7[112 + (j_261 + 2)];
+          const b_276 = grad_b7[112 + (j_261 + 3)];
+          c00_263 += a_271 * b_273;
+          c01_264 += a_271 * b_274;
+          c02_265 += a_271 * b_275;
+          c03_266 += a_271 * b_276;
+          c10_267 += a_272 * b_273;
+          c11_268 += a_272 * b_274;
+          c12_269 += a_272 * b_275;
+          c13_270 += a_272 * b_276;
         }
-        grad_b9[i_182 * 16 + j_183] = c00_185;
-        grad_b9[i_182 * 16 + (j_183 + 1)] = c01_186;
-        grad_b9[i_182 * 16 + (j_183 + 2)] = c02_187;
-        grad_b9[i_182 * 16 + (j_183 + 3)] = c03_188;
-        grad_b9[(i_182 + 1) * 16 + j_183] = c10_189;
-        grad_b9[(i_182 + 1) * 16 + (j_183 + 1)] = c11_190;
-        grad_b9[(i_182 + 1) * 16 + (j_183 + 2)] = c12_191;
-        grad_b9[(i_182 + 1) * 16 + (j_183 + 3)] = c13_192;
+        grad_b8[i_260 * 16 + j_261] = c00_263;
+        grad_b8[i_260 * 16 + (j_261 + 1)] = c01_264;
+        grad_b8[i_260 * 16 + (j_261 + 2)] = c02_265;
+        grad_b8[i_260 * 16 + (j_261 + 3)] = c03_266;
+        grad_b8[(i_260 + 1) * 16 + j_261] = c10_267;
+        grad_b8[(i_260 + 1) * 16 + (j_261 + 1)] = c11_268;
+        grad_b8[(i_260 + 1) * 16 + (j_261 + 2)] = c12_269;
+        grad_b8[(i_260 + 1) * 16 + (j_261 + 3)] = c13_270;
       }
     }
-    for (; i_182 < 5; i_182++) {
-      let j_183 = 0;
-      for (; j_183 + 3 < 16; j_183 += 4) {
-        let c00_200 = 0;
-        let c01_201 = 0;
-        let c02_202 = 0;
-        let c03_203 = 0;
+    for (; i_260 < 5; i_260++) {
+      let j_261 = 0;
+      for (; j_261 + 3 < 16; j_261 += 4) {
+        let c00_278 = 0;
+        let c01_279 = 0;
+        let c02_280 = 0;
+        let c03_281 = 0;
         {
-          const a_204 = in_x[i_182];
-          const b_205 = grad_b8[j_183];
-          const b_206 = grad_b8[j_183 + 1];
-          const b_207 = grad_b8[j_183 + 2];
-          const b_208 = grad_b8[j_183 + 3];
-          c00_200 += a_204 * b_205;
-          c01_201 += a_204 * b_206;
-          c02_202 += a_204 * b_207;
-          c03_203 += a_204 * b_208;
+          const a_282 = in_x[i_260];
+          const b_283 = grad_b7[j_261];
+          const b_284 = grad_b7[j_261 + 1];
+          const b_285 = grad_b7[j_261 + 2];
+          const b_286 = grad_b7[j_261 + 3];
+          c00_278 += a_282 * b_283;
+          c01_279 += a_282 * b_284;
+          c02_280 += a_282 * b_285;
+          c03_281 += a_282 * b_286;
         }
         {
-          const a_204 = in_x[5 + i_182];
-          const b_205 = grad_b8[16 + j_183];
-          const b_206 = grad_b8[16 + (j_183 + 1)];
-          const b_207 = grad_b8[16 + (j_183 + 2)];
-          const b_208 = grad_b8[16 + (j_183 + 3)];
-          c00_200 += a_204 * b_205;
-          c01_201 += a_204 * b_206;
-          c02_202 += a_204 * b_207;
-          c03_203 += a_204 * b_208;
+          const a_282 = in_x[5 + i_260];
+          const b_283 = grad_b7[16 + j_261];
+          const b_284 = grad_b7[16 + (j_261 + 1)];
+          const b_285 = grad_b7[16 + (j_261 + 2)];
+          const b_286 = grad_b7[16 + (j_261 + 3)];
+          c00_278 += a_282 * b_283;
+          c01_279 += a_282 * b_284;
+          c02_280 += a_282 * b_285;
+          c03_281 += a_282 * b_286;
         }
         {
-          const a_204 = in_x[10 + i_182];
-          const b_205 = grad_b8[32 + j_183];
-          const b_206 = grad_b8[32 + (j_183 + 1)];
-          const b_207 = grad_b8[32 + (j_183 + 2)];
-          const b_208 = grad_b8[32 + (j_183 + 3)];
-          c00_200 += a_204 * b_205;
-          c01_201 += a_204 * b_206;
-          c02_202 += a_204 * b_207;
-          c03_203 += a_204 * b_208;
+          const a_282 = in_x[10 + i_260];
+          const b_283 = grad_b7[32 + j_261];
+          const b_284 = grad_b7[32 + (j_261 + 1)];
+          const b_285 = grad_b7[32 + (j_261 + 2)];
+          const b_286 = grad_b7[32 + (j_261 + 3)];
+          c00_278 += a_282 * b_283;
+          c01_279 += a_282 * b_284;
+          c02_280 += a_282 * b_285;
+          c03_281 += a_282 * b_286;
         }
         {
-          const a_204 = in_x[15 + i_182];
-          const b_205 = grad_b8[48 + j_183];
-          const b_206 = grad_b8[48 + (j_183 + 1)];
-          const b_207 = grad_b8[48 + (j_183 + 2)];
-          const b_208 = grad_b8[48 + (j_183 + 3)];
-          c00_200 += a_204 * b_205;
-          c01_201 += a_204 * b_206;
-          c02_202 += a_204 * b_207;
-          c03_203 += a_204 * b_208;
+          const a_282 = in_x[15 + i_260];
+          const b_283 = grad_b7[48 + j_261];
+          const b_284 = grad_b7[48 + (j_261 + 1)];
+          const b_285 = grad_b7[48 + (j_261 + 2)];
+          const b_286 = grad_b7[48 + (j_261 + 3)];
+          c00_278 += a_282 * b_283;
+          c01_279 += a_282 * b_284;
+          c02_280 += a_282 * b_285;
+          c03_281 += a_282 * b_286;
         }
         {
-          const a_204 = in_x[20 + i_182];
-          const b_205 = grad_b8[64 + j_183];
-          const b_206 = grad_b8[64 + (j_183 + 1)];
-          const b_207 = grad_b8[64 + (j_183 + 2)];
-          const b_208 = grad_b8[64 + (j_183 + 3)];
-          c00_200 += a_204 * b_205;
-          c01_201 += a_204 * b_206;
-          c02_202 += a_204 * b_207;
-          c03_203 += a_204 * b_208;
+          const a_282 = in_x[20 + i_260];
+          const b_283 = grad_b7[64 + j_261];
+          const b_284 = grad_b7[64 + (j_261 + 1)];
+          const b_285 = grad_b7[64 + (j_261 + 2)];
+          const b_286 = grad_b7[64 + (j_261 + 3)];
+          c00_278 += a_282 * b_283;
+          c01_279 += a_282 * b_284;
+          c02_280 += a_282 * b_285;
+          c03_281 += a_282 * b_286;
         }
         {
-          const a_204 = in_x[25 + i_182];
-          const b_205 = grad_b8[80 + j_183];
-          const b_206 = grad_b8[80 + (j_183 + 1)];
-          const b_207 = grad_b8[80 + (j_183 + 2)];
-          const b_208 = grad_b8[80 + (j_183 + 3)];
-          c00_200 += a_204 * b_205;
-          c01_201 += a_204 * b_206;
-          c02_202 += a_204 * b_207;
-          c03_203 += a_204 * b_208;
+          const a_282 = in_x[25 + i_260];
+          const b_283 = grad_b7[80 + j_261];
+          const b_284 = grad_b7[80 + (j_261 + 1)];
+          const b_285 = grad_b7[80 + (j_261 + 2)];
+          const b_286 = grad_b7[80 + (j_261 + 3)];
+          c00_278 += a_282 * b_283;
+          c01_279 += a_282 * b_284;
+          c02_280 += a_282 * b_285;
+          c03_281 += a_282 * b_286;
         }
         {
-          const a_204 = in_x[30 + i_182];
-          const b_205 = grad_b8[96 + j_183];
-          const b_206 = grad_b8[96 + (j_183 + 1)];
-          const b_207 = grad_b8[96 + (j_183 + 2)];
-          const b_208 = grad_b8[96 + (j_183 + 3)];
-          c00_200 += a_204 * b_205;
-          c01_201 += a_204 * b_206;
-          c02_202 += a_204 * b_207;
-          c03_203 += a_204 * b_208;
+          const a_282 = in_x[30 + i_260];
+          const b_283 = grad_b7[96 + j_261];
+          const b_284 = grad_b7[96 + (j_261 + 1)];
+          const b_285 = grad_b7[96 + (j_261 + 2)];
+          const b_286 = grad_b7[96 + (j_261 + 3)];
+          c00_278 += a_282 * b_283;
+          c01_279 += a_282 * b_284;
+          c02_280 += a_282 * b_285;
+          c03_281 += a_282 * b_286;
         }
         {
-          const a_204 = in_x[35 + i_182];
-          const b_205 = grad_b8[112 + j_183];
-          const b_206 = grad_b8[112 + (j_183 + 1)];
-          const b_207 = grad_b8[112 + (j_183 + 2)];
-          const b_208 = grad_b8[112 + (j_183 + 3)];
-          c00_200 += a_204 * b_205;
-          c01_201 += a_204 * b_206;
-          c02_202 += a_204 * b_207;
-          c03_203 += a_204 * b_208;
+          const a_282 = in_x[35 + i_260];
+          const b_283 = grad_b7[112 + j_261];
+          const b_284 = grad_b7[112 + (j_261 + 1)];
+          const b_285 = grad_b7[112 + (j_261 + 2)];
+          const b_286 = grad_b7[112 + (j_261 + 3)];
+          c00_278 += a_282 * b_283;
+          c01_279 += a_282 * b_284;
+          c02_280 += a_282 * b_285;
+          c03_281 += a_282 * b_286;
         }
-        grad_b9[i_182 * 16 + j_183] = c00_200;
-        grad_b9[i_182 * 16 + (j_183 + 1)] = c01_201;
-        grad_b9[i_182 * 16 + (j_183 + 2)] = c02_202;
-        grad_b9[i_182 * 16 + (j_183 + 3)] = c03_203;
+        grad_b8[i_260 * 16 + j_261] = c00_278;
+        grad_b8[i_260 * 16 + (j_261 + 1)] = c01_279;
+        grad_b8[i_260 * 16 + (j_261 + 2)] = c02_280;
+        grad_b8[i_260 * 16 + (j_261 + 3)] = c03_281;
       }
     }
   }
   // sum [16]  (model.grad:12: h      = relu(x @ w1 + b1))
-  grad_b10[0] = 0;
-  grad_b10[1] = 0;
-  grad_b10[2] = 0;
-  grad_b10[3] = 0;
-  grad_b10[4] = 0;
-  grad_b10[5] = 0;
-  grad_b10[6] = 0;
-  grad_b10[7] = 0;
-  grad_b10[8] = 0;
-  grad_b10[9] = 0;
-  grad_b10[10] = 0;
-  grad_b10[11] = 0;
-  grad_b10[12] = 0;
-  grad_b10[13] = 0;
-  grad_b10[14] = 0;
-  grad_b10[15] = 0;
-  for (let i_209 = 0; i_209 < 8; i_209++) {
+  grad_b9[0] = 0;
+  grad_b9[1] = 0;
+  grad_b9[2] = 0;
+  grad_b9[3] = 0;
+  grad_b9[4] = 0;
+  grad_b9[5] = 0;
+  grad_b9[6] = 0;
+  grad_b9[7] = 0;
+  grad_b9[8] = 0;
+  grad_b9[9] = 0;
+  grad_b9[10] = 0;
+  grad_b9[11] = 0;
+  grad_b9[12] = 0;
+  grad_b9[13] = 0;
+  grad_b9[14] = 0;
+  grad_b9[15] = 0;
+  for (let i_287 = 0; i_287 < 8; i_287++) {
     {
-      const v = grad_b8[i_209 * 16];
-      grad_b10[0] = grad_b10[0] + v;
+      const v_290 = grad_b7[i_287 * 16];
+      grad_b9[0] = grad_b9[0] + v_290;
     }
     {
-      const v = grad_b8[i_209 * 16 + 1];
-      grad_b10[1] = grad_b10[1] + v;
+      const v_290 = grad_b7[i_287 * 16 + 1];
+      grad_b9[1] = grad_b9[1] + v_290;
     }
     {
-      const v = grad_b8[i_209 * 16 + 2];
-      grad_b10[2] = grad_b10[2] + v;
+      const v_290 = grad_b7[i_287 * 16 + 2];
+      grad_b9[2] = grad_b9[2] + v_290;
     }
     {
-      const v = grad_b8[i_209 * 16 + 3];
-      grad_b10[3] = grad_b10[3] + v;
+      const v_290 = grad_b7[i_287 * 16 + 3];
+      grad_b9[3] = grad_b9[3] + v_290;
     }
     {
-      const v = grad_b8[i_209 * 16 + 4];
-      grad_b10[4] = grad_b10[4] + v;
+      const v_290 = grad_b7[i_287 * 16 + 4];
+      grad_b9[4] = grad_b9[4] + v_290;
     }
     {
-      const v = grad_b8[i_209 * 16 + 5];
-      grad_b10[5] = grad_b10[5] + v;
+      const v_290 = grad_b7[i_287 * 16 + 5];
+      grad_b9[5] = grad_b9[5] + v_290;
     }
     {
-      const v = grad_b8[i_209 * 16 + 6];
-      grad_b10[6] = grad_b10[6] + v;
+      const v_290 = grad_b7[i_287 * 16 + 6];
+      grad_b9[6] = grad_b9[6] + v_290;
     }
     {
-      const v = grad_b8[i_209 * 16 + 7];
-      grad_b10[7] = grad_b10[7] + v;
+      const v_290 = grad_b7[i_287 * 16 + 7];
+      grad_b9[7] = grad_b9[7] + v_290;
     }
     {
-      const v = grad_b8[i_209 * 16 + 8];
-      grad_b10[8] = grad_b10[8] + v;
+      const v_290 = grad_b7[i_287 * 16 + 8];
+      grad_b9[8] = grad_b9[8] + v_290;
     }
     {
-      const v = grad_b8[i_209 * 16 + 9];
-      grad_b10[9] = grad_b10[9] + v;
+      const v_290 = grad_b7[i_287 * 16 + 9];
+      grad_b9[9] = grad_b9[9] + v_290;
     }
     {
-      const v = grad_b8[i_209 * 16 + 10];
-      grad_b10[10] = grad_b10[10] + v;
+      const v_290 = grad_b7[i_287 * 16 + 10];
+      grad_b9[10] = grad_b9[10] + v_290;
     }
     {
-      const v = grad_b8[i_209 * 16 + 11];
-      grad_b10[11] = grad_b10[11] + v;
+      const v_290 = grad_b7[i_287 * 16 + 11];
+      grad_b9[11] = grad_b9[11] + v_290;
     }
     {
-      const v = grad_b8[i_209 * 16 + 12];
-      grad_b10[12] = grad_b10[12] + v;
+      const v_290 = grad_b7[i_287 * 16 + 12];
+      grad_b9[12] = grad_b9[12] + v_290;
     }
     {
-      const v = grad_b8[i_209 * 16 + 13];
-      grad_b10[13] = grad_b10[13] + v;
+      const v_290 = grad_b7[i_287 * 16 + 13];
+      grad_b9[13] = grad_b9[13] + v_290;
     }
     {
-      const v = grad_b8[i_209 * 16 + 14];
-      grad_b10[14] = grad_b10[14] + v;
+      const v_290 = grad_b7[i_287 * 16 + 14];
+      grad_b9[14] = grad_b9[14] + v_290;
     }
     {
-      const v = grad_b8[i_209 * 16 + 15];
-      grad_b10[15] = grad_b10[15] + v;
+      const v_290 = grad_b7[i_287 * 16 + 15];
+      grad_b9[15] = grad_b9[15] + v_290;
     }
   }
   {
     // matmul [16, 4]  (model.grad:13: logits = h @ w2 + b2)
-    let i_212 = 0;
-    for (; i_212 + 1 < 16; i_212 += 2) {
-      let j_213 = 0;
-      for (; j_213 + 3 < 4; j_213 += 4) {
-        let c00_215 = 0;
-        let c01_216 = 0;
-        let c02_217 = 0;
-        let c03_218 = 0;
-        let c10_219 = 0;
-        let c11_220 = 0;
-        let c12_221 = 0;
-        let c13_222 = 0;
+    let i_291 = 0;
+    for (; i_291 + 1 < 16; i_291 += 2) {
+      let j_292 = 0;
+      for (; j_292 + 3 < 4; j_292 += 4) {
+        let c00_294 = 0;
+        let c01_295 = 0;
+        let c02_296 = 0;
+        let c03_297 = 0;
+        let c10_298 = 0;
+        let c11_299 = 0;
+        let c12_300 = 0;
+        let c13_301 = 0;
         {
-          const a_223 = grad_b1[i_212];
-          const a_224 = grad_b1[i_212 + 1];
-          const b_225 = grad_b7[j_213];
-          const b_226 = grad_b7[j_213 + 1];
-          const b_227 = grad_b7[j_213 + 2];
-          const b_228 = grad_b7[j_213 + 3];
-          c00_215 += a_223 * b_225;
-          c01_216 += a_223 * b_226;
-          c02_217 += a_223 * b_227;
-          c03_218 += a_223 * b_228;
-          c10_219 += a_224 * b_225;
-          c11_220 += a_224 * b_226;
-          c12_221 += a_224 * b_227;
-          c13_222 += a_224 * b_228;
+          const a_302 = grad_b0[i_291];
+          const a_303 = grad_b0[i_291 + 1];
+          const b_304 = grad_b6[j_292];
+          const b_305 = grad_b6[j_292 + 1];
+          const b_306 = grad_b6[j_292 + 2];
+          const b_307 = grad_b6[j_292 + 3];
+          c00_294 += a_302 * b_304;
+          c01_295 += a_302 * b_305;
+          c02_296 += a_302 * b_306;
+          c03_297 += a_302 * b_307;
+          c10_298 += a_303 * b_304;
+          c11_299 += a_303 * b_305;
+          c12_300 += a_303 * b_306;
+          c13_301 += a_303 * b_307;
         }
         {
-          const a_223 = grad_b1[16 + i_212];
-          const a_224 = grad_b1[16 + (i_212 + 1)];
-          const b_225 = grad_b7[4 + j_213];
-          const b_226 = grad_b7[4 + (j_213 + 1)];
-          const b_227 = grad_b7[4 + (j_213 + 2)];
-          const b_228 = grad_b7[4 + (j_213 + 3)];
-          c00_215 += a_223 * b_225;
-          c01_216 += a_223 * b_226;
-          c02_217 += a_223 * b_227;
-          c03_218 += a_223 * b_228;
-          c10_219 += a_224 * b_225;
-          c11_220 += a_224 * b_226;
-          c12_221 += a_224 * b_227;
-          c13_222 += a_224 * b_228;
+          const a_302 = grad_b0[16 + i_291];
+          const a_303 = grad_b0[16 + (i_291 + 1)];
+          const b_304 = grad_b6[4 + j_292];
+          const b_305 = grad_b6[4 + (j_292 + 1)];
+          const b_306 = grad_b6[4 + (j_292 + 2)];
+          const b_307 = grad_b6[4 + (j_292 + 3)];
+          c00_294 += a_302 * b_304;
+          c01_295 += a_302 * b_305;
+          c02_296 += a_302 * b_306;
+          c03_297 += a_302 * b_307;
+          c10_298 += a_303 * b_304;
+          c11_299 += a_303 * b_305;
+          c12_300 += a_303 * b_306;
+          c13_301 += a_303 * b_307;
         }
         {
-          const a_223 = grad_b1[32 + i_212];
-          const a_224 = grad_b1[32 + (i_212 + 1)];
-          const b_225 = grad_b7[8 + j_213];
-          const b_226 = grad_b7[8 + (j_213 + 1)];
-          const b_227 = grad_b7[8 + (j_213 + 2)];
-          const b_228 = grad_b7[8 + (j_213 + 3)];
-          c00_215 += a_223 * b_225;
-          c01_216 += a_223 * b_226;
-          c02_217 += a_223 * b_227;
-          c03_218 += a_223 * b_228;
-          c10_219 += a_224 * b_225;
-          c11_220 += a_224 * b_226;
-          c12_221 += a_224 * b_227;
-          c13_222 += a_224 * b_228;
+          const a_302 = grad_b0[32 + i_291];
+          const a_303 = grad_b0[32 + (i_291 + 1)];
+          const b_304 = grad_b6[8 + j_292];
+          const b_305 = grad_b6[8 + (j_292 + 1)];
+          const b_306 = grad_b6[8 + (j_292 + 2)];
+          const b_307 = grad_b6[8 + (j_292 + 3)];
+          c00_294 += a_302 * b_304;
+          c01_295 += a_302 * b_305;
+          c02_296 += a_302 * b_306;
+          c03_297 += a_302 * b_307;
+          c10_298 += a_303 * b_304;
+          c11_299 += a_303 * b_305;
+          c12_300 += a_303 * b_306;
+          c13_301 += a_303 * b_307;
         }
         {
-          const a_223 = grad_b1[48 + i_212];
-          const a_224 = grad_b1[48 + (i_212 + 1)];
-          const b_225 = grad_b7[12 + j_213];
-          const b_226 = grad_b7[12 + (j_213 + 1)];
-          const b_227 = grad_b7[12 + (j_213 + 2)];
-          const b_228 = grad_b7[12 + (j_213 + 3)];
-          c00_215 += a_223 * b_225;
-          c01_216 += a_223 * b_226;
-          c02_217 += a_223 * b_227;
-          c03_218 += a_223 * b_228;
-          c10_219 += a_224 * b_225;
-          c11_220 += a_224 * b_226;
-          c12_221 += a_224 * b_227;
-          c13_222 += a_224 * b_228;
+          const a_302 = grad_b0[48 + i_291];
+          const a_303 = grad_b0[48 + (i_291 + 1)];
+          const b_304 = grad_b6[12 + j_292];
+          const b_305 = grad_b6[12 + (j_292 + 1)];
+          const b_306 = grad_b6[12 + (j_292 + 2)];
+          const b_307 = grad_b6[12 + (j_292 + 3)];
+          c00_294 += a_302 * b_304;
+          c01_295 += a_302 * b_305;
+          c02_296 += a_302 * b_306;
+          c03_297 += a_302 * b_307;
+          c10_298 += a_303 * b_304;
+          c11_299 += a_303 * b_305;
+          c12_300 += a_303 * b_306;
+          c13_301 += a_303 * b_307;
         }
         {
-          const a_223 = grad_b1[64 + i_212];
-          const a_224 = grad_b1[64 + (i_212 + 1)];
-          const b_225 = grad_b7[16 + j_213];
-          const b_226 = grad_b7[16 + (j_213 + 1)];
-          const b_227 = grad_b7[16 + (j_213 + 2)];
-          const b_228 = grad_b7[16 + (j_213 + 3)];
-          c00_215 += a_223 * b_225;
-          c01_216 += a_223 * b_226;
-          c02_217 += a_223 * b_227;
-          c03_218 += a_223 * b_228;
-          c10_219 += a_224 * b_225;
-          c11_220 += a_224 * b_226;
-          c12_221 += a_224 * b_227;
-          c13_222 += a_224 * b_228;
+          const a_302 = grad_b0[64 + i_291];
+          const a_303 = grad_b0[64 + (i_291 + 1)];
+          const b_304 = grad_b6[16 + j_292];
+          const b_305 = grad_b6[16 + (j_292 + 1)];
+          const b_306 = grad_b6[16 + (j_292 + 2)];
+          const b_307 = grad_b6[16 + (j_292 + 3)];
+          c00_294 += a_302 * b_304;
+          c01_295 += a_302 * b_305;
+          c02_296 += a_302 * b_306;
+          c03_297 += a_302 * b_307;
+          c10_298 += a_303 * b_304;
+          c11_299 += a_303 * b_305;
+          c12_300 += a_303 * b_306;
+          c13_301 += a_303 * b_307;
         }
         {
-          const a_223 = grad_b1[80 + i_212];
-          const a_224 = grad_b1[80 + (i_212 + 1)];
-          const b_225 = grad_b7[20 + j_213];
-          const b_226 = grad_b7[20 + (j_213 + 1)];
-          const b_227 = grad_b7[20 + (j_213 + 2)];
-          const b_228 = grad_b7[20 + (j_213 + 3)];
-          c00_215 += a_223 * b_225;
-          c01_216 += a_223 * b_226;
-          c02_217 += a_223 * b_227;
-          c03_218 += a_223 * b_228;
-          c10_219 += a_224 * b_225;
-          c11_220 += a_224 * b_226;
-          c12_221 += a_224 * b_227;
-          c13_222 += a_224 * b_228;
+          const a_302 = grad_b0[80 + i_291];
+          const a_303 = grad_b0[80 + (i_291 + 1)];
+          const b_304 = grad_b6[20 + j_292];
+          const b_305 = grad_b6[20 + (j_292 + 1)];
+          const b_306 = grad_b6[20 + (j_292 + 2)];
+          const b_307 = grad_b6[20 + (j_292 + 3)];
+          c00_294 += a_302 * b_304;
+          c01_295 += a_302 * b_305;
+          c02_296 += a_302 * b_306;
+          c03_297 += a_302 * b_307;
+          c10_298 += a_303 * b_304;
+          c11_299 += a_303 * b_305;
+          c12_300 += a_303 * b_306;
+          c13_301 += a_303 * b_307;
         }
         {
-          const a_223 = grad_b1[96 + i_212];
-          const a_224 = grad_b1[96 + (i_212 + 1)];
-          const b_225 = grad_b7[24 + j_213];
-          const b_226 = grad_b7[24 + (j_213 + 1)];
-          const b_227 = grad_b7[24 + (j_213 + 2)];
-          const b_228 = grad_b7[24 + (j_213 + 3)];
-          c00_215 += a_223 * b_225;
-          c01_216 += a_223 * b_226;
-          c02_217 += a_223 * b_227;
-          c03_218 += a_223 * b_228;
-          c10_219 += a_224 * b_225;
-          c11_220 += a_224 * b_226;
-          c12_221 += a_224 * b_227;
-          c13_222 += a_224 * b_228;
+          const a_302 = grad_b0[96 + i_291];
+          const a_303 = grad_b0[96 + (i_291 + 1)];
+          const b_304 = grad_b6[24 + j_292];
+          const b_305 = grad_b6[24 + (j_292 + 1)];
+          const b_306 = grad_b6[24 + (j_292 + 2)];
+          const b_307 = grad_b6[24 + (j_292 + 3)];
+          c00_294 += a_302 * b_304;
+          c01_295 += a_302 * b_305;
+          c02_296 += a_302 * b_306;
+          c03_297 += a_302 * b_307;
+          c10_298 += a_303 * b_304;
+          c11_299 += a_303 * b_305;
+          c12_300 += a_303 * b_306;
+          c13_301 += a_303 * b_307;
         }
         {
-          const a_223 = grad_b1[112 + i_212];
-          const a_224 = grad_b1[112 + (i_212 + 1)];
-          const b_225 = grad_b7[28 + j_213];
-          const b_226 = grad_b7[28 + (j_213 + 1)];
-          const b_227 = grad_b7[28 + (j_213 + 2)];
-          const b_228 = grad_b7[28 + (j_213 + 3)];
-          c00_215 += a_223 * b_225;
-          c01_216 += a_223 * b_226;
-          c02_217 += a_223 * b_227;
-          c03_218 += a_223 * b_228;
-          c10_219 += a_224 * b_225;
-          c11_220 += a_224 * b_226;
-          c12_221 += a_224 * b_227;
-          c13_222 += a_224 * b_228;
+          const a_302 = grad_b0[112 + i_291];
+          const a_303 = grad_b0[112 + (i_291 + 1)];
+          const b_304 = grad_b6[28 + j_292];
+          const b_305 = grad_b6[28 + (j_292 + 1)];
+          const b_306 = grad_b6[28 + (j_292 + 2)];
+          const b_307 = grad_b6[28 + (j_292 + 3)];
+          c00_294 += a_302 * b_304;
+          c01_295 += a_302 * b_305;
+          c02_296 += a_302 * b_306;
+          c03_297 += a_302 * b_307;
+          c10_298 += a_303 * b_304;
+          c11_299 += a_303 * b_305;
+          c12_300 += a_303 * b_306;
+          c13_301 += a_303 * b_307;
         }
-        grad_b11[i_212 * 4 + j_213] = c00_215;
-        grad_b11[i_212 * 4 + (j_213 + 1)] = c01_216;
-        grad_b11[i_212 * 4 + (j_213 + 2)] = c02_217;
-        grad_b11[i_212 * 4 + (j_213 + 3)] = c03_218;
-        grad_b11[(i_212 + 1) * 4 + j_213] = c10_219;
-        grad_b11[(i_212 + 1) * 4 + (j_213 + 1)] = c11_220;
-        grad_b11[(i_212 + 1) * 4 + (j_213 + 2)] = c12_221;
-        grad_b11[(i_212 + 1) * 4 + (j_213 + 3)] = c13_222;
+        grad_b10[i_291 * 4 + j_292] = c00_294;
+        grad_b10[i_291 * 4 + (j_292 + 1)] = c01_295;
+        grad_b10[i_291 * 4 + (j_292 + 2)] = c02_296;
+        grad_b10[i_291 * 4 + (j_292 + 3)] = c03_297;
+        grad_b10[(i_291 + 1) * 4 + j_292] = c10_298;
+        grad_b10[(i_291 + 1) * 4 + (j_292 + 1)] = c11_299;
+        grad_b10[(i_291 + 1) * 4 + (j_292 + 2)] = c12_300;
+        grad_b10[(i_291 + 1) * 4 + (j_292 + 3)] = c13_301;
       }
     }
   }
   // sum [4]  (model.grad:13: logits = h @ w2 + b2)
-  grad_b12[0] = 0;
-  grad_b12[1] = 0;
-  grad_b12[2] = 0;
-  grad_b12[3] = 0;
+  grad_b11[0] = 0;
+  grad_b11[1] = 0;
+  grad_b11[2] = 0;
+  grad_b11[3] = 0;
   {
-    const v_232 = grad_b7[0];
-    grad_b12[0] = grad_b12[0] + v_232;
+    const v_311 = grad_b6[0];
+    grad_b11[0] = grad_b11[0] + v_311;
   }
   {
-    const v_232 = grad_b7[1];
-    grad_b12[1] = grad_b12[1] + v_232;
+    const v_311 = grad_b6[1];
+    grad_b11[1] = grad_b11[1] + v_311;
   }
   {
-    const v_232 = grad_b7[2];
-    grad_b12[2] = grad_b12[2] + v_232;
+    const v_311 = grad_b6[2];
+    grad_b11[2] = grad_b11[2] + v_311;
   }
   {
-    const v_232 = grad_b7[3];
-    grad_b12[3] = grad_b12[3] + v_232;
+    const v_311 = grad_b6[3];
+    grad_b11[3] = grad_b11[3] + v_311;
   }
   {
-    const v_232 = grad_b7[4];
-    grad_b12[0] = grad_b12[0] + v_232;
+    const v_311 = grad_b6[4];
+    grad_b11[0] = grad_b11[0] + v_311;
   }
   {
-    const v_232 = grad_b7[5];
-    grad_b12[1] = grad_b12[1] + v_232;
+    const v_311 = grad_b6[5];
+    grad_b11[1] = grad_b11[1] + v_311;
   }
   {
-    const v_232 = grad_b7[6];
-    grad_b12[2] = grad_b12[2] + v_232;
+    const v_311 = grad_b6[6];
+    grad_b11[2] = grad_b11[2] + v_311;
   }
   {
-    const v_232 = grad_b7[7];
-    grad_b12[3] = grad_b12[3] + v_232;
+    const v_311 = grad_b6[7];
+    grad_b11[3] = grad_b11[3] + v_311;
   }
   {
-    const v_232 = grad_b7[8];
-    grad_b12[0] = grad_b12[0] + v_232;
+    const v_311 = grad_b6[8];
+    grad_b11[0] = grad_b11[0] + v_311;
   }
   {
-    const v_232 = grad_b7[9];
-    grad_b12[1] = grad_b12[1] + v_232;
+    const v_311 = grad_b6[9];
+    grad_b11[1] = grad_b11[1] + v_311;
   }
   {
-    const v_232 = grad_b7[10];
-    grad_b12[2] = grad_b12[2] + v_232;
+    const v_311 = grad_b6[10];
+    grad_b11[2] = grad_b11[2] + v_311;
   }
   {
-    const v_232 = grad_b7[11];
-    grad_b12[3] = grad_b12[3] + v_232;
+    const v_311 = grad_b6[11];
+    grad_b11[3] = grad_b11[3] + v_311;
   }
   {
-    const v_232 = grad_b7[12];
-    grad_b12[0] = grad_b12[0] + v_232;
+    const v_311 = grad_b6[12];
+    grad_b11[0] = grad_b11[0] + v_311;
   }
   {
-    const v_232 = grad_b7[13];
-    grad_b12[1] = grad_b12[1] + v_232;
+    const v_311 = grad_b6[13];
+    grad_b11[1] = grad_b11[1] + v_311;
   }
   {
-    const v_232 = grad_b7[14];
-    grad_b12[2] = grad_b12[2] + v_232;
+    const v_311 = grad_b6[14];
+    grad_b11[2] = grad_b11[2] + v_311;
   }
   {
-    const v_232 = grad_b7[15];
-    grad_b12[3] = grad_b12[3] + v_232;
+    const v_311 = grad_b6[15];
+    grad_b11[3] = grad_b11[3] + v_311;
   }
   {
-    const v_232 = grad_b7[16];
-    grad_b12[0] = grad_b12[0] + v_232;
+    const v_311 = grad_b6[16];
+    grad_b11[0] = grad_b11[0] + v_311;
   }
   {
-    const v_232 = grad_b7[17];
-    grad_b12[1] = grad_b12[1] + v_232;
+    const v_311 = grad_b6[17];
+    grad_b11[1] = grad_b11[1] + v_311;
   }
   {
-    const v_232 = grad_b7[18];
-    grad_b12[2] = grad_b12[2] + v_232;
+    const v_311 = grad_b6[18];
+    grad_b11[2] = grad_b11[2] + v_311;
   }
   {
-    const v_232 = grad_b7[19];
-    grad_b12[3] = grad_b12[3] + v_232;
+    const v_311 = grad_b6[19];
+    grad_b11[3] = grad_b11[3] + v_311;
   }
   {
-    const v_232 = grad_b7[20];
-    grad_b12[0] = grad_b12[0] + v_232;
+    const v_311 = grad_b6[20];
+    grad_b11[0] = grad_b11[0] + v_311;
   }
   {
-    const v_232 = grad_b7[21];
-    grad_b12[1] = grad_b12[1] + v_232;
+    const v_311 = grad_b6[21];
+    grad_b11[1] = grad_b11[1] + v_311;
   }
   {
-    const v_232 = grad_b7[22];
-    grad_b12[2] = grad_b12[2] + v_232;
+    const v_311 = grad_b6[22];
+    grad_b11[2] = grad_b11[2] + v_311;
   }
   {
-    const v_232 = grad_b7[23];
-    grad_b12[3] = grad_b12[3] + v_232;
+    const v_311 = grad_b6[23];
+    grad_b11[3] = grad_b11[3] + v_311;
   }
   {
-    const v_232 = grad_b7[24];
-    grad_b12[0] = grad_b12[0] + v_232;
+    const v_311 = grad_b6[24];
+    grad_b11[0] = grad_b11[0] + v_311;
   }
   {
-    const v_232 = grad_b7[25];
-    grad_b12[1] = grad_b12[1] + v_232;
+    const v_311 = grad_b6[25];
+    grad_b11[1] = grad_b11[1] + v_311;
   }
   {
-    const v_232 = grad_b7[26];
-    grad_b12[2] = grad_b12[2] + v_232;
+    const v_311 = grad_b6[26];
+    grad_b11[2] = grad_b11[2] + v_311;
   }
   {
-    const v_232 = grad_b7[27];
-    grad_b12[3] = grad_b12[3] + v_232;
+    const v_311 = grad_b6[27];
+    grad_b11[3] = grad_b11[3] + v_311;
   }
   {
-    const v_232 = grad_b7[28];
-    grad_b12[0] = grad_b12[0] + v_232;
+    const v_311 = grad_b6[28];
+    grad_b11[0] = grad_b11[0] + v_311;
   }
   {
-    const v_232 = grad_b7[29];
-    grad_b12[1] = grad_b12[1] + v_232;
+    const v_311 = grad_b6[29];
+    grad_b11[1] = grad_b11[1] + v_311;
   }
   {
-    const v_232 = grad_b7[30];
-    grad_b12[2] = grad_b12[2] + v_232;
+    const v_311 = grad_b6[30];
+    grad_b11[2] = grad_b11[2] + v_311;
   }
   {
-    const v_232 = grad_b7[31];
-    grad_b12[3] = grad_b12[3] + v_232;
+    const v_311 = grad_b6[31];
+    grad_b11[3] = grad_b11[3] + v_311;
   }
-  grad_scratch[0] = s_loss_142;
+  grad_scratch[0] = s_loss_202;
 }
 const grad_result = {
   grads: {
-    ["w1"]: grad_b9,
-    ["b1"]: grad_b10,
-    ["w2"]: grad_b11,
-    ["b2"]: grad_b12
+    ["w1"]: grad_b8,
+    ["b1"]: grad_b9,
+    ["w2"]: grad_b10,
+    ["b2"]: grad_b11
   }
 };
 scalarField(grad_result, "value", grad_scratch, 0);
@@ -4117,33 +3683,41 @@ function valueAndGrad(values) {
     badValues(values, "valueAndGrad: the values must be an object mapping input names to Float32Arrays, but is ");
   }
   for (const key in values) {
-    if (known[key] !== 1) {
-      unknownValue(values, key);
+    switch (key) {
+      case "x":
+      case "target":
+      case "w1":
+      case "b1":
+      case "w2":
+      case "b2":
+        break;
+      default:
+        unknownValue(values, key);
     }
   }
   const in_x = values["x"];
   if (!(in_x instanceof F) || !hasOwn.call(values, "x")) {
-    badArgument(values, "x", true, "missing input `x`", "`x` must be a Float32Array, but is ");
+    badArgument(values, "x", true, "missing input `x`", "`x` must be a Float32Array, but is ", in_x);
   }
   const in_target = values["target"];
   if (!(in_target instanceof F) || !hasOwn.call(values, "target")) {
-    badArgument(values, "target", true, "missing input `target`", "`target` must be a Float32Array, but is ");
+    badArgument(values, "target", true, "missing input `target`", "`target` must be a Float32Array, but is ", in_target);
   }
   const p_w1 = hasOwn.call(values, "w1") ? values["w1"] : params["w1"];
   if (!(p_w1 instanceof F)) {
-    badArgument(values, "w1", false, "missing input `w1`", "`w1` must be a Float32Array, but is ");
+    badArgument(values, "w1", false, "missing input `w1`", "`w1` must be a Float32Array, but is ", p_w1);
   }
   const p_b1 = hasOwn.call(values, "b1") ? values["b1"] : params["b1"];
   if (!(p_b1 instanceof F)) {
-    badArgument(values, "b1", false, "missing input `b1`", "`b1` must be a Float32Array, but is ");
+    badArgument(values, "b1", false, "missing input `b1`", "`b1` must be a Float32Array, but is ", p_b1);
   }
   const p_w2 = hasOwn.call(values, "w2") ? values["w2"] : params["w2"];
   if (!(p_w2 instanceof F)) {
-    badArgument(values, "w2", false, "missing input `w2`", "`w2` must be a Float32Array, but is ");
+    badArgument(values, "w2", false, "missing input `w2`", "`w2` must be a Float32Array, but is ", p_w2);
   }
   const p_b2 = hasOwn.call(values, "b2") ? values["b2"] : params["b2"];
   if (!(p_b2 instanceof F)) {
-    badArgument(values, "b2", false, "missing input `b2`", "`b2` must be a Float32Array, but is ");
+    badArgument(values, "b2", false, "missing input `b2`", "`b2` must be a Float32Array, but is ", p_b2);
   }
   if (in_x.length !== 40) {
     badLength(in_x, "`x` must have 40 elements, but has ", "");
@@ -4166,2703 +3740,2455 @@ function valueAndGrad(values) {
   run_grad(in_x, in_target, p_w1, p_b1, p_w2, p_b2);
   return grad_result;
 }
-const step_b11 = new F(64);
-const step_b9 = new F(80);
-const step_b8 = new F(128);
-const step_b7 = new F(32);
-const step_b2 = new F(32);
-const step_b1 = new F(128);
+const step_b10 = new F(64);
+const step_b8 = new F(80);
+const step_b7 = new F(128);
+const step_b6 = new F(32);
+const step_b1 = new F(32);
 const step_b0 = new F(128);
 const step_scratch = new Float64Array(5);
 function run_step(in_x, in_target, p_w1, p_b1, p_w2, p_b2) {
-  let step_b10_0 = 0, step_b10_1 = 0, step_b10_2 = 0, step_b10_3 = 0, step_b10_4 = 0, step_b10_5 = 0, step_b10_6 = 0, step_b10_7 = 0, step_b10_8 = 0, step_b10_9 = 0, step_b10_10 = 0, step_b10_11 = 0, step_b10_12 = 0, step_b10_13 = 0, step_b10_14 = 0, step_b10_15 = 0, step_b12_0 = 0, step_b12_1 = 0, step_b12_2 = 0, step_b12_3 = 0, step_b3_0 = 0, step_b3_1 = 0, step_b3_2 = 0, step_b3_3 = 0, step_b3_4 = 0, step_b3_5 = 0, step_b3_6 = 0, step_b3_7 = 0, step_b3_8 = 0, step_b3_9 = 0, step_b3_10 = 0, step_b3_11 = 0, step_b3_12 = 0, step_b3_13 = 0, step_b3_14 = 0, step_b3_15 = 0, step_b3_16 = 0, step_b3_17 = 0, step_b3_18 = 0, step_b3_19 = 0, step_b3_20 = 0, step_b3_21 = 0, step_b3_22 = 0, step_b3_23 = 0, step_b3_24 = 0, step_b3_25 = 0, step_b3_26 = 0, step_b3_27 = 0, step_b3_28 = 0, step_b3_29 = 0, step_b3_30 = 0, step_b3_31 = 0, step_b4_0 = 0, step_b4_1 = 0, step_b4_2 = 0, step_b4_3 = 0, step_b4_4 = 0, step_b4_5 = 0, step_b4_6 = 0, step_b4_7 = 0, step_b5_0 = 0, step_b5_1 = 0, step_b5_2 = 0, step_b5_3 = 0, step_b5_4 = 0, step_b5_5 = 0, step_b5_6 = 0, step_b5_7 = 0, step_b6_0 = 0, step_b6_1 = 0, step_b6_2 = 0, step_b6_3 = 0, step_b6_4 = 0, step_b6_5 = 0, step_b6_6 = 0, step_b6_7 = 0;
+  let step_b11_0 = 0, step_b11_1 = 0, step_b11_2 = 0, step_b11_3 = 0, step_b2_0 = 0, step_b2_1 = 0, step_b2_2 = 0, step_b2_3 = 0, step_b2_4 = 0, step_b2_5 = 0, step_b2_6 = 0, step_b2_7 = 0, step_b3_0 = 0, step_b3_1 = 0, step_b3_2 = 0, step_b3_3 = 0, step_b3_4 = 0, step_b3_5 = 0, step_b3_6 = 0, step_b3_7 = 0, step_b4_0 = 0, step_b4_1 = 0, step_b4_2 = 0, step_b4_3 = 0, step_b4_4 = 0, step_b4_5 = 0, step_b4_6 = 0, step_b4_7 = 0, step_b4_8 = 0, step_b4_9 = 0, step_b4_10 = 0, step_b4_11 = 0, step_b4_12 = 0, step_b4_13 = 0, step_b4_14 = 0, step_b4_15 = 0, step_b4_16 = 0, step_b4_17 = 0, step_b4_18 = 0, step_b4_19 = 0, step_b4_20 = 0, step_b4_21 = 0, step_b4_22 = 0, step_b4_23 = 0, step_b4_24 = 0, step_b4_25 = 0, step_b4_26 = 0, step_b4_27 = 0, step_b4_28 = 0, step_b4_29 = 0, step_b4_30 = 0, step_b4_31 = 0, step_b5_0 = 0, step_b5_1 = 0, step_b5_2 = 0, step_b5_3 = 0, step_b5_4 = 0, step_b5_5 = 0, step_b5_6 = 0, step_b5_7 = 0, step_b9_0 = 0, step_b9_1 = 0, step_b9_2 = 0, step_b9_3 = 0, step_b9_4 = 0, step_b9_5 = 0, step_b9_6 = 0, step_b9_7 = 0, step_b9_8 = 0, step_b9_9 = 0, step_b9_10 = 0, step_b9_11 = 0, step_b9_12 = 0, step_b9_13 = 0, step_b9_14 = 0, step_b9_15 = 0;
   {
-    // matmul [8, 16]  (model.grad:12: h      = relu(x @ w1 + b1))
-    let i_233 = 0;
-    for (; i_233 + 1 < 8; i_233 += 2) {
-      let j_234 = 0;
-      for (; j_234 + 3 < 16; j_234 += 4) {
-        let c00_236 = 0;
-        let c01_237 = 0;
-        let c02_238 = 0;
-        let c03_239 = 0;
-        let c10_240 = 0;
-        let c11_241 = 0;
-        let c12_242 = 0;
-        let c13_243 = 0;
+    // h [8, 16]  (model.grad:12: h      = relu(x @ w1 + b1))
+    let i_312 = 0;
+    for (; i_312 + 1 < 8; i_312 += 2) {
+      let j_313 = 0;
+      for (; j_313 + 3 < 16; j_313 += 4) {
+        let c00_315 = 0;
+        let c01_316 = 0;
+        let c02_317 = 0;
+        let c03_318 = 0;
+        let c10_319 = 0;
+        let c11_320 = 0;
+        let c12_321 = 0;
+        let c13_322 = 0;
         {
-          const a_244 = in_x[i_233 * 5];
-          const a_245 = in_x[(i_233 + 1) * 5];
-          const b_246 = p_w1[j_234];
-          const b_247 = p_w1[j_234 + 1];
-          const b_248 = p_w1[j_234 + 2];
-          const b_249 = p_w1[j_234 + 3];
-          c00_236 += a_244 * b_246;
-          c01_237 += a_244 * b_247;
-          c02_238 += a_244 * b_248;
-          c03_239 += a_244 * b_249;
-          c10_240 += a_245 * b_246;
-          c11_241 += a_245 * b_247;
-          c12_242 += a_245 * b_248;
-          c13_243 += a_245 * b_249;
-        }
-        {
-          const a_244 = in_x[i_233 * 5 + 1];
-          const a_245 = in_x[(i_233 + 1) * 5 + 1];
-          const b_246 = p_w1[16 + j_234];
-          const b_247 = p_w1[16 + (j_234 + 1)];
-          const b_248 = p_w1[16 + (j_234 + 2)];
-          const b_249 = p_w1[16 + (j_234 + 3)];
-          c00_236 += a_244 * b_246;
-          c01_237 += a_244 * b_247;
-          c02_238 += a_244 * b_248;
-          c03_239 += a_244 * b_249;
-          c10_240 += a_245 * b_246;
-          c11_241 += a_245 * b_247;
-          c12_242 += a_245 * b_248;
-          c13_243 += a_245 * b_249;
+          const a_323 = in_x[i_312 * 5];
+          const a_324 = in_x[(i_312 + 1) * 5];
+          const b_325 = p_w1[j_313];
+          const b_326 = p_w1[j_313 + 1];
+          const b_327 = p_w1[j_313 + 2];
+          const b_328 = p_w1[j_313 + 3];
+          c00_315 += a_323 * b_325;
+          c01_316 += a_323 * b_326;
+          c02_317 += a_323 * b_327;
+          c03_318 += a_323 * b_328;
+          c10_319 += a_324 * b_325;
+          c11_320 += a_324 * b_326;
+          c12_321 += a_324 * b_327;
+          c13_322 += a_324 * b_328;
         }
         {
-          const a_244 = in_x[i_233 * 5 + 2];
-          const a_245 = in_x[(i_233 + 1) * 5 + 2];
-          const b_246 = p_w1[32 + j_234];
-          const b_247 = p_w1[32 + (j_234 + 1)];
-          const b_248 = p_w1[32 + (j_234 + 2)];
-          const b_249 = p_w1[32 + (j_234 + 3)];
-          c00_236 += a_244 * b_246;
-          c01_237 += a_244 * b_247;
-          c02_238 += a_244 * b_248;
-          c03_239 += a_244 * b_249;
-          c10_240 += a_245 * b_246;
-          c11_241 += a_245 * b_247;
-          c12_242 += a_245 * b_248;
-          c13_243 += a_245 * b_249;
+          const a_323 = in_x[i_312 * 5 + 1];
+          const a_324 = in_x[(i_312 + 1) * 5 + 1];
+          const b_325 = p_w1[16 + j_313];
+          const b_326 = p_w1[16 + (j_313 + 1)];
+          const b_327 = p_w1[16 + (j_313 + 2)];
+          const b_328 = p_w1[16 + (j_313 + 3)];
+          c00_315 += a_323 * b_325;
+          c01_316 += a_323 * b_326;
+          c02_317 += a_323 * b_327;
+          c03_318 += a_323 * b_328;
+          c10_319 += a_324 * b_325;
+          c11_320 += a_324 * b_326;
+          c12_321 += a_324 * b_327;
+          c13_322 += a_324 * b_328;
         }
         {
-          const a_244 = in_x[i_233 * 5 + 3];
-          const a_245 = in_x[(i_233 + 1) * 5 + 3];
-          const b_246 = p_w1[48 + j_234];
-          const b_247 = p_w1[48 + (j_234 + 1)];
-          const b_248 = p_w1[48 + (j_234 + 2)];
-          const b_249 = p_w1[48 + (j_234 + 3)];
-          c00_236 += a_244 * b_246;
-          c01_237 += a_244 * b_247;
-          c02_238 += a_244 * b_248;
-          c03_239 += a_244 * b_249;
-          c10_240 += a_245 * b_246;
-          c11_241 += a_245 * b_247;
-          c12_242 += a_245 * b_248;
-          c13_243 += a_245 * b_249;
+          const a_323 = in_x[i_312 * 5 + 2];
+          const a_324 = in_x[(i_312 + 1) * 5 + 2];
+          const b_325 = p_w1[32 + j_313];
+          const b_326 = p_w1[32 + (j_313 + 1)];
+          const b_327 = p_w1[32 + (j_313 + 2)];
+          const b_328 = p_w1[32 + (j_313 + 3)];
+          c00_315 += a_323 * b_325;
+          c01_316 += a_323 * b_326;
+          c02_317 += a_323 * b_327;
+          c03_318 += a_323 * b_328;
+          c10_319 += a_324 * b_325;
+          c11_320 += a_324 * b_326;
+          c12_321 += a_324 * b_327;
+          c13_322 += a_324 * b_328;
         }
         {
-          const a_244 = in_x[i_233 * 5 + 4];
-          const a_245 = in_x[(i_233 + 1) * 5 + 4];
-          const b_246 = p_w1[64 + j_234];
-          const b_247 = p_w1[64 + (j_234 + 1)];
-          const b_248 = p_w1[64 + (j_234 + 2)];
-          const b_249 = p_w1[64 + (j_234 + 3)];
-          c00_236 += a_244 * b_246;
-          c01_237 += a_244 * b_247;
-          c02_238 += a_244 * b_248;
-          c03_239 += a_244 * b_249;
-          c10_240 += a_245 * b_246;
-          c11_241 += a_245 * b_247;
-          c12_242 += a_245 * b_248;
-          c13_243 += a_245 * b_249;
+          const a_323 = in_x[i_312 * 5 + 3];
+          const a_324 = in_x[(i_312 + 1) * 5 + 3];
+          const b_325 = p_w1[48 + j_313];
+          const b_326 = p_w1[48 + (j_313 + 1)];
+          const b_327 = p_w1[48 + (j_313 + 2)];
+          const b_328 = p_w1[48 + (j_313 + 3)];
+          c00_315 += a_323 * b_325;
+          c01_316 += a_323 * b_326;
+          c02_317 += a_323 * b_327;
+          c03_318 += a_323 * b_328;
+          c10_319 += a_324 * b_325;
+          c11_320 += a_324 * b_326;
+          c12_321 += a_324 * b_327;
+          c13_322 += a_324 * b_328;
         }
-        step_b0[i_233 * 16 + j_234] = c00_236;
-        step_b0[i_233 * 16 + (j_234 + 1)] = c01_237;
-        step_b0[i_233 * 16 + (j_234 + 2)] = c02_238;
-        step_b0[i_233 * 16 + (j_234 + 3)] = c03_239;
-        step_b0[(i_233 + 1) * 16 + j_234] = c10_240;
-        step_b0[(i_233 + 1) * 16 + (j_234 + 1)] = c11_241;
-        step_b0[(i_233 + 1) * 16 + (j_234 + 2)] = c12_242;
-        step_b0[(i_233 + 1) * 16 + (j_234 + 3)] = c13_243;
-      }
-    }
-  }
-  // h [8, 16]  (model.grad:12: h      = relu(x @ w1 + b1))
-  for (let i_250 = 0; i_250 < 8; i_250++) {
-    {
-      const t_252 = step_b0[i_250 * 16];
-      const t_253 = p_b1[0];
-      const t_254 = t_252 + t_253;
-      step_b1[i_250 * 16] = t_254 > 0 ? t_254 : 0;
-    }
-    {
-      const t_252 = step_b0[i_250 * 16 + 1];
-      const t_253 = p_b1[1];
-      const t_254 = t_252 + t_253;
-      step_b1[i_250 * 16 + 1] = t_254 > 0 ? t_254 : 0;
-    }
-    {
-      const t_252 = step_b0[i_250 * 16 + 2];
-      const t_253 = p_b1[2];
-      const t_254 = t_252 + t_253;
-      step_b1[i_250 * 16 + 2] = t_254 > 0 ? t_254 : 0;
-    }
-    {
-      const t_252 = step_b0[i_250 * 16 + 3];
-      const t_253 = p_b1[3];
-      const t_254 = t_252 + t_253;
-      step_b1[i_250 * 16 + 3] = t_254 > 0 ? t_254 : 0;
-    }
-    {
-      const t_252 = step_b0[i_250 * 16 + 4];
-      const t_253 = p_b1[4];
-      const t_254 = t_252 + t_253;
-      step_b1[i_250 * 16 + 4] = t_254 > 0 ? t_254 : 0;
-    }
-    {
-      const t_252 = step_b0[i_250 * 16 + 5];
-      const t_253 = p_b1[5];
-      const t_254 = t_252 + t_253;
-      step_b1[i_250 * 16 + 5] = t_254 > 0 ? t_254 : 0;
-    }
-    {
-      const t_252 = step_b0[i_250 * 16 + 6];
-      const t_253 = p_b1[6];
-      const t_254 = t_252 + t_253;
-      step_b1[i_250 * 16 + 6] = t_254 > 0 ? t_254 : 0;
-    }
-    {
-      const t_252 = step_b0[i_250 * 16 + 7];
-      const t_253 = p_b1[7];
-      const t_254 = t_252 + t_253;
-      step_b1[i_250 * 16 + 7] = t_254 > 0 ? t_254 : 0;
-    }
-    {
-      const t_252 = step_b0[i_250 * 16 + 8];
-      const t_253 = p_b1[8];
-      const t_254 = t_252 + t_253;
-      step_b1[i_250 * 16 + 8] = t_254 > 0 ? t_254 : 0;
-    }
-    {
-      const t_252 = step_b0[i_250 * 16 + 9];
-      const t_253 = p_b1[9];
-      const t_254 = t_252 + t_253;
-      step_b1[i_250 * 16 + 9] = t_254 > 0 ? t_254 : 0;
-    }
-    {
-      const t_252 = step_b0[i_250 * 16 + 10];
-      const t_253 = p_b1[10];
-      const t_254 = t_252 + t_253;
-      step_b1[i_250 * 16 + 10] = t_254 > 0 ? t_254 : 0;
-    }
-    {
-      const t_252 = step_b0[i_250 * 16 + 11];
-      const t_253 = p_b1[11];
-      const t_254 = t_252 + t_253;
-      step_b1[i_250 * 16 + 11] = t_254 > 0 ? t_254 : 0;
-    }
-    {
-      const t_252 = step_b0[i_250 * 16 + 12];
-      const t_253 = p_b1[12];
-      const t_254 = t_252 + t_253;
-      step_b1[i_250 * 16 + 12] = t_254 > 0 ? t_254 : 0;
-    }
-    {
-      const t_252 = step_b0[i_250 * 16 + 13];
-      const t_253 = p_b1[13];
-      const t_254 = t_252 + t_253;
-      step_b1[i_250 * 16 + 13] = t_254 > 0 ? t_254 : 0;
-    }
-    {
-      const t_252 = step_b0[i_250 * 16 + 14];
-      const t_253 = p_b1[14];
-      const t_254 = t_252 + t_253;
-      step_b1[i_250 * 16 + 14] = t_254 > 0 ? t_254 : 0;
-    }
-    {
-      const t_252 = step_b0[i_250 * 16 + 15];
-      const t_253 = p_b1[15];
-      const t_254 = t_252 + t_253;
-      step_b1[i_250 * 16 + 15] = t_254 > 0 ? t_254 : 0;
-    }
-  }
-  {
-    // matmul [8, 4]  (model.grad:13: logits = h @ w2 + b2)
-    let i_255 = 0;
-    for (; i_255 + 1 < 8; i_255 += 2) {
-      let j_256 = 0;
-      for (; j_256 + 3 < 4; j_256 += 4) {
-        let c00_258 = 0;
-        let c01_259 = 0;
-        let c02_260 = 0;
-        let c03_261 = 0;
-        let c10_262 = 0;
-        let c11_263 = 0;
-        let c12_264 = 0;
-        let c13_265 = 0;
-        for (let k_257 = 0; k_257 < 16; k_257++) {
-          const a_266 = step_b1[i_255 * 16 + k_257];
-          const a_267 = step_b1[(i_255 + 1) * 16 + k_257];
-          const b_268 = p_w2[k_257 * 4 + j_256];
-          const b_269 = p_w2[k_257 * 4 + (j_256 + 1)];
-          const b_270 = p_w2[k_257 * 4 + (j_256 + 2)];
-          const b_271 = p_w2[k_257 * 4 + (j_256 + 3)];
-          c00_258 += a_266 * b_268;
-          c01_259 += a_266 * b_269;
-          c02_260 += a_266 * b_270;
-          c03_261 += a_266 * b_271;
-          c10_262 += a_267 * b_268;
-          c11_263 += a_267 * b_269;
-          c12_264 += a_267 * b_270;
-          c13_265 += a_267 * b_271;
+        {
+          const a_323 = in_x[i_312 * 5 + 4];
+          const a_324 = in_x[(i_312 + 1) * 5 + 4];
+          const b_325 = p_w1[64 + j_313];
+          const b_326 = p_w1[64 + (j_313 + 1)];
+          const b_327 = p_w1[64 + (j_313 + 2)];
+          const b_328 = p_w1[64 + (j_313 + 3)];
+          c00_315 += a_323 * b_325;
+          c01_316 += a_323 * b_326;
+          c02_317 += a_323 * b_327;
+          c03_318 += a_323 * b_328;
+          c10_319 += a_324 * b_325;
+          c11_320 += a_324 * b_326;
+          c12_321 += a_324 * b_327;
+          c13_322 += a_324 * b_328;
         }
-        step_b2[i_255 * 4 + j_256] = c00_258;
-        step_b2[i_255 * 4 + (j_256 + 1)] = c01_259;
-        step_b2[i_255 * 4 + (j_256 + 2)] = c02_260;
-        step_b2[i_255 * 4 + (j_256 + 3)] = c03_261;
-        step_b2[(i_255 + 1) * 4 + j_256] = c10_262;
-        step_b2[(i_255 + 1) * 4 + (j_256 + 1)] = c11_263;
-        step_b2[(i_255 + 1) * 4 + (j_256 + 2)] = c12_264;
-        step_b2[(i_255 + 1) * 4 + (j_256 + 3)] = c13_265;
+        {
+          const v_329 = c00_315;
+          const t_330 = p_b1[j_313];
+          const t_331 = v_329 + t_330;
+          step_b0[i_312 * 16 + j_313] = t_331 > 0 ? t_331 : 0;
+        }
+        {
+          const v_332 = c01_316;
+          const t_333 = p_b1[j_313 + 1];
+          const t_334 = v_332 + t_333;
+          step_b0[i_312 * 16 + (j_313 + 1)] = t_334 > 0 ? t_334 : 0;
+        }
+        {
+          const v_335 = c02_317;
+          const t_336 = p_b1[j_313 + 2];
+          const t_337 = v_335 + t_336;
+          step_b0[i_312 * 16 + (j_313 + 2)] = t_337 > 0 ? t_337 : 0;
+        }
+        {
+          const v_338 = c03_318;
+          const t_339 = p_b1[j_313 + 3];
+          const t_340 = v_338 + t_339;
+          step_b0[i_312 * 16 + (j_313 + 3)] = t_340 > 0 ? t_340 : 0;
+        }
+        {
+          const v_341 = c10_319;
+          const t_342 = p_b1[j_313];
+          const t_343 = v_341 + t_342;
+          step_b0[(i_312 + 1) * 16 + j_313] = t_343 > 0 ? t_343 : 0;
+        }
+        {
+          const v_344 = c11_320;
+          const t_345 = p_b1[j_313 + 1];
+          const t_346 = v_344 + t_345;
+          step_b0[(i_312 + 1) * 16 + (j_313 + 1)] = t_346 > 0 ? t_346 : 0;
+        }
+        {
+          const v_347 = c12_321;
+          const t_348 = p_b1[j_313 + 2];
+          const t_349 = v_347 + t_348;
+          step_b0[(i_312 + 1) * 16 + (j_313 + 2)] = t_349 > 0 ? t_349 : 0;
+        }
+        {
+          const v_350 = c13_322;
+          const t_351 = p_b1[j_313 + 3];
+          const t_352 = v_350 + t_351;
+          step_b0[(i_312 + 1) * 16 + (j_313 + 3)] = t_352 > 0 ? t_352 : 0;
+        }
       }
     }
   }
   {
     // logits [8, 4]  (model.grad:13: logits = h @ w2 + b2)
-    const t_274 = step_b2[0];
-    const t_275 = p_b2[0];
-    step_b3_0 = t_274 + t_275;
-  }
-  {
-    const t_274 = step_b2[1];
-    const t_275 = p_b2[1];
-    step_b3_1 = t_274 + t_275;
-  }
-  {
-    const t_274 = step_b2[2];
-    const t_275 = p_b2[2];
-    step_b3_2 = t_274 + t_275;
-  }
-  {
-    const t_274 = step_b2[3];
-    const t_275 = p_b2[3];
-    step_b3_3 = t_274 + t_275;
-  }
-  {
-    const t_274 = step_b2[4];
-    const t_275 = p_b2[0];
-    step_b3_4 = t_274 + t_275;
-  }
-  {
-    const t_274 = step_b2[5];
-    const t_275 = p_b2[1];
-    step_b3_5 = t_274 + t_275;
-  }
-  {
-    const t_274 = step_b2[6];
-    const t_275 = p_b2[2];
-    step_b3_6 = t_274 + t_275;
-  }
-  {
-    const t_274 = step_b2[7];
-    const t_275 = p_b2[3];
-    step_b3_7 = t_274 + t_275;
-  }
-  {
-    const t_274 = step_b2[8];
-    const t_275 = p_b2[0];
-    step_b3_8 = t_274 + t_275;
-  }
-  {
-    const t_274 = step_b2[9];
-    const t_275 = p_b2[1];
-    step_b3_9 = t_274 + t_275;
-  }
-  {
-    const t_274 = step_b2[10];
-    const t_275 = p_b2[2];
-    step_b3_10 = t_274 + t_275;
-  }
-  {
-    const t_274 = step_b2[11];
-    const t_275 = p_b2[3];
-    step_b3_11 = t_274 + t_275;
-  }
-  {
-    const t_274 = step_b2[12];
-    const t_275 = p_b2[0];
-    step_b3_12 = t_274 + t_275;
-  }
-  {
-    const t_274 = step_b2[13];
-    const t_275 = p_b2[1];
-    step_b3_13 = t_274 + t_275;
-  }
-  {
-    const t_274 = step_b2[14];
-    const t_275 = p_b2[2];
-    step_b3_14 = t_274 + t_275;
-  }
-  {
-    const t_274 = step_b2[15];
-    const t_275 = p_b2[3];
-    step_b3_15 = t_274 + t_275;
-  }
-  {
-    const t_274 = step_b2[16];
-    const t_275 = p_b2[0];
-    step_b3_16 = t_274 + t_275;
-  }
-  {
-    const t_274 = step_b2[17];
-    const t_275 = p_b2[1];
-    step_b3_17 = t_274 + t_275;
-  }
-  {
-    const t_274 = step_b2[18];
-    const t_275 = p_b2[2];
-    step_b3_18 = t_274 + t_275;
-  }
-  {
-    const t_274 = step_b2[19];
-    const t_275 = p_b2[3];
-    step_b3_19 = t_274 + t_275;
-  }
-  {
-    const t_274 = step_b2[20];
-    const t_275 = p_b2[0];
-    step_b3_20 = t_274 + t_275;
-  }
-  {
-    const t_274 = step_b2[21];
-    const t_275 = p_b2[1];
-    step_b3_21 = t_274 + t_275;
-  }
-  {
-    const t_274 = step_b2[22];
-    const t_275 = p_b2[2];
-    step_b3_22 = t_274 + t_275;
-  }
-  {
-    const t_274 = step_b2[23];
-    const t_275 = p_b2[3];
-    step_b3_23 = t_274 + t_275;
-  }
-  {
-    const t_274 = step_b2[24];
-    const t_275 = p_b2[0];
-    step_b3_24 = t_274 + t_275;
-  }
-  {
-    const t_274 = step_b2[25];
-    const t_275 = p_b2[1];
-    step_b3_25 = t_274 + t_275;
-  }
-  {
-    const t_274 = step_b2[26];
-    const t_275 = p_b2[2];
-    step_b3_26 = t_274 + t_275;
-  }
-  {
-    const t_274 = step_b2[27];
-    const t_275 = p_b2[3];
-    step_b3_27 = t_274 + t_275;
-  }
-  {
-    const t_274 = step_b2[28];
-    const t_275 = p_b2[0];
-    step_b3_28 = t_274 + t_275;
-  }
-  {
-    const t_274 = step_b2[29];
-    const t_275 = p_b2[1];
-    step_b3_29 = t_274 + t_275;
-  }
-  {
-    const t_274 = step_b2[30];
-    const t_275 = p_b2[2];
-    step_b3_30 = t_274 + t_275;
-  }
-  {
-    const t_274 = step_b2[31];
-    const t_275 = p_b2[3];
-    step_b3_31 = t_274 + t_275;
-  }
-  {
-    // max [8]  (model.grad:14: probs  = softmax(logits))
-    let acc_278 = -Infinity;
-    acc_278 = Math.max(acc_278, step_b3_0);
-    acc_278 = Math.max(acc_278, step_b3_1);
-    acc_278 = Math.max(acc_278, step_b3_2);
-    acc_278 = Math.max(acc_278, step_b3_3);
-    step_b4_0 = acc_278;
-  }
-  {
-    let acc_278 = -Infinity;
-    acc_278 = Math.max(acc_278, step_b3_4);
-    acc_278 = Math.max(acc_278, step_b3_5);
-    acc_278 = Math.max(acc_278, step_b3_6);
-    acc_278 = Math.max(acc_278, step_b3_7);
-    step_b4_1 = acc_278;
-  }
-  {
-    let acc_278 = -Infinity;
-    acc_278 = Math.max(acc_278, step_b3_8);
-    acc_278 = Math.max(acc_278, step_b3_9);
-    acc_278 = Math.max(acc_278, step_b3_10);
-    acc_278 = Math.max(acc_278, step_b3_11);
-    step_b4_2 = acc_278;
-  }
-  {
-    let acc_278 = -Infinity;
-    acc_278 = Math.max(acc_278, step_b3_12);
-    acc_278 = Math.max(acc_278, step_b3_13);
-    acc_278 = Math.max(acc_278, step_b3_14);
-    acc_278 = Math.max(acc_278, step_b3_15);
-    step_b4_3 = acc_278;
-  }
-  {
-    let acc_278 = -Infinity;
-    acc_278 = Math.max(acc_278, step_b3_16);
-    acc_278 = Math.max(acc_278, step_b3_17);
-    acc_278 = Math.max(acc_278, step_b3_18);
-    acc_278 = Math.max(acc_278, step_b3_19);
-    step_b4_4 = acc_278;
-  }
-  {
-    let acc_278 = -Infinity;
-    acc_278 = Math.max(acc_278, step_b3_20);
-    acc_278 = Math.max(acc_278, step_b3_21);
-    acc_278 = Math.max(acc_278, step_b3_22);
-    acc_278 = Math.max(acc_278, step_b3_23);
-    step_b4_5 = acc_278;
-  }
-  {
-    let acc_278 = -Infinity;
-    acc_278 = Math.max(acc_278, step_b3_24);
-    acc_278 = Math.max(acc_278, step_b3_25);
-    acc_278 = Math.max(acc_278, step_b3_26);
-    acc_278 = Math.max(acc_278, step_b3_27);
-    step_b4_6 = acc_278;
-  }
-  {
-    let acc_278 = -Infinity;
-    acc_278 = Math.max(acc_278, step_b3_28);
-    acc_278 = Math.max(acc_278, step_b3_29);
-    acc_278 = Math.max(acc_278, step_b3_30);
-    acc_278 = Math.max(acc_278, step_b3_31);
-    step_b4_7 = acc_278;
-  }
-  {
-    // stop_gradient [8, 1]  (model.grad:14: probs  = softmax(logits))
-    const t_281 = step_b4_0;
-    const t_282 = Math.abs(t_281);
-    const t_283 = t_282 < Infinity ? 1 : 0;
-    const t_284 = step_b4_0;
-    const t_285 = t_283 !== 0 ? t_284 : 0;
-    step_b5_0 = t_285;
-  }
-  {
-    const t_281 = step_b4_1;
-    const t_282 = Math.abs(t_281);
-    const t_283 = t_282 < Infinity ? 1 : 0;
-    const t_284 = step_b4_1;
-    const t_285 = t_283 !== 0 ? t_284 : 0;
-    step_b5_1 = t_285;
-  }
-  {
-    const t_281 = step_b4_2;
-    const t_282 = Math.abs(t_281);
-    const t_283 = t_282 < Infinity ? 1 : 0;
-    const t_284 = step_b4_2;
-    const t_285 = t_283 !== 0 ? t_284 : 0;
-    step_b5_2 = t_285;
-  }
-  {
-    const t_281 = step_b4_3;
-    const t_282 = Math.abs(t_281);
-    const t_283 = t_282 < Infinity ? 1 : 0;
-    const t_284 = step_b4_3;
-    const t_285 = t_283 !== 0 ? t_284 : 0;
-    step_b5_3 = t_285;
-  }
-  {
-    const t_281 = step_b4_4;
-    const t_282 = Math.abs(t_281);
-    const t_283 = t_282 < Infinity ? 1 : 0;
-    const t_284 = step_b4_4;
-    const t_285 = t_283 !== 0 ? t_284 : 0;
-    step_b5_4 = t_285;
-  }
-  {
-    const t_281 = step_b4_5;
-    const t_282 = Math.abs(t_281);
-    const t_283 = t_282 < Infinity ? 1 : 0;
-    const t_284 = step_b4_5;
-    const t_285 = t_283 !== 0 ? t_284 : 0;
-    step_b5_5 = t_285;
-  }
-  {
-    const t_281 = step_b4_6;
-    const t_282 = Math.abs(t_281);
-    const t_283 = t_282 < Infinity ? 1 : 0;
-    const t_284 = step_b4_6;
-    const t_285 = t_283 !== 0 ? t_284 : 0;
-    step_b5_6 = t_285;
-  }
-  {
-    const t_281 = step_b4_7;
-    const t_282 = Math.abs(t_281);
-    const t_283 = t_282 < Infinity ? 1 : 0;
-    const t_284 = step_b4_7;
-    const t_285 = t_283 !== 0 ? t_284 : 0;
-    step_b5_7 = t_285;
-  }
-  {
-    // exp [8, 4]  (model.grad:14: probs  = softmax(logits))
-    const t_288 = step_b3_0;
-    const t_289 = step_b5_0;
-    const t_290 = t_288 - t_289;
-    step_b2[0] = Math.exp(t_290);
-  }
-  {
-    const t_288 = step_b3_1;
-    const t_289 = step_b5_0;
-    const t_290 = t_288 - t_289;
-    step_b2[1] = Math.exp(t_290);
-  }
-  {
-    const t_288 = step_b3_2;
-    const t_289 = step_b5_0;
-    const t_290 = t_288 - t_289;
-    step_b2[2] = Math.exp(t_290);
-  }
-  {
-    const t_288 = step_b3_3;
-    const t_289 = step_b5_0;
-    const t_290 = t_288 - t_289;
-    step_b2[3] = Math.exp(t_290);
-  }
-  {
-    const t_288 = step_b3_4;
-    const t_289 = step_b5_1;
-    const t_290 = t_288 - t_289;
-    step_b2[4] = Math.exp(t_290);
-  }
-  {
-    const t_288 = step_b3_5;
-    const t_289 = step_b5_1;
-    const t_290 = t_288 - t_289;
-    step_b2[5] = Math.exp(t_290);
-  }
-  {
-    const t_288 = step_b3_6;
-    const t_289 = step_b5_1;
-    const t_290 = t_288 - t_289;
-    step_b2[6] = Math.exp(t_290);
-  }
-  {
-    const t_288 = step_b3_7;
-    const t_289 = step_b5_1;
-    const t_290 = t_288 - t_289;
-    step_b2[7] = Math.exp(t_290);
-  }
-  {
-    const t_288 = step_b3_8;
-    const t_289 = step_b5_2;
-    const t_290 = t_288 - t_289;
-    step_b2[8] = Math.exp(t_290);
-  }
-  {
-    const t_288 = step_b3_9;
-    const t_289 = step_b5_2;
-    const t_290 = t_288 - t_289;
-    step_b2[9] = Math.exp(t_290);
-  }
-  {
-    const t_288 = step_b3_10;
-    const t_289 = step_b5_2;
-    const t_290 = t_288 - t_289;
-    step_b2[10] = Math.exp(t_290);
-  }
-  {
-    const t_288 = step_b3_11;
-    const t_289 = step_b5_2;
-    const t_290 = t_288 - t_289;
-    step_b2[11] = Math.exp(t_290);
-  }
-  {
-    const t_288 = step_b3_12;
-    const t_289 = step_b5_3;
-    const t_290 = t_288 - t_289;
-    step_b2[12] = Math.exp(t_290);
-  }
-  {
-    const t_288 = step_b3_13;
-    const t_289 = step_b5_3;
-    const t_290 = t_288 - t_289;
-    step_b2[13] = Math.exp(t_290);
-  }
-  {
-    const t_288 = step_b3_14;
-    const t_289 = step_b5_3;
-    const t_290 = t_288 - t_289;
-    step_b2[14] = Math.exp(t_290);
-  }
-  {
-    const t_288 = step_b3_15;
-    const t_289 = step_b5_3;
-    const t_290 = t_288 - t_289;
-    step_b2[15] = Math.exp(t_290);
-  }
-  {
-    const t_288 = step_b3_16;
-    const t_289 = step_b5_4;
-    const t_290 = t_288 - t_289;
-    step_b2[16] = Math.exp(t_290);
-  }
-  {
-    const t_288 = step_b3_17;
-    const t_289 = step_b5_4;
-    const t_290 = t_288 - t_289;
-    step_b2[17] = Math.exp(t_290);
-  }
-  {
-    const t_288 = step_b3_18;
-    const t_289 = step_b5_4;
-    const t_290 = t_288 - t_289;
-    step_b2[18] = Math.exp(t_290);
-  }
-  {
-    const t_288 = step_b3_19;
-    const t_289 = step_b5_4;
-    const t_290 = t_288 - t_289;
-    step_b2[19] = Math.exp(t_290);
-  }
-  {
-    const t_288 = step_b3_20;
-    const t_289 = step_b5_5;
-    const t_290 = t_288 - t_289;
-    step_b2[20] = Math.exp(t_290);
-  }
-  {
-    const t_288 = step_b3_21;
-    const t_289 = step_b5_5;
-    const t_290 = t_288 - t_289;
-    step_b2[21] = Math.exp(t_290);
-  }
-  {
-    const t_288 = step_b3_22;
-    const t_289 = step_b5_5;
-    const t_290 = t_288 - t_289;
-    step_b2[22] = Math.exp(t_290);
-  }
-  {
-    const t_288 = step_b3_23;
-    const t_289 = step_b5_5;
-    const t_290 = t_288 - t_289;
-    step_b2[23] = Math.exp(t_290);
-  }
-  {
-    const t_288 = step_b3_24;
-    const t_289 = step_b5_6;
-    const t_290 = t_288 - t_289;
-    step_b2[24] = Math.exp(t_290);
-  }
-  {
-    const t_288 = step_b3_25;
-    const t_289 = step_b5_6;
-    const t_290 = t_288 - t_289;
-    step_b2[25] = Math.exp(t_290);
-  }
-  {
-    const t_288 = step_b3_26;
-    const t_289 = step_b5_6;
-    const t_290 = t_288 - t_289;
-    step_b2[26] = Math.exp(t_290);
-  }
-  {
-    const t_288 = step_b3_27;
-    const t_289 = step_b5_6;
-    const t_290 = t_288 - t_289;
-    step_b2[27] = Math.exp(t_290);
-  }
-  {
-    const t_288 = step_b3_28;
-    const t_289 = step_b5_7;
-    const t_290 = t_288 - t_289;
-    step_b2[28] = Math.exp(t_290);
-  }
-  {
-    const t_288 = step_b3_29;
-    const t_289 = step_b5_7;
-    const t_290 = t_288 - t_289;
-    step_b2[29] = Math.exp(t_290);
-  }
-  {
-    const t_288 = step_b3_30;
-    const t_289 = step_b5_7;
-    const t_290 = t_288 - t_289;
-    step_b2[30] = Math.exp(t_290);
-  }
-  {
-    const t_288 = step_b3_31;
-    const t_289 = step_b5_7;
-    const t_290 = t_288 - t_289;
-    step_b2[31] = Math.exp(t_290);
-  }
-  {
-    // sum [8]  (model.grad:14: probs  = softmax(logits))
-    let acc_293 = 0;
-    acc_293 = acc_293 + step_b2[0];
-    acc_293 = acc_293 + step_b2[1];
-    acc_293 = acc_293 + step_b2[2];
-    acc_293 = acc_293 + step_b2[3];
-    step_b4_0 = acc_293;
-  }
-  {
-    let acc_293 = 0;
-    acc_293 = acc_293 + step_b2[4];
-    acc_293 = acc_293 + step_b2[5];
-    acc_293 = acc_293 + step_b2[6];
-    acc_293 = acc_293 + step_b2[7];
-    step_b4_1 = acc_293;
-  }
-  {
-    let acc_293 = 0;
-    acc_293 = acc_293 + step_b2[8];
-    acc_293 = acc_293 + step_b2[9];
-    acc_293 = acc_293 + step_b2[10];
-    acc_293 = acc_293 + step_b2[11];
-    step_b4_2 = acc_293;
-  }
-  {
-    let acc_293 = 0;
-    acc_293 = acc_293 + step_b2[12];
-    acc_293 = acc_293 + step_b2[13];
-    acc_293 = acc_293 + step_b2[14];
-    acc_293 = acc_293 + step_b2[15];
-    step_b4_3 = acc_293;
-  }
-  {
-    let acc_293 = 0;
-    acc_293 = acc_293 + step_b2[16];
-    acc_293 = acc_293 + step_b2[17];
-    acc_293 = acc_293 + step_b2[18];
-    acc_293 = acc_293 + step_b2[19];
-    step_b4_4 = acc_293;
-  }
-  {
-    let acc_293 = 0;
-    acc_293 = acc_293 + step_b2[20];
-    acc_293 = acc_293 + step_b2[21];
-    acc_293 = acc_293 + step_b2[22];
-    acc_293 = acc_293 + step_b2[23];
-    step_b4_5 = acc_293;
-  }
-  {
-    let acc_293 = 0;
-    acc_293 = acc_293 + step_b2[24];
-    acc_293 = acc_293 + step_b2[25];
-    acc_293 = acc_293 + step_b2[26];
-    acc_293 = acc_293 + step_b2[27];
-    step_b4_6 = acc_293;
-  }
-  {
-    let acc_293 = 0;
-    acc_293 = acc_293 + step_b2[28];
-    acc_293 = acc_293 + step_b2[29];
-    acc_293 = acc_293 + step_b2[30];
-    acc_293 = acc_293 + step_b2[31];
-    step_b4_7 = acc_293;
-  }
-  {
-    // add [8, 1]  (model.grad:14: probs  = softmax(logits))
-    const t_296 = step_b4_0;
-    const t_297 = Math.log(t_296);
-    const t_298 = step_b5_0;
-    step_b6_0 = t_297 + t_298;
-  }
-  {
-    const t_296 = step_b4_1;
-    const t_297 = Math.log(t_296);
-    const t_298 = step_b5_1;
-    step_b6_1 = t_297 + t_298;
-  }
-  {
-    const t_296 = step_b4_2;
-    const t_297 = Math.log(t_296);
-    const t_298 = step_b5_2;
-    step_b6_2 = t_297 + t_298;
-  }
-  {
-    const t_296 = step_b4_3;
-    const t_297 = Math.log(t_296);
-    const t_298 = step_b5_3;
-    step_b6_3 = t_297 + t_298;
-  }
-  {
-    const t_296 = step_b4_4;
-    const t_297 = Math.log(t_296);
-    const t_298 = step_b5_4;
-    step_b6_4 = t_297 + t_298;
-  }
-  {
-    const t_296 = step_b4_5;
-    const t_297 = Math.log(t_296);
-    const t_298 = step_b5_5;
-    step_b6_5 = t_297 + t_298;
-  }
-  {
-    const t_296 = step_b4_6;
-    const t_297 = Math.log(t_296);
-    const t_298 = step_b5_6;
-    step_b6_6 = t_297 + t_298;
-  }
-  {
-    const t_296 = step_b4_7;
-    const t_297 = Math.log(t_296);
-    const t_298 = step_b5_7;
-    step_b6_7 = t_297 + t_298;
-  }
-  {
-    // sum [8]  (<prelude>:6: fn cross_entropy(logits, target) = mean(-sum(target * log_softmax(logits, axis = -1), axis = -1)))
-    let acc_301 = 0;
-    {
-      const t_302 = in_target[0];
-      const t_303 = step_b3_0;
-      const t_304 = step_b6_0;
-      const t_305 = t_303 - t_304;
-      acc_301 = acc_301 + t_302 * t_305;
-    }
-    {
-      const t_302 = in_target[1];
-      const t_303 = step_b3_1;
-      const t_304 = step_b6_0;
-      const t_305 = t_303 - t_304;
-      acc_301 = acc_301 + t_302 * t_305;
-    }
-    {
-      const t_302 = in_target[2];
-      const t_303 = step_b3_2;
-      const t_304 = step_b6_0;
-      const t_305 = t_303 - t_304;
-      acc_301 = acc_301 + t_302 * t_305;
-    }
-    {
-      const t_302 = in_target[3];
-      const t_303 = step_b3_3;
-      const t_304 = step_b6_0;
-      const t_305 = t_303 - t_304;
-      acc_301 = acc_301 + t_302 * t_305;
-    }
-    step_b5_0 = acc_301;
-  }
-  {
-    let acc_301 = 0;
-    {
-      const t_302 = in_target[4];
-      const t_303 = step_b3_4;
-      const t_304 = step_b6_1;
-      const t_305 = t_303 - t_304;
-      acc_301 = acc_301 + t_302 * t_305;
-    }
-    {
-      const t_302 = in_target[5];
-      const t_303 = step_b3_5;
-      const t_304 = step_b6_1;
-      const t_305 = t_303 - t_304;
-      acc_301 = acc_301 + t_302 * t_305;
-    }
-    {
-      const t_302 = in_target[6];
-      const t_303 = step_b3_6;
-      const t_304 = step_b6_1;
-      const t_305 = t_303 - t_304;
-      acc_301 = acc_301 + t_302 * t_305;
-    }
-    {
-      const t_302 = in_target[7];
-      const t_303 = step_b3_7;
-      const t_304 = step_b6_1;
-      const t_305 = t_303 - t_304;
-      acc_301 = acc_301 + t_302 * t_305;
-    }
-    step_b5_1 = acc_301;
-  }
-  {
-    let acc_301 = 0;
-    {
-      const t_302 = in_target[8];
-      const t_303 = step_b3_8;
-      const t_304 = step_b6_2;
-      const t_305 = t_303 - t_304;
-      acc_301 = acc_301 + t_302 * t_305;
-    }
-    {
-      const t_302 = in_target[9];
-      const t_303 = step_b3_9;
-      const t_304 = step_b6_2;
-      const t_305 = t_303 - t_304;
-      acc_301 = acc_301 + t_302 * t_305;
-    }
-    {
-      const t_302 = in_target[10];
-      const t_303 = step_b3_10;
-      const t_304 = step_b6_2;
-      const t_305 = t_303 - t_304;
-      acc_301 = acc_301 + t_302 * t_305;
-    }
-    {
-      const t_302 = in_target[11];
-      const t_303 = step_b3_11;
-      const t_304 = step_b6_2;
-      const t_305 = t_303 - t_304;
-      acc_301 = acc_301 + t_302 * t_305;
-    }
-    step_b5_2 = acc_301;
-  }
-  {
-    let acc_301 = 0;
-    {
-      const t_302 = in_target[12];
-      const t_303 = step_b3_12;
-      const t_304 = step_b6_3;
-      const t_305 = t_303 - t_304;
-      acc_301 = acc_301 + t_302 * t_305;
-    }
-    {
-      const t_302 = in_target[13];
-      const t_303 = step_b3_13;
-      const t_304 = step_b6_3;
-      const t_305 = t_303 - t_304;
-      acc_301 = acc_301 + t_302 * t_305;
-    }
-    {
-      const t_302 = in_target[14];
-      const t_303 = step_b3_14;
-      const t_304 = step_b6_3;
-      const t_305 = t_303 - t_304;
-      acc_301 = acc_301 + t_302 * t_305;
-    }
-    {
-      const t_302 = in_target[15];
-      const t_303 = step_b3_15;
-      const t_304 = step_b6_3;
-      const t_305 = t_303 - t_304;
-      acc_301 = acc_301 + t_302 * t_305;
-    }
-    step_b5_3 = acc_301;
-  }
-  {
-    let acc_301 = 0;
-    {
-      const t_302 = in_target[16];
-      const t_303 = step_b3_16;
-      const t_304 = step_b6_4;
-      const t_305 = t_303 - t_304;
-      acc_301 = acc_301 + t_302 * t_305;
-    }
-    {
-      const t_302 = in_target[17];
-      const t_303 = step_b3_17;
-      const t_304 = step_b6_4;
-      const t_305 = t_303 - t_304;
-      acc_301 = acc_301 + t_302 * t_305;
-    }
-    {
-      const t_302 = in_target[18];
-      const t_303 = step_b3_18;
-      const t_304 = step_b6_4;
-      const t_305 = t_303 - t_304;
-      acc_301 = acc_301 + t_302 * t_305;
-    }
-    {
-      const t_302 = in_target[19];
-      const t_303 = step_b3_19;
-      const t_304 = step_b6_4;
-      const t_305 = t_303 - t_304;
-      acc_301 = acc_301 + t_302 * t_305;
-    }
-    step_b5_4 = acc_301;
-  }
-  {
-    let acc_301 = 0;
-    {
-      const t_302 = in_target[20];
-      const t_303 = step_b3_20;
-      const t_304 = step_b6_5;
-      const t_305 = t_303 - t_304;
-      acc_301 = acc_301 + t_302 * t_305;
-    }
-    {
-      const t_302 = in_target[21];
-      const t_303 = step_b3_21;
-      const t_304 = step_b6_5;
-      const t_305 = t_303 - t_304;
-      acc_301 = acc_301 + t_302 * t_305;
-    }
-    {
-      const t_302 = in_target[22];
-      const t_303 = step_b3_22;
-      const t_304 = step_b6_5;
-      const t_305 = t_303 - t_304;
-      acc_301 = acc_301 + t_302 * t_305;
-    }
-    {
-      const t_302 = in_target[23];
-      const t_303 = step_b3_23;
-      const t_304 = step_b6_5;
-      const t_305 = t_303 - t_304;
-      acc_301 = acc_301 + t_302 * t_305;
-    }
-    step_b5_5 = acc_301;
-  }
-  {
-    let acc_301 = 0;
-    {
-      const t_302 = in_target[24];
-      const t_303 = step_b3_24;
-      const t_304 = step_b6_6;
-      const t_305 = t_303 - t_304;
-      acc_301 = acc_301 + t_302 * t_305;
-    }
-    {
-      const t_302 = in_target[25];
-      const t_303 = step_b3_25;
-      const t_304 = step_b6_6;
-      const t_305 = t_303 - t_304;
-      acc_301 = acc_301 + t_302 * t_305;
-    }
-    {
-      const t_302 = in_target[26];
-      const t_303 = step_b3_26;
-      const t_304 = step_b6_6;
-      const t_305 = t_303 - t_304;
-      acc_301 = acc_301 + t_302 * t_305;
-    }
-    {
-      const t_302 = in_target[27];
-      const t_303 = step_b3_27;
-      const t_304 = step_b6_6;
-      const t_305 = t_303 - t_304;
-      acc_301 = acc_301 + t_302 * t_305;
-    }
-    step_b5_6 = acc_301;
-  }
-  {
-    let acc_301 = 0;
-    {
-      const t_302 = in_target[28];
-      const t_303 = step_b3_28;
-      const t_304 = step_b6_7;
-      const t_305 = t_303 - t_304;
-      acc_301 = acc_301 + t_302 * t_305;
-    }
-    {
-      const t_302 = in_target[29];
-      const t_303 = step_b3_29;
-      const t_304 = step_b6_7;
-      const t_305 = t_303 - t_304;
-      acc_301 = acc_301 + t_302 * t_305;
-    }
-    {
-      const t_302 = in_target[30];
-      const t_303 = step_b3_30;
-      const t_304 = step_b6_7;
-      const t_305 = t_303 - t_304;
-      acc_301 = acc_301 + t_302 * t_305;
-    }
-    {
-      const t_302 = in_target[31];
-      const t_303 = step_b3_31;
-      const t_304 = step_b6_7;
-      const t_305 = t_303 - t_304;
-      acc_301 = acc_301 + t_302 * t_305;
-    }
-    step_b5_7 = acc_301;
-  }
-  // sum []  (<prelude>:6: fn cross_entropy(logits, target) = mean(-sum(target * log_softmax(logits, axis = -1), axis = -1)))
-  let s_306 = 0;
-  {
-    let acc_308 = 0;
-    {
-      const t_309 = step_b5_0;
-      acc_308 = acc_308 + -t_309;
-    }
-    {
-      const t_309 = step_b5_1;
-      acc_308 = acc_308 + -t_309;
-    }
-    {
-      const t_309 = step_b5_2;
-      acc_308 = acc_308 + -t_309;
-    }
-    {
-      const t_309 = step_b5_3;
-      acc_308 = acc_308 + -t_309;
-    }
-    {
-      const t_309 = step_b5_4;
-      acc_308 = acc_308 + -t_309;
-    }
-    {
-      const t_309 = step_b5_5;
-      acc_308 = acc_308 + -t_309;
-    }
-    {
-      const t_309 = step_b5_6;
-      acc_308 = acc_308 + -t_309;
-    }
-    {
-      const t_309 = step_b5_7;
-      acc_308 = acc_308 + -t_309;
-    }
-    s_306 = acc_308;
-  }
-  // loss []  (<prelude>:6: fn cross_entropy(logits, target) = mean(-sum(target * log_softmax(logits, axis = -1), axis = -1)))
-  let s_loss_310 = 0;
-  s_loss_310 = s_306 / 8;
-  {
-    // mul [8, 4]  (<prelude>:6: fn cross_entropy(logits, target) = mean(-sum(target * log_softmax(logits, axis = -1), axis = -1)))
-    const t_313 = in_target[0];
-    step_b3_0 = -0.125 * t_313;
-  }
-  {
-    const t_313 = in_target[1];
-    step_b3_1 = -0.125 * t_313;
-  }
-  {
-    const t_313 = in_target[2];
-    step_b3_2 = -0.125 * t_313;
-  }
-  {
-    const t_313 = in_target[3];
-    step_b3_3 = -0.125 * t_313;
-  }
-  {
-    const t_313 = in_target[4];
-    step_b3_4 = -0.125 * t_313;
-  }
-  {
-    const t_313 = in_target[5];
-    step_b3_5 = -0.125 * t_313;
-  }
-  {
-    const t_313 = in_target[6];
-    step_b3_6 = -0.125 * t_313;
-  }
-  {
-    const t_313 = in_target[7];
-    step_b3_7 = -0.125 * t_313;
-  }
-  {
-    const t_313 = in_target[8];
-    step_b3_8 = -0.125 * t_313;
-  }
-  {
-    const t_313 = in_target[9];
-    step_b3_9 = -0.125 * t_313;
-  }
-  {
-    const t_313 = in_target[10];
-    step_b3_10 = -0.125 * t_313;
-  }
-  {
-    const t_313 = in_target[11];
-    step_b3_11 = -0.125 * t_313;
-  }
-  {
-    const t_313 = in_target[12];
-    step_b3_12 = -0.125 * t_313;
-  }
-  {
-    const t_313 = in_target[13];
-    step_b3_13 = -0.125 * t_313;
-  }
-  {
-    const t_313 = in_target[14];
-    step_b3_14 = -0.125 * t_313;
-  }
-  {
-    const t_313 = in_target[15];
-    step_b3_15 = -0.125 * t_313;
-  }
-  {
-    const t_313 = in_target[16];
-    step_b3_16 = -0.125 * t_313;
-  }
-  {
-    const t_313 = in_target[17];
-    step_b3_17 = -0.125 * t_313;
-  }
-  {
-    const t_313 = in_target[18];
-    step_b3_18 = -0.125 * t_313;
-  }
-  {
-    const t_313 = in_target[19];
-    step_b3_19 = -0.125 * t_313;
-  }
-  {
-    const t_313 = in_target[20];
-    step_b3_20 = -0.125 * t_313;
-  }
-  {
-    const t_313 = in_target[21];
-    step_b3_21 = -0.125 * t_313;
-  }
-  {
-    const t_313 = in_target[22];
-    step_b3_22 = -0.125 * t_313;
-  }
-  {
-    const t_313 = in_target[23];
-    step_b3_23 = -0.125 * t_313;
-  }
-  {
-    const t_313 = in_target[24];
-    step_b3_24 = -0.125 * t_313;
-  }
-  {
-    const t_313 = in_target[25];
-    step_b3_25 = -0.125 * t_313;
-  }
-  {
-    const t_313 = in_target[26];
-    step_b3_26 = -0.125 * t_313;
-  }
-  {
-    const t_313 = in_target[27];
-    step_b3_27 = -0.125 * t_313;
-  }
-  {
-    const t_313 = in_target[28];
-    step_b3_28 = -0.125 * t_313;
-  }
-  {
-    const t_313 = in_target[29];
-    step_b3_29 = -0.125 * t_313;
-  }
-  {
-    const t_313 = in_target[30];
-    step_b3_30 = -0.125 * t_313;
-  }
-  {
-    const t_313 = in_target[31];
-    step_b3_31 = -0.125 * t_313;
-  }
-  {
-    // sum [8]  (model.grad:14: probs  = softmax(logits))
-    let acc_316 = 0;
-    {
-      const t_317 = step_b3_0;
-      acc_316 = acc_316 + -t_317;
-    }
-    {
-      const t_317 = step_b3_1;
-      acc_316 = acc_316 + -t_317;
-    }
-    {
-      const t_317 = step_b3_2;
-      acc_316 = acc_316 + -t_317;
-    }
-    {
-      const t_317 = step_b3_3;
-      acc_316 = acc_316 + -t_317;
-    }
-    step_b6_0 = acc_316;
-  }
-  {
-    let acc_316 = 0;
-    {
-      const t_317 = step_b3_4;
-      acc_316 = acc_316 + -t_317;
-    }
-    {
-      const t_317 = step_b3_5;
-      acc_316 = acc_316 + -t_317;
-    }
-    {
-      const t_317 = step_b3_6;
-      acc_316 = acc_316 + -t_317;
-    }
-    {
-      const t_317 = step_b3_7;
-      acc_316 = acc_316 + -t_317;
-    }
-    step_b6_1 = acc_316;
-  }
-  {
-    let acc_316 = 0;
-    {
-      const t_317 = step_b3_8;
-      acc_316 = acc_316 + -t_317;
-    }
-    {
-      const t_317 = step_b3_9;
-      acc_316 = acc_316 + -t_317;
-    }
-    {
-      const t_317 = step_b3_10;
-      acc_316 = acc_316 + -t_317;
-    }
-    {
-      const t_317 = step_b3_11;
-      acc_316 = acc_316 + -t_317;
-    }
-    step_b6_2 = acc_316;
-  }
-  {
-    let acc_316 = 0;
-    {
-      const t_317 = step_b3_12;
-      acc_316 = acc_316 + -t_317;
-    }
-    {
-      const t_317 = step_b3_13;
-      acc_316 = acc_316 + -t_317;
-    }
-    {
-      const t_317 = step_b3_14;
-      acc_316 = acc_316 + -t_317;
-    }
-    {
-      const t_317 = step_b3_15;
-      acc_316 = acc_316 + -t_317;
-    }
-    step_b6_3 = acc_316;
-  }
-  {
-    let acc_316 = 0;
-    {
-      const t_317 = step_b3_16;
-      acc_316 = acc_316 + -t_317;
-    }
-    {
-      const t_317 = step_b3_17;
-      acc_316 = acc_316 + -t_317;
-    }
-    {
-      const t_317 = step_b3_18;
-      acc_316 = acc_316 + -t_317;
-    }
-    {
-      const t_317 = step_b3_19;
-      acc_316 = acc_316 + -t_317;
-    }
-    step_b6_4 = acc_316;
-  }
-  {
-    let acc_316 = 0;
-    {
-      const t_317 = step_b3_20;
-      acc_316 = acc_316 + -t_317;
-    }
-    {
-      const t_317 = step_b3_21;
-      acc_316 = acc_316 + -t_317;
-    }
-    {
-      const t_317 = step_b3_22;
-      acc_316 = acc_316 + -t_317;
-    }
-    {
-      const t_317 = step_b3_23;
-      acc_316 = acc_316 + -t_317;
-    }
-    step_b6_5 = acc_316;
-  }
-  {
-    let acc_316 = 0;
-    {
-      const t_317 = step_b3_24;
-      acc_316 = acc_316 + -t_317;
-    }
-    {
-      const t_317 = step_b3_25;
-      acc_316 = acc_316 + -t_317;
-    }
-    {
-      const t_317 = step_b3_26;
-      acc_316 = acc_316 + -t_317;
-    }
-    {
-      const t_317 = step_b3_27;
-      acc_316 = acc_316 + -t_317;
-    }
-    step_b6_6 = acc_316;
-  }
-  {
-    let acc_316 = 0;
-    {
-      const t_317 = step_b3_28;
-      acc_316 = acc_316 + -t_317;
-    }
-    {
-      const t_317 = step_b3_29;
-      acc_316 = acc_316 + -t_317;
-    }
-    {
-      const t_317 = step_b3_30;
-      acc_316 = acc_316 + -t_317;
-    }
-    {
-      const t_317 = step_b3_31;
-      acc_316 = acc_316 + -t_317;
-    }
-    step_b6_7 = acc_316;
-  }
-  {
-    // div [8, 1]  (model.grad:14: probs  = softmax(logits))
-    const t_320 = step_b6_0;
-    const t_321 = step_b4_0;
-    step_b5_0 = t_320 / t_321;
-  }
-  {
-    const t_320 = step_b6_1;
-    const t_321 = step_b4_1;
-    step_b5_1 = t_320 / t_321;
-  }
-  {
-    const t_320 = step_b6_2;
-    const t_321 = step_b4_2;
-    step_b5_2 = t_320 / t_321;
-  }
-  {
-    const t_320 = step_b6_3;
-    const t_321 = step_b4_3;
-    step_b5_3 = t_320 / t_321;
-  }
-  {
-    const t_320 = step_b6_4;
-    const t_321 = step_b4_4;
-    step_b5_4 = t_320 / t_321;
-  }
-  {
-    const t_320 = step_b6_5;
-    const t_321 = step_b4_5;
-    step_b5_5 = t_320 / t_321;
-  }
-  {
-    const t_320 = step_b6_6;
-    const t_321 = step_b4_6;
-    step_b5_6 = t_320 / t_321;
-  }
-  {
-    const t_320 = step_b6_7;
-    const t_321 = step_b4_7;
-    step_b5_7 = t_320 / t_321;
-  }
-  {
-    // d_logits [8, 4]  (model.grad:13: logits = h @ w2 + b2)
-    const t_324 = step_b3_0;
-    const t_325 = step_b5_0;
-    const t_326 = step_b2[0];
-    const t_327 = t_325 * t_326;
-    step_b7[0] = t_324 + t_327;
-  }
-  {
-    const t_324 = step_b3_1;
-    const t_325 = step_b5_0;
-    const t_326 = step_b2[1];
-    const t_327 = t_325 * t_326;
-    step_b7[1] = t_324 + t_327;
-  }
-  {
-    const t_324 = step_b3_2;
-    const t_325 = step_b5_0;
-    const t_326 = step_b2[2];
-    const t_327 = t_325 * t_326;
-    step_b7[2] = t_324 + t_327;
-  }
-  {
-    const t_324 = step_b3_3;
-    const t_325 = step_b5_0;
-    const t_326 = step_b2[3];
-    const t_327 = t_325 * t_326;
-    step_b7[3] = t_324 + t_327;
-  }
-  {
-    const t_324 = step_b3_4;
-    const t_325 = step_b5_1;
-    const t_326 = step_b2[4];
-    const t_327 = t_325 * t_326;
-    step_b7[4] = t_324 + t_327;
-  }
-  {
-    const t_324 = step_b3_5;
-    const t_325 = step_b5_1;
-    const t_326 = step_b2[5];
-    const t_327 = t_325 * t_326;
-    step_b7[5] = t_324 + t_327;
-  }
-  {
-    const t_324 = step_b3_6;
-    const t_325 = step_b5_1;
-    const t_326 = step_b2[6];
-    const t_327 = t_325 * t_326;
-    step_b7[6] = t_324 + t_327;
-  }
-  {
-    const t_324 = step_b3_7;
-    const t_325 = step_b5_1;
-    const t_326 = step_b2[7];
-    const t_327 = t_325 * t_326;
-    step_b7[7] = t_324 + t_327;
-  }
-  {
-    const t_324 = step_b3_8;
-    const t_325 = step_b5_2;
-    const t_326 = step_b2[8];
-    const t_327 = t_325 * t_326;
-    step_b7[8] = t_324 + t_327;
-  }
-  {
-    const t_324 = step_b3_9;
-    const t_325 = step_b5_2;
-    const t_326 = step_b2[9];
-    const t_327 = t_325 * t_326;
-    step_b7[9] = t_324 + t_327;
-  }
-  {
-    const t_324 = step_b3_10;
-    const t_325 = step_b5_2;
-    const t_326 = step_b2[10];
-    const t_327 = t_325 * t_326;
-    step_b7[10] = t_324 + t_327;
-  }
-  {
-    const t_324 = step_b3_11;
-    const t_325 = step_b5_2;
-    const t_326 = step_b2[11];
-    const t_327 = t_325 * t_326;
-    step_b7[11] = t_324 + t_327;
-  }
-  {
-    const t_324 = step_b3_12;
-    const t_325 = step_b5_3;
-    const t_326 = step_b2[12];
-    const t_327 = t_325 * t_326;
-    step_b7[12] = t_324 + t_327;
-  }
-  {
-    const t_324 = step_b3_13;
-    const t_325 = step_b5_3;
-    const t_326 = step_b2[13];
-    const t_327 = t_325 * t_326;
-    step_b7[13] = t_324 + t_327;
-  }
-  {
-    const t_324 = step_b3_14;
-    const t_325 = step_b5_3;
-    const t_326 = step_b2[14];
-    const t_327 = t_325 * t_326;
-    step_b7[14] = t_324 + t_327;
-  }
-  {
-    const t_324 = step_b3_15;
-    const t_325 = step_b5_3;
-    const t_326 = step_b2[15];
-    const t_327 = t_325 * t_326;
-    step_b7[15] = t_324 + t_327;
-  }
-  {
-    const t_324 = step_b3_16;
-    const t_325 = step_b5_4;
-    const t_326 = step_b2[16];
-    const t_327 = t_325 * t_326;
-    step_b7[16] = t_324 + t_327;
-  }
-  {
-    const t_324 = step_b3_17;
-    const t_325 = step_b5_4;
-    const t_326 = step_b2[17];
-    const t_327 = t_325 * t_326;
-    step_b7[17] = t_324 + t_327;
-  }
-  {
-    const t_324 = step_b3_18;
-    const t_325 = step_b5_4;
-    const t_326 = step_b2[18];
-    const t_327 = t_325 * t_326;
-    step_b7[18] = t_324 + t_327;
-  }
-  {
-    const t_324 = step_b3_19;
-    const t_325 = step_b5_4;
-    const t_326 = step_b2[19];
-    const t_327 = t_325 * t_326;
-    step_b7[19] = t_324 + t_327;
-  }
-  {
-    const t_324 = step_b3_20;
-    const t_325 = step_b5_5;
-    const t_326 = step_b2[20];
-    const t_327 = t_325 * t_326;
-    step_b7[20] = t_324 + t_327;
-  }
-  {
-    const t_324 = step_b3_21;
-    const t_325 = step_b5_5;
-    const t_326 = step_b2[21];
-    const t_327 = t_325 * t_326;
-    step_b7[21] = t_324 + t_327;
-  }
-  {
-    const t_324 = step_b3_22;
-    const t_325 = step_b5_5;
-    const t_326 = step_b2[22];
-    const t_327 = t_325 * t_326;
-    step_b7[22] = t_324 + t_327;
-  }
-  {
-    const t_324 = step_b3_23;
-    const t_325 = step_b5_5;
-    const t_326 = step_b2[23];
-    const t_327 = t_325 * t_326;
-    step_b7[23] = t_324 + t_327;
-  }
-  {
-    const t_324 = step_b3_24;
-    const t_325 = step_b5_6;
-    const t_326 = step_b2[24];
-    const t_327 = t_325 * t_326;
-    step_b7[24] = t_324 + t_327;
-  }
-  {
-    const t_324 = step_b3_25;
-    const t_325 = step_b5_6;
-    const t_326 = step_b2[25];
-    const t_327 = t_325 * t_326;
-    step_b7[25] = t_324 + t_327;
-  }
-  {
-    const t_324 = step_b3_26;
-    const t_325 = step_b5_6;
-    const t_326 = step_b2[26];
-    const t_327 = t_325 * t_326;
-    step_b7[26] = t_324 + t_327;
-  }
-  {
-    const t_324 = step_b3_27;
-    const t_325 = step_b5_6;
-    const t_326 = step_b2[27];
-    const t_327 = t_325 * t_326;
-    step_b7[27] = t_324 + t_327;
-  }
-  {
-    const t_324 = step_b3_28;
-    const t_325 = step_b5_7;
-    const t_326 = step_b2[28];
-    const t_327 = t_325 * t_326;
-    step_b7[28] = t_324 + t_327;
-  }
-  {
-    const t_324 = step_b3_29;
-    const t_325 = step_b5_7;
-    const t_326 = step_b2[29];
-    const t_327 = t_325 * t_326;
-    step_b7[29] = t_324 + t_327;
-  }
-  {
-    const t_324 = step_b3_30;
-    const t_325 = step_b5_7;
-    const t_326 = step_b2[30];
-    const t_327 = t_325 * t_326;
-    step_b7[30] = t_324 + t_327;
-  }
-  {
-    const t_324 = step_b3_31;
-    const t_325 = step_b5_7;
-    const t_326 = step_b2[31];
-    const t_327 = t_325 * t_326;
-    step_b7[31] = t_324 + t_327;
-  }
-  {
-    // d_h [8, 16]  (model.grad:13: logits = h @ w2 + b2)
-    let i_328 = 0;
-    for (; i_328 + 1 < 8; i_328 += 2) {
-      let j_329 = 0;
-      for (; j_329 + 3 < 16; j_329 += 4) {
-        let c00_331 = 0;
-        let c01_332 = 0;
-        let c02_333 = 0;
-        let c03_334 = 0;
-        let c10_335 = 0;
-        let c11_336 = 0;
-        let c12_337 = 0;
-        let c13_338 = 0;
-        {
-          const a_339 = step_b7[i_328 * 4];
-          const a_340 = step_b7[(i_328 + 1) * 4];
-          const b_341 = p_w2[j_329 * 4];
-          const b_342 = p_w2[(j_329 + 1) * 4];
-          const b_343 = p_w2[(j_329 + 2) * 4];
-          const b_344 = p_w2[(j_329 + 3) * 4];
-          c00_331 += a_339 * b_341;
-          c01_332 += a_339 * b_342;
-          c02_333 += a_339 * b_343;
-          c03_334 += a_339 * b_344;
-          c10_335 += a_340 * b_341;
-          c11_336 += a_340 * b_342;
-          c12_337 += a_340 * b_343;
-          c13_338 += a_340 * b_344;
+    let i_353 = 0;
+    for (; i_353 + 1 < 8; i_353 += 2) {
+      let j_354 = 0;
+      for (; j_354 + 3 < 4; j_354 += 4) {
+        let c00_356 = 0;
+        let c01_357 = 0;
+        let c02_358 = 0;
+        let c03_359 = 0;
+        let c10_360 = 0;
+        let c11_361 = 0;
+        let c12_362 = 0;
+        let c13_363 = 0;
+        for (let k_355 = 0; k_355 < 16; k_355++) {
+          const a_364 = step_b0[i_353 * 16 + k_355];
+          const a_365 = step_b0[(i_353 + 1) * 16 + k_355];
+          const b_366 = p_w2[k_355 * 4 + j_354];
+          const b_367 = p_w2[k_355 * 4 + (j_354 + 1)];
+          const b_368 = p_w2[k_355 * 4 + (j_354 + 2)];
+          const b_369 = p_w2[k_355 * 4 + (j_354 + 3)];
+          c00_356 += a_364 * b_366;
+          c01_357 += a_364 * b_367;
+          c02_358 += a_364 * b_368;
+          c03_359 += a_364 * b_369;
+          c10_360 += a_365 * b_366;
+          c11_361 += a_365 * b_367;
+          c12_362 += a_365 * b_368;
+          c13_363 += a_365 * b_369;
         }
         {
-          const a_339 = step_b7[i_328 * 4 + 1];
-          const a_340 = step_b7[(i_328 + 1) * 4 + 1];
-          const b_341 = p_w2[j_329 * 4 + 1];
-          const b_342 = p_w2[(j_329 + 1) * 4 + 1];
-          const b_343 = p_w2[(j_329 + 2) * 4 + 1];
-          const b_344 = p_w2[(j_329 + 3) * 4 + 1];
-          c00_331 += a_339 * b_341;
-          c01_332 += a_339 * b_342;
-          c02_333 += a_339 * b_343;
-          c03_334 += a_339 * b_344;
-          c10_335 += a_340 * b_341;
-          c11_336 += a_340 * b_342;
-          c12_337 += a_340 * b_343;
-          c13_338 += a_340 * b_344;
+          const v_370 = c00_356;
+          const t_371 = p_b2[j_354];
+          step_b1[i_353 * 4 + j_354] = v_370 + t_371;
         }
         {
-          const a_339 = step_b7[i_328 * 4 + 2];
-          const a_340 = step_b7[(i_328 + 1) * 4 + 2];
-          const b_341 = p_w2[j_329 * 4 + 2];
-          const b_342 = p_w2[(j_329 + 1) * 4 + 2];
-          const b_343 = p_w2[(j_329 + 2) * 4 + 2];
-          const b_344 = p_w2[(j_329 + 3) * 4 + 2];
-          c00_331 += a_339 * b_341;
-          c01_332 += a_339 * b_342;
-          c02_333 += a_339 * b_343;
-          c03_334 += a_339 * b_344;
-          c10_335 += a_340 * b_341;
-          c11_336 += a_340 * b_342;
-          c12_337 += a_340 * b_343;
-          c13_338 += a_340 * b_344;
+          const v_372 = c01_357;
+          const t_373 = p_b2[j_354 + 1];
+          step_b1[i_353 * 4 + (j_354 + 1)] = v_372 + t_373;
         }
         {
-          const a_339 = step_b7[i_328 * 4 + 3];
-          const a_340 = step_b7[(i_328 + 1) * 4 + 3];
-          const b_341 = p_w2[j_329 * 4 + 3];
-          const b_342 = p_w2[(j_329 + 1) * 4 + 3];
-          const b_343 = p_w2[(j_329 + 2) * 4 + 3];
-          const b_344 = p_w2[(j_329 + 3) * 4 + 3];
-          c00_331 += a_339 * b_341;
-          c01_332 += a_339 * b_342;
-          c02_333 += a_339 * b_343;
-          c03_334 += a_339 * b_344;
-          c10_335 += a_340 * b_341;
-          c11_336 += a_340 * b_342;
-          c12_337 += a_340 * b_343;
-          c13_338 += a_340 * b_344;
+          const v_374 = c02_358;
+          const t_375 = p_b2[j_354 + 2];
+          step_b1[i_353 * 4 + (j_354 + 2)] = v_374 + t_375;
         }
-        step_b0[i_328 * 16 + j_329] = c00_331;
-        step_b0[i_328 * 16 + (j_329 + 1)] = c01_332;
-        step_b0[i_328 * 16 + (j_329 + 2)] = c02_333;
-        step_b0[i_328 * 16 + (j_329 + 3)] = c03_334;
-        step_b0[(i_328 + 1) * 16 + j_329] = c10_335;
-        step_b0[(i_328 + 1) * 16 + (j_329 + 1)] = c11_336;
-        step_b0[(i_328 + 1) * 16 + (j_329 + 2)] = c12_337;
-        step_b0[(i_328 + 1) * 16 + (j_329 + 3)] = c13_338;
+        {
+          const v_376 = c03_359;
+          const t_377 = p_b2[j_354 + 3];
+          step_b1[i_353 * 4 + (j_354 + 3)] = v_376 + t_377;
+        }
+        {
+          const v_378 = c10_360;
+          const t_379 = p_b2[j_354];
+          step_b1[(i_353 + 1) * 4 + j_354] = v_378 + t_379;
+        }
+        {
+          const v_380 = c11_361;
+          const t_381 = p_b2[j_354 + 1];
+          step_b1[(i_353 + 1) * 4 + (j_354 + 1)] = v_380 + t_381;
+        }
+        {
+          const v_382 = c12_362;
+          const t_383 = p_b2[j_354 + 2];
+          step_b1[(i_353 + 1) * 4 + (j_354 + 2)] = v_382 + t_383;
+        }
+        {
+          const v_384 = c13_363;
+          const t_385 = p_b2[j_354 + 3];
+          step_b1[(i_353 + 1) * 4 + (j_354 + 3)] = v_384 + t_385;
+        }
       }
     }
   }
-  // mul [8, 16]  (model.grad:12: h      = relu(x @ w1 + b1))
-  for (let i_345 = 0; i_345 < 8; i_345++) {
+  {
+    // max [8]  (model.grad:14: probs  = softmax(logits))
+    let acc_388 = -Infinity;
+    acc_388 = Math.max(acc_388, step_b1[0]);
+    acc_388 = Math.max(acc_388, step_b1[1]);
+    acc_388 = Math.max(acc_388, step_b1[2]);
+    acc_388 = Math.max(acc_388, step_b1[3]);
+    step_b2_0 = acc_388;
+  }
+  {
+    let acc_388 = -Infinity;
+    acc_388 = Math.max(acc_388, step_b1[4]);
+    acc_388 = Math.max(acc_388, step_b1[5]);
+    acc_388 = Math.max(acc_388, step_b1[6]);
+    acc_388 = Math.max(acc_388, step_b1[7]);
+    step_b2_1 = acc_388;
+  }
+  {
+    let acc_388 = -Infinity;
+    acc_388 = Math.max(acc_388, step_b1[8]);
+    acc_388 = Math.max(acc_388, step_b1[9]);
+    acc_388 = Math.max(acc_388, step_b1[10]);
+    acc_388 = Math.max(acc_388, step_b1[11]);
+    step_b2_2 = acc_388;
+  }
+  {
+    let acc_388 = -Infinity;
+    acc_388 = Math.max(acc_388, step_b1[12]);
+    acc_388 = Math.max(acc_388, step_b1[13]);
+    acc_388 = Math.max(acc_388, step_b1[14]);
+    acc_388 = Math.max(acc_388, step_b1[15]);
+    step_b2_3 = acc_388;
+  }
+  {
+    let acc_388 = -Infinity;
+    acc_388 = Math.max(acc_388, step_b1[16]);
+    acc_388 = Math.max(acc_388, step_b1[17]);
+    acc_388 = Math.max(acc_388, step_b1[18]);
+    acc_388 = Math.max(acc_388, step_b1[19]);
+    step_b2_4 = acc_388;
+  }
+  {
+    let acc_388 = -Infinity;
+    acc_388 = Math.max(acc_388, step_b1[20]);
+    acc_388 = Math.max(acc_388, step_b1[21]);
+    acc_388 = Math.max(acc_388, step_b1[22]);
+    acc_388 = Math.max(acc_388, step_b1[23]);
+    step_b2_5 = acc_388;
+  }
+  {
+    let acc_388 = -Infinity;
+    acc_388 = Math.max(acc_388, step_b1[24]);
+    acc_388 = Math.max(acc_388, step_b1[25]);
+    acc_388 = Math.max(acc_388, step_b1[26]);
+    acc_388 = Math.max(acc_388, step_b1[27]);
+    step_b2_6 = acc_388;
+  }
+  {
+    let acc_388 = -Infinity;
+    acc_388 = Math.max(acc_388, step_b1[28]);
+    acc_388 = Math.max(acc_388, step_b1[29]);
+    acc_388 = Math.max(acc_388, step_b1[30]);
+    acc_388 = Math.max(acc_388, step_b1[31]);
+    step_b2_7 = acc_388;
+  }
+  {
+    // stop_gradient [8, 1]  (model.grad:14: probs  = softmax(logits))
+    const t_391 = step_b2_0;
+    const t_392 = Math.abs(t_391);
+    const t_393 = +(t_392 < Infinity);
+    const t_394 = step_b2_0;
+    const t_395 = t_393 !== 0 ? t_394 : 0;
+    step_b3_0 = t_395;
+  }
+  {
+    const t_391 = step_b2_1;
+    const t_392 = Math.abs(t_391);
+    const t_393 = +(t_392 < Infinity);
+    const t_394 = step_b2_1;
+    const t_395 = t_393 !== 0 ? t_394 : 0;
+    step_b3_1 = t_395;
+  }
+  {
+    const t_391 = step_b2_2;
+    const t_392 = Math.abs(t_391);
+    const t_393 = +(t_392 < Infinity);
+    const t_394 = step_b2_2;
+    const t_395 = t_393 !== 0 ? t_394 : 0;
+    step_b3_2 = t_395;
+  }
+  {
+    const t_391 = step_b2_3;
+    const t_392 = Math.abs(t_391);
+    const t_393 = +(t_392 < Infinity);
+    const t_394 = step_b2_3;
+    const t_395 = t_393 !== 0 ? t_394 : 0;
+    step_b3_3 = t_395;
+  }
+  {
+    const t_391 = step_b2_4;
+    const t_392 = Math.abs(t_391);
+    const t_393 = +(t_392 < Infinity);
+    const t_394 = step_b2_4;
+    const t_395 = t_393 !== 0 ? t_394 : 0;
+    step_b3_4 = t_395;
+  }
+  {
+    const t_391 = step_b2_5;
+    const t_392 = Math.abs(t_391);
+    const t_393 = +(t_392 < Infinity);
+    const t_394 = step_b2_5;
+    const t_395 = t_393 !== 0 ? t_394 : 0;
+    step_b3_5 = t_395;
+  }
+  {
+    const t_391 = step_b2_6;
+    const t_392 = Math.abs(t_391);
+    const t_393 = +(t_392 < Infinity);
+    const t_394 = step_b2_6;
+    const t_395 = t_393 !== 0 ? t_394 : 0;
+    step_b3_6 = t_395;
+  }
+  {
+    const t_391 = step_b2_7;
+    const t_392 = Math.abs(t_391);
+    const t_393 = +(t_392 < Infinity);
+    const t_394 = step_b2_7;
+    const t_395 = t_393 !== 0 ? t_394 : 0;
+    step_b3_7 = t_395;
+  }
+  {
+    // exp [8, 4]  (model.grad:14: probs  = softmax(logits))
+    const t_398 = step_b1[0];
+    const t_399 = step_b3_0;
+    const t_400 = t_398 - t_399;
+    step_b4_0 = Math.exp(t_400);
+  }
+  {
+    const t_398 = step_b1[1];
+    const t_399 = step_b3_0;
+    const t_400 = t_398 - t_399;
+    step_b4_1 = Math.exp(t_400);
+  }
+  {
+    const t_398 = step_b1[2];
+    const t_399 = step_b3_0;
+    const t_400 = t_398 - t_399;
+    step_b4_2 = Math.exp(t_400);
+  }
+  {
+    const t_398 = step_b1[3];
+    const t_399 = step_b3_0;
+    const t_400 = t_398 - t_399;
+    step_b4_3 = Math.exp(t_400);
+  }
+  {
+    const t_398 = step_b1[4];
+    const t_399 = step_b3_1;
+    const t_400 = t_398 - t_399;
+    step_b4_4 = Math.exp(t_400);
+  }
+  {
+    const t_398 = step_b1[5];
+    const t_399 = step_b3_1;
+    const t_400 = t_398 - t_399;
+    step_b4_5 = Math.exp(t_400);
+  }
+  {
+    const t_398 = step_b1[6];
+    const t_399 = step_b3_1;
+    const t_400 = t_398 - t_399;
+    step_b4_6 = Math.exp(t_400);
+  }
+  {
+    const t_398 = step_b1[7];
+    const t_399 = step_b3_1;
+    const t_400 = t_398 - t_399;
+    step_b4_7 = Math.exp(t_400);
+  }
+  {
+    const t_398 = step_b1[8];
+    const t_399 = step_b3_2;
+    const t_400 = t_398 - t_399;
+    step_b4_8 = Math.exp(t_400);
+  }
+  {
+    const t_398 = step_b1[9];
+    const t_399 = step_b3_2;
+    const t_400 = t_398 - t_399;
+    step_b4_9 = Math.exp(t_400);
+  }
+  {
+    const t_398 = step_b1[10];
+    const t_399 = step_b3_2;
+    const t_400 = t_398 - t_399;
+    step_b4_10 = Math.exp(t_400);
+  }
+  {
+    const t_398 = step_b1[11];
+    const t_399 = step_b3_2;
+    const t_400 = t_398 - t_399;
+    step_b4_11 = Math.exp(t_400);
+  }
+  {
+    const t_398 = step_b1[12];
+    const t_399 = step_b3_3;
+    const t_400 = t_398 - t_399;
+    step_b4_12 = Math.exp(t_400);
+  }
+  {
+    const t_398 = step_b1[13];
+    const t_399 = step_b3_3;
+    const t_400 = t_398 - t_399;
+    step_b4_13 = Math.exp(t_400);
+  }
+  {
+    const t_398 = step_b1[14];
+    const t_399 = step_b3_3;
+    const t_400 = t_398 - t_399;
+    step_b4_14 = Math.exp(t_400);
+  }
+  {
+    const t_398 = step_b1[15];
+    const t_399 = step_b3_3;
+    const t_400 = t_398 - t_399;
+    step_b4_15 = Math.exp(t_400);
+  }
+  {
+    const t_398 = step_b1[16];
+    const t_399 = step_b3_4;
+    const t_400 = t_398 - t_399;
+    step_b4_16 = Math.exp(t_400);
+  }
+  {
+    const t_398 = step_b1[17];
+    const t_399 = step_b3_4;
+    const t_400 = t_398 - t_399;
+    step_b4_17 = Math.exp(t_400);
+  }
+  {
+    const t_398 = step_b1[18];
+    const t_399 = step_b3_4;
+    const t_400 = t_398 - t_399;
+    step_b4_18 = Math.exp(t_400);
+  }
+  {
+    const t_398 = step_b1[19];
+    const t_399 = step_b3_4;
+    const t_400 = t_398 - t_399;
+    step_b4_19 = Math.exp(t_400);
+  }
+  {
+    const t_398 = step_b1[20];
+    const t_399 = step_b3_5;
+    const t_400 = t_398 - t_399;
+    step_b4_20 = Math.exp(t_400);
+  }
+  {
+    const t_398 = step_b1[21];
+    const t_399 = step_b3_5;
+    const t_400 = t_398 - t_399;
+    step_b4_21 = Math.exp(t_400);
+  }
+  {
+    const t_398 = step_b1[22];
+    const t_399 = step_b3_5;
+    const t_400 = t_398 - t_399;
+    step_b4_22 = Math.exp(t_400);
+  }
+  {
+    const t_398 = step_b1[23];
+    const t_399 = step_b3_5;
+    const t_400 = t_398 - t_399;
+    step_b4_23 = Math.exp(t_400);
+  }
+  {
+    const t_398 = step_b1[24];
+    const t_399 = step_b3_6;
+    const t_400 = t_398 - t_399;
+    step_b4_24 = Math.exp(t_400);
+  }
+  {
+    const t_398 = step_b1[25];
+    const t_399 = step_b3_6;
+    const t_400 = t_398 - t_399;
+    step_b4_25 = Math.exp(t_400);
+  }
+  {
+    const t_398 = step_b1[26];
+    const t_399 = step_b3_6;
+    const t_400 = t_398 - t_399;
+    step_b4_26 = Math.exp(t_400);
+  }
+  {
+    const t_398 = step_b1[27];
+    const t_399 = step_b3_6;
+    const t_400 = t_398 - t_399;
+    step_b4_27 = Math.exp(t_400);
+  }
+  {
+    const t_398 = step_b1[28];
+    const t_399 = step_b3_7;
+    const t_400 = t_398 - t_399;
+    step_b4_28 = Math.exp(t_400);
+  }
+  {
+    const t_398 = step_b1[29];
+    const t_399 = step_b3_7;
+    const t_400 = t_398 - t_399;
+    step_b4_29 = Math.exp(t_400);
+  }
+  {
+    const t_398 = step_b1[30];
+    const t_399 = step_b3_7;
+    const t_400 = t_398 - t_399;
+    step_b4_30 = Math.exp(t_400);
+  }
+  {
+    const t_398 = step_b1[31];
+    const t_399 = step_b3_7;
+    const t_400 = t_398 - t_399;
+    step_b4_31 = Math.exp(t_400);
+  }
+  {
+    // sum [8]  (model.grad:14: probs  = softmax(logits))
+    let acc_403 = 0;
+    acc_403 = acc_403 + step_b4_0;
+    acc_403 = acc_403 + step_b4_1;
+    acc_403 = acc_403 + step_b4_2;
+    acc_403 = acc_403 + step_b4_3;
+    step_b2_0 = acc_403;
+  }
+  {
+    let acc_403 = 0;
+    acc_403 = acc_403 + step_b4_4;
+    acc_403 = acc_403 + step_b4_5;
+    acc_403 = acc_403 + step_b4_6;
+    acc_403 = acc_403 + step_b4_7;
+    step_b2_1 = acc_403;
+  }
+  {
+    let acc_403 = 0;
+    acc_403 = acc_403 + step_b4_8;
+    acc_403 = acc_403 + step_b4_9;
+    acc_403 = acc_403 + step_b4_10;
+    acc_403 = acc_403 + step_b4_11;
+    step_b2_2 = acc_403;
+  }
+  {
+    let acc_403 = 0;
+    acc_403 = acc_403 + step_b4_12;
+    acc_403 = acc_403 + step_b4_13;
+    acc_403 = acc_403 + step_b4_14;
+    acc_403 = acc_403 + step_b4_15;
+    step_b2_3 = acc_403;
+  }
+  {
+    let acc_403 = 0;
+    acc_403 = acc_403 + step_b4_16;
+    acc_403 = acc_403 + step_b4_17;
+    acc_403 = acc_403 + step_b4_18;
+    acc_403 = acc_403 + step_b4_19;
+    step_b2_4 = acc_403;
+  }
+  {
+    let acc_403 = 0;
+    acc_403 = acc_403 + step_b4_20;
+    acc_403 = acc_403 + step_b4_21;
+    acc_403 = acc_403 + step_b4_22;
+    acc_403 = acc_403 + step_b4_23;
+    step_b2_5 = acc_403;
+  }
+  {
+    let acc_403 = 0;
+    acc_403 = acc_403 + step_b4_24;
+    acc_403 = acc_403 + step_b4_25;
+    acc_403 = acc_403 + step_b4_26;
+    acc_403 = acc_403 + step_b4_27;
+    step_b2_6 = acc_403;
+  }
+  {
+    let acc_403 = 0;
+    acc_403 = acc_403 + step_b4_28;
+    acc_403 = acc_403 + step_b4_29;
+    acc_403 = acc_403 + step_b4_30;
+    acc_403 = acc_403 + step_b4_31;
+    step_b2_7 = acc_403;
+  }
+  {
+    // add [8, 1]  (model.grad:14: probs  = softmax(logits))
+    const t_406 = step_b2_0;
+    const t_407 = Math.log(t_406);
+    const t_408 = step_b3_0;
+    step_b5_0 = t_407 + t_408;
+  }
+  {
+    const t_406 = step_b2_1;
+    const t_407 = Math.log(t_406);
+    const t_408 = step_b3_1;
+    step_b5_1 = t_407 + t_408;
+  }
+  {
+    const t_406 = step_b2_2;
+    const t_407 = Math.log(t_406);
+    const t_408 = step_b3_2;
+    step_b5_2 = t_407 + t_408;
+  }
+  {
+    const t_406 = step_b2_3;
+    const t_407 = Math.log(t_406);
+    const t_408 = step_b3_3;
+    step_b5_3 = t_407 + t_408;
+  }
+  {
+    const t_406 = step_b2_4;
+    const t_407 = Math.log(t_406);
+    const t_408 = step_b3_4;
+    step_b5_4 = t_407 + t_408;
+  }
+  {
+    const t_406 = step_b2_5;
+    const t_407 = Math.log(t_406);
+    const t_408 = step_b3_5;
+    step_b5_5 = t_407 + t_408;
+  }
+  {
+    const t_406 = step_b2_6;
+    const t_407 = Math.log(t_406);
+    const t_408 = step_b3_6;
+    step_b5_6 = t_407 + t_408;
+  }
+  {
+    const t_406 = step_b2_7;
+    const t_407 = Math.log(t_406);
+    const t_408 = step_b3_7;
+    step_b5_7 = t_407 + t_408;
+  }
+  {
+    // sum [8]  (<prelude>:6: fn cross_entropy(logits, target) = mean(-sum(target * log_softmax(logits, axis = -1), axis = -1)))
+    let acc_411 = 0;
     {
-      const t_347 = step_b0[i_345 * 16];
-      const t_348 = step_b1[i_345 * 16];
-      const t_349 = t_348 > 0 ? 1 : 0;
-      step_b8[i_345 * 16] = t_347 * t_349;
+      const t_412 = in_target[0];
+      const t_413 = step_b1[0];
+      const t_414 = step_b5_0;
+      const t_415 = t_413 - t_414;
+      acc_411 = acc_411 + t_412 * t_415;
     }
     {
-      const t_347 = step_b0[i_345 * 16 + 1];
-      const t_348 = step_b1[i_345 * 16 + 1];
-      const t_349 = t_348 > 0 ? 1 : 0;
-      step_b8[i_345 * 16 + 1] = t_347 * t_349;
+      const t_412 = in_target[1];
+      const t_413 = step_b1[1];
+      const t_414 = step_b5_0;
+      const t_415 = t_413 - t_414;
+      acc_411 = acc_411 + t_412 * t_415;
     }
     {
-      const t_347 = step_b0[i_345 * 16 + 2];
-      const t_348 = step_b1[i_345 * 16 + 2];
-      const t_349 = t_348 > 0 ? 1 : 0;
-      step_b8[i_345 * 16 + 2] = t_347 * t_349;
+      const t_412 = in_target[2];
+      const t_413 = step_b1[2];
+      const t_414 = step_b5_0;
+      const t_415 = t_413 - t_414;
+      acc_411 = acc_411 + t_412 * t_415;
     }
     {
-      const t_347 = step_b0[i_345 * 16 + 3];
-      const t_348 = step_b1[i_345 * 16 + 3];
-      const t_349 = t_348 > 0 ? 1 : 0;
-      step_b8[i_345 * 16 + 3] = t_347 * t_349;
+      const t_412 = in_target[3];
+      const t_413 = step_b1[3];
+      const t_414 = step_b5_0;
+      const t_415 = t_413 - t_414;
+      acc_411 = acc_411 + t_412 * t_415;
+    }
+    step_b3_0 = acc_411;
+  }
+  {
+    let acc_411 = 0;
+    {
+      const t_412 = in_target[4];
+      const t_413 = step_b1[4];
+      const t_414 = step_b5_1;
+      const t_415 = t_413 - t_414;
+      acc_411 = acc_411 + t_412 * t_415;
     }
     {
-      const t_347 = step_b0[i_345 * 16 + 4];
-      const t_348 = step_b1[i_345 * 16 + 4];
-      const t_349 = t_348 > 0 ? 1 : 0;
-      step_b8[i_345 * 16 + 4] = t_347 * t_349;
+      const t_412 = in_target[5];
+      const t_413 = step_b1[5];
+      const t_414 = step_b5_1;
+      const t_415 = t_413 - t_414;
+      acc_411 = acc_411 + t_412 * t_415;
     }
     {
-      const t_347 = step_b0[i_345 * 16 + 5];
-      const t_348 = step_b1[i_345 * 16 + 5];
-      const t_349 = t_348 > 0 ? 1 : 0;
-      step_b8[i_345 * 16 + 5] = t_347 * t_349;
+      const t_412 = in_target[6];
+      const t_413 = step_b1[6];
+      const t_414 = step_b5_1;
+      const t_415 = t_413 - t_414;
+      acc_411 = acc_411 + t_412 * t_415;
     }
     {
-      const t_347 = step_b0[i_345 * 16 + 6];
-      const t_348 = step_b1[i_345 * 16 + 6];
-      const t_349 = t_348 > 0 ? 1 : 0;
-      step_b8[i_345 * 16 + 6] = t_347 * t_349;
+      const t_412 = in_target[7];
+      const t_413 = step_b1[7];
+      const t_414 = step_b5_1;
+      const t_415 = t_413 - t_414;
+      acc_411 = acc_411 + t_412 * t_415;
+    }
+    step_b3_1 = acc_411;
+  }
+  {
+    let acc_411 = 0;
+    {
+      const t_412 = in_target[8];
+      const t_413 = step_b1[8];
+      const t_414 = step_b5_2;
+      const t_415 = t_413 - t_414;
+      acc_411 = acc_411 + t_412 * t_415;
     }
     {
-      const t_347 = step_b0[i_345 * 16 + 7];
-      const t_348 = step_b1[i_345 * 16 + 7];
-      const t_349 = t_348 > 0 ? 1 : 0;
-      step_b8[i_345 * 16 + 7] = t_347 * t_349;
+      const t_412 = in_target[9];
+      const t_413 = step_b1[9];
+      const t_414 = step_b5_2;
+      const t_415 = t_413 - t_414;
+      acc_411 = acc_411 + t_412 * t_415;
     }
     {
-      const t_347 = step_b0[i_345 * 16 + 8];
-      const t_348 = step_b1[i_345 * 16 + 8];
-      const t_349 = t_348 > 0 ? 1 : 0;
-      step_b8[i_345 * 16 + 8] = t_347 * t_349;
+      const t_412 = in_target[10];
+      const t_413 = step_b1[10];
+      const t_414 = step_b5_2;
+      const t_415 = t_413 - t_414;
+      acc_411 = acc_411 + t_412 * t_415;
     }
     {
-      const t_347 = step_b0[i_345 * 16 + 9];
-      const t_348 = step_b1[i_345 * 16 + 9];
-      const t_349 = t_348 > 0 ? 1 : 0;
-      step_b8[i_345 * 16 + 9] = t_347 * t_349;
+      const t_412 = in_target[11];
+      const t_413 = step_b1[11];
+      const t_414 = step_b5_2;
+      const t_415 = t_413 - t_414;
+      acc_411 = acc_411 + t_412 * t_415;
+    }
+    step_b3_2 = acc_411;
+  }
+  {
+    let acc_411 = 0;
+    {
+      const t_412 = in_target[12];
+      const t_413 = step_b1[12];
+      const t_414 = step_b5_3;
+      const t_415 = t_413 - t_414;
+      acc_411 = acc_411 + t_412 * t_415;
     }
     {
-      const t_347 = step_b0[i_345 * 16 + 10];
-      const t_348 = step_b1[i_345 * 16 + 10];
-      const t_349 = t_348 > 0 ? 1 : 0;
-      step_b8[i_345 * 16 + 10] = t_347 * t_349;
+      const t_412 = in_target[13];
+      const t_413 = step_b1[13];
+      const t_414 = step_b5_3;
+      const t_415 = t_413 - t_414;
+      acc_411 = acc_411 + t_412 * t_415;
     }
     {
-      const t_347 = step_b0[i_345 * 16 + 11];
-      const t_348 = step_b1[i_345 * 16 + 11];
-      const t_349 = t_348 > 0 ? 1 : 0;
-      step_b8[i_345 * 16 + 11] = t_347 * t_349;
+      const t_412 = in_target[14];
+      const t_413 = step_b1[14];
+      const t_414 = step_b5_3;
+      const t_415 = t_413 - t_414;
+      acc_411 = acc_411 + t_412 * t_415;
     }
     {
-      const t_347 = step_b0[i_345 * 16 + 12];
-      const t_348 = step_b1[i_345 * 16 + 12];
-      const t_349 = t_348 > 0 ? 1 : 0;
-      step_b8[i_345 * 16 + 12] = t_347 * t_349;
+      const t_412 = in_target[15];
+      const t_413 = step_b1[15];
+      const t_414 = step_b5_3;
+      const t_415 = t_413 - t_414;
+      acc_411 = acc_411 + t_412 * t_415;
+    }
+    step_b3_3 = acc_411;
+  }
+  {
+    let acc_411 = 0;
+    {
+      const t_412 = in_target[16];
+      const t_413 = step_b1[16];
+      const t_414 = step_b5_4;
+      const t_415 = t_413 - t_414;
+      acc_411 = acc_411 + t_412 * t_415;
     }
     {
-      const t_347 = step_b0[i_345 * 16 + 13];
-      const t_348 = step_b1[i_345 * 16 + 13];
-      const t_349 = t_348 > 0 ? 1 : 0;
-      step_b8[i_345 * 16 + 13] = t_347 * t_349;
+      const t_412 = in_target[17];
+      const t_413 = step_b1[17];
+      const t_414 = step_b5_4;
+      const t_415 = t_413 - t_414;
+      acc_411 = acc_411 + t_412 * t_415;
     }
     {
-      const t_347 = step_b0[i_345 * 16 + 14];
-      const t_348 = step_b1[i_345 * 16 + 14];
-      const t_349 = t_348 > 0 ? 1 : 0;
-      step_b8[i_345 * 16 + 14] = t_347 * t_349;
+      const t_412 = in_target[18];
+      const t_413 = step_b1[18];
+      const t_414 = step_b5_4;
+      const t_415 = t_413 - t_414;
+      acc_411 = acc_411 + t_412 * t_415;
     }
     {
-      const t_347 = step_b0[i_345 * 16 + 15];
-      const t_348 = step_b1[i_345 * 16 + 15];
-      const t_349 = t_348 > 0 ? 1 : 0;
-      step_b8[i_345 * 16 + 15] = t_347 * t_349;
+      const t_412 = in_target[19];
+      const t_413 = step_b1[19];
+      const t_414 = step_b5_4;
+      const t_415 = t_413 - t_414;
+      acc_411 = acc_411 + t_412 * t_415;
+    }
+    step_b3_4 = acc_411;
+  }
+  {
+    let acc_411 = 0;
+    {
+      const t_412 = in_target[20];
+      const t_413 = step_b1[20];
+      const t_414 = step_b5_5;
+      const t_415 = t_413 - t_414;
+      acc_411 = acc_411 + t_412 * t_415;
+    }
+    {
+      const t_412 = in_target[21];
+      const t_413 = step_b1[21];
+      const t_414 = step_b5_5;
+      const t_415 = t_413 - t_414;
+      acc_411 = acc_411 + t_412 * t_415;
+    }
+    {
+      const t_412 = in_target[22];
+      const t_413 = step_b1[22];
+      const t_414 = step_b5_5;
+      const t_415 = t_413 - t_414;
+      acc_411 = acc_411 + t_412 * t_415;
+    }
+    {
+      const t_412 = in_target[23];
+      const t_413 = step_b1[23];
+      const t_414 = step_b5_5;
+      const t_415 = t_413 - t_414;
+      acc_411 = acc_411 + t_412 * t_415;
+    }
+    step_b3_5 = acc_411;
+  }
+  {
+    let acc_411 = 0;
+    {
+      const t_412 = in_target[24];
+      const t_413 = step_b1[24];
+      const t_414 = step_b5_6;
+      const t_415 = t_413 - t_414;
+      acc_411 = acc_411 + t_412 * t_415;
+    }
+    {
+      const t_412 = in_target[25];
+      const t_413 = step_b1[25];
+      const t_414 = step_b5_6;
+      const t_415 = t_413 - t_414;
+      acc_411 = acc_411 + t_412 * t_415;
+    }
+    {
+      const t_412 = in_target[26];
+      const t_413 = step_b1[26];
+      const t_414 = step_b5_6;
+      const t_415 = t_413 - t_414;
+      acc_411 = acc_411 + t_412 * t_415;
+    }
+    {
+      const t_412 = in_target[27];
+      const t_413 = step_b1[27];
+      const t_414 = step_b5_6;
+      const t_415 = t_413 - t_414;
+      acc_411 = acc_411 + t_412 * t_415;
+    }
+    step_b3_6 = acc_411;
+  }
+  {
+    let acc_411 = 0;
+    {
+      const t_412 = in_target[28];
+      const t_413 = step_b1[28];
+      const t_414 = step_b5_7;
+      const t_415 = t_413 - t_414;
+      acc_411 = acc_411 + t_412 * t_415;
+    }
+    {
+      const t_412 = in_target[29];
+      const t_413 = step_b1[29];
+      const t_414 = step_b5_7;
+      const t_415 = t_413 - t_414;
+      acc_411 = acc_411 + t_412 * t_415;
+    }
+    {
+      const t_412 = in_target[30];
+      const t_413 = step_b1[30];
+      const t_414 = step_b5_7;
+      const t_415 = t_413 - t_414;
+      acc_411 = acc_411 + t_412 * t_415;
+    }
+    {
+      const t_412 = in_target[31];
+      const t_413 = step_b1[31];
+      const t_414 = step_b5_7;
+      const t_415 = t_413 - t_414;
+      acc_411 = acc_411 + t_412 * t_415;
+    }
+    step_b3_7 = acc_411;
+  }
+  // sum []  (<prelude>:6: fn cross_entropy(logits, target) = mean(-sum(target * log_softmax(logits, axis = -1), axis = -1)))
+  let s_416 = 0;
+  {
+    let acc_418 = 0;
+    {
+      const t_419 = step_b3_0;
+      acc_418 = acc_418 + -t_419;
+    }
+    {
+      const t_419 = step_b3_1;
+      acc_418 = acc_418 + -t_419;
+    }
+    {
+      const t_419 = step_b3_2;
+      acc_418 = acc_418 + -t_419;
+    }
+    {
+      const t_419 = step_b3_3;
+      acc_418 = acc_418 + -t_419;
+    }
+    {
+      const t_419 = step_b3_4;
+      acc_418 = acc_418 + -t_419;
+    }
+    {
+      const t_419 = step_b3_5;
+      acc_418 = acc_418 + -t_419;
+    }
+    {
+      const t_419 = step_b3_6;
+      acc_418 = acc_418 + -t_419;
+    }
+    {
+      const t_419 = step_b3_7;
+      acc_418 = acc_418 + -t_419;
+    }
+    s_416 = acc_418;
+  }
+  // loss []  (<prelude>:6: fn cross_entropy(logits, target) = mean(-sum(target * log_softmax(logits, axis = -1), axis = -1)))
+  let s_loss_420 = 0;
+  s_loss_420 = s_416 / 8;
+  {
+    // mul [8, 4]  (<prelude>:6: fn cross_entropy(logits, target) = mean(-sum(target * log_softmax(logits, axis = -1), axis = -1)))
+    const t_422 = in_target[0];
+    step_b1[0] = -0.125 * t_422;
+  }
+  {
+    const t_422 = in_target[1];
+    step_b1[1] = -0.125 * t_422;
+  }
+  {
+    const t_422 = in_target[2];
+    step_b1[2] = -0.125 * t_422;
+  }
+  {
+    const t_422 = in_target[3];
+    step_b1[3] = -0.125 * t_422;
+  }
+  {
+    const t_422 = in_target[4];
+    step_b1[4] = -0.125 * t_422;
+  }
+  {
+    const t_422 = in_target[5];
+    step_b1[5] = -0.125 * t_422;
+  }
+  {
+    const t_422 = in_target[6];
+    step_b1[6] = -0.125 * t_422;
+  }
+  {
+    const t_422 = in_target[7];
+    step_b1[7] = -0.125 * t_422;
+  }
+  {
+    const t_422 = in_target[8];
+    step_b1[8] = -0.125 * t_422;
+  }
+  {
+    const t_422 = in_target[9];
+    step_b1[9] = -0.125 * t_422;
+  }
+  {
+    const t_422 = in_target[10];
+    step_b1[10] = -0.125 * t_422;
+  }
+  {
+    const t_422 = in_target[11];
+    step_b1[11] = -0.125 * t_422;
+  }
+  {
+    const t_422 = in_target[12];
+    step_b1[12] = -0.125 * t_422;
+  }
+  {
+    const t_422 = in_target[13];
+    step_b1[13] = -0.125 * t_422;
+  }
+  {
+    const t_422 = in_target[14];
+    step_b1[14] = -0.125 * t_422;
+  }
+  {
+    const t_422 = in_target[15];
+    step_b1[15] = -0.125 * t_422;
+  }
+  {
+    const t_422 = in_target[16];
+    step_b1[16] = -0.125 * t_422;
+  }
+  {
+    const t_422 = in_target[17];
+    step_b1[17] = -0.125 * t_422;
+  }
+  {
+    const t_422 = in_target[18];
+    step_b1[18] = -0.125 * t_422;
+  }
+  {
+    const t_422 = in_target[19];
+    step_b1[19] = -0.125 * t_422;
+  }
+  {
+    const t_422 = in_target[20];
+    step_b1[20] = -0.125 * t_422;
+  }
+  {
+    const t_422 = in_target[21];
+    step_b1[21] = -0.125 * t_422;
+  }
+  {
+    const t_422 = in_target[22];
+    step_b1[22] = -0.125 * t_422;
+  }
+  {
+    const t_422 = in_target[23];
+    step_b1[23] = -0.125 * t_422;
+  }
+  {
+    const t_422 = in_target[24];
+    step_b1[24] = -0.125 * t_422;
+  }
+  {
+    const t_422 = in_target[25];
+    step_b1[25] = -0.125 * t_422;
+  }
+  {
+    const t_422 = in_target[26];
+    step_b1[26] = -0.125 * t_422;
+  }
+  {
+    const t_422 = in_target[27];
+    step_b1[27] = -0.125 * t_422;
+  }
+  {
+    const t_422 = in_target[28];
+    step_b1[28] = -0.125 * t_422;
+  }
+  {
+    const t_422 = in_target[29];
+    step_b1[29] = -0.125 * t_422;
+  }
+  {
+    const t_422 = in_target[30];
+    step_b1[30] = -0.125 * t_422;
+  }
+  {
+    const t_422 = in_target[31];
+    step_b1[31] = -0.125 * t_422;
+  }
+  {
+    // sum [8]  (model.grad:14: probs  = softmax(logits))
+    let acc_425 = 0;
+    {
+      const t_426 = step_b1[0];
+      acc_425 = acc_425 + -t_426;
+    }
+    {
+      const t_426 = step_b1[1];
+      acc_425 = acc_425 + -t_426;
+    }
+    {
+      const t_426 = step_b1[2];
+      acc_425 = acc_425 + -t_426;
+    }
+    {
+      const t_426 = step_b1[3];
+      acc_425 = acc_425 + -t_426;
+    }
+    step_b5_0 = acc_425;
+  }
+  {
+    let acc_425 = 0;
+    {
+      const t_426 = step_b1[4];
+      acc_425 = acc_425 + -t_426;
+    }
+    {
+      const t_426 = step_b1[5];
+      acc_425 = acc_425 + -t_426;
+    }
+    {
+      const t_426 = step_b1[6];
+      acc_425 = acc_425 + -t_426;
+    }
+    {
+      const t_426 = step_b1[7];
+      acc_425 = acc_425 + -t_426;
+    }
+    step_b5_1 = acc_425;
+  }
+  {
+    let acc_425 = 0;
+    {
+      const t_426 = step_b1[8];
+      acc_425 = acc_425 + -t_426;
+    }
+    {
+      const t_426 = step_b1[9];
+      acc_425 = acc_425 + -t_426;
+    }
+    {
+      const t_426 = step_b1[10];
+      acc_425 = acc_425 + -t_426;
+    }
+    {
+      const t_426 = step_b1[11];
+      acc_425 = acc_425 + -t_426;
+    }
+    step_b5_2 = acc_425;
+  }
+  {
+    let acc_425 = 0;
+    {
+      const t_426 = step_b1[12];
+      acc_425 = acc_425 + -t_426;
+    }
+    {
+      const t_426 = step_b1[13];
+      acc_425 = acc_425 + -t_426;
+    }
+    {
+      const t_426 = step_b1[14];
+      acc_425 = acc_425 + -t_426;
+    }
+    {
+      const t_426 = step_b1[15];
+      acc_425 = acc_425 + -t_426;
+    }
+    step_b5_3 = acc_425;
+  }
+  {
+    let acc_425 = 0;
+    {
+      const t_426 = step_b1[16];
+      acc_425 = acc_425 + -t_426;
+    }
+    {
+      const t_426 = step_b1[17];
+      acc_425 = acc_425 + -t_426;
+    }
+    {
+      const t_426 = step_b1[18];
+      acc_425 = acc_425 + -t_426;
+    }
+    {
+      const t_426 = step_b1[19];
+      acc_425 = acc_425 + -t_426;
+    }
+    step_b5_4 = acc_425;
+  }
+  {
+    let acc_425 = 0;
+    {
+      const t_426 = step_b1[20];
+      acc_425 = acc_425 + -t_426;
+    }
+    {
+      const t_426 = step_b1[21];
+      acc_425 = acc_425 + -t_426;
+    }
+    {
+      const t_426 = step_b1[22];
+      acc_425 = acc_425 + -t_426;
+    }
+    {
+      const t_426 = step_b1[23];
+      acc_425 = acc_425 + -t_426;
+    }
+    step_b5_5 = acc_425;
+  }
+  {
+    let acc_425 = 0;
+    {
+      const t_426 = step_b1[24];
+      acc_425 = acc_425 + -t_426;
+    }
+    {
+      const t_426 = step_b1[25];
+      acc_425 = acc_425 + -t_426;
+    }
+    {
+      const t_426 = step_b1[26];
+      acc_425 = acc_425 + -t_426;
+    }
+    {
+      const t_426 = step_b1[27];
+      acc_425 = acc_425 + -t_426;
+    }
+    step_b5_6 = acc_425;
+  }
+  {
+    let acc_425 = 0;
+    {
+      const t_426 = step_b1[28];
+      acc_425 = acc_425 + -t_426;
+    }
+    {
+      const t_426 = step_b1[29];
+      acc_425 = acc_425 + -t_426;
+    }
+    {
+      const t_426 = step_b1[30];
+      acc_425 = acc_425 + -t_426;
+    }
+    {
+      const t_426 = step_b1[31];
+      acc_425 = acc_425 + -t_426;
+    }
+    step_b5_7 = acc_425;
+  }
+  {
+    // div [8, 1]  (model.grad:14: probs  = softmax(logits))
+    const t_429 = step_b5_0;
+    const t_430 = step_b2_0;
+    step_b3_0 = t_429 / t_430;
+  }
+  {
+    const t_429 = step_b5_1;
+    const t_430 = step_b2_1;
+    step_b3_1 = t_429 / t_430;
+  }
+  {
+    const t_429 = step_b5_2;
+    const t_430 = step_b2_2;
+    step_b3_2 = t_429 / t_430;
+  }
+  {
+    const t_429 = step_b5_3;
+    const t_430 = step_b2_3;
+    step_b3_3 = t_429 / t_430;
+  }
+  {
+    const t_429 = step_b5_4;
+    const t_430 = step_b2_4;
+    step_b3_4 = t_429 / t_430;
+  }
+  {
+    const t_429 = step_b5_5;
+    const t_430 = step_b2_5;
+    step_b3_5 = t_429 / t_430;
+  }
+  {
+    const t_429 = step_b5_6;
+    const t_430 = step_b2_6;
+    step_b3_6 = t_429 / t_430;
+  }
+  {
+    const t_429 = step_b5_7;
+    const t_430 = step_b2_7;
+    step_b3_7 = t_429 / t_430;
+  }
+  {
+    // d_logits [8, 4]  (model.grad:13: logits = h @ w2 + b2)
+    const t_433 = step_b1[0];
+    const t_434 = step_b3_0;
+    const t_435 = step_b4_0;
+    const t_436 = t_434 * t_435;
+    step_b6[0] = t_433 + t_436;
+  }
+  {
+    const t_433 = step_b1[1];
+    const t_434 = step_b3_0;
+    const t_435 = step_b4_1;
+    const t_436 = t_434 * t_435;
+    step_b6[1] = t_433 + t_436;
+  }
+  {
+    const t_433 = step_b1[2];
+    const t_434 = step_b3_0;
+    const t_435 = step_b4_2;
+    const t_436 = t_434 * t_435;
+    step_b6[2] = t_433 + t_436;
+  }
+  {
+    const t_433 = step_b1[3];
+    const t_434 = step_b3_0;
+    const t_435 = step_b4_3;
+    const t_436 = t_434 * t_435;
+    step_b6[3] = t_433 + t_436;
+  }
+  {
+    const t_433 = step_b1[4];
+    const t_434 = step_b3_1;
+    const t_435 = step_b4_4;
+    const t_436 = t_434 * t_435;
+    step_b6[4] = t_433 + t_436;
+  }
+  {
+    const t_433 = step_b1[5];
+    const t_434 = step_b3_1;
+    const t_435 = step_b4_5;
+    const t_436 = t_434 * t_435;
+    step_b6[5] = t_433 + t_436;
+  }
+  {
+    const t_433 = step_b1[6];
+    const t_434 = step_b3_1;
+    const t_435 = step_b4_6;
+    const t_436 = t_434 * t_435;
+    step_b6[6] = t_433 + t_436;
+  }
+  {
+    const t_433 = step_b1[7];
+    const t_434 = step_b3_1;
+    const t_435 = step_b4_7;
+    const t_436 = t_434 * t_435;
+    step_b6[7] = t_433 + t_436;
+  }
+  {
+    const t_433 = step_b1[8];
+    const t_434 = step_b3_2;
+    const t_435 = step_b4_8;
+    const t_436 = t_434 * t_435;
+    step_b6[8] = t_433 + t_436;
+  }
+  {
+    const t_433 = step_b1[9];
+    const t_434 = step_b3_2;
+    const t_435 = step_b4_9;
+    const t_436 = t_434 * t_435;
+    step_b6[9] = t_433 + t_436;
+  }
+  {
+    const t_433 = step_b1[10];
+    const t_434 = step_b3_2;
+    const t_435 = step_b4_10;
+    const t_436 = t_434 * t_435;
+    step_b6[10] = t_433 + t_436;
+  }
+  {
+    const t_433 = step_b1[11];
+    const t_434 = step_b3_2;
+    const t_435 = step_b4_11;
+    const t_436 = t_434 * t_435;
+    step_b6[11] = t_433 + t_436;
+  }
+  {
+    const t_433 = step_b1[12];
+    const t_434 = step_b3_3;
+    const t_435 = step_b4_12;
+    const t_436 = t_434 * t_435;
+    step_b6[12] = t_433 + t_436;
+  }
+  {
+    const t_433 = step_b1[13];
+    const t_434 = step_b3_3;
+    const t_435 = step_b4_13;
+    const t_436 = t_434 * t_435;
+    step_b6[13] = t_433 + t_436;
+  }
+  {
+    const t_433 = step_b1[14];
+    const t_434 = step_b3_3;
+    const t_435 = step_b4_14;
+    const t_436 = t_434 * t_435;
+    step_b6[14] = t_433 + t_436;
+  }
+  {
+    const t_433 = step_b1[15];
+    const t_434 = step_b3_3;
+    const t_435 = step_b4_15;
+    const t_436 = t_434 * t_435;
+    step_b6[15] = t_433 + t_436;
+  }
+  {
+    const t_433 = step_b1[16];
+    const t_434 = step_b3_4;
+    const t_435 = step_b4_16;
+    const t_436 = t_434 * t_435;
+    step_b6[16] = t_433 + t_436;
+  }
+  {
+    const t_433 = step_b1[17];
+    const t_434 = step_b3_4;
+    const t_435 = step_b4_17;
+    const t_436 = t_434 * t_435;
+    step_b6[17] = t_433 + t_436;
+  }
+  {
+    const t_433 = step_b1[18];
+    const t_434 = step_b3_4;
+    const t_435 = step_b4_18;
+    const t_436 = t_434 * t_435;
+    step_b6[18] = t_433 + t_436;
+  }
+  {
+    const t_433 = step_b1[19];
+    const t_434 = step_b3_4;
+    const t_435 = step_b4_19;
+    const t_436 = t_434 * t_435;
+    step_b6[19] = t_433 + t_436;
+  }
+  {
+    const t_433 = step_b1[20];
+    const t_434 = step_b3_5;
+    const t_435 = step_b4_20;
+    const t_436 = t_434 * t_435;
+    step_b6[20] = t_433 + t_436;
+  }
+  {
+    const t_433 = step_b1[21];
+    const t_434 = step_b3_5;
+    const t_435 = step_b4_21;
+    const t_436 = t_434 * t_435;
+    step_b6[21] = t_433 + t_436;
+  }
+  {
+    const t_433 = step_b1[22];
+    const t_434 = step_b3_5;
+    const t_435 = step_b4_22;
+    const t_436 = t_434 * t_435;
+    step_b6[22] = t_433 + t_436;
+  }
+  {
+    const t_433 = step_b1[23];
+    const t_434 = step_b3_5;
+    const t_435 = step_b4_23;
+    const t_436 = t_434 * t_435;
+    step_b6[23] = t_433 + t_436;
+  }
+  {
+    const t_433 = step_b1[24];
+    const t_434 = step_b3_6;
+    const t_435 = step_b4_24;
+    const t_436 = t_434 * t_435;
+    step_b6[24] = t_433 + t_436;
+  }
+  {
+    const t_433 = step_b1[25];
+    const t_434 = step_b3_6;
+    const t_435 = step_b4_25;
+    const t_436 = t_434 * t_435;
+    step_b6[25] = t_433 + t_436;
+  }
+  {
+    const t_433 = step_b1[26];
+    const t_434 = step_b3_6;
+    const t_435 = step_b4_26;
+    const t_436 = t_434 * t_435;
+    step_b6[26] = t_433 + t_436;
+  }
+  {
+    const t_433 = step_b1[27];
+    const t_434 = step_b3_6;
+    const t_435 = step_b4_27;
+    const t_436 = t_434 * t_435;
+    step_b6[27] = t_433 + t_436;
+  }
+  {
+    const t_433 = step_b1[28];
+    const t_434 = step_b3_7;
+    const t_435 = step_b4_28;
+    const t_436 = t_434 * t_435;
+    step_b6[28] = t_433 + t_436;
+  }
+  {
+    const t_433 = step_b1[29];
+    const t_434 = step_b3_7;
+    const t_435 = step_b4_29;
+    const t_436 = t_434 * t_435;
+    step_b6[29] = t_433 + t_436;
+  }
+  {
+    const t_433 = step_b1[30];
+    const t_434 = step_b3_7;
+    const t_435 = step_b4_30;
+    const t_436 = t_434 * t_435;
+    step_b6[30] = t_433 + t_436;
+  }
+  {
+    const t_433 = step_b1[31];
+    const t_434 = step_b3_7;
+    const t_435 = step_b4_31;
+    const t_436 = t_434 * t_435;
+    step_b6[31] = t_433 + t_436;
+  }
+  {
+    // mul [8, 16]  (model.grad:12: h      = relu(x @ w1 + b1))
+    let i_437 = 0;
+    for (; i_437 + 1 < 8; i_437 += 2) {
+      let j_438 = 0;
+      for (; j_438 + 3 < 16; j_438 += 4) {
+        let c00_440 = 0;
+        let c01_441 = 0;
+        let c02_442 = 0;
+        let c03_443 = 0;
+        let c10_444 = 0;
+        let c11_445 = 0;
+        let c12_446 = 0;
+        let c13_447 = 0;
+        {
+          const a_448 = step_b6[i_437 * 4];
+          const a_449 = step_b6[(i_437 + 1) * 4];
+          const b_450 = p_w2[j_438 * 4];
+          const b_451 = p_w2[(j_438 + 1) * 4];
+          const b_452 = p_w2[(j_438 + 2) * 4];
+          const b_453 = p_w2[(j_438 + 3) * 4];
+          c00_440 += a_448 * b_450;
+          c01_441 += a_448 * b_451;
+          c02_442 += a_448 * b_452;
+          c03_443 += a_448 * b_453;
+          c10_444 += a_449 * b_450;
+          c11_445 += a_449 * b_451;
+          c12_446 += a_449 * b_452;
+          c13_447 += a_449 * b_453;
+        }
+        {
+          const a_448 = step_b6[i_437 * 4 + 1];
+          const a_449 = step_b6[(i_437 + 1) * 4 + 1];
+          const b_450 = p_w2[j_438 * 4 + 1];
+          const b_451 = p_w2[(j_438 + 1) * 4 + 1];
+          const b_452 = p_w2[(j_438 + 2) * 4 + 1];
+          const b_453 = p_w2[(j_438 + 3) * 4 + 1];
+          c00_440 += a_448 * b_450;
+          c01_441 += a_448 * b_451;
+          c02_442 += a_448 * b_452;
+          c03_443 += a_448 * b_453;
+          c10_444 += a_449 * b_450;
+          c11_445 += a_449 * b_451;
+          c12_446 += a_449 * b_452;
+          c13_447 += a_449 * b_453;
+        }
+        {
+          const a_448 = step_b6[i_437 * 4 + 2];
+          const a_449 = step_b6[(i_437 + 1) * 4 + 2];
+          const b_450 = p_w2[j_438 * 4 + 2];
+          const b_451 = p_w2[(j_438 + 1) * 4 + 2];
+          const b_452 = p_w2[(j_438 + 2) * 4 + 2];
+          const b_453 = p_w2[(j_438 + 3) * 4 + 2];
+          c00_440 += a_448 * b_450;
+          c01_441 += a_448 * b_451;
+          c02_442 += a_448 * b_452;
+          c03_443 += a_448 * b_453;
+          c10_444 += a_449 * b_450;
+          c11_445 += a_449 * b_451;
+          c12_446 += a_449 * b_452;
+          c13_447 += a_449 * b_453;
+        }
+        {
+          const a_448 = step_b6[i_437 * 4 + 3];
+          const a_449 = step_b6[(i_437 + 1) * 4 + 3];
+          const b_450 = p_w2[j_438 * 4 + 3];
+          const b_451 = p_w2[(j_438 + 1) * 4 + 3];
+          const b_452 = p_w2[(j_438 + 2) * 4 + 3];
+          const b_453 = p_w2[(j_438 + 3) * 4 + 3];
+          c00_440 += a_448 * b_450;
+          c01_441 += a_448 * b_451;
+          c02_442 += a_448 * b_452;
+          c03_443 += a_448 * b_453;
+          c10_444 += a_449 * b_450;
+          c11_445 += a_449 * b_451;
+          c12_446 += a_449 * b_452;
+          c13_447 += a_449 * b_453;
+        }
+        {
+          const v_454 = c00_440;
+          const t_455 = step_b0[i_437 * 16 + j_438];
+          const t_456 = +(t_455 > 0);
+          step_b7[i_437 * 16 + j_438] = v_454 * t_456;
+        }
+        {
+          const v_457 = c01_441;
+          const t_458 = step_b0[i_437 * 16 + (j_438 + 1)];
+          const t_459 = +(t_458 > 0);
+          step_b7[i_437 * 16 + (j_438 + 1)] = v_457 * t_459;
+        }
+        {
+          const v_460 = c02_442;
+          const t_461 = step_b0[i_437 * 16 + (j_438 + 2)];
+          const t_462 = +(t_461 > 0);
+          step_b7[i_437 * 16 + (j_438 + 2)] = v_460 * t_462;
+        }
+        {
+          const v_463 = c03_443;
+          const t_464 = step_b0[i_437 * 16 + (j_438 + 3)];
+          const t_465 = +(t_464 > 0);
+          step_b7[i_437 * 16 + (j_438 + 3)] = v_463 * t_465;
+        }
+        {
+          const v_466 = c10_444;
+          const t_467 = step_b0[(i_437 + 1) * 16 + j_438];
+          const t_468 = +(t_467 > 0);
+          step_b7[(i_437 + 1) * 16 + j_438] = v_466 * t_468;
+        }
+        {
+          const v_469 = c11_445;
+          const t_470 = step_b0[(i_437 + 1) * 16 + (j_438 + 1)];
+          const t_471 = +(t_470 > 0);
+          step_b7[(i_437 + 1) * 16 + (j_438 + 1)] = v_469 * t_471;
+        }
+        {
+          const v_472 = c12_446;
+          const t_473 = step_b0[(i_437 + 1) * 16 + (j_438 + 2)];
+          const t_474 = +(t_473 > 0);
+          step_b7[(i_437 + 1) * 16 + (j_438 + 2)] = v_472 * t_474;
+        }
+        {
+          const v_475 = c13_447;
+          const t_476 = step_b0[(i_437 + 1) * 16 + (j_438 + 3)];
+          const t_477 = +(t_476 > 0);
+          step_b7[(i_437 + 1) * 16 + (j_438 + 3)] = v_475 * t_477;
+        }
+      }
     }
   }
   {
     // matmul [5, 16]  (model.grad:12: h      = relu(x @ w1 + b1))
-    let i_350 = 0;
-    for (; i_350 + 1 < 5; i_350 += 2) {
-      let j_351 = 0;
-      for (; j_351 + 3 < 16; j_351 += 4) {
-        let c00_353 = 0;
-        let c01_354 = 0;
-        let c02_355 = 0;
-        let c03_356 = 0;
-        let c10_357 = 0;
-        let c11_358 = 0;
-        let c12_359 = 0;
-        let c13_360 = 0;
+    let i_478 = 0;
+    for (; i_478 + 1 < 5; i_478 += 2) {
+      let j_479 = 0;
+      for (; j_479 + 3 < 16; j_479 += 4) {
+        let c00_481 = 0;
+        let c01_482 = 0;
+        let c02_483 = 0;
+        let c03_484 = 0;
+        let c10_485 = 0;
+        let c11_486 = 0;
+        let c12_487 = 0;
+        let c13_488 = 0;
         {
-          const a_361 = in_x[i_350];
-          const a_362 = in_x[i_350 + 1];
-          const b_363 = step_b8[j_351];
-          const b_364 = step_b8[j_351 + 1];
-          const b_365 = step_b8[j_351 + 2];
-          const b_366 = step_b8[j_351 + 3];
-          c00_353 += a_361 * b_363;
-          c01_354 += a_361 * b_364;
-          c02_355 += a_361 * b_365;
-          c03_356 += a_361 * b_366;
-          c10_357 += a_362 * b_363;
-          c11_358 += a_362 * b_364;
-          c12_359 += a_362 * b_365;
-          c13_360 += a_362 * b_366;
+          const a_489 = in_x[i_478];
+          const a_490 = in_x[i_478 + 1];
+          const b_491 = step_b7[j_479];
+          const b_492 = step_b7[j_479 + 1];
+          const b_493 = step_b7[j_479 + 2];
+          const b_494 = step_b7[j_479 + 3];
+          c00_481 += a_489 * b_491;
+          c01_482 += a_489 * b_492;
+          c02_483 += a_489 * b_493;
+          c03_484 += a_489 * b_494;
+          c10_485 += a_490 * b_491;
+          c11_486 += a_490 * b_492;
+          c12_487 += a_490 * b_493;
+          c13_488 += a_490 * b_494;
         }
         {
-          const a_361 = in_x[5 + i_350];
-          const a_362 = in_x[5 + (i_350 + 1)];
-          const b_363 = step_b8[16 + j_351];
-          const b_364 = step_b8[16 + (j_351 + 1)];
-          const b_365 = step_b8[16 + (j_351 + 2)];
-          const b_366 = step_b8[16 + (j_351 + 3)];
-          c00_353 += a_361 * b_363;
-          c01_354 += a_361 * b_364;
-          c02_355 += a_361 * b_365;
-          c03_356 += a_361 * b_366;
-          c10_357 += a_362 * b_363;
-          c11_358 += a_362 * b_364;
-          c12_359 += a_362 * b_365;
-          c13_360 += a_362 * b_366;
+          const a_489 = in_x[5 + i_478];
+          const a_490 = in_x[5 + (i_478 + 1)];
+          const b_491 = step_b7[16 + j_479];
+          const b_492 = step_b7[16 + (j_479 + 1)];
+          const b_493 = step_b7[16 + (j_479 + 2)];
+          const b_494 = step_b7[16 + (j_479 + 3)];
+          c00_481 += a_489 * b_491;
+          c01_482 += a_489 * b_492;
+          c02_483 += a_489 * b_493;
+          c03_484 += a_489 * b_494;
+          c10_485 += a_490 * b_491;
+          c11_486 += a_490 * b_492;
+          c12_487 += a_490 * b_493;
+          c13_488 += a_490 * b_494;
         }
         {
-          const a_361 = in_x[10 + i_350];
-          const a_362 = in_x[10 + (i_350 + 1)];
-          const b_363 = step_b8[32 + j_351];
-          const b_364 = step_b8[32 + (j_351 + 1)];
-          const b_365 = step_b8[32 + (j_351 + 2)];
-          const b_366 = step_b8[32 + (j_351 + 3)];
-          c00_353 += a_361 * b_363;
-          c01_354 += a_361 * b_364;
-          c02_355 += a_361 * b_365;
-          c03_356 += a_361 * b_366;
-          c10_357 += a_362 * b_363;
-          c11_358 += a_362 * b_364;
-          c12_359 += a_362 * b_365;
-          c13_360 += a_362 * b_366;
+          const a_489 = in_x[10 + i_478];
+          const a_490 = in_x[10 + (i_478 + 1)];
+          const b_491 = step_b7[32 + j_479];
+          const b_492 = step_b7[32 + (j_479 + 1)];
+          const b_493 = step_b7[32 + (j_479 + 2)];
+          const b_494 = step_b7[32 + (j_479 + 3)];
+          c00_481 += a_489 * b_491;
+          c01_482 += a_489 * b_492;
+          c02_483 += a_489 * b_493;
+          c03_484 += a_489 * b_494;
+          c10_485 += a_490 * b_491;
+          c11_486 += a_490 * b_492;
+          c12_487 += a_490 * b_493;
+          c13_488 += a_490 * b_494;
         }
         {
-          const a_361 = in_x[15 + i_350];
-          const a_362 = in_x[15 + (i_350 + 1)];
-          const b_363 = step_b8[48 + j_351];
-          const b_364 = step_b8[48 + (j_351 + 1)];
-          const b_365 = step_b8[48 + (j_351 + 2)];
-          const b_366 = step_b8[48 + (j_351 + 3)];
-          c00_353 += a_361 * b_363;
-          c01_354 += a_361 * b_364;
-          c02_355 += a_361 * b_365;
-          c03_356 += a_361 * b_366;
-          c10_357 += a_362 * b_363;
-          c11_358 += a_362 * b_364;
-          c12_359 += a_362 * b_365;
-          c13_360 += a_362 * b_366;
+          const a_489 = in_x[15 + i_478];
+          const a_490 = in_x[15 + (i_478 + 1)];
+          const b_491 = step_b7[48 + j_479];
+          const b_492 = step_b7[48 + (j_479 + 1)];
+          const b_493 = step_b7[48 + (j_479 + 2)];
+          const b_494 = step_b7[48 + (j_479 + 3)];
+          c00_481 += a_489 * b_491;
+          c01_482 += a_489 * b_492;
+          c02_483 += a_489 * b_493;
+          c03_484 += a_489 * b_494;
+          c10_485 += a_490 * b_491;
+          c11_486 += a_490 * b_492;
+          c12_487 += a_490 * b_493;
+          c13_488 += a_490 * b_494;
         }
         {
-          const a_361 = in_x[20 + i_350];
-          const a_362 = in_x[20 + (i_350 + 1)];
-          const b_363 = step_b8[64 + j_351];
-          const b_364 = step_b8[64 + (j_351 + 1)];
-          const b_365 = step_b8[64 + (j_351 + 2)];
-          const b_366 = step_b8[64 + (j_351 + 3)];
-          c00_353 += a_361 * b_363;
-          c01_354 += a_361 * b_364;
-          c02_355 += a_361 * b_365;
-          c03_356 += a_361 * b_366;
-          c10_357 += a_362 * b_363;
-          c11_358 += a_362 * b_364;
-          c12_359 += a_362 * b_365;
-          c13_360 += a_362 * b_366;
+          const a_489 = in_x[20 + i_478];
+          const a_490 = in_x[20 + (i_478 + 1)];
+          const b_491 = step_b7[64 + j_479];
+          const b_492 = step_b7[64 + (j_479 + 1)];
+          const b_493 = step_b7[64 + (j_479 + 2)];
+          const b_494 = step_b7[64 + (j_479 + 3)];
+          c00_481 += a_489 * b_491;
+          c01_482 += a_489 * b_492;
+          c02_483 += a_489 * b_493;
+          c03_484 += a_489 * b_494;
+          c10_485 += a_490 * b_491;
+          c11_486 += a_490 * b_492;
+          c12_487 += a_490 * b_493;
+          c13_488 += a_490 * b_494;
         }
         {
-          const a_361 = in_x[25 + i_350];
-          const a_362 = in_x[25 + (i_350 + 1)];
-          const b_363 = step_b8[80 + j_351];
-          const b_364 = step_b8[80 + (j_351 + 1)];
-          const b_365 = step_b8[80 + (j_351 + 2)];
-          const b_366 = step_b8[80 + (j_351 + 3)];
-          c00_353 += a_361 * b_363;
-          c01_354 += a_361 * b_364;
-          c02_355 += a_361 * b_365;
-          c03_356 += a_361 * b_366;
-          c10_357 += a_362 * b_363;
-          c11_358 += a_362 * b_364;
-          c12_359 += a_362 * b_365;
-          c13_360 += a_362 * b_366;
+          const a_489 = in_x[25 + i_478];
+          const a_490 = in_x[25 + (i_478 + 1)];
+          const b_491 = step_b7[80 + j_479];
+          const b_492 = step_b7[80 + (j_479 + 1)];
+          const b_493 = step_b7[80 + (j_479 + 2)];
+          const b_494 = step_b7[80 + (j_479 + 3)];
+          c00_481 += a_489 * b_491;
+          c01_482 += a_489 * b_492;
+          c02_483 += a_489 * b_493;
+          c03_484 += a_489 * b_494;
+          c10_485 += a_490 * b_491;
+          c11_486 += a_490 * b_492;
+          c12_487 += a_490 * b_493;
+          c13_488 += a_490 * b_494;
         }
         {
-          const a_361 = in_x[30 + i_350];
-          const a_362 = in_x[30 + (i_350 + 1)];
-          const b_363 = step_b8[96 + j_351];
-          const b_364 = step_b8[96 + (j_351 + 1)];
-          const b_365 = step_b8[96 + (j_351 + 2)];
-          const b_366 = step_b8[96 + (j_351 + 3)];
-          c00_353 += a_361 * b_363;
-          c01_354 += a_361 * b_364;
-          c02_355 += a_361 * b_365;
-          c03_356 += a_361 * b_366;
-          c10_357 += a_362 * b_363;
-          c11_358 += a_362 * b_364;
-          c12_359 += a_362 * b_365;
-          c13_360 += a_362 * b_366;
+          const a_489 = in_x[30 + i_478];
+          const a_490 = in_x[30 + (i_478 + 1)];
+          const b_491 = step_b7[96 + j_479];
+          const b_492 = step_b7[96 + (j_479 + 1)];
+          const b_493 = step_b7[96 + (j_479 + 2)];
+          const b_494 = step_b7[96 + (j_479 + 3)];
+          c00_481 += a_489 * b_491;
+          c01_482 += a_489 * b_492;
+          c02_483 += a_489 * b_493;
+          c03_484 += a_489 * b_494;
+          c10_485 += a_490 * b_491;
+          c11_486 += a_490 * b_492;
+          c12_487 += a_490 * b_493;
+          c13_488 += a_490 * b_494;
         }
         {
-          const a_361 = in_x[35 + i_350];
-          const a_362 = in_x[35 + (i_350 + 1)];
-          const b_363 = step_b8[112 + j_351];
-          const b_364 = step_b8[112 + (j_351 + 1)];
-          const b_365 = step_b8[112 + (j_351 + 2)];
-          const b_366 = step_b8[112 + (j_351 + 3)];
-          c00_353 += a_361 * b_363;
-          c01_354 += a_361 * b_364;
-          c02_355 += a_361 * b_365;
-          c03_356 += a_361 * b_366;
-          c10_357 += a_362 * b_363;
-          c11_358 += a_362 * b_364;
-          c12_359 += a_362 * b_365;
-          c13_360 += a_362 * b_366;
+          const a_489 = in_x[35 + i_478];
+          const a_490 = in_x[35 + (i_478 + 1)];
+          const b_491 = step_b7[112 + j_479];
+          const b_492 = step_b7[112 + (j_479 + 1)];
+          const b_493 = step_b7[112 + (j_479 + 2)];
+          const b_494 = step_b7[112 + (j_479 + 3)];
+          c00_481 += a_489 * b_491;
+          c01_482 += a_489 * b_492;
+          c02_483 += a_489 * b_493;
+          c03_484 += a_489 * b_494;
+          c10_485 += a_490 * b_491;
+          c11_486 += a_490 * b_492;
+          c12_487 += a_490 * b_493;
+          c13_488 += a_490 * b_494;
         }
-        step_b9[i_350 * 16 + j_351] = c00_353;
-        step_b9[i_350 * 16 + (j_351 + 1)] = c01_354;
-        step_b9[i_350 * 16 + (j_351 + 2)] = c02_355;
-        step_b9[i_350 * 16 + (j_351 + 3)] = c03_356;
-        step_b9[(i_350 + 1) * 16 + j_351] = c10_357;
-        step_b9[(i_350 + 1) * 16 + (j_351 + 1)] = c11_358;
-        step_b9[(i_350 + 1) * 16 + (j_351 + 2)] = c12_359;
-        step_b9[(i_350 + 1) * 16 + (j_351 + 3)] = c13_360;
+        step_b8[i_478 * 16 + j_479] = c00_481;
+        step_b8[i_478 * 16 + (j_479 + 1)] = c01_482;
+        step_b8[i_478 * 16 + (j_479 + 2)] = c02_483;
+        step_b8[i_478 * 16 + (j_479 + 3)] = c03_484;
+        step_b8[(i_478 + 1) * 16 + j_479] = c10_485;
+        step_b8[(i_478 + 1) * 16 + (j_479 + 1)] = c11_486;
+        step_b8[(i_478 + 1) * 16 + (j_479 + 2)] = c12_487;
+        step_b8[(i_478 + 1) * 16 + (j_479 + 3)] = c13_488;
       }
     }
-    for (; i_350 < 5; i_350++) {
-      let j_351 = 0;
-      for (; j_351 + 3 < 16; j_351 += 4) {
-        let c00_368 = 0;
-        let c01_369 = 0;
-        let c02_370 = 0;
-        let c03_371 = 0;
+    for (; i_478 < 5; i_478++) {
+      let j_479 = 0;
+      for (; j_479 + 3 < 16; j_479 += 4) {
+        let c00_496 = 0;
+        let c01_497 = 0;
+        let c02_498 = 0;
+        let c03_499 = 0;
         {
-          const a_372 = in_x[i_350];
-          const b_373 = step_b8[j_351];
-          const b_374 = step_b8[j_351 + 1];
-          const b_375 = step_b8[j_351 + 2];
-          const b_376 = step_b8[j_351 + 3];
-          c00_368 += a_372 * b_373;
-          c01_369 += a_372 * b_374;
-          c02_370 += a_372 * b_375;
-          c03_371 += a_372 * b_376;
+          const a_500 = in_x[i_478];
+          const b_501 = step_b7[j_479];
+          const b_502 = step_b7[j_479 + 1];
+          const b_503 = step_b7[j_479 + 2];
+          const b_504 = step_b7[j_479 + 3];
+          c00_496 += a_500 * b_501;
+          c01_497 += a_500 * b_502;
+          c02_498 += a_500 * b_503;
+          c03_499 += a_500 * b_504;
         }
         {
-          const a_372 = in_x[5 + i_350];
-          const b_373 = step_b8[16 + j_351];
-          const b_374 = step_b8[16 + (j_351 + 1)];
-          const b_375 = step_b8[16 + (j_351 + 2)];
-          const b_376 = step_b8[16 + (j_351 + 3)];
-          c00_368 += a_372 * b_373;
-          c01_369 += a_372 * b_374;
-          c02_370 += a_372 * b_375;
-          c03_371 += a_372 * b_376;
+          const a_500 = in_x[5 + i_478];
+          const b_501 = step_b7[16 + j_479];
+          const b_502 = step_b7[16 + (j_479 + 1)];
+          const b_503 = step_b7[16 + (j_479 + 2)];
+          const b_504 = step_b7[16 + (j_479 + 3)];
+          c00_496 += a_500 * b_501;
+          c01_497 += a_500 * b_502;
+          c02_498 += a_500 * b_503;
+          c03_499 += a_500 * b_504;
         }
         {
-          const a_372 = in_x[10 + i_350];
-          const b_373 = step_b8[32 + j_351];
-          const b_374 = step_b8[32 + (j_351 + 1)];
-          const b_375 = step_b8[32 + (j_351 + 2)];
-          const b_376 = step_b8[32 + (j_351 + 3)];
-          c00_368 += a_372 * b_373;
-          c01_369 += a_372 * b_374;
-          c02_370 += a_372 * b_375;
-          c03_371 += a_372 * b_376;
+          const a_500 = in_x[10 + i_478];
+          const b_501 = step_b7[32 + j_479];
+          const b_502 = step_b7[32 + (j_479 + 1)];
+          const b_503 = step_b7[32 + (j_479 + 2)];
+          const b_504 = step_b7[32 + (j_479 + 3)];
+          c00_496 += a_500 * b_501;
+          c01_497 += a_500 * b_502;
+          c02_498 += a_500 * b_503;
+          c03_499 += a_500 * b_504;
         }
         {
-          const a_372 = in_x[15 + i_350];
-          const b_373 = step_b8[48 + j_351];
-          const b_374 = step_b8[48 + (j_351 + 1)];
-          const b_375 = step_b8[48 + (j_351 + 2)];
-          const b_376 = step_b8[48 + (j_351 + 3)];
-          c00_368 += a_372 * b_373;
-          c01_369 += a_372 * b_374;
-          c02_370 += a_372 * b_375;
-          c03_371 += a_372 * b_376;
+          const a_500 = in_x[15 + i_478];
+          const b_501 = step_b7[48 + j_479];
+          const b_502 = step_b7[48 + (j_479 + 1)];
+          const b_503 = step_b7[48 + (j_479 + 2)];
+          const b_504 = step_b7[48 + (j_479 + 3)];
+          c00_496 += a_500 * b_501;
+          c01_497 += a_500 * b_502;
+          c02_498 += a_500 * b_503;
+          c03_499 += a_500 * b_504;
         }
         {
-          const a_372 = in_x[20 + i_350];
-          const b_373 = step_b8[64 + j_351];
-          const b_374 = step_b8[64 + (j_351 + 1)];
-          const b_375 = step_b8[64 + (j_351 + 2)];
-          const b_376 = step_b8[64 + (j_351 + 3)];
-          c00_368 += a_372 * b_373;
-          c01_369 += a_372 * b_374;
-          c02_370 += a_372 * b_375;
-          c03_371 += a_372 * b_376;
+          const a_500 = in_x[20 + i_478];
+          const b_501 = step_b7[64 + j_479];
+          const b_502 = step_b7[64 + (j_479 + 1)];
+          const b_503 = step_b7[64 + (j_479 + 2)];
+          const b_504 = step_b7[64 + (j_479 + 3)];
+          c00_496 += a_500 * b_501;
+          c01_497 += a_500 * b_502;
+          c02_498 += a_500 * b_503;
+          c03_499 += a_500 * b_504;
         }
         {
-          const a_372 = in_x[25 + i_350];
-          const b_373 = step_b8[80 + j_351];
-          const b_374 = step_b8[80 + (j_351 + 1)];
-          const b_375 = step_b8[80 + (j_351 + 2)];
-          const b_376 = step_b8[80 + (j_351 + 3)];
-          c00_368 += a_372 * b_373;
-          c01_369 += a_372 * b_374;
-          c02_370 += a_372 * b_375;
-          c03_371 += a_372 * b_376;
+          const a_500 = in_x[25 + i_478];
+          const b_501 = step_b7[80 + j_479];
+          const b_502 = step_b7[80 + (j_479 + 1)];
+          const b_503 = step_b7[80 + (j_479 + 2)];
+          const b_504 = step_b7[80 + (j_479 + 3)];
+          c00_496 += a_500 * b_501;
+          c01_497 += a_500 * b_502;
+          c02_498 += a_500 * b_503;
+          c03_499 += a_500 * b_504;
         }
         {
-          const a_372 = in_x[30 + i_350];
-          const b_373 = step_b8[96 + j_351];
-          const b_374 = step_b8[96 + (j_351 + 1)];
-          const b_375 = step_b8[96 + (j_351 + 2)];
-          const b_376 = step_b8[96 + (j_351 + 3)];
-          c00_368 += a_372 * b_373;
-          c01_369 += a_372 * b_374;
-          c02_370 += a_372 * b_375;
-          c03_371 += a_372 * b_376;
+          const a_500 = in_x[30 + i_478];
+          const b_501 = step_b7[96 + j_479];
+          const b_502 = step_b7[96 + (j_479 + 1)];
+          const b_503 = step_b7[96 + (j_479 + 2)];
+          const b_504 = step_b7[96 + (j_479 + 3)];
+          c00_496 += a_500 * b_501;
+          c01_497 += a_500 * b_502;
+          c02_498 += a_500 * b_503;
+          c03_499 += a_500 * b_504;
         }
         {
-          const a_372 = in_x[35 + i_350];
-          const b_373 = step_b8[112 + j_351];
-          const b_374 = step_b8[112 + (j_351 + 1)];
-          const b_375 = step_b8[112 + (j_351 + 2)];
-          const b_376 = step_b8[112 + (j_351 + 3)];
-          c00_368 += a_372 * b_373;
-          c01_369 += a_372 * b_374;
-          c02_370 += a_372 * b_375;
-          c03_371 += a_372 * b_376;
+          const a_500 = in_x[35 + i_478];
+          const b_501 = step_b7[112 + j_479];
+          const b_502 = step_b7[112 + (j_479 + 1)];
+          const b_503 = step_b7[112 + (j_479 + 2)];
+          const b_504 = step_b7[112 + (j_479 + 3)];
+          c00_496 += a_500 * b_501;
+          c01_497 += a_500 * b_502;
+          c02_498 += a_500 * b_503;
+          c03_499 += a_500 * b_504;
         }
-        step_b9[i_350 * 16 + j_351] = c00_368;
-        step_b9[i_350 * 16 + (j_351 + 1)] = c01_369;
-        step_b9[i_350 * 16 + (j_351 + 2)] = c02_370;
-        step_b9[i_350 * 16 + (j_351 + 3)] = c03_371;
+        step_b8[i_478 * 16 + j_479] = c00_496;
+        step_b8[i_478 * 16 + (j_479 + 1)] = c01_497;
+        step_b8[i_478 * 16 + (j_479 + 2)] = c02_498;
+        step_b8[i_478 * 16 + (j_479 + 3)] = c03_499;
       }
     }
   }
   // sum [16]  (model.grad:12: h      = relu(x @ w1 + b1))
-  step_b10_0 = 0;
-  step_b10_1 = 0;
-  step_b10_2 = 0;
-  step_b10_3 = 0;
-  step_b10_4 = 0;
-  step_b10_5 = 0;
-  step_b10_6 = 0;
-  step_b10_7 = 0;
-  step_b10_8 = 0;
-  step_b10_9 = 0;
-  step_b10_10 = 0;
-  step_b10_11 = 0;
-  step_b10_12 = 0;
-  step_b10_13 = 0;
-  step_b10_14 = 0;
-  step_b10_15 = 0;
-  for (let i_377 = 0; i_377 < 8; i_377++) {
+  step_b9_0 = 0;
+  step_b9_1 = 0;
+  step_b9_2 = 0;
+  step_b9_3 = 0;
+  step_b9_4 = 0;
+  step_b9_5 = 0;
+  step_b9_6 = 0;
+  step_b9_7 = 0;
+  step_b9_8 = 0;
+  step_b9_9 = 0;
+  step_b9_10 = 0;
+  step_b9_11 = 0;
+  step_b9_12 = 0;
+  step_b9_13 = 0;
+  step_b9_14 = 0;
+  step_b9_15 = 0;
+  for (let i_505 = 0; i_505 < 8; i_505++) {
     {
-      const v_380 = step_b8[i_377 * 16];
-      step_b10_0 = step_b10_0 + v_380;
+      const v_508 = step_b7[i_505 * 16];
+      step_b9_0 = step_b9_0 + v_508;
     }
     {
-      const v_380 = step_b8[i_377 * 16 + 1];
-      step_b10_1 = step_b10_1 + v_380;
+      const v_508 = step_b7[i_505 * 16 + 1];
+      step_b9_1 = step_b9_1 + v_508;
     }
     {
-      const v_380 = step_b8[i_377 * 16 + 2];
-      step_b10_2 = step_b10_2 + v_380;
+      const v_508 = step_b7[i_505 * 16 + 2];
+      step_b9_2 = step_b9_2 + v_508;
     }
     {
-      const v_380 = step_b8[i_377 * 16 + 3];
-      step_b10_3 = step_b10_3 + v_380;
+      const v_508 = step_b7[i_505 * 16 + 3];
+      step_b9_3 = step_b9_3 + v_508;
     }
     {
-      const v_380 = step_b8[i_377 * 16 + 4];
-      step_b10_4 = step_b10_4 + v_380;
+      const v_508 = step_b7[i_505 * 16 + 4];
+      step_b9_4 = step_b9_4 + v_508;
     }
     {
-      const v_380 = step_b8[i_377 * 16 + 5];
-      step_b10_5 = step_b10_5 + v_380;
+      const v_508 = step_b7[i_505 * 16 + 5];
+      step_b9_5 = step_b9_5 + v_508;
     }
     {
-      const v_380 = step_b8[i_377 * 16 + 6];
-      step_b10_6 = step_b10_6 + v_380;
+      const v_508 = step_b7[i_505 * 16 + 6];
+      step_b9_6 = step_b9_6 + v_508;
     }
     {
-      const v_380 = step_b8[i_377 * 16 + 7];
-      step_b10_7 = step_b10_7 + v_380;
+      const v_508 = step_b7[i_505 * 16 + 7];
+      step_b9_7 = step_b9_7 + v_508;
     }
     {
-      const v_380 = step_b8[i_377 * 16 + 8];
-      step_b10_8 = step_b10_8 + v_380;
+      const v_508 = step_b7[i_505 * 16 + 8];
+      step_b9_8 = step_b9_8 + v_508;
     }
     {
-      const v_380 = step_b8[i_377 * 16 + 9];
-      step_b10_9 = step_b10_9 + v_380;
+      const v_508 = step_b7[i_505 * 16 + 9];
+      step_b9_9 = step_b9_9 + v_508;
     }
     {
-      const v_380 = step_b8[i_377 * 16 + 10];
-      step_b10_10 = step_b10_10 + v_380;
+      const v_508 = step_b7[i_505 * 16 + 10];
+      step_b9_10 = step_b9_10 + v_508;
     }
     {
-      const v_380 = step_b8[i_377 * 16 + 11];
-      step_b10_11 = step_b10_11 + v_380;
+      const v_508 = step_b7[i_505 * 16 + 11];
+      step_b9_11 = step_b9_11 + v_508;
     }
     {
-      const v_380 = step_b8[i_377 * 16 + 12];
-      step_b10_12 = step_b10_12 + v_380;
+      const v_508 = step_b7[i_505 * 16 + 12];
+      step_b9_12 = step_b9_12 + v_508;
     }
     {
-      const v_380 = step_b8[i_377 * 16 + 13];
-      step_b10_13 = step_b10_13 + v_380;
+      const v_508 = step_b7[i_505 * 16 + 13];
+      step_b9_13 = step_b9_13 + v_508;
     }
     {
-      const v_380 = step_b8[i_377 * 16 + 14];
-      step_b10_14 = step_b10_14 + v_380;
+      const v_508 = step_b7[i_505 * 16 + 14];
+      step_b9_14 = step_b9_14 + v_508;
     }
     {
-      const v_380 = step_b8[i_377 * 16 + 15];
-      step_b10_15 = step_b10_15 + v_380;
+      const v_508 = step_b7[i_505 * 16 + 15];
+      step_b9_15 = step_b9_15 + v_508;
     }
   }
   {
     // matmul [16, 4]  (model.grad:13: logits = h @ w2 + b2)
-    let i_381 = 0;
-    for (; i_381 + 1 < 16; i_381 += 2) {
-      let j_382 = 0;
-      for (; j_382 + 3 < 4; j_382 += 4) {
-        let c00_384 = 0;
-        let c01_385 = 0;
-        let c02_386 = 0;
-        let c03_387 = 0;
-        let c10_388 = 0;
-        let c11_389 = 0;
-        let c12_390 = 0;
-        let c13_391 = 0;
+    let i_509 = 0;
+    for (; i_509 + 1 < 16; i_509 += 2) {
+      let j_510 = 0;
+      for (; j_510 + 3 < 4; j_510 += 4) {
+        let c00_512 = 0;
+        let c01_513 = 0;
+        let c02_514 = 0;
+        let c03_515 = 0;
+        let c10_516 = 0;
+        let c11_517 = 0;
+        let c12_518 = 0;
+        let c13_519 = 0;
         {
-          const a_392 = step_b1[i_381];
-          const a_393 = step_b1[i_381 + 1];
-          const b_394 = step_b7[j_382];
-          const b_395 = step_b7[j_382 + 1];
-          const b_396 = step_b7[j_382 + 2];
-          const b_397 = step_b7[j_382 + 3];
-          c00_384 += a_392 * b_394;
-          c01_385 += a_392 * b_395;
-          c02_386 += a_392 * b_396;
-          c03_387 += a_392 * b_397;
-          c10_388 += a_393 * b_394;
-          c11_389 += a_393 * b_395;
-          c12_390 += a_393 * b_396;
-          c13_391 += a_393 * b_397;
+          const a_520 = step_b0[i_509];
+          const a_521 = step_b0[i_509 + 1];
+          const b_522 = step_b6[j_510];
+          const b_523 = step_b6[j_510 + 1];
+          const b_524 = step_b6[j_510 + 2];
+          const b_525 = step_b6[j_510 + 3];
+          c00_512 += a_520 * b_522;
+          c01_513 += a_520 * b_523;
+          c02_514 += a_520 * b_524;
+          c03_515 += a_520 * b_525;
+          c10_516 += a_521 * b_522;
+          c11_517 += a_521 * b_523;
+          c12_518 += a_521 * b_524;
+          c13_519 += a_521 * b_525;
         }
         {
-          const a_392 = step_b1[16 + i_381];
-          const a_393 = step_b1[16 + (i_381 + 1)];
-          const b_394 = step_b7[4 + j_382];
-          const b_395 = step_b7[4 + (j_382 + 1)];
-          const b_396 = step_b7[4 + (j_382 + 2)];
-          const b_397 = step_b7[4 + (j_382 + 3)];
-          c00_384 += a_392 * b_394;
-          c01_385 += a_392 * b_395;
-          c02_386 += a_392 * b_396;
-          c03_387 += a_392 * b_397;
-          c10_388 += a_393 * b_394;
-          c11_389 += a_393 * b_395;
-          c12_390 += a_393 * b_396;
-          c13_391 += a_393 * b_397;
+          const a_520 = step_b0[16 + i_509];
+          const a_521 = step_b0[16 + (i_509 + 1)];
+          const b_522 = step_b6[4 + j_510];
+          const b_523 = step_b6[4 + (j_510 + 1)];
+          const b_524 = step_b6[4 + (j_510 + 2)];
+          const b_525 = step_b6[4 + (j_510 + 3)];
+          c00_512 += a_520 * b_522;
+          c01_513 += a_520 * b_523;
+          c02_514 += a_520 * b_524;
+          c03_515 += a_520 * b_525;
+          c10_516 += a_521 * b_522;
+          c11_517 += a_521 * b_523;
+          c12_518 += a_521 * b_524;
+          c13_519 += a_521 * b_525;
         }
         {
-          const a_392 = step_b1[32 + i_381];
-          const a_393 = step_b1[32 + (i_381 + 1)];
-          const b_394 = step_b7[8 + j_382];
-          const b_395 = step_b7[8 + (j_382 + 1)];
-          const b_396 = step_b7[8 + (j_382 + 2)];
-          const b_397 = step_b7[8 + (j_382 + 3)];
-          c00_384 += a_392 * b_394;
-          c01_385 += a_392 * b_395;
-          c02_386 += a_392 * b_396;
-          c03_387 += a_392 * b_397;
-          c10_388 += a_393 * b_394;
-          c11_389 += a_393 * b_395;
-          c12_390 += a_393 * b_396;
-          c13_391 += a_393 * b_397;
+          const a_520 = step_b0[32 + i_509];
+          const a_521 = step_b0[32 + (i_509 + 1)];
+          const b_522 = step_b6[8 + j_510];
+          const b_523 = step_b6[8 + (j_510 + 1)];
+          const b_524 = step_b6[8 + (j_510 + 2)];
+          const b_525 = step_b6[8 + (j_510 + 3)];
+          c00_512 += a_520 * b_522;
+          c01_513 += a_520 * b_523;
+          c02_514 += a_520 * b_524;
+          c03_515 += a_520 * b_525;
+          c10_516 += a_521 * b_522;
+          c11_517 += a_521 * b_523;
+          c12_518 += a_521 * b_524;
+          c13_519 += a_521 * b_525;
         }
         {
-          const a_392 = step_b1[48 + i_381];
-          const a_393 = step_b1[48 + (i_381 + 1)];
-          const b_394 = step_b7[12 + j_382];
-          const b_395 = step_b7[12 + (j_382 + 1)];
-          const b_396 = step_b7[12 + (j_382 + 2)];
-          const b_397 = step_b7[12 + (j_382 + 3)];
-          c00_384 += a_392 * b_394;
-          c01_385 += a_392 * b_395;
-          c02_386 += a_392 * b_396;
-          c03_387 += a_392 * b_397;
-          c10_388 += a_393 * b_394;
-          c11_389 += a_393 * b_395;
-          c12_390 += a_393 * b_396;
-          c13_391 += a_393 * b_397;
+          const a_520 = step_b0[48 + i_509];
+          const a_521 = step_b0[48 + (i_509 + 1)];
+          const b_522 = step_b6[12 + j_510];
+          const b_523 = step_b6[12 + (j_510 + 1)];
+          const b_524 = step_b6[12 + (j_510 + 2)];
+          const b_525 = step_b6[12 + (j_510 + 3)];
+          c00_512 += a_520 * b_522;
+          c01_513 += a_520 * b_523;
+          c02_514 += a_520 * b_524;
+          c03_515 += a_520 * b_525;
+          c10_516 += a_521 * b_522;
+          c11_517 += a_521 * b_523;
+          c12_518 += a_521 * b_524;
+          c13_519 += a_521 * b_525;
         }
         {
-          const a_392 = step_b1[64 + i_381];
-          const a_393 = step_b1[64 + (i_381 + 1)];
-          const b_394 = step_b7[16 + j_382];
-          const b_395 = step_b7[16 + (j_382 + 1)];
-          const b_396 = step_b7[16 + (j_382 + 2)];
-          const b_397 = step_b7[16 + (j_382 + 3)];
-          c00_384 += a_392 * b_394;
-          c01_385 += a_392 * b_395;
-          c02_386 += a_392 * b_396;
-          c03_387 += a_392 * b_397;
-          c10_388 += a_393 * b_394;
-          c11_389 += a_393 * b_395;
-          c12_390 += a_393 * b_396;
-          c13_391 += a_393 * b_397;
+          const a_520 = step_b0[64 + i_509];
+          const a_521 = step_b0[64 + (i_509 + 1)];
+          const b_522 = step_b6[16 + j_510];
+          const b_523 = step_b6[16 + (j_510 + 1)];
+          const b_524 = step_b6[16 + (j_510 + 2)];
+          const b_525 = step_b6[16 + (j_510 + 3)];
+          c00_512 += a_520 * b_522;
+          c01_513 += a_520 * b_523;
+          c02_514 += a_520 * b_524;
+          c03_515 += a_520 * b_525;
+          c10_516 += a_521 * b_522;
+          c11_517 += a_521 * b_523;
+          c12_518 += a_521 * b_524;
+          c13_519 += a_521 * b_525;
         }
         {
-          const a_392 = step_b1[80 + i_381];
-          const a_393 = step_b1[80 + (i_381 + 1)];
-          const b_394 = step_b7[20 + j_382];
-          const b_395 = step_b7[20 + (j_382 + 1)];
-          const b_396 = step_b7[20 + (j_382 + 2)];
-          const b_397 = step_b7[20 + (j_382 + 3)];
-          c00_384 += a_392 * b_394;
-          c01_385 += a_392 * b_395;
-          c02_386 += a_392 * b_396;
-          c03_387 += a_392 * b_397;
-          c10_388 += a_393 * b_394;
-          c11_389 += a_393 * b_395;
-          c12_390 += a_393 * b_396;
-          c13_391 += a_393 * b_397;
+          const a_520 = step_b0[80 + i_509];
+          const a_521 = step_b0[80 + (i_509 + 1)];
+          const b_522 = step_b6[20 + j_510];
+          const b_523 = step_b6[20 + (j_510 + 1)];
+          const b_524 = step_b6[20 + (j_510 + 2)];
+          const b_525 = step_b6[20 + (j_510 + 3)];
+          c00_512 += a_520 * b_522;
+          c01_513 += a_520 * b_523;
+          c02_514 += a_520 * b_524;
+          c03_515 += a_520 * b_525;
+          c10_516 += a_521 * b_522;
+          c11_517 += a_521 * b_523;
+          c12_518 += a_521 * b_524;
+          c13_519 += a_521 * b_525;
         }
         {
-          const a_392 = step_b1[96 + i_381];
-          const a_393 = step_b1[96 + (i_381 + 1)];
-          const b_394 = step_b7[24 + j_382];
-          const b_395 = step_b7[24 + (j_382 + 1)];
-          const b_396 = step_b7[24 + (j_382 + 2)];
-          const b_397 = step_b7[24 + (j_382 + 3)];
-          c00_384 += a_392 * b_394;
-          c01_385 += a_392 * b_395;
-          c02_386 += a_392 * b_396;
-          c03_387 += a_392 * b_397;
-          c10_388 += a_393 * b_394;
-          c11_389 += a_393 * b_395;
-          c12_390 += a_393 * b_396;
-          c13_391 += a_393 * b_397;
+          const a_520 = step_b0[96 + i_509];
+          const a_521 = step_b0[96 + (i_509 + 1)];
+          const b_522 = step_b6[24 + j_510];
+          const b_523 = step_b6[24 + (j_510 + 1)];
+          const b_524 = step_b6[24 + (j_510 + 2)];
+          const b_525 = step_b6[24 + (j_510 + 3)];
+          c00_512 += a_520 * b_522;
+          c01_513 += a_520 * b_523;
+          c02_514 += a_520 * b_524;
+          c03_515 += a_520 * b_525;
+          c10_516 += a_521 * b_522;
+          c11_517 += a_521 * b_523;
+          c12_518 += a_521 * b_524;
+          c13_519 += a_521 * b_525;
         }
         {
-          const a_392 = step_b1[112 + i_381];
-          const a_393 = step_b1[112 + (i_381 + 1)];
-          const b_394 = step_b7[28 + j_382];
-          const b_395 = step_b7[28 + (j_382 + 1)];
-          const b_396 = step_b7[28 + (j_382 + 2)];
-          const b_397 = step_b7[28 + (j_382 + 3)];
-          c00_384 += a_392 * b_394;
-          c01_385 += a_392 * b_395;
-          c02_386 += a_392 * b_396;
-          c03_387 += a_392 * b_397;
-          c10_388 += a_393 * b_394;
-          c11_389 += a_393 * b_395;
-          c12_390 += a_393 * b_396;
-          c13_391 += a_393 * b_397;
+          const a_520 = step_b0[112 + i_509];
+          const a_521 = step_b0[112 + (i_509 + 1)];
+          const b_522 = step_b6[28 + j_510];
+          const b_523 = step_b6[28 + (j_510 + 1)];
+          const b_524 = step_b6[28 + (j_510 + 2)];
+          const b_525 = step_b6[28 + (j_510 + 3)];
+          c00_512 += a_520 * b_522;
+          c01_513 += a_520 * b_523;
+          c02_514 += a_520 * b_524;
+          c03_515 += a_520 * b_525;
+          c10_516 += a_521 * b_522;
+          c11_517 += a_521 * b_523;
+          c12_518 += a_521 * b_524;
+          c13_519 += a_521 * b_525;
         }
-        step_b11[i_381 * 4 + j_382] = c00_384;
-        step_b11[i_381 * 4 + (j_382 + 1)] = c01_385;
-        step_b11[i_381 * 4 + (j_382 + 2)] = c02_386;
-        step_b11[i_381 * 4 + (j_382 + 3)] = c03_387;
-        step_b11[(i_381 + 1) * 4 + j_382] = c10_388;
-        step_b11[(i_381 + 1) * 4 + (j_382 + 1)] = c11_389;
-        step_b11[(i_381 + 1) * 4 + (j_382 + 2)] = c12_390;
-        step_b11[(i_381 + 1) * 4 + (j_382 + 3)] = c13_391;
+        step_b10[i_509 * 4 + j_510] = c00_512;
+        step_b10[i_509 * 4 + (j_510 + 1)] = c01_513;
+        step_b10[i_509 * 4 + (j_510 + 2)] = c02_514;
+        step_b10[i_509 * 4 + (j_510 + 3)] = c03_515;
+        step_b10[(i_509 + 1) * 4 + j_510] = c10_516;
+        step_b10[(i_509 + 1) * 4 + (j_510 + 1)] = c11_517;
+        step_b10[(i_509 + 1) * 4 + (j_510 + 2)] = c12_518;
+        step_b10[(i_509 + 1) * 4 + (j_510 + 3)] = c13_519;
       }
     }
   }
   // sum [4]  (model.grad:13: logits = h @ w2 + b2)
-  step_b12_0 = 0;
-  step_b12_1 = 0;
-  step_b12_2 = 0;
-  step_b12_3 = 0;
+  step_b11_0 = 0;
+  step_b11_1 = 0;
+  step_b11_2 = 0;
+  step_b11_3 = 0;
   {
-    const v_401 = step_b7[0];
-    step_b12_0 = step_b12_0 + v_401;
+    const v_529 = step_b6[0];
+    step_b11_0 = step_b11_0 + v_529;
   }
   {
-    const v_401 = step_b7[1];
-    step_b12_1 = step_b12_1 + v_401;
+    const v_529 = step_b6[1];
+    step_b11_1 = step_b11_1 + v_529;
   }
   {
-    const v_401 = step_b7[2];
-    step_b12_2 = step_b12_2 + v_401;
+    const v_529 = step_b6[2];
+    step_b11_2 = step_b11_2 + v_529;
   }
   {
-    const v_401 = step_b7[3];
-    step_b12_3 = step_b12_3 + v_401;
+    const v_529 = step_b6[3];
+    step_b11_3 = step_b11_3 + v_529;
   }
   {
-    const v_401 = step_b7[4];
-    step_b12_0 = step_b12_0 + v_401;
+    const v_529 = step_b6[4];
+    step_b11_0 = step_b11_0 + v_529;
   }
   {
-    const v_401 = step_b7[5];
-    step_b12_1 = step_b12_1 + v_401;
+    const v_529 = step_b6[5];
+    step_b11_1 = step_b11_1 + v_529;
   }
   {
-    const v_401 = step_b7[6];
-    step_b12_2 = step_b12_2 + v_401;
+    const v_529 = step_b6[6];
+    step_b11_2 = step_b11_2 + v_529;
   }
   {
-    const v_401 = step_b7[7];
-    step_b12_3 = step_b12_3 + v_401;
+    const v_529 = step_b6[7];
+    step_b11_3 = step_b11_3 + v_529;
   }
   {
-    const v_401 = step_b7[8];
-    step_b12_0 = step_b12_0 + v_401;
+    const v_529 = step_b6[8];
+    step_b11_0 = step_b11_0 + v_529;
   }
   {
-    const v_401 = step_b7[9];
-    step_b12_1 = step_b12_1 + v_401;
+    const v_529 = step_b6[9];
+    step_b11_1 = step_b11_1 + v_529;
   }
   {
-    const v_401 = step_b7[10];
-    step_b12_2 = step_b12_2 + v_401;
+    const v_529 = step_b6[10];
+    step_b11_2 = step_b11_2 + v_529;
   }
   {
-    const v_401 = step_b7[11];
-    step_b12_3 = step_b12_3 + v_401;
+    const v_529 = step_b6[11];
+    step_b11_3 = step_b11_3 + v_529;
   }
   {
-    const v_401 = step_b7[12];
-    step_b12_0 = step_b12_0 + v_401;
+    const v_529 = step_b6[12];
+    step_b11_0 = step_b11_0 + v_529;
   }
   {
-    const v_401 = step_b7[13];
-    step_b12_1 = step_b12_1 + v_401;
+    const v_529 = step_b6[13];
+    step_b11_1 = step_b11_1 + v_529;
   }
   {
-    const v_401 = step_b7[14];
-    step_b12_2 = step_b12_2 + v_401;
+    const v_529 = step_b6[14];
+    step_b11_2 = step_b11_2 + v_529;
   }
   {
-    const v_401 = step_b7[15];
-    step_b12_3 = step_b12_3 + v_401;
+    const v_529 = step_b6[15];
+    step_b11_3 = step_b11_3 + v_529;
   }
   {
-    const v_401 = step_b7[16];
-    step_b12_0 = step_b12_0 + v_401;
+    const v_529 = step_b6[16];
+    step_b11_0 = step_b11_0 + v_529;
   }
   {
-    const v_401 = step_b7[17];
-    step_b12_1 = step_b12_1 + v_401;
+    const v_529 = step_b6[17];
+    step_b11_1 = step_b11_1 + v_529;
   }
   {
-    const v_401 = step_b7[18];
-    step_b12_2 = step_b12_2 + v_401;
+    const v_529 = step_b6[18];
+    step_b11_2 = step_b11_2 + v_529;
   }
   {
-    const v_401 = step_b7[19];
-    step_b12_3 = step_b12_3 + v_401;
+    const v_529 = step_b6[19];
+    step_b11_3 = step_b11_3 + v_529;
   }
   {
-    const v_401 = step_b7[20];
-    step_b12_0 = step_b12_0 + v_401;
+    const v_529 = step_b6[20];
+    step_b11_0 = step_b11_0 + v_529;
   }
   {
-    const v_401 = step_b7[21];
-    step_b12_1 = step_b12_1 + v_401;
+    const v_529 = step_b6[21];
+    step_b11_1 = step_b11_1 + v_529;
   }
   {
-    const v_401 = step_b7[22];
-    step_b12_2 = step_b12_2 + v_401;
+    const v_529 = step_b6[22];
+    step_b11_2 = step_b11_2 + v_529;
   }
   {
-    const v_401 = step_b7[23];
-    step_b12_3 = step_b12_3 + v_401;
+    const v_529 = step_b6[23];
+    step_b11_3 = step_b11_3 + v_529;
   }
   {
-    const v_401 = step_b7[24];
-    step_b12_0 = step_b12_0 + v_401;
+    const v_529 = step_b6[24];
+    step_b11_0 = step_b11_0 + v_529;
   }
   {
-    const v_401 = step_b7[25];
-    step_b12_1 = step_b12_1 + v_401;
+    const v_529 = step_b6[25];
+    step_b11_1 = step_b11_1 + v_529;
   }
   {
-    const v_401 = step_b7[26];
-    step_b12_2 = step_b12_2 + v_401;
+    const v_529 = step_b6[26];
+    step_b11_2 = step_b11_2 + v_529;
   }
   {
-    const v_401 = step_b7[27];
-    step_b12_3 = step_b12_3 + v_401;
+    const v_529 = step_b6[27];
+    step_b11_3 = step_b11_3 + v_529;
   }
   {
-    const v_401 = step_b7[28];
-    step_b12_0 = step_b12_0 + v_401;
+    const v_529 = step_b6[28];
+    step_b11_0 = step_b11_0 + v_529;
   }
   {
-    const v_401 = step_b7[29];
-    step_b12_1 = step_b12_1 + v_401;
+    const v_529 = step_b6[29];
+    step_b11_1 = step_b11_1 + v_529;
   }
   {
-    const v_401 = step_b7[30];
-    step_b12_2 = step_b12_2 + v_401;
+    const v_529 = step_b6[30];
+    step_b11_2 = step_b11_2 + v_529;
   }
   {
-    const v_401 = step_b7[31];
-    step_b12_3 = step_b12_3 + v_401;
+    const v_529 = step_b6[31];
+    step_b11_3 = step_b11_3 + v_529;
   }
-  step_scratch[0] = s_loss_310;
+  step_scratch[0] = s_loss_420;
   opt_t += 1;
   const c1 = 1 - Math.pow(0.9, opt_t);
   const c2 = 1 - Math.pow(0.999, opt_t);
-  for (let i_403 = 0; i_403 < 80; i_403++) {
-    const g = step_b9[i_403];
-    const m = 0.9 * opt0_w1[i_403] + 0.09999999999999998 * g;
-    const v_402 = 0.999 * opt1_w1[i_403] + 0.0010000000000000009 * g * g;
-    opt0_w1[i_403] = m;
-    opt1_w1[i_403] = v_402;
-    p_w1[i_403] -= 0.01 * (m / c1) / (Math.sqrt(v_402 / c2) + 1e-8);
+  for (let i_531 = 0; i_531 < 80; i_531++) {
+    const g = step_b8[i_531];
+    const m = 0.9 * opt0_w1[i_531] + 0.09999999999999998 * g;
+    const v_530 = 0.999 * opt1_w1[i_531] + 0.0010000000000000009 * g * g;
+    opt0_w1[i_531] = m;
+    opt1_w1[i_531] = v_530;
+    p_w1[i_531] -= 0.01 * (m / c1) / (Math.sqrt(v_530 / c2) + 1e-8);
   }
   {
-    const g_404 = step_b10_0;
-    const m_405 = 0.9 * opt0_b1[0] + 0.09999999999999998 * g_404;
-    const v_406 = 0.999 * opt1_b1[0] + 0.0010000000000000009 * g_404 * g_404;
-    opt0_b1[0] = m_405;
-    opt1_b1[0] = v_406;
-    p_b1[0] -= 0.01 * (m_405 / c1) / (Math.sqrt(v_406 / c2) + 1e-8);
+    const g_532 = step_b9_0;
+    const m_533 = 0.9 * opt0_b1[0] + 0.09999999999999998 * g_532;
+    const v_534 = 0.999 * opt1_b1[0] + 0.0010000000000000009 * g_532 * g_532;
+    opt0_b1[0] = m_533;
+    opt1_b1[0] = v_534;
+    p_b1[0] -= 0.01 * (m_533 / c1) / (Math.sqrt(v_534 / c2) + 1e-8);
   }
   {
-    const g_404 = step_b10_1;
-    const m_405 = 0.9 * opt0_b1[1] + 0.09999999999999998 * g_404;
-    const v_406 = 0.999 * opt1_b1[1] + 0.0010000000000000009 * g_404 * g_404;
-    opt0_b1[1] = m_405;
-    opt1_b1[1] = v_406;
-    p_b1[1] -= 0.01 * (m_405 / c1) / (Math.sqrt(v_406 / c2) + 1e-8);
+    const g_532 = step_b9_1;
+    const m_533 = 0.9 * opt0_b1[1] + 0.09999999999999998 * g_532;
+    const v_534 = 0.999 * opt1_b1[1] + 0.0010000000000000009 * g_532 * g_532;
+    opt0_b1[1] = m_533;
+    opt1_b1[1] = v_534;
+    p_b1[1] -= 0.01 * (m_533 / c1) / (Math.sqrt(v_534 / c2) + 1e-8);
   }
   {
-    const g_404 = step_b10_2;
-    const m_405 = 0.9 * opt0_b1[2] + 0.09999999999999998 * g_404;
-    const v_406 = 0.999 * opt1_b1[2] + 0.0010000000000000009 * g_404 * g_404;
-    opt0_b1[2] = m_405;
-    opt1_b1[2] = v_406;
-    p_b1[2] -= 0.01 * (m_405 / c1) / (Math.sqrt(v_406 / c2) + 1e-8);
+    const g_532 = step_b9_2;
+    const m_533 = 0.9 * opt0_b1[2] + 0.09999999999999998 * g_532;
+    const v_534 = 0.999 * opt1_b1[2] + 0.0010000000000000009 * g_532 * g_532;
+    opt0_b1[2] = m_533;
+    opt1_b1[2] = v_534;
+    p_b1[2] -= 0.01 * (m_533 / c1) / (Math.sqrt(v_534 / c2) + 1e-8);
   }
   {
-    const g_404 = step_b10_3;
-    const m_405 = 0.9 * opt0_b1[3] + 0.09999999999999998 * g_404;
-    const v_406 = 0.999 * opt1_b1[3] + 0.0010000000000000009 * g_404 * g_404;
-    opt0_b1[3] = m_405;
-    opt1_b1[3] = v_406;
-    p_b1[3] -= 0.01 * (m_405 / c1) / (Math.sqrt(v_406 / c2) + 1e-8);
+    const g_532 = step_b9_3;
+    const m_533 = 0.9 * opt0_b1[3] + 0.09999999999999998 * g_532;
+    const v_534 = 0.999 * opt1_b1[3] + 0.0010000000000000009 * g_532 * g_532;
+    opt0_b1[3] = m_533;
+    opt1_b1[3] = v_534;
+    p_b1[3] -= 0.01 * (m_533 / c1) / (Math.sqrt(v_534 / c2) + 1e-8);
   }
   {
-    const g_404 = step_b10_4;
-    const m_405 = 0.9 * opt0_b1[4] + 0.09999999999999998 * g_404;
-    const v_406 = 0.999 * opt1_b1[4] + 0.0010000000000000009 * g_404 * g_404;
-    opt0_b1[4] = m_405;
-    opt1_b1[4] = v_406;
-    p_b1[4] -= 0.01 * (m_405 / c1) / (Math.sqrt(v_406 / c2) + 1e-8);
+    const g_532 = step_b9_4;
+    const m_533 = 0.9 * opt0_b1[4] + 0.09999999999999998 * g_532;
+    const v_534 = 0.999 * opt1_b1[4] + 0.0010000000000000009 * g_532 * g_532;
+    opt0_b1[4] = m_533;
+    opt1_b1[4] = v_534;
+    p_b1[4] -= 0.01 * (m_533 / c1) / (Math.sqrt(v_534 / c2) + 1e-8);
   }
   {
-    const g_404 = step_b10_5;
-    const m_405 = 0.9 * opt0_b1[5] + 0.09999999999999998 * g_404;
-    const v_406 = 0.999 * opt1_b1[5] + 0.0010000000000000009 * g_404 * g_404;
-    opt0_b1[5] = m_405;
-    opt1_b1[5] = v_406;
-    p_b1[5] -= 0.01 * (m_405 / c1) / (Math.sqrt(v_406 / c2) + 1e-8);
+    const g_532 = step_b9_5;
+    const m_533 = 0.9 * opt0_b1[5] + 0.09999999999999998 * g_532;
+    const v_534 = 0.999 * opt1_b1[5] + 0.0010000000000000009 * g_532 * g_532;
+    opt0_b1[5] = m_533;
+    opt1_b1[5] = v_534;
+    p_b1[5] -= 0.01 * (m_533 / c1) / (Math.sqrt(v_534 / c2) + 1e-8);
   }
   {
-    const g_404 = step_b10_6;
-    const m_405 = 0.9 * opt0_b1[6] + 0.09999999999999998 * g_404;
-    const v_406 = 0.999 * opt1_b1[6] + 0.0010000000000000009 * g_404 * g_404;
-    opt0_b1[6] = m_405;
-    opt1_b1[6] = v_406;
-    p_b1[6] -= 0.01 * (m_405 / c1) / (Math.sqrt(v_406 / c2) + 1e-8);
+    const g_532 = step_b9_6;
+    const m_533 = 0.9 * opt0_b1[6] + 0.09999999999999998 * g_532;
+    const v_534 = 0.999 * opt1_b1[6] + 0.0010000000000000009 * g_532 * g_532;
+    opt0_b1[6] = m_533;
+    opt1_b1[6] = v_534;
+    p_b1[6] -= 0.01 * (m_533 / c1) / (Math.sqrt(v_534 / c2) + 1e-8);
   }
   {
-    const g_404 = step_b10_7;
-    const m_405 = 0.9 * opt0_b1[7] + 0.09999999999999998 * g_404;
-    const v_406 = 0.999 * opt1_b1[7] + 0.0010000000000000009 * g_404 * g_404;
-    opt0_b1[7] = m_405;
-    opt1_b1[7] = v_406;
-    p_b1[7] -= 0.01 * (m_405 / c1) / (Math.sqrt(v_406 / c2) + 1e-8);
+    const g_532 = step_b9_7;
+    const m_533 = 0.9 * opt0_b1[7] + 0.09999999999999998 * g_532;
+    const v_534 = 0.999 * opt1_b1[7] + 0.0010000000000000009 * g_532 * g_532;
+    opt0_b1[7] = m_533;
+    opt1_b1[7] = v_534;
+    p_b1[7] -= 0.01 * (m_533 / c1) / (Math.sqrt(v_534 / c2) + 1e-8);
   }
   {
-    const g_404 = step_b10_8;
-    const m_405 = 0.9 * opt0_b1[8] + 0.09999999999999998 * g_404;
-    const v_406 = 0.999 * opt1_b1[8] + 0.0010000000000000009 * g_404 * g_404;
-    opt0_b1[8] = m_405;
-    opt1_b1[8] = v_406;
-    p_b1[8] -= 0.01 * (m_405 / c1) / (Math.sqrt(v_406 / c2) + 1e-8);
+    const g_532 = step_b9_8;
+    const m_533 = 0.9 * opt0_b1[8] + 0.09999999999999998 * g_532;
+    const v_534 = 0.999 * opt1_b1[8] + 0.0010000000000000009 * g_532 * g_532;
+    opt0_b1[8] = m_533;
+    opt1_b1[8] = v_534;
+    p_b1[8] -= 0.01 * (m_533 / c1) / (Math.sqrt(v_534 / c2) + 1e-8);
   }
   {
-    const g_404 = step_b10_9;
-    const m_405 = 0.9 * opt0_b1[9] + 0.09999999999999998 * g_404;
-    const v_406 = 0.999 * opt1_b1[9] + 0.0010000000000000009 * g_404 * g_404;
-    opt0_b1[9] = m_405;
-    opt1_b1[9] = v_406;
-    p_b1[9] -= 0.01 * (m_405 / c1) / (Math.sqrt(v_406 / c2) + 1e-8);
+    const g_532 = step_b9_9;
+    const m_533 = 0.9 * opt0_b1[9] + 0.09999999999999998 * g_532;
+    const v_534 = 0.999 * opt1_b1[9] + 0.0010000000000000009 * g_532 * g_532;
+    opt0_b1[9] = m_533;
+    opt1_b1[9] = v_534;
+    p_b1[9] -= 0.01 * (m_533 / c1) / (Math.sqrt(v_534 / c2) + 1e-8);
   }
   {
-    const g_404 = step_b10_10;
-    const m_405 = 0.9 * opt0_b1[10] + 0.09999999999999998 * g_404;
-    const v_406 = 0.999 * opt1_b1[10] + 0.0010000000000000009 * g_404 * g_404;
-    opt0_b1[10] = m_405;
-    opt1_b1[10] = v_406;
-    p_b1[10] -= 0.01 * (m_405 / c1) / (Math.sqrt(v_406 / c2) + 1e-8);
+    const g_532 = step_b9_10;
+    const m_533 = 0.9 * opt0_b1[10] + 0.09999999999999998 * g_532;
+    const v_534 = 0.999 * opt1_b1[10] + 0.0010000000000000009 * g_532 * g_532;
+    opt0_b1[10] = m_533;
+    opt1_b1[10] = v_534;
+    p_b1[10] -= 0.01 * (m_533 / c1) / (Math.sqrt(v_534 / c2) + 1e-8);
   }
   {
-    const g_404 = step_b10_11;
-    const m_405 = 0.9 * opt0_b1[11] + 0.09999999999999998 * g_404;
-    const v_406 = 0.999 * opt1_b1[11] + 0.0010000000000000009 * g_404 * g_404;
-    opt0_b1[11] = m_405;
-    opt1_b1[11] = v_406;
-    p_b1[11] -= 0.01 * (m_405 / c1) / (Math.sqrt(v_406 / c2) + 1e-8);
+    const g_532 = step_b9_11;
+    const m_533 = 0.9 * opt0_b1[11] + 0.09999999999999998 * g_532;
+    const v_534 = 0.999 * opt1_b1[11] + 0.0010000000000000009 * g_532 * g_532;
+    opt0_b1[11] = m_533;
+    opt1_b1[11] = v_534;
+    p_b1[11] -= 0.01 * (m_533 / c1) / (Math.sqrt(v_534 / c2) + 1e-8);
   }
   {
-    const g_404 = step_b10_12;
-    const m_405 = 0.9 * opt0_b1[12] + 0.09999999999999998 * g_404;
-    const v_406 = 0.999 * opt1_b1[12] + 0.0010000000000000009 * g_404 * g_404;
-    opt0_b1[12] = m_405;
-    opt1_b1[12] = v_406;
-    p_b1[12] -= 0.01 * (m_405 / c1) / (Math.sqrt(v_406 / c2) + 1e-8);
+    const g_532 = step_b9_12;
+    const m_533 = 0.9 * opt0_b1[12] + 0.09999999999999998 * g_532;
+    const v_534 = 0.999 * opt1_b1[12] + 0.0010000000000000009 * g_532 * g_532;
+    opt0_b1[12] = m_533;
+    opt1_b1[12] = v_534;
+    p_b1[12] -= 0.01 * (m_533 / c1) / (Math.sqrt(v_534 / c2) + 1e-8);
   }
   {
-    const g_404 = step_b10_13;
-    const m_405 = 0.9 * opt0_b1[13] + 0.09999999999999998 * g_404;
-    const v_406 = 0.999 * opt1_b1[13] + 0.0010000000000000009 * g_404 * g_404;
-    opt0_b1[13] = m_405;
-    opt1_b1[13] = v_406;
-    p_b1[13] -= 0.01 * (m_405 / c1) / (Math.sqrt(v_406 / c2) + 1e-8);
+    const g_532 = step_b9_13;
+    const m_533 = 0.9 * opt0_b1[13] + 0.09999999999999998 * g_532;
+    const v_534 = 0.999 * opt1_b1[13] + 0.0010000000000000009 * g_532 * g_532;
+    opt0_b1[13] = m_533;
+    opt1_b1[13] = v_534;
+    p_b1[13] -= 0.01 * (m_533 / c1) / (Math.sqrt(v_534 / c2) + 1e-8);
   }
   {
-    const g_404 = step_b10_14;
-    const m_405 = 0.9 * opt0_b1[14] + 0.09999999999999998 * g_404;
-    const v_406 = 0.999 * opt1_b1[14] + 0.0010000000000000009 * g_404 * g_404;
-    opt0_b1[14] = m_405;
-    opt1_b1[14] = v_406;
-    p_b1[14] -= 0.01 * (m_405 / c1) / (Math.sqrt(v_406 / c2) + 1e-8);
+    const g_532 = step_b9_14;
+    const m_533 = 0.9 * opt0_b1[14] + 0.09999999999999998 * g_532;
+    const v_534 = 0.999 * opt1_b1[14] + 0.0010000000000000009 * g_532 * g_532;
+    opt0_b1[14] = m_533;
+    opt1_b1[14] = v_534;
+    p_b1[14] -= 0.01 * (m_533 / c1) / (Math.sqrt(v_534 / c2) + 1e-8);
   }
   {
-    const g_404 = step_b10_15;
-    const m_405 = 0.9 * opt0_b1[15] + 0.09999999999999998 * g_404;
-    const v_406 = 0.999 * opt1_b1[15] + 0.0010000000000000009 * g_404 * g_404;
-    opt0_b1[15] = m_405;
-    opt1_b1[15] = v_406;
-    p_b1[15] -= 0.01 * (m_405 / c1) / (Math.sqrt(v_406 / c2) + 1e-8);
+    const g_532 = step_b9_15;
+    const m_533 = 0.9 * opt0_b1[15] + 0.09999999999999998 * g_532;
+    const v_534 = 0.999 * opt1_b1[15] + 0.0010000000000000009 * g_532 * g_532;
+    opt0_b1[15] = m_533;
+    opt1_b1[15] = v_534;
+    p_b1[15] -= 0.01 * (m_533 / c1) / (Math.sqrt(v_534 / c2) + 1e-8);
   }
-  for (let i_411 = 0; i_411 < 64; i_411++) {
-    const g_408 = step_b11[i_411];
-    const m_409 = 0.9 * opt0_w2[i_411] + 0.09999999999999998 * g_408;
-    const v_410 = 0.999 * opt1_w2[i_411] + 0.0010000000000000009 * g_408 * g_408;
-    opt0_w2[i_411] = m_409;
-    opt1_w2[i_411] = v_410;
-    p_w2[i_411] -= 0.01 * (m_409 / c1) / (Math.sqrt(v_410 / c2) + 1e-8);
-  }
-  {
-    const g_412 = step_b12_0;
-    const m_413 = 0.9 * opt0_b2[0] + 0.09999999999999998 * g_412;
-    const v_414 = 0.999 * opt1_b2[0] + 0.0010000000000000009 * g_412 * g_412;
-    opt0_b2[0] = m_413;
-    opt1_b2[0] = v_414;
-    p_b2[0] -= 0.01 * (m_413 / c1) / (Math.sqrt(v_414 / c2) + 1e-8);
+  for (let i_539 = 0; i_539 < 64; i_539++) {
+    const g_536 = step_b10[i_539];
+    const m_537 = 0.9 * opt0_w2[i_539] + 0.09999999999999998 * g_536;
+    const v_538 = 0.999 * opt1_w2[i_539] + 0.0010000000000000009 * g_536 * g_536;
+    opt0_w2[i_539] = m_537;
+    opt1_w2[i_539] = v_538;
+    p_w2[i_539] -= 0.01 * (m_537 / c1) / (Math.sqrt(v_538 / c2) + 1e-8);
   }
   {
-    const g_412 = step_b12_1;
-    const m_413 = 0.9 * opt0_b2[1] + 0.09999999999999998 * g_412;
-    const v_414 = 0.999 * opt1_b2[1] + 0.0010000000000000009 * g_412 * g_412;
-    opt0_b2[1] = m_413;
-    opt1_b2[1] = v_414;
-    p_b2[1] -= 0.01 * (m_413 / c1) / (Math.sqrt(v_414 / c2) + 1e-8);
+    const g_540 = step_b11_0;
+    const m_541 = 0.9 * opt0_b2[0] + 0.09999999999999998 * g_540;
+    const v_542 = 0.999 * opt1_b2[0] + 0.0010000000000000009 * g_540 * g_540;
+    opt0_b2[0] = m_541;
+    opt1_b2[0] = v_542;
+    p_b2[0] -= 0.01 * (m_541 / c1) / (Math.sqrt(v_542 / c2) + 1e-8);
   }
   {
-    const g_412 = step_b12_2;
-    const m_413 = 0.9 * opt0_b2[2] + 0.09999999999999998 * g_412;
-    const v_414 = 0.999 * opt1_b2[2] + 0.0010000000000000009 * g_412 * g_412;
-    opt0_b2[2] = m_413;
-    opt1_b2[2] = v_414;
-    p_b2[2] -= 0.01 * (m_413 / c1) / (Math.sqrt(v_414 / c2) + 1e-8);
+    const g_540 = step_b11_1;
+    const m_541 = 0.9 * opt0_b2[1] + 0.09999999999999998 * g_540;
+    const v_542 = 0.999 * opt1_b2[1] + 0.0010000000000000009 * g_540 * g_540;
+    opt0_b2[1] = m_541;
+    opt1_b2[1] = v_542;
+    p_b2[1] -= 0.01 * (m_541 / c1) / (Math.sqrt(v_542 / c2) + 1e-8);
   }
   {
-    const g_412 = step_b12_3;
-    const m_413 = 0.9 * opt0_b2[3] + 0.09999999999999998 * g_412;
-    const v_414 = 0.999 * opt1_b2[3] + 0.0010000000000000009 * g_412 * g_412;
-    opt0_b2[3] = m_413;
-    opt1_b2[3] = v_414;
-    p_b2[3] -= 0.01 * (m_413 / c1) / (Math.sqrt(v_414 / c2) + 1e-8);
+    const g_540 = step_b11_2;
+    const m_541 = 0.9 * opt0_b2[2] + 0.09999999999999998 * g_540;
+    const v_542 = 0.999 * opt1_b2[2] + 0.0010000000000000009 * g_540 * g_540;
+    opt0_b2[2] = m_541;
+    opt1_b2[2] = v_542;
+    p_b2[2] -= 0.01 * (m_541 / c1) / (Math.sqrt(v_542 / c2) + 1e-8);
+  }
+  {
+    const g_540 = step_b11_3;
+    const m_541 = 0.9 * opt0_b2[3] + 0.09999999999999998 * g_540;
+    const v_542 = 0.999 * opt1_b2[3] + 0.0010000000000000009 * g_540 * g_540;
+    opt0_b2[3] = m_541;
+    opt1_b2[3] = v_542;
+    p_b2[3] -= 0.01 * (m_541 / c1) / (Math.sqrt(v_542 / c2) + 1e-8);
   }
 }
 function stepImpl(values) {
@@ -6870,33 +6196,41 @@ function stepImpl(values) {
     badValues(values, "step: the values must be an object mapping input names to Float32Arrays, but is ");
   }
   for (const key in values) {
-    if (known[key] !== 1) {
-      unknownValue(values, key);
+    switch (key) {
+      case "x":
+      case "target":
+      case "w1":
+      case "b1":
+      case "w2":
+      case "b2":
+        break;
+      default:
+        unknownValue(values, key);
     }
   }
   const in_x = values["x"];
   if (!(in_x instanceof F) || !hasOwn.call(values, "x")) {
-    badArgument(values, "x", true, "missing input `x`", "`x` must be a Float32Array, but is ");
+    badArgument(values, "x", true, "missing input `x`", "`x` must be a Float32Array, but is ", in_x);
   }
   const in_target = values["target"];
   if (!(in_target instanceof F) || !hasOwn.call(values, "target")) {
-    badArgument(values, "target", true, "missing input `target`", "`target` must be a Float32Array, but is ");
+    badArgument(values, "target", true, "missing input `target`", "`target` must be a Float32Array, but is ", in_target);
   }
   const p_w1 = hasOwn.call(values, "w1") ? values["w1"] : params["w1"];
   if (!(p_w1 instanceof F)) {
-    badArgument(values, "w1", false, "missing input `w1`", "`w1` must be a Float32Array, but is ");
+    badArgument(values, "w1", false, "missing input `w1`", "`w1` must be a Float32Array, but is ", p_w1);
   }
   const p_b1 = hasOwn.call(values, "b1") ? values["b1"] : params["b1"];
   if (!(p_b1 instanceof F)) {
-    badArgument(values, "b1", false, "missing input `b1`", "`b1` must be a Float32Array, but is ");
+    badArgument(values, "b1", false, "missing input `b1`", "`b1` must be a Float32Array, but is ", p_b1);
   }
   const p_w2 = hasOwn.call(values, "w2") ? values["w2"] : params["w2"];
   if (!(p_w2 instanceof F)) {
-    badArgument(values, "w2", false, "missing input `w2`", "`w2` must be a Float32Array, but is ");
+    badArgument(values, "w2", false, "missing input `w2`", "`w2` must be a Float32Array, but is ", p_w2);
   }
   const p_b2 = hasOwn.call(values, "b2") ? values["b2"] : params["b2"];
   if (!(p_b2 instanceof F)) {
-    badArgument(values, "b2", false, "missing input `b2`", "`b2` must be a Float32Array, but is ");
+    badArgument(values, "b2", false, "missing input `b2`", "`b2` must be a Float32Array, but is ", p_b2);
   }
   if (in_x.length !== 40) {
     badLength(in_x, "`x` must have 40 elements, but has ", "");

@@ -38,22 +38,23 @@ function badValues(values, message) {
 function unknownValue(values, key) {
   if (hasOwn.call(values, key)) fail("E0402", "unknown value `" + key + "`: the model has no input or param of that name");
 }
-function badArgument(values, name, required, missing, badType) {
+function badArgument(values, name, required, missing, badType, held) {
   if (!hasOwn.call(values, name)) {
     if (required) fail("E0401", missing);
-    fail("E0404", badType + "missing from the model's params");
+    fail("E0404", badType + (held === undefined ? "missing from the model's params" : describe(held)));
   }
   fail("E0404", badType + describe(values[name]));
 }
-function scalarArg(values, name, fallback, box, ArrayType, missing, badType) {
+function scalarArg(values, name, fallback, ArrayType, missing, badType) {
   let v = fallback;
   if (hasOwn.call(values, name)) v = values[name]; else if (fallback === null) fail("E0401", missing);
-  if (typeof v === "number") {
-    box[0] = v;
-    return box;
-  }
-  if (!isTyped(v, ArrayType) || v.length !== 1) fail("E0404", badType + describe(v));
+  if (typeof v !== "number" && (!isTyped(v, ArrayType) || v.length !== 1)) fail("E0404", badType + describe(v));
   return v;
+}
+function scalarBox(v, box) {
+  if (typeof v !== "number") return v;
+  box[0] = v;
+  return box;
 }
 function badLength(array, before, after) {
   fail("E0403", before + array.length + after);
@@ -106,19 +107,13 @@ function makeRandom(seed) {
 }
 function initialise(array, kind, a, b, random) {
   const n = array.length;
-  for (let i = 0; i < n; i++) {
-    switch (kind) {
-      case 0:
-        array[i] = a;
-        break;
-      case 1:
-        array[i] = a + (b - a) * random.next();
-        break;
-      case 2:
-        array[i] = a + b * random.normal();
-        break;
-    }
+  if (kind === 0) return array.fill(a);
+  if (kind === 1) {
+    const width = b - a;
+    for (let i = 0; i < n; i++) array[i] = a + width * random.next();
+    return array;
   }
+  for (let i = 0; i < n; i++) array[i] = a + b * random.normal();
   return array;
 }
 const F = Float32Array;
@@ -172,244 +167,226 @@ const known = {
 };
 let opt_t = 0;
 const scalars = new Float64Array(1);
-const forward_b3 = new F(4);
+const forward_b1 = new F(4);
 const forward_scratch = new Float64Array(2);
 function run_forward(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
-  let forward_b0_0 = 0, forward_b0_1 = 0, forward_b0_2 = 0, forward_b0_3 = 0, forward_b0_4 = 0, forward_b0_5 = 0, forward_b0_6 = 0, forward_b0_7 = 0, forward_b0_8 = 0, forward_b0_9 = 0, forward_b0_10 = 0, forward_b0_11 = 0, forward_b1_0 = 0, forward_b1_1 = 0, forward_b1_2 = 0, forward_b1_3 = 0, forward_b1_4 = 0, forward_b1_5 = 0, forward_b1_6 = 0, forward_b1_7 = 0, forward_b1_8 = 0, forward_b1_9 = 0, forward_b1_10 = 0, forward_b1_11 = 0, forward_b2_0 = 0, forward_b2_1 = 0, forward_b2_2 = 0, forward_b2_3 = 0;
+  let forward_b0_0 = 0, forward_b0_1 = 0, forward_b0_2 = 0, forward_b0_3 = 0, forward_b0_4 = 0, forward_b0_5 = 0, forward_b0_6 = 0, forward_b0_7 = 0, forward_b0_8 = 0, forward_b0_9 = 0, forward_b0_10 = 0, forward_b0_11 = 0;
   {
-    // matmul [4, 3]  (model.grad:10: h1    = sigmoid(x @ m1 + b1))
+    // h1 [4, 3]  (model.grad:10: h1    = sigmoid(x @ m1 + b1))
     let acc = 0;
     acc += in_x[0] * p_m1[0];
     acc += in_x[1] * p_m1[3];
-    forward_b0_0 = acc;
+    {
+      const v = acc;
+      const t = p_b1[0];
+      const t_2 = v + t;
+      forward_b0_0 = 1 / (1 + Math.exp(-t_2));
+    }
   }
   {
     let acc = 0;
     acc += in_x[0] * p_m1[1];
     acc += in_x[1] * p_m1[4];
-    forward_b0_1 = acc;
+    {
+      const v = acc;
+      const t = p_b1[1];
+      const t_2 = v + t;
+      forward_b0_1 = 1 / (1 + Math.exp(-t_2));
+    }
   }
   {
     let acc = 0;
     acc += in_x[0] * p_m1[2];
     acc += in_x[1] * p_m1[5];
-    forward_b0_2 = acc;
+    {
+      const v = acc;
+      const t = p_b1[2];
+      const t_2 = v + t;
+      forward_b0_2 = 1 / (1 + Math.exp(-t_2));
+    }
   }
   {
     let acc = 0;
     acc += in_x[2] * p_m1[0];
     acc += in_x[3] * p_m1[3];
-    forward_b0_3 = acc;
+    {
+      const v = acc;
+      const t = p_b1[0];
+      const t_2 = v + t;
+      forward_b0_3 = 1 / (1 + Math.exp(-t_2));
+    }
   }
   {
     let acc = 0;
     acc += in_x[2] * p_m1[1];
     acc += in_x[3] * p_m1[4];
-    forward_b0_4 = acc;
+    {
+      const v = acc;
+      const t = p_b1[1];
+      const t_2 = v + t;
+      forward_b0_4 = 1 / (1 + Math.exp(-t_2));
+    }
   }
   {
     let acc = 0;
     acc += in_x[2] * p_m1[2];
     acc += in_x[3] * p_m1[5];
-    forward_b0_5 = acc;
+    {
+      const v = acc;
+      const t = p_b1[2];
+      const t_2 = v + t;
+      forward_b0_5 = 1 / (1 + Math.exp(-t_2));
+    }
   }
   {
     let acc = 0;
     acc += in_x[4] * p_m1[0];
     acc += in_x[5] * p_m1[3];
-    forward_b0_6 = acc;
+    {
+      const v = acc;
+      const t = p_b1[0];
+      const t_2 = v + t;
+      forward_b0_6 = 1 / (1 + Math.exp(-t_2));
+    }
   }
   {
     let acc = 0;
     acc += in_x[4] * p_m1[1];
     acc += in_x[5] * p_m1[4];
-    forward_b0_7 = acc;
+    {
+      const v = acc;
+      const t = p_b1[1];
+      const t_2 = v + t;
+      forward_b0_7 = 1 / (1 + Math.exp(-t_2));
+    }
   }
   {
     let acc = 0;
     acc += in_x[4] * p_m1[2];
     acc += in_x[5] * p_m1[5];
-    forward_b0_8 = acc;
+    {
+      const v = acc;
+      const t = p_b1[2];
+      const t_2 = v + t;
+      forward_b0_8 = 1 / (1 + Math.exp(-t_2));
+    }
   }
   {
     let acc = 0;
     acc += in_x[6] * p_m1[0];
     acc += in_x[7] * p_m1[3];
-    forward_b0_9 = acc;
+    {
+      const v = acc;
+      const t = p_b1[0];
+      const t_2 = v + t;
+      forward_b0_9 = 1 / (1 + Math.exp(-t_2));
+    }
   }
   {
     let acc = 0;
     acc += in_x[6] * p_m1[1];
     acc += in_x[7] * p_m1[4];
-    forward_b0_10 = acc;
+    {
+      const v = acc;
+      const t = p_b1[1];
+      const t_2 = v + t;
+      forward_b0_10 = 1 / (1 + Math.exp(-t_2));
+    }
   }
   {
     let acc = 0;
     acc += in_x[6] * p_m1[2];
     acc += in_x[7] * p_m1[5];
-    forward_b0_11 = acc;
-  }
-  {
-    // h1 [4, 3]  (model.grad:10: h1    = sigmoid(x @ m1 + b1))
-    const t = forward_b0_0;
-    const t_4 = p_b1[0];
-    const t_5 = t + t_4;
-    forward_b1_0 = 1 / (1 + Math.exp(-t_5));
-  }
-  {
-    const t = forward_b0_1;
-    const t_4 = p_b1[1];
-    const t_5 = t + t_4;
-    forward_b1_1 = 1 / (1 + Math.exp(-t_5));
-  }
-  {
-    const t = forward_b0_2;
-    const t_4 = p_b1[2];
-    const t_5 = t + t_4;
-    forward_b1_2 = 1 / (1 + Math.exp(-t_5));
-  }
-  {
-    const t = forward_b0_3;
-    const t_4 = p_b1[0];
-    const t_5 = t + t_4;
-    forward_b1_3 = 1 / (1 + Math.exp(-t_5));
-  }
-  {
-    const t = forward_b0_4;
-    const t_4 = p_b1[1];
-    const t_5 = t + t_4;
-    forward_b1_4 = 1 / (1 + Math.exp(-t_5));
-  }
-  {
-    const t = forward_b0_5;
-    const t_4 = p_b1[2];
-    const t_5 = t + t_4;
-    forward_b1_5 = 1 / (1 + Math.exp(-t_5));
-  }
-  {
-    const t = forward_b0_6;
-    const t_4 = p_b1[0];
-    const t_5 = t + t_4;
-    forward_b1_6 = 1 / (1 + Math.exp(-t_5));
-  }
-  {
-    const t = forward_b0_7;
-    const t_4 = p_b1[1];
-    const t_5 = t + t_4;
-    forward_b1_7 = 1 / (1 + Math.exp(-t_5));
-  }
-  {
-    const t = forward_b0_8;
-    const t_4 = p_b1[2];
-    const t_5 = t + t_4;
-    forward_b1_8 = 1 / (1 + Math.exp(-t_5));
-  }
-  {
-    const t = forward_b0_9;
-    const t_4 = p_b1[0];
-    const t_5 = t + t_4;
-    forward_b1_9 = 1 / (1 + Math.exp(-t_5));
-  }
-  {
-    const t = forward_b0_10;
-    const t_4 = p_b1[1];
-    const t_5 = t + t_4;
-    forward_b1_10 = 1 / (1 + Math.exp(-t_5));
-  }
-  {
-    const t = forward_b0_11;
-    const t_4 = p_b1[2];
-    const t_5 = t + t_4;
-    forward_b1_11 = 1 / (1 + Math.exp(-t_5));
-  }
-  {
-    // matmul [4, 1]  (model.grad:11: y_out = sigmoid(h1 @ m2 + b2))
-    let acc_9 = 0;
-    acc_9 += forward_b1_0 * p_m2[0];
-    acc_9 += forward_b1_1 * p_m2[1];
-    acc_9 += forward_b1_2 * p_m2[2];
-    forward_b2_0 = acc_9;
-  }
-  {
-    let acc_9 = 0;
-    acc_9 += forward_b1_3 * p_m2[0];
-    acc_9 += forward_b1_4 * p_m2[1];
-    acc_9 += forward_b1_5 * p_m2[2];
-    forward_b2_1 = acc_9;
-  }
-  {
-    let acc_9 = 0;
-    acc_9 += forward_b1_6 * p_m2[0];
-    acc_9 += forward_b1_7 * p_m2[1];
-    acc_9 += forward_b1_8 * p_m2[2];
-    forward_b2_2 = acc_9;
-  }
-  {
-    let acc_9 = 0;
-    acc_9 += forward_b1_9 * p_m2[0];
-    acc_9 += forward_b1_10 * p_m2[1];
-    acc_9 += forward_b1_11 * p_m2[2];
-    forward_b2_3 = acc_9;
+    {
+      const v = acc;
+      const t = p_b1[2];
+      const t_2 = v + t;
+      forward_b0_11 = 1 / (1 + Math.exp(-t_2));
+    }
   }
   {
     // y_out [4, 1]  (model.grad:11: y_out = sigmoid(h1 @ m2 + b2))
-    const t_12 = forward_b2_0;
-    const t_13 = p_b2[0];
-    const t_14 = t_12 + t_13;
-    forward_b3[0] = 1 / (1 + Math.exp(-t_14));
+    let acc_6 = 0;
+    acc_6 += forward_b0_0 * p_m2[0];
+    acc_6 += forward_b0_1 * p_m2[1];
+    acc_6 += forward_b0_2 * p_m2[2];
+    {
+      const v_7 = acc_6;
+      const t_8 = p_b2[0];
+      const t_9 = v_7 + t_8;
+      forward_b1[0] = 1 / (1 + Math.exp(-t_9));
+    }
   }
   {
-    const t_12 = forward_b2_1;
-    const t_13 = p_b2[0];
-    const t_14 = t_12 + t_13;
-    forward_b3[1] = 1 / (1 + Math.exp(-t_14));
+    let acc_6 = 0;
+    acc_6 += forward_b0_3 * p_m2[0];
+    acc_6 += forward_b0_4 * p_m2[1];
+    acc_6 += forward_b0_5 * p_m2[2];
+    {
+      const v_7 = acc_6;
+      const t_8 = p_b2[0];
+      const t_9 = v_7 + t_8;
+      forward_b1[1] = 1 / (1 + Math.exp(-t_9));
+    }
   }
   {
-    const t_12 = forward_b2_2;
-    const t_13 = p_b2[0];
-    const t_14 = t_12 + t_13;
-    forward_b3[2] = 1 / (1 + Math.exp(-t_14));
+    let acc_6 = 0;
+    acc_6 += forward_b0_6 * p_m2[0];
+    acc_6 += forward_b0_7 * p_m2[1];
+    acc_6 += forward_b0_8 * p_m2[2];
+    {
+      const v_7 = acc_6;
+      const t_8 = p_b2[0];
+      const t_9 = v_7 + t_8;
+      forward_b1[2] = 1 / (1 + Math.exp(-t_9));
+    }
   }
   {
-    const t_12 = forward_b2_3;
-    const t_13 = p_b2[0];
-    const t_14 = t_12 + t_13;
-    forward_b3[3] = 1 / (1 + Math.exp(-t_14));
+    let acc_6 = 0;
+    acc_6 += forward_b0_9 * p_m2[0];
+    acc_6 += forward_b0_10 * p_m2[1];
+    acc_6 += forward_b0_11 * p_m2[2];
+    {
+      const v_7 = acc_6;
+      const t_8 = p_b2[0];
+      const t_9 = v_7 + t_8;
+      forward_b1[3] = 1 / (1 + Math.exp(-t_9));
+    }
   }
   // loss []  (model.grad:12: loss  = sum((y - y_out)^2))
   let s_loss = 0;
   {
-    let acc_17 = 0;
+    let acc_12 = 0;
     {
-      const t_18 = in_y[0];
-      const t_19 = forward_b3[0];
-      const t_20 = t_18 - t_19;
-      acc_17 = acc_17 + t_20 * t_20;
+      const t_13 = in_y[0];
+      const t_14 = forward_b1[0];
+      const t_15 = t_13 - t_14;
+      acc_12 = acc_12 + t_15 * t_15;
     }
     {
-      const t_18 = in_y[1];
-      const t_19 = forward_b3[1];
-      const t_20 = t_18 - t_19;
-      acc_17 = acc_17 + t_20 * t_20;
+      const t_13 = in_y[1];
+      const t_14 = forward_b1[1];
+      const t_15 = t_13 - t_14;
+      acc_12 = acc_12 + t_15 * t_15;
     }
     {
-      const t_18 = in_y[2];
-      const t_19 = forward_b3[2];
-      const t_20 = t_18 - t_19;
-      acc_17 = acc_17 + t_20 * t_20;
+      const t_13 = in_y[2];
+      const t_14 = forward_b1[2];
+      const t_15 = t_13 - t_14;
+      acc_12 = acc_12 + t_15 * t_15;
     }
     {
-      const t_18 = in_y[3];
-      const t_19 = forward_b3[3];
-      const t_20 = t_18 - t_19;
-      acc_17 = acc_17 + t_20 * t_20;
+      const t_13 = in_y[3];
+      const t_14 = forward_b1[3];
+      const t_15 = t_13 - t_14;
+      acc_12 = acc_12 + t_15 * t_15;
     }
-    s_loss = acc_17;
+    s_loss = acc_12;
   }
   forward_scratch[1] = s_loss;
 }
 const forward_result = {
-  ["y_out"]: forward_b3
+  ["y_out"]: forward_b1
 };
 scalarField(forward_result, "loss", forward_scratch, 1);
 function forward(values) {
@@ -417,33 +394,41 @@ function forward(values) {
     badValues(values, "forward: the values must be an object mapping input names to Float32Arrays, but is ");
   }
   for (const key in values) {
-    if (known[key] !== 1) {
-      unknownValue(values, key);
+    switch (key) {
+      case "x":
+      case "y":
+      case "m1":
+      case "b1":
+      case "m2":
+      case "b2":
+        break;
+      default:
+        unknownValue(values, key);
     }
   }
   const in_x = values["x"];
   if (!(in_x instanceof F) || !hasOwn.call(values, "x")) {
-    badArgument(values, "x", true, "missing input `x`", "`x` must be a Float32Array, but is ");
+    badArgument(values, "x", true, "missing input `x`", "`x` must be a Float32Array, but is ", in_x);
   }
   const in_y = values["y"];
   if (!(in_y instanceof F) || !hasOwn.call(values, "y")) {
-    badArgument(values, "y", true, "missing input `y`", "`y` must be a Float32Array, but is ");
+    badArgument(values, "y", true, "missing input `y`", "`y` must be a Float32Array, but is ", in_y);
   }
   const p_m1 = hasOwn.call(values, "m1") ? values["m1"] : params["m1"];
   if (!(p_m1 instanceof F)) {
-    badArgument(values, "m1", false, "missing input `m1`", "`m1` must be a Float32Array, but is ");
+    badArgument(values, "m1", false, "missing input `m1`", "`m1` must be a Float32Array, but is ", p_m1);
   }
   const p_b1 = hasOwn.call(values, "b1") ? values["b1"] : params["b1"];
   if (!(p_b1 instanceof F)) {
-    badArgument(values, "b1", false, "missing input `b1`", "`b1` must be a Float32Array, but is ");
+    badArgument(values, "b1", false, "missing input `b1`", "`b1` must be a Float32Array, but is ", p_b1);
   }
   const p_m2 = hasOwn.call(values, "m2") ? values["m2"] : params["m2"];
   if (!(p_m2 instanceof F)) {
-    badArgument(values, "m2", false, "missing input `m2`", "`m2` must be a Float32Array, but is ");
+    badArgument(values, "m2", false, "missing input `m2`", "`m2` must be a Float32Array, but is ", p_m2);
   }
   const p_b2 = hasOwn.call(values, "b2") ? values["b2"] : params["b2"];
   if (!(p_b2 instanceof F)) {
-    badArgument(values, "b2", false, "missing input `b2`", "`b2` must be a Float32Array, but is ");
+    badArgument(values, "b2", false, "missing input `b2`", "`b2` must be a Float32Array, but is ", p_b2);
   }
   if (in_x.length !== 8) {
     badLength(in_x, "`x` must have 8 elements, but has ", "");
@@ -466,607 +451,576 @@ function forward(values) {
   run_forward(in_x, in_y, p_m1, p_b1, p_m2, p_b2);
   return forward_result;
 }
-const grad_b9 = new F(1);
-const grad_b8 = new F(3);
+const grad_b8 = new F(1);
 const grad_b7 = new F(3);
-const grad_b6 = new F(6);
+const grad_b6 = new F(3);
+const grad_b5 = new F(6);
 const grad_scratch = new Float64Array(5);
 function run_grad(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
-  let grad_b0_0 = 0, grad_b0_1 = 0, grad_b0_2 = 0, grad_b0_3 = 0, grad_b0_4 = 0, grad_b0_5 = 0, grad_b0_6 = 0, grad_b0_7 = 0, grad_b0_8 = 0, grad_b0_9 = 0, grad_b0_10 = 0, grad_b0_11 = 0, grad_b1_0 = 0, grad_b1_1 = 0, grad_b1_2 = 0, grad_b1_3 = 0, grad_b1_4 = 0, grad_b1_5 = 0, grad_b1_6 = 0, grad_b1_7 = 0, grad_b1_8 = 0, grad_b1_9 = 0, grad_b1_10 = 0, grad_b1_11 = 0, grad_b2_0 = 0, grad_b2_1 = 0, grad_b2_2 = 0, grad_b2_3 = 0, grad_b3_0 = 0, grad_b3_1 = 0, grad_b3_2 = 0, grad_b3_3 = 0, grad_b4_0 = 0, grad_b4_1 = 0, grad_b4_2 = 0, grad_b4_3 = 0, grad_b5_0 = 0, grad_b5_1 = 0, grad_b5_2 = 0, grad_b5_3 = 0, grad_b5_4 = 0, grad_b5_5 = 0, grad_b5_6 = 0, grad_b5_7 = 0, grad_b5_8 = 0, grad_b5_9 = 0, grad_b5_10 = 0, grad_b5_11 = 0;
-  {
-    // matmul [4, 3]  (model.grad:10: h1    = sigmoid(x @ m1 + b1))
-    let acc_24 = 0;
-    acc_24 += in_x[0] * p_m1[0];
-    acc_24 += in_x[1] * p_m1[3];
-    grad_b0_0 = acc_24;
-  }
-  {
-    let acc_24 = 0;
-    acc_24 += in_x[0] * p_m1[1];
-    acc_24 += in_x[1] * p_m1[4];
-    grad_b0_1 = acc_24;
-  }
-  {
-    let acc_24 = 0;
-    acc_24 += in_x[0] * p_m1[2];
-    acc_24 += in_x[1] * p_m1[5];
-    grad_b0_2 = acc_24;
-  }
-  {
-    let acc_24 = 0;
-    acc_24 += in_x[2] * p_m1[0];
-    acc_24 += in_x[3] * p_m1[3];
-    grad_b0_3 = acc_24;
-  }
-  {
-    let acc_24 = 0;
-    acc_24 += in_x[2] * p_m1[1];
-    acc_24 += in_x[3] * p_m1[4];
-    grad_b0_4 = acc_24;
-  }
-  {
-    let acc_24 = 0;
-    acc_24 += in_x[2] * p_m1[2];
-    acc_24 += in_x[3] * p_m1[5];
-    grad_b0_5 = acc_24;
-  }
-  {
-    let acc_24 = 0;
-    acc_24 += in_x[4] * p_m1[0];
-    acc_24 += in_x[5] * p_m1[3];
-    grad_b0_6 = acc_24;
-  }
-  {
-    let acc_24 = 0;
-    acc_24 += in_x[4] * p_m1[1];
-    acc_24 += in_x[5] * p_m1[4];
-    grad_b0_7 = acc_24;
-  }
-  {
-    let acc_24 = 0;
-    acc_24 += in_x[4] * p_m1[2];
-    acc_24 += in_x[5] * p_m1[5];
-    grad_b0_8 = acc_24;
-  }
-  {
-    let acc_24 = 0;
-    acc_24 += in_x[6] * p_m1[0];
-    acc_24 += in_x[7] * p_m1[3];
-    grad_b0_9 = acc_24;
-  }
-  {
-    let acc_24 = 0;
-    acc_24 += in_x[6] * p_m1[1];
-    acc_24 += in_x[7] * p_m1[4];
-    grad_b0_10 = acc_24;
-  }
-  {
-    let acc_24 = 0;
-    acc_24 += in_x[6] * p_m1[2];
-    acc_24 += in_x[7] * p_m1[5];
-    grad_b0_11 = acc_24;
-  }
+  let grad_b0_0 = 0, grad_b0_1 = 0, grad_b0_2 = 0, grad_b0_3 = 0, grad_b0_4 = 0, grad_b0_5 = 0, grad_b0_6 = 0, grad_b0_7 = 0, grad_b0_8 = 0, grad_b0_9 = 0, grad_b0_10 = 0, grad_b0_11 = 0, grad_b1_0 = 0, grad_b1_1 = 0, grad_b1_2 = 0, grad_b1_3 = 0, grad_b2_0 = 0, grad_b2_1 = 0, grad_b2_2 = 0, grad_b2_3 = 0, grad_b3_0 = 0, grad_b3_1 = 0, grad_b3_2 = 0, grad_b3_3 = 0, grad_b4_0 = 0, grad_b4_1 = 0, grad_b4_2 = 0, grad_b4_3 = 0, grad_b4_4 = 0, grad_b4_5 = 0, grad_b4_6 = 0, grad_b4_7 = 0, grad_b4_8 = 0, grad_b4_9 = 0, grad_b4_10 = 0, grad_b4_11 = 0;
   {
     // h1 [4, 3]  (model.grad:10: h1    = sigmoid(x @ m1 + b1))
-    const t_27 = grad_b0_0;
-    const t_28 = p_b1[0];
-    const t_29 = t_27 + t_28;
-    grad_b1_0 = 1 / (1 + Math.exp(-t_29));
+    let acc_19 = 0;
+    acc_19 += in_x[0] * p_m1[0];
+    acc_19 += in_x[1] * p_m1[3];
+    {
+      const v_20 = acc_19;
+      const t_21 = p_b1[0];
+      const t_22 = v_20 + t_21;
+      grad_b0_0 = 1 / (1 + Math.exp(-t_22));
+    }
   }
   {
-    const t_27 = grad_b0_1;
-    const t_28 = p_b1[1];
-    const t_29 = t_27 + t_28;
-    grad_b1_1 = 1 / (1 + Math.exp(-t_29));
+    let acc_19 = 0;
+    acc_19 += in_x[0] * p_m1[1];
+    acc_19 += in_x[1] * p_m1[4];
+    {
+      const v_20 = acc_19;
+      const t_21 = p_b1[1];
+      const t_22 = v_20 + t_21;
+      grad_b0_1 = 1 / (1 + Math.exp(-t_22));
+    }
   }
   {
-    const t_27 = grad_b0_2;
-    const t_28 = p_b1[2];
-    const t_29 = t_27 + t_28;
-    grad_b1_2 = 1 / (1 + Math.exp(-t_29));
+    let acc_19 = 0;
+    acc_19 += in_x[0] * p_m1[2];
+    acc_19 += in_x[1] * p_m1[5];
+    {
+      const v_20 = acc_19;
+      const t_21 = p_b1[2];
+      const t_22 = v_20 + t_21;
+      grad_b0_2 = 1 / (1 + Math.exp(-t_22));
+    }
   }
   {
-    const t_27 = grad_b0_3;
-    const t_28 = p_b1[0];
-    const t_29 = t_27 + t_28;
-    grad_b1_3 = 1 / (1 + Math.exp(-t_29));
+    let acc_19 = 0;
+    acc_19 += in_x[2] * p_m1[0];
+    acc_19 += in_x[3] * p_m1[3];
+    {
+      const v_20 = acc_19;
+      const t_21 = p_b1[0];
+      const t_22 = v_20 + t_21;
+      grad_b0_3 = 1 / (1 + Math.exp(-t_22));
+    }
   }
   {
-    const t_27 = grad_b0_4;
-    const t_28 = p_b1[1];
-    const t_29 = t_27 + t_28;
-    grad_b1_4 = 1 / (1 + Math.exp(-t_29));
+    let acc_19 = 0;
+    acc_19 += in_x[2] * p_m1[1];
+    acc_19 += in_x[3] * p_m1[4];
+    {
+      const v_20 = acc_19;
+      const t_21 = p_b1[1];
+      const t_22 = v_20 + t_21;
+      grad_b0_4 = 1 / (1 + Math.exp(-t_22));
+    }
   }
   {
-    const t_27 = grad_b0_5;
-    const t_28 = p_b1[2];
-    const t_29 = t_27 + t_28;
-    grad_b1_5 = 1 / (1 + Math.exp(-t_29));
+    let acc_19 = 0;
+    acc_19 += in_x[2] * p_m1[2];
+    acc_19 += in_x[3] * p_m1[5];
+    {
+      const v_20 = acc_19;
+      const t_21 = p_b1[2];
+      const t_22 = v_20 + t_21;
+      grad_b0_5 = 1 / (1 + Math.exp(-t_22));
+    }
   }
   {
-    const t_27 = grad_b0_6;
-    const t_28 = p_b1[0];
-    const t_29 = t_27 + t_28;
-    grad_b1_6 = 1 / (1 + Math.exp(-t_29));
+    let acc_19 = 0;
+    acc_19 += in_x[4] * p_m1[0];
+    acc_19 += in_x[5] * p_m1[3];
+    {
+      const v_20 = acc_19;
+      const t_21 = p_b1[0];
+      const t_22 = v_20 + t_21;
+      grad_b0_6 = 1 / (1 + Math.exp(-t_22));
+    }
   }
   {
-    const t_27 = grad_b0_7;
-    const t_28 = p_b1[1];
-    const t_29 = t_27 + t_28;
-    grad_b1_7 = 1 / (1 + Math.exp(-t_29));
+    let acc_19 = 0;
+    acc_19 += in_x[4] * p_m1[1];
+    acc_19 += in_x[5] * p_m1[4];
+    {
+      const v_20 = acc_19;
+      const t_21 = p_b1[1];
+      const t_22 = v_20 + t_21;
+      grad_b0_7 = 1 / (1 + Math.exp(-t_22));
+    }
   }
   {
-    const t_27 = grad_b0_8;
-    const t_28 = p_b1[2];
-    const t_29 = t_27 + t_28;
-    grad_b1_8 = 1 / (1 + Math.exp(-t_29));
+    let acc_19 = 0;
+    acc_19 += in_x[4] * p_m1[2];
+    acc_19 += in_x[5] * p_m1[5];
+    {
+      const v_20 = acc_19;
+      const t_21 = p_b1[2];
+      const t_22 = v_20 + t_21;
+      grad_b0_8 = 1 / (1 + Math.exp(-t_22));
+    }
   }
   {
-    const t_27 = grad_b0_9;
-    const t_28 = p_b1[0];
-    const t_29 = t_27 + t_28;
-    grad_b1_9 = 1 / (1 + Math.exp(-t_29));
+    let acc_19 = 0;
+    acc_19 += in_x[6] * p_m1[0];
+    acc_19 += in_x[7] * p_m1[3];
+    {
+      const v_20 = acc_19;
+      const t_21 = p_b1[0];
+      const t_22 = v_20 + t_21;
+      grad_b0_9 = 1 / (1 + Math.exp(-t_22));
+    }
   }
   {
-    const t_27 = grad_b0_10;
-    const t_28 = p_b1[1];
-    const t_29 = t_27 + t_28;
-    grad_b1_10 = 1 / (1 + Math.exp(-t_29));
+    let acc_19 = 0;
+    acc_19 += in_x[6] * p_m1[1];
+    acc_19 += in_x[7] * p_m1[4];
+    {
+      const v_20 = acc_19;
+      const t_21 = p_b1[1];
+      const t_22 = v_20 + t_21;
+      grad_b0_10 = 1 / (1 + Math.exp(-t_22));
+    }
   }
   {
-    const t_27 = grad_b0_11;
-    const t_28 = p_b1[2];
-    const t_29 = t_27 + t_28;
-    grad_b1_11 = 1 / (1 + Math.exp(-t_29));
-  }
-  {
-    // matmul [4, 1]  (model.grad:11: y_out = sigmoid(h1 @ m2 + b2))
-    let acc_33 = 0;
-    acc_33 += grad_b1_0 * p_m2[0];
-    acc_33 += grad_b1_1 * p_m2[1];
-    acc_33 += grad_b1_2 * p_m2[2];
-    grad_b2_0 = acc_33;
-  }
-  {
-    let acc_33 = 0;
-    acc_33 += grad_b1_3 * p_m2[0];
-    acc_33 += grad_b1_4 * p_m2[1];
-    acc_33 += grad_b1_5 * p_m2[2];
-    grad_b2_1 = acc_33;
-  }
-  {
-    let acc_33 = 0;
-    acc_33 += grad_b1_6 * p_m2[0];
-    acc_33 += grad_b1_7 * p_m2[1];
-    acc_33 += grad_b1_8 * p_m2[2];
-    grad_b2_2 = acc_33;
-  }
-  {
-    let acc_33 = 0;
-    acc_33 += grad_b1_9 * p_m2[0];
-    acc_33 += grad_b1_10 * p_m2[1];
-    acc_33 += grad_b1_11 * p_m2[2];
-    grad_b2_3 = acc_33;
+    let acc_19 = 0;
+    acc_19 += in_x[6] * p_m1[2];
+    acc_19 += in_x[7] * p_m1[5];
+    {
+      const v_20 = acc_19;
+      const t_21 = p_b1[2];
+      const t_22 = v_20 + t_21;
+      grad_b0_11 = 1 / (1 + Math.exp(-t_22));
+    }
   }
   {
     // y_out [4, 1]  (model.grad:11: y_out = sigmoid(h1 @ m2 + b2))
-    const t_36 = grad_b2_0;
-    const t_37 = p_b2[0];
-    const t_38 = t_36 + t_37;
-    grad_b3_0 = 1 / (1 + Math.exp(-t_38));
+    let acc_26 = 0;
+    acc_26 += grad_b0_0 * p_m2[0];
+    acc_26 += grad_b0_1 * p_m2[1];
+    acc_26 += grad_b0_2 * p_m2[2];
+    {
+      const v_27 = acc_26;
+      const t_28 = p_b2[0];
+      const t_29 = v_27 + t_28;
+      grad_b1_0 = 1 / (1 + Math.exp(-t_29));
+    }
   }
   {
-    const t_36 = grad_b2_1;
-    const t_37 = p_b2[0];
-    const t_38 = t_36 + t_37;
-    grad_b3_1 = 1 / (1 + Math.exp(-t_38));
+    let acc_26 = 0;
+    acc_26 += grad_b0_3 * p_m2[0];
+    acc_26 += grad_b0_4 * p_m2[1];
+    acc_26 += grad_b0_5 * p_m2[2];
+    {
+      const v_27 = acc_26;
+      const t_28 = p_b2[0];
+      const t_29 = v_27 + t_28;
+      grad_b1_1 = 1 / (1 + Math.exp(-t_29));
+    }
   }
   {
-    const t_36 = grad_b2_2;
-    const t_37 = p_b2[0];
-    const t_38 = t_36 + t_37;
-    grad_b3_2 = 1 / (1 + Math.exp(-t_38));
+    let acc_26 = 0;
+    acc_26 += grad_b0_6 * p_m2[0];
+    acc_26 += grad_b0_7 * p_m2[1];
+    acc_26 += grad_b0_8 * p_m2[2];
+    {
+      const v_27 = acc_26;
+      const t_28 = p_b2[0];
+      const t_29 = v_27 + t_28;
+      grad_b1_2 = 1 / (1 + Math.exp(-t_29));
+    }
   }
   {
-    const t_36 = grad_b2_3;
-    const t_37 = p_b2[0];
-    const t_38 = t_36 + t_37;
-    grad_b3_3 = 1 / (1 + Math.exp(-t_38));
+    let acc_26 = 0;
+    acc_26 += grad_b0_9 * p_m2[0];
+    acc_26 += grad_b0_10 * p_m2[1];
+    acc_26 += grad_b0_11 * p_m2[2];
+    {
+      const v_27 = acc_26;
+      const t_28 = p_b2[0];
+      const t_29 = v_27 + t_28;
+      grad_b1_3 = 1 / (1 + Math.exp(-t_29));
+    }
   }
   {
     // sub [4, 1]  (model.grad:12: loss  = sum((y - y_out)^2))
-    const t_41 = in_y[0];
-    const t_42 = grad_b3_0;
-    grad_b2_0 = t_41 - t_42;
+    const t_31 = in_y[0];
+    const t_32 = grad_b1_0;
+    grad_b2_0 = t_31 - t_32;
   }
   {
-    const t_41 = in_y[1];
-    const t_42 = grad_b3_1;
-    grad_b2_1 = t_41 - t_42;
+    const t_31 = in_y[1];
+    const t_32 = grad_b1_1;
+    grad_b2_1 = t_31 - t_32;
   }
   {
-    const t_41 = in_y[2];
-    const t_42 = grad_b3_2;
-    grad_b2_2 = t_41 - t_42;
+    const t_31 = in_y[2];
+    const t_32 = grad_b1_2;
+    grad_b2_2 = t_31 - t_32;
   }
   {
-    const t_41 = in_y[3];
-    const t_42 = grad_b3_3;
-    grad_b2_3 = t_41 - t_42;
+    const t_31 = in_y[3];
+    const t_32 = grad_b1_3;
+    grad_b2_3 = t_31 - t_32;
   }
   // loss []  (model.grad:12: loss  = sum((y - y_out)^2))
-  let s_loss_43 = 0;
+  let s_loss_33 = 0;
   {
-    let acc_46 = 0;
+    let acc_36 = 0;
     {
-      const t_47 = grad_b2_0;
-      acc_46 = acc_46 + t_47 * t_47;
+      const t_37 = grad_b2_0;
+      acc_36 = acc_36 + t_37 * t_37;
     }
     {
-      const t_47 = grad_b2_1;
-      acc_46 = acc_46 + t_47 * t_47;
+      const t_37 = grad_b2_1;
+      acc_36 = acc_36 + t_37 * t_37;
     }
     {
-      const t_47 = grad_b2_2;
-      acc_46 = acc_46 + t_47 * t_47;
+      const t_37 = grad_b2_2;
+      acc_36 = acc_36 + t_37 * t_37;
     }
     {
-      const t_47 = grad_b2_3;
-      acc_46 = acc_46 + t_47 * t_47;
+      const t_37 = grad_b2_3;
+      acc_36 = acc_36 + t_37 * t_37;
     }
-    s_loss_43 = acc_46;
+    s_loss_33 = acc_36;
   }
   {
     // neg [4, 1]  (model.grad:11: y_out = sigmoid(h1 @ m2 + b2))
-    const t_50 = grad_b2_0;
-    const t_51 = 2 * t_50;
-    const t_52 = grad_b3_0;
-    const t_53 = grad_b3_0;
-    const t_54 = 1 - t_53;
-    const t_55 = t_52 * t_54;
-    const t_56 = t_51 * t_55;
-    grad_b4_0 = -t_56;
+    const t_39 = grad_b2_0;
+    const t_40 = 2 * t_39;
+    const t_41 = grad_b1_0;
+    const t_42 = grad_b1_0;
+    const t_43 = 1 - t_42;
+    const t_44 = t_41 * t_43;
+    const t_45 = t_40 * t_44;
+    grad_b3_0 = -t_45;
   }
   {
-    const t_50 = grad_b2_1;
-    const t_51 = 2 * t_50;
-    const t_52 = grad_b3_1;
-    const t_53 = grad_b3_1;
-    const t_54 = 1 - t_53;
-    const t_55 = t_52 * t_54;
-    const t_56 = t_51 * t_55;
-    grad_b4_1 = -t_56;
+    const t_39 = grad_b2_1;
+    const t_40 = 2 * t_39;
+    const t_41 = grad_b1_1;
+    const t_42 = grad_b1_1;
+    const t_43 = 1 - t_42;
+    const t_44 = t_41 * t_43;
+    const t_45 = t_40 * t_44;
+    grad_b3_1 = -t_45;
   }
   {
-    const t_50 = grad_b2_2;
-    const t_51 = 2 * t_50;
-    const t_52 = grad_b3_2;
-    const t_53 = grad_b3_2;
-    const t_54 = 1 - t_53;
-    const t_55 = t_52 * t_54;
-    const t_56 = t_51 * t_55;
-    grad_b4_2 = -t_56;
+    const t_39 = grad_b2_2;
+    const t_40 = 2 * t_39;
+    const t_41 = grad_b1_2;
+    const t_42 = grad_b1_2;
+    const t_43 = 1 - t_42;
+    const t_44 = t_41 * t_43;
+    const t_45 = t_40 * t_44;
+    grad_b3_2 = -t_45;
   }
   {
-    const t_50 = grad_b2_3;
-    const t_51 = 2 * t_50;
-    const t_52 = grad_b3_3;
-    const t_53 = grad_b3_3;
-    const t_54 = 1 - t_53;
-    const t_55 = t_52 * t_54;
-    const t_56 = t_51 * t_55;
-    grad_b4_3 = -t_56;
-  }
-  {
-    // d_h1 [4, 3]  (model.grad:11: y_out = sigmoid(h1 @ m2 + b2))
-    let acc_60 = 0;
-    acc_60 += grad_b4_0 * p_m2[0];
-    grad_b0_0 = acc_60;
-  }
-  {
-    let acc_60 = 0;
-    acc_60 += grad_b4_0 * p_m2[1];
-    grad_b0_1 = acc_60;
-  }
-  {
-    let acc_60 = 0;
-    acc_60 += grad_b4_0 * p_m2[2];
-    grad_b0_2 = acc_60;
-  }
-  {
-    let acc_60 = 0;
-    acc_60 += grad_b4_1 * p_m2[0];
-    grad_b0_3 = acc_60;
-  }
-  {
-    let acc_60 = 0;
-    acc_60 += grad_b4_1 * p_m2[1];
-    grad_b0_4 = acc_60;
-  }
-  {
-    let acc_60 = 0;
-    acc_60 += grad_b4_1 * p_m2[2];
-    grad_b0_5 = acc_60;
-  }
-  {
-    let acc_60 = 0;
-    acc_60 += grad_b4_2 * p_m2[0];
-    grad_b0_6 = acc_60;
-  }
-  {
-    let acc_60 = 0;
-    acc_60 += grad_b4_2 * p_m2[1];
-    grad_b0_7 = acc_60;
-  }
-  {
-    let acc_60 = 0;
-    acc_60 += grad_b4_2 * p_m2[2];
-    grad_b0_8 = acc_60;
-  }
-  {
-    let acc_60 = 0;
-    acc_60 += grad_b4_3 * p_m2[0];
-    grad_b0_9 = acc_60;
-  }
-  {
-    let acc_60 = 0;
-    acc_60 += grad_b4_3 * p_m2[1];
-    grad_b0_10 = acc_60;
-  }
-  {
-    let acc_60 = 0;
-    acc_60 += grad_b4_3 * p_m2[2];
-    grad_b0_11 = acc_60;
+    const t_39 = grad_b2_3;
+    const t_40 = 2 * t_39;
+    const t_41 = grad_b1_3;
+    const t_42 = grad_b1_3;
+    const t_43 = 1 - t_42;
+    const t_44 = t_41 * t_43;
+    const t_45 = t_40 * t_44;
+    grad_b3_3 = -t_45;
   }
   {
     // mul [4, 3]  (model.grad:10: h1    = sigmoid(x @ m1 + b1))
-    const t_63 = grad_b0_0;
-    const t_64 = grad_b1_0;
-    const t_65 = grad_b1_0;
-    const t_66 = 1 - t_65;
-    const t_67 = t_64 * t_66;
-    grad_b5_0 = t_63 * t_67;
+    let acc_49 = 0;
+    acc_49 += grad_b3_0 * p_m2[0];
+    {
+      const v_50 = acc_49;
+      const t_51 = grad_b0_0;
+      const t_52 = grad_b0_0;
+      const t_53 = 1 - t_52;
+      const t_54 = t_51 * t_53;
+      grad_b4_0 = v_50 * t_54;
+    }
   }
   {
-    const t_63 = grad_b0_1;
-    const t_64 = grad_b1_1;
-    const t_65 = grad_b1_1;
-    const t_66 = 1 - t_65;
-    const t_67 = t_64 * t_66;
-    grad_b5_1 = t_63 * t_67;
+    let acc_49 = 0;
+    acc_49 += grad_b3_0 * p_m2[1];
+    {
+      const v_50 = acc_49;
+      const t_51 = grad_b0_1;
+      const t_52 = grad_b0_1;
+      const t_53 = 1 - t_52;
+      const t_54 = t_51 * t_53;
+      grad_b4_1 = v_50 * t_54;
+    }
   }
   {
-    const t_63 = grad_b0_2;
-    const t_64 = grad_b1_2;
-    const t_65 = grad_b1_2;
-    const t_66 = 1 - t_65;
-    const t_67 = t_64 * t_66;
-    grad_b5_2 = t_63 * t_67;
+    let acc_49 = 0;
+    acc_49 += grad_b3_0 * p_m2[2];
+    {
+      const v_50 = acc_49;
+      const t_51 = grad_b0_2;
+      const t_52 = grad_b0_2;
+      const t_53 = 1 - t_52;
+      const t_54 = t_51 * t_53;
+      grad_b4_2 = v_50 * t_54;
+    }
   }
   {
-    const t_63 = grad_b0_3;
-    const t_64 = grad_b1_3;
-    const t_65 = grad_b1_3;
-    const t_66 = 1 - t_65;
-    const t_67 = t_64 * t_66;
-    grad_b5_3 = t_63 * t_67;
+    let acc_49 = 0;
+    acc_49 += grad_b3_1 * p_m2[0];
+    {
+      const v_50 = acc_49;
+      const t_51 = grad_b0_3;
+      const t_52 = grad_b0_3;
+      const t_53 = 1 - t_52;
+      const t_54 = t_51 * t_53;
+      grad_b4_3 = v_50 * t_54;
+    }
   }
   {
-    const t_63 = grad_b0_4;
-    const t_64 = grad_b1_4;
-    const t_65 = grad_b1_4;
-    const t_66 = 1 - t_65;
-    const t_67 = t_64 * t_66;
-    grad_b5_4 = t_63 * t_67;
+    let acc_49 = 0;
+    acc_49 += grad_b3_1 * p_m2[1];
+    {
+      const v_50 = acc_49;
+      const t_51 = grad_b0_4;
+      const t_52 = grad_b0_4;
+      const t_53 = 1 - t_52;
+      const t_54 = t_51 * t_53;
+      grad_b4_4 = v_50 * t_54;
+    }
   }
   {
-    const t_63 = grad_b0_5;
-    const t_64 = grad_b1_5;
-    const t_65 = grad_b1_5;
-    const t_66 = 1 - t_65;
-    const t_67 = t_64 * t_66;
-    grad_b5_5 = t_63 * t_67;
+    let acc_49 = 0;
+    acc_49 += grad_b3_1 * p_m2[2];
+    {
+      const v_50 = acc_49;
+      const t_51 = grad_b0_5;
+      const t_52 = grad_b0_5;
+      const t_53 = 1 - t_52;
+      const t_54 = t_51 * t_53;
+      grad_b4_5 = v_50 * t_54;
+    }
   }
   {
-    const t_63 = grad_b0_6;
-    const t_64 = grad_b1_6;
-    const t_65 = grad_b1_6;
-    const t_66 = 1 - t_65;
-    const t_67 = t_64 * t_66;
-    grad_b5_6 = t_63 * t_67;
+    let acc_49 = 0;
+    acc_49 += grad_b3_2 * p_m2[0];
+    {
+      const v_50 = acc_49;
+      const t_51 = grad_b0_6;
+      const t_52 = grad_b0_6;
+      const t_53 = 1 - t_52;
+      const t_54 = t_51 * t_53;
+      grad_b4_6 = v_50 * t_54;
+    }
   }
   {
-    const t_63 = grad_b0_7;
-    const t_64 = grad_b1_7;
-    const t_65 = grad_b1_7;
-    const t_66 = 1 - t_65;
-    const t_67 = t_64 * t_66;
-    grad_b5_7 = t_63 * t_67;
+    let acc_49 = 0;
+    acc_49 += grad_b3_2 * p_m2[1];
+    {
+      const v_50 = acc_49;
+      const t_51 = grad_b0_7;
+      const t_52 = grad_b0_7;
+      const t_53 = 1 - t_52;
+      const t_54 = t_51 * t_53;
+      grad_b4_7 = v_50 * t_54;
+    }
   }
   {
-    const t_63 = grad_b0_8;
-    const t_64 = grad_b1_8;
-    const t_65 = grad_b1_8;
-    const t_66 = 1 - t_65;
-    const t_67 = t_64 * t_66;
-    grad_b5_8 = t_63 * t_67;
+    let acc_49 = 0;
+    acc_49 += grad_b3_2 * p_m2[2];
+    {
+      const v_50 = acc_49;
+      const t_51 = grad_b0_8;
+      const t_52 = grad_b0_8;
+      const t_53 = 1 - t_52;
+      const t_54 = t_51 * t_53;
+      grad_b4_8 = v_50 * t_54;
+    }
   }
   {
-    const t_63 = grad_b0_9;
-    const t_64 = grad_b1_9;
-    const t_65 = grad_b1_9;
-    const t_66 = 1 - t_65;
-    const t_67 = t_64 * t_66;
-    grad_b5_9 = t_63 * t_67;
+    let acc_49 = 0;
+    acc_49 += grad_b3_3 * p_m2[0];
+    {
+      const v_50 = acc_49;
+      const t_51 = grad_b0_9;
+      const t_52 = grad_b0_9;
+      const t_53 = 1 - t_52;
+      const t_54 = t_51 * t_53;
+      grad_b4_9 = v_50 * t_54;
+    }
   }
   {
-    const t_63 = grad_b0_10;
-    const t_64 = grad_b1_10;
-    const t_65 = grad_b1_10;
-    const t_66 = 1 - t_65;
-    const t_67 = t_64 * t_66;
-    grad_b5_10 = t_63 * t_67;
+    let acc_49 = 0;
+    acc_49 += grad_b3_3 * p_m2[1];
+    {
+      const v_50 = acc_49;
+      const t_51 = grad_b0_10;
+      const t_52 = grad_b0_10;
+      const t_53 = 1 - t_52;
+      const t_54 = t_51 * t_53;
+      grad_b4_10 = v_50 * t_54;
+    }
   }
   {
-    const t_63 = grad_b0_11;
-    const t_64 = grad_b1_11;
-    const t_65 = grad_b1_11;
-    const t_66 = 1 - t_65;
-    const t_67 = t_64 * t_66;
-    grad_b5_11 = t_63 * t_67;
+    let acc_49 = 0;
+    acc_49 += grad_b3_3 * p_m2[2];
+    {
+      const v_50 = acc_49;
+      const t_51 = grad_b0_11;
+      const t_52 = grad_b0_11;
+      const t_53 = 1 - t_52;
+      const t_54 = t_51 * t_53;
+      grad_b4_11 = v_50 * t_54;
+    }
   }
   {
     // matmul [2, 3]  (model.grad:10: h1    = sigmoid(x @ m1 + b1))
-    let acc_71 = 0;
-    acc_71 += in_x[0] * grad_b5_0;
-    acc_71 += in_x[2] * grad_b5_3;
-    acc_71 += in_x[4] * grad_b5_6;
-    acc_71 += in_x[6] * grad_b5_9;
-    grad_b6[0] = acc_71;
+    let acc_58 = 0;
+    acc_58 += in_x[0] * grad_b4_0;
+    acc_58 += in_x[2] * grad_b4_3;
+    acc_58 += in_x[4] * grad_b4_6;
+    acc_58 += in_x[6] * grad_b4_9;
+    grad_b5[0] = acc_58;
   }
   {
-    let acc_71 = 0;
-    acc_71 += in_x[0] * grad_b5_1;
-    acc_71 += in_x[2] * grad_b5_4;
-    acc_71 += in_x[4] * grad_b5_7;
-    acc_71 += in_x[6] * grad_b5_10;
-    grad_b6[1] = acc_71;
+    let acc_58 = 0;
+    acc_58 += in_x[0] * grad_b4_1;
+    acc_58 += in_x[2] * grad_b4_4;
+    acc_58 += in_x[4] * grad_b4_7;
+    acc_58 += in_x[6] * grad_b4_10;
+    grad_b5[1] = acc_58;
   }
   {
-    let acc_71 = 0;
-    acc_71 += in_x[0] * grad_b5_2;
-    acc_71 += in_x[2] * grad_b5_5;
-    acc_71 += in_x[4] * grad_b5_8;
-    acc_71 += in_x[6] * grad_b5_11;
-    grad_b6[2] = acc_71;
+    let acc_58 = 0;
+    acc_58 += in_x[0] * grad_b4_2;
+    acc_58 += in_x[2] * grad_b4_5;
+    acc_58 += in_x[4] * grad_b4_8;
+    acc_58 += in_x[6] * grad_b4_11;
+    grad_b5[2] = acc_58;
   }
   {
-    let acc_71 = 0;
-    acc_71 += in_x[1] * grad_b5_0;
-    acc_71 += in_x[3] * grad_b5_3;
-    acc_71 += in_x[5] * grad_b5_6;
-    acc_71 += in_x[7] * grad_b5_9;
-    grad_b6[3] = acc_71;
+    let acc_58 = 0;
+    acc_58 += in_x[1] * grad_b4_0;
+    acc_58 += in_x[3] * grad_b4_3;
+    acc_58 += in_x[5] * grad_b4_6;
+    acc_58 += in_x[7] * grad_b4_9;
+    grad_b5[3] = acc_58;
   }
   {
-    let acc_71 = 0;
-    acc_71 += in_x[1] * grad_b5_1;
-    acc_71 += in_x[3] * grad_b5_4;
-    acc_71 += in_x[5] * grad_b5_7;
-    acc_71 += in_x[7] * grad_b5_10;
-    grad_b6[4] = acc_71;
+    let acc_58 = 0;
+    acc_58 += in_x[1] * grad_b4_1;
+    acc_58 += in_x[3] * grad_b4_4;
+    acc_58 += in_x[5] * grad_b4_7;
+    acc_58 += in_x[7] * grad_b4_10;
+    grad_b5[4] = acc_58;
   }
   {
-    let acc_71 = 0;
-    acc_71 += in_x[1] * grad_b5_2;
-    acc_71 += in_x[3] * grad_b5_5;
-    acc_71 += in_x[5] * grad_b5_8;
-    acc_71 += in_x[7] * grad_b5_11;
-    grad_b6[5] = acc_71;
+    let acc_58 = 0;
+    acc_58 += in_x[1] * grad_b4_2;
+    acc_58 += in_x[3] * grad_b4_5;
+    acc_58 += in_x[5] * grad_b4_8;
+    acc_58 += in_x[7] * grad_b4_11;
+    grad_b5[5] = acc_58;
   }
   // sum [3]  (model.grad:10: h1    = sigmoid(x @ m1 + b1))
-  grad_b7[0] = 0;
-  grad_b7[1] = 0;
-  grad_b7[2] = 0;
+  grad_b6[0] = 0;
+  grad_b6[1] = 0;
+  grad_b6[2] = 0;
   {
-    const v = grad_b5_0;
-    grad_b7[0] = grad_b7[0] + v;
+    const v_62 = grad_b4_0;
+    grad_b6[0] = grad_b6[0] + v_62;
   }
   {
-    const v = grad_b5_1;
-    grad_b7[1] = grad_b7[1] + v;
+    const v_62 = grad_b4_1;
+    grad_b6[1] = grad_b6[1] + v_62;
   }
   {
-    const v = grad_b5_2;
-    grad_b7[2] = grad_b7[2] + v;
+    const v_62 = grad_b4_2;
+    grad_b6[2] = grad_b6[2] + v_62;
   }
   {
-    const v = grad_b5_3;
-    grad_b7[0] = grad_b7[0] + v;
+    const v_62 = grad_b4_3;
+    grad_b6[0] = grad_b6[0] + v_62;
   }
   {
-    const v = grad_b5_4;
-    grad_b7[1] = grad_b7[1] + v;
+    const v_62 = grad_b4_4;
+    grad_b6[1] = grad_b6[1] + v_62;
   }
   {
-    const v = grad_b5_5;
-    grad_b7[2] = grad_b7[2] + v;
+    const v_62 = grad_b4_5;
+    grad_b6[2] = grad_b6[2] + v_62;
   }
   {
-    const v = grad_b5_6;
-    grad_b7[0] = grad_b7[0] + v;
+    const v_62 = grad_b4_6;
+    grad_b6[0] = grad_b6[0] + v_62;
   }
   {
-    const v = grad_b5_7;
-    grad_b7[1] = grad_b7[1] + v;
+    const v_62 = grad_b4_7;
+    grad_b6[1] = grad_b6[1] + v_62;
   }
   {
-    const v = grad_b5_8;
-    grad_b7[2] = grad_b7[2] + v;
+    const v_62 = grad_b4_8;
+    grad_b6[2] = grad_b6[2] + v_62;
   }
   {
-    const v = grad_b5_9;
-    grad_b7[0] = grad_b7[0] + v;
+    const v_62 = grad_b4_9;
+    grad_b6[0] = grad_b6[0] + v_62;
   }
   {
-    const v = grad_b5_10;
-    grad_b7[1] = grad_b7[1] + v;
+    const v_62 = grad_b4_10;
+    grad_b6[1] = grad_b6[1] + v_62;
   }
   {
-    const v = grad_b5_11;
-    grad_b7[2] = grad_b7[2] + v;
+    const v_62 = grad_b4_11;
+    grad_b6[2] = grad_b6[2] + v_62;
   }
   {
     // matmul [3, 1]  (model.grad:11: y_out = sigmoid(h1 @ m2 + b2))
-    let acc_78 = 0;
-    acc_78 += grad_b1_0 * grad_b4_0;
-    acc_78 += grad_b1_3 * grad_b4_1;
-    acc_78 += grad_b1_6 * grad_b4_2;
-    acc_78 += grad_b1_9 * grad_b4_3;
-    grad_b8[0] = acc_78;
+    let acc_66 = 0;
+    acc_66 += grad_b0_0 * grad_b3_0;
+    acc_66 += grad_b0_3 * grad_b3_1;
+    acc_66 += grad_b0_6 * grad_b3_2;
+    acc_66 += grad_b0_9 * grad_b3_3;
+    grad_b7[0] = acc_66;
   }
   {
-    let acc_78 = 0;
-    acc_78 += grad_b1_1 * grad_b4_0;
-    acc_78 += grad_b1_4 * grad_b4_1;
-    acc_78 += grad_b1_7 * grad_b4_2;
-    acc_78 += grad_b1_10 * grad_b4_3;
-    grad_b8[1] = acc_78;
+    let acc_66 = 0;
+    acc_66 += grad_b0_1 * grad_b3_0;
+    acc_66 += grad_b0_4 * grad_b3_1;
+    acc_66 += grad_b0_7 * grad_b3_2;
+    acc_66 += grad_b0_10 * grad_b3_3;
+    grad_b7[1] = acc_66;
   }
   {
-    let acc_78 = 0;
-    acc_78 += grad_b1_2 * grad_b4_0;
-    acc_78 += grad_b1_5 * grad_b4_1;
-    acc_78 += grad_b1_8 * grad_b4_2;
-    acc_78 += grad_b1_11 * grad_b4_3;
-    grad_b8[2] = acc_78;
+    let acc_66 = 0;
+    acc_66 += grad_b0_2 * grad_b3_0;
+    acc_66 += grad_b0_5 * grad_b3_1;
+    acc_66 += grad_b0_8 * grad_b3_2;
+    acc_66 += grad_b0_11 * grad_b3_3;
+    grad_b7[2] = acc_66;
   }
   // sum [1]  (model.grad:11: y_out = sigmoid(h1 @ m2 + b2))
-  grad_b9[0] = 0;
+  grad_b8[0] = 0;
   {
-    const v_82 = grad_b4_0;
-    grad_b9[0] = grad_b9[0] + v_82;
+    const v_70 = grad_b3_0;
+    grad_b8[0] = grad_b8[0] + v_70;
   }
   {
-    const v_82 = grad_b4_1;
-    grad_b9[0] = grad_b9[0] + v_82;
+    const v_70 = grad_b3_1;
+    grad_b8[0] = grad_b8[0] + v_70;
   }
   {
-    const v_82 = grad_b4_2;
-    grad_b9[0] = grad_b9[0] + v_82;
+    const v_70 = grad_b3_2;
+    grad_b8[0] = grad_b8[0] + v_70;
   }
   {
-    const v_82 = grad_b4_3;
-    grad_b9[0] = grad_b9[0] + v_82;
+    const v_70 = grad_b3_3;
+    grad_b8[0] = grad_b8[0] + v_70;
   }
-  grad_scratch[0] = s_loss_43;
+  grad_scratch[0] = s_loss_33;
 }
 const grad_result = {
   grads: {
-    ["m1"]: grad_b6,
-    ["b1"]: grad_b7,
-    ["m2"]: grad_b8,
-    ["b2"]: grad_b9
+    ["m1"]: grad_b5,
+    ["b1"]: grad_b6,
+    ["m2"]: grad_b7,
+    ["b2"]: grad_b8
   }
 };
 scalarField(grad_result, "value", grad_scratch, 0);
@@ -1075,33 +1029,41 @@ function valueAndGrad(values) {
     badValues(values, "valueAndGrad: the values must be an object mapping input names to Float32Arrays, but is ");
   }
   for (const key in values) {
-    if (known[key] !== 1) {
-      unknownValue(values, key);
+    switch (key) {
+      case "x":
+      case "y":
+      case "m1":
+      case "b1":
+      case "m2":
+      case "b2":
+        break;
+      default:
+        unknownValue(values, key);
     }
   }
   const in_x = values["x"];
   if (!(in_x instanceof F) || !hasOwn.call(values, "x")) {
-    badArgument(values, "x", true, "missing input `x`", "`x` must be a Float32Array, but is ");
+    badArgument(values, "x", true, "missing input `x`", "`x` must be a Float32Array, but is ", in_x);
   }
   const in_y = values["y"];
   if (!(in_y instanceof F) || !hasOwn.call(values, "y")) {
-    badArgument(values, "y", true, "missing input `y`", "`y` must be a Float32Array, but is ");
+    badArgument(values, "y", true, "missing input `y`", "`y` must be a Float32Array, but is ", in_y);
   }
   const p_m1 = hasOwn.call(values, "m1") ? values["m1"] : params["m1"];
   if (!(p_m1 instanceof F)) {
-    badArgument(values, "m1", false, "missing input `m1`", "`m1` must be a Float32Array, but is ");
+    badArgument(values, "m1", false, "missing input `m1`", "`m1` must be a Float32Array, but is ", p_m1);
   }
   const p_b1 = hasOwn.call(values, "b1") ? values["b1"] : params["b1"];
   if (!(p_b1 instanceof F)) {
-    badArgument(values, "b1", false, "missing input `b1`", "`b1` must be a Float32Array, but is ");
+    badArgument(values, "b1", false, "missing input `b1`", "`b1` must be a Float32Array, but is ", p_b1);
   }
   const p_m2 = hasOwn.call(values, "m2") ? values["m2"] : params["m2"];
   if (!(p_m2 instanceof F)) {
-    badArgument(values, "m2", false, "missing input `m2`", "`m2` must be a Float32Array, but is ");
+    badArgument(values, "m2", false, "missing input `m2`", "`m2` must be a Float32Array, but is ", p_m2);
   }
   const p_b2 = hasOwn.call(values, "b2") ? values["b2"] : params["b2"];
   if (!(p_b2 instanceof F)) {
-    badArgument(values, "b2", false, "missing input `b2`", "`b2` must be a Float32Array, but is ");
+    badArgument(values, "b2", false, "missing input `b2`", "`b2` must be a Float32Array, but is ", p_b2);
   }
   if (in_x.length !== 8) {
     badLength(in_x, "`x` must have 8 elements, but has ", "");
@@ -1126,640 +1088,617 @@ function valueAndGrad(values) {
 }
 const step_scratch = new Float64Array(5);
 function run_step(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
-  let step_b0_0 = 0, step_b0_1 = 0, step_b0_2 = 0, step_b0_3 = 0, step_b0_4 = 0, step_b0_5 = 0, step_b0_6 = 0, step_b0_7 = 0, step_b0_8 = 0, step_b0_9 = 0, step_b0_10 = 0, step_b0_11 = 0, step_b1_0 = 0, step_b1_1 = 0, step_b1_2 = 0, step_b1_3 = 0, step_b1_4 = 0, step_b1_5 = 0, step_b1_6 = 0, step_b1_7 = 0, step_b1_8 = 0, step_b1_9 = 0, step_b1_10 = 0, step_b1_11 = 0, step_b2_0 = 0, step_b2_1 = 0, step_b2_2 = 0, step_b2_3 = 0, step_b3_0 = 0, step_b3_1 = 0, step_b3_2 = 0, step_b3_3 = 0, step_b4_0 = 0, step_b4_1 = 0, step_b4_2 = 0, step_b4_3 = 0, step_b5_0 = 0, step_b5_1 = 0, step_b5_2 = 0, step_b5_3 = 0, step_b5_4 = 0, step_b5_5 = 0, step_b5_6 = 0, step_b5_7 = 0, step_b5_8 = 0, step_b5_9 = 0, step_b5_10 = 0, step_b5_11 = 0, step_b6_0 = 0, step_b6_1 = 0, step_b6_2 = 0, step_b6_3 = 0, step_b6_4 = 0, step_b6_5 = 0, step_b7_0 = 0, step_b7_1 = 0, step_b7_2 = 0, step_b8_0 = 0, step_b8_1 = 0, step_b8_2 = 0, step_b9_0 = 0;
-  {
-    // matmul [4, 3]  (model.grad:10: h1    = sigmoid(x @ m1 + b1))
-    let acc_86 = 0;
-    acc_86 += in_x[0] * p_m1[0];
-    acc_86 += in_x[1] * p_m1[3];
-    step_b0_0 = acc_86;
-  }
-  {
-    let acc_86 = 0;
-    acc_86 += in_x[0] * p_m1[1];
-    acc_86 += in_x[1] * p_m1[4];
-    step_b0_1 = acc_86;
-  }
-  {
-    let acc_86 = 0;
-    acc_86 += in_x[0] * p_m1[2];
-    acc_86 += in_x[1] * p_m1[5];
-    step_b0_2 = acc_86;
-  }
-  {
-    let acc_86 = 0;
-    acc_86 += in_x[2] * p_m1[0];
-    acc_86 += in_x[3] * p_m1[3];
-    step_b0_3 = acc_86;
-  }
-  {
-    let acc_86 = 0;
-    acc_86 += in_x[2] * p_m1[1];
-    acc_86 += in_x[3] * p_m1[4];
-    step_b0_4 = acc_86;
-  }
-  {
-    let acc_86 = 0;
-    acc_86 += in_x[2] * p_m1[2];
-    acc_86 += in_x[3] * p_m1[5];
-    step_b0_5 = acc_86;
-  }
-  {
-    let acc_86 = 0;
-    acc_86 += in_x[4] * p_m1[0];
-    acc_86 += in_x[5] * p_m1[3];
-    step_b0_6 = acc_86;
-  }
-  {
-    let acc_86 = 0;
-    acc_86 += in_x[4] * p_m1[1];
-    acc_86 += in_x[5] * p_m1[4];
-    step_b0_7 = acc_86;
-  }
-  {
-    let acc_86 = 0;
-    acc_86 += in_x[4] * p_m1[2];
-    acc_86 += in_x[5] * p_m1[5];
-    step_b0_8 = acc_86;
-  }
-  {
-    let acc_86 = 0;
-    acc_86 += in_x[6] * p_m1[0];
-    acc_86 += in_x[7] * p_m1[3];
-    step_b0_9 = acc_86;
-  }
-  {
-    let acc_86 = 0;
-    acc_86 += in_x[6] * p_m1[1];
-    acc_86 += in_x[7] * p_m1[4];
-    step_b0_10 = acc_86;
-  }
-  {
-    let acc_86 = 0;
-    acc_86 += in_x[6] * p_m1[2];
-    acc_86 += in_x[7] * p_m1[5];
-    step_b0_11 = acc_86;
-  }
+  let step_b0_0 = 0, step_b0_1 = 0, step_b0_2 = 0, step_b0_3 = 0, step_b0_4 = 0, step_b0_5 = 0, step_b0_6 = 0, step_b0_7 = 0, step_b0_8 = 0, step_b0_9 = 0, step_b0_10 = 0, step_b0_11 = 0, step_b1_0 = 0, step_b1_1 = 0, step_b1_2 = 0, step_b1_3 = 0, step_b2_0 = 0, step_b2_1 = 0, step_b2_2 = 0, step_b2_3 = 0, step_b3_0 = 0, step_b3_1 = 0, step_b3_2 = 0, step_b3_3 = 0, step_b4_0 = 0, step_b4_1 = 0, step_b4_2 = 0, step_b4_3 = 0, step_b4_4 = 0, step_b4_5 = 0, step_b4_6 = 0, step_b4_7 = 0, step_b4_8 = 0, step_b4_9 = 0, step_b4_10 = 0, step_b4_11 = 0, step_b5_0 = 0, step_b5_1 = 0, step_b5_2 = 0, step_b5_3 = 0, step_b5_4 = 0, step_b5_5 = 0, step_b6_0 = 0, step_b6_1 = 0, step_b6_2 = 0, step_b7_0 = 0, step_b7_1 = 0, step_b7_2 = 0, step_b8_0 = 0;
   {
     // h1 [4, 3]  (model.grad:10: h1    = sigmoid(x @ m1 + b1))
-    const t_89 = step_b0_0;
-    const t_90 = p_b1[0];
-    const t_91 = t_89 + t_90;
-    step_b1_0 = 1 / (1 + Math.exp(-t_91));
+    let acc_74 = 0;
+    acc_74 += in_x[0] * p_m1[0];
+    acc_74 += in_x[1] * p_m1[3];
+    {
+      const v_75 = acc_74;
+      const t_76 = p_b1[0];
+      const t_77 = v_75 + t_76;
+      step_b0_0 = 1 / (1 + Math.exp(-t_77));
+    }
   }
   {
-    const t_89 = step_b0_1;
-    const t_90 = p_b1[1];
-    const t_91 = t_89 + t_90;
-    step_b1_1 = 1 / (1 + Math.exp(-t_91));
+    let acc_74 = 0;
+    acc_74 += in_x[0] * p_m1[1];
+    acc_74 += in_x[1] * p_m1[4];
+    {
+      const v_75 = acc_74;
+      const t_76 = p_b1[1];
+      const t_77 = v_75 + t_76;
+      step_b0_1 = 1 / (1 + Math.exp(-t_77));
+    }
   }
   {
-    const t_89 = step_b0_2;
-    const t_90 = p_b1[2];
-    const t_91 = t_89 + t_90;
-    step_b1_2 = 1 / (1 + Math.exp(-t_91));
+    let acc_74 = 0;
+    acc_74 += in_x[0] * p_m1[2];
+    acc_74 += in_x[1] * p_m1[5];
+    {
+      const v_75 = acc_74;
+      const t_76 = p_b1[2];
+      const t_77 = v_75 + t_76;
+      step_b0_2 = 1 / (1 + Math.exp(-t_77));
+    }
   }
   {
-    const t_89 = step_b0_3;
-    const t_90 = p_b1[0];
-    const t_91 = t_89 + t_90;
-    step_b1_3 = 1 / (1 + Math.exp(-t_91));
+    let acc_74 = 0;
+    acc_74 += in_x[2] * p_m1[0];
+    acc_74 += in_x[3] * p_m1[3];
+    {
+      const v_75 = acc_74;
+      const t_76 = p_b1[0];
+      const t_77 = v_75 + t_76;
+      step_b0_3 = 1 / (1 + Math.exp(-t_77));
+    }
   }
   {
-    const t_89 = step_b0_4;
-    const t_90 = p_b1[1];
-    const t_91 = t_89 + t_90;
-    step_b1_4 = 1 / (1 + Math.exp(-t_91));
+    let acc_74 = 0;
+    acc_74 += in_x[2] * p_m1[1];
+    acc_74 += in_x[3] * p_m1[4];
+    {
+      const v_75 = acc_74;
+      const t_76 = p_b1[1];
+      const t_77 = v_75 + t_76;
+      step_b0_4 = 1 / (1 + Math.exp(-t_77));
+    }
   }
   {
-    const t_89 = step_b0_5;
-    const t_90 = p_b1[2];
-    const t_91 = t_89 + t_90;
-    step_b1_5 = 1 / (1 + Math.exp(-t_91));
+    let acc_74 = 0;
+    acc_74 += in_x[2] * p_m1[2];
+    acc_74 += in_x[3] * p_m1[5];
+    {
+      const v_75 = acc_74;
+      const t_76 = p_b1[2];
+      const t_77 = v_75 + t_76;
+      step_b0_5 = 1 / (1 + Math.exp(-t_77));
+    }
   }
   {
-    const t_89 = step_b0_6;
-    const t_90 = p_b1[0];
-    const t_91 = t_89 + t_90;
-    step_b1_6 = 1 / (1 + Math.exp(-t_91));
+    let acc_74 = 0;
+    acc_74 += in_x[4] * p_m1[0];
+    acc_74 += in_x[5] * p_m1[3];
+    {
+      const v_75 = acc_74;
+      const t_76 = p_b1[0];
+      const t_77 = v_75 + t_76;
+      step_b0_6 = 1 / (1 + Math.exp(-t_77));
+    }
   }
   {
-    const t_89 = step_b0_7;
-    const t_90 = p_b1[1];
-    const t_91 = t_89 + t_90;
-    step_b1_7 = 1 / (1 + Math.exp(-t_91));
+    let acc_74 = 0;
+    acc_74 += in_x[4] * p_m1[1];
+    acc_74 += in_x[5] * p_m1[4];
+    {
+      const v_75 = acc_74;
+      const t_76 = p_b1[1];
+      const t_77 = v_75 + t_76;
+      step_b0_7 = 1 / (1 + Math.exp(-t_77));
+    }
   }
   {
-    const t_89 = step_b0_8;
-    const t_90 = p_b1[2];
-    const t_91 = t_89 + t_90;
-    step_b1_8 = 1 / (1 + Math.exp(-t_91));
+    let acc_74 = 0;
+    acc_74 += in_x[4] * p_m1[2];
+    acc_74 += in_x[5] * p_m1[5];
+    {
+      const v_75 = acc_74;
+      const t_76 = p_b1[2];
+      const t_77 = v_75 + t_76;
+      step_b0_8 = 1 / (1 + Math.exp(-t_77));
+    }
   }
   {
-    const t_89 = step_b0_9;
-    const t_90 = p_b1[0];
-    const t_91 = t_89 + t_90;
-    step_b1_9 = 1 / (1 + Math.exp(-t_91));
+    let acc_74 = 0;
+    acc_74 += in_x[6] * p_m1[0];
+    acc_74 += in_x[7] * p_m1[3];
+    {
+      const v_75 = acc_74;
+      const t_76 = p_b1[0];
+      const t_77 = v_75 + t_76;
+      step_b0_9 = 1 / (1 + Math.exp(-t_77));
+    }
   }
   {
-    const t_89 = step_b0_10;
-    const t_90 = p_b1[1];
-    const t_91 = t_89 + t_90;
-    step_b1_10 = 1 / (1 + Math.exp(-t_91));
+    let acc_74 = 0;
+    acc_74 += in_x[6] * p_m1[1];
+    acc_74 += in_x[7] * p_m1[4];
+    {
+      const v_75 = acc_74;
+      const t_76 = p_b1[1];
+      const t_77 = v_75 + t_76;
+      step_b0_10 = 1 / (1 + Math.exp(-t_77));
+    }
   }
   {
-    const t_89 = step_b0_11;
-    const t_90 = p_b1[2];
-    const t_91 = t_89 + t_90;
-    step_b1_11 = 1 / (1 + Math.exp(-t_91));
-  }
-  {
-    // matmul [4, 1]  (model.grad:11: y_out = sigmoid(h1 @ m2 + b2))
-    let acc_95 = 0;
-    acc_95 += step_b1_0 * p_m2[0];
-    acc_95 += step_b1_1 * p_m2[1];
-    acc_95 += step_b1_2 * p_m2[2];
-    step_b2_0 = acc_95;
-  }
-  {
-    let acc_95 = 0;
-    acc_95 += step_b1_3 * p_m2[0];
-    acc_95 += step_b1_4 * p_m2[1];
-    acc_95 += step_b1_5 * p_m2[2];
-    step_b2_1 = acc_95;
-  }
-  {
-    let acc_95 = 0;
-    acc_95 += step_b1_6 * p_m2[0];
-    acc_95 += step_b1_7 * p_m2[1];
-    acc_95 += step_b1_8 * p_m2[2];
-    step_b2_2 = acc_95;
-  }
-  {
-    let acc_95 = 0;
-    acc_95 += step_b1_9 * p_m2[0];
-    acc_95 += step_b1_10 * p_m2[1];
-    acc_95 += step_b1_11 * p_m2[2];
-    step_b2_3 = acc_95;
+    let acc_74 = 0;
+    acc_74 += in_x[6] * p_m1[2];
+    acc_74 += in_x[7] * p_m1[5];
+    {
+      const v_75 = acc_74;
+      const t_76 = p_b1[2];
+      const t_77 = v_75 + t_76;
+      step_b0_11 = 1 / (1 + Math.exp(-t_77));
+    }
   }
   {
     // y_out [4, 1]  (model.grad:11: y_out = sigmoid(h1 @ m2 + b2))
-    const t_98 = step_b2_0;
-    const t_99 = p_b2[0];
-    const t_100 = t_98 + t_99;
-    step_b3_0 = 1 / (1 + Math.exp(-t_100));
+    let acc_81 = 0;
+    acc_81 += step_b0_0 * p_m2[0];
+    acc_81 += step_b0_1 * p_m2[1];
+    acc_81 += step_b0_2 * p_m2[2];
+    {
+      const v_82 = acc_81;
+      const t_83 = p_b2[0];
+      const t_84 = v_82 + t_83;
+      step_b1_0 = 1 / (1 + Math.exp(-t_84));
+    }
   }
   {
-    const t_98 = step_b2_1;
-    const t_99 = p_b2[0];
-    const t_100 = t_98 + t_99;
-    step_b3_1 = 1 / (1 + Math.exp(-t_100));
+    let acc_81 = 0;
+    acc_81 += step_b0_3 * p_m2[0];
+    acc_81 += step_b0_4 * p_m2[1];
+    acc_81 += step_b0_5 * p_m2[2];
+    {
+      const v_82 = acc_81;
+      const t_83 = p_b2[0];
+      const t_84 = v_82 + t_83;
+      step_b1_1 = 1 / (1 + Math.exp(-t_84));
+    }
   }
   {
-    const t_98 = step_b2_2;
-    const t_99 = p_b2[0];
-    const t_100 = t_98 + t_99;
-    step_b3_2 = 1 / (1 + Math.exp(-t_100));
+    let acc_81 = 0;
+    acc_81 += step_b0_6 * p_m2[0];
+    acc_81 += step_b0_7 * p_m2[1];
+    acc_81 += step_b0_8 * p_m2[2];
+    {
+      const v_82 = acc_81;
+      const t_83 = p_b2[0];
+      const t_84 = v_82 + t_83;
+      step_b1_2 = 1 / (1 + Math.exp(-t_84));
+    }
   }
   {
-    const t_98 = step_b2_3;
-    const t_99 = p_b2[0];
-    const t_100 = t_98 + t_99;
-    step_b3_3 = 1 / (1 + Math.exp(-t_100));
+    let acc_81 = 0;
+    acc_81 += step_b0_9 * p_m2[0];
+    acc_81 += step_b0_10 * p_m2[1];
+    acc_81 += step_b0_11 * p_m2[2];
+    {
+      const v_82 = acc_81;
+      const t_83 = p_b2[0];
+      const t_84 = v_82 + t_83;
+      step_b1_3 = 1 / (1 + Math.exp(-t_84));
+    }
   }
   {
     // sub [4, 1]  (model.grad:12: loss  = sum((y - y_out)^2))
-    const t_103 = in_y[0];
-    const t_104 = step_b3_0;
-    step_b2_0 = t_103 - t_104;
+    const t_86 = in_y[0];
+    const t_87 = step_b1_0;
+    step_b2_0 = t_86 - t_87;
   }
   {
-    const t_103 = in_y[1];
-    const t_104 = step_b3_1;
-    step_b2_1 = t_103 - t_104;
+    const t_86 = in_y[1];
+    const t_87 = step_b1_1;
+    step_b2_1 = t_86 - t_87;
   }
   {
-    const t_103 = in_y[2];
-    const t_104 = step_b3_2;
-    step_b2_2 = t_103 - t_104;
+    const t_86 = in_y[2];
+    const t_87 = step_b1_2;
+    step_b2_2 = t_86 - t_87;
   }
   {
-    const t_103 = in_y[3];
-    const t_104 = step_b3_3;
-    step_b2_3 = t_103 - t_104;
+    const t_86 = in_y[3];
+    const t_87 = step_b1_3;
+    step_b2_3 = t_86 - t_87;
   }
   // loss []  (model.grad:12: loss  = sum((y - y_out)^2))
-  let s_loss_105 = 0;
+  let s_loss_88 = 0;
   {
-    let acc_108 = 0;
+    let acc_91 = 0;
     {
-      const t_109 = step_b2_0;
-      acc_108 = acc_108 + t_109 * t_109;
+      const t_92 = step_b2_0;
+      acc_91 = acc_91 + t_92 * t_92;
     }
     {
-      const t_109 = step_b2_1;
-      acc_108 = acc_108 + t_109 * t_109;
+      const t_92 = step_b2_1;
+      acc_91 = acc_91 + t_92 * t_92;
     }
     {
-      const t_109 = step_b2_2;
-      acc_108 = acc_108 + t_109 * t_109;
+      const t_92 = step_b2_2;
+      acc_91 = acc_91 + t_92 * t_92;
     }
     {
-      const t_109 = step_b2_3;
-      acc_108 = acc_108 + t_109 * t_109;
+      const t_92 = step_b2_3;
+      acc_91 = acc_91 + t_92 * t_92;
     }
-    s_loss_105 = acc_108;
+    s_loss_88 = acc_91;
   }
   {
     // neg [4, 1]  (model.grad:11: y_out = sigmoid(h1 @ m2 + b2))
-    const t_112 = step_b2_0;
-    const t_113 = 2 * t_112;
-    const t_114 = step_b3_0;
-    const t_115 = step_b3_0;
-    const t_116 = 1 - t_115;
-    const t_117 = t_114 * t_116;
-    const t_118 = t_113 * t_117;
-    step_b4_0 = -t_118;
+    const t_94 = step_b2_0;
+    const t_95 = 2 * t_94;
+    const t_96 = step_b1_0;
+    const t_97 = step_b1_0;
+    const t_98 = 1 - t_97;
+    const t_99 = t_96 * t_98;
+    const t_100 = t_95 * t_99;
+    step_b3_0 = -t_100;
   }
   {
-    const t_112 = step_b2_1;
-    const t_113 = 2 * t_112;
-    const t_114 = step_b3_1;
-    const t_115 = step_b3_1;
-    const t_116 = 1 - t_115;
-    const t_117 = t_114 * t_116;
-    const t_118 = t_113 * t_117;
-    step_b4_1 = -t_118;
+    const t_94 = step_b2_1;
+    const t_95 = 2 * t_94;
+    const t_96 = step_b1_1;
+    const t_97 = step_b1_1;
+    const t_98 = 1 - t_97;
+    const t_99 = t_96 * t_98;
+    const t_100 = t_95 * t_99;
+    step_b3_1 = -t_100;
   }
   {
-    const t_112 = step_b2_2;
-    const t_113 = 2 * t_112;
-    const t_114 = step_b3_2;
-    const t_115 = step_b3_2;
-    const t_116 = 1 - t_115;
-    const t_117 = t_114 * t_116;
-    const t_118 = t_113 * t_117;
-    step_b4_2 = -t_118;
+    const t_94 = step_b2_2;
+    const t_95 = 2 * t_94;
+    const t_96 = step_b1_2;
+    const t_97 = step_b1_2;
+    const t_98 = 1 - t_97;
+    const t_99 = t_96 * t_98;
+    const t_100 = t_95 * t_99;
+    step_b3_2 = -t_100;
   }
   {
-    const t_112 = step_b2_3;
-    const t_113 = 2 * t_112;
-    const t_114 = step_b3_3;
-    const t_115 = step_b3_3;
-    const t_116 = 1 - t_115;
-    const t_117 = t_114 * t_116;
-    const t_118 = t_113 * t_117;
-    step_b4_3 = -t_118;
-  }
-  {
-    // d_h1 [4, 3]  (model.grad:11: y_out = sigmoid(h1 @ m2 + b2))
-    let acc_122 = 0;
-    acc_122 += step_b4_0 * p_m2[0];
-    step_b0_0 = acc_122;
-  }
-  {
-    let acc_122 = 0;
-    acc_122 += step_b4_0 * p_m2[1];
-    step_b0_1 = acc_122;
-  }
-  {
-    let acc_122 = 0;
-    acc_122 += step_b4_0 * p_m2[2];
-    step_b0_2 = acc_122;
-  }
-  {
-    let acc_122 = 0;
-    acc_122 += step_b4_1 * p_m2[0];
-    step_b0_3 = acc_122;
-  }
-  {
-    let acc_122 = 0;
-    acc_122 += step_b4_1 * p_m2[1];
-    step_b0_4 = acc_122;
-  }
-  {
-    let acc_122 = 0;
-    acc_122 += step_b4_1 * p_m2[2];
-    step_b0_5 = acc_122;
-  }
-  {
-    let acc_122 = 0;
-    acc_122 += step_b4_2 * p_m2[0];
-    step_b0_6 = acc_122;
-  }
-  {
-    let acc_122 = 0;
-    acc_122 += step_b4_2 * p_m2[1];
-    step_b0_7 = acc_122;
-  }
-  {
-    let acc_122 = 0;
-    acc_122 += step_b4_2 * p_m2[2];
-    step_b0_8 = acc_122;
-  }
-  {
-    let acc_122 = 0;
-    acc_122 += step_b4_3 * p_m2[0];
-    step_b0_9 = acc_122;
-  }
-  {
-    let acc_122 = 0;
-    acc_122 += step_b4_3 * p_m2[1];
-    step_b0_10 = acc_122;
-  }
-  {
-    let acc_122 = 0;
-    acc_122 += step_b4_3 * p_m2[2];
-    step_b0_11 = acc_122;
+    const t_94 = step_b2_3;
+    const t_95 = 2 * t_94;
+    const t_96 = step_b1_3;
+    const t_97 = step_b1_3;
+    const t_98 = 1 - t_97;
+    const t_99 = t_96 * t_98;
+    const t_100 = t_95 * t_99;
+    step_b3_3 = -t_100;
   }
   {
     // mul [4, 3]  (model.grad:10: h1    = sigmoid(x @ m1 + b1))
-    const t_125 = step_b0_0;
-    const t_126 = step_b1_0;
-    const t_127 = step_b1_0;
-    const t_128 = 1 - t_127;
-    const t_129 = t_126 * t_128;
-    step_b5_0 = t_125 * t_129;
+    let acc_104 = 0;
+    acc_104 += step_b3_0 * p_m2[0];
+    {
+      const v_105 = acc_104;
+      const t_106 = step_b0_0;
+      const t_107 = step_b0_0;
+      const t_108 = 1 - t_107;
+      const t_109 = t_106 * t_108;
+      step_b4_0 = v_105 * t_109;
+    }
   }
   {
-    const t_125 = step_b0_1;
-    const t_126 = step_b1_1;
-    const t_127 = step_b1_1;
-    const t_128 = 1 - t_127;
-    const t_129 = t_126 * t_128;
-    step_b5_1 = t_125 * t_129;
+    let acc_104 = 0;
+    acc_104 += step_b3_0 * p_m2[1];
+    {
+      const v_105 = acc_104;
+      const t_106 = step_b0_1;
+      const t_107 = step_b0_1;
+      const t_108 = 1 - t_107;
+      const t_109 = t_106 * t_108;
+      step_b4_1 = v_105 * t_109;
+    }
   }
   {
-    const t_125 = step_b0_2;
-    const t_126 = step_b1_2;
-    const t_127 = step_b1_2;
-    const t_128 = 1 - t_127;
-    const t_129 = t_126 * t_128;
-    step_b5_2 = t_125 * t_129;
+    let acc_104 = 0;
+    acc_104 += step_b3_0 * p_m2[2];
+    {
+      const v_105 = acc_104;
+      const t_106 = step_b0_2;
+      const t_107 = step_b0_2;
+      const t_108 = 1 - t_107;
+      const t_109 = t_106 * t_108;
+      step_b4_2 = v_105 * t_109;
+    }
   }
   {
-    const t_125 = step_b0_3;
-    const t_126 = step_b1_3;
-    const t_127 = step_b1_3;
-    const t_128 = 1 - t_127;
-    const t_129 = t_126 * t_128;
-    step_b5_3 = t_125 * t_129;
+    let acc_104 = 0;
+    acc_104 += step_b3_1 * p_m2[0];
+    {
+      const v_105 = acc_104;
+      const t_106 = step_b0_3;
+      const t_107 = step_b0_3;
+      const t_108 = 1 - t_107;
+      const t_109 = t_106 * t_108;
+      step_b4_3 = v_105 * t_109;
+    }
   }
   {
-    const t_125 = step_b0_4;
-    const t_126 = step_b1_4;
-    const t_127 = step_b1_4;
-    const t_128 = 1 - t_127;
-    const t_129 = t_126 * t_128;
-    step_b5_4 = t_125 * t_129;
+    let acc_104 = 0;
+    acc_104 += step_b3_1 * p_m2[1];
+    {
+      const v_105 = acc_104;
+      const t_106 = step_b0_4;
+      const t_107 = step_b0_4;
+      const t_108 = 1 - t_107;
+      const t_109 = t_106 * t_108;
+      step_b4_4 = v_105 * t_109;
+    }
   }
   {
-    const t_125 = step_b0_5;
-    const t_126 = step_b1_5;
-    const t_127 = step_b1_5;
-    const t_128 = 1 - t_127;
-    const t_129 = t_126 * t_128;
-    step_b5_5 = t_125 * t_129;
+    let acc_104 = 0;
+    acc_104 += step_b3_1 * p_m2[2];
+    {
+      const v_105 = acc_104;
+      const t_106 = step_b0_5;
+      const t_107 = step_b0_5;
+      const t_108 = 1 - t_107;
+      const t_109 = t_106 * t_108;
+      step_b4_5 = v_105 * t_109;
+    }
   }
   {
-    const t_125 = step_b0_6;
-    const t_126 = step_b1_6;
-    const t_127 = step_b1_6;
-    const t_128 = 1 - t_127;
-    const t_129 = t_126 * t_128;
-    step_b5_6 = t_125 * t_129;
+    let acc_104 = 0;
+    acc_104 += step_b3_2 * p_m2[0];
+    {
+      const v_105 = acc_104;
+      const t_106 = step_b0_6;
+      const t_107 = step_b0_6;
+      const t_108 = 1 - t_107;
+      const t_109 = t_106 * t_108;
+      step_b4_6 = v_105 * t_109;
+    }
   }
   {
-    const t_125 = step_b0_7;
-    const t_126 = step_b1_7;
-    const t_127 = step_b1_7;
-    const t_128 = 1 - t_127;
-    const t_129 = t_126 * t_128;
-    step_b5_7 = t_125 * t_129;
+    let acc_104 = 0;
+    acc_104 += step_b3_2 * p_m2[1];
+    {
+      const v_105 = acc_104;
+      const t_106 = step_b0_7;
+      const t_107 = step_b0_7;
+      const t_108 = 1 - t_107;
+      const t_109 = t_106 * t_108;
+      step_b4_7 = v_105 * t_109;
+    }
   }
   {
-    const t_125 = step_b0_8;
-    const t_126 = step_b1_8;
-    const t_127 = step_b1_8;
-    const t_128 = 1 - t_127;
-    const t_129 = t_126 * t_128;
-    step_b5_8 = t_125 * t_129;
+    let acc_104 = 0;
+    acc_104 += step_b3_2 * p_m2[2];
+    {
+      const v_105 = acc_104;
+      const t_106 = step_b0_8;
+      const t_107 = step_b0_8;
+      const t_108 = 1 - t_107;
+      const t_109 = t_106 * t_108;
+      step_b4_8 = v_105 * t_109;
+    }
   }
   {
-    const t_125 = step_b0_9;
-    const t_126 = step_b1_9;
-    const t_127 = step_b1_9;
-    const t_128 = 1 - t_127;
-    const t_129 = t_126 * t_128;
-    step_b5_9 = t_125 * t_129;
+    let acc_104 = 0;
+    acc_104 += step_b3_3 * p_m2[0];
+    {
+      const v_105 = acc_104;
+      const t_106 = step_b0_9;
+      const t_107 = step_b0_9;
+      const t_108 = 1 - t_107;
+      const t_109 = t_106 * t_108;
+      step_b4_9 = v_105 * t_109;
+    }
   }
   {
-    const t_125 = step_b0_10;
-    const t_126 = step_b1_10;
-    const t_127 = step_b1_10;
-    const t_128 = 1 - t_127;
-    const t_129 = t_126 * t_128;
-    step_b5_10 = t_125 * t_129;
+    let acc_104 = 0;
+    acc_104 += step_b3_3 * p_m2[1];
+    {
+      const v_105 = acc_104;
+      const t_106 = step_b0_10;
+      const t_107 = step_b0_10;
+      const t_108 = 1 - t_107;
+      const t_109 = t_106 * t_108;
+      step_b4_10 = v_105 * t_109;
+    }
   }
   {
-    const t_125 = step_b0_11;
-    const t_126 = step_b1_11;
-    const t_127 = step_b1_11;
-    const t_128 = 1 - t_127;
-    const t_129 = t_126 * t_128;
-    step_b5_11 = t_125 * t_129;
+    let acc_104 = 0;
+    acc_104 += step_b3_3 * p_m2[2];
+    {
+      const v_105 = acc_104;
+      const t_106 = step_b0_11;
+      const t_107 = step_b0_11;
+      const t_108 = 1 - t_107;
+      const t_109 = t_106 * t_108;
+      step_b4_11 = v_105 * t_109;
+    }
   }
   {
     // matmul [2, 3]  (model.grad:10: h1    = sigmoid(x @ m1 + b1))
-    let acc_133 = 0;
-    acc_133 += in_x[0] * step_b5_0;
-    acc_133 += in_x[2] * step_b5_3;
-    acc_133 += in_x[4] * step_b5_6;
-    acc_133 += in_x[6] * step_b5_9;
-    step_b6_0 = acc_133;
+    let acc_113 = 0;
+    acc_113 += in_x[0] * step_b4_0;
+    acc_113 += in_x[2] * step_b4_3;
+    acc_113 += in_x[4] * step_b4_6;
+    acc_113 += in_x[6] * step_b4_9;
+    step_b5_0 = acc_113;
   }
   {
-    let acc_133 = 0;
-    acc_133 += in_x[0] * step_b5_1;
-    acc_133 += in_x[2] * step_b5_4;
-    acc_133 += in_x[4] * step_b5_7;
-    acc_133 += in_x[6] * step_b5_10;
-    step_b6_1 = acc_133;
+    let acc_113 = 0;
+    acc_113 += in_x[0] * step_b4_1;
+    acc_113 += in_x[2] * step_b4_4;
+    acc_113 += in_x[4] * step_b4_7;
+    acc_113 += in_x[6] * step_b4_10;
+    step_b5_1 = acc_113;
   }
   {
-    let acc_133 = 0;
-    acc_133 += in_x[0] * step_b5_2;
-    acc_133 += in_x[2] * step_b5_5;
-    acc_133 += in_x[4] * step_b5_8;
-    acc_133 += in_x[6] * step_b5_11;
-    step_b6_2 = acc_133;
+    let acc_113 = 0;
+    acc_113 += in_x[0] * step_b4_2;
+    acc_113 += in_x[2] * step_b4_5;
+    acc_113 += in_x[4] * step_b4_8;
+    acc_113 += in_x[6] * step_b4_11;
+    step_b5_2 = acc_113;
   }
   {
-    let acc_133 = 0;
-    acc_133 += in_x[1] * step_b5_0;
-    acc_133 += in_x[3] * step_b5_3;
-    acc_133 += in_x[5] * step_b5_6;
-    acc_133 += in_x[7] * step_b5_9;
-    step_b6_3 = acc_133;
+    let acc_113 = 0;
+    acc_113 += in_x[1] * step_b4_0;
+    acc_113 += in_x[3] * step_b4_3;
+    acc_113 += in_x[5] * step_b4_6;
+    acc_113 += in_x[7] * step_b4_9;
+    step_b5_3 = acc_113;
   }
   {
-    let acc_133 = 0;
-    acc_133 += in_x[1] * step_b5_1;
-    acc_133 += in_x[3] * step_b5_4;
-    acc_133 += in_x[5] * step_b5_7;
-    acc_133 += in_x[7] * step_b5_10;
-    step_b6_4 = acc_133;
+    let acc_113 = 0;
+    acc_113 += in_x[1] * step_b4_1;
+    acc_113 += in_x[3] * step_b4_4;
+    acc_113 += in_x[5] * step_b4_7;
+    acc_113 += in_x[7] * step_b4_10;
+    step_b5_4 = acc_113;
   }
   {
-    let acc_133 = 0;
-    acc_133 += in_x[1] * step_b5_2;
-    acc_133 += in_x[3] * step_b5_5;
-    acc_133 += in_x[5] * step_b5_8;
-    acc_133 += in_x[7] * step_b5_11;
-    step_b6_5 = acc_133;
+    let acc_113 = 0;
+    acc_113 += in_x[1] * step_b4_2;
+    acc_113 += in_x[3] * step_b4_5;
+    acc_113 += in_x[5] * step_b4_8;
+    acc_113 += in_x[7] * step_b4_11;
+    step_b5_5 = acc_113;
   }
   // sum [3]  (model.grad:10: h1    = sigmoid(x @ m1 + b1))
-  step_b7_0 = 0;
-  step_b7_1 = 0;
-  step_b7_2 = 0;
+  step_b6_0 = 0;
+  step_b6_1 = 0;
+  step_b6_2 = 0;
   {
-    const v_137 = step_b5_0;
-    step_b7_0 = step_b7_0 + v_137;
+    const v_117 = step_b4_0;
+    step_b6_0 = step_b6_0 + v_117;
   }
   {
-    const v_137 = step_b5_1;
-    step_b7_1 = step_b7_1 + v_137;
+    const v_117 = step_b4_1;
+    step_b6_1 = step_b6_1 + v_117;
   }
   {
-    const v_137 = step_b5_2;
-    step_b7_2 = step_b7_2 + v_137;
+    const v_117 = step_b4_2;
+    step_b6_2 = step_b6_2 + v_117;
   }
   {
-    const v_137 = step_b5_3;
-    step_b7_0 = step_b7_0 + v_137;
+    const v_117 = step_b4_3;
+    step_b6_0 = step_b6_0 + v_117;
   }
   {
-    const v_137 = step_b5_4;
-    step_b7_1 = step_b7_1 + v_137;
+    const v_117 = step_b4_4;
+    step_b6_1 = step_b6_1 + v_117;
   }
   {
-    const v_137 = step_b5_5;
-    step_b7_2 = step_b7_2 + v_137;
+    const v_117 = step_b4_5;
+    step_b6_2 = step_b6_2 + v_117;
   }
   {
-    const v_137 = step_b5_6;
-    step_b7_0 = step_b7_0 + v_137;
+    const v_117 = step_b4_6;
+    step_b6_0 = step_b6_0 + v_117;
   }
   {
-    const v_137 = step_b5_7;
-    step_b7_1 = step_b7_1 + v_137;
+    const v_117 = step_b4_7;
+    step_b6_1 = step_b6_1 + v_117;
   }
   {
-    const v_137 = step_b5_8;
-    step_b7_2 = step_b7_2 + v_137;
+    const v_117 = step_b4_8;
+    step_b6_2 = step_b6_2 + v_117;
   }
   {
-    const v_137 = step_b5_9;
-    step_b7_0 = step_b7_0 + v_137;
+    const v_117 = step_b4_9;
+    step_b6_0 = step_b6_0 + v_117;
   }
   {
-    const v_137 = step_b5_10;
-    step_b7_1 = step_b7_1 + v_137;
+    const v_117 = step_b4_10;
+    step_b6_1 = step_b6_1 + v_117;
   }
   {
-    const v_137 = step_b5_11;
-    step_b7_2 = step_b7_2 + v_137;
+    const v_117 = step_b4_11;
+    step_b6_2 = step_b6_2 + v_117;
   }
   {
     // matmul [3, 1]  (model.grad:11: y_out = sigmoid(h1 @ m2 + b2))
-    let acc_141 = 0;
-    acc_141 += step_b1_0 * step_b4_0;
-    acc_141 += step_b1_3 * step_b4_1;
-    acc_141 += step_b1_6 * step_b4_2;
-    acc_141 += step_b1_9 * step_b4_3;
-    step_b8_0 = acc_141;
+    let acc_121 = 0;
+    acc_121 += step_b0_0 * step_b3_0;
+    acc_121 += step_b0_3 * step_b3_1;
+    acc_121 += step_b0_6 * step_b3_2;
+    acc_121 += step_b0_9 * step_b3_3;
+    step_b7_0 = acc_121;
   }
   {
-    let acc_141 = 0;
-    acc_141 += step_b1_1 * step_b4_0;
-    acc_141 += step_b1_4 * step_b4_1;
-    acc_141 += step_b1_7 * step_b4_2;
-    acc_141 += step_b1_10 * step_b4_3;
-    step_b8_1 = acc_141;
+    let acc_121 = 0;
+    acc_121 += step_b0_1 * step_b3_0;
+    acc_121 += step_b0_4 * step_b3_1;
+    acc_121 += step_b0_7 * step_b3_2;
+    acc_121 += step_b0_10 * step_b3_3;
+    step_b7_1 = acc_121;
   }
   {
-    let acc_141 = 0;
-    acc_141 += step_b1_2 * step_b4_0;
-    acc_141 += step_b1_5 * step_b4_1;
-    acc_141 += step_b1_8 * step_b4_2;
-    acc_141 += step_b1_11 * step_b4_3;
-    step_b8_2 = acc_141;
+    let acc_121 = 0;
+    acc_121 += step_b0_2 * step_b3_0;
+    acc_121 += step_b0_5 * step_b3_1;
+    acc_121 += step_b0_8 * step_b3_2;
+    acc_121 += step_b0_11 * step_b3_3;
+    step_b7_2 = acc_121;
   }
   // sum [1]  (model.grad:11: y_out = sigmoid(h1 @ m2 + b2))
-  step_b9_0 = 0;
+  step_b8_0 = 0;
   {
-    const v_145 = step_b4_0;
-    step_b9_0 = step_b9_0 + v_145;
+    const v_125 = step_b3_0;
+    step_b8_0 = step_b8_0 + v_125;
   }
   {
-    const v_145 = step_b4_1;
-    step_b9_0 = step_b9_0 + v_145;
+    const v_125 = step_b3_1;
+    step_b8_0 = step_b8_0 + v_125;
   }
   {
-    const v_145 = step_b4_2;
-    step_b9_0 = step_b9_0 + v_145;
+    const v_125 = step_b3_2;
+    step_b8_0 = step_b8_0 + v_125;
   }
   {
-    const v_145 = step_b4_3;
-    step_b9_0 = step_b9_0 + v_145;
+    const v_125 = step_b3_3;
+    step_b8_0 = step_b8_0 + v_125;
   }
-  step_scratch[0] = s_loss_105;
-  p_m1[0] -= step_b6_0;
-  p_m1[1] -= step_b6_1;
-  p_m1[2] -= step_b6_2;
-  p_m1[3] -= step_b6_3;
-  p_m1[4] -= step_b6_4;
-  p_m1[5] -= step_b6_5;
-  p_b1[0] -= step_b7_0;
-  p_b1[1] -= step_b7_1;
-  p_b1[2] -= step_b7_2;
-  p_m2[0] -= step_b8_0;
-  p_m2[1] -= step_b8_1;
-  p_m2[2] -= step_b8_2;
-  p_b2[0] -= step_b9_0;
+  step_scratch[0] = s_loss_88;
+  p_m1[0] -= step_b5_0;
+  p_m1[1] -= step_b5_1;
+  p_m1[2] -= step_b5_2;
+  p_m1[3] -= step_b5_3;
+  p_m1[4] -= step_b5_4;
+  p_m1[5] -= step_b5_5;
+  p_b1[0] -= step_b6_0;
+  p_b1[1] -= step_b6_1;
+  p_b1[2] -= step_b6_2;
+  p_m2[0] -= step_b7_0;
+  p_m2[1] -= step_b7_1;
+  p_m2[2] -= step_b7_2;
+  p_b2[0] -= step_b8_0;
 }
 function stepImpl(values) {
   if (typeof values !== "object" || values === null) {
     badValues(values, "step: the values must be an object mapping input names to Float32Arrays, but is ");
   }
   for (const key in values) {
-    if (known[key] !== 1) {
-      unknownValue(values, key);
+    switch (key) {
+      case "x":
+      case "y":
+      case "m1":
+      case "b1":
+      case "m2":
+      case "b2":
+        break;
+      default:
+        unknownValue(values, key);
     }
   }
   const in_x = values["x"];
   if (!(in_x instanceof F) || !hasOwn.call(values, "x")) {
-    badArgument(values, "x", true, "missing input `x`", "`x` must be a Float32Array, but is ");
+    badArgument(values, "x", true, "missing input `x`", "`x` must be a Float32Array, but is ", in_x);
   }
   const in_y = values["y"];
   if (!(in_y instanceof F) || !hasOwn.call(values, "y")) {
-    badArgument(values, "y", true, "missing input `y`", "`y` must be a Float32Array, but is ");
+    badArgument(values, "y", true, "missing input `y`", "`y` must be a Float32Array, but is ", in_y);
   }
   const p_m1 = hasOwn.call(values, "m1") ? values["m1"] : params["m1"];
   if (!(p_m1 instanceof F)) {
-    badArgument(values, "m1", false, "missing input `m1`", "`m1` must be a Float32Array, but is ");
+    badArgument(values, "m1", false, "missing input `m1`", "`m1` must be a Float32Array, but is ", p_m1);
   }
   const p_b1 = hasOwn.call(values, "b1") ? values["b1"] : params["b1"];
   if (!(p_b1 instanceof F)) {
-    badArgument(values, "b1", false, "missing input `b1`", "`b1` must be a Float32Array, but is ");
+    badArgument(values, "b1", false, "missing input `b1`", "`b1` must be a Float32Array, but is ", p_b1);
   }
   const p_m2 = hasOwn.call(values, "m2") ? values["m2"] : params["m2"];
   if (!(p_m2 instanceof F)) {
-    badArgument(values, "m2", false, "missing input `m2`", "`m2` must be a Float32Array, but is ");
+    badArgument(values, "m2", false, "missing input `m2`", "`m2` must be a Float32Array, but is ", p_m2);
   }
   const p_b2 = hasOwn.call(values, "b2") ? values["b2"] : params["b2"];
   if (!(p_b2 instanceof F)) {
-    badArgument(values, "b2", false, "missing input `b2`", "`b2` must be a Float32Array, but is ");
+    badArgument(values, "b2", false, "missing input `b2`", "`b2` must be a Float32Array, but is ", p_b2);
   }
   if (in_x.length !== 8) {
     badLength(in_x, "`x` must have 8 elements, but has ", "");
