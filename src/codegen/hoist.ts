@@ -40,7 +40,7 @@ export function hoistInvariantLoads(body: js.Statement[]): js.Statement[] {
     .slice(0, maxHoisted);
   if (hoisted.length === 0) return body;
   const names = new Map<string, string>();
-  hoisted.forEach(([key, e]) => names.set(key, `${e.object}$${e.index}`));
+  hoisted.forEach(([key, e]) => names.set(key, `${e.object}_at${e.index}`));
   const rewritten = replace(body, names) as js.Statement[];
   const decls = js.declareMany("const", hoisted.map(([key, e]) => [names.get(key)!, js.index(e.object, js.num(e.index))]));
   return [decls, ...rewritten];
