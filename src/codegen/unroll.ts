@@ -2,6 +2,7 @@
 // short innermost loops (3x3 taps, a handful of units) become straight-line code, with
 // the loop variable replaced by its value and index arithmetic folded.
 
+import { visit, type AnyNode } from "./ast";
 import * as js from "./estree";
 
 /** Unroll when trip count x body size stays under this many AST nodes. */
@@ -81,7 +82,7 @@ function tripCount(s: Extract<js.Statement, { type: "ForStatement" }>): { name: 
 
 function assigns(node: unknown, name: string): boolean {
   let found = false;
-  walk(node, (n) => {
+  visit(node, (n) => {
     if ((n.type === "AssignmentExpression" || n.type === "UpdateExpression") &&
       ((n.left ?? n.argument) as { type: string; name?: string }).type === "Identifier" &&
       ((n.left ?? n.argument) as { name: string }).name === name) found = true;
@@ -89,19 +90,9 @@ function assigns(node: unknown, name: string): boolean {
   return found;
 }
 
-type AnyNode = { type: string; [key: string]: unknown };
-
-function walk(node: unknown, visit: (n: AnyNode) => void): void {
-  if (Array.isArray(node)) { node.forEach((n) => walk(n, visit)); return; }
-  if (!node || typeof node !== "object") return;
-  const n = node as AnyNode;
-  if (typeof n.type === "string") visit(n);
-  for (const key of Object.keys(n)) if (key !== "comments") walk(n[key], visit);
-}
-
 function size(node: unknown): number {
   let count = 0;
-  walk(node, () => { count++; });
+  visit(node, () => { count++; });
   return count;
 }
 

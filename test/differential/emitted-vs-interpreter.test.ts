@@ -12,6 +12,7 @@ import { evaluate } from "../../src/interpret";
 import { bindShape, numel, type Node } from "../../src/ir";
 import { lowerSource, type LoweredProgram } from "../../src/lower";
 import { Builder } from "../../src/ops";
+import { rng } from "../helpers/random";
 
 const xorSource = readFileSync(new URL("../../examples/xor/xor.grad", import.meta.url), "utf8");
 
@@ -30,16 +31,6 @@ interface Case {
   values?: Record<string, Generator>;
 }
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Rows of one-hot vectors over `k` classes, or integer labels in [0, k). */
 const oneHotRows = (k: number): Generator => (length, r) => {

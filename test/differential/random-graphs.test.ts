@@ -13,17 +13,8 @@ import { evaluate } from "../../src/interpret";
 import { numel, type Node } from "../../src/ir";
 import { lowerSource, type LoweredProgram } from "../../src/lower";
 import { Builder } from "../../src/ops";
+import { rng } from "../helpers/random";
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // ---- the generator ----
 

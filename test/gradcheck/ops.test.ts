@@ -17,6 +17,7 @@ import { Graph, numel, stridesOf, type Attrs, type Node } from "../../src/ir";
 import { allOps, broadcastShapes, Builder, getOp, type ElementwiseDef, type GradDomain } from "../../src/ops";
 import { convOutSize } from "../../src/ops/conv";
 import { forEachIndex } from "../../src/ops/tensor";
+import { rng as mulberry32 } from "../helpers/random";
 
 // ---- the case table ----
 
@@ -238,16 +239,6 @@ const table: Record<string, Case[]> = {
 
 // ---- sampling ----
 
-function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A seed per case from its label, so one case reproduces alone. */
 function seedOf(label: string): number {

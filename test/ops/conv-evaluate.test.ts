@@ -10,19 +10,10 @@ import {
   avgpool2d, avgpool2dGrad, conv2d, conv2dInputGrad, conv2dWeightGrad, convOps, maxpool2d, maxpool2dGrad,
   maxpool2dSelect,
 } from "../../src/ops/conv";
+import { rng } from "../helpers/random";
 
 const env = { dims: new Map<string, number>(), values: new Map<string, Tensor>() };
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const tensor = (shape: number[], data: Float64Array): Tensor => ({ shape, data });
 const random = (shape: number[], r: () => number): Tensor =>

@@ -8,19 +8,11 @@ import { gradients } from "../../src/autodiff";
 import { evaluate } from "../../src/interpret";
 import { lowerSource, type LoweredProgram } from "../../src/lower";
 import { numel, type Node } from "../../src/ir";
+import { rng } from "../helpers/random";
+export { rng };
 
 export const xorSource = readFileSync(new URL("../../examples/xor/xor.grad", import.meta.url), "utf8");
 
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function lower(text: string): LoweredProgram {
   return lowerSource(text, { filename: "test.grad" });

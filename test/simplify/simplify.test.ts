@@ -15,6 +15,7 @@ import { Graph, topoSort, type Node, type Shape } from "../../src/ir";
 import { lowerSource } from "../../src/lower";
 import { Builder } from "../../src/ops";
 import { rules, simplify } from "../../src/simplify";
+import { rng } from "../helpers/random";
 
 // ---- helpers ----
 
@@ -66,16 +67,6 @@ const specials = [0, -0, 1, -1, 2.5, -3, 0.5, Infinity, -Infinity, NaN, 1.7e308,
 /** Without terms near the largest double, for rules that reorder a sum's partial sums. */
 const moderateSpecials = specials.filter((v) => Math.abs(v) !== 1.7e308);
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Every special value for each scalar input (all combinations of x and y), tensors filled
  *  with specials picked at random. */

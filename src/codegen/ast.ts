@@ -1,0 +1,46 @@
+// Walking and rewriting emitted ESTree, shared by the post-passes (unroll, scalarize,
+// hoist). Comments are data, not code, and are never visited.
+
+import * as js from "./estree";
+
+export type AnyNode = { type: string; [key: string]: unknown };
+
+/** Calls `f` on every node, with the key and parent it hangs from and how many loops
+ *  enclose it. */
+export function visit(
+  node: unknown,
+  f: (n: AnyNode, key: string | undefined, parent: AnyNode | undefined, loopDepth: number) => void,
+  key?: string, parent?: AnyNode, loopDepth = 0,
+): void {
+  if (Array.isArray(node)) { for (const n of node) visit(n, f, key, parent, loopDepth); return; }
+  if (!node || typeof node !== "object") return;
+  const n = node as AnyNode;
+  if (typeof n.type !== "string") return;
+  f(n, key, parent, loopDepth);
+  const inner = n.type === "ForStatement" || n.type === "ForInStatement" ? loopDepth + 1 : loopDepth;
+  for (const k of Object.keys(n)) if (k !== "comments") visit(n[k], f, k, n, inner);
+}
+
+/** `name[3]`: the array name and the literal index, if `n` is such an access. */
+export function literalAccess(n: AnyNode): { object: string; index: number } | undefined {
+  if (n.type !== "MemberExpression" || n.computed !== true) return undefined;
+  const obj = n.object as AnyNode;
+  const prop = n.property as AnyNode;
+  if (obj.type !== "Identifier" || prop.type !== "Literal" || typeof prop.value !== "number") return undefined;
+  return { object: obj.name as string, index: prop.value };
+}
+
+/** A copy of `node` with each `name[literal]` that `f` maps replaced by `f`'s result. */
+export function rewriteLiteralAccesses(node: unknown, f: (object: string, index: number) => js.Expression | undefined): unknown {
+  if (Array.isArray(node)) return node.map((n) => rewriteLiteralAccesses(n, f));
+  if (!node || typeof node !== "object") return node;
+  const n = node as AnyNode;
+  const access = literalAccess(n);
+  if (access) {
+    const replacement = f(access.object, access.index);
+    if (replacement) return replacement;
+  }
+  const out: AnyNode = { type: n.type };
+  for (const k of Object.keys(n)) if (k !== "type") out[k] = rewriteLiteralAccesses(n[k], f);
+  return out;
+}
