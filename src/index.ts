@@ -66,7 +66,15 @@ export function compile(source: string, options: CompileOptions = {}): CompiledM
   } catch (e) {
     throw new InternalError("emitted code does not parse", String(e));
   }
-  const live = factory(GradcError);
+  let live: Omit<CompiledModel, "source">;
+  try {
+    live = factory(GradcError);
+  } catch (e) {
+    // Params, arenas and optimizer state are allocated here: an engine that cannot give
+    // that much memory throws RangeError ("Array buffer allocation failed").
+    if (e instanceof RangeError) fail("E0222", undefined, e.message);
+    throw e;
+  }
   void model;
   return { ...live, source: text };
 }

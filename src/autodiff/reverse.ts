@@ -2,7 +2,7 @@
 // graph. Seed d(objective) = 1, walk the nodes that depend on `wrt` in reverse topological
 // order, ask each op's vjp rule for its inputs' cotangents and sum them. No per-op code
 // lives here; the rules are in the op records (src/ops). Selection is NaN-safe: a
-// cotangent masked by `where` stays masked through elementwise rules (see `maskedVjp`).
+// cotangent masked by `where` stays masked through elementwise rules (`maskedVjps`).
 
 import { fail } from "../diagnostics";
 import { formatShape, topoSort, type Node } from "../ir";
@@ -30,39 +30,92 @@ export function gradients(b: Builder, y: Node, wrt: readonly Node[]): Node[] {
     total.set(node, g);
     if (node.inputs.length === 0 || !node.inputs.some((i) => depends.has(i))) continue;
     if (!node.op.vjp) fail("E0218", node.span, node.op.name, node.op.noGradReason ?? "has no derivative rule");
-    const cotangents = maskedVjp(at, g, node) ?? node.op.vjp(at, g, node);
-    node.inputs.forEach((input, i) => {
-      const c = cotangents[i];
-      if (!c || !depends.has(input)) return;
-      const list = contributions.get(input);
-      if (list) list.push(c);
-      else contributions.set(input, [c]);
-    });
+    for (const cotangents of maskedVjps(at, parts, node) ?? [node.op.vjp(at, g, node)]) {
+      node.inputs.forEach((input, i) => {
+        const c = cotangents[i];
+        if (!c || !depends.has(input)) return;
+        const list = contributions.get(input);
+        if (list) list.push(c);
+        else contributions.set(input, [c]);
+      });
+    }
   }
   return wrt.map((w) => total.get(w) ?? b.at(w.span).constant(0, w.shape));
 }
 
 /**
- * NaN-safe selection. `where(c, a, b)` sends `where(c, g, 0)` to `a` and `where(c, 0, g)`
- * to `b`. Multiplying that masked cotangent by the untaken branch's local derivative
- * would give 0 * NaN = NaN (`where(x > 0, sqrt(x), 0)` at x < 0), so an elementwise node
- * whose cotangent is `where(c, G, 0)` (or `where(c, 0, G)`) runs its rule on G and masks
- * each result the same way. Elementwise rules are elementwise and linear in the cotangent,
- * so the values where the branch was taken are unchanged and the others are exactly 0.
+ * NaN-safe selection (docs/stability.md). `where(c, a, b)` sends `where(c, g, 0)` to `a`
+ * and `where(c, 0, g)` to `b`. Multiplying that masked cotangent by the untaken branch's
+ * local derivative would give 0 * NaN = NaN (`where(x > 0, sqrt(x), 0)` at x < 0), so an
+ * elementwise node whose cotangent contributions are masked, `where(c, G, 0)` or
+ * `where(c, 0, G)`, runs its rule on G and wraps each result in the same masks: once per
+ * chain of masks, inside the masks every contribution shares. Elementwise rules are
+ * elementwise and linear in the cotangent, so the rule of a sum is the sum of the rules;
+ * values where a branch was taken are unchanged and the others are exactly 0.
+ * Undefined (the plain rule applies) when no contribution is masked. The mask passes
+ * through elementwise ops only: a reduction between the `where` and the NaN (a branch
+ * broadcast to where's shape) sums it away.
  */
-function maskedVjp(b: Builder, g: Node, node: Node): (Node | null)[] | undefined {
-  const mask = maskOf(g);
-  if (!mask || node.op.kind !== "elementwise") return undefined;
-  const { cond, inner, taken } = mask;
-  return node.op.vjp!(b, inner, node).map((c) => {
-    if (!c) return c;
-    const zero = b.constant(0, c.shape);
-    return taken ? b.where(cond, c, zero) : b.where(cond, zero, c);
+function maskedVjps(b: Builder, parts: readonly Node[], node: Node): (Node | null)[][] | undefined {
+  if (node.op.kind !== "elementwise") return undefined;
+  // Each contribution as its chain of masks (a `where` inside a branch of another gives
+  // nested masks, all peeled) around an unmasked inner cotangent.
+  const peeled = parts.map((p) => {
+    const masks: Mask[] = [];
+    let inner = p;
+    for (let m = maskOf(inner); m; m = maskOf(inner)) {
+      masks.push({ cond: m.cond, taken: m.taken });
+      inner = m.inner;
+    }
+    return { masks, inner };
+  });
+  if (peeled.every((p) => p.masks.length === 0)) return undefined;
+  // Masks with a zero side commute, so a mask every contribution carries is taken out
+  // and put around the whole rule, however the rest is grouped.
+  const keyOf = (m: Mask) => `${m.cond.id}:${m.taken}`;
+  const common = peeled[0]!.masks.filter((m) => peeled.every((p) => p.masks.some((x) => keyOf(x) === keyOf(m))));
+  const commonKeys = new Set(common.map(keyOf));
+  const groups = new Map<string, { masks: Mask[]; inner: Node[] }>();
+  for (const p of peeled) {
+    const own = p.masks.filter((m) => !commonKeys.has(keyOf(m)));
+    const key = own.map(keyOf).join("|");
+    const group = groups.get(key) ?? { masks: own, inner: [] };
+    group.inner.push(p.inner);
+    groups.set(key, group);
+  }
+  // One rule per group: nested `where`s that use both branches could double the groups
+  // at each level, so past a few the groups are summed (their own masks kept) and share
+  // one rule inside the common masks.
+  const list = [...groups.values()];
+  const merged = list.length <= maxMaskGroups ? list
+    : [{ masks: [], inner: list.map(({ masks, inner }) => wrap(b, masks, inner.reduce((acc, x) => b.add(acc, x)))) }];
+  if (common.length === 0 && merged.length === 1 && merged[0]!.masks.length === 0) return undefined;
+  return merged.map(({ masks, inner }) => {
+    const g = inner.reduce((acc, x) => b.add(acc, x));
+    return node.op.vjp!(b, g, node).map((c) => (c ? wrap(b, [...common, ...masks], c) : c));
   });
 }
 
+/** `c` inside `masks`, the first outermost. */
+function wrap(b: Builder, masks: readonly Mask[], c: Node): Node {
+  let masked = c;
+  for (let k = masks.length - 1; k >= 0; k--) {
+    const { cond, taken } = masks[k]!;
+    const zero = b.constant(0, c.shape);
+    masked = taken ? b.where(cond, masked, zero) : b.where(cond, zero, masked);
+  }
+  return masked;
+}
+
+const maxMaskGroups = 4;
+
+interface Mask {
+  cond: Node;
+  taken: boolean;
+}
+
 /** `where(c, G, 0)` as { c, G, taken: true }; `where(c, 0, G)` as { c, G, taken: false }. */
-function maskOf(g: Node): { cond: Node; inner: Node; taken: boolean } | undefined {
+function maskOf(g: Node): (Mask & { inner: Node }) | undefined {
   if (g.op.name !== "where") return undefined;
   const [cond, a, e] = g.inputs as [Node, Node, Node];
   const zeroA = isZero(a), zeroE = isZero(e);
@@ -70,15 +123,15 @@ function maskOf(g: Node): { cond: Node; inner: Node; taken: boolean } | undefine
   return zeroE ? { cond, inner: a, taken: true } : { cond, inner: e, taken: false };
 }
 
-/** The sum of a node's cotangent contributions. Masked parts under one condition are
- *  summed inside the mask, `where(c, A1, 0) + where(c, 0, B1) + where(c, A2, 0)` ->
- *  `where(c, A1 + A2, B1)` (equal, both sides being 0 + 0 where unselected), so the mask
- *  still reaches the node's own rule when a value is used several times under it. */
+/** The sum of a node's cotangent contributions (its gradient, and the cotangent a
+ *  non-elementwise rule receives). Masked parts under one condition are summed inside it,
+ *  `where(c, A1, 0) + where(c, 0, B1) + where(c, A2, 0)` -> `where(c, A1 + A2, B1)`
+ *  (equal: both sides are 0 + 0 where unselected), one select instead of three. */
 function sumCotangents(b: Builder, parts: readonly Node[]): Node {
   if (parts.length === 1) return parts[0]!;
   const masks = parts.map(maskOf);
   const cond = masks[0]?.cond;
-  if (cond && masks.every((m) => m?.cond === cond && sameShapeAs(m.inner, parts[0]!))) {
+  if (cond && masks.every((m) => m?.cond === cond)) {
     const side = (taken: boolean) => {
       const list = masks.filter((m) => m!.taken === taken).map((m) => m!.inner);
       return list.length === 0 ? b.constant(0, parts[0]!.shape) : list.reduce((acc, p) => b.add(acc, p));
@@ -86,10 +139,6 @@ function sumCotangents(b: Builder, parts: readonly Node[]): Node {
     return b.where(cond, side(true), side(false));
   }
   return parts.reduce((acc, p) => b.add(acc, p));
-}
-
-function sameShapeAs(a: Node, b: Node): boolean {
-  return a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]);
 }
 
 /** A constant 0 (+0 or -0), possibly broadcast. */

@@ -53,7 +53,9 @@ function kernelSignature(members: readonly Node[], plan: Plan): { key: string; l
   };
   // Roots in order; an epilogue's producer is part of the expression (not materialised).
   const rootIds = members.map(visit);
-  return { key: `${lines.join(";")}=>${rootIds.join(",")}`, leaves };
+  // A member kept in a local (plan.localOnly) is not stored: functions differ by that too.
+  const stored = members.map((m) => (plan.localOnly.has(m) ? "local" : "stored"));
+  return { key: `${lines.join(";")}=>${rootIds.join(",")}:${stored.join(",")}`, leaves };
 }
 
 /** `target.push(...items)` without spreading: models can have 100,000s of statements. */

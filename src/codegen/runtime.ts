@@ -14,6 +14,7 @@ function around(message: string): [string, string] {
   return [JSON.stringify(before), JSON.stringify(after)];
 }
 const [tooLargeBefore, tooLargeAfter] = around(messages.E0408("\u0000" as unknown as number));
+const [outOfMemoryBefore, outOfMemoryAfter] = around(messages.E0409("\u0000" as unknown as number));
 
 /** Defines GradcError for standalone modules; the library passes its own class in. */
 export const errorClassSource = `
@@ -91,7 +92,11 @@ function inferDim(length, known, before, after) {
 function grow(buffer, n, ArrayType) {
   if (buffer.length >= n) return buffer;
   if (!(n <= ${maxElements})) fail("E0408", ${tooLargeBefore} + n + ${tooLargeAfter});
-  return new ArrayType(n);
+  try {
+    return new ArrayType(n);
+  } catch (e) {
+    fail("E0409", ${outOfMemoryBefore} + n + ${outOfMemoryAfter});
+  }
 }
 function scalarField(r, key, array, index) {
   // A getter over a preallocated Float64Array: storing a double into a record field would

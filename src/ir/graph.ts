@@ -22,6 +22,9 @@ export interface Node {
   name: string | undefined;
 }
 
+/** More nodes than this in one program is reported (E0221). */
+export const maxNodes = 1_000_000;
+
 export class Graph {
   private readonly table = new Map<string, Node>();
   private nextId = 0;
@@ -35,6 +38,9 @@ export class Graph {
     // Every tensor must be allocatable and indexable: checked once, where nodes are built.
     const { coef } = sizeOf(shape);
     if (!(coef <= maxElements)) fail("E0220", span, formatShape(shape), coef);
+    // Nested `grad` and doubling functions grow graphs exponentially: stop them with a
+    // diagnostic long before memory runs out.
+    if (this.nextId >= maxNodes) fail("E0221", span, maxNodes);
     const node: Node = { id: this.nextId++, op, inputs, attrs, shape, span, name: undefined };
     this.table.set(key, node);
     return node;

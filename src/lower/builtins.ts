@@ -168,8 +168,9 @@ export const builtins: Record<string, Builtin> = {
     lower: ([x, alpha], ctx) => {
       const b = ctx.b, v = ctx.tensor(x!);
       const a = alpha ? ctx.tensor(alpha) : b.constant(1);
-      // expm1 of min(x, 0): the branch not taken never overflows, so its gradient stays finite.
-      return b.where(b.binary("gt", v, b.constant(0)), v, b.mul(a, b.unary("expm1", b.binary("minimum", v, b.constant(0)))));
+      // The branch not taken may overflow (expm1 of a large x): where's NaN-safe gradient
+      // masks it. (expm1(min(x, 0)) would halve elu'(0) by minimum's tie rule.)
+      return b.where(b.binary("gt", v, b.constant(0)), v, b.mul(a, b.unary("expm1", v)));
     },
   },
   gelu: {

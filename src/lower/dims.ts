@@ -30,6 +30,8 @@ export function solvableDims(inputs: readonly Decl[]): Set<string> {
     for (const d of inputs) {
       const unknown = [...new Set(d.shape.filter((s): s is string => typeof s === "string" && !solved.has(s)))];
       if (unknown.length !== 1 || d.shape.filter((s) => s === unknown[0]).length !== 1) continue;
+      // A zero-size axis makes the length 0 whatever the dim is.
+      if (d.shape.some((s) => s === 0)) continue;
       solved.add(unknown[0]!);
       progress = true;
     }

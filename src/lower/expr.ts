@@ -5,7 +5,7 @@
 import { diagnostic, fail, GradcError, type Span } from "../diagnostics";
 import { formatShape, type Dim, type Node } from "../ir";
 import type { Builder } from "../ops";
-import type { BinaryOp, Expr, IndexItem } from "../syntax";
+import { preludeFile, type BinaryOp, type Expr, type IndexItem } from "../syntax";
 import { builtins, type BuiltinContext } from "./builtins";
 import { lowerIndex } from "./index-expr";
 import { AlreadyReported, Scope } from "./scope";
@@ -152,6 +152,13 @@ export class ExprLowerer {
       if (!known) this.inlined.set(fn.body, (known = new Map()));
       known.set(key, result);
       return result;
+    } catch (err) {
+      // A built-in written in the prelude reports its errors at the user's call.
+      if (!(err instanceof GradcError) || fn.span.source.file !== preludeFile) throw err;
+      throw new GradcError(err.errors.map((d) => (d.span && d.span.source.file !== preludeFile ? d : {
+        ...d, span: e.span, labels: d.labels?.filter((l) => l.span.source.file !== preludeFile),
+        hint: d.hint ?? `in the built-in \`${fn.name}\``,
+      })));
     } finally {
       this.calling.pop();
     }

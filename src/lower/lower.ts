@@ -137,9 +137,11 @@ export function lowerProgram(program: Program, source: Source, options: LowerOpt
           let value: Dim = n.name;
           if (Object.prototype.hasOwnProperty.call(sizes, n.name)) {
             const v = sizes[n.name];
-            if (typeof v !== "number" || !Number.isInteger(v) || v <= 0) fail("E0302", n.span, n.name, String(v));
-            value = v;
             usedSizes.add(n.name);
+            // A bad binding is reported once; the dim stays declared (free), so its uses
+            // are not reported again as unknown names.
+            if (typeof v !== "number" || !Number.isInteger(v) || v <= 0) errors.push(diagnostic("E0302", n.span, n.name, String(v)));
+            else value = v;
           }
           globals.set(n.name, { kind: "dim", name: n.name, value, span: n.span });
           out.dims.push({ name: n.name, value, span: n.span });

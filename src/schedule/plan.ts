@@ -8,8 +8,8 @@
 import { sameShape, sameSize, sizeOf, topoSort, type Node, type Size } from "../ir";
 import type { KernelEmit } from "../ops";
 
-/** The most fused (unmaterialised) nodes on one path of a kernel's expression. */
-export const maxFusedDepth = 64;
+/** The most kernels one horizontal group (one flat loop) holds. */
+const maxGroupSize = 64;
 
 /** The deepest chain of fused (unmaterialised) nodes inside one kernel. */
 const maxFusionDepth = 48;
@@ -95,18 +95,6 @@ export function planFunction(roots: PlanRoots): Plan {
     }
     effectiveUses.set(n, count);
     if (n.op.kind === "elementwise" && count > 1 && !isCheap(n)) mustMaterialize(n);
-  }
-
-  // A fused expression is emitted by recursion over its inputs: cut chains deeper than
-  // `maxFusedDepth` by materialising, so a long chain of definitions cannot overflow the
-  // compiler's stack (and the emitted code keeps short dependency chains per kernel).
-  const fusedDepth = new Map<Node, number>();
-  for (const n of order) {
-    if (n.op.kind === "source" || materialized.has(n)) continue;
-    let d = 1;
-    for (const i of n.inputs) d = Math.max(d, 1 + (fusedDepth.get(i) ?? 0));
-    if (d > maxFusedDepth) mustMaterialize(n);
-    else fusedDepth.set(n, d);
   }
 
   // Fused expressions stay shallow: a long elementwise chain is cut every
@@ -288,7 +276,9 @@ function groupElementwise(kernels: Node[], materialized: ReadonlySet<Node>, fuse
   const close = () => { if (run.length > 1) groups.set(run[0]!, run); run = []; };
   for (const k of kernels) {
     const flat = !fused.has(k) && isFlat(k, materialized);
-    if (flat && run.length > 0 && sameShape(run[0]!.shape, k.shape)) { run.push(k); continue; }
+    // Bounded: a group becomes one kernel function taking every member's buffers as
+    // arguments, and a call with thousands of arguments overflows the engine's stack.
+    if (flat && run.length > 0 && run.length < maxGroupSize && sameShape(run[0]!.shape, k.shape)) { run.push(k); continue; }
     close();
     if (flat) run = [k];
   }

@@ -61,13 +61,13 @@ describe("printDefinitions", () => {
   });
 
   it("keeps names unique and off inputs, built-ins and keywords", () => {
-    const p = lower("input x: [3]\nsum = x * 2\nt1 = exp(x)\nf = sum * sum + t1 * log(t1 + 1) * exp(sum)\noutput f\n");
+    const p = lower("input x: [3]\nsum = x * 2\nt1 = exp(x)\nf = sum * sum + t1 * log(t1 + 2) * exp(sum)\noutput f\n");
     const roots = [{ name: "x", node: p.outputs[0]!.node }, { name: "input", node: p.outputs[0]!.node }];
     const text = printDefinitions(roots);
     expect(text).toBe(
       "sum_2 = x * 2\n" +
       "t1 = exp(x)\n" +
-      "x_2 = sum_2 * sum_2 + t1 * log(t1 + 1) * exp(sum_2)\n" +
+      "x_2 = sum_2 * sum_2 + t1 * log(t1 + 2) * exp(sum_2)\n" +
       "input_2 = x_2\n",
     );
     expect(() => parses(text)).not.toThrow();

@@ -67,7 +67,11 @@ function inferDim(length, known, before, after) {
 function grow(buffer, n, ArrayType) {
   if (buffer.length >= n) return buffer;
   if (!(n <= 2147483647)) fail("E0408", "this call needs a tensor of " + n + " elements, more than the limit of 2147483647 (2^31 - 1)");
-  return new ArrayType(n);
+  try {
+    return new ArrayType(n);
+  } catch (e) {
+    fail("E0409", "cannot allocate a tensor of " + n + " elements: out of memory");
+  }
 }
 function scalarField(r, key, array, index) {
   Object.defineProperty(r, key, {

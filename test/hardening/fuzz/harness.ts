@@ -1,0 +1,149 @@
+// The checks every fuzz case must pass. A valid model compiles; its f64 gradient agrees
+// with central finite differences of forward's objective (gradcheck); its f32 build steps
+// without throwing. A mutated model compiles (and then runs and differentiates like a
+// valid one) or fails with a GradcError located inside the source. Nothing else may be
+// thrown, by the compiler or by the emitted code; a case that takes too long is a failure.
+
+import { compile, GradcError, gradcheck, type CompiledModel } from "../../../src/index";
+import { createRandom } from "../../../src/train/random";
+import { generateModel, mutate, Tape, type GeneratedModel } from "./generate";
+
+export interface FuzzStats {
+  cases: number;
+  compiled: number;
+  rejected: number;
+  gradientElements: number;
+  skippedElements: number;
+  /** Mutants with a non-finite gradient at a singular point (see `exercise`). */
+  singular: number;
+  /** GradcError codes of rejected mutants. */
+  codes: Map<string, number>;
+}
+
+export function newStats(): FuzzStats {
+  return { cases: 0, compiled: 0, rejected: 0, gradientElements: 0, skippedElements: 0, singular: 0, codes: new Map() };
+}
+
+/** The longest one case may take before it counts as a hang. */
+const caseBudgetMs = 20_000;
+/** Models with more param or input elements than this are compiled and run, not gradchecked. */
+const checkBudget = 400;
+
+class FuzzFailure extends Error {}
+
+function failure(what: string, source: string, detail: unknown): never {
+  const d = detail instanceof Error ? `${detail.name}: ${detail.message}\n${detail.stack ?? ""}` : String(detail);
+  throw new FuzzFailure(`${what}\n--- model ---\n${source}\n--- detail ---\n${d}`);
+}
+
+/** Runs `f`; a GradcError comes back as a value, any other exception is a failure. */
+function guarded<T>(what: string, source: string, f: () => T): T | GradcError {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof GradcError) return e;
+    return failure(`${what} threw something other than a GradcError`, source, e);
+  }
+}
+
+/** A GradcError must point inside the source, or be about an option (no position). */
+export function expectLocated(e: GradcError, source: string): void {
+  const lines = source.split("\n");
+  if (e.line === 0) {
+    if (!["E0301"].includes(e.code)) failure(`GradcError ${e.code} without a location: ${e.message}`, source, e);
+    return;
+  }
+  const line = lines[e.line - 1];
+  if (line === undefined || e.column < 1 || e.column > line.replace(/\r$/, "").length + 1 || e.file !== "fuzz.grad") {
+    failure(`GradcError ${e.code} located outside the source (${e.file}:${e.line}:${e.column}): ${e.message}`, source, e);
+  }
+  if (!e.rendered.startsWith(`fuzz.grad:${e.line}:${e.column}: error: `)) failure("badly rendered diagnostic", source, e.rendered);
+}
+
+function inputValues(model: CompiledModel, dims: Record<string, number>, seed: number, f64: boolean): Record<string, Float32Array | Float64Array | number> | undefined {
+  const random = createRandom(seed);
+  const out: Record<string, Float32Array | Float64Array | number> = {};
+  let total = 0;
+  for (const d of model.meta.inputs) {
+    const n = d.shape.reduce<number>((c, s) => c * (typeof s === "number" ? s : (dims[s] ?? 3)), 1);
+    total += n;
+    if (total > 100_000) return undefined;
+    const a = f64 ? new Float64Array(n) : new Float32Array(n);
+    for (let i = 0; i < n; i++) a[i] = 2 * random() - 1;
+    // An own property even for `__proto__` (assignment would set the prototype).
+    Object.defineProperty(out, d.name, { value: d.shape.length === 0 ? a[0]! : a, enumerable: true });
+  }
+  return out;
+}
+
+const paramSize = (m: CompiledModel) => Object.values(m.params).reduce((c, p) => c + p.length, 0);
+
+/** Compile, run, gradcheck and step one model; `valid` models must compile. */
+function exercise(source: string, sizes: Record<string, number> | undefined, dims: Record<string, number>, seed: number, valid: boolean, stats: FuzzStats): void {
+  const started = Date.now();
+  stats.cases++;
+  const compiled = guarded("compile", source, () => compile(source, { sizes, dtype: "f64", filename: "fuzz.grad", seed }));
+  if (compiled instanceof GradcError) {
+    if (valid) failure(`a valid model did not compile: ${compiled.rendered}`, source, compiled);
+    stats.rejected++;
+    stats.codes.set(compiled.code, (stats.codes.get(compiled.code) ?? 0) + 1);
+    expectLocated(compiled, source);
+    return;
+  }
+  stats.compiled++;
+  const model = compiled;
+  if (paramSize(model) > 1_000_000) return;
+  const values = inputValues(model, dims, seed, true);
+  if (!values) return;
+  const fwd = guarded("forward", source, () => model.forward(values));
+  if (fwd instanceof GradcError) failure(`forward rejected well-formed values: ${fwd.message}`, source, fwd);
+  const hasObjective = !(guarded("valueAndGrad", source, () => model.valueAndGrad(values)) instanceof GradcError);
+  if (valid && !hasObjective) failure("valueAndGrad failed on a valid model", source, "");
+  if (hasObjective) {
+    const { value } = model.valueAndGrad(values);
+    if (valid && !Number.isFinite(value)) failure(`the objective of a valid model is ${value}`, source, "");
+    const small = paramSize(model) + Object.values(values).reduce<number>((c, v) => c + (typeof v === "number" ? 1 : v.length), 0) <= checkBudget;
+    if (Number.isFinite(value) && small) {
+      const result = guarded("gradcheck", source, () => gradcheck(model, { values, points: 1, seed, tolerance: 1e-4 }));
+      if (result instanceof GradcError) failure(`gradcheck failed: ${result.message}`, source, result);
+      for (const r of result.params) { stats.gradientElements += r.checked; stats.skippedElements += r.skipped; }
+      // A mutant may put a function at a singular point of its derivative (sqrt(0) times a
+      // zero slope: Infinity * 0 = NaN, as IEEE says, where the objective is flat): a
+      // non-finite gradient is accepted there, a finite wrong one never is.
+      const singular = !valid && result.params.every((r) => r.ok || r.worst === Infinity);
+      if (singular && !result.ok) stats.singular++;
+      else if (!result.ok) failure("the gradient disagrees with finite differences", source, JSON.stringify(result.params, null, 1));
+    }
+  }
+  // The f32 build: forward, and a few optimizer steps, must not throw.
+  const f32 = guarded("compile f32", source, () => compile(source, { sizes, filename: "fuzz.grad", seed }));
+  if (f32 instanceof GradcError) failure(`f32 compile failed where f64 compiled: ${f32.message}`, source, f32);
+  const values32 = inputValues(f32, dims, seed, false)!;
+  const run = guarded("f32 forward/step", source, () => {
+    f32.forward(values32);
+    if (hasObjective) for (let k = 0; k < 3; k++) f32.step(values32);
+    return 0;
+  });
+  if (run instanceof GradcError && (run.code !== "E0406" || hasObjective)) failure(`f32 run rejected well-formed values: ${run.message}`, source, run);
+  if (Date.now() - started > caseBudgetMs) failure(`one case took ${Date.now() - started} ms`, source, "");
+}
+
+export function checkValidModel(tape: number[], seed: number, stats: FuzzStats): GeneratedModel {
+  const model = generateModel(new Tape(tape));
+  exercise(model.source, model.sizes, model.runtimeDims, seed, true, stats);
+  return model;
+}
+
+export function checkMutant(tape: number[], mutations: number[], seed: number, stats: FuzzStats): string {
+  const model = generateModel(new Tape(tape));
+  const text = mutate(model.source, new Tape(mutations), 1 + (seed % 3));
+  exercise(text, model.sizes, model.runtimeDims, seed, false, stats);
+  return text;
+}
+
+export function formatStats(label: string, s: FuzzStats, ms: number): string {
+  const codes = [...s.codes].sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c}x${n}`).join(" ");
+  return `${label}: ${s.cases} cases in ${(ms / 1000).toFixed(1)} s (${s.compiled} compiled, ${s.rejected} rejected with located GradcErrors${codes ? `: ${codes}` : ""}); ` +
+    `${s.gradientElements} gradient elements checked against finite differences, ${s.skippedElements} skipped at kinks` +
+    (s.singular > 0 ? `, ${s.singular} models with a non-finite gradient at a singular point` : "");
+}
