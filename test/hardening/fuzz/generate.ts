@@ -306,7 +306,7 @@ class ModelGenerator {
         // NaN-safe selection: the branch not taken may be NaN or infinite there.
         const f = this.t.choose<[string, number]>([
           [`where(${A} > 0, sqrt(${A}), 0)`, Math.sqrt(B)], [`where(${A} > 0.1, log(${A}), 0)`, Math.abs(Math.log(0.1)) + B],
-          [`where(${A} < 0.5, ${A} * 2, 1 / (${A} - 0.5))`, 2 * B + 1], [`where(${A} > 0, ${A}, exp(${A}) - 1)`, B],
+          [`where(${A} < 0.6, ${A} * 2, 1 / (${A} - 0.5))`, Math.max(2 * B, 10)], [`where(${A} > 0, ${A}, exp(${A}) - 1)`, B],
         ]);
         return this.define(f[0], a.shape, f[1] + 1, [a]);
       }

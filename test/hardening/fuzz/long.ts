@@ -2,6 +2,7 @@
 //   --seconds 600   time bound per property (valid models, then mutants)
 //   --runs 20000    cases per property
 //   --seed N        fast-check seed (default: the time, printed so a failure replays)
+//   --only valid    or `--only mutants`: one property only
 // A failure prints the shrunk model and the seed; replay it with --seed.
 
 import { runFuzz } from "./run";
@@ -17,4 +18,7 @@ const seed = flag("seed", Date.now() % 1_000_000);
 const seconds = flag("seconds", 300);
 const runs = flag("runs", 100_000);
 console.log(`gradc fuzz: seed ${seed}, up to ${runs} cases or ${seconds} s per property`);
-runFuzz({ seed, validRuns: runs, mutantRuns: runs, timeLimitMs: seconds * 1000 });
+const onlyAt = process.argv.indexOf("--only");
+const only = onlyAt >= 0 ? process.argv[onlyAt + 1] : undefined;
+if (only !== undefined && only !== "valid" && only !== "mutants") throw new Error("--only takes valid or mutants");
+runFuzz({ seed, validRuns: only === "mutants" ? 0 : runs, mutantRuns: only === "valid" ? 0 : runs, timeLimitMs: seconds * 1000 });
