@@ -71,7 +71,7 @@ export function planFunction(roots: PlanRoots): Plan {
       for (const i of n.inputs) materializeBase(i);
     }
     if (n.op.kind === "view" && emit?.needsContiguousInput?.(n)) mustMaterialize(n.inputs[0]!);
-    if (n.op.name === "broadcast" && expands(n)) materializeBase(n.inputs[0]!);
+    if (n.op.kind === "view" && expands(n)) materializeBase(n.inputs[0]!);
   }
 
   function materializeBase(n: Node): void {
