@@ -81,6 +81,23 @@ export function bindShape(shape: Shape, dims: ReadonlyMap<string, number>): numb
   });
 }
 
+/** NumPy broadcasting of several shapes, or undefined where they do not broadcast. */
+export function broadcastShape(shapes: readonly Shape[]): Dim[] | undefined {
+  const rank = Math.max(0, ...shapes.map((s) => s.length));
+  const out: Dim[] = [];
+  for (let k = 0; k < rank; k++) {
+    let d: Dim = 1;
+    for (const s of shapes) {
+      const e = s[s.length - rank + k] ?? 1;
+      if (e === 1 || e === d) continue;
+      if (d !== 1) return undefined;
+      d = e;
+    }
+    out.push(d);
+  }
+  return out;
+}
+
 export function normalizeAxis(axis: number, rank: number): number | undefined {
   const a = axis < 0 ? axis + rank : axis;
   return a >= 0 && a < rank && Number.isInteger(a) ? a : undefined;

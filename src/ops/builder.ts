@@ -4,7 +4,7 @@
 // builder's span, so gradient nodes point at the forward code that produced them.
 
 import { fail, type Span } from "../diagnostics";
-import { formatShape, sameShape, type Attrs, type Dim, type Graph, type GraphBuilder, type Node, type Shape } from "../ir";
+import { broadcastShape, formatShape, sameShape, type Attrs, type Dim, type Graph, type GraphBuilder, type Node, type Shape } from "../ir";
 import { getOp } from "./registry";
 
 export class Builder implements GraphBuilder {
@@ -85,20 +85,14 @@ export class Builder implements GraphBuilder {
   }
 }
 
-/** NumPy broadcasting of several shapes, or a located error. */
+/** NumPy broadcasting of several shapes, or a located error naming a pair that clashes. */
 export function broadcastShapes(shapes: readonly Shape[], span: Span | undefined): Shape {
-  const rank = Math.max(...shapes.map((s) => s.length));
-  const out: Dim[] = [];
-  for (let k = 0; k < rank; k++) {
-    let d: Dim = 1;
-    for (const s of shapes) {
-      const e = s[s.length - rank + k] ?? 1;
-      if (e === 1 || e === d) continue;
-      if (d === 1) { d = e; continue; }
-      const [a, b] = shapes.length === 2 ? shapes : [shapes.find((x) => x !== s)!, s];
-      fail("E0201", span, formatShape(a!), formatShape(b!));
+  const out = broadcastShape(shapes);
+  if (out) return out;
+  for (let i = 0; i < shapes.length; i++) {
+    for (let j = i + 1; j < shapes.length; j++) {
+      if (!broadcastShape([shapes[i]!, shapes[j]!])) fail("E0201", span, formatShape(shapes[i]!), formatShape(shapes[j]!));
     }
-    out.push(d);
   }
-  return out;
+  return fail("E0201", span, formatShape(shapes[0]!), formatShape(shapes[1]!));
 }

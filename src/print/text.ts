@@ -6,7 +6,7 @@
 // evaluate to a smaller shape that broadcasts to its node's, and only consumers that do not
 // broadcast (and definitions) widen it back with `broadcast_to`.
 
-import { sameShape, topoSort, useCounts, type AttrValue, type Dim, type Node, type Shape } from "../ir";
+import { broadcastShape, sameShape, topoSort, useCounts, type AttrValue, type Dim, type Node, type Shape } from "../ir";
 import { allOps } from "../ops";
 import { binaryPrecedence, comparisonOps, formatNumber, keywords, unaryPrecedence, type BinaryOp } from "../syntax";
 
@@ -195,23 +195,6 @@ function kwargsOf(n: Node): [string, string][] {
   return Object.keys(n.attrs).filter((k) => n.attrs[k] !== null).map((k) => [k, formatAttr(n.attrs[k]!)]);
 }
 
-/** NumPy broadcasting of shapes, or undefined where they do not broadcast. */
-function numpyBroadcast(shapes: readonly Shape[]): Dim[] | undefined {
-  const rank = Math.max(0, ...shapes.map((s) => s.length));
-  const out: Dim[] = [];
-  for (let k = 0; k < rank; k++) {
-    let d: Dim = 1;
-    for (const s of shapes) {
-      const e = s[s.length - rank + k] ?? 1;
-      if (e === 1 || e === d) continue;
-      if (d !== 1) return undefined;
-      d = e;
-    }
-    out.push(d);
-  }
-  return out;
-}
-
 class TextPrinter {
   private readonly inline = new Map<Node, Printed>();
 
@@ -254,7 +237,7 @@ class TextPrinter {
     const print = n.op.print;
     if (n.op.kind === "elementwise") {
       const args = n.inputs.map((i) => this.loose(i));
-      const shape = numpyBroadcast(args.map((a) => a.shape)) ?? n.shape;
+      const shape = broadcastShape(args.map((a) => a.shape)) ?? n.shape;
       if (print?.kind === "infix") return infix(print.symbol, binaryPrecedence[print.symbol as BinaryOp] ?? print.precedence, args[0]!, args[1]!, shape);
       if (print?.kind === "prefix") return { text: `${print.symbol}${wrap(args[0]!, unaryPrecedence)}`, prec: unaryPrecedence, shape };
       return call(print?.kind === "call" ? print.fn : n.op.name, shape, args, kwargsOf(n));

@@ -12,6 +12,7 @@ import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { compile, type CompiledModel } from "../../src/index";
+import { rng } from "../helpers/random";
 
 // ---- loading TF.js from bench/node_modules ----
 
@@ -47,17 +48,6 @@ function loadTf(): Promise<TF> {
 
 // ---- data ----
 
-/** mulberry32: a small seeded PRNG for the inputs. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** n values uniform in [lo, hi), rounded to f32 so TF sees exactly the same numbers. */
 function uniform(n: number, lo: number, hi: number, seed: number): Float64Array {
