@@ -246,7 +246,7 @@ class ModuleEmitter {
     // Results: returned tensors are read from their buffers; scalars go through `scratch`.
     const scratch = this.names.unique(`${tag}_scratch`);
     out.push(js.declare("const", scratch, js.newExpr("Float64Array", js.num(Math.max(1, fn.returned.length)))));
-    const argNames = [...program.inputs.map((i) => this.inputVars.get(i.name)!), ...program.params.map((p) => this.paramVars.get(p.name)!)];
+    const argNames = this.kernelArguments();
     const runName = this.names.unique(`run_${tag}`);
 
     // Kernels, the copies of results into arrays, and the optimizer update. Emitted first
@@ -438,10 +438,16 @@ class ModuleEmitter {
     return js.withComment(js.stmt(js.call(fname, ...members.map((m) => js.id(localOf(m))), ...args)), groupLabel(members));
   }
 
+  /** The run functions' parameters: every input, then every param, as safe names. */
+  private kernelArguments(): string[] {
+    const { program } = this.model;
+    return [...program.inputs.map((i) => this.inputVars.get(i.name)!), ...program.params.map((p) => this.paramVars.get(p.name)!)];
+  }
+
   /** `step` for a large model: valueAndGrad's kernels, then the optimizer update. */
   private sharedStep(fn: ApiFunction, grad: SharedGradient): js.Statement[] {
     const { program } = this.model;
-    const argNames = [...program.inputs.map((i) => this.inputVars.get(i.name)!), ...program.params.map((p) => this.paramVars.get(p.name)!)];
+    const argNames = this.kernelArguments();
     const runName = this.names.unique("run_step");
     const body: js.Statement[] = [js.stmt(js.call(grad.runName, ...argNames.map(js.id)))];
     append(body, unrollLoops(this.updateStatements(grad.grads)));
