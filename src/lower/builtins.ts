@@ -25,6 +25,24 @@ export interface Builtin {
   params: string[];
   required: number;
   lower(args: (Expr | undefined)[], ctx: BuiltinContext): Node;
+  /** The reference entry in docs/language.md (generated from these records). */
+  doc?: BuiltinDoc;
+}
+
+/** How a built-in is documented: docs/language.md's tables are generated from these. */
+export interface BuiltinDoc {
+  /** The table it is listed in: "elementwise", "reduction", "shape", "constant", ... */
+  group: string;
+  /** The call as written, with defaults: `leaky_relu(x, alpha = 0.01)`. */
+  signature: string;
+  /** One sentence: what it computes. */
+  summary: string;
+  /** The result's shape in terms of the arguments' (`x.shape`, `[n, k]`...). */
+  shape: string;
+  /** The derivative convention (at kinks, ties, what gets no gradient). */
+  grad: string;
+  /** The NumPy / PyTorch counterpart whose values it matches. */
+  counterpart: string;
 }
 
 const elementwiseUnary = [
