@@ -4,7 +4,8 @@
 // the loss and every param gradient must agree to ~1e-4 relative (TF computes in f32).
 //
 // TF.js is ~300 MB, so it is not a root devDependency: it lives in the separate private
-// package bench/package.json (`npm ci --prefix bench`, done by .ci/run). Without it these
+// package bench/package.json. This suite is not part of `npm test`: `npm run
+// test:crosscheck` installs bench/ and runs it (as .ci/run does). Without TF.js these
 // tests fail, on purpose, with a message saying so.
 
 import { existsSync } from "node:fs";
