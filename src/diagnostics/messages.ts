@@ -63,6 +63,9 @@ export const messages = {
   E0220: (shape: string, count: number) => `a tensor of shape ${shape} would have ${count} elements, more than the limit of 2147483647 (2^31 - 1)`,
   E0221: (limit: number) => `the program is too large: its graph would have more than ${limit} nodes (nested \`grad\` or functions that call each other twice can grow it exponentially)`,
   E0222: (detail: string) => `cannot allocate the model's params and buffers (${detail}): they need more memory than the JavaScript engine can give`,
+  E0223: (shape: string, rank: number) => `a tensor of shape ${shape} has rank ${rank}, more than the limit of 8`,
+  E0224: (detail: string) => `bad shape expression: ${detail}`,
+  E0225: (detail: string) => `einsum: ${detail}`,
   // sizes and options
   E0301: (name: string) => `unknown size \`${name}\`: the program declares no \`dim ${name}\``,
   E0302: (name: string, value: string) => `size \`${name}\` must be a positive integer, found ${value}`,
@@ -79,6 +82,7 @@ export const messages = {
   E0407: (name: string, dims: string) => `\`${name}\` has free dims ${dims} whose values cannot be read from the arrays passed in; bind them with the \`sizes\` option`,
   E0408: (count: number) => `this call needs a tensor of ${count} elements, more than the limit of 2147483647 (2^31 - 1)`,
   E0409: (count: number) => `cannot allocate a tensor of ${count} elements: out of memory`,
+  E0410: (where: string, detail: string) => `${where}: ${detail}`,
   // CLI
   E0501: (detail: string) => `${detail}`,
 } as const;
