@@ -1,0 +1,12 @@
+import { defineConfig } from "vitest/config";
+
+// `npm run test:limits`: the tests that carry time budgets, with the budgets asserted
+// (test/helpers/limits.ts). Run alone, on an otherwise idle machine.
+export default defineConfig({
+  test: {
+    include: ["test/hardening/limits.test.ts", "test/property/robustness.test.ts", "test/hardening/fuzz.test.ts"],
+    env: { GRADC_LIMITS: "1" },
+    testTimeout: 120_000,
+    fileParallelism: false,
+  },
+});
