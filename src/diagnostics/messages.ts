@@ -12,6 +12,8 @@ export const messages = {
   E0007: (name: string) => `keyword argument \`${name}\` is given twice`,
   E0008: () => `comparisons cannot be chained; use parentheses`,
   E0009: () => `\`...\` may appear at most once in an index`,
+  E0010: (open: string) => `unclosed \`${open}\``,
+  E0011: () => `\`=\` inside a call names a keyword argument; to compare, use \`==\``,
   // names and statements
   E0101: (name: string) => `unknown name \`${name}\``,
   E0102: (name: string) => `\`${name}\` is already defined`,
@@ -39,6 +41,7 @@ export const messages = {
   E0123: () => `a list is not a tensor; lists are only for arguments such as \`axis\`, shapes and \`concat\``,
   E0124: (name: string) => `\`${name}\` is not defined yet; names must be defined before they are used`,
   E0125: (name: string) => `param \`${name}\` has a free dim in its shape; bind it with \`sizes\` (or \`--size\`) so the param can be allocated`,
+  E0127: () => `a string is not a tensor; strings are only for arguments such as einsum's subscripts`,
   E0126: (name: string) => `dim \`${name}\` is free, but no input's length determines it; bind it with the \`sizes\` option (or \`--size\`)`,
   // shapes
   E0201: (a: string, b: string) => `cannot broadcast ${a} with ${b}`,
@@ -53,7 +56,19 @@ export const messages = {
   E0210: (detail: string) => `bad index: ${detail}`,
   E0211: (shape: string) => `the objective must be a scalar, but this is ${shape}`,
   E0212: (what: string, shape: string) => `${what} must be a scalar, but this is ${shape}`,
-  E0213: (detail: string) => `conv2d: ${detail}`,
+  // convolution: `fn` is the built-in as written (conv1d, conv2d, conv_transpose2d, ...)
+  E0213: (fn: string, weights: string, expected: string, input: string, found: string) =>
+    `${fn}: the weights ${weights} expect ${expected} input channels, but the input ${input} has ${found}`,
+  E0250: (fn: string, what: string, layout: string, found: string) => `${fn}: the ${what} must be ${layout}, but this is ${found}`,
+  E0251: (fn: string, what: string, count: string, groups: number) =>
+    `${fn}: the ${what} must be divisible by groups = ${groups}, but there are ${count}`,
+  E0252: (fn: string, kernel: string, input: string) =>
+    `${fn}: the output would be empty: the ${kernel} kernel (spread by its dilation) is larger than the ${input} padded input`,
+  E0253: (fn: string, arg: string, rule: string, found: string) => `${fn}: \`${arg}\` must be ${rule}, found ${found}`,
+  E0254: (fn: string, what: string, shape: string) => `${fn}: the ${what} must be known sizes, but this is ${shape}`,
+  E0255: (fn: string, what: string, found: string, expected: string) => `${fn}: ${what} is ${found}, but must be ${expected}`,
+  E0256: (fn: string, sizes: string) =>
+    `${fn}: the output would be empty: (size - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1 gives ${sizes}`,
   E0214: (name: string, detail: string) => `${name}: ${detail}`,
   E0215: (detail: string) => `bad size: ${detail}`,
   E0216: (k: string) => `one_hot: the number of classes must be a positive integer, found ${k}`,
@@ -66,6 +81,14 @@ export const messages = {
   E0223: (shape: string, rank: number) => `a tensor of shape ${shape} has rank ${rank}, more than the limit of 8`,
   E0224: (detail: string) => `bad shape expression: ${detail}`,
   E0225: (detail: string) => `einsum: ${detail}`,
+  // take, scatter_add and constants
+  E0240: (detail: string) => `tensor: ${detail}`,
+  E0241: (detail: string) => `scatter_add: ${detail}`,
+  E0242: (value: string, index: string, bound: number) =>
+    `the id ${value} at index ${index} is not an integer in [0, ${bound})`,
+  E0243: (detail: string) => `arange: ${detail}`,
+  E0244: (fn: string, arg: string) => `\`${fn}\`: \`${arg}\` must be an integer or a dim name`,
+  E0245: (fn: string, arg: string, found: string) => `\`${fn}\`: \`${arg}\` must be a constant number, found ${found}`,
   // sizes and options
   E0301: (name: string) => `unknown size \`${name}\`: the program declares no \`dim ${name}\``,
   E0302: (name: string, value: string) => `size \`${name}\` must be a positive integer, found ${value}`,
@@ -82,6 +105,13 @@ export const messages = {
   E0407: (name: string, dims: string) => `\`${name}\` has free dims ${dims} whose values cannot be read from the arrays passed in; bind them with the \`sizes\` option`,
   E0408: (count: number) => `this call needs a tensor of ${count} elements, more than the limit of 2147483647 (2^31 - 1)`,
   E0409: (count: number) => `cannot allocate a tensor of ${count} elements: out of memory`,
+  // ids of take / one_hot, checked by the compiled model once per call
+  E0420: (name: string, value: string, index: string, flat: string, bound: string) =>
+    `\`${name}\` holds ${value} at index ${index} (flat index ${flat}), but an id must be an integer in [0, ${bound})`,
+  E0421: (source: string, value: string, index: string, flat: string, bound: string) =>
+    `the ids computed at ${source} hold ${value} at index ${index} (flat index ${flat}), but an id must be an integer in [0, ${bound})`,
+  E0422: (value: string, index: string, flat: number, bound: number) =>
+    `the ids hold ${value} at index ${index} (flat index ${flat}), but an id must be an integer in [0, ${bound})`,
   E0410: (where: string, detail: string) => `${where}: ${detail}`,
   // CLI
   E0501: (detail: string) => `${detail}`,
