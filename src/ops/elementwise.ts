@@ -27,6 +27,13 @@ function unary(
 
 const m = (fn: string) => (x: js.Expression) => js.math(fn, x);
 const x0 = (node: Node) => node.inputs[0]!;
+/** The value of a node that is one constant everywhere (a `const` seen through views), so
+ *  a rule can resolve a constant case when it is built. */
+function constantOf(n: Node): number | undefined {
+  let x = n;
+  while (x.op.kind === "view") x = x.inputs[0]!;
+  return x.op.kind === "source" && x.op.name === "const" ? (x.attrs.value as number) : undefined;
+}
 const notInteger: GradDomain["avoid"] = (xs) => xs.every((x) => Math.abs(x - Math.round(x)) > 0.05);
 const notZero: GradDomain["avoid"] = (xs) => xs.every((x) => Math.abs(x) > 0.05);
 
@@ -34,6 +41,9 @@ export const neg = unary("neg", (x) => -x, (b, g) => [b.neg(g)], (x) => js.unary
 Object.assign(neg, { print: { kind: "prefix", symbol: "-" } });
 
 export const exp = unary("exp", Math.exp, (b, g, y) => [b.mul(g, y)], m("exp"));
+// At zero, as PyTorch (grad / self, grad / (self + 1), grad / (2 * result)): log'(0) and
+// sqrt'(0) are +Infinity for a positive g, log1p'(-1) likewise; a zero g there gives 0 / 0 = NaN
+// in PyTorch too. No rule multiplies by 0 where the other factor may be infinite.
 export const log = unary("log", Math.log, (b, g, y) => [b.div(g, x0(y))], m("log"), { lo: 0.1, hi: 3 });
 export const log1p = unary("log1p", Math.log1p, (b, g, y) => [b.div(g, b.add(x0(y), b.constant(1)))], m("log1p"), { lo: -0.8, hi: 3 });
 export const expm1 = unary("expm1", Math.expm1, (b, g, y) => [b.mul(g, b.add(y, b.constant(1)))], m("expm1"));
@@ -93,19 +103,39 @@ export const add = binaryOp("add", (a, b) => a + b, (_b, g) => [g, g], (a, b) =>
 export const sub = binaryOp("sub", (a, b) => a - b, (b, g) => [g, b.neg(g)], (a, b) => js.binary("-", a, b), infix("-", 1));
 export const mul = binaryOp("mul", (a, b) => a * b,
   (b, g, y) => [b.mul(g, y.inputs[1]!), b.mul(g, y.inputs[0]!)], (a, b) => js.binary("*", a, b), infix("*", 2), { props: { commutative: true } });
+/** a / b. d/da = g / b; d/db = -(g * y) / b with y = a / b: PyTorch's div backward
+ *  (-grad * (self / other) / other) in another order. At b = 0 both are infinite (d/db
+ *  for a != 0) and d/db is NaN for a = 0 (0 / 0), in PyTorch too. */
 export const div = binaryOp("div", (a, b) => a / b,
   (b, g, y) => [b.div(g, y.inputs[1]!), b.neg(b.div(b.mul(g, y), y.inputs[1]!))], (a, b) => js.binary("/", a, b), infix("/", 2),
   { gradDomain: [{ lo: -2, hi: 2 }, { lo: 0.5, hi: 2 }] });
 
-/** pow(a, b) = a^b. d/da = b a^(b-1); d/db = a^b log(a) (defined for a > 0). A constant
- *  small integer exponent is emitted as multiplications. Not `^ 0.5` as Math.sqrt: they
- *  differ at -0 and -Infinity, and the emitted code must compute what Math.pow does. */
+/** pow(a, b) = a^b. d/da = b a^(b-1); d/db = a^b log(a). At zero, as PyTorch's
+ *  pow_backward_self / pow_backward_exponent: d/da is 0 wherever b = 0 (not 0 * 0^-1 =
+ *  NaN), so at a = 0 it is 0 for b = 0, 1 for b = 1, 0 for b = 2, +Infinity for b = 0.5,
+ *  -Infinity for b = -1; d/db is 0 where a = 0 and b >= 0 (not 0 * log 0 = NaN). A
+ *  constant exponent is resolved here: c = 0 gives no gradient, c = 1 passes g through,
+ *  else g * (c * a^(c-1)) with c - 1 folded; a constant base c != 0 needs no mask. A
+ *  constant small integer exponent is emitted as multiplications. Not `^ 0.5` as
+ *  Math.sqrt: they differ at -0 and -Infinity, and the emitted code must compute what
+ *  Math.pow does. */
 export const pow = binaryOp("pow", Math.pow,
   (b, g, y) => {
     const [a, e] = y.inputs as [Node, Node];
-    const da = b.mul(g, b.mul(e, b.binary("pow", a, b.sub(e, b.constant(1)))));
-    const db = e.op.kind === "source" && e.op.name === "const" ? null : b.mul(g, b.mul(y, b.unary("log", a)));
-    return [da, db];
+    const c = constantOf(e);
+    const zero = b.constant(0, g.shape);
+    let da: Node | null;
+    if (c === 0) da = null;
+    else if (c === 1) da = g;
+    else if (c !== undefined) da = b.mul(g, b.mul(e, c === 2 ? a : b.binary("pow", a, b.constant(c - 1, e.shape))));
+    else da = b.where(b.binary("eq", e, b.constant(0)), zero, b.mul(g, b.mul(e, b.binary("pow", a, b.sub(e, b.constant(1))))));
+    if (c !== undefined) return [da, null];
+    const base = constantOf(a);
+    const db = b.mul(g, b.mul(y, b.unary("log", a)));
+    if (base !== undefined && base !== 0) return [da, db];
+    const atZero = base === 0 ? b.binary("ge", e, b.constant(0))
+      : b.mul(b.binary("eq", a, b.constant(0)), b.binary("ge", e, b.constant(0)));
+    return [da, b.where(atZero, zero, db)];
   },
   (a, e) => {
     if (js.isNum(e)) {

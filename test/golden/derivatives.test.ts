@@ -18,6 +18,10 @@ const cases: [string, string, (x: number, y: number) => number][] = [
   ["sin(x * y) * exp(-x^2)", "x", (x, y) => y * Math.cos(x * y) * Math.exp(-x * x) - 2 * x * Math.sin(x * y) * Math.exp(-x * x)],
   ["x / (1 + abs(x))", "x", (x) => 1 / (1 + Math.abs(x)) ** 2],
   ["softplus(x) - relu(x)", "x", (x) => 1 / (1 + Math.exp(-x)) - (x > 0 ? 1 : 0)],
+  ["x^0 + pow(x, 0)", "x", () => 0],
+  ["x^y", "x", (x, y) => y * x ** (y - 1)],
+  ["x^y", "y", (x, y) => x ** y * Math.log(x)],
+  ["1 / x + x^-1", "x", (x) => -2 / (x * x)],
 ];
 
 describe("golden derivatives", () => {
