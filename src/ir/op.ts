@@ -3,7 +3,7 @@
 // emission and printing. Passes never switch on op names; they read these fields.
 
 import type { Span } from "../diagnostics";
-import type { Attrs, Node } from "./graph";
+import type { Attrs, AttrValue, Node } from "./graph";
 import type { Shape } from "./shape";
 
 /** Scalar semantics of an elementwise op, in f64. */
@@ -65,7 +65,10 @@ export interface OpProps {
 export type PrintForm =
   | { kind: "infix"; symbol: string; precedence: number }
   | { kind: "prefix"; symbol: string }
-  | { kind: "call"; fn: string };
+  | { kind: "call"; fn: string }
+  /** A call whose built-in depends on the node (conv1d or conv2d by rank, conv_transpose
+   *  with its output_padding): every name it may print as, and the call for one node. */
+  | { kind: "builtin"; fns: readonly string[]; spell(n: Node): { fn: string; kwargs: [string, AttrValue][] } };
 
 export interface EvalEnv {
   dims: ReadonlyMap<string, number>;

@@ -50,6 +50,31 @@ const elementwiseUnary = [
   "tanh", "sinh", "cosh", "sigmoid", "relu", "softplus", "sign", "floor",
 ];
 
+/** The reference entries of the elementwise functions of one argument: what each
+ *  computes, its derivative, and the NumPy / PyTorch function it matches. */
+const unaryDocs: Record<string, [summary: string, grad: string, counterpart: string]> = {
+  exp: ["e to the power `x`.", "`exp(x)`", "`np.exp`, `torch.exp`"],
+  log: ["Natural logarithm: `-Infinity` at 0, NaN below 0.", "`1 / x`", "`np.log`, `torch.log`"],
+  log1p: ["`log(1 + x)`, accurate for small `x`.", "`1 / (1 + x)`", "`np.log1p`, `torch.log1p`"],
+  expm1: ["`exp(x) - 1`, accurate for small `x`.", "`exp(x)`", "`np.expm1`, `torch.expm1`"],
+  sqrt: ["Square root: NaN below 0.", "`0.5 / sqrt(x)` (`Infinity` at 0)", "`np.sqrt`, `torch.sqrt`"],
+  abs: ["Absolute value.", "`sign(x)`: 0 at 0", "`np.abs`, `torch.abs`"],
+  sin: ["Sine (radians).", "`cos(x)`", "`np.sin`, `torch.sin`"],
+  cos: ["Cosine (radians).", "`-sin(x)`", "`np.cos`, `torch.cos`"],
+  tan: ["Tangent (radians).", "`1 + tan(x)^2`", "`np.tan`, `torch.tan`"],
+  asin: ["Arcsine: NaN outside [-1, 1].", "`1 / sqrt(1 - x^2)`", "`np.arcsin`, `torch.asin`"],
+  acos: ["Arccosine: NaN outside [-1, 1].", "`-1 / sqrt(1 - x^2)`", "`np.arccos`, `torch.acos`"],
+  atan: ["Arctangent.", "`1 / (1 + x^2)`", "`np.arctan`, `torch.atan`"],
+  tanh: ["Hyperbolic tangent.", "`1 - tanh(x)^2`", "`np.tanh`, `torch.tanh`"],
+  sinh: ["Hyperbolic sine.", "`cosh(x)`", "`np.sinh`, `torch.sinh`"],
+  cosh: ["Hyperbolic cosine.", "`sinh(x)`", "`np.cosh`, `torch.cosh`"],
+  sigmoid: ["`1 / (1 + exp(-x))`: exactly 0 or 1 at the extremes, never NaN.", "`sigmoid(x) (1 - sigmoid(x))`", "`torch.sigmoid`, `scipy.special.expit`"],
+  relu: ["`max(x, 0)`.", "1 where `x > 0`, else 0 (0 at 0)", "`torch.relu`"],
+  softplus: ["`log(1 + exp(x))`, computed as `max(x, 0) + log1p(exp(-abs(x)))`: finite for any `x`.", "`sigmoid(x)`", "`torch.nn.functional.softplus` (beta 1; no threshold), `np.logaddexp(0, x)`"],
+  sign: ["-1, 0 or 1 by the sign of `x`.", "0 everywhere", "`np.sign`, `torch.sign`"],
+  floor: ["The largest integer not above `x`.", "0 everywhere", "`np.floor`, `torch.floor`"],
+};
+
 function int(fnName: string, argName: string, e: Expr | undefined, dflt: number): number {
   if (!e) return dflt;
   const v = constNumber(e);
@@ -136,12 +161,22 @@ function logsumexpKeep(b: Builder, x: Node, ax: number[]): Node {
 /** An elementwise built-in; a composition with an unstable floating-point form, such as
  *  log(sigmoid(x)), is built in its stable form (stable.ts). */
 function unaryBuiltin(name: string): Builtin {
+  const doc = Object.prototype.hasOwnProperty.call(unaryDocs, name) ? unaryDocs[name] : undefined;
   return {
     params: ["x"], required: 1,
+    ...(doc ? { doc: { group: "elementwise", signature: `${name}(x)`, summary: doc[0], shape: "`x.shape`", grad: doc[1], counterpart: doc[2] } } : {}),
     lower: ([x], ctx) => {
       const v = ctx.tensor(x!);
       return stableForm(ctx.b, name, v) ?? ctx.b.unary(name, v);
     },
+  };
+}
+
+/** The reference entry of a reduction: they share the signature and the shape rule. */
+function reductionDoc(name: string, summary: string, grad: string, counterpart: string): BuiltinDoc {
+  return {
+    group: "reduction", signature: `${name}(x, axis = all, keepdims = false)`, summary, grad, counterpart,
+    shape: "`x.shape` without the reduced axes (kept as size 1 with `keepdims = true`); a scalar when `axis` is left out",
   };
 }
 
@@ -155,19 +190,56 @@ function reduction(op: string): Builtin {
 export const builtins: Record<string, Builtin> = {
   ...Object.fromEntries(elementwiseUnary.map((n) => [n, unaryBuiltin(n)])),
   // The identity whose derivative is zero (JAX's stop_gradient).
-  stop_gradient: unaryBuiltin("stop_gradient"),
-  square: { params: ["x"], required: 1, lower: ([x], ctx) => ctx.b.binary("pow", ctx.tensor(x!), ctx.b.constant(2)) },
-  pow: { params: ["a", "b"], required: 2, lower: ([a, c], ctx) => ctx.b.binary("pow", ctx.tensor(a!), ctx.tensor(c!)) },
-  maximum: { params: ["a", "b"], required: 2, lower: ([a, c], ctx) => ctx.b.binary("maximum", ctx.tensor(a!), ctx.tensor(c!)) },
-  minimum: { params: ["a", "b"], required: 2, lower: ([a, c], ctx) => ctx.b.binary("minimum", ctx.tensor(a!), ctx.tensor(c!)) },
+  stop_gradient: {
+    ...unaryBuiltin("stop_gradient"),
+    doc: {
+      group: "grad", signature: "stop_gradient(x)", summary: "The value of `x`, treated as a constant by differentiation.",
+      shape: "`x.shape`", grad: "0: no gradient flows through it", counterpart: "`jax.lax.stop_gradient(x)`, `x.detach()`",
+    },
+  },
+  square: {
+    params: ["x"], required: 1, lower: ([x], ctx) => ctx.b.binary("pow", ctx.tensor(x!), ctx.b.constant(2)),
+    doc: { group: "elementwise", signature: "square(x)", summary: "`x ^ 2`.", shape: "`x.shape`", grad: "`2 x`", counterpart: "`np.square`, `torch.square`" },
+  },
+  pow: {
+    params: ["a", "b"], required: 2, lower: ([a, c], ctx) => ctx.b.binary("pow", ctx.tensor(a!), ctx.tensor(c!)),
+    doc: {
+      group: "elementwise", signature: "pow(a, b)", summary: "`a` to the power `b`, the same as `a ^ b`.", shape: "`a` and `b` broadcast",
+      grad: "`b a^(b-1)` to `a`; `a^b log(a)` to `b` (NaN for `a <= 0`), not formed at all when `b` is a constant",
+      counterpart: "`np.power`, `torch.pow`",
+    },
+  },
+  maximum: {
+    params: ["a", "b"], required: 2, lower: ([a, c], ctx) => ctx.b.binary("maximum", ctx.tensor(a!), ctx.tensor(c!)),
+    doc: {
+      group: "elementwise", signature: "maximum(a, b)", summary: "The larger of `a` and `b`, element by element.", shape: "`a` and `b` broadcast",
+      grad: "to the larger side; split evenly where `a == b`", counterpart: "`np.maximum`, `torch.maximum`",
+    },
+  },
+  minimum: {
+    params: ["a", "b"], required: 2, lower: ([a, c], ctx) => ctx.b.binary("minimum", ctx.tensor(a!), ctx.tensor(c!)),
+    doc: {
+      group: "elementwise", signature: "minimum(a, b)", summary: "The smaller of `a` and `b`, element by element.", shape: "`a` and `b` broadcast",
+      grad: "to the smaller side; split evenly where `a == b`", counterpart: "`np.minimum`, `torch.minimum`",
+    },
+  },
   where: {
     params: ["cond", "a", "b"], required: 3,
+    doc: {
+      group: "elementwise", signature: "where(cond, a, b)", summary: "`a` where `cond` is nonzero, else `b`.", shape: "`cond`, `a` and `b` broadcast",
+      grad: "to `a` where `cond` holds, to `b` elsewhere; none to `cond`. NaN-safe: the branch not taken gets exactly 0 (docs/stability.md)",
+      counterpart: "`np.where`, `torch.where`",
+    },
     lower: ([c, a, d], ctx) => ctx.b.where(ctx.tensor(c!), ctx.tensor(a!), ctx.tensor(d!)),
   },
   clip: {
     // PyTorch's clamp: x where lo <= x <= hi (the whole gradient passes at the bounds),
     // else the bound it crossed.
     params: ["x", "lo", "hi"], required: 3,
+    doc: {
+      group: "elementwise", signature: "clip(x, lo, hi)", summary: "`x` limited to [`lo`, `hi`]; the bounds may be tensors.", shape: "`x`, `lo` and `hi` broadcast",
+      grad: "to `x` where `lo <= x <= hi` (bounds included), else to the bound crossed", counterpart: "`torch.clamp`, `np.clip`",
+    },
     lower: ([x, lo, hi], ctx) => {
       const b = ctx.b, v = ctx.tensor(x!), l = ctx.tensor(lo!), h = ctx.tensor(hi!);
       return b.where(b.binary("gt", v, h), h, b.where(b.binary("lt", v, l), l, v));
@@ -175,6 +247,11 @@ export const builtins: Record<string, Builtin> = {
   },
   leaky_relu: {
     params: ["x", "alpha"], required: 1,
+    doc: {
+      group: "elementwise", signature: "leaky_relu(x, alpha = 0.01)", summary: "`x` where `x > 0`, else `alpha x`; `alpha` may be any tensor expression, a param to learn it.",
+      shape: "`x` and `alpha` broadcast", grad: "1 where `x > 0`, else `alpha` (`alpha` at 0); `x` where `x <= 0` to `alpha`",
+      counterpart: "`torch.nn.functional.leaky_relu(x, negative_slope = alpha)`",
+    },
     lower: ([x, alpha], ctx) => {
       const b = ctx.b, v = ctx.tensor(x!);
       const a = alpha ? ctx.tensor(alpha) : b.constant(0.01);
@@ -183,6 +260,10 @@ export const builtins: Record<string, Builtin> = {
   },
   elu: {
     params: ["x", "alpha"], required: 1,
+    doc: {
+      group: "elementwise", signature: "elu(x, alpha = 1)", summary: "`x` where `x > 0`, else `alpha (exp(x) - 1)`.", shape: "`x` and `alpha` broadcast",
+      grad: "1 where `x > 0`, else `alpha exp(x)` (`alpha` at 0); finite even where the unused branch overflows", counterpart: "`torch.nn.functional.elu`",
+    },
     lower: ([x, alpha], ctx) => {
       const b = ctx.b, v = ctx.tensor(x!);
       const a = alpha ? ctx.tensor(alpha) : b.constant(1);
@@ -193,6 +274,10 @@ export const builtins: Record<string, Builtin> = {
   },
   gelu: {
     params: ["x"], required: 1,
+    doc: {
+      group: "elementwise", signature: "gelu(x)", summary: "`0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))`, the tanh form.", shape: "`x.shape`",
+      grad: "the derivative of that formula", counterpart: "`torch.nn.functional.gelu(x, approximate = \"tanh\")`",
+    },
     lower: ([x], ctx) => {
       // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
       const b = ctx.b, v = ctx.tensor(x!);
@@ -200,12 +285,22 @@ export const builtins: Record<string, Builtin> = {
       return b.mul(b.mul(b.constant(0.5), v), b.add(b.constant(1), b.unary("tanh", inner)));
     },
   },
-  sum: reduction("sum"),
-  max: reduction("max"),
-  min: reduction("min"),
-  prod: reduction("prod"),
+  sum: { ...reduction("sum"), doc: reductionDoc("sum", "The sum of the elements over `axis`.", "`g` copied back to every element", "`np.sum`, `torch.sum`") },
+  max: {
+    ...reduction("max"),
+    doc: reductionDoc("max", "The largest element over `axis`.", "to the maximal elements, split evenly among ties", "`np.max`, `torch.amax` (which splits ties evenly too)"),
+  },
+  min: {
+    ...reduction("min"),
+    doc: reductionDoc("min", "The smallest element over `axis`.", "to the minimal elements, split evenly among ties", "`np.min`, `torch.amin` (which splits ties evenly too)"),
+  },
+  prod: {
+    ...reduction("prod"),
+    doc: reductionDoc("prod", "The product of the elements over `axis`.", "the product of the other elements, exact with zeros (nonzero only at the only zero of a group)", "`np.prod`, `torch.prod`"),
+  },
   mean: {
     params: ["x", "axis", "keepdims"], required: 1,
+    doc: reductionDoc("mean", "The sum over `axis` divided by the number of elements reduced (the size at run time when a free dim is reduced).", "`g / count` copied back to every element", "`np.mean`, `torch.mean`"),
     lower: ([x, axis, keep], ctx) => {
       const v = ctx.tensor(x!);
       const ax = axes(axis, v.shape.length);
@@ -215,6 +310,7 @@ export const builtins: Record<string, Builtin> = {
   },
   logsumexp: {
     params: ["x", "axis", "keepdims"], required: 1,
+    doc: reductionDoc("logsumexp", "`log(sum(exp(x)))` over `axis`, shifted by the maximum: finite for any finite input.", "`g softmax(x)` over the reduced axes", "`scipy.special.logsumexp`, `torch.logsumexp`"),
     lower: ([x, axis, keep], ctx) => {
       const v = ctx.tensor(x!);
       const ax = axes(axis, v.shape.length);
@@ -224,6 +320,10 @@ export const builtins: Record<string, Builtin> = {
   },
   softmax: {
     params: ["x", "axis"], required: 1,
+    doc: {
+      group: "softmax", signature: "softmax(x, axis = -1)", summary: "`exp(x) / sum(exp(x))` over `axis` (an integer or a list), shifted by the maximum.", shape: "`x.shape`",
+      grad: "`y (g - sum(g y))` over `axis`, `y` the result", counterpart: "`torch.softmax(x, dim = axis)`, `scipy.special.softmax`",
+    },
     lower: ([x, axis], ctx) => {
       const v = ctx.tensor(x!);
       const ax = axes(axis ?? numberExpr(-1, ctx.span), v.shape.length);
@@ -232,6 +332,10 @@ export const builtins: Record<string, Builtin> = {
   },
   log_softmax: {
     params: ["x", "axis"], required: 1,
+    doc: {
+      group: "softmax", signature: "log_softmax(x, axis = -1)", summary: "`x - logsumexp(x, axis, keepdims = true)`: the stable log of `softmax`.", shape: "`x.shape`",
+      grad: "`g - softmax(x) sum(g)` over `axis`", counterpart: "`torch.log_softmax(x, dim = axis)`, `scipy.special.log_softmax`",
+    },
     lower: ([x, axis], ctx) => {
       const v = ctx.tensor(x!);
       const ax = axes(axis ?? numberExpr(-1, ctx.span), v.shape.length);
@@ -240,6 +344,10 @@ export const builtins: Record<string, Builtin> = {
   },
   transpose: {
     params: ["x", "axes"], required: 1,
+    doc: {
+      group: "shape", signature: "transpose(x, axes = reversed)", summary: "`x` with its axes permuted: axis `k` of the result is axis `axes[k]` of `x`; all reversed without `axes`.",
+      shape: "`x.shape` permuted", grad: "`g` transposed back", counterpart: "`np.transpose`, `torch.permute` (`x.T` at rank 2)",
+    },
     lower: ([x, perm], ctx) => {
       const v = ctx.tensor(x!);
       const rank = v.shape.length;
@@ -258,6 +366,10 @@ export const builtins: Record<string, Builtin> = {
   },
   reshape: {
     params: ["x", "shape"], required: 2,
+    doc: {
+      group: "shape", signature: "reshape(x, shape)", summary: "The same elements in row-major order, in a new shape: a list of integers and dim names, one of which may be -1 (inferred).",
+      shape: "`shape`", grad: "`g` reshaped back", counterpart: "`np.reshape`, `torch.reshape`",
+    },
     lower: ([x, shapeArg], ctx) => {
       const v = ctx.tensor(x!);
       const target = shapeList(ctx, shapeArg!, true);
@@ -273,6 +385,10 @@ export const builtins: Record<string, Builtin> = {
   },
   broadcast_to: {
     params: ["x", "shape"], required: 2,
+    doc: {
+      group: "shape", signature: "broadcast_to(x, shape)", summary: "`x` repeated along new leading axes and along its axes of size 1, by NumPy's rule.",
+      shape: "`shape`", grad: "`g` summed over the repeated axes", counterpart: "`np.broadcast_to`, `torch.broadcast_to`",
+    },
     lower: ([x, shapeArg], ctx) => {
       const v = ctx.tensor(x!);
       const shape = shapeList(ctx, shapeArg!, false) as Dim[];
@@ -282,6 +398,10 @@ export const builtins: Record<string, Builtin> = {
   },
   concat: {
     params: ["xs", "axis"], required: 1,
+    doc: {
+      group: "shape", signature: "concat(xs, axis = 0)", summary: "The tensors of the list `xs` (`[a, b, ...]`, equal ranks) joined along `axis`; the other sizes must match.",
+      shape: "the common shape, with the sizes along `axis` added", grad: "each input gets its own slice of `g`", counterpart: "`np.concatenate`, `torch.cat`",
+    },
     lower: ([xs, axis], ctx) => {
       if (xs!.kind !== "list" || xs!.items.length === 0) fail("E0209", xs!.span, "the first argument must be a list of tensors, like [a, b]");
       const parts = xs!.items.map((e) => ctx.tensor(e));
@@ -295,6 +415,10 @@ export const builtins: Record<string, Builtin> = {
   },
   one_hot: {
     params: ["labels", "k"], required: 2,
+    doc: {
+      group: "indexing", signature: "one_hot(labels, k)", summary: "1 where the position along a new last axis of size `k` equals the label, else 0; `labels` hold integer values (as floats), `k` is a constant positive integer.",
+      shape: "`[...labels.shape, k]`", grad: "none: `labels` get no gradient", counterpart: "`torch.nn.functional.one_hot(labels, k)` (as floats), `np.eye(k)[labels]`",
+    },
     lower: ([labels, kArg], ctx) => {
       const v = ctx.tensor(labels!);
       const k = constNumber(kArg!);
@@ -307,14 +431,40 @@ export const builtins: Record<string, Builtin> = {
   },
   conv2d: {
     params: ["x", "w", "stride", "padding"], required: 2,
+    doc: {
+      group: "convolution", signature: "conv2d(x, w, stride = 1, padding = 0)",
+      summary: "2-d cross-correlation (no kernel flip) of `x` [N, C, H, W] with weights `w` [O, C, KH, KW], zero `padding` on every side.",
+      shape: "`[N, O, floor((H + 2 padding - KH) / stride) + 1, floor((W + 2 padding - KW) / stride) + 1]`",
+      grad: "to `x`: the transposed convolution of `g` with `w`; to `w`: the correlation of `x` with `g`",
+      counterpart: "`torch.nn.functional.conv2d(x, w, stride = stride, padding = padding)`",
+    },
     lower: ([x, w, stride, padding], ctx) => ctx.b.op("conv2d", [ctx.tensor(x!), ctx.tensor(w!)], {
       stride: int("conv2d", "stride", stride, 1), padding: int("conv2d", "padding", padding, 0),
     }),
   },
-  maxpool2d: pool("maxpool2d"),
-  avgpool2d: pool("avgpool2d"),
+  maxpool2d: {
+    ...pool("maxpool2d"),
+    doc: {
+      group: "convolution", signature: "maxpool2d(x, size = 2, stride = size)", summary: "The maximum of each `size` x `size` window of `x` [N, C, H, W], windows `stride` apart, no padding.",
+      shape: "`[N, C, floor((H - size) / stride) + 1, floor((W - size) / stride) + 1]`",
+      grad: "each window's `g` to its first maximal element (row-major); overlapping windows add up", counterpart: "`torch.nn.functional.max_pool2d(x, size, stride)`",
+    },
+  },
+  avgpool2d: {
+    ...pool("avgpool2d"),
+    doc: {
+      group: "convolution", signature: "avgpool2d(x, size = 2, stride = size)", summary: "The mean of each `size` x `size` window of `x` [N, C, H, W], windows `stride` apart, no padding.",
+      shape: "`[N, C, floor((H - size) / stride) + 1, floor((W - size) / stride) + 1]`",
+      grad: "each window's `g / size^2` to every element of the window", counterpart: "`torch.nn.functional.avg_pool2d(x, size, stride)`",
+    },
+  },
   grad: {
     params: ["e", "wrt"], required: 2,
+    doc: {
+      group: "grad", signature: "grad(e, wrt)", summary: "The gradient of the scalar expression `e` with respect to the param or input named `wrt`.",
+      shape: "`wrt.shape`", grad: "an expression like any other, so it differentiates again: `grad(sum(grad(loss, w) * v), w)` is a Hessian-vector product",
+      counterpart: "`torch.autograd.grad(e, wrt, create_graph = True)`, `jax.grad`",
+    },
     lower: ([e, wrt], ctx) => {
       const y = ctx.tensor(e!);
       if (wrt!.kind !== "name") fail("E0119", wrt!.span, "an expression");

@@ -102,6 +102,7 @@ function reservedNames(order: readonly Node[]): Set<string> {
   for (const op of allOps()) {
     taken.add(op.name);
     if (op.print?.kind === "call") taken.add(op.print.fn);
+    if (op.print?.kind === "builtin") for (const fn of op.print.fns) taken.add(fn);
   }
   const addDims = (dims: readonly AttrValue[] | Shape) => {
     for (const d of dims) if (typeof d === "string") taken.add(d);
@@ -247,6 +248,10 @@ class TextPrinter {
     }
     if (print?.kind === "prefix") return { text: `${print.symbol}${wrap(this.strict(n.inputs[0]!), unaryPrecedence)}`, prec: unaryPrecedence, shape: n.shape };
     if (print?.kind === "call") return call(print.fn, n.shape, n.inputs.map((i) => this.strict(i)), kwargsOf(n));
+    if (print?.kind === "builtin") {
+      const { fn, kwargs } = print.spell(n);
+      return call(fn, n.shape, n.inputs.map((i) => this.strict(i)), kwargs.map(([k, v]) => [k, formatAttr(v)]));
+    }
     return this.structural(n);
   }
 

@@ -105,19 +105,31 @@ const AXES: [number[], number[]][] = [
 const reductionCases = (op: string, sample: (shape: number[]) => Input, extra: Partial<Case> = {}) =>
   AXES.map(([shape, axes]) => direct(op, [sample(shape)], { axes }, extra));
 
-interface ConvGeometry { n: number; c: number; o: number; h: number; w: number; kh: number; kw: number; stride: number; padding: number }
+/** Convolutions over the attribute space: per-axis stride and padding, dilation, groups
+ *  (depthwise with a channel multiplier), 1-d and 2-d. */
+interface ConvGeometry { x: number[]; w: number[]; stride: number[]; padding: number[]; dilation: number[]; groups: number }
+const conv2 = (n: number, c: number, o: number, h: number, w: number, kh: number, kw: number, stride: number, padding: number): ConvGeometry =>
+  ({ x: [n, c, h, w], w: [o, c, kh, kw], stride: [stride, stride], padding: [padding, padding], dilation: [1, 1], groups: 1 });
 const GEOMETRIES: ConvGeometry[] = [
-  { n: 2, c: 3, o: 4, h: 5, w: 5, kh: 3, kw: 3, stride: 1, padding: 0 },
-  { n: 1, c: 2, o: 3, h: 6, w: 5, kh: 3, kw: 3, stride: 2, padding: 1 },
-  { n: 2, c: 2, o: 2, h: 4, w: 5, kh: 3, kw: 2, stride: 1, padding: 1 },
-  { n: 1, c: 2, o: 2, h: 7, w: 6, kh: 3, kw: 3, stride: 2, padding: 0 },
-  { n: 1, c: 3, o: 2, h: 3, w: 3, kh: 1, kw: 1, stride: 2, padding: 1 },
+  conv2(2, 3, 4, 5, 5, 3, 3, 1, 0),
+  conv2(1, 2, 3, 6, 5, 3, 3, 2, 1),
+  conv2(2, 2, 2, 4, 5, 3, 2, 1, 1),
+  conv2(1, 2, 2, 7, 6, 3, 3, 2, 0),
+  conv2(1, 3, 2, 3, 3, 1, 1, 2, 1),
+  { x: [1, 2, 7, 6], w: [2, 2, 2, 3], stride: [2, 1], padding: [1, 2], dilation: [2, 1], groups: 1 },
+  { x: [2, 4, 5, 5], w: [6, 2, 3, 3], stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 2 },
+  { x: [1, 3, 6, 6], w: [6, 1, 3, 3], stride: [2, 2], padding: [1, 1], dilation: [1, 1], groups: 3 },
+  { x: [2, 3, 9], w: [2, 3, 3], stride: [1], padding: [0], dilation: [1], groups: 1 },
+  { x: [1, 4, 11], w: [4, 2, 3], stride: [2], padding: [2], dilation: [2], groups: 2 },
 ];
-const convShapes = (g: ConvGeometry) => ({
-  x: [g.n, g.c, g.h, g.w],
-  w: [g.o, g.c, g.kh, g.kw],
-  y: [g.n, g.o, convOutSize(g.h, g.kh, g.stride, g.padding), convOutSize(g.w, g.kw, g.stride, g.padding)],
-});
+const convAttrs = (g: ConvGeometry) => ({ stride: g.stride, padding: g.padding, dilation: g.dilation, groups: g.groups });
+const convShapes = (g: ConvGeometry) => {
+  const out = g.x.slice(2).map((size, e) => convOutSize(size, g.w[e + 2]!, g.stride[e]!, g.padding[e]!, g.dilation[e]!));
+  // what conv's vjp passes its input gradient: how far the input reaches past the last window
+  const outputPadding = g.x.slice(2).map((size, e) =>
+    size - ((out[e]! - 1) * g.stride[e]! - 2 * g.padding[e]! + g.dilation[e]! * (g.w[e + 2]! - 1) + 1));
+  return { x: g.x, w: g.w, y: [g.x[0]!, g.w[0]!, ...out], outputPadding, kernel: g.w.slice(2) };
+};
 
 interface PoolGeometry { shape: number[]; size: number; stride: number }
 const POOLS: PoolGeometry[] = [
@@ -213,19 +225,17 @@ const table: Record<string, Case[]> = {
   ].map(([a, c]) => direct("matmul", [input(a!), input(c!)], {}, { linear: [0, 1] })),
 
   // convolution and pooling
-  conv2d: GEOMETRIES.map((g) => {
+  conv: GEOMETRIES.map((g) => {
     const s = convShapes(g);
-    return direct("conv2d", [input(s.x), input(s.w)], { stride: g.stride, padding: g.padding }, { linear: [0, 1] });
+    return direct("conv", [input(s.x), input(s.w)], convAttrs(g), { linear: [0, 1] });
   }),
-  conv2d_input_grad: GEOMETRIES.map((g) => {
+  conv_input_grad: GEOMETRIES.map((g) => {
     const s = convShapes(g);
-    return direct("conv2d_input_grad", [input(s.y), input(s.w)],
-      { stride: g.stride, padding: g.padding, height: g.h, width: g.w }, { linear: [0, 1] });
+    return direct("conv_input_grad", [input(s.y), input(s.w)], { ...convAttrs(g), output_padding: s.outputPadding }, { linear: [0, 1] });
   }),
-  conv2d_weight_grad: GEOMETRIES.map((g) => {
+  conv_weight_grad: GEOMETRIES.map((g) => {
     const s = convShapes(g);
-    return direct("conv2d_weight_grad", [input(s.x), input(s.y)],
-      { stride: g.stride, padding: g.padding, kh: g.kh, kw: g.kw }, { linear: [0, 1] });
+    return direct("conv_weight_grad", [input(s.x), input(s.y)], { ...convAttrs(g), kernel_size: s.kernel }, { linear: [0, 1] });
   }),
   maxpool2d: POOLS.map((p) => direct("maxpool2d", [distinct(p.shape)], { size: p.size, stride: p.stride })),
   maxpool2d_grad: POOLS.map((p) =>

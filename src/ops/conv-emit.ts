@@ -1,0 +1,261 @@
+// Loop nests for the convolution records, at any spatial rank, with groups, dilation and
+// per-axis stride and padding: generic nests (taps in loops, padding guarded only on
+// padded axes), and register-tiled kernels for small known channel and kernel sizes
+// (every tap of one output position loaded once into locals, the filters unrolled).
+
+import * as js from "../codegen/estree";
+import type { Dim, Node } from "../ir";
+import { convAttrs, type ConvAttrs } from "./conv-geometry";
+import type { KernelContext } from "./define";
+import { nest } from "./movement";
+
+type Expr = js.Expression;
+const num = js.num;
+const id = js.id;
+
+/** The geometry a kernel is emitted for: attributes plus the input plane's sizes. */
+interface Geometry extends ConvAttrs {
+  input: number[];
+}
+
+const geometryOf = (ctx: KernelContext, input: readonly Dim[]): Geometry =>
+  ({ ...convAttrs(ctx.node.attrs), input: input.slice(2) as number[] });
+
+/** Loop-variable prefixes for the spatial axes: i, j for a plane; i for a line. */
+const outPrefix = (axis: number, rank: number) => (rank - axis === 1 ? "j" : rank - axis === 2 ? "i" : "k");
+const tapPrefix = (axis: number, rank: number) => (rank - axis === 1 ? "b" : rank - axis === 2 ? "a" : "t");
+
+/** `body(pos)` for pos = base - padding, guarded by 0 <= pos < size. Without padding the
+ *  output-size rule keeps every tap inside, so there is no guard. */
+function position(ctx: KernelContext, base: Expr, padding: number, size: number, body: (pos: Expr) => js.Statement[]): js.Statement[] {
+  if (padding === 0) return body(base);
+  const name = ctx.fresh("p");
+  const pos = id(name);
+  const inside = js.logical("&&", js.binary(">=", pos, num(0)), js.binary("<", pos, num(size)));
+  return [js.declare("const", name, js.binary("-", base, num(padding))), js.ifStmt(inside, body(pos))];
+}
+
+/** out*stride + tap*dilation on one axis. */
+const tapBase = (geo: Geometry, axis: number, out: Expr, tap: Expr) =>
+  js.add(js.mul(out, num(geo.stride[axis]!)), js.mul(tap, num(geo.dilation[axis]!)));
+
+/** Loops over the taps of the window at output position `out`, calling `body(taps, pos)`
+ *  with the tap indices and the input position of each tap inside the plane. */
+function emitTaps(ctx: KernelContext, out: Expr[], kernel: readonly Dim[], geo: Geometry, body: (taps: Expr[], pos: Expr[]) => js.Statement[]): js.Statement {
+  const rank = out.length;
+  const build = (axis: number, taps: Expr[], pos: Expr[]): js.Statement[] => {
+    if (axis === rank) return body(taps, pos);
+    const t = ctx.fresh(tapPrefix(axis, rank));
+    const inner = position(ctx, tapBase(geo, axis, out[axis]!, id(t)), geo.padding[axis]!, geo.input[axis]!, (p) =>
+      build(axis + 1, [...taps, id(t)], [...pos, p]));
+    return [js.loop(t, num(0), ctx.dim(kernel[axis]!), inner)];
+  };
+  return build(0, [], [])[0]!;
+}
+
+/** Loops over the output positions whose window puts tap `taps` inside the plane
+ *  (the weight gradient's walk), calling `body(out, pos)`. */
+function emitPositions(ctx: KernelContext, taps: Expr[], outSizes: readonly Dim[], geo: Geometry, body: (out: Expr[], pos: Expr[]) => js.Statement[]): js.Statement[] {
+  const rank = taps.length;
+  const build = (axis: number, out: Expr[], pos: Expr[]): js.Statement[] => {
+    if (axis === rank) return body(out, pos);
+    const v = ctx.fresh(outPrefix(axis, rank));
+    const inner = position(ctx, tapBase(geo, axis, id(v), taps[axis]!), geo.padding[axis]!, geo.input[axis]!, (p) =>
+      build(axis + 1, [...out, id(v)], [...pos, p]));
+    return [js.loop(v, num(0), ctx.dim(outSizes[axis]!), inner)];
+  };
+  return build(0, [], []);
+}
+
+/** With groups, the first input channel of filter `o`'s group, bound to a local:
+ *  ((o / filtersPerGroup) | 0) * channelsPerGroup. Undefined without groups. */
+function groupBase(ctx: KernelContext, o: Expr, filters: Dim, perGroup: Dim, groups: number, body: js.Statement[]): Expr | undefined {
+  if (groups === 1) return undefined;
+  const name = ctx.fresh("c0");
+  const group = js.binary("|", js.binary("/", o, num((filters as number) / groups)), num(0));
+  body.push(js.declare("const", name, js.mul(group, num(perGroup as number))));
+  return id(name);
+}
+
+const channel = (base: Expr | undefined, c: Expr) => (base ? js.add(base, c) : c);
+
+/** Zeroes the whole output (for kernels that accumulate with `+=`). */
+function emitZero(ctx: KernelContext): js.Statement {
+  const vars = ctx.node.shape.map(() => ctx.fresh("i"));
+  return nest(vars, ctx.node.shape, ctx, [ctx.store(vars.map(id), num(0))]);
+}
+
+// ---- the three records' kernels ----
+
+/** conv(x, w): per output element, an accumulator over the group's channels and the taps. */
+export function emitConv(ctx: KernelContext): js.Statement[] {
+  const [x, w] = ctx.node.inputs as [Node, Node];
+  const geo = geometryOf(ctx, x.shape);
+  if (tapsFit(w.shape, geo.groups, 512)) return tiledConv(ctx, geo);
+  const vars = ctx.node.shape.map(() => ctx.fresh("i"));
+  const [n, o, ...out] = vars.map(id) as Expr[];
+  const body: js.Statement[] = [];
+  const base = groupBase(ctx, o!, w.shape[0]!, w.shape[1]!, geo.groups, body);
+  const c = ctx.fresh("c");
+  const acc = ctx.fresh("acc");
+  const taps = emitTaps(ctx, out, w.shape.slice(2), geo, (t, pos) => {
+    const inner: js.Statement[] = [];
+    const xv = ctx.read(x, [n!, channel(base, id(c)), ...pos], inner);
+    const wv = ctx.read(w, [o!, id(c), ...t], inner);
+    inner.push(js.stmt(js.assign(id(acc), js.binary("*", xv, wv), "+=")));
+    return inner;
+  });
+  body.push(js.declare("let", acc, num(0)), js.loop(c, num(0), ctx.dim(w.shape[1]!), [taps]), ctx.store(vars.map(id), id(acc)));
+  return [nest(vars, ctx.node.shape, ctx, body)];
+}
+
+/** conv_input_grad(g, w): each g element scattered through its window's weights. */
+export function emitConvInputGrad(ctx: KernelContext): js.Statement[] {
+  const [g, w] = ctx.node.inputs as [Node, Node];
+  const geo = geometryOf(ctx, ctx.node.shape);
+  const vars = g.shape.map(() => ctx.fresh("i"));
+  const [n, o, ...out] = vars.map(id) as Expr[];
+  const body: js.Statement[] = [];
+  const gv = ctx.fresh("g");
+  body.push(js.declare("const", gv, ctx.read(g, vars.map(id), body)));
+  const base = groupBase(ctx, o!, w.shape[0]!, w.shape[1]!, geo.groups, body);
+  const c = ctx.fresh("c");
+  const taps = emitTaps(ctx, out, w.shape.slice(2), geo, (t, pos) => {
+    const inner: js.Statement[] = [];
+    const wv = ctx.read(w, [o!, id(c), ...t], inner);
+    inner.push(ctx.store([n!, channel(base, id(c)), ...pos], js.binary("*", id(gv), wv), "+="));
+    return inner;
+  });
+  body.push(js.loop(c, num(0), ctx.dim(w.shape[1]!), [taps]));
+  return [emitZero(ctx), nest(vars, g.shape, ctx, body)];
+}
+
+/** conv_weight_grad(x, g): one accumulator per weight, summed over the batch and the
+ *  output positions in the reference's order, so the two agree exactly. */
+export function emitConvWeightGrad(ctx: KernelContext): js.Statement[] {
+  const [x, g] = ctx.node.inputs as [Node, Node];
+  const geo = geometryOf(ctx, x.shape);
+  if (tapsFit(ctx.node.shape, geo.groups, 64)) return tiledConvWeightGrad(ctx, geo);
+  const vars = ctx.node.shape.map(() => ctx.fresh("i"));
+  const [o, c, ...taps] = vars.map(id) as Expr[];
+  const body: js.Statement[] = [];
+  const base = groupBase(ctx, o!, ctx.node.shape[0]!, ctx.node.shape[1]!, geo.groups, body);
+  const n = ctx.fresh("n");
+  const acc = ctx.fresh("acc");
+  const walk = emitPositions(ctx, taps, g.shape.slice(2), geo, (out, pos) => {
+    const inner: js.Statement[] = [];
+    const gv = ctx.read(g, [id(n), o!, ...out], inner);
+    const xv = ctx.read(x, [id(n), channel(base, c!), ...pos], inner);
+    inner.push(js.stmt(js.assign(id(acc), js.binary("*", gv, xv), "+=")));
+    return inner;
+  });
+  body.push(js.declare("let", acc, num(0)), js.loop(n, num(0), ctx.dim(x.shape[0]!), walk), ctx.store(vars.map(id), id(acc)));
+  return [nest(vars, ctx.node.shape, ctx, body)];
+}
+
+// ---- register-tiled kernels for small kernels ----
+
+/** Known filter, channel and kernel sizes small enough to keep every tap of one output
+ *  position (channels per group x kernel values) in locals, and, for the forward kernel
+ *  (`limit` 512), the unrolled filters too. `w` is the weight shape. */
+function tapsFit(w: readonly Dim[], groups: number, limit: number): boolean {
+  if (!w.every((d) => typeof d === "number")) return false;
+  const [o, cg, ...kernel] = w as number[];
+  const taps = cg! * kernel.reduce((p, k) => p * k, 1);
+  return limit >= 512 ? taps <= 32 && taps * o! <= limit && o! % groups === 0 : taps <= limit;
+}
+
+/** Every tap offset of a kernel, row-major. */
+function tapOffsets(kernel: readonly number[]): number[][] {
+  let all: number[][] = [[]];
+  for (const k of kernel) all = all.flatMap((t) => Array.from({ length: k }, (_, a) => [...t, a]));
+  return all;
+}
+
+/** The input value at channel `c`, tap `tap` of output position `out`, or 0 in the padding. */
+function tapValue(ctx: KernelContext, x: Node, geo: Geometry, n: Expr, c: Expr, out: Expr[], tap: number[], body: js.Statement[]): Expr {
+  const rank = out.length;
+  const pos: Expr[] = [];
+  let inside: Expr | undefined;
+  for (let e = 0; e < rank; e++) {
+    const base = tapBase(geo, e, out[e]!, num(tap[e]!));
+    if (geo.padding[e] === 0) {
+      pos.push(base);
+      continue;
+    }
+    const name = ctx.fresh(rank - e === 1 ? "v" : "h");
+    body.push(js.declare("const", name, js.binary("-", base, num(geo.padding[e]!))));
+    const ok = js.logical("&&", js.binary(">=", id(name), num(0)), js.binary("<", id(name), num(geo.input[e]!)));
+    inside = inside ? js.logical("&&", inside, ok) : ok;
+    pos.push(id(name));
+  }
+  const value = ctx.read(x, [n, c, ...pos], body);
+  return inside ? js.conditional(inside, value, num(0)) : value;
+}
+
+/** conv with every tap of an output position loaded once into locals and reused by all
+ *  filters of its group (unrolled): C*K loads per position instead of O*(C/groups)*K. */
+function tiledConv(ctx: KernelContext, geo: Geometry): js.Statement[] {
+  const [x, w] = ctx.node.inputs as [Node, Node];
+  const [O, Cg, ...K] = w.shape as number[];
+  const perGroup = O! / geo.groups;
+  const offsets = tapOffsets(K);
+  const n = ctx.fresh("n");
+  const outSizes = ctx.node.shape.slice(2);
+  const out = outSizes.map((_, e) => ctx.fresh(outPrefix(e, outSizes.length)));
+  const body: js.Statement[] = [];
+  for (let group = 0; group < geo.groups; group++) {
+    const taps: string[] = [];
+    for (let c = 0; c < Cg!; c++) {
+      for (const tap of offsets) {
+        const t = ctx.fresh("x");
+        body.push(js.declare("const", t, tapValue(ctx, x, geo, id(n), num(group * Cg! + c), out.map(id), tap, body)));
+        taps.push(t);
+      }
+    }
+    for (let o = group * perGroup; o < (group + 1) * perGroup; o++) {
+      let sum: Expr | undefined;
+      let k = 0;
+      for (let c = 0; c < Cg!; c++) {
+        for (const tap of offsets) {
+          const term = js.binary("*", id(taps[k++]!), ctx.read(w, [num(o), num(c), ...tap.map(num)], body));
+          sum = sum ? js.binary("+", sum, term) : term;
+        }
+      }
+      body.push(ctx.store([id(n), num(o), ...out.map(id)], sum ?? num(0)));
+    }
+  }
+  let loops = body;
+  for (let e = out.length - 1; e >= 0; e--) loops = [js.loop(out[e]!, num(0), ctx.dim(outSizes[e]!), loops)];
+  return [js.loop(n, num(0), ctx.dim(ctx.node.shape[0]!), loops)];
+}
+
+/** conv_weight_grad with one accumulator per tap (channels per group x kernel locals)
+ *  for each filter: each gradient value is loaded once and multiplied into every tap. */
+function tiledConvWeightGrad(ctx: KernelContext, geo: Geometry): js.Statement[] {
+  const [x, g] = ctx.node.inputs as [Node, Node];
+  const [, Cg, ...K] = ctx.node.shape as number[];
+  const o = ctx.fresh("o");
+  const n = ctx.fresh("n");
+  const outSizes = g.shape.slice(2);
+  const out = outSizes.map((_, e) => ctx.fresh(outPrefix(e, outSizes.length)));
+  const accs: { name: string; c: number; tap: number[] }[] = [];
+  for (let c = 0; c < Cg!; c++) for (const tap of tapOffsets(K)) accs.push({ name: ctx.fresh("acc"), c, tap });
+  const perFilter: js.Statement[] = [];
+  const base = groupBase(ctx, id(o), ctx.node.shape[0]!, Cg!, geo.groups, perFilter);
+  const inner: js.Statement[] = [];
+  const gv = ctx.fresh("g");
+  inner.push(js.declare("const", gv, ctx.read(g, [id(n), id(o), ...out.map(id)], inner)));
+  for (const acc of accs) {
+    const xv = tapValue(ctx, x, geo, id(n), channel(base, num(acc.c)), out.map(id), acc.tap, inner);
+    inner.push(js.stmt(js.assign(id(acc.name), js.binary("*", id(gv), xv), "+=")));
+  }
+  let loops = inner;
+  for (let e = out.length - 1; e >= 0; e--) loops = [js.loop(out[e]!, num(0), ctx.dim(outSizes[e]!), loops)];
+  perFilter.push(
+    js.declareMany("let", accs.map((a) => [a.name, num(0)])),
+    js.loop(n, num(0), ctx.dim(x.shape[0]!), loops),
+    ...accs.map((a) => ctx.store([id(o), num(a.c), ...a.tap.map(num)], id(a.name))),
+  );
+  return [js.loop(o, num(0), ctx.dim(ctx.node.shape[0]!), perFilter)];
+}
