@@ -3,10 +3,12 @@
 // `valueAndGrad` and `step` validate their arguments, infer free dims, then call one
 // generated kernel function each, so a steady-state call allocates nothing.
 
-import { messages } from "../diagnostics";
-import { attrKey, isKnown, numel, sizeOf, type Dim, type Node, type Shape, type Size } from "../ir";
-import type { InitSpec, ParamDecl, TensorDecl } from "../lower";
+import { lineColumn, messages } from "../diagnostics";
+import { attrKey, dimNames, isKnown, numel, sizeOf, topoSort, type Dim, type Node, type Shape, type Size } from "../ir";
+import { allOps, type ElementwiseDef, type RuntimeHelper } from "../ops";
+import { shapeChecks, type InitSpec, type ParamDecl, type TensorDecl } from "../lower";
 import { planFunction, type Plan } from "../schedule";
+import { dimExpression } from "./dim-expression";
 import * as js from "./estree";
 import { FunctionEmitter, groupLabel } from "./kernel";
 import type { CodegenOptions, ModelIR } from "./model";
@@ -16,6 +18,7 @@ import { unrollLoops } from "./unroll";
 import { scalarizeBuffers } from "./scalarize";
 import { hoistInvariantLoads } from "./hoist";
 import { errorClassSource, parseStatements, runtimeSource } from "./runtime";
+import { collectIdChecks, idCheckStatement, idsRuntimeSource, type IdCheck } from "./id-checks";
 
 const marker = "\u0000";
 
@@ -122,8 +125,12 @@ class ModuleEmitter {
       "checkLength", "badLength", "scalarBox", "inferDim", "grow", "badValues", "unknownValue", "badArgument", "key", "scalarField", "makeRandom", "initialise", "F", "meta", "params",
       "createParams", "forward", "valueAndGrad", "step", "scratch", "known", "c1", "c2", "Math", "Object",
       "Float32Array", "Float64Array", "Array", "Error", "NaN", "Infinity", "undefined", "values", "seed", "random",
-      "scalars", "out", "Map"]) {
+      "scalars", "out", "Map", "checkIds", "badIds"]) {
       this.names.unique(reserved);
+    }
+    for (const op of allOps()) {
+      const h = (op as Partial<ElementwiseDef>).helper;
+      if (h) this.names.unique(h.name);
     }
     this.arrayType = options.dtype === "f64" ? "Float64Array" : "Float32Array";
     this.freeDims = model.program.dims.filter((d) => typeof d.value === "string").map((d) => d.name);
@@ -137,6 +144,9 @@ class ModuleEmitter {
     const body: js.Statement[] = [];
     if (this.options.format !== "function") body.push(...parseStatements(errorClassSource));
     body.push(...parseStatements(runtimeSource));
+    const roots = [...this.model.outputs, ...(this.model.objective ? [this.model.objective] : []), ...(this.model.grads ?? [])];
+    if (collectIdChecks(topoSort(roots)).length > 0) body.push(...parseStatements(idsRuntimeSource));
+    for (const h of this.helpers()) body.push(...parseStatements(h.source));
     body.push(js.declare("const", "F", js.id(this.arrayType)));
     for (const d of this.freeDims) body.push(js.declare("let", this.dimNames.get(d)!, js.num(0)));
     body.push(js.declare("const", "meta", this.metaExpression()));
@@ -183,6 +193,17 @@ class ModuleEmitter {
     body.unshift(js.stmt(js.str("use strict")));
     body.push(js.stmt(js.assign(js.member("module", "exports"), js.object([...members.map((m): [string, js.Expression] => [m, js.id(m)]), ["default", js.object(members.map((m) => [m, js.id(m)]))]]))));
     return { type: "Program", sourceType: "script", body };
+  }
+
+  /** The runtime helpers (erf, ...) the emitted ops call, each once, in first-use order. */
+  private helpers(): RuntimeHelper[] {
+    const roots = [...this.model.outputs, ...(this.model.objective ? [this.model.objective] : []), ...(this.model.grads ?? [])];
+    const found = new Map<string, RuntimeHelper>();
+    for (const n of topoSort(roots)) {
+      const h = (n.op as Partial<ElementwiseDef>).helper;
+      if (h && !found.has(h.name)) found.set(h.name, h);
+    }
+    return [...found.values()];
   }
 
   private metaExpression(): js.Expression {
@@ -248,6 +269,7 @@ class ModuleEmitter {
     out.push(js.declare("const", scratch, js.newExpr("Float64Array", js.num(Math.max(1, fn.returned.length)))));
     const argNames = this.kernelArguments();
     const runName = this.names.unique(`run_${tag}`);
+    const idChecks = collectIdChecks(plan.order);
 
     // Kernels, the copies of results into arrays, and the optimizer update. Emitted first
     // with scalars in locals; a body too large for one function (V8 optimises huge
@@ -272,8 +294,11 @@ class ModuleEmitter {
       const members = new Set([...plan.groups.values()].flatMap((g) => g.slice(1)));
       const kernels = plan.kernels.filter((n) => !members.has(n)).map((n) => {
         const group = plan.groups.get(n) ?? [n];
-        if (scalarArray && n.shape.length > 0) return [this.kernelCall(group, plan, localOf, (l) => scalarIndexOf(l))];
-        return unrollLoops(group.length > 1 ? emitter.emitGroup(group) : emitter.emitKernel(n));
+        // Computed ids are checked as soon as their kernel has run.
+        const checks = idChecks.filter((c) => group.includes(c.ids))
+          .map((c) => idCheckStatement(c, c.ids.shape.length === 0 ? emitter.read(c.ids, [], []) : js.id(localOf(c.ids)), emitter.dim));
+        if (scalarArray && n.shape.length > 0) return [this.kernelCall(group, plan, localOf, (l) => scalarIndexOf(l)), ...checks];
+        return [...unrollLoops(group.length > 1 ? emitter.emitGroup(group) : emitter.emitKernel(n)), ...checks];
       });
       const decls: js.Statement[] = [];
       const tail: js.Statement[] = [];
@@ -316,7 +341,7 @@ class ModuleEmitter {
     // reuses valueAndGrad's kernels and adds the update.
     const small = plan.kernels.length <= 400 &&
       plan.kernels.reduce((sum, n) => sum + (isKnown(n.shape) ? numel(n.shape) : Infinity), 0) <= smallModelElements;
-    if (fn.name === "step" && !small && this.gradKernels) return this.sharedStep(fn, this.gradKernels);
+    if (fn.name === "step" && !small && this.gradKernels) return this.sharedStep(fn, this.gradKernels, idChecks);
     const arena: js.Statement[] = [];
     let removed = new Set<string>();
     let body: ReturnType<typeof emitBody>;
@@ -391,7 +416,7 @@ class ModuleEmitter {
     }
 
     // The API function: checks, dims, buffers, run, results.
-    const api: js.Statement[] = [...this.argumentChecks(fn.name), ...growStatements];
+    const api: js.Statement[] = [...this.argumentChecks(fn.name), ...this.inputIdChecks(idChecks), ...growStatements];
     api.push(js.stmt(js.call(runName, ...argNames.map(js.id))));
     append(api, resultBody);
     if (fn.name === "step") {
@@ -445,14 +470,14 @@ class ModuleEmitter {
   }
 
   /** `step` for a large model: valueAndGrad's kernels, then the optimizer update. */
-  private sharedStep(fn: ApiFunction, grad: SharedGradient): js.Statement[] {
+  private sharedStep(fn: ApiFunction, grad: SharedGradient, idChecks: readonly IdCheck[]): js.Statement[] {
     const { program } = this.model;
     const argNames = this.kernelArguments();
     const runName = this.names.unique("run_step");
     const body: js.Statement[] = [js.stmt(js.call(grad.runName, ...argNames.map(js.id)))];
     append(body, unrollLoops(this.updateStatements(grad.grads)));
     const impl = this.names.unique("stepImpl");
-    const api = [...this.argumentChecks(fn.name), ...grad.grow, js.stmt(js.call(runName, ...argNames.map(js.id)))];
+    const api = [...this.argumentChecks(fn.name), ...this.inputIdChecks(idChecks), ...grad.grow, js.stmt(js.call(runName, ...argNames.map(js.id)))];
     return [
       js.func(runName, argNames, body),
       js.func(impl, ["values"], api),
@@ -465,7 +490,18 @@ class ModuleEmitter {
   }
 
   private sizeExpression(size: Size): js.Expression {
-    return size.dims.reduce<js.Expression>((e, d) => js.mul(e, js.id(this.dimNames.get(d)!)), js.num(size.coef));
+    return size.dims.reduce<js.Expression>((e, d) => js.mul(e, dimExpression(d, (n) => this.dimNames.get(n)!)), js.num(size.coef));
+  }
+
+  /** Ids inputs (take, one_hot) checked once per call, after their lengths and the dims. */
+  private inputIdChecks(checks: readonly IdCheck[]): js.Statement[] {
+    const dim = (d: Dim) => (typeof d === "number" ? js.num(d) : js.id(this.dimNames.get(d)!));
+    return checks.filter((c) => c.ids.op.name === "input").map((c) => {
+      const name = c.ids.attrs.name as string;
+      const v = c.ids.attrs.role === "param" ? this.paramVars.get(name)! : this.inputVars.get(name)!;
+      // A scalar is boxed in a one-element array by the argument checks.
+      return idCheckStatement({ ...c, ids: c.ids }, c.ids.shape.length === 0 ? js.index(v, js.num(0)) : js.id(v), dim);
+    });
   }
 
   /** Validation of `values`, once per call and outside the kernels; free dims inferred. */
@@ -516,6 +552,7 @@ class ModuleEmitter {
 
     // Free dims, each from the first input where it is the only unknown.
     const solved = new Set<string>();
+    const readFrom = new Map<string, string>();
     const decls: TensorDecl[] = [...program.inputs];
     let progress = true;
     while (progress) {
@@ -532,6 +569,7 @@ class ModuleEmitter {
         out.push(js.stmt(js.assign(js.id(this.dimNames.get(dim)!), js.call("inferDim",
           js.member(this.inputVars.get(d.name)!, "length"), knownPart, before, after))));
         solved.add(dim);
+        readFrom.set(dim, d.name);
         progress = true;
       }
     }
@@ -544,7 +582,30 @@ class ModuleEmitter {
       const [before, after] = split(messages.E0403(d.name, shown as unknown as number, marker as unknown as number));
       out.push(js.ifStmt(js.binary("!==", js.member(v, "length"), expected), [js.stmt(js.call("badLength", js.id(v), before, after))]));
     }
+    append(out, this.shapeCheckStatements(readFrom));
     return out;
+  }
+
+  /** Shape conditions that only the values of free dims settle (src/lower/dims.ts), checked
+   *  once the dims are read; the message names each dim's value and the input it came from. */
+  private shapeCheckStatements(readFrom: ReadonlyMap<string, string>): js.Statement[] {
+    const { program } = this.model;
+    const roots = [...program.outputs.map((o) => o.node), ...(program.objective ? [program.objective.node] : [])];
+    const value = (d: Dim) => dimExpression(d, (n) => this.dimNames.get(n)!);
+    return shapeChecks(roots).map((c) => {
+      const test = c.kind === "equal" ? js.binary("!==", value(c.a), value(c.b)) : js.binary("<", value(c.a), js.num(0));
+      let message: js.Expression | undefined;
+      const text = (s: string) => { message = message ? js.binary("+", message, js.str(s)) : js.str(s); };
+      const where = c.span ? (() => { const lc = lineColumn(c.span.source.text, c.span.start); return `${c.span.source.file}:${lc.line}:${lc.column}`; })() : "shape";
+      text(messages.E0410(where, c.detail));
+      [...new Set([...dimNames(c.a), ...dimNames(c.b)])].sort().forEach((n, i) => {
+        text(`${i === 0 ? " with " : ", "}${n} = `);
+        message = js.binary("+", message!, js.id(this.dimNames.get(n)!));
+        const input = readFrom.get(n);
+        if (input) text(` (from the length of \`${input}\`)`);
+      });
+      return js.ifStmt(test, [js.stmt(js.call("fail", js.str("E0410"), message!))]);
+    });
   }
 
   private updateStatements(gradBuffers: string[]): js.Statement[] {

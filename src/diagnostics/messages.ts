@@ -82,6 +82,13 @@ export const messages = {
   E0224: (detail: string) => `bad shape expression: ${detail}`,
   E0225: (detail: string) => `einsum: ${detail}`,
   // take, scatter_add and constants
+  // the built-ins for real models (src/lower/builtins-models.ts)
+  E0260: (fn: string, axis: number, size: string) => `${fn}: axis ${axis} has size ${size}, not 1`,
+  E0261: (fn: string, a: string, b: string) => `${fn}: every tensor must have the same shape, but ${a} and ${b} differ`,
+  E0262: (fn: string, axis: number, dim: string) =>
+    `${fn}: axis ${axis} has the free dim \`${dim}\`, whose size is known only at run time; it cannot be padded or repeated`,
+  E0263: (fn: string, arg: string, expected: number, found: number) =>
+    `${fn}: \`${arg}\` needs one entry per axis (${expected}), but has ${found}`,
   E0240: (detail: string) => `tensor: ${detail}`,
   E0241: (detail: string) => `scatter_add: ${detail}`,
   E0242: (value: string, index: string, bound: number) =>
@@ -94,6 +101,8 @@ export const messages = {
   E0302: (name: string, value: string) => `size \`${name}\` must be a positive integer, found ${value}`,
   E0303: (value: string) => `unknown dtype ${value}: use "f32" or "f64"`,
   E0304: (detail: string) => `bad option: ${detail}`,
+  E0305: (option: string, known: string) => `unknown option \`${option}\`; the options are ${known}`,
+  E0306: (name: string, dims: string) => `\`dims\` names \`${name}\`, which is not a free dim of the model (${dims})`,
   // runtime misuse (reported by the compiled model's wrappers)
   E0401: (name: string) => `missing input \`${name}\``,
   E0402: (name: string) => `unknown value \`${name}\`: the model has no input or param of that name`,
@@ -105,6 +114,7 @@ export const messages = {
   E0407: (name: string, dims: string) => `\`${name}\` has free dims ${dims} whose values cannot be read from the arrays passed in; bind them with the \`sizes\` option`,
   E0408: (count: number) => `this call needs a tensor of ${count} elements, more than the limit of 2147483647 (2^31 - 1)`,
   E0409: (count: number) => `cannot allocate a tensor of ${count} elements: out of memory`,
+  E0411: (found: string) => `createParams(seed): the seed must be an integer, but is ${found}`,
   // ids of take / one_hot, checked by the compiled model once per call
   E0420: (name: string, value: string, index: string, flat: string, bound: string) =>
     `\`${name}\` holds ${value} at index ${index} (flat index ${flat}), but an id must be an integer in [0, ${bound})`,
@@ -115,6 +125,9 @@ export const messages = {
   E0410: (where: string, detail: string) => `${where}: ${detail}`,
   // CLI
   E0501: (detail: string) => `${detail}`,
+  E0502: (path: string, reason: string) => `cannot read ${path}: ${reason}`,
+  E0503: (path: string, reason: string) => `cannot write ${path}: ${reason}`,
+  E0504: (path: string) => `-o ${path} would overwrite the model itself; choose a .mjs, .cjs or .js name`,
 } as const;
 
 export type MessageCode = keyof typeof messages;

@@ -65,7 +65,13 @@ export interface OpProps {
 export type PrintForm =
   | { kind: "infix"; symbol: string; precedence: number }
   | { kind: "prefix"; symbol: string }
-  | { kind: "call"; fn: string }
+  | {
+    kind: "call"; fn: string;
+    /** Attributes printed as positional arguments after the inputs, in order (pad's widths). */
+    positional?: readonly string[];
+    /** Keyword attributes left out where they equal the built-in's default. */
+    defaults?: Readonly<Record<string, AttrValue>>;
+  }
   /** A call whose built-in depends on the node (conv1d or conv2d by rank, conv_transpose
    *  with its output_padding): every name it may print as, and the call for one node. */
   | { kind: "builtin"; fns: readonly string[]; spell(n: Node): { fn: string; kwargs: [string, AttrValue][] } };

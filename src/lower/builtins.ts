@@ -8,9 +8,13 @@ import { formatShape, normalizeAxis, type Dim, type Node } from "../ir";
 import { inferReshapeDim, type Builder } from "../ops";
 import { gradients } from "../autodiff";
 import type { Expr } from "../syntax";
+import { convBuiltins } from "./conv-builtins";
 import { constNumber, type ExprLowerer } from "./expr";
 import type { Scope } from "./scope";
+import { shapeList } from "./shape-expr";
 import { stableForm } from "./stable";
+import { constantBuiltins, oneHot } from "./builtins-constants";
+import { modelBuiltins } from "./builtins-models";
 
 export interface BuiltinContext {
   b: Builder;
@@ -75,21 +79,21 @@ const unaryDocs: Record<string, [summary: string, grad: string, counterpart: str
   floor: ["The largest integer not above `x`.", "0 everywhere", "`np.floor`, `torch.floor`"],
 };
 
-function int(fnName: string, argName: string, e: Expr | undefined, dflt: number): number {
+export function int(fnName: string, argName: string, e: Expr | undefined, dflt: number): number {
   if (!e) return dflt;
   const v = constNumber(e);
   if (v === undefined || !Number.isInteger(v)) fail("E0116", e.span, fnName, argName);
   return v;
 }
 
-function bool(fnName: string, argName: string, e: Expr | undefined, dflt: boolean): boolean {
+export function bool(fnName: string, argName: string, e: Expr | undefined, dflt: boolean): boolean {
   if (!e) return dflt;
   if (e.kind !== "bool") fail("E0117", e.span, fnName, argName);
   return e.value;
 }
 
 /** `axis` as an integer or a list; negative entries count from the end. */
-function axes(e: Expr | undefined, rank: number): number[] {
+export function axes(e: Expr | undefined, rank: number): number[] {
   if (!e) return Array.from({ length: rank }, (_, i) => i);
   const items = e.kind === "list" ? e.items : [e];
   const out: number[] = [];
@@ -104,39 +108,23 @@ function axes(e: Expr | undefined, rank: number): number[] {
   return out.sort((x, y) => x - y);
 }
 
-/** A shape argument: a list of integers and dim names (and, where allowed, one -1). */
-function shapeList(ctx: BuiltinContext, e: Expr, allowInfer: boolean): (Dim | -1)[] {
-  if (e.kind !== "list") fail("E0118", e.span, "shape");
-  let inferred = 0;
-  return e.items.map((item): Dim | -1 => {
-    if (item.kind === "name") {
-      const d = ctx.dim(item.name);
-      if (d === undefined) fail("E0215", item.span, `\`${item.name}\` is not a dim`);
-      return d;
-    }
-    const v = constNumber(item);
-    if (v === -1 && allowInfer) {
-      if (++inferred > 1) fail("E0206", item.span);
-      return -1;
-    }
-    if (v === undefined || !Number.isInteger(v) || v < 0) fail("E0215", item.span, "a shape entry must be a non-negative integer or a dim name");
-    return v;
-  });
-}
+// Shape lists and integer arguments are integer expressions of sizes and dims
+// (`[b * t, d]`, `n // 2`): shape-expr.ts.
+export { intExpr, shapeList } from "./shape-expr";
 
-function reduceTo(ctx: BuiltinContext, op: string, x: Node, axisArg: Expr | undefined, keepArg: Expr | undefined, fnName: string): Node {
+export function reduceTo(ctx: BuiltinContext, op: string, x: Node, axisArg: Expr | undefined, keepArg: Expr | undefined, fnName: string): Node {
   const ax = axes(axisArg, x.shape.length);
   const keep = bool(fnName, "keepdims", keepArg, false);
   const r = ax.length === 0 ? x : ctx.b.op(op, [x], { axes: ax });
   return keep ? ctx.b.reshape(r, keptShape(x, ax)) : r;
 }
 
-function keptShape(x: Node, ax: number[]): Dim[] {
+export function keptShape(x: Node, ax: number[]): Dim[] {
   return x.shape.map((d, k) => (ax.includes(k) ? 1 : d));
 }
 
 /** The number of elements over `ax`, as a scalar node (runtime size for free dims). */
-function count(b: Builder, x: Node, ax: number[]): Node {
+export function count(b: Builder, x: Node, ax: number[]): Node {
   let known = 1;
   const free: string[] = [];
   for (const a of ax) {
@@ -188,6 +176,8 @@ function reduction(op: string): Builtin {
 }
 
 export const builtins: Record<string, Builtin> = {
+  ...constantBuiltins,
+  ...modelBuiltins,
   ...Object.fromEntries(elementwiseUnary.map((n) => [n, unaryBuiltin(n)])),
   // The identity whose derivative is zero (JAX's stop_gradient).
   stop_gradient: {
@@ -367,7 +357,7 @@ export const builtins: Record<string, Builtin> = {
   reshape: {
     params: ["x", "shape"], required: 2,
     doc: {
-      group: "shape", signature: "reshape(x, shape)", summary: "The same elements in row-major order, in a new shape: a list of integers and dim names, one of which may be -1 (inferred).",
+      group: "shape", signature: "reshape(x, shape)", summary: "The same elements in row-major order, in a new shape: a list of integer expressions of sizes and dims (`[b * t, d]`, `[n // 2, 2]`), one of which may be -1 (the rest).",
       shape: "`shape`", grad: "`g` reshaped back", counterpart: "`np.reshape`, `torch.reshape`",
     },
     lower: ([x, shapeArg], ctx) => {
@@ -423,41 +413,11 @@ export const builtins: Record<string, Builtin> = {
       const v = ctx.tensor(labels!);
       const k = constNumber(kArg!);
       if (k === undefined || !Number.isInteger(k) || k <= 0) fail("E0216", kArg!.span, kArg!.kind === "number" ? kArg!.text : "an expression");
-      const shape = [...v.shape, k];
-      const b = ctx.b;
-      const classes = b.op("iota", [], { shape, axis: v.shape.length });
-      return b.binary("eq", b.broadcastTo(v, shape, v.shape.map((_, i) => i)), classes);
+      return oneHot(ctx.b, v, k);
     },
   },
-  conv2d: {
-    params: ["x", "w", "stride", "padding"], required: 2,
-    doc: {
-      group: "convolution", signature: "conv2d(x, w, stride = 1, padding = 0)",
-      summary: "2-d cross-correlation (no kernel flip) of `x` [N, C, H, W] with weights `w` [O, C, KH, KW], zero `padding` on every side.",
-      shape: "`[N, O, floor((H + 2 padding - KH) / stride) + 1, floor((W + 2 padding - KW) / stride) + 1]`",
-      grad: "to `x`: the transposed convolution of `g` with `w`; to `w`: the correlation of `x` with `g`",
-      counterpart: "`torch.nn.functional.conv2d(x, w, stride = stride, padding = padding)`",
-    },
-    lower: ([x, w, stride, padding], ctx) => ctx.b.op("conv2d", [ctx.tensor(x!), ctx.tensor(w!)], {
-      stride: int("conv2d", "stride", stride, 1), padding: int("conv2d", "padding", padding, 0),
-    }),
-  },
-  maxpool2d: {
-    ...pool("maxpool2d"),
-    doc: {
-      group: "convolution", signature: "maxpool2d(x, size = 2, stride = size)", summary: "The maximum of each `size` x `size` window of `x` [N, C, H, W], windows `stride` apart, no padding.",
-      shape: "`[N, C, floor((H - size) / stride) + 1, floor((W - size) / stride) + 1]`",
-      grad: "each window's `g` to its first maximal element (row-major); overlapping windows add up", counterpart: "`torch.nn.functional.max_pool2d(x, size, stride)`",
-    },
-  },
-  avgpool2d: {
-    ...pool("avgpool2d"),
-    doc: {
-      group: "convolution", signature: "avgpool2d(x, size = 2, stride = size)", summary: "The mean of each `size` x `size` window of `x` [N, C, H, W], windows `stride` apart, no padding.",
-      shape: "`[N, C, floor((H - size) / stride) + 1, floor((W - size) / stride) + 1]`",
-      grad: "each window's `g / size^2` to every element of the window", counterpart: "`torch.nn.functional.avg_pool2d(x, size, stride)`",
-    },
-  },
+  // conv1d, conv2d, conv_transpose1d/2d, pooling and their gradients as built-ins
+  ...convBuiltins,
   grad: {
     params: ["e", "wrt"], required: 2,
     doc: {
@@ -476,17 +436,7 @@ export const builtins: Record<string, Builtin> = {
   },
 };
 
-function pool(op: string): Builtin {
-  return {
-    params: ["x", "size", "stride"], required: 1,
-    lower: ([x, size, stride], ctx) => {
-      const s = int(op, "size", size, 2);
-      return ctx.b.op(op, [ctx.tensor(x!)], { size: s, stride: int(op, "stride", stride, s) });
-    },
-  };
-}
-
-function numberExpr(value: number, span: Span): Expr {
+export function numberExpr(value: number, span: Span): Expr {
   return value < 0
     ? { kind: "unary", op: "-", operand: { kind: "number", value: -value, text: String(-value), span }, span }
     : { kind: "number", value, text: String(value), span };

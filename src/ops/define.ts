@@ -4,6 +4,7 @@
 import { InternalError, type Span } from "../diagnostics";
 import { formatShape, sameShape, type Attrs, type Node, type OpDef, type Shape } from "../ir";
 import type { Expression } from "../codegen/estree";
+import type { RuntimeHelper } from "./special";
 
 /** Where gradient checks sample an op's inputs: an interval, avoiding kinks. */
 export interface GradDomain {
@@ -20,6 +21,8 @@ export interface ElementwiseDef extends OpDef {
   readonly emit: (args: Expression[]) => Expression;
   /** Sampling domain per input for the gradient checks. */
   readonly gradDomain?: GradDomain | GradDomain[];
+  /** A function `emit` calls, declared once in modules that use the op (special.ts). */
+  readonly helper?: RuntimeHelper;
 }
 
 export function elementwiseShape(name: string) {
@@ -55,8 +58,18 @@ export interface KernelContext {
 }
 
 export interface ViewEmit {
-  /** The index into the view's input for an index into its output. */
-  mapIndex(idx: Expression[], node: Node, dim: (d: import("../ir").Dim) => Expression): Expression[];
+  /** The index into the view's input for an index into its output. A gather (take) reads
+   *  its index inputs (inputs after the first) with `readIndex`. */
+  mapIndex(
+    idx: Expression[], node: Node, dim: (d: import("../ir").Dim) => Expression,
+    readIndex: (input: Node, idx: Expression[]) => Expression,
+  ): Expression[];
+}
+
+/** Inputs holding integer ids (as floats) that address an axis of size `bound`: the
+ *  schedule materialises them and the emitted code checks them once per call. */
+export interface IndexInputs {
+  indexInputs(node: Node): { input: number; bound: import("../ir").Dim }[];
 }
 
 export interface KernelEmit {

@@ -1,11 +1,12 @@
 // Elementwise primitives: one record each, holding scalar semantics (f64), the derivative
 // as a vector-Jacobian product over forward nodes, the JS expression for one element, and
 // the print form. Conventions at kinks follow PyTorch: relu'(0) = abs'(0) = 0,
-// sign' = floor' = 0; comparisons carry no gradient.
+// sign' = floor' = ceil' = trunc' = round' = 0; comparisons carry no gradient.
 
 import * as js from "../codegen/estree";
 import type { GraphBuilder, Node } from "../ir";
 import { elementwiseShape, type ElementwiseDef, type GradDomain } from "./define";
+import { erfHelper, modHelper, roundHelper, type RuntimeHelper } from "./special";
 
 type Vjp = (b: GraphBuilder, g: Node, node: Node) => (Node | null)[];
 
@@ -26,6 +27,9 @@ function unary(
 }
 
 const m = (fn: string) => (x: js.Expression) => js.math(fn, x);
+/** A call of a runtime helper (special.ts), declared once in modules that use it. */
+const call = (h: RuntimeHelper) => (...args: js.Expression[]) => js.call(h.name, ...args);
+const withHelper = (def: ElementwiseDef, helper: RuntimeHelper): ElementwiseDef => ({ ...def, helper });
 const x0 = (node: Node) => node.inputs[0]!;
 /** The value of a node that is one constant everywhere (a `const` seen through views), so
  *  a rule can resolve a constant case when it is built. */
@@ -79,6 +83,18 @@ export const softplus = unary("softplus", (x) => Math.max(x, 0) + Math.log1p(Mat
 
 export const sign = unary("sign", Math.sign, (_b, _g, _y) => [null], m("sign"), { lo: -2, hi: 2, avoid: notZero });
 export const floor = unary("floor", Math.floor, (_b, _g, _y) => [null], m("floor"), { lo: -3, hi: 3, avoid: notInteger });
+
+export const ceil = unary("ceil", Math.ceil, (_b, _g, _y) => [null], m("ceil"), { lo: -3, hi: 3, avoid: notInteger });
+export const trunc = unary("trunc", Math.trunc, (_b, _g, _y) => [null], m("trunc"), { lo: -3, hi: 3, avoid: notInteger });
+
+/** Round half to even, as NumPy and PyTorch (Math.round rounds halves up). */
+export const round = withHelper(unary("round", roundHelper.fn, (_b, _g, _y) => [null], call(roundHelper),
+  { lo: -3, hi: 3, avoid: (xs) => xs.every((x) => Math.abs(x - Math.floor(x) - 0.5) > 0.05) }), roundHelper);
+
+/** erf'(x) = 2 / sqrt(pi) exp(-x^2). */
+export const erf = withHelper(unary("erf", erfHelper.fn,
+  (b, g, y) => [b.mul(g, b.mul(b.constant(2 / Math.sqrt(Math.PI)), b.unary("exp", b.neg(b.mul(x0(y), x0(y))))))],
+  call(erfHelper)), erfHelper);
 
 /** Identity whose derivative is zero: used by stable composites (logsumexp's shift). */
 export const stopGradient = unary("stop_gradient", (x) => x, (_b, _g, _y) => [null], (x) => x);
@@ -151,6 +167,17 @@ export const pow = binaryOp("pow", Math.pow,
   },
   infix("^", 4), { gradDomain: [{ lo: 0.5, hi: 2 }, { lo: -2, hi: 2 }] });
 
+/** mod(a, b): floor modulo, the sign of b (Python's %, torch.remainder). As PyTorch,
+ *  d/da = 1 and d/db = -floor(a / b); the jumps where a / b is an integer carry none. */
+export const mod = binaryOp("mod", modHelper.fn,
+  (b, g, y) => [g, b.neg(b.mul(g, b.unary("floor", b.div(y.inputs[0]!, y.inputs[1]!))))],
+  call(modHelper), { kind: "call", fn: "mod" },
+  { helper: modHelper, gradDomain: { lo: -3, hi: 3, avoid: ([a, d]) => {
+    if (Math.abs(d!) < 0.5) return false;
+    const q = a! / d!;
+    return Math.abs(q - Math.round(q)) > 0.05;
+  } } });
+
 /** maximum/minimum: ties split the gradient evenly between the two sides. */
 function extremum(name: "maximum" | "minimum", cmp: "gt" | "lt") {
   return binaryOp(name, name === "maximum" ? Math.max : Math.min,
@@ -197,6 +224,6 @@ export const where: ElementwiseDef = {
 
 export const elementwiseOps: ElementwiseDef[] = [
   neg, exp, log, log1p, expm1, sqrt, abs, sin, cos, tan, asin, acos, atan, tanh, sinh, cosh,
-  sigmoid, relu, softplus, sign, floor, stopGradient,
-  add, sub, mul, div, pow, maximum, minimum, lt, le, gt, ge, eq, ne, where,
+  sigmoid, relu, softplus, sign, floor, ceil, trunc, round, erf, stopGradient,
+  add, sub, mul, div, pow, mod, maximum, minimum, lt, le, gt, ge, eq, ne, where,
 ];

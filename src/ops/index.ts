@@ -7,11 +7,14 @@ import { movementOps } from "./movement";
 import { reduceOps } from "./reduce";
 import { linalgOps } from "./linalg";
 import { convOps } from "./conv";
+import { gatherOps } from "./gather";
+import { constantOps } from "./constant";
 
-registerOps([...sourceOps, ...elementwiseOps, ...movementOps, ...reduceOps, ...linalgOps, ...convOps]);
+registerOps([...sourceOps, ...elementwiseOps, ...movementOps, ...reduceOps, ...linalgOps, ...convOps, ...gatherOps, ...constantOps]);
 
 export { getOp, allOps } from "./registry";
 export { Builder, broadcastShapes } from "./builder";
 export { inferReshapeDim, unitReshape, nest } from "./movement";
 export { swapLast } from "./linalg";
-export type { ElementwiseDef, GradDomain, KernelContext, KernelEmit, ViewEmit, SourceEmit } from "./define";
+export type { ElementwiseDef, GradDomain, KernelContext, KernelEmit, ViewEmit, SourceEmit, IndexInputs } from "./define";
+export type { RuntimeHelper } from "./special";

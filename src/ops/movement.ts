@@ -6,7 +6,8 @@
 import { fail, InternalError } from "../diagnostics";
 import * as js from "../codegen/estree";
 import {
-  divideSize, formatShape, numel, sameSize, sizeOf, stridesOf, type Dim, type Node, type OpDef, type Shape,
+  dimFloorDiv, dimMul, dimProduct, divideSize, formatShape, isKnown, isMonomial, numel, sameSize, sizeOf, stridesOf,
+  type Dim, type GraphBuilder, type Node, type OpDef, type Shape,
 } from "../ir";
 import type { KernelEmit, ViewEmit } from "./define";
 import { forEachIndex, offset } from "./tensor";
@@ -61,7 +62,9 @@ export const reshape: ViewDef = {
   name: "reshape", kind: "view", arity: 1,
   shape: ([x], attrs, span) => {
     const out = attrs.shape as Shape;
-    if (!sameSize(sizeOf(x!), sizeOf(out))) fail("E0205", span, formatShape(x!), formatShape(out));
+    // Counts with a sum or floor division in them are checked when the dims are known
+    // (src/lower/dims.ts lists those checks for the compiled wrappers).
+    if (!sameSize(sizeOf(x!), sizeOf(out)) && !sizeCheckedAtRunTime(x!, out)) fail("E0205", span, formatShape(x!), formatShape(out));
     return out;
   },
   evaluate: ([x]) => x!.data,
@@ -86,13 +89,21 @@ export function unitReshape(from: Shape, to: Shape): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
-/** The size of the `-1` entry of a reshape target, if it is a whole monomial. */
+/** Whether two shapes' element counts can only be compared once the dims are known: one
+ *  holds a sum or a floor division. (Products of dims that differ are an error at once.) */
+export function sizeCheckedAtRunTime(a: Shape, b: Shape): boolean {
+  return (!isKnown(a) || !isKnown(b)) && (!isMonomial(dimProduct(a)) || !isMonomial(dimProduct(b)));
+}
+
+/** The size of the `-1` entry of a reshape target: the exact quotient where there is one
+ *  (`[b, 5, 5]` to `[-1, 5]` gives `b * 5`), else the floor division, which the element
+ *  count check then requires to be exact (at run time with free dims). */
 export function inferReshapeDim(from: Shape, known: Shape): Dim | undefined {
   const q = divideSize(sizeOf(from), sizeOf(known));
-  if (!q) return undefined;
-  if (q.dims.length === 0) return q.coef;
-  if (q.dims.length === 1 && q.coef === 1) return q.dims[0]!;
-  return undefined;
+  if (q) return q.dims.reduce<Dim>((acc, d) => dimMul(acc, d), q.coef);
+  const rest = dimProduct(known);
+  if (typeof rest !== "number" || rest === 0 || isKnown(from)) return undefined;
+  return dimFloorDiv(dimProduct(from), rest);
 }
 
 /** transpose(x; perm): output axis k is input axis perm[k]. */
@@ -162,7 +173,7 @@ export const slice: ViewDef = {
     });
     return data;
   },
-  vjp: (b, g, node) => [b.op("pad", [g], { shape: node.inputs[0]!.shape as Dim[], begin: node.attrs.begin!, step: node.attrs.step! })],
+  vjp: (b, g, node) => [unslice(b, g, node.inputs[0]!.shape, node.attrs.begin as number[], node.attrs.step as number[])],
   props: { cheap: true },
   emit: {
     mapIndex: (idx, node) => {
@@ -173,40 +184,112 @@ export const slice: ViewDef = {
   },
 };
 
-/** pad(g; shape, begin, step): zeros of `shape` with g placed where slice would read. */
+/** The gradient of a slice, from the documented built-ins only, so a printed gradient is a
+ *  program: negative steps flip, steps s > 1 put s - 1 zeros after each element (a unit
+ *  axis padded to s, merged, the trailing zeros sliced off), then `pad` puts the result
+ *  at its offset. Free dims are only ever whole axes (begin 0, step 1). */
+function unslice(b: GraphBuilder, g: Node, x: Shape, begin: readonly number[], step: readonly number[]): Node {
+  const m = g.shape;
+  const low = begin.map((a, k) => (step[k]! < 0 && (m[k] as number) > 1 ? a + ((m[k] as number) - 1) * step[k]! : a));
+  const stride = step.map((s, k) => ((m[k] as number) > 1 ? Math.abs(s) : 1));
+  const reversed = step.flatMap((s, k) => (s < 0 && (m[k] as number) > 1 ? [k] : []));
+  let t = reversed.length > 0 ? b.op("flip", [g], { axis: reversed }) : g;
+  if (stride.some((s) => s > 1)) {
+    const split = m.flatMap((d, k) => (stride[k]! > 1 ? [d, 1] : [d]));
+    const widths = m.flatMap((_, k) => (stride[k]! > 1 ? [[0, 0], [0, stride[k]! - 1]] : [[0, 0]]));
+    const merged = m.map((d, k) => (stride[k]! > 1 ? (d as number) * stride[k]! : d));
+    const spaced = b.reshape(padded(b, b.reshape(t, split), widths, 0), merged);
+    const kept = m.map((d, k) => (stride[k]! > 1 ? ((d as number) - 1) * stride[k]! + 1 : d));
+    t = b.op("slice", [spaced], { begin: m.map(() => 0), step: m.map(() => 1), shape: kept as Dim[] });
+  }
+  const widths = t.shape.map((d, k) => {
+    if (d === 0) return [0, x[k] as number];
+    return d === x[k] ? [0, 0] : [low[k]!, (x[k] as number) - low[k]! - (d as number)];
+  });
+  return padded(b, t, widths, 0);
+}
+
+/** `pad(t, widths, value)`, or t itself when every width is 0. */
+export function padded(b: GraphBuilder, t: Node, widths: readonly (readonly number[])[], value: number): Node {
+  return widths.every(([lo, hi]) => lo === 0 && hi === 0) ? t : b.op("pad", [t], { pad_width: widths.map((w) => [...w]), value });
+}
+
+/** pad(x; pad_width, value): x with pad_width[k] = [before, after] elements of `value` added
+ *  on each side of axis k (NumPy `pad`, constant mode). The gradient is the slice of the
+ *  interior. An axis with a free dim takes no padding. */
 export const pad: KernelDef = {
   name: "pad", kind: "kernel", arity: 1,
-  shape: ([g], attrs) => {
-    const out = attrs.shape as Shape;
-    if (g!.length !== out.length) throw new InternalError(`pad of ${formatShape(g!)} into ${formatShape(out)}`);
-    return out;
+  shape: ([x], attrs, span) => {
+    const widths = attrs.pad_width as number[][];
+    if (widths.length !== x!.length) fail("E0214", span, "pad", `pad_width has ${widths.length} pairs for a tensor of rank ${x!.length}`);
+    return x!.map((d, k) => {
+      const [lo, hi] = widths[k]!;
+      if (lo === 0 && hi === 0) return d;
+      if (typeof d !== "number") return fail("E0214", span, "pad", `axis ${k} has the free dim ${d}, which cannot be padded`);
+      return lo! + d + hi!;
+    });
   },
-  evaluate: ([g], attrs, out) => {
-    const begin = attrs.begin as number[];
-    const step = attrs.step as number[];
+  evaluate: ([x], attrs, out) => {
+    const widths = attrs.pad_width as number[][];
     const strides = stridesOf(out);
-    const data = new Float64Array(numel(out));
-    forEachIndex(g!.shape, (idx, flat) => {
-      data[offset(strides, idx.map((i, k) => begin[k]! + i * step[k]!))] = g!.data[flat]!;
+    const data = new Float64Array(numel(out)).fill(attrs.value as number);
+    forEachIndex(x!.shape, (idx, flat) => {
+      data[offset(strides, idx.map((i, k) => i + widths[k]![0]!))] = x!.data[flat]!;
     });
     return data;
   },
-  vjp: (b, g, node) => [b.op("slice", [g], { begin: node.attrs.begin!, step: node.attrs.step!, shape: node.inputs[0]!.shape as Dim[] })],
+  vjp: (b, g, node) => {
+    const x = node.inputs[0]!;
+    const widths = node.attrs.pad_width as number[][];
+    return [b.op("slice", [g], { begin: widths.map(([lo]) => lo!), step: x.shape.map(() => 1), shape: x.shape as Dim[] })];
+  },
+  print: { kind: "call", fn: "pad", positional: ["pad_width"], defaults: { value: 0 } },
   emit: {
     fusesInputs: true,
     kernel: (ctx) => {
       const node = ctx.node;
-      const g = node.inputs[0]!;
-      const begin = node.attrs.begin as number[];
-      const step = node.attrs.step as number[];
-      const zeroBody: js.Statement[] = [];
-      const zi = node.shape.map(() => ctx.fresh("i"));
-      zeroBody.push(ctx.store(zi.map(js.id), js.num(0)));
+      const x = node.inputs[0]!;
+      const widths = node.attrs.pad_width as number[][];
+      const fill = node.shape.map(() => ctx.fresh("i"));
       const body: js.Statement[] = [];
-      const gi = g.shape.map(() => ctx.fresh("i"));
-      const value = ctx.read(g, gi.map(js.id), body);
-      body.push(ctx.store(gi.map((v, k) => js.add(js.num(begin[k]!), js.mul(js.id(v), js.num(step[k]!)))), value));
-      return [nest(zi, node.shape, ctx, zeroBody), nest(gi, g.shape, ctx, body)];
+      const xi = x.shape.map(() => ctx.fresh("i"));
+      const value = ctx.read(x, xi.map(js.id), body);
+      body.push(ctx.store(xi.map((v, k) => js.add(js.id(v), js.num(widths[k]![0]!))), value));
+      return [nest(fill, node.shape, ctx, [ctx.store(fill.map(js.id), js.num(node.attrs.value as number))]), nest(xi, x.shape, ctx, body)];
+    },
+  },
+};
+
+/** flip(x; axis): the order of elements reversed along each listed axis (np.flip). A view:
+ *  index i reads size - 1 - i; its gradient is the same flip. */
+export const flip: ViewDef = {
+  name: "flip", kind: "view", arity: 1,
+  shape: ([x], attrs) => {
+    const axes = attrs.axis as number[];
+    if (!axes.every((a, i) => a >= 0 && a < x!.length && (i === 0 || a > axes[i - 1]!))) {
+      throw new InternalError(`flip of ${formatShape(x!)} along ${formatShape(axes)}`);
+    }
+    return x!;
+  },
+  evaluate: ([x], attrs, out) => {
+    const axes = attrs.axis as number[];
+    const strides = stridesOf(x!.shape);
+    const data = new Float64Array(numel(out));
+    forEachIndex(out, (idx, flat) => {
+      let o = 0;
+      for (let k = 0; k < idx.length; k++) o += (axes.includes(k) ? out[k]! - 1 - idx[k]! : idx[k]!) * strides[k]!;
+      data[flat] = x!.data[o]!;
+    });
+    return data;
+  },
+  vjp: (b, g, node) => [b.op("flip", [g], node.attrs)],
+  props: { cheap: true },
+  print: { kind: "call", fn: "flip" },
+  emit: {
+    mapIndex: (idx, node, dim) => {
+      const axes = node.attrs.axis as number[];
+      const last = (d: Dim) => (typeof d === "number" ? js.num(d - 1) : js.binary("-", dim(d), js.num(1)));
+      return idx.map((i, k) => (axes.includes(k) ? js.binary("-", last(node.shape[k]!), i) : i));
     },
   },
 };
@@ -276,4 +359,4 @@ export function nest(vars: string[], shape: Shape, ctx: { dim(d: Dim): js.Expres
   return inner.length === 1 ? inner[0]! : js.block(inner);
 }
 
-export const movementOps: OpDef[] = [broadcast, reshape, transpose, slice, pad, concat];
+export const movementOps: OpDef[] = [broadcast, reshape, transpose, slice, pad, flip, concat];

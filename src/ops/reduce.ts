@@ -134,4 +134,102 @@ export const reduceMin = reduction({
   vjp: extremeVjp,
 });
 
-export const reduceOps: OpDef[] = [reduceSum, reduceProd, reduceMax, reduceMin];
+/** argmax/argmin(x; axes): the row-major position, over the reduced axes, of the first
+ *  extreme element (NumPy and PyTorch: first occurrence on ties, and NaN counts as the
+ *  extreme, so its first position is returned). An integer-valued index: no gradient. */
+function argExtreme(name: "argmax" | "argmin", better: "gt" | "lt"): KernelDef {
+  const beats = (v: number, best: number) => (better === "gt" ? v > best : v < best) || (v !== v && best === best);
+  return {
+    name, kind: "kernel", arity: 1,
+    shape: (inputs, attrs, span) => reduceShape(inputs, attrs.axes as number[], span),
+    evaluate: ([x], attrs, out) => {
+      const axes = attrs.axes as number[];
+      const n = numel(out);
+      const best = new Float64Array(n).fill(better === "gt" ? -Infinity : Infinity);
+      const at = new Float64Array(n);
+      const seen = new Float64Array(n);
+      const strides = stridesOf(out);
+      forEachIndex(x!.shape, (idx, flat) => {
+        const o = offset(strides, idx.filter((_, k) => !axes.includes(k)));
+        const v = x!.data[flat]!;
+        if (beats(v, best[o]!)) { best[o] = v; at[o] = seen[o]!; }
+        seen[o]!++;
+      });
+      return at;
+    },
+    vjp: () => [null],
+    emit: {
+      fusesInputs: true,
+      storesOnce: () => true,
+      kernel: (ctx) => {
+        const node = ctx.node;
+        const x = node.inputs[0]!;
+        const axes = node.attrs.axes as number[];
+        const vars = x.shape.map(() => ctx.fresh("i"));
+        const kept = x.shape.map((_, k) => k).filter((k) => !axes.includes(k));
+        const [best, at, count, v] = [ctx.fresh("best"), ctx.fresh("at"), ctx.fresh("n"), ctx.fresh("v")];
+        const inner: js.Statement[] = [];
+        inner.push(js.declare("const", v, ctx.read(x, vars.map(js.id), inner)));
+        const nan = js.logical("&&", js.binary("!==", js.id(v), js.id(v)), js.binary("===", js.id(best), js.id(best)));
+        const test = js.logical("||", js.binary(better === "gt" ? ">" : "<", js.id(v), js.id(best)), nan);
+        inner.push(js.ifStmt(test, [js.stmt(js.assign(js.id(best), js.id(v))), js.stmt(js.assign(js.id(at), js.id(count)))]));
+        inner.push(js.stmt(js.assign(js.id(count), js.num(1), "+=")));
+        const perOutput = [
+          js.declare("let", best, js.num(better === "gt" ? -Infinity : Infinity)),
+          js.declare("let", at, js.num(0)),
+          js.declare("let", count, js.num(0)),
+          nest(axes.map((k) => vars[k]!), axes.map((k) => x.shape[k]!), ctx, inner),
+          ctx.store(kept.map((k) => js.id(vars[k]!)), js.id(at)),
+        ];
+        return [nest(kept.map((k) => vars[k]!), kept.map((k) => x.shape[k]!), ctx, perOutput)];
+      },
+    },
+  };
+}
+
+export const argmax = argExtreme("argmax", "gt");
+export const argmin = argExtreme("argmin", "lt");
+
+/** cumsum(x; axis): running sums along one axis (np.cumsum, torch.cumsum). The gradient
+ *  is the running sum from the other end: flip, cumsum, flip. */
+export const cumsum: KernelDef = {
+  name: "cumsum", kind: "kernel", arity: 1,
+  shape: ([x], attrs, span) => {
+    const axis = attrs.axis as number;
+    if (axis < 0 || axis >= x!.length) fail("E0203", span, axis, x!.length);
+    return x!;
+  },
+  evaluate: ([x], attrs, out) => {
+    const axis = attrs.axis as number;
+    const step = stridesOf(out)[axis]!;
+    const data = new Float64Array(numel(out));
+    forEachIndex(out, (idx, flat) => {
+      data[flat] = x!.data[flat]! + (idx[axis]! > 0 ? data[flat - step]! : 0);
+    });
+    return data;
+  },
+  vjp: (b, g, node) => {
+    const reversed = { axis: [node.attrs.axis as number] };
+    return [b.op("flip", [b.op("cumsum", [b.op("flip", [g], reversed)], node.attrs)], reversed)];
+  },
+  print: { kind: "call", fn: "cumsum" },
+  emit: {
+    fusesInputs: true,
+    storesOnce: () => true,
+    kernel: (ctx) => {
+      const x = ctx.node.inputs[0]!;
+      const axis = ctx.node.attrs.axis as number;
+      const vars = x.shape.map(() => ctx.fresh("i"));
+      const acc = ctx.fresh("acc");
+      const inner: js.Statement[] = [];
+      const value = ctx.read(x, vars.map(js.id), inner);
+      inner.push(js.stmt(js.assign(js.id(acc), value, "+=")));
+      inner.push(ctx.store(vars.map(js.id), js.id(acc)));
+      const outer = x.shape.map((_, k) => k).filter((k) => k !== axis);
+      const line = [js.declare("let", acc, js.num(0)), js.loop(vars[axis]!, js.num(0), ctx.dim(x.shape[axis]!), inner)];
+      return [nest(outer.map((k) => vars[k]!), outer.map((k) => x.shape[k]!), ctx, line)];
+    },
+  },
+};
+
+export const reduceOps: OpDef[] = [reduceSum, reduceProd, reduceMax, reduceMin, argmax, argmin, cumsum];

@@ -6,7 +6,7 @@
 // evaluate to a smaller shape that broadcasts to its node's, and only consumers that do not
 // broadcast (and definitions) widen it back with `broadcast_to`.
 
-import { broadcastShape, sameShape, topoSort, useCounts, type AttrValue, type Dim, type Node, type Shape } from "../ir";
+import { broadcastShape, isCompoundDim, sameShape, topoSort, useCounts, type AttrValue, type Dim, type Node, type Shape } from "../ir";
 import { allOps } from "../ops";
 import { binaryPrecedence, comparisonOps, formatNumber, keywords, unaryPrecedence, type BinaryOp } from "../syntax";
 
@@ -180,7 +180,8 @@ function call(fn: string, shape: Shape, args: readonly Printed[], kwargs: readon
 function formatAttr(v: AttrValue | Dim): string {
   if (typeof v === "number") return formatNumber(v);
   if (typeof v === "boolean") return v ? "true" : "false";
-  if (typeof v === "string") return identifier.test(v) ? v : JSON.stringify(v);
+  // A compound dim's text is already gradc: `b * 5`, `n // 2`.
+  if (typeof v === "string") return identifier.test(v) || isCompoundDim(v) ? v : JSON.stringify(v);
   if (v === null) return "null";
   return list(v);
 }
@@ -191,9 +192,19 @@ function printNumber(v: number): Printed {
   return { text, prec: text.startsWith("-") ? unaryPrecedence : atomPrecedence, shape: [] };
 }
 
-/** Attributes as keyword arguments, for call forms (conv2d stride, pad begin, ...). */
+/** Attributes as keyword arguments, for call forms (conv2d stride, ...): those the print
+ *  form lists as positional come out as arguments instead, and defaults are left out. */
 function kwargsOf(n: Node): [string, string][] {
-  return Object.keys(n.attrs).filter((k) => n.attrs[k] !== null).map((k) => [k, formatAttr(n.attrs[k]!)]);
+  const print = n.op.print?.kind === "call" ? n.op.print : undefined;
+  const skip = (k: string) => n.attrs[k] === null || print?.positional?.includes(k) ||
+    (print?.defaults && k in print.defaults && formatAttr(print.defaults[k]!) === formatAttr(n.attrs[k]!));
+  return Object.keys(n.attrs).filter((k) => !skip(k)).map((k) => [k, formatAttr(n.attrs[k]!)]);
+}
+
+/** The inputs, then the attributes a call form prints positionally (`pad(g, [[1, 2]])`). */
+function positionalOf(n: Node, inputs: readonly Printed[]): Printed[] {
+  const print = n.op.print?.kind === "call" ? n.op.print : undefined;
+  return [...inputs, ...(print?.positional ?? []).map((k) => literal(formatAttr(n.attrs[k]!)))];
 }
 
 class TextPrinter {
@@ -247,7 +258,7 @@ class TextPrinter {
       return infix(print.symbol, binaryPrecedence[print.symbol as BinaryOp] ?? print.precedence, this.strict(n.inputs[0]!), this.strict(n.inputs[1]!), n.shape);
     }
     if (print?.kind === "prefix") return { text: `${print.symbol}${wrap(this.strict(n.inputs[0]!), unaryPrecedence)}`, prec: unaryPrecedence, shape: n.shape };
-    if (print?.kind === "call") return call(print.fn, n.shape, n.inputs.map((i) => this.strict(i)), kwargsOf(n));
+    if (print?.kind === "call") return call(print.fn, n.shape, positionalOf(n, n.inputs.map((i) => this.strict(i))), kwargsOf(n));
     if (print?.kind === "builtin") {
       const { fn, kwargs } = print.spell(n);
       return call(fn, n.shape, n.inputs.map((i) => this.strict(i)), kwargs.map(([k, v]) => [k, formatAttr(v)]));
@@ -263,8 +274,10 @@ class TextPrinter {
       if (typeof n.attrs.value === "number") return printNumber(n.attrs.value);
       if (!has(n, "shape") && Array.isArray(n.attrs.dims)) {
         // the runtime size of free dims: a dim name in value position is its size
+        // (a compound dim, `t + 1`, is parenthesised as a factor and binds like a sum)
         const dims = n.attrs.dims as string[];
-        return { text: dims.join(" * "), prec: dims.length > 1 ? binaryPrecedence["*"] : atomPrecedence, shape: [] };
+        if (dims.length === 1) return { text: dims[0]!, prec: isCompoundDim(dims[0]!) ? binaryPrecedence["+"] : atomPrecedence, shape: [] };
+        return { text: dims.map((d) => (isCompoundDim(d) ? `(${d})` : d)).join(" * "), prec: binaryPrecedence["*"], shape: [] };
       }
     }
     switch (viewForm(n)) {

@@ -48,7 +48,8 @@ interface Case {
   linear?: number[];
 }
 
-const SOURCES = new Set(["input", "const", "iota", "size"]);
+// No inputs, nothing to differentiate: graph inputs, constants, index patterns, literals.
+const SOURCES = new Set(["input", "const", "iota", "size", "arange", "tensor"]);
 const DEFAULT: GradDomain = { lo: -2, hi: 2 };
 const notZero = (xs: number[]) => xs.every((x) => Math.abs(x) > 0.3);
 const fmt = (s: readonly unknown[]) => `[${s.join(", ")}]`;
@@ -143,6 +144,19 @@ const pooled = (p: PoolGeometry) =>
 
 const comparison = { noGrad: [0, 1] };
 
+/** take / scatter_add with constant ids (a `tensor` literal, repeats included): the ids
+ *  are not an input, so they get no gradient to check. */
+const GATHERS: { x: number[]; ids: number | number[] | number[][]; axis: number }[] = [
+  { x: [5, 3], ids: [0, 4, 2, 4], axis: 0 },
+  { x: [2, 5, 3], ids: [[1, 0], [4, 1]], axis: 1 },
+  { x: [4, 3], ids: 2, axis: 1 },
+  { x: [6], ids: [[5, 0], [3, 3], [1, 2]], axis: 0 },
+  { x: [2, 3, 4], ids: [3, 0, 3], axis: 2 },
+];
+const idsShape = (ids: number | number[] | number[][]): number[] =>
+  typeof ids === "number" ? [] : Array.isArray(ids[0]) ? [ids.length, (ids[0] as number[]).length] : [ids.length];
+const gathered = (g: (typeof GATHERS)[number]) => [...g.x.slice(0, g.axis), ...idsShape(g.ids), ...g.x.slice(g.axis + 1)];
+
 const table: Record<string, Case[]> = {
   // elementwise
   neg: unaryCases("neg"), exp: unaryCases("exp"), log: unaryCases("log"), log1p: unaryCases("log1p"),
@@ -151,6 +165,9 @@ const table: Record<string, Case[]> = {
   atan: unaryCases("atan"), tanh: unaryCases("tanh"), sinh: unaryCases("sinh"), cosh: unaryCases("cosh"),
   sigmoid: unaryCases("sigmoid"), relu: unaryCases("relu"), softplus: unaryCases("softplus"),
   sign: unaryCases("sign", { noGrad: [0] }), floor: unaryCases("floor", { noGrad: [0] }),
+  ceil: unaryCases("ceil", { noGrad: [0] }), trunc: unaryCases("trunc", { noGrad: [0] }),
+  round: unaryCases("round", { noGrad: [0] }), erf: unaryCases("erf"),
+  mod: binaryCases("mod"),
   stop_gradient: unaryCases("stop_gradient", { noGrad: [0], blocked: true }),
   add: binaryCases("add", { linear: [0, 1] }), sub: binaryCases("sub", { linear: [0, 1] }),
   mul: binaryCases("mul", { linear: [0, 1] }), div: binaryCases("div", { linear: [0] }),
@@ -198,12 +215,15 @@ const table: Record<string, Case[]> = {
     { x: [2, 5, 3], begin: [1, 0, 2], step: [1, 2, -1], shape: [1, 3, 3] },
   ].map(({ x, ...attrs }) => direct("slice", [input(x)], attrs, { linear: [0] })),
   pad: [
-    { g: [3], shape: [7], begin: [1], step: [2] },
-    { g: [3], shape: [6], begin: [5], step: [-2] },
-    { g: [2, 3], shape: [4, 5], begin: [1, 1], step: [1, 1] },
-    { g: [2, 2], shape: [5, 6], begin: [4, 0], step: [-3, 4] },
-    { g: [1, 3, 3], shape: [2, 5, 3], begin: [1, 0, 2], step: [1, 2, -1] },
-  ].map(({ g, ...attrs }) => direct("pad", [input(g)], attrs, { linear: [0] })),
+    { x: [3], pad_width: [[1, 3]], value: 0 },
+    { x: [3], pad_width: [[0, 2]], value: -1.5 },
+    { x: [2, 3], pad_width: [[1, 1], [0, 2]], value: 0 },
+    { x: [2, 2], pad_width: [[0, 0], [3, 0]], value: 2 },
+    { x: [1, 3, 3], pad_width: [[1, 0], [0, 2], [1, 1]], value: 0 },
+  ].map(({ x, ...attrs }) => direct("pad", [input(x)], attrs, { linear: attrs.value === 0 ? [0] : [] })),
+  flip: [
+    { x: [5], axis: [0] }, { x: [2, 3], axis: [1] }, { x: [2, 3], axis: [0, 1] }, { x: [2, 3, 4], axis: [0, 2] },
+  ].map(({ x, axis }) => direct("flip", [input(x)], { axis }, { linear: [0] })),
   concat: [
     { xs: [[2], [3]], axis: 0 },
     { xs: [[2, 3], [1, 3], [3, 3]], axis: 0 },
@@ -213,11 +233,26 @@ const table: Record<string, Case[]> = {
     { xs: [[2, 3]], axis: 1 },
   ].map(({ xs, axis }) => direct("concat", xs.map((s) => input(s)), { axis }, { linear: all(xs.length) })),
 
+  // gathering by constant ids
+  take: GATHERS.map((g) => ({
+    name: `${fmt(g.x)} ids=${JSON.stringify(g.ids)} axis=${g.axis}`, inputs: [input(g.x)], linear: [0],
+    build: (b: Builder, [x]: Node[]) => b.op("take", [x!, b.op("tensor", [], { values: g.ids })], { axis: g.axis }),
+  })),
+  scatter_add: GATHERS.map((g) => ({
+    name: `${fmt(gathered(g))} ids=${JSON.stringify(g.ids)} size=${g.x[g.axis]} axis=${g.axis}`, inputs: [input(gathered(g))], linear: [0],
+    build: (b: Builder, [x]: Node[]) => b.op("scatter_add", [x!, b.op("tensor", [], { values: g.ids })], { size: g.x[g.axis]!, axis: g.axis }),
+  })),
+
   // reductions
   sum: reductionCases("sum", (s) => input(s), { linear: [0] }),
   prod: reductionCases("prod", (s) => input(s, { lo: -1.5, hi: 1.5, avoid: notZero })),
   max: reductionCases("max", distinct),
   min: reductionCases("min", distinct),
+  argmax: reductionCases("argmax", distinct, { noGrad: [0] }),
+  argmin: reductionCases("argmin", distinct, { noGrad: [0] }),
+  cumsum: [
+    { x: [5], axis: 0 }, { x: [2, 3], axis: 0 }, { x: [2, 3], axis: 1 }, { x: [2, 3, 4], axis: 1 }, { x: [2, 3, 4], axis: 2 },
+  ].map(({ x, axis }) => direct("cumsum", [input(x)], { axis }, { linear: [0] })),
 
   // linear algebra
   matmul: [
