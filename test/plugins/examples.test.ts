@@ -12,17 +12,15 @@ import { delimiter, join } from "node:path";
 import { promisify } from "node:util";
 import { beforeAll, describe, expect, it } from "vitest";
 import { compilerMarkers, expectTrained, makeApp, runNode } from "./helpers";
+import { ensureFreshDist } from "../helpers/build-dist";
 
 const run = promisify(execFile);
 const root = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
 const work = mkdtempSync(join(tmpdir(), "gradc-examples-"));
 const examples = join(work, "examples/bundler");
 
-beforeAll(() => {
-  // The package's own build (npm install runs it through `prepare`).
-  if (!existsSync(join(root, "dist/esbuild.js")) || !existsSync(join(root, "dist/vite.js"))) {
-    execFileSync("npx", ["tsup"], { cwd: root, stdio: "ignore" });
-  }
+beforeAll(async () => {
+  await ensureFreshDist(); // the package's own build, rebuilt when src/ is newer
   cpSync(join(root, "examples/xor/xor.grad"), join(work, "examples/xor/xor.grad"));
   for (const name of ["tsup", "vite"]) {
     cpSync(join(root, "examples/bundler", name), join(examples, name), { recursive: true, filter: (src) => !/[\\/](dist|node_modules)$/.test(src) });
