@@ -194,7 +194,9 @@ export class FunctionEmitter {
           value = this.read(input, [], body);
           if (input.shape.length > 0) value = js.index(this.storage.nameOf(input), flat);
         } else {
-          value = this.read(input, view.mapIndex(idx, node, this.dim), body);
+          // A gather's ids are read (once per element, into a local) to form the index.
+          const readIndex = (n: Node, i: js.Expression[]) => this.bind(this.read(n, i, body), body);
+          value = this.read(input, view.mapIndex(idx, node, this.dim, readIndex), body);
         }
         break;
       }
@@ -243,7 +245,7 @@ export function groupLabel(members: readonly Node[]): string {
 }
 
 /** `file:line: text` of the line a span starts on, for kernel comments. */
-function sourceLine(span: Span): string {
+export function sourceLine(span: Span): string {
   const { text, file } = span.source;
   const lc = lineColumn(text, span.start);
   return `${file}:${lc.line}: ${text.slice(lc.lineStart, lc.lineEnd).trim()}`;

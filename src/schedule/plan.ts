@@ -5,8 +5,8 @@
 // recomputed, or a loop-nest kernel (matmul, conv) reads it many times. Buffers are
 // assigned by liveness, reusing a dead buffer of the same size.
 
-import { sameShape, sameSize, sizeOf, topoSort, type Node, type Size } from "../ir";
-import type { KernelEmit } from "../ops";
+import { isKnown, numel, sameShape, sameSize, sizeOf, topoSort, type Node, type Size } from "../ir";
+import type { IndexInputs, KernelEmit } from "../ops";
 
 /** The most kernels one horizontal group (one flat loop) holds. */
 const maxGroupSize = 64;
@@ -71,7 +71,9 @@ export function planFunction(roots: PlanRoots): Plan {
       for (const i of n.inputs) materializeBase(i);
     }
     if (n.op.kind === "view" && emit?.needsContiguousInput?.(n)) mustMaterialize(n.inputs[0]!);
-    if (n.op.kind === "view" && expands(n)) materializeBase(n.inputs[0]!);
+    // Ids (take, scatter_add) are materialised, so the emitted code checks them once.
+    for (const { input } of indexInputs(n)) mustMaterialize(n.inputs[input]!);
+    if (n.op.kind === "view" && expands(n) && !gatherRecomputes(n)) materializeBase(n.inputs[0]!);
   }
 
   function materializeBase(n: Node): void {
@@ -79,6 +81,12 @@ export function planFunction(roots: PlanRoots): Plan {
     while (cur.op.kind === "view" && !materialized.has(cur)) {
       const emit = cur.op.emit as { needsContiguousInput?: (n: Node) => boolean };
       if (emit.needsContiguousInput?.(cur)) { mustMaterialize(cur.inputs[0]!); return; }
+      // A gather from stored data is read in place; from a computed value (one_hot's
+      // identity pattern), its own output is the smaller buffer.
+      if (indexInputs(cur).length > 0) {
+        if (baseOf(cur.inputs[0]!).op.kind === "elementwise") mustMaterialize(cur);
+        return;
+      }
       cur = cur.inputs[0]!;
     }
     if (cur.op.kind === "elementwise") mustMaterialize(cur);
@@ -284,6 +292,39 @@ function groupElementwise(kernels: Node[], materialized: ReadonlySet<Node>, fuse
   }
   close();
   return groups;
+}
+
+/** The index inputs of a gather or scatter (an op's `indexInputs` emit hook). */
+function indexInputs(n: Node): { input: number }[] {
+  return (n.op.emit as Partial<IndexInputs> | undefined)?.indexInputs?.(n) ?? [];
+}
+
+/** Whether a gather computes its (unmaterialised) input at each gathered element rather
+ *  than from a buffer: always for index patterns (arange, eye: cheaper than any buffer),
+ *  and when it reads no more elements than the input has. */
+function gatherRecomputes(n: Node): boolean {
+  if (indexInputs(n).length === 0) return false;
+  if (indexPattern(n.inputs[0]!)) return true;
+  return isKnown(n.shape) && isKnown(n.inputs[0]!.shape) && numel(n.shape) <= numel(n.inputs[0]!.shape);
+}
+
+/** Made of sources other than graph inputs, through views and elementwise ops only. */
+function indexPattern(n: Node, memo = new Map<Node, boolean>()): boolean {
+  const known = memo.get(n);
+  if (known !== undefined) return known;
+  let result: boolean;
+  if (n.op.kind === "source") result = n.op.name !== "input";
+  else if (n.op.kind !== "view" && n.op.kind !== "elementwise") result = false;
+  else result = n.inputs.every((i) => indexPattern(i, memo));
+  memo.set(n, result);
+  return result;
+}
+
+/** The node under a chain of views. */
+function baseOf(n: Node): Node {
+  let cur = n;
+  while (cur.op.kind === "view") cur = cur.inputs[0]!;
+  return cur;
 }
 
 function expands(n: Node): boolean {

@@ -1,0 +1,87 @@
+// Run-time checks of ids (take, scatter_add, one_hot): every id must be an integer in
+// [0, bound). An ids input is checked once per call, after the argument checks; computed
+// ids right after the kernel that computes them, naming their source line. One pass over
+// the ids (the runtime's `checkIds`); the error path builds the message.
+
+import { messages } from "../diagnostics";
+import type { Dim, Node, Shape } from "../ir";
+import type { IndexInputs } from "../ops";
+import * as js from "./estree";
+import { sourceLine } from "./kernel";
+
+/** The runtime helpers, emitted only into modules whose model reads ids. */
+export const idsRuntimeSource = `
+// Ids (take, one_hot): integers in [0, bound), checked in one pass before any kernel
+// reads them. (v | 0) !== v also rejects NaN, fractions and huge values.
+function checkIds(ids, n, bound) {
+  for (let i = 0; i < n; i++) {
+    const v = ids[i];
+    if ((v | 0) !== v || v < 0 || v >= bound) return i;
+  }
+  return -1;
+}
+function badIds(code, parts, ids, bound, shape) {
+  const flat = checkIds(ids, ids.length, bound);
+  let rest = flat;
+  const index = [];
+  for (let k = shape.length - 1; k >= 0; k--) {
+    index[k] = rest % shape[k];
+    rest = (rest - index[k]) / shape[k];
+  }
+  const values = [String(ids[flat]), "[" + index.join(", ") + "]", String(flat), String(bound)];
+  let message = parts[0];
+  for (let k = 0; k < values.length; k++) message += values[k] + parts[k + 1];
+  fail(code, message);
+}
+`;
+
+export interface IdCheck {
+  ids: Node;
+  bound: Dim;
+}
+
+/** Every (ids, bound) pair the nodes read, once each, in order. */
+export function collectIdChecks(order: readonly Node[]): IdCheck[] {
+  const found = new Map<string, IdCheck>();
+  for (const n of order) {
+    const emit = n.op.emit as Partial<IndexInputs> | undefined;
+    for (const { input, bound } of emit?.indexInputs?.(n) ?? []) {
+      const ids = n.inputs[input]!;
+      const key = `${ids.id}:${bound}`;
+      if (!found.has(key)) found.set(key, { ids, bound });
+    }
+  }
+  return [...found.values()];
+}
+
+const marker = "\u0000";
+
+/** The message parts around its runtime values (value, index, flat index, bound). */
+function parts(ids: Node): js.Expression {
+  const text = ids.op.name === "input"
+    ? messages.E0420(ids.attrs.name as string, marker, marker, marker, marker)
+    : messages.E0421(ids.span ? sourceLine(ids.span) : "an expression", marker, marker, marker, marker);
+  return js.array(text.split(marker).map(js.str));
+}
+
+/**
+ * `if (checkIds(ids, n, bound) >= 0) badIds(...)`: `array` holds the ids (an input or a
+ * buffer); a computed scalar is wrapped in a one-element array on the error path only.
+ */
+export function idCheckStatement(check: IdCheck, value: js.Expression, dim: (d: Dim) => js.Expression): js.Statement {
+  const { ids, bound } = check;
+  const code = js.str(ids.op.name === "input" ? "E0420" : "E0421");
+  const limit = dim(bound);
+  if (ids.shape.length === 0) {
+    const v = value;
+    const bad = js.logical("||", js.logical("||", js.binary("!==", js.binary("|", v, js.num(0)), v), js.binary("<", v, js.num(0))), js.binary(">=", v, limit));
+    return js.ifStmt(bad, [js.stmt(js.call("badIds", code, parts(ids), js.array([v]), limit, js.array([])))]);
+  }
+  const count = sizeExpression(ids.shape, dim);
+  const test = js.binary(">=", js.call("checkIds", value, count, limit), js.num(0));
+  return js.ifStmt(test, [js.stmt(js.call("badIds", code, parts(ids), value, limit, js.array(ids.shape.map(dim))))]);
+}
+
+function sizeExpression(shape: Shape, dim: (d: Dim) => js.Expression): js.Expression {
+  return shape.reduce<js.Expression>((e, d) => js.mul(e, dim(d)), js.num(1));
+}

@@ -1,0 +1,85 @@
+// Constant tensors. `arange` is an index pattern: computed in whatever kernel reads it
+// (start + i * step), never a buffer; eye, tril/triu masks and one_hot are built from it.
+// `tensor` holds a literal written in the program; its kernel stores the values.
+
+import { fail, InternalError } from "../diagnostics";
+import * as js from "../codegen/estree";
+import { numel, type Dim, type OpDef, type Shape } from "../ir";
+import type { KernelEmit, SourceEmit } from "./define";
+
+/** The length of NumPy's arange(start, stop, step): ceil((stop - start) / step), at least 0. */
+export function arangeLength(start: number, stop: number, step: number): number {
+  return Math.max(0, Math.ceil((stop - start) / step));
+}
+
+/** arange(; start, stop, step): rank 1, element i is start + i * step. A free dim as
+ *  `stop` (with start 0 and step 1) gives its runtime size. */
+export const arange: OpDef & { readonly emit: SourceEmit } = {
+  name: "arange", kind: "source", arity: 0,
+  shape: (_i, attrs, span) => {
+    const start = attrs.start as number;
+    const stop = attrs.stop as Dim;
+    const step = attrs.step as number;
+    if (step === 0 || !Number.isFinite(step)) fail("E0243", span, "`step` must be a non-zero number");
+    if (typeof stop !== "number") {
+      if (start !== 0 || step !== 1) fail("E0243", span, `with the dim \`${stop}\` as \`stop\`, \`start\` must be 0 and \`step\` 1`);
+      return [stop];
+    }
+    return [arangeLength(start, stop, step)];
+  },
+  evaluate: (_i, attrs, out) => {
+    const start = attrs.start as number;
+    const step = attrs.step as number;
+    return Float64Array.from({ length: numel(out) }, (_, i) => start + i * step);
+  },
+  props: { cheap: true },
+  print: { kind: "call", fn: "arange" },
+  emit: {
+    value: (idx, node) => js.add(js.num(node.attrs.start as number), js.mul(idx[0]!, js.num(node.attrs.step as number))),
+  },
+};
+
+/** The shape of a nested list of numbers (already checked to be rectangular). */
+export function literalShape(values: unknown): number[] {
+  const shape: number[] = [];
+  let v = values;
+  while (Array.isArray(v)) {
+    shape.push(v.length);
+    v = v[0];
+  }
+  return shape;
+}
+
+function flatten(values: unknown, out: number[]): number[] {
+  if (typeof values === "number") out.push(values);
+  else if (Array.isArray(values)) for (const v of values) flatten(v, out);
+  else throw new InternalError("tensor literal holds a non-number");
+  return out;
+}
+
+/** tensor(; values): a literal, `values` a rectangular nested list of numbers. */
+export const tensor: OpDef & { readonly emit: KernelEmit } = {
+  name: "tensor", kind: "kernel", arity: 0,
+  shape: (_i, attrs): Shape => {
+    const shape = literalShape(attrs.values);
+    if (flatten(attrs.values, []).length !== numel(shape)) throw new InternalError("ragged tensor literal");
+    return shape;
+  },
+  evaluate: (_i, attrs) => Float64Array.from(flatten(attrs.values, [])),
+  cost: () => 0,
+  print: { kind: "call", fn: "tensor" },
+  emit: {
+    fusesInputs: true,
+    // One store per element: literals are small, and the values stay in the code.
+    kernel: (ctx) => {
+      const shape = ctx.node.shape as number[];
+      const strides = shape.map((_, k) => shape.slice(k + 1).reduce((a, d) => a * d, 1));
+      const stores = flatten(ctx.node.attrs.values, []).map((v, flat) =>
+        ctx.store(shape.map((_, k) => js.num(Math.floor(flat / strides[k]!) % shape[k]!)), js.num(v)));
+      return stores.length > 0 ? stores : [js.block([])];
+    },
+    storesOnce: () => true,
+  },
+};
+
+export const constantOps: OpDef[] = [arange, tensor];
