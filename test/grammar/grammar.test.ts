@@ -17,6 +17,7 @@ import fc from "fast-check";
 import { parse, tokenize, keywords, binaryPrecedence, type Expr, type Program, type Stmt } from "../../src/syntax";
 import { punctuation, type Token } from "../../src/syntax/tokens";
 import { GradcError, type Diagnostic } from "../../src/diagnostics";
+import { propertySeed } from "../helpers/seed";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const ebnfPath = join(root, "grammar", "gradc.ebnf");
@@ -617,7 +618,7 @@ describe("grammar/gradc.ebnf", () => {
       ["x = f(a,,)", false],
       ["x = f(a,)", true],
       ["x = f(a = 1,)", true],
-      ["x = f(a = 1, b)", false],
+      ["x = f(a = 1, b)", true], // positional after keyword: E0006 after parsing
       ["x = f(a, b = 1, c = 2)", true],
       ["x = f(a = b = 1)", false],
       ["x = f(1 = 2)", false],
@@ -697,7 +698,7 @@ describe("grammar/gradc.ebnf", () => {
         else rejected++;
         expect(grammarVerdict(text), text).toBe(p);
       }),
-      { numRuns: 3000, seed: 20240527 },
+      { numRuns: 3000, seed: propertySeed(20240527) },
     );
     expect(accepted).toBeGreaterThan(100);
     expect(rejected).toBeGreaterThan(100);

@@ -4,7 +4,10 @@
 //   --seed N        fast-check seed (default: the time, printed so a failure replays)
 //   --only valid    or `--only mutants`: one property only
 // A failure prints the shrunk model and the seed; replay it with --seed.
+// Then the property tests of `npm test` run once more with their seeds rotated by the same
+// seed (GRADC_PROPERTY_SEED, test/helpers/seed.ts), so they explore beyond their fixed cases.
 
+import { spawnSync } from "node:child_process";
 import { runFuzz } from "./run";
 
 function flag(name: string, dflt: number): number {
@@ -22,3 +25,10 @@ const onlyAt = process.argv.indexOf("--only");
 const only = onlyAt >= 0 ? process.argv[onlyAt + 1] : undefined;
 if (only !== undefined && only !== "valid" && only !== "mutants") throw new Error("--only takes valid or mutants");
 runFuzz({ seed, validRuns: only === "mutants" ? 0 : runs, mutantRuns: only === "valid" ? 0 : runs, timeLimitMs: seconds * 1000 });
+
+const properties = ["test/property", "test/simplify", "test/grammar", "test/differential/random-graphs.test.ts", "test/plugins/source-map.test.ts"];
+if (only === undefined) {
+  console.log(`gradc fuzz: property tests with GRADC_PROPERTY_SEED=${seed} (replay: GRADC_PROPERTY_SEED=${seed} npx vitest run ${properties.join(" ")})`);
+  const r = spawnSync("npx", ["vitest", "run", ...properties], { stdio: "inherit", env: { ...process.env, GRADC_PROPERTY_SEED: String(seed) } });
+  process.exitCode = r.status ?? 1;
+}
