@@ -8,6 +8,7 @@ import { InternalError, lineColumn, type Span } from "../diagnostics";
 import { sameShape, type Dim, type Node, type Shape } from "../ir";
 import { nest, type KernelContext, type KernelEmit, type SourceEmit, type ViewEmit } from "../ops";
 import { isFlat, type Plan } from "../schedule";
+import { dimExpression } from "./dim-expression";
 import * as js from "./estree";
 import type { NameTable } from "./names";
 
@@ -33,7 +34,7 @@ export class FunctionEmitter {
     private readonly dtype: "f32" | "f64",
   ) {}
 
-  dim = (d: Dim): js.Expression => (typeof d === "number" ? js.num(d) : js.id(this.storage.dimName(d)));
+  dim = (d: Dim): js.Expression => (typeof d === "number" ? js.num(d) : dimExpression(d, (n) => this.storage.dimName(n)));
 
   /** Row-major strides of a shape as expressions. */
   strides(shape: Shape): js.Expression[] {

@@ -4,7 +4,7 @@
 // rule when it is built, so an ill-shaped graph cannot exist.
 
 import { fail, type Span } from "../diagnostics";
-import { formatShape, maxElements, sizeOf, type Shape } from "./shape";
+import { formatShape, maxElements, maxRank, sizeOf, type Shape } from "./shape";
 import type { OpDef } from "./op";
 
 export type AttrValue = number | string | boolean | readonly AttrValue[] | null;
@@ -35,6 +35,7 @@ export class Graph {
     const found = this.table.get(key);
     if (found) return found;
     const shape = op.shape(inputs.map((n) => n.shape), attrs, span, inputs);
+    if (shape.length > maxRank) fail("E0223", span, formatShape(shape), shape.length);
     // Every tensor must be allocatable and indexable: checked once, where nodes are built.
     const { coef } = sizeOf(shape);
     if (!(coef <= maxElements)) fail("E0220", span, formatShape(shape), coef);

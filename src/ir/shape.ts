@@ -1,9 +1,14 @@
-// Shapes: lists of dims, each a known size or the name of a free `dim`. Sizes of whole
-// tensors are monomials (a number times a product of dim names), so reshape with -1 and
-// element counts stay exact with free dims.
+// Shapes: lists of dims, each a known size or a symbolic dim (dim.ts: a free `dim` name
+// or an integer expression of them). Sizes of whole tensors are a number times
+// irreducible factors, so reshape with -1 and element counts stay exact with free dims.
 
-export type Dim = number | string;
+import { dimProduct, evalDim, factorSize, type Dim } from "./dim";
+
+export type { Dim };
 export type Shape = readonly Dim[];
+
+/** The highest rank a tensor may have (E0223). */
+export const maxRank = 8;
 
 /** The most elements one tensor may have (known sizes at compile time, free dims when
  *  the model runs): 2^31 - 1, so every flat index is a small integer. */
@@ -17,21 +22,16 @@ export function sameShape(a: Shape, b: Shape): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
-/** The element count as a monomial: coefficient and sorted dim names (with repeats). */
+/** The element count as a coefficient times sorted irreducible symbolic factors (dim
+ *  names, floor divisions, sums; with repeats). */
 export interface Size {
   coef: number;
   dims: string[];
 }
 
 export function sizeOf(shape: Shape): Size {
-  let coef = 1;
-  const dims: string[] = [];
-  for (const d of shape) {
-    if (typeof d === "number") coef *= d;
-    else dims.push(d);
-  }
-  dims.sort();
-  return { coef, dims };
+  const { coef, dims } = factorSize(dimProduct(shape));
+  return { coef, dims: dims.sort() };
 }
 
 export function sameSize(a: Size, b: Size): boolean {
@@ -73,12 +73,11 @@ export function stridesOf(shape: readonly number[]): number[] {
 
 /** Substitute dim values into a shape. */
 export function bindShape(shape: Shape, dims: ReadonlyMap<string, number>): number[] {
-  return shape.map((d) => {
-    if (typeof d === "number") return d;
-    const v = dims.get(d);
-    if (v === undefined) throw new Error(`unbound dim ${d}`);
+  return shape.map((d) => evalDim(d, (name) => {
+    const v = dims.get(name);
+    if (v === undefined) throw new Error(`unbound dim ${name}`);
     return v;
-  });
+  }));
 }
 
 /** NumPy broadcasting of several shapes, or undefined where they do not broadcast. */

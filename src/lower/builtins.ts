@@ -11,6 +11,7 @@ import type { Expr } from "../syntax";
 import { convBuiltins } from "./conv-builtins";
 import { constNumber, type ExprLowerer } from "./expr";
 import type { Scope } from "./scope";
+import { lowerEinsum } from "./einsum";
 import { shapeList } from "./shape-expr";
 import { stableForm } from "./stable";
 import { constantBuiltins, oneHot } from "./builtins-constants";
@@ -418,6 +419,21 @@ export const builtins: Record<string, Builtin> = {
   },
   // conv1d, conv2d, conv_transpose1d/2d, pooling and their gradients as built-ins
   ...convBuiltins,
+  einsum: {
+    // Up to 8 operands, positional (the string first).
+    params: ["subscripts", "x1", "x2", "x3", "x4", "x5", "x6", "x7", "x8"], required: 2,
+    doc: {
+      group: "shape", signature: "einsum(subscripts, x1, x2, ...)",
+      summary: "Einstein summation over NumPy subscripts (`\"bhqd,bhkd->bhqk\"`): explicit `->` or implicit output, `...` for leading axes, a label repeated in one operand takes its diagonal, labels left out of the output are summed. Lowered to transposes, reshapes, batched matmul and sums.",
+      shape: "the output labels' sizes, in order", grad: "that of the primitives it lowers to (matmuls, sums, broadcasts)",
+      counterpart: "`np.einsum`, `torch.einsum`",
+    },
+    lower: ([subscripts, ...operands], ctx) => {
+      if (subscripts!.kind !== "string") fail("E0225", subscripts!.span, "the first argument must be the subscripts string, like \"ij,jk->ik\"");
+      const given = operands.filter((o): o is Expr => o !== undefined);
+      return lowerEinsum(ctx.b, subscripts!.value, subscripts!.span, given.map((o) => ctx.tensor(o)), given.map((o) => o.span));
+    },
+  },
   grad: {
     params: ["e", "wrt"], required: 2,
     doc: {

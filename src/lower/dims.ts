@@ -5,7 +5,7 @@
 // error (lowering, printing and interpreting it with explicit dims are fine).
 
 import { diagnostic, GradcError, type Diagnostic, type Span } from "../diagnostics";
-import { topoSort, type Dim, type Node, type Shape } from "../ir";
+import { dimNames, dimProduct, formatShape, mayBeNegative, sameSize, sizeOf, topoSort, type Dim, type Node, type Shape } from "../ir";
 import type { LoweredProgram } from "./lower";
 
 /** Throws the free-dim diagnostics of a program about to be compiled. */
@@ -55,13 +55,49 @@ export function checkFreeDims(
   const inInputs = new Set(inputs.flatMap((d) => d.shape.filter((s): s is string => typeof s === "string")));
   const used = new Set<string>();
   for (const n of topoSort(roots)) {
-    for (const s of n.shape) if (typeof s === "string") used.add(s);
+    for (const s of n.shape) dimNames(s, used);
     const attrDims = n.attrs.dims;
-    if (n.op.name === "size" && Array.isArray(attrDims)) for (const s of attrDims) if (typeof s === "string") used.add(s);
+    if (n.op.name === "size" && Array.isArray(attrDims)) for (const s of attrDims) if (typeof s === "string") dimNames(s, used);
   }
   for (const d of dims) {
     if (typeof d.value === "string" && used.has(d.name) && !solved.has(d.name) && !inInputs.has(d.name)) {
       out.push(diagnostic("E0126", d.span, d.name));
+    }
+  }
+  return out;
+}
+
+/** A condition on free dims that only their values can settle, checked by the compiled
+ *  wrappers once the dims are read from the inputs: `a === b`, or `a >= 0`. */
+export interface ShapeCheck {
+  kind: "equal" | "nonNegative";
+  a: Dim;
+  b: Dim;
+  span: Span | undefined;
+  /** What fails, in words, for the message. */
+  detail: string;
+}
+
+/** The run-time shape checks of a program: reshapes whose element counts involve a floor
+ *  division or a sum (`[n]` to `[n // 2, 2]`), and sizes that subtract (`t - 1`). */
+export function shapeChecks(roots: readonly Node[]): ShapeCheck[] {
+  const out: ShapeCheck[] = [];
+  const seen = new Set<string>();
+  const add = (c: ShapeCheck) => {
+    const key = `${c.kind}:${c.a}:${c.b}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    out.push(c);
+  };
+  for (const n of topoSort(roots)) {
+    for (const d of n.shape) {
+      if (typeof d === "string" && mayBeNegative(d)) add({ kind: "nonNegative", a: d, b: 0, span: n.span, detail: `the size ${d} is negative` });
+    }
+    if (n.op.name === "reshape") {
+      const from = n.inputs[0]!.shape;
+      if (!sameSize(sizeOf(from), sizeOf(n.shape))) {
+        add({ kind: "equal", a: dimProduct(from), b: dimProduct(n.shape), span: n.span, detail: `cannot reshape ${formatShape(from)} to ${formatShape(n.shape)}: the sizes differ` });
+      }
     }
   }
   return out;

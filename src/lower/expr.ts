@@ -3,7 +3,7 @@
 // (with arity checks and recursion detection).
 
 import { diagnostic, fail, GradcError, type Span } from "../diagnostics";
-import { formatShape, type Dim, type Node } from "../ir";
+import { broadcastShape, formatShape, sameShape, type Dim, type Node } from "../ir";
 import type { Builder } from "../ops";
 import { preludeFile, type BinaryOp, type Expr, type IndexItem } from "../syntax";
 import { builtins, type BuiltinContext } from "./builtins";
@@ -11,7 +11,7 @@ import { lowerIndex } from "./index-expr";
 import { AlreadyReported, Scope } from "./scope";
 import { nearest } from "./suggest";
 
-const binaryOps: Record<Exclude<BinaryOp, "@">, string> = {
+const binaryOps: Record<Exclude<BinaryOp, "@" | "//">, string> = {
   "+": "add", "-": "sub", "*": "mul", "/": "div", "^": "pow",
   "<": "lt", "<=": "le", ">": "gt", ">=": "ge", "==": "eq", "!=": "ne",
 };
@@ -59,6 +59,8 @@ export class ExprLowerer {
         return fail("E0122", e.span);
       case "list":
         return fail("E0123", e.span);
+      case "string":
+        return fail("E0127", e.span);
       case "paren":
         return this.tensor(e.inner, scope);
       case "name":
@@ -191,35 +193,26 @@ function bindArguments(
   return bound;
 }
 
-/** NumPy matmul for ranks 1 to 3, reduced to the matmul primitive on equal ranks. */
+/** NumPy matmul at any rank, reduced to the matmul primitive on equal ranks: rank-1
+ *  operands gain a unit axis (removed from the result), leading batch dims broadcast. */
 function matmul(b: Builder, a: Node, c: Node, span: Span): Node {
   const ra = a.shape.length, rc = c.shape.length;
   const sa = formatShape(a.shape), sc = formatShape(c.shape);
-  if (ra < 1 || ra > 3 || rc < 1 || rc > 3) fail("E0202", span, sa, sc, "operands must have rank 1, 2 or 3");
+  if (ra === 0 || rc === 0) fail("E0202", span, sa, sc, "a scalar operand has no axis to multiply over; use `*`");
   const ka = a.shape[ra - 1]!;
   const kc = rc === 1 ? c.shape[0]! : c.shape[rc - 2]!;
   if (ka !== kc) fail("E0202", span, sa, sc, `inner sizes ${ka} and ${kc} differ`);
-  let x = ra === 1 ? b.reshape(a, [1, ka]) : a;
-  let y = rc === 1 ? b.reshape(c, [kc, 1]) : c;
-  if (x.shape.length === 3 || y.shape.length === 3) {
-    const bx = x.shape.length === 3 ? x.shape[0]! : 1;
-    const by = y.shape.length === 3 ? y.shape[0]! : 1;
-    if (bx !== by && bx !== 1 && by !== 1) fail("E0202", span, sa, sc, `batch sizes ${bx} and ${by} differ`);
-    const batch = bx === 1 ? by : bx;
-    const to3 = (n: Node): Node => {
-      if (n.shape.length === 3 && n.shape[0] === batch) return n;
-      const inner = n.shape.slice(-2);
-      return n.shape.length === 3
-        ? b.broadcastTo(n, [batch, ...inner])
-        : b.broadcastTo(n, [batch, ...inner], [1, 2]);
-    };
-    x = to3(x);
-    y = to3(y);
-  }
-  const product = b.op("matmul", [x, y]);
-  const outShape: Dim[] = [];
-  if (x.shape.length === 3) outShape.push(product.shape[0]!);
-  if (ra !== 1) outShape.push(product.shape[product.shape.length - 2]!);
-  if (rc !== 1) outShape.push(product.shape[product.shape.length - 1]!);
-  return b.reshape(product, outShape);
+  const x = ra === 1 ? b.reshape(a, [1, ka]) : a;
+  const y = rc === 1 ? b.reshape(c, [kc, 1]) : c;
+  const bx = x.shape.slice(0, -2), by = y.shape.slice(0, -2);
+  const batch = broadcastShape([bx, by]);
+  if (!batch) fail("E0202", span, sa, sc, `batch dims ${formatShape(bx)} and ${formatShape(by)} do not broadcast`);
+  const expand = (n: Node): Node =>
+    n.shape.length === batch.length + 2 && sameShape(n.shape.slice(0, -2), batch) ? n : b.broadcastTo(n, [...batch, ...n.shape.slice(-2)]);
+  const product = b.op("matmul", [expand(x), expand(y)]);
+  const r = product.shape.length;
+  const outShape: Dim[] = [...batch];
+  if (ra !== 1) outShape.push(product.shape[r - 2]!);
+  if (rc !== 1) outShape.push(product.shape[r - 1]!);
+  return sameShape(outShape, product.shape) ? product : b.reshape(product, outShape);
 }

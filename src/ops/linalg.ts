@@ -1,6 +1,7 @@
-// matmul on operands of equal rank 2 ([m, k] @ [k, n]) or 3 (a batch, [b, m, k] @ [b, k, n]).
-// Lowering reduces NumPy's matmul (rank-1 operands, a rank-3 batch against rank 2) to
-// this with reshapes and broadcasts, so their derivatives come for free.
+// matmul on operands of equal rank r >= 2 with equal leading (batch) dims:
+// [...batch, m, k] @ [...batch, k, n]. Lowering reduces NumPy's matmul (rank-1 operands,
+// batch dims that broadcast) to this with reshapes and broadcasts, so their derivatives
+// (the unbroadcast sums) come for free.
 
 import { fail } from "../diagnostics";
 import * as js from "../codegen/estree";
@@ -22,15 +23,15 @@ export const matmul: KernelDef = {
   shape: ([a, b], _attrs, span) => {
     const sa = formatShape(a!);
     const sb = formatShape(b!);
-    if (a!.length !== b!.length || a!.length < 2 || a!.length > 3) fail("E0202", span, sa, sb, "ranks must be 1, 2 or 3");
+    if (a!.length !== b!.length || a!.length < 2) fail("E0202", span, sa, sb, "the ranks must be equal and at least 2");
     const r = a!.length;
     if (a![r - 1] !== b![r - 2]) fail("E0202", span, sa, sb, `inner sizes ${a![r - 1]} and ${b![r - 2]} differ`);
-    if (r === 3 && a![0] !== b![0]) fail("E0202", span, sa, sb, `batch sizes ${a![0]} and ${b![0]} differ`);
+    if (a!.slice(0, r - 2).some((d, i) => d !== b![i])) fail("E0202", span, sa, sb, `batch dims ${formatShape(a!.slice(0, r - 2))} and ${formatShape(b!.slice(0, r - 2))} differ`);
     return [...a!.slice(0, r - 1), b![r - 1]!] as Shape;
   },
   evaluate: ([a, b], _attrs, out) => {
     const r = out.length;
-    const batch = r === 3 ? out[0]! : 1;
+    const batch = numel(out.slice(0, r - 2));
     const m = out[r - 2]!, n = out[r - 1]!, k = a!.shape[r - 1]!;
     const data = new Float64Array(numel(out));
     for (let p = 0; p < batch; p++) {
@@ -74,7 +75,7 @@ function simpleMatmul(ctx: KernelContext): js.Statement[] {
   const vars = node.shape.map(() => ctx.fresh("i"));
   const q = ctx.fresh("k");
   const acc = ctx.fresh("acc");
-  const batch = r === 3 ? [js.id(vars[0]!)] : [];
+  const batch = vars.slice(0, r - 2).map(js.id);
   const i = js.id(vars[r - 2]!), j = js.id(vars[r - 1]!);
   const inner: js.Statement[] = [];
   const av = ctx.read(a, [...batch, i, js.id(q)], inner);
@@ -99,8 +100,8 @@ function tiledMatmul(ctx: KernelContext): js.Statement[] {
   const [a, b] = node.inputs as [typeof node, typeof node];
   const r = node.shape.length;
   const M = node.shape[r - 2]!, N = node.shape[r - 1]!, K = a.shape[r - 1]!;
-  const bv = r === 3 ? ctx.fresh("bt") : undefined;
-  const batch = bv ? [js.id(bv)] : [];
+  const bv = node.shape.slice(0, r - 2).map(() => ctx.fresh("bt"));
+  const batch = bv.map(js.id);
   const i = ctx.fresh("i"), j = ctx.fresh("j");
 
   const tile = (rows: number, cols: number): js.Statement[] => {
@@ -152,7 +153,7 @@ function tiledMatmul(ctx: KernelContext): js.Statement[] {
   const body: js.Statement[] = [js.declare("let", i, js.num(0))];
   if (m === undefined || m >= 2) body.push(forWhile(js.binary("<", js.add(js.id(i), js.num(1)), ctx.dim(M)), i, 2, columns(2)));
   if (m === undefined || m % 2 !== 0) body.push(forWhile(js.binary("<", js.id(i), ctx.dim(M)), i, 1, columns(1)));
-  if (bv) return [js.loop(bv, js.num(0), ctx.dim(node.shape[0]!), body)];
+  if (bv.length > 0) return [nest(bv, node.shape.slice(0, r - 2), ctx, body)];
   return [js.block(body)];
 }
 

@@ -12,6 +12,7 @@ export interface Ident {
 export type Expr =
   | { kind: "number"; value: number; text: string; span: Span }
   | { kind: "bool"; value: boolean; span: Span }
+  | { kind: "string"; value: string; span: Span }
   | { kind: "name"; name: string; span: Span }
   | { kind: "unary"; op: "-"; operand: Expr; span: Span }
   | { kind: "binary"; op: BinaryOp; left: Expr; right: Expr; opSpan: Span; span: Span }

@@ -76,6 +76,19 @@ function describeChar(ch: string): string {
 
 export function describeToken(t: Token): string {
   switch (t.kind) {
+    if (c === "\"") {
+      // A string literal (einsum subscripts): no escapes, on one line.
+      const start = i++;
+      while (i < text.length && text[i] !== "\"" && text[i] !== "\n") i++;
+      if (text[i] !== "\"") {
+        errors.push(diagnostic("E0002", span(source, start, i), "`\"` to close the string", "end of line"));
+        push("string", text.slice(start + 1, i), start, i);
+        continue;
+      }
+      i++;
+      push("string", text.slice(start + 1, i - 1), start, i);
+      continue;
+    }
     case "eof": return "end of input";
     case "newline": return "end of line";
     case "number": return `number \`${t.text}\``;
@@ -84,3 +97,4 @@ export function describeToken(t: Token): string {
     case "punct": return `\`${t.text}\``;
   }
 }
+    case "string": return `string "${t.text}"`;

@@ -321,6 +321,10 @@ class Parser {
       return { kind: "number", value: t.value!, text: t.text, span: span(this.source, t.start, t.end) };
     }
     if (t.kind === "ident") {
+    if (t.kind === "string") {
+      this.next();
+      return { kind: "string", value: t.text, span: span(this.source, t.start, t.end) };
+    }
       this.next();
       return { kind: "name", name: t.text, span: span(this.source, t.start, t.end) };
     }

@@ -47,6 +47,7 @@ function printBare(e: Expr): string {
   switch (e.kind) {
     case "number": return formatNumber(e.value);
     case "bool": return e.value ? "true" : "false";
+    case "string": return `"${e.value}"`;
     case "name": return e.name;
     case "paren": return printBare(e.inner);
     case "unary": return `-${print(e.operand, unaryPrecedence)}`;

@@ -4,6 +4,7 @@
 export type TokenKind =
   | "ident"
   | "number"
+  | "string"
   | "keyword"
   | "punct"
   | "newline"
@@ -24,18 +25,19 @@ export const keywords = new Set([
 
 /** Punctuation, longest first so the lexer can match greedily. */
 export const punctuation = [
-  "...", "**", "<=", ">=", "==", "!=",
+  "...", "**", "//", "<=", ">=", "==", "!=",
   "(", ")", "[", "]", ",", ":", "=", "+", "-", "*", "/", "@", "^", "<", ">",
 ] as const;
 
-export type BinaryOp = "+" | "-" | "*" | "/" | "@" | "^" | "<" | "<=" | ">" | ">=" | "==" | "!=";
+export type BinaryOp = "+" | "-" | "*" | "/" | "//" | "@" | "^" | "<" | "<=" | ">" | ">=" | "==" | "!=";
 
 /** Binding power of each binary operator; higher binds tighter. Unary minus sits between
- *  `*` (2) and `^` (4); calls and indexing bind tightest. */
+ *  `*` (2) and `^` (4); calls and indexing bind tightest. `//` is floor division (of
+ *  values, and of sizes in shape lists), binding like `*` as in Python. */
 export const binaryPrecedence: Record<BinaryOp, number> = {
   "<": 0, "<=": 0, ">": 0, ">=": 0, "==": 0, "!=": 0,
   "+": 1, "-": 1,
-  "*": 2, "/": 2, "@": 2,
+  "*": 2, "/": 2, "//": 2, "@": 2,
   "^": 4,
 };
 export const unaryPrecedence = 3;
