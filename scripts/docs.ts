@@ -119,11 +119,12 @@ export function docProblems(entries: BuiltinEntry[], template: string): string[]
 }
 
 /**
- * The signature must name the built-in and its parameters in order (a parameter that
- * takes a list may be shown in brackets, `zeros([shape])`); exactly the optional ones
- * (past `required`) show a default, `name = value`. A built-in called in several ways
- * lists them joined by " or ", the last naming every parameter:
- * `arange(stop) or arange(start, stop, step = 1)`.
+ * The signature must name the built-in, and every `name = default` it shows must be a
+ * parameter (the keywords users type). Unless it elides with `...` (`stack([a, b, ...])`,
+ * `einsum(subscripts, x1, x2, ...)`), it lists the parameters in order (one that takes a
+ * list may be shown in brackets, `zeros([shape])`) with a default exactly for the optional
+ * ones. A built-in called in several ways lists them joined by " or ", the last naming
+ * every parameter: `arange(stop) or arange(start, stop, step = 1)`.
  */
 function signatureProblems(e: BuiltinEntry, signature: string): string[] {
   const forms = signature.split(" or ");
@@ -136,6 +137,12 @@ function signatureProblems(e: BuiltinEntry, signature: string): string[] {
     parsed.push(splitTopLevel(m[2]!));
   }
   const paramName = (part: string) => part.split("=")[0]!.trim().replace(/^\[(.*)\]$/, "$1");
+  const keywords = parsed.flat().filter((p) => /^[A-Za-z_][A-Za-z0-9_]*\s*=/.test(p)).map(paramName);
+  const unknown = keywords.filter((k) => !e.params.includes(k));
+  if (unknown.length > 0) {
+    return [`signature \`${signature}\` shows ${unknown.map((k) => `\`${k} =\``).join(", ")}, but the parameters are (${e.params.join(", ")})`];
+  }
+  if (signature.includes("...")) return [];
   const last = parsed[parsed.length - 1]!;
   const names = last.map(paramName);
   if (names.join(",") !== e.params.join(",")) {
