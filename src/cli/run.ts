@@ -1,10 +1,12 @@
 // The gradc command (see main.ts for the entry point): argument handling and output only; every verb is a few lines over
-// the library API. User errors print the rendered diagnostic and exit 1, never a stack.
+// the library API. User errors (file-system problems included) print the rendered
+// diagnostic and exit 1, never a stack; only a compiler bug exits 2, with where to report it.
 
-import { readFileSync, writeFileSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, extname, join, resolve } from "node:path";
 import { buildModel, check, compileToSource, derivative, formatGradcheck, gradcheck, GradcError, type CompileOptions } from "../index";
 import { emitDeclarations } from "../codegen";
+import { fail, issueTracker } from "../diagnostics";
+import { readText, writeText } from "./files";
 import { lowerSource } from "../lower";
 import { printDefinitions, printDot } from "../print";
 import { mergeOptions, readPragmas } from "../plugins/options";
@@ -15,6 +17,8 @@ const usage = `gradc ${version}: a symbolic differentiation compiler to JavaScri
 
 usage:
   gradc compile model.grad [-o model.mjs] [--size n=64] [--dtype f32|f64] [--format esm|cjs] [--seed 1] [--stats]
+                                              -o also writes the declarations beside the module:
+                                              model.d.mts for .mjs, model.d.cts for .cjs, model.d.ts for .js
   gradc grad model.grad [--size n=64]        print the simplified gradient program
   gradc diff "<expr>" --wrt x                 print d(expr)/dx
   gradc graph model.grad [--grad]             print the graph as Graphviz DOT
@@ -87,13 +91,7 @@ function sizes(args: Args, flag = "--size"): Record<string, number> | undefined 
 function readModel(args: Args): { text: string; filename: string } {
   const file = args.positional[0];
   if (!file) throw new UsageError(`gradc ${args.verb} needs a model file`);
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (e) {
-    throw new UsageError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-  }
-  return { text, filename: file };
+  return { text: readText(file), filename: file };
 }
 
 function compileOptions(args: Args, filename: string): CompileOptions {
@@ -118,12 +116,12 @@ export function run(argv: string[], out: (s: string) => void, err: (s: string) =
         const formatFlag = one(args, "--format");
         if (formatFlag !== undefined && formatFlag !== "esm" && formatFlag !== "cjs") throw new UsageError(`--format must be esm or cjs, got ${formatFlag}`);
         const format = (formatFlag ?? (target?.endsWith(".cjs") ? "cjs" : "esm")) as "esm" | "cjs";
+        if (target !== undefined) checkTarget(target, filename, format);
         const { text: js, model } = compileToSource(text, { ...options, format });
         if (args.flags.has("--stats")) err(formatStats(modelStats(model, options.dtype ?? "f32")));
         if (!target) { out(js); return 0; }
-        writeFileSync(target, js);
-        const dts = emitDeclarations(model.program, options.dtype ?? "f32", format);
-        for (const name of declarationPaths(target)) writeFileSync(name, dts);
+        writeText(target, js);
+        writeText(declarationPath(target), emitDeclarations(model.program, options.dtype ?? "f32", format));
         return 0;
       }
       case "grad": {
@@ -185,7 +183,7 @@ export function run(argv: string[], out: (s: string) => void, err: (s: string) =
           const { text, filename } = readModel({ ...args, positional: [file] });
           const options = mergeOptions(readPragmas(text, filename), { sizes: sizes(args), dtype: dtypeFlag as "f32" | "f64" | undefined });
           const program = lowerSource(text, { filename, sizes: options.sizes });
-          writeFileSync(`${file}.d.ts`, emitDeclarations(program, options.dtype ?? "f32", "esm"));
+          writeText(`${file}.d.ts`, emitDeclarations(program, options.dtype ?? "f32", "esm"));
         }
         return 0;
       }
@@ -198,18 +196,34 @@ export function run(argv: string[], out: (s: string) => void, err: (s: string) =
   } catch (e) {
     if (e instanceof GradcError) { err(`${e.rendered}\n`); return 1; }
     if (e instanceof UsageError) { err(`gradc: ${e.message}\n`); return 1; }
+    // A compiler bug. InternalError's message already says where to report it; anything
+    // else gets the same line, and its stack, which is what the report needs.
     const message = e instanceof Error ? e.message : String(e);
-    err(`gradc: ${message.startsWith("internal compiler error") ? message : `internal compiler error: ${message}\nplease report this at the gradc issue tracker`}\n`);
+    if (message.startsWith("internal compiler error")) { err(`gradc: ${message}\n`); return 2; }
+    const stack = e instanceof Error && e.stack ? `\n${e.stack}` : "";
+    err(`gradc: internal compiler error: ${message}\nplease report this at ${issueTracker} with the model and this output (gradc ${version})${stack}\n`);
     return 2;
   }
 }
 
-/** `.d.ts` beside the module, plus the name TypeScript resolves for .mjs/.cjs. */
-function declarationPaths(target: string): string[] {
+/** A module name and format that agree, and that do not replace the model file. */
+function checkTarget(target: string, model: string, format: "esm" | "cjs"): void {
+  if (resolve(target) === resolve(model)) fail("E0504", undefined, target);
+  // Node decides by the extension: a .mjs file is always ESM, a .cjs file always CommonJS.
+  if (target.endsWith(".mjs") && format === "cjs") throw new UsageError(`${target} is loaded as an ES module; use --format esm, or name it .cjs`);
+  if (target.endsWith(".cjs") && format === "esm") throw new UsageError(`${target} is loaded as CommonJS; use --format cjs, or name it .mjs`);
+}
+
+/** The one declaration file TypeScript looks for beside the module: m.mjs -> m.d.mts,
+ *  m.cjs -> m.d.cts, m.js (or no extension) -> m.d.ts, m.ext -> m.d.ext.ts (TypeScript's
+ *  allowArbitraryExtensions). Each module has its own, so compiling m.cjs next to m.mjs
+ *  leaves m.mjs's declarations alone. */
+export function declarationPath(target: string): string {
+  const ext = extname(target);
+  const base = basename(target, ext);
   const dir = dirname(target);
-  const base = basename(target).replace(/\.(mjs|cjs|js)$/, "");
-  const paths = [join(dir, `${base}.d.ts`)];
-  if (target.endsWith(".mjs")) paths.push(join(dir, `${base}.d.mts`));
-  if (target.endsWith(".cjs")) paths.push(join(dir, `${base}.d.cts`));
-  return paths;
+  if (ext === ".mjs") return join(dir, `${base}.d.mts`);
+  if (ext === ".cjs") return join(dir, `${base}.d.cts`);
+  if (ext === ".js" || ext === "") return join(dir, `${base}.d.ts`);
+  return join(dir, `${base}.d${ext}.ts`);
 }

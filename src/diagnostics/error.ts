@@ -67,10 +67,13 @@ export function failWith(d: Diagnostic): never {
   throw new GradcError([d]);
 }
 
+/** Where compiler bugs are reported (package.json's `bugs.url`, checked by a test). */
+export const issueTracker = "https://github.com/gradc/gradc/issues";
+
 /** A compiler bug: never dressed up as a user error. */
 export class InternalError extends Error {
   constructor(message: string, detail?: string) {
-    super(`internal compiler error: ${message}${detail ? `\n${detail}` : ""}\nplease report this at the gradc issue tracker`);
+    super(`internal compiler error: ${message}${detail ? `\n${detail}` : ""}\nplease report this at ${issueTracker}`);
     this.name = "InternalError";
   }
 }

@@ -3,6 +3,7 @@ export { messages, type MessageCode } from "./messages";
 export {
   GradcError,
   InternalError,
+  issueTracker,
   diagnostic,
   fail,
   failWith,

@@ -1,7 +1,7 @@
 // The gradc command (SPEC §3): every verb in-process through `run(argv, out, err)` with
 // captured output; the emitted modules loaded by a real `node` from an otherwise empty
 // folder (ESM and CJS), their `.d.ts` checked by `tsc --strict`; and a few runs of the
-// built binary `node dist/cli.js` (built here with tsup when dist/ is missing).
+// built binary `node dist/cli.js` (rebuilt first when src/ is newer: test/helpers/build-dist.ts).
 
 import { execFileSync, spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run } from "../../src/cli/run";
 import { compile } from "../../src/index";
 import { parse } from "../../src/syntax";
+import { ensureFreshDist } from "../helpers/build-dist";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version: string };
@@ -76,10 +77,10 @@ describe("gradc check", () => {
     noStack(r.err);
   });
 
-  it("reports a missing file as a usage error, not a stack", () => {
+  it("reports a missing file in words, not a stack", () => {
     const r = gradc("check", join(tmp, "missing.grad"));
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/^gradc: cannot read .*missing\.grad/);
+    expect(r.err).toMatch(/^error: cannot read .*missing\.grad: no such file or folder\n$/);
     noStack(r.err);
   });
 });
@@ -136,12 +137,13 @@ describe("gradc --help, --version and bad arguments", () => {
 });
 
 describe("gradc compile", () => {
-  it("-o writes the module and its .d.ts; the module alone in a folder imports and trains XOR", () => {
+  it("-o writes the module and its .d.mts; the module alone in a folder imports and trains XOR", () => {
     const dir = folder("esm");
     const target = join(dir, "out.mjs");
     expect(gradc("compile", xorPath, "-o", target)).toEqual({ code: 0, out: "", err: "" });
     expect(existsSync(target)).toBe(true);
-    expect(readFileSync(join(dir, "out.d.ts"), "utf8")).toMatch(/export declare function forward/);
+    expect(readFileSync(join(dir, "out.d.mts"), "utf8")).toMatch(/export declare function forward/);
+    expect(existsSync(join(dir, "out.d.ts"))).toBe(false); // one declaration file per module
 
     const alone = folder("alone");
     copyFileSync(target, join(alone, "model.mjs"));
@@ -196,7 +198,7 @@ describe("gradc compile", () => {
       console.log(JSON.stringify([m.params.m1.constructor.name, out.y_out.constructor.name]));
     `);
     expect(result).toEqual(["Float64Array", "Float64Array"]);
-    expect(readFileSync(join(dir, "model.d.ts"), "utf8")).toContain("Float64Array");
+    expect(readFileSync(join(dir, "model.d.mts"), "utf8")).toContain("Float64Array");
   });
 
   it("--size n=4 binds a dim: meta shows 4", () => {
@@ -304,10 +306,7 @@ describe("gradc grad, diff, graph", () => {
 });
 
 describe("the built binary, node dist/cli.js", () => {
-  beforeAll(() => {
-    // CI runs `npm run build` first; a bare checkout builds once here.
-    if (!existsSync(cliPath)) execFileSync("npx", ["tsup"], { cwd: root, stdio: "ignore" });
-  }, 180_000);
+  beforeAll(ensureFreshDist, 180_000); // rebuilt when src/ is newer than dist/
 
   const cli = (...argv: string[]) => spawnSync(process.execPath, [cliPath, ...argv], { cwd: tmp, encoding: "utf8" });
 
