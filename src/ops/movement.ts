@@ -67,7 +67,11 @@ export const reshape: ViewDef = {
     if (!sameSize(sizeOf(x!), sizeOf(out)) && !sizeCheckedAtRunTime(x!, out)) fail("E0205", span, formatShape(x!), formatShape(out));
     return out;
   },
-  evaluate: ([x]) => x!.data,
+  // (with free dims, the counts the shape rule could not compare are compared here)
+  evaluate: ([x], _attrs, out) => {
+    if (x!.data.length !== numel(out)) fail("E0205", undefined, formatShape(x!.shape), formatShape(out));
+    return x!.data;
+  },
   vjp: (b, g, node) => [b.reshape(g, node.inputs[0]!.shape)],
   props: { cheap: true },
   emit: {
