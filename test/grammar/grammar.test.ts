@@ -728,7 +728,8 @@ const builtinNames = (
   "square sign floor pow maximum minimum where clip leaky_relu elu gelu sum mean max min prod " +
   "logsumexp softmax log_softmax transpose reshape broadcast_to concat one_hot conv2d maxpool2d " +
   "avgpool2d grad mse cross_entropy sgd momentum adam zeros ones constant uniform normal " +
-  "glorot_uniform he_normal"
+  "glorot_uniform he_normal erf round ceil trunc mod log_sigmoid silu rsqrt var std norm cumsum argmax argmin " +
+  "layer_norm rms_norm stack squeeze expand_dims flip pad tile repeat stop_gradient"
 ).split(" ");
 
 describe("grammar/gradc.tmLanguage.json", () => {
