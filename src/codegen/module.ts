@@ -599,7 +599,7 @@ class ModuleEmitter {
       const where = c.span ? (() => { const lc = lineColumn(c.span.source.text, c.span.start); return `${c.span.source.file}:${lc.line}:${lc.column}`; })() : "shape";
       text(messages.E0410(where, c.detail));
       [...new Set([...dimNames(c.a), ...dimNames(c.b)])].sort().forEach((n, i) => {
-        text(`${i === 0 ? " with " : ", "}${n} = `);
+        text(`${i === 0 ? ", with " : ", "}${n} = `);
         message = js.binary("+", message!, js.id(this.dimNames.get(n)!));
         const input = readFrom.get(n);
         if (input) text(` (from the length of \`${input}\`)`);

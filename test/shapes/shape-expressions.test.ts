@@ -1,0 +1,125 @@
+// Shape entries as integer expressions of sizes and dims: `reshape(x, [b * t, d])`,
+// `[n // 2, 2]`, `[t + 1]`, one -1 for the rest with free dims, merging and splitting free
+// dims; what only dim values can settle is checked by the compiled wrappers; `//` is also
+// floor division of values.
+
+import { describe, expect, it } from "vitest";
+import { check, compile } from "../../src/index";
+import { lowerSource } from "../../src/lower";
+import { parse, printExpr } from "../../src/syntax";
+import { errorOf, expectEmittedMatchesInterpreter, expectGradientsMatchDifferences, randomValues } from "./helpers";
+
+describe("merging and splitting free dims", () => {
+  const source = `dim b
+input x: [b, 5, 5]
+param w: [5, 3] = uniform(-1, 1)
+y = reshape(x, [-1, 5])
+back = reshape(tanh(y @ w), [b, 5, 3])
+flat = reshape(back, [b * 15])
+loss = sum(flat * flat) + sum(reshape(y, [b, 5, 5]) * x)
+output y, back, flat
+minimize loss`;
+
+  it("gives symbolic shapes that print as gradc", () => {
+    expect(check(source).outputs.map((o) => o.shape)).toEqual([["b * 5", 5], ["b", 5, 3], ["b * 15"]]);
+  });
+
+  for (const b of [2, 3, 1]) {
+    it(`runs, matches the interpreter and differentiates with b = ${b}`, () => {
+      const values = randomValues(source, { b }, b);
+      const model = expectEmittedMatchesInterpreter(source, values, { b });
+      expect((model.forward(values).flat as Float64Array).length).toBe(15 * b);
+      expectGradientsMatchDifferences(model, values);
+    });
+  }
+});
+
+describe("floor division, sums and differences of dims", () => {
+  const source = `dim n
+input z: [n]
+param s = uniform(-1, 1)
+pairs = reshape(z, [n // 2, 2])
+again = reshape(z, [-1, 2])
+longer = broadcast_to(s, [n + 1, 2])
+loss = sum(pairs * again) + sum(longer) * s
+output pairs, longer
+minimize loss`;
+
+  it("folds when the dims are bound", () => {
+    expect(check(source, { sizes: { n: 6 } }).outputs.map((o) => o.shape)).toEqual([[3, 2], [7, 2]]);
+    const odd = errorOf(() => check(source, { sizes: { n: 7 } }));
+    expect(odd.message).toBe("cannot reshape [7] to [3, 2]: the sizes differ");
+    expect([odd.line, odd.column]).toEqual([4, 9]);
+  });
+
+  it("keeps symbolic dims when free, and checks them at run time", () => {
+    expect(check(source).outputs.map((o) => o.shape)).toEqual([["n // 2", 2], ["n + 1", 2]]);
+    const values = randomValues(source, { n: 6 });
+    const model = expectEmittedMatchesInterpreter(source, values, { n: 6 });
+    expect((model.forward(values).longer as Float64Array).length).toBe(14);
+    expectGradientsMatchDifferences(model, values);
+    const bad = errorOf(() => model.forward({ ...values, z: new Float64Array(7) }));
+    expect(bad.code).toBe("E0410");
+    expect(bad.message).toBe("<input>:4:9: cannot reshape [n] to [n // 2, 2]: the sizes differ, with n = 7 (from the length of `z`)");
+    // the model still works after the error
+    expect((model.forward(values).pairs as Float64Array).length).toBe(6);
+  });
+
+  it("a size that subtracts must not be negative", () => {
+    const model = compile("dim t\ninput x: [t]\ny = broadcast_to(1, [t - 2])\noutput x, y", { dtype: "f64" });
+    expect(model.meta.outputs[1]!.shape).toEqual(["t - 2"]);
+    expect((model.forward({ x: new Float64Array(5) }).y as Float64Array).length).toBe(3);
+    const bad = errorOf(() => model.forward({ x: new Float64Array(1) }));
+    expect(bad.message).toBe("<input>:3:5: the size t - 2 is negative, with t = 1 (from the length of `x`)");
+  });
+
+  it("a dim name stands where an integer is expected, bound or free", () => {
+    const bound = check("dim t\ninput x: [t, 3]\ny = reshape(x, [t * 3])\noutput y", { sizes: { t: 4 } });
+    expect(bound.outputs[0]!.shape).toEqual([12]);
+    const free = check("dim t\ninput x: [t, 3]\ny = reshape(x, [t * 3])\noutput y");
+    expect(free.outputs[0]!.shape).toEqual(["t * 3"]);
+  });
+});
+
+describe("shape expression mistakes are located", () => {
+  const cases: [string, string, string, number][] = [
+    ["y = reshape(x, [n / 2, 2])", "E0224", "bad shape expression: sizes are integers: use `//` for floor division", 19],
+    ["y = reshape(x, [n // 0, 2])", "E0224", "bad shape expression: cannot floor-divide a size by 0", 22],
+    ["y = reshape(x, [x, 2])", "E0215", "bad size: `x` is not a dim", 17],
+    ["y = reshape(x, [2.5 * n])", "E0224", "bad shape expression: `2.5` is not an integer", 17],
+    ["y = reshape(x, [-1, -1])", "E0206", "reshape allows at most one -1", 21],
+    ["y = broadcast_to(x, [-2, n])", "E0215", "bad size: a shape entry cannot be negative, found -2", 22],
+    ["y = reshape(x, [n ^ 2])", "E0224", "bad shape expression: `^` is not allowed in a size; use `+`, `-`, `*` and `//`", 19],
+    ["y = reshape(x, [sum(x)])", "E0224", "bad shape expression: a size must be an integer expression of numbers and dim names", 17],
+    ["y = reshape(x, [n // (n - 1)])", "E0224", "bad shape expression: a divisor must be a number or a product of dims", 22],
+  ];
+  for (const [line, code, message, column] of cases) {
+    it(line, () => {
+      const e = errorOf(() => check(`dim n\ninput x: [n]\n${line}\noutput y`));
+      expect([e.code, e.message, e.line, e.column]).toEqual([code, message, 3, column]);
+    });
+  }
+});
+
+describe("// (floor division)", () => {
+  it("binds like * and round-trips through the printer", () => {
+    const program = parse({ file: "t.grad", text: "y = a + b // c * d\n" });
+    const def = program.statements[0]!;
+    expect(def.kind === "def" && printExpr(def.value)).toBe("a + b // c * d");
+    const tree = def.kind === "def" ? def.value : undefined;
+    expect(tree?.kind === "binary" && tree.op).toBe("+");
+    expect(tree?.kind === "binary" && tree.right.kind === "binary" && tree.right.op).toBe("*");
+  });
+
+  it("floor-divides values elementwise, as Python, with a zero gradient", () => {
+    const model = compile("input x: [4]\nparam w: [4] = uniform(1, 2)\ny = x // 2\nloss = sum((w // 0.5) * x)\noutput y\nminimize loss", { dtype: "f64" });
+    expect(Array.from(model.forward({ x: Float64Array.of(-3.5, 7, 2, -0.5) }).y as Float64Array)).toEqual([-2, 3, 1, -1]);
+    const { grads } = model.valueAndGrad({ x: Float64Array.of(1, 2, 3, 4) });
+    expect(Array.from(grads.w!)).toEqual([0, 0, 0, 0]);
+  });
+
+  it("lowers to floor of a division", () => {
+    const program = lowerSource("input x: [2]\ny = x // 3\noutput y");
+    expect(program.outputs[0]!.node.op.name).toBe("floor");
+  });
+});
