@@ -68,7 +68,9 @@ export function lowerEinsum(b: Builder, text: string, where: Span, args: readonl
       if (known !== undefined && known !== d) {
         const prev = first.get(l)!;
         const charAt = t.at[t.ellipsis !== undefined && axis >= t.ellipsis ? axis - extra : axis]!;
-        fail("E0225", at(charAt), `label \`${l}\` is ${known} in operand ${prev.term + 1} but ${d} in operand ${i + 1}`);
+        fail("E0225", at(charAt), prev.term === i
+          ? `label \`${l}\` is ${known} and ${d} in the same operand`
+          : `label \`${l}\` is ${known} in operand ${prev.term + 1} but ${d} in operand ${i + 1}`);
       }
       if (known === undefined) { size.set(l, d); first.set(l, { term: i, axis }); }
     });
