@@ -257,6 +257,8 @@ const table: Record<string, Case[]> = {
   // linear algebra
   matmul: [
     [[3, 4], [4, 2]], [[1, 3], [3, 1]], [[4, 1], [1, 3]], [[2, 3, 4], [2, 4, 5]], [[1, 2, 2], [1, 2, 3]],
+    // any rank: batch dims (equal in the primitive; lowering broadcasts them)
+    [[2, 2, 3, 4], [2, 2, 4, 3]], [[2, 1, 2, 2, 3], [2, 1, 2, 3, 2]],
   ].map(([a, c]) => direct("matmul", [input(a!), input(c!)], {}, { linear: [0, 1] })),
 
   // convolution and pooling
