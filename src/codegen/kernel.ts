@@ -189,7 +189,10 @@ export class FunctionEmitter {
       case "view": {
         const view = node.op.emit as ViewRecord;
         const input = node.inputs[0]!;
-        if (view.needsContiguousInput?.(node)) {
+        if (view.needsContiguousInput?.(node) && input.op.kind === "source" && input.shape.length === 1) {
+          // A rank-1 index pattern (arange) reshaped: its index is the flat offset.
+          value = this.read(input, [this.offset(node.shape, idx)], body);
+        } else if (view.needsContiguousInput?.(node)) {
           if (!this.plan.materialized.has(input)) throw new InternalError(`reshape of an unmaterialised ${input.op.name}`);
           const flat = this.offset(node.shape, idx);
           value = this.read(input, [], body);

@@ -495,12 +495,12 @@ class ModuleEmitter {
 
   /** Ids inputs (take, one_hot) checked once per call, after their lengths and the dims. */
   private inputIdChecks(checks: readonly IdCheck[]): js.Statement[] {
-    const dim = (d: Dim) => (typeof d === "number" ? js.num(d) : js.id(this.dimNames.get(d)!));
+    const dim = (d: Dim) => dimExpression(d, (n) => this.dimNames.get(n)!);
     return checks.filter((c) => c.ids.op.name === "input").map((c) => {
       const name = c.ids.attrs.name as string;
       const v = c.ids.attrs.role === "param" ? this.paramVars.get(name)! : this.inputVars.get(name)!;
       // A scalar is boxed in a one-element array by the argument checks.
-      return idCheckStatement({ ...c, ids: c.ids }, c.ids.shape.length === 0 ? js.index(v, js.num(0)) : js.id(v), dim);
+      return idCheckStatement(c, c.ids.shape.length === 0 ? js.index(v, js.num(0)) : js.id(v), dim);
     });
   }
 

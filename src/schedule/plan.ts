@@ -333,7 +333,8 @@ function expands(n: Node): boolean {
   return !sameSize(from, to);
 }
 
-/** Recomputing beats a buffer: negation or a comparison of one value. */
+/** Recomputing beats a buffer: negation or a comparison of one value, or an index
+ *  pattern (a tril/triu mask, an arange expression: a few integer operations). */
 function isCheap(n: Node): boolean {
-  return n.op.name === "neg" && n.inputs[0]!.op.kind !== "elementwise";
+  return (n.op.name === "neg" && n.inputs[0]!.op.kind !== "elementwise") || indexPattern(n);
 }
