@@ -188,9 +188,9 @@ export const constantBuiltins: Record<string, Builtin> = {
   },
   tensor: {
     params: ["values"], required: 1,
-    doc: docOf("constant", "tensor([[1, 2], [3, 4]])",
-      "A tensor literal: nested lists of constant numbers, rectangular (a ragged list is an error located at the odd entry).",
-      "the nesting: `[2, 2]` above; a bare number is a scalar", "none (a constant)", "`np.array`, `torch.tensor`"),
+    doc: docOf("constant", "tensor(values)",
+      "A tensor literal: `values` are nested lists of constant numbers, rectangular, as in `tensor([[1, 2], [3, 4]])` (a ragged list is an error located at the odd entry).",
+      "the nesting: `[2, 2]` for that example; a bare number is a scalar", "none (a constant)", "`np.array`, `torch.tensor`"),
     lower: ([values], ctx) => {
       const v = literalValues(values!);
       return typeof v === "number" ? ctx.b.constant(v) : ctx.b.op("tensor", [], { values: v as never });

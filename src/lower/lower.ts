@@ -49,13 +49,15 @@ export interface LowerOptions {
   filename?: string;
 }
 
-const optimizerSchemas: Record<string, [string, number | undefined][]> = {
+/** Each optimizer's arguments in order, with defaults (docs/language.md lists them). */
+export const optimizerSchemas: Record<string, [string, number | undefined][]> = {
   sgd: [["lr", 0.01]],
   momentum: [["lr", 0.01], ["beta", 0.9]],
   adam: [["lr", 0.001], ["beta1", 0.9], ["beta2", 0.999], ["eps", 1e-8]],
 };
 
-const initSchemas: Record<string, [string, number | undefined][]> = {
+/** Each initialiser's arguments in order, with defaults (`undefined`: required). */
+export const initSchemas: Record<string, [string, number | undefined][]> = {
   zeros: [], ones: [], glorot_uniform: [], he_normal: [],
   constant: [["value", undefined]],
   uniform: [["lo", -0.05], ["hi", 0.05]],

@@ -8,6 +8,7 @@ import {
   collectBuiltins, docProblems, outputPath, preludeDocs, renderLanguageDoc, root, templateGroups, templatePath, type BuiltinEntry,
 } from "../../scripts/docs";
 import { check, compile, GradcError } from "../../src/index";
+import { initSchemas, optimizerSchemas } from "../../src/lower/lower";
 
 const template = readFileSync(join(root, templatePath), "utf8");
 const committed = readFileSync(join(root, outputPath), "utf8");
@@ -38,6 +39,15 @@ describe("docs/language.md", () => {
       const rows = committed.split("\n").filter((l) => l.startsWith(`| \`${name}(`));
       expect(rows.length, `table rows for \`${name}\``).toBe(1);
     }
+  });
+
+  it("documents every optimizer and initialiser with its arguments and defaults", () => {
+    const call = (name: string, schema: [string, number | undefined][]) =>
+      schema.length === 0 ? `\`${name}\`` : `\`${name}(${schema.map(([k, v]) => (v === undefined ? k : `${k} = ${v}`)).join(", ")})\``;
+    const missing = [...Object.entries(optimizerSchemas), ...Object.entries(initSchemas)]
+      .map(([name, schema]) => call(name, schema))
+      .filter((text) => !committed.includes(text));
+    expect(missing, `write these in ${templatePath} (Statements), then run \`npm run docs\``).toEqual([]);
   });
 
   // Each ```gradc block is a whole program that compiles; a ```gradc error block must fail,
