@@ -150,4 +150,16 @@ minimize sum(erf(u) * x) + sum(mod(u * 3, p + 2)) + sum(silu(u) + log_sigmoid(u)
     const result = gradcheck(src, { dims: { n: 4 }, points: 3 });
     expect(result.ok, JSON.stringify(result.params)).toBe(true);
   });
+
+  it("have second derivatives that agree with finite differences (grad inside the objective)", () => {
+    const src = `dim n
+param p: [3] = uniform(-1.5, 1.5)
+input x: [n, 3]
+u = x * p
+inner = sum(erf(u) * x) + sum(mod(u * 3, p + 2) * u) + sum(silu(u) + log_sigmoid(u) + rsqrt(u * u + 1))
+minimize sum(grad(inner, p) ^ 2)
+`;
+    const result = gradcheck(src, { dims: { n: 4 } });
+    expect(result.ok, JSON.stringify(result.params)).toBe(true);
+  });
 });

@@ -130,4 +130,16 @@ minimize sum(y * u) + sum(var(u, axis = 0, correction = 1)) + sum(std(u, axis = 
     const result = gradcheck(src, { dims: { n: 4 } });
     expect(result.ok, JSON.stringify(result.params)).toBe(true);
   });
+
+  it("have second derivatives that agree with finite differences (grad inside the objective)", () => {
+    const src = `dim n
+param w: [3]
+input x: [n, 3]
+u = x * w
+inner = sum(layer_norm(u) * x) + var(u) + norm(u) + sum(std(u, axis = 0) * w) + sum(rms_norm(u, axis = 0) ^ 2) + sum(cumsum(u, axis = 0) ^ 2)
+minimize sum(grad(inner, w) ^ 2)
+`;
+    const result = gradcheck(src, { dims: { n: 4 } });
+    expect(result.ok, JSON.stringify(result.params)).toBe(true);
+  });
 });

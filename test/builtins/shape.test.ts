@@ -113,6 +113,18 @@ minimize sum(y ^ 2) + sum(z * u) + sum(q * q) + sum(sin(t))
     const result = gradcheck(src, { dims: { n: 3 } });
     expect(result.ok, JSON.stringify(result.params)).toBe(true);
   });
+
+  it("have second derivatives that agree with finite differences (grad inside the objective)", () => {
+    const src = `dim n
+param w: [3]
+input x: [n, 3]
+u = sin(x * w)
+inner = sum(stack([u, x], axis = 1) ^ 3) + sum(flip(u, 1) * u * u) + sum(pad(u, [[0, 0], [1, 2]], value = 1) ^ 3) + sum(tile(u, [1, 2]) ^ 3) + sum(repeat(u, 2, 1) ^ 3)
+minimize sum(grad(inner, w) ^ 2)
+`;
+    const result = gradcheck(src, { dims: { n: 3 } });
+    expect(result.ok, JSON.stringify(result.params)).toBe(true);
+  });
 });
 
 describe("misuse is a located GradcError", () => {
