@@ -1,0 +1,28 @@
+// Step time of the embedding model (examples/embedding) with take vs one_hot(ids, V) @ E,
+// over vocabulary sizes: take's step reads and scatters 64 rows; one_hot's multiplies a
+// [64, V] matrix. A timing script, not a test: node bench/embedding.mjs (after npm run build).
+
+import { readFileSync } from "node:fs";
+import { compile } from "../dist/index.js";
+
+const base = readFileSync(new URL("../examples/embedding/embedding.grad", import.meta.url), "utf8");
+const B = 64;
+
+function timeStep(source, V) {
+  const m = compile(source.replaceAll("10000", String(V)));
+  const ids = Float32Array.from({ length: B }, (_, i) => (i * 7919) % V);
+  const target = new Float32Array(B * 10).map((_, i) => (i % 10 === 0 ? 1 : 0));
+  const values = { ids, target };
+  for (let i = 0; i < 20; i++) m.step(values); // warm up
+  let n = 0;
+  const start = performance.now();
+  while (performance.now() - start < 1000) { m.step(values); n++; }
+  return (performance.now() - start) / n;
+}
+
+console.log("V        take step (ms)   one_hot @ E step (ms)");
+for (const V of [1000, 10000, 100000]) {
+  const take = timeStep(base, V);
+  const oneHot = V <= 10000 ? timeStep(base.replace("take(E, ids) @ W", "(one_hot(ids, 10000) @ E) @ W"), V) : NaN;
+  console.log(`${String(V).padEnd(8)} ${take.toFixed(3).padStart(10)}   ${Number.isNaN(oneHot) ? "(skipped)" : oneHot.toFixed(3).padStart(18)}`);
+}
