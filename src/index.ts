@@ -4,13 +4,14 @@
 import { gradients } from "./autodiff";
 import { emitSource, type CodegenOptions, type ModelIR } from "./codegen";
 import { fail, GradcError, InternalError } from "./diagnostics";
-import { checkGradients, type CheckableModel, type GradcheckOptions, type GradcheckResult } from "./gradcheck";
+import { checkGradients, findIdInputs, rememberIdInputs, type CheckableModel, type GradcheckOptions, type GradcheckResult } from "./gradcheck";
 import type { Shape } from "./ir";
 import { lowerProgram, lowerSource, requireReadableDims, type LoweredProgram } from "./lower";
 import { Builder } from "./ops";
 import { printExpression } from "./print";
 import { simplify } from "./simplify";
 import { keywords, parseExpression, type Expr, type Program } from "./syntax";
+import { validateDims, validateOptions } from "./options";
 
 export { GradcError } from "./diagnostics";
 export { formatGradcheck, type GradcheckOptions, type GradcheckResult, type ParamReport } from "./gradcheck";
@@ -52,6 +53,7 @@ export interface CompiledModel {
 
 /** Check a program: throws GradcError, or returns its descriptors. */
 export function check(source: string, options: CheckOptions = {}): ModelMeta {
+  validateOptions("check", options);
   const program = lower(source, options);
   requireReadableDims(program);
   return describe(program);
@@ -59,6 +61,7 @@ export function check(source: string, options: CheckOptions = {}): ModelMeta {
 
 /** Compile a program to a live model. */
 export function compile(source: string, options: CompileOptions = {}): CompiledModel {
+  validateOptions("compile", options);
   const { text, model } = compileToSource(source, { ...options, format: "function" });
   let factory: (errorClass: typeof GradcError) => Omit<CompiledModel, "source">;
   try {
@@ -75,7 +78,8 @@ export function compile(source: string, options: CompileOptions = {}): CompiledM
     if (e instanceof RangeError) fail("E0222", undefined, e.message);
     throw e;
   }
-  void model;
+  // Which inputs hold ids, so gradcheck can draw valid ones for this model.
+  rememberIdInputs(live.meta, findIdInputs([...model.outputs, ...(model.objective ? [model.objective] : []), ...(model.grads ?? [])]));
   return { ...live, source: text };
 }
 
@@ -85,10 +89,9 @@ export interface SourceOptions extends CompileOptions {
 
 /** The emitted JavaScript for a program (a module for "esm"/"cjs"). */
 export function compileToSource(source: string, options: SourceOptions = {}): { text: string; model: ModelIR } {
+  validateOptions("source", options);
   const dtype = options.dtype ?? "f32";
-  if (dtype !== "f32" && dtype !== "f64") fail("E0303", undefined, JSON.stringify(dtype));
   const seed = options.seed ?? 1;
-  if (typeof seed !== "number" || !Number.isInteger(seed)) fail("E0304", undefined, "seed must be an integer");
   const program = lower(source, options);
   requireReadableDims(program);
   const model = buildModel(program);
@@ -99,10 +102,17 @@ export function compileToSource(source: string, options: SourceOptions = {}): { 
 /** Compare a model's gradient with central finite differences of its objective, in f64, at
  *  seeded random points; a source is compiled in f64 first (with `sizes`, `seed`, `filename`). */
 export function gradcheck(model: CompiledModel | CheckableModel | string, options: GradcheckOptions & CheckOptions & { seed?: number } = {}): GradcheckResult {
+  validateOptions("gradcheck", options);
+  // A compiled model's sizes and filename are fixed: passing them would silently do nothing.
+  const compileOnly = (["sizes", "filename"] as const).filter((k) => options[k] !== undefined);
+  if (typeof model !== "string" && compileOnly.length > 0) {
+    fail("E0304", undefined, `\`${compileOnly[0]}\` applies only when gradcheck compiles a source string; this model is compiled already`);
+  }
   const live = typeof model === "string"
     ? compile(model, { filename: options.filename, sizes: options.sizes, seed: options.seed, dtype: "f64" })
     : model;
   if (live === null || typeof live !== "object") fail("E0304", undefined, "gradcheck takes a compiled model or a source string");
+  validateDims(options.dims, (live as CheckableModel).meta);
   return checkGradients(live as CheckableModel, options);
 }
 
@@ -126,6 +136,8 @@ export function buildModel(program: LoweredProgram): ModelIR {
 /** d(expr)/d(wrt) for a scalar expression of elementwise built-ins, simplified, as one
  *  gradc expression. Every free name in the expression is a scalar variable. */
 export function derivative(expr: string, wrt: string): string {
+  // It has no options: a third argument is a mistake, not something to ignore.
+  if (arguments.length > 2) fail("E0304", undefined, `derivative(expr, wrt) takes two arguments, but ${arguments.length} were given`);
   if (typeof expr !== "string" || typeof wrt !== "string") fail("E0304", undefined, "derivative(expr, wrt) takes two strings");
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(wrt) || keywords.has(wrt)) fail("E0304", undefined, `\`${wrt}\` is not a variable name`);
   const source = { file: "<expr>", text: expr };
@@ -158,15 +170,20 @@ function describe(program: LoweredProgram): ModelMeta {
   return { inputs: d(program.inputs), params: d(program.params), outputs: d(program.outputs) };
 }
 
-function collectNames(e: Expr, into: Set<string>): void {
-  switch (e.kind) {
-    case "name": into.add(e.name); return;
-    case "unary": collectNames(e.operand, into); return;
-    case "paren": collectNames(e.inner, into); return;
-    case "binary": collectNames(e.left, into); collectNames(e.right, into); return;
-    case "call": e.args.forEach((a) => collectNames(a, into)); e.kwargs.forEach((k) => collectNames(k.value, into)); return;
-    case "index": collectNames(e.target, into); return;
-    case "list": e.items.forEach((a) => collectNames(a, into)); return;
-    default: return;
+/** The names `root` mentions; with a work list, since a flat 20,000-term sum is a tree
+ *  20,000 deep. */
+function collectNames(root: Expr, into: Set<string>): void {
+  const work = [root];
+  for (let e = work.pop(); e; e = work.pop()) {
+    switch (e.kind) {
+      case "name": into.add(e.name); break;
+      case "unary": work.push(e.operand); break;
+      case "paren": work.push(e.inner); break;
+      case "binary": work.push(e.left, e.right); break;
+      case "call": work.push(...e.args, ...e.kwargs.map((k) => k.value)); break;
+      case "index": work.push(e.target); break;
+      case "list": work.push(...e.items); break;
+      default: break;
+    }
   }
 }

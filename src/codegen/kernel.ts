@@ -4,7 +4,7 @@
 // computed once per element. Kernel ops (matmul, reductions, conv) use their own
 // loop-nest templates from the op table through the KernelContext.
 
-import { InternalError, lineColumn, type Span } from "../diagnostics";
+import { InternalError, lineColumn, sourceExcerpt, type Span } from "../diagnostics";
 import { sameShape, type Dim, type Node, type Shape } from "../ir";
 import { nest, type KernelContext, type KernelEmit, type SourceEmit, type ViewEmit } from "../ops";
 import { isFlat, type Plan } from "../schedule";
@@ -252,7 +252,7 @@ export function groupLabel(members: readonly Node[]): string {
 export function sourceLine(span: Span): string {
   const { text, file } = span.source;
   const lc = lineColumn(text, span.start);
-  return `${file}:${lc.line}: ${text.slice(lc.lineStart, lc.lineEnd).trim()}`;
+  return `${file}:${lc.line}: ${sourceExcerpt(span).trim()}`;
 }
 
 function sizeExpression(shape: Shape, dim: (d: Dim) => js.Expression): js.Expression {

@@ -9,12 +9,29 @@ export interface Label {
   message: string;
 }
 
+/** A secondary location, rendered after the main frame with its own (TypeScript's
+ *  relatedInformation, rustc's notes): "first defined here", "in this call of `f`". */
+export interface Note {
+  message: string;
+  span?: Span;
+}
+
+/** A note as the API reports it: resolved to file, line and column (0 without a span). */
+export interface ResolvedNote {
+  message: string;
+  file: string;
+  line: number;
+  column: number;
+}
+
 export interface Diagnostic {
   code: MessageCode;
   message: string;
   span?: Span;
   /** Secondary spans ("this is [4, 2]"). */
   labels?: Label[];
+  /** Related locations, after the labels. */
+  notes?: Note[];
   hint?: string;
 }
 
@@ -32,6 +49,8 @@ export class GradcError extends Error {
   readonly line: number;
   readonly column: number;
   readonly errors: Diagnostic[];
+  /** The headline's labels and notes, with their positions. */
+  readonly notes: ResolvedNote[];
   readonly rendered: string;
 
   constructor(errors: Diagnostic[]) {
@@ -50,12 +69,24 @@ export class GradcError extends Error {
       this.line = 0;
       this.column = 0;
     }
+    this.notes = [...(first.labels ?? []), ...(first.notes ?? [])].map(resolveNote);
     this.rendered = errors.map(renderDiagnostic).join("\n");
   }
 
   override toString(): string {
     return this.rendered;
   }
+}
+
+function resolveNote(n: Note): ResolvedNote {
+  if (!n.span) return { message: n.message, file: "", line: 0, column: 0 };
+  const lc = lineColumn(n.span.source.text, n.span.start);
+  return { message: n.message, file: n.span.source.file, line: lc.line, column: lc.column };
+}
+
+/** `d` with `notes` added after its own. */
+export function withNotes(d: Diagnostic, ...notes: Note[]): Diagnostic {
+  return { ...d, notes: [...(d.notes ?? []), ...notes] };
 }
 
 /** Throw a GradcError for one diagnostic. */
@@ -79,24 +110,68 @@ export class InternalError extends Error {
 }
 
 export function renderDiagnostic(d: Diagnostic): string {
-  if (!d.span) return `error: ${d.message}` + (d.hint ? `\n  hint: ${d.hint}` : "");
+  if (!d.span) {
+    const notes = (d.notes ?? []).flatMap(renderNote);
+    return [`error: ${d.message}`, ...notes, ...(d.hint ? [`  hint: ${d.hint}`] : [])].join("\n");
+  }
   const { text, file } = d.span.source;
   const lc = lineColumn(text, d.span.start);
   const out = [`${file}:${lc.line}:${lc.column}: error: ${d.message}`];
   out.push(...codeFrame(text, d.span.start, d.span.end));
-  for (const label of d.labels ?? []) {
-    const l = lineColumn(label.span.source.text, label.span.start);
-    out.push(`${label.span.source.file}:${l.line}:${l.column}: note: ${label.message}`);
-    out.push(...codeFrame(label.span.source.text, label.span.start, label.span.end));
-  }
+  for (const note of [...(d.labels ?? []), ...(d.notes ?? [])]) out.push(...renderNote(note));
   if (d.hint) out.push(`  hint: ${d.hint}`);
   return out.join("\n");
 }
 
+function renderNote(n: Note): string[] {
+  if (!n.span) return [`  note: ${n.message}`];
+  const l = lineColumn(n.span.source.text, n.span.start);
+  return [`${n.span.source.file}:${l.line}:${l.column}: note: ${n.message}`, ...codeFrame(n.span.source.text, n.span.start, n.span.end)];
+}
+
+/** Past this many columns a frame shows a window around the span, cut with `...`. */
+const frameWidth = 100;
+/** Columns of context kept before the span in a cut line. */
+const frameLead = 30;
+/** Characters a terminal would not show as one visible column (controls, format
+ *  characters such as U+FEFF, line and paragraph separators): a space in the frame. */
+const invisible = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu;
+
 function codeFrame(text: string, start: number, end: number): string[] {
   const lc = lineColumn(text, start);
-  const line = text.slice(lc.lineStart, lc.lineEnd).replace(/\t/g, " ");
-  const from = start - lc.lineStart;
+  const line = text.slice(lc.lineStart, lc.lineEnd);
+  const from = Math.max(0, start - lc.lineStart);
   const to = Math.max(from + 1, Math.min(end, lc.lineEnd) - lc.lineStart);
-  return [`  ${line}`, `  ${" ".repeat(from)}${"^".repeat(to - from)}`];
+  const { lo, hi } = lineWindow(line, from);
+  const before = lo > 0 ? "..." : "";
+  const after = hi < line.length ? "..." : "";
+  const shown = before + line.slice(lo, hi).replace(/\t/g, " ").replace(invisible, (c) => " ".repeat(c.length)) + after;
+  const caretFrom = before.length + from - lo;
+  const caretTo = before.length + Math.max(from + 1, Math.min(to, hi)) - lo;
+  return [`  ${shown}`, `  ${" ".repeat(caretFrom)}${"^".repeat(caretTo - caretFrom)}`];
+}
+
+/** The part of a long line shown around column offset `at`: all of a short line, else
+ *  frameWidth columns starting a little before it (never splitting a surrogate pair). */
+function lineWindow(line: string, at: number): { lo: number; hi: number } {
+  if (line.length <= frameWidth) return { lo: 0, hi: line.length };
+  let lo = Math.max(0, Math.min(at - frameLead, line.length - frameWidth));
+  if (isLowSurrogate(line.charCodeAt(lo))) lo++;
+  let hi = Math.min(line.length, lo + frameWidth);
+  if (hi < line.length && isLowSurrogate(line.charCodeAt(hi))) hi++;
+  return { lo, hi };
+}
+
+/** The source line a span starts on, cut like a code frame when it is long (for kernel
+ *  comments and runtime messages, which quote the line). */
+export function sourceExcerpt(span: Span): string {
+  const { text } = span.source;
+  const lc = lineColumn(text, span.start);
+  const line = text.slice(lc.lineStart, lc.lineEnd);
+  const { lo, hi } = lineWindow(line, span.start - lc.lineStart);
+  return `${lo > 0 ? "..." : ""}${line.slice(lo, hi)}${hi < line.length ? "..." : ""}`;
+}
+
+function isLowSurrogate(c: number): boolean {
+  return c >= 0xdc00 && c <= 0xdfff;
 }

@@ -8,6 +8,10 @@ export {
   fail,
   failWith,
   renderDiagnostic,
+  sourceExcerpt,
+  withNotes,
   type Diagnostic,
   type Label,
+  type Note,
+  type ResolvedNote,
 } from "./error";

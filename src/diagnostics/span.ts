@@ -42,11 +42,12 @@ export function lineColumn(text: string, offset: number): LineColumn {
     if (starts[mid]! <= end) lo = mid; else hi = mid - 1;
   }
   const line = lo + 1;
-  const lineStart = starts[lo]!;
+  // A byte-order mark is not a column: line 1 starts after it.
+  const lineStart = lo === 0 && text.charCodeAt(0) === 0xfeff ? 1 : starts[lo]!;
   let lineEnd = text.indexOf("\n", lineStart);
   if (lineEnd < 0) lineEnd = text.length;
   if (lineEnd > lineStart && text.charCodeAt(lineEnd - 1) === 13) lineEnd--;
-  return { line, column: end - lineStart + 1, lineStart, lineEnd };
+  return { line, column: Math.max(end, lineStart) - lineStart + 1, lineStart, lineEnd };
 }
 
 const lineStartCache = new Map<string, number[]>();

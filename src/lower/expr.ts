@@ -2,10 +2,10 @@
 // semantics, indexing, calls of built-ins (builtins.ts) and inlined user functions
 // (with arity checks and recursion detection).
 
-import { diagnostic, fail, GradcError, type Span } from "../diagnostics";
+import { diagnostic, fail, GradcError, withNotes, type Span } from "../diagnostics";
 import { broadcastShape, formatShape, sameShape, type Dim, type Node } from "../ir";
 import type { Builder } from "../ops";
-import { preludeFile, type BinaryOp, type Expr, type IndexItem } from "../syntax";
+import { preludeFile, printExpr, type BinaryOp, type Expr, type IndexItem } from "../syntax";
 import { builtins, type BuiltinContext } from "./builtins";
 import { lowerIndex } from "./index-expr";
 import { AlreadyReported, Scope } from "./scope";
@@ -68,16 +68,28 @@ export class ExprLowerer {
       case "unary":
         return b.neg(this.tensor(e.operand, scope));
       case "binary": {
-        const left = this.tensor(e.left, scope);
-        const right = this.tensor(e.right, scope);
-        if (e.op === "@") return matmul(b, left, right, e.span);
-        return b.binary(binaryOps[e.op], left, right);
+        // `a + b + c + ...` is a left-deep tree as long as the chain: a loop over its left
+        // spine, not one recursion per operator (20,000-term sums are flat, not nested).
+        const spine: Extract<Expr, { kind: "binary" }>[] = [];
+        let leaf: Expr = e;
+        for (; leaf.kind === "binary"; leaf = leaf.left) spine.push(leaf);
+        let value = this.tensor(leaf, scope);
+        for (let k = spine.length - 1; k >= 0; k--) value = this.binary(spine[k]!, value, this.tensor(spine[k]!.right, scope));
+        return value;
       }
       case "index":
         return lowerIndex(b, this.tensor(e.target, scope), e.items as IndexItem[], this.dimValue(scope), e.span);
       case "call":
         return this.call(e, scope);
     }
+  }
+
+  private binary(e: Extract<Expr, { kind: "binary" }>, left: Node, right: Node): Node {
+    const b = this.b.at(e.span);
+    if (e.op === "@") return matmul(b, left, right, e.span);
+    // Python's floor division: floor(a / b), elementwise (its derivative is zero).
+    if (e.op === "//") return b.unary("floor", b.div(left, right));
+    return b.binary(binaryOps[e.op], left, right);
   }
 
   private name(name: string, span: Span, scope: Scope): Node {
@@ -115,6 +127,7 @@ export class ExprLowerer {
       const hint = nearest(name, candidates);
       throw new GradcError([{ ...diagnostic("E0104", e.callee.span, name), hint: hint ? `did you mean \`${hint}\`?` : undefined }]);
     }
+    checkKeywords(name, builtin.params, e, (n) => isValue(scope, n));
     const args = bindArguments(name, builtin.params, builtin.required, e);
     const ctx: BuiltinContext = {
       b: this.b.at(e.span),
@@ -130,6 +143,7 @@ export class ExprLowerer {
   /** Inline a user function: parameters bound to the argument nodes, body lowered in a
    *  scope that sees the parameters, then the names defined so far. */
   private inline(fn: Extract<import("./scope").Binding, { kind: "fn" }>, e: Extract<Expr, { kind: "call" }>, scope: Scope): Node {
+    checkKeywords(fn.name, [], e, (n) => isValue(scope, n));
     if (e.kwargs.length > 0) fail("E0106", e.kwargs[0]!.name.span, fn.name, e.kwargs[0]!.name.name);
     if (e.args.length !== fn.params.length) {
       fail("E0105", e.span, fn.name, `${fn.params.length} argument${fn.params.length === 1 ? "" : "s"}`, e.args.length);
@@ -155,8 +169,12 @@ export class ExprLowerer {
       known.set(key, result);
       return result;
     } catch (err) {
+      if (!(err instanceof GradcError)) throw err;
+      // An error in a user function's body names the call that led there; through nested
+      // calls each level adds its call, so the notes read as the chain, innermost first.
+      const call = { message: `in this call of \`${fn.name}\``, span: e.span };
+      if (fn.span.source.file !== preludeFile) throw new GradcError(err.errors.map((d) => withNotes(d, call)));
       // A built-in written in the prelude reports its errors at the user's call.
-      if (!(err instanceof GradcError) || fn.span.source.file !== preludeFile) throw err;
       throw new GradcError(err.errors.map((d) => (d.span && d.span.source.file !== preludeFile ? d : {
         ...d, span: e.span, labels: d.labels?.filter((l) => l.span.source.file !== preludeFile),
         hint: d.hint ?? `in the built-in \`${fn.name}\``,
@@ -165,6 +183,39 @@ export class ExprLowerer {
       this.calling.pop();
     }
   }
+}
+
+function isValue(scope: Scope, name: string): boolean {
+  const kind = scope.get(name)?.kind;
+  return kind === "tensor" || kind === "dim" || kind === "failed";
+}
+
+/** Keyword arguments against the callee's parameters, before they are bound. A keyword
+ *  the function does not have, naming a value in scope or followed by positional
+ *  arguments, is a comparison written with one `=`: `where(w = 0, a, b)` (E0011). Else a
+ *  positional argument after a keyword one is out of order (E0006). */
+export function checkKeywords(
+  fnName: string,
+  params: readonly string[],
+  e: Extract<Expr, { kind: "call" }>,
+  isValue: (name: string) => boolean,
+): void {
+  for (const k of e.kwargs) {
+    const name = k.name.name;
+    if (params.includes(name) || !k.equalsSpan) continue;
+    if (!isValue(name) && !(e.misplaced && e.misplaced.span.start > k.value.span.start)) continue;
+    throw new GradcError([{
+      ...diagnostic("E0011", k.equalsSpan),
+      hint: `\`${fnName}\` has no argument named \`${name}\`; did you mean \`${name} == ${shortText(k.value)}\`?`,
+    }]);
+  }
+  if (e.misplaced) fail("E0006", e.misplaced.span);
+}
+
+/** An expression as a hint quotes it, elided when long. */
+function shortText(e: Expr): string {
+  const text = printExpr(e);
+  return text.length <= 30 ? text : "...";
 }
 
 /** Match positional and keyword arguments against a built-in's parameter names. */

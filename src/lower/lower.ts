@@ -2,11 +2,11 @@
 // are not assignable), binds dims from `sizes` or leaves them free, builds graph inputs,
 // records outputs, the objective and the optimizer. Expressions are lowered in expr.ts.
 
-import { diagnostic, fail, GradcError, type Diagnostic, type Source, type Span } from "../diagnostics";
+import { diagnostic, fail, failWith, GradcError, withNotes, type Diagnostic, type Source, type Span } from "../diagnostics";
 import { formatShape, Graph, isKnown, type Dim, type Node, type Shape } from "../ir";
 import { Builder } from "../ops";
 import { parse, preludeFile, preludeSource, type Expr, type Program, type Stmt } from "../syntax";
-import { ExprLowerer, constNumber } from "./expr";
+import { ExprLowerer, checkKeywords, constNumber } from "./expr";
 import { AlreadyReported, Scope } from "./scope";
 import { nearest } from "./suggest";
 
@@ -92,7 +92,7 @@ export function lowerProgram(program: Program, source: Source, options: LowerOpt
 
   const declare = (name: string, span: Span) => {
     const existing = globals.own(name);
-    if (existing) fail("E0102", span, name);
+    if (existing) failWith(withNotes(diagnostic("E0102", span, name), { message: `\`${name}\` is first defined here`, span: existing.span }));
   };
 
   const shapeOf = (dims: Expr[] | undefined): Shape => {
@@ -126,7 +126,12 @@ export function lowerProgram(program: Program, source: Source, options: LowerOpt
   }
 
   for (const key of Object.keys(sizes)) {
-    if (!usedSizes.has(key)) errors.push(diagnostic("E0301", undefined, key));
+    if (usedSizes.has(key)) continue;
+    // Name what the program has, so a misspelt or leftover binding is quick to fix.
+    const dims = out.dims.map((d) => d.name);
+    const near = nearest(key, dims);
+    const listed = dims.length === 0 ? "it declares no dims" : `its dims are ${dims.map((d) => `\`${d}\``).join(", ")}`;
+    errors.push({ ...diagnostic("E0301", undefined, key), hint: near ? `did you mean \`${near}\`? (${listed})` : listed });
   }
   if (errors.length > 0) throw new GradcError(errors);
   return out;
@@ -170,7 +175,8 @@ export function lowerProgram(program: Program, source: Source, options: LowerOpt
       case "def": {
         const existing = globals.own(stmt.name.name);
         if (existing?.kind === "tensor" && (existing.role === "param" || existing.role === "input")) {
-          fail("E0103", stmt.name.span, stmt.name.name, existing.role === "param" ? "a param" : "an input");
+          const kind = existing.role === "param" ? "a param" : "an input";
+          failWith(withNotes(diagnostic("E0103", stmt.name.span, stmt.name.name, kind), { message: `\`${stmt.name.name}\` is declared as ${kind} here`, span: existing.span }));
         }
         declare(stmt.name.name, stmt.name.span);
         const node = lowerer.tensor(stmt.value);
@@ -181,10 +187,11 @@ export function lowerProgram(program: Program, source: Source, options: LowerOpt
       }
       case "fn": {
         declare(stmt.name.name, stmt.name.span);
-        const seen = new Set<string>();
+        const seen = new Map<string, Span>();
         for (const p of stmt.params) {
-          if (seen.has(p.name)) fail("E0121", p.span, p.name);
-          seen.add(p.name);
+          const first = seen.get(p.name);
+          if (first) failWith(withNotes(diagnostic("E0121", p.span, p.name), { message: `the first \`${p.name}\``, span: first }));
+          seen.set(p.name, p.span);
         }
         globals.set(stmt.name.name, { kind: "fn", name: stmt.name.name, params: stmt.params, body: stmt.body, span: stmt.name.span });
         return;
@@ -252,6 +259,7 @@ function numericArgs(
   schema: [string, number | undefined][],
   call: Extract<Expr, { kind: "call" }>,
 ): Record<string, number> {
+  checkKeywords(fnName, schema.map(([n]) => n), call, () => false);
   if (call.args.length > schema.length) {
     fail("E0105", call.span, fnName, `at most ${schema.length} argument${schema.length === 1 ? "" : "s"}`, call.args.length);
   }

@@ -62,7 +62,9 @@ export const gradcPlugin = createUnplugin<GradcPluginOptions | undefined>((optio
     // esbuild renders its own frame from `meta` (see esbuild.ts); rollup and Vite print `frame`.
     const meta: EsbuildMeta = {
       length: headline.span ? extent(headline.span).length : 0,
-      notes: (headline.labels ?? []).map((l) => ({ text: l.message, ...extent(l.span) })),
+      // Labels and related locations ("first defined here", "in this call of `f`") alike.
+      notes: [...(headline.labels ?? []), ...(headline.notes ?? [])]
+        .flatMap((n) => (n.span && n.span.source === headline.span?.source ? [{ text: n.message, ...extent(n.span) }] : [])),
     };
     ctx.error({
       message: headline.hint ? `${headline.message} (hint: ${headline.hint})` : headline.message,

@@ -16,7 +16,12 @@ export type Expr =
   | { kind: "name"; name: string; span: Span }
   | { kind: "unary"; op: "-"; operand: Expr; span: Span }
   | { kind: "binary"; op: BinaryOp; left: Expr; right: Expr; opSpan: Span; span: Span }
-  | { kind: "call"; callee: Ident; args: Expr[]; kwargs: KeywordArg[]; span: Span }
+  | {
+      kind: "call"; callee: Ident; args: Expr[]; kwargs: KeywordArg[]; span: Span;
+      /** The first positional argument written after a keyword one: lowering reports it
+       *  (E0006), after checking whether the keyword's `=` was meant as `==` (E0011). */
+      misplaced?: Expr;
+    }
   | { kind: "index"; target: Expr; items: IndexItem[]; span: Span }
   | { kind: "list"; items: Expr[]; span: Span }
   | { kind: "paren"; inner: Expr; span: Span };
@@ -24,6 +29,8 @@ export type Expr =
 export interface KeywordArg {
   name: Ident;
   value: Expr;
+  /** The `=` (a `==` may have been meant: E0011). */
+  equalsSpan?: Span;
 }
 
 export type IndexItem =
@@ -36,7 +43,8 @@ export type Stmt =
   | { kind: "input"; name: Ident; shape?: Expr[]; span: Span }
   | { kind: "param"; name: Ident; shape?: Expr[]; init?: Expr; span: Span }
   | { kind: "def"; name: Ident; value: Expr; span: Span }
-  | { kind: "fn"; name: Ident; params: Ident[]; body: Expr; span: Span }
+  /** `defaults[i]` is parameter i's default (`fn f(x, axis = -1)`), when it has one. */
+  | { kind: "fn"; name: Ident; params: Ident[]; defaults?: (Expr | undefined)[]; body: Expr; span: Span }
   | { kind: "output"; names: Ident[]; span: Span }
   | { kind: "minimize"; objective: Expr; optimizer?: Expr; span: Span };
 

@@ -1,21 +1,31 @@
 // The lexer: source text to tokens. Comments run from `#` to the end of the line; a
 // newline or `;` ends a statement, except inside ( ) and [ ], where newlines are ignored.
-// Malformed characters become diagnostics and the lexer goes on.
+// An opener never closed (at the end of the file, or when a statement keyword starts a
+// line inside it) is marked `unclosed` and does not swallow newlines, so the parser can
+// name it and recover at the next line. Malformed characters become diagnostics.
 
 import { diagnostic, span, type Diagnostic, type Source } from "../diagnostics";
-import { keywords, punctuation, type Token } from "./tokens";
+import { keywords, punctuation, statementKeywords, type Token } from "./tokens";
 
 const identStart = /[A-Za-z_]/;
 const identPart = /[A-Za-z0-9_]/;
+/** What a user may have meant as part of a name: Unicode letters, marks, digits. */
+const unicodeWordPart = /[\p{L}\p{M}\p{N}_]/u;
 const numberPattern = /(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?/y;
+const byteOrderMark = 0xfeff;
 
 export function tokenize(source: Source, errors: Diagnostic[]): Token[] {
   const text = source.text;
   const tokens: Token[] = [];
-  let depth = 0;
-  let i = 0;
+  // Every newline is kept at first; those inside closed brackets are dropped at the end.
+  let lineStart = true;
+  let i = text.charCodeAt(0) === byteOrderMark ? 1 : 0;
   const push = (kind: Token["kind"], t: string, start: number, end: number, value?: number) => {
-    tokens.push(value === undefined ? { kind, text: t, start, end } : { kind, text: t, start, end, value });
+    const token: Token = { kind, text: t, start, end };
+    if (value !== undefined) token.value = value;
+    if (lineStart && kind !== "newline") token.lineStart = true;
+    lineStart = false;
+    tokens.push(token);
   };
   while (i < text.length) {
     const c = text[i]!;
@@ -25,14 +35,28 @@ export function tokenize(source: Source, errors: Diagnostic[]): Token[] {
       continue;
     }
     if (c === "\n" || c === ";") {
-      if (depth === 0 || c === ";") push("newline", "\n", i, i + 1);
+      push("newline", "\n", i, i + 1);
+      if (c === "\n") lineStart = true;
       i++;
       continue;
     }
-    if (identStart.test(c)) {
+    if (identStart.test(c) || (c > "\x7f" && unicodeWordPart.test(String.fromCodePoint(text.codePointAt(i)!)))) {
       const start = i;
-      while (i < text.length && identPart.test(text[i]!)) i++;
+      let foreign = -1;
+      while (i < text.length) {
+        const ch = String.fromCodePoint(text.codePointAt(i)!);
+        if (identPart.test(ch)) { i++; continue; }
+        if (!unicodeWordPart.test(ch)) break;
+        if (foreign < 0) foreign = i;
+        i += ch.length;
+      }
       const word = text.slice(start, i);
+      if (foreign >= 0) {
+        // `café`, `λ`: one error naming the character; the word stays one name token,
+        // so the rest of the statement parses without a cascade.
+        const ch = String.fromCodePoint(text.codePointAt(foreign)!);
+        errors.push({ ...diagnostic("E0001", span(source, foreign, foreign + ch.length), `${describeChar(ch)} in the name \`${word}\``), hint: "names use only ASCII letters, digits and `_`" });
+      }
       push(keywords.has(word) ? "keyword" : "ident", word, start, i);
       continue;
     }
@@ -41,8 +65,9 @@ export function tokenize(source: Source, errors: Diagnostic[]): Token[] {
       const m = numberPattern.exec(text)!;
       const start = i;
       i += m[0].length;
-      // `1e` or `2.5E+` followed by junk, or a number running into a name: `3x`.
-      if (i < text.length && identPart.test(text[i]!)) {
+      // `1e` or `2.5E+` followed by junk, a number running into a name (`3x`), or a
+      // second decimal point (`1.2.3`): one malformed number, up to the next blank.
+      if (i < text.length && (identPart.test(text[i]!) || (text[i] === "." && /[0-9.]/.test(text[i + 1] ?? "")))) {
         while (i < text.length && (identPart.test(text[i]!) || text[i] === ".")) i++;
         errors.push(diagnostic("E0003", span(source, start, i), text.slice(start, i)));
         push("number", text.slice(start, i), start, i, NaN);
@@ -51,31 +76,6 @@ export function tokenize(source: Source, errors: Diagnostic[]): Token[] {
       push("number", m[0], start, i, Number(m[0]));
       continue;
     }
-    const p = punctuation.find((q) => text.startsWith(q, i));
-    if (p) {
-      if (p === "(" || p === "[") depth++;
-      if ((p === ")" || p === "]") && depth > 0) depth--;
-      push("punct", p === "**" ? "^" : p, i, i + p.length);
-      i += p.length;
-      continue;
-    }
-    const cp = text.codePointAt(i)!;
-    const ch = String.fromCodePoint(cp);
-    errors.push(diagnostic("E0001", span(source, i, i + ch.length), describeChar(ch)));
-    i += ch.length;
-  }
-  push("eof", "", text.length, text.length);
-  return tokens;
-}
-
-function describeChar(ch: string): string {
-  const cp = ch.codePointAt(0)!;
-  if (cp < 32 || cp === 127) return `U+${cp.toString(16).toUpperCase().padStart(4, "0")}`;
-  return `\`${ch}\``;
-}
-
-export function describeToken(t: Token): string {
-  switch (t.kind) {
     if (c === "\"") {
       // A string literal (einsum subscripts): no escapes, on one line.
       const start = i++;
@@ -89,12 +89,91 @@ export function describeToken(t: Token): string {
       push("string", text.slice(start + 1, i - 1), start, i);
       continue;
     }
+    const p = punctuation.find((q) => text.startsWith(q, i));
+    if (p) {
+      push("punct", p === "**" ? "^" : p, i, i + p.length);
+      i += p.length;
+      continue;
+    }
+    const cp = text.codePointAt(i)!;
+    const ch = String.fromCodePoint(cp);
+    errors.push(diagnostic("E0001", span(source, i, i + ch.length), describeChar(ch)));
+    i += ch.length;
+  }
+  push("eof", "", text.length, text.length);
+  return dropBracketedNewlines(tokens, text);
+}
+
+interface Open {
+  token: Token;
+  outer: Open | undefined;
+  /** Memo: does this opener or one outside it get closed? */
+  closedWithin?: boolean;
+}
+
+/** Match brackets, mark the openers that are never closed, and drop the newlines that
+ *  sit inside a bracket pair that is closed. A closer closes the innermost opener. */
+function dropBracketedNewlines(tokens: Token[], text: string): Token[] {
+  let open: Open | undefined;
+  const newlineContext = new Map<Token, Open | undefined>();
+  for (const t of tokens) {
+    if (t.kind === "punct" && (t.text === "(" || t.text === "[")) {
+      open = { token: t, outer: open };
+    } else if (t.kind === "punct" && (t.text === ")" || t.text === "]")) {
+      open = open?.outer;
+    } else if (t.kind === "newline") {
+      newlineContext.set(t, open);
+    } else if (open && t.lineStart && t.kind === "keyword" && statementKeywords.has(t.text)) {
+      // A statement cannot start inside brackets: whatever is open was left open.
+      for (let o: Open | undefined = open; o; o = o.outer) o.token.unclosed = true;
+      open = undefined;
+    }
+  }
+  for (let o = open; o; o = o.outer) o.token.unclosed = true;
+  const insideClosed = (o: Open | undefined): boolean => {
+    // Iterative, with a memo: deep nesting (100,000 openers) must not recurse.
+    const chain: Open[] = [];
+    let found = false;
+    for (; o; o = o.outer) {
+      if (o.closedWithin !== undefined) { found = o.closedWithin; break; }
+      if (!o.token.unclosed) { found = true; chain.push(o); break; }
+      chain.push(o);
+    }
+    for (const c of chain) c.closedWithin = found;
+    return found;
+  };
+  // A `;` always ends a statement, even inside brackets (where it is then an error).
+  return tokens.filter((t) => t.kind !== "newline" || text[t.start] === ";" || !insideClosed(newlineContext.get(t)));
+}
+
+/** A character as messages name it: invisible and control characters by code point. */
+export function describeChar(ch: string): string {
+  const cp = ch.codePointAt(0)!;
+  const code = `U+${cp.toString(16).toUpperCase().padStart(4, "0")}`;
+  const name = charNames[cp];
+  if (name) return `${code} (${name})`;
+  if (/[\p{C}\p{Z}]/u.test(ch)) return code;
+  if (cp > 127) return `\`${ch}\` (${code})`;
+  return `\`${ch}\``;
+}
+
+const charNames: Record<number, string> = {
+  0x00: "null", 0x0b: "vertical tab", 0x0c: "form feed", 0x1b: "escape", 0x7f: "delete",
+  0xa0: "no-break space", 0xad: "soft hyphen", 0x200b: "zero-width space",
+  0x200c: "zero-width non-joiner", 0x200d: "zero-width joiner", 0x200e: "left-to-right mark",
+  0x200f: "right-to-left mark", 0x2028: "line separator", 0x2029: "paragraph separator",
+  0x202f: "narrow no-break space", 0x2060: "word joiner", 0x3000: "ideographic space",
+  0xfeff: "byte-order mark, zero-width no-break space",
+};
+
+export function describeToken(t: Token): string {
+  switch (t.kind) {
     case "eof": return "end of input";
     case "newline": return "end of line";
     case "number": return `number \`${t.text}\``;
+    case "string": return `string "${t.text}"`;
     case "ident": return `name \`${t.text}\``;
     case "keyword": return `\`${t.text}\``;
     case "punct": return `\`${t.text}\``;
   }
 }
-    case "string": return `string "${t.text}"`;

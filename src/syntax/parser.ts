@@ -3,7 +3,7 @@
 // the parser records a diagnostic, skips to the next statement boundary and goes on, so
 // one run reports every independent syntax error.
 
-import { diagnostic, GradcError, joinSpans, span, type Diagnostic, type Source, type Span } from "../diagnostics";
+import { diagnostic, GradcError, joinSpans, span, withNotes, type Diagnostic, type Source, type Span } from "../diagnostics";
 import type { Expr, Ident, IndexItem, KeywordArg, Program, Stmt } from "./ast";
 import { describeToken, tokenize } from "./lexer";
 import {
@@ -42,6 +42,8 @@ function inSourceOrder(errors: Diagnostic[]): Diagnostic[] {
 class Parser {
   private pos = 0;
   private depth = 0;
+  /** The `(` and `[` tokens the parser is inside, innermost last. */
+  private readonly open: Token[] = [];
 
   constructor(
     private readonly source: Source,
@@ -132,22 +134,29 @@ class Parser {
     return list.kind === "list" ? list.items : [];
   }
 
-  // fn = "fn" ident "(" [ ident { "," ident } ] ")" "=" expr
+  // fn = "fn" ident "(" [ param { "," param } ] ")" "=" expr ; param = ident [ "=" expr ]
   private fnStatement(): Stmt {
     const kw = this.next();
     const name = this.ident("a function name");
-    this.expectPunct("(", "`(` to open the parameter list");
+    this.open.push(this.expectPunct("(", "`(` to open the parameter list"));
     const params: Ident[] = [];
+    const defaults: (Expr | undefined)[] = [];
     if (!this.atPunct(")")) {
       do {
         if (this.atPunct(")")) break;
-        params.push(this.ident("a parameter name"));
+        const param = this.ident("a parameter name");
+        params.push(param);
+        // A default makes the parameter optional; the ones after it must be optional too.
+        if (this.eatPunct("=")) defaults.push(this.expr());
+        else if (defaults.some((d) => d !== undefined)) fail("E0010", param.span, param.name);
+        else defaults.push(undefined);
       } while (this.eatPunct(","));
     }
     this.expectPunct(")", "`,` or `)` in the parameter list");
+    this.open.pop();
     this.expectPunct("=", "`=` before the function body");
     const body = this.expr();
-    return { kind: "fn", name, params, body, span: this.spanFrom(kw.start) };
+    return { kind: "fn", name, params, ...(defaults.some((d) => d) ? { defaults } : {}), body, span: this.spanFrom(kw.start) };
   }
 
   // output = "output" ident { "," ident }
@@ -178,16 +187,14 @@ class Parser {
   private binary(minPrec: number): Expr {
     this.enter();
     let left = this.unary();
-    let chain = 0;
     for (;;) {
       const t = this.peek();
       if (t.kind !== "punct" || !isBinaryOp(t.text)) break;
       const prec = binaryPrecedence[t.text];
       if (prec < minPrec) break;
       this.next();
-      // `a + b + c ...` nests the tree one level per operator: lowering recurses on it.
-      this.enter();
-      chain++;
+      // `a + b + c ...` is a flat chain, not nesting: the loop builds it left-deep, and
+      // every later pass walks such chains iteratively.
       const op = t.text;
       const right = rightAssociative.has(op) ? this.binary(prec) : this.binary(prec + 1);
       left = { kind: "binary", op, left, right, opSpan: span(this.source, t.start, t.end), span: joinSpans(left.span, right.span) };
@@ -198,7 +205,6 @@ class Parser {
         }
       }
     }
-    this.depth -= chain;
     this.leave();
     return left;
   }
@@ -253,34 +259,38 @@ class Parser {
 
   // arguments = [ argument { "," argument } [ "," ] ] ; argument = [ ident "=" ] expr
   private callArguments(callee: Ident): Expr {
-    this.next();
+    this.open.push(this.next());
     this.enter();
     const args: Expr[] = [];
     const kwargs: KeywordArg[] = [];
+    let misplaced: Expr | undefined;
     while (!this.atPunct(")")) {
       const t = this.peek();
       const t2 = this.tokens[this.pos + 1]!;
       if (t.kind === "ident" && t2.kind === "punct" && t2.text === "=") {
         const name = this.ident("an argument name");
-        this.next();
+        const equals = this.next();
         const value = this.expr();
         if (kwargs.some((k) => k.name.name === name.name)) this.error(diagnostic("E0007", name.span, name.name));
-        kwargs.push({ name, value });
+        kwargs.push({ name, value, equalsSpan: span(this.source, equals.start, equals.end) });
       } else {
         const value = this.expr();
-        if (kwargs.length > 0) this.error(diagnostic("E0006", value.span));
+        if (kwargs.length > 0) misplaced ??= value;
         args.push(value);
       }
       if (!this.eatPunct(",")) break;
     }
     const close = this.expectPunct(")", "`,` or `)` in the argument list");
+    this.open.pop();
     this.leave();
-    return { kind: "call", callee, args, kwargs, span: span(this.source, callee.span.start, close.end) };
+    const call: Expr = { kind: "call", callee, args, kwargs, span: span(this.source, callee.span.start, close.end) };
+    if (misplaced) call.misplaced = misplaced;
+    return call;
   }
 
   // index = "[" item { "," item } "]" ; item = "..." | [expr] ":" [expr] [ ":" [expr] ] | expr
   private indexItems(target: Expr): Expr {
-    this.next();
+    this.open.push(this.next());
     this.enter();
     const items: IndexItem[] = [];
     do {
@@ -288,6 +298,7 @@ class Parser {
       items.push(this.indexItem());
     } while (this.eatPunct(","));
     const close = this.expectPunct("]", "`,` or `]` in the index");
+    this.open.pop();
     this.leave();
     if (items.length === 0) this.error(describeExpected("an index", close));
     if (items.filter((i) => i.kind === "ellipsis").length > 1) {
@@ -313,18 +324,18 @@ class Parser {
     return { kind: "slice", start: startExpr, stop, step, span: this.spanFrom(startPos) };
   }
 
-  // primary = number | ident | "true" | "false" | "(" expr ")" | list
+  // primary = number | string | ident | "true" | "false" | "(" expr ")" | list
   private primary(): Expr {
     const t = this.peek();
+    if (t.kind === "string") {
+      this.next();
+      return { kind: "string", value: t.text, span: span(this.source, t.start, t.end) };
+    }
     if (t.kind === "number") {
       this.next();
       return { kind: "number", value: t.value!, text: t.text, span: span(this.source, t.start, t.end) };
     }
     if (t.kind === "ident") {
-    if (t.kind === "string") {
-      this.next();
-      return { kind: "string", value: t.text, span: span(this.source, t.start, t.end) };
-    }
       this.next();
       return { kind: "name", name: t.text, span: span(this.source, t.start, t.end) };
     }
@@ -333,10 +344,11 @@ class Parser {
       return { kind: "bool", value: t.text === "true", span: span(this.source, t.start, t.end) };
     }
     if (t.kind === "punct" && t.text === "(") {
-      this.next();
+      this.open.push(this.next());
       this.enter();
       const inner = this.expr();
       const close = this.expectPunct(")", "`)` to close the parenthesis");
+      this.open.pop();
       this.leave();
       return { kind: "paren", inner, span: span(this.source, t.start, close.end) };
     }
@@ -348,6 +360,7 @@ class Parser {
   // list = "[" [ expr { "," expr } [ "," ] ] "]"
   private listLiteral(): Expr {
     const open = this.expectPunct("[", "`[` to open a list");
+    this.open.push(open);
     this.enter();
     const items: Expr[] = [];
     while (!this.atPunct("]")) {
@@ -355,6 +368,7 @@ class Parser {
       if (!this.eatPunct(",")) break;
     }
     const close = this.expectPunct("]", "`,` or `]` in the list");
+    this.open.pop();
     this.leave();
     return { kind: "list", items, span: span(this.source, open.start, close.end) };
   }
@@ -406,6 +420,7 @@ class Parser {
 
   private skipStatement(): void {
     this.depth = 0;
+    this.open.length = 0;
     // After an error inside brackets, newlines were swallowed by the lexer; stop at the
     // next line that starts a statement keyword too.
     while (this.peek().kind !== "newline" && this.peek().kind !== "eof") this.pos++;
@@ -428,8 +443,28 @@ class Parser {
   }
 
   private error(d: Diagnostic | ((source: Source) => Diagnostic)): never {
-    this.errors.push(typeof d === "function" ? d(this.source) : d);
+    this.errors.push(this.blameUnclosed(typeof d === "function" ? d(this.source) : d));
     throw new Recover();
+  }
+
+  /** Inside a bracket the lexer found unclosed, a statement that ends early is that
+   *  bracket's fault: report the opener (rustc's "unclosed delimiter"), with a note where
+   *  the parser gave up. Other errors there gain a note at the opener. */
+  private blameUnclosed(d: Diagnostic): Diagnostic {
+    let opener: Token | undefined;
+    for (let k = this.open.length - 1; k >= 0 && !opener; k--) if (this.open[k]!.unclosed) opener = this.open[k];
+    if (!opener || d.code !== "E0002") return d;
+    const at = span(this.source, opener.start, opener.end);
+    const innermost = this.open[this.open.length - 1] === opener;
+    const found = this.peek();
+    if (innermost && (found.kind === "newline" || found.kind === "eof")) {
+      return {
+        ...diagnostic("E0010", at, opener.text),
+        notes: [{ message: d.message, span: d.span }],
+        hint: `close it with \`${opener.text === "(" ? ")" : "]"}\``,
+      };
+    }
+    return withNotes(d, { message: `the \`${opener.text}\` opened here is never closed`, span: at });
   }
 }
 

@@ -54,8 +54,15 @@ function printBare(e: Expr): string {
     case "binary": {
       const p = binaryPrecedence[e.op];
       if (e.op === "^") return `${print(e.left, postfixPrecedence)} ^ ${print(e.right, unaryPrecedence)}`;
-      const leftMin = comparisonOps.has(e.op) ? p + 1 : p;
-      return `${print(e.left, leftMin)} ${e.op} ${print(e.right, p + 1)}`;
+      if (comparisonOps.has(e.op)) return `${print(e.left, p + 1)} ${e.op} ${print(e.right, p + 1)}`;
+      // A left-deep chain `a + b - c + ...` (20,000 terms are valid) prints with a loop
+      // over its left spine, not one recursion per operator.
+      const tail: string[] = [];
+      let left: Expr = e;
+      for (; left.kind === "binary" && left.op !== "^" && binaryPrecedence[left.op] === p; left = left.left) {
+        tail.push(` ${left.op} ${print(left.right, p + 1)}`);
+      }
+      return print(left, p) + tail.reverse().join("");
     }
     case "call": {
       const args = e.args.map(printExpr);

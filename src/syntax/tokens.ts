@@ -17,11 +17,19 @@ export interface Token {
   start: number;
   end: number;
   value?: number;
+  /** The first token on its line (after a line feed, not after `;`). */
+  lineStart?: boolean;
+  /** On `(` and `[`: never closed (see lexer.ts); its newlines end statements. */
+  unclosed?: boolean;
 }
 
 export const keywords = new Set([
   "dim", "input", "param", "fn", "output", "minimize", "with", "true", "false",
 ]);
+
+/** The keywords that begin a statement: one at the start of a line cannot be inside
+ *  brackets, so the brackets open there were left open. */
+export const statementKeywords = new Set(["dim", "input", "param", "fn", "output", "minimize"]);
 
 /** Punctuation, longest first so the lexer can match greedily. */
 export const punctuation = [

@@ -58,6 +58,20 @@ console.log(JSON.stringify({ a: Array.from(a.params.w), b: Array.from(b.params.w
     expect(text).toMatch(/\n\s+╵ {17}~{6}\n/);
   });
 
+  it("passes a diagnostic's related locations through as esbuild notes", async () => {
+    const model = "input x: [2]\ny = x * 2\ny = x + 1\noutput y\n";
+    const dir = makeApp({ "m.grad": model, "main.js": trainXor("./m.grad") });
+    const { message, text } = await buildError(dir, "main.js");
+    expect(message.text).toBe("`y` is already defined");
+    expect(message.location).toMatchObject({ file: "m.grad", line: 3, column: 0, length: 1, lineText: "y = x + 1" });
+    // esbuild adds its own note after ours: the import that triggered the plugin.
+    expect(message.notes.map((n) => [n.text, n.location?.file, n.location?.line, n.location?.column, n.location?.lineText])).toEqual([
+      ["`y` is first defined here", "m.grad", 2, 0, "y = x * 2"],
+      ["The plugin \"gradc\" was triggered by this import", "main.js", 1, 31, "import model, { forward } from \"./m.grad\";"],
+    ]);
+    expect(text).toContain("  `y` is first defined here\n\n    m.grad:2:0:\n      2 │ y = x * 2\n        ╵ ^\n");
+  });
+
   it("maps a kernel line of the bundle back to its .grad line", async () => {
     const dir = makeApp({ "xor.grad": xorSource, "main.js": trainXor("./xor.grad") });
     await bundle(dir, "main.js");

@@ -53,6 +53,13 @@ console.log(JSON.stringify({ a: Array.from(a.params.w), b: Array.from(b.params.w
     expect(error.frame).toContain("  h1    = sigmoid(x @ m1 + b1)\n                  ^^^^^^");
   });
 
+  it("shows a diagnostic's related locations in rollup's frame", async () => {
+    const dir = makeApp({ "m.grad": "input x: [2]\ny = x * 2\ny = x + 1\noutput y\n", "main.js": trainXor("./m.grad") });
+    const error: RollupError = await bundle(dir).then(() => { throw new Error("expected the build to fail"); }, (e) => e);
+    expect(error.loc).toEqual({ file: join(dir, "m.grad"), line: 3, column: 0 });
+    expect(error.frame).toBe(["  y = x + 1", "  ^", "m.grad:2:1: note: `y` is first defined here", "  y = x * 2", "  ^"].join("\n"));
+  });
+
   it("reports a bad pragma where it is", async () => {
     const dir = makeApp({ "xor.grad": `# gradc: dtype=f16\n${xorSource}`, "main.js": trainXor("./xor.grad") });
     const error: RollupError = await bundle(dir).then(() => { throw new Error("expected the build to fail"); }, (e) => e);

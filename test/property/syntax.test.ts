@@ -23,7 +23,7 @@ function strip(v: unknown, numberText = false): unknown {
     if (o.kind === "paren") return strip(o.inner, numberText);
     const out: Record<string, unknown> = {};
     for (const [k, x] of Object.entries(o)) {
-      if (k === "span" || k === "opSpan" || x === undefined) continue;
+      if (k === "span" || k.endsWith("Span") || x === undefined) continue;
       if (numberText && k === "text" && o.kind === "number") continue;
       out[k] = strip(x, numberText);
     }
