@@ -23,7 +23,7 @@ usage:
   gradc diff "<expr>" --wrt x                 print d(expr)/dx
   gradc graph model.grad [--grad]             print the graph as Graphviz DOT
   gradc check model.grad [--size n=64]        report errors only
-  gradc gradcheck model.grad [--size n=64] [--dim n=3] [--seed 1] [--points 3] [--tolerance 1e-4]
+  gradc gradcheck model.grad [--size n=64] [--dim n=3] [--seed 1] [--points 3] [--tolerance 1e-6]
                                               compare the gradient with finite differences (f64)
   gradc types model.grad... [--dtype f32|f64] [--size n=64]
                                               write model.grad.d.ts beside each model

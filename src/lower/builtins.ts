@@ -196,7 +196,7 @@ export const builtins: Record<string, Builtin> = {
     params: ["a", "b"], required: 2, lower: ([a, c], ctx) => ctx.b.binary("pow", ctx.tensor(a!), ctx.tensor(c!)),
     doc: {
       group: "elementwise", signature: "pow(a, b)", summary: "`a` to the power `b`, the same as `a ^ b`.", shape: "`a` and `b` broadcast",
-      grad: "`b a^(b-1)` to `a`; `a^b log(a)` to `b` (NaN for `a <= 0`), not formed at all when `b` is a constant",
+      grad: "`b a^(b-1)` to `a`, 0 where `b = 0` (so 0 for `x ^ 0` at 0, as PyTorch); `a^b log(a)` to `b`, 0 where `a = 0` and `b >= 0` as PyTorch (NaN for `a < 0`), not formed at all when `b` is a constant",
       counterpart: "`np.power`, `torch.pow`",
     },
   },
