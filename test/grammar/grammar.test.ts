@@ -200,6 +200,7 @@ const ruleMap = new Map(rules.map((r) => [r.name, r]));
 const tokenClasses: Record<string, (t: Token) => boolean> = {
   identifier: (t) => t.kind === "ident",
   number: (t) => t.kind === "number",
+  string: (t) => t.kind === "string",
   "statement-end": (t) => t.kind === "newline",
 };
 
@@ -325,6 +326,7 @@ function show(e: Expr): string {
   switch (e.kind) {
     case "number": return e.text;
     case "bool": return String(e.value);
+    case "string": return `"${e.value}"`;
     case "name": return e.name;
     case "paren": return show(e.inner);
     case "unary": return `(-${show(e.operand)})`;
