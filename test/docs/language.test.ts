@@ -1,7 +1,7 @@
 // docs/language.md is generated (scripts/docs.ts): it must match what the generator
 // produces from the template and the built-ins' docs, every built-in must have a complete
 // doc, and every gradc program in it must compile (or fail exactly as the page says).
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
@@ -77,6 +77,18 @@ describe("docs/language.md", () => {
         expect((error as GradcError).rendered.split("\n")[0]).toBe(shown!.text.split("\n")[0]);
       });
     }
+  });
+});
+
+describe("the project's own documents", () => {
+  const pages = ["README.md", ...readdirSync(join(root, "docs")).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`)];
+
+  it("point at each other, never at files outside the repository", () => {
+    for (const page of pages) {
+      const text = readFileSync(join(root, page), "utf8");
+      expect(text, page).not.toMatch(/\.\.\/shared\/|SPEC\.md/);
+    }
+    expect(readFileSync(join(root, "README.md"), "utf8")).toContain("[docs/language.md](docs/language.md)");
   });
 });
 
