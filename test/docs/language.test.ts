@@ -94,12 +94,12 @@ describe("the project's own documents", () => {
 
 describe("the generator", () => {
   const entry = (doc: BuiltinEntry["doc"], params = ["x", "alpha"], required = 1): BuiltinEntry =>
-    ({ name: "f", origin: "src/lower/builtins.ts", params, required, errors: [], ...(doc ? { doc } : {}) });
+    ({ name: "f", origin: "record", params, required, errors: [], ...(doc ? { doc } : {}) });
   const full = { group: "elementwise", signature: "f(x, alpha = 1)", summary: "s", shape: "`x.shape`", grad: "g", counterpart: "c" };
 
   it("names a built-in without a doc and says where to add it", () => {
     expect(docProblems([entry(undefined)], template)).toEqual([
-      "`f` has no doc: add `doc: { group, signature, summary, shape, grad, counterpart }` to its record in src/lower/builtins.ts",
+      "`f` has no doc: add `doc: { group, signature, summary, shape, grad, counterpart }` to its record (src/lower/builtins.ts or the file it comes from)",
     ]);
   });
 
@@ -148,7 +148,7 @@ describe("the generator", () => {
 
   it("finds every prelude function, documented or not", () => {
     const entries = collectBuiltins("fn documented(x) = x\n# group: loss\nfn other(a, b) = a + b\n");
-    const prelude = entries.filter((e) => e.origin === "src/syntax/prelude.ts");
+    const prelude = entries.filter((e) => e.origin === "prelude");
     expect(prelude.map((e) => [e.name, e.params.join(","), e.doc?.group])).toEqual([["documented", "x", undefined], ["other", "a,b", "loss"]]);
     expect(docProblems(prelude, template)[0]).toMatch(/`documented` has no doc: add `# key: value` comment lines above its `fn`/);
   });
