@@ -94,9 +94,12 @@ export const scatterAdd: ScatterDef = {
       const [g, ids] = node.inputs as [Node, Node];
       const axis = node.attrs.axis as number;
       const rank = ids.shape.length;
-      // Zero the output, then one pass over the values: O(size * row + ids * row).
-      const zi = node.shape.map(() => ctx.fresh("i"));
-      const zero = nest(zi, node.shape, ctx, [ctx.store(zi.map(js.id), js.num(0))]);
+      // Zero the output in one flat loop, then one pass over the values: O(size * row +
+      // ids * row), the second part the only one that depends on the ids.
+      const zi = ctx.fresh("i");
+      const count = node.shape.reduce<js.Expression>((e, d) => js.mul(e, ctx.dim(d)), js.num(1));
+      const flat = node.shape.map((_, k) => (k === node.shape.length - 1 ? js.id(zi) : js.num(0)));
+      const zero = js.loop(zi, js.num(0), count, [ctx.store(flat, js.num(0))]);
       const gi = g.shape.map(() => ctx.fresh("i"));
       const body: js.Statement[] = [];
       const rowId = ctx.fresh("id");
