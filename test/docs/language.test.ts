@@ -51,7 +51,7 @@ describe("docs/language.md", () => {
   });
 
   // Each ```gradc block is a whole program that compiles; a ```gradc error block must fail,
-  // and the ```text block right after it starts with the error's headline (file model.grad).
+  // and the ```text block right after it is the rendered error (file model.grad).
   const blocks = codeBlocks(committed);
   it("has example programs", () => {
     expect(blocks.filter((b) => b.info === "gradc").length).toBeGreaterThan(10);
@@ -73,8 +73,7 @@ describe("docs/language.md", () => {
           error = e;
         }
         expect(error).toBeInstanceOf(GradcError);
-        // The headline: the source line and carets below it are the renderer's business.
-        expect((error as GradcError).rendered.split("\n")[0]).toBe(shown!.text.split("\n")[0]);
+        expect((error as GradcError).rendered).toBe(shown!.text.replace(/\n$/, ""));
       });
     }
   });
@@ -151,6 +150,14 @@ describe("the generator", () => {
     const prelude = entries.filter((e) => e.origin === "prelude");
     expect(prelude.map((e) => [e.name, e.params.join(","), e.doc?.group])).toEqual([["documented", "x", undefined], ["other", "a,b", "loss"]]);
     expect(docProblems(prelude, template)[0]).toMatch(/`documented` has no doc: add `# key: value` comment lines above its `fn`/);
+  });
+
+  it("follows each error example with the error gradc renders for it", () => {
+    const out = renderLanguageDoc("# T\n```gradc error\ny = q\n```\nafter\n", []);
+    expect(out).toContain("```gradc error\ny = q\n```\n\n```text\nmodel.grad:1:5: error: unknown name `q`\n");
+    expect(out).toMatch(/\^\n```\nafter\n$/);
+    expect(() => renderLanguageDoc("```gradc error\ninput x\noutput x\n```\n", [])).toThrow(/compiles without an error/);
+    expect(() => renderLanguageDoc("```gradc error\ny = q\n", [])).toThrow(/not closed/);
   });
 
   it("replaces each marker by its group's table and the index marker by links", () => {
