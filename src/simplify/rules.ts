@@ -72,6 +72,18 @@ export function excludesZero(n: Node, zero: number, depth = 6): boolean {
   }
 }
 
+/** Whether every value of `n` is +0 or positive and finite (never -0, Infinity or NaN),
+ *  from structure looked at to a small depth: comparisons (0 or 1), index patterns, such
+ *  constants, views of these and `where` between them (the masks gradients are made of). */
+export function nonNegativeFinite(n: Node, depth = 6): boolean {
+  const v = constValue(n);
+  if (v !== undefined) return Object.is(v, 0) || (v > 0 && v < Infinity);
+  if (depth === 0) return false;
+  if (n.op.kind === "view") return nonNegativeFinite(n.inputs[0]!, depth - 1);
+  if (n.op.props?.boolean || is(n, "iota")) return true;
+  return is(n, "where") && nonNegativeFinite(n.inputs[1]!, depth - 1) && nonNegativeFinite(n.inputs[2]!, depth - 1);
+}
+
 /** c1 * (c2 * x) == (c1 * c2) * x up to rounding for every x, overflow and underflow
  *  included: both factors on the same side of 1, and the product neither overflows nor
  *  (when both shrink) leaves the normal range (0 * Infinity would turn Infinity into NaN). */
@@ -245,6 +257,22 @@ export const rules: readonly Rule[] = [
     name: "sub-neg",
     identity: "a - (-b) -> a + b",
     match: (node, b) => (is(node, "sub") && is(node.inputs[1]!, "neg") ? b.op("add", [node.inputs[0]!, node.inputs[1]!.inputs[0]!]) : undefined),
+  },
+  {
+    // Exact only because b is never negative, infinite or NaN: a zero times +0 or a
+    // positive finite number is that zero, sign included. (`x * 0` in general is not:
+    // 0 * Infinity is NaN and 0 * -3 is -0.)
+    name: "zero-mul-mask",
+    identity: "z * b -> z; b * z -> z where z is a constant +0 or -0 and b is +0 or positive and finite everywhere (a comparison, a mask)",
+    match(node, b) {
+      if (!is(node, "mul")) return undefined;
+      const [l, r] = node.inputs as [Node, Node];
+      for (const [z, m] of [[l, r], [r, l]] as const) {
+        const v = constValue(z);
+        if (v === 0 && nonNegativeFinite(m)) return b.constant(v, node.shape);
+      }
+      return undefined;
+    },
   },
   {
     name: "pow-one",

@@ -75,7 +75,9 @@ describe("d/dx x^c at x = 0, as PyTorch", () => {
 
 describe("quotients, roots and logs at zero, as PyTorch", () => {
   // div: grad / other and -grad * (self / other) / other; sqrt: grad / (2 * result);
-  // log: grad / self. Each is an infinity at zero (never a 0 * Inf NaN with a finite g).
+  // log: grad / self; rsqrt: -0.5 * grad * result^3. Each is an infinity at zero (never a
+  // 0 * Inf NaN with a finite g); powers of 2 and 3 and the composites built on them
+  // (square, mse, gelu) are 0 or finite there.
   const cases: [string, Record<string, number>, string, number][] = [
     ["param x\nminimize sqrt(x)", { x: 0 }, "x", Infinity],
     ["param x\nminimize log(x)", { x: 0 }, "x", Infinity],
@@ -87,6 +89,9 @@ describe("quotients, roots and logs at zero, as PyTorch", () => {
     ["param x\nminimize x ^ 3", { x: 0 }, "x", 0],
     ["param x\nminimize mse(x, 0)", { x: 0 }, "x", 0],
     ["param x\nminimize gelu(x)", { x: 0 }, "x", 0.5],
+    // rsqrt = 1 / sqrt(x): PyTorch's -0.5 * grad * result^3 is -Infinity at 0.
+    ["param x\nminimize rsqrt(x)", { x: 0 }, "x", -Infinity],
+    ["param x\nminimize x * rsqrt(x + 1)", { x: 0 }, "x", 1],
   ];
   for (const [source, values, param, expected] of cases) {
     it(`${source.split("\n").pop()} at ${JSON.stringify(values)}: d/d${param} = ${expected}`, () => {
@@ -108,6 +113,10 @@ describe("derivative text of powers", () => {
     ["x^y", "y", "where((x == 0) * (y >= 0), 0, x ^ y * log(x))"],
     ["2^y", "y", `2 ^ y * ${Math.LN2}`],
     ["0^y", "y", "where(y >= 0, 0, 0 ^ y * (-1 / 0))"],
+    // 0 times a mask folds (exact: a mask is 0 or 1); 0 times anything else does not.
+    ["0 * relu(x)", "x", "0"],
+    ["relu(x) * 0 + x", "x", "1"],
+    ["0 * sin(x)", "x", "0 * cos(x)"],
   ];
   for (const [expr, wrt, expected] of cases) {
     it(`d/d${wrt} ${expr} = ${expected}`, () => expect(derivative(expr, wrt)).toBe(expected));

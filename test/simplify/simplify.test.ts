@@ -129,6 +129,12 @@ const cases: Case[] = [
   { rule: "add-neg", build: ({ b, x, y }) => b.add(x, b.neg(y)), expected: "sub(x, y)" },
   { rule: "add-neg", build: ({ b, x, y }) => b.add(b.neg(x), y), expected: "sub(y, x)" },
   { rule: "sub-neg", build: ({ b, x, y }) => b.sub(x, b.neg(y)), expected: "add(x, y)" },
+  { rule: "zero-mul-mask", build: ({ b, x, y }) => b.mul(b.constant(0), b.binary("gt", x, y)), expected: "0" },
+  {
+    rule: "zero-mul-mask",
+    build: ({ b, t, v }) => b.mul(b.where(b.binary("lt", t, v), b.constant(2, [2, 3]), b.binary("ge", t, v)), b.constant(-0, [2, 3])),
+    expected: "broadcast(0)[2,3]",
+  },
   { rule: "pow-one", build: ({ b, x }) => b.binary("pow", x, b.constant(1)), expected: "x" },
   { rule: "pow-one", build: ({ b, t }) => b.binary("pow", t, b.sub(b.constant(2), b.constant(1))), expected: "t" },
   { rule: "pow-zero", build: ({ b, x }) => b.binary("pow", x, b.constant(0)), expected: "1" },
@@ -213,6 +219,11 @@ const untouched: [string, (f: Fixture) => Node][] = [
   ["sum of a broadcast over a free dim (maybe 0)", ({ b, x }) => b.sum(b.broadcastTo(b.add(x, b.constant(1)), ["n"]), [0])],
   ["sum of a broadcast that varies along a summed axis", ({ b, u }) => b.sum(b.broadcastTo(b.add(u, b.constant(1, [3])), [2, 3]), [0, 1])],
   ["x * x", ({ b, x }) => b.mul(x, x)],
+  ["0 * sign(x) (NaN)", ({ b, x }) => b.mul(b.constant(0), b.unary("sign", x))],
+  ["0 * where(c, x, 1) (x may be negative, infinite or NaN)", ({ b, x, y }) => b.mul(b.constant(0), b.where(b.binary("gt", x, y), x, b.constant(1)))],
+  ["0 * where(c, 1, -1) (-1 gives -0)", ({ b, x, y }) => b.mul(b.constant(0), b.where(b.binary("gt", x, y), b.constant(1), b.constant(-1)))],
+  ["0 * where(c, 1, -0) (-0 gives -0)", ({ b, x, y }) => b.mul(b.constant(0), b.where(b.binary("gt", x, y), b.constant(1), b.constant(-0)))],
+  ["2 * (x > y) (not a zero)", ({ b, x, y }) => b.mul(b.constant(2), b.binary("gt", x, y))],
 ];
 
 describe("simplify leaves inexact rewrites alone", () => {
