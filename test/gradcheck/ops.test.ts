@@ -176,6 +176,10 @@ const table: Record<string, Case[]> = {
     // a constant exponent: broadcast (a tensor base) and bare (a scalar base, no d/de)
     { ...elementwise("pow", [[2, 3]]), name: "[2, 3] ^ 3", build: (b, [a]) => b.binary("pow", a!, b.constant(3)) },
     { ...elementwise("pow", [[]]), name: "[] ^ 2.5", build: (b, [a]) => b.op("pow", [a!, b.constant(2.5)]) },
+    // every path of the rule's constant-exponent resolution (0: none, 1: g, 2: 2 a, else
+    // c a^(c-1)), and a constant base (no mask at a nonzero base)
+    ...[0, 1, 2, 0.5, -1].map((c) => ({ ...elementwise("pow", [[2, 3]]), name: `[2, 3] ^ ${c}`, build: (b: Builder, [a]: Node[]) => b.binary("pow", a!, b.constant(c)) })),
+    { ...elementwise("pow", [[3]]), name: "2 ^ [3]", build: (b, [e]) => b.binary("pow", b.constant(2), e!) },
   ],
   maximum: binaryCases("maximum"), minimum: binaryCases("minimum"),
   lt: binaryCases("lt", comparison), le: binaryCases("le", comparison), gt: binaryCases("gt", comparison),
