@@ -139,19 +139,18 @@ export const pow = binaryOp("pow", Math.pow,
   (b, g, y) => {
     const [a, e] = y.inputs as [Node, Node];
     const c = constantOf(e);
-    const zero = b.constant(0, g.shape);
     let da: Node | null;
     if (c === 0) da = null;
     else if (c === 1) da = g;
     else if (c !== undefined) da = b.mul(g, b.mul(e, c === 2 ? a : b.binary("pow", a, b.constant(c - 1, e.shape))));
-    else da = b.where(b.binary("eq", e, b.constant(0)), zero, b.mul(g, b.mul(e, b.binary("pow", a, b.sub(e, b.constant(1))))));
+    else da = b.where(b.binary("eq", e, b.constant(0)), b.constant(0, g.shape), b.mul(g, b.mul(e, b.binary("pow", a, b.sub(e, b.constant(1))))));
     if (c !== undefined) return [da, null];
     const base = constantOf(a);
     const db = b.mul(g, b.mul(y, b.unary("log", a)));
     if (base !== undefined && base !== 0) return [da, db];
     const atZero = base === 0 ? b.binary("ge", e, b.constant(0))
       : b.mul(b.binary("eq", a, b.constant(0)), b.binary("ge", e, b.constant(0)));
-    return [da, b.where(atZero, zero, db)];
+    return [da, b.where(atZero, b.constant(0, g.shape), db)];
   },
   (a, e) => {
     if (js.isNum(e)) {
