@@ -30,8 +30,16 @@ export interface Size {
 }
 
 export function sizeOf(shape: Shape): Size {
-  const { coef, dims } = factorSize(dimProduct(shape));
-  return { coef, dims: dims.sort() };
+  // (every node's shape is sized when it is built: known shapes take no detour)
+  let known = 1;
+  for (const d of shape) {
+    if (typeof d !== "number") {
+      const { coef, dims } = factorSize(dimProduct(shape));
+      return { coef, dims: dims.sort() };
+    }
+    known *= d;
+  }
+  return { coef: known, dims: [] };
 }
 
 export function sameSize(a: Size, b: Size): boolean {
