@@ -133,9 +133,10 @@ function renderNote(n: Note): string[] {
 const frameWidth = 100;
 /** Columns of context kept before the span in a cut line. */
 const frameLead = 30;
-/** Characters a terminal would not show as one visible column (controls, format
- *  characters such as U+FEFF, line and paragraph separators): a space in the frame. */
-const invisible = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu;
+/** Characters a terminal would not show as one plain column (controls, format
+ *  characters such as U+FEFF, odd spaces, line and paragraph separators): a space in
+ *  the frame, so the caret under them stays aligned. */
+const invisible = /[\p{Cc}\p{Cf}\p{Zs}\p{Zl}\p{Zp}]/gu;
 
 function codeFrame(text: string, start: number, end: number): string[] {
   const lc = lineColumn(text, start);

@@ -7,8 +7,14 @@
 import { diagnostic, span, type Diagnostic, type Source } from "../diagnostics";
 import { keywords, punctuation, statementKeywords, type Token } from "./tokens";
 
-const identStart = /[A-Za-z_]/;
-const identPart = /[A-Za-z0-9_]/;
+// Character classes as tests of one character: regular expressions per character made
+// lexing a 200,000-token line take most of a second.
+const identStart = { test: (c: string) => (c >= "a" && c <= "z") || (c >= "A" && c <= "Z") || c === "_" };
+const identPart = { test: (c: string) => identStart.test(c) || (c >= "0" && c <= "9") };
+const isDigit = (c: string | undefined) => c !== undefined && c >= "0" && c <= "9";
+/** Punctuation by its first character, longest first. */
+const punctuationByFirst = new Map<string, string[]>();
+for (const p of punctuation) punctuationByFirst.set(p[0]!, [...(punctuationByFirst.get(p[0]!) ?? []), p]);
 /** What a user may have meant as part of a name: Unicode letters, marks, digits. */
 const unicodeWordPart = /[\p{L}\p{M}\p{N}_]/u;
 const numberPattern = /(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?/y;
@@ -29,6 +35,7 @@ export function tokenize(source: Source, errors: Diagnostic[]): Token[] {
   };
   while (i < text.length) {
     const c = text[i]!;
+    const wordStart = identStart.test(c);
     if (c === " " || c === "\t" || c === "\r") { i++; continue; }
     if (c === "#") {
       while (i < text.length && text[i] !== "\n") i++;
@@ -40,7 +47,7 @@ export function tokenize(source: Source, errors: Diagnostic[]): Token[] {
       i++;
       continue;
     }
-    if (identStart.test(c) || (c > "\x7f" && unicodeWordPart.test(String.fromCodePoint(text.codePointAt(i)!)))) {
+    if (wordStart || (c > "\x7f" && unicodeWordPart.test(String.fromCodePoint(text.codePointAt(i)!)))) {
       const start = i;
       let foreign = -1;
       while (i < text.length) {
@@ -60,14 +67,14 @@ export function tokenize(source: Source, errors: Diagnostic[]): Token[] {
       push(keywords.has(word) ? "keyword" : "ident", word, start, i);
       continue;
     }
-    if (/[0-9]/.test(c) || (c === "." && /[0-9]/.test(text[i + 1] ?? ""))) {
+    if (isDigit(c) || (c === "." && isDigit(text[i + 1]))) {
       numberPattern.lastIndex = i;
       const m = numberPattern.exec(text)!;
       const start = i;
       i += m[0].length;
       // `1e` or `2.5E+` followed by junk, a number running into a name (`3x`), or a
       // second decimal point (`1.2.3`): one malformed number, up to the next blank.
-      if (i < text.length && (identPart.test(text[i]!) || (text[i] === "." && /[0-9.]/.test(text[i + 1] ?? "")))) {
+      if (i < text.length && (identPart.test(text[i]!) || (text[i] === "." && (isDigit(text[i + 1]) || text[i + 1] === ".")))) {
         while (i < text.length && (identPart.test(text[i]!) || text[i] === ".")) i++;
         errors.push(diagnostic("E0003", span(source, start, i), text.slice(start, i)));
         push("number", text.slice(start, i), start, i, NaN);
@@ -89,7 +96,7 @@ export function tokenize(source: Source, errors: Diagnostic[]): Token[] {
       push("string", text.slice(start + 1, i - 1), start, i);
       continue;
     }
-    const p = punctuation.find((q) => text.startsWith(q, i));
+    const p = punctuationByFirst.get(c)?.find((q) => text.startsWith(q, i));
     if (p) {
       push("punct", p === "**" ? "^" : p, i, i + p.length);
       i += p.length;
@@ -104,46 +111,33 @@ export function tokenize(source: Source, errors: Diagnostic[]): Token[] {
   return dropBracketedNewlines(tokens, text);
 }
 
-interface Open {
-  token: Token;
-  outer: Open | undefined;
-  /** Memo: does this opener or one outside it get closed? */
-  closedWithin?: boolean;
-}
-
-/** Match brackets, mark the openers that are never closed, and drop the newlines that
- *  sit inside a bracket pair that is closed. A closer closes the innermost opener. */
+/** Match brackets, mark the openers that are never closed, and drop the newlines inside
+ *  a bracket pair that is closed. A closer closes the innermost opener. Openers close
+ *  innermost first, so a newline sits inside some closed pair exactly when the innermost
+ *  opener around it gets closed. */
 function dropBracketedNewlines(tokens: Token[], text: string): Token[] {
-  let open: Open | undefined;
-  const newlineContext = new Map<Token, Open | undefined>();
+  const open: Token[] = [];
+  const innermost = new Map<Token, Token>();
   for (const t of tokens) {
     if (t.kind === "punct" && (t.text === "(" || t.text === "[")) {
-      open = { token: t, outer: open };
+      open.push(t);
     } else if (t.kind === "punct" && (t.text === ")" || t.text === "]")) {
-      open = open?.outer;
+      open.pop();
     } else if (t.kind === "newline") {
-      newlineContext.set(t, open);
-    } else if (open && t.lineStart && t.kind === "keyword" && statementKeywords.has(t.text)) {
+      if (open.length > 0) innermost.set(t, open[open.length - 1]!);
+    } else if (open.length > 0 && t.lineStart && t.kind === "keyword" && statementKeywords.has(t.text)) {
       // A statement cannot start inside brackets: whatever is open was left open.
-      for (let o: Open | undefined = open; o; o = o.outer) o.token.unclosed = true;
-      open = undefined;
+      for (const o of open) o.unclosed = true;
+      open.length = 0;
     }
   }
-  for (let o = open; o; o = o.outer) o.token.unclosed = true;
-  const insideClosed = (o: Open | undefined): boolean => {
-    // Iterative, with a memo: deep nesting (100,000 openers) must not recurse.
-    const chain: Open[] = [];
-    let found = false;
-    for (; o; o = o.outer) {
-      if (o.closedWithin !== undefined) { found = o.closedWithin; break; }
-      if (!o.token.unclosed) { found = true; chain.push(o); break; }
-      chain.push(o);
-    }
-    for (const c of chain) c.closedWithin = found;
-    return found;
-  };
+  for (const o of open) o.unclosed = true;
+  if (innermost.size === 0) return tokens;
   // A `;` always ends a statement, even inside brackets (where it is then an error).
-  return tokens.filter((t) => t.kind !== "newline" || text[t.start] === ";" || !insideClosed(newlineContext.get(t)));
+  return tokens.filter((t) => {
+    const around = t.kind === "newline" ? innermost.get(t) : undefined;
+    return !around || around.unclosed === true || text[t.start] === ";";
+  });
 }
 
 /** A character as messages name it: invisible and control characters by code point. */

@@ -18,10 +18,23 @@ class Recover extends Error {}
 export function parse(source: Source): Program {
   const errors: Diagnostic[] = [];
   const tokens = tokenize(source, errors);
+  const lexical = errors.length;
   const parser = new Parser(source, tokens, errors);
   const program = parser.program();
-  if (errors.length > 0) throw new GradcError(inSourceOrder(errors));
+  if (errors.length > 0) throw new GradcError(inSourceOrder(withoutCascades(source, errors, lexical)));
   return program;
+}
+
+/** A bad character leaves a gap the parser then trips over (`y = x $ 2` reads as
+ *  `y = x 2`): a syntax error later on the line of a lexical one is not reported. */
+function withoutCascades(source: Source, errors: Diagnostic[], lexical: number): Diagnostic[] {
+  if (lexical === 0) return errors;
+  const lexicalStarts = errors.slice(0, lexical).map((d) => d.span!.start);
+  return errors.filter((d, k) => {
+    if (k < lexical || !d.span) return true;
+    const lineStart = source.text.lastIndexOf("\n", d.span.start - 1) + 1;
+    return !lexicalStarts.some((s) => s >= lineStart && s <= d.span!.start);
+  });
 }
 
 /** Parse a single expression (used by `derivative`). */
@@ -148,7 +161,7 @@ class Parser {
         params.push(param);
         // A default makes the parameter optional; the ones after it must be optional too.
         if (this.eatPunct("=")) defaults.push(this.expr());
-        else if (defaults.some((d) => d !== undefined)) fail("E0010", param.span, param.name);
+        else if (defaults.some((d) => d !== undefined)) this.error(diagnostic("E0019", param.span, param.name));
         else defaults.push(undefined);
       } while (this.eatPunct(","));
     }

@@ -268,7 +268,9 @@ describe("pathological sizes give a GradcError, never a stack overflow or a hang
     "nested calls exp(exp(...))": "exp(".repeat(depth) + "x" + ")".repeat(depth),
     "nested lists": "[".repeat(depth) + "x" + "]".repeat(depth),
     "index chains x[0][0]...": "x" + "[0]".repeat(depth),
-    "flat + chains": "x" + " + x".repeat(depth),
+    // A flat chain is not nesting (it is valid; test/diagnostics compiles 20,000 terms):
+    // with a mistake at its end, that mistake is the error, found without recursion.
+    "flat + chains ending in a mistake": "x" + " + x".repeat(depth) + " + y",
   };
   for (const [what, expr] of Object.entries(deep)) {
     it(`${depth.toLocaleString("en")}-deep ${what}`, () => {
