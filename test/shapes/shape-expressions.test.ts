@@ -4,8 +4,9 @@
 // floor division of values.
 
 import { describe, expect, it } from "vitest";
-import { check, compile } from "../../src/index";
+import { buildModel, check, compile } from "../../src/index";
 import { lowerSource } from "../../src/lower";
+import { printDefinitions } from "../../src/print";
 import { parse, printExpr } from "../../src/syntax";
 import { errorOf, expectEmittedMatchesInterpreter, expectGradientsMatchDifferences, randomValues } from "./helpers";
 
@@ -121,5 +122,34 @@ describe("// (floor division)", () => {
   it("lowers to floor of a division", () => {
     const program = lowerSource("input x: [2]\ny = x // 3\noutput y");
     expect(program.outputs[0]!.node.op.name).toBe("floor");
+  });
+});
+
+describe("printed gradients with symbolic dims are programs", () => {
+  it("gradc grad's text compiles and computes valueAndGrad's gradients", () => {
+    const decls = `dim b
+input x: [b, 5, 5]
+input z: [b, 6]
+param w: [5, 3] = uniform(-1, 1)
+param u: [3] = uniform(-1, 1)
+`;
+    const source = `${decls}y = reshape(x, [-1, 5])
+back = reshape(tanh(y @ w), [b, 5, 3])
+q = einsum("bij,j->bi", back, u)
+loss = sum(back * back) + sum(q) + mean(reshape(z, [b * 3, 2])) * sum(u)
+minimize loss`;
+    const program = lowerSource(source);
+    const ir = buildModel(program);
+    const printed = printDefinitions(program.params.map((p, i) => ({ name: `d_${p.name}`, node: ir.grads![i]! })));
+    expect(printed).toContain("reshape(x, [b * 5, 5])");
+    const again = compile(`${decls}${printed}output d_w, d_u\n`, { dtype: "f64" });
+    const model = compile(source, { dtype: "f64" });
+    const values = randomValues(source, { b: 3 });
+    const { grads } = model.valueAndGrad(values);
+    const fwd = again.forward(values);
+    for (const name of ["w", "u"]) {
+      const want = Array.from(grads[name]!);
+      Array.from(fwd[`d_${name}`] as Float64Array).forEach((g, i) => expect(g).toBeCloseTo(want[i]!, 12));
+    }
   });
 });
