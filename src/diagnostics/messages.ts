@@ -14,6 +14,7 @@ export const messages = {
   E0009: () => `\`...\` may appear at most once in an index`,
   E0010: (open: string) => `unclosed \`${open}\``,
   E0011: () => `\`=\` inside a call names a keyword argument; to compare, use \`==\``,
+  E0019: (name: string) => `parameter \`${name}\` needs a default value, like the parameters before it (\`${name} = ...\`)`,
   // names and statements
   E0101: (name: string) => `unknown name \`${name}\``,
   E0102: (name: string) => `\`${name}\` is already defined`,

@@ -1,6 +1,7 @@
 // Built-ins for real models (SPEC section 5): elementwise erf, round, ceil, trunc, mod;
-// the reductions var, std, norm, cumsum, argmax, argmin; the normalisations; and the shape
-// ops stack, squeeze, expand_dims, flip, pad, tile, repeat. Primitives where the op table
+// the reductions var, std, norm, cumsum, argmax, argmin; and the shape ops stack, squeeze,
+// expand_dims, flip, pad, tile, repeat (layer_norm, rms_norm, silu, log_sigmoid and rsqrt
+// are prelude lines: src/syntax/prelude.ts). Primitives where the op table
 // has one (erf, mod, cumsum, argmax, flip, pad); the rest are compositions of primitives,
 // so they differentiate and fuse like any other graph. Merged into `builtins` (builtins.ts).
 
@@ -8,7 +9,7 @@ import { fail } from "../diagnostics";
 import { formatShape, normalizeAxis, type Dim, type Node } from "../ir";
 import type { Builder } from "../ops";
 import type { Expr } from "../syntax";
-import { axes, bool, count, int, keptShape, numberExpr, type Builtin, type BuiltinContext, type BuiltinDoc } from "./builtins";
+import { axes, bool, count, int, keptShape, type Builtin, type BuiltinContext, type BuiltinDoc } from "./builtins";
 import { constNumber } from "./expr";
 
 const sameShapeDoc = "`x.shape`";
@@ -188,39 +189,6 @@ export const modelBuiltins: Record<string, Builtin> = {
   },
   argmax: argExtreme("argmax", "largest"),
   argmin: argExtreme("argmin", "smallest"),
-
-  // ---- normalisation (no affine part: multiply and add your own params) ----
-  layer_norm: {
-    // A built-in rather than a prelude line: a user `fn` takes no keyword arguments.
-    params: ["x", "axis", "eps"], required: 1,
-    doc: {
-      group: "normalisation", signature: "layer_norm(x, axis = -1, eps = 1e-5)",
-      summary: "`(x - mean(x)) / sqrt(var(x) + eps)` over `axis` (an integer or a list), the population variance; no scale or shift.",
-      shape: sameShapeDoc, grad: "through the mean and the variance, as their formulas", counterpart: "`torch.nn.functional.layer_norm(x, x.shape[axis:])` without weight and bias",
-    },
-    lower: ([x, axis, eps], ctx) => {
-      const b = ctx.b, v = ctx.tensor(x!);
-      const ax = axes(axis ?? numberExpr(-1, ctx.span), v.shape.length);
-      const e = eps ? numberArg("layer_norm", "eps", eps) : 1e-5;
-      const mean = b.div(b.reshape(b.sum(v, ax), keptShape(v, ax)), count(b, v, ax));
-      return b.div(b.sub(v, mean), b.unary("sqrt", b.add(varianceKeep(ctx, v, ax, undefined), b.constant(e))));
-    },
-  },
-  rms_norm: {
-    params: ["x", "axis", "eps"], required: 1,
-    doc: {
-      group: "normalisation", signature: "rms_norm(x, axis = -1, eps = 1e-6)",
-      summary: "`x / sqrt(mean(x^2) + eps)` over `axis` (an integer or a list); no scale.",
-      shape: sameShapeDoc, grad: "through the mean of squares, as the formula", counterpart: "`torch.nn.functional.rms_norm(x, x.shape[axis:], eps = eps)` without weight",
-    },
-    lower: ([x, axis, eps], ctx) => {
-      const b = ctx.b, v = ctx.tensor(x!);
-      const ax = axes(axis ?? numberExpr(-1, ctx.span), v.shape.length);
-      const e = eps ? numberArg("rms_norm", "eps", eps) : 1e-6;
-      const ms = b.div(b.reshape(b.sum(b.mul(v, v), ax), keptShape(v, ax)), count(b, v, ax));
-      return b.div(v, b.unary("sqrt", b.add(ms, b.constant(e))));
-    },
-  },
 
   // ---- shape ----
   stack: {

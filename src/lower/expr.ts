@@ -100,6 +100,7 @@ export class ExprLowerer {
     }
     if (binding.kind === "failed") throw new AlreadyReported();
     if (binding.kind === "fn") return fail("E0109", span, name);
+    if (binding.kind === "static") return this.tensor(binding.expr, binding.scope);
     if (binding.kind === "dim") {
       // A dim in value position is its size, a scalar.
       const b = this.b.at(span);
@@ -119,7 +120,7 @@ export class ExprLowerer {
     const name = e.callee.name;
     const binding = scope.get(name);
     if (binding?.kind === "failed") throw new AlreadyReported();
-    if (binding?.kind === "tensor" || binding?.kind === "dim") fail("E0110", e.callee.span, name);
+    if (binding?.kind === "tensor" || binding?.kind === "dim" || binding?.kind === "static") fail("E0110", e.callee.span, name);
     if (binding?.kind === "fn") return this.inline(binding, e, scope);
     const builtin = Object.prototype.hasOwnProperty.call(builtins, name) ? builtins[name] : undefined;
     if (!builtin) {
@@ -128,7 +129,8 @@ export class ExprLowerer {
       throw new GradcError([{ ...diagnostic("E0104", e.callee.span, name), hint: hint ? `did you mean \`${hint}\`?` : undefined }]);
     }
     checkKeywords(name, builtin.params, e, (n) => isValue(scope, n));
-    const args = bindArguments(name, builtin.params, builtin.required, e);
+    // A function parameter bound to a constant stands for it: `mean(x, axis = axis)`.
+    const args = bindArguments(name, builtin.params, builtin.required, e).map((a) => (a && staticArg(a, scope)?.expr) ?? a);
     const ctx: BuiltinContext = {
       b: this.b.at(e.span),
       span: e.span,
@@ -143,22 +145,34 @@ export class ExprLowerer {
   /** Inline a user function: parameters bound to the argument nodes, body lowered in a
    *  scope that sees the parameters, then the names defined so far. */
   private inline(fn: Extract<import("./scope").Binding, { kind: "fn" }>, e: Extract<Expr, { kind: "call" }>, scope: Scope): Node {
-    checkKeywords(fn.name, [], e, (n) => isValue(scope, n));
-    if (e.kwargs.length > 0) fail("E0106", e.kwargs[0]!.name.span, fn.name, e.kwargs[0]!.name.name);
-    if (e.args.length !== fn.params.length) {
+    const names = fn.params.map((p) => p.name);
+    checkKeywords(fn.name, names, e, (n) => isValue(scope, n));
+    const firstDefault = fn.defaults?.findIndex((d) => d !== undefined) ?? -1;
+    if (firstDefault < 0 && e.kwargs.length === 0 && e.args.length !== fn.params.length) {
       fail("E0105", e.span, fn.name, `${fn.params.length} argument${fn.params.length === 1 ? "" : "s"}`, e.args.length);
     }
+    const given = bindArguments(fn.name, names, firstDefault < 0 ? names.length : firstDefault, e);
     if (this.calling.includes(fn.name)) {
       fail("E0108", e.callee.span, [...this.calling.slice(this.calling.indexOf(fn.name)), fn.name].join(" -> "));
     }
     const inner = new Scope(this.globals);
-    const args = e.args.map((a) => this.tensor(a, scope));
-    fn.params.forEach((p, i) => {
-      inner.set(p.name, { kind: "tensor", role: "fn-param", node: args[i]!, span: p.span });
+    // Constant arguments (numbers, lists, true/false) are bound as written, so the body can
+    // pass them where a built-in needs a constant; the rest are lowered to tensors. A
+    // default is written with the function, so it is read in the top-level scope.
+    const keys = fn.params.map((p, i) => {
+      const [arg, from] = given[i] ? [given[i]!, scope] : [fn.defaults![i]!, this.globals];
+      const constant = staticArg(arg, from);
+      if (constant) {
+        inner.set(p.name, { kind: "static", expr: constant.expr, scope: constant.scope, span: p.span });
+        return `=${printExpr(constant.expr)}`;
+      }
+      const node = this.tensor(arg, from);
+      inner.set(p.name, { kind: "tensor", role: "fn-param", node, span: p.span });
+      return String(node.id);
     });
     // Same function on the same (hash-consed) arguments gives the same node: reuse it, so
     // `fn f2(x) = f1(f1(x))` chains lower in linear, not exponential, time.
-    const key = args.map((n) => n.id).join(",");
+    const key = keys.join(",");
     let known = this.inlined.get(fn.body);
     const found = known?.get(key);
     if (found) return found;
@@ -187,7 +201,18 @@ export class ExprLowerer {
 
 function isValue(scope: Scope, name: string): boolean {
   const kind = scope.get(name)?.kind;
-  return kind === "tensor" || kind === "dim" || kind === "failed";
+  return kind === "tensor" || kind === "dim" || kind === "failed" || kind === "static";
+}
+
+/** A constant argument as written (a number, a list, true/false, or a parameter bound to
+ *  one), with the scope its names are read in; undefined for a tensor expression. */
+function staticArg(e: Expr, scope: Scope): { expr: Expr; scope: Scope } | undefined {
+  if (e.kind === "name") {
+    const b = scope.get(e.name);
+    return b?.kind === "static" ? { expr: b.expr, scope: b.scope } : undefined;
+  }
+  if (e.kind === "list" || e.kind === "bool" || constNumber(e) !== undefined) return { expr: e, scope };
+  return undefined;
 }
 
 /** Keyword arguments against the callee's parameters, before they are bound. A keyword

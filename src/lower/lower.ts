@@ -3,11 +3,12 @@
 // records outputs, the objective and the optimizer. Expressions are lowered in expr.ts.
 
 import { diagnostic, fail, failWith, GradcError, withNotes, type Diagnostic, type Source, type Span } from "../diagnostics";
-import { formatShape, Graph, isKnown, type Dim, type Node, type Shape } from "../ir";
+import { formatShape, Graph, isDimName, isKnown, type Dim, type Node, type Shape } from "../ir";
 import { Builder } from "../ops";
 import { parse, preludeFile, preludeSource, type Expr, type Program, type Stmt } from "../syntax";
 import { ExprLowerer, checkKeywords, constNumber } from "./expr";
 import { AlreadyReported, Scope } from "./scope";
+import { intExpr } from "./shape-expr";
 import { nearest } from "./suggest";
 
 export type InitSpec =
@@ -79,7 +80,7 @@ export function lowerProgram(program: Program, source: Source, options: LowerOpt
   const builtinScope = new Scope();
   preludeProgram ??= parse({ file: preludeFile, text: preludeSource });
   for (const s of preludeProgram.statements) {
-    if (s.kind === "fn") builtinScope.set(s.name.name, { kind: "fn", name: s.name.name, params: s.params, body: s.body, span: s.name.span });
+    if (s.kind === "fn") builtinScope.set(s.name.name, { kind: "fn", name: s.name.name, params: s.params, defaults: s.defaults, body: s.body, span: s.name.span });
   }
   const globals = new Scope(builtinScope);
   const lowerer = new ExprLowerer(b, globals);
@@ -108,8 +109,14 @@ export function lowerProgram(program: Program, source: Source, options: LowerOpt
         return fail("E0215", e.span, `\`${e.name}\` is not a dim`);
       }
       const v = constNumber(e);
-      if (v === undefined || !Number.isInteger(v) || v < 0) return fail("E0215", e.span, "a shape entry must be a non-negative integer or a dim name");
-      return v;
+      if (v !== undefined && (!Number.isInteger(v) || v < 0)) return fail("E0215", e.span, "a shape entry must be a non-negative integer or a dim name");
+      if (v !== undefined) return v;
+      // `[d * 4, d]`: an integer expression, folded; a free dim must stand alone here, since
+      // the wrappers read free dims from the lengths of the arrays passed in.
+      const d = intExpr({ dim: (n) => { const b = globals.get(n); return b?.kind === "dim" ? b.value : undefined; } }, e);
+      if (typeof d === "string" && !isDimName(d)) return fail("E0224", e.span, `a declared shape may combine dims only when they are bound (with \`sizes\`); \`${d}\` has a free dim`);
+      if (typeof d === "number" && d < 0) return fail("E0215", e.span, `a shape entry cannot be negative, found ${d}`);
+      return d;
     });
   };
 
@@ -129,7 +136,8 @@ export function lowerProgram(program: Program, source: Source, options: LowerOpt
     if (usedSizes.has(key)) continue;
     // Name what the program has, so a misspelt or leftover binding is quick to fix.
     const dims = out.dims.map((d) => d.name);
-    const near = nearest(key, dims);
+    // (one letter is "near" every other one-letter name: no guess then)
+    const near = key.length > 1 ? nearest(key, dims) : undefined;
     const listed = dims.length === 0 ? "it declares no dims" : `its dims are ${dims.map((d) => `\`${d}\``).join(", ")}`;
     errors.push({ ...diagnostic("E0301", undefined, key), hint: near ? `did you mean \`${near}\`? (${listed})` : listed });
   }
@@ -193,7 +201,7 @@ export function lowerProgram(program: Program, source: Source, options: LowerOpt
           if (first) failWith(withNotes(diagnostic("E0121", p.span, p.name), { message: `the first \`${p.name}\``, span: first }));
           seen.set(p.name, p.span);
         }
-        globals.set(stmt.name.name, { kind: "fn", name: stmt.name.name, params: stmt.params, body: stmt.body, span: stmt.name.span });
+        globals.set(stmt.name.name, { kind: "fn", name: stmt.name.name, params: stmt.params, defaults: stmt.defaults, body: stmt.body, span: stmt.name.span });
         return;
       }
       case "output":

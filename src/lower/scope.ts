@@ -8,7 +8,10 @@ import type { Expr, Ident } from "../syntax";
 export type Binding =
   | { kind: "dim"; name: string; value: Dim; span: Span }
   | { kind: "tensor"; role: "input" | "param" | "def" | "fn-param"; node: Node; span: Span }
-  | { kind: "fn"; name: string; params: Ident[]; body: Expr; span: Span }
+  | { kind: "fn"; name: string; params: Ident[]; defaults?: (Expr | undefined)[]; body: Expr; span: Span }
+  /** A function parameter bound to a constant argument (a number, a list, true/false), kept
+   *  as written so it can stand where a built-in needs a constant (`axis = axis`). */
+  | { kind: "static"; expr: Expr; scope: Scope; span: Span }
   /** A name whose definition failed: uses of it are not reported again. */
   | { kind: "failed"; span: Span };
 

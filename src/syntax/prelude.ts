@@ -50,4 +50,21 @@ fn silu(x) = x * sigmoid(x)
 # grad: \`-0.5 / (x sqrt(x))\`
 # counterpart: \`torch.rsqrt\`
 fn rsqrt(x) = 1 / sqrt(x)
+
+# group: normalisation
+# signature: layer_norm(x, axis = -1, eps = 1e-5)
+# summary: \`(x - mean(x)) / sqrt(var(x) + eps)\` over \`axis\` (an integer or a list), the population
+#   variance; no scale or shift (multiply and add your own params).
+# shape: \`x.shape\`
+# grad: through the mean and the variance, as the formula
+# counterpart: \`torch.nn.functional.layer_norm(x, x.shape[axis:], eps = eps)\` without weight and bias
+fn layer_norm(x, axis = -1, eps = 1e-5) = (x - mean(x, axis = axis, keepdims = true)) / sqrt(var(x, axis = axis, keepdims = true) + eps)
+
+# group: normalisation
+# signature: rms_norm(x, axis = -1, eps = 1e-6)
+# summary: \`x / sqrt(mean(x^2) + eps)\` over \`axis\` (an integer or a list); no scale.
+# shape: \`x.shape\`
+# grad: through the mean of squares, as the formula
+# counterpart: \`torch.nn.functional.rms_norm(x, x.shape[axis:], eps = eps)\` without weight
+fn rms_norm(x, axis = -1, eps = 1e-6) = x / sqrt(mean(x * x, axis = axis, keepdims = true) + eps)
 `;

@@ -18,7 +18,10 @@ export function printStatement(s: Stmt): string {
     case "input": return `input ${s.name.name}${shape(s.shape)}`;
     case "param": return `param ${s.name.name}${shape(s.shape)}${s.init ? ` = ${printExpr(s.init)}` : ""}`;
     case "def": return `${s.name.name} = ${printExpr(s.value)}`;
-    case "fn": return `fn ${s.name.name}(${s.params.map((p) => p.name).join(", ")}) = ${printExpr(s.body)}`;
+    case "fn": {
+      const params = s.params.map((p, i) => (s.defaults?.[i] ? `${p.name} = ${printExpr(s.defaults[i]!)}` : p.name));
+      return `fn ${s.name.name}(${params.join(", ")}) = ${printExpr(s.body)}`;
+    }
     case "output": return `output ${s.names.map((n) => n.name).join(", ")}`;
     case "minimize": return `minimize ${printExpr(s.objective)}${s.optimizer ? ` with ${printExpr(s.optimizer)}` : ""}`;
   }
