@@ -104,13 +104,13 @@ export function convInputGradShape([g, w]: readonly Shape[], attrs: Attrs, span:
   checkRanks(fn, rank, g!, w!, ["in_channels", "out_channels / groups"], span);
   if (g![1] !== w![0]) fail("E0213", span, fn, formatShape(w!), String(w![0]), formatShape(g!), String(g![1]));
   divisible(fn, "input channels", g![1]!, a.groups, span);
+  if (a.groups > 1 && typeof w![1] !== "number") fail("E0254", span, fn, "weights' channels per group", formatShape(w!));
   const input = spatial(fn, "input", g!, span);
   const kernel = spatial(fn, "weights", w!, span);
   const outputPadding = attrs.output_padding as number[];
   const out = input.map((size, k) => transposeOutSize(size, kernel[k]!, a, k, outputPadding[k]!));
   if (out.some((o) => o < 1)) fail("E0256", span, fn, times(out));
-  const c = typeof w![1] === "number" ? w![1] * a.groups : w![1]!;
-  return [g![0]!, c, ...out];
+  return [g![0]!, a.groups === 1 ? w![1]! : (w![1] as number) * a.groups, ...out];
 }
 
 /** conv_weight_grad(x [N, C, ...], g [N, O, ...out]; kernel_size) -> [O, C/groups, ...k]. */
