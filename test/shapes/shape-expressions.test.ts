@@ -153,3 +153,18 @@ minimize loss`;
     }
   });
 });
+
+describe("declared shapes", () => {
+  it("may combine bound dims", () => {
+    const source = "dim d, h\ninput x: [2, d]\nparam w: [d, h * 4] = uniform(-1, 1)\ny = x @ w\noutput y";
+    expect(check(source, { sizes: { d: 3, h: 2 } }).outputs[0]!.shape).toEqual([2, 8]);
+    expect(check("input x: [2 * 3, 4 // 2]\noutput x").outputs[0]!.shape).toEqual([6, 2]);
+  });
+
+  it("a free dim must stand alone (the wrappers read it from a length)", () => {
+    const e = errorOf(() => check("dim n\ninput x: [n * 2]\noutput x"));
+    expect([e.code, e.message, e.line, e.column]).toEqual(["E0224", "bad shape expression: a declared shape may combine dims only when they are bound (with `sizes`); `n * 2` has a free dim", 2, 11]);
+    const negative = errorOf(() => check("input x: [2 - 3]\noutput x"));
+    expect(negative.message).toBe("bad size: a shape entry cannot be negative, found -1");
+  });
+});

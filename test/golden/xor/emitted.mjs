@@ -82,6 +82,21 @@ function scalarField(r, key, array, index) {
     configurable: true
   });
 }
+function seedText(v) {
+  if (typeof v === "string") return JSON.stringify(v);
+  if (typeof v === "number" || typeof v === "boolean" || typeof v === "bigint") return String(v);
+  return describe(v);
+}
+function checkSeed(seed) {
+  if (typeof seed !== "number" || !Number.isSafeInteger(seed)) fail("E0411", "createParams(seed): the seed must be an integer, but is " + seedText(seed));
+}
+function freezeAll(value) {
+  if (typeof value === "object" && value !== null) {
+    for (const key of Object.keys(value)) freezeAll(value[key]);
+    Object.freeze(value);
+  }
+  return value;
+}
 function makeRandom(seed) {
   let s = seed >>> 0 ^ 0x9e3779b9;
   let spare = NaN;
@@ -121,7 +136,7 @@ function initialise(array, kind, a, b, random) {
   return array;
 }
 const F = Float32Array;
-const meta = Object.freeze({
+const meta = freezeAll({
   inputs: [{
     name: "x",
     shape: [4, 2]
@@ -150,6 +165,8 @@ const meta = Object.freeze({
 function createParams(seed) {
   if (seed === undefined) {
     seed = 1;
+  } else {
+    checkSeed(seed);
   }
   const random = makeRandom(seed);
   return {
