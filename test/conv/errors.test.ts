@@ -39,6 +39,10 @@ const cases: [title: string, source: string, code: string, line: number, column:
     /conv2d_weight_grad: the output gradient is \[1, 4, 5, 5\], but must be the convolution's output shape \[1, 4, 6, 6\]/],
   ["maxpool2d_grad gradient shape", "input x: [1, 3, 8, 8]\ninput g: [1, 3, 3, 3]\ny = maxpool2d_grad(x, g)", "E0255", 3, 5,
     /maxpool2d_grad: the output gradient `g` is \[1, 3, 3, 3\], but must be \[1, 3, 4, 4\]/],
+  ["maxpool2d_select selected shape", "input x: [1, 3, 8, 8]\ninput h: [1, 3, 8, 7]\ny = maxpool2d_select(x, h)", "E0255", 3, 5,
+    /maxpool2d_select: the selected tensor `h` is \[1, 3, 8, 7\], but must be \[1, 3, 8, 8\]/],
+  ["conv1d_weight_grad kernel_size", "input x: [1, 2, 9]\ninput g: [1, 4, 7]\ny = conv1d_weight_grad(x, g, [3, 3])", "E0253", 3, 30,
+    /conv1d_weight_grad: `kernel_size` must be an integer or a list of 1 integers, found a list of 2/],
   ["avgpool2d_grad plane", "input g: [1, 3, 3, 3]\ny = avgpool2d_grad(g, 8, 8)", "E0255", 2, 5,
     /avgpool2d_grad: the output gradient `g` is \[1, 3, 3, 3\], but must be \[1, 3, 4, 4\]/],
 ];
