@@ -41,6 +41,8 @@ const forms: Form[] = [
   { name: "implicit matmul", spec: "ij,jk", shapes: [[3, 4], [4, 5]] },
   { name: "implicit transpose", spec: "ba", shapes: [[3, 4]] },
   { name: "implicit trace", spec: "ii", shapes: [[3, 3]] },
+  { name: "a label in three operands", spec: "i,i,i->", shapes: [[4], [4], [4]] },
+  { name: "batch label in three operands", spec: "ij,ij,kj->j", shapes: [[2, 3], [2, 3], [4, 3]] },
   { name: "contraction over two labels", spec: "ijk,jkl->il", shapes: [[2, 3, 4], [3, 4, 2]] },
   { name: "ellipsis batch", spec: "...ij,...jk->...ik", shapes: [[2, 3, 4], [2, 4, 5]], explicit: "bij,bjk->bik" },
   { name: "ellipsis broadcast", spec: "...ij,jk->...ik", shapes: [[2, 2, 3, 4], [4, 5]], explicit: "abij,jk->abik" },
