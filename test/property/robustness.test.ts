@@ -108,6 +108,15 @@ function expectWellFormed(e: unknown, text: string): void {
     const lines = text.split("\n");
     expect(e.line).toBeLessThanOrEqual(lines.length);
     expect(e.column).toBeLessThanOrEqual(lines[e.line - 1]!.length + 1);
+    // Related locations (notes) point inside the source too, and are rendered.
+    for (const note of e.notes) {
+      if (note.file !== filename) continue;
+      expect(note.line).toBeGreaterThanOrEqual(1);
+      expect(note.line).toBeLessThanOrEqual(lines.length);
+      expect(note.column).toBeGreaterThanOrEqual(1);
+      expect(note.column).toBeLessThanOrEqual(lines[note.line - 1]!.length + 1);
+      expect(e.rendered).toContain(`${note.file}:${note.line}:${note.column}: note: ${note.message}`);
+    }
   }
 }
 
@@ -143,6 +152,8 @@ const tokens = [
   "0", "1", "2", "3", "4", "-1", "0.5", ".5", "1e-3", "2.5E+4", "1e", "3x",
   "(", ")", "[", "]", ",", ":", "=", "+", "-", "*", "/", "@", "^", "**", "<", "<=", ">", ">=", "==", "!=", "...",
   "\n", ";", "#", " ", "$", "\t", "\r\n",
+  // what the lexer names or merges: a BOM, invisible spaces, Unicode names, 1.2.3
+  "\uFEFF", "\u00A0", "\u2028", "café", "λ", "1.2.3",
 ];
 
 /** Statement-shaped token soup: more of it gets past the parser than uniform soup does. */
@@ -270,7 +281,7 @@ describe("pathological sizes give a GradcError, never a stack overflow or a hang
     "index chains x[0][0]...": "x" + "[0]".repeat(depth),
     // A flat chain is not nesting (it is valid; test/diagnostics compiles 20,000 terms):
     // with a mistake at its end, that mistake is the error, found without recursion.
-    "flat + chains ending in a mistake": "x" + " + x".repeat(depth) + " + y",
+    "flat + chains ending in a mistake": "x" + " + x".repeat(depth) + " * * x",
   };
   for (const [what, expr] of Object.entries(deep)) {
     it(`${depth.toLocaleString("en")}-deep ${what}`, () => {
