@@ -78,6 +78,23 @@ minimize loss
     dims: { n: 3 },
   },
   {
+    // more than 32 (forward) and 64 (weight gradient) taps per group: the generic loop
+    // nests, not the register-tiled kernels
+    name: "many taps per group: generic nests with groups, dilation and padding pairs",
+    source: `
+input x: [2, 16, 7, 6]
+input s: [2, 12, 20]
+param w: [4, 8, 3, 3] = he_normal
+param v: [6, 6, 7] = he_normal
+y = conv2d(x, w, padding = [1, 0], dilation = [2, 1], stride = [1, 2], groups = 2)
+z = conv1d(s, v, padding = 3, dilation = 2, groups = 2)
+loss = mean(tanh(y) ^ 2) + mean(z ^ 2)
+output y, z
+minimize loss
+`,
+    printsAs: ["conv2d_weight_grad", "conv1d_weight_grad"],
+  },
+  {
     name: "second derivatives: an objective that is a gradient",
     source: `
 input x: [2, 2, 6, 6]
