@@ -99,7 +99,13 @@ export function checkGradients(model: CheckableModel, options: GradcheckOptions 
     }
     const objective = objectiveReader(model, values);
     const { grads } = model.valueAndGrad(values);
-    const analytic = names.map((n) => Float64Array.from(grads[n]!));
+    const analytic = names.map((n) => {
+      const g = grads[n];
+      if (!(g instanceof Float64Array) || g.length !== params[n]!.length) {
+        fail("E0304", undefined, `gradcheck: valueAndGrad gave no f64 gradient of ${params[n]!.length} elements for \`${n}\``);
+      }
+      return Float64Array.from(g);
+    });
     const estimates = names.map((name) => {
       const p = params[name]!;
       return chooseIndices(p.length, maxElements, random).map((i) => {

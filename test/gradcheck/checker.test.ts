@@ -7,7 +7,7 @@
 
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { compile, formatGradcheck, gradcheck, type CompiledModel } from "../../src/index";
+import { compile, formatGradcheck, GradcError, gradcheck, type CompiledModel } from "../../src/index";
 import { allOps, type ElementwiseDef, type GradDomain } from "../../src/ops";
 
 type Values = Record<string, Float32Array | Float64Array | number>;
@@ -62,6 +62,17 @@ describe("gradcheck: the default tolerance and wrong gradients", () => {
     const r = gradcheck(wrong);
     expect(r.params.map((p) => p.ok)).toEqual([false, false]);
     for (const p of r.params) expect(p.worst).toBeCloseTo(1e-5, 6);
+  });
+});
+
+describe("gradcheck: models it cannot check", () => {
+  it("a valueAndGrad without a param's gradient is a GradcError naming the param", () => {
+    const real = compile("param w: [3]\nparam u: [2]\nminimize sum(sin(w)) + sum(u ^ 2)", { dtype: "f64" });
+    const missing = { ...real, valueAndGrad: (v: Values) => ({ value: real.valueAndGrad(v).value, grads: { w: real.valueAndGrad(v).grads.w! } }) };
+    expect(() => gradcheck(missing)).toThrow(GradcError);
+    expect(() => gradcheck(missing)).toThrow(/valueAndGrad gave no f64 gradient of 2 elements for `u`/);
+    const short = { ...real, valueAndGrad: () => ({ value: 0, grads: { w: new Float64Array(2), u: new Float64Array(2) } }) };
+    expect(() => gradcheck(short)).toThrow(/of 3 elements for `w`/);
   });
 });
 
