@@ -100,14 +100,17 @@ export const scatterAdd: ScatterDef = {
       const count = node.shape.reduce<js.Expression>((e, d) => js.mul(e, ctx.dim(d)), js.num(1));
       const flat = node.shape.map((_, k) => (k === node.shape.length - 1 ? js.id(zi) : js.num(0)));
       const zero = js.loop(zi, js.num(0), count, [ctx.store(flat, js.num(0))]);
+      // The id is read once per slice (outer loops), then the slice is added (inner loops).
       const gi = g.shape.map(() => ctx.fresh("i"));
-      const body: js.Statement[] = [];
+      const split = axis + rank;
+      const outer: js.Statement[] = [];
       const rowId = ctx.fresh("id");
-      body.push(js.declare("const", rowId, js.binary("|", ctx.read(ids, gi.slice(axis, axis + rank).map(js.id), body), js.num(0))));
-      const value = ctx.read(g, gi.map(js.id), body);
-      const at = [...gi.slice(0, axis).map(js.id), js.id(rowId), ...gi.slice(axis + rank).map(js.id)];
-      body.push(ctx.store(at, value, "+="));
-      return [zero, nest(gi, g.shape, ctx, body)];
+      outer.push(js.declare("const", rowId, js.binary("|", ctx.read(ids, gi.slice(axis, split).map(js.id), outer), js.num(0))));
+      const inner: js.Statement[] = [];
+      const value = ctx.read(g, gi.map(js.id), inner);
+      inner.push(ctx.store([...gi.slice(0, axis).map(js.id), js.id(rowId), ...gi.slice(split).map(js.id)], value, "+="));
+      outer.push(nest(gi.slice(split), g.shape.slice(split), ctx, inner));
+      return [zero, nest(gi.slice(0, split), g.shape.slice(0, split), ctx, outer)];
     },
     indexInputs: (node) => [{ input: 1, bound: node.attrs.size as Dim }],
   },

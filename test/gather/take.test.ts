@@ -121,6 +121,17 @@ describe("scatter_add", () => {
     expect(y).toEqual([0 + 4, 1 + 5, 0, 0, 2, 3, 6 + 10, 7 + 11, 0, 0, 8, 9]);
   });
 
+  it("works with free dims: values and ids [n] bound at call time", () => {
+    const src = `dim n\ninput ids: [n]\ninput x: [2, n, 3]\nparam p: [3]\ny = scatter_add(x * p, ids, 4, axis = 1)\noutput y\nminimize sum(y * y)`;
+    for (const ids of [[3, 0, 3], [1, 1, 2, 0, 3]]) {
+      const n = ids.length;
+      expectMatchesInterpreter(src, { ...randomValues(src, n, { n }), ids: vec(ids) }, { n });
+    }
+    const m = model(`dim n\ninput ids: [n]\ninput g: [n]\ny = scatter_add(g, ids, 3)\noutput y`);
+    expect([...(m.forward({ ids: vec([2, 2]), g: vec([1, 2]) }).y as Float64Array)]).toEqual([0, 0, 3]);
+    expect([...(m.forward({ ids: vec([0, 1, 0, 2]), g: vec([1, 2, 3, 4]) }).y as Float64Array)]).toEqual([4, 2, 4]);
+  });
+
   it("has take as its gradient, and matches the interpreter", () => {
     const src = `input ids: [2, 2]\nparam g: [3, 2, 2, 4]\ny = scatter_add(g, ids, 5, axis = 1)\noutput y\nminimize sum(y * y * y)`;
     expectMatchesInterpreter(src, { ...randomValues(src, 3), ids: vec([4, 0, 4, 2]) });
