@@ -1,6 +1,10 @@
 // Errors point where a careful human would (issue 12, point 4): each class of mistake with
 // its exact code, position and rendered form, including related locations (notes).
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { run } from "../../src/cli/run";
 import { check, compile, GradcError } from "../../src/index";
 
 function errorOf(source: string): GradcError {
@@ -374,5 +378,30 @@ describe("only real nesting counts toward the nesting limit", () => {
     expect(err.column).toBeGreaterThan(5);
     expect(err.column).toBeLessThan(1000);
     expect(err.rendered.length).toBeLessThan(400);
+  });
+});
+
+describe("the CLI prints the notes with the error", () => {
+  it("gradc check on a file saved with a byte-order mark and an unclosed call", () => {
+    const dir = mkdtempSync(join(tmpdir(), "gradc-locations-"));
+    try {
+      const file = join(dir, "m.grad");
+      writeFileSync(file, "\uFEFFinput x: [2]\ny = sum(x, axis = 0\noutput y\n");
+      let out = "", err = "";
+      const code = run(["check", file], (t) => (out += t), (t) => (err += t));
+      expect([code, out]).toEqual([1, ""]);
+      expect(err).toBe([
+        `${file}:2:8: error: unclosed \`(\``,
+        "  y = sum(x, axis = 0",
+        "         ^",
+        `${file}:2:20: note: expected \`,\` or \`)\` in the argument list, found end of line`,
+        "  y = sum(x, axis = 0",
+        "                     ^",
+        "  hint: close it with `)`",
+        "",
+      ].join("\n"));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
