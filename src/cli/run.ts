@@ -169,7 +169,9 @@ export function run(argv: string[], out: (s: string) => void, err: (s: string) =
           if (v.trim() === "" || !Number.isFinite(n)) throw new UsageError(`${flag} must be a number, got ${v}`);
           return n;
         };
-        const result = gradcheck(text, { ...options, dims: sizes(args, "--dim"), points: number("--points"), tolerance: number("--tolerance") });
+        if (args.flags.has("--dtype")) throw new UsageError("gradcheck always compiles the model in f64; --dtype does not apply");
+        const { dtype: _f64, ...compiled } = options;
+        const result = gradcheck(text, { ...compiled, dims: sizes(args, "--dim"), points: number("--points"), tolerance: number("--tolerance") });
         out(formatGradcheck(result, filename));
         return result.ok ? 0 : 1;
       }

@@ -125,7 +125,7 @@ class ModuleEmitter {
       "checkLength", "badLength", "scalarBox", "inferDim", "grow", "badValues", "unknownValue", "badArgument", "key", "scalarField", "makeRandom", "initialise", "F", "meta", "params",
       "createParams", "forward", "valueAndGrad", "step", "scratch", "known", "c1", "c2", "Math", "Object",
       "Float32Array", "Float64Array", "Array", "Error", "NaN", "Infinity", "undefined", "values", "seed", "random",
-      "scalars", "out", "Map", "checkIds", "badIds"]) {
+      "scalars", "out", "Map", "checkIds", "badIds", "checkSeed", "seedText", "freezeAll", "Number", "JSON", "String"]) {
       this.names.unique(reserved);
     }
     for (const op of allOps()) {
@@ -210,7 +210,7 @@ class ModuleEmitter {
     const { program } = this.model;
     const desc = (list: { name: string; shape: Shape }[]) => js.array(list.map((d) =>
       js.object([["name", js.str(d.name)], ["shape", js.array(d.shape.map((s) => (typeof s === "number" ? js.num(s) : js.str(s))))]])));
-    return js.call(js.member("Object", "freeze"), js.object([
+    return js.call("freezeAll", js.object([
       ["inputs", desc(program.inputs)],
       ["params", desc(program.params)],
       ["outputs", desc(program.outputs)],
@@ -224,7 +224,8 @@ class ModuleEmitter {
       js.ret(js.record(params.map((p) => [p.name, this.initExpression(p)]))),
     ];
     return js.func("createParams", ["seed"], [
-      js.ifStmt(js.binary("===", js.id("seed"), js.id("undefined")), [js.stmt(js.assign(js.id("seed"), js.num(this.options.seed)))]),
+      js.ifStmt(js.binary("===", js.id("seed"), js.id("undefined")), [js.stmt(js.assign(js.id("seed"), js.num(this.options.seed)))],
+        [js.stmt(js.call("checkSeed", js.id("seed")))]),
       ...body,
     ]);
   }

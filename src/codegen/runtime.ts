@@ -15,6 +15,8 @@ function around(message: string): [string, string] {
 }
 const [tooLargeBefore, tooLargeAfter] = around(messages.E0408("\u0000" as unknown as number));
 const [outOfMemoryBefore, outOfMemoryAfter] = around(messages.E0409("\u0000" as unknown as number));
+const [badSeedBefore, badSeedAfter] = around(messages.E0411("\u0000"));
+const badSeedMessage = `${badSeedBefore} + seedText(seed)${badSeedAfter === '""' ? "" : ` + ${badSeedAfter}`}`;
 
 /** Defines GradcError for standalone modules; the library passes its own class in. */
 export const errorClassSource = `
@@ -102,6 +104,23 @@ function scalarField(r, key, array, index) {
   // A getter over a preallocated Float64Array: storing a double into a record field would
   // allocate a heap number per call.
   Object.defineProperty(r, key, { get() { return array[index]; }, enumerable: true, configurable: true });
+}
+function seedText(v) {
+  if (typeof v === "string") return JSON.stringify(v);
+  if (typeof v === "number" || typeof v === "boolean" || typeof v === "bigint") return String(v);
+  return describe(v);
+}
+function checkSeed(seed) {
+  // makeRandom would quietly turn "abc", null or 1.5 into some seed.
+  if (typeof seed !== "number" || !Number.isSafeInteger(seed)) fail("E0411", ${badSeedMessage});
+}
+function freezeAll(value) {
+  // meta is read-only all the way down: its lists, its descriptors and their shapes.
+  if (typeof value === "object" && value !== null) {
+    for (const key of Object.keys(value)) freezeAll(value[key]);
+    Object.freeze(value);
+  }
+  return value;
 }
 function makeRandom(seed) {
   let s = (seed >>> 0) ^ 0x9e3779b9;
