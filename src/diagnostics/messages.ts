@@ -42,8 +42,8 @@ export const messages = {
   E0123: () => `a list is not a tensor; lists are only for arguments such as \`axis\`, shapes and \`concat\``,
   E0124: (name: string) => `\`${name}\` is not defined yet; names must be defined before they are used`,
   E0125: (name: string) => `param \`${name}\` has a free dim in its shape; bind it with \`sizes\` (or \`--size\`) so the param can be allocated`,
-  E0127: () => `a string is not a tensor; strings are only for arguments such as einsum's subscripts`,
   E0126: (name: string) => `dim \`${name}\` is free, but no input's length determines it; bind it with the \`sizes\` option (or \`--size\`)`,
+  E0127: () => `a string is not a tensor; strings are only for arguments such as einsum's subscripts`,
   // shapes
   E0201: (a: string, b: string) => `cannot broadcast ${a} with ${b}`,
   E0202: (a: string, b: string, detail: string) => `cannot matmul ${a} by ${b}: ${detail}`,
