@@ -1,10 +1,9 @@
-// einsum, lowered to primitives the schedule already fuses (NumPy's einsum path, as
-// opt_einsum plans it): a diagonal is a strided slice of the flattened axis pair; labels
-// only one operand has and the output drops are summed first; two operands contract
-// with one batched matmul ([...batch, M, K] @ [...batch, K, N], labels merged by
-// reshape, orders fixed by transposes) or, with nothing to contract, a broadcast
-// multiply; more operands contract left to right. The subscripts are checked here, each
-// mistake located in the string.
+// einsum, lowered to primitives the schedule already fuses (opt_einsum's path): a diagonal
+// is a strided slice of the flattened axis pair; labels nothing else needs are summed
+// first; two operands contract with one batched matmul ([...batch, M, K] @ [...batch, K,
+// N], labels merged by reshape, ordered by transposes) or, with nothing to contract, a
+// broadcast multiply; more operands contract left to right. Every mistake in the
+// subscripts is located in the string.
 
 import { fail, span as spanOf, type Span } from "../diagnostics";
 import { broadcastShape, dimProduct, formatShape, type Dim, type Node } from "../ir";
