@@ -83,7 +83,7 @@ export function checkGradients(model: CheckableModel, options: GradcheckOptions 
     fail("E0304", undefined, "gradcheck needs an f64 model: compile it with dtype \"f64\" (or pass the source)");
   }
   const ids = rememberedIdInputs(model.meta);
-  const dims = dimValues(model.meta.inputs.map((d) => d.shape), options.dims);
+  const dims = dimValues([...model.meta.inputs.map((d) => d.shape), ...ids.values()], options.dims);
   const reports: ParamReport[] = names.map((name) => ({ name, size: base[name]!.length, checked: 0, skipped: 0, worst: 0, resolution: 0, ok: true }));
   const worst = names.map(() => ({ over: -1, rel: -1 }));
 
