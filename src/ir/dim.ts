@@ -253,9 +253,10 @@ export function factorSize(d: Dim): { coef: number; dims: string[] } {
   const p = polyOf(d);
   if (p.constant === 0 && p.terms.length === 1) return { coef: p.terms[0]!.coef, dims: [...p.terms[0]!.atoms] };
   const content = p.terms.reduce((g, t) => gcd(g, Math.abs(t.coef)), Math.abs(p.constant));
-  const sign = (p.terms[0]?.coef ?? 1) < 0 ? -1 : 1;
-  const primitive = dimScale(d, 1 / (sign * content));
-  return { coef: sign * content, dims: [String(primitive)] };
+  const k = ((p.terms[0]?.coef ?? 1) < 0 ? -1 : 1) * content;
+  // (exact integer division: scaling by 1 / k could round, 49 * (1 / 49) is not 1)
+  const primitive = dimOf(normalize(p.terms.map((t) => ({ coef: t.coef / k, atoms: t.atoms })), p.constant / k));
+  return { coef: k, dims: [String(primitive)] };
 }
 
 function gcd(a: number, b: number): number {

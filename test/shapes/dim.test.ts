@@ -59,3 +59,11 @@ describe("symbolic dims", () => {
     expect(mayBeNegative(dimAdd("t", 1))).toBe(false);
   });
 });
+
+describe("size factors", () => {
+  it("divide out an integer content exactly", () => {
+    // 49 * (1 / 49) is 0.9999999999999999 in floating point: the content is divided, not scaled
+    expect(sizeOf([dimAdd(dimMul("t", 49), 49)])).toEqual({ coef: 49, dims: ["t + 1"] });
+    expect(sizeOf([dimSub(dimMul("t", 6), 3)])).toEqual({ coef: 3, dims: ["t * 2 - 1"] });
+  });
+});
