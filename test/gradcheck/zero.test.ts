@@ -137,6 +137,8 @@ describe("derivative text of powers", () => {
       const m = compile(`input x\ninput y\nd1 = ${d1}\nd2 = ${d2}\noutput d1, d2`, { dtype: "f64" });
       const out = m.forward({ x: 0, y: c });
       expect([out.d1, out.d2]).toEqual([first[c], second[c]]);
+      const dy = compile(`input x\ninput y\nd = ${derivative("x ^ y", "y")}\noutput d`, { dtype: "f64" });
+      expect(dy.forward({ x: 0, y: c }).d).toBe(byExponent[c]);
     }
   });
 });
