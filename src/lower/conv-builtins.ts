@@ -62,7 +62,7 @@ function transposeBuiltin(rank: number): Builtin {
   const doc: BuiltinDoc = {
     group: "convolution", signature: `${fn}(x, w, stride = 1, padding = 0, output_padding = 0, groups = 1, dilation = 1)`,
     summary: `The transposed ${rank}-d convolution (the gradient of \`conv${rank}d\` with respect to its input) of \`x\` ${layouts[rank]} with weights \`w\` ` +
-      `${rank === 1 ? "[C, O / groups, K]" : "[C, O / groups, KH, KW]"} (PyTorch's layout): each input element scatters through the kernel into an up-sampled output; \`padding\` crops it, \`output_padding\` (< stride or dilation) adds to one side.`,
+      `${rank === 1 ? "[C, O / groups, K]" : "[C, O / groups, KH, KW]"} (PyTorch's layout): each input element scatters through the kernel into an up-sampled output; \`padding\` crops it, \`output_padding\` (< stride) adds to one side.`,
     shape: `\`[N, O, ...]\`, each spatial size \`(${outSize(rank)} - 1) stride - 2 padding + dilation (K - 1) + output_padding + 1\``,
     grad: `to \`x\`: \`conv${rank}d(g, w, ...)\`; to \`w\`: \`conv${rank}d_weight_grad(g, x, ...)\``,
     counterpart: `\`torch.nn.functional.conv_transpose${rank}d(x, w, stride=, padding=, output_padding=, groups=, dilation=)\``,
@@ -72,9 +72,11 @@ function transposeBuiltin(rank: number): Builtin {
     lower: ([x, w, stride, padding, outputPadding, groups, dilation], ctx) => {
       const attrs = convArgs(fn, rank, [stride, padding, dilation, groups]);
       const extra = perAxis(fn, "output_padding", outputPadding, 0, rank, 0);
-      const [s, d] = [attrs.stride as number[], attrs.dilation as number[]];
+      // PyTorch also allows output_padding up to the dilation; past the stride, though, the
+      // output is not one that a conv's input gradient fills (its adjoint would crop)
+      const strides = attrs.stride as number[];
       extra.forEach((p, e) => {
-        if (p >= Math.max(s[e]!, d[e]!)) fail("E0253", outputPadding!.span, fn, "output_padding", "smaller than stride or dilation", String(p));
+        if (p >= strides[e]!) fail("E0253", outputPadding!.span, fn, "output_padding", "smaller than stride", String(p));
       });
       return ctx.b.op("conv_input_grad", [ctx.tensor(x!), ctx.tensor(w!)], { ...attrs, output_padding: extra });
     },
