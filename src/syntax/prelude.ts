@@ -20,8 +20,8 @@ fn mse(pred, target) = mean((pred - target) ^ 2)
 #   averaged over all other positions; \`target\` holds probabilities (one-hot or soft).
 # shape: a scalar (\`logits\` and \`target\` broadcast)
 # grad: \`(softmax(logits) sum(target) - target) / count\` to \`logits\`, count being the number of
-#   positions averaged (\`softmax(logits) - target\` for one-hot rows); \`-log_softmax(logits) / count\`
-#   to \`target\`
+#   positions averaged (\`(softmax(logits) - target) / count\` for one-hot rows);
+#   \`-log_softmax(logits) / count\` to \`target\`
 # counterpart: \`torch.nn.functional.cross_entropy(logits, target)\` with class probabilities
 #   as \`target\` (logits of rank 2), which also averages over the batch
 fn cross_entropy(logits, target) = mean(-sum(target * log_softmax(logits, axis = -1), axis = -1))
