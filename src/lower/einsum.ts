@@ -137,15 +137,21 @@ function parseTerms(text: string, offset: number, at: (from: number, to?: number
 }
 
 /** A label repeated within one operand takes the diagonal: the two axes moved last,
- *  merged, and every (n + 1)-th element kept. */
+ *  merged, and every (n + 1)-th element kept; with a free size, the elements off the
+ *  diagonal are masked to zero and the second axis summed. */
 function diagonal(b: Builder, x: Labelled, at: (from: number, to?: number) => Span, t: Term): Labelled {
   for (let p = 0; p < x.labels.length; p++) {
     const q = x.labels.indexOf(x.labels[p]!, p + 1);
     if (q < 0) continue;
     const n = x.node.shape[p]!;
-    if (typeof n !== "number") fail("E0225", at(t.at[t.labels.lastIndexOf(x.labels[p]!)]!), `a diagonal (label \`${x.labels[p]}\` twice) needs a known size, but it is ${n}`);
     if (x.node.shape[q] !== n) {
       fail("E0225", at(t.at[t.labels.lastIndexOf(x.labels[p]!)]!), `label \`${x.labels[p]}\` is ${n} and ${x.node.shape[q]} in the same operand`);
+    }
+    if (typeof n !== "number") {
+      const shape = x.node.shape as Dim[];
+      const onDiagonal = b.binary("eq", b.op("iota", [], { shape, axis: p }), b.op("iota", [], { shape, axis: q }));
+      const kept = b.sum(b.where(onDiagonal, x.node, b.constant(0)), [q]);
+      return diagonal(b, { node: kept, labels: x.labels.filter((_, k) => k !== q) }, at, t);
     }
     const rest = x.labels.map((_, k) => k).filter((k) => k !== p && k !== q);
     const moved = b.transpose(x.node, [...rest, p, q]);

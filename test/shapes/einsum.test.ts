@@ -96,6 +96,16 @@ describe("einsum lowering", () => {
     expect(opsOf(`input a: [3, 4]\ny = einsum("ij->i", a)\noutput y`).has("sum")).toBe(true);
   });
 
+  it("takes diagonals over free dims (masked, not sliced)", () => {
+    const source = `dim n\ninput v: [n]\ninput x: [n, 2, n]\nparam w: [2] = uniform(-1, 1)\ny = einsum("iji->ij", x)\nt = einsum("iji->", x)\nloss = sum(y * w) + t * sum(w) + sum(v)\noutput y, t\nminimize loss`;
+    expect(check(source).outputs.map((o) => o.shape)).toEqual([["n", 2], []]);
+    const values = randomValues(source, { n: 3 });
+    const model = expectEmittedMatchesInterpreter(source, values, { n: 3 });
+    const want = referenceEinsum("iji->ij", [{ shape: [3, 2, 3], data: values.x! }]);
+    expect(Array.from(model.forward(values).y as Float64Array)).toEqual(Array.from(want.data));
+    expectGradientsMatchDifferences(model, values);
+  });
+
   it("works with free dims", () => {
     const source = `dim t\ninput q: [t, 4]\ninput k: [t, 4]\ny = einsum("qd,kd->qk", q, k)\noutput y`;
     expect(check(source).outputs[0]!.shape).toEqual(["t", "t"]);
