@@ -112,9 +112,8 @@ export function tokenize(source: Source, errors: Diagnostic[]): Token[] {
 }
 
 /** Match brackets, mark the openers that are never closed, and drop the newlines inside
- *  a bracket pair that is closed. A closer closes the innermost opener. Openers close
- *  innermost first, so a newline sits inside some closed pair exactly when the innermost
- *  opener around it gets closed. */
+ *  a bracket pair that is closed. Openers close innermost first, so a newline sits inside
+ *  some closed pair exactly when the innermost opener around it gets closed. */
 function dropBracketedNewlines(tokens: Token[], text: string): Token[] {
   const open: Token[] = [];
   const innermost = new Map<Token, Token>();
@@ -122,7 +121,16 @@ function dropBracketedNewlines(tokens: Token[], text: string): Token[] {
     if (t.kind === "punct" && (t.text === "(" || t.text === "[")) {
       open.push(t);
     } else if (t.kind === "punct" && (t.text === ")" || t.text === "]")) {
-      open.pop();
+      // A closer closes the innermost opener of its kind; the brackets opened inside
+      // that one and still open were left open (`[x, (x]`). With no opener of its kind
+      // it closes nothing.
+      const want = t.text === ")" ? "(" : "[";
+      let k = open.length - 1;
+      while (k >= 0 && open[k]!.text !== want) k--;
+      if (k >= 0) {
+        for (let j = k + 1; j < open.length; j++) open[j]!.unclosed = true;
+        open.length = k;
+      }
     } else if (t.kind === "newline") {
       if (open.length > 0) innermost.set(t, open[open.length - 1]!);
     } else if (open.length > 0 && t.lineStart && t.kind === "keyword" && statementKeywords.has(t.text)) {

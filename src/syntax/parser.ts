@@ -464,21 +464,38 @@ class Parser {
    *  bracket's fault: report the opener (rustc's "unclosed delimiter"), with a note where
    *  the parser gave up. Other errors there gain a note at the opener. */
   private blameUnclosed(d: Diagnostic): Diagnostic {
+    if (d.code !== "E0002") return d;
     let opener: Token | undefined;
     for (let k = this.open.length - 1; k >= 0 && !opener; k--) if (this.open[k]!.unclosed) opener = this.open[k];
-    if (!opener || d.code !== "E0002") return d;
-    const at = span(this.source, opener.start, opener.end);
-    const innermost = this.open[this.open.length - 1] === opener;
     const found = this.peek();
+    const inner = this.open[this.open.length - 1];
+    if (!opener) {
+      if (!inner) return d;
+      const at = span(this.source, inner.start, inner.end);
+      // `f(x]`: the closer does not match the bracket it closes.
+      if (found.kind === "punct" && (found.text === ")" || found.text === "]") && found.text !== closerOf(inner)) {
+        return withNotes(d, { message: `\`${found.text}\` cannot close the \`${inner.text}\` opened here`, span: at });
+      }
+      // The bracket is closed further on, but a new line inside it that does not fit
+      // suggests that it was meant to be closed before.
+      if (found.lineStart) return withNotes(d, { message: `this line is still inside the \`${inner.text}\` opened here`, span: at });
+      return d;
+    }
+    const at = span(this.source, opener.start, opener.end);
+    const innermost = inner === opener;
     if (innermost && (found.kind === "newline" || found.kind === "eof")) {
       return {
         ...diagnostic("E0010", at, opener.text),
         notes: [{ message: d.message, span: d.span }],
-        hint: `close it with \`${opener.text === "(" ? ")" : "]"}\``,
+        hint: `close it with \`${closerOf(opener)}\``,
       };
     }
     return withNotes(d, { message: `the \`${opener.text}\` opened here is never closed`, span: at });
   }
+}
+
+function closerOf(opener: Token): string {
+  return opener.text === "(" ? ")" : "]";
 }
 
 function describeExpected(expected: string, found: Token) {

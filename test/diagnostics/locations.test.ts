@@ -113,6 +113,36 @@ describe("an unclosed ( or [ is reported at the opener, with a note where parsin
     ]);
   });
 
+  it("a closer of the wrong kind: the bracket it skips is the unclosed one", () => {
+    expectError("input x\ny = [x, (x]\n", "E0002", 2, 11, [
+      "m.grad:2:11: error: expected `)` to close the parenthesis, found `]`",
+      "  y = [x, (x]",
+      "            ^",
+      "m.grad:2:9: note: the `(` opened here is never closed",
+      "  y = [x, (x]",
+      "          ^",
+    ]);
+    expectError("input x\ny = f(x] + g(1))\n", "E0002", 2, 8, [
+      "m.grad:2:8: error: expected `,` or `)` in the argument list, found `]`",
+      "  y = f(x] + g(1))",
+      "         ^",
+      "m.grad:2:6: note: `]` cannot close the `(` opened here",
+      "  y = f(x] + g(1))",
+      "       ^",
+    ]);
+  });
+
+  it("a line that does not fit inside a bracket closed further on names the bracket", () => {
+    expectError("input x\ny = sigmoid(x\nz = exp(2))\n", "E0002", 3, 1, [
+      "m.grad:3:1: error: expected `,` or `)` in the argument list, found name `z`",
+      "  z = exp(2))",
+      "  ^",
+      "m.grad:2:12: note: this line is still inside the `(` opened here",
+      "  y = sigmoid(x",
+      "             ^",
+    ]);
+  });
+
   it("brackets that are closed still span lines", () => {
     const model = compile("input x: [\n  2,\n  3]\ny = sum(\n  x,\n  axis = 0)\noutput y\n", { dtype: "f64" });
     expect(Array.from(model.forward({ x: Float64Array.from([1, 2, 3, 4, 5, 6]) }).y as Float64Array)).toEqual([5, 7, 9]);
