@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { check, compile } from "../../src/index";
 import { lowerSource } from "../../src/lower";
 import { topoSort } from "../../src/ir";
+import { rng } from "../helpers/random";
 import { referenceEinsum } from "./einsum-reference";
 import { errorOf, expectEmittedMatchesInterpreter, expectGradientsMatchDifferences, randomValues } from "./helpers";
 
@@ -155,5 +156,35 @@ describe("einsum mistakes are located in the string", () => {
     const unterminated = errors.find((d) => d.code === "E0002");
     expect(unterminated?.message).toBe("expected `\"` to close the string, found end of line");
     expect(unterminated?.span?.start).toBe(24);
+  });
+});
+
+describe("einsum robustness", () => {
+  it("any subscripts string over any operands compiles or gives a located GradcError", () => {
+    const r = rng(20261205);
+    const alphabet = ["i", "j", "k", "i", "j", ",", "->", "...", ".", " ", "-", ">", "A"];
+    let compiled = 0;
+    for (let run = 0; run < 400; run++) {
+      const count = 1 + Math.floor(r() * 3);
+      const shapes = Array.from({ length: count }, () => Array.from({ length: Math.floor(r() * 4) }, () => 1 + Math.floor(r() * 3)));
+      // Half the runs: noise; half: plausible subscripts (one label per axis, maybe `...`, an output).
+      const pick = (s: string) => s[Math.floor(r() * s.length)]!;
+      const spec = r() < 0.5
+        ? Array.from({ length: Math.floor(r() * 9) }, () => alphabet[Math.floor(r() * alphabet.length)]).join("")
+        : shapes.map((s) => (r() < 0.3 ? "..." : "") + s.map(() => pick("ijk")).join("")).join(",") + (r() < 0.6 ? `->${r() < 0.3 ? "..." : ""}${pick(["", "i", "j", "ij", "ki"])}` : "");
+      const source = `${shapes.map((s, i) => `input x${i}: [${s.join(", ")}]`).join("\n")}\ny = einsum("${spec}", ${shapes.map((_, i) => `x${i}`).join(", ")})\noutput y\n`;
+      try {
+        const model = compile(source, { dtype: "f64" });
+        const values = Object.fromEntries(shapes.map((s, i) => [`x${i}`, new Float64Array(s.reduce((a, b) => a * b, 1)).fill(1)]));
+        model.forward(values);
+        compiled++;
+      } catch (e) {
+        const err = e as { name?: string; line?: number; rendered?: string };
+        expect(err.name, `${spec}: ${String(e)}`).toBe("GradcError");
+        expect(err.line, spec).toBeGreaterThan(0);
+        expect(err.rendered, spec).toContain("^");
+      }
+    }
+    expect(compiled).toBeGreaterThan(20);
   });
 });
