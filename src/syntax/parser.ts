@@ -41,9 +41,10 @@ function withoutCascades(source: Source, errors: Diagnostic[], lexical: number):
 export function parseExpression(source: Source): Expr {
   const errors: Diagnostic[] = [];
   const tokens = tokenize(source, errors);
+  const lexical = errors.length;
   const parser = new Parser(source, tokens, errors);
   const expr = parser.standaloneExpression();
-  if (errors.length > 0 || !expr) throw new GradcError(inSourceOrder(errors));
+  if (errors.length > 0 || !expr) throw new GradcError(inSourceOrder(withoutCascades(source, errors, lexical)));
   return expr;
 }
 

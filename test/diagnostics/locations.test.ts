@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { run } from "../../src/cli/run";
-import { check, compile, GradcError } from "../../src/index";
+import { check, compile, derivative, GradcError } from "../../src/index";
 
 function errorOf(source: string): GradcError {
   try {
@@ -141,6 +141,25 @@ describe("an unclosed ( or [ is reported at the opener, with a note where parsin
       "  y = sigmoid(x",
       "             ^",
     ]);
+  });
+
+  it("derivative() names the unclosed bracket of its expression too", () => {
+    let err: unknown;
+    try {
+      derivative("x * sin(x", "x");
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(GradcError);
+    expect((err as GradcError).rendered).toBe([
+      "<expr>:1:8: error: unclosed `(`",
+      "  x * sin(x",
+      "         ^",
+      "<expr>:1:10: note: expected `,` or `)` in the argument list, found end of input",
+      "  x * sin(x",
+      "           ^",
+      "  hint: close it with `)`",
+    ].join("\n"));
   });
 
   it("brackets that are closed still span lines", () => {
