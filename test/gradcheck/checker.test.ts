@@ -7,7 +7,9 @@
 
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { compile, formatGradcheck, GradcError, gradcheck, type CompiledModel } from "../../src/index";
+import { buildModel, compile, formatGradcheck, GradcError, gradcheck, type CompiledModel } from "../../src/index";
+import { topoSort } from "../../src/ir";
+import { lowerSource } from "../../src/lower";
 import { allOps, type ElementwiseDef, type GradDomain } from "../../src/ops";
 
 type Values = Record<string, Float32Array | Float64Array | number>;
@@ -238,6 +240,13 @@ describe("gradcheck passes a model per op of the op table", () => {
     ["where, clip, maximum, leaky_relu, elu, gelu", "param w: [6] = uniform(-2, 2)\ninput r: [6]\nminimize sum((where(w > 0, w * w, sin(w)) + clip(w, -1, 1) + maximum(w, r) + leaky_relu(w) + elu(w) + gelu(w)) * r)"],
     ["mse, cross_entropy", "input x: [3, 4]\ninput t: [3, 2]\nparam w: [4, 2]\nminimize mse(x @ w, t) + cross_entropy(x @ w, softmax(t))"],
     ["grad (second derivatives)", "param w: [3]\ninput v: [3]\nminimize sum(grad(sum(sin(w) * w), w) * v)"],
+    ["take, embedding, scatter_add", "input ids: [5]\nparam E: [4, 3]\nparam g: [2, 5]\nminimize sum(sin(take(E, ids) @ E[0])) + sum(tanh(embedding(E, ids))) + sum(scatter_add(g, ids, 4, axis = 1) ^ 2)"],
+    ["var, std, norm, cumsum, argmax", "param w: [3, 4]\ninput r: [3, 4]\nminimize sum(var(w, axis = 1)) + std(w, correction = 1) + norm(w) + sum(cumsum(w, axis = 1) * r) + sum(w * (argmax(r, axis = 1)[0] + argmin(r, axis = 0)[1] + 1))"],
+    ["layer_norm, rms_norm, silu, log_sigmoid, rsqrt", "param w: [2, 5]\ninput r: [2, 5]\nminimize sum(layer_norm(w) * r) + sum(rms_norm(w, axis = 0) * r) + sum(silu(w) + log_sigmoid(w)) + sum(rsqrt(w * w + 1))"],
+    ["stack, squeeze, expand_dims, flip, pad, tile, repeat", "param w: [2, 3]\ninput r: [2, 3]\nminimize sum(stack([w, r * w], axis = 1) ^ 2) + sum(squeeze(expand_dims(w, 0)) * flip(r, 1)) + sum(pad(w, [[1, 0], [0, 2]], value = 1) ^ 3) + sum(tile(w, [2, 1]) ^ 2) + sum(repeat(w, 2, axis = 1) * repeat(r, 2, axis = 1))"],
+    ["einsum, tril, triu, constants", "param q: [2, 3, 4]\nparam k: [2, 3, 4]\ninput r: [3, 3]\nminimize sum(softmax(einsum(\"bqd,bkd->bqk\", q, k) + tril(ones([3, 3])) * -1) * r) + sum(triu(einsum(\"bij->ji\", q)[0:3] * eye(3) + arange(3) * full([3, 3], 0.5)))"],
+    ["conv1d, conv2d (dilation, groups), conv_transpose1d/2d", "input x: [1, 2, 7]\ninput y: [1, 4, 6, 6]\nparam w1: [3, 2, 3]\nparam w2: [4, 1, 3, 3]\nparam wt: [4, 2, 3, 3]\nparam t1: [3, 2, 2]\nminimize sum(tanh(conv1d(x, w1, padding = 1, dilation = 2))) + sum(conv2d(y, w2, groups = 4, stride = 2) ^ 2) + sum(sin(conv_transpose2d(y, wt, stride = 2))) + sum(conv_transpose1d(conv1d(x, w1), t1) ^ 2)"],
+    ["conv and pool gradients as built-ins", "input x: [1, 2, 6, 6]\ninput x1: [1, 2, 7]\nparam g: [1, 3, 4, 4]\nparam g1: [1, 3, 5]\nparam h: [1, 2, 3, 3]\nparam s: [1, 2, 6, 6]\nminimize sum(conv2d_weight_grad(x, g, [3, 3]) ^ 2) + sum(conv1d_weight_grad(x1, g1, [3]) ^ 2) + sum(maxpool2d_grad(x, h) * x) + sum(maxpool2d_select(x, sin(s)) ^ 2) + sum(avgpool2d_grad(h, 6, 6) ^ 2)"],
   ];
   for (const [name, source] of snippets) {
     it(name, () => {
@@ -245,4 +254,14 @@ describe("gradcheck passes a model per op of the op table", () => {
       expect(r.ok, `${source}\n${formatGradcheck(r, name)}`).toBe(true);
     });
   }
+
+  it("covers every non-elementwise op with a derivative rule", () => {
+    const seen = new Set<string>();
+    for (const [, source] of snippets) {
+      const model = buildModel(lowerSource(source, { filename: "snippet.grad" }));
+      for (const n of topoSort([...model.outputs, model.objective!, ...model.grads!])) seen.add(n.op.name);
+    }
+    const missing = allOps().filter((op) => op.kind !== "elementwise" && op.vjp !== undefined && !seen.has(op.name)).map((op) => op.name);
+    expect(missing).toEqual([]);
+  });
 });
