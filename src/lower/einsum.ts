@@ -128,7 +128,8 @@ function parseTerms(text: string, offset: number, at: (from: number, to?: number
       cur.labels.push(c);
       cur.at.push(pos);
     } else if (c !== " ") {
-      fail("E0225", at(pos), `\`${c}\` is not a subscript: use letters, \`,\`, \`->\` and \`...\``);
+      const shown = /[!-~]/.test(c) ? `\`${c}\`` : `U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")}`;
+      fail("E0225", at(pos), `${shown} is not a subscript: use letters, \`,\`, \`->\` and \`...\``);
     }
   }
   cur.end = offset + text.length;

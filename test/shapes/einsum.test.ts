@@ -124,6 +124,7 @@ describe("einsum mistakes are located in the string", () => {
     [`einsum("ij->iz", a)`, "a", "einsum: output label `z` is not in any operand", 18],
     [`einsum("ij->ii", a)`, "a", "einsum: output label `i` appears twice", 18],
     [`einsum("i2->i", a)`, "a", "einsum: `2` is not a subscript: use letters, `,`, `->` and `...`", 14],
+    [`einsum("i\u2028j->ij", a)`, "a", "einsum: U+2028 is not a subscript: use letters, `,`, `->` and `...`", 14],
     [`einsum("i.j->ij", a)`, "a", "einsum: `.` must be part of `...`", 14],
     [`einsum("ij->i->j", a)`, "a", "einsum: `->` may appear only once", 18],
     [`einsum("ij,jk->i,k", a, b)`, "a b", "einsum: the output after `->` is one list of labels, without commas", 20],
