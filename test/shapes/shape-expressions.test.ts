@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { buildModel, check, compile } from "../../src/index";
 import { lowerSource } from "../../src/lower";
 import { printDefinitions } from "../../src/print";
+import { rng } from "../helpers/random";
 import { parse, printExpr } from "../../src/syntax";
 import { errorOf, expectEmittedMatchesInterpreter, expectGradientsMatchDifferences, randomValues } from "./helpers";
 
@@ -166,5 +167,39 @@ describe("declared shapes", () => {
     expect([e.code, e.message, e.line, e.column]).toEqual(["E0224", "bad shape expression: a declared shape may combine dims only when they are bound (with `sizes`); `n * 2` has a free dim", 2, 11]);
     const negative = errorOf(() => check("input x: [2 - 3]\noutput x"));
     expect(negative.message).toBe("bad size: a shape entry cannot be negative, found -1");
+  });
+});
+
+describe("shape expression robustness", () => {
+  it("random reshape targets compile and keep every element, or give a GradcError (at compile or call time)", () => {
+    const r = rng(1205);
+    const atom = () => ["n", "2", "3", "6", "1", "(n + 1)", "(n - 1)"][Math.floor(r() * 7)]!;
+    const expr = (depth: number): string =>
+      depth === 0 || r() < 0.4 ? atom() : `${expr(depth - 1)} ${["+", "-", "*", "//", "/"][Math.floor(r() * 5)]} ${expr(depth - 1)}`;
+    let ran = 0;
+    for (let run = 0; run < 300; run++) {
+      const entries = Array.from({ length: 1 + Math.floor(r() * 3) }, () => (r() < 0.2 ? "-1" : expr(2)));
+      const source = `dim n\ninput x: [n, 6]\ny = reshape(x, [${entries.join(", ")}])\noutput y\n`;
+      let model;
+      try {
+        model = compile(source, { dtype: "f64" });
+      } catch (e) {
+        expect((e as Error).name, `${entries}: ${String(e)}`).toBe("GradcError");
+        expect((e as { line: number }).line).toBe(3);
+        continue;
+      }
+      for (const n of [1, 2, 4]) {
+        const x = Float64Array.from({ length: 6 * n }, (_, i) => i);
+        try {
+          const y = model.forward({ x }).y as Float64Array;
+          expect(Array.from(y), `${entries} at n = ${n}`).toEqual(Array.from(x));
+          ran++;
+        } catch (e) {
+          expect((e as Error).name, `${entries} at n = ${n}: ${String(e)}`).toBe("GradcError");
+          expect((e as { code: string }).code).toBe("E0410");
+        }
+      }
+    }
+    expect(ran).toBeGreaterThan(10);
   });
 });
