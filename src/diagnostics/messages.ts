@@ -86,8 +86,6 @@ export const messages = {
   // the built-ins for real models (src/lower/builtins-models.ts)
   E0260: (fn: string, axis: number, size: string) => `${fn}: axis ${axis} has size ${size}, not 1`,
   E0261: (fn: string, a: string, b: string) => `${fn}: every tensor must have the same shape, but ${a} and ${b} differ`,
-  E0262: (fn: string, axis: number, dim: string) =>
-    `${fn}: axis ${axis} has the free dim \`${dim}\`, whose size is known only at run time; it cannot be padded or repeated`,
   E0263: (fn: string, arg: string, expected: number, found: number) =>
     `${fn}: \`${arg}\` needs one entry per axis (${expected}), but has ${found}`,
   E0240: (detail: string) => `tensor: ${detail}`,

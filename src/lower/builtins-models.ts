@@ -6,7 +6,7 @@
 // so they differentiate and fuse like any other graph. Merged into `builtins` (builtins.ts).
 
 import { fail } from "../diagnostics";
-import { formatShape, normalizeAxis, type Dim, type Node } from "../ir";
+import { dimMul, dimProduct, formatShape, normalizeAxis, type Dim, type Node } from "../ir";
 import type { Builder } from "../ops";
 import type { Expr } from "../syntax";
 import { axes, bool, count, int, keptShape, type Builtin, type BuiltinContext, type BuiltinDoc } from "./builtins";
@@ -93,7 +93,7 @@ function argExtreme(op: "argmax" | "argmin", which: string): Builtin {
 
 /** `x` with `reps[k]` copies along each axis, as a broadcast over a new axis merged into
  *  axis k (`copiesFirst`: the copies outside, tile; else inside, repeat). */
-function copies(ctx: BuiltinContext, fn: string, x: Node, reps: number[], copiesFirst: boolean, span: Expr["span"]): Node {
+function copies(ctx: BuiltinContext, x: Node, reps: number[], copiesFirst: boolean): Node {
   const b = ctx.b;
   if (reps.every((r) => r === 1)) return x;
   const split: Dim[] = [];
@@ -101,9 +101,8 @@ function copies(ctx: BuiltinContext, fn: string, x: Node, reps: number[], copies
   const merged: Dim[] = [];
   x.shape.forEach((d, k) => {
     const r = reps[k]!;
-    if (r !== 1 && typeof d !== "number") fail("E0262", span, fn, k, d);
     if (copiesFirst) { split.push(r); dims.push(split.length); split.push(d); } else { dims.push(split.length); split.push(d, r); }
-    merged.push(r === 1 ? d : (d as number) * r);
+    merged.push(dimMul(d, r));
   });
   return b.reshape(b.broadcastTo(x, split, dims), merged);
 }
@@ -269,11 +268,10 @@ export const modelBuiltins: Record<string, Builtin> = {
         fail("E0253", w.span, "pad", "pad_width", "a list of [before, after] pairs, one per axis", w.kind === "list" ? "a list of numbers" : "an expression");
       }
       if (w.items.length !== v.shape.length) fail("E0263", w.span, "pad", "pad_width", v.shape.length, w.items.length);
-      const widths = w.items.map((pair, k) => {
+      const widths = w.items.map((pair) => {
         const items = (pair as Extract<Expr, { kind: "list" }>).items;
         if (items.length !== 2) fail("E0253", pair.span, "pad", "pad_width", "a list of [before, after] pairs", `a list of ${items.length}`);
         const lohi = items.map((e) => count0("pad", "pad_width", e, 0));
-        if ((lohi[0] !== 0 || lohi[1] !== 0) && typeof v.shape[k] !== "number") fail("E0262", pair.span, "pad", k, String(v.shape[k]));
         return lohi;
       });
       const value = valueArg ? numberArg("pad", "value", valueArg) : 0;
@@ -293,7 +291,7 @@ export const modelBuiltins: Record<string, Builtin> = {
       let reps = items.map((e) => count0("tile", "reps", e, 1));
       if (reps.length > v.shape.length) v = ctx.b.reshape(v, [...new Array<number>(reps.length - v.shape.length).fill(1), ...v.shape]);
       reps = [...new Array<number>(v.shape.length - reps.length).fill(1), ...reps];
-      return copies(ctx, "tile", v, reps, true, repsArg!.span);
+      return copies(ctx, v, reps, true);
     },
   },
   repeat: {
@@ -306,13 +304,9 @@ export const modelBuiltins: Record<string, Builtin> = {
     lower: ([x, nArg, axis], ctx) => {
       let v = ctx.tensor(x!);
       const n = count0("repeat", "n", nArg!, 1);
-      if (!axis) {
-        const free = v.shape.findIndex((d) => typeof d !== "number");
-        if (free >= 0 && v.shape.length > 1) fail("E0262", ctx.span, "repeat", free, String(v.shape[free]));
-        v = ctx.b.reshape(v, v.shape.length === 1 ? v.shape : [v.shape.reduce<number>((p, d) => p * (d as number), 1)]);
-      }
+      if (!axis) v = ctx.b.reshape(v, [dimProduct(v.shape)]);
       const k = axis ? oneAxis(ctx, "repeat", axis, v.shape.length, 0) : 0;
-      return copies(ctx, "repeat", v, v.shape.map((_, i) => (i === k ? n : 1)), false, (nArg ?? x!).span);
+      return copies(ctx, v, v.shape.map((_, i) => (i === k ? n : 1)), false);
     },
   },
 };

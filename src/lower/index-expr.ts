@@ -3,7 +3,7 @@
 // indexed by an integer. Indices are constant integers; negative ones count from the end.
 
 import { fail, type Span } from "../diagnostics";
-import { formatShape, type Dim, type Node } from "../ir";
+import { dimSub, formatShape, mayBeNegative, type Dim, type Node } from "../ir";
 import type { Builder } from "../ops";
 import type { IndexItem } from "../syntax";
 import { constNumber } from "./expr";
@@ -32,7 +32,16 @@ export function lowerIndex(b: Builder, x: Node, items: IndexItem[], _dim: (n: st
       begin.push(0); step.push(1); shape.push(n); kept.push(n);
       return;
     }
-    if (typeof n !== "number") fail("E0210", item.span, `axis ${k} has the free dim \`${n}\`; only \`:\` can index it`);
+    if (typeof n !== "number") {
+      // A free axis takes a window a constant distance from both ends, `x[2:-1]` (what a
+      // printed gradient of `pad` writes), when its size cannot be negative.
+      const start = item.kind === "slice" && !item.step ? intOf(item.start, "a slice start") ?? 0 : -1;
+      const stop = item.kind === "slice" && !item.step ? intOf(item.stop, "a slice end") ?? 0 : 1;
+      const size = dimSub(n, start - stop);
+      if (start < 0 || stop > 0 || mayBeNegative(size)) fail("E0210", item.span, `axis ${k} has the free dim \`${n}\`; only \`:\` or a window like \`2:-1\` can index it`);
+      begin.push(start); step.push(1); shape.push(size); kept.push(size);
+      return;
+    }
     if (item.kind === "at") {
       const i = intOf(item.index, "an index")!;
       const j = i < 0 ? i + n : i;

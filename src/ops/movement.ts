@@ -6,7 +6,7 @@
 import { fail, InternalError } from "../diagnostics";
 import * as js from "../codegen/estree";
 import {
-  dimFloorDiv, dimMul, dimProduct, divideSize, formatShape, isKnown, isMonomial, numel, sameSize, sizeOf, stridesOf,
+  dimAdd, dimFloorDiv, dimMul, dimProduct, dimSub, divideSize, formatShape, isKnown, isMonomial, numel, sameSize, sizeOf, stridesOf,
   type Dim, type GraphBuilder, type Node, type OpDef, type Shape,
 } from "../ir";
 import type { KernelEmit, ViewEmit } from "./define";
@@ -157,7 +157,12 @@ export const slice: ViewDef = {
     const out = attrs.shape as Shape;
     const ok = begin.length === x!.length && step.length === x!.length && out.length === x!.length &&
       out.every((d, k) => {
-        if (typeof d !== "number" || typeof x![k] !== "number") return d === x![k] && begin[k] === 0 && step[k] === 1;
+        if (typeof d !== "number" || typeof x![k] !== "number") {
+          // With a free dim: a unit-step window a constant distance from both ends (the
+          // whole axis, or the interior of a padded one).
+          const spare = dimSub(x![k]!, d);
+          return step[k] === 1 && typeof spare === "number" && begin[k]! >= 0 && begin[k]! <= spare;
+        }
         if (d === 0) return true;
         const last = begin[k]! + (d - 1) * step[k]!;
         return begin[k]! >= 0 && begin[k]! < (x![k] as number) && last >= 0 && last < (x![k] as number);
@@ -220,18 +225,13 @@ export function padded(b: GraphBuilder, t: Node, widths: readonly (readonly numb
 
 /** pad(x; pad_width, value): x with pad_width[k] = [before, after] elements of `value` added
  *  on each side of axis k (NumPy `pad`, constant mode). The gradient is the slice of the
- *  interior. An axis with a free dim takes no padding. */
+ *  interior. A free dim n grows to the dim expression `n + before + after`. */
 export const pad: KernelDef = {
   name: "pad", kind: "kernel", arity: 1,
-  shape: ([x], attrs, span) => {
+  shape: ([x], attrs) => {
     const widths = attrs.pad_width as number[][];
-    if (widths.length !== x!.length) fail("E0214", span, "pad", `pad_width has ${widths.length} pairs for a tensor of rank ${x!.length}`);
-    return x!.map((d, k) => {
-      const [lo, hi] = widths[k]!;
-      if (lo === 0 && hi === 0) return d;
-      if (typeof d !== "number") return fail("E0214", span, "pad", `axis ${k} has the free dim ${d}, which cannot be padded`);
-      return lo! + d + hi!;
-    });
+    if (widths.length !== x!.length) throw new InternalError(`pad of ${formatShape(x!)} by ${widths.length} pairs`);
+    return x!.map((d, k) => dimAdd(d, widths[k]![0]! + widths[k]![1]!));
   },
   evaluate: ([x], attrs, out) => {
     const widths = attrs.pad_width as number[][];

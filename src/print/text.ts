@@ -6,7 +6,7 @@
 // evaluate to a smaller shape that broadcasts to its node's, and only consumers that do not
 // broadcast (and definitions) widen it back with `broadcast_to`.
 
-import { broadcastShape, isCompoundDim, sameShape, topoSort, useCounts, type AttrValue, type Dim, type Node, type Shape } from "../ir";
+import { broadcastShape, dimSub, isCompoundDim, sameShape, topoSort, useCounts, type AttrValue, type Dim, type Node, type Shape } from "../ir";
 import { allOps } from "../ops";
 import { binaryPrecedence, comparisonOps, formatNumber, keywords, unaryPrecedence, type BinaryOp } from "../syntax";
 
@@ -344,7 +344,12 @@ class TextPrinter {
     const items = n.shape.map((size, k) => {
       if (integers && indexedAxis(n, k)) return String(begin[k]);
       if (isFullAxis(n, k)) return ":";
-      return sliceItem(begin[k]!, step[k]!, size as number, x.shape[k] as number);
+      if (typeof size !== "number" || typeof x.shape[k] !== "number") {
+        // a window of a free axis (the interior of a padded one): its distance from the end
+        const after = (dimSub(x.shape[k]!, size) as number) - begin[k]!;
+        return `${begin[k] === 0 ? "" : begin[k]}:${after === 0 ? "" : -after}`;
+      }
+      return sliceItem(begin[k]!, step[k]!, size, x.shape[k] as number);
     });
     while (items.length > 0 && items[items.length - 1] === ":") items.pop();
     if (items.length === 0) items.push("...");

@@ -18,14 +18,14 @@ function gradientText(source: string): string {
 
 /** Compile the printed gradient with the model's declarations and compare its outputs
  *  with valueAndGrad at random points. */
-function expectPrintedGradientComputes(source: string): string {
+function expectPrintedGradientComputes(source: string, dims: Record<string, number> = {}): string {
   const text = gradientText(source);
   const declarations = source.split("\n").filter((l) => /^\s*(dim|input|param)\b/.test(l)).join("\n");
   const names = lowerSource(source).params.map((p) => `d_${p.name}`);
   const printed = compile(`${declarations}\n${text}output ${names.join(", ")}\n`, { dtype: "f64", filename: "printed.grad" });
   const original = model(source);
   for (const seed of [1, 2, 3]) {
-    const values = randomValues(source, seed);
+    const values = randomValues(source, seed, dims);
     const { grads } = original.valueAndGrad(values);
     const got = printed.forward(values);
     for (const p of lowerSource(source).params) {
@@ -65,4 +65,12 @@ describe("printed gradients of the built-ins for real models", () => {
     "param w: [2, 3]\nminimize sum(pad(w, [[1, 0], [2, 1]], value = 3) ^ 2) + sum(sin(tile(w, [2, 2]))) + sum(cos(repeat(w, 3, 1)))",
   ];
   for (const src of models) it(src.split("\n").pop()!, () => { expectPrintedGradientComputes(src); });
+
+  it("with free dims: pad, tile and repeat along a free axis", () => {
+    const text = expectPrintedGradientComputes(
+      "dim n\nparam w: [3]\ninput x: [n, 3]\nu = x * w\nminimize sum(pad(u, [[2, 1], [0, 1]]) ^ 2) + sum(sin(tile(u, [2, 1]))) + sum(cos(repeat(u, 2, 0)))",
+      { n: 4 },
+    );
+    expect(text).toMatch(/\[2:-1, :3\]|\[2:-1, :-1\]/);
+  });
 });

@@ -106,9 +106,14 @@ y = stack([u, x], axis = 2) * 2
 z = flip(u, [0, 1]) + squeeze(expand_dims(u, 1))
 q = pad(u, [[0, 0], [2, 1]]) + 1
 t = tile(u, [1, 2]) + repeat(u, 2, axis = 1)
-output y, z, q, t
-minimize sum(y ^ 2) + sum(z * u) + sum(q * q) + sum(sin(t))
+g = pad(u, [[1, 2], [0, 0]], value = 2)
+h = tile(u, [3, 1]) * repeat(u, 3, axis = 0)
+k = repeat(u, 2)
+inner = pad(u, [[2, 1], [0, 0]])[2:-1] * 2
+output y, z, q, t, g, h, k, inner
+minimize sum(y ^ 2) + sum(z * u) + sum(q * q) + sum(sin(t)) + sum(g ^ 3) + sum(h) + sum(cos(k))
 `;
+    expect(model(src).meta.outputs.slice(4).map((o) => o.shape)).toEqual([["n + 3", 3], ["n * 3", 3], ["n * 6"], ["n", 3]]);
     for (const n of [1, 4]) expectMatchesInterpreter(src, randomValues(src, n, { n }), { n });
     const result = gradcheck(src, { dims: { n: 3 } });
     expect(result.ok, JSON.stringify(result.params)).toBe(true);
@@ -131,8 +136,7 @@ describe("misuse is a located GradcError", () => {
   const cases: [string, string, string][] = [
     ["input a: [2, 3]\ny = squeeze(a, 1)", "E0260", "squeeze: axis 1 has size 3, not 1"],
     ["input a: [2, 3]\ninput b: [3, 2]\ny = stack([a, b])", "E0261", "stack: every tensor must have the same shape, but [2, 3] and [3, 2] differ"],
-    ["dim n\ninput a: [n, 3]\ny = pad(a, [[1, 0], [0, 0]])", "E0262", "pad: axis 0 has the free dim `n`"],
-    ["dim n\ninput a: [n, 3]\ny = tile(a, [2, 1])", "E0262", "tile: axis 0 has the free dim `n`"],
+    ["dim n\ninput a: [n, 3]\ny = a[1:]", "E0210", "axis 0 has the free dim `n`; only `:` or a window like `2:-1` can index it"],
     ["input a: [2, 3]\ny = pad(a, [[1, 0]])", "E0263", "pad: `pad_width` needs one entry per axis (2), but has 1"],
     ["input a: [2, 3]\ny = pad(a, [[1, -1], [0, 0]])", "E0253", "pad: `pad_width` must be a non-negative integer, found -1"],
     ["input a: [2, 3]\ny = pad(a, [1, 2])", "E0253", "pad: `pad_width` must be a list of [before, after] pairs"],
