@@ -6,7 +6,7 @@
 import { fail, type Span } from "../diagnostics";
 import { formatShape, normalizeAxis, type Dim, type Node } from "../ir";
 import type { Builder } from "../ops";
-import { literalShape } from "../ops/constant";
+import { arangeAttrs, literalShape } from "../ops/constant";
 import type { Expr } from "../syntax";
 import { shapeList, type Builtin, type BuiltinContext } from "./builtins";
 import { constNumber } from "./expr";
@@ -43,7 +43,7 @@ function axisOf(fn: string, e: Expr | undefined, rank: number, span: Span): numb
 
 /** arange(start, stop, step) as the `arange` source. */
 function arangeNode(b: Builder, start: number, stop: Dim, step: number): Node {
-  return b.op("arange", [], { start, stop, step });
+  return b.op("arange", [], arangeAttrs(start, stop, step));
 }
 
 /** The identity matrix [n, m]: 1 where the row index equals the column index. */

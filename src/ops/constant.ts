@@ -4,7 +4,7 @@
 
 import { fail, InternalError } from "../diagnostics";
 import * as js from "../codegen/estree";
-import { numel, type Dim, type OpDef, type Shape } from "../ir";
+import { numel, type Attrs, type Dim, type OpDef, type Shape } from "../ir";
 import type { KernelEmit, SourceEmit } from "./define";
 
 /** The length of NumPy's arange(start, stop, step): ceil((stop - start) / step), at least 0. */
@@ -13,13 +13,13 @@ export function arangeLength(start: number, stop: number, step: number): number 
 }
 
 /** arange(; start, stop, step): rank 1, element i is start + i * step. A free dim as
- *  `stop` (with start 0 and step 1) gives its runtime size. */
+ *  `stop` (with start 0 and step 1) gives its runtime size. `start` (0) and `step` (1)
+ *  are left out of the attributes at their defaults, so equal ranges are one node and
+ *  print as `arange(stop = n)`. */
 export const arange: OpDef & { readonly emit: SourceEmit } = {
   name: "arange", kind: "source", arity: 0,
   shape: (_i, attrs, span) => {
-    const start = attrs.start as number;
-    const stop = attrs.stop as Dim;
-    const step = attrs.step as number;
+    const { start, stop, step } = rangeOf(attrs);
     if (step === 0 || !Number.isFinite(step)) fail("E0243", span, "`step` must be a non-zero number");
     if (typeof stop !== "number") {
       if (start !== 0 || step !== 1) fail("E0243", span, `with the dim \`${stop}\` as \`stop\`, \`start\` must be 0 and \`step\` 1`);
@@ -28,16 +28,27 @@ export const arange: OpDef & { readonly emit: SourceEmit } = {
     return [arangeLength(start, stop, step)];
   },
   evaluate: (_i, attrs, out) => {
-    const start = attrs.start as number;
-    const step = attrs.step as number;
+    const { start, step } = rangeOf(attrs);
     return Float64Array.from({ length: numel(out) }, (_, i) => start + i * step);
   },
   props: { cheap: true },
   print: { kind: "call", fn: "arange" },
   emit: {
-    value: (idx, node) => js.add(js.num(node.attrs.start as number), js.mul(idx[0]!, js.num(node.attrs.step as number))),
+    value: (idx, node) => {
+      const { start, step } = rangeOf(node.attrs);
+      return js.add(js.num(start), js.mul(idx[0]!, js.num(step)));
+    },
   },
 };
+
+function rangeOf(attrs: Attrs): { start: number; stop: Dim; step: number } {
+  return { start: (attrs.start as number | undefined) ?? 0, stop: attrs.stop as Dim, step: (attrs.step as number | undefined) ?? 1 };
+}
+
+/** The attributes of arange(start, stop, step), defaults left out. */
+export function arangeAttrs(start: number, stop: Dim, step: number): Attrs {
+  return { ...(start !== 0 ? { start } : {}), stop, ...(step !== 1 ? { step } : {}) };
+}
 
 /** The shape of a nested list of numbers (already checked to be rectangular). */
 export function literalShape(values: unknown): number[] {
