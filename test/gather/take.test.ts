@@ -5,6 +5,7 @@
 
 import { describe, expect, it } from "vitest";
 import { buildModel, compile, gradcheck, GradcError } from "../../src/index";
+import { evaluate } from "../../src/interpret";
 import { lowerSource } from "../../src/lower";
 import { printDefinitions } from "../../src/print";
 import { expectClose, expectMatchesInterpreter, model, outputs, randomValues } from "../builtins/helpers";
@@ -103,6 +104,20 @@ describe("take", () => {
     expect(text).toMatch(/p_E\[\(\w+ \| 0\) \* 32/);
     // no arena buffer of 64 * 32 elements is allocated for the gather
     expect(text).not.toMatch(/new F\(2048\)/);
+  });
+});
+
+describe("the interpreter", () => {
+  it("rejects bad ids too (E0422), for take and scatter_add", () => {
+    const program = lowerSource(`input ids: [2]\ninput E: [3, 2]\ny = take(E, ids)\nz = scatter_add(y, ids, 3)\noutput y, z`, { filename: "i.grad" });
+    const [y, z] = program.outputs.map((o) => o.node);
+    const values = (ids: number[]) => new Map([["ids", ids], ["E", [1, 2, 3, 4, 5, 6]]]);
+    expect([...evaluate([z!], { values: values([2, 2]) }).get(z!)!.data]).toEqual([0, 0, 0, 0, 10, 12]);
+    for (const [ids, shown] of [[[0, 3], "3 at index [1] (flat index 1)"], [[-1, 0], "-1 at index [0] (flat index 0)"], [[0, 0.5], "0.5 at index [1] (flat index 1)"]] as const) {
+      const e = errorOf(() => evaluate([y!], { values: values([...ids]) }));
+      expect(e.code).toBe("E0422");
+      expect(e.message).toBe(`the ids hold ${shown}, but an id must be an integer in [0, 3)`);
+    }
   });
 });
 
