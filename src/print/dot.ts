@@ -85,6 +85,11 @@ function nodeAttributes(n: Node, roots: readonly string[], gradient: boolean): s
 function describeOp(n: Node): string {
   if (n.op.kind === "source" && typeof n.attrs.role === "string") return n.attrs.role;
   if (n.op.kind === "source" && typeof n.attrs.value === "number") return `${n.op.name} ${formatNumber(n.attrs.value)}`;
+  if (n.op.print?.kind === "builtin") {
+    // the built-in it is written as (conv2d, conv_transpose1d...), with its non-default arguments
+    const { fn, kwargs } = n.op.print.spell(n);
+    return [fn, ...kwargs.map(([k, v]) => `${k}=${formatAttr(v)}`)].join(" ");
+  }
   const attrs = Object.keys(n.attrs)
     .filter((k) => k !== "shape" && n.attrs[k] !== null)
     .map((k) => `${k}=${formatAttr(n.attrs[k]!)}`);

@@ -4,8 +4,9 @@
 // built-ins, compiles, and computes the same gradients as valueAndGrad.
 
 import { describe, expect, it } from "vitest";
-import { compile } from "../../src/index";
-import { builtins } from "../../src/lower";
+import { buildModel, compile } from "../../src/index";
+import { builtins, lowerSource } from "../../src/lower";
+import { printDot } from "../../src/print";
 import { expectClose, gradientProgram, gradientText, interpret, randomValues } from "./helpers";
 import { models } from "./models";
 
@@ -60,4 +61,20 @@ describe("printed gradients are programs", () => {
       }
     });
   }
+});
+
+describe("the graph view (gradc graph) labels convolutions by their built-ins", () => {
+  it("conv2d, conv_transpose2d and conv2d_weight_grad with their non-default arguments", () => {
+    const m = models.find((x) => x.dims)!;
+    const program = lowerSource(m.source, { filename: "test.grad" });
+    const model = buildModel(program);
+    const dot = printDot(
+      program.outputs.map((o, k) => ({ name: o.name, node: model.outputs[k]! })),
+      program.params.map((p, k) => ({ name: `d_${p.name}`, node: model.grads![k]! })),
+    );
+    expect(dot).toContain('label="conv2d stride=2 padding=1\\n[n, 4, 4, 4]"');
+    expect(dot).toContain('label="u\\nconv_transpose2d stride=2 groups=2\\n[n, 2, 8, 8]"');
+    expect(dot).toMatch(/label="d_kt\\nconv2d_weight_grad kernel_size=2 stride=2 groups=2\\n\[4, 1, 2, 2\]"/);
+    expect(dot).not.toMatch(/conv_input_grad|conv_weight_grad|label="conv /);
+  });
 });
