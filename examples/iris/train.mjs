@@ -14,7 +14,7 @@ export function main(argv = process.argv.slice(2), io = {}) {
     filename: "iris.grad",
     train, test, classNames: SPECIES,
     ...options,
-    progressEvery: 10,
+    progressEvery: 10, // a terminal keeps every 10th epoch's bar; a log gets a line per epoch
     metadata: { standardize_mean: JSON.stringify([...stats.mean]), standardize_std: JSON.stringify([...stats.std]) },
     ...io,
   });

@@ -52,7 +52,9 @@ export interface FitOptions extends Omit<EvaluateOptions, "batchSize"> {
   augment?: (x: TypedArray, rows: number, random: () => number) => void;
   /** where the progress bar goes, or false for none */
   progress?: ProgressOptions | false;
-  /** show every k-th epoch (and the last); default 1 */
+  /** on a terminal, keep the finished bar of every k-th epoch (and the last); the others are
+   *  drawn over by the next epoch's bar. Piped output (a log) always has one line per
+   *  epoch. Default 1. */
   progressEvery?: number;
   onEpoch?: (record: EpochRecord, history: History) => void;
 }
@@ -101,8 +103,8 @@ export function fit(model: TrainableModel, train: Dataset, options: FitOptions):
   const values: Values = {};
   for (let epoch = 1; epoch <= epochs; epoch++) {
     shuffleInPlace(order, random);
-    const shows = options.progress !== false && (epoch % (options.progressEvery ?? 1) === 0 || epoch === epochs);
-    const bar = !shows ? undefined : new ProgressBar(`epoch ${epoch}/${epochs}`, train.size, options.progress || undefined);
+    const keep = epoch % (options.progressEvery ?? 1) === 0 || epoch === epochs;
+    const bar = options.progress === false ? undefined : new ProgressBar(`epoch ${epoch}/${epochs}`, train.size, { ...options.progress, keep });
     const started = now();
     let lossSum = 0;
     let right = 0;
@@ -185,9 +187,12 @@ export function plotHistory(history: History, title?: string): string {
     series("train", (e) => (Number.isNaN(e.accuracy) ? undefined : e.accuracy), "#1f77b4"),
     series("test", (e) => e.testAccuracy, "#d62728"),
   ];
+  // Epochs run from 0 (the first batch is at 1/batches) to the last; a loss falling by
+  // orders of magnitude is drawn on a log scale, and early outliers are clipped and marked.
+  const xMax = history.batches.reduce((m, [x]) => (Number.isFinite(x) ? Math.max(m, x) : m), Math.max(1, epochs[epochs.length - 1]?.epoch ?? 1));
   return plotPanels([
-    { title: "loss", xLabel: "epoch", yLabel: "loss", series: loss.filter((s) => s.points.length > 0), yMin: 0 },
-    { title: "accuracy", xLabel: "epoch", yLabel: "accuracy", series: acc.filter((s) => s.points.length > 0), yMax: 1, legend: "bottom-right" },
+    { title: "loss", xLabel: "epoch", yLabel: "loss", series: loss.filter((s) => s.points.length > 0), xMin: 0, xMax, yMin: 0, yScale: "auto" },
+    { title: "accuracy", xLabel: "epoch", yLabel: "accuracy", series: acc.filter((s) => s.points.length > 0), xMin: 0, xMax, yMax: 1, legend: "bottom-right" },
   ], title);
 }
 

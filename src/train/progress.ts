@@ -1,7 +1,8 @@
 // A progress bar for one epoch of training. On a terminal it redraws one line in place
 // (at most ten times a second) with the bar, the running metrics, samples per second and
 // the time left; elsewhere (a pipe, a log file, CI) it prints nothing until the epoch
-// ends and then one plain line, so logs stay readable and diffable.
+// ends and then one plain line, so logs stay readable and diffable. A log gets that line
+// for every epoch: `keep: false` only lets the next bar on a terminal draw over this one.
 
 /** Where progress goes: process.stdout fits. */
 export interface ProgressStream {
@@ -17,6 +18,10 @@ export interface ProgressOptions {
   tty?: boolean;
   /** milliseconds clock; defaults to performance.now */
   now?: () => number;
+  /** on a terminal, leave the finished bar on its own line (default true), or let the next
+   *  bar draw over it (fit's `progressEvery`). Without a terminal every bar prints its
+   *  plain line when it finishes, whatever this says. */
+  keep?: boolean;
 }
 
 /** Named metrics in display order; accuracies and losses print with 4 decimals. */
@@ -28,6 +33,7 @@ export class ProgressBar {
   private readonly stream: ProgressStream;
   private readonly tty: boolean;
   private readonly now: () => number;
+  private readonly keep: boolean;
   private readonly started: number;
   private lastDraw = -Infinity;
 
@@ -36,6 +42,7 @@ export class ProgressBar {
     this.stream = options.stream ?? defaultStream();
     this.tty = options.tty ?? this.stream.isTTY === true;
     this.now = options.now ?? (() => performance.now());
+    this.keep = options.keep ?? true;
     this.started = this.now();
   }
 
@@ -52,14 +59,15 @@ export class ProgressBar {
     this.stream.write(`\r${this.line(done, text)}\x1b[K`);
   }
 
-  /** Ends the epoch: the full bar (terminal) or one plain line, with the final metrics.
-   *  Returns the plain line. */
+  /** Ends the epoch: the full bar (terminal; without a line break when not kept, so the
+   *  next bar replaces it) or one plain line, with the final metrics. Returns the plain line. */
   finish(done: number, metrics: Metrics, samplesPerSecond?: number): string {
     const seconds = (this.now() - this.started) / 1000;
     const rate = samplesPerSecond ?? (seconds > 0 ? done / seconds : 0);
     const text = `${formatMetrics(metrics)}  ${formatRate(rate)}  ${formatDuration(seconds)}`;
     const plain = `${this.label}  ${done}/${this.total}  ${text}`;
-    this.stream.write(this.tty ? `\r${this.line(done, text)}\x1b[K\n` : `${plain}\n`);
+    if (!this.tty) this.stream.write(`${plain}\n`);
+    else this.stream.write(`\r${this.line(done, text)}\x1b[K${this.keep ? "\n" : ""}`);
     return plain;
   }
 

@@ -172,3 +172,18 @@ describe("output into a closed pipe", () => {
     expect(r.stderr).toBe("status 0\n");
   }, 60_000);
 });
+
+describe("gradc types under examples/", () => {
+  it("writes declaration files git ignores, and no committed example file is ignored", () => {
+    const git = (...argv: string[]) => spawnSync("git", argv, { cwd: root, encoding: "utf8" });
+    const models = git("ls-files", "examples/**.grad").stdout.trim().split("\n");
+    expect(models.length).toBeGreaterThanOrEqual(4);
+    for (const model of models) {
+      const r = git("check-ignore", "--no-index", "-q", `${model}.d.ts`);
+      expect(r.status, `${model}.d.ts should be ignored`).toBe(0);
+    }
+    // The models themselves and everything else the examples commit stay tracked.
+    expect(git("check-ignore", "--no-index", "-q", models[0]!).status).toBe(1);
+    expect(git("ls-files", "--cached", "--ignored", "--exclude-standard", "--", "examples").stdout).toBe("");
+  });
+});

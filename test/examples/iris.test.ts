@@ -34,7 +34,8 @@ describe("examples/iris", () => {
     expect(lines.at(-1)).toBe(`test accuracy: ${run.result.accuracy.toFixed(3)}`);
     expect(lines).toContain("confusion matrix (test split):");
     expect(lines.find((l) => l.trim().startsWith("setosa"))).toMatch(/setosa +\d+ +\d+ +\d+ +\d\.\d{3}$/);
-    expect(stream.text.trimEnd().split("\n")).toHaveLength(2); // epochs 10 and 12 (every 10th and the last)
+    // Piped: a line for every epoch (the example's progressEvery: 10 only thins a terminal's bars).
+    expect(stream.text.trimEnd().split("\n").map((l) => l.split("  ")[0])).toEqual(Array.from({ length: 12 }, (_, i) => `epoch ${i + 1}/12`));
     const params = join(out, "iris.safetensors");
     expect(existsSync(params) && existsSync(join(out, "iris.svg"))).toBe(true);
     expect(readFileSync(join(out, "iris.svg"), "utf8")).toMatch(/^<svg [^>]*>[\s\S]*<\/svg>\n$/);

@@ -116,15 +116,30 @@ describe("progress", () => {
     expect(stream.text.split("\r").pop()).toMatch(/^epoch 1\/1 █{30} 100\/100  loss 0\.5000  250 samples\/s  0\.4s\x1b\[K\n$/);
   });
 
-  it("fit prints one line per epoch (or every k-th) when the stream is not a terminal", () => {
+  it("fit prints one line per epoch when the stream is not a terminal, whatever progressEvery says", () => {
     const model = compile(toy, { seed: 1 });
     const stream = captureStream(false);
     fit(model, toyData(), { epochs: 4, batchSize: 8, test: toyData(), progress: { stream }, progressEvery: 3 });
     const lines = stream.text.trimEnd().split("\n");
-    expect(lines).toHaveLength(2);
-    expect(lines[0]).toMatch(/^epoch 3\/4  40\/40  loss \d\.\d{4}  acc \d\.\d{4}  test_loss \d\.\d{4}  test_acc \d\.\d{4}  [\d.]+ samples\/s  [\d.]+s$/);
-    expect(lines[1]).toMatch(/^epoch 4\/4  40\/40 /);
+    expect(lines).toHaveLength(4);
+    lines.forEach((line, i) => {
+      expect(line).toMatch(new RegExp(`^epoch ${i + 1}/4  40/40  loss \\d\\.\\d{4}  acc \\d\\.\\d{4}  test_loss \\d\\.\\d{4}  test_acc \\d\\.\\d{4}  [\\d.]+ samples/s  [\\d.]+s$`));
+    });
     expect(stream.text).not.toMatch(/[\r\x1b]/);
+  });
+
+  it("on a terminal, progressEvery keeps every k-th epoch's bar (and the last); the next bar draws over the others", () => {
+    const model = compile(toy, { seed: 1 });
+    const stream = captureStream(true);
+    fit(model, toyData(), { epochs: 4, batchSize: 8, progress: { stream }, progressEvery: 3 });
+    // What stays on screen: each line break ends a kept bar; a \r starts a redraw of the line.
+    const screen = stream.text.split("\n").map((line) => line.split("\r").filter(Boolean).pop() ?? "").filter(Boolean);
+    expect(screen).toHaveLength(2);
+    expect(screen[0]).toMatch(/^epoch 3\/4 █{30} 40\/40  loss \d\.\d{4}  acc \d\.\d{4} /);
+    expect(screen[1]).toMatch(/^epoch 4\/4 █{30} 40\/40 /);
+    // Epochs 1 and 2 were drawn, finished, and drawn over.
+    for (const epoch of [1, 2]) expect(stream.text).toMatch(new RegExp(`\\repoch ${epoch}/4 █{30} 40/40 [^\\n]*\\x1b\\[K\\repoch ${epoch + 1}/4 `));
+    expect(stream.text.endsWith("\x1b[K\n")).toBe(true);
   });
 });
 
@@ -210,6 +225,68 @@ describe("plots", () => {
     const empty = plotPanels([{ title: "nothing", series: [] }]);
     checkXml(empty);
     expect(empty).not.toMatch(/NaN|Infinity/);
+  });
+});
+
+describe("plot axes fit the data", () => {
+  // The loss panel's plot area (plot.ts: 440 x 300 panels, margins 58/16/34/46).
+  const area = { left: 58, right: 424, top: 34, bottom: 254 };
+  /** Each polyline's points in the first panel, as [x, y] pixels. */
+  const lines = (svg: string) => {
+    const first = svg.slice(0, svg.indexOf("</g>"));
+    return [...first.matchAll(/<polyline [^>]*points="([^"]*)"/g)].map((m) => m[1]!.split(" ").map((p) => p.split(",").map(Number) as [number, number]));
+  };
+  // A loss that falls by three orders of magnitude in 12 epochs, from 2.3 in the first batches.
+  const perEpoch = 50;
+  const falling = (t: number) => 2.3 * Math.exp(-0.6 * t) + 0.002;
+  const history: History = {
+    epochs: Array.from({ length: 12 }, (_, k) => ({
+      epoch: k + 1, loss: falling(k + 0.5), accuracy: 0.9, testLoss: falling(k + 1) * 1.1, testAccuracy: 0.85, seconds: 1, samplesPerSecond: 1,
+    })),
+    batches: Array.from({ length: 12 * perEpoch }, (_, i) => [(i + 1) / perEpoch, falling((i + 1) / perEpoch) * (1 + 0.2 * Math.sin(i))] as [number, number]),
+  };
+
+  it("the x axis ends at the last epoch", () => {
+    const [batches, train, test] = lines(plotHistory(history));
+    for (const line of [batches!, train!, test!]) expect(line.at(-1)![0]).toBe(area.right);
+    expect(batches![0]![0]).toBeLessThan(area.left + 2); // and starts at epoch 0
+  });
+
+  it("a loss spanning orders of magnitude is drawn on a log scale that the curves fill", () => {
+    const svg = plotHistory(history);
+    expect(svg).toContain(">loss (log scale)</text>");
+    const [, train] = lines(svg);
+    const heights = train!.map(([, y]) => (area.bottom - y) / (area.bottom - area.top)).sort((a, b) => a - b);
+    // The epoch curve spreads over the panel instead of lying in its bottom fifth.
+    expect(heights[Math.floor(heights.length / 2)]!).toBeGreaterThan(0.3);
+    expect(heights[0]!).toBeLessThan(0.2);
+    expect(heights.at(-1)!).toBeGreaterThan(0.8);
+  });
+
+  it("a loss within a factor of 20 stays linear from 0", () => {
+    const mild: History = { ...history, batches: history.batches.map(([x]) => [x, 1 + 1 / (1 + x)]), epochs: history.epochs.map((e) => ({ ...e, loss: 1 + 1 / (1 + e.epoch), testLoss: undefined })) };
+    const svg = plotHistory(mild);
+    expect(svg).not.toContain("log scale");
+    expect(svg).toMatch(/text-anchor="end">0\.0<\/text>/);
+  });
+
+  it("a few extreme values are clipped to the edge and marked, not allowed to squash the rest", () => {
+    const points = Array.from({ length: 100 }, (_, i) => [i, Math.sin(i / 5)] as [number, number]);
+    points[3] = [3, 80];
+    points[60] = [60, -40];
+    const svg = plotPanels([{ title: "noisy", yLabel: "value", series: [{ name: "signal", points }] }]);
+    const markers = svg.match(/<path class="outlier" [^>]*>/g)!;
+    expect(markers).toHaveLength(2);
+    expect(markers[0]).toContain(`M${Math.round((area.left + (3 / 99) * (area.right - area.left)) * 10) / 10},${area.top} `);
+    expect(svg).toContain(">\u25b2 1 above the range (up to 80), \u25bc 1 below the range (down to -40)</text>");
+    const [line] = lines(svg);
+    const ys = line!.map(([, y]) => y);
+    expect(Math.min(...ys)).toBe(area.top);
+    expect(Math.max(...ys)).toBe(area.bottom);
+    // The sine wave itself spans most of the height: the range is about [-1, 1], not [-40, 80].
+    const body = ys.filter((_, i) => i !== 3 && i !== 60);
+    expect(Math.max(...body) - Math.min(...body)).toBeGreaterThan(0.7 * (area.bottom - area.top));
+    checkXml(svg);
   });
 });
 
