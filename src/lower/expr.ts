@@ -9,6 +9,7 @@ import { preludeFile, printExpr, type BinaryOp, type Expr, type IndexItem } from
 import { builtins, type BuiltinContext } from "./builtins";
 import { lowerIndex } from "./index-expr";
 import { AlreadyReported, Scope } from "./scope";
+import { boundSizeArgument, type DimLookup } from "./shape-expr";
 import { nearest } from "./suggest";
 
 const binaryOps: Record<Exclude<BinaryOp, "@" | "//">, string> = {
@@ -109,6 +110,10 @@ export class ExprLowerer {
     return binding.node;
   }
 
+  private dimLookup(scope: Scope): DimLookup {
+    return { dim: this.dimValue(scope) };
+  }
+
   private dimValue(scope: Scope) {
     return (name: string): Dim | undefined => {
       const bnd = scope.get(name);
@@ -130,7 +135,10 @@ export class ExprLowerer {
     }
     checkKeywords(name, builtin.params, e, (n) => isValue(scope, n));
     // A function parameter bound to a constant stands for it: `mean(x, axis = axis)`.
-    const args = bindArguments(name, builtin.params, builtin.required, e).map((a) => (a && staticArg(a, scope)?.expr) ?? a);
+    // A bound dim (or an integer expression of them) stands for its value: `one_hot(y, k)`.
+    const args = bindArguments(name, builtin.params, builtin.required, e)
+      .map((a) => (a && staticArg(a, scope)?.expr) ?? a)
+      .map((a) => (a && boundSizeArgument(this.dimLookup(scope), a)) ?? a);
     const ctx: BuiltinContext = {
       b: this.b.at(e.span),
       span: e.span,

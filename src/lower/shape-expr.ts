@@ -68,3 +68,27 @@ export function shapeList(ctx: DimLookup, e: Expr, allowInfer: boolean): (Dim | 
     return d;
   });
 }
+
+/**
+ * A built-in's argument made only of integers and bound dims (`k`, `d // 2`, `n - 1`) as
+ * the number literal it equals, so a dim name stands wherever a constant integer is
+ * expected (`one_hot(labels, k)`, `repeat(x, n, axis = 0)`); else undefined. In a tensor
+ * position the literal is the same value, so the substitution is always sound.
+ */
+export function boundSizeArgument(ctx: DimLookup, e: Expr): Expr | undefined {
+  let names = 0;
+  const sizeTerms = (x: Expr): boolean => {
+    switch (x.kind) {
+      case "number": return Number.isInteger(x.value);
+      case "name": names++; return typeof ctx.dim(x.name) === "number";
+      case "paren": return sizeTerms(x.inner);
+      case "unary": return sizeTerms(x.operand);
+      case "binary": return ["+", "-", "*", "//"].includes(x.op) && sizeTerms(x.left) && sizeTerms(x.right);
+      default: return false;
+    }
+  };
+  if (!sizeTerms(e) || names === 0) return undefined;
+  const v = intExpr(ctx, e) as number;
+  const literal = (n: number): Expr => ({ kind: "number", value: n, text: String(n), span: e.span });
+  return v < 0 ? { kind: "unary", op: "-", operand: literal(-v), span: e.span } : literal(v);
+}

@@ -203,3 +203,19 @@ describe("shape expression robustness", () => {
     expect(ran).toBeGreaterThan(10);
   });
 });
+
+describe("a bound dim stands where a built-in needs a constant integer", () => {
+  it("one_hot's class count, a reduction axis, a pooling size", () => {
+    const source = "dim k, n\ninput y: [n]\nh = one_hot(y, k)\ns = sum(h, axis = k - 3)\nm = maxpool2d(reshape(h, [1, 1, n, k]), size = k // 2)\noutput h, s, m";
+    const meta = check(source, { sizes: { k: 4, n: 6 } });
+    expect(meta.outputs.map((o) => o.shape)).toEqual([[6, 4], [6], [1, 1, 3, 2]]);
+    const model = compile(source, { sizes: { k: 4, n: 6 }, dtype: "f64" });
+    const h = model.forward({ y: Float64Array.of(0, 1, 2, 3, 2, 1) }).h as Float64Array;
+    expect(Array.from(h.slice(0, 8))).toEqual([1, 0, 0, 0, 0, 1, 0, 0]);
+  });
+
+  it("a free dim there is still an error, at the argument", () => {
+    const e = errorOf(() => check("dim k\ninput y: [3]\ninput z: [k]\nh = one_hot(y, k)\noutput h, z"));
+    expect([e.code, e.line, e.column]).toEqual(["E0216", 4, 16]);
+  });
+});
