@@ -2,7 +2,7 @@
 // semantics, indexing, calls of built-ins (builtins.ts) and inlined user functions
 // (with arity checks and recursion detection).
 
-import { diagnostic, fail, GradcError, withNotes, type Span } from "../diagnostics";
+import { diagnostic, fail, GradcError, withNotes, type Diagnostic, type Note, type Span } from "../diagnostics";
 import { broadcastShape, formatShape, sameShape, type Dim, type Node } from "../ir";
 import type { Builder } from "../ops";
 import { preludeFile, printExpr, type BinaryOp, type Expr, type IndexItem } from "../syntax";
@@ -194,8 +194,8 @@ export class ExprLowerer {
       if (!(err instanceof GradcError)) throw err;
       // An error in a user function's body names the call that led there; through nested
       // calls each level adds its call, so the notes read as the chain, innermost first.
-      const call = { message: `in this call of \`${fn.name}\``, span: e.span };
-      if (fn.span.source.file !== preludeFile) throw new GradcError(err.errors.map((d) => withNotes(d, call)));
+      const call: Note = { message: `in this call of \`${fn.name}\``, span: e.span };
+      if (fn.span.source.file !== preludeFile) throw new GradcError(err.errors.map((d) => withCallNote(d, call)));
       // A built-in written in the prelude reports its errors at the user's call.
       throw new GradcError(err.errors.map((d) => (d.span && d.span.source.file !== preludeFile ? d : {
         ...d, span: e.span, labels: d.labels?.filter((l) => l.span.source.file !== preludeFile),
@@ -205,6 +205,27 @@ export class ExprLowerer {
       this.calling.pop();
     }
   }
+}
+
+/** Calls named in a chain of notes: the innermost few and the outermost, so an error
+ *  500 calls deep reads (and renders) in a dozen lines. */
+const shownCalls = 4;
+const callNotes = new WeakSet<Note>();
+const elidedCalls = new WeakMap<Note, number>();
+
+/** `d` with the call `note` added as the new outermost of its chain of call notes. */
+function withCallNote(d: Diagnostic, note: Note): Diagnostic {
+  callNotes.add(note);
+  const notes = d.notes ?? [];
+  const calls = notes.filter((n) => callNotes.has(n)).length;
+  if (calls <= shownCalls) return withNotes(d, note);
+  // Drop the previous outermost call into the count of the elided ones.
+  const rest = notes.slice(0, -1);
+  const last = rest[rest.length - 1];
+  const elided = (last && elidedCalls.get(last)) ?? 0;
+  const count: Note = { message: `... through ${elided + 1} more call${elided === 0 ? "" : "s"}` };
+  elidedCalls.set(count, elided + 1);
+  return { ...d, notes: [...(elided > 0 ? rest.slice(0, -1) : rest), count, note] };
 }
 
 function isValue(scope: Scope, name: string): boolean {

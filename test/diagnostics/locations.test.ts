@@ -387,6 +387,28 @@ describe("an error inside an inlined fn names the calls that led there", () => {
     ]);
   });
 
+  it("a deep chain shows its innermost calls and the outermost, with a count between", () => {
+    const lines = ["input x: [3]", "input y: [4]", "fn f0(a) = a + y"];
+    for (let i = 1; i < 30; i++) lines.push(`fn f${i}(a) = f${i - 1}(a) * 2`);
+    lines.push("z = f29(x)");
+    const err = errorOf(lines.join("\n"));
+    expect([err.code, err.line, err.column]).toEqual(["E0201", 3, 12]);
+    expect(err.notes.map((n) => [n.message, n.line])).toEqual([
+      ["in this call of `f0`", 4],
+      ["in this call of `f1`", 5],
+      ["in this call of `f2`", 6],
+      ["in this call of `f3`", 7],
+      ["... through 25 more calls", 0],
+      ["in this call of `f29`", 33],
+    ]);
+    expect(err.rendered.split("\n").slice(-4)).toEqual([
+      "  note: ... through 25 more calls",
+      "m.grad:33:5: note: in this call of `f29`",
+      "  z = f29(x)",
+      "      ^^^^^^",
+    ]);
+  });
+
   it("a mistake in the arguments is the caller's own, with no note", () => {
     const err = errorOf("input x: [3]\nfn f(a) = a\nz = f(q)\n");
     expect([err.code, err.line, err.column, err.notes]).toEqual(["E0101", 3, 7, []]);
