@@ -19,6 +19,7 @@ import { scalarizeBuffers } from "./scalarize";
 import { hoistInvariantLoads } from "./hoist";
 import { errorClassSource, parseStatements, runtimeSource } from "./runtime";
 import { collectIdChecks, idCheckStatement, idsRuntimeSource, type IdCheck } from "./id-checks";
+import { sparseGradients, sparseSgdUpdate, type SparseGradient } from "./sparse-update";
 
 const marker = "\u0000";
 
@@ -242,9 +243,12 @@ class ModuleEmitter {
     const { program } = this.model;
     const tag = fn.name === "valueAndGrad" ? "grad" : fn.name;
     const out: js.Statement[] = [];
-    // `step` returns only the objective: its gradients stay internal to the function.
+    // `step` returns only the objective: its gradients stay internal to the function. A
+    // table updated sparsely (sparse-update.ts) needs its gathered cotangent and ids, not
+    // its dense gradient.
+    const sparse = fn.name === "step" ? sparseGradients(fn.returned.slice(1), this.model.program.optimizer) : [];
     const plan = fn.name === "step"
-      ? planFunction({ returned: fn.returned.slice(0, 1), extra: fn.returned.slice(1) })
+      ? planFunction({ returned: fn.returned.slice(0, 1), extra: fn.returned.slice(1).flatMap((g, i) => (sparse[i] ? [sparse[i]!.g, sparse[i]!.ids] : [g])) })
       : planFunction({ returned: fn.returned });
     // Arena buffers, one per slot (declared once the kernels show which are needed).
     const slotNames = plan.slots.map((_, i) => this.names.unique(`${tag}_b${i}`));
@@ -307,6 +311,7 @@ class ModuleEmitter {
       // Gradients of scalar params come back as length-1 arrays.
       const arrayResult = (i: number) => fn.name !== "forward" && i > 0;
       fn.returned.forEach((n, i) => {
+        if (i > 0 && sparse[i - 1]) return; // applied row by row, never formed
         if (n.shape.length === 0 && !arrayResult(i)) {
           tail.push(js.stmt(js.assign(js.index(scratch, js.num(i)), emitter.read(n, [], tail))));
         } else if (n.shape.length === 0) {
@@ -333,7 +338,10 @@ class ModuleEmitter {
       // By position: a node returned twice (two outputs, two params' gradients) has a copy each.
       const bufferOf = (n: Node, i: number): string => copies.find((c) => c.node === n && c.index === i)?.buffer ?? localOf(n);
       // The optimizer update, fused after the gradient kernels.
-      if (fn.name === "step") append(tail, unrollLoops(this.updateStatements(fn.returned.slice(1).map((g, i) => bufferOf(g, i + 1)))));
+      if (fn.name === "step") {
+        const grads = fn.returned.slice(1).map((g, i) => (sparse[i] ? "" : bufferOf(g, i + 1)));
+        append(tail, unrollLoops(this.updateStatements(grads, sparse.map((sg) => sg && { ...sg, gName: localOf(sg.g), idsName: localOf(sg.ids) }))));
+      }
       return { kernels, tail, decls, copies, bufferOf };
     };
 
@@ -342,7 +350,7 @@ class ModuleEmitter {
     // reuses valueAndGrad's kernels and adds the update.
     const small = plan.kernels.length <= 400 &&
       plan.kernels.reduce((sum, n) => sum + (isKnown(n.shape) ? numel(n.shape) : Infinity), 0) <= smallModelElements;
-    if (fn.name === "step" && !small && this.gradKernels) return this.sharedStep(fn, this.gradKernels, idChecks);
+    if (fn.name === "step" && !small && this.gradKernels && !sparse.some(Boolean)) return this.sharedStep(fn, this.gradKernels, idChecks);
     const arena: js.Statement[] = [];
     let removed = new Set<string>();
     let body: ReturnType<typeof emitBody>;
@@ -609,7 +617,7 @@ class ModuleEmitter {
     });
   }
 
-  private updateStatements(gradBuffers: string[]): js.Statement[] {
+  private updateStatements(gradBuffers: string[], sparse: (SparseGradient & { gName: string; idsName: string } | undefined)[] = []): js.Statement[] {
     const { program } = this.model;
     const spec = program.optimizer!;
     const def = optimizers[spec.kind];
@@ -622,6 +630,12 @@ class ModuleEmitter {
         const s = this.names.derive(`opt${k}`, p.name);
         this.top.push(js.declare("const", s, js.newExpr("F", js.num(numel(p.shape as number[])))));
         state.push(s);
+      }
+      const rows = sparse[i];
+      if (rows && spec.kind === "sgd") {
+        const dim = (d: Dim) => dimExpression(d, (n) => this.dimNames.get(n)!);
+        out.push(sparseSgdUpdate(spec.lr, this.paramVars.get(p.name)!, rows, rows.gName, rows.idsName, dim, (prefix) => this.names.unique(prefix)));
+        return;
       }
       append(out, def.update(spec, {
         param: this.paramVars.get(p.name)!, grad: gradBuffers[i]!, state, counter,
