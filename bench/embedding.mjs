@@ -1,6 +1,6 @@
-// Step time of the embedding model (examples/embedding) with take vs one_hot(ids, V) @ E,
-// over vocabulary sizes: take's step reads and scatters 64 rows; one_hot's multiplies a
-// [64, V] matrix. A timing script, not a test: node bench/embedding.mjs (after npm run build).
+// Forward and step times of the embedding model (examples/embedding) with take vs
+// one_hot(ids, V) @ E, over vocabulary sizes. A timing script, not a test:
+// node bench/embedding.mjs (after npm run build).
 
 import { readFileSync } from "node:fs";
 import { compile } from "../dist/index.js";
@@ -20,8 +20,9 @@ function timeStep(source, V, call = "step") {
   return (performance.now() - start) / n;
 }
 
-// forward: the 64 gathered rows only. step: also zeroes the dense [V, 32] gradient and
-// runs SGD over every row (two linear passes over the table, as any dense optimizer does).
+// forward: the 64 gathered rows only. step: under sgd, the table is updated row by row at
+// the ids (src/codegen/sparse-update.ts), so neither depends on V; one_hot @ E multiplies
+// a [64, V] matrix forward and backward.
 const oneHotSource = base.replace("take(E, ids) @ W", "(one_hot(ids, 10000) @ E) @ W");
 console.log("V        take: forward   step (ms)    one_hot @ E: forward   step (ms)");
 for (const V of [1000, 10000, 100000]) {
