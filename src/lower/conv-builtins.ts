@@ -8,6 +8,7 @@ import type { Attrs } from "../ir";
 import type { Expr } from "../syntax";
 import type { Builtin, BuiltinContext, BuiltinDoc } from "./builtins";
 import { constNumber } from "./expr";
+import { boundSizeArgument, type DimLookup } from "./shape-expr";
 
 /** An integer argument `>= min`. */
 function integer(fn: string, arg: string, e: Expr | undefined, dflt: number, min: number): number {
@@ -18,20 +19,21 @@ function integer(fn: string, arg: string, e: Expr | undefined, dflt: number, min
   return v;
 }
 
-/** An integer for every spatial axis, or a list of one per axis (`padding = [1, 2]`). */
-function perAxis(fn: string, arg: string, e: Expr | undefined, dflt: number, rank: number, min: number): number[] {
+/** An integer for every spatial axis, or a list of one per axis (`padding = [1, 2]`); a
+ *  bound dim may stand for an entry (lowering substitutes whole arguments, not items). */
+function perAxis(fn: string, arg: string, e: Expr | undefined, dflt: number, rank: number, min: number, dims: DimLookup): number[] {
   if (!e) return new Array<number>(rank).fill(dflt);
   if (e.kind !== "list") return new Array<number>(rank).fill(integer(fn, arg, e, dflt, min));
   if (e.items.length !== rank) fail("E0253", e.span, fn, arg, `an integer or a list of ${rank} integers`, `a list of ${e.items.length}`);
-  return e.items.map((item) => integer(fn, arg, item, dflt, min));
+  return e.items.map((item) => integer(fn, arg, boundSizeArgument(dims, item) ?? item, dflt, min));
 }
 
 /** stride, padding and dilation per axis, and groups: the attributes of every conv record. */
-function convArgs(fn: string, rank: number, [stride, padding, dilation, groups]: (Expr | undefined)[]): Attrs {
+function convArgs(fn: string, rank: number, [stride, padding, dilation, groups]: (Expr | undefined)[], dims: DimLookup): Attrs {
   return {
-    stride: perAxis(fn, "stride", stride, 1, rank, 1),
-    padding: perAxis(fn, "padding", padding, 0, rank, 0),
-    dilation: perAxis(fn, "dilation", dilation, 1, rank, 1),
+    stride: perAxis(fn, "stride", stride, 1, rank, 1, dims),
+    padding: perAxis(fn, "padding", padding, 0, rank, 0, dims),
+    dilation: perAxis(fn, "dilation", dilation, 1, rank, 1, dims),
     groups: integer(fn, "groups", groups, 1, 1),
   };
 }
@@ -53,7 +55,7 @@ function convBuiltin(rank: number): Builtin {
   };
   return {
     params: ["x", "w", "stride", "padding", "dilation", "groups"], required: 2, doc,
-    lower: ([x, w, ...rest], ctx) => ctx.b.op("conv", [ctx.tensor(x!), ctx.tensor(w!)], convArgs(fn, rank, rest)),
+    lower: ([x, w, ...rest], ctx) => ctx.b.op("conv", [ctx.tensor(x!), ctx.tensor(w!)], convArgs(fn, rank, rest, ctx)),
   };
 }
 
@@ -70,8 +72,8 @@ function transposeBuiltin(rank: number): Builtin {
   return {
     params: ["x", "w", "stride", "padding", "output_padding", "groups", "dilation"], required: 2, doc,
     lower: ([x, w, stride, padding, outputPadding, groups, dilation], ctx) => {
-      const attrs = convArgs(fn, rank, [stride, padding, dilation, groups]);
-      const extra = perAxis(fn, "output_padding", outputPadding, 0, rank, 0);
+      const attrs = convArgs(fn, rank, [stride, padding, dilation, groups], ctx);
+      const extra = perAxis(fn, "output_padding", outputPadding, 0, rank, 0, ctx);
       // PyTorch also allows output_padding up to the dilation; past the stride, though, the
       // output is not one that a conv's input gradient fills (its adjoint would crop)
       const strides = attrs.stride as number[];
@@ -95,7 +97,7 @@ function weightGradBuiltin(rank: number): Builtin {
   return {
     params: ["x", "g", "kernel_size", "stride", "padding", "dilation", "groups"], required: 3, doc,
     lower: ([x, g, kernelSize, ...rest], ctx) => ctx.b.op("conv_weight_grad", [ctx.tensor(x!), ctx.tensor(g!)], {
-      ...convArgs(fn, rank, rest), kernel_size: perAxis(fn, "kernel_size", kernelSize, 1, rank, 1),
+      ...convArgs(fn, rank, rest, ctx), kernel_size: perAxis(fn, "kernel_size", kernelSize, 1, rank, 1, ctx),
     }),
   };
 }

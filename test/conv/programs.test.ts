@@ -78,3 +78,14 @@ describe("the graph view (gradc graph) labels convolutions by their built-ins", 
     expect(dot).not.toMatch(/conv_input_grad|conv_weight_grad|label="conv /);
   });
 });
+
+describe("convolution arguments", () => {
+  it("a bound dim, or an expression of bound dims, stands for an argument or a list entry", () => {
+    const source = (args: string) => `dim p\ninput x: [1, 2, 8, 8]\nparam w: [2, 2, 3, 3]\ny = conv2d(x, w, ${args})\noutput y`;
+    const viaDims = compile(source("padding = [p, 1], stride = p + 1, dilation = [1, p]"), { sizes: { p: 1 }, dtype: "f64" });
+    const literal = compile(source("padding = [1, 1], stride = 2, dilation = [1, 1]"), { dtype: "f64" });
+    expect(viaDims.meta.outputs[0]!.shape).toEqual([1, 2, 4, 4]);
+    const values = { x: Float64Array.from({ length: 128 }, (_, i) => Math.sin(i)), w: Float64Array.from({ length: 36 }, (_, i) => Math.cos(i)) };
+    expect(Array.from(viaDims.forward(values).y as Float64Array)).toEqual(Array.from(literal.forward(values).y as Float64Array));
+  });
+});
