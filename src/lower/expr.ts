@@ -3,7 +3,7 @@
 // (with arity checks and recursion detection).
 
 import { diagnostic, fail, GradcError, withNotes, type Diagnostic, type Note, type Span } from "../diagnostics";
-import { broadcastShape, formatShape, sameShape, type Dim, type Node } from "../ir";
+import { broadcastShape, dimProduct, formatShape, sameShape, type Dim, type Node } from "../ir";
 import type { Builder } from "../ops";
 import { preludeFile, printExpr, type BinaryOp, type Expr, type IndexItem } from "../syntax";
 import { builtins, type BuiltinContext } from "./builtins";
@@ -314,7 +314,13 @@ function matmul(b: Builder, a: Node, c: Node, span: Span): Node {
   if (!batch) fail("E0202", span, sa, sc, `batch dims ${formatShape(bx)} and ${formatShape(by)} do not broadcast`);
   const expand = (n: Node): Node =>
     n.shape.length === batch.length + 2 && sameShape(n.shape.slice(0, -2), batch) ? n : b.broadcastTo(n, [...batch, ...n.shape.slice(-2)]);
-  const product = b.op("matmul", [expand(x), expand(y)]);
+  // A batch against one matrix (a linear layer over [b, t, d]) is one product over the
+  // merged rows: no broadcast copy of the matrix, and its gradient is one product, not a
+  // product per batch summed.
+  const rows = y.shape.length === 2 && bx.length > 0
+    ? b.op("matmul", [b.reshape(x, [dimProduct(x.shape.slice(0, -1)), ka]), y])
+    : undefined;
+  const product = rows ? b.reshape(rows, [...bx, x.shape[x.shape.length - 2]!, y.shape[1]!]) : b.op("matmul", [expand(x), expand(y)]);
   const r = product.shape.length;
   const outShape: Dim[] = [...batch];
   if (ra !== 1) outShape.push(product.shape[r - 2]!);
