@@ -7,8 +7,7 @@
 import { diagnostic, span, type Diagnostic, type Source } from "../diagnostics";
 import { keywords, punctuation, statementKeywords, type Token } from "./tokens";
 
-// Character classes as tests of one character: regular expressions per character made
-// lexing a 200,000-token line take most of a second.
+// ASCII character classes as plain comparisons: they run once per character.
 const identStart = { test: (c: string) => (c >= "a" && c <= "z") || (c >= "A" && c <= "Z") || c === "_" };
 const identPart = { test: (c: string) => identStart.test(c) || (c >= "0" && c <= "9") };
 const isDigit = (c: string | undefined) => c !== undefined && c >= "0" && c <= "9";
@@ -35,7 +34,6 @@ export function tokenize(source: Source, errors: Diagnostic[]): Token[] {
   };
   while (i < text.length) {
     const c = text[i]!;
-    const wordStart = identStart.test(c);
     if (c === " " || c === "\t" || c === "\r") { i++; continue; }
     if (c === "#") {
       while (i < text.length && text[i] !== "\n") i++;
@@ -47,12 +45,13 @@ export function tokenize(source: Source, errors: Diagnostic[]): Token[] {
       i++;
       continue;
     }
-    if (wordStart || (c > "\x7f" && unicodeWordPart.test(String.fromCodePoint(text.codePointAt(i)!)))) {
+    if (identStart.test(c) || (c > "\x7f" && unicodeWordPart.test(String.fromCodePoint(text.codePointAt(i)!)))) {
       const start = i;
       let foreign = -1;
       while (i < text.length) {
+        if (identPart.test(text[i]!)) { i++; continue; }
+        if (text[i]! <= "\x7f") break;
         const ch = String.fromCodePoint(text.codePointAt(i)!);
-        if (identPart.test(ch)) { i++; continue; }
         if (!unicodeWordPart.test(ch)) break;
         if (foreign < 0) foreign = i;
         i += ch.length;
