@@ -117,6 +117,11 @@ function substitute(node: unknown, name: string, value: number, inIndex = false)
     const exact = inIndex || (js.isNum(e.left) && js.isNum(e.right));
     if (e.operator === "+" && exact) return js.add(e.left, e.right);
     if (e.operator === "*" && exact) return js.mul(e.left, e.right);
+    // `last - i` (flip's index): literals fold; `- 0` is exact in an index
+    if (e.operator === "-" && js.isNum(e.left) && js.isNum(e.right)) {
+      return js.num((e.left as { value: number }).value - (e.right as { value: number }).value);
+    }
+    if (e.operator === "-" && inIndex && js.isNum(e.right, 0)) return e.left;
     if (e.operator === "*" && js.isNum(e.right, 1)) return e.left;
     if (e.operator === "*" && js.isNum(e.left, 1)) return e.right;
   }
