@@ -21,7 +21,8 @@ usage:
                                               model.d.mts for .mjs, model.d.cts for .cjs, model.d.ts for .js
   gradc grad model.grad [--size n=64]        print the simplified gradient program
   gradc diff "<expr>" --wrt x                 print d(expr)/dx
-  gradc graph model.grad [--grad]             print the graph as Graphviz DOT
+  gradc graph model.grad [--grad] [--size n=64]
+                                              print the graph as Graphviz DOT
   gradc check model.grad [--size n=64]        report errors only
   gradc gradcheck model.grad [--size n=64] [--dim n=3] [--seed 1] [--points 3] [--tolerance 1e-6]
                                               compare the gradient with finite differences (f64)
@@ -108,11 +109,13 @@ export function run(argv: string[], out: (s: string) => void, err: (s: string) =
     const args = parseArgs(argv);
     if (args.flags.has("--version") || args.flags.has("-v")) { out(`${version}\n`); return 0; }
     if (args.flags.has("--help") || args.flags.has("-h") || args.verb === "help") { out(usage); return 0; }
+    checkVerbArguments(args);
     switch (args.verb) {
       case "compile": {
         const { text, filename } = readModel(args);
         const options = compileOptions(args, filename);
         const target = one(args, "-o") ?? one(args, "--out");
+        if (target === "") throw new UsageError("-o needs a file name, like -o model.mjs");
         const formatFlag = one(args, "--format");
         if (formatFlag !== undefined && formatFlag !== "esm" && formatFlag !== "cjs") throw new UsageError(`--format must be esm or cjs, got ${formatFlag}`);
         const format = (formatFlag ?? (target?.endsWith(".cjs") ? "cjs" : "esm")) as "esm" | "cjs";
@@ -205,6 +208,35 @@ export function run(argv: string[], out: (s: string) => void, err: (s: string) =
     const stack = e instanceof Error && e.stack ? `\n${e.stack}` : "";
     err(`gradc: internal compiler error: ${message}\nplease report this at ${issueTracker} with the model and this output (gradc ${version})${stack}\n`);
     return 2;
+  }
+}
+
+/** What each verb takes: its options, and at most how many positional arguments. An option or
+ *  argument a verb would ignore is an error, so `gradc check a.grad b.grad` cannot
+ *  quietly check only a.grad. */
+const verbs: Record<string, { flags: string[]; most: number }> = {
+  compile: { flags: ["-o", "--out", "--size", "--dtype", "--format", "--seed", "--stats"], most: 1 },
+  grad: { flags: ["--size"], most: 1 },
+  diff: { flags: ["--wrt"], most: 1 },
+  graph: { flags: ["--grad", "--size"], most: 1 },
+  check: { flags: ["--size"], most: 1 },
+  // --dtype gets its own message there: gradcheck is always f64
+  gradcheck: { flags: ["--size", "--dim", "--seed", "--points", "--tolerance", "--dtype"], most: 1 },
+  types: { flags: ["--dtype", "--size"], most: Infinity },
+};
+
+function checkVerbArguments(args: Args): void {
+  const spec = verbs[args.verb];
+  if (!spec) return;
+  for (const flag of args.flags.keys()) {
+    if (!spec.flags.includes(flag)) {
+      const takes = spec.flags.filter((f) => f !== "--out" && !(args.verb === "gradcheck" && f === "--dtype"));
+      throw new UsageError(`gradc ${args.verb} does not take ${flag}${takes.length > 0 ? ` (its options: ${takes.join(", ")})` : ""}`);
+    }
+  }
+  if (args.positional.length > spec.most) {
+    const what = args.verb === "diff" ? "one expression (quote it)" : "one model file";
+    throw new UsageError(`gradc ${args.verb} takes ${what}, but got ${args.positional.length}: ${args.positional.join(" ")}`);
   }
 }
 

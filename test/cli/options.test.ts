@@ -54,6 +54,27 @@ describe("--size and --dim name dims of the model", () => {
   });
 });
 
+describe("an option or argument a verb would ignore is an error", () => {
+  it("options that do not apply to the verb", () => {
+    expect(gradc("check", xorPath, "--grad")).toEqual({ code: 1, out: "", err: "gradc: gradc check does not take --grad (its options: --size)\n" });
+    expect(gradc("grad", xorPath, "-o", "x.mjs").err).toBe("gradc: gradc grad does not take -o (its options: --size)\n");
+    expect(gradc("diff", "x^2", "--wrt", "x", "--dtype", "f64").err).toBe("gradc: gradc diff does not take --dtype (its options: --wrt)\n");
+    expect(gradc("compile", xorPath, "--dim", "n=3").err).toMatch(/^gradc: gradc compile does not take --dim \(its options: -o, --size, --dtype, --format, --seed, --stats\)\n$/);
+    expect(gradc("gradcheck", xorPath, "--dtype", "f32").err).toBe("gradc: gradcheck always compiles the model in f64; --dtype does not apply\n");
+  });
+
+  it("a second model file, or a second expression", () => {
+    const extra = join(tmp, "extra.grad");
+    expect(gradc("check", xorPath, extra)).toEqual({ code: 1, out: "", err: `gradc: gradc check takes one model file, but got 2: ${xorPath} ${extra}\n` });
+    expect(gradc("compile", xorPath, "out.mjs").err).toMatch(/^gradc: gradc compile takes one model file, but got 2/);
+    expect(gradc("diff", "x^2", "y", "--wrt", "x").err).toBe("gradc: gradc diff takes one expression (quote it), but got 2: x^2 y\n");
+  });
+
+  it("-o with an empty name", () => {
+    expect(gradc("compile", xorPath, "-o", "")).toEqual({ code: 1, out: "", err: "gradc: -o needs a file name, like -o model.mjs\n" });
+  });
+});
+
 describe("the emitted module checks its own arguments", () => {
   it("createParams rejects a seed that is not an integer; meta is frozen all the way down", () => {
     const target = join(tmp, "xor.mjs");
