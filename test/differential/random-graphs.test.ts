@@ -333,6 +333,10 @@ describe("random programs", () => {
 
   it("the generator is deterministic and writes well-shaped programs", () => {
     expect(new ProgramGenerator(7).generate()).toBe(new ProgramGenerator(7).generate());
-    for (let seed = 0; seed < 50; seed++) expect(() => lowerSource(new ProgramGenerator(seed).generate())).not.toThrow();
+    for (let seed = 0; seed < 50; seed++) {
+      const program = lowerSource(new ProgramGenerator(seed).generate());
+      expect(program.objective?.node.shape, `seed ${seed}: a scalar objective`).toEqual([]);
+      expect(program.params.length, `seed ${seed}: params`).toBeGreaterThan(0);
+    }
   });
 });
