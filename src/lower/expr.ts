@@ -166,7 +166,8 @@ export class ExprLowerer {
     const inner = new Scope(this.globals);
     // Constant arguments (numbers, lists, true/false) are bound as written, so the body can
     // pass them where a built-in needs a constant; the rest are lowered to tensors. A
-    // default is written with the function, so it is read in the top-level scope.
+    // default is written with the function, so it is read in the top-level scope (and
+    // within the call, so a default that calls the function itself is recursion).
     const keys = fn.params.map((p, i) => {
       const [arg, from] = given[i] ? [given[i]!, scope] : [fn.defaults![i]!, this.globals];
       const constant = staticArg(arg, from);
@@ -174,9 +175,14 @@ export class ExprLowerer {
         inner.set(p.name, { kind: "static", expr: constant.expr, scope: constant.scope, span: p.span });
         return `=${printExpr(constant.expr)}`;
       }
-      const node = this.tensor(arg, from);
-      inner.set(p.name, { kind: "tensor", role: "fn-param", node, span: p.span });
-      return String(node.id);
+      if (!given[i]) this.calling.push(fn.name);
+      try {
+        const node = this.tensor(arg, from);
+        inner.set(p.name, { kind: "tensor", role: "fn-param", node, span: p.span });
+        return String(node.id);
+      } finally {
+        if (!given[i]) this.calling.pop();
+      }
     });
     // Same function on the same (hash-consed) arguments gives the same node: reuse it, so
     // `fn f2(x) = f1(f1(x))` chains lower in linear, not exponential, time.

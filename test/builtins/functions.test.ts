@@ -60,6 +60,8 @@ output a, b, c, d, e, f`, { x: X });
       ["fn f(x, a = 1) = x * a\ninput x: [2]\ny = f(a = 2)", "E0107", 3, 5],
       ["fn f(x, a = 1) = x * a\ninput x: [2]\ny = f(x, 2, a = 3)", "E0007", 3, 13],
       ["fn f(x, a = 1) = x * a\ninput x: [2]\ny = f(x, 1, 2)", "E0105", 3, 5],
+      // a default is read where the function is defined, within the call: this one recurses
+      ["fn f(x, a = f(x)) = x * a\ninput x: [2]\ny = f(x)", "E0108", 1, 13],
       // the constant passed on into the prelude's body is the user's own text: located there
       ["input x: [2, 3]\ny = layer_norm(x, axis = 2)", "E0203", 2, 26],
     ];
