@@ -47,6 +47,7 @@ export interface PlanRoots {
 export function planFunction(roots: PlanRoots): Plan {
   const extra = roots.extra ?? [];
   const order = topoSort([...roots.returned, ...extra]);
+  const patterns = indexPatterns(order);
   const returned = new Set(roots.returned);
   const keepAlive = new Set([...roots.returned, ...extra]);
   const materialized = new Set<Node>();
@@ -73,7 +74,7 @@ export function planFunction(roots: PlanRoots): Plan {
     if (n.op.kind === "view" && emit?.needsContiguousInput?.(n)) mustMaterialize(n.inputs[0]!);
     // Ids (take, scatter_add) are materialised, so the emitted code checks them once.
     for (const { input } of indexInputs(n)) mustMaterialize(n.inputs[input]!);
-    if (n.op.kind === "view" && expands(n) && !gatherRecomputes(n)) materializeBase(n.inputs[0]!);
+    if (n.op.kind === "view" && expands(n) && !gatherRecomputes(n, patterns)) materializeBase(n.inputs[0]!);
   }
 
   function materializeBase(n: Node): void {
@@ -102,7 +103,7 @@ export function planFunction(roots: PlanRoots): Plan {
       count += u.op.kind === "view" && !materialized.has(u) ? (effectiveUses.get(u) ?? 1) : 1;
     }
     effectiveUses.set(n, count);
-    if (n.op.kind === "elementwise" && count > 1 && !isCheap(n)) mustMaterialize(n);
+    if (n.op.kind === "elementwise" && count > 1 && !isCheap(n, patterns)) mustMaterialize(n);
   }
 
   // Fused expressions stay shallow: a long elementwise chain is cut every
@@ -302,22 +303,23 @@ function indexInputs(n: Node): { input: number }[] {
 /** Whether a gather computes its (unmaterialised) input at each gathered element rather
  *  than from a buffer: always for index patterns (arange, eye: cheaper than any buffer),
  *  and when it reads no more elements than the input has. */
-function gatherRecomputes(n: Node): boolean {
+function gatherRecomputes(n: Node, patterns: ReadonlySet<Node>): boolean {
   if (indexInputs(n).length === 0) return false;
-  if (indexPattern(n.inputs[0]!)) return true;
+  if (patterns.has(n.inputs[0]!)) return true;
   return isKnown(n.shape) && isKnown(n.inputs[0]!.shape) && numel(n.shape) <= numel(n.inputs[0]!.shape);
 }
 
-/** Made of sources other than graph inputs, through views and elementwise ops only. */
-function indexPattern(n: Node, memo = new Map<Node, boolean>()): boolean {
-  const known = memo.get(n);
-  if (known !== undefined) return known;
-  let result: boolean;
-  if (n.op.kind === "source") result = n.op.name !== "input";
-  else if (n.op.kind !== "view" && n.op.kind !== "elementwise") result = false;
-  else result = n.inputs.every((i) => indexPattern(i, memo));
-  memo.set(n, result);
-  return result;
+/** The index patterns among `order` (inputs first): nodes made of sources other than
+ *  graph inputs, through views and elementwise ops only (arange, eye, tril masks). */
+function indexPatterns(order: readonly Node[]): Set<Node> {
+  const patterns = new Set<Node>();
+  for (const n of order) {
+    const pattern = n.op.kind === "source"
+      ? n.op.name !== "input"
+      : (n.op.kind === "view" || n.op.kind === "elementwise") && n.inputs.every((i) => patterns.has(i));
+    if (pattern) patterns.add(n);
+  }
+  return patterns;
 }
 
 /** The node under a chain of views. */
@@ -335,6 +337,6 @@ function expands(n: Node): boolean {
 
 /** Recomputing beats a buffer: negation or a comparison of one value, or an index
  *  pattern (a tril/triu mask, an arange expression: a few integer operations). */
-function isCheap(n: Node): boolean {
-  return (n.op.name === "neg" && n.inputs[0]!.op.kind !== "elementwise") || indexPattern(n);
+function isCheap(n: Node, patterns: ReadonlySet<Node>): boolean {
+  return (n.op.name === "neg" && n.inputs[0]!.op.kind !== "elementwise") || patterns.has(n);
 }
