@@ -75,7 +75,11 @@ export function tokenize(source: Source, errors: Diagnostic[]): Token[] {
       // second decimal point (`1.2.3`): one malformed number, up to the next blank.
       if (i < text.length && (identPart.test(text[i]!) || (text[i] === "." && (isDigit(text[i + 1]) || text[i + 1] === ".")))) {
         while (i < text.length && (identPart.test(text[i]!) || text[i] === ".")) i++;
-        errors.push(diagnostic("E0003", span(source, start, i), text.slice(start, i)));
+        const bad = text.slice(start, i);
+        // `2x` is a product written as in maths (an `e` could be an exponent: no guess).
+        const name = bad.slice(m[0].length);
+        const product = /^[A-DF-Za-df-z_][A-Za-z0-9_]*$/.test(name) && !m[0].endsWith(".");
+        errors.push({ ...diagnostic("E0003", span(source, start, i), bad), ...(product ? { hint: `to multiply, write \`${m[0]} * ${name}\`` } : {}) });
         push("number", text.slice(start, i), start, i, NaN);
         continue;
       }

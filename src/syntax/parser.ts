@@ -129,6 +129,7 @@ class Parser {
   private inputStatement(): Stmt {
     const kw = this.next();
     const name = this.ident("an input name");
+    if (this.atPunct("[")) this.error(describeExpected("`:` before the shape", this.peek()));
     const shape = this.eatPunct(":") ? this.shape() : undefined;
     return { kind: "input", name, shape, span: this.spanFrom(kw.start) };
   }
@@ -137,6 +138,7 @@ class Parser {
   private paramStatement(): Stmt {
     const kw = this.next();
     const name = this.ident("a param name");
+    if (this.atPunct("[")) this.error(describeExpected("`:` before the shape", this.peek()));
     const shape = this.eatPunct(":") ? this.shape() : undefined;
     const init = this.eatPunct("=") ? this.expr() : undefined;
     return { kind: "param", name, shape, init, span: this.spanFrom(kw.start) };

@@ -235,6 +235,28 @@ describe("numbers", () => {
     ]);
     expect(errorOf("input x\ny = x * 0.5.1 + 2\n").errors.map((d) => [d.code, d.message])).toEqual([["E0003", "malformed number `0.5.1`"]]);
   });
+
+  it("a number running into a name suggests the product, unless it may be an exponent", () => {
+    expectError("input x\ny = 2x + 1\n", "E0003", 2, 5, [
+      "m.grad:2:5: error: malformed number `2x`",
+      "  y = 2x + 1",
+      "      ^^",
+      "  hint: to multiply, write `2 * x`",
+    ]);
+    expect(errorOf("input x_2\ny = 1.5x_2\n").errors[0]!.hint).toBe("to multiply, write `1.5 * x_2`");
+    for (const bad of ["2e", "1e-", "2.5E+", "1.x"]) expect(errorOf(`y = ${bad}\n`).errors[0]!.hint, bad).toBeUndefined();
+  });
+});
+
+describe("declarations", () => {
+  it("a shape without its colon", () => {
+    expectError("input x [4, 2]\n", "E0002", 1, 9, [
+      "m.grad:1:9: error: expected `:` before the shape, found `[`",
+      "  input x [4, 2]",
+      "          ^",
+    ]);
+    expect(errorOf("param w [2] = zeros\n").message).toBe("expected `:` before the shape, found `[`");
+  });
 });
 
 describe("long lines are cut around the caret", () => {
