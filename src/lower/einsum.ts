@@ -94,14 +94,25 @@ export function lowerEinsum(b: Builder, text: string, where: Span, args: readonl
     out = [...dots, ...[...counts.keys()].filter((l) => counts.get(l) === 1).sort()];
   }
 
-  // Contract left to right, keeping what the output or a later operand needs.
-  let acc = sumUnneeded(b, operands[0]!, needed(out, operands.slice(1)));
-  for (let i = 1; i < operands.length; i++) {
-    const keep = needed(out, operands.slice(i + 1));
-    const right = sumUnneeded(b, operands[i]!, new Set([...keep, ...acc.labels]));
-    acc = contract(b, sumUnneeded(b, acc, new Set([...keep, ...right.labels])), right, keep, size);
+  // Contract pairs greedily (opt_einsum's greedy path): each step the pair whose result
+  // is smallest, keeping the labels the output or another operand still needs.
+  let pending = operands.map((o, i) => sumUnneeded(b, o, needed(out, operands.filter((_, j) => j !== i))));
+  while (pending.length > 1) {
+    let best: { i: number; j: number; cost: number } | undefined;
+    for (let i = 0; i < pending.length; i++) {
+      for (let j = i + 1; j < pending.length; j++) {
+        const keep = needed(out, pending.filter((_, k) => k !== i && k !== j));
+        const labels = new Set([...pending[i]!.labels, ...pending[j]!.labels].filter((l) => keep.has(l)));
+        const cost = [...labels].reduce((c, l) => c * estimate(size.get(l)!), 1);
+        if (!best || cost < best.cost) best = { i, j, cost };
+      }
+    }
+    const { i, j } = best!;
+    const keep = needed(out, pending.filter((_, k) => k !== i && k !== j));
+    const merged = contract(b, pending[i]!, pending[j]!, keep, size);
+    pending = [merged, ...pending.filter((_, k) => k !== i && k !== j)];
   }
-  acc = sumUnneeded(b, acc, new Set(out));
+  const acc = sumUnneeded(b, pending[0]!, new Set(out));
   // Ellipsis axes of size 1 that another operand broadcasts still take the full size.
   const node = b.transpose(acc.node, out.map((l) => acc.labels.indexOf(l)));
   const full = out.map((l) => size.get(l)!);
@@ -164,6 +175,11 @@ function diagonal(b: Builder, x: Labelled, at: (from: number, to?: number) => Sp
     return diagonal(b, { node: diag, labels: [...rest.map((k) => x.labels[k]!), x.labels[p]!] }, at, t);
   }
   return x;
+}
+
+/** A size for comparing contraction orders: free dims count as 16. */
+function estimate(d: Dim): number {
+  return typeof d === "number" ? d : 16;
 }
 
 /** The labels the output and the operands still to come use. */

@@ -39,6 +39,7 @@ const forms: Form[] = [
   { name: "bilinear (3 operands)", spec: "i,ij,j->", shapes: [[3], [3, 4], [4]] },
   { name: "bilinear batch (3 operands)", spec: "bi,ij,bj->b", shapes: [[2, 3], [3, 4], [2, 4]] },
   { name: "chain of 3", spec: "ij,jk,kl->il", shapes: [[2, 3], [3, 4], [4, 2]] },
+  { name: "matrix-vector chain (cheapest pair first)", spec: "ij,jk,k->i", shapes: [[2, 5], [5, 6], [6]] },
   { name: "implicit matmul", spec: "ij,jk", shapes: [[3, 4], [4, 5]] },
   { name: "implicit transpose", spec: "ba", shapes: [[3, 4]] },
   { name: "implicit trace", spec: "ii", shapes: [[3, 3]] },
@@ -95,6 +96,14 @@ describe("einsum lowering", () => {
   it("no contraction is a broadcast product; a summed label a sum", () => {
     expect(opsOf(`input a: [3]\ninput b: [4]\ny = einsum("i,j->ij", a, b)\noutput y`).has("matmul")).toBe(false);
     expect(opsOf(`input a: [3, 4]\ny = einsum("ij->i", a)\noutput y`).has("sum")).toBe(true);
+  });
+
+  it("contracts the cheapest pair first", () => {
+    // (jk, k) first: a [50] vector, never the [2, 60] product of the first two operands
+    const program = lowerSource(`input a: [2, 50]\ninput b: [50, 60]\ninput c: [60]\ny = einsum("ij,jk,k->i", a, b, c)\noutput y`);
+    const shapes = topoSort([program.outputs[0]!.node]).map((n) => n.shape.join(","));
+    expect(shapes).not.toContain("2,60");
+    expect(shapes).toContain("50,1");
   });
 
   it("takes diagonals over free dims (masked, not sliced)", () => {
