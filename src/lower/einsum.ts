@@ -2,8 +2,8 @@
 // is a strided slice of the flattened axis pair; labels nothing else needs are summed
 // first; two operands contract with one batched matmul ([...batch, M, K] @ [...batch, K,
 // N], labels merged by reshape, ordered by transposes) or, with nothing to contract, a
-// broadcast multiply; more operands contract left to right. Every mistake in the
-// subscripts is located in the string.
+// broadcast multiply; more operands contract pairwise, cheapest pair first. Every mistake
+// in the subscripts is located in the string.
 
 import { fail, span as spanOf, type Span } from "../diagnostics";
 import { broadcastShape, dimProduct, formatShape, type Dim, type Node } from "../ir";
