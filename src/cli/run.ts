@@ -47,6 +47,9 @@ function parseArgs(argv: string[]): Args {
   const flags = new Map<string, string[]>();
   for (let i = 0; i < argv.length; i++) {
     let a = argv[i]!;
+    // `--` ends the options; after it everything is an argument: `gradc diff --wrt x -- -x`
+    // ("-x^2" needs no `--`: it does not have an option's shape).
+    if (a === "--") { positional.push(...argv.slice(i + 1)); break; }
     let value: string | undefined;
     const eq = a.indexOf("=");
     if (a.startsWith("--") && eq > 0) { value = a.slice(eq + 1); a = a.slice(0, eq); }
@@ -60,8 +63,9 @@ function parseArgs(argv: string[]): Args {
       flags.set(a, list);
     } else if (booleanFlags.has(a)) {
       flags.set(a, []);
-    } else if (a.startsWith("-") && a.length > 1 && !/^-[0-9.]/.test(a)) {
-      throw new UsageError(`unknown option ${a}`);
+    } else if (/^--?[A-Za-z][A-Za-z0-9-]*$/.test(a)) {
+      // Only what looks like an option is one: "-x^2" and "-(a + b)" are expressions.
+      throw new UsageError(`unknown option ${a}${a.length === 2 ? ` (an expression? put it after --: gradc diff --wrt x -- ${a})` : ""}`);
     } else {
       positional.push(a);
     }

@@ -116,7 +116,7 @@ function drawPanel(panel: Panel, x0: number, y0: number): string[] {
   const notes: string[] = [];
   if (clipped.above > 0) notes.push(`\u25b2 ${clipped.above} above the range (up to ${ys.label(clipped.most, true)})`);
   if (clipped.below > 0) notes.push(`\u25bc ${clipped.below} below the range (down to ${ys.label(clipped.least, true)})`);
-  if (notes.length > 0) out.push(`<text class="outliers" x="${M.left + 4}" y="${M.top - 4}" font-size="10" fill="#555555">${escape(notes.join(", "))}</text>`);
+  if (notes.length > 0) out.push(`<text class="outliers" x="${M.left + 2}" y="${M.top - 3}" font-size="9" fill="#555555">${escape(notes.join(", "))}</text>`);
   out.push(...legend, "</g>");
   return out;
 }

@@ -70,6 +70,14 @@ describe("an option or argument a verb would ignore is an error", () => {
     expect(gradc("diff", "x^2", "y", "--wrt", "x").err).toBe("gradc: gradc diff takes one expression (quote it), but got 2: x^2 y\n");
   });
 
+  it("an expression that starts with a minus is an argument, not an option", () => {
+    const r = gradc("diff", "-x^2", "--wrt", "x");
+    expect(r).toEqual({ code: 0, out: "-2 * x\n", err: "" });
+    expect(gradc("diff", "--wrt", "x", "--", "-x").out).toBe("-1\n");
+    expect(gradc("diff", "-x", "--wrt", "x").err).toBe("gradc: unknown option -x (an expression? put it after --: gradc diff --wrt x -- -x)\n");
+    expect(gradc("check", xorPath, "--bogus=3").err).toBe("gradc: unknown option --bogus\n");
+  });
+
   it("-o with an empty name", () => {
     expect(gradc("compile", xorPath, "-o", "")).toEqual({ code: 1, out: "", err: "gradc: -o needs a file name, like -o model.mjs\n" });
   });
