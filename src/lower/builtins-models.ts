@@ -36,12 +36,12 @@ function safeSqrt(b: Builder, s: Node): Node {
 }
 
 /** The variance over `ax`, keepdims form: sum((x - mean)^2) / (count - correction). */
-function varianceKeep(ctx: BuiltinContext, x: Node, ax: number[], correction: Expr | undefined): Node {
+function varianceKeep(ctx: BuiltinContext, fn: string, x: Node, ax: number[], correction: Expr | undefined): Node {
   const b = ctx.b;
   const shape = keptShape(x, ax);
   const n = count(b, x, ax);
   const centered = b.sub(x, b.div(b.reshape(b.sum(x, ax), shape), n));
-  const c = correction ? numberArg("var", "correction", correction) : 0;
+  const c = correction ? numberArg(fn, "correction", correction) : 0;
   const squares = b.reshape(b.sum(b.mul(centered, centered), ax), shape);
   return b.div(squares, c === 0 ? n : b.sub(n, b.constant(c)));
 }
@@ -57,8 +57,8 @@ function numberArg(fn: string, arg: string, e: Expr): number {
   return v;
 }
 
-/** A non-negative (or positive) integer argument. */
-function count0(fn: string, arg: string, e: Expr, min: number): number {
+/** An integer argument of at least `min` (0 or 1). */
+function intAtLeast(fn: string, arg: string, e: Expr, min: number): number {
   const v = int(fn, arg, e, 0);
   if (v < min) fail("E0253", e.span, fn, arg, min === 0 ? "a non-negative integer" : "a positive integer", String(v));
   return v;
@@ -141,7 +141,7 @@ export const modelBuiltins: Record<string, Builtin> = {
     lower: ([x, axis, keep, correction], ctx) => {
       const v = ctx.tensor(x!);
       const ax = axesOf(v, axis);
-      return unkeep(ctx, varianceKeep(ctx, v, ax, correction), v, ax, keep, "var");
+      return unkeep(ctx, varianceKeep(ctx, "var", v, ax, correction), v, ax, keep, "var");
     },
   },
   std: {
@@ -155,7 +155,7 @@ export const modelBuiltins: Record<string, Builtin> = {
     lower: ([x, axis, keep, correction], ctx) => {
       const v = ctx.tensor(x!);
       const ax = axesOf(v, axis);
-      return unkeep(ctx, safeSqrt(ctx.b, varianceKeep(ctx, v, ax, correction)), v, ax, keep, "std");
+      return unkeep(ctx, safeSqrt(ctx.b, varianceKeep(ctx, "std", v, ax, correction)), v, ax, keep, "std");
     },
   },
   norm: {
@@ -271,7 +271,7 @@ export const modelBuiltins: Record<string, Builtin> = {
       const widths = w.items.map((pair) => {
         const items = (pair as Extract<Expr, { kind: "list" }>).items;
         if (items.length !== 2) fail("E0253", pair.span, "pad", "pad_width", "a list of [before, after] pairs", `a list of ${items.length}`);
-        const lohi = items.map((e) => count0("pad", "pad_width", e, 0));
+        const lohi = items.map((e) => intAtLeast("pad", "pad_width", e, 0));
         return lohi;
       });
       const value = valueArg ? numberArg("pad", "value", valueArg) : 0;
@@ -288,7 +288,7 @@ export const modelBuiltins: Record<string, Builtin> = {
     lower: ([x, repsArg], ctx) => {
       let v = ctx.tensor(x!);
       const items = repsArg!.kind === "list" ? repsArg!.items : [repsArg!];
-      let reps = items.map((e) => count0("tile", "reps", e, 1));
+      let reps = items.map((e) => intAtLeast("tile", "reps", e, 1));
       if (reps.length > v.shape.length) v = ctx.b.reshape(v, [...new Array<number>(reps.length - v.shape.length).fill(1), ...v.shape]);
       reps = [...new Array<number>(v.shape.length - reps.length).fill(1), ...reps];
       return copies(ctx, v, reps, true);
@@ -303,7 +303,7 @@ export const modelBuiltins: Record<string, Builtin> = {
     },
     lower: ([x, nArg, axis], ctx) => {
       let v = ctx.tensor(x!);
-      const n = count0("repeat", "n", nArg!, 1);
+      const n = intAtLeast("repeat", "n", nArg!, 1);
       if (!axis) v = ctx.b.reshape(v, [dimProduct(v.shape)]);
       const k = axis ? oneAxis(ctx, "repeat", axis, v.shape.length, 0) : 0;
       return copies(ctx, v, v.shape.map((_, i) => (i === k ? n : 1)), false);
