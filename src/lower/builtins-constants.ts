@@ -186,6 +186,16 @@ export const constantBuiltins: Record<string, Builtin> = {
       return eyeNode(ctx.b, rows, m ? sizeArg(ctx, "eye", "m", m) : rows);
     },
   },
+  iota: {
+    params: ["shape", "axis"], required: 2,
+    doc: docOf("constant", "iota(shape, axis)",
+      "The index along `axis` at every position of `shape`, computed in the kernels that read it (how printed gradients spell masks such as einsum's diagonals).",
+      "`shape`", "none (a constant)", "`jax.lax.broadcasted_iota(float, shape, axis)`, `np.indices(shape)[axis]`"),
+    lower: ([shape, axis], ctx) => {
+      const s = shapeList(ctx, shape!, false) as Dim[];
+      return ctx.b.op("iota", [], { shape: s, axis: axisOf("iota", axis, s.length, ctx.span) });
+    },
+  },
   tensor: {
     params: ["values"], required: 1,
     doc: docOf("constant", "tensor(values)",

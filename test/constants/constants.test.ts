@@ -107,6 +107,19 @@ describe("zeros, ones, full, eye", () => {
   });
 });
 
+describe("iota", () => {
+  it("is the index along an axis (np.indices(shape)[axis]), dims allowed, and prints as itself", () => {
+    expect(out("iota([2, 3], 1)")).toEqual([0, 1, 2, 0, 1, 2]);
+    expect(out("iota(shape = [2, 3], axis = 0)")).toEqual([0, 0, 0, 1, 1, 1]);
+    expect(out("iota([2, 2], -1) * 10")).toEqual([0, 10, 0, 10]);
+    const m = compile(`dim t\ninput x: [t]\ny = x + iota([t], 0)\noutput y`, { dtype: "f64" });
+    expect([...(m.forward({ x: vec([5, 5, 5]) }).y as Float64Array)]).toEqual([5, 6, 7]);
+    const program = lowerSource(`input x: [2, 3]\ny = x * iota([2, 3], 1)\noutput y`, { filename: "i.grad" });
+    expect(printDefinitions([{ name: "y", node: program.outputs[0]!.node }])).toBe("y = x * iota(shape = [2, 3], axis = 1)\n");
+    expect(errorOf(() => compile(`y = iota([2, 3], 2)\noutput y`)).message).toMatch(/axis 2 is out of range for a tensor of rank 2/);
+  });
+});
+
 describe("tensor literals", () => {
   it("hold their values in row-major order with the nesting as shape", () => {
     const m = compile(`y = tensor([[1, 2, 3], [4, 5, -6.5]])\nz = tensor([[[1], [2]]])\ns = tensor(3)\noutput y, z, s`, { dtype: "f64" });

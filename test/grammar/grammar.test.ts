@@ -733,7 +733,7 @@ const builtinNames = (
   "glorot_uniform he_normal erf round ceil trunc mod log_sigmoid silu rsqrt var std norm cumsum argmax argmin " +
   "layer_norm rms_norm stack squeeze expand_dims flip pad tile repeat stop_gradient " +
   "conv1d conv_transpose1d conv_transpose2d conv1d_weight_grad conv2d_weight_grad maxpool2d_grad maxpool2d_select avgpool2d_grad " +
-  "take embedding scatter_add arange full eye tensor tril triu"
+  "take embedding scatter_add arange full eye iota tensor tril triu"
 ).split(" ");
 
 describe("grammar/gradc.tmLanguage.json", () => {
