@@ -111,7 +111,7 @@ export const constantBuiltins: Record<string, Builtin> = {
   embedding: {
     params: ["table", "ids"], required: 2,
     doc: docOf("indexing", "embedding(table, ids)",
-      "The rows of `table` at `ids`: `take(table, ids, axis = 0)`.",
+      "The rows of `table` at `ids`: `take(table, ids, axis = 0)`. When a param is read only this way and trained with `sgd`, `step` updates just the rows the ids name (its cost does not grow with the table).",
       "`ids.shape + table.shape[1:]`", "to `table`: the rows of `g` added into the rows named by `ids`; none to `ids`",
       "`torch.nn.functional.embedding(ids, table)`"),
     lower: ([table, ids], ctx) => {
