@@ -1,8 +1,8 @@
-// The public API's options, checked before any work. `compile`, `check` and `gradcheck`
-// take a plain object whose every key is an option they know (a misspelt one is an error
-// with a suggestion, never silently ignored) and whose values have the right type and
-// range. The values of `sizes` are checked again by lowering, at the `dim` they bind, where
-// the error can point into the source.
+// The public API's options, checked before any work. `compile`, `check`, `gradcheck` and
+// the bundler plugin take a plain object whose every key is an option they know (a
+// misspelt one is an error with a suggestion, never silently ignored) and whose values
+// have the right type and range. The values of `sizes` are checked again by lowering, at
+// the `dim` they bind, where the error can point into the source.
 
 import { diagnostic, fail, failWith } from "./diagnostics";
 import { nearest } from "./lower/suggest";
@@ -15,6 +15,7 @@ export const optionNames = {
   compile: ["filename", "sizes", "dtype", "seed"],
   source: ["filename", "sizes", "dtype", "seed", "format"],
   gradcheck: ["filename", "sizes", "seed", "points", "tolerance", "values", "dims", "maxElements"],
+  plugin: ["sizes", "dtype", "seed", "inline", "dts", "root"],
 } as const;
 
 /** A value as a message shows it: `"abc"`, `1.5`, `null`, `an array`. */
@@ -47,6 +48,13 @@ export function validateOptions(api: keyof typeof optionNames, options: unknown)
   if (sizes !== undefined && !isRecord(sizes)) fail("E0304", undefined, `sizes must be an object like { n: 64 }, but is ${showValue(sizes)}`);
   if (dtype !== undefined && dtype !== "f32" && dtype !== "f64") fail("E0303", undefined, showValue(dtype));
   if (seed !== undefined && !Number.isSafeInteger(seed)) fail("E0304", undefined, `seed must be an integer, but is ${showValue(seed)}`);
+  if (api === "plugin") {
+    for (const name of ["inline", "dts"] as const) {
+      const v: unknown = options[name];
+      if (v !== undefined && typeof v !== "boolean") fail("E0304", undefined, `${name} must be true or false, but is ${showValue(v)}`);
+    }
+    if (options.root !== undefined && typeof options.root !== "string") fail("E0304", undefined, `root must be a folder name, but is ${showValue(options.root)}`);
+  }
   if (api === "gradcheck") {
     for (const name of ["values", "dims"] as const) {
       const v: unknown = options[name];

@@ -9,6 +9,7 @@ import { createUnplugin, type UnpluginBuildContext, type UnpluginContext } from 
 import { emitDeclarations } from "../codegen";
 import { lineColumn, type Span } from "../diagnostics";
 import { compileToSource, GradcError } from "../index";
+import { validateOptions } from "../options";
 import { inlineQuery, mayHoldInlineModels, parseHost, transformInlineModels } from "./inline-transform";
 import { mergeOptions, readPragmas, readQuery, splitQuery, type ModelOptions } from "./options";
 import { composeMaps, kernelSourceMap, type SourceMap } from "./source-map";
@@ -41,6 +42,8 @@ export interface EsbuildMeta {
 }
 
 export const gradcPlugin = createUnplugin<GradcPluginOptions | undefined>((options = {}) => {
+  // `gradc({ sizez })` in a bundler config fails there, rather than compiling without it.
+  validateOptions("plugin", options);
   const root = options.root ?? process.cwd();
   const base: ModelOptions = { sizes: options.sizes, dtype: options.dtype, seed: options.seed };
   const inlineModules = new Map<string, { code: string; map: SourceMap }>();

@@ -6,6 +6,8 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { check, compile, derivative, GradcError, gradcheck } from "../../src/index";
+import esbuildPlugin from "../../src/plugins/esbuild";
+import rollupPlugin from "../../src/plugins/rollup";
 
 const xorSource = readFileSync(new URL("../../examples/xor/xor.grad", import.meta.url), "utf8");
 const dimmed = "dim n\ninput x: [n, 2]\nparam w: [2, 1] = ones\nloss = sum(x @ w)\nminimize loss\n";
@@ -111,6 +113,21 @@ describe("gradcheck options", () => {
     expectGradcError(() => gradcheck(dimmed, { sizes: { n: 4 }, dims: { n: 3 } }), "E0306", /`n`.*\(it has none\)$/);
     expectGradcError(() => gradcheck(dimmed, { dims: { n: 0 } }), "E0304", "bad option: dims: `n` must be a positive integer, but is 0");
     expect(gradcheck(dimmed, { dims: { n: 5 } }).ok).toBe(true);
+  });
+});
+
+describe("bundler plugin options", () => {
+  it("are checked where the plugin is created, in the bundler's config", () => {
+    for (const make of [esbuildPlugin, rollupPlugin] as ((o?: object) => unknown)[]) {
+      expectGradcError(() => make({ sizez: { n: 2 } }), "E0305",
+        "unknown option `sizez`; the options are `sizes`, `dtype`, `seed`, `inline`, `dts`, `root`", "did you mean `sizes`?");
+      expectGradcError(() => make({ dts: "yes" }), "E0304", 'bad option: dts must be true or false, but is "yes"');
+      expectGradcError(() => make({ root: 1 }), "E0304", "bad option: root must be a folder name, but is 1");
+      expectGradcError(() => make({ dtype: "f16" }), "E0303", /"f16"/);
+      expectGradcError(() => make({ seed: 0.5 }), "E0304", /seed must be an integer/);
+      expect(() => make({ dtype: "f64", seed: 2, sizes: { n: 4 }, inline: false, dts: false, root: "." })).not.toThrow();
+      expect(() => make()).not.toThrow();
+    }
   });
 });
 
