@@ -41,6 +41,7 @@ export const messages = {
   E0122: () => `\`true\` and \`false\` can only be keyword-argument values`,
   E0123: () => `a list is not a tensor; lists are only for arguments such as \`axis\`, shapes and \`concat\``,
   E0124: (name: string) => `\`${name}\` is not defined yet; names must be defined before they are used`,
+  E0124: (name: string) => `\`${name}\` is not defined yet; names must be defined before they are used`,
   E0125: (name: string) => `param \`${name}\` has a free dim in its shape; bind it with \`sizes\` (or \`--size\`) so the param can be allocated`,
   E0126: (name: string) => `dim \`${name}\` is free, but no input's length determines it; bind it with the \`sizes\` option (or \`--size\`)`,
   E0127: () => `a string is not a tensor; strings are only for arguments such as einsum's subscripts`,

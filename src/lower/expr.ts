@@ -2,7 +2,7 @@
 // semantics, indexing, calls of built-ins (builtins.ts) and inlined user functions
 // (with arity checks and recursion detection).
 
-import { diagnostic, fail, GradcError, withNotes, type Diagnostic, type Note, type Span } from "../diagnostics";
+import { diagnostic, fail, failWith, GradcError, withNotes, type Diagnostic, type Note, type Span } from "../diagnostics";
 import { broadcastShape, dimProduct, formatShape, sameShape, type Dim, type Node } from "../ir";
 import type { Builder } from "../ops";
 import { preludeFile, printExpr, type BinaryOp, type Expr, type IndexItem } from "../syntax";
@@ -36,6 +36,10 @@ export class ExprLowerer {
   private readonly calling: string[] = [];
   private readonly inlined = new WeakMap<Expr, Map<string, Node>>();
   private depth = 0;
+
+  /** Every top-level name the program defines, at its definition: a use before it is
+   *  "not defined yet" (E0124), pointing at the definition, rather than unknown. */
+  laterDefinitions: ReadonlyMap<string, Span> = new Map();
 
   constructor(private readonly b: Builder, private readonly globals: Scope) {}
 
@@ -96,11 +100,12 @@ export class ExprLowerer {
   private name(name: string, span: Span, scope: Scope): Node {
     const binding = scope.get(name);
     if (!binding) {
+      this.notDefinedYet(name, span);
       const hint = nearest(name, scope.allNames().filter((n) => scope.get(n)?.kind !== "fn"));
       throw new GradcError([{ ...diagnostic("E0101", span, name), hint: hint ? `did you mean \`${hint}\`?` : undefined }]);
     }
     if (binding.kind === "failed") throw new AlreadyReported();
-    if (binding.kind === "fn") return fail("E0109", span, name);
+    if (binding.kind === "fn") return failWith(withNotes(diagnostic("E0109", span, name), definedHere(name, binding.span)));
     if (binding.kind === "static") return this.tensor(binding.expr, binding.scope);
     if (binding.kind === "dim") {
       // A dim in value position is its size, a scalar.
@@ -108,6 +113,12 @@ export class ExprLowerer {
       return typeof binding.value === "number" ? b.constant(binding.value) : b.op("size", [], { dims: [binding.value] });
     }
     return binding.node;
+  }
+
+  /** A name used before the statement that defines it. */
+  private notDefinedYet(name: string, use: Span): void {
+    const later = this.laterDefinitions.get(name);
+    if (later) failWith(withNotes(diagnostic("E0124", use, name), { message: `\`${name}\` is defined here, after its use`, span: later }));
   }
 
   private dimLookup(scope: Scope): DimLookup {
@@ -125,10 +136,13 @@ export class ExprLowerer {
     const name = e.callee.name;
     const binding = scope.get(name);
     if (binding?.kind === "failed") throw new AlreadyReported();
-    if (binding?.kind === "tensor" || binding?.kind === "dim" || binding?.kind === "static") fail("E0110", e.callee.span, name);
+    if (binding?.kind === "tensor" || binding?.kind === "dim" || binding?.kind === "static") {
+      failWith(withNotes(diagnostic("E0110", e.callee.span, name), definedHere(name, binding.span)));
+    }
     if (binding?.kind === "fn") return this.inline(binding, e, scope);
     const builtin = Object.prototype.hasOwnProperty.call(builtins, name) ? builtins[name] : undefined;
     if (!builtin) {
+      if (!binding) this.notDefinedYet(name, e.callee.span);
       const candidates = [...Object.keys(builtins), ...scope.allNames().filter((n) => scope.get(n)?.kind === "fn")];
       const hint = nearest(name, candidates);
       throw new GradcError([{ ...diagnostic("E0104", e.callee.span, name), hint: hint ? `did you mean \`${hint}\`?` : undefined }]);
@@ -232,6 +246,10 @@ function withCallNote(d: Diagnostic, note: Note): Diagnostic {
   const count: Note = { message: `... through ${elided + 1} more call${elided === 0 ? "" : "s"}` };
   elidedCalls.set(count, elided + 1);
   return { ...d, notes: [...(elided > 0 ? rest.slice(0, -1) : rest), count, note] };
+}
+
+function definedHere(name: string, span: Span): Note {
+  return { message: `\`${name}\` is defined here`, span };
 }
 
 function isValue(scope: Scope, name: string): boolean {

@@ -84,6 +84,7 @@ export function lowerProgram(program: Program, source: Source, options: LowerOpt
   }
   const globals = new Scope(builtinScope);
   const lowerer = new ExprLowerer(b, globals);
+  lowerer.laterDefinitions = definedNames(program);
   const out: LoweredProgram = { graph, dims: [], inputs: [], params: [], outputs: [], definitions: new Map() };
   const errors: Diagnostic[] = [];
   const sizes = options.sizes ?? {};
@@ -259,6 +260,16 @@ export function lowerProgram(program: Program, source: Source, options: LowerOpt
       default: return { kind: call.callee.name as "zeros" };
     }
   }
+}
+
+/** Each name the program's statements define, at its first definition. */
+function definedNames(program: Program): Map<string, Span> {
+  const names = new Map<string, Span>();
+  for (const s of program.statements) {
+    const defined = s.kind === "dim" ? s.names : s.kind === "def" || s.kind === "input" || s.kind === "param" || s.kind === "fn" ? [s.name] : [];
+    for (const n of defined) if (!names.has(n.name)) names.set(n.name, n.span);
+  }
+  return names;
 }
 
 /** Constant numeric arguments against a schema of (name, default). */

@@ -348,6 +348,46 @@ describe("redefinitions point at both definitions", () => {
   });
 });
 
+describe("a name used in the wrong way points at its definition", () => {
+  it("used before its definition: not defined yet, with the definition as a note", () => {
+    expectError("input x\ny = z + x\nz = 2 * x\n", "E0124", 2, 5, [
+      "m.grad:2:5: error: `z` is not defined yet; names must be defined before they are used",
+      "  y = z + x",
+      "      ^",
+      "m.grad:3:1: note: `z` is defined here, after its use",
+      "  z = 2 * x",
+      "  ^",
+    ]);
+    const fn = errorOf("input x\ny = f(x)\nfn f(a) = a\n");
+    expect([fn.code, fn.line, fn.column, fn.notes]).toEqual(["E0124", 2, 5, [{ message: "`f` is defined here, after its use", file: "m.grad", line: 3, column: 4 }]]);
+    // In a fn body: defined after the call that inlines it.
+    const body = errorOf("input x\nfn f(a) = a + z\ny = f(x)\nz = 2\n");
+    expect([body.code, body.line, body.column]).toEqual(["E0124", 2, 15]);
+    expect(body.notes.map((n) => [n.message, n.line])).toEqual([["`z` is defined here, after its use", 4], ["in this call of `f`", 3]]);
+    // Defined before the call: fine.
+    expect(check("input x\nfn f(a) = a + z\nz = 2\ny = f(x)\noutput y\n").outputs[0]!.name).toBe("y");
+  });
+
+  it("a tensor called, or a function used as a value", () => {
+    expectError("input x\ny = x(2)\n", "E0110", 2, 5, [
+      "m.grad:2:5: error: `x` is a tensor, not a function",
+      "  y = x(2)",
+      "      ^",
+      "m.grad:1:7: note: `x` is defined here",
+      "  input x",
+      "        ^",
+    ]);
+    expectError("fn f(a) = a\ny = f + 1\n", "E0109", 2, 5, [
+      "m.grad:2:5: error: `f` is a function; call it with arguments",
+      "  y = f + 1",
+      "      ^",
+      "m.grad:1:4: note: `f` is defined here",
+      "  fn f(a) = a",
+      "     ^",
+    ]);
+  });
+});
+
 describe("a keyword-looking `=` where a comparison was meant suggests `==`", () => {
   it("where(w = 0, a, b)", () => {
     expectError("input w: [2]\ninput a: [2]\nb = where(w = 0, a, w)\n", "E0011", 3, 13, [
