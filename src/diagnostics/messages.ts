@@ -91,10 +91,12 @@ export const messages = {
     `${fn}: \`${arg}\` needs one entry per axis (${expected}), but has ${found}`,
   E0240: (detail: string) => `tensor: ${detail}`,
   E0241: (detail: string) => `scatter_add: ${detail}`,
-  E0242: (value: string, index: string, bound: number) =>
+  E0242: (value: string, index: string, bound: number | string) =>
     `the id ${value} at index ${index} is not an integer in [0, ${bound})`,
   E0243: (detail: string) => `arange: ${detail}`,
   E0244: (fn: string, arg: string) => `\`${fn}\`: \`${arg}\` must be an integer or a dim name`,
+  E0246: (ids: string, bound: string) =>
+    `the ids ${ids} may not fit an axis of size ${bound}: a range of ids sized by a dim can index only an axis of that dim`,
   E0245: (fn: string, arg: string, found: string) => `\`${fn}\`: \`${arg}\` must be a constant number, found ${found}`,
   // sizes and options
   E0301: (name: string) => `unknown size \`${name}\`: the program declares no \`dim ${name}\``,

@@ -144,8 +144,10 @@ function checkIds(ids: Tensor, bound: number): void {
   }
 }
 
-/** Ids written in the program (a `tensor` literal, a constant) are checked at compile time. */
+/** Ids written in the program (a `tensor` literal, a constant, an `arange`) are checked at
+ *  compile time: they are never a buffer the emitted code could check. */
 function checkConstantIds(ids: Node | undefined, bound: Dim, span: Parameters<typeof fail>[1]): void {
+  if (ids?.op.name === "arange") return checkRangeIds(ids, bound, span);
   if (!ids || typeof bound !== "number") return;
   let values: readonly number[] | undefined;
   let shape: Shape = ids.shape;
@@ -155,6 +157,28 @@ function checkConstantIds(ids: Node | undefined, bound: Dim, span: Parameters<ty
   if (!values) return;
   const bad = firstBadId(values, bound);
   if (bad >= 0) fail("E0242", span, String(values[bad]), multiIndex(shape as number[], bad), bound);
+}
+
+/** arange ids: every value start + i * step an integer in [0, bound); a dim-sized range
+ *  only into an axis of that same dim. */
+function checkRangeIds(ids: Node, bound: Dim, span: Parameters<typeof fail>[1]): void {
+  const n = ids.shape[0]!;
+  if (typeof n !== "number") {
+    if (n !== bound) fail("E0246", span, `arange(stop = ${n})`, String(bound));
+    return;
+  }
+  if (n === 0) return;
+  const start = (ids.attrs.start as number | undefined) ?? 0;
+  const step = (ids.attrs.step as number | undefined) ?? 1;
+  // The first value, then the last (an integer step) or the second (a fractional one).
+  const at = [0, Number.isInteger(step) ? n - 1 : Math.min(1, n - 1)];
+  const values = at.map((i) => start + i * step);
+  if (typeof bound !== "number") {
+    if (values.some((v) => v !== 0)) fail("E0246", span, `arange(${start}, ${start + n * step}, ${step})`, bound);
+    return;
+  }
+  const bad = firstBadId(values, bound);
+  if (bad >= 0) fail("E0242", span, String(values[bad]), multiIndex([n], at[bad]!), bound);
 }
 
 function flatValues(v: unknown): number[] {

@@ -36,6 +36,12 @@ describe("take", () => {
     expect(y).toEqual(want);
   });
 
+  it("takes arange ids (checked at compile time): a dim-sized range over an axis of that dim", () => {
+    expect(outputs(`input x: [5]\ny = take(x, arange(4, -1, -2))\noutput y`, { x: range(5).map((v) => v * 10) }).y).toEqual([40, 20, 0]);
+    const m = model(`dim n\ninput x: [n]\ny = take(x, arange(n)) + take(x, arange(1))\noutput y`);
+    expect([...(m.forward({ x: vec([1, 2, 3]) }).y as Float64Array)]).toEqual([2, 3, 4]);
+  });
+
   it("takes along the last axis with a negative axis, and with scalar ids drops the axis", () => {
     // np.take(arange(6).reshape(2, 3), [2, 1], axis=-1) = [[2, 1], [5, 4]]; np.take(..., 1, axis=0) = [3, 4, 5]
     const src = `input x: [2, 3]\ninput ids: [2]\ninput one\na = take(x, ids, axis = -1)\nb = take(x, one)\noutput a, b`;
@@ -187,6 +193,9 @@ describe("take: compile-time errors", () => {
     ["a non-integer axis", `param E: [4, 2]\ninput ids: [3]\ny = take(E, ids, axis = 0.5)\noutput y`, /`axis` must be a constant number/],
     ["constant ids out of range", `param E: [4, 2]\ny = take(E, tensor([0, 4]))\noutput y`, /the id 4 at index \[1\] is not an integer in \[0, 4\)/],
     ["a constant non-integer id", `param E: [4, 2]\ny = take(E, 1.5)\noutput y`, /the id 1.5 at index \[\] is not an integer in \[0, 4\)/],
+    ["arange ids past the axis", `input x: [5]\ny = take(x, arange(7))\noutput y`, /the id 6 at index \[6\] is not an integer in \[0, 5\)/],
+    ["fractional arange ids", `input x: [5]\ny = take(x, arange(0, 2, 0.5))\noutput y`, /the id 0.5 at index \[1\] is not an integer in \[0, 5\)/],
+    ["a dim-sized range into an axis of another size", `dim n\ninput x: [5]\ninput z: [n]\ny = take(x, arange(n))\noutput y`, /the ids arange\(stop = n\) may not fit an axis of size 5/],
     ["scatter_add ids that do not match g", `input g: [3, 2]\ninput ids: [2]\ny = scatter_add(g, ids, 4)\noutput y`, /scatter_add: the ids \[2\] must match axes 0 to 0 of the values \[3, 2\]/],
     ["a scatter_add size that is not a size", `input g: [3, 2]\ninput ids: [3]\ny = scatter_add(g, ids, 2.5)\noutput y`, /`size` must be an integer or a dim name/],
   ];
