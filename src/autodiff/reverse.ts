@@ -4,8 +4,8 @@
 // lives here; the rules are in the op records (src/ops). Selection is NaN-safe: a
 // cotangent masked by `where` stays masked through elementwise rules (`maskedVjps`).
 
-import { fail } from "../diagnostics";
-import { formatShape, topoSort, type Node } from "../ir";
+import { fail, InternalError } from "../diagnostics";
+import { formatShape, printIR, topoSort, type Node } from "../ir";
 import type { Builder } from "../ops";
 
 /** d y / d w for each w in `wrt`, each of w's shape; `y` must be a scalar. */
@@ -29,7 +29,8 @@ export function gradients(b: Builder, y: Node, wrt: readonly Node[]): Node[] {
     if (g.name === undefined && node.name !== undefined && !isTrivial(g)) g.name = `d_${node.name}`;
     total.set(node, g);
     if (node.inputs.length === 0 || !node.inputs.some((i) => depends.has(i))) continue;
-    if (!node.op.vjp) fail("E0218", node.span, node.op.name, node.op.noGradReason ?? "has no derivative rule");
+    // every op with inputs has a rule (one that says "no gradient" returns nulls)
+    if (!node.op.vjp) throw new InternalError(`op ${node.op.name} has inputs but no derivative rule`, printIR([node]));
     for (const cotangents of maskedVjps(at, parts, node) ?? [node.op.vjp(at, g, node)]) {
       node.inputs.forEach((input, i) => {
         const c = cotangents[i];
