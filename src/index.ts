@@ -51,8 +51,9 @@ export interface CompiledModel {
   source: string;
 }
 
-/** Check a program: throws GradcError, or returns its descriptors. */
-export function check(source: string, options: CheckOptions = {}): ModelMeta {
+/** Check a program: throws GradcError, or returns its descriptors. It takes compile's
+ *  options too (dtype and seed change nothing here), so one options object serves both. */
+export function check(source: string, options: CompileOptions = {}): ModelMeta {
   validateOptions("check", options);
   const program = lower(source, options);
   requireReadableDims(program);
