@@ -19,7 +19,11 @@ export interface SparseGradient {
 
 /** Per param, its sparse gradient under plain SGD, or undefined (a dense update). */
 export function sparseGradients(grads: readonly Node[], optimizer: OptimizerSpec | undefined): (SparseGradient | undefined)[] {
-  if (optimizer?.kind !== "sgd") return grads.map(() => undefined);
+  // Plain SGD with a constant rate only: any other option (clipping by the global norm,
+  // weight decay, a rate read at run time) needs the whole gradient.
+  const plain = optimizer?.kind === "sgd" && typeof optimizer.lr === "number" &&
+    Object.keys(optimizer).every((k) => k === "kind" || k === "lr");
+  if (!plain) return grads.map(() => undefined);
   return grads.map((grad) => {
     if (grad.op.name !== "scatter_add" || grad.attrs.axis !== 0 || !isKnown(grad.shape)) return undefined;
     const [g, ids] = grad.inputs as [Node, Node];
