@@ -69,7 +69,8 @@ function operandText(d: Dim): string {
 
 function termText(t: Term): string {
   const magnitude = Math.abs(t.coef);
-  const alone = t.atoms.length === 1 && magnitude === 1;
+  // (a subtracted floor division keeps its parentheses: `-n // 2` would be `(-n) // 2`)
+  const alone = t.atoms.length === 1 && magnitude === 1 && t.coef > 0;
   const parts = t.atoms.map((a) => factorText(a, alone));
   if (magnitude !== 1) parts.push(String(magnitude));
   return parts.join(" * ");

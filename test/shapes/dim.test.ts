@@ -6,6 +6,8 @@ import { describe, expect, it } from "vitest";
 import {
   dimAdd, dimDivExact, dimFloorDiv, dimMul, dimNames, dimProduct, dimSub, evalDim, isMonomial, mayBeNegative, sameSize, sizeOf,
 } from "../../src/ir";
+import { intExpr } from "../../src/lower/shape-expr";
+import { parseExpression } from "../../src/syntax";
 
 describe("symbolic dims", () => {
   it("canonical: equal expressions are the same string", () => {
@@ -32,6 +34,9 @@ describe("symbolic dims", () => {
     expect(dimFloorDiv(7, 2)).toBe(3);
     expect(dimMul(dimFloorDiv("n", 2), 2)).toBe("(n // 2) * 2");
     expect(dimDivExact(dimMul("b", 6), 4)).toBeUndefined();
+    expect(dimAdd(dimFloorDiv("n", 2), 1)).toBe("n // 2 + 1");
+    // reads back as gradc: `-n // 2` would floor-divide -n
+    expect(dimSub("t", dimFloorDiv("n", 2))).toBe("-(n // 2) + t");
   });
 
   it("evaluates from dim values", () => {
@@ -65,5 +70,20 @@ describe("size factors", () => {
     // 49 * (1 / 49) is 0.9999999999999999 in floating point: the content is divided, not scaled
     expect(sizeOf([dimAdd(dimMul("t", 49), 49)])).toEqual({ coef: 49, dims: ["t + 1"] });
     expect(sizeOf([dimSub(dimMul("t", 6), 3)])).toEqual({ coef: 3, dims: ["t * 2 - 1"] });
+  });
+});
+
+describe("printed dims read back", () => {
+  it("the canonical text, parsed as gradc and folded again, is the same dim", () => {
+    const dims = [
+      dimMul("b", 5), dimAdd("t", 1), dimSub("t", 1), dimFloorDiv("n", 2), dimAdd(dimFloorDiv("n", 2), 1),
+      dimSub("t", dimFloorDiv("n", 2)), dimMul(dimFloorDiv("n", 2), 2), dimFloorDiv(dimAdd("n", 1), 2),
+      dimFloorDiv(dimMul("b", "t"), dimMul("d", 2)), dimSub(dimMul("b", 3), dimMul("t", "t")), dimSub(1, "t"),
+    ];
+    const lookup = { dim: (name: string) => name };
+    for (const d of dims) {
+      const back = intExpr(lookup, parseExpression({ file: "d", text: String(d) }));
+      expect(back, String(d)).toBe(d);
+    }
   });
 });
