@@ -318,6 +318,19 @@ export const rules: readonly Rule[] = [
     match: (node) => (is(node, "where") && node.inputs[1] === node.inputs[2] ? node.inputs[1]! : undefined),
   },
   {
+    // The inner where sees the same condition, so it always takes the same branch (the
+    // NaN-safe gradient of a guarded sqrt or log nests them: norm, std).
+    name: "where-nested",
+    identity: "where(c, where(c, a, _), b) -> where(c, a, b); where(c, a, where(c, _, b)) -> where(c, a, b)",
+    match(node, b) {
+      if (!is(node, "where")) return undefined;
+      const [c, t, f] = node.inputs as [Node, Node, Node];
+      if (is(t, "where") && t.inputs[0] === c) return b.op("where", [c, t.inputs[1]!, f]);
+      if (is(f, "where") && f.inputs[0] === c) return b.op("where", [c, t, f.inputs[2]!]);
+      return undefined;
+    },
+  },
+  {
     // Asks where's own scalar semantics which branch a constant condition picks (NaN is true).
     name: "where-const",
     identity: "where(c, a, b) -> a where c is a nonzero constant; -> b where c is 0",

@@ -145,6 +145,8 @@ const cases: Case[] = [
   { rule: "collect", build: ({ b, x }) => b.sub(b.mul(b.constant(2), x), b.mul(b.constant(-3), x)), expected: "mul(5, x)" },
   { rule: "collect", build: ({ b, x }) => b.add(x, b.mul(b.constant(3), x)), expected: "mul(4, x)" },
   { rule: "where-same", build: ({ b, x, y }) => b.where(b.binary("gt", x, y), x, x), expected: "x" },
+  { rule: "where-nested", build: ({ b, x, y, z }) => { const c = b.binary("gt", x, y); return b.where(c, b.where(c, b.unary("sqrt", x), z), y); }, expected: "where(gt(x, y), sqrt(x), y)" },
+  { rule: "where-nested", build: ({ b, x, y, z }) => { const c = b.binary("gt", x, y); return b.where(c, z, b.where(c, x, b.unary("log", y))); }, expected: "where(gt(x, y), z, log(y))" },
   { rule: "where-const", build: ({ b, x, y }) => b.where(b.constant(0), x, y), expected: "y" },
   { rule: "where-const", build: ({ b, x, y }) => b.where(b.constant(NaN), x, y), expected: "x" },
   { rule: "transpose-transpose", build: ({ b, t }) => b.transpose(b.transpose(t, [1, 0]), [1, 0]), expected: "t" },
