@@ -103,6 +103,17 @@ describe("take", () => {
     expect(result.params.find((p) => p.name === "E")!.checked).toBeGreaterThan(0);
   });
 
+  it("gradchecks with ids given as an input (gradcheck draws valid ids) and for one_hot labels", () => {
+    for (const src of [
+      `input ids: [2, 3]\nparam E: [5, 4]\nparam w: [4, 3]\nh = embedding(E, ids)\nminimize sum(tanh(h @ w) ^ 2)`,
+      `input labels: [4]\ninput x: [4, 3]\nparam w: [3, 3]\nminimize cross_entropy(x @ w, one_hot(labels, 3))`,
+    ]) {
+      const r = gradcheck(src);
+      expect(r.ok, JSON.stringify(r.params)).toBe(true);
+      expect(r.params.every((p) => p.checked > 0)).toBe(true);
+    }
+  });
+
   it("reads the table in place before a matmul: no buffer holds take(E, ids)", () => {
     const src = `input ids: [64]\nparam E: [1000, 32]\nparam w: [32, 10]\ny = take(E, ids) @ w\noutput y`;
     const text = model(src).source;
