@@ -4,7 +4,11 @@
 // emitted once per module and only when used; emitted code against the interpreter.
 
 import { describe, expect, it } from "vitest";
-import { gradcheck } from "../../src/index";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { compileToSource, gradcheck } from "../../src/index";
 import { erfHelper } from "../../src/ops/special";
 import { expectClose, expectMatchesInterpreter, model, outputs, randomValues } from "./helpers";
 
@@ -56,6 +60,17 @@ describe("erf", () => {
     expect(used.match(/function erf\(/g)?.length).toBe(1);
     const unused = model(`param x: [3]\nminimize sum(exp(x))`).source;
     expect(unused).not.toMatch(/function (erf|roundHalfEven|floorMod)\(/);
+  });
+
+  it("runs in a standalone ES module, with no import", async () => {
+    const { text } = compileToSource("input x: [3]\ny = erf(x) + round(x) + mod(x, 2)\noutput y", { format: "esm", dtype: "f64" });
+    expect(text).not.toMatch(/\bimport\b/);
+    const file = join(mkdtempSync(join(tmpdir(), "gradc-erf-")), "m.mjs");
+    writeFileSync(file, text);
+    const m = await import(pathToFileURL(file).href);
+    const y = m.forward({ x: Float64Array.from([0.5, -2.5, 3.25]) }).y as Float64Array;
+    // erf from the table above (mpmath), round half to even, Python's %
+    expectClose(y, [0.5204998778130465 + 0 + 0.5, -0.999593047982555 - 2 + 1.5, 0.9999956972205363 + 3 + 1.25], 1e-15);
   });
 });
 
