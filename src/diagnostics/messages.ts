@@ -111,7 +111,10 @@ export const messages = {
   E0407: (name: string, dims: string) => `\`${name}\` has free dims ${dims} whose values cannot be read from the arrays passed in; bind them with the \`sizes\` option`,
   E0408: (count: number) => `this call needs a tensor of ${count} elements, more than the limit of 2147483647 (2^31 - 1)`,
   E0409: (count: number) => `cannot allocate a tensor of ${count} elements: out of memory`,
+  // shape expressions only the dims' values settle (`where` is file:line:col; `detail` is E0205 or E0412)
+  E0410: (where: string, detail: string) => `${where}: ${detail}`,
   E0411: (found: string) => `createParams(seed): the seed must be an integer, but is ${found}`,
+  E0412: (dim: string) => `the size ${dim} is negative`,
   // ids of take / one_hot, checked by the compiled model once per call
   E0420: (name: string, value: string, index: string, flat: string, bound: string) =>
     `\`${name}\` holds ${value} at index ${index} (flat index ${flat}), but an id must be an integer in [0, ${bound})`,
@@ -119,7 +122,6 @@ export const messages = {
     `the ids computed at ${source} hold ${value} at index ${index} (flat index ${flat}), but an id must be an integer in [0, ${bound})`,
   E0422: (value: string, index: string, flat: number, bound: number) =>
     `the ids hold ${value} at index ${index} (flat index ${flat}), but an id must be an integer in [0, ${bound})`,
-  E0410: (where: string, detail: string) => `${where}: ${detail}`,
   // CLI
   E0502: (path: string, reason: string) => `cannot read ${path}: ${reason}`,
   E0503: (path: string, reason: string) => `cannot write ${path}: ${reason}`,

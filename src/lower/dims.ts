@@ -4,7 +4,7 @@
 // no input determines would run with a wrong size, so compiling such a program is an
 // error (lowering, printing and interpreting it with explicit dims are fine).
 
-import { diagnostic, GradcError, type Diagnostic, type Span } from "../diagnostics";
+import { diagnostic, GradcError, messages, type Diagnostic, type Span } from "../diagnostics";
 import { dimNames, dimProduct, formatShape, mayBeNegative, sameSize, sizeOf, topoSort, type Dim, type Node, type Shape } from "../ir";
 import type { LoweredProgram } from "./lower";
 
@@ -91,12 +91,12 @@ export function shapeChecks(roots: readonly Node[]): ShapeCheck[] {
   };
   for (const n of topoSort(roots)) {
     for (const d of n.shape) {
-      if (typeof d === "string" && mayBeNegative(d)) add({ kind: "nonNegative", a: d, b: 0, span: n.span, detail: `the size ${d} is negative` });
+      if (typeof d === "string" && mayBeNegative(d)) add({ kind: "nonNegative", a: d, b: 0, span: n.span, detail: messages.E0412(d) });
     }
     if (n.op.name === "reshape") {
       const from = n.inputs[0]!.shape;
       if (!sameSize(sizeOf(from), sizeOf(n.shape))) {
-        add({ kind: "equal", a: dimProduct(from), b: dimProduct(n.shape), span: n.span, detail: `cannot reshape ${formatShape(from)} to ${formatShape(n.shape)}: the sizes differ` });
+        add({ kind: "equal", a: dimProduct(from), b: dimProduct(n.shape), span: n.span, detail: messages.E0205(formatShape(from), formatShape(n.shape)) });
       }
     }
   }
