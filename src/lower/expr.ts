@@ -2,7 +2,7 @@
 // semantics, indexing, calls of built-ins (builtins.ts) and inlined user functions
 // (with arity checks and recursion detection).
 
-import { diagnostic, fail, failWith, GradcError, withNotes, type Diagnostic, type Note, type Span } from "../diagnostics";
+import { diagnostic, fail, failWith, GradcError, span, withNotes, type Diagnostic, type Note, type Span } from "../diagnostics";
 import { broadcastShape, dimProduct, formatShape, sameShape, type Dim, type Node } from "../ir";
 import type { Builder } from "../ops";
 import { preludeFile, printExpr, type BinaryOp, type Expr, type IndexItem } from "../syntax";
@@ -90,8 +90,11 @@ export class ExprLowerer {
   }
 
   private binary(e: Extract<Expr, { kind: "binary" }>, left: Node, right: Node): Node {
-    const b = this.b.at(e.span);
-    if (e.op === "@") return matmul(b, left, right, e.span);
+    // In a chain `a + b + ... + v` the left operand is the chain so far: a mistake in
+    // this step is at its operator and right operand (`+ v`), not at the chain's start.
+    const at = e.left.kind === "binary" && e.left.span.source === e.opSpan.source ? span(e.opSpan.source, e.opSpan.start, e.span.end) : e.span;
+    const b = this.b.at(at);
+    if (e.op === "@") return matmul(b, left, right, at);
     // Python's floor division: floor(a / b), elementwise (its derivative is zero).
     if (e.op === "//") return b.unary("floor", b.div(left, right));
     return b.binary(binaryOps[e.op], left, right);

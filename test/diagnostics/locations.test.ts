@@ -505,6 +505,20 @@ describe("only real nesting counts toward the nesting limit", () => {
     expect([syntax.code, syntax.line, syntax.column, syntax.message]).toEqual(["E0002", 2, 5 + 7_000 * 4, "expected an expression, found `*`"]);
   });
 
+  it("a shape mistake in a long chain points at its step, not at the chain's start", () => {
+    const line = `y = ${"a + ".repeat(10_000)}v${" + a".repeat(10)}`;
+    expectError(`input a: [2]\ninput v: [3]\n${line}\n`, "E0201", 3, 40_003, [
+      "m.grad:3:40003: error: cannot broadcast [2] with [3]",
+      `  ...${line.slice(-100)}`,
+      `  ${" ".repeat(3 + 100 - 43)}^^^`,
+    ]);
+    expectError("input x: [4, 2]\nparam m1: [2, 3]\nparam m2: [2, 3]\ny = x @ m1 @ m2\n", "E0202", 4, 12, [
+      "m.grad:4:12: error: cannot matmul [4, 3] by [2, 3]: inner sizes 3 and 2 differ",
+      "  y = x @ m1 @ m2",
+      "             ^^^^",
+    ]);
+  });
+
   it("10,000-deep parentheses are the located nesting-limit error, not a stack overflow", () => {
     const err = errorOf(`input a\ny = ${"(".repeat(10_000)}a${")".repeat(10_000)}\n`);
     expect([err.code, err.line, err.message]).toEqual(["E0004", 2, "program is nested too deeply"]);
