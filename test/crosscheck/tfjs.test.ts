@@ -360,7 +360,8 @@ async function forwardCheck(name: string, c: CrossCheck, output: string, tfOutpu
   const model = compile(c.source, { dtype: "f64", seed: c.seed ?? 7, filename: `${name}.grad` });
   for (const p of Object.values(model.params)) for (let i = 0; i < p.length; i++) p[i] = Math.fround(p[i]!);
   const shape = (d: { shape: (number | string)[] }) => d.shape as number[];
-  const got = Float64Array.from(model.forward(c.inputs)[output] as Float64Array);
+  const value = model.forward(c.inputs)[output]!; // a scalar output is a number
+  const got = typeof value === "number" ? Float64Array.of(value) : Float64Array.from(value);
   const want = tf.tidy(() => {
     const inputs = Object.fromEntries(model.meta.inputs.map((d) => [d.name, tf.tensor(Float32Array.from(c.inputs[d.name]!), shape(d))]));
     const params = Object.fromEntries(model.meta.params.map((d) => [d.name, tf.tensor(Float32Array.from(model.params[d.name]!), shape(d))]));
@@ -510,5 +511,251 @@ minimize loss
     };
     await forwardCheck("conv_transpose2d", c, "h", (tf, i, p) => toNchw(tf, tf.relu(tf.add(up(tf, nchw(tf, i.z), p.w1, 3), tf.reshape(p.b1, [3])))));
     await crossCheck("conv_transpose2d", c);
+  });
+});
+
+// ---- the built-ins added for real models ----
+// Each against the TF.js op of the same meaning: forward values of every output, then the
+// loss and every param gradient (crossCheck). TF.js has no gradient for einsum, so its
+// gradient is checked against the same contraction written with tf.matMul.
+
+const ints = (tf: TF, v: Tensor) => tf.cast(v, "int32");
+
+/** Every named output against TF, then the gradients. */
+async function checkAll(name: string, c: CrossCheck, outputs: Record<string, (tf: TF, i: Record<string, Tensor>, p: Record<string, Tensor>) => Tensor>): Promise<void> {
+  for (const [output, tfOutput] of Object.entries(outputs)) await forwardCheck(`${name}.${output}`, c, output, tfOutput);
+  await crossCheck(name, c);
+}
+
+describe("built-ins for real models cross-checked against TensorFlow.js (cpu, f32)", () => {
+  it("(j) take along axis 0 and axis 1, repeated ids (scatter-add gradient): tf.gather", async () => {
+    const a = (tf: TF, i: Record<string, Tensor>, p: Record<string, Tensor>) => tf.gather(p.E, ints(tf, i.ids), 0);
+    const c = (tf: TF, i: Record<string, Tensor>, p: Record<string, Tensor>) => tf.gather(p.F, ints(tf, i.ids2), 1);
+    await checkAll("take", {
+      source: `
+input ids: [2, 3]
+input ids2: [4]
+param E: [7, 5]    = normal(0, 1)
+param F: [3, 6, 2] = normal(0, 1)
+a    = take(E, ids)
+c    = take(F, ids2, axis = 1)
+loss = sum(sin(a) * a) + mean(c ^ 3)
+output a, c
+minimize loss
+`,
+      inputs: { ids: Float64Array.from([0, 6, 3, 3, 0, 2]), ids2: Float64Array.from([5, 1, 5, 0]) },
+      tfLoss: (tf, i, p) => tf.add(tf.sum(tf.mul(tf.sin(a(tf, i, p)), a(tf, i, p))), tf.mean(tf.pow(c(tf, i, p), 3))),
+    }, { a, c });
+  });
+
+  it("(k) einsum attention (bhqd,bhkd->bhqk; bhqk,bhkd->bhqd) with a rank-4 input times a matrix: tf.einsum forward, tf.matMul gradient", async () => {
+    // TF.js's matMul gradient fails when a rank-4 operand meets a matrix, so TF multiplies
+    // the merged rows; gradc writes x @ wq directly.
+    const proj = (tf: TF, x: Tensor, w: Tensor) => tf.reshape(tf.matMul(tf.reshape(x, [-1, 3]), w), [2, 2, 4, 3]);
+    const qkv = (tf: TF, i: Record<string, Tensor>, p: Record<string, Tensor>) => [proj(tf, i.x, p.wq), proj(tf, i.x, p.wk), proj(tf, i.x, p.wv)];
+    await checkAll("einsum_attention", {
+      source: `
+input x: [2, 2, 4, 3]
+param wq: [3, 3] = glorot_uniform
+param wk: [3, 3] = glorot_uniform
+param wv: [3, 3] = glorot_uniform
+q    = x @ wq
+k    = x @ wk
+v    = x @ wv
+s    = einsum("bhqd,bhkd->bhqk", q, k)
+o    = einsum("bhqk,bhkd->bhqd", softmax(s, axis = -1), v)
+loss = mean(o * o) + mean(sin(s))
+output s, o
+minimize loss
+`,
+      inputs: { x: uniform(2 * 2 * 4 * 3, -1, 1, 101) },
+      tfLoss: (tf, i, p) => {
+        const [q, k, v] = qkv(tf, i, p);
+        const s = tf.matMul(q, k, false, true);
+        const o = tf.matMul(tf.softmax(s, -1), v);
+        return tf.add(tf.mean(tf.mul(o, o)), tf.mean(tf.sin(s)));
+      },
+    }, {
+      s: (tf, i, p) => { const [q, k] = qkv(tf, i, p); return tf.einsum("bhqd,bhkd->bhqk", q, k); },
+      o: (tf, i, p) => {
+        const [q, k, v] = qkv(tf, i, p);
+        return tf.einsum("bhqk,bhkd->bhqd", tf.softmax(tf.einsum("bhqd,bhkd->bhqk", q, k), -1), v);
+      },
+    });
+  });
+
+  it("(k') einsum forms tf.einsum supports: matrix product, row dots, outer product, batched, transpose, sums", async () => {
+    const source = `
+input a: [3, 4]
+input b: [4, 5]
+input c: [3, 4]
+input u: [3]
+input v: [5]
+input x: [2, 3, 4]
+input y: [2, 4, 5]
+mm    = einsum("ij,jk->ik", a, b)
+dots  = einsum("ij,ij->i", a, c)
+outer = einsum("i,j->ij", u, v)
+bmm   = einsum("bij,bjk->bik", x, y)
+tr    = einsum("ij->ji", a)
+rows  = einsum("ij->i", a)
+total = einsum("ij->", a)
+output mm, dots, outer, bmm, tr, rows, total
+`;
+    const inputs = {
+      a: uniform(12, -1, 1, 111), b: uniform(20, -1, 1, 112), c: uniform(12, -1, 1, 113), u: uniform(3, -1, 1, 114),
+      v: uniform(5, -1, 1, 115), x: uniform(24, -1, 1, 116), y: uniform(40, -1, 1, 117),
+    };
+    const c: CrossCheck = { source, inputs, tfLoss: () => { throw new Error("forward only"); } };
+    const forms: Record<string, [string, string[]]> = {
+      mm: ["ij,jk->ik", ["a", "b"]], dots: ["ij,ij->i", ["a", "c"]], outer: ["i,j->ij", ["u", "v"]],
+      bmm: ["bij,bjk->bik", ["x", "y"]], tr: ["ij->ji", ["a"]], rows: ["ij->i", ["a"]], total: ["ij->", ["a"]],
+    };
+    for (const [output, [subscripts, operands]] of Object.entries(forms)) {
+      await forwardCheck(`einsum ${subscripts}`, c, output, (tf, i) => tf.einsum(subscripts, ...operands.map((n) => i[n])));
+    }
+  });
+
+  it("(l) batched matmul at rank 4: equal batch dims, and broadcast [2, 1] x [1, 3] batch dims: tf.matMul", async () => {
+    await checkAll("matmul_rank4", {
+      source: `
+param a: [2, 3, 4, 5] = normal(0, 1)
+param b: [2, 3, 5, 2] = normal(0, 1)
+param c: [2, 1, 4, 5] = normal(0, 1)
+param d: [1, 3, 5, 2] = normal(0, 1)
+y    = a @ b
+z    = c @ d
+loss = sum(sin(y)) + sum(z * z)
+output y, z
+minimize loss
+`,
+      inputs: {},
+      tfLoss: (tf, _i, p) => {
+        const z = tf.matMul(tf.tile(p.c, [1, 3, 1, 1]), tf.tile(p.d, [2, 1, 1, 1]));
+        return tf.add(tf.sum(tf.sin(tf.matMul(p.a, p.b))), tf.sum(tf.mul(z, z)));
+      },
+    }, {
+      y: (tf, _i, p) => tf.matMul(p.a, p.b),
+      z: (tf, _i, p) => tf.matMul(tf.tile(p.c, [1, 3, 1, 1]), tf.tile(p.d, [2, 1, 1, 1])),
+    });
+  });
+
+  it("(m) cumsum, erf, silu, log_sigmoid, mod, rsqrt, var, std, norm, layer_norm and rms_norm (tf.moments)", async () => {
+    const ln = (tf: TF, x: Tensor) => {
+      const { mean, variance } = tf.moments(x, -1, true);
+      return tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, 1e-5)));
+    };
+    const rms = (tf: TF, x: Tensor) => tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), 1e-6)));
+    const silu = (tf: TF, x: Tensor) => tf.mul(x, tf.sigmoid(x));
+    const outs: Record<string, (tf: TF, i: Record<string, Tensor>, p: Record<string, Tensor>) => Tensor> = {
+      cs: (tf, i, p) => tf.cumsum(tf.mul(p.a, i.x), 1),
+      e: (tf, _i, p) => tf.erf(p.a),
+      s: (tf, _i, p) => tf.add(silu(tf, p.a), tf.logSigmoid(tf.mul(p.a, 3))),
+      m: (tf, _i, p) => tf.mod(tf.mul(p.a, 3), p.b),
+      r: (tf, _i, p) => tf.rsqrt(p.b),
+      vs: (tf, _i, p) => tf.moments(p.a, 1).variance,
+      sd: (tf, _i, p) => tf.sqrt(tf.moments(p.a, 0).variance),
+      nn: (tf, _i, p) => tf.norm(p.a),
+      n: (tf, i, p) => ln(tf, tf.add(p.a, i.x)),
+      rn: (tf, i, p) => rms(tf, tf.mul(p.a, i.x)),
+    };
+    await checkAll("elementwise_reductions_norms", {
+      source: `
+input x: [3, 5]
+param a: [3, 5] = normal(0, 1)
+param b: [5]    = uniform(0.5, 1.5)
+cs   = cumsum(a * x, axis = 1)
+e    = erf(a)
+s    = silu(a) + log_sigmoid(a * 3)
+m    = mod(a * 3, b)
+r    = rsqrt(b)
+vs   = var(a, axis = 1)
+sd   = std(a, axis = 0)
+nn   = norm(a)
+n    = layer_norm(a + x)
+rn   = rms_norm(a * x)
+loss = sum(sin(cs)) + sum(e * x) + sum(s * x) + sum(m * m) + sum(r * x[0]) + sum(vs * vs) + sum(sd * x[1]) + nn + sum(n * x) + sum(rn * sin(x))
+output cs, e, s, m, r, vs, sd, nn, n, rn
+minimize loss
+`,
+      inputs: { x: uniform(15, -1, 1, 121) },
+      tfLoss: (tf, i, p) => {
+        // tf.logSigmoid's gradient reads a disposed tensor when its input is computed (TF.js
+        // 4.x), so the loss uses its stable form -softplus(-x); the forward check above uses it
+        const logSigmoid = (x: Tensor) => tf.neg(tf.softplus(tf.neg(x)));
+        const o = Object.fromEntries(Object.entries(outs).map(([k, f]) => [k, f(tf, i, p)]));
+        o.s = tf.add(silu(tf, p.a), logSigmoid(tf.mul(p.a, 3)));
+        const x0 = tf.slice(i.x, [0, 0], [1, 5]).reshape([5]);
+        const x1 = tf.slice(i.x, [1, 0], [1, 5]).reshape([5]);
+        return tf.addN([
+          tf.sum(tf.sin(o.cs)), tf.sum(tf.mul(o.e, i.x)), tf.sum(tf.mul(o.s, i.x)), tf.sum(tf.mul(o.m, o.m)),
+          tf.sum(tf.mul(o.r, x0)), tf.sum(tf.mul(o.vs, o.vs)), tf.sum(tf.mul(o.sd, x1)), o.nn, tf.sum(tf.mul(o.n, i.x)), tf.sum(tf.mul(o.rn, tf.sin(i.x))),
+        ]);
+      },
+    }, outs);
+  });
+
+  it("(n) pad, tile, flip, stack, tril, triu, concat: tf.pad, tf.tile, tf.reverse, tf.stack, tf.linalg.bandPart, tf.concat", async () => {
+    const pos = (tf: TF, shape: number[]) => tf.reshape(tf.range(0, shape.reduce((s, n) => s * n, 1)), shape);
+    const outs: Record<string, (tf: TF, i: Record<string, Tensor>, p: Record<string, Tensor>) => Tensor> = {
+      pd: (tf, _i, p) => tf.pad(p.a, [[1, 0], [2, 1]], 0.5),
+      tl: (tf, _i, p) => tf.tile(p.a, [2, 3]),
+      fl: (tf, _i, p) => tf.reverse(p.b, 1),
+      st: (tf, _i, p) => tf.stack([p.a, p.b], 1),
+      lo: (tf, _i, p) => tf.linalg.bandPart(p.m, -1, 0),
+      up: (tf, _i, p) => tf.linalg.bandPart(p.m, 0, -1),
+      cc: (tf, _i, p) => tf.concat([p.a, p.m], 0),
+    };
+    const weighted = (tf: TF, x: Tensor) => tf.sum(tf.mul(tf.sin(x), pos(tf, x.shape)));
+    await checkAll("shape_ops", {
+      source: `
+param a: [2, 3] = normal(0, 1)
+param b: [2, 3] = normal(0, 1)
+param m: [3, 3] = normal(0, 1)
+pd   = pad(a, [[1, 0], [2, 1]], value = 0.5)
+tl   = tile(a, [2, 3])
+fl   = flip(b, 1)
+st   = stack([a, b], axis = 1)
+lo   = tril(m)
+up   = triu(m)
+cc   = concat([a, m], axis = 0)
+loss = sum(sin(pd) * reshape(arange(18), [3, 6])) + sum(sin(tl) * reshape(arange(36), [4, 9])) + sum(sin(fl) * reshape(arange(6), [2, 3])) + sum(sin(st) * reshape(arange(12), [2, 2, 3])) + sum(sin(lo) * reshape(arange(9), [3, 3])) + sum(sin(up) * reshape(arange(9), [3, 3])) + sum(sin(cc) * reshape(arange(15), [5, 3]))
+output pd, tl, fl, st, lo, up, cc
+minimize loss
+`,
+      inputs: {},
+      // bandPart has no working gradient in TF.js: the loss masks with its constant output
+      tfLoss: (tf, i, p) => {
+        const ones = tf.ones([3, 3]);
+        const masked = { lo: tf.mul(p.m, tf.linalg.bandPart(ones, -1, 0)), up: tf.mul(p.m, tf.linalg.bandPart(ones, 0, -1)) };
+        const o = Object.fromEntries(Object.entries(outs).map(([k, f]) => [k, f(tf, i, p)]));
+        return tf.addN(Object.values({ ...o, ...masked }).map((t) => weighted(tf, t)));
+      },
+    }, outs);
+  });
+
+  it("(o) argmax, argmin, round (half to even), ceil, floor: tf.argMax, tf.argMin, tf.round, tf.ceil, tf.floor", async () => {
+    // multiples of 1/8, so x * 4 holds exact halves (round's ties) and integers (ceil's edge)
+    const r = rng(131);
+    const x = Float64Array.from({ length: 20 }, () => Math.round((r() * 2 - 1) * 24) / 8);
+    const c: CrossCheck = {
+      source: `
+input x: [4, 5]
+am = argmax(x, axis = 1)
+an = argmin(x, axis = 0)
+rd = round(x * 4)
+cl = ceil(x * 4)
+fl = floor(x * 4)
+output am, an, rd, cl, fl
+`,
+      inputs: { x },
+      tfLoss: () => { throw new Error("forward only"); },
+    };
+    expect(Array.from(x).some((v) => Math.abs(v * 4 - Math.round(v * 4)) === 0.5)).toBe(true);
+    await forwardCheck("argmax", c, "am", (tf, i) => tf.argMax(i.x, 1));
+    await forwardCheck("argmin", c, "an", (tf, i) => tf.argMin(i.x, 0));
+    await forwardCheck("round", c, "rd", (tf, i) => tf.round(tf.mul(i.x, 4)));
+    await forwardCheck("ceil", c, "cl", (tf, i) => tf.ceil(tf.mul(i.x, 4)));
+    await forwardCheck("floor", c, "fl", (tf, i) => tf.floor(tf.mul(i.x, 4)));
   });
 });
