@@ -196,7 +196,7 @@ export const slice: ViewDef = {
 /** The gradient of a slice, from the documented built-ins only, so a printed gradient is a
  *  program: negative steps flip, steps s > 1 put s - 1 zeros after each element (a unit
  *  axis padded to s, merged, the trailing zeros sliced off), then `pad` puts the result
- *  at its offset. Free dims are only ever whole axes (begin 0, step 1). */
+ *  at its offset. A free axis is only ever a unit-step window. */
 function unslice(b: GraphBuilder, g: Node, x: Shape, begin: readonly number[], step: readonly number[]): Node {
   const m = g.shape;
   const low = begin.map((a, k) => (step[k]! < 0 && (m[k] as number) > 1 ? a + ((m[k] as number) - 1) * step[k]! : a));
@@ -213,7 +213,8 @@ function unslice(b: GraphBuilder, g: Node, x: Shape, begin: readonly number[], s
   }
   const widths = t.shape.map((d, k) => {
     if (d === 0) return [0, x[k] as number];
-    return d === x[k] ? [0, 0] : [low[k]!, (x[k] as number) - low[k]! - (d as number)];
+    // the sizes differ by a number, even on a free axis (a window `2:-1` of `n + 3`)
+    return d === x[k] ? [0, 0] : [low[k]!, (dimSub(x[k]!, d) as number) - low[k]!];
   });
   return padded(b, t, widths, 0);
 }

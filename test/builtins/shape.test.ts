@@ -111,7 +111,7 @@ h = tile(u, [3, 1]) * repeat(u, 3, axis = 0)
 k = repeat(u, 2)
 inner = pad(u, [[2, 1], [0, 0]])[2:-1] * 2
 output y, z, q, t, g, h, k, inner
-minimize sum(y ^ 2) + sum(z * u) + sum(q * q) + sum(sin(t)) + sum(g ^ 3) + sum(h) + sum(cos(k))
+minimize sum(y ^ 2) + sum(z * u) + sum(q * q) + sum(sin(t)) + sum(g ^ 3) + sum(h) + sum(cos(k)) + sum(inner * u)
 `;
     expect(model(src).meta.outputs.slice(4).map((o) => o.shape)).toEqual([["n + 3", 3], ["n * 3", 3], ["n * 6"], ["n", 3]]);
     for (const n of [1, 4]) expectMatchesInterpreter(src, randomValues(src, n, { n }), { n });
