@@ -1,11 +1,11 @@
-// The gradc binary and the file system (issue 12, point 3): run as users run it (`node
-// dist/cli.js` in a temp folder), a file-system problem is the user's mistake, reported in
-// words with the path and exit 1, for every verb that reads or writes files; output folders
-// are created; each module gets the one declaration file TypeScript resolves for it; only
+// The gradc binary and the file system (issue 12, point 3): run as users run it (the built
+// dist/cli.js, from a snapshot, in a temp folder), a file-system problem is the user's
+// mistake, reported in words with the path and exit 1, for every verb that reads or writes
+// files; output folders are created; each module gets the one declaration file TypeScript resolves for it; only
 // a compiler bug exits 2, and it names where to report it.
 
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -14,7 +14,8 @@ import { declarationPath } from "../../src/cli/run";
 import { describeFileProblem } from "../../src/cli/files";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
-const cliPath = join(root, "dist/cli.js");
+let cliPath = "";
+let snapshot = "";
 const tscPath = join(root, "node_modules/typescript/bin/tsc");
 const xorSource = readFileSync(join(root, "examples/xor/xor.grad"), "utf8");
 
@@ -22,12 +23,20 @@ let tmp: string;
 
 beforeAll(() => {
   // CI runs `npm run build` first; a bare checkout builds once here.
-  if (!existsSync(cliPath)) execFileSync("npx", ["tsup"], { cwd: root, stdio: "ignore" });
+  if (!existsSync(join(root, "dist/cli.js"))) execFileSync("npx", ["tsup"], { cwd: root, stdio: "ignore" });
+  // The binary runs from a copy of dist/, so a concurrent rebuild cannot pull it away
+  // mid-test; inside node_modules/.cache, so the copy still resolves the dependencies.
+  const cache = join(root, "node_modules", ".cache");
+  mkdirSync(cache, { recursive: true });
+  snapshot = mkdtempSync(join(cache, "gradc-files-cli-"));
+  cpSync(join(root, "dist"), snapshot, { recursive: true });
+  cliPath = join(snapshot, "cli.js");
   tmp = mkdtempSync(join(tmpdir(), "gradc-files-"));
 }, 180_000);
 
 afterAll(() => {
   rmSync(tmp, { recursive: true, force: true });
+  rmSync(snapshot, { recursive: true, force: true });
 });
 
 /** A fresh folder holding xor.grad. */
