@@ -1,8 +1,8 @@
 // The gradc binary and the file system (issue 12, point 3): run as users run it (the built
 // dist/cli.js, from a snapshot, in a temp folder), a file-system problem is the user's
 // mistake, reported in words with the path and exit 1, for every verb that reads or writes
-// files; output folders are created; each module gets the one declaration file TypeScript resolves for it; only
-// a compiler bug exits 2, and it names where to report it.
+// files; output folders are created; each module gets the one declaration file TypeScript
+// resolves for it; only a compiler bug exits 2, and it names where to report it.
 
 import { execFileSync, spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
