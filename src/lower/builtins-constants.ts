@@ -8,8 +8,9 @@ import { formatShape, normalizeAxis, type Dim, type Node } from "../ir";
 import type { Builder } from "../ops";
 import { arangeAttrs, literalShape } from "../ops/constant";
 import type { Expr } from "../syntax";
-import { shapeList, type Builtin, type BuiltinContext } from "./builtins";
-import { constNumber } from "./expr";
+import type { Builtin, BuiltinContext } from "./builtins";
+import { shapeList } from "./shape-expr";
+import { constNumber } from "./arguments";
 
 /** A constant integer argument (`axis`, `k`), or the default. */
 function intArg(fn: string, arg: string, e: Expr | undefined, dflt: number): number {

@@ -9,8 +9,8 @@ import { fail } from "../diagnostics";
 import { dimMul, dimProduct, formatShape, normalizeAxis, type Dim, type Node } from "../ir";
 import type { Builder } from "../ops";
 import type { Expr } from "../syntax";
-import { axes, bool, count, int, keptShape, type Builtin, type BuiltinContext, type BuiltinDoc } from "./builtins";
-import { constNumber } from "./expr";
+import { axes, bool, constNumber, count, int, keptShape } from "./arguments";
+import type { Builtin, BuiltinContext, BuiltinDoc } from "./builtins";
 
 const sameShapeDoc = "`x.shape`";
 

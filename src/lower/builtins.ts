@@ -9,7 +9,8 @@ import { inferReshapeDim, type Builder } from "../ops";
 import { gradients } from "../autodiff";
 import type { Expr } from "../syntax";
 import { convBuiltins } from "./conv-builtins";
-import { constNumber, type ExprLowerer } from "./expr";
+import { axes, bool, constNumber, count, int, keptShape } from "./arguments";
+import type { ExprLowerer } from "./expr";
 import type { Scope } from "./scope";
 import { lowerEinsum } from "./einsum";
 import { shapeList } from "./shape-expr";
@@ -80,34 +81,9 @@ const unaryDocs: Record<string, [summary: string, grad: string, counterpart: str
   floor: ["The largest integer not above `x`.", "0 everywhere", "`np.floor`, `torch.floor`"],
 };
 
-export function int(fnName: string, argName: string, e: Expr | undefined, dflt: number): number {
-  if (!e) return dflt;
-  const v = constNumber(e);
-  if (v === undefined || !Number.isInteger(v)) fail("E0116", e.span, fnName, argName);
-  return v;
-}
-
-export function bool(fnName: string, argName: string, e: Expr | undefined, dflt: boolean): boolean {
-  if (!e) return dflt;
-  if (e.kind !== "bool") fail("E0117", e.span, fnName, argName);
-  return e.value;
-}
-
-/** `axis` as an integer or a list; negative entries count from the end. */
-export function axes(e: Expr | undefined, rank: number): number[] {
-  if (!e) return Array.from({ length: rank }, (_, i) => i);
-  const items = e.kind === "list" ? e.items : [e];
-  const out: number[] = [];
-  for (const item of items) {
-    const v = constNumber(item);
-    if (v === undefined || !Number.isInteger(v)) fail("E0118", item.span, "axis");
-    const a = normalizeAxis(v, rank);
-    if (a === undefined) fail("E0203", item.span, v, rank);
-    if (out.includes(a)) fail("E0204", item.span, v);
-    out.push(a);
-  }
-  return out.sort((x, y) => x - y);
-}
+// Argument readers (constant integers, flags, axes) live in arguments.ts, apart from the
+// table, so the built-in files and the expression lowerer import them without a cycle.
+export { axes, bool, count, int, keptShape } from "./arguments";
 
 // Shape lists and integer arguments are integer expressions of sizes and dims
 // (`[b * t, d]`, `n // 2`): shape-expr.ts.
@@ -118,23 +94,6 @@ export function reduceTo(ctx: BuiltinContext, op: string, x: Node, axisArg: Expr
   const keep = bool(fnName, "keepdims", keepArg, false);
   const r = ax.length === 0 ? x : ctx.b.op(op, [x], { axes: ax });
   return keep ? ctx.b.reshape(r, keptShape(x, ax)) : r;
-}
-
-export function keptShape(x: Node, ax: number[]): Dim[] {
-  return x.shape.map((d, k) => (ax.includes(k) ? 1 : d));
-}
-
-/** The number of elements over `ax`, as a scalar node (runtime size for free dims). */
-export function count(b: Builder, x: Node, ax: number[]): Node {
-  let known = 1;
-  const free: string[] = [];
-  for (const a of ax) {
-    const d = x.shape[a]!;
-    if (typeof d === "number") known *= d;
-    else free.push(d);
-  }
-  const c = b.constant(known);
-  return free.length === 0 ? c : b.mul(c, b.op("size", [], { dims: free.sort() }));
 }
 
 /** logsumexp with keepdims: max-shifted, the shift carrying no gradient; an all -inf or

@@ -7,7 +7,7 @@ import { fail } from "../diagnostics";
 import type { Attrs } from "../ir";
 import type { Expr } from "../syntax";
 import type { Builtin, BuiltinContext, BuiltinDoc } from "./builtins";
-import { constNumber } from "./expr";
+import { constNumber } from "./arguments";
 import { boundSizeArgument, type DimLookup } from "./shape-expr";
 
 /** An integer argument `>= min`. */

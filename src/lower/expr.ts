@@ -6,6 +6,7 @@ import { diagnostic, fail, failWith, GradcError, span, withNotes, type Diagnosti
 import { broadcastShape, dimProduct, formatShape, sameShape, type Dim, type Node } from "../ir";
 import type { Builder } from "../ops";
 import { preludeFile, printExpr, type BinaryOp, type Expr, type IndexItem } from "../syntax";
+import { constNumber } from "./arguments";
 import { builtins, type BuiltinContext } from "./builtins";
 import { lowerIndex } from "./index-expr";
 import { AlreadyReported, Scope } from "./scope";
@@ -16,17 +17,6 @@ const binaryOps: Record<Exclude<BinaryOp, "@" | "//">, string> = {
   "+": "add", "-": "sub", "*": "mul", "/": "div", "^": "pow",
   "<": "lt", "<=": "le", ">": "gt", ">=": "ge", "==": "eq", "!=": "ne",
 };
-
-/** The value of a constant numeric expression (`3`, `-1.5`, `(2)`), if it is one. */
-export function constNumber(e: Expr): number | undefined {
-  if (e.kind === "number") return e.value;
-  if (e.kind === "paren") return constNumber(e.inner);
-  if (e.kind === "unary") {
-    const v = constNumber(e.operand);
-    return v === undefined ? undefined : -v;
-  }
-  return undefined;
-}
 
 /** Lowering recurses over expressions, through inlined function bodies too: deeper than
  *  this (the parser bounds one expression; nested calls multiply it) is reported. */

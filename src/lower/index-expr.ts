@@ -6,7 +6,7 @@ import { fail, type Span } from "../diagnostics";
 import { dimSub, formatShape, mayBeNegative, type Dim, type Node } from "../ir";
 import type { Builder } from "../ops";
 import type { IndexItem } from "../syntax";
-import { constNumber } from "./expr";
+import { constNumber } from "./arguments";
 
 export function lowerIndex(b: Builder, x: Node, items: IndexItem[], _dim: (n: string) => Dim | undefined, span: Span): Node {
   const rank = x.shape.length;

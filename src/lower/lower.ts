@@ -6,7 +6,8 @@ import { diagnostic, fail, failWith, GradcError, withNotes, type Diagnostic, typ
 import { formatShape, Graph, isDimName, isKnown, type Dim, type Node, type Shape } from "../ir";
 import { Builder } from "../ops";
 import { parse, preludeFile, preludeSource, type Expr, type Program, type Stmt } from "../syntax";
-import { ExprLowerer, checkKeywords, constNumber } from "./expr";
+import { constNumber } from "./arguments";
+import { ExprLowerer, checkKeywords } from "./expr";
 import { AlreadyReported, Scope } from "./scope";
 import { intExpr } from "./shape-expr";
 import { nearest } from "./suggest";

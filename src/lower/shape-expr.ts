@@ -7,7 +7,7 @@
 import { fail } from "../diagnostics";
 import { dimAdd, dimFloorDiv, dimMul, dimScale, dimSub, isMonomial, type Dim } from "../ir";
 import type { Expr } from "../syntax";
-import { constNumber } from "./expr";
+import { constNumber } from "./arguments";
 
 /** What integer expressions need from lowering: the value of a dim name (bound: a number;
  *  free: its name), or undefined for a name that is not a dim. */
