@@ -153,24 +153,26 @@ function codeFrame(text: string, start: number, end: number): string[] {
 }
 
 /** The part of a long line shown around column offset `at`: all of a short line, else
- *  frameWidth columns starting a little before it (never splitting a surrogate pair). */
-function lineWindow(line: string, at: number): { lo: number; hi: number } {
-  if (line.length <= frameWidth) return { lo: 0, hi: line.length };
-  let lo = Math.max(0, Math.min(at - frameLead, line.length - frameWidth));
-  if (isLowSurrogate(line.charCodeAt(lo))) lo++;
-  let hi = Math.min(line.length, lo + frameWidth);
-  if (hi < line.length && isLowSurrogate(line.charCodeAt(hi))) hi++;
+ *  frameWidth columns starting a little before it (never splitting a surrogate pair).
+ *  `line` is the text, and the line is [start, end) of it. */
+function lineWindow(line: string, at: number, start = 0, end = line.length): { lo: number; hi: number } {
+  const length = end - start;
+  if (length <= frameWidth) return { lo: 0, hi: length };
+  let lo = Math.max(0, Math.min(at - frameLead, length - frameWidth));
+  if (isLowSurrogate(line.charCodeAt(start + lo))) lo++;
+  let hi = Math.min(length, lo + frameWidth);
+  if (hi < length && isLowSurrogate(line.charCodeAt(start + hi))) hi++;
   return { lo, hi };
 }
 
 /** The source line a span starts on, cut like a code frame when it is long (for kernel
- *  comments and runtime messages, which quote the line). */
+ *  comments and runtime messages, which quote the line; a kernel per term of a 20,000-term
+ *  line must not copy the line each time). */
 export function sourceExcerpt(span: Span): string {
   const { text } = span.source;
   const lc = lineColumn(text, span.start);
-  const line = text.slice(lc.lineStart, lc.lineEnd);
-  const { lo, hi } = lineWindow(line, span.start - lc.lineStart);
-  return `${lo > 0 ? "..." : ""}${line.slice(lo, hi)}${hi < line.length ? "..." : ""}`;
+  const { lo, hi } = lineWindow(text, span.start - lc.lineStart, lc.lineStart, lc.lineEnd);
+  return `${lo > 0 ? "..." : ""}${text.slice(lc.lineStart + lo, lc.lineStart + hi)}${hi < lc.lineEnd - lc.lineStart ? "..." : ""}`;
 }
 
 function isLowSurrogate(c: number): boolean {

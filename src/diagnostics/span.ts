@@ -44,8 +44,7 @@ export function lineColumn(text: string, offset: number): LineColumn {
   const line = lo + 1;
   // A byte-order mark is not a column: line 1 starts after it.
   const lineStart = lo === 0 && text.charCodeAt(0) === 0xfeff ? 1 : starts[lo]!;
-  let lineEnd = text.indexOf("\n", lineStart);
-  if (lineEnd < 0) lineEnd = text.length;
+  let lineEnd = lo + 1 < starts.length ? starts[lo + 1]! - 1 : text.length;
   if (lineEnd > lineStart && text.charCodeAt(lineEnd - 1) === 13) lineEnd--;
   return { line, column: Math.max(end, lineStart) - lineStart + 1, lineStart, lineEnd };
 }
