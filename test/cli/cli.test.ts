@@ -4,7 +4,7 @@
 // built binary `node dist/cli.js` (rebuilt first when src/ is newer: test/helpers/build-dist.ts).
 
 import { execFileSync, spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -18,7 +18,6 @@ const root = fileURLToPath(new URL("../..", import.meta.url));
 const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version: string };
 const xorPath = join(root, "examples/xor/xor.grad");
 const xorSource = readFileSync(xorPath, "utf8");
-const cliPath = join(root, "dist/cli.js");
 const tscPath = join(root, "node_modules/typescript/bin/tsc");
 
 let tmp: string;
@@ -60,7 +59,8 @@ function nodeEval(cwd: string, script: string, type: "module" | "commonjs" = "mo
 
 const noStack = (text: string) => expect(text).not.toMatch(/^ {4}at /m);
 
-const members = ["createParams", "forward", "meta", "params", "step", "valueAndGrad"];
+// The module's exports are exactly the library object's members (SPEC §3), whatever they are.
+const members = Object.keys(compile(xorSource)).filter((k) => k !== "source").sort();
 
 describe("gradc check", () => {
   it("is silent and exits 0 on a good file", () => {
@@ -166,6 +166,7 @@ describe("gradc compile", () => {
         rounded: Array.from(out.y_out, Math.round),
       }));
     `);
+    expect(members).toEqual(expect.arrayContaining(["createParams", "forward", "meta", "params", "step", "valueAndGrad"]));
     expect(result).toEqual({
       named: [...members, "default"].sort(),
       defaultKeys: members,
@@ -306,9 +307,19 @@ describe("gradc grad, diff, graph", () => {
 });
 
 describe("the built binary, node dist/cli.js", () => {
-  beforeAll(ensureFreshDist, 180_000); // rebuilt when src/ is newer than dist/
+  let snapshot = "";
+  beforeAll(async () => {
+    await ensureFreshDist(); // rebuilt when src/ is newer than dist/
+    // A copy of dist/ (inside node_modules/.cache, so it resolves the dependencies): a
+    // concurrent rebuild cannot pull the binary away mid-test.
+    const cache = join(root, "node_modules", ".cache");
+    mkdirSync(cache, { recursive: true });
+    snapshot = mkdtempSync(join(cache, "gradc-cli-"));
+    cpSync(join(root, "dist"), snapshot, { recursive: true });
+  }, 180_000);
+  afterAll(() => rmSync(snapshot, { recursive: true, force: true }));
 
-  const cli = (...argv: string[]) => spawnSync(process.execPath, [cliPath, ...argv], { cwd: tmp, encoding: "utf8" });
+  const cli = (...argv: string[]) => spawnSync(process.execPath, [join(snapshot, "cli.js"), ...argv], { cwd: tmp, encoding: "utf8" });
 
   it("check: silent exit 0 on a good file, rendered diagnostic and exit 1 on a bad one", () => {
     const good = cli("check", xorPath);

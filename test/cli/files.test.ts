@@ -4,14 +4,15 @@
 // files; output folders are created; each module gets the one declaration file TypeScript
 // resolves for it; only a compiler bug exits 2, and it names where to report it.
 
-import { execFileSync, spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { declarationPath } from "../../src/cli/run";
 import { describeFileProblem } from "../../src/cli/files";
+import { ensureFreshDist } from "../helpers/build-dist";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 let cliPath = "";
@@ -21,9 +22,8 @@ const xorSource = readFileSync(join(root, "examples/xor/xor.grad"), "utf8");
 
 let tmp: string;
 
-beforeAll(() => {
-  // CI runs `npm run build` first; a bare checkout builds once here.
-  if (!existsSync(join(root, "dist/cli.js"))) execFileSync("npx", ["tsup"], { cwd: root, stdio: "ignore" });
+beforeAll(async () => {
+  await ensureFreshDist(); // rebuilt when src/ is newer than dist/
   // The binary runs from a copy of dist/, so a concurrent rebuild cannot pull it away
   // mid-test; inside node_modules/.cache, so the copy still resolves the dependencies.
   const cache = join(root, "node_modules", ".cache");
