@@ -14,6 +14,8 @@ export const messages = {
   E0009: () => `\`...\` may appear at most once in an index`,
   E0010: (open: string) => `unclosed \`${open}\``,
   E0011: () => `\`=\` inside a call names a keyword argument; to compare, use \`==\``,
+  E0020: (name: string) => `a function body cannot end with a definition (\`${name} = ...\`): its last line is the value`,
+  E0021: (name: string) => `\`${name}\` is already defined in this function body`,
   E0019: (name: string) => `parameter \`${name}\` needs a default value, like the parameters before it (\`${name} = ...\`)`,
   // names and statements
   E0101: (name: string) => `unknown name \`${name}\``,

@@ -199,6 +199,12 @@ export class ExprLowerer {
     if (found) return found;
     this.calling.push(fn.name);
     try {
+      // A block body's definitions: local to this call, each seeing the ones before it.
+      for (const d of fn.locals ?? []) {
+        const node = this.tensor(d.value, inner);
+        if (node.name === undefined && node.op.kind !== "source") node.name = d.name.name;
+        inner.set(d.name.name, { kind: "tensor", role: "def", node, span: d.name.span });
+      }
       const result = this.tensor(fn.body, inner);
       if (!known) this.inlined.set(fn.body, (known = new Map()));
       known.set(key, result);

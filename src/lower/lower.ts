@@ -81,7 +81,7 @@ export function lowerProgram(program: Program, source: Source, options: LowerOpt
   const builtinScope = new Scope();
   preludeProgram ??= parse({ file: preludeFile, text: preludeSource });
   for (const s of preludeProgram.statements) {
-    if (s.kind === "fn") builtinScope.set(s.name.name, { kind: "fn", name: s.name.name, params: s.params, defaults: s.defaults, body: s.body, span: s.name.span });
+    if (s.kind === "fn") builtinScope.set(s.name.name, { kind: "fn", name: s.name.name, params: s.params, defaults: s.defaults, locals: s.locals, body: s.body, span: s.name.span });
   }
   const globals = new Scope(builtinScope);
   const lowerer = new ExprLowerer(b, globals);
@@ -203,7 +203,7 @@ export function lowerProgram(program: Program, source: Source, options: LowerOpt
           if (first) failWith(withNotes(diagnostic("E0121", p.span, p.name), { message: `the first \`${p.name}\``, span: first }));
           seen.set(p.name, p.span);
         }
-        globals.set(stmt.name.name, { kind: "fn", name: stmt.name.name, params: stmt.params, defaults: stmt.defaults, body: stmt.body, span: stmt.name.span });
+        globals.set(stmt.name.name, { kind: "fn", name: stmt.name.name, params: stmt.params, defaults: stmt.defaults, locals: stmt.locals, body: stmt.body, span: stmt.name.span });
         return;
       }
       case "output":

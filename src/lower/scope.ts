@@ -3,12 +3,13 @@
 
 import type { Span } from "../diagnostics";
 import type { Dim, Node } from "../ir";
-import type { Expr, Ident } from "../syntax";
+import type { Expr, Ident, LocalDef } from "../syntax";
 
 export type Binding =
   | { kind: "dim"; name: string; value: Dim; span: Span }
   | { kind: "tensor"; role: "input" | "param" | "def" | "fn-param"; node: Node; span: Span }
-  | { kind: "fn"; name: string; params: Ident[]; defaults?: (Expr | undefined)[]; body: Expr; span: Span }
+  /** `locals`: a block body's definitions, lowered in order before the value `body`. */
+  | { kind: "fn"; name: string; params: Ident[]; defaults?: (Expr | undefined)[]; locals?: LocalDef[]; body: Expr; span: Span }
   /** A function parameter bound to a constant argument (a number, a list, true/false), kept
    *  as written so it can stand where a built-in needs a constant (`axis = axis`). */
   | { kind: "static"; expr: Expr; scope: Scope; span: Span }

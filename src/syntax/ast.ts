@@ -26,6 +26,13 @@ export type Expr =
   | { kind: "list"; items: Expr[]; span: Span }
   | { kind: "paren"; inner: Expr; span: Span };
 
+/** A definition inside a function's block body, local to it. */
+export interface LocalDef {
+  name: Ident;
+  value: Expr;
+  span: Span;
+}
+
 export interface KeywordArg {
   name: Ident;
   value: Expr;
@@ -44,7 +51,9 @@ export type Stmt =
   | { kind: "param"; name: Ident; shape?: Expr[]; init?: Expr; span: Span }
   | { kind: "def"; name: Ident; value: Expr; span: Span }
   /** `defaults[i]` is parameter i's default (`fn f(x, axis = -1)`), when it has one. */
-  | { kind: "fn"; name: Ident; params: Ident[]; defaults?: (Expr | undefined)[]; body: Expr; span: Span }
+  /** A block body `{ z = ...; value }` keeps its definitions in `locals`, in order; `body`
+   *  is always the value (the last line). */
+  | { kind: "fn"; name: Ident; params: Ident[]; defaults?: (Expr | undefined)[]; locals?: LocalDef[]; body: Expr; span: Span }
   | { kind: "output"; names: Ident[]; span: Span }
   | { kind: "minimize"; objective: Expr; optimizer?: Expr; span: Span };
 

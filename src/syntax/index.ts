@@ -1,4 +1,4 @@
-export type { Expr, Ident, IndexItem, KeywordArg, Program, Stmt } from "./ast";
+export type { Expr, Ident, IndexItem, KeywordArg, LocalDef, Program, Stmt } from "./ast";
 export { parse, parseExpression, maxNesting } from "./parser";
 export { tokenize, describeToken } from "./lexer";
 export { printProgram, printStatement, printExpr, formatNumber } from "./printer";

@@ -3,11 +3,11 @@
 // the parser records a diagnostic, skips to the next statement boundary and goes on, so
 // one run reports every independent syntax error.
 
-import { diagnostic, GradcError, joinSpans, span, withNotes, type Diagnostic, type Source, type Span } from "../diagnostics";
-import type { Expr, Ident, IndexItem, KeywordArg, Program, Stmt } from "./ast";
+import { diagnostic, GradcError, joinSpans, span, withNotes, type Diagnostic, type Note, type Source, type Span } from "../diagnostics";
+import type { Expr, Ident, IndexItem, KeywordArg, LocalDef, Program, Stmt } from "./ast";
 import { describeToken, tokenize } from "./lexer";
 import {
-  binaryPrecedence, comparisonOps, isBinaryOp, rightAssociative, unaryPrecedence, type Token,
+  binaryPrecedence, comparisonOps, isBinaryOp, rightAssociative, statementKeywords, unaryPrecedence, type Token,
 } from "./tokens";
 
 /** Deeper nesting than this is reported, never left to overflow the JS stack. */
@@ -150,7 +150,7 @@ class Parser {
     return list.kind === "list" ? list.items : [];
   }
 
-  // fn = "fn" ident "(" [ param { "," param } ] ")" "=" expr ; param = ident [ "=" expr ]
+  // fn = "fn" ident "(" [ param { "," param } ] ")" ( "=" expr | block ) ; param = ident [ "=" expr ]
   private fnStatement(): Stmt {
     const kw = this.next();
     const name = this.ident("a function name");
@@ -170,7 +170,11 @@ class Parser {
     }
     this.expectPunct(")", "`,` or `)` in the parameter list");
     this.open.pop();
-    this.expectPunct("=", "`=` before the function body");
+    if (this.atPunct("{")) {
+      const { locals, body } = this.block(params);
+      return { kind: "fn", name, params, ...(defaults.some((d) => d) ? { defaults } : {}), locals, body, span: this.spanFrom(kw.start) };
+    }
+    this.expectPunct("=", "`=` or `{` before the function body");
     const body = this.expr();
     return { kind: "fn", name, params, ...(defaults.some((d) => d) ? { defaults } : {}), body, span: this.spanFrom(kw.start) };
   }
@@ -181,6 +185,71 @@ class Parser {
     const names = [this.ident("an output name")];
     while (this.eatPunct(",")) names.push(this.ident("an output name"));
     return { kind: "output", names, span: this.spanFrom(kw.start) };
+  }
+
+  // block = "{" { newline } { definition newline { newline } } expr { newline } "}"
+  // A mistake inside skips to the block's `}`, so its other lines are not read as statements.
+  private block(params: readonly Ident[]): { locals: LocalDef[]; body: Expr } {
+    const open = this.next();
+    try {
+      return this.blockItems(open, params);
+    } catch (e) {
+      if (!(e instanceof Recover)) throw e;
+      let depth = 0;
+      for (let t = this.peek(); t.kind !== "eof" && !this.startsStatement(t); t = this.peek()) {
+        this.pos++;
+        if (t.kind === "punct" && t.text === "{") depth++;
+        if (t.kind === "punct" && t.text === "}" && depth-- === 0) break;
+      }
+      throw e;
+    }
+  }
+
+  private blockItems(open: Token, params: readonly Ident[]): { locals: LocalDef[]; body: Expr } {
+    const locals: LocalDef[] = [];
+    const seen = new Map<string, Note>(params.map((p) => [p.name, { message: `\`${p.name}\` is a parameter of this function`, span: p.span }]));
+    const unclosed = (): never => {
+      const t = this.peek();
+      return this.error({
+        ...diagnostic("E0010", span(this.source, open.start, open.end), "{"),
+        notes: [{ message: `the body was still open at ${describeToken(t)}`, span: span(this.source, t.start, t.end) }],
+        hint: "close it with `}`",
+      });
+    };
+    for (;;) {
+      while (this.peek().kind === "newline") this.pos++;
+      const t = this.peek();
+      if (t.kind === "eof" || this.startsStatement(t)) unclosed();
+      if (this.atPunct("}")) {
+        const last = locals[locals.length - 1];
+        if (last) return this.error(diagnostic("E0020", last.span, last.name.name));
+        return this.error(describeExpected("the function's value", t));
+      }
+      const after = this.tokens[this.pos + 1];
+      if (t.kind === "ident" && after?.kind === "punct" && after.text === "=") {
+        const name = this.ident("a name");
+        this.next();
+        const first = seen.get(name.name);
+        if (first) this.error(withNotes(diagnostic("E0021", name.span, name.name), first));
+        seen.set(name.name, { message: `the first \`${name.name}\``, span: name.span });
+        const value = this.expr();
+        locals.push({ name, value, span: joinSpans(name.span, value.span) });
+        if (!this.atPunct("}") && this.peek().kind !== "newline") this.error(describeExpected("end of line", this.peek()));
+        continue;
+      }
+      const body = this.expr();
+      while (this.peek().kind === "newline") this.pos++;
+      const end = this.peek();
+      if (end.kind === "eof" || this.startsStatement(end)) unclosed();
+      if (!this.atPunct("}")) this.error(describeExpected("`}`: the value is the body's last line", end));
+      this.next();
+      return { locals, body };
+    }
+  }
+
+  /** A statement keyword at the start of a line: a block still open there was left open. */
+  private startsStatement(t: Token): boolean {
+    return t.lineStart === true && t.kind === "keyword" && statementKeywords.has(t.text);
   }
 
   // minimize = "minimize" expr [ "with" call ]

@@ -20,7 +20,11 @@ export function printStatement(s: Stmt): string {
     case "def": return `${s.name.name} = ${printExpr(s.value)}`;
     case "fn": {
       const params = s.params.map((p, i) => (s.defaults?.[i] ? `${p.name} = ${printExpr(s.defaults[i]!)}` : p.name));
-      return `fn ${s.name.name}(${params.join(", ")}) = ${printExpr(s.body)}`;
+      const head = `fn ${s.name.name}(${params.join(", ")})`;
+      if (!s.locals?.length) return `${head} = ${printExpr(s.body)}`;
+      // A block body: one definition per line, the value last.
+      const lines = [...s.locals.map((d) => `${d.name.name} = ${printExpr(d.value)}`), printExpr(s.body)];
+      return `${head} {\n${lines.map((l) => `  ${l}`).join("\n")}\n}`;
     }
     case "output": return `output ${s.names.map((n) => n.name).join(", ")}`;
     case "minimize": return `minimize ${printExpr(s.objective)}${s.optimizer ? ` with ${printExpr(s.optimizer)}` : ""}`;

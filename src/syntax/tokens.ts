@@ -34,7 +34,7 @@ export const statementKeywords = new Set(["dim", "input", "param", "fn", "output
 /** Punctuation, longest first so the lexer can match greedily. */
 export const punctuation = [
   "...", "**", "//", "<=", ">=", "==", "!=",
-  "(", ")", "[", "]", ",", ":", "=", "+", "-", "*", "/", "@", "^", "<", ">",
+  "(", ")", "[", "]", "{", "}", ",", ":", "=", "+", "-", "*", "/", "@", "^", "<", ">",
 ] as const;
 
 export type BinaryOp = "+" | "-" | "*" | "/" | "//" | "@" | "^" | "<" | "<=" | ">" | ">=" | "==" | "!=";

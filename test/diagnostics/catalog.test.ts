@@ -79,6 +79,8 @@ const triggers: Record<string, Trigger> = {
   E0117: { source: "input x: [2]\ny = sum(x, axis = 0, keepdims = 1)", at: [2, 33] },
   E0118: { source: "input x: [2, 3]\ny = sum(x, axis = [0.5])", at: [2, 20] },
   E0119: { source: "input x\ny = grad(x * 2, x * 3)", at: [2, 17] },
+  E0020: { source: "input x\nfn f(a) {\n  b = a * 2\n}\ny = f(x)", at: [3, 3] },
+  E0021: { source: "input x\nfn f(a) {\n  b = a * 2\n  b = b + 1\n  b\n}\ny = f(x)", at: [4, 3] },
   E0121: { source: "fn f(a, a) = a\ninput x\ny = f(x, x)", at: [1, 9] },
   E0122: { source: "y = true + 1", at: [1, 5] },
   E0123: { source: "y = [1, 2] + 1", at: [1, 5] },
