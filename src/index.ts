@@ -12,10 +12,12 @@ import { printExpression } from "./print";
 import { simplify } from "./simplify";
 import { keywords, parseExpression, type Expr, type Program } from "./syntax";
 import { validateDims, validateOptions } from "./options";
+import { gradTag } from "./grad-tag";
 
 export { GradcError } from "./diagnostics";
 export { formatGradcheck, type GradcheckOptions, type GradcheckResult, type ParamReport } from "./gradcheck";
-export { grad } from "./plugins/inline";
+// The inline `grad` tag, over `compile` below (grad-tag.ts receives it: no import cycle).
+export const grad = gradTag(compile);
 export * from "./train";
 
 export interface Descriptor {
