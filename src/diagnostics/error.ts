@@ -1,5 +1,6 @@
 // GradcError: the one error type users see. It carries every diagnostic of a failed
-// phase (the first is the headline) and renders them clang-style with a code frame.
+// phase (the first is the headline) and renders them clang-style with a code frame (cut
+// to a window on long lines), then each related location (note) with its own frame.
 
 import { lineColumn, type Span } from "./span";
 import { messages, type MessageCode } from "./messages";

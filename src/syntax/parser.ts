@@ -1,7 +1,8 @@
 // The parser: tokens to AST, by recursive descent with precedence climbing over the
 // table in tokens.ts. Rule names in comments are those of grammar/gradc.ebnf. On an error
 // the parser records a diagnostic, skips to the next statement boundary and goes on, so
-// one run reports every independent syntax error.
+// one run reports every independent syntax error. A statement cut short inside a bracket
+// the lexer found unclosed is reported at that bracket, with a note where parsing stopped.
 
 import { diagnostic, GradcError, joinSpans, span, withNotes, type Diagnostic, type Note, type Source, type Span } from "../diagnostics";
 import type { Expr, Ident, IndexItem, KeywordArg, LocalDef, Program, Stmt } from "./ast";
@@ -519,7 +520,7 @@ class Parser {
   private enter(): void {
     if (++this.depth > maxNesting) {
       const t = this.peek();
-      this.error(diagnostic("E0004", span(this.source, t.start, t.end)));
+      this.error({ ...diagnostic("E0004", span(this.source, t.start, t.end)), hint: "give parts of the expression names of their own, one definition per line" });
     }
   }
 
