@@ -522,6 +522,7 @@ describe("only real nesting counts toward the nesting limit", () => {
   it("10,000-deep parentheses are the located nesting-limit error, not a stack overflow", () => {
     const err = errorOf(`input a\ny = ${"(".repeat(10_000)}a${")".repeat(10_000)}\n`);
     expect([err.code, err.line, err.message]).toEqual(["E0004", 2, "program is nested too deeply"]);
+    expect(err.errors[0]!.hint).toBe("give parts of the expression names of their own, one definition per line");
     expect(err.column).toBeGreaterThan(5);
     expect(err.column).toBeLessThan(1000);
     expect(err.rendered.length).toBeLessThan(400);
