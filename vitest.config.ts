@@ -5,7 +5,7 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
-    exclude: ["test/crosscheck/**", "**/node_modules/**"],
+    exclude: ["test/crosscheck/**", "**/node_modules/**", "playground/**"],
     testTimeout: 60_000,
   },
 });
