@@ -9,7 +9,7 @@ import type { Shape } from "./ir";
 import { lowerProgram, lowerSource, requireReadableDims, type LoweredProgram } from "./lower";
 import { Builder } from "./ops";
 import { printExpression } from "./print";
-import { simplify } from "./simplify";
+import { readsTraining, simplify, specialiseTraining } from "./simplify";
 import { keywords, parseExpression, type Expr, type Program } from "./syntax";
 import { validateDims, validateOptions } from "./options";
 import { gradTag } from "./grad-tag";
@@ -50,6 +50,11 @@ export interface CompiledModel {
   forward(values: Record<string, TypedArray | number>): Record<string, TypedArray | number>;
   valueAndGrad(values: Record<string, TypedArray | number>): { value: number; grads: Record<string, TypedArray> };
   step(values: Record<string, TypedArray | number>): number;
+  /** Models that draw (rand, randn, dropout) only: set the generator state, as compiled
+   *  with `seed` after `calls` calls (default 0); the params are not touched. */
+  reseed?(seed: number, calls?: number): void;
+  /** Models that draw only: the generator state; `reseed(seed, calls)` restores it. */
+  randomState?(): { seed: number; calls: number };
   source: string;
 }
 
@@ -128,11 +133,28 @@ export function buildModel(program: LoweredProgram): ModelIR {
   const roots = [...outputs, ...(objective ? [objective] : []), ...(grads ?? [])];
   const simple = simplify(program.graph, roots);
   const k = outputs.length;
-  return {
+  const model: ModelIR = {
     program,
     outputs: simple.slice(0, k),
     objective: objective ? simple[k] : undefined,
     grads: grads ? simple.slice(k + 1) : undefined,
+  };
+  return readsTraining(simple) ? specialiseModel(model) : model;
+}
+
+/** dropout is active only while training: the outputs and forward's objective see the
+ *  training flag off, the objective and gradients of valueAndGrad and step see it on. */
+function specialiseModel(model: ModelIR): ModelIR {
+  const graph = model.program.graph;
+  const k = model.outputs.length;
+  const off = specialiseTraining(graph, [...model.outputs, ...(model.objective ? [model.objective] : [])], false);
+  const on = model.objective ? specialiseTraining(graph, [model.objective, ...(model.grads ?? [])], true) : undefined;
+  return {
+    ...model,
+    outputs: off.slice(0, k),
+    objective: on?.[0],
+    forwardObjective: model.objective ? off[k] : undefined,
+    grads: model.grads ? on!.slice(1) : undefined,
   };
 }
 

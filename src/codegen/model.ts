@@ -10,6 +10,9 @@ export interface ModelIR {
   outputs: Node[];
   /** Simplified objective, when the program minimizes something. */
   objective?: Node;
+  /** The objective as `forward` computes it, where that differs from `objective`: with
+   *  the training flag off (dropout the identity), while `objective` has it on. */
+  forwardObjective?: Node;
   /** Simplified gradient of the objective for each param, in declaration order. */
   grads?: Node[];
 }

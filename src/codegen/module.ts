@@ -20,6 +20,7 @@ import { hoistInvariantLoads } from "./hoist";
 import { errorClassSource, parseStatements, runtimeSource } from "./runtime";
 import { collectIdChecks, idCheckStatement, idsRuntimeSource, type IdCheck } from "./id-checks";
 import { sparseGradients, sparseSgdUpdate, type SparseGradient } from "./sparse-update";
+import { advanceStatements, drawsRandom, randomMembers, randomRuntime, randomRuntimeNames } from "./random";
 
 const marker = "\u0000";
 
@@ -120,6 +121,8 @@ class ModuleEmitter {
   private scalarCount = 0;
   /** valueAndGrad's kernel function and gradient buffers, which `step` of a large model reuses. */
   private gradKernels: SharedGradient | undefined;
+  /** Whether the model draws (rand, randn, dropout): it then carries the generator. */
+  private readonly draws: boolean;
 
   constructor(private readonly model: ModelIR, private readonly options: CodegenOptions) {
     for (const reserved of ["GradcError", "hasOwn", "fail", "describe", "checkRecord", "tensorArg", "scalarArg",
@@ -129,6 +132,8 @@ class ModuleEmitter {
       "scalars", "out", "Map", "checkIds", "badIds", "checkSeed", "seedText", "freezeAll", "Number", "JSON", "String"]) {
       this.names.unique(reserved);
     }
+    for (const reserved of randomRuntimeNames) this.names.unique(reserved);
+    this.draws = drawsRandom(model.program);
     for (const op of allOps()) {
       const h = (op as Partial<ElementwiseDef>).helper;
       if (h) this.names.unique(h.name);
@@ -153,6 +158,7 @@ class ModuleEmitter {
     body.push(js.declare("const", "meta", this.metaExpression()));
     body.push(this.createParamsFunction());
     body.push(js.declare("const", "params", js.call("createParams", js.num(this.options.seed))));
+    if (this.draws) append(body, randomRuntime(this.options.seed));
     body.push(js.declare("const", "known", js.record([...program.inputs, ...program.params].map((d) => [d.name, js.num(1)]), true)));
     for (const i of [...program.inputs, ...program.params]) {
       if (i.shape.length === 0) {
@@ -162,7 +168,9 @@ class ModuleEmitter {
       }
     }
     const api: js.Statement[] = [];
-    const fwd: ApiFunction = { name: "forward", returned: [...this.model.outputs, ...(this.model.objective ? [this.model.objective] : [])] };
+    // forward's objective has dropout off where valueAndGrad's has it on.
+    const forwardObjective = this.model.forwardObjective ?? this.model.objective;
+    const fwd: ApiFunction = { name: "forward", returned: [...this.model.outputs, ...(forwardObjective ? [forwardObjective] : [])] };
     append(api, this.apiFunction(fwd));
     if (this.model.objective && this.model.grads) {
       append(api, this.apiFunction({ name: "valueAndGrad", returned: [this.model.objective, ...this.model.grads] }));
@@ -180,7 +188,7 @@ class ModuleEmitter {
     append(body, this.kernelDecls);
     append(body, api);
 
-    const members = ["meta", "params", "createParams", "forward", "valueAndGrad", "step"];
+    const members = ["meta", "params", "createParams", "forward", "valueAndGrad", "step", ...(this.draws ? randomMembers : [])];
     if (this.options.format === "function") {
       body.push(js.ret(js.object(members.map((m) => [m, js.id(m)]))));
       return { type: "Program", sourceType: "script", body };
@@ -426,6 +434,7 @@ class ModuleEmitter {
 
     // The API function: checks, dims, buffers, run, results.
     const api: js.Statement[] = [...this.argumentChecks(fn.name), ...this.inputIdChecks(idChecks), ...growStatements];
+    append(api, advanceStatements(this.draws));
     api.push(js.stmt(js.call(runName, ...argNames.map(js.id))));
     append(api, resultBody);
     if (fn.name === "step") {
@@ -486,7 +495,7 @@ class ModuleEmitter {
     const body: js.Statement[] = [js.stmt(js.call(grad.runName, ...argNames.map(js.id)))];
     append(body, unrollLoops(this.updateStatements(grad.grads)));
     const impl = this.names.unique("stepImpl");
-    const api = [...this.argumentChecks(fn.name), ...this.inputIdChecks(idChecks), ...grad.grow, js.stmt(js.call(runName, ...argNames.map(js.id)))];
+    const api = [...this.argumentChecks(fn.name), ...this.inputIdChecks(idChecks), ...grad.grow, ...advanceStatements(this.draws), js.stmt(js.call(runName, ...argNames.map(js.id)))];
     return [
       js.func(runName, argNames, body),
       js.func(impl, ["values"], api),

@@ -28,9 +28,18 @@ export function sparseGradients(grads: readonly Node[], optimizer: OptimizerSpec
     if (grad.op.name !== "scatter_add" || grad.attrs.axis !== 0 || !isKnown(grad.shape)) return undefined;
     const [g, ids] = grad.inputs as [Node, Node];
     // Rank-0 ids are a scalar local, not an array; a source cotangent has no buffer.
-    if (ids.shape.length === 0 || g.op.kind === "source") return undefined;
+    if (ids.shape.length === 0 || g.op.kind === "source" || !stored(ids)) return undefined;
     return { g, ids, row: numel(grad.shape.slice(1) as number[]) };
   });
+}
+
+/** Whether ids live in an array the update can index: an index pattern (`take(P,
+ *  arange(t))`) or a literal is computed inside the kernels that read it, with no buffer,
+ *  also when seen through a view. */
+function stored(ids: Node): boolean {
+  let n = ids;
+  while (n.op.kind === "view" && n.inputs.length > 0) n = n.inputs[0]!;
+  return n.op.kind !== "source" || n.op.name === "input";
 }
 
 /** `for j: id = ids[j] | 0; for k < row: p[id * row + k] -= lr * g[j * row + k]`. */

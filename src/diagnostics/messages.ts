@@ -117,6 +117,7 @@ export const messages = {
   E0410: (where: string, detail: string) => `${where}: ${detail}`,
   E0411: (found: string) => `createParams(seed): the seed must be an integer, but is ${found}`,
   E0412: (dim: string) => `the size ${dim} is negative`,
+  E0413: (arg: string, rule: string, found: string) => `reseed(seed, calls = 0): \`${arg}\` must be ${rule}, but is ${found}`,
   // ids of take / one_hot, checked by the compiled model once per call
   E0420: (name: string, value: string, index: string, flat: string, bound: string) =>
     `\`${name}\` holds ${value} at index ${index} (flat index ${flat}), but an id must be an integer in [0, ${bound})`,

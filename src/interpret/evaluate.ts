@@ -8,6 +8,10 @@ export interface EvaluateOptions {
   dims?: ReadonlyMap<string, number>;
   /** Values of params and inputs by name (flat row-major). */
   values: ReadonlyMap<string, ArrayLike<number>>;
+  /** The generator state for draws (rand, randn): a model's `randomState()` before a call. */
+  random?: { seed: number; calls: number };
+  /** The training flag (dropout active), for graphs not yet specialised. */
+  training?: boolean;
 }
 
 /** Evaluate `roots` (and everything they depend on). */
@@ -15,7 +19,7 @@ export function evaluate(roots: readonly Node[], options: EvaluateOptions): Map<
   const dims = options.dims ?? new Map<string, number>();
   const values = new Map<string, Tensor>();
   const results = new Map<Node, Tensor>();
-  const env: EvalEnv = { dims, values };
+  const env: EvalEnv = { dims, values, random: options.random, training: options.training };
   for (const node of topoSort(roots)) {
     const shape = bindShape(node.shape, dims);
     if (node.op.name === "input") {

@@ -80,6 +80,10 @@ export interface EvalEnv {
   dims: ReadonlyMap<string, number>;
   /** Values of graph inputs (params and inputs) by name. */
   values: ReadonlyMap<string, Tensor>;
+  /** The generator state draws (rand, randn) read: the model's seed and its call count. */
+  random?: { seed: number; calls: number };
+  /** The training flag (dropout active): true as in valueAndGrad and step. */
+  training?: boolean;
 }
 
 /** What vjp rules build with; implemented in src/ops/builder.ts. */

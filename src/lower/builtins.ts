@@ -17,6 +17,7 @@ import { shapeList } from "./shape-expr";
 import { stableForm } from "./stable";
 import { constantBuiltins, oneHot } from "./builtins-constants";
 import { modelBuiltins } from "./builtins-models";
+import { randomBuiltins } from "./builtins-random";
 
 export interface BuiltinContext {
   b: Builder;
@@ -138,6 +139,7 @@ function reduction(op: string): Builtin {
 export const builtins: Record<string, Builtin> = {
   ...constantBuiltins,
   ...modelBuiltins,
+  ...randomBuiltins,
   ...Object.fromEntries(elementwiseUnary.map((n) => [n, unaryBuiltin(n)])),
   // The identity whose derivative is zero (JAX's stop_gradient).
   stop_gradient: {

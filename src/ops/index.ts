@@ -9,8 +9,9 @@ import { linalgOps } from "./linalg";
 import { convOps } from "./conv";
 import { gatherOps } from "./gather";
 import { constantOps } from "./constant";
+import { randomOps } from "./random";
 
-registerOps([...sourceOps, ...elementwiseOps, ...movementOps, ...reduceOps, ...linalgOps, ...convOps, ...gatherOps, ...constantOps]);
+registerOps([...sourceOps, ...elementwiseOps, ...movementOps, ...reduceOps, ...linalgOps, ...convOps, ...gatherOps, ...constantOps, ...randomOps]);
 
 export { getOp, allOps } from "./registry";
 export { Builder, broadcastShapes } from "./builder";
@@ -18,3 +19,4 @@ export { inferReshapeDim, unitReshape, nest } from "./movement";
 export { swapLast } from "./linalg";
 export type { ElementwiseDef, GradDomain, KernelContext, KernelEmit, ViewEmit, SourceEmit, IndexInputs } from "./define";
 export type { RuntimeHelper } from "./special";
+export { drawValues, generatorNames, generatorSource, randomKey, randomStateName } from "./random";

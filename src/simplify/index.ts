@@ -3,3 +3,4 @@
 
 export { simplify, type SimplifyOptions } from "./fixpoint";
 export { rules, constValue, excludesZero, type Rule } from "./rules";
+export { readsTraining, specialiseTraining } from "./training";

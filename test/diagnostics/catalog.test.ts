@@ -154,6 +154,7 @@ const triggers: Record<string, Trigger> = {
   E0409: { testedIn: "test/hardening/limits.test.ts" },
   E0410: { call: () => model("dim n\ninput x: [n]\ny = reshape(x, [n // 2, 2])\noutput y").forward({ x: new Float32Array(5) }) },
   E0411: { call: () => model().createParams("abc" as never) },
+  E0413: { call: () => compile("u = rand([2])\noutput u").reseed!(1.5) },
   E0420: { call: () => model("input ids: [2]\nparam e: [3, 2]\nminimize sum(take(e, ids))").forward({ ids: Float32Array.of(0, 3) }) },
   E0421: { call: () => model("input ids: [2]\nparam e: [3, 2]\nminimize sum(take(e, ids + 1))").forward({ ids: Float32Array.of(0, 2) }) },
   E0422: {

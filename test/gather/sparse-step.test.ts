@@ -30,6 +30,12 @@ describe("sparse SGD for take", () => {
     }
   });
 
+  it("updates a table read at arange ids (position embeddings) densely, as the ids have no buffer", () => {
+    const ids = { ids: Float64Array.from([5, 0, 5, 2, 1, 1, 3, 0]) };
+    expectStepIsDenseUpdate(`input ids: [2, 4]\nparam E: [6, 3]\nparam P: [4, 3]\nminimize sum(tanh(take(E, ids) + take(P, arange(4))))`, ids, 0.01);
+    expectStepIsDenseUpdate(`input ids: [2, 4]\nparam E: [6, 3]\nparam P: [4, 3]\nminimize sum(tanh(take(E, ids) + take(P, reshape(arange(4), [1, 4]))))`, ids, 0.01);
+  });
+
   it("does not read or zero the dense gradient in step", () => {
     const source = compile(`input ids: [64]\nparam E: [10000, 32]\nminimize sum(take(E, ids) ^ 2) with sgd(lr = 0.1)`).source;
     const step = source.slice(source.indexOf("function run_step"));

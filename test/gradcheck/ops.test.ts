@@ -49,7 +49,7 @@ interface Case {
 }
 
 // No inputs, nothing to differentiate: graph inputs, constants, index patterns, literals.
-const SOURCES = new Set(["input", "const", "iota", "size", "arange", "tensor"]);
+const SOURCES = new Set(["input", "const", "iota", "size", "arange", "tensor", "rand", "randn", "training"]);
 const DEFAULT: GradDomain = { lo: -2, hi: 2 };
 const notZero = (xs: number[]) => xs.every((x) => Math.abs(x) > 0.3);
 const fmt = (s: readonly unknown[]) => `[${s.join(", ")}]`;

@@ -1,0 +1,118 @@
+// Random draws (rand, randn) and the training flag (dropout's switch). A draw is a pure
+// function of (call key, stream, flat index): counter-based, so a kernel computes it in
+// place wherever it is read, and the forward and backward kernels of one call read the
+// same values without a buffer. The call key comes from the model's generator state (seed,
+// calls), advanced once per API call by the emitted module (src/codegen/module.ts).
+
+import { InternalError } from "../diagnostics";
+import * as js from "../codegen/estree";
+import { numel, type Dim, type EvalEnv, type Node, type OpDef, type Shape } from "../ir";
+import type { SourceEmit } from "./define";
+
+/**
+ * The generator, as JS source shared by emitted modules and the interpreter. `drawMix` is
+ * Chris Wellons' lowbias32 (a 32-bit bijection with full avalanche). `drawKey` mixes the
+ * seed and the call count (each a safe integer: low and high words); `drawBits` keys two
+ * rounds by the stream, so streams never repeat one another's values shifted. Uniforms take
+ * 24 bits (exact in f32, in [0, 1)); normals use Box-Muller on two draws (2i, 2i + 1).
+ */
+export const generatorSource = `function drawMix(x) {
+  x ^= x >>> 16;
+  x = Math.imul(x, 0x7feb352d);
+  x ^= x >>> 15;
+  x = Math.imul(x, 0x846ca68b);
+  return x ^ (x >>> 16);
+}
+function drawKey(seed, calls) {
+  let h = drawMix((seed | 0) ^ 0x243f6a88);
+  h = drawMix(h ^ (Math.floor(seed / 4294967296) | 0));
+  h = drawMix(h ^ (calls | 0));
+  return drawMix(h ^ (Math.floor(calls / 4294967296) | 0));
+}
+function drawBits(key, stream, i) {
+  const k1 = drawMix(key ^ Math.imul(stream, 0x9e3779b9));
+  const k2 = drawMix(k1 ^ 0x5bd1e995);
+  return drawMix(drawMix((i + k1) | 0) ^ k2);
+}
+function drawUniform(key, stream, i) {
+  return (drawBits(key, stream, i) >>> 8) * 5.9604644775390625e-8;
+}
+function drawNormal(key, stream, i) {
+  const u = ((drawBits(key, stream, 2 * i) >>> 0) + 1) * 2.3283064365386963e-10;
+  const v = (drawBits(key, stream, 2 * i + 1) >>> 8) * 5.9604644775390625e-8;
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(6.283185307179586 * v);
+}`;
+
+/** Every function the generator source declares (codegen reserves these names). */
+export const generatorNames = ["drawMix", "drawKey", "drawBits", "drawUniform", "drawNormal"] as const;
+
+/** The module-level Float64Array [seed, calls, key] of emitted code (src/codegen/random.ts):
+ *  kernels read the current call's key from it. */
+export const randomStateName = "generatorState";
+
+const generator = new Function(`"use strict";\n${generatorSource}\nreturn { ${generatorNames.join(", ")} };`)() as {
+  drawKey(seed: number, calls: number): number;
+  drawUniform(key: number, stream: number, i: number): number;
+  drawNormal(key: number, stream: number, i: number): number;
+};
+
+/** The key of one call: what every draw of that call is a function of. */
+export function randomKey(seed: number, calls: number): number {
+  return generator.drawKey(seed, calls);
+}
+
+/** The values a draw op gives at one call (the interpreter; tests read masks with it). */
+export function drawValues(dist: "uniform" | "normal", key: number, stream: number, count: number): Float64Array {
+  const f = dist === "uniform" ? generator.drawUniform : generator.drawNormal;
+  const data = new Float64Array(count);
+  for (let i = 0; i < count; i++) data[i] = f(key, stream, i);
+  return data;
+}
+
+function keyOf(env: EvalEnv, op: string): number {
+  if (!env.random) throw new InternalError(`${op}: the interpreter needs the generator state (\`random: { seed, calls }\`)`);
+  return randomKey(env.random.seed, env.random.calls);
+}
+
+/** The flat (row-major) index of a multi-index of `shape`, as a JS expression. */
+function flatIndex(idx: js.Expression[], shape: Shape, dim: (d: Dim) => js.Expression): js.Expression {
+  if (idx.length === 0) return js.num(0);
+  let e = idx[0]!;
+  for (let k = 1; k < idx.length; k++) e = js.binary("+", js.mul(e, dim(shape[k]!)), idx[k]!);
+  return e;
+}
+
+type DrawDef = OpDef & { readonly emit: SourceEmit };
+
+function drawOp(name: "rand" | "randn", dist: "uniform" | "normal", fn: string): DrawDef {
+  return {
+    name, kind: "source", arity: 0,
+    shape: (_i, attrs) => attrs.shape as Shape,
+    evaluate: (_i, attrs, out, env) => drawValues(dist, keyOf(env, name), attrs.stream as number, numel(out)),
+    // `rand([6], stream = 2)`: the stream prints, so a printed program draws the same values.
+    print: { kind: "call", fn: name, positional: ["shape"] },
+    emit: {
+      value: (idx: js.Expression[], node: Node, dim: (d: Dim) => js.Expression) =>
+        js.call(fn, js.index(randomStateName, js.num(2)), js.num(node.attrs.stream as number), flatIndex(idx, node.shape, dim)),
+    },
+  };
+}
+
+/** Uniform in [0, 1): attrs `shape` and `stream` (which of the call's sequences). */
+export const rand = drawOp("rand", "uniform", "drawUniform");
+/** Standard normal: attrs `shape` and `stream`. */
+export const randn = drawOp("randn", "normal", "drawNormal");
+
+/** 1 while training (valueAndGrad, step), 0 otherwise (forward, predict): a scalar that each
+ *  compiled function replaces by its constant before scheduling (specialiseTraining). */
+export const training: OpDef & { readonly emit: SourceEmit } = {
+  name: "training", kind: "source", arity: 0,
+  shape: () => [],
+  evaluate: (_i, _attrs, _out, env) => Float64Array.of(env.training ? 1 : 0),
+  print: { kind: "call", fn: "training" },
+  emit: {
+    value: () => { throw new InternalError("the training flag reached codegen unspecialised"); },
+  },
+};
+
+export const randomOps: OpDef[] = [rand, randn, training];
