@@ -110,6 +110,10 @@ function expectWellFormed(e: unknown, text: string): void {
     const lines = text.split("\n");
     expect(e.line).toBeLessThanOrEqual(lines.length);
     expect(e.column).toBeLessThanOrEqual(lines[e.line - 1]!.length + 1);
+    // An unclosed bracket is reported at a bracket that the message names.
+    // (Columns on line 1 do not count a byte-order mark.)
+    const lineText = (n: number) => (n === 1 ? lines[0]!.replace(/^\uFEFF/, "") : lines[n - 1]!);
+    if (e.code === "E0010") expect(e.message).toBe(`unclosed \`${lineText(e.line)[e.column - 1]}\``);
     // Related locations (notes) point inside the source too, and are rendered.
     for (const note of e.notes) {
       if (note.file !== filename) continue;
