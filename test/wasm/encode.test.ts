@@ -4,10 +4,13 @@
 
 import { describe, expect, it } from "vitest";
 import { Bytes, FunctionBuilder, ModuleBuilder } from "../../src/codegen/wasm/encode";
+import { wasmApi, type WasmMemory } from "../../src/codegen/wasm/engine";
+
+const WebAssembly = wasmApi!;
 
 const bytes = (f: (b: Bytes) => void) => { const b = new Bytes(); f(b); return [...b.view()]; };
 
-function instantiate(m: ModuleBuilder): WebAssembly.Exports {
+function instantiate(m: ModuleBuilder): Record<string, unknown> {
   const wasm = m.encode();
   expect(WebAssembly.validate(wasm)).toBe(true);
   return new WebAssembly.Instance(new WebAssembly.Module(wasm)).exports;
@@ -70,11 +73,11 @@ describe("modules", () => {
     f.op("local.get", 0).op("local.get", 0).op("f32.load", 2, 0).op("call", sq).op("f32.const", 0.5).op("f32.add").op("f32.store", 2, 0);
     m.addFunction(f, "run");
     const ex = instantiate(m);
-    const mem = new Float32Array((ex.memory as WebAssembly.Memory).buffer);
+    const mem = new Float32Array((ex.memory as WasmMemory).buffer);
     mem[3] = 3;
     (ex.run as (p: number) => void)(12);
     expect(mem[3]).toBe(9.5);
-    expect((ex.memory as WebAssembly.Memory).grow(1)).toBe(1);
+    expect((ex.memory as WasmMemory).grow(1)).toBe(1);
   });
 
   it("SIMD128: splat, load, mul, add, lanes, v128.const", () => {
@@ -87,7 +90,7 @@ describe("modules", () => {
     const m = new ModuleBuilder().setMemory(1, undefined, "memory");
     m.addFunction(f, "axpb");
     const ex = instantiate(m);
-    const mem = new Float32Array((ex.memory as WebAssembly.Memory).buffer);
+    const mem = new Float32Array((ex.memory as WasmMemory).buffer);
     mem.set([1, 2, 3, 4]);
     expect((ex.axpb as (p: number, a: number) => number)(0, 2)).toBe(12);
     expect([...mem.subarray(4, 8)]).toEqual([3, 6, 9, 12]);

@@ -4,6 +4,7 @@
 
 import { describe, expect, it } from "vitest";
 import { ModuleBuilder } from "../../src/codegen/wasm/encode";
+import { wasmApi, type WasmMemory } from "../../src/codegen/wasm/engine";
 import { addMatmul, type MatmulShape } from "../../src/codegen/wasm/matmul";
 
 function seeded(seed: number): () => number {
@@ -19,7 +20,7 @@ function run(shape: MatmulShape, seed = 1): { got: Float32Array; want: Float64Ar
   const wasm = mod.encode();
   expect(WebAssembly.validate(wasm)).toBe(true);
   const ex = new WebAssembly.Instance(new WebAssembly.Module(wasm)).exports;
-  const mem = (ex.memory as WebAssembly.Memory).buffer;
+  const mem = (ex.memory as WasmMemory).buffer;
   // deliberately unaligned to 16 bytes: offsets 4, ...
   const aOff = 4, bOff = aOff + m * k * 4, cOff = bOff + k * n * 4;
   const a = new Float32Array(mem, aOff, m * k), b = new Float32Array(mem, bOff, k * n), c = new Float32Array(mem, cOff, m * n);
@@ -47,6 +48,8 @@ function expectClose(got: Float32Array, want: Float64Array, k: number): void {
   for (let i = 0; i < got.length; i++) worst = Math.max(worst, Math.abs(got[i]! - want[i]!));
   expect(worst).toBeLessThan(tol);
 }
+
+const WebAssembly = wasmApi!;
 
 describe("SIMD matmul", () => {
   const shapes: [number, number, number][] = [
