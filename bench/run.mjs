@@ -1,5 +1,6 @@
 // gradc's benchmark suite (`npm run bench`): workloads W1–W4 timed against hand-written
-// JavaScript and TensorFlow.js (cpu and wasm backends), interleaved in one process, after
+// JavaScript and TensorFlow.js (cpu and wasm backends), W6 an embedding lookup (take vs
+// one_hot @ E), W7 a transformer block (against TF.js; einsum vs `@`), interleaved in one process, after
 // checking that every implementation computes the same loss and gradient as gradc; W5
 // compile time; allocation counted in a child process; ops/flops/arena from
 // `gradc compile --stats`. Prints a table and writes bench/results.json and
@@ -18,6 +19,8 @@ import { setupW2 } from "./w2-mlp.mjs";
 import { setupW3 } from "./w3-grad.mjs";
 import { setupW4 } from "./w4-cnn.mjs";
 import { runW5 } from "./w5-compile.mjs";
+import { setupW6 } from "./w6-embedding.mjs";
+import { setupW7 } from "./w7-attention.mjs";
 
 const args = process.argv.slice(2);
 const opt = (name, fallback) => {
@@ -26,7 +29,7 @@ const opt = (name, fallback) => {
 };
 const flag = (name) => args.includes(`--${name}`);
 const quick = flag("quick");
-const only = new Set(opt("only", "W1,W2,W3,W4,W5").split(",").map((s) => s.trim().toUpperCase()));
+const only = new Set(opt("only", "W1,W2,W3,W4,W5,W6,W7").split(",").map((s) => s.trim().toUpperCase()));
 const timing = { rounds: Number(opt("rounds", quick ? 5 : 11)), sampleMs: quick ? 20 : 40, warmMs: quick ? 200 : 400 };
 const w5Max = Number(opt("w5-max", quick ? 100 : 1000));
 
@@ -53,8 +56,8 @@ log(`gradc bench: ${machineLine}`);
 const tf = await loadTf();
 const results = { machine: machineLine, machineInfo: machine, tfjs: { version: tf.version, wasmSimd: tf.simd, wasmThreads: tf.threads }, timing, workloads: {} };
 
-// ---- W1–W4: check, then time ----
-const setups = { W1: setupW1, W2: setupW2, W3: setupW3, W4: setupW4 };
+// ---- W1–W4, W6, W7: check, then time ----
+const setups = { W1: setupW1, W2: setupW2, W3: setupW3, W4: setupW4, W6: setupW6, W7: setupW7 };
 for (const [id, setup] of Object.entries(setups)) {
   if (!only.has(id)) continue;
   log(`\n${id}: setting up and checking`);
@@ -140,6 +143,16 @@ if (results.workloads.W4) {
   target("W4", "≤ 1.1× hand-written", g?.ratio, g?.ratio <= 1.1, `×${sig(g?.ratio)} (CPU time ×${sig(g?.cpuRatio)})`);
   target("W4", "≥ 2.5× faster than TF.js wasm workaround", t?.median / g?.median, t?.median / g?.median >= 2.5, `TF.js wasm workaround / gradc = ${sig(t?.median / g?.median)} (CPU time ${sig(t?.cpuMedian / g?.cpuMedian)})`);
 }
+if (results.workloads.W6) {
+  const g = row("W6", "gradc, take(E, ids)");
+  target("W6", "take costs its rows, not the vocabulary: ≤ 0.1× one_hot @ E", g?.ratio, g?.ratio <= 0.1, `×${sig(g?.ratio)} (CPU time ×${sig(g?.cpuRatio)})`);
+}
+if (results.workloads.W7) {
+  const e = row("W7", "gradc, einsum"), c = row("W7", "TF.js cpu"), w = results.workloads.W7.rows.find((r) => r.name.startsWith("TF.js wasm") && r.status === "ok");
+  target("W7", "einsum within 1.3× of @ and transpose", e?.ratio, e?.ratio <= 1.3, `×${sig(e?.ratio)} (CPU time ×${sig(e?.cpuRatio)})`);
+  target("W7", "faster than TF.js cpu", c?.ratio, c?.ratio > 1, `TF.js cpu / gradc = ${sig(c?.ratio)}`);
+  target("W7", "faster than TF.js wasm", w?.ratio, w?.ratio > 1, `TF.js wasm / gradc = ${sig(w?.ratio)}`);
+}
 if (results.workloads.W5) {
   const rs = results.workloads.W5.rows;
   const last = rs[rs.length - 1];
@@ -179,6 +192,9 @@ function markdown() {
       lines.push(`| ${i === 0 ? `**${id}** ${w.title}` : ""} | ${r.name} | ${cell} | ${r.status === "ok" ? `×${sig(r.ratio)}` : ""} | ${r.status === "ok" ? `×${sig(r.cpuRatio)}` : ""} |`);
     });
   }
+  // Workloads whose reference is not hand-written code say what their ratios compare.
+  const notes = Object.entries(results.workloads).filter(([, w]) => w.notes).map(([id, w]) => `${id}: ${w.notes}.`);
+  if (notes.length) lines.push("", notes.join(" "));
   if (results.workloads.W5) {
     const w = results.workloads.W5;
     lines.push("", `W5, compile time of a deep MLP (width ${w.width}, batch ${w.batch}, relu, mse, sgd) with \`compile()\`:`, "");
