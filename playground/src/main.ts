@@ -101,6 +101,8 @@ trainButton.onclick = () => {
   run++;
   setTraining(true);
   status.textContent = "compiling...";
+  delete status.dataset.ms;
+  delete status.dataset.predictions;
   send({ type: "train", run, source: text(), filename: example.filename, example: example.id });
 };
 stopButton.onclick = () => send({ type: "stop" });
