@@ -34,13 +34,21 @@ interface CliTrigger {
   cli: () => [argv: string[], message: string];
 }
 
+/** A message that is the detail of another code's error (E0410's run-time shape checks
+ *  say which rule failed with E0205's or E0412's words). */
+interface DetailTrigger {
+  detailOf: string;
+  call: () => unknown;
+  contains: string;
+}
+
 /** Produced only where a test needs a child process (an engine out of memory): that test
  *  is named here and must check the code. */
 interface ElsewhereTrigger {
   testedIn: string;
 }
 
-type Trigger = SourceTrigger | CallTrigger | CliTrigger | ElsewhereTrigger;
+type Trigger = SourceTrigger | CallTrigger | CliTrigger | DetailTrigger | ElsewhereTrigger;
 
 const xor = "input x: [4, 2]\ninput y: [4, 1]\nparam w: [2, 1]\nminimize sum((x @ w - y) ^ 2)";
 const model = (source = xor) => compile(source, { filename: "m.grad" });
@@ -88,6 +96,7 @@ const triggers: Record<string, Trigger> = {
   E0125: { source: "dim n\nparam w: [n]", at: [2, 7] },
   E0126: { source: "dim n\ninput x: [2]\ny = full([n], 1) * 0 + sum(x)\noutput y", at: [1, 5] },
   E0127: { source: 'y = "ab" + 1', at: [1, 5] },
+  E0128: { source: "input x: [2]\nparam w: [2]\nminimize sum(x * w) with adam(lr = w)", at: [3, 36] },
   // shapes
   E0201: { source: "input a: [3]\ninput b: [4]\nc = a + b", at: [3, 5] },
   E0202: { source: "input x: [4, 2]\nparam m: [3, 3]\nh = x @ m", at: [3, 5] },
@@ -142,6 +151,8 @@ const triggers: Record<string, Trigger> = {
   E0304: { call: () => gradcheck(model(), { sizes: { n: 2 } } as never) },
   E0305: { call: () => compile(xor, { nope: 1 } as never) },
   E0306: { call: () => gradcheck("dim n\ninput x: [n]\nparam w\nminimize sum(x * w)", { dims: { q: 3 } } as never) },
+  E0307: { call: () => compile(xor, { target: "webgpu" as "js" }) },
+  E0308: { call: () => compile(xor, { target: "wasm" }) },
   // run-time misuse, reported by the compiled model
   E0401: { call: () => model().forward({ x: new Float32Array(8) }) },
   E0402: { call: () => model().forward({ x: new Float32Array(8), y: new Float32Array(4), z: new Float32Array(1) }) },
@@ -153,6 +164,11 @@ const triggers: Record<string, Trigger> = {
   E0408: { call: () => model("dim n\ninput a: [n]\ny = reshape(a, [n, 1]) * reshape(a, [1, n])\noutput y").forward({ a: new Float32Array(65_536) }) },
   E0409: { testedIn: "test/hardening/limits.test.ts" },
   E0410: { call: () => model("dim n\ninput x: [n]\ny = reshape(x, [n // 2, 2])\noutput y").forward({ x: new Float32Array(5) }) },
+  E0412: {
+    detailOf: "E0410",
+    call: () => model("dim t\ninput x: [t]\ny = sum(zeros([t - 5])) + sum(x)\noutput y").forward({ x: new Float32Array(3) }),
+    contains: messages.E0412("t - 5"),
+  },
   E0411: { call: () => model().createParams("abc" as never) },
   E0413: { call: () => compile("u = rand([2])\noutput u").reseed!(1.5) },
   E0420: { call: () => model("input ids: [2]\nparam e: [3, 2]\nminimize sum(take(e, ids))").forward({ ids: Float32Array.of(0, 3) }) },
@@ -198,6 +214,12 @@ describe("the message catalog", () => {
         expect([e.line, e.column], e.rendered).toEqual(trigger.at);
         expect(e.file).toBe("m.grad");
         expect(e.rendered.startsWith(`m.grad:${trigger.at[0]}:${trigger.at[1]}: error: `), e.rendered).toBe(true);
+      });
+    } else if ("detailOf" in trigger) {
+      it(`${code} (in ${trigger.detailOf}'s message)`, () => {
+        const e = errorOf(trigger.call);
+        expect(e.code, e.message).toBe(trigger.detailOf);
+        expect(e.message).toContain(trigger.contains);
       });
     } else if ("call" in trigger) {
       it(`${code} (no source position)`, () => {
