@@ -3,6 +3,7 @@
 
 import { gradients } from "./autodiff";
 import { emitSource, type CodegenOptions, type ModelIR } from "./codegen";
+import { emitWasmSource } from "./codegen/wasm";
 import { fail, GradcError, InternalError } from "./diagnostics";
 import { checkGradients, findIdInputs, rememberIdInputs, type CheckableModel, type GradcheckOptions, type GradcheckResult } from "./gradcheck";
 import type { Shape } from "./ir";
@@ -39,6 +40,9 @@ export interface CheckOptions {
 export interface CompileOptions extends CheckOptions {
   dtype?: "f32" | "f64";
   seed?: number;
+  /** What the model's kernels are emitted as: JavaScript (the default) or WebAssembly
+   *  SIMD128 (docs/wasm.md: what it covers so far; the rest is refused with E0308). */
+  target?: "js" | "wasm";
 }
 
 export type TypedArray = Float32Array | Float64Array;
@@ -103,7 +107,8 @@ export function compileToSource(source: string, options: SourceOptions = {}): { 
   const program = lower(source, options);
   requireReadableDims(program);
   const model = buildModel(program);
-  const text = emitSource(model, { dtype, seed, format: options.format ?? "esm", filename: options.filename ?? "<input>" });
+  const codegen: CodegenOptions = { dtype, seed, format: options.format ?? "esm", filename: options.filename ?? "<input>" };
+  const text = options.target === "wasm" ? emitWasmSource(model, codegen) : emitSource(model, codegen);
   return { text, model };
 }
 

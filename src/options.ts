@@ -9,13 +9,13 @@ import { nearest } from "./lower/suggest";
 
 /** The option names of each entry point, in the order the messages list them. */
 export const optionNames = {
-  // check also takes compile's options, so one options object serves both; dtype and seed
-  // do not change what check reports.
-  check: ["filename", "sizes", "dtype", "seed"],
-  compile: ["filename", "sizes", "dtype", "seed"],
-  source: ["filename", "sizes", "dtype", "seed", "format"],
+  // check also takes compile's options, so one options object serves both; dtype, seed
+  // and target do not change what check reports.
+  check: ["filename", "sizes", "dtype", "seed", "target"],
+  compile: ["filename", "sizes", "dtype", "seed", "target"],
+  source: ["filename", "sizes", "dtype", "seed", "target", "format"],
   gradcheck: ["filename", "sizes", "seed", "points", "tolerance", "values", "dims", "maxElements"],
-  plugin: ["sizes", "dtype", "seed", "inline", "dts", "root"],
+  plugin: ["sizes", "dtype", "seed", "target", "inline", "dts", "root"],
 } as const;
 
 /** A value as a message shows it: `"abc"`, `1.5`, `null`, `an array`. */
@@ -48,6 +48,7 @@ export function validateOptions(api: keyof typeof optionNames, options: unknown)
   if (sizes !== undefined && !isRecord(sizes)) fail("E0304", undefined, `sizes must be an object like { n: 64 }, but is ${showValue(sizes)}`);
   if (dtype !== undefined && dtype !== "f32" && dtype !== "f64") fail("E0303", undefined, showValue(dtype));
   if (seed !== undefined && !Number.isSafeInteger(seed)) fail("E0304", undefined, `seed must be an integer, but is ${showValue(seed)}`);
+  if (options.target !== undefined && options.target !== "js" && options.target !== "wasm") fail("E0307", undefined, showValue(options.target));
   if (api === "plugin") {
     for (const name of ["inline", "dts"] as const) {
       const v: unknown = options[name];

@@ -17,6 +17,7 @@ const usage = `gradc ${version}: a symbolic differentiation compiler to JavaScri
 
 usage:
   gradc compile model.grad [-o model.mjs] [--size n=64] [--dtype f32|f64] [--format esm|cjs] [--seed 1] [--stats]
+                         [--target js|wasm]   wasm: SIMD128 kernels (docs/wasm.md; not yet whole models)
                                               -o also writes the declarations beside the module:
                                               model.d.mts for .mjs, model.d.cts for .cjs, model.d.ts for .js
   gradc grad model.grad [--size n=64]        print the simplified gradient program
@@ -39,7 +40,7 @@ interface Args {
   flags: Map<string, string[]>;
 }
 
-const valueFlags = new Set(["-o", "--out", "--size", "--dtype", "--format", "--seed", "--wrt", "--dim", "--points", "--tolerance"]);
+const valueFlags = new Set(["-o", "--out", "--size", "--dtype", "--format", "--seed", "--target", "--wrt", "--dim", "--points", "--tolerance"]);
 const booleanFlags = new Set(["--grad", "--stats", "--help", "-h", "--version", "-v"]);
 
 function parseArgs(argv: string[]): Args {
@@ -124,7 +125,9 @@ export function run(argv: string[], out: (s: string) => void, err: (s: string) =
         if (formatFlag !== undefined && formatFlag !== "esm" && formatFlag !== "cjs") throw new UsageError(`--format must be esm or cjs, got ${formatFlag}`);
         const format = (formatFlag ?? (target?.endsWith(".cjs") ? "cjs" : "esm")) as "esm" | "cjs";
         if (target !== undefined) checkTarget(target, filename, format);
-        const { text: js, model } = compileToSource(text, { ...options, format });
+        const targetFlag = one(args, "--target");
+        if (targetFlag !== undefined && targetFlag !== "js" && targetFlag !== "wasm") throw new UsageError(`--target must be js or wasm, got ${targetFlag}`);
+        const { text: js, model } = compileToSource(text, { ...options, format, target: targetFlag as "js" | "wasm" | undefined });
         if (args.flags.has("--stats")) err(formatStats(modelStats(model, options.dtype ?? "f32")));
         if (!target) { out(js); return 0; }
         writeText(target, js);
@@ -219,7 +222,7 @@ export function run(argv: string[], out: (s: string) => void, err: (s: string) =
  *  argument a verb would ignore is an error, so `gradc check a.grad b.grad` cannot
  *  quietly check only a.grad. */
 const verbs: Record<string, { flags: string[]; most: number }> = {
-  compile: { flags: ["-o", "--out", "--size", "--dtype", "--format", "--seed", "--stats"], most: 1 },
+  compile: { flags: ["-o", "--out", "--size", "--dtype", "--format", "--seed", "--target", "--stats"], most: 1 },
   grad: { flags: ["--size"], most: 1 },
   diff: { flags: ["--wrt"], most: 1 },
   graph: { flags: ["--grad", "--size"], most: 1 },

@@ -102,6 +102,8 @@ export const messages = {
   E0304: (detail: string) => `bad option: ${detail}`,
   E0305: (option: string, known: string) => `unknown option \`${option}\`; the options are ${known}`,
   E0306: (name: string, dims: string) => `\`dims\` names \`${name}\`, which is not a free dim of the model (${dims})`,
+  E0307: (value: string) => `unknown target ${value}: use "js" or "wasm"`,
+  E0308: (what: string, why: string) => `the wasm target cannot compile ${what} yet: ${why}; use target "js" (docs/wasm.md)`,
   // runtime misuse (reported by the compiled model's wrappers)
   E0401: (name: string) => `missing input \`${name}\``,
   E0402: (name: string) => `unknown value \`${name}\`: the model has no input or param of that name`,

@@ -10,6 +10,7 @@ export interface ModelOptions {
   sizes?: Record<string, number>;
   dtype?: "f32" | "f64";
   seed?: number;
+  target?: "js" | "wasm";
 }
 
 const pragmaLine = /^[ \t]*#[ \t]*gradc:(.*)$/gm;
@@ -48,6 +49,7 @@ export function mergeOptions(...layers: (ModelOptions | undefined)[]): ModelOpti
     if (!layer) continue;
     if (layer.dtype !== undefined) out.dtype = layer.dtype;
     if (layer.seed !== undefined) out.seed = layer.seed;
+    if (layer.target !== undefined) out.target = layer.target;
     if (layer.sizes) out.sizes = { ...out.sizes, ...layer.sizes };
   }
   return out;
@@ -67,6 +69,9 @@ function setOption(out: ModelOptions, key: string, value: string, bad: (detail: 
     const seed = Number(value);
     if (value.trim() === "" || !Number.isInteger(seed)) bad(`seed must be an integer, found \`${value}\``);
     out.seed = seed;
+  } else if (key === "target") {
+    if (value !== "js" && value !== "wasm") bad(`target must be js or wasm, found \`${value}\``);
+    out.target = value;
   } else if (/^sizes?\.[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
     const n = Number(value);
     if (value.trim() === "" || !Number.isInteger(n) || n < 1) bad(`${key} must be a positive integer, found \`${value}\``);
@@ -74,6 +79,6 @@ function setOption(out: ModelOptions, key: string, value: string, bad: (detail: 
     Object.defineProperty(sizes, key.slice(key.indexOf(".") + 1), { value: n, enumerable: true, writable: true, configurable: true });
     out.sizes = sizes;
   } else {
-    bad(`unknown gradc option \`${key}\`: use dtype, seed or size.NAME`);
+    bad(`unknown gradc option \`${key}\`: use dtype, seed, target or size.NAME`);
   }
 }

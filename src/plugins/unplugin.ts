@@ -45,7 +45,7 @@ export const gradcPlugin = createUnplugin<GradcPluginOptions | undefined>((optio
   // `gradc({ sizez })` in a bundler config fails there, rather than compiling without it.
   validateOptions("plugin", options);
   const root = options.root ?? process.cwd();
-  const base: ModelOptions = { sizes: options.sizes, dtype: options.dtype, seed: options.seed };
+  const base: ModelOptions = { sizes: options.sizes, dtype: options.dtype, seed: options.seed, target: options.target };
   const inlineModules = new Map<string, { code: string; map: SourceMap }>();
   const display = (file: string) => {
     const rel = relative(root, file);

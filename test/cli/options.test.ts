@@ -59,7 +59,7 @@ describe("an option or argument a verb would ignore is an error", () => {
     expect(gradc("check", xorPath, "--grad")).toEqual({ code: 1, out: "", err: "gradc: gradc check does not take --grad (its options: --size)\n" });
     expect(gradc("grad", xorPath, "-o", "x.mjs").err).toBe("gradc: gradc grad does not take -o (its options: --size)\n");
     expect(gradc("diff", "x^2", "--wrt", "x", "--dtype", "f64").err).toBe("gradc: gradc diff does not take --dtype (its options: --wrt)\n");
-    expect(gradc("compile", xorPath, "--dim", "n=3").err).toMatch(/^gradc: gradc compile does not take --dim \(its options: -o, --size, --dtype, --format, --seed, --stats\)\n$/);
+    expect(gradc("compile", xorPath, "--dim", "n=3").err).toMatch(/^gradc: gradc compile does not take --dim \(its options: -o, --size, --dtype, --format, --seed, --target, --stats\)\n$/);
     expect(gradc("gradcheck", xorPath, "--dtype", "f32").err).toBe("gradc: gradcheck always compiles the model in f64; --dtype does not apply\n");
   });
 

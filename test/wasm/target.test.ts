@@ -1,0 +1,108 @@
+// The `target` option end to end: compile, check, the CLI's --target, the `# gradc:` pragma
+// and the plugin options. "js" is the default and changes nothing; "wasm" is refused with
+// E0308 at the first op the target has no model step for (docs/wasm.md), and f64 models
+// with their own reason; a misspelt target is E0307 or a usage error.
+
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { run } from "../../src/cli/run";
+import { check, compile, compileToSource, GradcError } from "../../src/index";
+import { validateOptions } from "../../src/options";
+import { mergeOptions, readPragmas, readQuery } from "../../src/plugins/options";
+
+const model = "input x: [2]\nparam w: [2]\nminimize sum(tanh(x) * w)";
+
+function caught(f: () => unknown): GradcError {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof GradcError) return e;
+    throw e;
+  }
+  throw new Error("expected a GradcError");
+}
+
+describe("target option", () => {
+  it("js is the default and emits the same module", () => {
+    expect(compileToSource(model, { target: "js" }).text).toBe(compileToSource(model).text);
+    const m = compile(model, { target: "js" });
+    m.params.w!.set([1, 2]);
+    expect(m.forward({ x: new Float32Array([0.5, -0.25]) })).toBeDefined();
+  });
+
+  it("wasm is refused at the first op it cannot run, with its line and column", () => {
+    const e = caught(() => compile(model, { target: "wasm", filename: "m.grad" }));
+    expect(e.code).toBe("E0308");
+    expect(e.message).toContain("`tanh`");
+    expect([e.file, e.line, e.column]).toEqual(["m.grad", 3, 14]);
+    expect(e.rendered).toMatch(/^m\.grad:3:14: error: the wasm target cannot compile/);
+    expect(e.rendered.split("\n")[2]).toBe("               ^^^^^^^");
+  });
+
+  it("f64 is refused for its own reason", () => {
+    const e = caught(() => compile(model, { target: "wasm", dtype: "f64" }));
+    expect(e.code).toBe("E0308");
+    expect(e.message).toContain("an f64 model yet: its kernels are f32x4 only");
+  });
+
+  it("an unknown target is E0307; check accepts the option and reports as without it", () => {
+    expect(caught(() => compile(model, { target: "webgpu" as "js" })).code).toBe("E0307");
+    expect(caught(() => check(model, { target: 1 as never })).code).toBe("E0307");
+    expect(check(model, { target: "wasm" })).toEqual(check(model));
+    expect(validateOptions("plugin", { target: "wasm" })).toEqual({ target: "wasm" });
+    expect(caught(() => validateOptions("plugin", { target: "gpu" })).code).toBe("E0307");
+  });
+});
+
+describe("pragma and query", () => {
+  it("reads target=, and later layers win", () => {
+    expect(readPragmas("# gradc: target=wasm seed=3\ninput x", "m.grad")).toEqual({ target: "wasm", seed: 3 });
+    expect(readQuery("target=js", "m.grad")).toEqual({ target: "js" });
+    expect(mergeOptions({ target: "wasm" }, { seed: 2 }, { target: "js" })).toEqual({ target: "js", seed: 2 });
+  });
+
+  it("a bad target in a pragma points at it", () => {
+    const e = caught(() => readPragmas("input x\n# gradc: target=gpu", "m.grad"));
+    expect([e.line, e.column]).toEqual([2, 10]);
+    expect(e.message).toBe("bad option: target must be js or wasm, found `gpu`");
+  });
+
+  it("the inline grad tag honours the pragma", async () => {
+    const { grad } = await import("../../src/index");
+    expect(() => grad`# gradc: target=wasm
+input x: [2]
+y = relu(x)
+output y`).toThrow(/wasm target cannot compile `relu`/);
+  });
+});
+
+describe("gradc compile --target", () => {
+  const dir = mkdtempSync(join(tmpdir(), "gradc-target-"));
+  const file = join(dir, "m.grad");
+  writeFileSync(file, model);
+  const cli = (...argv: string[]) => {
+    let out = "", err = "";
+    const code = run(argv, (s) => { out += s; }, (s) => { err += s; });
+    return { code, out, err };
+  };
+
+  it("js prints the same module as no flag", () => {
+    const plain = cli("compile", file), js = cli("compile", file, "--target", "js");
+    expect(js.code).toBe(0);
+    expect(js.out).toBe(plain.out);
+  });
+
+  it("wasm exits 1 with the diagnostic", () => {
+    const r = cli("compile", file, "--target", "wasm");
+    expect(r.code).toBe(1);
+    expect(r.err).toContain("error: the wasm target cannot compile `tanh`");
+    expect(r.err).toContain("m.grad:3:14");
+  });
+
+  it("a bad value is a usage error; other verbs do not take it", () => {
+    expect(cli("compile", file, "--target", "gpu").err).toContain("--target must be js or wasm, got gpu");
+    expect(cli("check", file, "--target", "wasm").code).toBe(1);
+  });
+});
