@@ -18,9 +18,18 @@ export interface EvaluateOptions {
 export function evaluate(roots: readonly Node[], options: EvaluateOptions): Map<Node, Tensor> {
   const dims = options.dims ?? new Map<string, number>();
   const values = new Map<string, Tensor>();
-  const results = new Map<Node, Tensor>();
   const env: EvalEnv = { dims, values, random: options.random, training: options.training };
+  // A loop's body runs by the same code, its args bound to the step's values.
+  env.evaluateBody = (body, args) => run([body.result], new Map(body.args.map((a, k) => [a, args[k]!]))).get(body.result)!;
+  const run = (roots: readonly Node[], bound: Map<Node, Tensor>) => evaluateNodes(roots, options, env, bound);
+  return run(roots, new Map());
+}
+
+function evaluateNodes(roots: readonly Node[], options: EvaluateOptions, env: EvalEnv, results: Map<Node, Tensor>): Map<Node, Tensor> {
+  const { dims } = env;
+  const values = env.values as Map<string, Tensor>;
   for (const node of topoSort(roots)) {
+    if (results.has(node)) continue;
     const shape = bindShape(node.shape, dims);
     if (node.op.name === "input") {
       const name = node.attrs.name as string;
@@ -46,7 +55,7 @@ export function evaluate(roots: readonly Node[], options: EvaluateOptions): Map<
       }
     } else {
       if (!node.op.evaluate) throw new InternalError(`op ${node.op.name} has no reference semantics`);
-      data = node.op.evaluate(inputs, node.attrs, shape, env);
+      data = node.op.evaluate(inputs, node.attrs, shape, env, node);
     }
     results.set(node, { shape, data });
   }

@@ -20,6 +20,15 @@ export interface Node {
   readonly span: Span | undefined;
   /** A readable name from the model (`h1`, `d_m1`), used by printers and codegen. */
   name: string | undefined;
+  /** A loop's body (scan): a graph of its own, run once per step (src/ops/scan.ts). */
+  readonly body?: Body;
+}
+
+/** A body graph: `result` computed from placeholder `args` (a scan's carry, its slices,
+ *  then its captured outer values, in the order of the loop node's inputs). */
+export interface Body {
+  readonly args: readonly Node[];
+  readonly result: Node;
 }
 
 /** More nodes than this in one program is reported (E0221). */
@@ -30,8 +39,9 @@ export class Graph {
   private nextId = 0;
 
   /** The node for `op(inputs; attrs)`, built once. The shape rule runs on first build. */
-  apply(op: OpDef, inputs: readonly Node[], attrs: Attrs, span: Span | undefined): Node {
-    const key = `${op.name}(${inputs.map((n) => n.id).join(",")})${attrKey(attrs)}`;
+  apply(op: OpDef, inputs: readonly Node[], attrs: Attrs, span: Span | undefined, body?: Body): Node {
+    const inner = body ? `{${body.args.map((n) => n.id).join(",")}->${body.result.id}}` : "";
+    const key = `${op.name}(${inputs.map((n) => n.id).join(",")})${attrKey(attrs)}${inner}`;
     const found = this.table.get(key);
     if (found) return found;
     const shape = op.shape(inputs.map((n) => n.shape), attrs, span, inputs);
@@ -42,7 +52,7 @@ export class Graph {
     // Nested `grad` and doubling functions grow graphs exponentially: stop them with a
     // diagnostic long before memory runs out.
     if (this.nextId >= maxNodes) fail("E0221", span, maxNodes);
-    const node: Node = { id: this.nextId++, op, inputs, attrs, shape, span, name: undefined };
+    const node: Node = { id: this.nextId++, op, inputs, attrs, shape, span, name: undefined, ...(body ? { body } : {}) };
     this.table.set(key, node);
     return node;
   }

@@ -35,7 +35,7 @@ export interface OpDef {
   /** Elementwise scalar semantics (interpreter, constant folding). */
   readonly scalar?: ScalarFn;
   /** Reference semantics on dense f64 tensors, for non-elementwise ops. */
-  evaluate?(inputs: readonly Tensor[], attrs: Attrs, outShape: readonly number[], env: EvalEnv): Float64Array;
+  evaluate?(inputs: readonly Tensor[], attrs: Attrs, outShape: readonly number[], env: EvalEnv, node?: Node): Float64Array;
   /**
    * The vector-Jacobian product: given the cotangent `g` of `node`, one cotangent per
    * input, or null where the input gets no gradient. Built only with the builder.
@@ -84,6 +84,8 @@ export interface EvalEnv {
   random?: { seed: number; calls: number };
   /** The training flag (dropout active): true as in valueAndGrad and step. */
   training?: boolean;
+  /** A body's result with its args bound to `args` (a loop's step), by the same evaluator. */
+  evaluateBody?(body: import("./graph").Body, args: readonly Tensor[]): Tensor;
 }
 
 /** What vjp rules build with; implemented in src/ops/builder.ts. */

@@ -18,6 +18,7 @@ import { stableForm } from "./stable";
 import { constantBuiltins, oneHot } from "./builtins-constants";
 import { modelBuiltins } from "./builtins-models";
 import { randomBuiltins } from "./builtins-random";
+import { scanBuiltins } from "./scan-builtins";
 
 export interface BuiltinContext {
   b: Builder;
@@ -140,6 +141,7 @@ export const builtins: Record<string, Builtin> = {
   ...constantBuiltins,
   ...modelBuiltins,
   ...randomBuiltins,
+  ...scanBuiltins,
   ...Object.fromEntries(elementwiseUnary.map((n) => [n, unaryBuiltin(n)])),
   // The identity whose derivative is zero (JAX's stop_gradient).
   stop_gradient: {

@@ -157,6 +157,28 @@ export class ExprLowerer {
     return builtin.lower(args, ctx);
   }
 
+  /** A user function applied to nodes (scan's cell on its carry and slice placeholders):
+   *  the body lowered as an inlined call's, its errors noted with `call`. */
+  applyFunction(fn: Extract<import("./scope").Binding, { kind: "fn" }>, args: readonly Node[], call: Span): Node {
+    if (this.calling.includes(fn.name)) fail("E0108", call, [...this.calling.slice(this.calling.indexOf(fn.name)), fn.name].join(" -> "));
+    const inner = new Scope(this.globals);
+    fn.params.forEach((p, i) => inner.set(p.name, { kind: "tensor", role: "fn-param", node: args[i]!, span: p.span }));
+    this.calling.push(fn.name);
+    try {
+      for (const d of fn.locals ?? []) {
+        const node = this.tensor(d.value, inner);
+        if (node.name === undefined && node.op.kind !== "source") node.name = d.name.name;
+        inner.set(d.name.name, { kind: "tensor", role: "def", node, span: d.name.span });
+      }
+      return this.tensor(fn.body, inner);
+    } catch (err) {
+      if (!(err instanceof GradcError)) throw err;
+      throw new GradcError(err.errors.map((d) => withCallNote(d, { message: `in this scan of \`${fn.name}\``, span: call })));
+    } finally {
+      this.calling.pop();
+    }
+  }
+
   /** Inline a user function: parameters bound to the argument nodes, body lowered in a
    *  scope that sees the parameters, then the names defined so far. */
   private inline(fn: Extract<import("./scope").Binding, { kind: "fn" }>, e: Extract<Expr, { kind: "call" }>, scope: Scope): Node {

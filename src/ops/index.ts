@@ -10,13 +10,15 @@ import { convOps } from "./conv";
 import { gatherOps } from "./gather";
 import { constantOps } from "./constant";
 import { randomOps } from "./random";
+import { scanOps } from "./scan";
 
-registerOps([...sourceOps, ...elementwiseOps, ...movementOps, ...reduceOps, ...linalgOps, ...convOps, ...gatherOps, ...constantOps, ...randomOps]);
+registerOps([...sourceOps, ...elementwiseOps, ...movementOps, ...reduceOps, ...linalgOps, ...convOps, ...gatherOps, ...constantOps, ...randomOps, ...scanOps]);
 
 export { getOp, allOps } from "./registry";
 export { Builder, broadcastShapes } from "./builder";
 export { inferReshapeDim, unitReshape, nest } from "./movement";
 export { swapLast } from "./linalg";
+export { buildScan } from "./scan";
 export type { ElementwiseDef, GradDomain, KernelContext, KernelEmit, ViewEmit, SourceEmit, IndexInputs } from "./define";
 export type { RuntimeHelper } from "./special";
 export { drawValues, generatorNames, generatorSource, randomKey, randomStateName } from "./random";

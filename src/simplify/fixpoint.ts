@@ -46,7 +46,7 @@ function simplifyPass(b: Builder, roots: readonly Node[], options: SimplifyOptio
     let m = n;
     const inputs = n.inputs.map((i) => image.get(i)!);
     if (inputs.some((x, k) => x !== n.inputs[k])) {
-      m = b.graph.apply(n.op, inputs, n.attrs, n.span);
+      m = b.graph.apply(n.op, inputs, n.attrs, n.span, n.body);
       if (m.name === undefined) m.name = n.name;
       uses.transfer(n, m);
     }

@@ -21,7 +21,7 @@ export function specialiseTraining(graph: Graph, roots: readonly Node[], on: boo
     if (n.op.name === "training") m = b.constant(on ? 1 : 0);
     else {
       const inputs = n.inputs.map((i) => image.get(i)!);
-      m = inputs.every((x, k) => x === n.inputs[k]) ? n : graph.apply(n.op, inputs, n.attrs, n.span);
+      m = inputs.every((x, k) => x === n.inputs[k]) ? n : graph.apply(n.op, inputs, n.attrs, n.span, n.body);
       if (m !== n && m.name === undefined) m.name = n.name;
     }
     image.set(n, m);
