@@ -49,7 +49,7 @@ interface Case {
 }
 
 // No inputs, nothing to differentiate: graph inputs, constants, index patterns, literals.
-const SOURCES = new Set(["input", "const", "iota", "size", "arange", "tensor", "rand", "randn", "training"]);
+const SOURCES = new Set(["input", "const", "iota", "size", "arange", "tensor", "rand", "randn", "training", "scan_arg"]);
 const DEFAULT: GradDomain = { lo: -2, hi: 2 };
 const notZero = (xs: number[]) => xs.every((x) => Math.abs(x) > 0.3);
 const fmt = (s: readonly unknown[]) => `[${s.join(", ")}]`;
@@ -286,6 +286,19 @@ const table: Record<string, Case[]> = {
   avgpool2d: POOLS.map((p) => direct("avgpool2d", [input(p.shape)], { size: p.size, stride: p.stride }, { linear: [0] })),
   avgpool2d_grad: POOLS.map((p) =>
     direct("avgpool2d_grad", [input(pooled(p))], { size: p.size, stride: p.stride, height: p.shape[2]!, width: p.shape[3]! }, { linear: [0] })),
+  // a loop: inputs are init, xs, then a captured weight (matmul, elementwise, a reduction)
+  scan: [
+    { name: "rnn cell, T = 3", steps: 3, reverse: false },
+    { name: "rnn cell, T = 1", steps: 1, reverse: false },
+    { name: "rnn cell run backwards, T = 4", steps: 4, reverse: true },
+  ].map(({ name, steps, reverse }): Case => ({
+    name,
+    inputs: [input([2, 3], { lo: -1, hi: 1 }), input([steps, 2, 3], { lo: -1, hi: 1 }), input([3, 3], { lo: -1, hi: 1 })],
+    build: (b, [h, xs, w]) => buildScan(b, h!, [xs!], (c, [x]) => {
+      const pre = b.add(b.add(b.op("matmul", [c, w!]), x!), b.broadcastTo(b.reshape(b.sum(b.mul(c, c), [1]), [2, 1]), [2, 3]));
+      return b.unary("tanh", b.mul(pre, b.constant(0.5)));
+    }, { reverse }),
+  })),
 };
 
 // ---- sampling ----
