@@ -14,7 +14,7 @@ import "../../src/ops";
 import { gradients } from "../../src/autodiff";
 import { evaluate } from "../../src/interpret";
 import { Graph, numel, stridesOf, type Attrs, type Node } from "../../src/ir";
-import { allOps, broadcastShapes, Builder, getOp, type ElementwiseDef, type GradDomain } from "../../src/ops";
+import { allOps, broadcastShapes, buildScan, Builder, getOp, type ElementwiseDef, type GradDomain } from "../../src/ops";
 import { convOutSize } from "../../src/ops/conv";
 import { forEachIndex } from "../../src/ops/tensor";
 import { rng as mulberry32 } from "../helpers/random";
