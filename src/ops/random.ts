@@ -13,8 +13,11 @@ import type { SourceEmit } from "./define";
  * The generator, as JS source shared by emitted modules and the interpreter. `drawMix` is
  * Chris Wellons' lowbias32 (a 32-bit bijection with full avalanche). `drawKey` mixes the
  * seed and the call count (each a safe integer: low and high words); `drawBits` keys two
- * rounds by the stream, so streams never repeat one another's values shifted. Uniforms take
- * 24 bits (exact in f32, in [0, 1)); normals use Box-Muller on two draws (2i, 2i + 1).
+ * rounds by the stream, so streams never repeat one another's values shifted. A draw is 24
+ * bits: uniforms are exact in f32 and lie in [0, 1); normals are Box-Muller on draws 2i and
+ * 2i + 1 (so |z| < 5.8). Emitted kernels inline drawUniform and drawNormal as expressions
+ * around drawBits (drawExpression): a call returning a double that V8 does not inline
+ * allocates a heap number per element, while drawBits returns a small integer.
  */
 export const generatorSource = `function drawMix(x) {
   x ^= x >>> 16;
@@ -32,15 +35,14 @@ function drawKey(seed, calls) {
 function drawBits(key, stream, i) {
   const k1 = drawMix(key ^ Math.imul(stream, 0x9e3779b9));
   const k2 = drawMix(k1 ^ 0x5bd1e995);
-  return drawMix(drawMix((i + k1) | 0) ^ k2);
+  return drawMix(drawMix((i + k1) | 0) ^ k2) >>> 8;
 }
 function drawUniform(key, stream, i) {
-  return (drawBits(key, stream, i) >>> 8) * 5.9604644775390625e-8;
+  return drawBits(key, stream, i) * 5.9604644775390625e-8;
 }
 function drawNormal(key, stream, i) {
-  const u = ((drawBits(key, stream, 2 * i) >>> 0) + 1) * 2.3283064365386963e-10;
-  const v = (drawBits(key, stream, 2 * i + 1) >>> 8) * 5.9604644775390625e-8;
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(6.283185307179586 * v);
+  return Math.sqrt(-2 * Math.log((drawBits(key, stream, 2 * i) + 1) * 5.9604644775390625e-8)) *
+    Math.cos(6.283185307179586 * (drawBits(key, stream, 2 * i + 1) * 5.9604644775390625e-8));
 }`;
 
 /** Every function the generator source declares (codegen reserves these names). */
@@ -84,7 +86,20 @@ function flatIndex(idx: js.Expression[], shape: Shape, dim: (d: Dim) => js.Expre
 
 type DrawDef = OpDef & { readonly emit: SourceEmit };
 
-function drawOp(name: "rand" | "randn", dist: "uniform" | "normal", fn: string): DrawDef {
+const unit = js.num(5.9604644775390625e-8);
+
+/** drawUniform / drawNormal of the generator source, as one JS expression (the same
+ *  operations in the same order, so emitted values equal the interpreter's). */
+function drawExpression(dist: "uniform" | "normal", key: js.Expression, stream: js.Expression, i: js.Expression): js.Expression {
+  const bits = (index: js.Expression) => js.call("drawBits", key, stream, index);
+  if (dist === "uniform") return js.mul(bits(i), unit);
+  const twice = js.mul(js.num(2), i);
+  const radius = js.call(js.member("Math", "sqrt"), js.mul(js.num(-2), js.call(js.member("Math", "log"), js.mul(js.binary("+", bits(twice), js.num(1)), unit))));
+  const angle = js.call(js.member("Math", "cos"), js.mul(js.num(6.283185307179586), js.mul(bits(js.binary("+", twice, js.num(1))), unit)));
+  return js.mul(radius, angle);
+}
+
+function drawOp(name: "rand" | "randn", dist: "uniform" | "normal"): DrawDef {
   return {
     name, kind: "source", arity: 0,
     shape: (_i, attrs) => attrs.shape as Shape,
@@ -93,15 +108,15 @@ function drawOp(name: "rand" | "randn", dist: "uniform" | "normal", fn: string):
     print: { kind: "call", fn: name, positional: ["shape"] },
     emit: {
       value: (idx: js.Expression[], node: Node, dim: (d: Dim) => js.Expression) =>
-        js.call(fn, js.index(randomStateName, js.num(2)), js.num(node.attrs.stream as number), flatIndex(idx, node.shape, dim)),
+        drawExpression(dist, js.index(randomStateName, js.num(2)), js.num(node.attrs.stream as number), flatIndex(idx, node.shape, dim)),
     },
   };
 }
 
 /** Uniform in [0, 1): attrs `shape` and `stream` (which of the call's sequences). */
-export const rand = drawOp("rand", "uniform", "drawUniform");
+export const rand = drawOp("rand", "uniform");
 /** Standard normal: attrs `shape` and `stream`. */
-export const randn = drawOp("randn", "normal", "drawNormal");
+export const randn = drawOp("randn", "normal");
 
 /** 1 while training (valueAndGrad, step), 0 otherwise (forward, predict): a scalar that each
  *  compiled function replaces by its constant before scheduling (specialiseTraining). */
