@@ -20,9 +20,10 @@ declare module "*.grad" {
   export function forward(values: Values): Record<string, Tensor | number>;
   export function valueAndGrad(values: Values): { value: number; grads: Record<string, Tensor> };
   export function step(values: Values): number;
+  export function predict(values: Values): Record<string, Tensor | number>;
   const model: {
     meta: typeof meta; params: typeof params; createParams: typeof createParams;
-    forward: typeof forward; valueAndGrad: typeof valueAndGrad; step: typeof step;
+    forward: typeof forward; valueAndGrad: typeof valueAndGrad; step: typeof step; predict: typeof predict;
   };
   export default model;
 }

@@ -7,7 +7,7 @@ import { buildModel, check, compileToSource, derivative, formatGradcheck, gradch
 import { emitDeclarations } from "../codegen";
 import { fail, issueTracker } from "../diagnostics";
 import { readText, writeText } from "./files";
-import { lowerSource } from "../lower";
+import { lowerSource, trainable } from "../lower";
 import { printDefinitions, printDot } from "../print";
 import { mergeOptions, readPragmas } from "../plugins/options";
 import { modelStats, formatStats } from "./stats";
@@ -139,7 +139,7 @@ export function run(argv: string[], out: (s: string) => void, err: (s: string) =
         const program = lowerSource(text, { filename, sizes: sizes(args) });
         const model = buildModel(program);
         if (!model.grads) throw new GradcError([{ code: "E0406", message: "this program has no `minimize`, so it has no gradient" }]);
-        out(printDefinitions(program.params.map((p, i) => ({ name: `d_${p.name}`, node: model.grads![i]! }))));
+        out(printDefinitions(trainable(program.params).map((p, i) => ({ name: `d_${p.name}`, node: model.grads![i]! }))));
         return 0;
       }
       case "diff": {
@@ -158,7 +158,7 @@ export function run(argv: string[], out: (s: string) => void, err: (s: string) =
           ...(model.objective ? [{ name: program.objective!.name ?? "objective", node: model.objective }] : []),
         ];
         const grads = args.flags.has("--grad") && model.grads
-          ? program.params.map((p, i) => ({ name: `d_${p.name}`, node: model.grads![i]! }))
+          ? trainable(program.params).map((p, i) => ({ name: `d_${p.name}`, node: model.grads![i]! }))
           : undefined;
         out(printDot(forward, grads));
         return 0;

@@ -1,6 +1,6 @@
 // The `.d.ts` of an emitted module, typed with the model's own names.
 
-import type { LoweredProgram } from "../lower";
+import { predictInputs, trainable, type LoweredProgram } from "../lower";
 import { drawsRandom } from "./random";
 
 export function emitDeclarations(program: LoweredProgram, dtype: "f32" | "f64", format: "esm" | "cjs" = "esm"): string {
@@ -9,6 +9,9 @@ export function emitDeclarations(program: LoweredProgram, dtype: "f32" | "f64", 
   const valueType = (rank: number) => (rank === 0 ? `number | ${arr}` : arr);
   const inputFields = program.inputs.map((i) => `  ${key(i.name)}: ${valueType(i.shape.length)};`);
   const paramFields = program.params.map((p) => `  ${key(p.name)}?: ${valueType(p.shape.length)};`);
+  // `predict` needs only the inputs its outputs read (other known inputs are accepted).
+  const needed = new Set(predictInputs(program));
+  const predictFields = program.inputs.map((i) => `  ${key(i.name)}${needed.has(i) ? "" : "?"}: ${valueType(i.shape.length)};`);
   const outputNames = new Set<string>();
   const outFields: string[] = [];
   for (const o of program.outputs) {
@@ -16,11 +19,14 @@ export function emitDeclarations(program: LoweredProgram, dtype: "f32" | "f64", 
     outputNames.add(o.name);
     outFields.push(`  ${key(o.name)}: ${o.shape.length === 0 ? "number" : arr};`);
   }
+  const predictions = [...outFields];
   if (program.objective) {
     const name = program.objective.name ?? "objective";
     if (!outputNames.has(name)) outFields.push(`  ${key(name)}: number;`);
   }
   const paramRecord = program.params.map((p) => `  ${key(p.name)}: ${arr};`);
+  // Frozen params have no gradient.
+  const gradRecord = trainable(program.params).map((p) => `  ${key(p.name)}: ${arr};`);
   const shape = (s: readonly (number | string)[]) => `readonly [${s.map((d) => (typeof d === "number" ? String(d) : JSON.stringify(d))).join(", ")}]`;
   const desc = (list: { name: string; shape: readonly (number | string)[] }[]) =>
     `readonly [${list.map((d) => `{ readonly name: ${JSON.stringify(d.name)}; readonly shape: ${shape(d.shape)} }`).join(", ")}]`;
@@ -30,7 +36,10 @@ export function emitDeclarations(program: LoweredProgram, dtype: "f32" | "f64", 
     `export interface Values {`, ...inputFields, ...paramFields, `}`,
     `export interface Params {`, ...paramRecord, `}`,
     `export interface Outputs {`, ...outFields, `}`,
-    `export interface ValueAndGrad {`, `  value: number;`, `  grads: Params;`, `}`,
+    `export interface PredictValues {`, ...predictFields, ...paramFields, `}`,
+    `export interface Predictions {`, ...predictions, `}`,
+    `export interface Grads {`, ...gradRecord, `}`,
+    `export interface ValueAndGrad {`, `  value: number;`, `  grads: Grads;`, `}`,
     `export declare const meta: {`,
     `  readonly inputs: ${desc(program.inputs)};`,
     `  readonly params: ${desc(program.params)};`,
@@ -41,12 +50,13 @@ export function emitDeclarations(program: LoweredProgram, dtype: "f32" | "f64", 
     `export declare function forward(values: Values): Outputs;`,
     `export declare function valueAndGrad(values: Values): ValueAndGrad;`,
     `export declare function step(values: Values): number;`,
+    `export declare function predict(values: PredictValues): Predictions;`,
     // A model that draws carries its generator: set and read its state.
     ...(draws ? [`export declare function reseed(seed: number, calls?: number): void;`,
       `export declare function randomState(): { seed: number; calls: number };`] : []),
     `declare const model: {`,
     `  meta: typeof meta; params: Params; createParams: typeof createParams;`,
-    `  forward: typeof forward; valueAndGrad: typeof valueAndGrad; step: typeof step;`,
+    `  forward: typeof forward; valueAndGrad: typeof valueAndGrad; step: typeof step; predict: typeof predict;`,
     ...(draws ? [`  reseed: typeof reseed; randomState: typeof randomState;`] : []),
     `};`,
     format === "esm" ? `export default model;` : `export { model as default };`,

@@ -13,7 +13,8 @@ export interface ModelIR {
   /** The objective as `forward` computes it, where that differs from `objective`: with
    *  the training flag off (dropout the identity), while `objective` has it on. */
   forwardObjective?: Node;
-  /** Simplified gradient of the objective for each param, in declaration order. */
+  /** Simplified gradient of the objective for each trainable (not frozen) param, in
+   *  declaration order. */
   grads?: Node[];
 }
 
