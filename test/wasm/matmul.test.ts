@@ -12,31 +12,35 @@ function seeded(seed: number): () => number {
   return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32) * 2 - 1;
 }
 
-function run(shape: MatmulShape, seed = 1): { got: Float32Array; want: Float64Array } {
+function run(shape: MatmulShape, seed = 1, nanAt?: number): { got: Float32Array; want: Float64Array } {
   const { m, k, n } = shape;
   const [sRow, sK] = shape.aStride ?? [k, 1];
-  const mod = new ModuleBuilder().setMemory(Math.ceil(((m * k + k * n + m * n) * 4 + 64) / 65536), undefined, "memory");
+  const mod = new ModuleBuilder().setMemory(Math.ceil(((m * k + k * n + m * n + n) * 4 + 64) / 65536), undefined, "memory");
   addMatmul(mod, shape, "matmul");
   const wasm = mod.encode();
   expect(WebAssembly.validate(wasm)).toBe(true);
   const ex = new WebAssembly.Instance(new WebAssembly.Module(wasm)).exports;
   const mem = (ex.memory as WasmMemory).buffer;
   // deliberately unaligned to 16 bytes: offsets 4, ...
-  const aOff = 4, bOff = aOff + m * k * 4, cOff = bOff + k * n * 4;
+  const aOff = 4, bOff = aOff + m * k * 4, cOff = bOff + k * n * 4, biasOff = cOff + m * n * 4;
   const a = new Float32Array(mem, aOff, m * k), b = new Float32Array(mem, bOff, k * n), c = new Float32Array(mem, cOff, m * n);
+  const bias = new Float32Array(mem, biasOff, n);
   const rand = seeded(seed);
   for (let i = 0; i < a.length; i++) a[i] = rand();
   for (let i = 0; i < b.length; i++) b[i] = rand();
   for (let i = 0; i < c.length; i++) c[i] = rand();
+  for (let i = 0; i < n; i++) bias[i] = rand();
+  if (nanAt !== undefined) a[nanAt] = NaN;
   const want = new Float64Array(m * n);
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
       let s = shape.accumulate ? c[i * n + j]! : 0;
       for (let p = 0; p < k; p++) s += a[i * sRow + p * sK]! * b[p * n + j]!;
-      want[i * n + j] = s;
+      if (shape.bias) s += bias[j]!;
+      want[i * n + j] = shape.relu ? (s > 0 ? s : 0) : s;
     }
   }
-  (ex.matmul as (a: number, b: number, c: number) => void)(aOff, bOff, cOff);
+  (ex.matmul as (a: number, b: number, c: number, bias: number) => void)(aOff, bOff, cOff, biasOff);
   return { got: c.slice(), want };
 }
 
@@ -74,7 +78,26 @@ describe("SIMD matmul", () => {
     expectClose(got, want, 10);
   });
 
-  it("refuses an empty shape", () => {
+  it("fused bias and relu epilogue, on every tile kind", () => {
+    for (const [m, k, n] of [[5, 7, 13], [64, 32, 10], [4, 3, 8]] as const) {
+      for (const epilogue of [{ bias: true }, { relu: true }, { bias: true, relu: true }]) {
+        const { got, want } = run({ m, k, n, ...epilogue }, 11);
+        expectClose(got, want, k + 1);
+        if (epilogue.relu) expect(got.some((x) => x === 0) && got.every((x) => x >= 0)).toBe(true);
+      }
+    }
+  });
+
+  it("relu of NaN is 0, as the JS target's, in vector and scalar columns", () => {
+    // A's row 1 holds a NaN: all of C's row 1 is NaN before relu (n = 7: 4 vector + 3 scalar columns)
+    const { got } = run({ m: 3, k: 4, n: 7, relu: true }, 5, 4 + 2);
+    expect([...got.subarray(7, 14)]).toEqual([0, 0, 0, 0, 0, 0, 0]);
+    const { got: plain } = run({ m: 3, k: 4, n: 7 }, 5, 4 + 2);
+    expect(plain.subarray(7, 14).every(Number.isNaN)).toBe(true);
+  });
+
+  it("refuses an empty shape, and bias with accumulate", () => {
+    expect(() => addMatmul(new ModuleBuilder(), { m: 2, k: 1, n: 1, bias: true, accumulate: true })).toThrow(/bias/);
     expect(() => addMatmul(new ModuleBuilder(), { m: 0, k: 1, n: 1 })).toThrow(/m must be/);
   });
 });

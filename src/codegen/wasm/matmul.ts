@@ -4,6 +4,8 @@
 // keeps 4 rows x 8 columns of C in eight v128 accumulators across the whole k loop: each
 // step loads two vectors of B once and one splat of A per row (10 loads, 8 multiply-adds).
 // Edges use smaller tiles (fewer rows, one vector, scalar columns) with constant bounds.
+// A fused epilogue (a bias row, relu) runs on the accumulators before the one store, so a
+// dense layer's forward is one pass over C.
 
 import { FunctionBuilder, type ModuleBuilder } from "./encode";
 
@@ -15,27 +17,36 @@ export interface MatmulShape {
   aStride?: [number, number];
   /** Add into C instead of overwriting it (a gradient summed over several uses). */
   accumulate?: boolean;
+  /** Add a bias row b[n] (the function takes its offset as a fourth argument). */
+  bias?: boolean;
+  /** Then relu, as the JS target's (x > 0 ? x : 0: NaN gives 0). */
+  relu?: boolean;
 }
 
 const rowsPerTile = 4;
 const vecsPerTile = 2;
 
-/** Adds `matmul(a, b, c)` (byte offsets, 16-byte alignment not required) to `module`;
- *  returns its function index. */
+/** Adds `matmul(a, b, c[, bias])` (byte offsets, 16-byte alignment not required) to
+ *  `module`; returns its function index. */
 export function addMatmul(module: ModuleBuilder, shape: MatmulShape, exportName?: string): number {
   const { m, k, n } = shape;
   for (const [name, v] of Object.entries({ m, k, n })) {
     if (!Number.isInteger(v) || v < 1) throw new RangeError(`matmul ${name} must be a positive integer, got ${v}`);
   }
   const [sRow, sK] = shape.aStride ?? [k, 1];
-  const f = new FunctionBuilder(["i32", "i32", "i32"], []);
-  const l = { a: 0, b: 1, c: 2, i: f.local("i32"), j: f.local("i32"), kk: f.local("i32"), pa: f.local("i32"), pb: f.local("i32"), pc: f.local("i32") };
+  if (shape.bias && shape.accumulate) throw new RangeError("matmul: a bias epilogue does not combine with accumulate");
+  const f = new FunctionBuilder(shape.bias ? ["i32", "i32", "i32", "i32"] : ["i32", "i32", "i32"], []);
+  const l = { a: 0, b: 1, c: 2, bias: 3, i: f.local("i32"), j: f.local("i32"), kk: f.local("i32"), pa: f.local("i32"), pb: f.local("i32"), pc: f.local("i32") };
   const vacc = Array.from({ length: rowsPerTile * vecsPerTile }, () => f.local("v128"));
   const sacc = Array.from({ length: rowsPerTile * 3 }, () => f.local("f32"));
   const bv = Array.from({ length: vecsPerTile }, () => f.local("v128"));
   const av = f.local("v128");
   const as = f.local("f32");
-  const ctx: TileContext = { f, l, vacc, sacc, bv, av, as, shape: { m, k, n, sRow, sK, accumulate: shape.accumulate ?? false } };
+  const zero = f.local("v128");
+  const ctx: TileContext = {
+    f, l, vacc, sacc, bv, av, as, zero,
+    shape: { m, k, n, sRow, sK, accumulate: shape.accumulate ?? false, bias: shape.bias ?? false, relu: shape.relu ?? false },
+  };
 
   const fullRows = Math.floor(m / rowsPerTile) * rowsPerTile;
   const restRows = m - fullRows;
@@ -78,21 +89,23 @@ export function addMatmul(module: ModuleBuilder, shape: MatmulShape, exportName?
 
 interface TileContext {
   f: FunctionBuilder;
-  l: { a: number; b: number; c: number; i: number; j: number; kk: number; pa: number; pb: number; pc: number };
+  l: { a: number; b: number; c: number; bias: number; i: number; j: number; kk: number; pa: number; pb: number; pc: number };
   vacc: number[];
   sacc: number[];
   bv: number[];
   /** This k step's element of A for the current row, splat (vector tiles) or scalar. */
   av: number;
   as: number;
-  shape: { m: number; k: number; n: number; sRow: number; sK: number; accumulate: boolean };
+  /** An all-zero v128 (locals start zeroed), relu's other operand. */
+  zero: number;
+  shape: { m: number; k: number; n: number; sRow: number; sK: number; accumulate: boolean; bias: boolean; relu: boolean };
 }
 
 /** One tile of C at rows i.. (rows of them) and columns j..: `vecs` 4-wide vectors, or
  *  `scalars` single columns (one of the two is 0). */
 function emitTile(ctx: TileContext, rows: number, vecs: number, scalars: number): void {
-  const { f, l, vacc, sacc, bv, av, as, shape } = ctx;
-  const { k, n, sRow, sK, accumulate } = shape;
+  const { f, l, vacc, sacc, bv, av, as, zero, shape } = ctx;
+  const { k, n, sRow, sK, accumulate, bias, relu } = shape;
   const acc = (r: number, v: number) => (vecs > 0 ? vacc[r * vecsPerTile + v]! : sacc[r * 3 + v]!);
   const width = vecs > 0 ? vecs : scalars;
   // pa = a + i * sRow * 4; pb = b + j * 4; pc = c + (i * n + j) * 4
@@ -127,7 +140,19 @@ function emitTile(ctx: TileContext, rows: number, vecs: number, scalars: number)
   f.op("end");
   for (let r = 0; r < rows; r++) {
     for (let v = 0; v < width; v++) {
-      f.op("local.get", l.pc).op("local.get", acc(r, v));
+      f.op("local.get", l.pc);
+      // relu as pmax(0, x) = 0 < x ? x : 0; scalar: select(x, 0, x > 0)
+      if (relu && vecs > 0) f.op("local.get", zero);
+      f.op("local.get", acc(r, v));
+      if (bias) {
+        f.op("local.get", l.bias).op("local.get", l.j).op("i32.const", 4).op("i32.mul").op("i32.add");
+        if (vecs > 0) f.op("v128.load", 2, v * 16).op("f32x4.add");
+        else f.op("f32.load", 2, v * 4).op("f32.add");
+      }
+      if (relu && vecs > 0) f.op("f32x4.pmax");
+      if (relu && vecs === 0) {
+        f.op("local.tee", as).op("f32.const", 0).op("local.get", as).op("f32.const", 0).op("f32.gt").op("select");
+      }
       f.op(vecs > 0 ? "v128.store" : "f32.store", 2, (r * n + v * (vecs > 0 ? 4 : 1)) * 4);
     }
   }
