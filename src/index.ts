@@ -7,7 +7,7 @@ import { emitWasmSource } from "./codegen/wasm";
 import { fail, GradcError, InternalError } from "./diagnostics";
 import { checkGradients, findIdInputs, rememberIdInputs, type CheckableModel, type GradcheckOptions, type GradcheckResult } from "./gradcheck";
 import type { Shape } from "./ir";
-import { lowerProgram, lowerSource, requireReadableDims, type LoweredProgram } from "./lower";
+import { lowerProgram, lowerSource, requireReadableDims, trainable, type LoweredProgram } from "./lower";
 import { Builder } from "./ops";
 import { printExpression } from "./print";
 import { readsTraining, simplify, specialiseTraining } from "./simplify";
@@ -54,6 +54,9 @@ export interface CompiledModel {
   forward(values: Record<string, TypedArray | number>): Record<string, TypedArray | number>;
   valueAndGrad(values: Record<string, TypedArray | number>): { value: number; grads: Record<string, TypedArray> };
   step(values: Record<string, TypedArray | number>): number;
+  /** The declared outputs only, from just the inputs they depend on (no labels, no
+   *  objective); `dropout` is the identity. Arrays are owned by the model, as forward's. */
+  predict(values: Record<string, TypedArray | number>): Record<string, TypedArray | number>;
   /** Models that draw (rand, randn, dropout) only: set the generator state, as compiled
    *  with `seed` after `calls` calls (default 0); the params are not touched. */
   reseed?(seed: number, calls?: number): void;
@@ -134,7 +137,8 @@ export function buildModel(program: LoweredProgram): ModelIR {
   const b = new Builder(program.graph, undefined);
   const outputs = program.outputs.map((o) => o.node);
   const objective = program.objective?.node;
-  const grads = objective ? gradients(b, objective, program.params.map((p) => p.node)) : undefined;
+  // Frozen params are never differentiated: no gradient code exists for them.
+  const grads = objective ? gradients(b, objective, trainable(program.params).map((p) => p.node)) : undefined;
   const roots = [...outputs, ...(objective ? [objective] : []), ...(grads ?? [])];
   const simple = simplify(program.graph, roots);
   const k = outputs.length;

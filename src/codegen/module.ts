@@ -6,14 +6,14 @@
 import { lineColumn, messages } from "../diagnostics";
 import { attrKey, dimNames, isKnown, numel, sizeOf, topoSort, type Dim, type Node, type Shape, type Size } from "../ir";
 import { allOps, type ElementwiseDef, type RuntimeHelper } from "../ops";
-import { shapeChecks, type InitSpec, type ParamDecl, type TensorDecl } from "../lower";
+import { predictInputs, shapeChecks, trainable, type Hyper, type InitSpec, type ParamDecl, type TensorDecl } from "../lower";
 import { planFunction, type Plan } from "../schedule";
 import { dimExpression } from "./dim-expression";
 import * as js from "./estree";
 import { FunctionEmitter, groupLabel } from "./kernel";
 import type { CodegenOptions, ModelIR } from "./model";
 import { NameTable } from "./names";
-import { optimizers } from "./optimizers";
+import { clipStatements, optimizers } from "./optimizers";
 import { unrollLoops } from "./unroll";
 import { scalarizeBuffers } from "./scalarize";
 import { hoistInvariantLoads } from "./hoist";
@@ -101,7 +101,7 @@ interface SharedGradient {
 }
 
 interface ApiFunction {
-  name: "forward" | "valueAndGrad" | "step";
+  name: "forward" | "valueAndGrad" | "step" | "predict";
   returned: Node[];
 }
 
@@ -127,7 +127,7 @@ class ModuleEmitter {
   constructor(private readonly model: ModelIR, private readonly options: CodegenOptions) {
     for (const reserved of ["GradcError", "hasOwn", "fail", "describe", "checkRecord", "tensorArg", "scalarArg",
       "checkLength", "badLength", "scalarBox", "inferDim", "grow", "badValues", "unknownValue", "badArgument", "key", "scalarField", "makeRandom", "initialise", "F", "meta", "params",
-      "createParams", "forward", "valueAndGrad", "step", "scratch", "known", "c1", "c2", "Math", "Object",
+      "createParams", "forward", "valueAndGrad", "step", "predict", "scratch", "known", "c1", "c2", "Math", "Object",
       "Float32Array", "Float64Array", "Array", "Error", "NaN", "Infinity", "undefined", "values", "seed", "random",
       "scalars", "out", "Map", "checkIds", "badIds", "checkSeed", "seedText", "freezeAll", "Number", "JSON", "String"]) {
       this.names.unique(reserved);
@@ -172,6 +172,7 @@ class ModuleEmitter {
     const forwardObjective = this.model.forwardObjective ?? this.model.objective;
     const fwd: ApiFunction = { name: "forward", returned: [...this.model.outputs, ...(forwardObjective ? [forwardObjective] : [])] };
     append(api, this.apiFunction(fwd));
+    append(api, this.apiFunction({ name: "predict", returned: [...this.model.outputs] }));
     if (this.model.objective && this.model.grads) {
       append(api, this.apiFunction({ name: "valueAndGrad", returned: [this.model.objective, ...this.model.grads] }));
       append(api, this.apiFunction({ name: "step", returned: [this.model.objective, ...this.model.grads] }));
@@ -188,7 +189,7 @@ class ModuleEmitter {
     append(body, this.kernelDecls);
     append(body, api);
 
-    const members = ["meta", "params", "createParams", "forward", "valueAndGrad", "step", ...(this.draws ? randomMembers : [])];
+    const members = ["meta", "params", "createParams", "forward", "valueAndGrad", "step", "predict", ...(this.draws ? randomMembers : [])];
     if (this.options.format === "function") {
       body.push(js.ret(js.object(members.map((m) => [m, js.id(m)]))));
       return { type: "Program", sourceType: "script", body };
@@ -246,9 +247,16 @@ class ModuleEmitter {
     return js.call("initialise", js.newExpr("F", js.num(n)), js.num(kind), js.num(a), js.num(b), js.id("random"));
   }
 
-  /** Module state and the API function for one of forward / valueAndGrad / step. */
+  /** The inputs a function reads: for `predict`, only those its outputs depend on (no
+   *  labels for inference); every input otherwise, as SPEC section 2 requires. */
+  private neededInputs(fn: ApiFunction): TensorDecl[] {
+    return fn.name === "predict" ? predictInputs(this.model.program) : this.model.program.inputs;
+  }
+
+  /** Module state and the API function for one of forward / valueAndGrad / step / predict. */
   private apiFunction(fn: ApiFunction): js.Statement[] {
     const { program } = this.model;
+    const needed = this.neededInputs(fn);
     const tag = fn.name === "valueAndGrad" ? "grad" : fn.name;
     const out: js.Statement[] = [];
     // `step` returns only the objective: its gradients stay internal to the function. A
@@ -317,7 +325,7 @@ class ModuleEmitter {
       const tail: js.Statement[] = [];
       const copies: { node: Node; index: number; buffer: string; symbolic?: Size }[] = [];
       // Gradients of scalar params come back as length-1 arrays.
-      const arrayResult = (i: number) => fn.name !== "forward" && i > 0;
+      const arrayResult = (i: number) => fn.name !== "forward" && fn.name !== "predict" && i > 0;
       fn.returned.forEach((n, i) => {
         if (i > 0 && sparse[i - 1]) return; // applied row by row, never formed
         if (n.shape.length === 0 && !arrayResult(i)) {
@@ -395,7 +403,7 @@ class ModuleEmitter {
     const result = this.names.unique(`${tag}_result`);
     const resultBody: js.Statement[] = [];
     const viewsFor: { key: string; index: number; node: Node }[] = [];
-    if (fn.name === "forward") {
+    if (fn.name === "forward" || fn.name === "predict") {
       const keys: string[] = [];
       const vals: js.Expression[] = [];
       const scalars: [string, number][] = [];
@@ -410,7 +418,8 @@ class ModuleEmitter {
       out.push(js.declare("const", result, js.record(keys.map((k, i) => [k, vals[i]!]))));
       for (const [key, i] of scalars) out.push(js.stmt(js.call("scalarField", js.id(result), js.str(key), js.id(scratch), js.num(i))));
     } else if (fn.name === "valueAndGrad") {
-      const grads = js.record(program.params.map((p, i) => [p.name, js.id(bufferOf(fn.returned[i + 1]!, i + 1))]));
+      // Frozen params have no gradient, so no entry.
+      const grads = js.record(trainable(program.params).map((p, i) => [p.name, js.id(bufferOf(fn.returned[i + 1]!, i + 1))]));
       out.push(js.declare("const", result, js.object([["grads", grads]])));
       out.push(js.stmt(js.call("scalarField", js.id(result), js.str("value"), js.id(scratch), js.num(0))));
     }
@@ -433,9 +442,11 @@ class ModuleEmitter {
     }
 
     // The API function: checks, dims, buffers, run, results.
-    const api: js.Statement[] = [...this.argumentChecks(fn.name), ...this.inputIdChecks(idChecks), ...growStatements];
+    const api: js.Statement[] = [...this.argumentChecks(fn.name, needed), ...this.inputIdChecks(idChecks), ...growStatements];
+    // An input `predict` does not read is passed as undefined (its kernels never run).
+    const unread = new Set(program.inputs.filter((i) => !needed.includes(i)).map((i) => this.inputVars.get(i.name)!));
     append(api, advanceStatements(this.draws));
-    api.push(js.stmt(js.call(runName, ...argNames.map(js.id))));
+    api.push(js.stmt(js.call(runName, ...argNames.map((a) => (unread.has(a) ? js.id("undefined") : js.id(a))))));
     append(api, resultBody);
     if (fn.name === "step") {
       const impl = this.names.unique("stepImpl");
@@ -523,7 +534,7 @@ class ModuleEmitter {
   }
 
   /** Validation of `values`, once per call and outside the kernels; free dims inferred. */
-  private argumentChecks(fnName: string): js.Statement[] {
+  private argumentChecks(fnName: string, needed: readonly TensorDecl[] = this.model.program.inputs): js.Statement[] {
     const { program } = this.model;
     const out: js.Statement[] = [];
     const typeName = this.arrayType;
@@ -564,14 +575,14 @@ class ModuleEmitter {
       ];
     };
     const boxing: js.Statement[] = [];
-    for (const i of program.inputs) append(out, take(i, "input"));
+    for (const i of needed) append(out, take(i, "input"));
     for (const p of program.params) append(out, take(p, "param"));
     append(out, boxing);
 
     // Free dims, each from the first input where it is the only unknown.
     const solved = new Set<string>();
     const readFrom = new Map<string, string>();
-    const decls: TensorDecl[] = [...program.inputs];
+    const decls: TensorDecl[] = [...needed];
     let progress = true;
     while (progress) {
       progress = false;
@@ -591,7 +602,7 @@ class ModuleEmitter {
         progress = true;
       }
     }
-    for (const d of [...program.inputs, ...program.params]) {
+    for (const d of [...needed, ...program.params]) {
       if (d.shape.length === 0) continue;
       const v = program.inputs.includes(d) ? this.inputVars.get(d.name)! : this.paramVars.get(d.name)!;
       if (d.shape.some((s) => typeof s === "string" && !solved.has(s))) continue;
@@ -600,15 +611,16 @@ class ModuleEmitter {
       const [before, after] = split(messages.E0403(d.name, shown as unknown as number, marker as unknown as number));
       out.push(js.ifStmt(js.binary("!==", js.member(v, "length"), expected), [js.stmt(js.call("badLength", js.id(v), before, after))]));
     }
-    append(out, this.shapeCheckStatements(readFrom));
+    append(out, this.shapeCheckStatements(readFrom, fnName === "predict"));
     return out;
   }
 
   /** Shape conditions that only the values of free dims settle (src/lower/dims.ts), checked
    *  once the dims are read; the message names each dim's value and the input it came from. */
-  private shapeCheckStatements(readFrom: ReadonlyMap<string, string>): js.Statement[] {
+  private shapeCheckStatements(readFrom: ReadonlyMap<string, string>, outputsOnly = false): js.Statement[] {
     const { program } = this.model;
-    const roots = [...program.outputs.map((o) => o.node), ...(program.objective ? [program.objective.node] : [])];
+    // `predict` checks only what its outputs need: the objective's inputs are not given.
+    const roots = [...program.outputs.map((o) => o.node), ...(program.objective && !outputsOnly ? [program.objective.node] : [])];
     const value = (d: Dim) => dimExpression(d, (n) => this.dimNames.get(n)!);
     return shapeChecks(roots).map((c) => {
       const test = c.kind === "equal" ? js.binary("!==", value(c.a), value(c.b)) : js.binary("<", value(c.a), js.num(0));
@@ -632,8 +644,18 @@ class ModuleEmitter {
     const def = optimizers[spec.kind];
     const counter = this.names.unique("opt_t");
     this.top.push(js.declare("let", counter, js.num(0)));
-    const out: js.Statement[] = [...def.prologue(spec, counter)];
-    program.params.forEach((p, i) => {
+    const hyper = (h: Hyper): js.Expression => (typeof h === "number" ? js.num(h) : js.index(this.inputVars.get(h.input)!, js.num(0)));
+    const fresh = (prefix: string) => this.names.unique(prefix);
+    const params = trainable(program.params);
+    const out: js.Statement[] = [];
+    let grad = (buffer: string, i: js.Expression): js.Expression => js.index(buffer, i);
+    if (spec.clip_norm !== undefined) {
+      const clip = clipStatements(hyper(spec.clip_norm), params.map((p, i) => ({ buffer: gradBuffers[i]!, length: js.num(numel(p.shape as number[])) })), fresh);
+      append(out, clip.statements);
+      grad = (buffer, i) => js.binary("*", js.index(buffer, i), js.id(clip.scale));
+    }
+    append(out, def.prologue(spec, { counter, hyper, fresh }));
+    params.forEach((p, i) => {
       const state: string[] = [];
       for (let k = 0; k < def.stateArrays; k++) {
         const s = this.names.derive(`opt${k}`, p.name);
@@ -641,14 +663,15 @@ class ModuleEmitter {
         state.push(s);
       }
       const rows = sparse[i];
-      if (rows && spec.kind === "sgd") {
+      if (rows && spec.kind === "sgd" && typeof spec.lr === "number") {
         const dim = (d: Dim) => dimExpression(d, (n) => this.dimNames.get(n)!);
         out.push(sparseSgdUpdate(spec.lr, this.paramVars.get(p.name)!, rows, rows.gName, rows.idsName, dim, (prefix) => this.names.unique(prefix)));
         return;
       }
+      const buffer = gradBuffers[i]!;
       append(out, def.update(spec, {
-        param: this.paramVars.get(p.name)!, grad: gradBuffers[i]!, state, counter,
-        length: js.num(numel(p.shape as number[])), fresh: (prefix) => this.names.unique(prefix),
+        param: this.paramVars.get(p.name)!, grad: (k) => grad(buffer, k), state, counter, hyper, fresh,
+        length: js.num(numel(p.shape as number[])),
       }));
     });
     return out;

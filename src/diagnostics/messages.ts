@@ -44,6 +44,7 @@ export const messages = {
   E0125: (name: string) => `param \`${name}\` has a free dim in its shape; bind it with \`sizes\` (or \`--size\`) so the param can be allocated`,
   E0126: (name: string) => `dim \`${name}\` is free, but no input's length determines it; bind it with the \`sizes\` option (or \`--size\`)`,
   E0127: () => `a string is not a tensor; strings are only for arguments such as einsum's subscripts`,
+  E0128: (name: string, arg: string) => `\`${name}\`: \`${arg}\` must be a constant number or the name of a scalar input`,
   // shapes
   E0201: (a: string, b: string) => `cannot broadcast ${a} with ${b}`,
   E0202: (a: string, b: string, detail: string) => `cannot matmul ${a} by ${b}: ${detail}`,

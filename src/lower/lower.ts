@@ -3,7 +3,7 @@
 // records outputs, the objective and the optimizer. Expressions are lowered in expr.ts.
 
 import { diagnostic, fail, failWith, GradcError, withNotes, type Diagnostic, type Source, type Span } from "../diagnostics";
-import { formatShape, Graph, isDimName, isKnown, type Dim, type Node, type Shape } from "../ir";
+import { formatShape, Graph, isDimName, isKnown, topoSort, type Dim, type Node, type Shape } from "../ir";
 import { Builder } from "../ops";
 import { parse, preludeFile, preludeSource, type Expr, type Program, type Stmt } from "../syntax";
 import { constNumber } from "./arguments";
@@ -17,10 +17,15 @@ export type InitSpec =
   | { kind: "uniform"; lo: number; hi: number } | { kind: "normal"; mean: number; std: number }
   | { kind: "glorot_uniform" } | { kind: "he_normal" };
 
-export type OptimizerSpec =
-  | { kind: "sgd"; lr: number }
-  | { kind: "momentum"; lr: number; beta: number }
-  | { kind: "adam"; lr: number; beta1: number; beta2: number; eps: number };
+/** An optimizer hyperparameter: a constant, or a scalar input read at every `step`. */
+export type Hyper = number | { input: string };
+
+/** `clip_norm` is present only when given: a plain constant-rate `sgd` stays sparse-capable. */
+export type OptimizerSpec = { clip_norm?: Hyper } & (
+  | { kind: "sgd"; lr: Hyper }
+  | { kind: "momentum"; lr: Hyper; beta: Hyper }
+  | { kind: "adam"; lr: Hyper; beta1: Hyper; beta2: Hyper; eps: Hyper }
+  | { kind: "adamw"; lr: Hyper; beta1: Hyper; beta2: Hyper; eps: Hyper; weight_decay: Hyper });
 
 export interface TensorDecl {
   name: string;
@@ -31,6 +36,8 @@ export interface TensorDecl {
 
 export interface ParamDecl extends TensorDecl {
   init: InitSpec;
+  /** Declared `frozen param`: held and usable, but never updated and never differentiated. */
+  frozen: boolean;
 }
 
 export interface LoweredProgram {
@@ -56,7 +63,12 @@ export const optimizerSchemas: Record<string, [string, number | undefined][]> = 
   sgd: [["lr", 0.01]],
   momentum: [["lr", 0.01], ["beta", 0.9]],
   adam: [["lr", 0.001], ["beta1", 0.9], ["beta2", 0.999], ["eps", 1e-8]],
+  adamw: [["lr", 0.001], ["beta1", 0.9], ["beta2", 0.999], ["eps", 1e-8], ["weight_decay", 0.01]],
 };
+
+/** Taken by every optimizer, after its own arguments: the global L2 norm the gradient is
+ *  clipped to (no clipping when absent). */
+export const clipNormArgument = "clip_norm";
 
 /** Each initialiser's arguments in order, with defaults (`undefined`: required). */
 export const initSchemas: Record<string, [string, number | undefined][]> = {
@@ -65,6 +77,17 @@ export const initSchemas: Record<string, [string, number | undefined][]> = {
   uniform: [["lo", -0.05], ["hi", 0.05]],
   normal: [["mean", 0], ["std", 0.05]],
 };
+
+/** The params gradients are taken for, in declaration order: all but the frozen ones. */
+export function trainable<P extends ParamDecl>(params: readonly P[]): P[] {
+  return params.filter((p) => !p.frozen);
+}
+
+/** The inputs `predict` needs: those the declared outputs depend on, in declaration order. */
+export function predictInputs(program: LoweredProgram): TensorDecl[] {
+  const reached = new Set(topoSort(program.outputs.map((o) => o.node)));
+  return program.inputs.filter((i) => reached.has(i.node));
+}
 
 let preludeProgram: Program | undefined;
 
@@ -179,7 +202,7 @@ export function lowerProgram(program: Program, source: Source, options: LowerOpt
         const init = stmt.init ? lowerInit(stmt.init) : ({ kind: "uniform", lo: -0.05, hi: 0.05 } as InitSpec);
         const node = b.at(stmt.name.span).input(stmt.name.name, "param", shape);
         globals.set(stmt.name.name, { kind: "tensor", role: "param", node, span: stmt.name.span });
-        out.params.push({ name: stmt.name.name, shape, node, span: stmt.name.span, init });
+        out.params.push({ name: stmt.name.name, shape, node, span: stmt.name.span, init, frozen: stmt.frozen === true });
         return;
       }
       case "def": {
@@ -231,14 +254,63 @@ export function lowerProgram(program: Program, source: Source, options: LowerOpt
     const schema = optimizerSchemas[call.callee.name];
     if (!schema || !Object.prototype.hasOwnProperty.call(optimizerSchemas, call.callee.name)) {
       const hint = nearest(call.callee.name, Object.keys(optimizerSchemas));
-      throw new GradcError([{ ...diagnostic("E0113", call.callee.span, call.callee.name), hint: hint ? `did you mean \`${hint}\`?` : "use sgd, momentum or adam" }]);
+      throw new GradcError([{ ...diagnostic("E0113", call.callee.span, call.callee.name), hint: hint ? `did you mean \`${hint}\`?` : "use sgd, momentum, adam or adamw" }]);
     }
-    const v = numericArgs(call.callee.name, schema, call);
-    switch (call.callee.name) {
-      case "sgd": return { kind: "sgd", lr: v.lr! };
-      case "momentum": return { kind: "momentum", lr: v.lr!, beta: v.beta! };
-      default: return { kind: "adam", lr: v.lr!, beta1: v.beta1!, beta2: v.beta2!, eps: v.eps! };
+    const fnName = call.callee.name;
+    // `clip_norm` only by keyword: it is not part of any optimizer's positional list.
+    checkKeywords(fnName, [...schema.map(([n]) => n), clipNormArgument], call, () => false);
+    const clips = call.kwargs.filter((k) => k.name.name === clipNormArgument);
+    if (clips.length > 1) fail("E0007", clips[1]!.name.span, clipNormArgument);
+    const clip = clips[0];
+    const v = hyperArgs(fnName, schema, { ...call, kwargs: call.kwargs.filter((k) => k !== clip) });
+    const extra = clip ? { clip_norm: hyper(fnName, clipNormArgument, clip.value) } : {};
+    switch (fnName) {
+      case "sgd": return { kind: "sgd", lr: v.lr!, ...extra };
+      case "momentum": return { kind: "momentum", lr: v.lr!, beta: v.beta!, ...extra };
+      case "adam": return { kind: "adam", lr: v.lr!, beta1: v.beta1!, beta2: v.beta2!, eps: v.eps!, ...extra };
+      default: return { kind: "adamw", lr: v.lr!, beta1: v.beta1!, beta2: v.beta2!, eps: v.eps!, weight_decay: v.weight_decay!, ...extra };
     }
+  }
+
+  /** Optimizer arguments against a schema: each a constant or a scalar input's name. */
+  function hyperArgs(fnName: string, schema: [string, number | undefined][], call: Extract<Expr, { kind: "call" }>): Record<string, Hyper> {
+    const names = schema.map(([n]) => n);
+    if (call.args.length > schema.length) {
+      fail("E0105", call.span, fnName, `at most ${schema.length} argument${schema.length === 1 ? "" : "s"}`, call.args.length);
+    }
+    const given = new Map<string, Expr>();
+    call.args.forEach((a, i) => given.set(schema[i]![0], a));
+    for (const k of call.kwargs) {
+      if (!names.includes(k.name.name)) fail("E0106", k.name.span, fnName, k.name.name);
+      if (given.has(k.name.name)) fail("E0007", k.name.span, k.name.name);
+      given.set(k.name.name, k.value);
+    }
+    const values: Record<string, Hyper> = {};
+    for (const [name, dflt] of schema) {
+      const e = given.get(name);
+      values[name] = e ? hyper(fnName, name, e) : dflt!;
+    }
+    return values;
+  }
+
+  /** One hyperparameter: a finite constant, or the name of a scalar input declared before. */
+  function hyper(fnName: string, arg: string, e: Expr): Hyper {
+    const v = constNumber(e);
+    if (v !== undefined) {
+      if (!Number.isFinite(v)) fail("E0116", e.span, fnName, arg);
+      return v;
+    }
+    if (e.kind !== "name") return fail("E0128", e.span, fnName, arg);
+    const bound = globals.get(e.name);
+    if (!bound || bound.kind === "failed") {
+      if (bound) throw new AlreadyReported();
+      const inputs = out.inputs.filter((i) => i.shape.length === 0).map((i) => i.name);
+      const hint = nearest(e.name, inputs);
+      throw new GradcError([{ ...diagnostic("E0101", e.span, e.name), hint: hint ? `did you mean \`${hint}\`?` : "declare it with `input " + e.name + "`" }]);
+    }
+    if (bound.kind !== "tensor" || bound.role !== "input") return fail("E0128", e.span, fnName, arg);
+    if (bound.node.shape.length !== 0) fail("E0212", e.span, `\`${fnName}\`'s \`${arg}\``, formatShape(bound.node.shape));
+    return { input: e.name };
   }
 
   function lowerInit(e: Expr): InitSpec {

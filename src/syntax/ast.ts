@@ -48,7 +48,8 @@ export type IndexItem =
 export type Stmt =
   | { kind: "dim"; names: Ident[]; span: Span }
   | { kind: "input"; name: Ident; shape?: Expr[]; span: Span }
-  | { kind: "param"; name: Ident; shape?: Expr[]; init?: Expr; span: Span }
+  /** `frozen param ...`: not trainable (`frozen` is a word only in that position). */
+  | { kind: "param"; name: Ident; shape?: Expr[]; init?: Expr; frozen?: boolean; span: Span }
   | { kind: "def"; name: Ident; value: Expr; span: Span }
   /** `defaults[i]` is parameter i's default (`fn f(x, axis = -1)`), when it has one. */
   /** A block body `{ z = ...; value }` keeps its definitions in `locals`, in order; `body`

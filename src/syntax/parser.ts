@@ -109,6 +109,13 @@ class Parser {
         case "minimize": return this.minimizeStatement();
       }
     }
+    // `frozen param`: a contextual word, so `frozen` stays usable as a name elsewhere.
+    const after = this.tokens[this.pos + 1];
+    if (t.kind === "ident" && t.text === "frozen" && after?.kind === "keyword" && after.text === "param") {
+      const start = this.next().start;
+      const stmt = this.paramStatement();
+      return { ...stmt, frozen: true, span: this.spanFrom(start) } as Stmt;
+    }
     if (t.kind === "ident") {
       const name = this.ident("a name");
       this.expectPunct("=", "`=` after the name being defined");
@@ -135,7 +142,7 @@ class Parser {
     return { kind: "input", name, shape, span: this.spanFrom(kw.start) };
   }
 
-  // param = "param" ident [ ":" shape ] [ "=" expr ]
+  // param = [ "frozen" ] "param" ident [ ":" shape ] [ "=" expr ]
   private paramStatement(): Stmt {
     const kw = this.next();
     const name = this.ident("a param name");

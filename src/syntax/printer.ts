@@ -16,7 +16,7 @@ export function printStatement(s: Stmt): string {
   switch (s.kind) {
     case "dim": return `dim ${s.names.map((n) => n.name).join(", ")}`;
     case "input": return `input ${s.name.name}${shape(s.shape)}`;
-    case "param": return `param ${s.name.name}${shape(s.shape)}${s.init ? ` = ${printExpr(s.init)}` : ""}`;
+    case "param": return `${s.frozen ? "frozen " : ""}param ${s.name.name}${shape(s.shape)}${s.init ? ` = ${printExpr(s.init)}` : ""}`;
     case "def": return `${s.name.name} = ${printExpr(s.value)}`;
     case "fn": {
       const params = s.params.map((p, i) => (s.defaults?.[i] ? `${p.name} = ${printExpr(s.defaults[i]!)}` : p.name));

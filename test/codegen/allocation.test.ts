@@ -63,4 +63,29 @@ const v4 = { a: a4 }, v8 = { a: a8 };
 function measure() { let s = 0; for (let i = 0; i < 20000; i++) { s += model.step(v4); s += model.step(v8); s += model.forward(i % 2 ? v4 : v8).y[0]; } return s; }`);
     expect(gcs).toBe(0);
   });
+
+  it("predict, and steps with a run-time rate and clipping, allocate nothing", () => {
+    // An MLP whose labels `predict` does not need; the rate changes every step.
+    const source = `input x: [4, 2]
+input y: [4, 1]
+input lr
+frozen param m1: [2, 8] = normal(0, 1)
+param m2: [8, 1] = normal(0, 1)
+h = tanh(x @ m1)
+score = sum(h, axis = 1, keepdims = true) @ ones([1, 1])
+out = sigmoid(h @ m2)
+output out, score
+minimize mean((out - y) ^ 2) with adamw(lr = lr, clip_norm = 0.5)`;
+    const { gcs, result } = gcEvents(source, {}, `
+const x = Float32Array.from([0, 0, 0, 1, 1, 0, 1, 1]), y = Float32Array.from([0, 1, 1, 0]);
+const inference = { x }, training = { x, y, lr: 0.01 };
+function warm() { for (let i = 0; i < 20000; i++) { model.predict(inference); training.lr = 0.01 / (1 + i); model.step(training); } }
+function measure() {
+  let s = 0;
+  for (let i = 0; i < 100000; i++) { s += model.predict(inference).out[0]; training.lr = 0.01 / (1 + i); s += model.step(training); }
+  return s;
+}`);
+    expect(typeof result).toBe("number");
+    expect(gcs).toBe(0);
+  });
 });

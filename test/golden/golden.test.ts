@@ -85,7 +85,7 @@ describe("golden", () => {
       const live = compile(source, { sizes });
       const mod = (await import(pathToFileURL(join(dir, "emitted.mjs")).href)) as CompiledModel & { default: CompiledModel };
       expect(mod.meta).toEqual(live.meta);
-      expect(Object.keys(mod.default).sort()).toEqual(["createParams", "forward", "meta", "params", "step", "valueAndGrad"]);
+      expect(Object.keys(mod.default).sort()).toEqual(["createParams", "forward", "meta", "params", "predict", "step", "valueAndGrad"]);
       const values: Record<string, Float32Array> = {};
       for (const d of live.meta.inputs) {
         const n = d.shape.reduce<number>((a, x) => a * (x as number), 1);
@@ -95,6 +95,10 @@ describe("golden", () => {
       const got = mod.valueAndGrad(values);
       expect(got.value).toBe(want.value);
       for (const p of live.meta.params) expect(got.grads[p.name]).toEqual(want.grads[p.name]);
+      // predict gives forward's outputs (the objective left out).
+      const predicted = mod.predict(values), outputs = live.forward(values);
+      expect(Object.keys(predicted)).toEqual(live.meta.outputs.map((o) => o.name));
+      for (const o of live.meta.outputs) expect(predicted[o.name]).toEqual(outputs[o.name]);
     });
 
     it("emits byte-identical code and text across compiles", () => {
