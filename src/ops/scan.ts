@@ -9,6 +9,7 @@ import { fail, InternalError, type Span } from "../diagnostics";
 import { dimSub, formatShape, numel, sameShape, topoSort, type Attrs, type Body, type Dim, type Node, type OpDef, type Shape, type Tensor } from "../ir";
 import { gradients } from "../autodiff/reverse";
 import { Builder } from "./builder";
+import type { KernelContext } from "./define";
 import { getOp } from "./registry";
 
 /** A body's placeholder arg: `slot` in the loop's args, `tag` unique to its body. */
@@ -55,6 +56,11 @@ export const scan: OpDef = {
     return data;
   },
   vjp: (gb, g, node) => scanVjp(new Builder(gb.graph, gb.span), g, node),
+  // The JS target does not emit a loop around a body yet: a located error, not a crash.
+  emit: {
+    fusesInputs: false,
+    kernel: (ctx: KernelContext) => fail("E0267", ctx.node.span),
+  },
   cost: (node, numelOf) => {
     // One step's body, times the steps (a free count counts as 1, as elsewhere).
     const steps = typeof node.shape[0] === "number" ? node.shape[0] : 1;
