@@ -1115,7 +1115,7 @@ function run_forward(in_x, in_target, p_w1, p_b1, p_w2, p_b2) {
     forward_b6[31] = Math.exp(t_85);
   }
   {
-    // sum [8]  (<prelude>:6: fn cross_entropy(logits, target) = mean(-sum(target * log_softmax(logits, axis = -1), axis = -1)))
+    // sum [8]  (<prelude>:20: fn cross_entropy(logits, target) = mean(-sum(target * log_softmax(logits, axis = -1), axis = -1)))
     let acc_88 = 0;
     {
       const t_89 = in_target[0];
@@ -1307,7 +1307,7 @@ function run_forward(in_x, in_target, p_w1, p_b1, p_w2, p_b2) {
     }
     forward_b3_7 = acc_88;
   }
-  // sum []  (<prelude>:6: fn cross_entropy(logits, target) = mean(-sum(target * log_softmax(logits, axis = -1), axis = -1)))
+  // sum []  (<prelude>:20: fn cross_entropy(logits, target) = mean(-sum(target * log_softmax(logits, axis = -1), axis = -1)))
   let s = 0;
   {
     let acc_92 = 0;
@@ -1345,7 +1345,7 @@ function run_forward(in_x, in_target, p_w1, p_b1, p_w2, p_b2) {
     }
     s = acc_92;
   }
-  // loss []  (<prelude>:6: fn cross_entropy(logits, target) = mean(-sum(target * log_softmax(logits, axis = -1), axis = -1)))
+  // loss []  (<prelude>:20: fn cross_entropy(logits, target) = mean(-sum(target * log_softmax(logits, axis = -1), axis = -1)))
   let s_loss = 0;
   s_loss = s / 8;
   forward_scratch[1] = s_loss;
@@ -1416,17 +1416,12 @@ function forward(values) {
   run_forward(in_x, in_target, p_w1, p_b1, p_w2, p_b2);
   return forward_result;
 }
-const grad_b11 = new F(4);
-const grad_b10 = new F(64);
-const grad_b9 = new F(16);
-const grad_b8 = new F(80);
-const grad_b7 = new F(128);
-const grad_b6 = new F(32);
-const grad_b1 = new F(32);
-const grad_b0 = new F(128);
-const grad_scratch = new Float64Array(5);
-function run_grad(in_x, in_target, p_w1, p_b1, p_w2, p_b2) {
-  let grad_b2_0 = 0, grad_b2_1 = 0, grad_b2_2 = 0, grad_b2_3 = 0, grad_b2_4 = 0, grad_b2_5 = 0, grad_b2_6 = 0, grad_b2_7 = 0, grad_b3_0 = 0, grad_b3_1 = 0, grad_b3_2 = 0, grad_b3_3 = 0, grad_b3_4 = 0, grad_b3_5 = 0, grad_b3_6 = 0, grad_b3_7 = 0, grad_b4_0 = 0, grad_b4_1 = 0, grad_b4_2 = 0, grad_b4_3 = 0, grad_b4_4 = 0, grad_b4_5 = 0, grad_b4_6 = 0, grad_b4_7 = 0, grad_b4_8 = 0, grad_b4_9 = 0, grad_b4_10 = 0, grad_b4_11 = 0, grad_b4_12 = 0, grad_b4_13 = 0, grad_b4_14 = 0, grad_b4_15 = 0, grad_b4_16 = 0, grad_b4_17 = 0, grad_b4_18 = 0, grad_b4_19 = 0, grad_b4_20 = 0, grad_b4_21 = 0, grad_b4_22 = 0, grad_b4_23 = 0, grad_b4_24 = 0, grad_b4_25 = 0, grad_b4_26 = 0, grad_b4_27 = 0, grad_b4_28 = 0, grad_b4_29 = 0, grad_b4_30 = 0, grad_b4_31 = 0, grad_b5_0 = 0, grad_b5_1 = 0, grad_b5_2 = 0, grad_b5_3 = 0, grad_b5_4 = 0, grad_b5_5 = 0, grad_b5_6 = 0, grad_b5_7 = 0;
+const predict_b5 = new F(32);
+const predict_b1 = new F(32);
+const predict_b0 = new F(128);
+const predict_scratch = new Float64Array(1);
+function run_predict(in_x, in_target, p_w1, p_b1, p_w2, p_b2) {
+  let predict_b2_0 = 0, predict_b2_1 = 0, predict_b2_2 = 0, predict_b2_3 = 0, predict_b2_4 = 0, predict_b2_5 = 0, predict_b2_6 = 0, predict_b2_7 = 0, predict_b3_0 = 0, predict_b3_1 = 0, predict_b3_2 = 0, predict_b3_3 = 0, predict_b3_4 = 0, predict_b3_5 = 0, predict_b3_6 = 0, predict_b3_7 = 0, predict_b4_0 = 0, predict_b4_1 = 0, predict_b4_2 = 0, predict_b4_3 = 0, predict_b4_4 = 0, predict_b4_5 = 0, predict_b4_6 = 0, predict_b4_7 = 0;
   {
     // h [8, 16]  (model.grad:12: h      = relu(x @ w1 + b1))
     let i_94 = 0;
@@ -1525,49 +1520,49 @@ function run_grad(in_x, in_target, p_w1, p_b1, p_w2, p_b2) {
           const v_111 = c00_97;
           const t_112 = p_b1[j_95];
           const t_113 = v_111 + t_112;
-          grad_b0[i_94 * 16 + j_95] = t_113 > 0 ? t_113 : 0;
+          predict_b0[i_94 * 16 + j_95] = t_113 > 0 ? t_113 : 0;
         }
         {
           const v_114 = c01_98;
           const t_115 = p_b1[j_95 + 1];
           const t_116 = v_114 + t_115;
-          grad_b0[i_94 * 16 + (j_95 + 1)] = t_116 > 0 ? t_116 : 0;
+          predict_b0[i_94 * 16 + (j_95 + 1)] = t_116 > 0 ? t_116 : 0;
         }
         {
           const v_117 = c02_99;
           const t_118 = p_b1[j_95 + 2];
           const t_119 = v_117 + t_118;
-          grad_b0[i_94 * 16 + (j_95 + 2)] = t_119 > 0 ? t_119 : 0;
+          predict_b0[i_94 * 16 + (j_95 + 2)] = t_119 > 0 ? t_119 : 0;
         }
         {
           const v_120 = c03_100;
           const t_121 = p_b1[j_95 + 3];
           const t_122 = v_120 + t_121;
-          grad_b0[i_94 * 16 + (j_95 + 3)] = t_122 > 0 ? t_122 : 0;
+          predict_b0[i_94 * 16 + (j_95 + 3)] = t_122 > 0 ? t_122 : 0;
         }
         {
           const v_123 = c10_101;
           const t_124 = p_b1[j_95];
           const t_125 = v_123 + t_124;
-          grad_b0[(i_94 + 1) * 16 + j_95] = t_125 > 0 ? t_125 : 0;
+          predict_b0[(i_94 + 1) * 16 + j_95] = t_125 > 0 ? t_125 : 0;
         }
         {
           const v_126 = c11_102;
           const t_127 = p_b1[j_95 + 1];
           const t_128 = v_126 + t_127;
-          grad_b0[(i_94 + 1) * 16 + (j_95 + 1)] = t_128 > 0 ? t_128 : 0;
+          predict_b0[(i_94 + 1) * 16 + (j_95 + 1)] = t_128 > 0 ? t_128 : 0;
         }
         {
           const v_129 = c12_103;
           const t_130 = p_b1[j_95 + 2];
           const t_131 = v_129 + t_130;
-          grad_b0[(i_94 + 1) * 16 + (j_95 + 2)] = t_131 > 0 ? t_131 : 0;
+          predict_b0[(i_94 + 1) * 16 + (j_95 + 2)] = t_131 > 0 ? t_131 : 0;
         }
         {
           const v_132 = c13_104;
           const t_133 = p_b1[j_95 + 3];
           const t_134 = v_132 + t_133;
-          grad_b0[(i_94 + 1) * 16 + (j_95 + 3)] = t_134 > 0 ? t_134 : 0;
+          predict_b0[(i_94 + 1) * 16 + (j_95 + 3)] = t_134 > 0 ? t_134 : 0;
         }
       }
     }
@@ -1587,8 +1582,8 @@ function run_grad(in_x, in_target, p_w1, p_b1, p_w2, p_b2) {
         let c12_144 = 0;
         let c13_145 = 0;
         for (let k_137 = 0; k_137 < 16; k_137++) {
-          const a_146 = grad_b0[i_135 * 16 + k_137];
-          const a_147 = grad_b0[(i_135 + 1) * 16 + k_137];
+          const a_146 = predict_b0[i_135 * 16 + k_137];
+          const a_147 = predict_b0[(i_135 + 1) * 16 + k_137];
           const b_148 = p_w2[k_137 * 4 + j_136];
           const b_149 = p_w2[k_137 * 4 + (j_136 + 1)];
           const b_150 = p_w2[k_137 * 4 + (j_136 + 2)];
@@ -1605,42 +1600,42 @@ function run_grad(in_x, in_target, p_w1, p_b1, p_w2, p_b2) {
         {
           const v_152 = c00_138;
           const t_153 = p_b2[j_136];
-          grad_b1[i_135 * 4 + j_136] = v_152 + t_153;
+          predict_b1[i_135 * 4 + j_136] = v_152 + t_153;
         }
         {
           const v_154 = c01_139;
           const t_155 = p_b2[j_136 + 1];
-          grad_b1[i_135 * 4 + (j_136 + 1)] = v_154 + t_155;
+          predict_b1[i_135 * 4 + (j_136 + 1)] = v_154 + t_155;
         }
         {
           const v_156 = c02_140;
           const t_157 = p_b2[j_136 + 2];
-          grad_b1[i_135 * 4 + (j_136 + 2)] = v_156 + t_157;
+          predict_b1[i_135 * 4 + (j_136 + 2)] = v_156 + t_157;
         }
         {
           const v_158 = c03_141;
           const t_159 = p_b2[j_136 + 3];
-          grad_b1[i_135 * 4 + (j_136 + 3)] = v_158 + t_159;
+          predict_b1[i_135 * 4 + (j_136 + 3)] = v_158 + t_159;
         }
         {
           const v_160 = c10_142;
           const t_161 = p_b2[j_136];
-          grad_b1[(i_135 + 1) * 4 + j_136] = v_160 + t_161;
+          predict_b1[(i_135 + 1) * 4 + j_136] = v_160 + t_161;
         }
         {
           const v_162 = c11_143;
           const t_163 = p_b2[j_136 + 1];
-          grad_b1[(i_135 + 1) * 4 + (j_136 + 1)] = v_162 + t_163;
+          predict_b1[(i_135 + 1) * 4 + (j_136 + 1)] = v_162 + t_163;
         }
         {
           const v_164 = c12_144;
           const t_165 = p_b2[j_136 + 2];
-          grad_b1[(i_135 + 1) * 4 + (j_136 + 2)] = v_164 + t_165;
+          predict_b1[(i_135 + 1) * 4 + (j_136 + 2)] = v_164 + t_165;
         }
         {
           const v_166 = c13_145;
           const t_167 = p_b2[j_136 + 3];
-          grad_b1[(i_135 + 1) * 4 + (j_136 + 3)] = v_166 + t_167;
+          predict_b1[(i_135 + 1) * 4 + (j_136 + 3)] = v_166 + t_167;
         }
       }
     }
@@ -1648,1674 +1643,2559 @@ function run_grad(in_x, in_target, p_w1, p_b1, p_w2, p_b2) {
   {
     // max [8]  (model.grad:14: probs  = softmax(logits))
     let acc_170 = -Infinity;
-    acc_170 = Math.max(acc_170, grad_b1[0]);
-    acc_170 = Math.max(acc_170, grad_b1[1]);
-    acc_170 = Math.max(acc_170, grad_b1[2]);
-    acc_170 = Math.max(acc_170, grad_b1[3]);
-    grad_b2_0 = acc_170;
+    acc_170 = Math.max(acc_170, predict_b1[0]);
+    acc_170 = Math.max(acc_170, predict_b1[1]);
+    acc_170 = Math.max(acc_170, predict_b1[2]);
+    acc_170 = Math.max(acc_170, predict_b1[3]);
+    predict_b2_0 = acc_170;
   }
   {
     let acc_170 = -Infinity;
-    acc_170 = Math.max(acc_170, grad_b1[4]);
-    acc_170 = Math.max(acc_170, grad_b1[5]);
-    acc_170 = Math.max(acc_170, grad_b1[6]);
-    acc_170 = Math.max(acc_170, grad_b1[7]);
-    grad_b2_1 = acc_170;
+    acc_170 = Math.max(acc_170, predict_b1[4]);
+    acc_170 = Math.max(acc_170, predict_b1[5]);
+    acc_170 = Math.max(acc_170, predict_b1[6]);
+    acc_170 = Math.max(acc_170, predict_b1[7]);
+    predict_b2_1 = acc_170;
   }
   {
     let acc_170 = -Infinity;
-    acc_170 = Math.max(acc_170, grad_b1[8]);
-    acc_170 = Math.max(acc_170, grad_b1[9]);
-    acc_170 = Math.max(acc_170, grad_b1[10]);
-    acc_170 = Math.max(acc_170, grad_b1[11]);
-    grad_b2_2 = acc_170;
+    acc_170 = Math.max(acc_170, predict_b1[8]);
+    acc_170 = Math.max(acc_170, predict_b1[9]);
+    acc_170 = Math.max(acc_170, predict_b1[10]);
+    acc_170 = Math.max(acc_170, predict_b1[11]);
+    predict_b2_2 = acc_170;
   }
   {
     let acc_170 = -Infinity;
-    acc_170 = Math.max(acc_170, grad_b1[12]);
-    acc_170 = Math.max(acc_170, grad_b1[13]);
-    acc_170 = Math.max(acc_170, grad_b1[14]);
-    acc_170 = Math.max(acc_170, grad_b1[15]);
-    grad_b2_3 = acc_170;
+    acc_170 = Math.max(acc_170, predict_b1[12]);
+    acc_170 = Math.max(acc_170, predict_b1[13]);
+    acc_170 = Math.max(acc_170, predict_b1[14]);
+    acc_170 = Math.max(acc_170, predict_b1[15]);
+    predict_b2_3 = acc_170;
   }
   {
     let acc_170 = -Infinity;
-    acc_170 = Math.max(acc_170, grad_b1[16]);
-    acc_170 = Math.max(acc_170, grad_b1[17]);
-    acc_170 = Math.max(acc_170, grad_b1[18]);
-    acc_170 = Math.max(acc_170, grad_b1[19]);
-    grad_b2_4 = acc_170;
+    acc_170 = Math.max(acc_170, predict_b1[16]);
+    acc_170 = Math.max(acc_170, predict_b1[17]);
+    acc_170 = Math.max(acc_170, predict_b1[18]);
+    acc_170 = Math.max(acc_170, predict_b1[19]);
+    predict_b2_4 = acc_170;
   }
   {
     let acc_170 = -Infinity;
-    acc_170 = Math.max(acc_170, grad_b1[20]);
-    acc_170 = Math.max(acc_170, grad_b1[21]);
-    acc_170 = Math.max(acc_170, grad_b1[22]);
-    acc_170 = Math.max(acc_170, grad_b1[23]);
-    grad_b2_5 = acc_170;
+    acc_170 = Math.max(acc_170, predict_b1[20]);
+    acc_170 = Math.max(acc_170, predict_b1[21]);
+    acc_170 = Math.max(acc_170, predict_b1[22]);
+    acc_170 = Math.max(acc_170, predict_b1[23]);
+    predict_b2_5 = acc_170;
   }
   {
     let acc_170 = -Infinity;
-    acc_170 = Math.max(acc_170, grad_b1[24]);
-    acc_170 = Math.max(acc_170, grad_b1[25]);
-    acc_170 = Math.max(acc_170, grad_b1[26]);
-    acc_170 = Math.max(acc_170, grad_b1[27]);
-    grad_b2_6 = acc_170;
+    acc_170 = Math.max(acc_170, predict_b1[24]);
+    acc_170 = Math.max(acc_170, predict_b1[25]);
+    acc_170 = Math.max(acc_170, predict_b1[26]);
+    acc_170 = Math.max(acc_170, predict_b1[27]);
+    predict_b2_6 = acc_170;
   }
   {
     let acc_170 = -Infinity;
-    acc_170 = Math.max(acc_170, grad_b1[28]);
-    acc_170 = Math.max(acc_170, grad_b1[29]);
-    acc_170 = Math.max(acc_170, grad_b1[30]);
-    acc_170 = Math.max(acc_170, grad_b1[31]);
-    grad_b2_7 = acc_170;
+    acc_170 = Math.max(acc_170, predict_b1[28]);
+    acc_170 = Math.max(acc_170, predict_b1[29]);
+    acc_170 = Math.max(acc_170, predict_b1[30]);
+    acc_170 = Math.max(acc_170, predict_b1[31]);
+    predict_b2_7 = acc_170;
   }
   {
     // stop_gradient [8, 1]  (model.grad:14: probs  = softmax(logits))
-    const t_173 = grad_b2_0;
+    const t_173 = predict_b2_0;
     const t_174 = Math.abs(t_173);
     const t_175 = +(t_174 < Infinity);
-    const t_176 = grad_b2_0;
+    const t_176 = predict_b2_0;
     const t_177 = t_175 !== 0 ? t_176 : 0;
-    grad_b3_0 = t_177;
+    predict_b3_0 = t_177;
   }
   {
-    const t_173 = grad_b2_1;
+    const t_173 = predict_b2_1;
     const t_174 = Math.abs(t_173);
     const t_175 = +(t_174 < Infinity);
-    const t_176 = grad_b2_1;
+    const t_176 = predict_b2_1;
     const t_177 = t_175 !== 0 ? t_176 : 0;
-    grad_b3_1 = t_177;
+    predict_b3_1 = t_177;
   }
   {
-    const t_173 = grad_b2_2;
+    const t_173 = predict_b2_2;
     const t_174 = Math.abs(t_173);
     const t_175 = +(t_174 < Infinity);
-    const t_176 = grad_b2_2;
+    const t_176 = predict_b2_2;
     const t_177 = t_175 !== 0 ? t_176 : 0;
-    grad_b3_2 = t_177;
+    predict_b3_2 = t_177;
   }
   {
-    const t_173 = grad_b2_3;
+    const t_173 = predict_b2_3;
     const t_174 = Math.abs(t_173);
     const t_175 = +(t_174 < Infinity);
-    const t_176 = grad_b2_3;
+    const t_176 = predict_b2_3;
     const t_177 = t_175 !== 0 ? t_176 : 0;
-    grad_b3_3 = t_177;
+    predict_b3_3 = t_177;
   }
   {
-    const t_173 = grad_b2_4;
+    const t_173 = predict_b2_4;
     const t_174 = Math.abs(t_173);
     const t_175 = +(t_174 < Infinity);
-    const t_176 = grad_b2_4;
+    const t_176 = predict_b2_4;
     const t_177 = t_175 !== 0 ? t_176 : 0;
-    grad_b3_4 = t_177;
+    predict_b3_4 = t_177;
   }
   {
-    const t_173 = grad_b2_5;
+    const t_173 = predict_b2_5;
     const t_174 = Math.abs(t_173);
     const t_175 = +(t_174 < Infinity);
-    const t_176 = grad_b2_5;
+    const t_176 = predict_b2_5;
     const t_177 = t_175 !== 0 ? t_176 : 0;
-    grad_b3_5 = t_177;
+    predict_b3_5 = t_177;
   }
   {
-    const t_173 = grad_b2_6;
+    const t_173 = predict_b2_6;
     const t_174 = Math.abs(t_173);
     const t_175 = +(t_174 < Infinity);
-    const t_176 = grad_b2_6;
+    const t_176 = predict_b2_6;
     const t_177 = t_175 !== 0 ? t_176 : 0;
-    grad_b3_6 = t_177;
+    predict_b3_6 = t_177;
   }
   {
-    const t_173 = grad_b2_7;
+    const t_173 = predict_b2_7;
     const t_174 = Math.abs(t_173);
     const t_175 = +(t_174 < Infinity);
-    const t_176 = grad_b2_7;
+    const t_176 = predict_b2_7;
     const t_177 = t_175 !== 0 ? t_176 : 0;
-    grad_b3_7 = t_177;
-  }
-  {
-    // exp [8, 4]  (model.grad:14: probs  = softmax(logits))
-    const t_180 = grad_b1[0];
-    const t_181 = grad_b3_0;
-    const t_182 = t_180 - t_181;
-    grad_b4_0 = Math.exp(t_182);
-  }
-  {
-    const t_180 = grad_b1[1];
-    const t_181 = grad_b3_0;
-    const t_182 = t_180 - t_181;
-    grad_b4_1 = Math.exp(t_182);
-  }
-  {
-    const t_180 = grad_b1[2];
-    const t_181 = grad_b3_0;
-    const t_182 = t_180 - t_181;
-    grad_b4_2 = Math.exp(t_182);
-  }
-  {
-    const t_180 = grad_b1[3];
-    const t_181 = grad_b3_0;
-    const t_182 = t_180 - t_181;
-    grad_b4_3 = Math.exp(t_182);
-  }
-  {
-    const t_180 = grad_b1[4];
-    const t_181 = grad_b3_1;
-    const t_182 = t_180 - t_181;
-    grad_b4_4 = Math.exp(t_182);
-  }
-  {
-    const t_180 = grad_b1[5];
-    const t_181 = grad_b3_1;
-    const t_182 = t_180 - t_181;
-    grad_b4_5 = Math.exp(t_182);
-  }
-  {
-    const t_180 = grad_b1[6];
-    const t_181 = grad_b3_1;
-    const t_182 = t_180 - t_181;
-    grad_b4_6 = Math.exp(t_182);
-  }
-  {
-    const t_180 = grad_b1[7];
-    const t_181 = grad_b3_1;
-    const t_182 = t_180 - t_181;
-    grad_b4_7 = Math.exp(t_182);
-  }
-  {
-    const t_180 = grad_b1[8];
-    const t_181 = grad_b3_2;
-    const t_182 = t_180 - t_181;
-    grad_b4_8 = Math.exp(t_182);
-  }
-  {
-    const t_180 = grad_b1[9];
-    const t_181 = grad_b3_2;
-    const t_182 = t_180 - t_181;
-    grad_b4_9 = Math.exp(t_182);
-  }
-  {
-    const t_180 = grad_b1[10];
-    const t_181 = grad_b3_2;
-    const t_182 = t_180 - t_181;
-    grad_b4_10 = Math.exp(t_182);
-  }
-  {
-    const t_180 = grad_b1[11];
-    const t_181 = grad_b3_2;
-    const t_182 = t_180 - t_181;
-    grad_b4_11 = Math.exp(t_182);
-  }
-  {
-    const t_180 = grad_b1[12];
-    const t_181 = grad_b3_3;
-    const t_182 = t_180 - t_181;
-    grad_b4_12 = Math.exp(t_182);
-  }
-  {
-    const t_180 = grad_b1[13];
-    const t_181 = grad_b3_3;
-    const t_182 = t_180 - t_181;
-    grad_b4_13 = Math.exp(t_182);
-  }
-  {
-    const t_180 = grad_b1[14];
-    const t_181 = grad_b3_3;
-    const t_182 = t_180 - t_181;
-    grad_b4_14 = Math.exp(t_182);
-  }
-  {
-    const t_180 = grad_b1[15];
-    const t_181 = grad_b3_3;
-    const t_182 = t_180 - t_181;
-    grad_b4_15 = Math.exp(t_182);
-  }
-  {
-    const t_180 = grad_b1[16];
-    const t_181 = grad_b3_4;
-    const t_182 = t_180 - t_181;
-    grad_b4_16 = Math.exp(t_182);
-  }
-  {
-    const t_180 = grad_b1[17];
-    const t_181 = grad_b3_4;
-    const t_182 = t_180 - t_181;
-    grad_b4_17 = Math.exp(t_182);
-  }
-  {
-    const t_180 = grad_b1[18];
-    const t_181 = grad_b3_4;
-    const t_182 = t_180 - t_181;
-    grad_b4_18 = Math.exp(t_182);
-  }
-  {
-    const t_180 = grad_b1[19];
-    const t_181 = grad_b3_4;
-    const t_182 = t_180 - t_181;
-    grad_b4_19 = Math.exp(t_182);
-  }
-  {
-    const t_180 = grad_b1[20];
-    const t_181 = grad_b3_5;
-    const t_182 = t_180 - t_181;
-    grad_b4_20 = Math.exp(t_182);
-  }
-  {
-    const t_180 = grad_b1[21];
-    const t_181 = grad_b3_5;
-    const t_182 = t_180 - t_181;
-    grad_b4_21 = Math.exp(t_182);
-  }
-  {
-    const t_180 = grad_b1[22];
-    const t_181 = grad_b3_5;
-    const t_182 = t_180 - t_181;
-    grad_b4_22 = Math.exp(t_182);
-  }
-  {
-    const t_180 = grad_b1[23];
-    const t_181 = grad_b3_5;
-    const t_182 = t_180 - t_181;
-    grad_b4_23 = Math.exp(t_182);
-  }
-  {
-    const t_180 = grad_b1[24];
-    const t_181 = grad_b3_6;
-    const t_182 = t_180 - t_181;
-    grad_b4_24 = Math.exp(t_182);
-  }
-  {
-    const t_180 = grad_b1[25];
-    const t_181 = grad_b3_6;
-    const t_182 = t_180 - t_181;
-    grad_b4_25 = Math.exp(t_182);
-  }
-  {
-    const t_180 = grad_b1[26];
-    const t_181 = grad_b3_6;
-    const t_182 = t_180 - t_181;
-    grad_b4_26 = Math.exp(t_182);
-  }
-  {
-    const t_180 = grad_b1[27];
-    const t_181 = grad_b3_6;
-    const t_182 = t_180 - t_181;
-    grad_b4_27 = Math.exp(t_182);
-  }
-  {
-    const t_180 = grad_b1[28];
-    const t_181 = grad_b3_7;
-    const t_182 = t_180 - t_181;
-    grad_b4_28 = Math.exp(t_182);
-  }
-  {
-    const t_180 = grad_b1[29];
-    const t_181 = grad_b3_7;
-    const t_182 = t_180 - t_181;
-    grad_b4_29 = Math.exp(t_182);
-  }
-  {
-    const t_180 = grad_b1[30];
-    const t_181 = grad_b3_7;
-    const t_182 = t_180 - t_181;
-    grad_b4_30 = Math.exp(t_182);
-  }
-  {
-    const t_180 = grad_b1[31];
-    const t_181 = grad_b3_7;
-    const t_182 = t_180 - t_181;
-    grad_b4_31 = Math.exp(t_182);
+    predict_b3_7 = t_177;
   }
   {
     // sum [8]  (model.grad:14: probs  = softmax(logits))
-    let acc_185 = 0;
-    acc_185 = acc_185 + grad_b4_0;
-    acc_185 = acc_185 + grad_b4_1;
-    acc_185 = acc_185 + grad_b4_2;
-    acc_185 = acc_185 + grad_b4_3;
-    grad_b2_0 = acc_185;
+    let acc_180 = 0;
+    {
+      const t_181 = predict_b1[0];
+      const t_182 = predict_b3_0;
+      const t_183 = t_181 - t_182;
+      acc_180 = acc_180 + Math.exp(t_183);
+    }
+    {
+      const t_181 = predict_b1[1];
+      const t_182 = predict_b3_0;
+      const t_183 = t_181 - t_182;
+      acc_180 = acc_180 + Math.exp(t_183);
+    }
+    {
+      const t_181 = predict_b1[2];
+      const t_182 = predict_b3_0;
+      const t_183 = t_181 - t_182;
+      acc_180 = acc_180 + Math.exp(t_183);
+    }
+    {
+      const t_181 = predict_b1[3];
+      const t_182 = predict_b3_0;
+      const t_183 = t_181 - t_182;
+      acc_180 = acc_180 + Math.exp(t_183);
+    }
+    predict_b2_0 = acc_180;
   }
   {
-    let acc_185 = 0;
-    acc_185 = acc_185 + grad_b4_4;
-    acc_185 = acc_185 + grad_b4_5;
-    acc_185 = acc_185 + grad_b4_6;
-    acc_185 = acc_185 + grad_b4_7;
-    grad_b2_1 = acc_185;
+    let acc_180 = 0;
+    {
+      const t_181 = predict_b1[4];
+      const t_182 = predict_b3_1;
+      const t_183 = t_181 - t_182;
+      acc_180 = acc_180 + Math.exp(t_183);
+    }
+    {
+      const t_181 = predict_b1[5];
+      const t_182 = predict_b3_1;
+      const t_183 = t_181 - t_182;
+      acc_180 = acc_180 + Math.exp(t_183);
+    }
+    {
+      const t_181 = predict_b1[6];
+      const t_182 = predict_b3_1;
+      const t_183 = t_181 - t_182;
+      acc_180 = acc_180 + Math.exp(t_183);
+    }
+    {
+      const t_181 = predict_b1[7];
+      const t_182 = predict_b3_1;
+      const t_183 = t_181 - t_182;
+      acc_180 = acc_180 + Math.exp(t_183);
+    }
+    predict_b2_1 = acc_180;
   }
   {
-    let acc_185 = 0;
-    acc_185 = acc_185 + grad_b4_8;
-    acc_185 = acc_185 + grad_b4_9;
-    acc_185 = acc_185 + grad_b4_10;
-    acc_185 = acc_185 + grad_b4_11;
-    grad_b2_2 = acc_185;
+    let acc_180 = 0;
+    {
+      const t_181 = predict_b1[8];
+      const t_182 = predict_b3_2;
+      const t_183 = t_181 - t_182;
+      acc_180 = acc_180 + Math.exp(t_183);
+    }
+    {
+      const t_181 = predict_b1[9];
+      const t_182 = predict_b3_2;
+      const t_183 = t_181 - t_182;
+      acc_180 = acc_180 + Math.exp(t_183);
+    }
+    {
+      const t_181 = predict_b1[10];
+      const t_182 = predict_b3_2;
+      const t_183 = t_181 - t_182;
+      acc_180 = acc_180 + Math.exp(t_183);
+    }
+    {
+      const t_181 = predict_b1[11];
+      const t_182 = predict_b3_2;
+      const t_183 = t_181 - t_182;
+      acc_180 = acc_180 + Math.exp(t_183);
+    }
+    predict_b2_2 = acc_180;
   }
   {
-    let acc_185 = 0;
-    acc_185 = acc_185 + grad_b4_12;
-    acc_185 = acc_185 + grad_b4_13;
-    acc_185 = acc_185 + grad_b4_14;
-    acc_185 = acc_185 + grad_b4_15;
-    grad_b2_3 = acc_185;
+    let acc_180 = 0;
+    {
+      const t_181 = predict_b1[12];
+      const t_182 = predict_b3_3;
+      const t_183 = t_181 - t_182;
+      acc_180 = acc_180 + Math.exp(t_183);
+    }
+    {
+      const t_181 = predict_b1[13];
+      const t_182 = predict_b3_3;
+      const t_183 = t_181 - t_182;
+      acc_180 = acc_180 + Math.exp(t_183);
+    }
+    {
+      const t_181 = predict_b1[14];
+      const t_182 = predict_b3_3;
+      const t_183 = t_181 - t_182;
+      acc_180 = acc_180 + Math.exp(t_183);
+    }
+    {
+      const t_181 = predict_b1[15];
+      const t_182 = predict_b3_3;
+      const t_183 = t_181 - t_182;
+      acc_180 = acc_180 + Math.exp(t_183);
+    }
+    predict_b2_3 = acc_180;
   }
   {
-    let acc_185 = 0;
-    acc_185 = acc_185 + grad_b4_16;
-    acc_185 = acc_185 + grad_b4_17;
-    acc_185 = acc_185 + grad_b4_18;
-    acc_185 = acc_185 + grad_b4_19;
-    grad_b2_4 = acc_185;
+    let acc_180 = 0;
+    {
+      const t_181 = predict_b1[16];
+      const t_182 = predict_b3_4;
+      const t_183 = t_181 - t_182;
+      acc_180 = acc_180 + Math.exp(t_183);
+    }
+    {
+      const t_181 = predict_b1[17];
+      const t_182 = predict_b3_4;
+      const t_183 = t_181 - t_182;
+      acc_180 = acc_180 + Math.exp(t_183);
+    }
+    {
+      const t_181 = predict_b1[18];
+      const t_182 = predict_b3_4;
+      const t_183 = t_181 - t_182;
+      acc_180 = acc_180 + Math.exp(t_183);
+    }
+    {
+      const t_181 = predict_b1[19];
+      const t_182 = predict_b3_4;
+      const t_183 = t_181 - t_182;
+      acc_180 = acc_180 + Math.exp(t_183);
+    }
+    predict_b2_4 = acc_180;
   }
   {
-    let acc_185 = 0;
-    acc_185 = acc_185 + grad_b4_20;
-    acc_185 = acc_185 + grad_b4_21;
-    acc_185 = acc_185 + grad_b4_22;
-    acc_185 = acc_185 + grad_b4_23;
-    grad_b2_5 = acc_185;
+    let acc_180 = 0;
+    {
+      const t_181 = predict_b1[20];
+      const t_182 = predict_b3_5;
+      const t_183 = t_181 - t_182;
+      acc_180 = acc_180 + Math.exp(t_183);
+    }
+    {
+      const t_181 = predict_b1[21];
+      const t_182 = predict_b3_5;
+      const t_183 = t_181 - t_182;
+      acc_180 = acc_180 + Math.exp(t_183);
+    }
+    {
+      const t_181 = predict_b1[22];
+      const t_182 = predict_b3_5;
+      const t_183 = t_181 - t_182;
+      acc_180 = acc_180 + Math.exp(t_183);
+    }
+    {
+      const t_181 = predict_b1[23];
+      const t_182 = predict_b3_5;
+      const t_183 = t_181 - t_182;
+      acc_180 = acc_180 + Math.exp(t_183);
+    }
+    predict_b2_5 = acc_180;
   }
   {
-    let acc_185 = 0;
-    acc_185 = acc_185 + grad_b4_24;
-    acc_185 = acc_185 + grad_b4_25;
-    acc_185 = acc_185 + grad_b4_26;
-    acc_185 = acc_185 + grad_b4_27;
-    grad_b2_6 = acc_185;
+    let acc_180 = 0;
+    {
+      const t_181 = predict_b1[24];
+      const t_182 = predict_b3_6;
+      const t_183 = t_181 - t_182;
+      acc_180 = acc_180 + Math.exp(t_183);
+    }
+    {
+      const t_181 = predict_b1[25];
+      const t_182 = predict_b3_6;
+      const t_183 = t_181 - t_182;
+      acc_180 = acc_180 + Math.exp(t_183);
+    }
+    {
+      const t_181 = predict_b1[26];
+      const t_182 = predict_b3_6;
+      const t_183 = t_181 - t_182;
+      acc_180 = acc_180 + Math.exp(t_183);
+    }
+    {
+      const t_181 = predict_b1[27];
+      const t_182 = predict_b3_6;
+      const t_183 = t_181 - t_182;
+      acc_180 = acc_180 + Math.exp(t_183);
+    }
+    predict_b2_6 = acc_180;
   }
   {
-    let acc_185 = 0;
-    acc_185 = acc_185 + grad_b4_28;
-    acc_185 = acc_185 + grad_b4_29;
-    acc_185 = acc_185 + grad_b4_30;
-    acc_185 = acc_185 + grad_b4_31;
-    grad_b2_7 = acc_185;
+    let acc_180 = 0;
+    {
+      const t_181 = predict_b1[28];
+      const t_182 = predict_b3_7;
+      const t_183 = t_181 - t_182;
+      acc_180 = acc_180 + Math.exp(t_183);
+    }
+    {
+      const t_181 = predict_b1[29];
+      const t_182 = predict_b3_7;
+      const t_183 = t_181 - t_182;
+      acc_180 = acc_180 + Math.exp(t_183);
+    }
+    {
+      const t_181 = predict_b1[30];
+      const t_182 = predict_b3_7;
+      const t_183 = t_181 - t_182;
+      acc_180 = acc_180 + Math.exp(t_183);
+    }
+    {
+      const t_181 = predict_b1[31];
+      const t_182 = predict_b3_7;
+      const t_183 = t_181 - t_182;
+      acc_180 = acc_180 + Math.exp(t_183);
+    }
+    predict_b2_7 = acc_180;
   }
   {
     // add [8, 1]  (model.grad:14: probs  = softmax(logits))
-    const t_188 = grad_b2_0;
-    const t_189 = Math.log(t_188);
-    const t_190 = grad_b3_0;
-    grad_b5_0 = t_189 + t_190;
+    const t_186 = predict_b2_0;
+    const t_187 = Math.log(t_186);
+    const t_188 = predict_b3_0;
+    predict_b4_0 = t_187 + t_188;
   }
   {
-    const t_188 = grad_b2_1;
-    const t_189 = Math.log(t_188);
-    const t_190 = grad_b3_1;
-    grad_b5_1 = t_189 + t_190;
+    const t_186 = predict_b2_1;
+    const t_187 = Math.log(t_186);
+    const t_188 = predict_b3_1;
+    predict_b4_1 = t_187 + t_188;
   }
   {
-    const t_188 = grad_b2_2;
-    const t_189 = Math.log(t_188);
-    const t_190 = grad_b3_2;
-    grad_b5_2 = t_189 + t_190;
+    const t_186 = predict_b2_2;
+    const t_187 = Math.log(t_186);
+    const t_188 = predict_b3_2;
+    predict_b4_2 = t_187 + t_188;
   }
   {
-    const t_188 = grad_b2_3;
-    const t_189 = Math.log(t_188);
-    const t_190 = grad_b3_3;
-    grad_b5_3 = t_189 + t_190;
+    const t_186 = predict_b2_3;
+    const t_187 = Math.log(t_186);
+    const t_188 = predict_b3_3;
+    predict_b4_3 = t_187 + t_188;
   }
   {
-    const t_188 = grad_b2_4;
-    const t_189 = Math.log(t_188);
-    const t_190 = grad_b3_4;
-    grad_b5_4 = t_189 + t_190;
+    const t_186 = predict_b2_4;
+    const t_187 = Math.log(t_186);
+    const t_188 = predict_b3_4;
+    predict_b4_4 = t_187 + t_188;
   }
   {
-    const t_188 = grad_b2_5;
-    const t_189 = Math.log(t_188);
-    const t_190 = grad_b3_5;
-    grad_b5_5 = t_189 + t_190;
+    const t_186 = predict_b2_5;
+    const t_187 = Math.log(t_186);
+    const t_188 = predict_b3_5;
+    predict_b4_5 = t_187 + t_188;
   }
   {
-    const t_188 = grad_b2_6;
-    const t_189 = Math.log(t_188);
-    const t_190 = grad_b3_6;
-    grad_b5_6 = t_189 + t_190;
+    const t_186 = predict_b2_6;
+    const t_187 = Math.log(t_186);
+    const t_188 = predict_b3_6;
+    predict_b4_6 = t_187 + t_188;
   }
   {
-    const t_188 = grad_b2_7;
-    const t_189 = Math.log(t_188);
-    const t_190 = grad_b3_7;
-    grad_b5_7 = t_189 + t_190;
+    const t_186 = predict_b2_7;
+    const t_187 = Math.log(t_186);
+    const t_188 = predict_b3_7;
+    predict_b4_7 = t_187 + t_188;
   }
   {
-    // sum [8]  (<prelude>:6: fn cross_entropy(logits, target) = mean(-sum(target * log_softmax(logits, axis = -1), axis = -1)))
-    let acc_193 = 0;
-    {
-      const t_194 = in_target[0];
-      const t_195 = grad_b1[0];
-      const t_196 = grad_b5_0;
-      const t_197 = t_195 - t_196;
-      acc_193 = acc_193 + t_194 * t_197;
+    // probs [8, 4]  (model.grad:14: probs  = softmax(logits))
+    const t_191 = predict_b1[0];
+    const t_192 = predict_b4_0;
+    const t_193 = t_191 - t_192;
+    predict_b5[0] = Math.exp(t_193);
+  }
+  {
+    const t_191 = predict_b1[1];
+    const t_192 = predict_b4_0;
+    const t_193 = t_191 - t_192;
+    predict_b5[1] = Math.exp(t_193);
+  }
+  {
+    const t_191 = predict_b1[2];
+    const t_192 = predict_b4_0;
+    const t_193 = t_191 - t_192;
+    predict_b5[2] = Math.exp(t_193);
+  }
+  {
+    const t_191 = predict_b1[3];
+    const t_192 = predict_b4_0;
+    const t_193 = t_191 - t_192;
+    predict_b5[3] = Math.exp(t_193);
+  }
+  {
+    const t_191 = predict_b1[4];
+    const t_192 = predict_b4_1;
+    const t_193 = t_191 - t_192;
+    predict_b5[4] = Math.exp(t_193);
+  }
+  {
+    const t_191 = predict_b1[5];
+    const t_192 = predict_b4_1;
+    const t_193 = t_191 - t_192;
+    predict_b5[5] = Math.exp(t_193);
+  }
+  {
+    const t_191 = predict_b1[6];
+    const t_192 = predict_b4_1;
+    const t_193 = t_191 - t_192;
+    predict_b5[6] = Math.exp(t_193);
+  }
+  {
+    const t_191 = predict_b1[7];
+    const t_192 = predict_b4_1;
+    const t_193 = t_191 - t_192;
+    predict_b5[7] = Math.exp(t_193);
+  }
+  {
+    const t_191 = predict_b1[8];
+    const t_192 = predict_b4_2;
+    const t_193 = t_191 - t_192;
+    predict_b5[8] = Math.exp(t_193);
+  }
+  {
+    const t_191 = predict_b1[9];
+    const t_192 = predict_b4_2;
+    const t_193 = t_191 - t_192;
+    predict_b5[9] = Math.exp(t_193);
+  }
+  {
+    const t_191 = predict_b1[10];
+    const t_192 = predict_b4_2;
+    const t_193 = t_191 - t_192;
+    predict_b5[10] = Math.exp(t_193);
+  }
+  {
+    const t_191 = predict_b1[11];
+    const t_192 = predict_b4_2;
+    const t_193 = t_191 - t_192;
+    predict_b5[11] = Math.exp(t_193);
+  }
+  {
+    const t_191 = predict_b1[12];
+    const t_192 = predict_b4_3;
+    const t_193 = t_191 - t_192;
+    predict_b5[12] = Math.exp(t_193);
+  }
+  {
+    const t_191 = predict_b1[13];
+    const t_192 = predict_b4_3;
+    const t_193 = t_191 - t_192;
+    predict_b5[13] = Math.exp(t_193);
+  }
+  {
+    const t_191 = predict_b1[14];
+    const t_192 = predict_b4_3;
+    const t_193 = t_191 - t_192;
+    predict_b5[14] = Math.exp(t_193);
+  }
+  {
+    const t_191 = predict_b1[15];
+    const t_192 = predict_b4_3;
+    const t_193 = t_191 - t_192;
+    predict_b5[15] = Math.exp(t_193);
+  }
+  {
+    const t_191 = predict_b1[16];
+    const t_192 = predict_b4_4;
+    const t_193 = t_191 - t_192;
+    predict_b5[16] = Math.exp(t_193);
+  }
+  {
+    const t_191 = predict_b1[17];
+    const t_192 = predict_b4_4;
+    const t_193 = t_191 - t_192;
+    predict_b5[17] = Math.exp(t_193);
+  }
+  {
+    const t_191 = predict_b1[18];
+    const t_192 = predict_b4_4;
+    const t_193 = t_191 - t_192;
+    predict_b5[18] = Math.exp(t_193);
+  }
+  {
+    const t_191 = predict_b1[19];
+    const t_192 = predict_b4_4;
+    const t_193 = t_191 - t_192;
+    predict_b5[19] = Math.exp(t_193);
+  }
+  {
+    const t_191 = predict_b1[20];
+    const t_192 = predict_b4_5;
+    const t_193 = t_191 - t_192;
+    predict_b5[20] = Math.exp(t_193);
+  }
+  {
+    const t_191 = predict_b1[21];
+    const t_192 = predict_b4_5;
+    const t_193 = t_191 - t_192;
+    predict_b5[21] = Math.exp(t_193);
+  }
+  {
+    const t_191 = predict_b1[22];
+    const t_192 = predict_b4_5;
+    const t_193 = t_191 - t_192;
+    predict_b5[22] = Math.exp(t_193);
+  }
+  {
+    const t_191 = predict_b1[23];
+    const t_192 = predict_b4_5;
+    const t_193 = t_191 - t_192;
+    predict_b5[23] = Math.exp(t_193);
+  }
+  {
+    const t_191 = predict_b1[24];
+    const t_192 = predict_b4_6;
+    const t_193 = t_191 - t_192;
+    predict_b5[24] = Math.exp(t_193);
+  }
+  {
+    const t_191 = predict_b1[25];
+    const t_192 = predict_b4_6;
+    const t_193 = t_191 - t_192;
+    predict_b5[25] = Math.exp(t_193);
+  }
+  {
+    const t_191 = predict_b1[26];
+    const t_192 = predict_b4_6;
+    const t_193 = t_191 - t_192;
+    predict_b5[26] = Math.exp(t_193);
+  }
+  {
+    const t_191 = predict_b1[27];
+    const t_192 = predict_b4_6;
+    const t_193 = t_191 - t_192;
+    predict_b5[27] = Math.exp(t_193);
+  }
+  {
+    const t_191 = predict_b1[28];
+    const t_192 = predict_b4_7;
+    const t_193 = t_191 - t_192;
+    predict_b5[28] = Math.exp(t_193);
+  }
+  {
+    const t_191 = predict_b1[29];
+    const t_192 = predict_b4_7;
+    const t_193 = t_191 - t_192;
+    predict_b5[29] = Math.exp(t_193);
+  }
+  {
+    const t_191 = predict_b1[30];
+    const t_192 = predict_b4_7;
+    const t_193 = t_191 - t_192;
+    predict_b5[30] = Math.exp(t_193);
+  }
+  {
+    const t_191 = predict_b1[31];
+    const t_192 = predict_b4_7;
+    const t_193 = t_191 - t_192;
+    predict_b5[31] = Math.exp(t_193);
+  }
+}
+const predict_result = {
+  ["probs"]: predict_b5
+};
+function predict(values) {
+  if (typeof values !== "object" || values === null) {
+    badValues(values, "predict: the values must be an object mapping input names to Float32Arrays, but is ");
+  }
+  for (const key in values) {
+    switch (key) {
+      case "x":
+      case "target":
+      case "w1":
+      case "b1":
+      case "w2":
+      case "b2":
+        break;
+      default:
+        unknownValue(values, key);
     }
-    {
-      const t_194 = in_target[1];
-      const t_195 = grad_b1[1];
-      const t_196 = grad_b5_0;
-      const t_197 = t_195 - t_196;
-      acc_193 = acc_193 + t_194 * t_197;
+  }
+  const in_x = values["x"];
+  if (!(in_x instanceof F) || !hasOwn.call(values, "x")) {
+    badArgument(values, "x", true, "missing input `x`", "`x` must be a Float32Array, but is ", in_x);
+  }
+  const p_w1 = hasOwn.call(values, "w1") ? values["w1"] : params["w1"];
+  if (!(p_w1 instanceof F)) {
+    badArgument(values, "w1", false, "missing input `w1`", "`w1` must be a Float32Array, but is ", p_w1);
+  }
+  const p_b1 = hasOwn.call(values, "b1") ? values["b1"] : params["b1"];
+  if (!(p_b1 instanceof F)) {
+    badArgument(values, "b1", false, "missing input `b1`", "`b1` must be a Float32Array, but is ", p_b1);
+  }
+  const p_w2 = hasOwn.call(values, "w2") ? values["w2"] : params["w2"];
+  if (!(p_w2 instanceof F)) {
+    badArgument(values, "w2", false, "missing input `w2`", "`w2` must be a Float32Array, but is ", p_w2);
+  }
+  const p_b2 = hasOwn.call(values, "b2") ? values["b2"] : params["b2"];
+  if (!(p_b2 instanceof F)) {
+    badArgument(values, "b2", false, "missing input `b2`", "`b2` must be a Float32Array, but is ", p_b2);
+  }
+  if (in_x.length !== 40) {
+    badLength(in_x, "`x` must have 40 elements, but has ", "");
+  }
+  if (p_w1.length !== 80) {
+    badLength(p_w1, "`w1` must have 80 elements, but has ", "");
+  }
+  if (p_b1.length !== 16) {
+    badLength(p_b1, "`b1` must have 16 elements, but has ", "");
+  }
+  if (p_w2.length !== 64) {
+    badLength(p_w2, "`w2` must have 64 elements, but has ", "");
+  }
+  if (p_b2.length !== 4) {
+    badLength(p_b2, "`b2` must have 4 elements, but has ", "");
+  }
+  run_predict(in_x, undefined, p_w1, p_b1, p_w2, p_b2);
+  return predict_result;
+}
+const grad_b11 = new F(4);
+const grad_b10 = new F(64);
+const grad_b9 = new F(16);
+const grad_b8 = new F(80);
+const grad_b7 = new F(128);
+const grad_b6 = new F(32);
+const grad_b1 = new F(32);
+const grad_b0 = new F(128);
+const grad_scratch = new Float64Array(5);
+function run_grad(in_x, in_target, p_w1, p_b1, p_w2, p_b2) {
+  let grad_b2_0 = 0, grad_b2_1 = 0, grad_b2_2 = 0, grad_b2_3 = 0, grad_b2_4 = 0, grad_b2_5 = 0, grad_b2_6 = 0, grad_b2_7 = 0, grad_b3_0 = 0, grad_b3_1 = 0, grad_b3_2 = 0, grad_b3_3 = 0, grad_b3_4 = 0, grad_b3_5 = 0, grad_b3_6 = 0, grad_b3_7 = 0, grad_b4_0 = 0, grad_b4_1 = 0, grad_b4_2 = 0, grad_b4_3 = 0, grad_b4_4 = 0, grad_b4_5 = 0, grad_b4_6 = 0, grad_b4_7 = 0, grad_b4_8 = 0, grad_b4_9 = 0, grad_b4_10 = 0, grad_b4_11 = 0, grad_b4_12 = 0, grad_b4_13 = 0, grad_b4_14 = 0, grad_b4_15 = 0, grad_b4_16 = 0, grad_b4_17 = 0, grad_b4_18 = 0, grad_b4_19 = 0, grad_b4_20 = 0, grad_b4_21 = 0, grad_b4_22 = 0, grad_b4_23 = 0, grad_b4_24 = 0, grad_b4_25 = 0, grad_b4_26 = 0, grad_b4_27 = 0, grad_b4_28 = 0, grad_b4_29 = 0, grad_b4_30 = 0, grad_b4_31 = 0, grad_b5_0 = 0, grad_b5_1 = 0, grad_b5_2 = 0, grad_b5_3 = 0, grad_b5_4 = 0, grad_b5_5 = 0, grad_b5_6 = 0, grad_b5_7 = 0;
+  {
+    // h [8, 16]  (model.grad:12: h      = relu(x @ w1 + b1))
+    let i_194 = 0;
+    for (; i_194 + 1 < 8; i_194 += 2) {
+      let j_195 = 0;
+      for (; j_195 + 3 < 16; j_195 += 4) {
+        let c00_197 = 0;
+        let c01_198 = 0;
+        let c02_199 = 0;
+        let c03_200 = 0;
+        let c10_201 = 0;
+        let c11_202 = 0;
+        let c12_203 = 0;
+        let c13_204 = 0;
+        {
+          const a_205 = in_x[i_194 * 5];
+          const a_206 = in_x[(i_194 + 1) * 5];
+          const b_207 = p_w1[j_195];
+          const b_208 = p_w1[j_195 + 1];
+          const b_209 = p_w1[j_195 + 2];
+          const b_210 = p_w1[j_195 + 3];
+          c00_197 += a_205 * b_207;
+          c01_198 += a_205 * b_208;
+          c02_199 += a_205 * b_209;
+          c03_200 += a_205 * b_210;
+          c10_201 += a_206 * b_207;
+          c11_202 += a_206 * b_208;
+          c12_203 += a_206 * b_209;
+          c13_204 += a_206 * b_210;
+        }
+        {
+          const a_205 = in_x[i_194 * 5 + 1];
+          const a_206 = in_x[(i_194 + 1) * 5 + 1];
+          const b_207 = p_w1[16 + j_195];
+          const b_208 = p_w1[16 + (j_195 + 1)];
+          const b_209 = p_w1[16 + (j_195 + 2)];
+          const b_210 = p_w1[16 + (j_195 + 3)];
+          c00_197 += a_205 * b_207;
+          c01_198 += a_205 * b_208;
+          c02_199 += a_205 * b_209;
+          c03_200 += a_205 * b_210;
+          c10_201 += a_206 * b_207;
+          c11_202 += a_206 * b_208;
+          c12_203 += a_206 * b_209;
+          c13_204 += a_206 * b_210;
+        }
+        {
+          const a_205 = in_x[i_194 * 5 + 2];
+          const a_206 = in_x[(i_194 + 1) * 5 + 2];
+          const b_207 = p_w1[32 + j_195];
+          const b_208 = p_w1[32 + (j_195 + 1)];
+          const b_209 = p_w1[32 + (j_195 + 2)];
+          const b_210 = p_w1[32 + (j_195 + 3)];
+          c00_197 += a_205 * b_207;
+          c01_198 += a_205 * b_208;
+          c02_199 += a_205 * b_209;
+          c03_200 += a_205 * b_210;
+          c10_201 += a_206 * b_207;
+          c11_202 += a_206 * b_208;
+          c12_203 += a_206 * b_209;
+          c13_204 += a_206 * b_210;
+        }
+        {
+          const a_205 = in_x[i_194 * 5 + 3];
+          const a_206 = in_x[(i_194 + 1) * 5 + 3];
+          const b_207 = p_w1[48 + j_195];
+          const b_208 = p_w1[48 + (j_195 + 1)];
+          const b_209 = p_w1[48 + (j_195 + 2)];
+          const b_210 = p_w1[48 + (j_195 + 3)];
+          c00_197 += a_205 * b_207;
+          c01_198 += a_205 * b_208;
+          c02_199 += a_205 * b_209;
+          c03_200 += a_205 * b_210;
+          c10_201 += a_206 * b_207;
+          c11_202 += a_206 * b_208;
+          c12_203 += a_206 * b_209;
+          c13_204 += a_206 * b_210;
+        }
+        {
+          const a_205 = in_x[i_194 * 5 + 4];
+          const a_206 = in_x[(i_194 + 1) * 5 + 4];
+          const b_207 = p_w1[64 + j_195];
+          const b_208 = p_w1[64 + (j_195 + 1)];
+          const b_209 = p_w1[64 + (j_195 + 2)];
+          const b_210 = p_w1[64 + (j_195 + 3)];
+          c00_197 += a_205 * b_207;
+          c01_198 += a_205 * b_208;
+          c02_199 += a_205 * b_209;
+          c03_200 += a_205 * b_210;
+          c10_201 += a_206 * b_207;
+          c11_202 += a_206 * b_208;
+          c12_203 += a_206 * b_209;
+          c13_204 += a_206 * b_210;
+        }
+        {
+          const v_211 = c00_197;
+          const t_212 = p_b1[j_195];
+          const t_213 = v_211 + t_212;
+          grad_b0[i_194 * 16 + j_195] = t_213 > 0 ? t_213 : 0;
+        }
+        {
+          const v_214 = c01_198;
+          const t_215 = p_b1[j_195 + 1];
+          const t_216 = v_214 + t_215;
+          grad_b0[i_194 * 16 + (j_195 + 1)] = t_216 > 0 ? t_216 : 0;
+        }
+        {
+          const v_217 = c02_199;
+          const t_218 = p_b1[j_195 + 2];
+          const t_219 = v_217 + t_218;
+          grad_b0[i_194 * 16 + (j_195 + 2)] = t_219 > 0 ? t_219 : 0;
+        }
+        {
+          const v_220 = c03_200;
+          const t_221 = p_b1[j_195 + 3];
+          const t_222 = v_220 + t_221;
+          grad_b0[i_194 * 16 + (j_195 + 3)] = t_222 > 0 ? t_222 : 0;
+        }
+        {
+          const v_223 = c10_201;
+          const t_224 = p_b1[j_195];
+          const t_225 = v_223 + t_224;
+          grad_b0[(i_194 + 1) * 16 + j_195] = t_225 > 0 ? t_225 : 0;
+        }
+        {
+          const v_226 = c11_202;
+          const t_227 = p_b1[j_195 + 1];
+          const t_228 = v_226 + t_227;
+          grad_b0[(i_194 + 1) * 16 + (j_195 + 1)] = t_228 > 0 ? t_228 : 0;
+        }
+        {
+          const v_229 = c12_203;
+          const t_230 = p_b1[j_195 + 2];
+          const t_231 = v_229 + t_230;
+          grad_b0[(i_194 + 1) * 16 + (j_195 + 2)] = t_231 > 0 ? t_231 : 0;
+        }
+        {
+          const v_232 = c13_204;
+          const t_233 = p_b1[j_195 + 3];
+          const t_234 = v_232 + t_233;
+          grad_b0[(i_194 + 1) * 16 + (j_195 + 3)] = t_234 > 0 ? t_234 : 0;
+        }
+      }
     }
-    {
-      const t_194 = in_target[2];
-      const t_195 = grad_b1[2];
-      const t_196 = grad_b5_0;
-      const t_197 = t_195 - t_196;
-      acc_193 = acc_193 + t_194 * t_197;
+  }
+  {
+    // logits [8, 4]  (model.grad:13: logits = h @ w2 + b2)
+    let i_235 = 0;
+    for (; i_235 + 1 < 8; i_235 += 2) {
+      let j_236 = 0;
+      for (; j_236 + 3 < 4; j_236 += 4) {
+        let c00_238 = 0;
+        let c01_239 = 0;
+        let c02_240 = 0;
+        let c03_241 = 0;
+        let c10_242 = 0;
+        let c11_243 = 0;
+        let c12_244 = 0;
+        let c13_245 = 0;
+        for (let k_237 = 0; k_237 < 16; k_237++) {
+          const a_246 = grad_b0[i_235 * 16 + k_237];
+          const a_247 = grad_b0[(i_235 + 1) * 16 + k_237];
+          const b_248 = p_w2[k_237 * 4 + j_236];
+          const b_249 = p_w2[k_237 * 4 + (j_236 + 1)];
+          const b_250 = p_w2[k_237 * 4 + (j_236 + 2)];
+          const b_251 = p_w2[k_237 * 4 + (j_236 + 3)];
+          c00_238 += a_246 * b_248;
+          c01_239 += a_246 * b_249;
+          c02_240 += a_246 * b_250;
+          c03_241 += a_246 * b_251;
+          c10_242 += a_247 * b_248;
+          c11_243 += a_247 * b_249;
+          c12_244 += a_247 * b_250;
+          c13_245 += a_247 * b_251;
+        }
+        {
+          const v_252 = c00_238;
+          const t_253 = p_b2[j_236];
+          grad_b1[i_235 * 4 + j_236] = v_252 + t_253;
+        }
+        {
+          const v_254 = c01_239;
+          const t_255 = p_b2[j_236 + 1];
+          grad_b1[i_235 * 4 + (j_236 + 1)] = v_254 + t_255;
+        }
+        {
+          const v_256 = c02_240;
+          const t_257 = p_b2[j_236 + 2];
+          grad_b1[i_235 * 4 + (j_236 + 2)] = v_256 + t_257;
+        }
+        {
+          const v_258 = c03_241;
+          const t_259 = p_b2[j_236 + 3];
+          grad_b1[i_235 * 4 + (j_236 + 3)] = v_258 + t_259;
+        }
+        {
+          const v_260 = c10_242;
+          const t_261 = p_b2[j_236];
+          grad_b1[(i_235 + 1) * 4 + j_236] = v_260 + t_261;
+        }
+        {
+          const v_262 = c11_243;
+          const t_263 = p_b2[j_236 + 1];
+          grad_b1[(i_235 + 1) * 4 + (j_236 + 1)] = v_262 + t_263;
+        }
+        {
+          const v_264 = c12_244;
+          const t_265 = p_b2[j_236 + 2];
+          grad_b1[(i_235 + 1) * 4 + (j_236 + 2)] = v_264 + t_265;
+        }
+        {
+          const v_266 = c13_245;
+          const t_267 = p_b2[j_236 + 3];
+          grad_b1[(i_235 + 1) * 4 + (j_236 + 3)] = v_266 + t_267;
+        }
+      }
     }
-    {
-      const t_194 = in_target[3];
-      const t_195 = grad_b1[3];
-      const t_196 = grad_b5_0;
-      const t_197 = t_195 - t_196;
-      acc_193 = acc_193 + t_194 * t_197;
-    }
-    grad_b3_0 = acc_193;
   }
   {
-    let acc_193 = 0;
-    {
-      const t_194 = in_target[4];
-      const t_195 = grad_b1[4];
-      const t_196 = grad_b5_1;
-      const t_197 = t_195 - t_196;
-      acc_193 = acc_193 + t_194 * t_197;
-    }
-    {
-      const t_194 = in_target[5];
-      const t_195 = grad_b1[5];
-      const t_196 = grad_b5_1;
-      const t_197 = t_195 - t_196;
-      acc_193 = acc_193 + t_194 * t_197;
-    }
-    {
-      const t_194 = in_target[6];
-      const t_195 = grad_b1[6];
-      const t_196 = grad_b5_1;
-      const t_197 = t_195 - t_196;
-      acc_193 = acc_193 + t_194 * t_197;
-    }
-    {
-      const t_194 = in_target[7];
-      const t_195 = grad_b1[7];
-      const t_196 = grad_b5_1;
-      const t_197 = t_195 - t_196;
-      acc_193 = acc_193 + t_194 * t_197;
-    }
-    grad_b3_1 = acc_193;
+    // max [8]  (model.grad:14: probs  = softmax(logits))
+    let acc_270 = -Infinity;
+    acc_270 = Math.max(acc_270, grad_b1[0]);
+    acc_270 = Math.max(acc_270, grad_b1[1]);
+    acc_270 = Math.max(acc_270, grad_b1[2]);
+    acc_270 = Math.max(acc_270, grad_b1[3]);
+    grad_b2_0 = acc_270;
   }
   {
-    let acc_193 = 0;
-    {
-      const t_194 = in_target[8];
-      const t_195 = grad_b1[8];
-      const t_196 = grad_b5_2;
-      const t_197 = t_195 - t_196;
-      acc_193 = acc_193 + t_194 * t_197;
-    }
-    {
-      const t_194 = in_target[9];
-      const t_195 = grad_b1[9];
-      const t_196 = grad_b5_2;
-      const t_197 = t_195 - t_196;
-      acc_193 = acc_193 + t_194 * t_197;
-    }
-    {
-      const t_194 = in_target[10];
-      const t_195 = grad_b1[10];
-      const t_196 = grad_b5_2;
-      const t_197 = t_195 - t_196;
-      acc_193 = acc_193 + t_194 * t_197;
-    }
-    {
-      const t_194 = in_target[11];
-      const t_195 = grad_b1[11];
-      const t_196 = grad_b5_2;
-      const t_197 = t_195 - t_196;
-      acc_193 = acc_193 + t_194 * t_197;
-    }
-    grad_b3_2 = acc_193;
+    let acc_270 = -Infinity;
+    acc_270 = Math.max(acc_270, grad_b1[4]);
+    acc_270 = Math.max(acc_270, grad_b1[5]);
+    acc_270 = Math.max(acc_270, grad_b1[6]);
+    acc_270 = Math.max(acc_270, grad_b1[7]);
+    grad_b2_1 = acc_270;
   }
   {
-    let acc_193 = 0;
-    {
-      const t_194 = in_target[12];
-      const t_195 = grad_b1[12];
-      const t_196 = grad_b5_3;
-      const t_197 = t_195 - t_196;
-      acc_193 = acc_193 + t_194 * t_197;
-    }
-    {
-      const t_194 = in_target[13];
-      const t_195 = grad_b1[13];
-      const t_196 = grad_b5_3;
-      const t_197 = t_195 - t_196;
-      acc_193 = acc_193 + t_194 * t_197;
-    }
-    {
-      const t_194 = in_target[14];
-      const t_195 = grad_b1[14];
-      const t_196 = grad_b5_3;
-      const t_197 = t_195 - t_196;
-      acc_193 = acc_193 + t_194 * t_197;
-    }
-    {
-      const t_194 = in_target[15];
-      const t_195 = grad_b1[15];
-      const t_196 = grad_b5_3;
-      const t_197 = t_195 - t_196;
-      acc_193 = acc_193 + t_194 * t_197;
-    }
-    grad_b3_3 = acc_193;
+    let acc_270 = -Infinity;
+    acc_270 = Math.max(acc_270, grad_b1[8]);
+    acc_270 = Math.max(acc_270, grad_b1[9]);
+    acc_270 = Math.max(acc_270, grad_b1[10]);
+    acc_270 = Math.max(acc_270, grad_b1[11]);
+    grad_b2_2 = acc_270;
   }
   {
-    let acc_193 = 0;
-    {
-      const t_194 = in_target[16];
-      const t_195 = grad_b1[16];
-      const t_196 = grad_b5_4;
-      const t_197 = t_195 - t_196;
-      acc_193 = acc_193 + t_194 * t_197;
-    }
-    {
-      const t_194 = in_target[17];
-      const t_195 = grad_b1[17];
-      const t_196 = grad_b5_4;
-      const t_197 = t_195 - t_196;
-      acc_193 = acc_193 + t_194 * t_197;
-    }
-    {
-      const t_194 = in_target[18];
-      const t_195 = grad_b1[18];
-      const t_196 = grad_b5_4;
-      const t_197 = t_195 - t_196;
-      acc_193 = acc_193 + t_194 * t_197;
-    }
-    {
-      const t_194 = in_target[19];
-      const t_195 = grad_b1[19];
-      const t_196 = grad_b5_4;
-      const t_197 = t_195 - t_196;
-      acc_193 = acc_193 + t_194 * t_197;
-    }
-    grad_b3_4 = acc_193;
+    let acc_270 = -Infinity;
+    acc_270 = Math.max(acc_270, grad_b1[12]);
+    acc_270 = Math.max(acc_270, grad_b1[13]);
+    acc_270 = Math.max(acc_270, grad_b1[14]);
+    acc_270 = Math.max(acc_270, grad_b1[15]);
+    grad_b2_3 = acc_270;
   }
   {
-    let acc_193 = 0;
-    {
-      const t_194 = in_target[20];
-      const t_195 = grad_b1[20];
-      const t_196 = grad_b5_5;
-      const t_197 = t_195 - t_196;
-      acc_193 = acc_193 + t_194 * t_197;
-    }
-    {
-      const t_194 = in_target[21];
-      const t_195 = grad_b1[21];
-      const t_196 = grad_b5_5;
-      const t_197 = t_195 - t_196;
-      acc_193 = acc_193 + t_194 * t_197;
-    }
-    {
-      const t_194 = in_target[22];
-      const t_195 = grad_b1[22];
-      const t_196 = grad_b5_5;
-      const t_197 = t_195 - t_196;
-      acc_193 = acc_193 + t_194 * t_197;
-    }
-    {
-      const t_194 = in_target[23];
-      const t_195 = grad_b1[23];
-      const t_196 = grad_b5_5;
-      const t_197 = t_195 - t_196;
-      acc_193 = acc_193 + t_194 * t_197;
-    }
-    grad_b3_5 = acc_193;
+    let acc_270 = -Infinity;
+    acc_270 = Math.max(acc_270, grad_b1[16]);
+    acc_270 = Math.max(acc_270, grad_b1[17]);
+    acc_270 = Math.max(acc_270, grad_b1[18]);
+    acc_270 = Math.max(acc_270, grad_b1[19]);
+    grad_b2_4 = acc_270;
   }
   {
-    let acc_193 = 0;
-    {
-      const t_194 = in_target[24];
-      const t_195 = grad_b1[24];
-      const t_196 = grad_b5_6;
-      const t_197 = t_195 - t_196;
-      acc_193 = acc_193 + t_194 * t_197;
-    }
-    {
-      const t_194 = in_target[25];
-      const t_195 = grad_b1[25];
-      const t_196 = grad_b5_6;
-      const t_197 = t_195 - t_196;
-      acc_193 = acc_193 + t_194 * t_197;
-    }
-    {
-      const t_194 = in_target[26];
-      const t_195 = grad_b1[26];
-      const t_196 = grad_b5_6;
-      const t_197 = t_195 - t_196;
-      acc_193 = acc_193 + t_194 * t_197;
-    }
-    {
-      const t_194 = in_target[27];
-      const t_195 = grad_b1[27];
-      const t_196 = grad_b5_6;
-      const t_197 = t_195 - t_196;
-      acc_193 = acc_193 + t_194 * t_197;
-    }
-    grad_b3_6 = acc_193;
+    let acc_270 = -Infinity;
+    acc_270 = Math.max(acc_270, grad_b1[20]);
+    acc_270 = Math.max(acc_270, grad_b1[21]);
+    acc_270 = Math.max(acc_270, grad_b1[22]);
+    acc_270 = Math.max(acc_270, grad_b1[23]);
+    grad_b2_5 = acc_270;
   }
   {
-    let acc_193 = 0;
-    {
-      const t_194 = in_target[28];
-      const t_195 = grad_b1[28];
-      const t_196 = grad_b5_7;
-      const t_197 = t_195 - t_196;
-      acc_193 = acc_193 + t_194 * t_197;
-    }
-    {
-      const t_194 = in_target[29];
-      const t_195 = grad_b1[29];
-      const t_196 = grad_b5_7;
-      const t_197 = t_195 - t_196;
-      acc_193 = acc_193 + t_194 * t_197;
-    }
-    {
-      const t_194 = in_target[30];
-      const t_195 = grad_b1[30];
-      const t_196 = grad_b5_7;
-      const t_197 = t_195 - t_196;
-      acc_193 = acc_193 + t_194 * t_197;
-    }
-    {
-      const t_194 = in_target[31];
-      const t_195 = grad_b1[31];
-      const t_196 = grad_b5_7;
-      const t_197 = t_195 - t_196;
-      acc_193 = acc_193 + t_194 * t_197;
-    }
-    grad_b3_7 = acc_193;
-  }
-  // sum []  (<prelude>:6: fn cross_entropy(logits, target) = mean(-sum(target * log_softmax(logits, axis = -1), axis = -1)))
-  let s_198 = 0;
-  {
-    let acc_200 = 0;
-    {
-      const t_201 = grad_b3_0;
-      acc_200 = acc_200 + -t_201;
-    }
-    {
-      const t_201 = grad_b3_1;
-      acc_200 = acc_200 + -t_201;
-    }
-    {
-      const t_201 = grad_b3_2;
-      acc_200 = acc_200 + -t_201;
-    }
-    {
-      const t_201 = grad_b3_3;
-      acc_200 = acc_200 + -t_201;
-    }
-    {
-      const t_201 = grad_b3_4;
-      acc_200 = acc_200 + -t_201;
-    }
-    {
-      const t_201 = grad_b3_5;
-      acc_200 = acc_200 + -t_201;
-    }
-    {
-      const t_201 = grad_b3_6;
-      acc_200 = acc_200 + -t_201;
-    }
-    {
-      const t_201 = grad_b3_7;
-      acc_200 = acc_200 + -t_201;
-    }
-    s_198 = acc_200;
-  }
-  // loss []  (<prelude>:6: fn cross_entropy(logits, target) = mean(-sum(target * log_softmax(logits, axis = -1), axis = -1)))
-  let s_loss_202 = 0;
-  s_loss_202 = s_198 / 8;
-  {
-    // mul [8, 4]  (<prelude>:6: fn cross_entropy(logits, target) = mean(-sum(target * log_softmax(logits, axis = -1), axis = -1)))
-    const t_204 = in_target[0];
-    grad_b1[0] = -0.125 * t_204;
+    let acc_270 = -Infinity;
+    acc_270 = Math.max(acc_270, grad_b1[24]);
+    acc_270 = Math.max(acc_270, grad_b1[25]);
+    acc_270 = Math.max(acc_270, grad_b1[26]);
+    acc_270 = Math.max(acc_270, grad_b1[27]);
+    grad_b2_6 = acc_270;
   }
   {
-    const t_204 = in_target[1];
-    grad_b1[1] = -0.125 * t_204;
+    let acc_270 = -Infinity;
+    acc_270 = Math.max(acc_270, grad_b1[28]);
+    acc_270 = Math.max(acc_270, grad_b1[29]);
+    acc_270 = Math.max(acc_270, grad_b1[30]);
+    acc_270 = Math.max(acc_270, grad_b1[31]);
+    grad_b2_7 = acc_270;
   }
   {
-    const t_204 = in_target[2];
-    grad_b1[2] = -0.125 * t_204;
+    // stop_gradient [8, 1]  (model.grad:14: probs  = softmax(logits))
+    const t_273 = grad_b2_0;
+    const t_274 = Math.abs(t_273);
+    const t_275 = +(t_274 < Infinity);
+    const t_276 = grad_b2_0;
+    const t_277 = t_275 !== 0 ? t_276 : 0;
+    grad_b3_0 = t_277;
   }
   {
-    const t_204 = in_target[3];
-    grad_b1[3] = -0.125 * t_204;
+    const t_273 = grad_b2_1;
+    const t_274 = Math.abs(t_273);
+    const t_275 = +(t_274 < Infinity);
+    const t_276 = grad_b2_1;
+    const t_277 = t_275 !== 0 ? t_276 : 0;
+    grad_b3_1 = t_277;
   }
   {
-    const t_204 = in_target[4];
-    grad_b1[4] = -0.125 * t_204;
+    const t_273 = grad_b2_2;
+    const t_274 = Math.abs(t_273);
+    const t_275 = +(t_274 < Infinity);
+    const t_276 = grad_b2_2;
+    const t_277 = t_275 !== 0 ? t_276 : 0;
+    grad_b3_2 = t_277;
   }
   {
-    const t_204 = in_target[5];
-    grad_b1[5] = -0.125 * t_204;
+    const t_273 = grad_b2_3;
+    const t_274 = Math.abs(t_273);
+    const t_275 = +(t_274 < Infinity);
+    const t_276 = grad_b2_3;
+    const t_277 = t_275 !== 0 ? t_276 : 0;
+    grad_b3_3 = t_277;
   }
   {
-    const t_204 = in_target[6];
-    grad_b1[6] = -0.125 * t_204;
+    const t_273 = grad_b2_4;
+    const t_274 = Math.abs(t_273);
+    const t_275 = +(t_274 < Infinity);
+    const t_276 = grad_b2_4;
+    const t_277 = t_275 !== 0 ? t_276 : 0;
+    grad_b3_4 = t_277;
   }
   {
-    const t_204 = in_target[7];
-    grad_b1[7] = -0.125 * t_204;
+    const t_273 = grad_b2_5;
+    const t_274 = Math.abs(t_273);
+    const t_275 = +(t_274 < Infinity);
+    const t_276 = grad_b2_5;
+    const t_277 = t_275 !== 0 ? t_276 : 0;
+    grad_b3_5 = t_277;
   }
   {
-    const t_204 = in_target[8];
-    grad_b1[8] = -0.125 * t_204;
+    const t_273 = grad_b2_6;
+    const t_274 = Math.abs(t_273);
+    const t_275 = +(t_274 < Infinity);
+    const t_276 = grad_b2_6;
+    const t_277 = t_275 !== 0 ? t_276 : 0;
+    grad_b3_6 = t_277;
   }
   {
-    const t_204 = in_target[9];
-    grad_b1[9] = -0.125 * t_204;
+    const t_273 = grad_b2_7;
+    const t_274 = Math.abs(t_273);
+    const t_275 = +(t_274 < Infinity);
+    const t_276 = grad_b2_7;
+    const t_277 = t_275 !== 0 ? t_276 : 0;
+    grad_b3_7 = t_277;
   }
   {
-    const t_204 = in_target[10];
-    grad_b1[10] = -0.125 * t_204;
+    // exp [8, 4]  (model.grad:14: probs  = softmax(logits))
+    const t_280 = grad_b1[0];
+    const t_281 = grad_b3_0;
+    const t_282 = t_280 - t_281;
+    grad_b4_0 = Math.exp(t_282);
   }
   {
-    const t_204 = in_target[11];
-    grad_b1[11] = -0.125 * t_204;
+    const t_280 = grad_b1[1];
+    const t_281 = grad_b3_0;
+    const t_282 = t_280 - t_281;
+    grad_b4_1 = Math.exp(t_282);
   }
   {
-    const t_204 = in_target[12];
-    grad_b1[12] = -0.125 * t_204;
+    const t_280 = grad_b1[2];
+    const t_281 = grad_b3_0;
+    const t_282 = t_280 - t_281;
+    grad_b4_2 = Math.exp(t_282);
   }
   {
-    const t_204 = in_target[13];
-    grad_b1[13] = -0.125 * t_204;
+    const t_280 = grad_b1[3];
+    const t_281 = grad_b3_0;
+    const t_282 = t_280 - t_281;
+    grad_b4_3 = Math.exp(t_282);
   }
   {
-    const t_204 = in_target[14];
-    grad_b1[14] = -0.125 * t_204;
+    const t_280 = grad_b1[4];
+    const t_281 = grad_b3_1;
+    const t_282 = t_280 - t_281;
+    grad_b4_4 = Math.exp(t_282);
   }
   {
-    const t_204 = in_target[15];
-    grad_b1[15] = -0.125 * t_204;
+    const t_280 = grad_b1[5];
+    const t_281 = grad_b3_1;
+    const t_282 = t_280 - t_281;
+    grad_b4_5 = Math.exp(t_282);
   }
   {
-    const t_204 = in_target[16];
-    grad_b1[16] = -0.125 * t_204;
+    const t_280 = grad_b1[6];
+    const t_281 = grad_b3_1;
+    const t_282 = t_280 - t_281;
+    grad_b4_6 = Math.exp(t_282);
   }
   {
-    const t_204 = in_target[17];
-    grad_b1[17] = -0.125 * t_204;
+    const t_280 = grad_b1[7];
+    const t_281 = grad_b3_1;
+    const t_282 = t_280 - t_281;
+    grad_b4_7 = Math.exp(t_282);
   }
   {
-    const t_204 = in_target[18];
-    grad_b1[18] = -0.125 * t_204;
+    const t_280 = grad_b1[8];
+    const t_281 = grad_b3_2;
+    const t_282 = t_280 - t_281;
+    grad_b4_8 = Math.exp(t_282);
   }
   {
-    const t_204 = in_target[19];
-    grad_b1[19] = -0.125 * t_204;
+    const t_280 = grad_b1[9];
+    const t_281 = grad_b3_2;
+    const t_282 = t_280 - t_281;
+    grad_b4_9 = Math.exp(t_282);
   }
   {
-    const t_204 = in_target[20];
-    grad_b1[20] = -0.125 * t_204;
+    const t_280 = grad_b1[10];
+    const t_281 = grad_b3_2;
+    const t_282 = t_280 - t_281;
+    grad_b4_10 = Math.exp(t_282);
   }
   {
-    const t_204 = in_target[21];
-    grad_b1[21] = -0.125 * t_204;
+    const t_280 = grad_b1[11];
+    const t_281 = grad_b3_2;
+    const t_282 = t_280 - t_281;
+    grad_b4_11 = Math.exp(t_282);
   }
   {
-    const t_204 = in_target[22];
-    grad_b1[22] = -0.125 * t_204;
+    const t_280 = grad_b1[12];
+    const t_281 = grad_b3_3;
+    const t_282 = t_280 - t_281;
+    grad_b4_12 = Math.exp(t_282);
   }
   {
-    const t_204 = in_target[23];
-    grad_b1[23] = -0.125 * t_204;
+    const t_280 = grad_b1[13];
+    const t_281 = grad_b3_3;
+    const t_282 = t_280 - t_281;
+    grad_b4_13 = Math.exp(t_282);
   }
   {
-    const t_204 = in_target[24];
-    grad_b1[24] = -0.125 * t_204;
+    const t_280 = grad_b1[14];
+    const t_281 = grad_b3_3;
+    const t_282 = t_280 - t_281;
+    grad_b4_14 = Math.exp(t_282);
   }
   {
-    const t_204 = in_target[25];
-    grad_b1[25] = -0.125 * t_204;
+    const t_280 = grad_b1[15];
+    const t_281 = grad_b3_3;
+    const t_282 = t_280 - t_281;
+    grad_b4_15 = Math.exp(t_282);
   }
   {
-    const t_204 = in_target[26];
-    grad_b1[26] = -0.125 * t_204;
+    const t_280 = grad_b1[16];
+    const t_281 = grad_b3_4;
+    const t_282 = t_280 - t_281;
+    grad_b4_16 = Math.exp(t_282);
   }
   {
-    const t_204 = in_target[27];
-    grad_b1[27] = -0.125 * t_204;
+    const t_280 = grad_b1[17];
+    const t_281 = grad_b3_4;
+    const t_282 = t_280 - t_281;
+    grad_b4_17 = Math.exp(t_282);
   }
   {
-    const t_204 = in_target[28];
-    grad_b1[28] = -0.125 * t_204;
+    const t_280 = grad_b1[18];
+    const t_281 = grad_b3_4;
+    const t_282 = t_280 - t_281;
+    grad_b4_18 = Math.exp(t_282);
   }
   {
-    const t_204 = in_target[29];
-    grad_b1[29] = -0.125 * t_204;
+    const t_280 = grad_b1[19];
+    const t_281 = grad_b3_4;
+    const t_282 = t_280 - t_281;
+    grad_b4_19 = Math.exp(t_282);
   }
   {
-    const t_204 = in_target[30];
-    grad_b1[30] = -0.125 * t_204;
+    const t_280 = grad_b1[20];
+    const t_281 = grad_b3_5;
+    const t_282 = t_280 - t_281;
+    grad_b4_20 = Math.exp(t_282);
   }
   {
-    const t_204 = in_target[31];
-    grad_b1[31] = -0.125 * t_204;
+    const t_280 = grad_b1[21];
+    const t_281 = grad_b3_5;
+    const t_282 = t_280 - t_281;
+    grad_b4_21 = Math.exp(t_282);
+  }
+  {
+    const t_280 = grad_b1[22];
+    const t_281 = grad_b3_5;
+    const t_282 = t_280 - t_281;
+    grad_b4_22 = Math.exp(t_282);
+  }
+  {
+    const t_280 = grad_b1[23];
+    const t_281 = grad_b3_5;
+    const t_282 = t_280 - t_281;
+    grad_b4_23 = Math.exp(t_282);
+  }
+  {
+    const t_280 = grad_b1[24];
+    const t_281 = grad_b3_6;
+    const t_282 = t_280 - t_281;
+    grad_b4_24 = Math.exp(t_282);
+  }
+  {
+    const t_280 = grad_b1[25];
+    const t_281 = grad_b3_6;
+    const t_282 = t_280 - t_281;
+    grad_b4_25 = Math.exp(t_282);
+  }
+  {
+    const t_280 = grad_b1[26];
+    const t_281 = grad_b3_6;
+    const t_282 = t_280 - t_281;
+    grad_b4_26 = Math.exp(t_282);
+  }
+  {
+    const t_280 = grad_b1[27];
+    const t_281 = grad_b3_6;
+    const t_282 = t_280 - t_281;
+    grad_b4_27 = Math.exp(t_282);
+  }
+  {
+    const t_280 = grad_b1[28];
+    const t_281 = grad_b3_7;
+    const t_282 = t_280 - t_281;
+    grad_b4_28 = Math.exp(t_282);
+  }
+  {
+    const t_280 = grad_b1[29];
+    const t_281 = grad_b3_7;
+    const t_282 = t_280 - t_281;
+    grad_b4_29 = Math.exp(t_282);
+  }
+  {
+    const t_280 = grad_b1[30];
+    const t_281 = grad_b3_7;
+    const t_282 = t_280 - t_281;
+    grad_b4_30 = Math.exp(t_282);
+  }
+  {
+    const t_280 = grad_b1[31];
+    const t_281 = grad_b3_7;
+    const t_282 = t_280 - t_281;
+    grad_b4_31 = Math.exp(t_282);
   }
   {
     // sum [8]  (model.grad:14: probs  = softmax(logits))
-    let acc_207 = 0;
-    {
-      const t_208 = grad_b1[0];
-      acc_207 = acc_207 + -t_208;
-    }
-    {
-      const t_208 = grad_b1[1];
-      acc_207 = acc_207 + -t_208;
-    }
-    {
-      const t_208 = grad_b1[2];
-      acc_207 = acc_207 + -t_208;
-    }
-    {
-      const t_208 = grad_b1[3];
-      acc_207 = acc_207 + -t_208;
-    }
-    grad_b5_0 = acc_207;
+    let acc_285 = 0;
+    acc_285 = acc_285 + grad_b4_0;
+    acc_285 = acc_285 + grad_b4_1;
+    acc_285 = acc_285 + grad_b4_2;
+    acc_285 = acc_285 + grad_b4_3;
+    grad_b2_0 = acc_285;
   }
   {
-    let acc_207 = 0;
-    {
-      const t_208 = grad_b1[4];
-      acc_207 = acc_207 + -t_208;
-    }
-    {
-      const t_208 = grad_b1[5];
-      acc_207 = acc_207 + -t_208;
-    }
-    {
-      const t_208 = grad_b1[6];
-      acc_207 = acc_207 + -t_208;
-    }
-    {
-      const t_208 = grad_b1[7];
-      acc_207 = acc_207 + -t_208;
-    }
-    grad_b5_1 = acc_207;
+    let acc_285 = 0;
+    acc_285 = acc_285 + grad_b4_4;
+    acc_285 = acc_285 + grad_b4_5;
+    acc_285 = acc_285 + grad_b4_6;
+    acc_285 = acc_285 + grad_b4_7;
+    grad_b2_1 = acc_285;
   }
   {
-    let acc_207 = 0;
-    {
-      const t_208 = grad_b1[8];
-      acc_207 = acc_207 + -t_208;
-    }
-    {
-      const t_208 = grad_b1[9];
-      acc_207 = acc_207 + -t_208;
-    }
-    {
-      const t_208 = grad_b1[10];
-      acc_207 = acc_207 + -t_208;
-    }
-    {
-      const t_208 = grad_b1[11];
-      acc_207 = acc_207 + -t_208;
-    }
-    grad_b5_2 = acc_207;
+    let acc_285 = 0;
+    acc_285 = acc_285 + grad_b4_8;
+    acc_285 = acc_285 + grad_b4_9;
+    acc_285 = acc_285 + grad_b4_10;
+    acc_285 = acc_285 + grad_b4_11;
+    grad_b2_2 = acc_285;
   }
   {
-    let acc_207 = 0;
-    {
-      const t_208 = grad_b1[12];
-      acc_207 = acc_207 + -t_208;
-    }
-    {
-      const t_208 = grad_b1[13];
-      acc_207 = acc_207 + -t_208;
-    }
-    {
-      const t_208 = grad_b1[14];
-      acc_207 = acc_207 + -t_208;
-    }
-    {
-      const t_208 = grad_b1[15];
-      acc_207 = acc_207 + -t_208;
-    }
-    grad_b5_3 = acc_207;
+    let acc_285 = 0;
+    acc_285 = acc_285 + grad_b4_12;
+    acc_285 = acc_285 + grad_b4_13;
+    acc_285 = acc_285 + grad_b4_14;
+    acc_285 = acc_285 + grad_b4_15;
+    grad_b2_3 = acc_285;
   }
   {
-    let acc_207 = 0;
-    {
-      const t_208 = grad_b1[16];
-      acc_207 = acc_207 + -t_208;
-    }
-    {
-      const t_208 = grad_b1[17];
-      acc_207 = acc_207 + -t_208;
-    }
-    {
-      const t_208 = grad_b1[18];
-      acc_207 = acc_207 + -t_208;
-    }
-    {
-      const t_208 = grad_b1[19];
-      acc_207 = acc_207 + -t_208;
-    }
-    grad_b5_4 = acc_207;
+    let acc_285 = 0;
+    acc_285 = acc_285 + grad_b4_16;
+    acc_285 = acc_285 + grad_b4_17;
+    acc_285 = acc_285 + grad_b4_18;
+    acc_285 = acc_285 + grad_b4_19;
+    grad_b2_4 = acc_285;
   }
   {
-    let acc_207 = 0;
-    {
-      const t_208 = grad_b1[20];
-      acc_207 = acc_207 + -t_208;
-    }
-    {
-      const t_208 = grad_b1[21];
-      acc_207 = acc_207 + -t_208;
-    }
-    {
-      const t_208 = grad_b1[22];
-      acc_207 = acc_207 + -t_208;
-    }
-    {
-      const t_208 = grad_b1[23];
-      acc_207 = acc_207 + -t_208;
-    }
-    grad_b5_5 = acc_207;
+    let acc_285 = 0;
+    acc_285 = acc_285 + grad_b4_20;
+    acc_285 = acc_285 + grad_b4_21;
+    acc_285 = acc_285 + grad_b4_22;
+    acc_285 = acc_285 + grad_b4_23;
+    grad_b2_5 = acc_285;
   }
   {
-    let acc_207 = 0;
-    {
-      const t_208 = grad_b1[24];
-      acc_207 = acc_207 + -t_208;
-    }
-    {
-      const t_208 = grad_b1[25];
-      acc_207 = acc_207 + -t_208;
-    }
-    {
-      const t_208 = grad_b1[26];
-      acc_207 = acc_207 + -t_208;
-    }
-    {
-      const t_208 = grad_b1[27];
-      acc_207 = acc_207 + -t_208;
-    }
-    grad_b5_6 = acc_207;
+    let acc_285 = 0;
+    acc_285 = acc_285 + grad_b4_24;
+    acc_285 = acc_285 + grad_b4_25;
+    acc_285 = acc_285 + grad_b4_26;
+    acc_285 = acc_285 + grad_b4_27;
+    grad_b2_6 = acc_285;
   }
   {
-    let acc_207 = 0;
+    let acc_285 = 0;
+    acc_285 = acc_285 + grad_b4_28;
+    acc_285 = acc_285 + grad_b4_29;
+    acc_285 = acc_285 + grad_b4_30;
+    acc_285 = acc_285 + grad_b4_31;
+    grad_b2_7 = acc_285;
+  }
+  {
+    // add [8, 1]  (model.grad:14: probs  = softmax(logits))
+    const t_288 = grad_b2_0;
+    const t_289 = Math.log(t_288);
+    const t_290 = grad_b3_0;
+    grad_b5_0 = t_289 + t_290;
+  }
+  {
+    const t_288 = grad_b2_1;
+    const t_289 = Math.log(t_288);
+    const t_290 = grad_b3_1;
+    grad_b5_1 = t_289 + t_290;
+  }
+  {
+    const t_288 = grad_b2_2;
+    const t_289 = Math.log(t_288);
+    const t_290 = grad_b3_2;
+    grad_b5_2 = t_289 + t_290;
+  }
+  {
+    const t_288 = grad_b2_3;
+    const t_289 = Math.log(t_288);
+    const t_290 = grad_b3_3;
+    grad_b5_3 = t_289 + t_290;
+  }
+  {
+    const t_288 = grad_b2_4;
+    const t_289 = Math.log(t_288);
+    const t_290 = grad_b3_4;
+    grad_b5_4 = t_289 + t_290;
+  }
+  {
+    const t_288 = grad_b2_5;
+    const t_289 = Math.log(t_288);
+    const t_290 = grad_b3_5;
+    grad_b5_5 = t_289 + t_290;
+  }
+  {
+    const t_288 = grad_b2_6;
+    const t_289 = Math.log(t_288);
+    const t_290 = grad_b3_6;
+    grad_b5_6 = t_289 + t_290;
+  }
+  {
+    const t_288 = grad_b2_7;
+    const t_289 = Math.log(t_288);
+    const t_290 = grad_b3_7;
+    grad_b5_7 = t_289 + t_290;
+  }
+  {
+    // sum [8]  (<prelude>:20: fn cross_entropy(logits, target) = mean(-sum(target * log_softmax(logits, axis = -1), axis = -1)))
+    let acc_293 = 0;
     {
-      const t_208 = grad_b1[28];
-      acc_207 = acc_207 + -t_208;
+      const t_294 = in_target[0];
+      const t_295 = grad_b1[0];
+      const t_296 = grad_b5_0;
+      const t_297 = t_295 - t_296;
+      acc_293 = acc_293 + t_294 * t_297;
     }
     {
-      const t_208 = grad_b1[29];
-      acc_207 = acc_207 + -t_208;
+      const t_294 = in_target[1];
+      const t_295 = grad_b1[1];
+      const t_296 = grad_b5_0;
+      const t_297 = t_295 - t_296;
+      acc_293 = acc_293 + t_294 * t_297;
     }
     {
-      const t_208 = grad_b1[30];
-      acc_207 = acc_207 + -t_208;
+      const t_294 = in_target[2];
+      const t_295 = grad_b1[2];
+      const t_296 = grad_b5_0;
+      const t_297 = t_295 - t_296;
+      acc_293 = acc_293 + t_294 * t_297;
     }
     {
-      const t_208 = grad_b1[31];
-      acc_207 = acc_207 + -t_208;
+      const t_294 = in_target[3];
+      const t_295 = grad_b1[3];
+      const t_296 = grad_b5_0;
+      const t_297 = t_295 - t_296;
+      acc_293 = acc_293 + t_294 * t_297;
     }
-    grad_b5_7 = acc_207;
+    grad_b3_0 = acc_293;
+  }
+  {
+    let acc_293 = 0;
+    {
+      const t_294 = in_target[4];
+      const t_295 = grad_b1[4];
+      const t_296 = grad_b5_1;
+      const t_297 = t_295 - t_296;
+      acc_293 = acc_293 + t_294 * t_297;
+    }
+    {
+      const t_294 = in_target[5];
+      const t_295 = grad_b1[5];
+      const t_296 = grad_b5_1;
+      const t_297 = t_295 - t_296;
+      acc_293 = acc_293 + t_294 * t_297;
+    }
+    {
+      const t_294 = in_target[6];
+      const t_295 = grad_b1[6];
+      const t_296 = grad_b5_1;
+      const t_297 = t_295 - t_296;
+      acc_293 = acc_293 + t_294 * t_297;
+    }
+    {
+      const t_294 = in_target[7];
+      const t_295 = grad_b1[7];
+      const t_296 = grad_b5_1;
+      const t_297 = t_295 - t_296;
+      acc_293 = acc_293 + t_294 * t_297;
+    }
+    grad_b3_1 = acc_293;
+  }
+  {
+    let acc_293 = 0;
+    {
+      const t_294 = in_target[8];
+      const t_295 = grad_b1[8];
+      const t_296 = grad_b5_2;
+      const t_297 = t_295 - t_296;
+      acc_293 = acc_293 + t_294 * t_297;
+    }
+    {
+      const t_294 = in_target[9];
+      const t_295 = grad_b1[9];
+      const t_296 = grad_b5_2;
+      const t_297 = t_295 - t_296;
+      acc_293 = acc_293 + t_294 * t_297;
+    }
+    {
+      const t_294 = in_target[10];
+      const t_295 = grad_b1[10];
+      const t_296 = grad_b5_2;
+      const t_297 = t_295 - t_296;
+      acc_293 = acc_293 + t_294 * t_297;
+    }
+    {
+      const t_294 = in_target[11];
+      const t_295 = grad_b1[11];
+      const t_296 = grad_b5_2;
+      const t_297 = t_295 - t_296;
+      acc_293 = acc_293 + t_294 * t_297;
+    }
+    grad_b3_2 = acc_293;
+  }
+  {
+    let acc_293 = 0;
+    {
+      const t_294 = in_target[12];
+      const t_295 = grad_b1[12];
+      const t_296 = grad_b5_3;
+      const t_297 = t_295 - t_296;
+      acc_293 = acc_293 + t_294 * t_297;
+    }
+    {
+      const t_294 = in_target[13];
+      const t_295 = grad_b1[13];
+      const t_296 = grad_b5_3;
+      const t_297 = t_295 - t_296;
+      acc_293 = acc_293 + t_294 * t_297;
+    }
+    {
+      const t_294 = in_target[14];
+      const t_295 = grad_b1[14];
+      const t_296 = grad_b5_3;
+      const t_297 = t_295 - t_296;
+      acc_293 = acc_293 + t_294 * t_297;
+    }
+    {
+      const t_294 = in_target[15];
+      const t_295 = grad_b1[15];
+      const t_296 = grad_b5_3;
+      const t_297 = t_295 - t_296;
+      acc_293 = acc_293 + t_294 * t_297;
+    }
+    grad_b3_3 = acc_293;
+  }
+  {
+    let acc_293 = 0;
+    {
+      const t_294 = in_target[16];
+      const t_295 = grad_b1[16];
+      const t_296 = grad_b5_4;
+      const t_297 = t_295 - t_296;
+      acc_293 = acc_293 + t_294 * t_297;
+    }
+    {
+      const t_294 = in_target[17];
+      const t_295 = grad_b1[17];
+      const t_296 = grad_b5_4;
+      const t_297 = t_295 - t_296;
+      acc_293 = acc_293 + t_294 * t_297;
+    }
+    {
+      const t_294 = in_target[18];
+      const t_295 = grad_b1[18];
+      const t_296 = grad_b5_4;
+      const t_297 = t_295 - t_296;
+      acc_293 = acc_293 + t_294 * t_297;
+    }
+    {
+      const t_294 = in_target[19];
+      const t_295 = grad_b1[19];
+      const t_296 = grad_b5_4;
+      const t_297 = t_295 - t_296;
+      acc_293 = acc_293 + t_294 * t_297;
+    }
+    grad_b3_4 = acc_293;
+  }
+  {
+    let acc_293 = 0;
+    {
+      const t_294 = in_target[20];
+      const t_295 = grad_b1[20];
+      const t_296 = grad_b5_5;
+      const t_297 = t_295 - t_296;
+      acc_293 = acc_293 + t_294 * t_297;
+    }
+    {
+      const t_294 = in_target[21];
+      const t_295 = grad_b1[21];
+      const t_296 = grad_b5_5;
+      const t_297 = t_295 - t_296;
+      acc_293 = acc_293 + t_294 * t_297;
+    }
+    {
+      const t_294 = in_target[22];
+      const t_295 = grad_b1[22];
+      const t_296 = grad_b5_5;
+      const t_297 = t_295 - t_296;
+      acc_293 = acc_293 + t_294 * t_297;
+    }
+    {
+      const t_294 = in_target[23];
+      const t_295 = grad_b1[23];
+      const t_296 = grad_b5_5;
+      const t_297 = t_295 - t_296;
+      acc_293 = acc_293 + t_294 * t_297;
+    }
+    grad_b3_5 = acc_293;
+  }
+  {
+    let acc_293 = 0;
+    {
+      const t_294 = in_target[24];
+      const t_295 = grad_b1[24];
+      const t_296 = grad_b5_6;
+      const t_297 = t_295 - t_296;
+      acc_293 = acc_293 + t_294 * t_297;
+    }
+    {
+      const t_294 = in_target[25];
+      const t_295 = grad_b1[25];
+      const t_296 = grad_b5_6;
+      const t_297 = t_295 - t_296;
+      acc_293 = acc_293 + t_294 * t_297;
+    }
+    {
+      const t_294 = in_target[26];
+      const t_295 = grad_b1[26];
+      const t_296 = grad_b5_6;
+      const t_297 = t_295 - t_296;
+      acc_293 = acc_293 + t_294 * t_297;
+    }
+    {
+      const t_294 = in_target[27];
+      const t_295 = grad_b1[27];
+      const t_296 = grad_b5_6;
+      const t_297 = t_295 - t_296;
+      acc_293 = acc_293 + t_294 * t_297;
+    }
+    grad_b3_6 = acc_293;
+  }
+  {
+    let acc_293 = 0;
+    {
+      const t_294 = in_target[28];
+      const t_295 = grad_b1[28];
+      const t_296 = grad_b5_7;
+      const t_297 = t_295 - t_296;
+      acc_293 = acc_293 + t_294 * t_297;
+    }
+    {
+      const t_294 = in_target[29];
+      const t_295 = grad_b1[29];
+      const t_296 = grad_b5_7;
+      const t_297 = t_295 - t_296;
+      acc_293 = acc_293 + t_294 * t_297;
+    }
+    {
+      const t_294 = in_target[30];
+      const t_295 = grad_b1[30];
+      const t_296 = grad_b5_7;
+      const t_297 = t_295 - t_296;
+      acc_293 = acc_293 + t_294 * t_297;
+    }
+    {
+      const t_294 = in_target[31];
+      const t_295 = grad_b1[31];
+      const t_296 = grad_b5_7;
+      const t_297 = t_295 - t_296;
+      acc_293 = acc_293 + t_294 * t_297;
+    }
+    grad_b3_7 = acc_293;
+  }
+  // sum []  (<prelude>:20: fn cross_entropy(logits, target) = mean(-sum(target * log_softmax(logits, axis = -1), axis = -1)))
+  let s_298 = 0;
+  {
+    let acc_300 = 0;
+    {
+      const t_301 = grad_b3_0;
+      acc_300 = acc_300 + -t_301;
+    }
+    {
+      const t_301 = grad_b3_1;
+      acc_300 = acc_300 + -t_301;
+    }
+    {
+      const t_301 = grad_b3_2;
+      acc_300 = acc_300 + -t_301;
+    }
+    {
+      const t_301 = grad_b3_3;
+      acc_300 = acc_300 + -t_301;
+    }
+    {
+      const t_301 = grad_b3_4;
+      acc_300 = acc_300 + -t_301;
+    }
+    {
+      const t_301 = grad_b3_5;
+      acc_300 = acc_300 + -t_301;
+    }
+    {
+      const t_301 = grad_b3_6;
+      acc_300 = acc_300 + -t_301;
+    }
+    {
+      const t_301 = grad_b3_7;
+      acc_300 = acc_300 + -t_301;
+    }
+    s_298 = acc_300;
+  }
+  // loss []  (<prelude>:20: fn cross_entropy(logits, target) = mean(-sum(target * log_softmax(logits, axis = -1), axis = -1)))
+  let s_loss_302 = 0;
+  s_loss_302 = s_298 / 8;
+  {
+    // mul [8, 4]  (<prelude>:20: fn cross_entropy(logits, target) = mean(-sum(target * log_softmax(logits, axis = -1), axis = -1)))
+    const t_304 = in_target[0];
+    grad_b1[0] = -0.125 * t_304;
+  }
+  {
+    const t_304 = in_target[1];
+    grad_b1[1] = -0.125 * t_304;
+  }
+  {
+    const t_304 = in_target[2];
+    grad_b1[2] = -0.125 * t_304;
+  }
+  {
+    const t_304 = in_target[3];
+    grad_b1[3] = -0.125 * t_304;
+  }
+  {
+    const t_304 = in_target[4];
+    grad_b1[4] = -0.125 * t_304;
+  }
+  {
+    const t_304 = in_target[5];
+    grad_b1[5] = -0.125 * t_304;
+  }
+  {
+    const t_304 = in_target[6];
+    grad_b1[6] = -0.125 * t_304;
+  }
+  {
+    const t_304 = in_target[7];
+    grad_b1[7] = -0.125 * t_304;
+  }
+  {
+    const t_304 = in_target[8];
+    grad_b1[8] = -0.125 * t_304;
+  }
+  {
+    const t_304 = in_target[9];
+    grad_b1[9] = -0.125 * t_304;
+  }
+  {
+    const t_304 = in_target[10];
+    grad_b1[10] = -0.125 * t_304;
+  }
+  {
+    const t_304 = in_target[11];
+    grad_b1[11] = -0.125 * t_304;
+  }
+  {
+    const t_304 = in_target[12];
+    grad_b1[12] = -0.125 * t_304;
+  }
+  {
+    const t_304 = in_target[13];
+    grad_b1[13] = -0.125 * t_304;
+  }
+  {
+    const t_304 = in_target[14];
+    grad_b1[14] = -0.125 * t_304;
+  }
+  {
+    const t_304 = in_target[15];
+    grad_b1[15] = -0.125 * t_304;
+  }
+  {
+    const t_304 = in_target[16];
+    grad_b1[16] = -0.125 * t_304;
+  }
+  {
+    const t_304 = in_target[17];
+    grad_b1[17] = -0.125 * t_304;
+  }
+  {
+    const t_304 = in_target[18];
+    grad_b1[18] = -0.125 * t_304;
+  }
+  {
+    const t_304 = in_target[19];
+    grad_b1[19] = -0.125 * t_304;
+  }
+  {
+    const t_304 = in_target[20];
+    grad_b1[20] = -0.125 * t_304;
+  }
+  {
+    const t_304 = in_target[21];
+    grad_b1[21] = -0.125 * t_304;
+  }
+  {
+    const t_304 = in_target[22];
+    grad_b1[22] = -0.125 * t_304;
+  }
+  {
+    const t_304 = in_target[23];
+    grad_b1[23] = -0.125 * t_304;
+  }
+  {
+    const t_304 = in_target[24];
+    grad_b1[24] = -0.125 * t_304;
+  }
+  {
+    const t_304 = in_target[25];
+    grad_b1[25] = -0.125 * t_304;
+  }
+  {
+    const t_304 = in_target[26];
+    grad_b1[26] = -0.125 * t_304;
+  }
+  {
+    const t_304 = in_target[27];
+    grad_b1[27] = -0.125 * t_304;
+  }
+  {
+    const t_304 = in_target[28];
+    grad_b1[28] = -0.125 * t_304;
+  }
+  {
+    const t_304 = in_target[29];
+    grad_b1[29] = -0.125 * t_304;
+  }
+  {
+    const t_304 = in_target[30];
+    grad_b1[30] = -0.125 * t_304;
+  }
+  {
+    const t_304 = in_target[31];
+    grad_b1[31] = -0.125 * t_304;
+  }
+  {
+    // sum [8]  (model.grad:14: probs  = softmax(logits))
+    let acc_307 = 0;
+    {
+      const t_308 = grad_b1[0];
+      acc_307 = acc_307 + -t_308;
+    }
+    {
+      const t_308 = grad_b1[1];
+      acc_307 = acc_307 + -t_308;
+    }
+    {
+      const t_308 = grad_b1[2];
+      acc_307 = acc_307 + -t_308;
+    }
+    {
+      const t_308 = grad_b1[3];
+      acc_307 = acc_307 + -t_308;
+    }
+    grad_b5_0 = acc_307;
+  }
+  {
+    let acc_307 = 0;
+    {
+      const t_308 = grad_b1[4];
+      acc_307 = acc_307 + -t_308;
+    }
+    {
+      const t_308 = grad_b1[5];
+      acc_307 = acc_307 + -t_308;
+    }
+    {
+      const t_308 = grad_b1[6];
+      acc_307 = acc_307 + -t_308;
+    }
+    {
+      const t_308 = grad_b1[7];
+      acc_307 = acc_307 + -t_308;
+    }
+    grad_b5_1 = acc_307;
+  }
+  {
+    let acc_307 = 0;
+    {
+      const t_308 = grad_b1[8];
+      acc_307 = acc_307 + -t_308;
+    }
+    {
+      const t_308 = grad_b1[9];
+      acc_307 = acc_307 + -t_308;
+    }
+    {
+      const t_308 = grad_b1[10];
+      acc_307 = acc_307 + -t_308;
+    }
+    {
+      const t_308 = grad_b1[11];
+      acc_307 = acc_307 + -t_308;
+    }
+    grad_b5_2 = acc_307;
+  }
+  {
+    let acc_307 = 0;
+    {
+      const t_308 = grad_b1[12];
+      acc_307 = acc_307 + -t_308;
+    }
+    {
+      const t_308 = grad_b1[13];
+      acc_307 = acc_307 + -t_308;
+    }
+    {
+      const t_308 = grad_b1[14];
+      acc_307 = acc_307 + -t_308;
+    }
+    {
+      const t_308 = grad_b1[15];
+      acc_307 = acc_307 + -t_308;
+    }
+    grad_b5_3 = acc_307;
+  }
+  {
+    let acc_307 = 0;
+    {
+      const t_308 = grad_b1[16];
+      acc_307 = acc_307 + -t_308;
+    }
+    {
+      const t_308 = grad_b1[17];
+      acc_307 = acc_307 + -t_308;
+    }
+    {
+      const t_308 = grad_b1[18];
+      acc_307 = acc_307 + -t_308;
+    }
+    {
+      const t_308 = grad_b1[19];
+      acc_307 = acc_307 + -t_308;
+    }
+    grad_b5_4 = acc_307;
+  }
+  {
+    let acc_307 = 0;
+    {
+      const t_308 = grad_b1[20];
+      acc_307 = acc_307 + -t_308;
+    }
+    {
+      const t_308 = grad_b1[21];
+      acc_307 = acc_307 + -t_308;
+    }
+    {
+      const t_308 = grad_b1[22];
+      acc_307 = acc_307 + -t_308;
+    }
+    {
+      const t_308 = grad_b1[23];
+      acc_307 = acc_307 + -t_308;
+    }
+    grad_b5_5 = acc_307;
+  }
+  {
+    let acc_307 = 0;
+    {
+      const t_308 = grad_b1[24];
+      acc_307 = acc_307 + -t_308;
+    }
+    {
+      const t_308 = grad_b1[25];
+      acc_307 = acc_307 + -t_308;
+    }
+    {
+      const t_308 = grad_b1[26];
+      acc_307 = acc_307 + -t_308;
+    }
+    {
+      const t_308 = grad_b1[27];
+      acc_307 = acc_307 + -t_308;
+    }
+    grad_b5_6 = acc_307;
+  }
+  {
+    let acc_307 = 0;
+    {
+      const t_308 = grad_b1[28];
+      acc_307 = acc_307 + -t_308;
+    }
+    {
+      const t_308 = grad_b1[29];
+      acc_307 = acc_307 + -t_308;
+    }
+    {
+      const t_308 = grad_b1[30];
+      acc_307 = acc_307 + -t_308;
+    }
+    {
+      const t_308 = grad_b1[31];
+      acc_307 = acc_307 + -t_308;
+    }
+    grad_b5_7 = acc_307;
   }
   {
     // div [8, 1]  (model.grad:14: probs  = softmax(logits))
-    const t_211 = grad_b5_0;
-    const t_212 = grad_b2_0;
-    grad_b3_0 = t_211 / t_212;
+    const t_311 = grad_b5_0;
+    const t_312 = grad_b2_0;
+    grad_b3_0 = t_311 / t_312;
   }
   {
-    const t_211 = grad_b5_1;
-    const t_212 = grad_b2_1;
-    grad_b3_1 = t_211 / t_212;
+    const t_311 = grad_b5_1;
+    const t_312 = grad_b2_1;
+    grad_b3_1 = t_311 / t_312;
   }
   {
-    const t_211 = grad_b5_2;
-    const t_212 = grad_b2_2;
-    grad_b3_2 = t_211 / t_212;
+    const t_311 = grad_b5_2;
+    const t_312 = grad_b2_2;
+    grad_b3_2 = t_311 / t_312;
   }
   {
-    const t_211 = grad_b5_3;
-    const t_212 = grad_b2_3;
-    grad_b3_3 = t_211 / t_212;
+    const t_311 = grad_b5_3;
+    const t_312 = grad_b2_3;
+    grad_b3_3 = t_311 / t_312;
   }
   {
-    const t_211 = grad_b5_4;
-    const t_212 = grad_b2_4;
-    grad_b3_4 = t_211 / t_212;
+    const t_311 = grad_b5_4;
+    const t_312 = grad_b2_4;
+    grad_b3_4 = t_311 / t_312;
   }
   {
-    const t_211 = grad_b5_5;
-    const t_212 = grad_b2_5;
-    grad_b3_5 = t_211 / t_212;
+    const t_311 = grad_b5_5;
+    const t_312 = grad_b2_5;
+    grad_b3_5 = t_311 / t_312;
   }
   {
-    const t_211 = grad_b5_6;
-    const t_212 = grad_b2_6;
-    grad_b3_6 = t_211 / t_212;
+    const t_311 = grad_b5_6;
+    const t_312 = grad_b2_6;
+    grad_b3_6 = t_311 / t_312;
   }
   {
-    const t_211 = grad_b5_7;
-    const t_212 = grad_b2_7;
-    grad_b3_7 = t_211 / t_212;
+    const t_311 = grad_b5_7;
+    const t_312 = grad_b2_7;
+    grad_b3_7 = t_311 / t_312;
   }
   {
     // d_logits [8, 4]  (model.grad:13: logits = h @ w2 + b2)
-    const t_215 = grad_b1[0];
-    const t_216 = grad_b3_0;
-    const t_217 = grad_b4_0;
-    const t_218 = t_216 * t_217;
-    grad_b6[0] = t_215 + t_218;
+    const t_315 = grad_b1[0];
+    const t_316 = grad_b3_0;
+    const t_317 = grad_b4_0;
+    const t_318 = t_316 * t_317;
+    grad_b6[0] = t_315 + t_318;
   }
   {
-    const t_215 = grad_b1[1];
-    const t_216 = grad_b3_0;
-    const t_217 = grad_b4_1;
-    const t_218 = t_216 * t_217;
-    grad_b6[1] = t_215 + t_218;
+    const t_315 = grad_b1[1];
+    const t_316 = grad_b3_0;
+    const t_317 = grad_b4_1;
+    const t_318 = t_316 * t_317;
+    grad_b6[1] = t_315 + t_318;
   }
   {
-    const t_215 = grad_b1[2];
-    const t_216 = grad_b3_0;
-    const t_217 = grad_b4_2;
-    const t_218 = t_216 * t_217;
-    grad_b6[2] = t_215 + t_218;
+    const t_315 = grad_b1[2];
+    const t_316 = grad_b3_0;
+    const t_317 = grad_b4_2;
+    const t_318 = t_316 * t_317;
+    grad_b6[2] = t_315 + t_318;
   }
   {
-    const t_215 = grad_b1[3];
-    const t_216 = grad_b3_0;
-    const t_217 = grad_b4_3;
-    const t_218 = t_216 * t_217;
-    grad_b6[3] = t_215 + t_218;
+    const t_315 = grad_b1[3];
+    const t_316 = grad_b3_0;
+    const t_317 = grad_b4_3;
+    const t_318 = t_316 * t_317;
+    grad_b6[3] = t_315 + t_318;
   }
   {
-    const t_215 = grad_b1[4];
-    const t_216 = grad_b3_1;
-    const t_217 = grad_b4_4;
-    const t_218 = t_216 * t_217;
-    grad_b6[4] = t_215 + t_218;
+    const t_315 = grad_b1[4];
+    const t_316 = grad_b3_1;
+    const t_317 = grad_b4_4;
+    const t_318 = t_316 * t_317;
+    grad_b6[4] = t_315 + t_318;
   }
   {
-    const t_215 = grad_b1[5];
-    const t_216 = grad_b3_1;
-    const t_217 = grad_b4_5;
-    const t_218 = t_216 * t_217;
-    grad_b6[5] = t_215 + t_218;
+    const t_315 = grad_b1[5];
+    const t_316 = grad_b3_1;
+    const t_317 = grad_b4_5;
+    const t_318 = t_316 * t_317;
+    grad_b6[5] = t_315 + t_318;
   }
   {
-    const t_215 = grad_b1[6];
-    const t_216 = grad_b3_1;
-    const t_217 = grad_b4_6;
-    const t_218 = t_216 * t_217;
-    grad_b6[6] = t_215 + t_218;
+    const t_315 = grad_b1[6];
+    const t_316 = grad_b3_1;
+    const t_317 = grad_b4_6;
+    const t_318 = t_316 * t_317;
+    grad_b6[6] = t_315 + t_318;
   }
   {
-    const t_215 = grad_b1[7];
-    const t_216 = grad_b3_1;
-    const t_217 = grad_b4_7;
-    const t_218 = t_216 * t_217;
-    grad_b6[7] = t_215 + t_218;
+    const t_315 = grad_b1[7];
+    const t_316 = grad_b3_1;
+    const t_317 = grad_b4_7;
+    const t_318 = t_316 * t_317;
+    grad_b6[7] = t_315 + t_318;
   }
   {
-    const t_215 = grad_b1[8];
-    const t_216 = grad_b3_2;
-    const t_217 = grad_b4_8;
-    const t_218 = t_216 * t_217;
-    grad_b6[8] = t_215 + t_218;
+    const t_315 = grad_b1[8];
+    const t_316 = grad_b3_2;
+    const t_317 = grad_b4_8;
+    const t_318 = t_316 * t_317;
+    grad_b6[8] = t_315 + t_318;
   }
   {
-    const t_215 = grad_b1[9];
-    const t_216 = grad_b3_2;
-    const t_217 = grad_b4_9;
-    const t_218 = t_216 * t_217;
-    grad_b6[9] = t_215 + t_218;
+    const t_315 = grad_b1[9];
+    const t_316 = grad_b3_2;
+    const t_317 = grad_b4_9;
+    const t_318 = t_316 * t_317;
+    grad_b6[9] = t_315 + t_318;
   }
   {
-    const t_215 = grad_b1[10];
-    const t_216 = grad_b3_2;
-    const t_217 = grad_b4_10;
-    const t_218 = t_216 * t_217;
-    grad_b6[10] = t_215 + t_218;
+    const t_315 = grad_b1[10];
+    const t_316 = grad_b3_2;
+    const t_317 = grad_b4_10;
+    const t_318 = t_316 * t_317;
+    grad_b6[10] = t_315 + t_318;
   }
   {
-    const t_215 = grad_b1[11];
-    const t_216 = grad_b3_2;
-    const t_217 = grad_b4_11;
-    const t_218 = t_216 * t_217;
-    grad_b6[11] = t_215 + t_218;
+    const t_315 = grad_b1[11];
+    const t_316 = grad_b3_2;
+    const t_317 = grad_b4_11;
+    const t_318 = t_316 * t_317;
+    grad_b6[11] = t_315 + t_318;
   }
   {
-    const t_215 = grad_b1[12];
-    const t_216 = grad_b3_3;
-    const t_217 = grad_b4_12;
-    const t_218 = t_216 * t_217;
-    grad_b6[12] = t_215 + t_218;
+    const t_315 = grad_b1[12];
+    const t_316 = grad_b3_3;
+    const t_317 = grad_b4_12;
+    const t_318 = t_316 * t_317;
+    grad_b6[12] = t_315 + t_318;
   }
   {
-    const t_215 = grad_b1[13];
-    const t_216 = grad_b3_3;
-    const t_217 = grad_b4_13;
-    const t_218 = t_216 * t_217;
-    grad_b6[13] = t_215 + t_218;
+    const t_315 = grad_b1[13];
+    const t_316 = grad_b3_3;
+    const t_317 = grad_b4_13;
+    const t_318 = t_316 * t_317;
+    grad_b6[13] = t_315 + t_318;
   }
   {
-    const t_215 = grad_b1[14];
-    const t_216 = grad_b3_3;
-    const t_217 = grad_b4_14;
-    const t_218 = t_216 * t_217;
-    grad_b6[14] = t_215 + t_218;
+    const t_315 = grad_b1[14];
+    const t_316 = grad_b3_3;
+    const t_317 = grad_b4_14;
+    const t_318 = t_316 * t_317;
+    grad_b6[14] = t_315 + t_318;
   }
   {
-    const t_215 = grad_b1[15];
-    const t_216 = grad_b3_3;
-    const t_217 = grad_b4_15;
-    const t_218 = t_216 * t_217;
-    grad_b6[15] = t_215 + t_218;
+    const t_315 = grad_b1[15];
+    const t_316 = grad_b3_3;
+    const t_317 = grad_b4_15;
+    const t_318 = t_316 * t_317;
+    grad_b6[15] = t_315 + t_318;
   }
   {
-    const t_215 = grad_b1[16];
-    const t_216 = grad_b3_4;
-    const t_217 = grad_b4_16;
-    const t_218 = t_216 * t_217;
-    grad_b6[16] = t_215 + t_218;
+    const t_315 = grad_b1[16];
+    const t_316 = grad_b3_4;
+    const t_317 = grad_b4_16;
+    const t_318 = t_316 * t_317;
+    grad_b6[16] = t_315 + t_318;
   }
   {
-    const t_215 = grad_b1[17];
-    const t_216 = grad_b3_4;
-    const t_217 = grad_b4_17;
-    const t_218 = t_216 * t_217;
-    grad_b6[17] = t_215 + t_218;
+    const t_315 = grad_b1[17];
+    const t_316 = grad_b3_4;
+    const t_317 = grad_b4_17;
+    const t_318 = t_316 * t_317;
+    grad_b6[17] = t_315 + t_318;
   }
   {
-    const t_215 = grad_b1[18];
-    const t_216 = grad_b3_4;
-    const t_217 = grad_b4_18;
-    const t_218 = t_216 * t_217;
-    grad_b6[18] = t_215 + t_218;
+    const t_315 = grad_b1[18];
+    const t_316 = grad_b3_4;
+    const t_317 = grad_b4_18;
+    const t_318 = t_316 * t_317;
+    grad_b6[18] = t_315 + t_318;
   }
   {
-    const t_215 = grad_b1[19];
-    const t_216 = grad_b3_4;
-    const t_217 = grad_b4_19;
-    const t_218 = t_216 * t_217;
-    grad_b6[19] = t_215 + t_218;
+    const t_315 = grad_b1[19];
+    const t_316 = grad_b3_4;
+    const t_317 = grad_b4_19;
+    const t_318 = t_316 * t_317;
+    grad_b6[19] = t_315 + t_318;
   }
   {
-    const t_215 = grad_b1[20];
-    const t_216 = grad_b3_5;
-    const t_217 = grad_b4_20;
-    const t_218 = t_216 * t_217;
-    grad_b6[20] = t_215 + t_218;
+    const t_315 = grad_b1[20];
+    const t_316 = grad_b3_5;
+    const t_317 = grad_b4_20;
+    const t_318 = t_316 * t_317;
+    grad_b6[20] = t_315 + t_318;
   }
   {
-    const t_215 = grad_b1[21];
-    const t_216 = grad_b3_5;
-    const t_217 = grad_b4_21;
-    const t_218 = t_216 * t_217;
-    grad_b6[21] = t_215 + t_218;
+    const t_315 = grad_b1[21];
+    const t_316 = grad_b3_5;
+    const t_317 = grad_b4_21;
+    const t_318 = t_316 * t_317;
+    grad_b6[21] = t_315 + t_318;
   }
   {
-    const t_215 = grad_b1[22];
-    const t_216 = grad_b3_5;
-    const t_217 = grad_b4_22;
-    const t_218 = t_216 * t_217;
-    grad_b6[22] = t_215 + t_218;
+    const t_315 = grad_b1[22];
+    const t_316 = grad_b3_5;
+    const t_317 = grad_b4_22;
+    const t_318 = t_316 * t_317;
+    grad_b6[22] = t_315 + t_318;
   }
   {
-    const t_215 = grad_b1[23];
-    const t_216 = grad_b3_5;
-    const t_217 = grad_b4_23;
-    const t_218 = t_216 * t_217;
-    grad_b6[23] = t_215 + t_218;
+    const t_315 = grad_b1[23];
+    const t_316 = grad_b3_5;
+    const t_317 = grad_b4_23;
+    const t_318 = t_316 * t_317;
+    grad_b6[23] = t_315 + t_318;
   }
   {
-    const t_215 = grad_b1[24];
-    const t_216 = grad_b3_6;
-    const t_217 = grad_b4_24;
-    const t_218 = t_216 * t_217;
-    grad_b6[24] = t_215 + t_218;
+    const t_315 = grad_b1[24];
+    const t_316 = grad_b3_6;
+    const t_317 = grad_b4_24;
+    const t_318 = t_316 * t_317;
+    grad_b6[24] = t_315 + t_318;
   }
   {
-    const t_215 = grad_b1[25];
-    const t_216 = grad_b3_6;
-    const t_217 = grad_b4_25;
-    const t_218 = t_216 * t_217;
-    grad_b6[25] = t_215 + t_218;
+    const t_315 = grad_b1[25];
+    const t_316 = grad_b3_6;
+    const t_317 = grad_b4_25;
+    const t_318 = t_316 * t_317;
+    grad_b6[25] = t_315 + t_318;
   }
   {
-    const t_215 = grad_b1[26];
-    const t_216 = grad_b3_6;
-    const t_217 = grad_b4_26;
-    const t_218 = t_216 * t_217;
-    grad_b6[26] = t_215 + t_218;
+    const t_315 = grad_b1[26];
+    const t_316 = grad_b3_6;
+    const t_317 = grad_b4_26;
+    const t_318 = t_316 * t_317;
+    grad_b6[26] = t_315 + t_318;
   }
   {
-    const t_215 = grad_b1[27];
-    const t_216 = grad_b3_6;
-    const t_217 = grad_b4_27;
-    const t_218 = t_216 * t_217;
-    grad_b6[27] = t_215 + t_218;
+    const t_315 = grad_b1[27];
+    const t_316 = grad_b3_6;
+    const t_317 = grad_b4_27;
+    const t_318 = t_316 * t_317;
+    grad_b6[27] = t_315 + t_318;
   }
   {
-    const t_215 = grad_b1[28];
-    const t_216 = grad_b3_7;
-    const t_217 = grad_b4_28;
-    const t_218 = t_216 * t_217;
-    grad_b6[28] = t_215 + t_218;
+    const t_315 = grad_b1[28];
+    const t_316 = grad_b3_7;
+    const t_317 = grad_b4_28;
+    const t_318 = t_316 * t_317;
+    grad_b6[28] = t_315 + t_318;
   }
   {
-    const t_215 = grad_b1[29];
-    const t_216 = grad_b3_7;
-    const t_217 = grad_b4_29;
-    const t_218 = t_216 * t_217;
-    grad_b6[29] = t_215 + t_218;
+    const t_315 = grad_b1[29];
+    const t_316 = grad_b3_7;
+    const t_317 = grad_b4_29;
+    const t_318 = t_316 * t_317;
+    grad_b6[29] = t_315 + t_318;
   }
   {
-    const t_215 = grad_b1[30];
-    const t_216 = grad_b3_7;
-    const t_217 = grad_b4_30;
-    const t_218 = t_216 * t_217;
-    grad_b6[30] = t_215 + t_218;
+    const t_315 = grad_b1[30];
+    const t_316 = grad_b3_7;
+    const t_317 = grad_b4_30;
+    const t_318 = t_316 * t_317;
+    grad_b6[30] = t_315 + t_318;
   }
   {
-    const t_215 = grad_b1[31];
-    const t_216 = grad_b3_7;
-    const t_217 = grad_b4_31;
-    const t_218 = t_216 * t_217;
-    grad_b6[31] = t_215 + t_218;
+    const t_315 = grad_b1[31];
+    const t_316 = grad_b3_7;
+    const t_317 = grad_b4_31;
+    const t_318 = t_316 * t_317;
+    grad_b6[31] = t_315 + t_318;
   }
   {
     // mul [8, 16]  (model.grad:12: h      = relu(x @ w1 + b1))
-    let i_219 = 0;
-    for (; i_219 + 1 < 8; i_219 += 2) {
-      let j_220 = 0;
-      for (; j_220 + 3 < 16; j_220 += 4) {
-        let c00_222 = 0;
-        let c01_223 = 0;
-        let c02_224 = 0;
-        let c03_225 = 0;
-        let c10_226 = 0;
-        let c11_227 = 0;
-        let c12_228 = 0;
-        let c13_229 = 0;
+    let i_319 = 0;
+    for (; i_319 + 1 < 8; i_319 += 2) {
+      let j_320 = 0;
+      for (; j_320 + 3 < 16; j_320 += 4) {
+        let c00_322 = 0;
+        let c01_323 = 0;
+        let c02_324 = 0;
+        let c03_325 = 0;
+        let c10_326 = 0;
+        let c11_327 = 0;
+        let c12_328 = 0;
+        let c13_329 = 0;
         {
-          const a_230 = grad_b6[i_219 * 4];
-          const a_231 = grad_b6[(i_219 + 1) * 4];
-          const b_232 = p_w2[j_220 * 4];
-          const b_233 = p_w2[(j_220 + 1) * 4];
-          const b_234 = p_w2[(j_220 + 2) * 4];
-          const b_235 = p_w2[(j_220 + 3) * 4];
-          c00_222 += a_230 * b_232;
-          c01_223 += a_230 * b_233;
-          c02_224 += a_230 * b_234;
-          c03_225 += a_230 * b_235;
-          c10_226 += a_231 * b_232;
-          c11_227 += a_231 * b_233;
-          c12_228 += a_231 * b_234;
-          c13_229 += a_231 * b_235;
+          const a_330 = grad_b6[i_319 * 4];
+          const a_331 = grad_b6[(i_319 + 1) * 4];
+          const b_332 = p_w2[j_320 * 4];
+          const b_333 = p_w2[(j_320 + 1) * 4];
+          const b_334 = p_w2[(j_320 + 2) * 4];
+          const b_335 = p_w2[(j_320 + 3) * 4];
+          c00_322 += a_330 * b_332;
+          c01_323 += a_330 * b_333;
+          c02_324 += a_330 * b_334;
+          c03_325 += a_330 * b_335;
+          c10_326 += a_331 * b_332;
+          c11_327 += a_331 * b_333;
+          c12_328 += a_331 * b_334;
+          c13_329 += a_331 * b_335;
         }
         {
-          const a_230 = grad_b6[i_219 * 4 + 1];
-          const a_231 = grad_b6[(i_219 + 1) * 4 + 1];
-          const b_232 = p_w2[j_220 * 4 + 1];
-          const b_233 = p_w2[(j_220 + 1) * 4 + 1];
-          const b_234 = p_w2[(j_220 + 2) * 4 + 1];
-          const b_235 = p_w2[(j_220 + 3) * 4 + 1];
-          c00_222 += a_230 * b_232;
-          c01_223 += a_230 * b_233;
-          c02_224 += a_230 * b_234;
-          c03_225 += a_230 * b_235;
-          c10_226 += a_231 * b_232;
-          c11_227 += a_231 * b_233;
-          c12_228 += a_231 * b_234;
-          c13_229 += a_231 * b_235;
+          const a_330 = grad_b6[i_319 * 4 + 1];
+          const a_331 = grad_b6[(i_319 + 1) * 4 + 1];
+          const b_332 = p_w2[j_320 * 4 + 1];
+          const b_333 = p_w2[(j_320 + 1) * 4 + 1];
+          const b_334 = p_w2[(j_320 + 2) * 4 + 1];
+          const b_335 = p_w2[(j_320 + 3) * 4 + 1];
+          c00_322 += a_330 * b_332;
+          c01_323 += a_330 * b_333;
+          c02_324 += a_330 * b_334;
+          c03_325 += a_330 * b_335;
+          c10_326 += a_331 * b_332;
+          c11_327 += a_331 * b_333;
+          c12_328 += a_331 * b_334;
+          c13_329 += a_331 * b_335;
         }
         {
-          const a_230 = grad_b6[i_219 * 4 + 2];
-          const a_231 = grad_b6[(i_219 + 1) * 4 + 2];
-          const b_232 = p_w2[j_220 * 4 + 2];
-          const b_233 = p_w2[(j_220 + 1) * 4 + 2];
-          const b_234 = p_w2[(j_220 + 2) * 4 + 2];
-          const b_235 = p_w2[(j_220 + 3) * 4 + 2];
-          c00_222 += a_230 * b_232;
-          c01_223 += a_230 * b_233;
-          c02_224 += a_230 * b_234;
-          c03_225 += a_230 * b_235;
-          c10_226 += a_231 * b_232;
-          c11_227 += a_231 * b_233;
-          c12_228 += a_231 * b_234;
-          c13_229 += a_231 * b_235;
+          const a_330 = grad_b6[i_319 * 4 + 2];
+          const a_331 = grad_b6[(i_319 + 1) * 4 + 2];
+          const b_332 = p_w2[j_320 * 4 + 2];
+          const b_333 = p_w2[(j_320 + 1) * 4 + 2];
+          const b_334 = p_w2[(j_320 + 2) * 4 + 2];
+          const b_335 = p_w2[(j_320 + 3) * 4 + 2];
+          c00_322 += a_330 * b_332;
+          c01_323 += a_330 * b_333;
+          c02_324 += a_330 * b_334;
+          c03_325 += a_330 * b_335;
+          c10_326 += a_331 * b_332;
+          c11_327 += a_331 * b_333;
+          c12_328 += a_331 * b_334;
+          c13_329 += a_331 * b_335;
         }
         {
-          const a_230 = grad_b6[i_219 * 4 + 3];
-          const a_231 = grad_b6[(i_219 + 1) * 4 + 3];
-          const b_232 = p_w2[j_220 * 4 + 3];
-          const b_233 = p_w2[(j_220 + 1) * 4 + 3];
-          const b_234 = p_w2[(j_220 + 2) * 4 + 3];
-          const b_235 = p_w2[(j_220 + 3) * 4 + 3];
-          c00_222 += a_230 * b_232;
-          c01_223 += a_230 * b_233;
-          c02_224 += a_230 * b_234;
-          c03_225 += a_230 * b_235;
-          c10_226 += a_231 * b_232;
-          c11_227 += a_231 * b_233;
-          c12_228 += a_231 * b_234;
-          c13_229 += a_231 * b_235;
+          const a_330 = grad_b6[i_319 * 4 + 3];
+          const a_331 = grad_b6[(i_319 + 1) * 4 + 3];
+          const b_332 = p_w2[j_320 * 4 + 3];
+          const b_333 = p_w2[(j_320 + 1) * 4 + 3];
+          const b_334 = p_w2[(j_320 + 2) * 4 + 3];
+          const b_335 = p_w2[(j_320 + 3) * 4 + 3];
+          c00_322 += a_330 * b_332;
+          c01_323 += a_330 * b_333;
+          c02_324 += a_330 * b_334;
+          c03_325 += a_330 * b_335;
+          c10_326 += a_331 * b_332;
+          c11_327 += a_331 * b_333;
+          c12_328 += a_331 * b_334;
+          c13_329 += a_331 * b_335;
         }
         {
-          const v_236 = c00_222;
-          const t_237 = grad_b0[i_219 * 16 + j_220];
-          const t_238 = +(t_237 > 0);
-          grad_b7[i_219 * 16 + j_220] = v_236 * t_238;
+          const v_336 = c00_322;
+          const t_337 = grad_b0[i_319 * 16 + j_320];
+          const t_338 = +(t_337 > 0);
+          grad_b7[i_319 * 16 + j_320] = v_336 * t_338;
         }
         {
-          const v_239 = c01_223;
-          const t_240 = grad_b0[i_219 * 16 + (j_220 + 1)];
-          const t_241 = +(t_240 > 0);
-          grad_b7[i_219 * 16 + (j_220 + 1)] = v_239 * t_241;
+          const v_339 = c01_323;
+          const t_340 = grad_b0[i_319 * 16 + (j_320 + 1)];
+          const t_341 = +(t_340 > 0);
+          grad_b7[i_319 * 16 + (j_320 + 1)] = v_339 * t_341;
         }
         {
-          const v_242 = c02_224;
-          const t_243 = grad_b0[i_219 * 16 + (j_220 + 2)];
-          const t_244 = +(t_243 > 0);
-          grad_b7[i_219 * 16 + (j_220 + 2)] = v_242 * t_244;
+          const v_342 = c02_324;
+          const t_343 = grad_b0[i_319 * 16 + (j_320 + 2)];
+          const t_344 = +(t_343 > 0);
+          grad_b7[i_319 * 16 + (j_320 + 2)] = v_342 * t_344;
         }
         {
-          const v_245 = c03_225;
-          const t_246 = grad_b0[i_219 * 16 + (j_220 + 3)];
-          const t_247 = +(t_246 > 0);
-          grad_b7[i_219 * 16 + (j_220 + 3)] = v_245 * t_247;
+          const v_345 = c03_325;
+          const t_346 = grad_b0[i_319 * 16 + (j_320 + 3)];
+          const t_347 = +(t_346 > 0);
+          grad_b7[i_319 * 16 + (j_320 + 3)] = v_345 * t_347;
         }
         {
-          const v_248 = c10_226;
-          const t_249 = grad_b0[(i_219 + 1) * 16 + j_220];
-          const t_250 = +(t_249 > 0);
-          grad_b7[(i_219 + 1) * 16 + j_220] = v_248 * t_250;
+          const v_348 = c10_326;
+          const t_349 = grad_b0[(i_319 + 1) * 16 + j_320];
+          const t_350 = +(t_349 > 0);
+          grad_b7[(i_319 + 1) * 16 + j_320] = v_348 * t_350;
         }
         {
-          const v_251 = c11_227;
-          const t_252 = grad_b0[(i_219 + 1) * 16 + (j_220 + 1)];
-          const t_253 = +(t_252 > 0);
-          grad_b7[(i_219 + 1) * 16 + (j_220 + 1)] = v_251 * t_253;
+          const v_351 = c11_327;
+          const t_352 = grad_b0[(i_319 + 1) * 16 + (j_320 + 1)];
+          const t_353 = +(t_352 > 0);
+          grad_b7[(i_319 + 1) * 16 + (j_320 + 1)] = v_351 * t_353;
         }
         {
-          const v_254 = c12_228;
-          const t_255 = grad_b0[(i_219 + 1) * 16 + (j_220 + 2)];
-          const t_256 = +(t_255 > 0);
-          grad_b7[(i_219 + 1) * 16 + (j_220 + 2)] = v_254 * t_256;
+          const v_354 = c12_328;
+          const t_355 = grad_b0[(i_319 + 1) * 16 + (j_320 + 2)];
+          const t_356 = +(t_355 > 0);
+          grad_b7[(i_319 + 1) * 16 + (j_320 + 2)] = v_354 * t_356;
         }
         {
-          const v_257 = c13_229;
-          const t_258 = grad_b0[(i_219 + 1) * 16 + (j_220 + 3)];
-          const t_259 = +(t_258 > 0);
-          grad_b7[(i_219 + 1) * 16 + (j_220 + 3)] = v_257 * t_259;
+          const v_357 = c13_329;
+          const t_358 = grad_b0[(i_319 + 1) * 16 + (j_320 + 3)];
+          const t_359 = +(t_358 > 0);
+          grad_b7[(i_319 + 1) * 16 + (j_320 + 3)] = v_357 * t_359;
         }
       }
     }
   }
   {
     // matmul [5, 16]  (model.grad:12: h      = relu(x @ w1 + b1))
-    let i_260 = 0;
-    for (; i_260 + 1 < 5; i_260 += 2) {
-      let j_261 = 0;
-      for (; j_261 + 3 < 16; j_261 += 4) {
-        let c00_263 = 0;
-        let c01_264 = 0;
-        let c02_265 = 0;
-        let c03_266 = 0;
-        let c10_267 = 0;
-        let c11_268 = 0;
-        let c12_269 = 0;
-        let c13_270 = 0;
+    let i_360 = 0;
+    for (; i_360 + 1 < 5; i_360 += 2) {
+      let j_361 = 0;
+      for (; j_361 + 3 < 16; j_361 += 4) {
+        let c00_363 = 0;
+        let c01_364 = 0;
+        let c02_365 = 0;
+        let c03_366 = 0;
+        let c10_367 = 0;
+        let c11_368 = 0;
+        let c12_369 = 0;
+        let c13_370 = 0;
         {
-          const a_271 = in_x[i_260];
-          const a_272 = in_x[i_260 + 1];
-          const b_273 = grad_b7[j_261];
-          const b_274 = grad_b7[j_261 + 1];
-          const b_275 = grad_b7[j_261 + 2];
-          const b_276 = grad_b7[j_261 + 3];
-          c00_263 += a_271 * b_273;
-          c01_264 += a_271 * b_274;
-          c02_265 += a_271 * b_275;
-          c03_266 += a_271 * b_276;
-          c10_267 += a_272 * b_273;
-          c11_268 += a_272 * b_274;
-          c12_269 += a_272 * b_275;
-          c13_270 += a_272 * b_276;
+          const a_371 = in_x[i_360];
+          const a_372 = in_x[i_360 + 1];
+          const b_373 = grad_b7[j_361];
+          const b_374 = grad_b7[j_361 + 1];
+          const b_375 = grad_b7[j_361 + 2];
+          const b_376 = grad_b7[j_361 + 3];
+          c00_363 += a_371 * b_373;
+          c01_364 += a_371 * b_374;
+          c02_365 += a_371 * b_375;
+          c03_366 += a_371 * b_376;
+          c10_367 += a_372 * b_373;
+          c11_368 += a_372 * b_374;
+          c12_369 += a_372 * b_375;
+          c13_370 += a_372 * b_376;
         }
         {
-          const a_271 = in_x[5 + i_260];
-          const a_272 = in_x[5 + (i_260 + 1)];
-          const b_273 = grad_b7[16 + j_261];
-          const b_274 = grad_b7[16 + (j_261 + 1)];
-          const b_275 = grad_b7[16 + (j_261 + 2)];
-          const b_276 = grad_b7[16 + (j_261 + 3)];
-          c00_263 += a_271 * b_273;
-          c01_264 += a_271 * b_274;
-          c02_265 += a_271 * b_275;
-          c03_266 += a_271 * b_276;
-          c10_267 += a_272 * b_273;
-          c11_268 += a_272 * b_274;
-          c12_269 += a_272 * b_275;
-          c13_270 += a_272 * b_276;
+          const a_371 = in_x[5 + i_360];
+          const a_372 = in_x[5 + (i_360 + 1)];
+          const b_373 = grad_b7[16 + j_361];
+          const b_374 = grad_b7[16 + (j_361 + 1)];
+          const b_375 = grad_b7[16 + (j_361 + 2)];
+          const b_376 = grad_b7[16 + (j_361 + 3)];
+          c00_363 += a_371 * b_373;
+          c01_364 += a_371 * b_374;
+          c02_365 += a_371 * b_375;
+          c03_366 += a_371 * b_376;
+          c10_367 += a_372 * b_373;
+          c11_368 += a_372 * b_374;
+          c12_369 += a_372 * b_375;
+          c13_370 += a_372 * b_376;
         }
         {
-          const a_271 = in_x[10 + i_260];
-          const a_272 = in_x[10 + (i_260 + 1)];
-          const b_273 = grad_b7[32 + j_261];
-          const b_274 = grad_b7[32 + (j_261 + 1)];
-          const b_275 = grad_b7[32 + (j_261 + 2)];
-          const b_276 = grad_b7[32 + (j_261 + 3)];
-          c00_263 += a_271 * b_273;
-          c01_264 += a_271 * b_274;
-          c02_265 += a_271 * b_275;
-          c03_266 += a_271 * b_276;
-          c10_267 += a_272 * b_273;
-          c11_268 += a_272 * b_274;
-          c12_269 += a_272 * b_275;
-          c13_270 += a_272 * b_276;
+          const a_371 = in_x[10 + i_360];
+          const a_372 = in_x[10 + (i_360 + 1)];
+          const b_373 = grad_b7[32 + j_361];
+          const b_374 = grad_b7[32 + (j_361 + 1)];
+          const b_375 = grad_b7[32 + (j_361 + 2)];
+          const b_376 = grad_b7[32 + (j_361 + 3)];
+          c00_363 += a_371 * b_373;
+          c01_364 += a_371 * b_374;
+          c02_365 += a_371 * b_375;
+          c03_366 += a_371 * b_376;
+          c10_367 += a_372 * b_373;
+          c11_368 += a_372 * b_374;
+          c12_369 += a_372 * b_375;
+          c13_370 += a_372 * b_376;
         }
         {
-          const a_271 = in_x[15 + i_260];
-          const a_272 = in_x[15 + (i_260 + 1)];
-          const b_273 = grad_b7[48 + j_261];
-          const b_274 = grad_b7[48 + (j_261 + 1)];
-          const b_275 = grad_b7[48 + (j_261 + 2)];
-          const b_276 = grad_b7[48 + (j_261 + 3)];
-          c00_263 += a_271 * b_273;
-          c01_264 += a_271 * b_274;
-          c02_265 += a_271 * b_275;
-          c03_266 += a_271 * b_276;
-          c10_267 += a_272 * b_273;
-          c11_268 += a_272 * b_274;
-          c12_269 += a_272 * b_275;
-          c13_270 += a_272 * b_276;
+          const a_371 = in_x[15 + i_360];
+          const a_372 = in_x[15 + (i_360 + 1)];
+          const b_373 = grad_b7[48 + j_361];
+          const b_374 = grad_b7[48 + (j_361 + 1)];
+          const b_375 = grad_b7[48 + (j_361 + 2)];
+          const b_376 = grad_b7[48 + (j_361 + 3)];
+          c00_363 += a_371 * b_373;
+          c01_364 += a_371 * b_374;
+          c02_365 += a_371 * b_375;
+          c03_366 += a_371 * b_376;
+          c10_367 += a_372 * b_373;
+          c11_368 += a_372 * b_374;
+          c12_369 += a_372 * b_375;
+          c13_370 += a_372 * b_376;
         }
         {
-          const a_271 = in_x[20 + i_260];
-          const a_272 = in_x[20 + (i_260 + 1)];
-          const b_273 = grad_b7[64 + j_261];
-          const b_274 = grad_b7[64 + (j_261 + 1)];
-          const b_275 = grad_b7[64 + (j_261 + 2)];
-          const b_276 = grad_b7[64 + (j_261 + 3)];
-          c00_263 += a_271 * b_273;
-          c01_264 += a_271 * b_274;
-          c02_265 += a_271 * b_275;
-          c03_266 += a_271 * b_276;
-          c10_267 += a_272 * b_273;
-          c11_268 += a_272 * b_274;
-          c12_269 += a_272 * b_275;
-          c13_270 += a_272 * b_276;
+          const a_371 = in_x[20 + i_360];
+          const a_372 = in_x[20 + (i_360 + 1)];
+          const b_373 = grad_b7[64 + j_361];
+          const b_374 = grad_b7[64 + (j_361 + 1)];
+          const b_375 = grad_b7[64 + (j_361 + 2)];
+          const b_376 = grad_b7[64 + (j_361 + 3)];
+          c00_363 += a_371 * b_373;
+          c01_364 += a_371 * b_374;
+          c02_365 += a_371 * b_375;
+          c03_366 += a_371 * b_376;
+          c10_367 += a_372 * b_373;
+          c11_368 += a_372 * b_374;
+          c12_369 += a_372 * b_375;
+          c13_370 += a_372 * b_376;
         }
         {
-          const a_271 = in_x[25 + i_260];
-          const a_272 = in_x[25 + (i_260 + 1)];
-          const b_273 = grad_b7[80 + j_261];
-          const b_274 = grad_b7[80 + (j_261 + 1)];
-          const b_275 = grad_b7[80 + (j_261 + 2)];
-          const b_276 = grad_b7[80 + (j_261 + 3)];
-          c00_263 += a_271 * b_273;
-          c01_264 += a_271 * b_274;
-          c02_265 += a_271 * b_275;
-          c03_266 += a_271 * b_276;
-          c10_267 += a_272 * b_273;
-          c11_268 += a_272 * b_274;
-          c12_269 += a_272 * b_275;
-          c13_270 += a_272 * b_276;
+          const a_371 = in_x[25 + i_360];
+          const a_372 = in_x[25 + (i_360 + 1)];
+          const b_373 = grad_b7[80 + j_361];
+          const b_374 = grad_b7[80 + (j_361 + 1)];
+          const b_375 = grad_b7[80 + (j_361 + 2)];
+          const b_376 = grad_b7[80 + (j_361 + 3)];
+          c00_363 += a_371 * b_373;
+          c01_364 += a_371 * b_374;
+          c02_365 += a_371 * b_375;
+          c03_366 += a_371 * b_376;
+          c10_367 += a_372 * b_373;
+          c11_368 += a_372 * b_374;
+          c12_369 += a_372 * b_375;
+          c13_370 += a_372 * b_376;
         }
         {
-          const a_271 = in_x[30 + i_260];
-          const a_272 = in_x[30 + (i_260 + 1)];
-          const b_273 = grad_b7[96 + j_261];
-          const b_274 = grad_b7[96 + (j_261 + 1)];
-          const b_275 = grad_b7[96 + (j_261 + 2)];
-          const b_276 = grad_b7[96 + (j_261 + 3)];
-          c00_263 += a_271 * b_273;
-          c01_264 += a_271 * b_274;
-          c02_265 += a_271 * b_275;
-          c03_266 += a_271 * b_276;
-          c10_267 += a_272 * b_273;
-          c11_268 += a_272 * b_274;
-          c12_269 += a_272 * b_275;
-          c13_270 += a_272 * b_276;
+          const a_371 = in_x[30 + i_360];
+          const a_372 = in_x[30 + (i_360 + 1)];
+          const b_373 = grad_b7[96 + j_361];
+          const b_374 = grad_b7[96 + (j_361 + 1)];
+          const b_375 = grad_b7[96 + (j_361 + 2)];
+          const b_376 = grad_b7[96 + (j_361 + 3)];
+          c00_363 += a_371 * b_373;
+          c01_364 += a_371 * b_374;
+          c02_365 += a_371 * b_375;
+          c03_366 += a_371 * b_376;
+          c10_367 += a_372 * b_373;
+          c11_368 += a_372 * b_374;
+          c12_369 += a_372 * b_375;
+          c13_370 += a_372 * b_376;
         }
         {
-          const a_271 = in_x[35 + i_260];
-          const a_272 = in_x[35 + (i_260 + 1)];
-          const b_273 = grad_b7[112 + j_261];
-          const b_274 = grad_b7[112 + (j_261 + 1)];
-          const b_275 = grad_b7[112 + (j_261 + 2)];
-          const b_276 = grad_b7[112 + (j_261 + 3)];
-          c00_263 += a_271 * b_273;
-          c01_264 += a_271 * b_274;
-          c02_265 += a_271 * b_275;
-          c03_266 += a_271 * b_276;
-          c10_267 += a_272 * b_273;
-          c11_268 += a_272 * b_274;
-          c12_269 += a_272 * b_275;
-          c13_270 += a_272 * b_276;
+          const a_371 = in_x[35 + i_360];
+          const a_372 = in_x[35 + (i_360 + 1)];
+          const b_373 = grad_b7[112 + j_361];
+          const b_374 = grad_b7[112 + (j_361 + 1)];
+          const b_375 = grad_b7[112 + (j_361 + 2)];
+          const b_376 = grad_b7[112 + (j_361 + 3)];
+          c00_363 += a_371 * b_373;
+          c01_364 += a_371 * b_374;
+          c02_365 += a_371 * b_375;
+          c03_366 += a_371 * b_376;
+          c10_367 += a_372 * b_373;
+          c11_368 += a_372 * b_374;
+          c12_369 += a_372 * b_375;
+          c13_370 += a_372 * b_376;
         }
-        grad_b8[i_260 * 16 + j_261] = c00_263;
-        grad_b8[i_260 * 16 + (j_261 + 1)] = c01_264;
-        grad_b8[i_260 * 16 + (j_261 + 2)] = c02_265;
-        grad_b8[i_260 * 16 + (j_261 + 3)] = c03_266;
-        grad_b8[(i_260 + 1) * 16 + j_261] = c10_267;
-        grad_b8[(i_260 + 1) * 16 + (j_261 + 1)] = c11_268;
-        grad_b8[(i_260 + 1) * 16 + (j_261 + 2)] = c12_269;
-        grad_b8[(i_260 + 1) * 16 + (j_261 + 3)] = c13_270;
+        grad_b8[i_360 * 16 + j_361] = c00_363;
+        grad_b8[i_360 * 16 + (j_361 + 1)] = c01_364;
+        grad_b8[i_360 * 16 + (j_361 + 2)] = c02_365;
+        grad_b8[i_360 * 16 + (j_361 + 3)] = c03_366;
+        grad_b8[(i_360 + 1) * 16 + j_361] = c10_367;
+        grad_b8[(i_360 + 1) * 16 + (j_361 + 1)] = c11_368;
+        grad_b8[(i_360 + 1) * 16 + (j_361 + 2)] = c12_369;
+        grad_b8[(i_360 + 1) * 16 + (j_361 + 3)] = c13_370;
       }
     }
-    for (; i_260 < 5; i_260++) {
-      let j_261 = 0;
-      for (; j_261 + 3 < 16; j_261 += 4) {
-        let c00_278 = 0;
-        let c01_279 = 0;
-        let c02_280 = 0;
-        let c03_281 = 0;
+    for (; i_360 < 5; i_360++) {
+      let j_361 = 0;
+      for (; j_361 + 3 < 16; j_361 += 4) {
+        let c00_378 = 0;
+        let c01_379 = 0;
+        let c02_380 = 0;
+        let c03_381 = 0;
         {
-          const a_282 = in_x[i_260];
-          const b_283 = grad_b7[j_261];
-          const b_284 = grad_b7[j_261 + 1];
-          const b_285 = grad_b7[j_261 + 2];
-          const b_286 = grad_b7[j_261 + 3];
-          c00_278 += a_282 * b_283;
-          c01_279 += a_282 * b_284;
-          c02_280 += a_282 * b_285;
-          c03_281 += a_282 * b_286;
+          const a_382 = in_x[i_360];
+          const b_383 = grad_b7[j_361];
+          const b_384 = grad_b7[j_361 + 1];
+          const b_385 = grad_b7[j_361 + 2];
+          const b_386 = grad_b7[j_361 + 3];
+          c00_378 += a_382 * b_383;
+          c01_379 += a_382 * b_384;
+          c02_380 += a_382 * b_385;
+          c03_381 += a_382 * b_386;
         }
         {
-          const a_282 = in_x[5 + i_260];
-          const b_283 = grad_b7[16 + j_261];
-          const b_284 = grad_b7[16 + (j_261 + 1)];
-          const b_285 = grad_b7[16 + (j_261 + 2)];
-          const b_286 = grad_b7[16 + (j_261 + 3)];
-          c00_278 += a_282 * b_283;
-          c01_279 += a_282 * b_284;
-          c02_280 += a_282 * b_285;
-          c03_281 += a_282 * b_286;
+          const a_382 = in_x[5 + i_360];
+          const b_383 = grad_b7[16 + j_361];
+          const b_384 = grad_b7[16 + (j_361 + 1)];
+          const b_385 = grad_b7[16 + (j_361 + 2)];
+          const b_386 = grad_b7[16 + (j_361 + 3)];
+          c00_378 += a_382 * b_383;
+          c01_379 += a_382 * b_384;
+          c02_380 += a_382 * b_385;
+          c03_381 += a_382 * b_386;
         }
         {
-          const a_282 = in_x[10 + i_260];
-          const b_283 = grad_b7[32 + j_261];
-          const b_284 = grad_b7[32 + (j_261 + 1)];
-          const b_285 = grad_b7[32 + (j_261 + 2)];
-          const b_286 = grad_b7[32 + (j_261 + 3)];
-          c00_278 += a_282 * b_283;
-          c01_279 += a_282 * b_284;
-          c02_280 += a_282 * b_285;
-          c03_281 += a_282 * b_286;
+          const a_382 = in_x[10 + i_360];
+          const b_383 = grad_b7[32 + j_361];
+          const b_384 = grad_b7[32 + (j_361 + 1)];
+          const b_385 = grad_b7[32 + (j_361 + 2)];
+          const b_386 = grad_b7[32 + (j_361 + 3)];
+          c00_378 += a_382 * b_383;
+          c01_379 += a_382 * b_384;
+          c02_380 += a_382 * b_385;
+          c03_381 += a_382 * b_386;
         }
         {
-          const a_282 = in_x[15 + i_260];
-          const b_283 = grad_b7[48 + j_261];
-          const b_284 = grad_b7[48 + (j_261 + 1)];
-          const b_285 = grad_b7[48 + (j_261 + 2)];
-          const b_286 = grad_b7[48 + (j_261 + 3)];
-          c00_278 += a_282 * b_283;
-          c01_279 += a_282 * b_284;
-          c02_280 += a_282 * b_285;
-          c03_281 += a_282 * b_286;
+          const a_382 = in_x[15 + i_360];
+          const b_383 = grad_b7[48 + j_361];
+          const b_384 = grad_b7[48 + (j_361 + 1)];
+          const b_385 = grad_b7[48 + (j_361 + 2)];
+          const b_386 = grad_b7[48 + (j_361 + 3)];
+          c00_378 += a_382 * b_383;
+          c01_379 += a_382 * b_384;
+          c02_380 += a_382 * b_385;
+          c03_381 += a_382 * b_386;
         }
         {
-          const a_282 = in_x[20 + i_260];
-          const b_283 = grad_b7[64 + j_261];
-          const b_284 = grad_b7[64 + (j_261 + 1)];
-          const b_285 = grad_b7[64 + (j_261 + 2)];
-          const b_286 = grad_b7[64 + (j_261 + 3)];
-          c00_278 += a_282 * b_283;
-          c01_279 += a_282 * b_284;
-          c02_280 += a_282 * b_285;
-          c03_281 += a_282 * b_286;
+          const a_382 = in_x[20 + i_360];
+          const b_383 = grad_b7[64 + j_361];
+          const b_384 = grad_b7[64 + (j_361 + 1)];
+          const b_385 = grad_b7[64 + (j_361 + 2)];
+          const b_386 = grad_b7[64 + (j_361 + 3)];
+          c00_378 += a_382 * b_383;
+          c01_379 += a_382 * b_384;
+          c02_380 += a_382 * b_385;
+          c03_381 += a_382 * b_386;
         }
         {
-          const a_282 = in_x[25 + i_260];
-          const b_283 = grad_b7[80 + j_261];
-          const b_284 = grad_b7[80 + (j_261 + 1)];
-          const b_285 = grad_b7[80 + (j_261 + 2)];
-          const b_286 = grad_b7[80 + (j_261 + 3)];
-          c00_278 += a_282 * b_283;
-          c01_279 += a_282 * b_284;
-          c02_280 += a_282 * b_285;
-          c03_281 += a_282 * b_286;
+          const a_382 = in_x[25 + i_360];
+          const b_383 = grad_b7[80 + j_361];
+          const b_384 = grad_b7[80 + (j_361 + 1)];
+          const b_385 = grad_b7[80 + (j_361 + 2)];
+          const b_386 = grad_b7[80 + (j_361 + 3)];
+          c00_378 += a_382 * b_383;
+          c01_379 += a_382 * b_384;
+          c02_380 += a_382 * b_385;
+          c03_381 += a_382 * b_386;
         }
         {
-          const a_282 = in_x[30 + i_260];
-          const b_283 = grad_b7[96 + j_261];
-          const b_284 = grad_b7[96 + (j_261 + 1)];
-          const b_285 = grad_b7[96 + (j_261 + 2)];
-          const b_286 = grad_b7[96 + (j_261 + 3)];
-          c00_278 += a_282 * b_283;
-          c01_279 += a_282 * b_284;
-          c02_280 += a_282 * b_285;
-          c03_281 += a_282 * b_286;
+          const a_382 = in_x[30 + i_360];
+          const b_383 = grad_b7[96 + j_361];
+          const b_384 = grad_b7[96 + (j_361 + 1)];
+          const b_385 = grad_b7[96 + (j_361 + 2)];
+          const b_386 = grad_b7[96 + (j_361 + 3)];
+          c00_378 += a_382 * b_383;
+          c01_379 += a_382 * b_384;
+          c02_380 += a_382 * b_385;
+          c03_381 += a_382 * b_386;
         }
         {
-          const a_282 = in_x[35 + i_260];
-          const b_283 = grad_b7[112 + j_261];
-          const b_284 = grad_b7[112 + (j_261 + 1)];
-          const b_285 = grad_b7[112 + (j_261 + 2)];
-          const b_286 = grad_b7[112 + (j_261 + 3)];
-          c00_278 += a_282 * b_283;
-          c01_279 += a_282 * b_284;
-          c02_280 += a_282 * b_285;
-          c03_281 += a_282 * b_286;
+          const a_382 = in_x[35 + i_360];
+          const b_383 = grad_b7[112 + j_361];
+          const b_384 = grad_b7[112 + (j_361 + 1)];
+          const b_385 = grad_b7[112 + (j_361 + 2)];
+          const b_386 = grad_b7[112 + (j_361 + 3)];
+          c00_378 += a_382 * b_383;
+          c01_379 += a_382 * b_384;
+          c02_380 += a_382 * b_385;
+          c03_381 += a_382 * b_386;
         }
-        grad_b8[i_260 * 16 + j_261] = c00_278;
-        grad_b8[i_260 * 16 + (j_261 + 1)] = c01_279;
-        grad_b8[i_260 * 16 + (j_261 + 2)] = c02_280;
-        grad_b8[i_260 * 16 + (j_261 + 3)] = c03_281;
+        grad_b8[i_360 * 16 + j_361] = c00_378;
+        grad_b8[i_360 * 16 + (j_361 + 1)] = c01_379;
+        grad_b8[i_360 * 16 + (j_361 + 2)] = c02_380;
+        grad_b8[i_360 * 16 + (j_361 + 3)] = c03_381;
       }
     }
   }
@@ -3336,222 +4216,222 @@ function run_grad(in_x, in_target, p_w1, p_b1, p_w2, p_b2) {
   grad_b9[13] = 0;
   grad_b9[14] = 0;
   grad_b9[15] = 0;
-  for (let i_287 = 0; i_287 < 8; i_287++) {
+  for (let i_387 = 0; i_387 < 8; i_387++) {
     {
-      const v_290 = grad_b7[i_287 * 16];
-      grad_b9[0] = grad_b9[0] + v_290;
+      const v_390 = grad_b7[i_387 * 16];
+      grad_b9[0] = grad_b9[0] + v_390;
     }
     {
-      const v_290 = grad_b7[i_287 * 16 + 1];
-      grad_b9[1] = grad_b9[1] + v_290;
+      const v_390 = grad_b7[i_387 * 16 + 1];
+      grad_b9[1] = grad_b9[1] + v_390;
     }
     {
-      const v_290 = grad_b7[i_287 * 16 + 2];
-      grad_b9[2] = grad_b9[2] + v_290;
+      const v_390 = grad_b7[i_387 * 16 + 2];
+      grad_b9[2] = grad_b9[2] + v_390;
     }
     {
-      const v_290 = grad_b7[i_287 * 16 + 3];
-      grad_b9[3] = grad_b9[3] + v_290;
+      const v_390 = grad_b7[i_387 * 16 + 3];
+      grad_b9[3] = grad_b9[3] + v_390;
     }
     {
-      const v_290 = grad_b7[i_287 * 16 + 4];
-      grad_b9[4] = grad_b9[4] + v_290;
+      const v_390 = grad_b7[i_387 * 16 + 4];
+      grad_b9[4] = grad_b9[4] + v_390;
     }
     {
-      const v_290 = grad_b7[i_287 * 16 + 5];
-      grad_b9[5] = grad_b9[5] + v_290;
+      const v_390 = grad_b7[i_387 * 16 + 5];
+      grad_b9[5] = grad_b9[5] + v_390;
     }
     {
-      const v_290 = grad_b7[i_287 * 16 + 6];
-      grad_b9[6] = grad_b9[6] + v_290;
+      const v_390 = grad_b7[i_387 * 16 + 6];
+      grad_b9[6] = grad_b9[6] + v_390;
     }
     {
-      const v_290 = grad_b7[i_287 * 16 + 7];
-      grad_b9[7] = grad_b9[7] + v_290;
+      const v_390 = grad_b7[i_387 * 16 + 7];
+      grad_b9[7] = grad_b9[7] + v_390;
     }
     {
-      const v_290 = grad_b7[i_287 * 16 + 8];
-      grad_b9[8] = grad_b9[8] + v_290;
+      const v_390 = grad_b7[i_387 * 16 + 8];
+      grad_b9[8] = grad_b9[8] + v_390;
     }
     {
-      const v_290 = grad_b7[i_287 * 16 + 9];
-      grad_b9[9] = grad_b9[9] + v_290;
+      const v_390 = grad_b7[i_387 * 16 + 9];
+      grad_b9[9] = grad_b9[9] + v_390;
     }
     {
-      const v_290 = grad_b7[i_287 * 16 + 10];
-      grad_b9[10] = grad_b9[10] + v_290;
+      const v_390 = grad_b7[i_387 * 16 + 10];
+      grad_b9[10] = grad_b9[10] + v_390;
     }
     {
-      const v_290 = grad_b7[i_287 * 16 + 11];
-      grad_b9[11] = grad_b9[11] + v_290;
+      const v_390 = grad_b7[i_387 * 16 + 11];
+      grad_b9[11] = grad_b9[11] + v_390;
     }
     {
-      const v_290 = grad_b7[i_287 * 16 + 12];
-      grad_b9[12] = grad_b9[12] + v_290;
+      const v_390 = grad_b7[i_387 * 16 + 12];
+      grad_b9[12] = grad_b9[12] + v_390;
     }
     {
-      const v_290 = grad_b7[i_287 * 16 + 13];
-      grad_b9[13] = grad_b9[13] + v_290;
+      const v_390 = grad_b7[i_387 * 16 + 13];
+      grad_b9[13] = grad_b9[13] + v_390;
     }
     {
-      const v_290 = grad_b7[i_287 * 16 + 14];
-      grad_b9[14] = grad_b9[14] + v_290;
+      const v_390 = grad_b7[i_387 * 16 + 14];
+      grad_b9[14] = grad_b9[14] + v_390;
     }
     {
-      const v_290 = grad_b7[i_287 * 16 + 15];
-      grad_b9[15] = grad_b9[15] + v_290;
+      const v_390 = grad_b7[i_387 * 16 + 15];
+      grad_b9[15] = grad_b9[15] + v_390;
     }
   }
   {
     // matmul [16, 4]  (model.grad:13: logits = h @ w2 + b2)
-    let i_291 = 0;
-    for (; i_291 + 1 < 16; i_291 += 2) {
-      let j_292 = 0;
-      for (; j_292 + 3 < 4; j_292 += 4) {
-        let c00_294 = 0;
-        let c01_295 = 0;
-        let c02_296 = 0;
-        let c03_297 = 0;
-        let c10_298 = 0;
-        let c11_299 = 0;
-        let c12_300 = 0;
-        let c13_301 = 0;
+    let i_391 = 0;
+    for (; i_391 + 1 < 16; i_391 += 2) {
+      let j_392 = 0;
+      for (; j_392 + 3 < 4; j_392 += 4) {
+        let c00_394 = 0;
+        let c01_395 = 0;
+        let c02_396 = 0;
+        let c03_397 = 0;
+        let c10_398 = 0;
+        let c11_399 = 0;
+        let c12_400 = 0;
+        let c13_401 = 0;
         {
-          const a_302 = grad_b0[i_291];
-          const a_303 = grad_b0[i_291 + 1];
-          const b_304 = grad_b6[j_292];
-          const b_305 = grad_b6[j_292 + 1];
-          const b_306 = grad_b6[j_292 + 2];
-          const b_307 = grad_b6[j_292 + 3];
-          c00_294 += a_302 * b_304;
-          c01_295 += a_302 * b_305;
-          c02_296 += a_302 * b_306;
-          c03_297 += a_302 * b_307;
-          c10_298 += a_303 * b_304;
-          c11_299 += a_303 * b_305;
-          c12_300 += a_303 * b_306;
-          c13_301 += a_303 * b_307;
+          const a_402 = grad_b0[i_391];
+          const a_403 = grad_b0[i_391 + 1];
+          const b_404 = grad_b6[j_392];
+          const b_405 = grad_b6[j_392 + 1];
+          const b_406 = grad_b6[j_392 + 2];
+          const b_407 = grad_b6[j_392 + 3];
+          c00_394 += a_402 * b_404;
+          c01_395 += a_402 * b_405;
+          c02_396 += a_402 * b_406;
+          c03_397 += a_402 * b_407;
+          c10_398 += a_403 * b_404;
+          c11_399 += a_403 * b_405;
+          c12_400 += a_403 * b_406;
+          c13_401 += a_403 * b_407;
         }
         {
-          const a_302 = grad_b0[16 + i_291];
-          const a_303 = grad_b0[16 + (i_291 + 1)];
-          const b_304 = grad_b6[4 + j_292];
-          const b_305 = grad_b6[4 + (j_292 + 1)];
-          const b_306 = grad_b6[4 + (j_292 + 2)];
-          const b_307 = grad_b6[4 + (j_292 + 3)];
-          c00_294 += a_302 * b_304;
-          c01_295 += a_302 * b_305;
-          c02_296 += a_302 * b_306;
-          c03_297 += a_302 * b_307;
-          c10_298 += a_303 * b_304;
-          c11_299 += a_303 * b_305;
-          c12_300 += a_303 * b_306;
-          c13_301 += a_303 * b_307;
+          const a_402 = grad_b0[16 + i_391];
+          const a_403 = grad_b0[16 + (i_391 + 1)];
+          const b_404 = grad_b6[4 + j_392];
+          const b_405 = grad_b6[4 + (j_392 + 1)];
+          const b_406 = grad_b6[4 + (j_392 + 2)];
+          const b_407 = grad_b6[4 + (j_392 + 3)];
+          c00_394 += a_402 * b_404;
+          c01_395 += a_402 * b_405;
+          c02_396 += a_402 * b_406;
+          c03_397 += a_402 * b_407;
+          c10_398 += a_403 * b_404;
+          c11_399 += a_403 * b_405;
+          c12_400 += a_403 * b_406;
+          c13_401 += a_403 * b_407;
         }
         {
-          const a_302 = grad_b0[32 + i_291];
-          const a_303 = grad_b0[32 + (i_291 + 1)];
-          const b_304 = grad_b6[8 + j_292];
-          const b_305 = grad_b6[8 + (j_292 + 1)];
-          const b_306 = grad_b6[8 + (j_292 + 2)];
-          const b_307 = grad_b6[8 + (j_292 + 3)];
-          c00_294 += a_302 * b_304;
-          c01_295 += a_302 * b_305;
-          c02_296 += a_302 * b_306;
-          c03_297 += a_302 * b_307;
-          c10_298 += a_303 * b_304;
-          c11_299 += a_303 * b_305;
-          c12_300 += a_303 * b_306;
-          c13_301 += a_303 * b_307;
+          const a_402 = grad_b0[32 + i_391];
+          const a_403 = grad_b0[32 + (i_391 + 1)];
+          const b_404 = grad_b6[8 + j_392];
+          const b_405 = grad_b6[8 + (j_392 + 1)];
+          const b_406 = grad_b6[8 + (j_392 + 2)];
+          const b_407 = grad_b6[8 + (j_392 + 3)];
+          c00_394 += a_402 * b_404;
+          c01_395 += a_402 * b_405;
+          c02_396 += a_402 * b_406;
+          c03_397 += a_402 * b_407;
+          c10_398 += a_403 * b_404;
+          c11_399 += a_403 * b_405;
+          c12_400 += a_403 * b_406;
+          c13_401 += a_403 * b_407;
         }
         {
-          const a_302 = grad_b0[48 + i_291];
-          const a_303 = grad_b0[48 + (i_291 + 1)];
-          const b_304 = grad_b6[12 + j_292];
-          const b_305 = grad_b6[12 + (j_292 + 1)];
-          const b_306 = grad_b6[12 + (j_292 + 2)];
-          const b_307 = grad_b6[12 + (j_292 + 3)];
-          c00_294 += a_302 * b_304;
-          c01_295 += a_302 * b_305;
-          c02_296 += a_302 * b_306;
-          c03_297 += a_302 * b_307;
-          c10_298 += a_303 * b_304;
-          c11_299 += a_303 * b_305;
-          c12_300 += a_303 * b_306;
-          c13_301 += a_303 * b_307;
+          const a_402 = grad_b0[48 + i_391];
+          const a_403 = grad_b0[48 + (i_391 + 1)];
+          const b_404 = grad_b6[12 + j_392];
+          const b_405 = grad_b6[12 + (j_392 + 1)];
+          const b_406 = grad_b6[12 + (j_392 + 2)];
+          const b_407 = grad_b6[12 + (j_392 + 3)];
+          c00_394 += a_402 * b_404;
+          c01_395 += a_402 * b_405;
+          c02_396 += a_402 * b_406;
+          c03_397 += a_402 * b_407;
+          c10_398 += a_403 * b_404;
+          c11_399 += a_403 * b_405;
+          c12_400 += a_403 * b_406;
+          c13_401 += a_403 * b_407;
         }
         {
-          const a_302 = grad_b0[64 + i_291];
-          const a_303 = grad_b0[64 + (i_291 + 1)];
-          const b_304 = grad_b6[16 + j_292];
-          const b_305 = grad_b6[16 + (j_292 + 1)];
-          const b_306 = grad_b6[16 + (j_292 + 2)];
-          const b_307 = grad_b6[16 + (j_292 + 3)];
-          c00_294 += a_302 * b_304;
-          c01_295 += a_302 * b_305;
-          c02_296 += a_302 * b_306;
-          c03_297 += a_302 * b_307;
-          c10_298 += a_303 * b_304;
-          c11_299 += a_303 * b_305;
-          c12_300 += a_303 * b_306;
-          c13_301 += a_303 * b_307;
+          const a_402 = grad_b0[64 + i_391];
+          const a_403 = grad_b0[64 + (i_391 + 1)];
+          const b_404 = grad_b6[16 + j_392];
+          const b_405 = grad_b6[16 + (j_392 + 1)];
+          const b_406 = grad_b6[16 + (j_392 + 2)];
+          const b_407 = grad_b6[16 + (j_392 + 3)];
+          c00_394 += a_402 * b_404;
+          c01_395 += a_402 * b_405;
+          c02_396 += a_402 * b_406;
+          c03_397 += a_402 * b_407;
+          c10_398 += a_403 * b_404;
+          c11_399 += a_403 * b_405;
+          c12_400 += a_403 * b_406;
+          c13_401 += a_403 * b_407;
         }
         {
-          const a_302 = grad_b0[80 + i_291];
-          const a_303 = grad_b0[80 + (i_291 + 1)];
-          const b_304 = grad_b6[20 + j_292];
-          const b_305 = grad_b6[20 + (j_292 + 1)];
-          const b_306 = grad_b6[20 + (j_292 + 2)];
-          const b_307 = grad_b6[20 + (j_292 + 3)];
-          c00_294 += a_302 * b_304;
-          c01_295 += a_302 * b_305;
-          c02_296 += a_302 * b_306;
-          c03_297 += a_302 * b_307;
-          c10_298 += a_303 * b_304;
-          c11_299 += a_303 * b_305;
-          c12_300 += a_303 * b_306;
-          c13_301 += a_303 * b_307;
+          const a_402 = grad_b0[80 + i_391];
+          const a_403 = grad_b0[80 + (i_391 + 1)];
+          const b_404 = grad_b6[20 + j_392];
+          const b_405 = grad_b6[20 + (j_392 + 1)];
+          const b_406 = grad_b6[20 + (j_392 + 2)];
+          const b_407 = grad_b6[20 + (j_392 + 3)];
+          c00_394 += a_402 * b_404;
+          c01_395 += a_402 * b_405;
+          c02_396 += a_402 * b_406;
+          c03_397 += a_402 * b_407;
+          c10_398 += a_403 * b_404;
+          c11_399 += a_403 * b_405;
+          c12_400 += a_403 * b_406;
+          c13_401 += a_403 * b_407;
         }
         {
-          const a_302 = grad_b0[96 + i_291];
-          const a_303 = grad_b0[96 + (i_291 + 1)];
-          const b_304 = grad_b6[24 + j_292];
-          const b_305 = grad_b6[24 + (j_292 + 1)];
-          const b_306 = grad_b6[24 + (j_292 + 2)];
-          const b_307 = grad_b6[24 + (j_292 + 3)];
-          c00_294 += a_302 * b_304;
-          c01_295 += a_302 * b_305;
-          c02_296 += a_302 * b_306;
-          c03_297 += a_302 * b_307;
-          c10_298 += a_303 * b_304;
-          c11_299 += a_303 * b_305;
-          c12_300 += a_303 * b_306;
-          c13_301 += a_303 * b_307;
+          const a_402 = grad_b0[96 + i_391];
+          const a_403 = grad_b0[96 + (i_391 + 1)];
+          const b_404 = grad_b6[24 + j_392];
+          const b_405 = grad_b6[24 + (j_392 + 1)];
+          const b_406 = grad_b6[24 + (j_392 + 2)];
+          const b_407 = grad_b6[24 + (j_392 + 3)];
+          c00_394 += a_402 * b_404;
+          c01_395 += a_402 * b_405;
+          c02_396 += a_402 * b_406;
+          c03_397 += a_402 * b_407;
+          c10_398 += a_403 * b_404;
+          c11_399 += a_403 * b_405;
+          c12_400 += a_403 * b_406;
+          c13_401 += a_403 * b_407;
         }
         {
-          const a_302 = grad_b0[112 + i_291];
-          const a_303 = grad_b0[112 + (i_291 + 1)];
-          const b_304 = grad_b6[28 + j_292];
-          const b_305 = grad_b6[28 + (j_292 + 1)];
-          const b_306 = grad_b6[28 + (j_292 + 2)];
-          const b_307 = grad_b6[28 + (j_292 + 3)];
-          c00_294 += a_302 * b_304;
-          c01_295 += a_302 * b_305;
-          c02_296 += a_302 * b_306;
-          c03_297 += a_302 * b_307;
-          c10_298 += a_303 * b_304;
-          c11_299 += a_303 * b_305;
-          c12_300 += a_303 * b_306;
-          c13_301 += a_303 * b_307;
+          const a_402 = grad_b0[112 + i_391];
+          const a_403 = grad_b0[112 + (i_391 + 1)];
+          const b_404 = grad_b6[28 + j_392];
+          const b_405 = grad_b6[28 + (j_392 + 1)];
+          const b_406 = grad_b6[28 + (j_392 + 2)];
+          const b_407 = grad_b6[28 + (j_392 + 3)];
+          c00_394 += a_402 * b_404;
+          c01_395 += a_402 * b_405;
+          c02_396 += a_402 * b_406;
+          c03_397 += a_402 * b_407;
+          c10_398 += a_403 * b_404;
+          c11_399 += a_403 * b_405;
+          c12_400 += a_403 * b_406;
+          c13_401 += a_403 * b_407;
         }
-        grad_b10[i_291 * 4 + j_292] = c00_294;
-        grad_b10[i_291 * 4 + (j_292 + 1)] = c01_295;
-        grad_b10[i_291 * 4 + (j_292 + 2)] = c02_296;
-        grad_b10[i_291 * 4 + (j_292 + 3)] = c03_297;
-        grad_b10[(i_291 + 1) * 4 + j_292] = c10_298;
-        grad_b10[(i_291 + 1) * 4 + (j_292 + 1)] = c11_299;
-        grad_b10[(i_291 + 1) * 4 + (j_292 + 2)] = c12_300;
-        grad_b10[(i_291 + 1) * 4 + (j_292 + 3)] = c13_301;
+        grad_b10[i_391 * 4 + j_392] = c00_394;
+        grad_b10[i_391 * 4 + (j_392 + 1)] = c01_395;
+        grad_b10[i_391 * 4 + (j_392 + 2)] = c02_396;
+        grad_b10[i_391 * 4 + (j_392 + 3)] = c03_397;
+        grad_b10[(i_391 + 1) * 4 + j_392] = c10_398;
+        grad_b10[(i_391 + 1) * 4 + (j_392 + 1)] = c11_399;
+        grad_b10[(i_391 + 1) * 4 + (j_392 + 2)] = c12_400;
+        grad_b10[(i_391 + 1) * 4 + (j_392 + 3)] = c13_401;
       }
     }
   }
@@ -3561,134 +4441,134 @@ function run_grad(in_x, in_target, p_w1, p_b1, p_w2, p_b2) {
   grad_b11[2] = 0;
   grad_b11[3] = 0;
   {
-    const v_311 = grad_b6[0];
-    grad_b11[0] = grad_b11[0] + v_311;
+    const v_411 = grad_b6[0];
+    grad_b11[0] = grad_b11[0] + v_411;
   }
   {
-    const v_311 = grad_b6[1];
-    grad_b11[1] = grad_b11[1] + v_311;
+    const v_411 = grad_b6[1];
+    grad_b11[1] = grad_b11[1] + v_411;
   }
   {
-    const v_311 = grad_b6[2];
-    grad_b11[2] = grad_b11[2] + v_311;
+    const v_411 = grad_b6[2];
+    grad_b11[2] = grad_b11[2] + v_411;
   }
   {
-    const v_311 = grad_b6[3];
-    grad_b11[3] = grad_b11[3] + v_311;
+    const v_411 = grad_b6[3];
+    grad_b11[3] = grad_b11[3] + v_411;
   }
   {
-    const v_311 = grad_b6[4];
-    grad_b11[0] = grad_b11[0] + v_311;
+    const v_411 = grad_b6[4];
+    grad_b11[0] = grad_b11[0] + v_411;
   }
   {
-    const v_311 = grad_b6[5];
-    grad_b11[1] = grad_b11[1] + v_311;
+    const v_411 = grad_b6[5];
+    grad_b11[1] = grad_b11[1] + v_411;
   }
   {
-    const v_311 = grad_b6[6];
-    grad_b11[2] = grad_b11[2] + v_311;
+    const v_411 = grad_b6[6];
+    grad_b11[2] = grad_b11[2] + v_411;
   }
   {
-    const v_311 = grad_b6[7];
-    grad_b11[3] = grad_b11[3] + v_311;
+    const v_411 = grad_b6[7];
+    grad_b11[3] = grad_b11[3] + v_411;
   }
   {
-    const v_311 = grad_b6[8];
-    grad_b11[0] = grad_b11[0] + v_311;
+    const v_411 = grad_b6[8];
+    grad_b11[0] = grad_b11[0] + v_411;
   }
   {
-    const v_311 = grad_b6[9];
-    grad_b11[1] = grad_b11[1] + v_311;
+    const v_411 = grad_b6[9];
+    grad_b11[1] = grad_b11[1] + v_411;
   }
   {
-    const v_311 = grad_b6[10];
-    grad_b11[2] = grad_b11[2] + v_311;
+    const v_411 = grad_b6[10];
+    grad_b11[2] = grad_b11[2] + v_411;
   }
   {
-    const v_311 = grad_b6[11];
-    grad_b11[3] = grad_b11[3] + v_311;
+    const v_411 = grad_b6[11];
+    grad_b11[3] = grad_b11[3] + v_411;
   }
   {
-    const v_311 = grad_b6[12];
-    grad_b11[0] = grad_b11[0] + v_311;
+    const v_411 = grad_b6[12];
+    grad_b11[0] = grad_b11[0] + v_411;
   }
   {
-    const v_311 = grad_b6[13];
-    grad_b11[1] = grad_b11[1] + v_311;
+    const v_411 = grad_b6[13];
+    grad_b11[1] = grad_b11[1] + v_411;
   }
   {
-    const v_311 = grad_b6[14];
-    grad_b11[2] = grad_b11[2] + v_311;
+    const v_411 = grad_b6[14];
+    grad_b11[2] = grad_b11[2] + v_411;
   }
   {
-    const v_311 = grad_b6[15];
-    grad_b11[3] = grad_b11[3] + v_311;
+    const v_411 = grad_b6[15];
+    grad_b11[3] = grad_b11[3] + v_411;
   }
   {
-    const v_311 = grad_b6[16];
-    grad_b11[0] = grad_b11[0] + v_311;
+    const v_411 = grad_b6[16];
+    grad_b11[0] = grad_b11[0] + v_411;
   }
   {
-    const v_311 = grad_b6[17];
-    grad_b11[1] = grad_b11[1] + v_311;
+    const v_411 = grad_b6[17];
+    grad_b11[1] = grad_b11[1] + v_411;
   }
   {
-    const v_311 = grad_b6[18];
-    grad_b11[2] = grad_b11[2] + v_311;
+    const v_411 = grad_b6[18];
+    grad_b11[2] = grad_b11[2] + v_411;
   }
   {
-    const v_311 = grad_b6[19];
-    grad_b11[3] = grad_b11[3] + v_311;
+    const v_411 = grad_b6[19];
+    grad_b11[3] = grad_b11[3] + v_411;
   }
   {
-    const v_311 = grad_b6[20];
-    grad_b11[0] = grad_b11[0] + v_311;
+    const v_411 = grad_b6[20];
+    grad_b11[0] = grad_b11[0] + v_411;
   }
   {
-    const v_311 = grad_b6[21];
-    grad_b11[1] = grad_b11[1] + v_311;
+    const v_411 = grad_b6[21];
+    grad_b11[1] = grad_b11[1] + v_411;
   }
   {
-    const v_311 = grad_b6[22];
-    grad_b11[2] = grad_b11[2] + v_311;
+    const v_411 = grad_b6[22];
+    grad_b11[2] = grad_b11[2] + v_411;
   }
   {
-    const v_311 = grad_b6[23];
-    grad_b11[3] = grad_b11[3] + v_311;
+    const v_411 = grad_b6[23];
+    grad_b11[3] = grad_b11[3] + v_411;
   }
   {
-    const v_311 = grad_b6[24];
-    grad_b11[0] = grad_b11[0] + v_311;
+    const v_411 = grad_b6[24];
+    grad_b11[0] = grad_b11[0] + v_411;
   }
   {
-    const v_311 = grad_b6[25];
-    grad_b11[1] = grad_b11[1] + v_311;
+    const v_411 = grad_b6[25];
+    grad_b11[1] = grad_b11[1] + v_411;
   }
   {
-    const v_311 = grad_b6[26];
-    grad_b11[2] = grad_b11[2] + v_311;
+    const v_411 = grad_b6[26];
+    grad_b11[2] = grad_b11[2] + v_411;
   }
   {
-    const v_311 = grad_b6[27];
-    grad_b11[3] = grad_b11[3] + v_311;
+    const v_411 = grad_b6[27];
+    grad_b11[3] = grad_b11[3] + v_411;
   }
   {
-    const v_311 = grad_b6[28];
-    grad_b11[0] = grad_b11[0] + v_311;
+    const v_411 = grad_b6[28];
+    grad_b11[0] = grad_b11[0] + v_411;
   }
   {
-    const v_311 = grad_b6[29];
-    grad_b11[1] = grad_b11[1] + v_311;
+    const v_411 = grad_b6[29];
+    grad_b11[1] = grad_b11[1] + v_411;
   }
   {
-    const v_311 = grad_b6[30];
-    grad_b11[2] = grad_b11[2] + v_311;
+    const v_411 = grad_b6[30];
+    grad_b11[2] = grad_b11[2] + v_411;
   }
   {
-    const v_311 = grad_b6[31];
-    grad_b11[3] = grad_b11[3] + v_311;
+    const v_411 = grad_b6[31];
+    grad_b11[3] = grad_b11[3] + v_411;
   }
-  grad_scratch[0] = s_loss_202;
+  grad_scratch[0] = s_loss_302;
 }
 const grad_result = {
   grads: {
@@ -3772,1893 +4652,1893 @@ function run_step(in_x, in_target, p_w1, p_b1, p_w2, p_b2) {
   let step_b11_0 = 0, step_b11_1 = 0, step_b11_2 = 0, step_b11_3 = 0, step_b2_0 = 0, step_b2_1 = 0, step_b2_2 = 0, step_b2_3 = 0, step_b2_4 = 0, step_b2_5 = 0, step_b2_6 = 0, step_b2_7 = 0, step_b3_0 = 0, step_b3_1 = 0, step_b3_2 = 0, step_b3_3 = 0, step_b3_4 = 0, step_b3_5 = 0, step_b3_6 = 0, step_b3_7 = 0, step_b4_0 = 0, step_b4_1 = 0, step_b4_2 = 0, step_b4_3 = 0, step_b4_4 = 0, step_b4_5 = 0, step_b4_6 = 0, step_b4_7 = 0, step_b4_8 = 0, step_b4_9 = 0, step_b4_10 = 0, step_b4_11 = 0, step_b4_12 = 0, step_b4_13 = 0, step_b4_14 = 0, step_b4_15 = 0, step_b4_16 = 0, step_b4_17 = 0, step_b4_18 = 0, step_b4_19 = 0, step_b4_20 = 0, step_b4_21 = 0, step_b4_22 = 0, step_b4_23 = 0, step_b4_24 = 0, step_b4_25 = 0, step_b4_26 = 0, step_b4_27 = 0, step_b4_28 = 0, step_b4_29 = 0, step_b4_30 = 0, step_b4_31 = 0, step_b5_0 = 0, step_b5_1 = 0, step_b5_2 = 0, step_b5_3 = 0, step_b5_4 = 0, step_b5_5 = 0, step_b5_6 = 0, step_b5_7 = 0, step_b9_0 = 0, step_b9_1 = 0, step_b9_2 = 0, step_b9_3 = 0, step_b9_4 = 0, step_b9_5 = 0, step_b9_6 = 0, step_b9_7 = 0, step_b9_8 = 0, step_b9_9 = 0, step_b9_10 = 0, step_b9_11 = 0, step_b9_12 = 0, step_b9_13 = 0, step_b9_14 = 0, step_b9_15 = 0;
   {
     // h [8, 16]  (model.grad:12: h      = relu(x @ w1 + b1))
-    let i_312 = 0;
-    for (; i_312 + 1 < 8; i_312 += 2) {
-      let j_313 = 0;
-      for (; j_313 + 3 < 16; j_313 += 4) {
-        let c00_315 = 0;
-        let c01_316 = 0;
-        let c02_317 = 0;
-        let c03_318 = 0;
-        let c10_319 = 0;
-        let c11_320 = 0;
-        let c12_321 = 0;
-        let c13_322 = 0;
+    let i_412 = 0;
+    for (; i_412 + 1 < 8; i_412 += 2) {
+      let j_413 = 0;
+      for (; j_413 + 3 < 16; j_413 += 4) {
+        let c00_415 = 0;
+        let c01_416 = 0;
+        let c02_417 = 0;
+        let c03_418 = 0;
+        let c10_419 = 0;
+        let c11_420 = 0;
+        let c12_421 = 0;
+        let c13_422 = 0;
         {
-          const a_323 = in_x[i_312 * 5];
-          const a_324 = in_x[(i_312 + 1) * 5];
-          const b_325 = p_w1[j_313];
-          const b_326 = p_w1[j_313 + 1];
-          const b_327 = p_w1[j_313 + 2];
-          const b_328 = p_w1[j_313 + 3];
-          c00_315 += a_323 * b_325;
-          c01_316 += a_323 * b_326;
-          c02_317 += a_323 * b_327;
-          c03_318 += a_323 * b_328;
-          c10_319 += a_324 * b_325;
-          c11_320 += a_324 * b_326;
-          c12_321 += a_324 * b_327;
-          c13_322 += a_324 * b_328;
+          const a_423 = in_x[i_412 * 5];
+          const a_424 = in_x[(i_412 + 1) * 5];
+          const b_425 = p_w1[j_413];
+          const b_426 = p_w1[j_413 + 1];
+          const b_427 = p_w1[j_413 + 2];
+          const b_428 = p_w1[j_413 + 3];
+          c00_415 += a_423 * b_425;
+          c01_416 += a_423 * b_426;
+          c02_417 += a_423 * b_427;
+          c03_418 += a_423 * b_428;
+          c10_419 += a_424 * b_425;
+          c11_420 += a_424 * b_426;
+          c12_421 += a_424 * b_427;
+          c13_422 += a_424 * b_428;
         }
         {
-          const a_323 = in_x[i_312 * 5 + 1];
-          const a_324 = in_x[(i_312 + 1) * 5 + 1];
-          const b_325 = p_w1[16 + j_313];
-          const b_326 = p_w1[16 + (j_313 + 1)];
-          const b_327 = p_w1[16 + (j_313 + 2)];
-          const b_328 = p_w1[16 + (j_313 + 3)];
-          c00_315 += a_323 * b_325;
-          c01_316 += a_323 * b_326;
-          c02_317 += a_323 * b_327;
-          c03_318 += a_323 * b_328;
-          c10_319 += a_324 * b_325;
-          c11_320 += a_324 * b_326;
-          c12_321 += a_324 * b_327;
-          c13_322 += a_324 * b_328;
+          const a_423 = in_x[i_412 * 5 + 1];
+          const a_424 = in_x[(i_412 + 1) * 5 + 1];
+          const b_425 = p_w1[16 + j_413];
+          const b_426 = p_w1[16 + (j_413 + 1)];
+          const b_427 = p_w1[16 + (j_413 + 2)];
+          const b_428 = p_w1[16 + (j_413 + 3)];
+          c00_415 += a_423 * b_425;
+          c01_416 += a_423 * b_426;
+          c02_417 += a_423 * b_427;
+          c03_418 += a_423 * b_428;
+          c10_419 += a_424 * b_425;
+          c11_420 += a_424 * b_426;
+          c12_421 += a_424 * b_427;
+          c13_422 += a_424 * b_428;
         }
         {
-          const a_323 = in_x[i_312 * 5 + 2];
-          const a_324 = in_x[(i_312 + 1) * 5 + 2];
-          const b_325 = p_w1[32 + j_313];
-          const b_326 = p_w1[32 + (j_313 + 1)];
-          const b_327 = p_w1[32 + (j_313 + 2)];
-          const b_328 = p_w1[32 + (j_313 + 3)];
-          c00_315 += a_323 * b_325;
-          c01_316 += a_323 * b_326;
-          c02_317 += a_323 * b_327;
-          c03_318 += a_323 * b_328;
-          c10_319 += a_324 * b_325;
-          c11_320 += a_324 * b_326;
-          c12_321 += a_324 * b_327;
-          c13_322 += a_324 * b_328;
+          const a_423 = in_x[i_412 * 5 + 2];
+          const a_424 = in_x[(i_412 + 1) * 5 + 2];
+          const b_425 = p_w1[32 + j_413];
+          const b_426 = p_w1[32 + (j_413 + 1)];
+          const b_427 = p_w1[32 + (j_413 + 2)];
+          const b_428 = p_w1[32 + (j_413 + 3)];
+          c00_415 += a_423 * b_425;
+          c01_416 += a_423 * b_426;
+          c02_417 += a_423 * b_427;
+          c03_418 += a_423 * b_428;
+          c10_419 += a_424 * b_425;
+          c11_420 += a_424 * b_426;
+          c12_421 += a_424 * b_427;
+          c13_422 += a_424 * b_428;
         }
         {
-          const a_323 = in_x[i_312 * 5 + 3];
-          const a_324 = in_x[(i_312 + 1) * 5 + 3];
-          const b_325 = p_w1[48 + j_313];
-          const b_326 = p_w1[48 + (j_313 + 1)];
-          const b_327 = p_w1[48 + (j_313 + 2)];
-          const b_328 = p_w1[48 + (j_313 + 3)];
-          c00_315 += a_323 * b_325;
-          c01_316 += a_323 * b_326;
-          c02_317 += a_323 * b_327;
-          c03_318 += a_323 * b_328;
-          c10_319 += a_324 * b_325;
-          c11_320 += a_324 * b_326;
-          c12_321 += a_324 * b_327;
-          c13_322 += a_324 * b_328;
+          const a_423 = in_x[i_412 * 5 + 3];
+          const a_424 = in_x[(i_412 + 1) * 5 + 3];
+          const b_425 = p_w1[48 + j_413];
+          const b_426 = p_w1[48 + (j_413 + 1)];
+          const b_427 = p_w1[48 + (j_413 + 2)];
+          const b_428 = p_w1[48 + (j_413 + 3)];
+          c00_415 += a_423 * b_425;
+          c01_416 += a_423 * b_426;
+          c02_417 += a_423 * b_427;
+          c03_418 += a_423 * b_428;
+          c10_419 += a_424 * b_425;
+          c11_420 += a_424 * b_426;
+          c12_421 += a_424 * b_427;
+          c13_422 += a_424 * b_428;
         }
         {
-          const a_323 = in_x[i_312 * 5 + 4];
-          const a_324 = in_x[(i_312 + 1) * 5 + 4];
-          const b_325 = p_w1[64 + j_313];
-          const b_326 = p_w1[64 + (j_313 + 1)];
-          const b_327 = p_w1[64 + (j_313 + 2)];
-          const b_328 = p_w1[64 + (j_313 + 3)];
-          c00_315 += a_323 * b_325;
-          c01_316 += a_323 * b_326;
-          c02_317 += a_323 * b_327;
-          c03_318 += a_323 * b_328;
-          c10_319 += a_324 * b_325;
-          c11_320 += a_324 * b_326;
-          c12_321 += a_324 * b_327;
-          c13_322 += a_324 * b_328;
+          const a_423 = in_x[i_412 * 5 + 4];
+          const a_424 = in_x[(i_412 + 1) * 5 + 4];
+          const b_425 = p_w1[64 + j_413];
+          const b_426 = p_w1[64 + (j_413 + 1)];
+          const b_427 = p_w1[64 + (j_413 + 2)];
+          const b_428 = p_w1[64 + (j_413 + 3)];
+          c00_415 += a_423 * b_425;
+          c01_416 += a_423 * b_426;
+          c02_417 += a_423 * b_427;
+          c03_418 += a_423 * b_428;
+          c10_419 += a_424 * b_425;
+          c11_420 += a_424 * b_426;
+          c12_421 += a_424 * b_427;
+          c13_422 += a_424 * b_428;
         }
         {
-          const v_329 = c00_315;
-          const t_330 = p_b1[j_313];
-          const t_331 = v_329 + t_330;
-          step_b0[i_312 * 16 + j_313] = t_331 > 0 ? t_331 : 0;
+          const v_429 = c00_415;
+          const t_430 = p_b1[j_413];
+          const t_431 = v_429 + t_430;
+          step_b0[i_412 * 16 + j_413] = t_431 > 0 ? t_431 : 0;
         }
         {
-          const v_332 = c01_316;
-          const t_333 = p_b1[j_313 + 1];
-          const t_334 = v_332 + t_333;
-          step_b0[i_312 * 16 + (j_313 + 1)] = t_334 > 0 ? t_334 : 0;
+          const v_432 = c01_416;
+          const t_433 = p_b1[j_413 + 1];
+          const t_434 = v_432 + t_433;
+          step_b0[i_412 * 16 + (j_413 + 1)] = t_434 > 0 ? t_434 : 0;
         }
         {
-          const v_335 = c02_317;
-          const t_336 = p_b1[j_313 + 2];
-          const t_337 = v_335 + t_336;
-          step_b0[i_312 * 16 + (j_313 + 2)] = t_337 > 0 ? t_337 : 0;
+          const v_435 = c02_417;
+          const t_436 = p_b1[j_413 + 2];
+          const t_437 = v_435 + t_436;
+          step_b0[i_412 * 16 + (j_413 + 2)] = t_437 > 0 ? t_437 : 0;
         }
         {
-          const v_338 = c03_318;
-          const t_339 = p_b1[j_313 + 3];
-          const t_340 = v_338 + t_339;
-          step_b0[i_312 * 16 + (j_313 + 3)] = t_340 > 0 ? t_340 : 0;
+          const v_438 = c03_418;
+          const t_439 = p_b1[j_413 + 3];
+          const t_440 = v_438 + t_439;
+          step_b0[i_412 * 16 + (j_413 + 3)] = t_440 > 0 ? t_440 : 0;
         }
         {
-          const v_341 = c10_319;
-          const t_342 = p_b1[j_313];
-          const t_343 = v_341 + t_342;
-          step_b0[(i_312 + 1) * 16 + j_313] = t_343 > 0 ? t_343 : 0;
+          const v_441 = c10_419;
+          const t_442 = p_b1[j_413];
+          const t_443 = v_441 + t_442;
+          step_b0[(i_412 + 1) * 16 + j_413] = t_443 > 0 ? t_443 : 0;
         }
         {
-          const v_344 = c11_320;
-          const t_345 = p_b1[j_313 + 1];
-          const t_346 = v_344 + t_345;
-          step_b0[(i_312 + 1) * 16 + (j_313 + 1)] = t_346 > 0 ? t_346 : 0;
+          const v_444 = c11_420;
+          const t_445 = p_b1[j_413 + 1];
+          const t_446 = v_444 + t_445;
+          step_b0[(i_412 + 1) * 16 + (j_413 + 1)] = t_446 > 0 ? t_446 : 0;
         }
         {
-          const v_347 = c12_321;
-          const t_348 = p_b1[j_313 + 2];
-          const t_349 = v_347 + t_348;
-          step_b0[(i_312 + 1) * 16 + (j_313 + 2)] = t_349 > 0 ? t_349 : 0;
+          const v_447 = c12_421;
+          const t_448 = p_b1[j_413 + 2];
+          const t_449 = v_447 + t_448;
+          step_b0[(i_412 + 1) * 16 + (j_413 + 2)] = t_449 > 0 ? t_449 : 0;
         }
         {
-          const v_350 = c13_322;
-          const t_351 = p_b1[j_313 + 3];
-          const t_352 = v_350 + t_351;
-          step_b0[(i_312 + 1) * 16 + (j_313 + 3)] = t_352 > 0 ? t_352 : 0;
+          const v_450 = c13_422;
+          const t_451 = p_b1[j_413 + 3];
+          const t_452 = v_450 + t_451;
+          step_b0[(i_412 + 1) * 16 + (j_413 + 3)] = t_452 > 0 ? t_452 : 0;
         }
       }
     }
   }
   {
     // logits [8, 4]  (model.grad:13: logits = h @ w2 + b2)
-    let i_353 = 0;
-    for (; i_353 + 1 < 8; i_353 += 2) {
-      let j_354 = 0;
-      for (; j_354 + 3 < 4; j_354 += 4) {
-        let c00_356 = 0;
-        let c01_357 = 0;
-        let c02_358 = 0;
-        let c03_359 = 0;
-        let c10_360 = 0;
-        let c11_361 = 0;
-        let c12_362 = 0;
-        let c13_363 = 0;
-        for (let k_355 = 0; k_355 < 16; k_355++) {
-          const a_364 = step_b0[i_353 * 16 + k_355];
-          const a_365 = step_b0[(i_353 + 1) * 16 + k_355];
-          const b_366 = p_w2[k_355 * 4 + j_354];
-          const b_367 = p_w2[k_355 * 4 + (j_354 + 1)];
-          const b_368 = p_w2[k_355 * 4 + (j_354 + 2)];
-          const b_369 = p_w2[k_355 * 4 + (j_354 + 3)];
-          c00_356 += a_364 * b_366;
-          c01_357 += a_364 * b_367;
-          c02_358 += a_364 * b_368;
-          c03_359 += a_364 * b_369;
-          c10_360 += a_365 * b_366;
-          c11_361 += a_365 * b_367;
-          c12_362 += a_365 * b_368;
-          c13_363 += a_365 * b_369;
+    let i_453 = 0;
+    for (; i_453 + 1 < 8; i_453 += 2) {
+      let j_454 = 0;
+      for (; j_454 + 3 < 4; j_454 += 4) {
+        let c00_456 = 0;
+        let c01_457 = 0;
+        let c02_458 = 0;
+        let c03_459 = 0;
+        let c10_460 = 0;
+        let c11_461 = 0;
+        let c12_462 = 0;
+        let c13_463 = 0;
+        for (let k_455 = 0; k_455 < 16; k_455++) {
+          const a_464 = step_b0[i_453 * 16 + k_455];
+          const a_465 = step_b0[(i_453 + 1) * 16 + k_455];
+          const b_466 = p_w2[k_455 * 4 + j_454];
+          const b_467 = p_w2[k_455 * 4 + (j_454 + 1)];
+          const b_468 = p_w2[k_455 * 4 + (j_454 + 2)];
+          const b_469 = p_w2[k_455 * 4 + (j_454 + 3)];
+          c00_456 += a_464 * b_466;
+          c01_457 += a_464 * b_467;
+          c02_458 += a_464 * b_468;
+          c03_459 += a_464 * b_469;
+          c10_460 += a_465 * b_466;
+          c11_461 += a_465 * b_467;
+          c12_462 += a_465 * b_468;
+          c13_463 += a_465 * b_469;
         }
         {
-          const v_370 = c00_356;
-          const t_371 = p_b2[j_354];
-          step_b1[i_353 * 4 + j_354] = v_370 + t_371;
+          const v_470 = c00_456;
+          const t_471 = p_b2[j_454];
+          step_b1[i_453 * 4 + j_454] = v_470 + t_471;
         }
         {
-          const v_372 = c01_357;
-          const t_373 = p_b2[j_354 + 1];
-          step_b1[i_353 * 4 + (j_354 + 1)] = v_372 + t_373;
+          const v_472 = c01_457;
+          const t_473 = p_b2[j_454 + 1];
+          step_b1[i_453 * 4 + (j_454 + 1)] = v_472 + t_473;
         }
         {
-          const v_374 = c02_358;
-          const t_375 = p_b2[j_354 + 2];
-          step_b1[i_353 * 4 + (j_354 + 2)] = v_374 + t_375;
+          const v_474 = c02_458;
+          const t_475 = p_b2[j_454 + 2];
+          step_b1[i_453 * 4 + (j_454 + 2)] = v_474 + t_475;
         }
         {
-          const v_376 = c03_359;
-          const t_377 = p_b2[j_354 + 3];
-          step_b1[i_353 * 4 + (j_354 + 3)] = v_376 + t_377;
+          const v_476 = c03_459;
+          const t_477 = p_b2[j_454 + 3];
+          step_b1[i_453 * 4 + (j_454 + 3)] = v_476 + t_477;
         }
         {
-          const v_378 = c10_360;
-          const t_379 = p_b2[j_354];
-          step_b1[(i_353 + 1) * 4 + j_354] = v_378 + t_379;
+          const v_478 = c10_460;
+          const t_479 = p_b2[j_454];
+          step_b1[(i_453 + 1) * 4 + j_454] = v_478 + t_479;
         }
         {
-          const v_380 = c11_361;
-          const t_381 = p_b2[j_354 + 1];
-          step_b1[(i_353 + 1) * 4 + (j_354 + 1)] = v_380 + t_381;
+          const v_480 = c11_461;
+          const t_481 = p_b2[j_454 + 1];
+          step_b1[(i_453 + 1) * 4 + (j_454 + 1)] = v_480 + t_481;
         }
         {
-          const v_382 = c12_362;
-          const t_383 = p_b2[j_354 + 2];
-          step_b1[(i_353 + 1) * 4 + (j_354 + 2)] = v_382 + t_383;
+          const v_482 = c12_462;
+          const t_483 = p_b2[j_454 + 2];
+          step_b1[(i_453 + 1) * 4 + (j_454 + 2)] = v_482 + t_483;
         }
         {
-          const v_384 = c13_363;
-          const t_385 = p_b2[j_354 + 3];
-          step_b1[(i_353 + 1) * 4 + (j_354 + 3)] = v_384 + t_385;
+          const v_484 = c13_463;
+          const t_485 = p_b2[j_454 + 3];
+          step_b1[(i_453 + 1) * 4 + (j_454 + 3)] = v_484 + t_485;
         }
       }
     }
   }
   {
     // max [8]  (model.grad:14: probs  = softmax(logits))
-    let acc_388 = -Infinity;
-    acc_388 = Math.max(acc_388, step_b1[0]);
-    acc_388 = Math.max(acc_388, step_b1[1]);
-    acc_388 = Math.max(acc_388, step_b1[2]);
-    acc_388 = Math.max(acc_388, step_b1[3]);
-    step_b2_0 = acc_388;
+    let acc_488 = -Infinity;
+    acc_488 = Math.max(acc_488, step_b1[0]);
+    acc_488 = Math.max(acc_488, step_b1[1]);
+    acc_488 = Math.max(acc_488, step_b1[2]);
+    acc_488 = Math.max(acc_488, step_b1[3]);
+    step_b2_0 = acc_488;
   }
   {
-    let acc_388 = -Infinity;
-    acc_388 = Math.max(acc_388, step_b1[4]);
-    acc_388 = Math.max(acc_388, step_b1[5]);
-    acc_388 = Math.max(acc_388, step_b1[6]);
-    acc_388 = Math.max(acc_388, step_b1[7]);
-    step_b2_1 = acc_388;
+    let acc_488 = -Infinity;
+    acc_488 = Math.max(acc_488, step_b1[4]);
+    acc_488 = Math.max(acc_488, step_b1[5]);
+    acc_488 = Math.max(acc_488, step_b1[6]);
+    acc_488 = Math.max(acc_488, step_b1[7]);
+    step_b2_1 = acc_488;
   }
   {
-    let acc_388 = -Infinity;
-    acc_388 = Math.max(acc_388, step_b1[8]);
-    acc_388 = Math.max(acc_388, step_b1[9]);
-    acc_388 = Math.max(acc_388, step_b1[10]);
-    acc_388 = Math.max(acc_388, step_b1[11]);
-    step_b2_2 = acc_388;
+    let acc_488 = -Infinity;
+    acc_488 = Math.max(acc_488, step_b1[8]);
+    acc_488 = Math.max(acc_488, step_b1[9]);
+    acc_488 = Math.max(acc_488, step_b1[10]);
+    acc_488 = Math.max(acc_488, step_b1[11]);
+    step_b2_2 = acc_488;
   }
   {
-    let acc_388 = -Infinity;
-    acc_388 = Math.max(acc_388, step_b1[12]);
-    acc_388 = Math.max(acc_388, step_b1[13]);
-    acc_388 = Math.max(acc_388, step_b1[14]);
-    acc_388 = Math.max(acc_388, step_b1[15]);
-    step_b2_3 = acc_388;
+    let acc_488 = -Infinity;
+    acc_488 = Math.max(acc_488, step_b1[12]);
+    acc_488 = Math.max(acc_488, step_b1[13]);
+    acc_488 = Math.max(acc_488, step_b1[14]);
+    acc_488 = Math.max(acc_488, step_b1[15]);
+    step_b2_3 = acc_488;
   }
   {
-    let acc_388 = -Infinity;
-    acc_388 = Math.max(acc_388, step_b1[16]);
-    acc_388 = Math.max(acc_388, step_b1[17]);
-    acc_388 = Math.max(acc_388, step_b1[18]);
-    acc_388 = Math.max(acc_388, step_b1[19]);
-    step_b2_4 = acc_388;
+    let acc_488 = -Infinity;
+    acc_488 = Math.max(acc_488, step_b1[16]);
+    acc_488 = Math.max(acc_488, step_b1[17]);
+    acc_488 = Math.max(acc_488, step_b1[18]);
+    acc_488 = Math.max(acc_488, step_b1[19]);
+    step_b2_4 = acc_488;
   }
   {
-    let acc_388 = -Infinity;
-    acc_388 = Math.max(acc_388, step_b1[20]);
-    acc_388 = Math.max(acc_388, step_b1[21]);
-    acc_388 = Math.max(acc_388, step_b1[22]);
-    acc_388 = Math.max(acc_388, step_b1[23]);
-    step_b2_5 = acc_388;
+    let acc_488 = -Infinity;
+    acc_488 = Math.max(acc_488, step_b1[20]);
+    acc_488 = Math.max(acc_488, step_b1[21]);
+    acc_488 = Math.max(acc_488, step_b1[22]);
+    acc_488 = Math.max(acc_488, step_b1[23]);
+    step_b2_5 = acc_488;
   }
   {
-    let acc_388 = -Infinity;
-    acc_388 = Math.max(acc_388, step_b1[24]);
-    acc_388 = Math.max(acc_388, step_b1[25]);
-    acc_388 = Math.max(acc_388, step_b1[26]);
-    acc_388 = Math.max(acc_388, step_b1[27]);
-    step_b2_6 = acc_388;
+    let acc_488 = -Infinity;
+    acc_488 = Math.max(acc_488, step_b1[24]);
+    acc_488 = Math.max(acc_488, step_b1[25]);
+    acc_488 = Math.max(acc_488, step_b1[26]);
+    acc_488 = Math.max(acc_488, step_b1[27]);
+    step_b2_6 = acc_488;
   }
   {
-    let acc_388 = -Infinity;
-    acc_388 = Math.max(acc_388, step_b1[28]);
-    acc_388 = Math.max(acc_388, step_b1[29]);
-    acc_388 = Math.max(acc_388, step_b1[30]);
-    acc_388 = Math.max(acc_388, step_b1[31]);
-    step_b2_7 = acc_388;
+    let acc_488 = -Infinity;
+    acc_488 = Math.max(acc_488, step_b1[28]);
+    acc_488 = Math.max(acc_488, step_b1[29]);
+    acc_488 = Math.max(acc_488, step_b1[30]);
+    acc_488 = Math.max(acc_488, step_b1[31]);
+    step_b2_7 = acc_488;
   }
   {
     // stop_gradient [8, 1]  (model.grad:14: probs  = softmax(logits))
-    const t_391 = step_b2_0;
-    const t_392 = Math.abs(t_391);
-    const t_393 = +(t_392 < Infinity);
-    const t_394 = step_b2_0;
-    const t_395 = t_393 !== 0 ? t_394 : 0;
-    step_b3_0 = t_395;
+    const t_491 = step_b2_0;
+    const t_492 = Math.abs(t_491);
+    const t_493 = +(t_492 < Infinity);
+    const t_494 = step_b2_0;
+    const t_495 = t_493 !== 0 ? t_494 : 0;
+    step_b3_0 = t_495;
   }
   {
-    const t_391 = step_b2_1;
-    const t_392 = Math.abs(t_391);
-    const t_393 = +(t_392 < Infinity);
-    const t_394 = step_b2_1;
-    const t_395 = t_393 !== 0 ? t_394 : 0;
-    step_b3_1 = t_395;
+    const t_491 = step_b2_1;
+    const t_492 = Math.abs(t_491);
+    const t_493 = +(t_492 < Infinity);
+    const t_494 = step_b2_1;
+    const t_495 = t_493 !== 0 ? t_494 : 0;
+    step_b3_1 = t_495;
   }
   {
-    const t_391 = step_b2_2;
-    const t_392 = Math.abs(t_391);
-    const t_393 = +(t_392 < Infinity);
-    const t_394 = step_b2_2;
-    const t_395 = t_393 !== 0 ? t_394 : 0;
-    step_b3_2 = t_395;
+    const t_491 = step_b2_2;
+    const t_492 = Math.abs(t_491);
+    const t_493 = +(t_492 < Infinity);
+    const t_494 = step_b2_2;
+    const t_495 = t_493 !== 0 ? t_494 : 0;
+    step_b3_2 = t_495;
   }
   {
-    const t_391 = step_b2_3;
-    const t_392 = Math.abs(t_391);
-    const t_393 = +(t_392 < Infinity);
-    const t_394 = step_b2_3;
-    const t_395 = t_393 !== 0 ? t_394 : 0;
-    step_b3_3 = t_395;
+    const t_491 = step_b2_3;
+    const t_492 = Math.abs(t_491);
+    const t_493 = +(t_492 < Infinity);
+    const t_494 = step_b2_3;
+    const t_495 = t_493 !== 0 ? t_494 : 0;
+    step_b3_3 = t_495;
   }
   {
-    const t_391 = step_b2_4;
-    const t_392 = Math.abs(t_391);
-    const t_393 = +(t_392 < Infinity);
-    const t_394 = step_b2_4;
-    const t_395 = t_393 !== 0 ? t_394 : 0;
-    step_b3_4 = t_395;
+    const t_491 = step_b2_4;
+    const t_492 = Math.abs(t_491);
+    const t_493 = +(t_492 < Infinity);
+    const t_494 = step_b2_4;
+    const t_495 = t_493 !== 0 ? t_494 : 0;
+    step_b3_4 = t_495;
   }
   {
-    const t_391 = step_b2_5;
-    const t_392 = Math.abs(t_391);
-    const t_393 = +(t_392 < Infinity);
-    const t_394 = step_b2_5;
-    const t_395 = t_393 !== 0 ? t_394 : 0;
-    step_b3_5 = t_395;
+    const t_491 = step_b2_5;
+    const t_492 = Math.abs(t_491);
+    const t_493 = +(t_492 < Infinity);
+    const t_494 = step_b2_5;
+    const t_495 = t_493 !== 0 ? t_494 : 0;
+    step_b3_5 = t_495;
   }
   {
-    const t_391 = step_b2_6;
-    const t_392 = Math.abs(t_391);
-    const t_393 = +(t_392 < Infinity);
-    const t_394 = step_b2_6;
-    const t_395 = t_393 !== 0 ? t_394 : 0;
-    step_b3_6 = t_395;
+    const t_491 = step_b2_6;
+    const t_492 = Math.abs(t_491);
+    const t_493 = +(t_492 < Infinity);
+    const t_494 = step_b2_6;
+    const t_495 = t_493 !== 0 ? t_494 : 0;
+    step_b3_6 = t_495;
   }
   {
-    const t_391 = step_b2_7;
-    const t_392 = Math.abs(t_391);
-    const t_393 = +(t_392 < Infinity);
-    const t_394 = step_b2_7;
-    const t_395 = t_393 !== 0 ? t_394 : 0;
-    step_b3_7 = t_395;
+    const t_491 = step_b2_7;
+    const t_492 = Math.abs(t_491);
+    const t_493 = +(t_492 < Infinity);
+    const t_494 = step_b2_7;
+    const t_495 = t_493 !== 0 ? t_494 : 0;
+    step_b3_7 = t_495;
   }
   {
     // exp [8, 4]  (model.grad:14: probs  = softmax(logits))
-    const t_398 = step_b1[0];
-    const t_399 = step_b3_0;
-    const t_400 = t_398 - t_399;
-    step_b4_0 = Math.exp(t_400);
+    const t_498 = step_b1[0];
+    const t_499 = step_b3_0;
+    const t_500 = t_498 - t_499;
+    step_b4_0 = Math.exp(t_500);
   }
   {
-    const t_398 = step_b1[1];
-    const t_399 = step_b3_0;
-    const t_400 = t_398 - t_399;
-    step_b4_1 = Math.exp(t_400);
+    const t_498 = step_b1[1];
+    const t_499 = step_b3_0;
+    const t_500 = t_498 - t_499;
+    step_b4_1 = Math.exp(t_500);
   }
   {
-    const t_398 = step_b1[2];
-    const t_399 = step_b3_0;
-    const t_400 = t_398 - t_399;
-    step_b4_2 = Math.exp(t_400);
+    const t_498 = step_b1[2];
+    const t_499 = step_b3_0;
+    const t_500 = t_498 - t_499;
+    step_b4_2 = Math.exp(t_500);
   }
   {
-    const t_398 = step_b1[3];
-    const t_399 = step_b3_0;
-    const t_400 = t_398 - t_399;
-    step_b4_3 = Math.exp(t_400);
+    const t_498 = step_b1[3];
+    const t_499 = step_b3_0;
+    const t_500 = t_498 - t_499;
+    step_b4_3 = Math.exp(t_500);
   }
   {
-    const t_398 = step_b1[4];
-    const t_399 = step_b3_1;
-    const t_400 = t_398 - t_399;
-    step_b4_4 = Math.exp(t_400);
+    const t_498 = step_b1[4];
+    const t_499 = step_b3_1;
+    const t_500 = t_498 - t_499;
+    step_b4_4 = Math.exp(t_500);
   }
   {
-    const t_398 = step_b1[5];
-    const t_399 = step_b3_1;
-    const t_400 = t_398 - t_399;
-    step_b4_5 = Math.exp(t_400);
+    const t_498 = step_b1[5];
+    const t_499 = step_b3_1;
+    const t_500 = t_498 - t_499;
+    step_b4_5 = Math.exp(t_500);
   }
   {
-    const t_398 = step_b1[6];
-    const t_399 = step_b3_1;
-    const t_400 = t_398 - t_399;
-    step_b4_6 = Math.exp(t_400);
+    const t_498 = step_b1[6];
+    const t_499 = step_b3_1;
+    const t_500 = t_498 - t_499;
+    step_b4_6 = Math.exp(t_500);
   }
   {
-    const t_398 = step_b1[7];
-    const t_399 = step_b3_1;
-    const t_400 = t_398 - t_399;
-    step_b4_7 = Math.exp(t_400);
+    const t_498 = step_b1[7];
+    const t_499 = step_b3_1;
+    const t_500 = t_498 - t_499;
+    step_b4_7 = Math.exp(t_500);
   }
   {
-    const t_398 = step_b1[8];
-    const t_399 = step_b3_2;
-    const t_400 = t_398 - t_399;
-    step_b4_8 = Math.exp(t_400);
+    const t_498 = step_b1[8];
+    const t_499 = step_b3_2;
+    const t_500 = t_498 - t_499;
+    step_b4_8 = Math.exp(t_500);
   }
   {
-    const t_398 = step_b1[9];
-    const t_399 = step_b3_2;
-    const t_400 = t_398 - t_399;
-    step_b4_9 = Math.exp(t_400);
+    const t_498 = step_b1[9];
+    const t_499 = step_b3_2;
+    const t_500 = t_498 - t_499;
+    step_b4_9 = Math.exp(t_500);
   }
   {
-    const t_398 = step_b1[10];
-    const t_399 = step_b3_2;
-    const t_400 = t_398 - t_399;
-    step_b4_10 = Math.exp(t_400);
+    const t_498 = step_b1[10];
+    const t_499 = step_b3_2;
+    const t_500 = t_498 - t_499;
+    step_b4_10 = Math.exp(t_500);
   }
   {
-    const t_398 = step_b1[11];
-    const t_399 = step_b3_2;
-    const t_400 = t_398 - t_399;
-    step_b4_11 = Math.exp(t_400);
+    const t_498 = step_b1[11];
+    const t_499 = step_b3_2;
+    const t_500 = t_498 - t_499;
+    step_b4_11 = Math.exp(t_500);
   }
   {
-    const t_398 = step_b1[12];
-    const t_399 = step_b3_3;
-    const t_400 = t_398 - t_399;
-    step_b4_12 = Math.exp(t_400);
+    const t_498 = step_b1[12];
+    const t_499 = step_b3_3;
+    const t_500 = t_498 - t_499;
+    step_b4_12 = Math.exp(t_500);
   }
   {
-    const t_398 = step_b1[13];
-    const t_399 = step_b3_3;
-    const t_400 = t_398 - t_399;
-    step_b4_13 = Math.exp(t_400);
+    const t_498 = step_b1[13];
+    const t_499 = step_b3_3;
+    const t_500 = t_498 - t_499;
+    step_b4_13 = Math.exp(t_500);
   }
   {
-    const t_398 = step_b1[14];
-    const t_399 = step_b3_3;
-    const t_400 = t_398 - t_399;
-    step_b4_14 = Math.exp(t_400);
+    const t_498 = step_b1[14];
+    const t_499 = step_b3_3;
+    const t_500 = t_498 - t_499;
+    step_b4_14 = Math.exp(t_500);
   }
   {
-    const t_398 = step_b1[15];
-    const t_399 = step_b3_3;
-    const t_400 = t_398 - t_399;
-    step_b4_15 = Math.exp(t_400);
+    const t_498 = step_b1[15];
+    const t_499 = step_b3_3;
+    const t_500 = t_498 - t_499;
+    step_b4_15 = Math.exp(t_500);
   }
   {
-    const t_398 = step_b1[16];
-    const t_399 = step_b3_4;
-    const t_400 = t_398 - t_399;
-    step_b4_16 = Math.exp(t_400);
+    const t_498 = step_b1[16];
+    const t_499 = step_b3_4;
+    const t_500 = t_498 - t_499;
+    step_b4_16 = Math.exp(t_500);
   }
   {
-    const t_398 = step_b1[17];
-    const t_399 = step_b3_4;
-    const t_400 = t_398 - t_399;
-    step_b4_17 = Math.exp(t_400);
+    const t_498 = step_b1[17];
+    const t_499 = step_b3_4;
+    const t_500 = t_498 - t_499;
+    step_b4_17 = Math.exp(t_500);
   }
   {
-    const t_398 = step_b1[18];
-    const t_399 = step_b3_4;
-    const t_400 = t_398 - t_399;
-    step_b4_18 = Math.exp(t_400);
+    const t_498 = step_b1[18];
+    const t_499 = step_b3_4;
+    const t_500 = t_498 - t_499;
+    step_b4_18 = Math.exp(t_500);
   }
   {
-    const t_398 = step_b1[19];
-    const t_399 = step_b3_4;
-    const t_400 = t_398 - t_399;
-    step_b4_19 = Math.exp(t_400);
+    const t_498 = step_b1[19];
+    const t_499 = step_b3_4;
+    const t_500 = t_498 - t_499;
+    step_b4_19 = Math.exp(t_500);
   }
   {
-    const t_398 = step_b1[20];
-    const t_399 = step_b3_5;
-    const t_400 = t_398 - t_399;
-    step_b4_20 = Math.exp(t_400);
+    const t_498 = step_b1[20];
+    const t_499 = step_b3_5;
+    const t_500 = t_498 - t_499;
+    step_b4_20 = Math.exp(t_500);
   }
   {
-    const t_398 = step_b1[21];
-    const t_399 = step_b3_5;
-    const t_400 = t_398 - t_399;
-    step_b4_21 = Math.exp(t_400);
+    const t_498 = step_b1[21];
+    const t_499 = step_b3_5;
+    const t_500 = t_498 - t_499;
+    step_b4_21 = Math.exp(t_500);
   }
   {
-    const t_398 = step_b1[22];
-    const t_399 = step_b3_5;
-    const t_400 = t_398 - t_399;
-    step_b4_22 = Math.exp(t_400);
+    const t_498 = step_b1[22];
+    const t_499 = step_b3_5;
+    const t_500 = t_498 - t_499;
+    step_b4_22 = Math.exp(t_500);
   }
   {
-    const t_398 = step_b1[23];
-    const t_399 = step_b3_5;
-    const t_400 = t_398 - t_399;
-    step_b4_23 = Math.exp(t_400);
+    const t_498 = step_b1[23];
+    const t_499 = step_b3_5;
+    const t_500 = t_498 - t_499;
+    step_b4_23 = Math.exp(t_500);
   }
   {
-    const t_398 = step_b1[24];
-    const t_399 = step_b3_6;
-    const t_400 = t_398 - t_399;
-    step_b4_24 = Math.exp(t_400);
+    const t_498 = step_b1[24];
+    const t_499 = step_b3_6;
+    const t_500 = t_498 - t_499;
+    step_b4_24 = Math.exp(t_500);
   }
   {
-    const t_398 = step_b1[25];
-    const t_399 = step_b3_6;
-    const t_400 = t_398 - t_399;
-    step_b4_25 = Math.exp(t_400);
+    const t_498 = step_b1[25];
+    const t_499 = step_b3_6;
+    const t_500 = t_498 - t_499;
+    step_b4_25 = Math.exp(t_500);
   }
   {
-    const t_398 = step_b1[26];
-    const t_399 = step_b3_6;
-    const t_400 = t_398 - t_399;
-    step_b4_26 = Math.exp(t_400);
+    const t_498 = step_b1[26];
+    const t_499 = step_b3_6;
+    const t_500 = t_498 - t_499;
+    step_b4_26 = Math.exp(t_500);
   }
   {
-    const t_398 = step_b1[27];
-    const t_399 = step_b3_6;
-    const t_400 = t_398 - t_399;
-    step_b4_27 = Math.exp(t_400);
+    const t_498 = step_b1[27];
+    const t_499 = step_b3_6;
+    const t_500 = t_498 - t_499;
+    step_b4_27 = Math.exp(t_500);
   }
   {
-    const t_398 = step_b1[28];
-    const t_399 = step_b3_7;
-    const t_400 = t_398 - t_399;
-    step_b4_28 = Math.exp(t_400);
+    const t_498 = step_b1[28];
+    const t_499 = step_b3_7;
+    const t_500 = t_498 - t_499;
+    step_b4_28 = Math.exp(t_500);
   }
   {
-    const t_398 = step_b1[29];
-    const t_399 = step_b3_7;
-    const t_400 = t_398 - t_399;
-    step_b4_29 = Math.exp(t_400);
+    const t_498 = step_b1[29];
+    const t_499 = step_b3_7;
+    const t_500 = t_498 - t_499;
+    step_b4_29 = Math.exp(t_500);
   }
   {
-    const t_398 = step_b1[30];
-    const t_399 = step_b3_7;
-    const t_400 = t_398 - t_399;
-    step_b4_30 = Math.exp(t_400);
+    const t_498 = step_b1[30];
+    const t_499 = step_b3_7;
+    const t_500 = t_498 - t_499;
+    step_b4_30 = Math.exp(t_500);
   }
   {
-    const t_398 = step_b1[31];
-    const t_399 = step_b3_7;
-    const t_400 = t_398 - t_399;
-    step_b4_31 = Math.exp(t_400);
+    const t_498 = step_b1[31];
+    const t_499 = step_b3_7;
+    const t_500 = t_498 - t_499;
+    step_b4_31 = Math.exp(t_500);
   }
   {
     // sum [8]  (model.grad:14: probs  = softmax(logits))
-    let acc_403 = 0;
-    acc_403 = acc_403 + step_b4_0;
-    acc_403 = acc_403 + step_b4_1;
-    acc_403 = acc_403 + step_b4_2;
-    acc_403 = acc_403 + step_b4_3;
-    step_b2_0 = acc_403;
+    let acc_503 = 0;
+    acc_503 = acc_503 + step_b4_0;
+    acc_503 = acc_503 + step_b4_1;
+    acc_503 = acc_503 + step_b4_2;
+    acc_503 = acc_503 + step_b4_3;
+    step_b2_0 = acc_503;
   }
   {
-    let acc_403 = 0;
-    acc_403 = acc_403 + step_b4_4;
-    acc_403 = acc_403 + step_b4_5;
-    acc_403 = acc_403 + step_b4_6;
-    acc_403 = acc_403 + step_b4_7;
-    step_b2_1 = acc_403;
+    let acc_503 = 0;
+    acc_503 = acc_503 + step_b4_4;
+    acc_503 = acc_503 + step_b4_5;
+    acc_503 = acc_503 + step_b4_6;
+    acc_503 = acc_503 + step_b4_7;
+    step_b2_1 = acc_503;
   }
   {
-    let acc_403 = 0;
-    acc_403 = acc_403 + step_b4_8;
-    acc_403 = acc_403 + step_b4_9;
-    acc_403 = acc_403 + step_b4_10;
-    acc_403 = acc_403 + step_b4_11;
-    step_b2_2 = acc_403;
+    let acc_503 = 0;
+    acc_503 = acc_503 + step_b4_8;
+    acc_503 = acc_503 + step_b4_9;
+    acc_503 = acc_503 + step_b4_10;
+    acc_503 = acc_503 + step_b4_11;
+    step_b2_2 = acc_503;
   }
   {
-    let acc_403 = 0;
-    acc_403 = acc_403 + step_b4_12;
-    acc_403 = acc_403 + step_b4_13;
-    acc_403 = acc_403 + step_b4_14;
-    acc_403 = acc_403 + step_b4_15;
-    step_b2_3 = acc_403;
+    let acc_503 = 0;
+    acc_503 = acc_503 + step_b4_12;
+    acc_503 = acc_503 + step_b4_13;
+    acc_503 = acc_503 + step_b4_14;
+    acc_503 = acc_503 + step_b4_15;
+    step_b2_3 = acc_503;
   }
   {
-    let acc_403 = 0;
-    acc_403 = acc_403 + step_b4_16;
-    acc_403 = acc_403 + step_b4_17;
-    acc_403 = acc_403 + step_b4_18;
-    acc_403 = acc_403 + step_b4_19;
-    step_b2_4 = acc_403;
+    let acc_503 = 0;
+    acc_503 = acc_503 + step_b4_16;
+    acc_503 = acc_503 + step_b4_17;
+    acc_503 = acc_503 + step_b4_18;
+    acc_503 = acc_503 + step_b4_19;
+    step_b2_4 = acc_503;
   }
   {
-    let acc_403 = 0;
-    acc_403 = acc_403 + step_b4_20;
-    acc_403 = acc_403 + step_b4_21;
-    acc_403 = acc_403 + step_b4_22;
-    acc_403 = acc_403 + step_b4_23;
-    step_b2_5 = acc_403;
+    let acc_503 = 0;
+    acc_503 = acc_503 + step_b4_20;
+    acc_503 = acc_503 + step_b4_21;
+    acc_503 = acc_503 + step_b4_22;
+    acc_503 = acc_503 + step_b4_23;
+    step_b2_5 = acc_503;
   }
   {
-    let acc_403 = 0;
-    acc_403 = acc_403 + step_b4_24;
-    acc_403 = acc_403 + step_b4_25;
-    acc_403 = acc_403 + step_b4_26;
-    acc_403 = acc_403 + step_b4_27;
-    step_b2_6 = acc_403;
+    let acc_503 = 0;
+    acc_503 = acc_503 + step_b4_24;
+    acc_503 = acc_503 + step_b4_25;
+    acc_503 = acc_503 + step_b4_26;
+    acc_503 = acc_503 + step_b4_27;
+    step_b2_6 = acc_503;
   }
   {
-    let acc_403 = 0;
-    acc_403 = acc_403 + step_b4_28;
-    acc_403 = acc_403 + step_b4_29;
-    acc_403 = acc_403 + step_b4_30;
-    acc_403 = acc_403 + step_b4_31;
-    step_b2_7 = acc_403;
+    let acc_503 = 0;
+    acc_503 = acc_503 + step_b4_28;
+    acc_503 = acc_503 + step_b4_29;
+    acc_503 = acc_503 + step_b4_30;
+    acc_503 = acc_503 + step_b4_31;
+    step_b2_7 = acc_503;
   }
   {
     // add [8, 1]  (model.grad:14: probs  = softmax(logits))
-    const t_406 = step_b2_0;
-    const t_407 = Math.log(t_406);
-    const t_408 = step_b3_0;
-    step_b5_0 = t_407 + t_408;
+    const t_506 = step_b2_0;
+    const t_507 = Math.log(t_506);
+    const t_508 = step_b3_0;
+    step_b5_0 = t_507 + t_508;
   }
   {
-    const t_406 = step_b2_1;
-    const t_407 = Math.log(t_406);
-    const t_408 = step_b3_1;
-    step_b5_1 = t_407 + t_408;
+    const t_506 = step_b2_1;
+    const t_507 = Math.log(t_506);
+    const t_508 = step_b3_1;
+    step_b5_1 = t_507 + t_508;
   }
   {
-    const t_406 = step_b2_2;
-    const t_407 = Math.log(t_406);
-    const t_408 = step_b3_2;
-    step_b5_2 = t_407 + t_408;
+    const t_506 = step_b2_2;
+    const t_507 = Math.log(t_506);
+    const t_508 = step_b3_2;
+    step_b5_2 = t_507 + t_508;
   }
   {
-    const t_406 = step_b2_3;
-    const t_407 = Math.log(t_406);
-    const t_408 = step_b3_3;
-    step_b5_3 = t_407 + t_408;
+    const t_506 = step_b2_3;
+    const t_507 = Math.log(t_506);
+    const t_508 = step_b3_3;
+    step_b5_3 = t_507 + t_508;
   }
   {
-    const t_406 = step_b2_4;
-    const t_407 = Math.log(t_406);
-    const t_408 = step_b3_4;
-    step_b5_4 = t_407 + t_408;
+    const t_506 = step_b2_4;
+    const t_507 = Math.log(t_506);
+    const t_508 = step_b3_4;
+    step_b5_4 = t_507 + t_508;
   }
   {
-    const t_406 = step_b2_5;
-    const t_407 = Math.log(t_406);
-    const t_408 = step_b3_5;
-    step_b5_5 = t_407 + t_408;
+    const t_506 = step_b2_5;
+    const t_507 = Math.log(t_506);
+    const t_508 = step_b3_5;
+    step_b5_5 = t_507 + t_508;
   }
   {
-    const t_406 = step_b2_6;
-    const t_407 = Math.log(t_406);
-    const t_408 = step_b3_6;
-    step_b5_6 = t_407 + t_408;
+    const t_506 = step_b2_6;
+    const t_507 = Math.log(t_506);
+    const t_508 = step_b3_6;
+    step_b5_6 = t_507 + t_508;
   }
   {
-    const t_406 = step_b2_7;
-    const t_407 = Math.log(t_406);
-    const t_408 = step_b3_7;
-    step_b5_7 = t_407 + t_408;
+    const t_506 = step_b2_7;
+    const t_507 = Math.log(t_506);
+    const t_508 = step_b3_7;
+    step_b5_7 = t_507 + t_508;
   }
   {
-    // sum [8]  (<prelude>:6: fn cross_entropy(logits, target) = mean(-sum(target * log_softmax(logits, axis = -1), axis = -1)))
-    let acc_411 = 0;
+    // sum [8]  (<prelude>:20: fn cross_entropy(logits, target) = mean(-sum(target * log_softmax(logits, axis = -1), axis = -1)))
+    let acc_511 = 0;
     {
-      const t_412 = in_target[0];
-      const t_413 = step_b1[0];
-      const t_414 = step_b5_0;
-      const t_415 = t_413 - t_414;
-      acc_411 = acc_411 + t_412 * t_415;
+      const t_512 = in_target[0];
+      const t_513 = step_b1[0];
+      const t_514 = step_b5_0;
+      const t_515 = t_513 - t_514;
+      acc_511 = acc_511 + t_512 * t_515;
     }
     {
-      const t_412 = in_target[1];
-      const t_413 = step_b1[1];
-      const t_414 = step_b5_0;
-      const t_415 = t_413 - t_414;
-      acc_411 = acc_411 + t_412 * t_415;
+      const t_512 = in_target[1];
+      const t_513 = step_b1[1];
+      const t_514 = step_b5_0;
+      const t_515 = t_513 - t_514;
+      acc_511 = acc_511 + t_512 * t_515;
     }
     {
-      const t_412 = in_target[2];
-      const t_413 = step_b1[2];
-      const t_414 = step_b5_0;
-      const t_415 = t_413 - t_414;
-      acc_411 = acc_411 + t_412 * t_415;
+      const t_512 = in_target[2];
+      const t_513 = step_b1[2];
+      const t_514 = step_b5_0;
+      const t_515 = t_513 - t_514;
+      acc_511 = acc_511 + t_512 * t_515;
     }
     {
-      const t_412 = in_target[3];
-      const t_413 = step_b1[3];
-      const t_414 = step_b5_0;
-      const t_415 = t_413 - t_414;
-      acc_411 = acc_411 + t_412 * t_415;
+      const t_512 = in_target[3];
+      const t_513 = step_b1[3];
+      const t_514 = step_b5_0;
+      const t_515 = t_513 - t_514;
+      acc_511 = acc_511 + t_512 * t_515;
     }
-    step_b3_0 = acc_411;
+    step_b3_0 = acc_511;
   }
   {
-    let acc_411 = 0;
+    let acc_511 = 0;
     {
-      const t_412 = in_target[4];
-      const t_413 = step_b1[4];
-      const t_414 = step_b5_1;
-      const t_415 = t_413 - t_414;
-      acc_411 = acc_411 + t_412 * t_415;
-    }
-    {
-      const t_412 = in_target[5];
-      const t_413 = step_b1[5];
-      const t_414 = step_b5_1;
-      const t_415 = t_413 - t_414;
-      acc_411 = acc_411 + t_412 * t_415;
+      const t_512 = in_target[4];
+      const t_513 = step_b1[4];
+      const t_514 = step_b5_1;
+      const t_515 = t_513 - t_514;
+      acc_511 = acc_511 + t_512 * t_515;
     }
     {
-      const t_412 = in_target[6];
-      const t_413 = step_b1[6];
-      const t_414 = step_b5_1;
-      const t_415 = t_413 - t_414;
-      acc_411 = acc_411 + t_412 * t_415;
+      const t_512 = in_target[5];
+      const t_513 = step_b1[5];
+      const t_514 = step_b5_1;
+      const t_515 = t_513 - t_514;
+      acc_511 = acc_511 + t_512 * t_515;
     }
     {
-      const t_412 = in_target[7];
-      const t_413 = step_b1[7];
-      const t_414 = step_b5_1;
-      const t_415 = t_413 - t_414;
-      acc_411 = acc_411 + t_412 * t_415;
-    }
-    step_b3_1 = acc_411;
-  }
-  {
-    let acc_411 = 0;
-    {
-      const t_412 = in_target[8];
-      const t_413 = step_b1[8];
-      const t_414 = step_b5_2;
-      const t_415 = t_413 - t_414;
-      acc_411 = acc_411 + t_412 * t_415;
+      const t_512 = in_target[6];
+      const t_513 = step_b1[6];
+      const t_514 = step_b5_1;
+      const t_515 = t_513 - t_514;
+      acc_511 = acc_511 + t_512 * t_515;
     }
     {
-      const t_412 = in_target[9];
-      const t_413 = step_b1[9];
-      const t_414 = step_b5_2;
-      const t_415 = t_413 - t_414;
-      acc_411 = acc_411 + t_412 * t_415;
+      const t_512 = in_target[7];
+      const t_513 = step_b1[7];
+      const t_514 = step_b5_1;
+      const t_515 = t_513 - t_514;
+      acc_511 = acc_511 + t_512 * t_515;
+    }
+    step_b3_1 = acc_511;
+  }
+  {
+    let acc_511 = 0;
+    {
+      const t_512 = in_target[8];
+      const t_513 = step_b1[8];
+      const t_514 = step_b5_2;
+      const t_515 = t_513 - t_514;
+      acc_511 = acc_511 + t_512 * t_515;
     }
     {
-      const t_412 = in_target[10];
-      const t_413 = step_b1[10];
-      const t_414 = step_b5_2;
-      const t_415 = t_413 - t_414;
-      acc_411 = acc_411 + t_412 * t_415;
+      const t_512 = in_target[9];
+      const t_513 = step_b1[9];
+      const t_514 = step_b5_2;
+      const t_515 = t_513 - t_514;
+      acc_511 = acc_511 + t_512 * t_515;
     }
     {
-      const t_412 = in_target[11];
-      const t_413 = step_b1[11];
-      const t_414 = step_b5_2;
-      const t_415 = t_413 - t_414;
-      acc_411 = acc_411 + t_412 * t_415;
-    }
-    step_b3_2 = acc_411;
-  }
-  {
-    let acc_411 = 0;
-    {
-      const t_412 = in_target[12];
-      const t_413 = step_b1[12];
-      const t_414 = step_b5_3;
-      const t_415 = t_413 - t_414;
-      acc_411 = acc_411 + t_412 * t_415;
+      const t_512 = in_target[10];
+      const t_513 = step_b1[10];
+      const t_514 = step_b5_2;
+      const t_515 = t_513 - t_514;
+      acc_511 = acc_511 + t_512 * t_515;
     }
     {
-      const t_412 = in_target[13];
-      const t_413 = step_b1[13];
-      const t_414 = step_b5_3;
-      const t_415 = t_413 - t_414;
-      acc_411 = acc_411 + t_412 * t_415;
+      const t_512 = in_target[11];
+      const t_513 = step_b1[11];
+      const t_514 = step_b5_2;
+      const t_515 = t_513 - t_514;
+      acc_511 = acc_511 + t_512 * t_515;
+    }
+    step_b3_2 = acc_511;
+  }
+  {
+    let acc_511 = 0;
+    {
+      const t_512 = in_target[12];
+      const t_513 = step_b1[12];
+      const t_514 = step_b5_3;
+      const t_515 = t_513 - t_514;
+      acc_511 = acc_511 + t_512 * t_515;
     }
     {
-      const t_412 = in_target[14];
-      const t_413 = step_b1[14];
-      const t_414 = step_b5_3;
-      const t_415 = t_413 - t_414;
-      acc_411 = acc_411 + t_412 * t_415;
+      const t_512 = in_target[13];
+      const t_513 = step_b1[13];
+      const t_514 = step_b5_3;
+      const t_515 = t_513 - t_514;
+      acc_511 = acc_511 + t_512 * t_515;
     }
     {
-      const t_412 = in_target[15];
-      const t_413 = step_b1[15];
-      const t_414 = step_b5_3;
-      const t_415 = t_413 - t_414;
-      acc_411 = acc_411 + t_412 * t_415;
-    }
-    step_b3_3 = acc_411;
-  }
-  {
-    let acc_411 = 0;
-    {
-      const t_412 = in_target[16];
-      const t_413 = step_b1[16];
-      const t_414 = step_b5_4;
-      const t_415 = t_413 - t_414;
-      acc_411 = acc_411 + t_412 * t_415;
+      const t_512 = in_target[14];
+      const t_513 = step_b1[14];
+      const t_514 = step_b5_3;
+      const t_515 = t_513 - t_514;
+      acc_511 = acc_511 + t_512 * t_515;
     }
     {
-      const t_412 = in_target[17];
-      const t_413 = step_b1[17];
-      const t_414 = step_b5_4;
-      const t_415 = t_413 - t_414;
-      acc_411 = acc_411 + t_412 * t_415;
+      const t_512 = in_target[15];
+      const t_513 = step_b1[15];
+      const t_514 = step_b5_3;
+      const t_515 = t_513 - t_514;
+      acc_511 = acc_511 + t_512 * t_515;
+    }
+    step_b3_3 = acc_511;
+  }
+  {
+    let acc_511 = 0;
+    {
+      const t_512 = in_target[16];
+      const t_513 = step_b1[16];
+      const t_514 = step_b5_4;
+      const t_515 = t_513 - t_514;
+      acc_511 = acc_511 + t_512 * t_515;
     }
     {
-      const t_412 = in_target[18];
-      const t_413 = step_b1[18];
-      const t_414 = step_b5_4;
-      const t_415 = t_413 - t_414;
-      acc_411 = acc_411 + t_412 * t_415;
+      const t_512 = in_target[17];
+      const t_513 = step_b1[17];
+      const t_514 = step_b5_4;
+      const t_515 = t_513 - t_514;
+      acc_511 = acc_511 + t_512 * t_515;
     }
     {
-      const t_412 = in_target[19];
-      const t_413 = step_b1[19];
-      const t_414 = step_b5_4;
-      const t_415 = t_413 - t_414;
-      acc_411 = acc_411 + t_412 * t_415;
-    }
-    step_b3_4 = acc_411;
-  }
-  {
-    let acc_411 = 0;
-    {
-      const t_412 = in_target[20];
-      const t_413 = step_b1[20];
-      const t_414 = step_b5_5;
-      const t_415 = t_413 - t_414;
-      acc_411 = acc_411 + t_412 * t_415;
+      const t_512 = in_target[18];
+      const t_513 = step_b1[18];
+      const t_514 = step_b5_4;
+      const t_515 = t_513 - t_514;
+      acc_511 = acc_511 + t_512 * t_515;
     }
     {
-      const t_412 = in_target[21];
-      const t_413 = step_b1[21];
-      const t_414 = step_b5_5;
-      const t_415 = t_413 - t_414;
-      acc_411 = acc_411 + t_412 * t_415;
+      const t_512 = in_target[19];
+      const t_513 = step_b1[19];
+      const t_514 = step_b5_4;
+      const t_515 = t_513 - t_514;
+      acc_511 = acc_511 + t_512 * t_515;
+    }
+    step_b3_4 = acc_511;
+  }
+  {
+    let acc_511 = 0;
+    {
+      const t_512 = in_target[20];
+      const t_513 = step_b1[20];
+      const t_514 = step_b5_5;
+      const t_515 = t_513 - t_514;
+      acc_511 = acc_511 + t_512 * t_515;
     }
     {
-      const t_412 = in_target[22];
-      const t_413 = step_b1[22];
-      const t_414 = step_b5_5;
-      const t_415 = t_413 - t_414;
-      acc_411 = acc_411 + t_412 * t_415;
+      const t_512 = in_target[21];
+      const t_513 = step_b1[21];
+      const t_514 = step_b5_5;
+      const t_515 = t_513 - t_514;
+      acc_511 = acc_511 + t_512 * t_515;
     }
     {
-      const t_412 = in_target[23];
-      const t_413 = step_b1[23];
-      const t_414 = step_b5_5;
-      const t_415 = t_413 - t_414;
-      acc_411 = acc_411 + t_412 * t_415;
-    }
-    step_b3_5 = acc_411;
-  }
-  {
-    let acc_411 = 0;
-    {
-      const t_412 = in_target[24];
-      const t_413 = step_b1[24];
-      const t_414 = step_b5_6;
-      const t_415 = t_413 - t_414;
-      acc_411 = acc_411 + t_412 * t_415;
+      const t_512 = in_target[22];
+      const t_513 = step_b1[22];
+      const t_514 = step_b5_5;
+      const t_515 = t_513 - t_514;
+      acc_511 = acc_511 + t_512 * t_515;
     }
     {
-      const t_412 = in_target[25];
-      const t_413 = step_b1[25];
-      const t_414 = step_b5_6;
-      const t_415 = t_413 - t_414;
-      acc_411 = acc_411 + t_412 * t_415;
+      const t_512 = in_target[23];
+      const t_513 = step_b1[23];
+      const t_514 = step_b5_5;
+      const t_515 = t_513 - t_514;
+      acc_511 = acc_511 + t_512 * t_515;
+    }
+    step_b3_5 = acc_511;
+  }
+  {
+    let acc_511 = 0;
+    {
+      const t_512 = in_target[24];
+      const t_513 = step_b1[24];
+      const t_514 = step_b5_6;
+      const t_515 = t_513 - t_514;
+      acc_511 = acc_511 + t_512 * t_515;
     }
     {
-      const t_412 = in_target[26];
-      const t_413 = step_b1[26];
-      const t_414 = step_b5_6;
-      const t_415 = t_413 - t_414;
-      acc_411 = acc_411 + t_412 * t_415;
+      const t_512 = in_target[25];
+      const t_513 = step_b1[25];
+      const t_514 = step_b5_6;
+      const t_515 = t_513 - t_514;
+      acc_511 = acc_511 + t_512 * t_515;
     }
     {
-      const t_412 = in_target[27];
-      const t_413 = step_b1[27];
-      const t_414 = step_b5_6;
-      const t_415 = t_413 - t_414;
-      acc_411 = acc_411 + t_412 * t_415;
-    }
-    step_b3_6 = acc_411;
-  }
-  {
-    let acc_411 = 0;
-    {
-      const t_412 = in_target[28];
-      const t_413 = step_b1[28];
-      const t_414 = step_b5_7;
-      const t_415 = t_413 - t_414;
-      acc_411 = acc_411 + t_412 * t_415;
+      const t_512 = in_target[26];
+      const t_513 = step_b1[26];
+      const t_514 = step_b5_6;
+      const t_515 = t_513 - t_514;
+      acc_511 = acc_511 + t_512 * t_515;
     }
     {
-      const t_412 = in_target[29];
-      const t_413 = step_b1[29];
-      const t_414 = step_b5_7;
-      const t_415 = t_413 - t_414;
-      acc_411 = acc_411 + t_412 * t_415;
+      const t_512 = in_target[27];
+      const t_513 = step_b1[27];
+      const t_514 = step_b5_6;
+      const t_515 = t_513 - t_514;
+      acc_511 = acc_511 + t_512 * t_515;
+    }
+    step_b3_6 = acc_511;
+  }
+  {
+    let acc_511 = 0;
+    {
+      const t_512 = in_target[28];
+      const t_513 = step_b1[28];
+      const t_514 = step_b5_7;
+      const t_515 = t_513 - t_514;
+      acc_511 = acc_511 + t_512 * t_515;
     }
     {
-      const t_412 = in_target[30];
-      const t_413 = step_b1[30];
-      const t_414 = step_b5_7;
-      const t_415 = t_413 - t_414;
-      acc_411 = acc_411 + t_412 * t_415;
+      const t_512 = in_target[29];
+      const t_513 = step_b1[29];
+      const t_514 = step_b5_7;
+      const t_515 = t_513 - t_514;
+      acc_511 = acc_511 + t_512 * t_515;
     }
     {
-      const t_412 = in_target[31];
-      const t_413 = step_b1[31];
-      const t_414 = step_b5_7;
-      const t_415 = t_413 - t_414;
-      acc_411 = acc_411 + t_412 * t_415;
-    }
-    step_b3_7 = acc_411;
-  }
-  // sum []  (<prelude>:6: fn cross_entropy(logits, target) = mean(-sum(target * log_softmax(logits, axis = -1), axis = -1)))
-  let s_416 = 0;
-  {
-    let acc_418 = 0;
-    {
-      const t_419 = step_b3_0;
-      acc_418 = acc_418 + -t_419;
+      const t_512 = in_target[30];
+      const t_513 = step_b1[30];
+      const t_514 = step_b5_7;
+      const t_515 = t_513 - t_514;
+      acc_511 = acc_511 + t_512 * t_515;
     }
     {
-      const t_419 = step_b3_1;
-      acc_418 = acc_418 + -t_419;
+      const t_512 = in_target[31];
+      const t_513 = step_b1[31];
+      const t_514 = step_b5_7;
+      const t_515 = t_513 - t_514;
+      acc_511 = acc_511 + t_512 * t_515;
+    }
+    step_b3_7 = acc_511;
+  }
+  // sum []  (<prelude>:20: fn cross_entropy(logits, target) = mean(-sum(target * log_softmax(logits, axis = -1), axis = -1)))
+  let s_516 = 0;
+  {
+    let acc_518 = 0;
+    {
+      const t_519 = step_b3_0;
+      acc_518 = acc_518 + -t_519;
     }
     {
-      const t_419 = step_b3_2;
-      acc_418 = acc_418 + -t_419;
+      const t_519 = step_b3_1;
+      acc_518 = acc_518 + -t_519;
     }
     {
-      const t_419 = step_b3_3;
-      acc_418 = acc_418 + -t_419;
+      const t_519 = step_b3_2;
+      acc_518 = acc_518 + -t_519;
     }
     {
-      const t_419 = step_b3_4;
-      acc_418 = acc_418 + -t_419;
+      const t_519 = step_b3_3;
+      acc_518 = acc_518 + -t_519;
     }
     {
-      const t_419 = step_b3_5;
-      acc_418 = acc_418 + -t_419;
+      const t_519 = step_b3_4;
+      acc_518 = acc_518 + -t_519;
     }
     {
-      const t_419 = step_b3_6;
-      acc_418 = acc_418 + -t_419;
+      const t_519 = step_b3_5;
+      acc_518 = acc_518 + -t_519;
     }
     {
-      const t_419 = step_b3_7;
-      acc_418 = acc_418 + -t_419;
+      const t_519 = step_b3_6;
+      acc_518 = acc_518 + -t_519;
     }
-    s_416 = acc_418;
+    {
+      const t_519 = step_b3_7;
+      acc_518 = acc_518 + -t_519;
+    }
+    s_516 = acc_518;
   }
-  // loss []  (<prelude>:6: fn cross_entropy(logits, target) = mean(-sum(target * log_softmax(logits, axis = -1), axis = -1)))
-  let s_loss_420 = 0;
-  s_loss_420 = s_416 / 8;
+  // loss []  (<prelude>:20: fn cross_entropy(logits, target) = mean(-sum(target * log_softmax(logits, axis = -1), axis = -1)))
+  let s_loss_520 = 0;
+  s_loss_520 = s_516 / 8;
   {
-    // mul [8, 4]  (<prelude>:6: fn cross_entropy(logits, target) = mean(-sum(target * log_softmax(logits, axis = -1), axis = -1)))
-    const t_422 = in_target[0];
-    step_b1[0] = -0.125 * t_422;
-  }
-  {
-    const t_422 = in_target[1];
-    step_b1[1] = -0.125 * t_422;
-  }
-  {
-    const t_422 = in_target[2];
-    step_b1[2] = -0.125 * t_422;
+    // mul [8, 4]  (<prelude>:20: fn cross_entropy(logits, target) = mean(-sum(target * log_softmax(logits, axis = -1), axis = -1)))
+    const t_522 = in_target[0];
+    step_b1[0] = -0.125 * t_522;
   }
   {
-    const t_422 = in_target[3];
-    step_b1[3] = -0.125 * t_422;
+    const t_522 = in_target[1];
+    step_b1[1] = -0.125 * t_522;
   }
   {
-    const t_422 = in_target[4];
-    step_b1[4] = -0.125 * t_422;
+    const t_522 = in_target[2];
+    step_b1[2] = -0.125 * t_522;
   }
   {
-    const t_422 = in_target[5];
-    step_b1[5] = -0.125 * t_422;
+    const t_522 = in_target[3];
+    step_b1[3] = -0.125 * t_522;
   }
   {
-    const t_422 = in_target[6];
-    step_b1[6] = -0.125 * t_422;
+    const t_522 = in_target[4];
+    step_b1[4] = -0.125 * t_522;
   }
   {
-    const t_422 = in_target[7];
-    step_b1[7] = -0.125 * t_422;
+    const t_522 = in_target[5];
+    step_b1[5] = -0.125 * t_522;
   }
   {
-    const t_422 = in_target[8];
-    step_b1[8] = -0.125 * t_422;
+    const t_522 = in_target[6];
+    step_b1[6] = -0.125 * t_522;
   }
   {
-    const t_422 = in_target[9];
-    step_b1[9] = -0.125 * t_422;
+    const t_522 = in_target[7];
+    step_b1[7] = -0.125 * t_522;
   }
   {
-    const t_422 = in_target[10];
-    step_b1[10] = -0.125 * t_422;
+    const t_522 = in_target[8];
+    step_b1[8] = -0.125 * t_522;
   }
   {
-    const t_422 = in_target[11];
-    step_b1[11] = -0.125 * t_422;
+    const t_522 = in_target[9];
+    step_b1[9] = -0.125 * t_522;
   }
   {
-    const t_422 = in_target[12];
-    step_b1[12] = -0.125 * t_422;
+    const t_522 = in_target[10];
+    step_b1[10] = -0.125 * t_522;
   }
   {
-    const t_422 = in_target[13];
-    step_b1[13] = -0.125 * t_422;
+    const t_522 = in_target[11];
+    step_b1[11] = -0.125 * t_522;
   }
   {
-    const t_422 = in_target[14];
-    step_b1[14] = -0.125 * t_422;
+    const t_522 = in_target[12];
+    step_b1[12] = -0.125 * t_522;
   }
   {
-    const t_422 = in_target[15];
-    step_b1[15] = -0.125 * t_422;
+    const t_522 = in_target[13];
+    step_b1[13] = -0.125 * t_522;
   }
   {
-    const t_422 = in_target[16];
-    step_b1[16] = -0.125 * t_422;
+    const t_522 = in_target[14];
+    step_b1[14] = -0.125 * t_522;
   }
   {
-    const t_422 = in_target[17];
-    step_b1[17] = -0.125 * t_422;
+    const t_522 = in_target[15];
+    step_b1[15] = -0.125 * t_522;
   }
   {
-    const t_422 = in_target[18];
-    step_b1[18] = -0.125 * t_422;
+    const t_522 = in_target[16];
+    step_b1[16] = -0.125 * t_522;
   }
   {
-    const t_422 = in_target[19];
-    step_b1[19] = -0.125 * t_422;
+    const t_522 = in_target[17];
+    step_b1[17] = -0.125 * t_522;
   }
   {
-    const t_422 = in_target[20];
-    step_b1[20] = -0.125 * t_422;
+    const t_522 = in_target[18];
+    step_b1[18] = -0.125 * t_522;
   }
   {
-    const t_422 = in_target[21];
-    step_b1[21] = -0.125 * t_422;
+    const t_522 = in_target[19];
+    step_b1[19] = -0.125 * t_522;
   }
   {
-    const t_422 = in_target[22];
-    step_b1[22] = -0.125 * t_422;
+    const t_522 = in_target[20];
+    step_b1[20] = -0.125 * t_522;
   }
   {
-    const t_422 = in_target[23];
-    step_b1[23] = -0.125 * t_422;
+    const t_522 = in_target[21];
+    step_b1[21] = -0.125 * t_522;
   }
   {
-    const t_422 = in_target[24];
-    step_b1[24] = -0.125 * t_422;
+    const t_522 = in_target[22];
+    step_b1[22] = -0.125 * t_522;
   }
   {
-    const t_422 = in_target[25];
-    step_b1[25] = -0.125 * t_422;
+    const t_522 = in_target[23];
+    step_b1[23] = -0.125 * t_522;
   }
   {
-    const t_422 = in_target[26];
-    step_b1[26] = -0.125 * t_422;
+    const t_522 = in_target[24];
+    step_b1[24] = -0.125 * t_522;
   }
   {
-    const t_422 = in_target[27];
-    step_b1[27] = -0.125 * t_422;
+    const t_522 = in_target[25];
+    step_b1[25] = -0.125 * t_522;
   }
   {
-    const t_422 = in_target[28];
-    step_b1[28] = -0.125 * t_422;
+    const t_522 = in_target[26];
+    step_b1[26] = -0.125 * t_522;
   }
   {
-    const t_422 = in_target[29];
-    step_b1[29] = -0.125 * t_422;
+    const t_522 = in_target[27];
+    step_b1[27] = -0.125 * t_522;
   }
   {
-    const t_422 = in_target[30];
-    step_b1[30] = -0.125 * t_422;
+    const t_522 = in_target[28];
+    step_b1[28] = -0.125 * t_522;
   }
   {
-    const t_422 = in_target[31];
-    step_b1[31] = -0.125 * t_422;
+    const t_522 = in_target[29];
+    step_b1[29] = -0.125 * t_522;
+  }
+  {
+    const t_522 = in_target[30];
+    step_b1[30] = -0.125 * t_522;
+  }
+  {
+    const t_522 = in_target[31];
+    step_b1[31] = -0.125 * t_522;
   }
   {
     // sum [8]  (model.grad:14: probs  = softmax(logits))
-    let acc_425 = 0;
+    let acc_525 = 0;
     {
-      const t_426 = step_b1[0];
-      acc_425 = acc_425 + -t_426;
+      const t_526 = step_b1[0];
+      acc_525 = acc_525 + -t_526;
     }
     {
-      const t_426 = step_b1[1];
-      acc_425 = acc_425 + -t_426;
+      const t_526 = step_b1[1];
+      acc_525 = acc_525 + -t_526;
     }
     {
-      const t_426 = step_b1[2];
-      acc_425 = acc_425 + -t_426;
+      const t_526 = step_b1[2];
+      acc_525 = acc_525 + -t_526;
     }
     {
-      const t_426 = step_b1[3];
-      acc_425 = acc_425 + -t_426;
+      const t_526 = step_b1[3];
+      acc_525 = acc_525 + -t_526;
     }
-    step_b5_0 = acc_425;
+    step_b5_0 = acc_525;
   }
   {
-    let acc_425 = 0;
+    let acc_525 = 0;
     {
-      const t_426 = step_b1[4];
-      acc_425 = acc_425 + -t_426;
+      const t_526 = step_b1[4];
+      acc_525 = acc_525 + -t_526;
     }
     {
-      const t_426 = step_b1[5];
-      acc_425 = acc_425 + -t_426;
+      const t_526 = step_b1[5];
+      acc_525 = acc_525 + -t_526;
     }
     {
-      const t_426 = step_b1[6];
-      acc_425 = acc_425 + -t_426;
+      const t_526 = step_b1[6];
+      acc_525 = acc_525 + -t_526;
     }
     {
-      const t_426 = step_b1[7];
-      acc_425 = acc_425 + -t_426;
+      const t_526 = step_b1[7];
+      acc_525 = acc_525 + -t_526;
     }
-    step_b5_1 = acc_425;
+    step_b5_1 = acc_525;
   }
   {
-    let acc_425 = 0;
+    let acc_525 = 0;
     {
-      const t_426 = step_b1[8];
-      acc_425 = acc_425 + -t_426;
+      const t_526 = step_b1[8];
+      acc_525 = acc_525 + -t_526;
     }
     {
-      const t_426 = step_b1[9];
-      acc_425 = acc_425 + -t_426;
+      const t_526 = step_b1[9];
+      acc_525 = acc_525 + -t_526;
     }
     {
-      const t_426 = step_b1[10];
-      acc_425 = acc_425 + -t_426;
+      const t_526 = step_b1[10];
+      acc_525 = acc_525 + -t_526;
     }
     {
-      const t_426 = step_b1[11];
-      acc_425 = acc_425 + -t_426;
+      const t_526 = step_b1[11];
+      acc_525 = acc_525 + -t_526;
     }
-    step_b5_2 = acc_425;
+    step_b5_2 = acc_525;
   }
   {
-    let acc_425 = 0;
+    let acc_525 = 0;
     {
-      const t_426 = step_b1[12];
-      acc_425 = acc_425 + -t_426;
+      const t_526 = step_b1[12];
+      acc_525 = acc_525 + -t_526;
     }
     {
-      const t_426 = step_b1[13];
-      acc_425 = acc_425 + -t_426;
+      const t_526 = step_b1[13];
+      acc_525 = acc_525 + -t_526;
     }
     {
-      const t_426 = step_b1[14];
-      acc_425 = acc_425 + -t_426;
+      const t_526 = step_b1[14];
+      acc_525 = acc_525 + -t_526;
     }
     {
-      const t_426 = step_b1[15];
-      acc_425 = acc_425 + -t_426;
+      const t_526 = step_b1[15];
+      acc_525 = acc_525 + -t_526;
     }
-    step_b5_3 = acc_425;
+    step_b5_3 = acc_525;
   }
   {
-    let acc_425 = 0;
+    let acc_525 = 0;
     {
-      const t_426 = step_b1[16];
-      acc_425 = acc_425 + -t_426;
+      const t_526 = step_b1[16];
+      acc_525 = acc_525 + -t_526;
     }
     {
-      const t_426 = step_b1[17];
-      acc_425 = acc_425 + -t_426;
+      const t_526 = step_b1[17];
+      acc_525 = acc_525 + -t_526;
     }
     {
-      const t_426 = step_b1[18];
-      acc_425 = acc_425 + -t_426;
+      const t_526 = step_b1[18];
+      acc_525 = acc_525 + -t_526;
     }
     {
-      const t_426 = step_b1[19];
-      acc_425 = acc_425 + -t_426;
+      const t_526 = step_b1[19];
+      acc_525 = acc_525 + -t_526;
     }
-    step_b5_4 = acc_425;
+    step_b5_4 = acc_525;
   }
   {
-    let acc_425 = 0;
+    let acc_525 = 0;
     {
-      const t_426 = step_b1[20];
-      acc_425 = acc_425 + -t_426;
+      const t_526 = step_b1[20];
+      acc_525 = acc_525 + -t_526;
     }
     {
-      const t_426 = step_b1[21];
-      acc_425 = acc_425 + -t_426;
+      const t_526 = step_b1[21];
+      acc_525 = acc_525 + -t_526;
     }
     {
-      const t_426 = step_b1[22];
-      acc_425 = acc_425 + -t_426;
+      const t_526 = step_b1[22];
+      acc_525 = acc_525 + -t_526;
     }
     {
-      const t_426 = step_b1[23];
-      acc_425 = acc_425 + -t_426;
+      const t_526 = step_b1[23];
+      acc_525 = acc_525 + -t_526;
     }
-    step_b5_5 = acc_425;
+    step_b5_5 = acc_525;
   }
   {
-    let acc_425 = 0;
+    let acc_525 = 0;
     {
-      const t_426 = step_b1[24];
-      acc_425 = acc_425 + -t_426;
+      const t_526 = step_b1[24];
+      acc_525 = acc_525 + -t_526;
     }
     {
-      const t_426 = step_b1[25];
-      acc_425 = acc_425 + -t_426;
+      const t_526 = step_b1[25];
+      acc_525 = acc_525 + -t_526;
     }
     {
-      const t_426 = step_b1[26];
-      acc_425 = acc_425 + -t_426;
+      const t_526 = step_b1[26];
+      acc_525 = acc_525 + -t_526;
     }
     {
-      const t_426 = step_b1[27];
-      acc_425 = acc_425 + -t_426;
+      const t_526 = step_b1[27];
+      acc_525 = acc_525 + -t_526;
     }
-    step_b5_6 = acc_425;
+    step_b5_6 = acc_525;
   }
   {
-    let acc_425 = 0;
+    let acc_525 = 0;
     {
-      const t_426 = step_b1[28];
-      acc_425 = acc_425 + -t_426;
+      const t_526 = step_b1[28];
+      acc_525 = acc_525 + -t_526;
     }
     {
-      const t_426 = step_b1[29];
-      acc_425 = acc_425 + -t_426;
+      const t_526 = step_b1[29];
+      acc_525 = acc_525 + -t_526;
     }
     {
-      const t_426 = step_b1[30];
-      acc_425 = acc_425 + -t_426;
+      const t_526 = step_b1[30];
+      acc_525 = acc_525 + -t_526;
     }
     {
-      const t_426 = step_b1[31];
-      acc_425 = acc_425 + -t_426;
+      const t_526 = step_b1[31];
+      acc_525 = acc_525 + -t_526;
     }
-    step_b5_7 = acc_425;
+    step_b5_7 = acc_525;
   }
   {
     // div [8, 1]  (model.grad:14: probs  = softmax(logits))
-    const t_429 = step_b5_0;
-    const t_430 = step_b2_0;
-    step_b3_0 = t_429 / t_430;
+    const t_529 = step_b5_0;
+    const t_530 = step_b2_0;
+    step_b3_0 = t_529 / t_530;
   }
   {
-    const t_429 = step_b5_1;
-    const t_430 = step_b2_1;
-    step_b3_1 = t_429 / t_430;
+    const t_529 = step_b5_1;
+    const t_530 = step_b2_1;
+    step_b3_1 = t_529 / t_530;
   }
   {
-    const t_429 = step_b5_2;
-    const t_430 = step_b2_2;
-    step_b3_2 = t_429 / t_430;
+    const t_529 = step_b5_2;
+    const t_530 = step_b2_2;
+    step_b3_2 = t_529 / t_530;
   }
   {
-    const t_429 = step_b5_3;
-    const t_430 = step_b2_3;
-    step_b3_3 = t_429 / t_430;
+    const t_529 = step_b5_3;
+    const t_530 = step_b2_3;
+    step_b3_3 = t_529 / t_530;
   }
   {
-    const t_429 = step_b5_4;
-    const t_430 = step_b2_4;
-    step_b3_4 = t_429 / t_430;
+    const t_529 = step_b5_4;
+    const t_530 = step_b2_4;
+    step_b3_4 = t_529 / t_530;
   }
   {
-    const t_429 = step_b5_5;
-    const t_430 = step_b2_5;
-    step_b3_5 = t_429 / t_430;
+    const t_529 = step_b5_5;
+    const t_530 = step_b2_5;
+    step_b3_5 = t_529 / t_530;
   }
   {
-    const t_429 = step_b5_6;
-    const t_430 = step_b2_6;
-    step_b3_6 = t_429 / t_430;
+    const t_529 = step_b5_6;
+    const t_530 = step_b2_6;
+    step_b3_6 = t_529 / t_530;
   }
   {
-    const t_429 = step_b5_7;
-    const t_430 = step_b2_7;
-    step_b3_7 = t_429 / t_430;
+    const t_529 = step_b5_7;
+    const t_530 = step_b2_7;
+    step_b3_7 = t_529 / t_530;
   }
   {
     // d_logits [8, 4]  (model.grad:13: logits = h @ w2 + b2)
-    const t_433 = step_b1[0];
-    const t_434 = step_b3_0;
-    const t_435 = step_b4_0;
-    const t_436 = t_434 * t_435;
-    step_b6[0] = t_433 + t_436;
+    const t_533 = step_b1[0];
+    const t_534 = step_b3_0;
+    const t_535 = step_b4_0;
+    const t_536 = t_534 * t_535;
+    step_b6[0] = t_533 + t_536;
   }
   {
-    const t_433 = step_b1[1];
-    const t_434 = step_b3_0;
-    const t_435 = step_b4_1;
-    const t_436 = t_434 * t_435;
-    step_b6[1] = t_433 + t_436;
+    const t_533 = step_b1[1];
+    const t_534 = step_b3_0;
+    const t_535 = step_b4_1;
+    const t_536 = t_534 * t_535;
+    step_b6[1] = t_533 + t_536;
   }
   {
-    const t_433 = step_b1[2];
-    const t_434 = step_b3_0;
-    const t_435 = step_b4_2;
-    const t_436 = t_434 * t_435;
-    step_b6[2] = t_433 + t_436;
+    const t_533 = step_b1[2];
+    const t_534 = step_b3_0;
+    const t_535 = step_b4_2;
+    const t_536 = t_534 * t_535;
+    step_b6[2] = t_533 + t_536;
   }
   {
-    const t_433 = step_b1[3];
-    const t_434 = step_b3_0;
-    const t_435 = step_b4_3;
-    const t_436 = t_434 * t_435;
-    step_b6[3] = t_433 + t_436;
+    const t_533 = step_b1[3];
+    const t_534 = step_b3_0;
+    const t_535 = step_b4_3;
+    const t_536 = t_534 * t_535;
+    step_b6[3] = t_533 + t_536;
   }
   {
-    const t_433 = step_b1[4];
-    const t_434 = step_b3_1;
-    const t_435 = step_b4_4;
-    const t_436 = t_434 * t_435;
-    step_b6[4] = t_433 + t_436;
+    const t_533 = step_b1[4];
+    const t_534 = step_b3_1;
+    const t_535 = step_b4_4;
+    const t_536 = t_534 * t_535;
+    step_b6[4] = t_533 + t_536;
   }
   {
-    const t_433 = step_b1[5];
-    const t_434 = step_b3_1;
-    const t_435 = step_b4_5;
-    const t_436 = t_434 * t_435;
-    step_b6[5] = t_433 + t_436;
+    const t_533 = step_b1[5];
+    const t_534 = step_b3_1;
+    const t_535 = step_b4_5;
+    const t_536 = t_534 * t_535;
+    step_b6[5] = t_533 + t_536;
   }
   {
-    const t_433 = step_b1[6];
-    const t_434 = step_b3_1;
-    const t_435 = step_b4_6;
-    const t_436 = t_434 * t_435;
-    step_b6[6] = t_433 + t_436;
+    const t_533 = step_b1[6];
+    const t_534 = step_b3_1;
+    const t_535 = step_b4_6;
+    const t_536 = t_534 * t_535;
+    step_b6[6] = t_533 + t_536;
   }
   {
-    const t_433 = step_b1[7];
-    const t_434 = step_b3_1;
-    const t_435 = step_b4_7;
-    const t_436 = t_434 * t_435;
-    step_b6[7] = t_433 + t_436;
+    const t_533 = step_b1[7];
+    const t_534 = step_b3_1;
+    const t_535 = step_b4_7;
+    const t_536 = t_534 * t_535;
+    step_b6[7] = t_533 + t_536;
   }
   {
-    const t_433 = step_b1[8];
-    const t_434 = step_b3_2;
-    const t_435 = step_b4_8;
-    const t_436 = t_434 * t_435;
-    step_b6[8] = t_433 + t_436;
+    const t_533 = step_b1[8];
+    const t_534 = step_b3_2;
+    const t_535 = step_b4_8;
+    const t_536 = t_534 * t_535;
+    step_b6[8] = t_533 + t_536;
   }
   {
-    const t_433 = step_b1[9];
-    const t_434 = step_b3_2;
-    const t_435 = step_b4_9;
-    const t_436 = t_434 * t_435;
-    step_b6[9] = t_433 + t_436;
+    const t_533 = step_b1[9];
+    const t_534 = step_b3_2;
+    const t_535 = step_b4_9;
+    const t_536 = t_534 * t_535;
+    step_b6[9] = t_533 + t_536;
   }
   {
-    const t_433 = step_b1[10];
-    const t_434 = step_b3_2;
-    const t_435 = step_b4_10;
-    const t_436 = t_434 * t_435;
-    step_b6[10] = t_433 + t_436;
+    const t_533 = step_b1[10];
+    const t_534 = step_b3_2;
+    const t_535 = step_b4_10;
+    const t_536 = t_534 * t_535;
+    step_b6[10] = t_533 + t_536;
   }
   {
-    const t_433 = step_b1[11];
-    const t_434 = step_b3_2;
-    const t_435 = step_b4_11;
-    const t_436 = t_434 * t_435;
-    step_b6[11] = t_433 + t_436;
+    const t_533 = step_b1[11];
+    const t_534 = step_b3_2;
+    const t_535 = step_b4_11;
+    const t_536 = t_534 * t_535;
+    step_b6[11] = t_533 + t_536;
   }
   {
-    const t_433 = step_b1[12];
-    const t_434 = step_b3_3;
-    const t_435 = step_b4_12;
-    const t_436 = t_434 * t_435;
-    step_b6[12] = t_433 + t_436;
+    const t_533 = step_b1[12];
+    const t_534 = step_b3_3;
+    const t_535 = step_b4_12;
+    const t_536 = t_534 * t_535;
+    step_b6[12] = t_533 + t_536;
   }
   {
-    const t_433 = step_b1[13];
-    const t_434 = step_b3_3;
-    const t_435 = step_b4_13;
-    const t_436 = t_434 * t_435;
-    step_b6[13] = t_433 + t_436;
+    const t_533 = step_b1[13];
+    const t_534 = step_b3_3;
+    const t_535 = step_b4_13;
+    const t_536 = t_534 * t_535;
+    step_b6[13] = t_533 + t_536;
   }
   {
-    const t_433 = step_b1[14];
-    const t_434 = step_b3_3;
-    const t_435 = step_b4_14;
-    const t_436 = t_434 * t_435;
-    step_b6[14] = t_433 + t_436;
+    const t_533 = step_b1[14];
+    const t_534 = step_b3_3;
+    const t_535 = step_b4_14;
+    const t_536 = t_534 * t_535;
+    step_b6[14] = t_533 + t_536;
   }
   {
-    const t_433 = step_b1[15];
-    const t_434 = step_b3_3;
-    const t_435 = step_b4_15;
-    const t_436 = t_434 * t_435;
-    step_b6[15] = t_433 + t_436;
+    const t_533 = step_b1[15];
+    const t_534 = step_b3_3;
+    const t_535 = step_b4_15;
+    const t_536 = t_534 * t_535;
+    step_b6[15] = t_533 + t_536;
   }
   {
-    const t_433 = step_b1[16];
-    const t_434 = step_b3_4;
-    const t_435 = step_b4_16;
-    const t_436 = t_434 * t_435;
-    step_b6[16] = t_433 + t_436;
+    const t_533 = step_b1[16];
+    const t_534 = step_b3_4;
+    const t_535 = step_b4_16;
+    const t_536 = t_534 * t_535;
+    step_b6[16] = t_533 + t_536;
   }
   {
-    const t_433 = step_b1[17];
-    const t_434 = step_b3_4;
-    const t_435 = step_b4_17;
-    const t_436 = t_434 * t_435;
-    step_b6[17] = t_433 + t_436;
+    const t_533 = step_b1[17];
+    const t_534 = step_b3_4;
+    const t_535 = step_b4_17;
+    const t_536 = t_534 * t_535;
+    step_b6[17] = t_533 + t_536;
   }
   {
-    const t_433 = step_b1[18];
-    const t_434 = step_b3_4;
-    const t_435 = step_b4_18;
-    const t_436 = t_434 * t_435;
-    step_b6[18] = t_433 + t_436;
+    const t_533 = step_b1[18];
+    const t_534 = step_b3_4;
+    const t_535 = step_b4_18;
+    const t_536 = t_534 * t_535;
+    step_b6[18] = t_533 + t_536;
   }
   {
-    const t_433 = step_b1[19];
-    const t_434 = step_b3_4;
-    const t_435 = step_b4_19;
-    const t_436 = t_434 * t_435;
-    step_b6[19] = t_433 + t_436;
+    const t_533 = step_b1[19];
+    const t_534 = step_b3_4;
+    const t_535 = step_b4_19;
+    const t_536 = t_534 * t_535;
+    step_b6[19] = t_533 + t_536;
   }
   {
-    const t_433 = step_b1[20];
-    const t_434 = step_b3_5;
-    const t_435 = step_b4_20;
-    const t_436 = t_434 * t_435;
-    step_b6[20] = t_433 + t_436;
+    const t_533 = step_b1[20];
+    const t_534 = step_b3_5;
+    const t_535 = step_b4_20;
+    const t_536 = t_534 * t_535;
+    step_b6[20] = t_533 + t_536;
   }
   {
-    const t_433 = step_b1[21];
-    const t_434 = step_b3_5;
-    const t_435 = step_b4_21;
-    const t_436 = t_434 * t_435;
-    step_b6[21] = t_433 + t_436;
+    const t_533 = step_b1[21];
+    const t_534 = step_b3_5;
+    const t_535 = step_b4_21;
+    const t_536 = t_534 * t_535;
+    step_b6[21] = t_533 + t_536;
   }
   {
-    const t_433 = step_b1[22];
-    const t_434 = step_b3_5;
-    const t_435 = step_b4_22;
-    const t_436 = t_434 * t_435;
-    step_b6[22] = t_433 + t_436;
+    const t_533 = step_b1[22];
+    const t_534 = step_b3_5;
+    const t_535 = step_b4_22;
+    const t_536 = t_534 * t_535;
+    step_b6[22] = t_533 + t_536;
   }
   {
-    const t_433 = step_b1[23];
-    const t_434 = step_b3_5;
-    const t_435 = step_b4_23;
-    const t_436 = t_434 * t_435;
-    step_b6[23] = t_433 + t_436;
+    const t_533 = step_b1[23];
+    const t_534 = step_b3_5;
+    const t_535 = step_b4_23;
+    const t_536 = t_534 * t_535;
+    step_b6[23] = t_533 + t_536;
   }
   {
-    const t_433 = step_b1[24];
-    const t_434 = step_b3_6;
-    const t_435 = step_b4_24;
-    const t_436 = t_434 * t_435;
-    step_b6[24] = t_433 + t_436;
+    const t_533 = step_b1[24];
+    const t_534 = step_b3_6;
+    const t_535 = step_b4_24;
+    const t_536 = t_534 * t_535;
+    step_b6[24] = t_533 + t_536;
   }
   {
-    const t_433 = step_b1[25];
-    const t_434 = step_b3_6;
-    const t_435 = step_b4_25;
-    const t_436 = t_434 * t_435;
-    step_b6[25] = t_433 + t_436;
+    const t_533 = step_b1[25];
+    const t_534 = step_b3_6;
+    const t_535 = step_b4_25;
+    const t_536 = t_534 * t_535;
+    step_b6[25] = t_533 + t_536;
   }
   {
-    const t_433 = step_b1[26];
-    const t_434 = step_b3_6;
-    const t_435 = step_b4_26;
-    const t_436 = t_434 * t_435;
-    step_b6[26] = t_433 + t_436;
+    const t_533 = step_b1[26];
+    const t_534 = step_b3_6;
+    const t_535 = step_b4_26;
+    const t_536 = t_534 * t_535;
+    step_b6[26] = t_533 + t_536;
   }
   {
-    const t_433 = step_b1[27];
-    const t_434 = step_b3_6;
-    const t_435 = step_b4_27;
-    const t_436 = t_434 * t_435;
-    step_b6[27] = t_433 + t_436;
+    const t_533 = step_b1[27];
+    const t_534 = step_b3_6;
+    const t_535 = step_b4_27;
+    const t_536 = t_534 * t_535;
+    step_b6[27] = t_533 + t_536;
   }
   {
-    const t_433 = step_b1[28];
-    const t_434 = step_b3_7;
-    const t_435 = step_b4_28;
-    const t_436 = t_434 * t_435;
-    step_b6[28] = t_433 + t_436;
+    const t_533 = step_b1[28];
+    const t_534 = step_b3_7;
+    const t_535 = step_b4_28;
+    const t_536 = t_534 * t_535;
+    step_b6[28] = t_533 + t_536;
   }
   {
-    const t_433 = step_b1[29];
-    const t_434 = step_b3_7;
-    const t_435 = step_b4_29;
-    const t_436 = t_434 * t_435;
-    step_b6[29] = t_433 + t_436;
+    const t_533 = step_b1[29];
+    const t_534 = step_b3_7;
+    const t_535 = step_b4_29;
+    const t_536 = t_534 * t_535;
+    step_b6[29] = t_533 + t_536;
   }
   {
-    const t_433 = step_b1[30];
-    const t_434 = step_b3_7;
-    const t_435 = step_b4_30;
-    const t_436 = t_434 * t_435;
-    step_b6[30] = t_433 + t_436;
+    const t_533 = step_b1[30];
+    const t_534 = step_b3_7;
+    const t_535 = step_b4_30;
+    const t_536 = t_534 * t_535;
+    step_b6[30] = t_533 + t_536;
   }
   {
-    const t_433 = step_b1[31];
-    const t_434 = step_b3_7;
-    const t_435 = step_b4_31;
-    const t_436 = t_434 * t_435;
-    step_b6[31] = t_433 + t_436;
+    const t_533 = step_b1[31];
+    const t_534 = step_b3_7;
+    const t_535 = step_b4_31;
+    const t_536 = t_534 * t_535;
+    step_b6[31] = t_533 + t_536;
   }
   {
     // mul [8, 16]  (model.grad:12: h      = relu(x @ w1 + b1))
-    let i_437 = 0;
-    for (; i_437 + 1 < 8; i_437 += 2) {
-      let j_438 = 0;
-      for (; j_438 + 3 < 16; j_438 += 4) {
-        let c00_440 = 0;
-        let c01_441 = 0;
-        let c02_442 = 0;
-        let c03_443 = 0;
-        let c10_444 = 0;
-        let c11_445 = 0;
-        let c12_446 = 0;
-        let c13_447 = 0;
+    let i_537 = 0;
+    for (; i_537 + 1 < 8; i_537 += 2) {
+      let j_538 = 0;
+      for (; j_538 + 3 < 16; j_538 += 4) {
+        let c00_540 = 0;
+        let c01_541 = 0;
+        let c02_542 = 0;
+        let c03_543 = 0;
+        let c10_544 = 0;
+        let c11_545 = 0;
+        let c12_546 = 0;
+        let c13_547 = 0;
         {
-          const a_448 = step_b6[i_437 * 4];
-          const a_449 = step_b6[(i_437 + 1) * 4];
-          const b_450 = p_w2[j_438 * 4];
-          const b_451 = p_w2[(j_438 + 1) * 4];
-          const b_452 = p_w2[(j_438 + 2) * 4];
-          const b_453 = p_w2[(j_438 + 3) * 4];
-          c00_440 += a_448 * b_450;
-          c01_441 += a_448 * b_451;
-          c02_442 += a_448 * b_452;
-          c03_443 += a_448 * b_453;
-          c10_444 += a_449 * b_450;
-          c11_445 += a_449 * b_451;
-          c12_446 += a_449 * b_452;
-          c13_447 += a_449 * b_453;
+          const a_548 = step_b6[i_537 * 4];
+          const a_549 = step_b6[(i_537 + 1) * 4];
+          const b_550 = p_w2[j_538 * 4];
+          const b_551 = p_w2[(j_538 + 1) * 4];
+          const b_552 = p_w2[(j_538 + 2) * 4];
+          const b_553 = p_w2[(j_538 + 3) * 4];
+          c00_540 += a_548 * b_550;
+          c01_541 += a_548 * b_551;
+          c02_542 += a_548 * b_552;
+          c03_543 += a_548 * b_553;
+          c10_544 += a_549 * b_550;
+          c11_545 += a_549 * b_551;
+          c12_546 += a_549 * b_552;
+          c13_547 += a_549 * b_553;
         }
         {
-          const a_448 = step_b6[i_437 * 4 + 1];
-          const a_449 = step_b6[(i_437 + 1) * 4 + 1];
-          const b_450 = p_w2[j_438 * 4 + 1];
-          const b_451 = p_w2[(j_438 + 1) * 4 + 1];
-          const b_452 = p_w2[(j_438 + 2) * 4 + 1];
-          const b_453 = p_w2[(j_438 + 3) * 4 + 1];
-          c00_440 += a_448 * b_450;
-          c01_441 += a_448 * b_451;
-          c02_442 += a_448 * b_452;
-          c03_443 += a_448 * b_453;
-          c10_444 += a_449 * b_450;
-          c11_445 += a_449 * b_451;
-          c12_446 += a_449 * b_452;
-          c13_447 += a_449 * b_453;
+          const a_548 = step_b6[i_537 * 4 + 1];
+          const a_549 = step_b6[(i_537 + 1) * 4 + 1];
+          const b_550 = p_w2[j_538 * 4 + 1];
+          const b_551 = p_w2[(j_538 + 1) * 4 + 1];
+          const b_552 = p_w2[(j_538 + 2) * 4 + 1];
+          const b_553 = p_w2[(j_538 + 3) * 4 + 1];
+          c00_540 += a_548 * b_550;
+          c01_541 += a_548 * b_551;
+          c02_542 += a_548 * b_552;
+          c03_543 += a_548 * b_553;
+          c10_544 += a_549 * b_550;
+          c11_545 += a_549 * b_551;
+          c12_546 += a_549 * b_552;
+          c13_547 += a_549 * b_553;
         }
         {
-          const a_448 = step_b6[i_437 * 4 + 2];
-          const a_449 = step_b6[(i_437 + 1) * 4 + 2];
-          const b_450 = p_w2[j_438 * 4 + 2];
-          const b_451 = p_w2[(j_438 + 1) * 4 + 2];
-          const b_452 = p_w2[(j_438 + 2) * 4 + 2];
-          const b_453 = p_w2[(j_438 + 3) * 4 + 2];
-          c00_440 += a_448 * b_450;
-          c01_441 += a_448 * b_451;
-          c02_442 += a_448 * b_452;
-          c03_443 += a_448 * b_453;
-          c10_444 += a_449 * b_450;
-          c11_445 += a_449 * b_451;
-          c12_446 += a_449 * b_452;
-          c13_447 += a_449 * b_453;
+          const a_548 = step_b6[i_537 * 4 + 2];
+          const a_549 = step_b6[(i_537 + 1) * 4 + 2];
+          const b_550 = p_w2[j_538 * 4 + 2];
+          const b_551 = p_w2[(j_538 + 1) * 4 + 2];
+          const b_552 = p_w2[(j_538 + 2) * 4 + 2];
+          const b_553 = p_w2[(j_538 + 3) * 4 + 2];
+          c00_540 += a_548 * b_550;
+          c01_541 += a_548 * b_551;
+          c02_542 += a_548 * b_552;
+          c03_543 += a_548 * b_553;
+          c10_544 += a_549 * b_550;
+          c11_545 += a_549 * b_551;
+          c12_546 += a_549 * b_552;
+          c13_547 += a_549 * b_553;
         }
         {
-          const a_448 = step_b6[i_437 * 4 + 3];
-          const a_449 = step_b6[(i_437 + 1) * 4 + 3];
-          const b_450 = p_w2[j_438 * 4 + 3];
-          const b_451 = p_w2[(j_438 + 1) * 4 + 3];
-          const b_452 = p_w2[(j_438 + 2) * 4 + 3];
-          const b_453 = p_w2[(j_438 + 3) * 4 + 3];
-          c00_440 += a_448 * b_450;
-          c01_441 += a_448 * b_451;
-          c02_442 += a_448 * b_452;
-          c03_443 += a_448 * b_453;
-          c10_444 += a_449 * b_450;
-          c11_445 += a_449 * b_451;
-          c12_446 += a_449 * b_452;
-          c13_447 += a_449 * b_453;
+          const a_548 = step_b6[i_537 * 4 + 3];
+          const a_549 = step_b6[(i_537 + 1) * 4 + 3];
+          const b_550 = p_w2[j_538 * 4 + 3];
+          const b_551 = p_w2[(j_538 + 1) * 4 + 3];
+          const b_552 = p_w2[(j_538 + 2) * 4 + 3];
+          const b_553 = p_w2[(j_538 + 3) * 4 + 3];
+          c00_540 += a_548 * b_550;
+          c01_541 += a_548 * b_551;
+          c02_542 += a_548 * b_552;
+          c03_543 += a_548 * b_553;
+          c10_544 += a_549 * b_550;
+          c11_545 += a_549 * b_551;
+          c12_546 += a_549 * b_552;
+          c13_547 += a_549 * b_553;
         }
         {
-          const v_454 = c00_440;
-          const t_455 = step_b0[i_437 * 16 + j_438];
-          const t_456 = +(t_455 > 0);
-          step_b7[i_437 * 16 + j_438] = v_454 * t_456;
+          const v_554 = c00_540;
+          const t_555 = step_b0[i_537 * 16 + j_538];
+          const t_556 = +(t_555 > 0);
+          step_b7[i_537 * 16 + j_538] = v_554 * t_556;
         }
         {
-          const v_457 = c01_441;
-          const t_458 = step_b0[i_437 * 16 + (j_438 + 1)];
-          const t_459 = +(t_458 > 0);
-          step_b7[i_437 * 16 + (j_438 + 1)] = v_457 * t_459;
+          const v_557 = c01_541;
+          const t_558 = step_b0[i_537 * 16 + (j_538 + 1)];
+          const t_559 = +(t_558 > 0);
+          step_b7[i_537 * 16 + (j_538 + 1)] = v_557 * t_559;
         }
         {
-          const v_460 = c02_442;
-          const t_461 = step_b0[i_437 * 16 + (j_438 + 2)];
-          const t_462 = +(t_461 > 0);
-          step_b7[i_437 * 16 + (j_438 + 2)] = v_460 * t_462;
+          const v_560 = c02_542;
+          const t_561 = step_b0[i_537 * 16 + (j_538 + 2)];
+          const t_562 = +(t_561 > 0);
+          step_b7[i_537 * 16 + (j_538 + 2)] = v_560 * t_562;
         }
         {
-          const v_463 = c03_443;
-          const t_464 = step_b0[i_437 * 16 + (j_438 + 3)];
-          const t_465 = +(t_464 > 0);
-          step_b7[i_437 * 16 + (j_438 + 3)] = v_463 * t_465;
+          const v_563 = c03_543;
+          const t_564 = step_b0[i_537 * 16 + (j_538 + 3)];
+          const t_565 = +(t_564 > 0);
+          step_b7[i_537 * 16 + (j_538 + 3)] = v_563 * t_565;
         }
         {
-          const v_466 = c10_444;
-          const t_467 = step_b0[(i_437 + 1) * 16 + j_438];
-          const t_468 = +(t_467 > 0);
-          step_b7[(i_437 + 1) * 16 + j_438] = v_466 * t_468;
+          const v_566 = c10_544;
+          const t_567 = step_b0[(i_537 + 1) * 16 + j_538];
+          const t_568 = +(t_567 > 0);
+          step_b7[(i_537 + 1) * 16 + j_538] = v_566 * t_568;
         }
         {
-          const v_469 = c11_445;
-          const t_470 = step_b0[(i_437 + 1) * 16 + (j_438 + 1)];
-          const t_471 = +(t_470 > 0);
-          step_b7[(i_437 + 1) * 16 + (j_438 + 1)] = v_469 * t_471;
+          const v_569 = c11_545;
+          const t_570 = step_b0[(i_537 + 1) * 16 + (j_538 + 1)];
+          const t_571 = +(t_570 > 0);
+          step_b7[(i_537 + 1) * 16 + (j_538 + 1)] = v_569 * t_571;
         }
         {
-          const v_472 = c12_446;
-          const t_473 = step_b0[(i_437 + 1) * 16 + (j_438 + 2)];
-          const t_474 = +(t_473 > 0);
-          step_b7[(i_437 + 1) * 16 + (j_438 + 2)] = v_472 * t_474;
+          const v_572 = c12_546;
+          const t_573 = step_b0[(i_537 + 1) * 16 + (j_538 + 2)];
+          const t_574 = +(t_573 > 0);
+          step_b7[(i_537 + 1) * 16 + (j_538 + 2)] = v_572 * t_574;
         }
         {
-          const v_475 = c13_447;
-          const t_476 = step_b0[(i_437 + 1) * 16 + (j_438 + 3)];
-          const t_477 = +(t_476 > 0);
-          step_b7[(i_437 + 1) * 16 + (j_438 + 3)] = v_475 * t_477;
+          const v_575 = c13_547;
+          const t_576 = step_b0[(i_537 + 1) * 16 + (j_538 + 3)];
+          const t_577 = +(t_576 > 0);
+          step_b7[(i_537 + 1) * 16 + (j_538 + 3)] = v_575 * t_577;
         }
       }
     }
   }
   {
     // matmul [5, 16]  (model.grad:12: h      = relu(x @ w1 + b1))
-    let i_478 = 0;
-    for (; i_478 + 1 < 5; i_478 += 2) {
-      let j_479 = 0;
-      for (; j_479 + 3 < 16; j_479 += 4) {
-        let c00_481 = 0;
-        let c01_482 = 0;
-        let c02_483 = 0;
-        let c03_484 = 0;
-        let c10_485 = 0;
-        let c11_486 = 0;
-        let c12_487 = 0;
-        let c13_488 = 0;
+    let i_578 = 0;
+    for (; i_578 + 1 < 5; i_578 += 2) {
+      let j_579 = 0;
+      for (; j_579 + 3 < 16; j_579 += 4) {
+        let c00_581 = 0;
+        let c01_582 = 0;
+        let c02_583 = 0;
+        let c03_584 = 0;
+        let c10_585 = 0;
+        let c11_586 = 0;
+        let c12_587 = 0;
+        let c13_588 = 0;
         {
-          const a_489 = in_x[i_478];
-          const a_490 = in_x[i_478 + 1];
-          const b_491 = step_b7[j_479];
-          const b_492 = step_b7[j_479 + 1];
-          const b_493 = step_b7[j_479 + 2];
-          const b_494 = step_b7[j_479 + 3];
-          c00_481 += a_489 * b_491;
-          c01_482 += a_489 * b_492;
-          c02_483 += a_489 * b_493;
-          c03_484 += a_489 * b_494;
-          c10_485 += a_490 * b_491;
-          c11_486 += a_490 * b_492;
-          c12_487 += a_490 * b_493;
-          c13_488 += a_490 * b_494;
+          const a_589 = in_x[i_578];
+          const a_590 = in_x[i_578 + 1];
+          const b_591 = step_b7[j_579];
+          const b_592 = step_b7[j_579 + 1];
+          const b_593 = step_b7[j_579 + 2];
+          const b_594 = step_b7[j_579 + 3];
+          c00_581 += a_589 * b_591;
+          c01_582 += a_589 * b_592;
+          c02_583 += a_589 * b_593;
+          c03_584 += a_589 * b_594;
+          c10_585 += a_590 * b_591;
+          c11_586 += a_590 * b_592;
+          c12_587 += a_590 * b_593;
+          c13_588 += a_590 * b_594;
         }
         {
-          const a_489 = in_x[5 + i_478];
-          const a_490 = in_x[5 + (i_478 + 1)];
-          const b_491 = step_b7[16 + j_479];
-          const b_492 = step_b7[16 + (j_479 + 1)];
-          const b_493 = step_b7[16 + (j_479 + 2)];
-          const b_494 = step_b7[16 + (j_479 + 3)];
-          c00_481 += a_489 * b_491;
-          c01_482 += a_489 * b_492;
-          c02_483 += a_489 * b_493;
-          c03_484 += a_489 * b_494;
-          c10_485 += a_490 * b_491;
-          c11_486 += a_490 * b_492;
-          c12_487 += a_490 * b_493;
-          c13_488 += a_490 * b_494;
+          const a_589 = in_x[5 + i_578];
+          const a_590 = in_x[5 + (i_578 + 1)];
+          const b_591 = step_b7[16 + j_579];
+          const b_592 = step_b7[16 + (j_579 + 1)];
+          const b_593 = step_b7[16 + (j_579 + 2)];
+          const b_594 = step_b7[16 + (j_579 + 3)];
+          c00_581 += a_589 * b_591;
+          c01_582 += a_589 * b_592;
+          c02_583 += a_589 * b_593;
+          c03_584 += a_589 * b_594;
+          c10_585 += a_590 * b_591;
+          c11_586 += a_590 * b_592;
+          c12_587 += a_590 * b_593;
+          c13_588 += a_590 * b_594;
         }
         {
-          const a_489 = in_x[10 + i_478];
-          const a_490 = in_x[10 + (i_478 + 1)];
-          const b_491 = step_b7[32 + j_479];
-          const b_492 = step_b7[32 + (j_479 + 1)];
-          const b_493 = step_b7[32 + (j_479 + 2)];
-          const b_494 = step_b7[32 + (j_479 + 3)];
-          c00_481 += a_489 * b_491;
-          c01_482 += a_489 * b_492;
-          c02_483 += a_489 * b_493;
-          c03_484 += a_489 * b_494;
-          c10_485 += a_490 * b_491;
-          c11_486 += a_490 * b_492;
-          c12_487 += a_490 * b_493;
-          c13_488 += a_490 * b_494;
+          const a_589 = in_x[10 + i_578];
+          const a_590 = in_x[10 + (i_578 + 1)];
+          const b_591 = step_b7[32 + j_579];
+          const b_592 = step_b7[32 + (j_579 + 1)];
+          const b_593 = step_b7[32 + (j_579 + 2)];
+          const b_594 = step_b7[32 + (j_579 + 3)];
+          c00_581 += a_589 * b_591;
+          c01_582 += a_589 * b_592;
+          c02_583 += a_589 * b_593;
+          c03_584 += a_589 * b_594;
+          c10_585 += a_590 * b_591;
+          c11_586 += a_590 * b_592;
+          c12_587 += a_590 * b_593;
+          c13_588 += a_590 * b_594;
         }
         {
-          const a_489 = in_x[15 + i_478];
-          const a_490 = in_x[15 + (i_478 + 1)];
-          const b_491 = step_b7[48 + j_479];
-          const b_492 = step_b7[48 + (j_479 + 1)];
-          const b_493 = step_b7[48 + (j_479 + 2)];
-          const b_494 = step_b7[48 + (j_479 + 3)];
-          c00_481 += a_489 * b_491;
-          c01_482 += a_489 * b_492;
-          c02_483 += a_489 * b_493;
-          c03_484 += a_489 * b_494;
-          c10_485 += a_490 * b_491;
-          c11_486 += a_490 * b_492;
-          c12_487 += a_490 * b_493;
-          c13_488 += a_490 * b_494;
+          const a_589 = in_x[15 + i_578];
+          const a_590 = in_x[15 + (i_578 + 1)];
+          const b_591 = step_b7[48 + j_579];
+          const b_592 = step_b7[48 + (j_579 + 1)];
+          const b_593 = step_b7[48 + (j_579 + 2)];
+          const b_594 = step_b7[48 + (j_579 + 3)];
+          c00_581 += a_589 * b_591;
+          c01_582 += a_589 * b_592;
+          c02_583 += a_589 * b_593;
+          c03_584 += a_589 * b_594;
+          c10_585 += a_590 * b_591;
+          c11_586 += a_590 * b_592;
+          c12_587 += a_590 * b_593;
+          c13_588 += a_590 * b_594;
         }
         {
-          const a_489 = in_x[20 + i_478];
-          const a_490 = in_x[20 + (i_478 + 1)];
-          const b_491 = step_b7[64 + j_479];
-          const b_492 = step_b7[64 + (j_479 + 1)];
-          const b_493 = step_b7[64 + (j_479 + 2)];
-          const b_494 = step_b7[64 + (j_479 + 3)];
-          c00_481 += a_489 * b_491;
-          c01_482 += a_489 * b_492;
-          c02_483 += a_489 * b_493;
-          c03_484 += a_489 * b_494;
-          c10_485 += a_490 * b_491;
-          c11_486 += a_490 * b_492;
-          c12_487 += a_490 * b_493;
-          c13_488 += a_490 * b_494;
+          const a_589 = in_x[20 + i_578];
+          const a_590 = in_x[20 + (i_578 + 1)];
+          const b_591 = step_b7[64 + j_579];
+          const b_592 = step_b7[64 + (j_579 + 1)];
+          const b_593 = step_b7[64 + (j_579 + 2)];
+          const b_594 = step_b7[64 + (j_579 + 3)];
+          c00_581 += a_589 * b_591;
+          c01_582 += a_589 * b_592;
+          c02_583 += a_589 * b_593;
+          c03_584 += a_589 * b_594;
+          c10_585 += a_590 * b_591;
+          c11_586 += a_590 * b_592;
+          c12_587 += a_590 * b_593;
+          c13_588 += a_590 * b_594;
         }
         {
-          const a_489 = in_x[25 + i_478];
-          const a_490 = in_x[25 + (i_478 + 1)];
-          const b_491 = step_b7[80 + j_479];
-          const b_492 = step_b7[80 + (j_479 + 1)];
-          const b_493 = step_b7[80 + (j_479 + 2)];
-          const b_494 = step_b7[80 + (j_479 + 3)];
-          c00_481 += a_489 * b_491;
-          c01_482 += a_489 * b_492;
-          c02_483 += a_489 * b_493;
-          c03_484 += a_489 * b_494;
-          c10_485 += a_490 * b_491;
-          c11_486 += a_490 * b_492;
-          c12_487 += a_490 * b_493;
-          c13_488 += a_490 * b_494;
+          const a_589 = in_x[25 + i_578];
+          const a_590 = in_x[25 + (i_578 + 1)];
+          const b_591 = step_b7[80 + j_579];
+          const b_592 = step_b7[80 + (j_579 + 1)];
+          const b_593 = step_b7[80 + (j_579 + 2)];
+          const b_594 = step_b7[80 + (j_579 + 3)];
+          c00_581 += a_589 * b_591;
+          c01_582 += a_589 * b_592;
+          c02_583 += a_589 * b_593;
+          c03_584 += a_589 * b_594;
+          c10_585 += a_590 * b_591;
+          c11_586 += a_590 * b_592;
+          c12_587 += a_590 * b_593;
+          c13_588 += a_590 * b_594;
         }
         {
-          const a_489 = in_x[30 + i_478];
-          const a_490 = in_x[30 + (i_478 + 1)];
-          const b_491 = step_b7[96 + j_479];
-          const b_492 = step_b7[96 + (j_479 + 1)];
-          const b_493 = step_b7[96 + (j_479 + 2)];
-          const b_494 = step_b7[96 + (j_479 + 3)];
-          c00_481 += a_489 * b_491;
-          c01_482 += a_489 * b_492;
-          c02_483 += a_489 * b_493;
-          c03_484 += a_489 * b_494;
-          c10_485 += a_490 * b_491;
-          c11_486 += a_490 * b_492;
-          c12_487 += a_490 * b_493;
-          c13_488 += a_490 * b_494;
+          const a_589 = in_x[30 + i_578];
+          const a_590 = in_x[30 + (i_578 + 1)];
+          const b_591 = step_b7[96 + j_579];
+          const b_592 = step_b7[96 + (j_579 + 1)];
+          const b_593 = step_b7[96 + (j_579 + 2)];
+          const b_594 = step_b7[96 + (j_579 + 3)];
+          c00_581 += a_589 * b_591;
+          c01_582 += a_589 * b_592;
+          c02_583 += a_589 * b_593;
+          c03_584 += a_589 * b_594;
+          c10_585 += a_590 * b_591;
+          c11_586 += a_590 * b_592;
+          c12_587 += a_590 * b_593;
+          c13_588 += a_590 * b_594;
         }
         {
-          const a_489 = in_x[35 + i_478];
-          const a_490 = in_x[35 + (i_478 + 1)];
-          const b_491 = step_b7[112 + j_479];
-          const b_492 = step_b7[112 + (j_479 + 1)];
-          const b_493 = step_b7[112 + (j_479 + 2)];
-          const b_494 = step_b7[112 + (j_479 + 3)];
-          c00_481 += a_489 * b_491;
-          c01_482 += a_489 * b_492;
-          c02_483 += a_489 * b_493;
-          c03_484 += a_489 * b_494;
-          c10_485 += a_490 * b_491;
-          c11_486 += a_490 * b_492;
-          c12_487 += a_490 * b_493;
-          c13_488 += a_490 * b_494;
+          const a_589 = in_x[35 + i_578];
+          const a_590 = in_x[35 + (i_578 + 1)];
+          const b_591 = step_b7[112 + j_579];
+          const b_592 = step_b7[112 + (j_579 + 1)];
+          const b_593 = step_b7[112 + (j_579 + 2)];
+          const b_594 = step_b7[112 + (j_579 + 3)];
+          c00_581 += a_589 * b_591;
+          c01_582 += a_589 * b_592;
+          c02_583 += a_589 * b_593;
+          c03_584 += a_589 * b_594;
+          c10_585 += a_590 * b_591;
+          c11_586 += a_590 * b_592;
+          c12_587 += a_590 * b_593;
+          c13_588 += a_590 * b_594;
         }
-        step_b8[i_478 * 16 + j_479] = c00_481;
-        step_b8[i_478 * 16 + (j_479 + 1)] = c01_482;
-        step_b8[i_478 * 16 + (j_479 + 2)] = c02_483;
-        step_b8[i_478 * 16 + (j_479 + 3)] = c03_484;
-        step_b8[(i_478 + 1) * 16 + j_479] = c10_485;
-        step_b8[(i_478 + 1) * 16 + (j_479 + 1)] = c11_486;
-        step_b8[(i_478 + 1) * 16 + (j_479 + 2)] = c12_487;
-        step_b8[(i_478 + 1) * 16 + (j_479 + 3)] = c13_488;
+        step_b8[i_578 * 16 + j_579] = c00_581;
+        step_b8[i_578 * 16 + (j_579 + 1)] = c01_582;
+        step_b8[i_578 * 16 + (j_579 + 2)] = c02_583;
+        step_b8[i_578 * 16 + (j_579 + 3)] = c03_584;
+        step_b8[(i_578 + 1) * 16 + j_579] = c10_585;
+        step_b8[(i_578 + 1) * 16 + (j_579 + 1)] = c11_586;
+        step_b8[(i_578 + 1) * 16 + (j_579 + 2)] = c12_587;
+        step_b8[(i_578 + 1) * 16 + (j_579 + 3)] = c13_588;
       }
     }
-    for (; i_478 < 5; i_478++) {
-      let j_479 = 0;
-      for (; j_479 + 3 < 16; j_479 += 4) {
-        let c00_496 = 0;
-        let c01_497 = 0;
-        let c02_498 = 0;
-        let c03_499 = 0;
+    for (; i_578 < 5; i_578++) {
+      let j_579 = 0;
+      for (; j_579 + 3 < 16; j_579 += 4) {
+        let c00_596 = 0;
+        let c01_597 = 0;
+        let c02_598 = 0;
+        let c03_599 = 0;
         {
-          const a_500 = in_x[i_478];
-          const b_501 = step_b7[j_479];
-          const b_502 = step_b7[j_479 + 1];
-          const b_503 = step_b7[j_479 + 2];
-          const b_504 = step_b7[j_479 + 3];
-          c00_496 += a_500 * b_501;
-          c01_497 += a_500 * b_502;
-          c02_498 += a_500 * b_503;
-          c03_499 += a_500 * b_504;
+          const a_600 = in_x[i_578];
+          const b_601 = step_b7[j_579];
+          const b_602 = step_b7[j_579 + 1];
+          const b_603 = step_b7[j_579 + 2];
+          const b_604 = step_b7[j_579 + 3];
+          c00_596 += a_600 * b_601;
+          c01_597 += a_600 * b_602;
+          c02_598 += a_600 * b_603;
+          c03_599 += a_600 * b_604;
         }
         {
-          const a_500 = in_x[5 + i_478];
-          const b_501 = step_b7[16 + j_479];
-          const b_502 = step_b7[16 + (j_479 + 1)];
-          const b_503 = step_b7[16 + (j_479 + 2)];
-          const b_504 = step_b7[16 + (j_479 + 3)];
-          c00_496 += a_500 * b_501;
-          c01_497 += a_500 * b_502;
-          c02_498 += a_500 * b_503;
-          c03_499 += a_500 * b_504;
+          const a_600 = in_x[5 + i_578];
+          const b_601 = step_b7[16 + j_579];
+          const b_602 = step_b7[16 + (j_579 + 1)];
+          const b_603 = step_b7[16 + (j_579 + 2)];
+          const b_604 = step_b7[16 + (j_579 + 3)];
+          c00_596 += a_600 * b_601;
+          c01_597 += a_600 * b_602;
+          c02_598 += a_600 * b_603;
+          c03_599 += a_600 * b_604;
         }
         {
-          const a_500 = in_x[10 + i_478];
-          const b_501 = step_b7[32 + j_479];
-          const b_502 = step_b7[32 + (j_479 + 1)];
-          const b_503 = step_b7[32 + (j_479 + 2)];
-          const b_504 = step_b7[32 + (j_479 + 3)];
-          c00_496 += a_500 * b_501;
-          c01_497 += a_500 * b_502;
-          c02_498 += a_500 * b_503;
-          c03_499 += a_500 * b_504;
+          const a_600 = in_x[10 + i_578];
+          const b_601 = step_b7[32 + j_579];
+          const b_602 = step_b7[32 + (j_579 + 1)];
+          const b_603 = step_b7[32 + (j_579 + 2)];
+          const b_604 = step_b7[32 + (j_579 + 3)];
+          c00_596 += a_600 * b_601;
+          c01_597 += a_600 * b_602;
+          c02_598 += a_600 * b_603;
+          c03_599 += a_600 * b_604;
         }
         {
-          const a_500 = in_x[15 + i_478];
-          const b_501 = step_b7[48 + j_479];
-          const b_502 = step_b7[48 + (j_479 + 1)];
-          const b_503 = step_b7[48 + (j_479 + 2)];
-          const b_504 = step_b7[48 + (j_479 + 3)];
-          c00_496 += a_500 * b_501;
-          c01_497 += a_500 * b_502;
-          c02_498 += a_500 * b_503;
-          c03_499 += a_500 * b_504;
+          const a_600 = in_x[15 + i_578];
+          const b_601 = step_b7[48 + j_579];
+          const b_602 = step_b7[48 + (j_579 + 1)];
+          const b_603 = step_b7[48 + (j_579 + 2)];
+          const b_604 = step_b7[48 + (j_579 + 3)];
+          c00_596 += a_600 * b_601;
+          c01_597 += a_600 * b_602;
+          c02_598 += a_600 * b_603;
+          c03_599 += a_600 * b_604;
         }
         {
-          const a_500 = in_x[20 + i_478];
-          const b_501 = step_b7[64 + j_479];
-          const b_502 = step_b7[64 + (j_479 + 1)];
-          const b_503 = step_b7[64 + (j_479 + 2)];
-          const b_504 = step_b7[64 + (j_479 + 3)];
-          c00_496 += a_500 * b_501;
-          c01_497 += a_500 * b_502;
-          c02_498 += a_500 * b_503;
-          c03_499 += a_500 * b_504;
+          const a_600 = in_x[20 + i_578];
+          const b_601 = step_b7[64 + j_579];
+          const b_602 = step_b7[64 + (j_579 + 1)];
+          const b_603 = step_b7[64 + (j_579 + 2)];
+          const b_604 = step_b7[64 + (j_579 + 3)];
+          c00_596 += a_600 * b_601;
+          c01_597 += a_600 * b_602;
+          c02_598 += a_600 * b_603;
+          c03_599 += a_600 * b_604;
         }
         {
-          const a_500 = in_x[25 + i_478];
-          const b_501 = step_b7[80 + j_479];
-          const b_502 = step_b7[80 + (j_479 + 1)];
-          const b_503 = step_b7[80 + (j_479 + 2)];
-          const b_504 = step_b7[80 + (j_479 + 3)];
-          c00_496 += a_500 * b_501;
-          c01_497 += a_500 * b_502;
-          c02_498 += a_500 * b_503;
-          c03_499 += a_500 * b_504;
+          const a_600 = in_x[25 + i_578];
+          const b_601 = step_b7[80 + j_579];
+          const b_602 = step_b7[80 + (j_579 + 1)];
+          const b_603 = step_b7[80 + (j_579 + 2)];
+          const b_604 = step_b7[80 + (j_579 + 3)];
+          c00_596 += a_600 * b_601;
+          c01_597 += a_600 * b_602;
+          c02_598 += a_600 * b_603;
+          c03_599 += a_600 * b_604;
         }
         {
-          const a_500 = in_x[30 + i_478];
-          const b_501 = step_b7[96 + j_479];
-          const b_502 = step_b7[96 + (j_479 + 1)];
-          const b_503 = step_b7[96 + (j_479 + 2)];
-          const b_504 = step_b7[96 + (j_479 + 3)];
-          c00_496 += a_500 * b_501;
-          c01_497 += a_500 * b_502;
-          c02_498 += a_500 * b_503;
-          c03_499 += a_500 * b_504;
+          const a_600 = in_x[30 + i_578];
+          const b_601 = step_b7[96 + j_579];
+          const b_602 = step_b7[96 + (j_579 + 1)];
+          const b_603 = step_b7[96 + (j_579 + 2)];
+          const b_604 = step_b7[96 + (j_579 + 3)];
+          c00_596 += a_600 * b_601;
+          c01_597 += a_600 * b_602;
+          c02_598 += a_600 * b_603;
+          c03_599 += a_600 * b_604;
         }
         {
-          const a_500 = in_x[35 + i_478];
-          const b_501 = step_b7[112 + j_479];
-          const b_502 = step_b7[112 + (j_479 + 1)];
-          const b_503 = step_b7[112 + (j_479 + 2)];
-          const b_504 = step_b7[112 + (j_479 + 3)];
-          c00_496 += a_500 * b_501;
-          c01_497 += a_500 * b_502;
-          c02_498 += a_500 * b_503;
-          c03_499 += a_500 * b_504;
+          const a_600 = in_x[35 + i_578];
+          const b_601 = step_b7[112 + j_579];
+          const b_602 = step_b7[112 + (j_579 + 1)];
+          const b_603 = step_b7[112 + (j_579 + 2)];
+          const b_604 = step_b7[112 + (j_579 + 3)];
+          c00_596 += a_600 * b_601;
+          c01_597 += a_600 * b_602;
+          c02_598 += a_600 * b_603;
+          c03_599 += a_600 * b_604;
         }
-        step_b8[i_478 * 16 + j_479] = c00_496;
-        step_b8[i_478 * 16 + (j_479 + 1)] = c01_497;
-        step_b8[i_478 * 16 + (j_479 + 2)] = c02_498;
-        step_b8[i_478 * 16 + (j_479 + 3)] = c03_499;
+        step_b8[i_578 * 16 + j_579] = c00_596;
+        step_b8[i_578 * 16 + (j_579 + 1)] = c01_597;
+        step_b8[i_578 * 16 + (j_579 + 2)] = c02_598;
+        step_b8[i_578 * 16 + (j_579 + 3)] = c03_599;
       }
     }
   }
@@ -5679,222 +6559,222 @@ function run_step(in_x, in_target, p_w1, p_b1, p_w2, p_b2) {
   step_b9_13 = 0;
   step_b9_14 = 0;
   step_b9_15 = 0;
-  for (let i_505 = 0; i_505 < 8; i_505++) {
+  for (let i_605 = 0; i_605 < 8; i_605++) {
     {
-      const v_508 = step_b7[i_505 * 16];
-      step_b9_0 = step_b9_0 + v_508;
+      const v_608 = step_b7[i_605 * 16];
+      step_b9_0 = step_b9_0 + v_608;
     }
     {
-      const v_508 = step_b7[i_505 * 16 + 1];
-      step_b9_1 = step_b9_1 + v_508;
+      const v_608 = step_b7[i_605 * 16 + 1];
+      step_b9_1 = step_b9_1 + v_608;
     }
     {
-      const v_508 = step_b7[i_505 * 16 + 2];
-      step_b9_2 = step_b9_2 + v_508;
+      const v_608 = step_b7[i_605 * 16 + 2];
+      step_b9_2 = step_b9_2 + v_608;
     }
     {
-      const v_508 = step_b7[i_505 * 16 + 3];
-      step_b9_3 = step_b9_3 + v_508;
+      const v_608 = step_b7[i_605 * 16 + 3];
+      step_b9_3 = step_b9_3 + v_608;
     }
     {
-      const v_508 = step_b7[i_505 * 16 + 4];
-      step_b9_4 = step_b9_4 + v_508;
+      const v_608 = step_b7[i_605 * 16 + 4];
+      step_b9_4 = step_b9_4 + v_608;
     }
     {
-      const v_508 = step_b7[i_505 * 16 + 5];
-      step_b9_5 = step_b9_5 + v_508;
+      const v_608 = step_b7[i_605 * 16 + 5];
+      step_b9_5 = step_b9_5 + v_608;
     }
     {
-      const v_508 = step_b7[i_505 * 16 + 6];
-      step_b9_6 = step_b9_6 + v_508;
+      const v_608 = step_b7[i_605 * 16 + 6];
+      step_b9_6 = step_b9_6 + v_608;
     }
     {
-      const v_508 = step_b7[i_505 * 16 + 7];
-      step_b9_7 = step_b9_7 + v_508;
+      const v_608 = step_b7[i_605 * 16 + 7];
+      step_b9_7 = step_b9_7 + v_608;
     }
     {
-      const v_508 = step_b7[i_505 * 16 + 8];
-      step_b9_8 = step_b9_8 + v_508;
+      const v_608 = step_b7[i_605 * 16 + 8];
+      step_b9_8 = step_b9_8 + v_608;
     }
     {
-      const v_508 = step_b7[i_505 * 16 + 9];
-      step_b9_9 = step_b9_9 + v_508;
+      const v_608 = step_b7[i_605 * 16 + 9];
+      step_b9_9 = step_b9_9 + v_608;
     }
     {
-      const v_508 = step_b7[i_505 * 16 + 10];
-      step_b9_10 = step_b9_10 + v_508;
+      const v_608 = step_b7[i_605 * 16 + 10];
+      step_b9_10 = step_b9_10 + v_608;
     }
     {
-      const v_508 = step_b7[i_505 * 16 + 11];
-      step_b9_11 = step_b9_11 + v_508;
+      const v_608 = step_b7[i_605 * 16 + 11];
+      step_b9_11 = step_b9_11 + v_608;
     }
     {
-      const v_508 = step_b7[i_505 * 16 + 12];
-      step_b9_12 = step_b9_12 + v_508;
+      const v_608 = step_b7[i_605 * 16 + 12];
+      step_b9_12 = step_b9_12 + v_608;
     }
     {
-      const v_508 = step_b7[i_505 * 16 + 13];
-      step_b9_13 = step_b9_13 + v_508;
+      const v_608 = step_b7[i_605 * 16 + 13];
+      step_b9_13 = step_b9_13 + v_608;
     }
     {
-      const v_508 = step_b7[i_505 * 16 + 14];
-      step_b9_14 = step_b9_14 + v_508;
+      const v_608 = step_b7[i_605 * 16 + 14];
+      step_b9_14 = step_b9_14 + v_608;
     }
     {
-      const v_508 = step_b7[i_505 * 16 + 15];
-      step_b9_15 = step_b9_15 + v_508;
+      const v_608 = step_b7[i_605 * 16 + 15];
+      step_b9_15 = step_b9_15 + v_608;
     }
   }
   {
     // matmul [16, 4]  (model.grad:13: logits = h @ w2 + b2)
-    let i_509 = 0;
-    for (; i_509 + 1 < 16; i_509 += 2) {
-      let j_510 = 0;
-      for (; j_510 + 3 < 4; j_510 += 4) {
-        let c00_512 = 0;
-        let c01_513 = 0;
-        let c02_514 = 0;
-        let c03_515 = 0;
-        let c10_516 = 0;
-        let c11_517 = 0;
-        let c12_518 = 0;
-        let c13_519 = 0;
+    let i_609 = 0;
+    for (; i_609 + 1 < 16; i_609 += 2) {
+      let j_610 = 0;
+      for (; j_610 + 3 < 4; j_610 += 4) {
+        let c00_612 = 0;
+        let c01_613 = 0;
+        let c02_614 = 0;
+        let c03_615 = 0;
+        let c10_616 = 0;
+        let c11_617 = 0;
+        let c12_618 = 0;
+        let c13_619 = 0;
         {
-          const a_520 = step_b0[i_509];
-          const a_521 = step_b0[i_509 + 1];
-          const b_522 = step_b6[j_510];
-          const b_523 = step_b6[j_510 + 1];
-          const b_524 = step_b6[j_510 + 2];
-          const b_525 = step_b6[j_510 + 3];
-          c00_512 += a_520 * b_522;
-          c01_513 += a_520 * b_523;
-          c02_514 += a_520 * b_524;
-          c03_515 += a_520 * b_525;
-          c10_516 += a_521 * b_522;
-          c11_517 += a_521 * b_523;
-          c12_518 += a_521 * b_524;
-          c13_519 += a_521 * b_525;
+          const a_620 = step_b0[i_609];
+          const a_621 = step_b0[i_609 + 1];
+          const b_622 = step_b6[j_610];
+          const b_623 = step_b6[j_610 + 1];
+          const b_624 = step_b6[j_610 + 2];
+          const b_625 = step_b6[j_610 + 3];
+          c00_612 += a_620 * b_622;
+          c01_613 += a_620 * b_623;
+          c02_614 += a_620 * b_624;
+          c03_615 += a_620 * b_625;
+          c10_616 += a_621 * b_622;
+          c11_617 += a_621 * b_623;
+          c12_618 += a_621 * b_624;
+          c13_619 += a_621 * b_625;
         }
         {
-          const a_520 = step_b0[16 + i_509];
-          const a_521 = step_b0[16 + (i_509 + 1)];
-          const b_522 = step_b6[4 + j_510];
-          const b_523 = step_b6[4 + (j_510 + 1)];
-          const b_524 = step_b6[4 + (j_510 + 2)];
-          const b_525 = step_b6[4 + (j_510 + 3)];
-          c00_512 += a_520 * b_522;
-          c01_513 += a_520 * b_523;
-          c02_514 += a_520 * b_524;
-          c03_515 += a_520 * b_525;
-          c10_516 += a_521 * b_522;
-          c11_517 += a_521 * b_523;
-          c12_518 += a_521 * b_524;
-          c13_519 += a_521 * b_525;
+          const a_620 = step_b0[16 + i_609];
+          const a_621 = step_b0[16 + (i_609 + 1)];
+          const b_622 = step_b6[4 + j_610];
+          const b_623 = step_b6[4 + (j_610 + 1)];
+          const b_624 = step_b6[4 + (j_610 + 2)];
+          const b_625 = step_b6[4 + (j_610 + 3)];
+          c00_612 += a_620 * b_622;
+          c01_613 += a_620 * b_623;
+          c02_614 += a_620 * b_624;
+          c03_615 += a_620 * b_625;
+          c10_616 += a_621 * b_622;
+          c11_617 += a_621 * b_623;
+          c12_618 += a_621 * b_624;
+          c13_619 += a_621 * b_625;
         }
         {
-          const a_520 = step_b0[32 + i_509];
-          const a_521 = step_b0[32 + (i_509 + 1)];
-          const b_522 = step_b6[8 + j_510];
-          const b_523 = step_b6[8 + (j_510 + 1)];
-          const b_524 = step_b6[8 + (j_510 + 2)];
-          const b_525 = step_b6[8 + (j_510 + 3)];
-          c00_512 += a_520 * b_522;
-          c01_513 += a_520 * b_523;
-          c02_514 += a_520 * b_524;
-          c03_515 += a_520 * b_525;
-          c10_516 += a_521 * b_522;
-          c11_517 += a_521 * b_523;
-          c12_518 += a_521 * b_524;
-          c13_519 += a_521 * b_525;
+          const a_620 = step_b0[32 + i_609];
+          const a_621 = step_b0[32 + (i_609 + 1)];
+          const b_622 = step_b6[8 + j_610];
+          const b_623 = step_b6[8 + (j_610 + 1)];
+          const b_624 = step_b6[8 + (j_610 + 2)];
+          const b_625 = step_b6[8 + (j_610 + 3)];
+          c00_612 += a_620 * b_622;
+          c01_613 += a_620 * b_623;
+          c02_614 += a_620 * b_624;
+          c03_615 += a_620 * b_625;
+          c10_616 += a_621 * b_622;
+          c11_617 += a_621 * b_623;
+          c12_618 += a_621 * b_624;
+          c13_619 += a_621 * b_625;
         }
         {
-          const a_520 = step_b0[48 + i_509];
-          const a_521 = step_b0[48 + (i_509 + 1)];
-          const b_522 = step_b6[12 + j_510];
-          const b_523 = step_b6[12 + (j_510 + 1)];
-          const b_524 = step_b6[12 + (j_510 + 2)];
-          const b_525 = step_b6[12 + (j_510 + 3)];
-          c00_512 += a_520 * b_522;
-          c01_513 += a_520 * b_523;
-          c02_514 += a_520 * b_524;
-          c03_515 += a_520 * b_525;
-          c10_516 += a_521 * b_522;
-          c11_517 += a_521 * b_523;
-          c12_518 += a_521 * b_524;
-          c13_519 += a_521 * b_525;
+          const a_620 = step_b0[48 + i_609];
+          const a_621 = step_b0[48 + (i_609 + 1)];
+          const b_622 = step_b6[12 + j_610];
+          const b_623 = step_b6[12 + (j_610 + 1)];
+          const b_624 = step_b6[12 + (j_610 + 2)];
+          const b_625 = step_b6[12 + (j_610 + 3)];
+          c00_612 += a_620 * b_622;
+          c01_613 += a_620 * b_623;
+          c02_614 += a_620 * b_624;
+          c03_615 += a_620 * b_625;
+          c10_616 += a_621 * b_622;
+          c11_617 += a_621 * b_623;
+          c12_618 += a_621 * b_624;
+          c13_619 += a_621 * b_625;
         }
         {
-          const a_520 = step_b0[64 + i_509];
-          const a_521 = step_b0[64 + (i_509 + 1)];
-          const b_522 = step_b6[16 + j_510];
-          const b_523 = step_b6[16 + (j_510 + 1)];
-          const b_524 = step_b6[16 + (j_510 + 2)];
-          const b_525 = step_b6[16 + (j_510 + 3)];
-          c00_512 += a_520 * b_522;
-          c01_513 += a_520 * b_523;
-          c02_514 += a_520 * b_524;
-          c03_515 += a_520 * b_525;
-          c10_516 += a_521 * b_522;
-          c11_517 += a_521 * b_523;
-          c12_518 += a_521 * b_524;
-          c13_519 += a_521 * b_525;
+          const a_620 = step_b0[64 + i_609];
+          const a_621 = step_b0[64 + (i_609 + 1)];
+          const b_622 = step_b6[16 + j_610];
+          const b_623 = step_b6[16 + (j_610 + 1)];
+          const b_624 = step_b6[16 + (j_610 + 2)];
+          const b_625 = step_b6[16 + (j_610 + 3)];
+          c00_612 += a_620 * b_622;
+          c01_613 += a_620 * b_623;
+          c02_614 += a_620 * b_624;
+          c03_615 += a_620 * b_625;
+          c10_616 += a_621 * b_622;
+          c11_617 += a_621 * b_623;
+          c12_618 += a_621 * b_624;
+          c13_619 += a_621 * b_625;
         }
         {
-          const a_520 = step_b0[80 + i_509];
-          const a_521 = step_b0[80 + (i_509 + 1)];
-          const b_522 = step_b6[20 + j_510];
-          const b_523 = step_b6[20 + (j_510 + 1)];
-          const b_524 = step_b6[20 + (j_510 + 2)];
-          const b_525 = step_b6[20 + (j_510 + 3)];
-          c00_512 += a_520 * b_522;
-          c01_513 += a_520 * b_523;
-          c02_514 += a_520 * b_524;
-          c03_515 += a_520 * b_525;
-          c10_516 += a_521 * b_522;
-          c11_517 += a_521 * b_523;
-          c12_518 += a_521 * b_524;
-          c13_519 += a_521 * b_525;
+          const a_620 = step_b0[80 + i_609];
+          const a_621 = step_b0[80 + (i_609 + 1)];
+          const b_622 = step_b6[20 + j_610];
+          const b_623 = step_b6[20 + (j_610 + 1)];
+          const b_624 = step_b6[20 + (j_610 + 2)];
+          const b_625 = step_b6[20 + (j_610 + 3)];
+          c00_612 += a_620 * b_622;
+          c01_613 += a_620 * b_623;
+          c02_614 += a_620 * b_624;
+          c03_615 += a_620 * b_625;
+          c10_616 += a_621 * b_622;
+          c11_617 += a_621 * b_623;
+          c12_618 += a_621 * b_624;
+          c13_619 += a_621 * b_625;
         }
         {
-          const a_520 = step_b0[96 + i_509];
-          const a_521 = step_b0[96 + (i_509 + 1)];
-          const b_522 = step_b6[24 + j_510];
-          const b_523 = step_b6[24 + (j_510 + 1)];
-          const b_524 = step_b6[24 + (j_510 + 2)];
-          const b_525 = step_b6[24 + (j_510 + 3)];
-          c00_512 += a_520 * b_522;
-          c01_513 += a_520 * b_523;
-          c02_514 += a_520 * b_524;
-          c03_515 += a_520 * b_525;
-          c10_516 += a_521 * b_522;
-          c11_517 += a_521 * b_523;
-          c12_518 += a_521 * b_524;
-          c13_519 += a_521 * b_525;
+          const a_620 = step_b0[96 + i_609];
+          const a_621 = step_b0[96 + (i_609 + 1)];
+          const b_622 = step_b6[24 + j_610];
+          const b_623 = step_b6[24 + (j_610 + 1)];
+          const b_624 = step_b6[24 + (j_610 + 2)];
+          const b_625 = step_b6[24 + (j_610 + 3)];
+          c00_612 += a_620 * b_622;
+          c01_613 += a_620 * b_623;
+          c02_614 += a_620 * b_624;
+          c03_615 += a_620 * b_625;
+          c10_616 += a_621 * b_622;
+          c11_617 += a_621 * b_623;
+          c12_618 += a_621 * b_624;
+          c13_619 += a_621 * b_625;
         }
         {
-          const a_520 = step_b0[112 + i_509];
-          const a_521 = step_b0[112 + (i_509 + 1)];
-          const b_522 = step_b6[28 + j_510];
-          const b_523 = step_b6[28 + (j_510 + 1)];
-          const b_524 = step_b6[28 + (j_510 + 2)];
-          const b_525 = step_b6[28 + (j_510 + 3)];
-          c00_512 += a_520 * b_522;
-          c01_513 += a_520 * b_523;
-          c02_514 += a_520 * b_524;
-          c03_515 += a_520 * b_525;
-          c10_516 += a_521 * b_522;
-          c11_517 += a_521 * b_523;
-          c12_518 += a_521 * b_524;
-          c13_519 += a_521 * b_525;
+          const a_620 = step_b0[112 + i_609];
+          const a_621 = step_b0[112 + (i_609 + 1)];
+          const b_622 = step_b6[28 + j_610];
+          const b_623 = step_b6[28 + (j_610 + 1)];
+          const b_624 = step_b6[28 + (j_610 + 2)];
+          const b_625 = step_b6[28 + (j_610 + 3)];
+          c00_612 += a_620 * b_622;
+          c01_613 += a_620 * b_623;
+          c02_614 += a_620 * b_624;
+          c03_615 += a_620 * b_625;
+          c10_616 += a_621 * b_622;
+          c11_617 += a_621 * b_623;
+          c12_618 += a_621 * b_624;
+          c13_619 += a_621 * b_625;
         }
-        step_b10[i_509 * 4 + j_510] = c00_512;
-        step_b10[i_509 * 4 + (j_510 + 1)] = c01_513;
-        step_b10[i_509 * 4 + (j_510 + 2)] = c02_514;
-        step_b10[i_509 * 4 + (j_510 + 3)] = c03_515;
-        step_b10[(i_509 + 1) * 4 + j_510] = c10_516;
-        step_b10[(i_509 + 1) * 4 + (j_510 + 1)] = c11_517;
-        step_b10[(i_509 + 1) * 4 + (j_510 + 2)] = c12_518;
-        step_b10[(i_509 + 1) * 4 + (j_510 + 3)] = c13_519;
+        step_b10[i_609 * 4 + j_610] = c00_612;
+        step_b10[i_609 * 4 + (j_610 + 1)] = c01_613;
+        step_b10[i_609 * 4 + (j_610 + 2)] = c02_614;
+        step_b10[i_609 * 4 + (j_610 + 3)] = c03_615;
+        step_b10[(i_609 + 1) * 4 + j_610] = c10_616;
+        step_b10[(i_609 + 1) * 4 + (j_610 + 1)] = c11_617;
+        step_b10[(i_609 + 1) * 4 + (j_610 + 2)] = c12_618;
+        step_b10[(i_609 + 1) * 4 + (j_610 + 3)] = c13_619;
       }
     }
   }
@@ -5904,312 +6784,312 @@ function run_step(in_x, in_target, p_w1, p_b1, p_w2, p_b2) {
   step_b11_2 = 0;
   step_b11_3 = 0;
   {
-    const v_529 = step_b6[0];
-    step_b11_0 = step_b11_0 + v_529;
+    const v_629 = step_b6[0];
+    step_b11_0 = step_b11_0 + v_629;
   }
   {
-    const v_529 = step_b6[1];
-    step_b11_1 = step_b11_1 + v_529;
+    const v_629 = step_b6[1];
+    step_b11_1 = step_b11_1 + v_629;
   }
   {
-    const v_529 = step_b6[2];
-    step_b11_2 = step_b11_2 + v_529;
+    const v_629 = step_b6[2];
+    step_b11_2 = step_b11_2 + v_629;
   }
   {
-    const v_529 = step_b6[3];
-    step_b11_3 = step_b11_3 + v_529;
+    const v_629 = step_b6[3];
+    step_b11_3 = step_b11_3 + v_629;
   }
   {
-    const v_529 = step_b6[4];
-    step_b11_0 = step_b11_0 + v_529;
+    const v_629 = step_b6[4];
+    step_b11_0 = step_b11_0 + v_629;
   }
   {
-    const v_529 = step_b6[5];
-    step_b11_1 = step_b11_1 + v_529;
+    const v_629 = step_b6[5];
+    step_b11_1 = step_b11_1 + v_629;
   }
   {
-    const v_529 = step_b6[6];
-    step_b11_2 = step_b11_2 + v_529;
+    const v_629 = step_b6[6];
+    step_b11_2 = step_b11_2 + v_629;
   }
   {
-    const v_529 = step_b6[7];
-    step_b11_3 = step_b11_3 + v_529;
+    const v_629 = step_b6[7];
+    step_b11_3 = step_b11_3 + v_629;
   }
   {
-    const v_529 = step_b6[8];
-    step_b11_0 = step_b11_0 + v_529;
+    const v_629 = step_b6[8];
+    step_b11_0 = step_b11_0 + v_629;
   }
   {
-    const v_529 = step_b6[9];
-    step_b11_1 = step_b11_1 + v_529;
+    const v_629 = step_b6[9];
+    step_b11_1 = step_b11_1 + v_629;
   }
   {
-    const v_529 = step_b6[10];
-    step_b11_2 = step_b11_2 + v_529;
+    const v_629 = step_b6[10];
+    step_b11_2 = step_b11_2 + v_629;
   }
   {
-    const v_529 = step_b6[11];
-    step_b11_3 = step_b11_3 + v_529;
+    const v_629 = step_b6[11];
+    step_b11_3 = step_b11_3 + v_629;
   }
   {
-    const v_529 = step_b6[12];
-    step_b11_0 = step_b11_0 + v_529;
+    const v_629 = step_b6[12];
+    step_b11_0 = step_b11_0 + v_629;
   }
   {
-    const v_529 = step_b6[13];
-    step_b11_1 = step_b11_1 + v_529;
+    const v_629 = step_b6[13];
+    step_b11_1 = step_b11_1 + v_629;
   }
   {
-    const v_529 = step_b6[14];
-    step_b11_2 = step_b11_2 + v_529;
+    const v_629 = step_b6[14];
+    step_b11_2 = step_b11_2 + v_629;
   }
   {
-    const v_529 = step_b6[15];
-    step_b11_3 = step_b11_3 + v_529;
+    const v_629 = step_b6[15];
+    step_b11_3 = step_b11_3 + v_629;
   }
   {
-    const v_529 = step_b6[16];
-    step_b11_0 = step_b11_0 + v_529;
+    const v_629 = step_b6[16];
+    step_b11_0 = step_b11_0 + v_629;
   }
   {
-    const v_529 = step_b6[17];
-    step_b11_1 = step_b11_1 + v_529;
+    const v_629 = step_b6[17];
+    step_b11_1 = step_b11_1 + v_629;
   }
   {
-    const v_529 = step_b6[18];
-    step_b11_2 = step_b11_2 + v_529;
+    const v_629 = step_b6[18];
+    step_b11_2 = step_b11_2 + v_629;
   }
   {
-    const v_529 = step_b6[19];
-    step_b11_3 = step_b11_3 + v_529;
+    const v_629 = step_b6[19];
+    step_b11_3 = step_b11_3 + v_629;
   }
   {
-    const v_529 = step_b6[20];
-    step_b11_0 = step_b11_0 + v_529;
+    const v_629 = step_b6[20];
+    step_b11_0 = step_b11_0 + v_629;
   }
   {
-    const v_529 = step_b6[21];
-    step_b11_1 = step_b11_1 + v_529;
+    const v_629 = step_b6[21];
+    step_b11_1 = step_b11_1 + v_629;
   }
   {
-    const v_529 = step_b6[22];
-    step_b11_2 = step_b11_2 + v_529;
+    const v_629 = step_b6[22];
+    step_b11_2 = step_b11_2 + v_629;
   }
   {
-    const v_529 = step_b6[23];
-    step_b11_3 = step_b11_3 + v_529;
+    const v_629 = step_b6[23];
+    step_b11_3 = step_b11_3 + v_629;
   }
   {
-    const v_529 = step_b6[24];
-    step_b11_0 = step_b11_0 + v_529;
+    const v_629 = step_b6[24];
+    step_b11_0 = step_b11_0 + v_629;
   }
   {
-    const v_529 = step_b6[25];
-    step_b11_1 = step_b11_1 + v_529;
+    const v_629 = step_b6[25];
+    step_b11_1 = step_b11_1 + v_629;
   }
   {
-    const v_529 = step_b6[26];
-    step_b11_2 = step_b11_2 + v_529;
+    const v_629 = step_b6[26];
+    step_b11_2 = step_b11_2 + v_629;
   }
   {
-    const v_529 = step_b6[27];
-    step_b11_3 = step_b11_3 + v_529;
+    const v_629 = step_b6[27];
+    step_b11_3 = step_b11_3 + v_629;
   }
   {
-    const v_529 = step_b6[28];
-    step_b11_0 = step_b11_0 + v_529;
+    const v_629 = step_b6[28];
+    step_b11_0 = step_b11_0 + v_629;
   }
   {
-    const v_529 = step_b6[29];
-    step_b11_1 = step_b11_1 + v_529;
+    const v_629 = step_b6[29];
+    step_b11_1 = step_b11_1 + v_629;
   }
   {
-    const v_529 = step_b6[30];
-    step_b11_2 = step_b11_2 + v_529;
+    const v_629 = step_b6[30];
+    step_b11_2 = step_b11_2 + v_629;
   }
   {
-    const v_529 = step_b6[31];
-    step_b11_3 = step_b11_3 + v_529;
+    const v_629 = step_b6[31];
+    step_b11_3 = step_b11_3 + v_629;
   }
-  step_scratch[0] = s_loss_420;
+  step_scratch[0] = s_loss_520;
   opt_t += 1;
   const c1 = 1 - Math.pow(0.9, opt_t);
   const c2 = 1 - Math.pow(0.999, opt_t);
-  for (let i_531 = 0; i_531 < 80; i_531++) {
-    const g = step_b8[i_531];
-    const m = 0.9 * opt0_w1[i_531] + 0.09999999999999998 * g;
-    const v_530 = 0.999 * opt1_w1[i_531] + 0.0010000000000000009 * g * g;
-    opt0_w1[i_531] = m;
-    opt1_w1[i_531] = v_530;
-    p_w1[i_531] -= 0.01 * (m / c1) / (Math.sqrt(v_530 / c2) + 1e-8);
+  for (let i_631 = 0; i_631 < 80; i_631++) {
+    const g = step_b8[i_631];
+    const m = 0.9 * opt0_w1[i_631] + 0.09999999999999998 * g;
+    const v_630 = 0.999 * opt1_w1[i_631] + 0.0010000000000000009 * g * g;
+    opt0_w1[i_631] = m;
+    opt1_w1[i_631] = v_630;
+    p_w1[i_631] -= 0.01 * (m / c1) / (Math.sqrt(v_630 / c2) + 1e-8);
   }
   {
-    const g_532 = step_b9_0;
-    const m_533 = 0.9 * opt0_b1[0] + 0.09999999999999998 * g_532;
-    const v_534 = 0.999 * opt1_b1[0] + 0.0010000000000000009 * g_532 * g_532;
-    opt0_b1[0] = m_533;
-    opt1_b1[0] = v_534;
-    p_b1[0] -= 0.01 * (m_533 / c1) / (Math.sqrt(v_534 / c2) + 1e-8);
+    const g_632 = step_b9_0;
+    const m_633 = 0.9 * opt0_b1[0] + 0.09999999999999998 * g_632;
+    const v_634 = 0.999 * opt1_b1[0] + 0.0010000000000000009 * g_632 * g_632;
+    opt0_b1[0] = m_633;
+    opt1_b1[0] = v_634;
+    p_b1[0] -= 0.01 * (m_633 / c1) / (Math.sqrt(v_634 / c2) + 1e-8);
   }
   {
-    const g_532 = step_b9_1;
-    const m_533 = 0.9 * opt0_b1[1] + 0.09999999999999998 * g_532;
-    const v_534 = 0.999 * opt1_b1[1] + 0.0010000000000000009 * g_532 * g_532;
-    opt0_b1[1] = m_533;
-    opt1_b1[1] = v_534;
-    p_b1[1] -= 0.01 * (m_533 / c1) / (Math.sqrt(v_534 / c2) + 1e-8);
+    const g_632 = step_b9_1;
+    const m_633 = 0.9 * opt0_b1[1] + 0.09999999999999998 * g_632;
+    const v_634 = 0.999 * opt1_b1[1] + 0.0010000000000000009 * g_632 * g_632;
+    opt0_b1[1] = m_633;
+    opt1_b1[1] = v_634;
+    p_b1[1] -= 0.01 * (m_633 / c1) / (Math.sqrt(v_634 / c2) + 1e-8);
   }
   {
-    const g_532 = step_b9_2;
-    const m_533 = 0.9 * opt0_b1[2] + 0.09999999999999998 * g_532;
-    const v_534 = 0.999 * opt1_b1[2] + 0.0010000000000000009 * g_532 * g_532;
-    opt0_b1[2] = m_533;
-    opt1_b1[2] = v_534;
-    p_b1[2] -= 0.01 * (m_533 / c1) / (Math.sqrt(v_534 / c2) + 1e-8);
+    const g_632 = step_b9_2;
+    const m_633 = 0.9 * opt0_b1[2] + 0.09999999999999998 * g_632;
+    const v_634 = 0.999 * opt1_b1[2] + 0.0010000000000000009 * g_632 * g_632;
+    opt0_b1[2] = m_633;
+    opt1_b1[2] = v_634;
+    p_b1[2] -= 0.01 * (m_633 / c1) / (Math.sqrt(v_634 / c2) + 1e-8);
   }
   {
-    const g_532 = step_b9_3;
-    const m_533 = 0.9 * opt0_b1[3] + 0.09999999999999998 * g_532;
-    const v_534 = 0.999 * opt1_b1[3] + 0.0010000000000000009 * g_532 * g_532;
-    opt0_b1[3] = m_533;
-    opt1_b1[3] = v_534;
-    p_b1[3] -= 0.01 * (m_533 / c1) / (Math.sqrt(v_534 / c2) + 1e-8);
+    const g_632 = step_b9_3;
+    const m_633 = 0.9 * opt0_b1[3] + 0.09999999999999998 * g_632;
+    const v_634 = 0.999 * opt1_b1[3] + 0.0010000000000000009 * g_632 * g_632;
+    opt0_b1[3] = m_633;
+    opt1_b1[3] = v_634;
+    p_b1[3] -= 0.01 * (m_633 / c1) / (Math.sqrt(v_634 / c2) + 1e-8);
   }
   {
-    const g_532 = step_b9_4;
-    const m_533 = 0.9 * opt0_b1[4] + 0.09999999999999998 * g_532;
-    const v_534 = 0.999 * opt1_b1[4] + 0.0010000000000000009 * g_532 * g_532;
-    opt0_b1[4] = m_533;
-    opt1_b1[4] = v_534;
-    p_b1[4] -= 0.01 * (m_533 / c1) / (Math.sqrt(v_534 / c2) + 1e-8);
+    const g_632 = step_b9_4;
+    const m_633 = 0.9 * opt0_b1[4] + 0.09999999999999998 * g_632;
+    const v_634 = 0.999 * opt1_b1[4] + 0.0010000000000000009 * g_632 * g_632;
+    opt0_b1[4] = m_633;
+    opt1_b1[4] = v_634;
+    p_b1[4] -= 0.01 * (m_633 / c1) / (Math.sqrt(v_634 / c2) + 1e-8);
   }
   {
-    const g_532 = step_b9_5;
-    const m_533 = 0.9 * opt0_b1[5] + 0.09999999999999998 * g_532;
-    const v_534 = 0.999 * opt1_b1[5] + 0.0010000000000000009 * g_532 * g_532;
-    opt0_b1[5] = m_533;
-    opt1_b1[5] = v_534;
-    p_b1[5] -= 0.01 * (m_533 / c1) / (Math.sqrt(v_534 / c2) + 1e-8);
+    const g_632 = step_b9_5;
+    const m_633 = 0.9 * opt0_b1[5] + 0.09999999999999998 * g_632;
+    const v_634 = 0.999 * opt1_b1[5] + 0.0010000000000000009 * g_632 * g_632;
+    opt0_b1[5] = m_633;
+    opt1_b1[5] = v_634;
+    p_b1[5] -= 0.01 * (m_633 / c1) / (Math.sqrt(v_634 / c2) + 1e-8);
   }
   {
-    const g_532 = step_b9_6;
-    const m_533 = 0.9 * opt0_b1[6] + 0.09999999999999998 * g_532;
-    const v_534 = 0.999 * opt1_b1[6] + 0.0010000000000000009 * g_532 * g_532;
-    opt0_b1[6] = m_533;
-    opt1_b1[6] = v_534;
-    p_b1[6] -= 0.01 * (m_533 / c1) / (Math.sqrt(v_534 / c2) + 1e-8);
+    const g_632 = step_b9_6;
+    const m_633 = 0.9 * opt0_b1[6] + 0.09999999999999998 * g_632;
+    const v_634 = 0.999 * opt1_b1[6] + 0.0010000000000000009 * g_632 * g_632;
+    opt0_b1[6] = m_633;
+    opt1_b1[6] = v_634;
+    p_b1[6] -= 0.01 * (m_633 / c1) / (Math.sqrt(v_634 / c2) + 1e-8);
   }
   {
-    const g_532 = step_b9_7;
-    const m_533 = 0.9 * opt0_b1[7] + 0.09999999999999998 * g_532;
-    const v_534 = 0.999 * opt1_b1[7] + 0.0010000000000000009 * g_532 * g_532;
-    opt0_b1[7] = m_533;
-    opt1_b1[7] = v_534;
-    p_b1[7] -= 0.01 * (m_533 / c1) / (Math.sqrt(v_534 / c2) + 1e-8);
+    const g_632 = step_b9_7;
+    const m_633 = 0.9 * opt0_b1[7] + 0.09999999999999998 * g_632;
+    const v_634 = 0.999 * opt1_b1[7] + 0.0010000000000000009 * g_632 * g_632;
+    opt0_b1[7] = m_633;
+    opt1_b1[7] = v_634;
+    p_b1[7] -= 0.01 * (m_633 / c1) / (Math.sqrt(v_634 / c2) + 1e-8);
   }
   {
-    const g_532 = step_b9_8;
-    const m_533 = 0.9 * opt0_b1[8] + 0.09999999999999998 * g_532;
-    const v_534 = 0.999 * opt1_b1[8] + 0.0010000000000000009 * g_532 * g_532;
-    opt0_b1[8] = m_533;
-    opt1_b1[8] = v_534;
-    p_b1[8] -= 0.01 * (m_533 / c1) / (Math.sqrt(v_534 / c2) + 1e-8);
+    const g_632 = step_b9_8;
+    const m_633 = 0.9 * opt0_b1[8] + 0.09999999999999998 * g_632;
+    const v_634 = 0.999 * opt1_b1[8] + 0.0010000000000000009 * g_632 * g_632;
+    opt0_b1[8] = m_633;
+    opt1_b1[8] = v_634;
+    p_b1[8] -= 0.01 * (m_633 / c1) / (Math.sqrt(v_634 / c2) + 1e-8);
   }
   {
-    const g_532 = step_b9_9;
-    const m_533 = 0.9 * opt0_b1[9] + 0.09999999999999998 * g_532;
-    const v_534 = 0.999 * opt1_b1[9] + 0.0010000000000000009 * g_532 * g_532;
-    opt0_b1[9] = m_533;
-    opt1_b1[9] = v_534;
-    p_b1[9] -= 0.01 * (m_533 / c1) / (Math.sqrt(v_534 / c2) + 1e-8);
+    const g_632 = step_b9_9;
+    const m_633 = 0.9 * opt0_b1[9] + 0.09999999999999998 * g_632;
+    const v_634 = 0.999 * opt1_b1[9] + 0.0010000000000000009 * g_632 * g_632;
+    opt0_b1[9] = m_633;
+    opt1_b1[9] = v_634;
+    p_b1[9] -= 0.01 * (m_633 / c1) / (Math.sqrt(v_634 / c2) + 1e-8);
   }
   {
-    const g_532 = step_b9_10;
-    const m_533 = 0.9 * opt0_b1[10] + 0.09999999999999998 * g_532;
-    const v_534 = 0.999 * opt1_b1[10] + 0.0010000000000000009 * g_532 * g_532;
-    opt0_b1[10] = m_533;
-    opt1_b1[10] = v_534;
-    p_b1[10] -= 0.01 * (m_533 / c1) / (Math.sqrt(v_534 / c2) + 1e-8);
+    const g_632 = step_b9_10;
+    const m_633 = 0.9 * opt0_b1[10] + 0.09999999999999998 * g_632;
+    const v_634 = 0.999 * opt1_b1[10] + 0.0010000000000000009 * g_632 * g_632;
+    opt0_b1[10] = m_633;
+    opt1_b1[10] = v_634;
+    p_b1[10] -= 0.01 * (m_633 / c1) / (Math.sqrt(v_634 / c2) + 1e-8);
   }
   {
-    const g_532 = step_b9_11;
-    const m_533 = 0.9 * opt0_b1[11] + 0.09999999999999998 * g_532;
-    const v_534 = 0.999 * opt1_b1[11] + 0.0010000000000000009 * g_532 * g_532;
-    opt0_b1[11] = m_533;
-    opt1_b1[11] = v_534;
-    p_b1[11] -= 0.01 * (m_533 / c1) / (Math.sqrt(v_534 / c2) + 1e-8);
+    const g_632 = step_b9_11;
+    const m_633 = 0.9 * opt0_b1[11] + 0.09999999999999998 * g_632;
+    const v_634 = 0.999 * opt1_b1[11] + 0.0010000000000000009 * g_632 * g_632;
+    opt0_b1[11] = m_633;
+    opt1_b1[11] = v_634;
+    p_b1[11] -= 0.01 * (m_633 / c1) / (Math.sqrt(v_634 / c2) + 1e-8);
   }
   {
-    const g_532 = step_b9_12;
-    const m_533 = 0.9 * opt0_b1[12] + 0.09999999999999998 * g_532;
-    const v_534 = 0.999 * opt1_b1[12] + 0.0010000000000000009 * g_532 * g_532;
-    opt0_b1[12] = m_533;
-    opt1_b1[12] = v_534;
-    p_b1[12] -= 0.01 * (m_533 / c1) / (Math.sqrt(v_534 / c2) + 1e-8);
+    const g_632 = step_b9_12;
+    const m_633 = 0.9 * opt0_b1[12] + 0.09999999999999998 * g_632;
+    const v_634 = 0.999 * opt1_b1[12] + 0.0010000000000000009 * g_632 * g_632;
+    opt0_b1[12] = m_633;
+    opt1_b1[12] = v_634;
+    p_b1[12] -= 0.01 * (m_633 / c1) / (Math.sqrt(v_634 / c2) + 1e-8);
   }
   {
-    const g_532 = step_b9_13;
-    const m_533 = 0.9 * opt0_b1[13] + 0.09999999999999998 * g_532;
-    const v_534 = 0.999 * opt1_b1[13] + 0.0010000000000000009 * g_532 * g_532;
-    opt0_b1[13] = m_533;
-    opt1_b1[13] = v_534;
-    p_b1[13] -= 0.01 * (m_533 / c1) / (Math.sqrt(v_534 / c2) + 1e-8);
+    const g_632 = step_b9_13;
+    const m_633 = 0.9 * opt0_b1[13] + 0.09999999999999998 * g_632;
+    const v_634 = 0.999 * opt1_b1[13] + 0.0010000000000000009 * g_632 * g_632;
+    opt0_b1[13] = m_633;
+    opt1_b1[13] = v_634;
+    p_b1[13] -= 0.01 * (m_633 / c1) / (Math.sqrt(v_634 / c2) + 1e-8);
   }
   {
-    const g_532 = step_b9_14;
-    const m_533 = 0.9 * opt0_b1[14] + 0.09999999999999998 * g_532;
-    const v_534 = 0.999 * opt1_b1[14] + 0.0010000000000000009 * g_532 * g_532;
-    opt0_b1[14] = m_533;
-    opt1_b1[14] = v_534;
-    p_b1[14] -= 0.01 * (m_533 / c1) / (Math.sqrt(v_534 / c2) + 1e-8);
+    const g_632 = step_b9_14;
+    const m_633 = 0.9 * opt0_b1[14] + 0.09999999999999998 * g_632;
+    const v_634 = 0.999 * opt1_b1[14] + 0.0010000000000000009 * g_632 * g_632;
+    opt0_b1[14] = m_633;
+    opt1_b1[14] = v_634;
+    p_b1[14] -= 0.01 * (m_633 / c1) / (Math.sqrt(v_634 / c2) + 1e-8);
   }
   {
-    const g_532 = step_b9_15;
-    const m_533 = 0.9 * opt0_b1[15] + 0.09999999999999998 * g_532;
-    const v_534 = 0.999 * opt1_b1[15] + 0.0010000000000000009 * g_532 * g_532;
-    opt0_b1[15] = m_533;
-    opt1_b1[15] = v_534;
-    p_b1[15] -= 0.01 * (m_533 / c1) / (Math.sqrt(v_534 / c2) + 1e-8);
+    const g_632 = step_b9_15;
+    const m_633 = 0.9 * opt0_b1[15] + 0.09999999999999998 * g_632;
+    const v_634 = 0.999 * opt1_b1[15] + 0.0010000000000000009 * g_632 * g_632;
+    opt0_b1[15] = m_633;
+    opt1_b1[15] = v_634;
+    p_b1[15] -= 0.01 * (m_633 / c1) / (Math.sqrt(v_634 / c2) + 1e-8);
   }
-  for (let i_539 = 0; i_539 < 64; i_539++) {
-    const g_536 = step_b10[i_539];
-    const m_537 = 0.9 * opt0_w2[i_539] + 0.09999999999999998 * g_536;
-    const v_538 = 0.999 * opt1_w2[i_539] + 0.0010000000000000009 * g_536 * g_536;
-    opt0_w2[i_539] = m_537;
-    opt1_w2[i_539] = v_538;
-    p_w2[i_539] -= 0.01 * (m_537 / c1) / (Math.sqrt(v_538 / c2) + 1e-8);
-  }
-  {
-    const g_540 = step_b11_0;
-    const m_541 = 0.9 * opt0_b2[0] + 0.09999999999999998 * g_540;
-    const v_542 = 0.999 * opt1_b2[0] + 0.0010000000000000009 * g_540 * g_540;
-    opt0_b2[0] = m_541;
-    opt1_b2[0] = v_542;
-    p_b2[0] -= 0.01 * (m_541 / c1) / (Math.sqrt(v_542 / c2) + 1e-8);
+  for (let i_639 = 0; i_639 < 64; i_639++) {
+    const g_636 = step_b10[i_639];
+    const m_637 = 0.9 * opt0_w2[i_639] + 0.09999999999999998 * g_636;
+    const v_638 = 0.999 * opt1_w2[i_639] + 0.0010000000000000009 * g_636 * g_636;
+    opt0_w2[i_639] = m_637;
+    opt1_w2[i_639] = v_638;
+    p_w2[i_639] -= 0.01 * (m_637 / c1) / (Math.sqrt(v_638 / c2) + 1e-8);
   }
   {
-    const g_540 = step_b11_1;
-    const m_541 = 0.9 * opt0_b2[1] + 0.09999999999999998 * g_540;
-    const v_542 = 0.999 * opt1_b2[1] + 0.0010000000000000009 * g_540 * g_540;
-    opt0_b2[1] = m_541;
-    opt1_b2[1] = v_542;
-    p_b2[1] -= 0.01 * (m_541 / c1) / (Math.sqrt(v_542 / c2) + 1e-8);
+    const g_640 = step_b11_0;
+    const m_641 = 0.9 * opt0_b2[0] + 0.09999999999999998 * g_640;
+    const v_642 = 0.999 * opt1_b2[0] + 0.0010000000000000009 * g_640 * g_640;
+    opt0_b2[0] = m_641;
+    opt1_b2[0] = v_642;
+    p_b2[0] -= 0.01 * (m_641 / c1) / (Math.sqrt(v_642 / c2) + 1e-8);
   }
   {
-    const g_540 = step_b11_2;
-    const m_541 = 0.9 * opt0_b2[2] + 0.09999999999999998 * g_540;
-    const v_542 = 0.999 * opt1_b2[2] + 0.0010000000000000009 * g_540 * g_540;
-    opt0_b2[2] = m_541;
-    opt1_b2[2] = v_542;
-    p_b2[2] -= 0.01 * (m_541 / c1) / (Math.sqrt(v_542 / c2) + 1e-8);
+    const g_640 = step_b11_1;
+    const m_641 = 0.9 * opt0_b2[1] + 0.09999999999999998 * g_640;
+    const v_642 = 0.999 * opt1_b2[1] + 0.0010000000000000009 * g_640 * g_640;
+    opt0_b2[1] = m_641;
+    opt1_b2[1] = v_642;
+    p_b2[1] -= 0.01 * (m_641 / c1) / (Math.sqrt(v_642 / c2) + 1e-8);
   }
   {
-    const g_540 = step_b11_3;
-    const m_541 = 0.9 * opt0_b2[3] + 0.09999999999999998 * g_540;
-    const v_542 = 0.999 * opt1_b2[3] + 0.0010000000000000009 * g_540 * g_540;
-    opt0_b2[3] = m_541;
-    opt1_b2[3] = v_542;
-    p_b2[3] -= 0.01 * (m_541 / c1) / (Math.sqrt(v_542 / c2) + 1e-8);
+    const g_640 = step_b11_2;
+    const m_641 = 0.9 * opt0_b2[2] + 0.09999999999999998 * g_640;
+    const v_642 = 0.999 * opt1_b2[2] + 0.0010000000000000009 * g_640 * g_640;
+    opt0_b2[2] = m_641;
+    opt1_b2[2] = v_642;
+    p_b2[2] -= 0.01 * (m_641 / c1) / (Math.sqrt(v_642 / c2) + 1e-8);
+  }
+  {
+    const g_640 = step_b11_3;
+    const m_641 = 0.9 * opt0_b2[3] + 0.09999999999999998 * g_640;
+    const v_642 = 0.999 * opt1_b2[3] + 0.0010000000000000009 * g_640 * g_640;
+    opt0_b2[3] = m_641;
+    opt1_b2[3] = v_642;
+    p_b2[3] -= 0.01 * (m_641 / c1) / (Math.sqrt(v_642 / c2) + 1e-8);
   }
 }
 function stepImpl(values) {
@@ -6277,12 +7157,13 @@ function step(values) {
   stepImpl(values);
   return step_scratch[0];
 }
-export {meta, params, createParams, forward, valueAndGrad, step};
+export {meta, params, createParams, forward, valueAndGrad, step, predict};
 export default {
   meta: meta,
   params: params,
   createParams: createParams,
   forward: forward,
   valueAndGrad: valueAndGrad,
-  step: step
+  step: step,
+  predict: predict
 };

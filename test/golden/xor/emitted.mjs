@@ -472,13 +472,10 @@ function forward(values) {
   run_forward(in_x, in_y, p_m1, p_b1, p_m2, p_b2);
   return forward_result;
 }
-const grad_b8 = new F(1);
-const grad_b7 = new F(3);
-const grad_b6 = new F(3);
-const grad_b5 = new F(6);
-const grad_scratch = new Float64Array(5);
-function run_grad(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
-  let grad_b0_0 = 0, grad_b0_1 = 0, grad_b0_2 = 0, grad_b0_3 = 0, grad_b0_4 = 0, grad_b0_5 = 0, grad_b0_6 = 0, grad_b0_7 = 0, grad_b0_8 = 0, grad_b0_9 = 0, grad_b0_10 = 0, grad_b0_11 = 0, grad_b1_0 = 0, grad_b1_1 = 0, grad_b1_2 = 0, grad_b1_3 = 0, grad_b2_0 = 0, grad_b2_1 = 0, grad_b2_2 = 0, grad_b2_3 = 0, grad_b3_0 = 0, grad_b3_1 = 0, grad_b3_2 = 0, grad_b3_3 = 0, grad_b4_0 = 0, grad_b4_1 = 0, grad_b4_2 = 0, grad_b4_3 = 0, grad_b4_4 = 0, grad_b4_5 = 0, grad_b4_6 = 0, grad_b4_7 = 0, grad_b4_8 = 0, grad_b4_9 = 0, grad_b4_10 = 0, grad_b4_11 = 0;
+const predict_b1 = new F(4);
+const predict_scratch = new Float64Array(1);
+function run_predict(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
+  let predict_b0_0 = 0, predict_b0_1 = 0, predict_b0_2 = 0, predict_b0_3 = 0, predict_b0_4 = 0, predict_b0_5 = 0, predict_b0_6 = 0, predict_b0_7 = 0, predict_b0_8 = 0, predict_b0_9 = 0, predict_b0_10 = 0, predict_b0_11 = 0;
   {
     // h1 [4, 3]  (model.grad:10: h1    = sigmoid(x @ m1 + b1))
     let acc_19 = 0;
@@ -488,7 +485,7 @@ function run_grad(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
       const v_20 = acc_19;
       const t_21 = p_b1[0];
       const t_22 = v_20 + t_21;
-      grad_b0_0 = 1 / (1 + Math.exp(-t_22));
+      predict_b0_0 = 1 / (1 + Math.exp(-t_22));
     }
   }
   {
@@ -499,7 +496,7 @@ function run_grad(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
       const v_20 = acc_19;
       const t_21 = p_b1[1];
       const t_22 = v_20 + t_21;
-      grad_b0_1 = 1 / (1 + Math.exp(-t_22));
+      predict_b0_1 = 1 / (1 + Math.exp(-t_22));
     }
   }
   {
@@ -510,7 +507,7 @@ function run_grad(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
       const v_20 = acc_19;
       const t_21 = p_b1[2];
       const t_22 = v_20 + t_21;
-      grad_b0_2 = 1 / (1 + Math.exp(-t_22));
+      predict_b0_2 = 1 / (1 + Math.exp(-t_22));
     }
   }
   {
@@ -521,7 +518,7 @@ function run_grad(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
       const v_20 = acc_19;
       const t_21 = p_b1[0];
       const t_22 = v_20 + t_21;
-      grad_b0_3 = 1 / (1 + Math.exp(-t_22));
+      predict_b0_3 = 1 / (1 + Math.exp(-t_22));
     }
   }
   {
@@ -532,7 +529,7 @@ function run_grad(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
       const v_20 = acc_19;
       const t_21 = p_b1[1];
       const t_22 = v_20 + t_21;
-      grad_b0_4 = 1 / (1 + Math.exp(-t_22));
+      predict_b0_4 = 1 / (1 + Math.exp(-t_22));
     }
   }
   {
@@ -543,7 +540,7 @@ function run_grad(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
       const v_20 = acc_19;
       const t_21 = p_b1[2];
       const t_22 = v_20 + t_21;
-      grad_b0_5 = 1 / (1 + Math.exp(-t_22));
+      predict_b0_5 = 1 / (1 + Math.exp(-t_22));
     }
   }
   {
@@ -554,7 +551,7 @@ function run_grad(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
       const v_20 = acc_19;
       const t_21 = p_b1[0];
       const t_22 = v_20 + t_21;
-      grad_b0_6 = 1 / (1 + Math.exp(-t_22));
+      predict_b0_6 = 1 / (1 + Math.exp(-t_22));
     }
   }
   {
@@ -565,7 +562,7 @@ function run_grad(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
       const v_20 = acc_19;
       const t_21 = p_b1[1];
       const t_22 = v_20 + t_21;
-      grad_b0_7 = 1 / (1 + Math.exp(-t_22));
+      predict_b0_7 = 1 / (1 + Math.exp(-t_22));
     }
   }
   {
@@ -576,7 +573,7 @@ function run_grad(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
       const v_20 = acc_19;
       const t_21 = p_b1[2];
       const t_22 = v_20 + t_21;
-      grad_b0_8 = 1 / (1 + Math.exp(-t_22));
+      predict_b0_8 = 1 / (1 + Math.exp(-t_22));
     }
   }
   {
@@ -587,7 +584,7 @@ function run_grad(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
       const v_20 = acc_19;
       const t_21 = p_b1[0];
       const t_22 = v_20 + t_21;
-      grad_b0_9 = 1 / (1 + Math.exp(-t_22));
+      predict_b0_9 = 1 / (1 + Math.exp(-t_22));
     }
   }
   {
@@ -598,7 +595,7 @@ function run_grad(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
       const v_20 = acc_19;
       const t_21 = p_b1[1];
       const t_22 = v_20 + t_21;
-      grad_b0_10 = 1 / (1 + Math.exp(-t_22));
+      predict_b0_10 = 1 / (1 + Math.exp(-t_22));
     }
   }
   {
@@ -609,432 +606,680 @@ function run_grad(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
       const v_20 = acc_19;
       const t_21 = p_b1[2];
       const t_22 = v_20 + t_21;
-      grad_b0_11 = 1 / (1 + Math.exp(-t_22));
+      predict_b0_11 = 1 / (1 + Math.exp(-t_22));
     }
   }
   {
     // y_out [4, 1]  (model.grad:11: y_out = sigmoid(h1 @ m2 + b2))
     let acc_26 = 0;
-    acc_26 += grad_b0_0 * p_m2[0];
-    acc_26 += grad_b0_1 * p_m2[1];
-    acc_26 += grad_b0_2 * p_m2[2];
+    acc_26 += predict_b0_0 * p_m2[0];
+    acc_26 += predict_b0_1 * p_m2[1];
+    acc_26 += predict_b0_2 * p_m2[2];
     {
       const v_27 = acc_26;
       const t_28 = p_b2[0];
       const t_29 = v_27 + t_28;
-      grad_b1_0 = 1 / (1 + Math.exp(-t_29));
+      predict_b1[0] = 1 / (1 + Math.exp(-t_29));
     }
   }
   {
     let acc_26 = 0;
-    acc_26 += grad_b0_3 * p_m2[0];
-    acc_26 += grad_b0_4 * p_m2[1];
-    acc_26 += grad_b0_5 * p_m2[2];
+    acc_26 += predict_b0_3 * p_m2[0];
+    acc_26 += predict_b0_4 * p_m2[1];
+    acc_26 += predict_b0_5 * p_m2[2];
     {
       const v_27 = acc_26;
       const t_28 = p_b2[0];
       const t_29 = v_27 + t_28;
-      grad_b1_1 = 1 / (1 + Math.exp(-t_29));
+      predict_b1[1] = 1 / (1 + Math.exp(-t_29));
     }
   }
   {
     let acc_26 = 0;
-    acc_26 += grad_b0_6 * p_m2[0];
-    acc_26 += grad_b0_7 * p_m2[1];
-    acc_26 += grad_b0_8 * p_m2[2];
+    acc_26 += predict_b0_6 * p_m2[0];
+    acc_26 += predict_b0_7 * p_m2[1];
+    acc_26 += predict_b0_8 * p_m2[2];
     {
       const v_27 = acc_26;
       const t_28 = p_b2[0];
       const t_29 = v_27 + t_28;
-      grad_b1_2 = 1 / (1 + Math.exp(-t_29));
+      predict_b1[2] = 1 / (1 + Math.exp(-t_29));
     }
   }
   {
     let acc_26 = 0;
-    acc_26 += grad_b0_9 * p_m2[0];
-    acc_26 += grad_b0_10 * p_m2[1];
-    acc_26 += grad_b0_11 * p_m2[2];
+    acc_26 += predict_b0_9 * p_m2[0];
+    acc_26 += predict_b0_10 * p_m2[1];
+    acc_26 += predict_b0_11 * p_m2[2];
     {
       const v_27 = acc_26;
       const t_28 = p_b2[0];
       const t_29 = v_27 + t_28;
-      grad_b1_3 = 1 / (1 + Math.exp(-t_29));
+      predict_b1[3] = 1 / (1 + Math.exp(-t_29));
+    }
+  }
+}
+const predict_result = {
+  ["y_out"]: predict_b1
+};
+function predict(values) {
+  if (typeof values !== "object" || values === null) {
+    badValues(values, "predict: the values must be an object mapping input names to Float32Arrays, but is ");
+  }
+  for (const key in values) {
+    switch (key) {
+      case "x":
+      case "y":
+      case "m1":
+      case "b1":
+      case "m2":
+      case "b2":
+        break;
+      default:
+        unknownValue(values, key);
+    }
+  }
+  const in_x = values["x"];
+  if (!(in_x instanceof F) || !hasOwn.call(values, "x")) {
+    badArgument(values, "x", true, "missing input `x`", "`x` must be a Float32Array, but is ", in_x);
+  }
+  const p_m1 = hasOwn.call(values, "m1") ? values["m1"] : params["m1"];
+  if (!(p_m1 instanceof F)) {
+    badArgument(values, "m1", false, "missing input `m1`", "`m1` must be a Float32Array, but is ", p_m1);
+  }
+  const p_b1 = hasOwn.call(values, "b1") ? values["b1"] : params["b1"];
+  if (!(p_b1 instanceof F)) {
+    badArgument(values, "b1", false, "missing input `b1`", "`b1` must be a Float32Array, but is ", p_b1);
+  }
+  const p_m2 = hasOwn.call(values, "m2") ? values["m2"] : params["m2"];
+  if (!(p_m2 instanceof F)) {
+    badArgument(values, "m2", false, "missing input `m2`", "`m2` must be a Float32Array, but is ", p_m2);
+  }
+  const p_b2 = hasOwn.call(values, "b2") ? values["b2"] : params["b2"];
+  if (!(p_b2 instanceof F)) {
+    badArgument(values, "b2", false, "missing input `b2`", "`b2` must be a Float32Array, but is ", p_b2);
+  }
+  if (in_x.length !== 8) {
+    badLength(in_x, "`x` must have 8 elements, but has ", "");
+  }
+  if (p_m1.length !== 6) {
+    badLength(p_m1, "`m1` must have 6 elements, but has ", "");
+  }
+  if (p_b1.length !== 3) {
+    badLength(p_b1, "`b1` must have 3 elements, but has ", "");
+  }
+  if (p_m2.length !== 3) {
+    badLength(p_m2, "`m2` must have 3 elements, but has ", "");
+  }
+  if (p_b2.length !== 1) {
+    badLength(p_b2, "`b2` must have 1 elements, but has ", "");
+  }
+  run_predict(in_x, undefined, p_m1, p_b1, p_m2, p_b2);
+  return predict_result;
+}
+const grad_b8 = new F(1);
+const grad_b7 = new F(3);
+const grad_b6 = new F(3);
+const grad_b5 = new F(6);
+const grad_scratch = new Float64Array(5);
+function run_grad(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
+  let grad_b0_0 = 0, grad_b0_1 = 0, grad_b0_2 = 0, grad_b0_3 = 0, grad_b0_4 = 0, grad_b0_5 = 0, grad_b0_6 = 0, grad_b0_7 = 0, grad_b0_8 = 0, grad_b0_9 = 0, grad_b0_10 = 0, grad_b0_11 = 0, grad_b1_0 = 0, grad_b1_1 = 0, grad_b1_2 = 0, grad_b1_3 = 0, grad_b2_0 = 0, grad_b2_1 = 0, grad_b2_2 = 0, grad_b2_3 = 0, grad_b3_0 = 0, grad_b3_1 = 0, grad_b3_2 = 0, grad_b3_3 = 0, grad_b4_0 = 0, grad_b4_1 = 0, grad_b4_2 = 0, grad_b4_3 = 0, grad_b4_4 = 0, grad_b4_5 = 0, grad_b4_6 = 0, grad_b4_7 = 0, grad_b4_8 = 0, grad_b4_9 = 0, grad_b4_10 = 0, grad_b4_11 = 0;
+  {
+    // h1 [4, 3]  (model.grad:10: h1    = sigmoid(x @ m1 + b1))
+    let acc_33 = 0;
+    acc_33 += in_x[0] * p_m1[0];
+    acc_33 += in_x[1] * p_m1[3];
+    {
+      const v_34 = acc_33;
+      const t_35 = p_b1[0];
+      const t_36 = v_34 + t_35;
+      grad_b0_0 = 1 / (1 + Math.exp(-t_36));
+    }
+  }
+  {
+    let acc_33 = 0;
+    acc_33 += in_x[0] * p_m1[1];
+    acc_33 += in_x[1] * p_m1[4];
+    {
+      const v_34 = acc_33;
+      const t_35 = p_b1[1];
+      const t_36 = v_34 + t_35;
+      grad_b0_1 = 1 / (1 + Math.exp(-t_36));
+    }
+  }
+  {
+    let acc_33 = 0;
+    acc_33 += in_x[0] * p_m1[2];
+    acc_33 += in_x[1] * p_m1[5];
+    {
+      const v_34 = acc_33;
+      const t_35 = p_b1[2];
+      const t_36 = v_34 + t_35;
+      grad_b0_2 = 1 / (1 + Math.exp(-t_36));
+    }
+  }
+  {
+    let acc_33 = 0;
+    acc_33 += in_x[2] * p_m1[0];
+    acc_33 += in_x[3] * p_m1[3];
+    {
+      const v_34 = acc_33;
+      const t_35 = p_b1[0];
+      const t_36 = v_34 + t_35;
+      grad_b0_3 = 1 / (1 + Math.exp(-t_36));
+    }
+  }
+  {
+    let acc_33 = 0;
+    acc_33 += in_x[2] * p_m1[1];
+    acc_33 += in_x[3] * p_m1[4];
+    {
+      const v_34 = acc_33;
+      const t_35 = p_b1[1];
+      const t_36 = v_34 + t_35;
+      grad_b0_4 = 1 / (1 + Math.exp(-t_36));
+    }
+  }
+  {
+    let acc_33 = 0;
+    acc_33 += in_x[2] * p_m1[2];
+    acc_33 += in_x[3] * p_m1[5];
+    {
+      const v_34 = acc_33;
+      const t_35 = p_b1[2];
+      const t_36 = v_34 + t_35;
+      grad_b0_5 = 1 / (1 + Math.exp(-t_36));
+    }
+  }
+  {
+    let acc_33 = 0;
+    acc_33 += in_x[4] * p_m1[0];
+    acc_33 += in_x[5] * p_m1[3];
+    {
+      const v_34 = acc_33;
+      const t_35 = p_b1[0];
+      const t_36 = v_34 + t_35;
+      grad_b0_6 = 1 / (1 + Math.exp(-t_36));
+    }
+  }
+  {
+    let acc_33 = 0;
+    acc_33 += in_x[4] * p_m1[1];
+    acc_33 += in_x[5] * p_m1[4];
+    {
+      const v_34 = acc_33;
+      const t_35 = p_b1[1];
+      const t_36 = v_34 + t_35;
+      grad_b0_7 = 1 / (1 + Math.exp(-t_36));
+    }
+  }
+  {
+    let acc_33 = 0;
+    acc_33 += in_x[4] * p_m1[2];
+    acc_33 += in_x[5] * p_m1[5];
+    {
+      const v_34 = acc_33;
+      const t_35 = p_b1[2];
+      const t_36 = v_34 + t_35;
+      grad_b0_8 = 1 / (1 + Math.exp(-t_36));
+    }
+  }
+  {
+    let acc_33 = 0;
+    acc_33 += in_x[6] * p_m1[0];
+    acc_33 += in_x[7] * p_m1[3];
+    {
+      const v_34 = acc_33;
+      const t_35 = p_b1[0];
+      const t_36 = v_34 + t_35;
+      grad_b0_9 = 1 / (1 + Math.exp(-t_36));
+    }
+  }
+  {
+    let acc_33 = 0;
+    acc_33 += in_x[6] * p_m1[1];
+    acc_33 += in_x[7] * p_m1[4];
+    {
+      const v_34 = acc_33;
+      const t_35 = p_b1[1];
+      const t_36 = v_34 + t_35;
+      grad_b0_10 = 1 / (1 + Math.exp(-t_36));
+    }
+  }
+  {
+    let acc_33 = 0;
+    acc_33 += in_x[6] * p_m1[2];
+    acc_33 += in_x[7] * p_m1[5];
+    {
+      const v_34 = acc_33;
+      const t_35 = p_b1[2];
+      const t_36 = v_34 + t_35;
+      grad_b0_11 = 1 / (1 + Math.exp(-t_36));
+    }
+  }
+  {
+    // y_out [4, 1]  (model.grad:11: y_out = sigmoid(h1 @ m2 + b2))
+    let acc_40 = 0;
+    acc_40 += grad_b0_0 * p_m2[0];
+    acc_40 += grad_b0_1 * p_m2[1];
+    acc_40 += grad_b0_2 * p_m2[2];
+    {
+      const v_41 = acc_40;
+      const t_42 = p_b2[0];
+      const t_43 = v_41 + t_42;
+      grad_b1_0 = 1 / (1 + Math.exp(-t_43));
+    }
+  }
+  {
+    let acc_40 = 0;
+    acc_40 += grad_b0_3 * p_m2[0];
+    acc_40 += grad_b0_4 * p_m2[1];
+    acc_40 += grad_b0_5 * p_m2[2];
+    {
+      const v_41 = acc_40;
+      const t_42 = p_b2[0];
+      const t_43 = v_41 + t_42;
+      grad_b1_1 = 1 / (1 + Math.exp(-t_43));
+    }
+  }
+  {
+    let acc_40 = 0;
+    acc_40 += grad_b0_6 * p_m2[0];
+    acc_40 += grad_b0_7 * p_m2[1];
+    acc_40 += grad_b0_8 * p_m2[2];
+    {
+      const v_41 = acc_40;
+      const t_42 = p_b2[0];
+      const t_43 = v_41 + t_42;
+      grad_b1_2 = 1 / (1 + Math.exp(-t_43));
+    }
+  }
+  {
+    let acc_40 = 0;
+    acc_40 += grad_b0_9 * p_m2[0];
+    acc_40 += grad_b0_10 * p_m2[1];
+    acc_40 += grad_b0_11 * p_m2[2];
+    {
+      const v_41 = acc_40;
+      const t_42 = p_b2[0];
+      const t_43 = v_41 + t_42;
+      grad_b1_3 = 1 / (1 + Math.exp(-t_43));
     }
   }
   {
     // sub [4, 1]  (model.grad:12: loss  = sum((y - y_out)^2))
-    const t_31 = in_y[0];
-    const t_32 = grad_b1_0;
-    grad_b2_0 = t_31 - t_32;
+    const t_45 = in_y[0];
+    const t_46 = grad_b1_0;
+    grad_b2_0 = t_45 - t_46;
   }
   {
-    const t_31 = in_y[1];
-    const t_32 = grad_b1_1;
-    grad_b2_1 = t_31 - t_32;
+    const t_45 = in_y[1];
+    const t_46 = grad_b1_1;
+    grad_b2_1 = t_45 - t_46;
   }
   {
-    const t_31 = in_y[2];
-    const t_32 = grad_b1_2;
-    grad_b2_2 = t_31 - t_32;
+    const t_45 = in_y[2];
+    const t_46 = grad_b1_2;
+    grad_b2_2 = t_45 - t_46;
   }
   {
-    const t_31 = in_y[3];
-    const t_32 = grad_b1_3;
-    grad_b2_3 = t_31 - t_32;
+    const t_45 = in_y[3];
+    const t_46 = grad_b1_3;
+    grad_b2_3 = t_45 - t_46;
   }
   // loss []  (model.grad:12: loss  = sum((y - y_out)^2))
-  let s_loss_33 = 0;
+  let s_loss_47 = 0;
   {
-    let acc_36 = 0;
+    let acc_50 = 0;
     {
-      const t_37 = grad_b2_0;
-      acc_36 = acc_36 + t_37 * t_37;
+      const t_51 = grad_b2_0;
+      acc_50 = acc_50 + t_51 * t_51;
     }
     {
-      const t_37 = grad_b2_1;
-      acc_36 = acc_36 + t_37 * t_37;
+      const t_51 = grad_b2_1;
+      acc_50 = acc_50 + t_51 * t_51;
     }
     {
-      const t_37 = grad_b2_2;
-      acc_36 = acc_36 + t_37 * t_37;
+      const t_51 = grad_b2_2;
+      acc_50 = acc_50 + t_51 * t_51;
     }
     {
-      const t_37 = grad_b2_3;
-      acc_36 = acc_36 + t_37 * t_37;
+      const t_51 = grad_b2_3;
+      acc_50 = acc_50 + t_51 * t_51;
     }
-    s_loss_33 = acc_36;
+    s_loss_47 = acc_50;
   }
   {
     // neg [4, 1]  (model.grad:11: y_out = sigmoid(h1 @ m2 + b2))
-    const t_39 = grad_b2_0;
-    const t_40 = 2 * t_39;
-    const t_41 = grad_b1_0;
-    const t_42 = grad_b1_0;
-    const t_43 = 1 - t_42;
-    const t_44 = t_41 * t_43;
-    const t_45 = t_40 * t_44;
-    grad_b3_0 = -t_45;
+    const t_53 = grad_b2_0;
+    const t_54 = 2 * t_53;
+    const t_55 = grad_b1_0;
+    const t_56 = grad_b1_0;
+    const t_57 = 1 - t_56;
+    const t_58 = t_55 * t_57;
+    const t_59 = t_54 * t_58;
+    grad_b3_0 = -t_59;
   }
   {
-    const t_39 = grad_b2_1;
-    const t_40 = 2 * t_39;
-    const t_41 = grad_b1_1;
-    const t_42 = grad_b1_1;
-    const t_43 = 1 - t_42;
-    const t_44 = t_41 * t_43;
-    const t_45 = t_40 * t_44;
-    grad_b3_1 = -t_45;
+    const t_53 = grad_b2_1;
+    const t_54 = 2 * t_53;
+    const t_55 = grad_b1_1;
+    const t_56 = grad_b1_1;
+    const t_57 = 1 - t_56;
+    const t_58 = t_55 * t_57;
+    const t_59 = t_54 * t_58;
+    grad_b3_1 = -t_59;
   }
   {
-    const t_39 = grad_b2_2;
-    const t_40 = 2 * t_39;
-    const t_41 = grad_b1_2;
-    const t_42 = grad_b1_2;
-    const t_43 = 1 - t_42;
-    const t_44 = t_41 * t_43;
-    const t_45 = t_40 * t_44;
-    grad_b3_2 = -t_45;
+    const t_53 = grad_b2_2;
+    const t_54 = 2 * t_53;
+    const t_55 = grad_b1_2;
+    const t_56 = grad_b1_2;
+    const t_57 = 1 - t_56;
+    const t_58 = t_55 * t_57;
+    const t_59 = t_54 * t_58;
+    grad_b3_2 = -t_59;
   }
   {
-    const t_39 = grad_b2_3;
-    const t_40 = 2 * t_39;
-    const t_41 = grad_b1_3;
-    const t_42 = grad_b1_3;
-    const t_43 = 1 - t_42;
-    const t_44 = t_41 * t_43;
-    const t_45 = t_40 * t_44;
-    grad_b3_3 = -t_45;
+    const t_53 = grad_b2_3;
+    const t_54 = 2 * t_53;
+    const t_55 = grad_b1_3;
+    const t_56 = grad_b1_3;
+    const t_57 = 1 - t_56;
+    const t_58 = t_55 * t_57;
+    const t_59 = t_54 * t_58;
+    grad_b3_3 = -t_59;
   }
   {
     // mul [4, 3]  (model.grad:10: h1    = sigmoid(x @ m1 + b1))
-    let acc_49 = 0;
-    acc_49 += grad_b3_0 * p_m2[0];
+    let acc_63 = 0;
+    acc_63 += grad_b3_0 * p_m2[0];
     {
-      const v_50 = acc_49;
-      const t_51 = grad_b0_0;
-      const t_52 = grad_b0_0;
-      const t_53 = 1 - t_52;
-      const t_54 = t_51 * t_53;
-      grad_b4_0 = v_50 * t_54;
+      const v_64 = acc_63;
+      const t_65 = grad_b0_0;
+      const t_66 = grad_b0_0;
+      const t_67 = 1 - t_66;
+      const t_68 = t_65 * t_67;
+      grad_b4_0 = v_64 * t_68;
     }
   }
   {
-    let acc_49 = 0;
-    acc_49 += grad_b3_0 * p_m2[1];
+    let acc_63 = 0;
+    acc_63 += grad_b3_0 * p_m2[1];
     {
-      const v_50 = acc_49;
-      const t_51 = grad_b0_1;
-      const t_52 = grad_b0_1;
-      const t_53 = 1 - t_52;
-      const t_54 = t_51 * t_53;
-      grad_b4_1 = v_50 * t_54;
+      const v_64 = acc_63;
+      const t_65 = grad_b0_1;
+      const t_66 = grad_b0_1;
+      const t_67 = 1 - t_66;
+      const t_68 = t_65 * t_67;
+      grad_b4_1 = v_64 * t_68;
     }
   }
   {
-    let acc_49 = 0;
-    acc_49 += grad_b3_0 * p_m2[2];
+    let acc_63 = 0;
+    acc_63 += grad_b3_0 * p_m2[2];
     {
-      const v_50 = acc_49;
-      const t_51 = grad_b0_2;
-      const t_52 = grad_b0_2;
-      const t_53 = 1 - t_52;
-      const t_54 = t_51 * t_53;
-      grad_b4_2 = v_50 * t_54;
+      const v_64 = acc_63;
+      const t_65 = grad_b0_2;
+      const t_66 = grad_b0_2;
+      const t_67 = 1 - t_66;
+      const t_68 = t_65 * t_67;
+      grad_b4_2 = v_64 * t_68;
     }
   }
   {
-    let acc_49 = 0;
-    acc_49 += grad_b3_1 * p_m2[0];
+    let acc_63 = 0;
+    acc_63 += grad_b3_1 * p_m2[0];
     {
-      const v_50 = acc_49;
-      const t_51 = grad_b0_3;
-      const t_52 = grad_b0_3;
-      const t_53 = 1 - t_52;
-      const t_54 = t_51 * t_53;
-      grad_b4_3 = v_50 * t_54;
+      const v_64 = acc_63;
+      const t_65 = grad_b0_3;
+      const t_66 = grad_b0_3;
+      const t_67 = 1 - t_66;
+      const t_68 = t_65 * t_67;
+      grad_b4_3 = v_64 * t_68;
     }
   }
   {
-    let acc_49 = 0;
-    acc_49 += grad_b3_1 * p_m2[1];
+    let acc_63 = 0;
+    acc_63 += grad_b3_1 * p_m2[1];
     {
-      const v_50 = acc_49;
-      const t_51 = grad_b0_4;
-      const t_52 = grad_b0_4;
-      const t_53 = 1 - t_52;
-      const t_54 = t_51 * t_53;
-      grad_b4_4 = v_50 * t_54;
+      const v_64 = acc_63;
+      const t_65 = grad_b0_4;
+      const t_66 = grad_b0_4;
+      const t_67 = 1 - t_66;
+      const t_68 = t_65 * t_67;
+      grad_b4_4 = v_64 * t_68;
     }
   }
   {
-    let acc_49 = 0;
-    acc_49 += grad_b3_1 * p_m2[2];
+    let acc_63 = 0;
+    acc_63 += grad_b3_1 * p_m2[2];
     {
-      const v_50 = acc_49;
-      const t_51 = grad_b0_5;
-      const t_52 = grad_b0_5;
-      const t_53 = 1 - t_52;
-      const t_54 = t_51 * t_53;
-      grad_b4_5 = v_50 * t_54;
+      const v_64 = acc_63;
+      const t_65 = grad_b0_5;
+      const t_66 = grad_b0_5;
+      const t_67 = 1 - t_66;
+      const t_68 = t_65 * t_67;
+      grad_b4_5 = v_64 * t_68;
     }
   }
   {
-    let acc_49 = 0;
-    acc_49 += grad_b3_2 * p_m2[0];
+    let acc_63 = 0;
+    acc_63 += grad_b3_2 * p_m2[0];
     {
-      const v_50 = acc_49;
-      const t_51 = grad_b0_6;
-      const t_52 = grad_b0_6;
-      const t_53 = 1 - t_52;
-      const t_54 = t_51 * t_53;
-      grad_b4_6 = v_50 * t_54;
+      const v_64 = acc_63;
+      const t_65 = grad_b0_6;
+      const t_66 = grad_b0_6;
+      const t_67 = 1 - t_66;
+      const t_68 = t_65 * t_67;
+      grad_b4_6 = v_64 * t_68;
     }
   }
   {
-    let acc_49 = 0;
-    acc_49 += grad_b3_2 * p_m2[1];
+    let acc_63 = 0;
+    acc_63 += grad_b3_2 * p_m2[1];
     {
-      const v_50 = acc_49;
-      const t_51 = grad_b0_7;
-      const t_52 = grad_b0_7;
-      const t_53 = 1 - t_52;
-      const t_54 = t_51 * t_53;
-      grad_b4_7 = v_50 * t_54;
+      const v_64 = acc_63;
+      const t_65 = grad_b0_7;
+      const t_66 = grad_b0_7;
+      const t_67 = 1 - t_66;
+      const t_68 = t_65 * t_67;
+      grad_b4_7 = v_64 * t_68;
     }
   }
   {
-    let acc_49 = 0;
-    acc_49 += grad_b3_2 * p_m2[2];
+    let acc_63 = 0;
+    acc_63 += grad_b3_2 * p_m2[2];
     {
-      const v_50 = acc_49;
-      const t_51 = grad_b0_8;
-      const t_52 = grad_b0_8;
-      const t_53 = 1 - t_52;
-      const t_54 = t_51 * t_53;
-      grad_b4_8 = v_50 * t_54;
+      const v_64 = acc_63;
+      const t_65 = grad_b0_8;
+      const t_66 = grad_b0_8;
+      const t_67 = 1 - t_66;
+      const t_68 = t_65 * t_67;
+      grad_b4_8 = v_64 * t_68;
     }
   }
   {
-    let acc_49 = 0;
-    acc_49 += grad_b3_3 * p_m2[0];
+    let acc_63 = 0;
+    acc_63 += grad_b3_3 * p_m2[0];
     {
-      const v_50 = acc_49;
-      const t_51 = grad_b0_9;
-      const t_52 = grad_b0_9;
-      const t_53 = 1 - t_52;
-      const t_54 = t_51 * t_53;
-      grad_b4_9 = v_50 * t_54;
+      const v_64 = acc_63;
+      const t_65 = grad_b0_9;
+      const t_66 = grad_b0_9;
+      const t_67 = 1 - t_66;
+      const t_68 = t_65 * t_67;
+      grad_b4_9 = v_64 * t_68;
     }
   }
   {
-    let acc_49 = 0;
-    acc_49 += grad_b3_3 * p_m2[1];
+    let acc_63 = 0;
+    acc_63 += grad_b3_3 * p_m2[1];
     {
-      const v_50 = acc_49;
-      const t_51 = grad_b0_10;
-      const t_52 = grad_b0_10;
-      const t_53 = 1 - t_52;
-      const t_54 = t_51 * t_53;
-      grad_b4_10 = v_50 * t_54;
+      const v_64 = acc_63;
+      const t_65 = grad_b0_10;
+      const t_66 = grad_b0_10;
+      const t_67 = 1 - t_66;
+      const t_68 = t_65 * t_67;
+      grad_b4_10 = v_64 * t_68;
     }
   }
   {
-    let acc_49 = 0;
-    acc_49 += grad_b3_3 * p_m2[2];
+    let acc_63 = 0;
+    acc_63 += grad_b3_3 * p_m2[2];
     {
-      const v_50 = acc_49;
-      const t_51 = grad_b0_11;
-      const t_52 = grad_b0_11;
-      const t_53 = 1 - t_52;
-      const t_54 = t_51 * t_53;
-      grad_b4_11 = v_50 * t_54;
+      const v_64 = acc_63;
+      const t_65 = grad_b0_11;
+      const t_66 = grad_b0_11;
+      const t_67 = 1 - t_66;
+      const t_68 = t_65 * t_67;
+      grad_b4_11 = v_64 * t_68;
     }
   }
   {
     // matmul [2, 3]  (model.grad:10: h1    = sigmoid(x @ m1 + b1))
-    let acc_58 = 0;
-    acc_58 += in_x[0] * grad_b4_0;
-    acc_58 += in_x[2] * grad_b4_3;
-    acc_58 += in_x[4] * grad_b4_6;
-    acc_58 += in_x[6] * grad_b4_9;
-    grad_b5[0] = acc_58;
+    let acc_72 = 0;
+    acc_72 += in_x[0] * grad_b4_0;
+    acc_72 += in_x[2] * grad_b4_3;
+    acc_72 += in_x[4] * grad_b4_6;
+    acc_72 += in_x[6] * grad_b4_9;
+    grad_b5[0] = acc_72;
   }
   {
-    let acc_58 = 0;
-    acc_58 += in_x[0] * grad_b4_1;
-    acc_58 += in_x[2] * grad_b4_4;
-    acc_58 += in_x[4] * grad_b4_7;
-    acc_58 += in_x[6] * grad_b4_10;
-    grad_b5[1] = acc_58;
+    let acc_72 = 0;
+    acc_72 += in_x[0] * grad_b4_1;
+    acc_72 += in_x[2] * grad_b4_4;
+    acc_72 += in_x[4] * grad_b4_7;
+    acc_72 += in_x[6] * grad_b4_10;
+    grad_b5[1] = acc_72;
   }
   {
-    let acc_58 = 0;
-    acc_58 += in_x[0] * grad_b4_2;
-    acc_58 += in_x[2] * grad_b4_5;
-    acc_58 += in_x[4] * grad_b4_8;
-    acc_58 += in_x[6] * grad_b4_11;
-    grad_b5[2] = acc_58;
+    let acc_72 = 0;
+    acc_72 += in_x[0] * grad_b4_2;
+    acc_72 += in_x[2] * grad_b4_5;
+    acc_72 += in_x[4] * grad_b4_8;
+    acc_72 += in_x[6] * grad_b4_11;
+    grad_b5[2] = acc_72;
   }
   {
-    let acc_58 = 0;
-    acc_58 += in_x[1] * grad_b4_0;
-    acc_58 += in_x[3] * grad_b4_3;
-    acc_58 += in_x[5] * grad_b4_6;
-    acc_58 += in_x[7] * grad_b4_9;
-    grad_b5[3] = acc_58;
+    let acc_72 = 0;
+    acc_72 += in_x[1] * grad_b4_0;
+    acc_72 += in_x[3] * grad_b4_3;
+    acc_72 += in_x[5] * grad_b4_6;
+    acc_72 += in_x[7] * grad_b4_9;
+    grad_b5[3] = acc_72;
   }
   {
-    let acc_58 = 0;
-    acc_58 += in_x[1] * grad_b4_1;
-    acc_58 += in_x[3] * grad_b4_4;
-    acc_58 += in_x[5] * grad_b4_7;
-    acc_58 += in_x[7] * grad_b4_10;
-    grad_b5[4] = acc_58;
+    let acc_72 = 0;
+    acc_72 += in_x[1] * grad_b4_1;
+    acc_72 += in_x[3] * grad_b4_4;
+    acc_72 += in_x[5] * grad_b4_7;
+    acc_72 += in_x[7] * grad_b4_10;
+    grad_b5[4] = acc_72;
   }
   {
-    let acc_58 = 0;
-    acc_58 += in_x[1] * grad_b4_2;
-    acc_58 += in_x[3] * grad_b4_5;
-    acc_58 += in_x[5] * grad_b4_8;
-    acc_58 += in_x[7] * grad_b4_11;
-    grad_b5[5] = acc_58;
+    let acc_72 = 0;
+    acc_72 += in_x[1] * grad_b4_2;
+    acc_72 += in_x[3] * grad_b4_5;
+    acc_72 += in_x[5] * grad_b4_8;
+    acc_72 += in_x[7] * grad_b4_11;
+    grad_b5[5] = acc_72;
   }
   // sum [3]  (model.grad:10: h1    = sigmoid(x @ m1 + b1))
   grad_b6[0] = 0;
   grad_b6[1] = 0;
   grad_b6[2] = 0;
   {
-    const v_62 = grad_b4_0;
-    grad_b6[0] = grad_b6[0] + v_62;
+    const v_76 = grad_b4_0;
+    grad_b6[0] = grad_b6[0] + v_76;
   }
   {
-    const v_62 = grad_b4_1;
-    grad_b6[1] = grad_b6[1] + v_62;
+    const v_76 = grad_b4_1;
+    grad_b6[1] = grad_b6[1] + v_76;
   }
   {
-    const v_62 = grad_b4_2;
-    grad_b6[2] = grad_b6[2] + v_62;
+    const v_76 = grad_b4_2;
+    grad_b6[2] = grad_b6[2] + v_76;
   }
   {
-    const v_62 = grad_b4_3;
-    grad_b6[0] = grad_b6[0] + v_62;
+    const v_76 = grad_b4_3;
+    grad_b6[0] = grad_b6[0] + v_76;
   }
   {
-    const v_62 = grad_b4_4;
-    grad_b6[1] = grad_b6[1] + v_62;
+    const v_76 = grad_b4_4;
+    grad_b6[1] = grad_b6[1] + v_76;
   }
   {
-    const v_62 = grad_b4_5;
-    grad_b6[2] = grad_b6[2] + v_62;
+    const v_76 = grad_b4_5;
+    grad_b6[2] = grad_b6[2] + v_76;
   }
   {
-    const v_62 = grad_b4_6;
-    grad_b6[0] = grad_b6[0] + v_62;
+    const v_76 = grad_b4_6;
+    grad_b6[0] = grad_b6[0] + v_76;
   }
   {
-    const v_62 = grad_b4_7;
-    grad_b6[1] = grad_b6[1] + v_62;
+    const v_76 = grad_b4_7;
+    grad_b6[1] = grad_b6[1] + v_76;
   }
   {
-    const v_62 = grad_b4_8;
-    grad_b6[2] = grad_b6[2] + v_62;
+    const v_76 = grad_b4_8;
+    grad_b6[2] = grad_b6[2] + v_76;
   }
   {
-    const v_62 = grad_b4_9;
-    grad_b6[0] = grad_b6[0] + v_62;
+    const v_76 = grad_b4_9;
+    grad_b6[0] = grad_b6[0] + v_76;
   }
   {
-    const v_62 = grad_b4_10;
-    grad_b6[1] = grad_b6[1] + v_62;
+    const v_76 = grad_b4_10;
+    grad_b6[1] = grad_b6[1] + v_76;
   }
   {
-    const v_62 = grad_b4_11;
-    grad_b6[2] = grad_b6[2] + v_62;
+    const v_76 = grad_b4_11;
+    grad_b6[2] = grad_b6[2] + v_76;
   }
   {
     // matmul [3, 1]  (model.grad:11: y_out = sigmoid(h1 @ m2 + b2))
-    let acc_66 = 0;
-    acc_66 += grad_b0_0 * grad_b3_0;
-    acc_66 += grad_b0_3 * grad_b3_1;
-    acc_66 += grad_b0_6 * grad_b3_2;
-    acc_66 += grad_b0_9 * grad_b3_3;
-    grad_b7[0] = acc_66;
+    let acc_80 = 0;
+    acc_80 += grad_b0_0 * grad_b3_0;
+    acc_80 += grad_b0_3 * grad_b3_1;
+    acc_80 += grad_b0_6 * grad_b3_2;
+    acc_80 += grad_b0_9 * grad_b3_3;
+    grad_b7[0] = acc_80;
   }
   {
-    let acc_66 = 0;
-    acc_66 += grad_b0_1 * grad_b3_0;
-    acc_66 += grad_b0_4 * grad_b3_1;
-    acc_66 += grad_b0_7 * grad_b3_2;
-    acc_66 += grad_b0_10 * grad_b3_3;
-    grad_b7[1] = acc_66;
+    let acc_80 = 0;
+    acc_80 += grad_b0_1 * grad_b3_0;
+    acc_80 += grad_b0_4 * grad_b3_1;
+    acc_80 += grad_b0_7 * grad_b3_2;
+    acc_80 += grad_b0_10 * grad_b3_3;
+    grad_b7[1] = acc_80;
   }
   {
-    let acc_66 = 0;
-    acc_66 += grad_b0_2 * grad_b3_0;
-    acc_66 += grad_b0_5 * grad_b3_1;
-    acc_66 += grad_b0_8 * grad_b3_2;
-    acc_66 += grad_b0_11 * grad_b3_3;
-    grad_b7[2] = acc_66;
+    let acc_80 = 0;
+    acc_80 += grad_b0_2 * grad_b3_0;
+    acc_80 += grad_b0_5 * grad_b3_1;
+    acc_80 += grad_b0_8 * grad_b3_2;
+    acc_80 += grad_b0_11 * grad_b3_3;
+    grad_b7[2] = acc_80;
   }
   // sum [1]  (model.grad:11: y_out = sigmoid(h1 @ m2 + b2))
   grad_b8[0] = 0;
   {
-    const v_70 = grad_b3_0;
-    grad_b8[0] = grad_b8[0] + v_70;
+    const v_84 = grad_b3_0;
+    grad_b8[0] = grad_b8[0] + v_84;
   }
   {
-    const v_70 = grad_b3_1;
-    grad_b8[0] = grad_b8[0] + v_70;
+    const v_84 = grad_b3_1;
+    grad_b8[0] = grad_b8[0] + v_84;
   }
   {
-    const v_70 = grad_b3_2;
-    grad_b8[0] = grad_b8[0] + v_70;
+    const v_84 = grad_b3_2;
+    grad_b8[0] = grad_b8[0] + v_84;
   }
   {
-    const v_70 = grad_b3_3;
-    grad_b8[0] = grad_b8[0] + v_70;
+    const v_84 = grad_b3_3;
+    grad_b8[0] = grad_b8[0] + v_84;
   }
-  grad_scratch[0] = s_loss_33;
+  grad_scratch[0] = s_loss_47;
 }
 const grad_result = {
   grads: {
@@ -1112,560 +1357,560 @@ function run_step(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
   let step_b0_0 = 0, step_b0_1 = 0, step_b0_2 = 0, step_b0_3 = 0, step_b0_4 = 0, step_b0_5 = 0, step_b0_6 = 0, step_b0_7 = 0, step_b0_8 = 0, step_b0_9 = 0, step_b0_10 = 0, step_b0_11 = 0, step_b1_0 = 0, step_b1_1 = 0, step_b1_2 = 0, step_b1_3 = 0, step_b2_0 = 0, step_b2_1 = 0, step_b2_2 = 0, step_b2_3 = 0, step_b3_0 = 0, step_b3_1 = 0, step_b3_2 = 0, step_b3_3 = 0, step_b4_0 = 0, step_b4_1 = 0, step_b4_2 = 0, step_b4_3 = 0, step_b4_4 = 0, step_b4_5 = 0, step_b4_6 = 0, step_b4_7 = 0, step_b4_8 = 0, step_b4_9 = 0, step_b4_10 = 0, step_b4_11 = 0, step_b5_0 = 0, step_b5_1 = 0, step_b5_2 = 0, step_b5_3 = 0, step_b5_4 = 0, step_b5_5 = 0, step_b6_0 = 0, step_b6_1 = 0, step_b6_2 = 0, step_b7_0 = 0, step_b7_1 = 0, step_b7_2 = 0, step_b8_0 = 0;
   {
     // h1 [4, 3]  (model.grad:10: h1    = sigmoid(x @ m1 + b1))
-    let acc_74 = 0;
-    acc_74 += in_x[0] * p_m1[0];
-    acc_74 += in_x[1] * p_m1[3];
+    let acc_88 = 0;
+    acc_88 += in_x[0] * p_m1[0];
+    acc_88 += in_x[1] * p_m1[3];
     {
-      const v_75 = acc_74;
-      const t_76 = p_b1[0];
-      const t_77 = v_75 + t_76;
-      step_b0_0 = 1 / (1 + Math.exp(-t_77));
+      const v_89 = acc_88;
+      const t_90 = p_b1[0];
+      const t_91 = v_89 + t_90;
+      step_b0_0 = 1 / (1 + Math.exp(-t_91));
     }
   }
   {
-    let acc_74 = 0;
-    acc_74 += in_x[0] * p_m1[1];
-    acc_74 += in_x[1] * p_m1[4];
+    let acc_88 = 0;
+    acc_88 += in_x[0] * p_m1[1];
+    acc_88 += in_x[1] * p_m1[4];
     {
-      const v_75 = acc_74;
-      const t_76 = p_b1[1];
-      const t_77 = v_75 + t_76;
-      step_b0_1 = 1 / (1 + Math.exp(-t_77));
+      const v_89 = acc_88;
+      const t_90 = p_b1[1];
+      const t_91 = v_89 + t_90;
+      step_b0_1 = 1 / (1 + Math.exp(-t_91));
     }
   }
   {
-    let acc_74 = 0;
-    acc_74 += in_x[0] * p_m1[2];
-    acc_74 += in_x[1] * p_m1[5];
+    let acc_88 = 0;
+    acc_88 += in_x[0] * p_m1[2];
+    acc_88 += in_x[1] * p_m1[5];
     {
-      const v_75 = acc_74;
-      const t_76 = p_b1[2];
-      const t_77 = v_75 + t_76;
-      step_b0_2 = 1 / (1 + Math.exp(-t_77));
+      const v_89 = acc_88;
+      const t_90 = p_b1[2];
+      const t_91 = v_89 + t_90;
+      step_b0_2 = 1 / (1 + Math.exp(-t_91));
     }
   }
   {
-    let acc_74 = 0;
-    acc_74 += in_x[2] * p_m1[0];
-    acc_74 += in_x[3] * p_m1[3];
+    let acc_88 = 0;
+    acc_88 += in_x[2] * p_m1[0];
+    acc_88 += in_x[3] * p_m1[3];
     {
-      const v_75 = acc_74;
-      const t_76 = p_b1[0];
-      const t_77 = v_75 + t_76;
-      step_b0_3 = 1 / (1 + Math.exp(-t_77));
+      const v_89 = acc_88;
+      const t_90 = p_b1[0];
+      const t_91 = v_89 + t_90;
+      step_b0_3 = 1 / (1 + Math.exp(-t_91));
     }
   }
   {
-    let acc_74 = 0;
-    acc_74 += in_x[2] * p_m1[1];
-    acc_74 += in_x[3] * p_m1[4];
+    let acc_88 = 0;
+    acc_88 += in_x[2] * p_m1[1];
+    acc_88 += in_x[3] * p_m1[4];
     {
-      const v_75 = acc_74;
-      const t_76 = p_b1[1];
-      const t_77 = v_75 + t_76;
-      step_b0_4 = 1 / (1 + Math.exp(-t_77));
+      const v_89 = acc_88;
+      const t_90 = p_b1[1];
+      const t_91 = v_89 + t_90;
+      step_b0_4 = 1 / (1 + Math.exp(-t_91));
     }
   }
   {
-    let acc_74 = 0;
-    acc_74 += in_x[2] * p_m1[2];
-    acc_74 += in_x[3] * p_m1[5];
+    let acc_88 = 0;
+    acc_88 += in_x[2] * p_m1[2];
+    acc_88 += in_x[3] * p_m1[5];
     {
-      const v_75 = acc_74;
-      const t_76 = p_b1[2];
-      const t_77 = v_75 + t_76;
-      step_b0_5 = 1 / (1 + Math.exp(-t_77));
+      const v_89 = acc_88;
+      const t_90 = p_b1[2];
+      const t_91 = v_89 + t_90;
+      step_b0_5 = 1 / (1 + Math.exp(-t_91));
     }
   }
   {
-    let acc_74 = 0;
-    acc_74 += in_x[4] * p_m1[0];
-    acc_74 += in_x[5] * p_m1[3];
+    let acc_88 = 0;
+    acc_88 += in_x[4] * p_m1[0];
+    acc_88 += in_x[5] * p_m1[3];
     {
-      const v_75 = acc_74;
-      const t_76 = p_b1[0];
-      const t_77 = v_75 + t_76;
-      step_b0_6 = 1 / (1 + Math.exp(-t_77));
+      const v_89 = acc_88;
+      const t_90 = p_b1[0];
+      const t_91 = v_89 + t_90;
+      step_b0_6 = 1 / (1 + Math.exp(-t_91));
     }
   }
   {
-    let acc_74 = 0;
-    acc_74 += in_x[4] * p_m1[1];
-    acc_74 += in_x[5] * p_m1[4];
+    let acc_88 = 0;
+    acc_88 += in_x[4] * p_m1[1];
+    acc_88 += in_x[5] * p_m1[4];
     {
-      const v_75 = acc_74;
-      const t_76 = p_b1[1];
-      const t_77 = v_75 + t_76;
-      step_b0_7 = 1 / (1 + Math.exp(-t_77));
+      const v_89 = acc_88;
+      const t_90 = p_b1[1];
+      const t_91 = v_89 + t_90;
+      step_b0_7 = 1 / (1 + Math.exp(-t_91));
     }
   }
   {
-    let acc_74 = 0;
-    acc_74 += in_x[4] * p_m1[2];
-    acc_74 += in_x[5] * p_m1[5];
+    let acc_88 = 0;
+    acc_88 += in_x[4] * p_m1[2];
+    acc_88 += in_x[5] * p_m1[5];
     {
-      const v_75 = acc_74;
-      const t_76 = p_b1[2];
-      const t_77 = v_75 + t_76;
-      step_b0_8 = 1 / (1 + Math.exp(-t_77));
+      const v_89 = acc_88;
+      const t_90 = p_b1[2];
+      const t_91 = v_89 + t_90;
+      step_b0_8 = 1 / (1 + Math.exp(-t_91));
     }
   }
   {
-    let acc_74 = 0;
-    acc_74 += in_x[6] * p_m1[0];
-    acc_74 += in_x[7] * p_m1[3];
+    let acc_88 = 0;
+    acc_88 += in_x[6] * p_m1[0];
+    acc_88 += in_x[7] * p_m1[3];
     {
-      const v_75 = acc_74;
-      const t_76 = p_b1[0];
-      const t_77 = v_75 + t_76;
-      step_b0_9 = 1 / (1 + Math.exp(-t_77));
+      const v_89 = acc_88;
+      const t_90 = p_b1[0];
+      const t_91 = v_89 + t_90;
+      step_b0_9 = 1 / (1 + Math.exp(-t_91));
     }
   }
   {
-    let acc_74 = 0;
-    acc_74 += in_x[6] * p_m1[1];
-    acc_74 += in_x[7] * p_m1[4];
+    let acc_88 = 0;
+    acc_88 += in_x[6] * p_m1[1];
+    acc_88 += in_x[7] * p_m1[4];
     {
-      const v_75 = acc_74;
-      const t_76 = p_b1[1];
-      const t_77 = v_75 + t_76;
-      step_b0_10 = 1 / (1 + Math.exp(-t_77));
+      const v_89 = acc_88;
+      const t_90 = p_b1[1];
+      const t_91 = v_89 + t_90;
+      step_b0_10 = 1 / (1 + Math.exp(-t_91));
     }
   }
   {
-    let acc_74 = 0;
-    acc_74 += in_x[6] * p_m1[2];
-    acc_74 += in_x[7] * p_m1[5];
+    let acc_88 = 0;
+    acc_88 += in_x[6] * p_m1[2];
+    acc_88 += in_x[7] * p_m1[5];
     {
-      const v_75 = acc_74;
-      const t_76 = p_b1[2];
-      const t_77 = v_75 + t_76;
-      step_b0_11 = 1 / (1 + Math.exp(-t_77));
+      const v_89 = acc_88;
+      const t_90 = p_b1[2];
+      const t_91 = v_89 + t_90;
+      step_b0_11 = 1 / (1 + Math.exp(-t_91));
     }
   }
   {
     // y_out [4, 1]  (model.grad:11: y_out = sigmoid(h1 @ m2 + b2))
-    let acc_81 = 0;
-    acc_81 += step_b0_0 * p_m2[0];
-    acc_81 += step_b0_1 * p_m2[1];
-    acc_81 += step_b0_2 * p_m2[2];
+    let acc_95 = 0;
+    acc_95 += step_b0_0 * p_m2[0];
+    acc_95 += step_b0_1 * p_m2[1];
+    acc_95 += step_b0_2 * p_m2[2];
     {
-      const v_82 = acc_81;
-      const t_83 = p_b2[0];
-      const t_84 = v_82 + t_83;
-      step_b1_0 = 1 / (1 + Math.exp(-t_84));
+      const v_96 = acc_95;
+      const t_97 = p_b2[0];
+      const t_98 = v_96 + t_97;
+      step_b1_0 = 1 / (1 + Math.exp(-t_98));
     }
   }
   {
-    let acc_81 = 0;
-    acc_81 += step_b0_3 * p_m2[0];
-    acc_81 += step_b0_4 * p_m2[1];
-    acc_81 += step_b0_5 * p_m2[2];
+    let acc_95 = 0;
+    acc_95 += step_b0_3 * p_m2[0];
+    acc_95 += step_b0_4 * p_m2[1];
+    acc_95 += step_b0_5 * p_m2[2];
     {
-      const v_82 = acc_81;
-      const t_83 = p_b2[0];
-      const t_84 = v_82 + t_83;
-      step_b1_1 = 1 / (1 + Math.exp(-t_84));
+      const v_96 = acc_95;
+      const t_97 = p_b2[0];
+      const t_98 = v_96 + t_97;
+      step_b1_1 = 1 / (1 + Math.exp(-t_98));
     }
   }
   {
-    let acc_81 = 0;
-    acc_81 += step_b0_6 * p_m2[0];
-    acc_81 += step_b0_7 * p_m2[1];
-    acc_81 += step_b0_8 * p_m2[2];
+    let acc_95 = 0;
+    acc_95 += step_b0_6 * p_m2[0];
+    acc_95 += step_b0_7 * p_m2[1];
+    acc_95 += step_b0_8 * p_m2[2];
     {
-      const v_82 = acc_81;
-      const t_83 = p_b2[0];
-      const t_84 = v_82 + t_83;
-      step_b1_2 = 1 / (1 + Math.exp(-t_84));
+      const v_96 = acc_95;
+      const t_97 = p_b2[0];
+      const t_98 = v_96 + t_97;
+      step_b1_2 = 1 / (1 + Math.exp(-t_98));
     }
   }
   {
-    let acc_81 = 0;
-    acc_81 += step_b0_9 * p_m2[0];
-    acc_81 += step_b0_10 * p_m2[1];
-    acc_81 += step_b0_11 * p_m2[2];
+    let acc_95 = 0;
+    acc_95 += step_b0_9 * p_m2[0];
+    acc_95 += step_b0_10 * p_m2[1];
+    acc_95 += step_b0_11 * p_m2[2];
     {
-      const v_82 = acc_81;
-      const t_83 = p_b2[0];
-      const t_84 = v_82 + t_83;
-      step_b1_3 = 1 / (1 + Math.exp(-t_84));
+      const v_96 = acc_95;
+      const t_97 = p_b2[0];
+      const t_98 = v_96 + t_97;
+      step_b1_3 = 1 / (1 + Math.exp(-t_98));
     }
   }
   {
     // sub [4, 1]  (model.grad:12: loss  = sum((y - y_out)^2))
-    const t_86 = in_y[0];
-    const t_87 = step_b1_0;
-    step_b2_0 = t_86 - t_87;
+    const t_100 = in_y[0];
+    const t_101 = step_b1_0;
+    step_b2_0 = t_100 - t_101;
   }
   {
-    const t_86 = in_y[1];
-    const t_87 = step_b1_1;
-    step_b2_1 = t_86 - t_87;
+    const t_100 = in_y[1];
+    const t_101 = step_b1_1;
+    step_b2_1 = t_100 - t_101;
   }
   {
-    const t_86 = in_y[2];
-    const t_87 = step_b1_2;
-    step_b2_2 = t_86 - t_87;
+    const t_100 = in_y[2];
+    const t_101 = step_b1_2;
+    step_b2_2 = t_100 - t_101;
   }
   {
-    const t_86 = in_y[3];
-    const t_87 = step_b1_3;
-    step_b2_3 = t_86 - t_87;
+    const t_100 = in_y[3];
+    const t_101 = step_b1_3;
+    step_b2_3 = t_100 - t_101;
   }
   // loss []  (model.grad:12: loss  = sum((y - y_out)^2))
-  let s_loss_88 = 0;
+  let s_loss_102 = 0;
   {
-    let acc_91 = 0;
+    let acc_105 = 0;
     {
-      const t_92 = step_b2_0;
-      acc_91 = acc_91 + t_92 * t_92;
+      const t_106 = step_b2_0;
+      acc_105 = acc_105 + t_106 * t_106;
     }
     {
-      const t_92 = step_b2_1;
-      acc_91 = acc_91 + t_92 * t_92;
+      const t_106 = step_b2_1;
+      acc_105 = acc_105 + t_106 * t_106;
     }
     {
-      const t_92 = step_b2_2;
-      acc_91 = acc_91 + t_92 * t_92;
+      const t_106 = step_b2_2;
+      acc_105 = acc_105 + t_106 * t_106;
     }
     {
-      const t_92 = step_b2_3;
-      acc_91 = acc_91 + t_92 * t_92;
+      const t_106 = step_b2_3;
+      acc_105 = acc_105 + t_106 * t_106;
     }
-    s_loss_88 = acc_91;
+    s_loss_102 = acc_105;
   }
   {
     // neg [4, 1]  (model.grad:11: y_out = sigmoid(h1 @ m2 + b2))
-    const t_94 = step_b2_0;
-    const t_95 = 2 * t_94;
-    const t_96 = step_b1_0;
-    const t_97 = step_b1_0;
-    const t_98 = 1 - t_97;
-    const t_99 = t_96 * t_98;
-    const t_100 = t_95 * t_99;
-    step_b3_0 = -t_100;
+    const t_108 = step_b2_0;
+    const t_109 = 2 * t_108;
+    const t_110 = step_b1_0;
+    const t_111 = step_b1_0;
+    const t_112 = 1 - t_111;
+    const t_113 = t_110 * t_112;
+    const t_114 = t_109 * t_113;
+    step_b3_0 = -t_114;
   }
   {
-    const t_94 = step_b2_1;
-    const t_95 = 2 * t_94;
-    const t_96 = step_b1_1;
-    const t_97 = step_b1_1;
-    const t_98 = 1 - t_97;
-    const t_99 = t_96 * t_98;
-    const t_100 = t_95 * t_99;
-    step_b3_1 = -t_100;
+    const t_108 = step_b2_1;
+    const t_109 = 2 * t_108;
+    const t_110 = step_b1_1;
+    const t_111 = step_b1_1;
+    const t_112 = 1 - t_111;
+    const t_113 = t_110 * t_112;
+    const t_114 = t_109 * t_113;
+    step_b3_1 = -t_114;
   }
   {
-    const t_94 = step_b2_2;
-    const t_95 = 2 * t_94;
-    const t_96 = step_b1_2;
-    const t_97 = step_b1_2;
-    const t_98 = 1 - t_97;
-    const t_99 = t_96 * t_98;
-    const t_100 = t_95 * t_99;
-    step_b3_2 = -t_100;
+    const t_108 = step_b2_2;
+    const t_109 = 2 * t_108;
+    const t_110 = step_b1_2;
+    const t_111 = step_b1_2;
+    const t_112 = 1 - t_111;
+    const t_113 = t_110 * t_112;
+    const t_114 = t_109 * t_113;
+    step_b3_2 = -t_114;
   }
   {
-    const t_94 = step_b2_3;
-    const t_95 = 2 * t_94;
-    const t_96 = step_b1_3;
-    const t_97 = step_b1_3;
-    const t_98 = 1 - t_97;
-    const t_99 = t_96 * t_98;
-    const t_100 = t_95 * t_99;
-    step_b3_3 = -t_100;
+    const t_108 = step_b2_3;
+    const t_109 = 2 * t_108;
+    const t_110 = step_b1_3;
+    const t_111 = step_b1_3;
+    const t_112 = 1 - t_111;
+    const t_113 = t_110 * t_112;
+    const t_114 = t_109 * t_113;
+    step_b3_3 = -t_114;
   }
   {
     // mul [4, 3]  (model.grad:10: h1    = sigmoid(x @ m1 + b1))
-    let acc_104 = 0;
-    acc_104 += step_b3_0 * p_m2[0];
+    let acc_118 = 0;
+    acc_118 += step_b3_0 * p_m2[0];
     {
-      const v_105 = acc_104;
-      const t_106 = step_b0_0;
-      const t_107 = step_b0_0;
-      const t_108 = 1 - t_107;
-      const t_109 = t_106 * t_108;
-      step_b4_0 = v_105 * t_109;
+      const v_119 = acc_118;
+      const t_120 = step_b0_0;
+      const t_121 = step_b0_0;
+      const t_122 = 1 - t_121;
+      const t_123 = t_120 * t_122;
+      step_b4_0 = v_119 * t_123;
     }
   }
   {
-    let acc_104 = 0;
-    acc_104 += step_b3_0 * p_m2[1];
+    let acc_118 = 0;
+    acc_118 += step_b3_0 * p_m2[1];
     {
-      const v_105 = acc_104;
-      const t_106 = step_b0_1;
-      const t_107 = step_b0_1;
-      const t_108 = 1 - t_107;
-      const t_109 = t_106 * t_108;
-      step_b4_1 = v_105 * t_109;
+      const v_119 = acc_118;
+      const t_120 = step_b0_1;
+      const t_121 = step_b0_1;
+      const t_122 = 1 - t_121;
+      const t_123 = t_120 * t_122;
+      step_b4_1 = v_119 * t_123;
     }
   }
   {
-    let acc_104 = 0;
-    acc_104 += step_b3_0 * p_m2[2];
+    let acc_118 = 0;
+    acc_118 += step_b3_0 * p_m2[2];
     {
-      const v_105 = acc_104;
-      const t_106 = step_b0_2;
-      const t_107 = step_b0_2;
-      const t_108 = 1 - t_107;
-      const t_109 = t_106 * t_108;
-      step_b4_2 = v_105 * t_109;
+      const v_119 = acc_118;
+      const t_120 = step_b0_2;
+      const t_121 = step_b0_2;
+      const t_122 = 1 - t_121;
+      const t_123 = t_120 * t_122;
+      step_b4_2 = v_119 * t_123;
     }
   }
   {
-    let acc_104 = 0;
-    acc_104 += step_b3_1 * p_m2[0];
+    let acc_118 = 0;
+    acc_118 += step_b3_1 * p_m2[0];
     {
-      const v_105 = acc_104;
-      const t_106 = step_b0_3;
-      const t_107 = step_b0_3;
-      const t_108 = 1 - t_107;
-      const t_109 = t_106 * t_108;
-      step_b4_3 = v_105 * t_109;
+      const v_119 = acc_118;
+      const t_120 = step_b0_3;
+      const t_121 = step_b0_3;
+      const t_122 = 1 - t_121;
+      const t_123 = t_120 * t_122;
+      step_b4_3 = v_119 * t_123;
     }
   }
   {
-    let acc_104 = 0;
-    acc_104 += step_b3_1 * p_m2[1];
+    let acc_118 = 0;
+    acc_118 += step_b3_1 * p_m2[1];
     {
-      const v_105 = acc_104;
-      const t_106 = step_b0_4;
-      const t_107 = step_b0_4;
-      const t_108 = 1 - t_107;
-      const t_109 = t_106 * t_108;
-      step_b4_4 = v_105 * t_109;
+      const v_119 = acc_118;
+      const t_120 = step_b0_4;
+      const t_121 = step_b0_4;
+      const t_122 = 1 - t_121;
+      const t_123 = t_120 * t_122;
+      step_b4_4 = v_119 * t_123;
     }
   }
   {
-    let acc_104 = 0;
-    acc_104 += step_b3_1 * p_m2[2];
+    let acc_118 = 0;
+    acc_118 += step_b3_1 * p_m2[2];
     {
-      const v_105 = acc_104;
-      const t_106 = step_b0_5;
-      const t_107 = step_b0_5;
-      const t_108 = 1 - t_107;
-      const t_109 = t_106 * t_108;
-      step_b4_5 = v_105 * t_109;
+      const v_119 = acc_118;
+      const t_120 = step_b0_5;
+      const t_121 = step_b0_5;
+      const t_122 = 1 - t_121;
+      const t_123 = t_120 * t_122;
+      step_b4_5 = v_119 * t_123;
     }
   }
   {
-    let acc_104 = 0;
-    acc_104 += step_b3_2 * p_m2[0];
+    let acc_118 = 0;
+    acc_118 += step_b3_2 * p_m2[0];
     {
-      const v_105 = acc_104;
-      const t_106 = step_b0_6;
-      const t_107 = step_b0_6;
-      const t_108 = 1 - t_107;
-      const t_109 = t_106 * t_108;
-      step_b4_6 = v_105 * t_109;
+      const v_119 = acc_118;
+      const t_120 = step_b0_6;
+      const t_121 = step_b0_6;
+      const t_122 = 1 - t_121;
+      const t_123 = t_120 * t_122;
+      step_b4_6 = v_119 * t_123;
     }
   }
   {
-    let acc_104 = 0;
-    acc_104 += step_b3_2 * p_m2[1];
+    let acc_118 = 0;
+    acc_118 += step_b3_2 * p_m2[1];
     {
-      const v_105 = acc_104;
-      const t_106 = step_b0_7;
-      const t_107 = step_b0_7;
-      const t_108 = 1 - t_107;
-      const t_109 = t_106 * t_108;
-      step_b4_7 = v_105 * t_109;
+      const v_119 = acc_118;
+      const t_120 = step_b0_7;
+      const t_121 = step_b0_7;
+      const t_122 = 1 - t_121;
+      const t_123 = t_120 * t_122;
+      step_b4_7 = v_119 * t_123;
     }
   }
   {
-    let acc_104 = 0;
-    acc_104 += step_b3_2 * p_m2[2];
+    let acc_118 = 0;
+    acc_118 += step_b3_2 * p_m2[2];
     {
-      const v_105 = acc_104;
-      const t_106 = step_b0_8;
-      const t_107 = step_b0_8;
-      const t_108 = 1 - t_107;
-      const t_109 = t_106 * t_108;
-      step_b4_8 = v_105 * t_109;
+      const v_119 = acc_118;
+      const t_120 = step_b0_8;
+      const t_121 = step_b0_8;
+      const t_122 = 1 - t_121;
+      const t_123 = t_120 * t_122;
+      step_b4_8 = v_119 * t_123;
     }
   }
   {
-    let acc_104 = 0;
-    acc_104 += step_b3_3 * p_m2[0];
+    let acc_118 = 0;
+    acc_118 += step_b3_3 * p_m2[0];
     {
-      const v_105 = acc_104;
-      const t_106 = step_b0_9;
-      const t_107 = step_b0_9;
-      const t_108 = 1 - t_107;
-      const t_109 = t_106 * t_108;
-      step_b4_9 = v_105 * t_109;
+      const v_119 = acc_118;
+      const t_120 = step_b0_9;
+      const t_121 = step_b0_9;
+      const t_122 = 1 - t_121;
+      const t_123 = t_120 * t_122;
+      step_b4_9 = v_119 * t_123;
     }
   }
   {
-    let acc_104 = 0;
-    acc_104 += step_b3_3 * p_m2[1];
+    let acc_118 = 0;
+    acc_118 += step_b3_3 * p_m2[1];
     {
-      const v_105 = acc_104;
-      const t_106 = step_b0_10;
-      const t_107 = step_b0_10;
-      const t_108 = 1 - t_107;
-      const t_109 = t_106 * t_108;
-      step_b4_10 = v_105 * t_109;
+      const v_119 = acc_118;
+      const t_120 = step_b0_10;
+      const t_121 = step_b0_10;
+      const t_122 = 1 - t_121;
+      const t_123 = t_120 * t_122;
+      step_b4_10 = v_119 * t_123;
     }
   }
   {
-    let acc_104 = 0;
-    acc_104 += step_b3_3 * p_m2[2];
+    let acc_118 = 0;
+    acc_118 += step_b3_3 * p_m2[2];
     {
-      const v_105 = acc_104;
-      const t_106 = step_b0_11;
-      const t_107 = step_b0_11;
-      const t_108 = 1 - t_107;
-      const t_109 = t_106 * t_108;
-      step_b4_11 = v_105 * t_109;
+      const v_119 = acc_118;
+      const t_120 = step_b0_11;
+      const t_121 = step_b0_11;
+      const t_122 = 1 - t_121;
+      const t_123 = t_120 * t_122;
+      step_b4_11 = v_119 * t_123;
     }
   }
   {
     // matmul [2, 3]  (model.grad:10: h1    = sigmoid(x @ m1 + b1))
-    let acc_113 = 0;
-    acc_113 += in_x[0] * step_b4_0;
-    acc_113 += in_x[2] * step_b4_3;
-    acc_113 += in_x[4] * step_b4_6;
-    acc_113 += in_x[6] * step_b4_9;
-    step_b5_0 = acc_113;
+    let acc_127 = 0;
+    acc_127 += in_x[0] * step_b4_0;
+    acc_127 += in_x[2] * step_b4_3;
+    acc_127 += in_x[4] * step_b4_6;
+    acc_127 += in_x[6] * step_b4_9;
+    step_b5_0 = acc_127;
   }
   {
-    let acc_113 = 0;
-    acc_113 += in_x[0] * step_b4_1;
-    acc_113 += in_x[2] * step_b4_4;
-    acc_113 += in_x[4] * step_b4_7;
-    acc_113 += in_x[6] * step_b4_10;
-    step_b5_1 = acc_113;
+    let acc_127 = 0;
+    acc_127 += in_x[0] * step_b4_1;
+    acc_127 += in_x[2] * step_b4_4;
+    acc_127 += in_x[4] * step_b4_7;
+    acc_127 += in_x[6] * step_b4_10;
+    step_b5_1 = acc_127;
   }
   {
-    let acc_113 = 0;
-    acc_113 += in_x[0] * step_b4_2;
-    acc_113 += in_x[2] * step_b4_5;
-    acc_113 += in_x[4] * step_b4_8;
-    acc_113 += in_x[6] * step_b4_11;
-    step_b5_2 = acc_113;
+    let acc_127 = 0;
+    acc_127 += in_x[0] * step_b4_2;
+    acc_127 += in_x[2] * step_b4_5;
+    acc_127 += in_x[4] * step_b4_8;
+    acc_127 += in_x[6] * step_b4_11;
+    step_b5_2 = acc_127;
   }
   {
-    let acc_113 = 0;
-    acc_113 += in_x[1] * step_b4_0;
-    acc_113 += in_x[3] * step_b4_3;
-    acc_113 += in_x[5] * step_b4_6;
-    acc_113 += in_x[7] * step_b4_9;
-    step_b5_3 = acc_113;
+    let acc_127 = 0;
+    acc_127 += in_x[1] * step_b4_0;
+    acc_127 += in_x[3] * step_b4_3;
+    acc_127 += in_x[5] * step_b4_6;
+    acc_127 += in_x[7] * step_b4_9;
+    step_b5_3 = acc_127;
   }
   {
-    let acc_113 = 0;
-    acc_113 += in_x[1] * step_b4_1;
-    acc_113 += in_x[3] * step_b4_4;
-    acc_113 += in_x[5] * step_b4_7;
-    acc_113 += in_x[7] * step_b4_10;
-    step_b5_4 = acc_113;
+    let acc_127 = 0;
+    acc_127 += in_x[1] * step_b4_1;
+    acc_127 += in_x[3] * step_b4_4;
+    acc_127 += in_x[5] * step_b4_7;
+    acc_127 += in_x[7] * step_b4_10;
+    step_b5_4 = acc_127;
   }
   {
-    let acc_113 = 0;
-    acc_113 += in_x[1] * step_b4_2;
-    acc_113 += in_x[3] * step_b4_5;
-    acc_113 += in_x[5] * step_b4_8;
-    acc_113 += in_x[7] * step_b4_11;
-    step_b5_5 = acc_113;
+    let acc_127 = 0;
+    acc_127 += in_x[1] * step_b4_2;
+    acc_127 += in_x[3] * step_b4_5;
+    acc_127 += in_x[5] * step_b4_8;
+    acc_127 += in_x[7] * step_b4_11;
+    step_b5_5 = acc_127;
   }
   // sum [3]  (model.grad:10: h1    = sigmoid(x @ m1 + b1))
   step_b6_0 = 0;
   step_b6_1 = 0;
   step_b6_2 = 0;
   {
-    const v_117 = step_b4_0;
-    step_b6_0 = step_b6_0 + v_117;
+    const v_131 = step_b4_0;
+    step_b6_0 = step_b6_0 + v_131;
   }
   {
-    const v_117 = step_b4_1;
-    step_b6_1 = step_b6_1 + v_117;
+    const v_131 = step_b4_1;
+    step_b6_1 = step_b6_1 + v_131;
   }
   {
-    const v_117 = step_b4_2;
-    step_b6_2 = step_b6_2 + v_117;
+    const v_131 = step_b4_2;
+    step_b6_2 = step_b6_2 + v_131;
   }
   {
-    const v_117 = step_b4_3;
-    step_b6_0 = step_b6_0 + v_117;
+    const v_131 = step_b4_3;
+    step_b6_0 = step_b6_0 + v_131;
   }
   {
-    const v_117 = step_b4_4;
-    step_b6_1 = step_b6_1 + v_117;
+    const v_131 = step_b4_4;
+    step_b6_1 = step_b6_1 + v_131;
   }
   {
-    const v_117 = step_b4_5;
-    step_b6_2 = step_b6_2 + v_117;
+    const v_131 = step_b4_5;
+    step_b6_2 = step_b6_2 + v_131;
   }
   {
-    const v_117 = step_b4_6;
-    step_b6_0 = step_b6_0 + v_117;
+    const v_131 = step_b4_6;
+    step_b6_0 = step_b6_0 + v_131;
   }
   {
-    const v_117 = step_b4_7;
-    step_b6_1 = step_b6_1 + v_117;
+    const v_131 = step_b4_7;
+    step_b6_1 = step_b6_1 + v_131;
   }
   {
-    const v_117 = step_b4_8;
-    step_b6_2 = step_b6_2 + v_117;
+    const v_131 = step_b4_8;
+    step_b6_2 = step_b6_2 + v_131;
   }
   {
-    const v_117 = step_b4_9;
-    step_b6_0 = step_b6_0 + v_117;
+    const v_131 = step_b4_9;
+    step_b6_0 = step_b6_0 + v_131;
   }
   {
-    const v_117 = step_b4_10;
-    step_b6_1 = step_b6_1 + v_117;
+    const v_131 = step_b4_10;
+    step_b6_1 = step_b6_1 + v_131;
   }
   {
-    const v_117 = step_b4_11;
-    step_b6_2 = step_b6_2 + v_117;
+    const v_131 = step_b4_11;
+    step_b6_2 = step_b6_2 + v_131;
   }
   {
     // matmul [3, 1]  (model.grad:11: y_out = sigmoid(h1 @ m2 + b2))
-    let acc_121 = 0;
-    acc_121 += step_b0_0 * step_b3_0;
-    acc_121 += step_b0_3 * step_b3_1;
-    acc_121 += step_b0_6 * step_b3_2;
-    acc_121 += step_b0_9 * step_b3_3;
-    step_b7_0 = acc_121;
+    let acc_135 = 0;
+    acc_135 += step_b0_0 * step_b3_0;
+    acc_135 += step_b0_3 * step_b3_1;
+    acc_135 += step_b0_6 * step_b3_2;
+    acc_135 += step_b0_9 * step_b3_3;
+    step_b7_0 = acc_135;
   }
   {
-    let acc_121 = 0;
-    acc_121 += step_b0_1 * step_b3_0;
-    acc_121 += step_b0_4 * step_b3_1;
-    acc_121 += step_b0_7 * step_b3_2;
-    acc_121 += step_b0_10 * step_b3_3;
-    step_b7_1 = acc_121;
+    let acc_135 = 0;
+    acc_135 += step_b0_1 * step_b3_0;
+    acc_135 += step_b0_4 * step_b3_1;
+    acc_135 += step_b0_7 * step_b3_2;
+    acc_135 += step_b0_10 * step_b3_3;
+    step_b7_1 = acc_135;
   }
   {
-    let acc_121 = 0;
-    acc_121 += step_b0_2 * step_b3_0;
-    acc_121 += step_b0_5 * step_b3_1;
-    acc_121 += step_b0_8 * step_b3_2;
-    acc_121 += step_b0_11 * step_b3_3;
-    step_b7_2 = acc_121;
+    let acc_135 = 0;
+    acc_135 += step_b0_2 * step_b3_0;
+    acc_135 += step_b0_5 * step_b3_1;
+    acc_135 += step_b0_8 * step_b3_2;
+    acc_135 += step_b0_11 * step_b3_3;
+    step_b7_2 = acc_135;
   }
   // sum [1]  (model.grad:11: y_out = sigmoid(h1 @ m2 + b2))
   step_b8_0 = 0;
   {
-    const v_125 = step_b3_0;
-    step_b8_0 = step_b8_0 + v_125;
+    const v_139 = step_b3_0;
+    step_b8_0 = step_b8_0 + v_139;
   }
   {
-    const v_125 = step_b3_1;
-    step_b8_0 = step_b8_0 + v_125;
+    const v_139 = step_b3_1;
+    step_b8_0 = step_b8_0 + v_139;
   }
   {
-    const v_125 = step_b3_2;
-    step_b8_0 = step_b8_0 + v_125;
+    const v_139 = step_b3_2;
+    step_b8_0 = step_b8_0 + v_139;
   }
   {
-    const v_125 = step_b3_3;
-    step_b8_0 = step_b8_0 + v_125;
+    const v_139 = step_b3_3;
+    step_b8_0 = step_b8_0 + v_139;
   }
-  step_scratch[0] = s_loss_88;
+  step_scratch[0] = s_loss_102;
   p_m1[0] -= step_b5_0;
   p_m1[1] -= step_b5_1;
   p_m1[2] -= step_b5_2;
@@ -1745,12 +1990,13 @@ function step(values) {
   stepImpl(values);
   return step_scratch[0];
 }
-export {meta, params, createParams, forward, valueAndGrad, step};
+export {meta, params, createParams, forward, valueAndGrad, step, predict};
 export default {
   meta: meta,
   params: params,
   createParams: createParams,
   forward: forward,
   valueAndGrad: valueAndGrad,
-  step: step
+  step: step,
+  predict: predict
 };
