@@ -18,7 +18,8 @@ import { gradTag } from "./grad-tag";
 export { GradcError } from "./diagnostics";
 export { formatGradcheck, type GradcheckOptions, type GradcheckResult, type ParamReport } from "./gradcheck";
 // The inline `grad` tag, over `compile` below (grad-tag.ts receives it: no import cycle).
-export const grad = gradTag(compile);
+// Pure: a bundle that never calls `grad` drops it, and with it the compiler.
+export const grad = /* @__PURE__ */ gradTag(compile);
 export * from "./train";
 
 export interface Descriptor {

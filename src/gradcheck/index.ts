@@ -3,7 +3,9 @@
 // objective, at seeded random points (sample.ts draws them; ids come out valid). An
 // element where the estimate is unstable (a kink, a branch of `where`, a max tie within a
 // step) is skipped, not failed; elsewhere the error counts beyond the estimate's own
-// uncertainty (difference.ts), and the report says how fine that uncertainty is.
+// uncertainty (difference.ts), and the report says how fine that uncertainty is. A model
+// that draws (rand, randn, dropout) is differenced through valueAndGrad's value with its
+// generator reset before every call, so each evaluation sees the same draws and masks.
 
 import { fail } from "../diagnostics";
 import { createRandom } from "../train/random";
@@ -20,6 +22,9 @@ export interface CheckableModel {
   createParams(seed?: number): Record<string, Float32Array | Float64Array>;
   forward(values: Values): Record<string, Float32Array | Float64Array | number>;
   valueAndGrad(values: Values): { value: number; grads: Record<string, Float32Array | Float64Array> };
+  /** Present on models that draw: their generator, held fixed during the check. */
+  reseed?(seed: number, calls?: number): void;
+  randomState?(): { seed: number; calls: number };
 }
 
 export interface GradcheckOptions {
@@ -86,6 +91,8 @@ export function checkGradients(model: CheckableModel, options: GradcheckOptions 
   const dims = dimValues([...model.meta.inputs.map((d) => d.shape), ...ids.values()], options.dims);
   const reports: ParamReport[] = names.map((name) => ({ name, size: base[name]!.length, checked: 0, skipped: 0, worst: 0, resolution: 0, ok: true }));
   const worst = names.map(() => ({ over: -1, rel: -1 }));
+  const generator = model.reseed && model.randomState ? { reseed: model.reseed, randomState: model.randomState } : undefined;
+  const start = generator?.randomState();
 
   for (let point = 0; point < points; point++) {
     const random = createRandom(seed + point);
@@ -97,7 +104,8 @@ export function checkGradients(model: CheckableModel, options: GradcheckOptions 
       for (let i = 0; i < p.length; i++) p[i] = p[i]! * (1 + 0.1 * (2 * random() - 1)) + 0.01 * (2 * random() - 1);
       put(values, name, p);
     }
-    const objective = objectiveReader(model, values);
+    const objective = generator ? fixedDraws(model, generator, start!, values) : objectiveReader(model, values);
+    if (generator) generator.reseed(start!.seed, start!.calls);
     const { grads } = model.valueAndGrad(values);
     const analytic = names.map((n) => {
       const g = grads[n];
@@ -141,6 +149,8 @@ export function checkGradients(model: CheckableModel, options: GradcheckOptions 
     });
   }
   reports.forEach((r, k) => { r.ok = (r.checked > 0 || r.size === 0) && worst[k]!.over <= tolerance; });
+  // The check leaves the model's generator where it found it.
+  if (generator) generator.reseed(start!.seed, start!.calls);
   return { ok: reports.every((r) => r.ok), tolerance, points, params: reports };
 }
 
@@ -148,6 +158,15 @@ function option(v: number | undefined, dflt: number, name: string, valid: (v: nu
   if (v === undefined) return dflt;
   if (typeof v !== "number" || !valid(v)) fail("E0304", undefined, `gradcheck: ${name} cannot be ${String(v)}`);
   return v;
+}
+
+/** The objective with dropout active and the draws of the generator at `at`, at every
+ *  evaluation: valueAndGrad's value after resetting the generator. */
+function fixedDraws(model: CheckableModel, generator: { reseed(seed: number, calls?: number): void }, at: { seed: number; calls: number }, values: Values): () => number {
+  return () => {
+    generator.reseed(at.seed, at.calls);
+    return model.valueAndGrad(values).value;
+  };
 }
 
 /** Reads forward's objective: the result key that is not an output, or (when the
