@@ -202,6 +202,8 @@ const tokenClasses: Record<string, (t: Token) => boolean> = {
   number: (t) => t.kind === "number",
   string: (t) => t.kind === "string",
   "statement-end": (t) => t.kind === "newline",
+  // `frozen param`: an identifier token, special only in that position.
+  "frozen-word": (t) => t.kind === "ident" && t.text === "frozen",
 };
 
 /** The rules reachable from `start` without entering a token class. */
