@@ -15,7 +15,7 @@ function seeded(seed: number): () => number {
 function run(shape: MatmulShape, seed = 1, nanAt?: number): { got: Float32Array; want: Float64Array } {
   const { m, k, n } = shape;
   const [sRow, sK] = shape.aStride ?? [k, 1];
-  const mod = new ModuleBuilder().setMemory(Math.ceil(((m * k + k * n + m * n + n) * 4 + 64) / 65536), undefined, "memory");
+  const mod = new ModuleBuilder().setMemory(Math.ceil(((m * k + 2 * k * n + m * n + n) * 4 + 64) / 65536), undefined, "memory");
   addMatmul(mod, shape, "matmul");
   const wasm = mod.encode();
   expect(WebAssembly.validate(wasm)).toBe(true);
@@ -25,6 +25,7 @@ function run(shape: MatmulShape, seed = 1, nanAt?: number): { got: Float32Array;
   const aOff = 4, bOff = aOff + m * k * 4, cOff = bOff + k * n * 4, biasOff = cOff + m * n * 4;
   const a = new Float32Array(mem, aOff, m * k), b = new Float32Array(mem, bOff, k * n), c = new Float32Array(mem, cOff, m * n);
   const bias = new Float32Array(mem, biasOff, n);
+  const scratchOff = biasOff + n * 4;
   const rand = seeded(seed);
   for (let i = 0; i < a.length; i++) a[i] = rand();
   for (let i = 0; i < b.length; i++) b[i] = rand();
@@ -35,12 +36,18 @@ function run(shape: MatmulShape, seed = 1, nanAt?: number): { got: Float32Array;
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
       let s = shape.accumulate ? c[i * n + j]! : 0;
-      for (let p = 0; p < k; p++) s += a[i * sRow + p * sK]! * b[p * n + j]!;
+      for (let p = 0; p < k; p++) s += a[i * sRow + p * sK]! * (shape.bTransposed ? b[j * k + p]! : b[p * n + j]!);
       if (shape.bias) s += bias[j]!;
       want[i * n + j] = shape.relu ? (s > 0 ? s : 0) : s;
     }
   }
-  (ex.matmul as (a: number, b: number, c: number, bias: number) => void)(aOff, bOff, cOff, biasOff);
+  const args = [aOff, bOff, cOff, ...(shape.bias ? [biasOff] : []), ...(shape.bTransposed ? [scratchOff] : [])];
+  (ex.matmul as (...offsets: number[]) => void)(...args);
+  // B itself is left as it was (the copy goes to scratch)
+  const bAfter = new Float32Array(mem, bOff, k * n);
+  const rand2 = seeded(seed);
+  for (let i = 0; i < a.length; i++) rand2();
+  for (let i = 0; i < bAfter.length; i++) expect(bAfter[i]).toBe(Math.fround(rand2()));
   return { got: c.slice(), want };
 }
 
@@ -71,6 +78,17 @@ describe("SIMD matmul", () => {
       const { got, want } = run({ m, k, n, aStride: [1, m] }, 7);
       expectClose(got, want, k);
     }
+  });
+
+  it("B given transposed (an input gradient, dy @ w^T), alone and with the other options", () => {
+    for (const [m, k, n] of [[64, 10, 128], [5, 7, 13], [1, 1, 1], [9, 16, 4]] as const) {
+      const { got, want } = run({ m, k, n, bTransposed: true }, 13);
+      expectClose(got, want, k);
+    }
+    const both = run({ m: 12, k: 5, n: 9, bTransposed: true, aStride: [1, 12], accumulate: true }, 17);
+    expectClose(both.got, both.want, 6);
+    const epi = run({ m: 6, k: 5, n: 11, bTransposed: true, bias: true, relu: true }, 19);
+    expectClose(epi.got, epi.want, 6);
   });
 
   it("accumulates into C", () => {

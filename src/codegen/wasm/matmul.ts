@@ -5,7 +5,9 @@
 // step loads two vectors of B once and one splat of A per row (10 loads, 8 multiply-adds).
 // Edges use smaller tiles (fewer rows, one vector, scalar columns) with constant bounds.
 // A fused epilogue (a bias row, relu) runs on the accumulators before the one store, so a
-// dense layer's forward is one pass over C.
+// dense layer's forward is one pass over C. B given transposed (an input gradient,
+// dy @ w^T) is first copied into row-major scratch: k * n moves against m * k * n
+// multiply-adds, and the one tile loop serves all three products of a matmul.
 
 import { FunctionBuilder, type ModuleBuilder } from "./encode";
 
@@ -21,12 +23,15 @@ export interface MatmulShape {
   bias?: boolean;
   /** Then relu, as the JS target's (x > 0 ? x : 0: NaN gives 0). */
   relu?: boolean;
+  /** B is stored as [n, k] (row-major B^T); the function takes the offset of k * n floats
+   *  of scratch as its last argument. */
+  bTransposed?: boolean;
 }
 
 const rowsPerTile = 4;
 const vecsPerTile = 2;
 
-/** Adds `matmul(a, b, c[, bias])` (byte offsets, 16-byte alignment not required) to
+/** Adds `matmul(a, b, c[, bias][, scratch])` (byte offsets, 16-byte alignment not required) to
  *  `module`; returns its function index. */
 export function addMatmul(module: ModuleBuilder, shape: MatmulShape, exportName?: string): number {
   const { m, k, n } = shape;
@@ -35,7 +40,8 @@ export function addMatmul(module: ModuleBuilder, shape: MatmulShape, exportName?
   }
   const [sRow, sK] = shape.aStride ?? [k, 1];
   if (shape.bias && shape.accumulate) throw new RangeError("matmul: a bias epilogue does not combine with accumulate");
-  const f = new FunctionBuilder(shape.bias ? ["i32", "i32", "i32", "i32"] : ["i32", "i32", "i32"], []);
+  const params = 3 + (shape.bias ? 1 : 0) + (shape.bTransposed ? 1 : 0);
+  const f = new FunctionBuilder(Array.from({ length: params }, () => "i32" as const), []);
   const l = { a: 0, b: 1, c: 2, bias: 3, i: f.local("i32"), j: f.local("i32"), kk: f.local("i32"), pa: f.local("i32"), pb: f.local("i32"), pc: f.local("i32") };
   const vacc = Array.from({ length: rowsPerTile * vecsPerTile }, () => f.local("v128"));
   const sacc = Array.from({ length: rowsPerTile * 3 }, () => f.local("f32"));
@@ -47,6 +53,8 @@ export function addMatmul(module: ModuleBuilder, shape: MatmulShape, exportName?
     f, l, vacc, sacc, bv, av, as, zero,
     shape: { m, k, n, sRow, sK, accumulate: shape.accumulate ?? false, bias: shape.bias ?? false, relu: shape.relu ?? false },
   };
+
+  if (shape.bTransposed) emitTranspose(f, { src: l.b, dst: params - 1, rows: n, cols: k, i: l.i, j: l.j, p: l.pa, q: l.pb });
 
   const fullRows = Math.floor(m / rowsPerTile) * rowsPerTile;
   const restRows = m - fullRows;
@@ -85,6 +93,27 @@ export function addMatmul(module: ModuleBuilder, shape: MatmulShape, exportName?
     rowBlock(restRows);
   }
   return module.addFunction(f, exportName);
+}
+
+/** dst[c * rows + r] = src[r * cols + c], then local `src` := dst (pointers p and q walk
+ *  the two arrays; i and j count). */
+function emitTranspose(f: FunctionBuilder, at: { src: number; dst: number; rows: number; cols: number; i: number; j: number; p: number; q: number }): void {
+  const { src, dst, rows, cols, i, j, p, q } = at;
+  f.op("local.get", src).op("local.set", p);
+  f.op("i32.const", 0).op("local.set", i);
+  f.open("loop");
+  // q = dst + i * 4: column i of the transposed array
+  f.op("local.get", dst).op("local.get", i).op("i32.const", 4).op("i32.mul").op("i32.add").op("local.set", q);
+  f.op("i32.const", cols).op("local.set", j);
+  f.open("loop");
+  f.op("local.get", q).op("local.get", p).op("f32.load", 2, 0).op("f32.store", 2, 0);
+  f.op("local.get", p).op("i32.const", 4).op("i32.add").op("local.set", p);
+  f.op("local.get", q).op("i32.const", rows * 4).op("i32.add").op("local.set", q);
+  f.op("local.get", j).op("i32.const", 1).op("i32.sub").op("local.tee", j).op("br_if", 0);
+  f.op("end");
+  f.op("local.get", i).op("i32.const", 1).op("i32.add").op("local.tee", i).op("i32.const", rows).op("i32.lt_s").op("br_if", 0);
+  f.op("end");
+  f.op("local.get", dst).op("local.set", src);
 }
 
 interface TileContext {
