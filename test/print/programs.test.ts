@@ -137,7 +137,14 @@ const programs: Record<string, string> = {
   avgpool2d_grad: "param g: [1, 1, 2, 2]\nminimize sum(sin(avgpool2d_grad(g, 4, 4)))",
   take: "param a: [5, 3]\nminimize sum(sin(take(a, tensor([[4, 0], [4, 2]]))))",
   scatter_add: "param g: [2, 2, 3]\nminimize sum(sin(scatter_add(g, tensor([[4, 0], [4, 2]]), 5)))",
+  scan: "param a: [3]\nparam xs: [4, 3]\nfn cell(c, x) = tanh(c * a + x)\nminimize sum(sin(scan(cell, a, xs)))",
 };
+
+/** Ops whose printed form is not yet a program: each row is expected to fail (it.fails)
+ *  and starts failing the suite once the print form is fixed, so it then moves out.
+ *  scan prints as `scan([init, xs, ...], slices = 1, reverse = false)`, without its body
+ *  (src/print has no form for the closed graph a scan node carries). */
+const notYetPrograms = new Set(["scan"]);
 
 describe("the printed gradient of one program per op compiles and equals valueAndGrad's", () => {
   it("covers every op of the op table that has a derivative rule", () => {
@@ -153,7 +160,7 @@ describe("the printed gradient of one program per op compiles and equals valueAn
     expect(Object.keys(programs).sort()).toEqual(withRule);
   });
   for (const [op, source] of Object.entries(programs)) {
-    it(op, () => {
+    (notYetPrograms.has(op) ? it.fails : it)(op, () => {
       // the model itself must have a gradient graph
       expect(buildModel(lowerSource(source, { filename: `${op}.grad` })).grads).toBeDefined();
       expectPrintedGradientAgrees(source);
