@@ -127,6 +127,16 @@ describe("dropout", () => {
     expect(f).toBeCloseTo(fOut.get(model.forwardObjective!)!.data[0]!, 12);
   });
 
+  it("a grad() written in the program sees dropout off in forward and on in valueAndGrad", () => {
+    const m = compile("input x: [3]\nparam w: [3] = ones\ng = grad(sum(dropout(w * x, 0.5) ^ 2), w)\noutput g\nminimize sum(g)", { dtype: "f64" });
+    const xs = Float64Array.of(1, 2, 3);
+    expect([...(m.forward({ x: xs }).g as Float64Array)]).toEqual([2, 8, 18]);
+    // sum(g) = sum(2 w x^2 k^2) with k the scaled mask (0 or 2): its gradient is 2 x^2 k^2.
+    const s = state(m);
+    const k = maskAt(s, 1, 3, 0.5);
+    expect([...m.valueAndGrad({ x: xs }).grads.w!]).toEqual([...xs].map((v, i) => 2 * v * v * k[i]! * k[i]!));
+  });
+
   it("a bad p is a located error", () => {
     const bad = (p: string, column: number) => {
       let err: unknown;
