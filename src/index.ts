@@ -5,7 +5,7 @@ import { gradients } from "./autodiff";
 import { emitSource, type CodegenOptions, type ModelIR } from "./codegen";
 import { emitWasmSource } from "./codegen/wasm";
 import { fail, GradcError, InternalError } from "./diagnostics";
-import { checkGradients, findIdInputs, rememberIdInputs, type CheckableModel, type GradcheckOptions, type GradcheckResult } from "./gradcheck";
+import { checkGradients, findIdInputs, rememberFrozenParams, rememberIdInputs, type CheckableModel, type GradcheckOptions, type GradcheckResult } from "./gradcheck";
 import type { Shape } from "./ir";
 import { lowerProgram, lowerSource, requireReadableDims, trainable, type LoweredProgram } from "./lower";
 import { Builder } from "./ops";
@@ -95,6 +95,7 @@ export function compile(source: string, options: CompileOptions = {}): CompiledM
     throw e;
   }
   // Which inputs hold ids, so gradcheck can draw valid ones for this model.
+  rememberFrozenParams(live.meta, model.program.params.filter((p) => p.frozen).map((p) => p.name));
   rememberIdInputs(live.meta, findIdInputs([...model.outputs, ...(model.objective ? [model.objective] : []), ...(model.grads ?? [])]));
   return { ...live, source: text };
 }

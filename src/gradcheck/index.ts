@@ -76,6 +76,13 @@ export interface GradcheckResult {
   params: ParamReport[];
 }
 
+/** The frozen params of compiled models, keyed by `meta` as the id inputs are (ids.ts). */
+const frozenParams = new WeakMap<object, ReadonlySet<string>>();
+
+export function rememberFrozenParams(meta: object, names: readonly string[]): void {
+  if (names.length > 0) frozenParams.set(meta, new Set(names));
+}
+
 /** Check a model's gradient against central differences of its forward objective. */
 export function checkGradients(model: CheckableModel, options: GradcheckOptions = {}): GradcheckResult {
   const seed = option(options.seed, 1, "seed", (v) => Number.isInteger(v));
@@ -83,12 +90,15 @@ export function checkGradients(model: CheckableModel, options: GradcheckOptions 
   const tolerance = option(options.tolerance, 1e-6, "tolerance", (v) => v > 0);
   const maxElements = option(options.maxElements, 64, "maxElements", (v) => Number.isInteger(v) && v >= 1);
   const base = model.createParams(seed);
-  const names = model.meta.params.map((p) => p.name);
-  if (names.some((n) => !(base[n] instanceof Float64Array))) {
+  const all = model.meta.params.map((p) => p.name);
+  if (all.some((n) => !(base[n] instanceof Float64Array))) {
     fail("E0304", undefined, "gradcheck needs an f64 model: compile it with dtype \"f64\" (or pass the source)");
   }
   const ids = rememberedIdInputs(model.meta);
   const dims = dimValues([...model.meta.inputs.map((d) => d.shape), ...ids.values()], options.dims);
+  // A frozen param has no gradient: the others are checked.
+  const frozen = frozenParams.get(model.meta);
+  const names = all.filter((n) => !frozen?.has(n));
   const reports: ParamReport[] = names.map((name) => ({ name, size: base[name]!.length, checked: 0, skipped: 0, worst: 0, resolution: 0, ok: true }));
   const worst = names.map(() => ({ over: -1, rel: -1 }));
   const generator = model.reseed && model.randomState ? { reseed: model.reseed, randomState: model.randomState } : undefined;
@@ -98,7 +108,7 @@ export function checkGradients(model: CheckableModel, options: GradcheckOptions 
     const random = createRandom(seed + point);
     const values = drawInputs(model.meta.inputs, options.values ?? {}, ids, dims, random);
     const params = model.createParams(seed + point);
-    for (const name of names) {
+    for (const name of all) {
       const p = params[name]!;
       // Jitter keeps the initialiser's scale and sign but leaves kinks (zeros) behind.
       for (let i = 0; i < p.length; i++) p[i] = p[i]! * (1 + 0.1 * (2 * random() - 1)) + 0.01 * (2 * random() - 1);

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { emitDeclarations } from "../../src/codegen";
-import { buildModel, compile, compileToSource, GradcError, type CompiledModel } from "../../src/index";
+import { buildModel, compile, compileToSource, GradcError, gradcheck, type CompiledModel } from "../../src/index";
 import { evaluate } from "../../src/interpret";
 import { lowerSource } from "../../src/lower";
 import { parse, printStatement } from "../../src/syntax";
@@ -77,7 +77,14 @@ describe("frozen params", () => {
     expect(dts).toContain("grads: Grads;");
   });
 
-  it("`frozen` is a word only before `param`: it stays a usable name, and prints back", () => {
+  it("are left out of gradcheck, which checks the others", () => {
+    const result = gradcheck("input x: [3]\nfrozen param a: [3] = normal(0, 1)\nparam w: [3] = normal(0, 1)\nminimize sum(tanh(x * w * a))");
+    expect(result.params.map((p) => p.name)).toEqual(["w"]);
+    expect(result.ok).toBe(true);
+    expect(result.params[0]!.checked).toBeGreaterThan(0);
+  });
+
+    it("`frozen` is a word only before `param`: it stays a usable name, and prints back", () => {
     const m = compile("input x\nfrozen = x * 2\noutput frozen");
     expect(m.forward({ x: 3 }).frozen).toBe(6);
     const source = { file: "f.grad", text: "frozen param s: [2] = ones" };
