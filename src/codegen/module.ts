@@ -51,7 +51,9 @@ function kernelSignature(members: readonly Node[], plan: Plan): { key: string; l
     } else {
       const args = n.inputs.map(visit);
       id = `%${lines.length}`;
-      lines.push(`${id}=${n.op.name}${attrKey(n.attrs)}[${n.shape.join(",")}](${args.join(",")})`);
+      // A loop's code is its body's too (scan): distinct bodies never share a function.
+      const body = n.body ? `{${n.body.args.map((a) => a.id).join(",")}->${n.body.result.id}}` : "";
+      lines.push(`${id}=${n.op.name}${attrKey(n.attrs)}${body}[${n.shape.join(",")}](${args.join(",")})`);
     }
     ids.set(n, id);
     return id;

@@ -88,8 +88,6 @@ export const messages = {
   E0263: (fn: string, arg: string, expected: number, found: number) =>
   E0264: (found: string) => `scan: the first argument must name a function of two arguments (the carry and one slice), but ${found}`,
   E0265: (shape: string) => `scan: \`xs\` is sliced along its first axis, so it needs one, but its shape is ${shape}`,
-  E0267: () => `scan runs in the reference interpreter (src/interpret), but compiled code cannot run it yet: the JS target does not emit loops`,
-  E0263: (fn: string, arg: string, expected: number, found: number) =>
   E0266: (result: string, init: string) => `scan: the function returns ${result}, but the carry (\`init\`) is ${init}; it must return the carry's shape`,
     `${fn}: \`${arg}\` needs one entry per axis (${expected}), but has ${found}`,
   E0240: (detail: string) => `tensor: ${detail}`,

@@ -10,6 +10,7 @@ import { dimSub, formatShape, numel, sameShape, topoSort, type Attrs, type Body,
 import { gradients } from "../autodiff/reverse";
 import { Builder } from "./builder";
 import type { KernelContext } from "./define";
+import { emitScan } from "../codegen/scan";
 import { getOp } from "./registry";
 
 /** A body's placeholder arg: `slot` in the loop's args, `tag` unique to its body. */
@@ -56,11 +57,8 @@ export const scan: OpDef = {
     return data;
   },
   vjp: (gb, g, node) => scanVjp(new Builder(gb.graph, gb.span), g, node),
-  // The JS target does not emit a loop around a body yet: a located error, not a crash.
-  emit: {
-    fusesInputs: false,
-    kernel: (ctx: KernelContext) => fail("E0267", ctx.node.span),
-  },
+  // A loop around the body, emitted by the same op hooks (src/codegen/scan.ts).
+  emit: { fusesInputs: false, kernel: (ctx: KernelContext) => emitScan(ctx) },
   cost: (node, numelOf) => {
     // One step's body, times the steps (a free count counts as 1, as elsewhere).
     const steps = typeof node.shape[0] === "number" ? node.shape[0] : 1;
