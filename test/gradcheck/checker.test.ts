@@ -247,6 +247,7 @@ describe("gradcheck passes a model per op of the op table", () => {
     ["einsum, tril, triu, constants", "param q: [2, 3, 4]\nparam k: [2, 3, 4]\ninput r: [3, 3]\nminimize sum(softmax(einsum(\"bqd,bkd->bqk\", q, k) + tril(ones([3, 3])) * -1) * r) + sum(triu(einsum(\"bij->ji\", q)[0:3] * eye(3) + arange(3) * full([3, 3], 0.5)))"],
     ["conv1d, conv2d (dilation, groups), conv_transpose1d/2d", "input x: [1, 2, 7]\ninput y: [1, 4, 6, 6]\nparam w1: [3, 2, 3]\nparam w2: [4, 1, 3, 3]\nparam wt: [4, 2, 3, 3]\nparam t1: [3, 2, 2]\nminimize sum(tanh(conv1d(x, w1, padding = 1, dilation = 2))) + sum(conv2d(y, w2, groups = 4, stride = 2) ^ 2) + sum(sin(conv_transpose2d(y, wt, stride = 2))) + sum(conv_transpose1d(conv1d(x, w1), t1) ^ 2)"],
     ["conv and pool gradients as built-ins", "input x: [1, 2, 6, 6]\ninput x1: [1, 2, 7]\nparam g: [1, 3, 4, 4]\nparam g1: [1, 3, 5]\nparam h: [1, 2, 3, 3]\nparam s: [1, 2, 6, 6]\nminimize sum(conv2d_weight_grad(x, g, [3, 3]) ^ 2) + sum(conv1d_weight_grad(x1, g1, [3]) ^ 2) + sum(maxpool2d_grad(x, h) * x) + sum(maxpool2d_select(x, sin(s)) ^ 2) + sum(avgpool2d_grad(h, 6, 6) ^ 2)"],
+    ["scan (a GRU-like cell over 4 steps)", "input xs: [4, 2, 3]\ninput h0: [2, 3]\nparam w: [3, 3]\nfn cell(h, x) {\n  z = sigmoid(h @ w + x)\n  z * tanh(x) + (1 - z) * h\n}\nminimize sum(scan(cell, h0, xs) ^ 2)"],
   ];
   for (const [name, source] of snippets) {
     it(name, () => {
