@@ -16,8 +16,9 @@ const lastStream = new WeakMap<Graph, number>();
 function streamOf(ctx: BuiltinContext, fn: string, e: Expr | undefined): number {
   if (e) {
     const v = constNumber(e);
-    if (v === undefined || !Number.isSafeInteger(v) || v < 0) {
-      fail("E0253", e.span, fn, "stream", "a non-negative integer", e.kind === "number" ? e.text : "an expression");
+    // The generator mixes a stream as 32 bits: below 2^31, every stream is its own.
+    if (v === undefined || !Number.isInteger(v) || v < 0 || v >= 2 ** 31) {
+      fail("E0253", e.span, fn, "stream", "an integer in [0, 2^31)", e.kind === "number" ? e.text : "an expression");
     }
     return v;
   }

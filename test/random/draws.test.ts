@@ -252,6 +252,8 @@ describe("draws in the interpreter and in emitted code", () => {
       expect([(err as GradcError).code, (err as GradcError).line, (err as GradcError).column]).toEqual([code, line, column]);
     };
     bad("u = rand([2], stream = -1)\noutput u", "E0253", 1, 24);
+    bad("u = rand([2], stream = 2147483648)\noutput u", "E0253", 1, 24);
+    bad("u = rand([2], stream = 0.5)\noutput u", "E0253", 1, 24);
     bad("input s\nu = rand([2], stream = s)\noutput u", "E0253", 2, 24);
     bad("u = rand([2.5])\noutput u", "E0224", 1, 11);
     bad("u = randn()\noutput u", "E0107", 1, 5);
