@@ -24,6 +24,9 @@ declare module "*.grad" {
   const model: {
     meta: typeof meta; params: typeof params; createParams: typeof createParams;
     forward: typeof forward; valueAndGrad: typeof valueAndGrad; step: typeof step; predict: typeof predict;
+    /** Only models that draw (rand, randn, dropout) have a generator to set and read. */
+    reseed?(seed: number, calls?: number): void;
+    randomState?(): { seed: number; calls: number };
   };
   export default model;
 }
