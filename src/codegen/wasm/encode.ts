@@ -113,6 +113,8 @@ const opcodes = {
   "f32x4.mul": [[0xfd, 0xe6, 0x01], "none"], "f32x4.div": [[0xfd, 0xe7, 0x01], "none"],
   "f32x4.min": [[0xfd, 0xe8, 0x01], "none"], "f32x4.max": [[0xfd, 0xe9, 0x01], "none"],
   "f32x4.pmin": [[0xfd, 0xea, 0x01], "none"], "f32x4.pmax": [[0xfd, 0xeb, 0x01], "none"],
+  "f32x4.eq": [[0xfd, 0x41], "none"], "f32x4.lt": [[0xfd, 0x43], "none"], "f32x4.gt": [[0xfd, 0x44], "none"],
+  "v128.and": [[0xfd, 0x4e], "none"], "v128.bitselect": [[0xfd, 0x52], "none"],
   "f64x2.splat": [[0xfd, 0x14], "none"], "f64x2.add": [[0xfd, 0xf0, 0x01], "none"], "f64x2.mul": [[0xfd, 0xf2, 0x01], "none"],
 } as const satisfies Record<string, readonly [readonly number[], Imm]>;
 export type Opcode = keyof typeof opcodes;

@@ -1,6 +1,7 @@
 // The wasm target: the same schedule printed as a WebAssembly module with SIMD128 kernels.
-// Built in layers (docs/wasm.md): the encoder and the register-tiled matmul kernel exist
-// and are tested; the step that runs a whole model's kernels in wasm memory does not yet.
+// Built in layers (docs/wasm.md): the encoder, the register-tiled matmul kernel and fused
+// elementwise / column-sum kernels exist and are tested; the step that runs a whole
+// model's kernels in wasm memory does not yet.
 // Asking for the target is refused with E0308 at the first op it has no kernel for,
 // rather than silently compiled to JS.
 
@@ -10,6 +11,7 @@ import type { CodegenOptions, ModelIR } from "../model";
 
 export { Bytes, FunctionBuilder, ModuleBuilder, valType, type Opcode, type ValType } from "./encode";
 export { addMatmul, type MatmulShape } from "./matmul";
+export { addColumnSum, addMap, type Expr } from "./elementwise";
 
 /** Ops whose kernels the wasm target has: leaves need none. The model-level step (arena
  *  in wasm memory, elementwise prologues and epilogues) is what is missing for the rest. */
