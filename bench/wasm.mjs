@@ -4,14 +4,14 @@
 // `npm run build` (it reads the JS target from dist/; the kernels from src/ via esbuild).
 import { build } from "esbuild";
 import { fileURLToPath } from "node:url";
-import { compileModel } from "./lib/gradc.mjs";
+import { compileModel, gradc } from "./lib/gradc.mjs";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 const bundle = await build({
-  stdin: { contents: 'export * from "./src/codegen/wasm/encode.ts"; export * from "./src/codegen/wasm/matmul.ts";', resolveDir: root, loader: "ts" },
+  stdin: { contents: 'export * from "./src/codegen/wasm/encode.ts"; export * from "./src/codegen/wasm/matmul.ts"; export * from "./src/codegen/wasm/elementwise.ts";', resolveDir: root, loader: "ts" },
   bundle: true, format: "esm", write: false, platform: "node",
 });
-const { ModuleBuilder, addMatmul } = await import(`data:text/javascript;base64,${Buffer.from(bundle.outputFiles[0].text).toString("base64")}`);
+const { ModuleBuilder, addMatmul, addMap, addColumnSum } = await import(`data:text/javascript;base64,${Buffer.from(bundle.outputFiles[0].text).toString("base64")}`);
 
 function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
@@ -75,3 +75,48 @@ console.log(`JS target W2 step: ${stepMs.toFixed(3)} ms  (${(w2Flops / (stepMs *
 // (same flops as its forward) and input gradient
 const kernelMs = rows[1].ms + rows[2].ms + 2 * rows[3].ms + rows[4].ms;
 console.log(`W2 step's matmuls in wasm: ${kernelMs.toFixed(3)} ms, a bound of ${(stepMs / kernelMs).toFixed(1)}x on the step if the elementwise work stays small`);
+
+// A whole W2-shaped step (relu, mse instead of softmax cross-entropy: wasm has no exp yet)
+// composed by hand of the kernels over one memory, as test/wasm/composed-step.test.ts
+// checks it against the JS target; timed against the JS target's step of the same model.
+{
+  const [B, I, H, O] = [64, 784, 128, 10];
+  const x0 = { input: 0 }, x1 = { input: 1 };
+  const m = new ModuleBuilder().setMemory(32, undefined, "memory");
+  addMatmul(m, { m: B, k: I, n: H, bias: true, relu: true }, "layer1");
+  addMatmul(m, { m: B, k: H, n: O, bias: true }, "layer2");
+  addMap(m, B * O, 2, { op: "mul", a: { op: "sub", a: x0, b: x1 }, b: { constant: 2 / (B * O) } }, "dlogits");
+  addMap(m, B * O, 2, { op: "mul", a: { op: "sub", a: x0, b: x1 }, b: { op: "sub", a: x0, b: x1 } }, "squares");
+  addColumnSum(m, B * O, 1, false, "total");
+  addMatmul(m, { m: H, k: B, n: O, aStride: [1, H] }, "dw2");
+  addColumnSum(m, B, O, false, "db2");
+  addMatmul(m, { m: B, k: O, n: H, bTransposed: true }, "dh");
+  addMap(m, B * H, 2, { op: "where_gt", a: x0, b: { constant: 0 }, then: x1, else: { constant: 0 } }, "relugrad");
+  addMatmul(m, { m: I, k: B, n: H, aStride: [1, I] }, "dw1");
+  addColumnSum(m, B, H, false, "db1");
+  for (const n of [I * H, H, H * O, O]) addMap(m, n, 2, { op: "sub", a: x0, b: { op: "mul", a: { constant: 0.1 }, b: x1 } }, `sgd${n}`);
+  const ex = new WebAssembly.Instance(new WebAssembly.Module(m.encode())).exports;
+  let top = 0;
+  const p = {};
+  for (const [name, n] of Object.entries({ x: B * I, y: B * O, w1: I * H, b1: H, w2: H * O, b2: O, h: B * H, logits: B * O, d: B * O, sq: B * O, loss: 1, gw1: I * H, gb1: H, gw2: H * O, gb2: O, dh: B * H, dhr: B * H, scratch: O * H })) {
+    p[name] = top;
+    top += Math.ceil(n / 4) * 16;
+  }
+  const f32 = new Float32Array(ex.memory.buffer);
+  f32.set(x, p.x / 4);
+  f32.set(y, p.y / 4);
+  for (const [name, n] of [["w1", I * H], ["w2", H * O]]) for (let i = 0; i < n; i++) f32[p[name] / 4 + i] = (((i * 2654435761) >>> 0) / 2 ** 32 - 0.5) * 0.1;
+  const step = () => {
+    ex.layer1(p.x, p.w1, p.h, p.b1); ex.layer2(p.h, p.w2, p.logits, p.b2);
+    ex.squares(p.logits, p.y, p.sq); ex.total(p.sq, p.loss); ex.dlogits(p.logits, p.y, p.d);
+    ex.dw2(p.h, p.d, p.gw2); ex.db2(p.d, p.gb2); ex.dh(p.d, p.w2, p.dh, p.scratch);
+    ex.relugrad(p.h, p.dh, p.dhr); ex.dw1(p.x, p.dhr, p.gw1); ex.db1(p.dhr, p.gb1);
+    ex[`sgd${I * H}`](p.w1, p.gw1, p.w1); ex[`sgd${H}`](p.b1, p.gb1, p.b1);
+    ex[`sgd${H * O}`](p.w2, p.gw2, p.w2); ex[`sgd${O}`](p.b2, p.gb2, p.b2);
+  };
+  const wasmStep = time(step, 21);
+  const mse = gradc.compile(`input x: [64, 784]\ninput y: [64, 10]\nparam w1: [784, 128]\nparam b1: [128]\nparam w2: [128, 10]\nparam b2: [10]\nh = relu(x @ w1 + b1)\nlogits = h @ w2 + b2\nminimize mse(logits, y) with sgd(lr = 0.1)\n`, { seed: 1 });
+  const jsStep = time(() => mse.step({ x, y }), 21);
+  console.log(`W2-mse step, kernels composed by hand in wasm: ${wasmStep.median.toFixed(3)} ms (fastest ${wasmStep.min.toFixed(3)})`);
+  console.log(`W2-mse step, JS target:                        ${jsStep.median.toFixed(3)} ms (fastest ${jsStep.min.toFixed(3)}), ${(jsStep.median / wasmStep.median).toFixed(1)}x the wasm time`);
+}
