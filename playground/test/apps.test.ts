@@ -1,11 +1,13 @@
 // The bundler example apps (examples/bundler/): built with their own build commands as in
-// test/plugins/examples.test.ts (a temp copy linked to this repository and its tools), then
-// run in Chromium from a static server: each trains XOR in the browser.
+// test/plugins/examples.test.ts (a temp copy, with the tools linked from this repository),
+// then run in Chromium from a static server: each trains XOR in the browser. The gradc
+// they install is a copy of the package (dist/ included), so a concurrent rebuild of
+// dist/ cannot pull the plugins away mid-build.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser } from "puppeteer-core";
 import { execFile } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { promisify } from "node:util";
@@ -26,13 +28,34 @@ beforeAll(async () => {
     cpSync(join(repo, "examples/bundler", name), join(examples, name), { recursive: true, filter: (src) => !/[\\/](dist|node_modules)$/.test(src) });
   }
   mkdirSync(join(examples, "node_modules"));
-  symlinkSync(repo, join(examples, "node_modules/gradc"), "dir");
+  await packageSnapshot(join(examples, "node_modules/gradc"));
   for (const tool of ["tsup", "vite"]) symlinkSync(join(repo, "node_modules", tool), join(examples, "node_modules", tool), "dir");
   const env = { ...process.env, NODE_ENV: "production", PATH: `${join(repo, "node_modules/.bin")}${delimiter}${process.env.PATH ?? ""}` };
   await Promise.all(["tsup", "vite"].map((name) => run("npm", ["run", "--silent", "build"], { cwd: join(examples, name), env })));
   browser = await launch();
 }, 180_000);
 afterAll(async () => { await browser?.close(); });
+
+/** What `npm install` of gradc would unpack (package.json, grad-module.d.ts, dist/), its
+ *  dependencies linked from the repository's node_modules. */
+async function packageSnapshot(to: string): Promise<void> {
+  const needed = ["index.js", "index.d.ts", "esbuild.js", "vite.js"];
+  for (let attempt = 0; ; attempt++) {
+    rmSync(to, { recursive: true, force: true });
+    mkdirSync(to, { recursive: true });
+    for (const f of ["package.json", "grad-module.d.ts"]) cpSync(join(repo, f), join(to, f));
+    try {
+      cpSync(join(repo, "dist"), join(to, "dist"), { recursive: true });
+      if (needed.every((f) => existsSync(join(to, "dist", f)))) break;
+    } catch {
+      // a rebuild removed a file while it was being copied
+    }
+    if (attempt === 20) throw new Error("dist/ stayed incomplete (a rebuild in progress?)");
+    await new Promise((r) => setTimeout(r, 1000));
+    await ensureFreshDist();
+  }
+  symlinkSync(join(repo, "node_modules"), join(to, "node_modules"), "dir");
+}
 
 describe("the bundler example apps in the browser", () => {
   it("the Vite app's page trains XOR and fits its inline model", async () => {
