@@ -104,6 +104,18 @@ describe("dropout", () => {
     [...m.params.w!].forEach((w, i) => expect(w).toBeCloseTo(1 - 0.1 * x[i]! * mask[i]!, 12));
   });
 
+  it("a large model's step (valueAndGrad's kernels reused) applies the same call's mask", () => {
+    const big = 8192;
+    const xs = Float64Array.from({ length: big }, (_, i) => Math.cos(i));
+    const src = `input x: [${big}]\nparam w: [${big}] = ones\nminimize sum(dropout(x * w, 0.3)) with sgd(lr = 0.5)`;
+    const m = compile(src, { dtype: "f64", seed: 12 });
+    const s = state(m);
+    const loss = m.step({ x: xs });
+    const mask = maskAt(s, 1, big, 0.3);
+    expect(loss).toBeCloseTo(mask.reduce((a, k, i) => a + xs[i]! * k, 0), 8);
+    [...m.params.w!].forEach((w, i) => expect(w).toBe(1 - 0.5 * (xs[i]! * mask[i]!)));
+  });
+
   it("p = 0 is the identity everywhere, and draws nothing", () => {
     const m = compile(source(0), { dtype: "f64" });
     expect([...m.valueAndGrad({ x }).grads.w!]).toEqual([...x]);
