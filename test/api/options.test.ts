@@ -46,8 +46,8 @@ describe("compile and check options", () => {
 
   it("an unknown option name is an error with a suggestion", () => {
     const e = expectGradcError(() => compile(xorSource, { sizez: { n: 2 } } as never), "E0305",
-      "unknown option `sizez`; the options are `filename`, `sizes`, `dtype`, `seed`", "did you mean `sizes`?");
-    expect(e.rendered).toBe("error: unknown option `sizez`; the options are `filename`, `sizes`, `dtype`, `seed`\n  hint: did you mean `sizes`?");
+      "unknown option `sizez`; the options are `filename`, `sizes`, `dtype`, `seed`, `target`", "did you mean `sizes`?");
+    expect(e.rendered).toBe("error: unknown option `sizez`; the options are `filename`, `sizes`, `dtype`, `seed`, `target`\n  hint: did you mean `sizes`?");
     expectGradcError(() => compile(xorSource, { dtpye: "f64" } as never), "E0305", /`dtpye`/, "did you mean `dtype`?");
     // `format` belongs to the CLI and the bundler plugins, not to compile; nothing is near it
     expect(expectGradcError(() => compile(xorSource, { format: "esm" } as never), "E0305", /`format`/).errors[0]!.hint).toBeUndefined();
@@ -120,7 +120,7 @@ describe("bundler plugin options", () => {
   it("are checked where the plugin is created, in the bundler's config", () => {
     for (const make of [esbuildPlugin, rollupPlugin] as ((o?: object) => unknown)[]) {
       expectGradcError(() => make({ sizez: { n: 2 } }), "E0305",
-        "unknown option `sizez`; the options are `sizes`, `dtype`, `seed`, `inline`, `dts`, `root`", "did you mean `sizes`?");
+        "unknown option `sizez`; the options are `sizes`, `dtype`, `seed`, `target`, `inline`, `dts`, `root`", "did you mean `sizes`?");
       expectGradcError(() => make({ dts: "yes" }), "E0304", 'bad option: dts must be true or false, but is "yes"');
       expectGradcError(() => make({ root: 1 }), "E0304", "bad option: root must be a folder name, but is 1");
       expectGradcError(() => make({ dtype: "f16" }), "E0303", /"f16"/);
