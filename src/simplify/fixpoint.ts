@@ -45,8 +45,10 @@ function simplifyPass(b: Builder, roots: readonly Node[], options: SimplifyOptio
   for (const n of order) {
     let m = n;
     const inputs = n.inputs.map((i) => image.get(i)!);
-    if (inputs.some((x, k) => x !== n.inputs[k])) {
-      m = b.graph.apply(n.op, inputs, n.attrs, n.span, n.body);
+    // A loop's body is simplified as a graph of its own (its args stay as they are).
+    const body = n.body && { args: n.body.args, result: simplify(b.graph, [n.body.result], options)[0]! };
+    if (inputs.some((x, k) => x !== n.inputs[k]) || body?.result !== n.body?.result) {
+      m = b.graph.apply(n.op, inputs, n.attrs, n.span, body);
       if (m.name === undefined) m.name = n.name;
       uses.transfer(n, m);
     }
