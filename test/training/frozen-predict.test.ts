@@ -6,6 +6,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import ts from "typescript";
 import { describe, expect, it } from "vitest";
 import { emitDeclarations } from "../../src/codegen";
 import { buildModel, compile, compileToSource, GradcError, gradcheck, type CompiledModel } from "../../src/index";
@@ -174,5 +175,39 @@ describe("predict", () => {
   it("of a model without outputs returns an empty record", () => {
     const m = compile("input x\nparam w\nminimize (w - x) ^ 2");
     expect(m.predict({})).toEqual({});
+  });
+});
+
+describe("the .d.ts, checked by TypeScript", () => {
+  it("types predict with only the needed inputs, and grads without the frozen params", () => {
+    const dir = mkdtempSync(join(tmpdir(), "gradc-predict-types-"));
+    const source = `input x: [2]\ninput y: [2]\nfrozen param e: [2] = ones\nparam w: [2]\nout = x * e * w\noutput out\nminimize sum((out - y) ^ 2)`;
+    writeFileSync(join(dir, "model.d.ts"), emitDeclarations(lowerSource(source), "f32"));
+    const x = "new Float32Array(2)";
+    writeFileSync(join(dir, "ok.ts"), `import { predict, valueAndGrad, params } from "./model";
+const a: Float32Array = predict({ x: ${x} }).out;
+const b: Float32Array = predict({ x: ${x}, y: ${x}, e: ${x} }).out;
+const g: Float32Array = valueAndGrad({ x: ${x}, y: ${x} }).grads.w;
+const e: Float32Array = params.e;
+export { a, b, g, e };
+`);
+    writeFileSync(join(dir, "bad.ts"), `import { predict, valueAndGrad } from "./model";
+predict({ y: ${x} });
+valueAndGrad({ x: ${x}, y: ${x} }).grads.e;
+predict({ x: ${x} }).loss;
+export {};
+`);
+    const files = ["ok.ts", "bad.ts"].map((f) => join(dir, f));
+    const program = ts.createProgram(files, {
+      strict: true, noEmit: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext,
+      moduleResolution: ts.ModuleResolutionKind.Bundler, lib: ["lib.es2022.d.ts"], types: [],
+    });
+    const errors = ts.getPreEmitDiagnostics(program).map((d) =>
+      `${d.file?.fileName.split("/").pop()}:${d.file ? d.file.getLineAndCharacterOfPosition(d.start!).line + 1 : 0}: ${ts.flattenDiagnosticMessageText(d.messageText, "\n")}`);
+    expect(errors.filter((e) => e.startsWith("ok.ts"))).toEqual([]);
+    const bad = errors.filter((e) => e.startsWith("bad.ts")).join("\n");
+    expect(bad).toMatch(/bad\.ts:2: [^]*'"x"' is missing/);
+    expect(bad).toMatch(/bad\.ts:3: .*'e'/);
+    expect(bad).toMatch(/bad\.ts:4: .*'loss'/);
   });
 });
