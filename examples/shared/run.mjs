@@ -1,7 +1,7 @@
 // The driver the iris and MNIST examples share: compile the model, train it (or load
 // params saved by an earlier run), evaluate it on the test split, print the confusion
 // matrix, save the params file and the loss/accuracy curves, and print the test accuracy
-// as the last line: `test accuracy: 0.973`.
+// as the last line, `test accuracy: 0.xxx` with the number for the model.
 //
 // Options (all examples): --epochs N, --batch-size N, --seed N, --out DIR (where params
 // and curves go; default <example>/out), --load FILE (skip training, use saved params).
