@@ -1,6 +1,6 @@
 // The editor: CodeMirror 6 with gradc highlighting. The keyword and built-in name sets come
-// from the compiler itself (its lexer's keywords, its built-in table and the prelude), so
-// the page highlights exactly the words the language knows.
+// from the compiler itself (its lexer's keywords, its built-in table, the prelude, the
+// initialiser and optimizer tables), so the page highlights exactly the words it knows.
 
 import { EditorState, type Extension } from "@codemirror/state";
 import { EditorView, keymap, lineNumbers, highlightActiveLine, drawSelection } from "@codemirror/view";
@@ -11,11 +11,11 @@ import { tags } from "@lezer/highlight";
 import { keywords } from "../../src/syntax";
 import { builtins } from "../../src/lower/builtins";
 import { preludeSource } from "../../src/syntax";
+import { initSchemas, optimizerSchemas } from "../../src/lower/lower";
 
 // Prelude functions are written in gradc: `fn name(` in its source.
 const preludeNames = [...preludeSource.matchAll(/\bfn\s+([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1]!);
-const known = new Set([...Object.keys(builtins), ...preludeNames]);
-const optimizers = new Set(["sgd", "adam", "adamw", "momentum", "rmsprop"]);
+const known = new Set([...Object.keys(builtins), ...preludeNames, ...Object.keys(initSchemas), ...Object.keys(optimizerSchemas)]);
 
 const gradc = StreamLanguage.define<{ afterDecl: boolean }>({
   name: "gradc",
@@ -31,7 +31,7 @@ const gradc = StreamLanguage.define<{ afterDecl: boolean }>({
       if (w === "true" || w === "false") return "bool";
       if (keywords.has(w)) { state.afterDecl = w !== "with" && w !== "minimize"; return "keyword"; }
       if (state.afterDecl) { state.afterDecl = false; return "variableName.definition"; }
-      return known.has(w) || optimizers.has(w) ? "variableName.function" : "variableName";
+      return known.has(w) ? "variableName.function" : "variableName";
     }
     if (stream.match(/^(\.\.\.|\*\*|\/\/|<=|>=|==|!=|[+\-*/@^<>=])/)) return "operator";
     stream.next();

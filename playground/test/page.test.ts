@@ -29,6 +29,12 @@ describe("the playground page", () => {
     const ready = Date.now() - t0;
     expect(await page.$eval(".cm-content", (e) => e.textContent)).toContain("minimize loss with sgd(lr = 1.0)");
     expect(await page.$eval("#grad", (e) => e.textContent)).toBe(gradc("xor.grad", xorSource, ["grad", "xor.grad"]).stdout);
+    // Highlighting: keywords one colour, built-ins, initialisers and optimizers another.
+    const colours = new Map(await page.$$eval(".cm-line span", (spans) => spans.map((e) => [e.textContent!, getComputedStyle(e).color] as [string, string])));
+    expect(colours.get("minimize")).toBe(colours.get("param"));
+    expect(colours.get("sigmoid")).toBeDefined();
+    expect(colours.get("sigmoid")).not.toBe(colours.get("param"));
+    for (const word of ["sum", "uniform", "sgd"]) expect(colours.get(word)).toBe(colours.get("sigmoid"));
     await page.screenshot({ path: `${outputDir}/page-xor.png` });
     expect(errors).toEqual([]);
     console.log(`page ready (graph drawn) ${ready} ms after navigation`);
