@@ -9,6 +9,8 @@ import { compile, GradcError, gradcheck, type CompiledModel } from "../../../src
 import { evaluate } from "../../../src/interpret";
 import { lowerSource } from "../../../src/lower";
 import { Builder } from "../../../src/ops";
+import { rng } from "../../helpers/random";
+import { sampleValues } from "../../helpers/values";
 import { createRandom } from "../../../src/train/random";
 import { generateModel, mutate, Tape, type GeneratedModel } from "./generate";
 import { limitsMode } from "../../helpers/limits";
@@ -94,6 +96,42 @@ function sameAsReference(source: string, sizes: Record<string, number> | undefin
   return Object.is(want, value) || (Number.isNaN(want) && Number.isNaN(value));
 }
 
+/** Emitted f64 code against the interpreter at adversarial inputs (ties, zeros of both
+ *  signs, small integers: where tie rules and kinks decide the value, which random floats
+ *  never reach): the objective and every gradient, relative to each tensor's finite scale.
+ *  Returns what disagreed, or undefined. */
+function adversarialDisagreement(source: string, sizes: Record<string, number> | undefined, dims: Record<string, number>, model: CompiledModel, seed: number): string | undefined {
+  const program = lowerSource(source, { filename: "fuzz.grad", sizes });
+  const objective = program.objective!.node;
+  const grads = gradients(new Builder(program.graph, undefined), objective, program.params.map((p) => p.node));
+  const r = rng(seed ^ 0x5bd1e995);
+  const values: Record<string, Float64Array | number> = {};
+  const env = new Map<string, ArrayLike<number>>(Object.entries(model.params));
+  for (const d of model.meta.inputs) {
+    const n = d.shape.reduce<number>((c, s) => c * (typeof s === "number" ? s : (dims[s] ?? 3)), 1);
+    const a = Float64Array.from(sampleValues(n, r, "adversarial"));
+    Object.defineProperty(values, d.name, { value: d.shape.length === 0 ? a[0]! : a, enumerable: true });
+    env.set(d.name, a);
+  }
+  const want = evaluate([objective, ...grads], { values: env, dims: new Map(Object.entries(dims)) });
+  const got = guarded("valueAndGrad at adversarial values", source, () => model.valueAndGrad(values));
+  if (got instanceof GradcError) return undefined; // e.g. ids out of range: a located refusal
+  const pairs: [string, ArrayLike<number>, ArrayLike<number>][] = [
+    ["objective", [got.value], want.get(objective)!.data],
+    ...program.params.map((p, i): [string, ArrayLike<number>, ArrayLike<number>] => [`d_${p.name}`, got.grads[p.name] as ArrayLike<number>, want.get(grads[i]!)!.data]),
+  ];
+  for (const [label, g, w] of pairs) {
+    let scale = 0;
+    for (let i = 0; i < w.length; i++) if (Number.isFinite(w[i]!)) scale = Math.max(scale, Math.abs(w[i]!));
+    for (let i = 0; i < w.length; i++) {
+      const a = g[i]!, b = w[i]!;
+      if (Object.is(a, b) || a === b || (Number.isNaN(a) && Number.isNaN(b))) continue;
+      if (!Number.isFinite(a) || !Number.isFinite(b) || Math.abs(a - b) > 1e-9 * (Math.abs(b) + scale)) return `${label}[${i}]: emitted ${a}, interpreter ${b}`;
+    }
+  }
+  return undefined;
+}
+
 const paramSize = (m: CompiledModel) => Object.values(m.params).reduce((c, p) => c + p.length, 0);
 
 /** Compile, run, gradcheck and step one model; `valid` models must compile. */
@@ -144,6 +182,10 @@ function exercise(source: string, sizes: Record<string, number> | undefined, dim
         failure("the gradient disagrees with finite differences", source, JSON.stringify(result.params, null, 1));
       }
     }
+  }
+  if (hasObjective && Number.isFinite(model.valueAndGrad(values).value) && paramSize(model) <= checkBudget) {
+    const disagreement = adversarialDisagreement(source, sizes, dims, model, seed);
+    if (disagreement) failure(`emitted code and the interpreter disagree at adversarial values: ${disagreement}`, source, "");
   }
   // The f32 build: forward, and a few optimizer steps, must not throw.
   const f32 = guarded("compile f32", source, () => compile(source, { sizes, filename: "fuzz.grad", seed }));
