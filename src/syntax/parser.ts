@@ -187,14 +187,6 @@ class Parser {
     return { kind: "fn", name, params, ...(defaults.some((d) => d) ? { defaults } : {}), body, span: this.spanFrom(kw.start) };
   }
 
-  // output = "output" ident { "," ident }
-  private outputStatement(): Stmt {
-    const kw = this.next();
-    const names = [this.ident("an output name")];
-    while (this.eatPunct(",")) names.push(this.ident("an output name"));
-    return { kind: "output", names, span: this.spanFrom(kw.start) };
-  }
-
   // block = "{" { newline } { definition newline { newline } } expr { newline } "}"
   // A mistake inside skips to the block's `}`, so its other lines are not read as statements.
   private block(params: readonly Ident[]): { locals: LocalDef[]; body: Expr } {
@@ -258,6 +250,14 @@ class Parser {
   /** A statement keyword at the start of a line: a block still open there was left open. */
   private startsStatement(t: Token): boolean {
     return t.lineStart === true && t.kind === "keyword" && statementKeywords.has(t.text);
+  }
+
+  // output = "output" ident { "," ident }
+  private outputStatement(): Stmt {
+    const kw = this.next();
+    const names = [this.ident("an output name")];
+    while (this.eatPunct(",")) names.push(this.ident("an output name"));
+    return { kind: "output", names, span: this.spanFrom(kw.start) };
   }
 
   // minimize = "minimize" expr [ "with" call ]
