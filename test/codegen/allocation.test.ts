@@ -1,44 +1,16 @@
-// A steady-state forward / valueAndGrad / step allocates nothing: counted as young-generation
-// collections (scavenges) in a separate process (so the test runner's own allocations do not
-// count), with the emitted module copied alone into an empty folder. Only scavenges count:
-// they happen when new objects fill the nursery, which a 1 MB semi-space makes small, so a
-// per-call allocation of even 16 bytes causes several over these loops, while the idle-time
-// and memory-reducing full collections a loaded machine may run do not count.
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+// A steady-state forward / valueAndGrad / step / predict allocates nothing: counted as
+// young-generation collections in a child process with a 1 MB nursery
+// (test/helpers/gc.ts), with the emitted module alone in an empty folder.
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { compileToSource } from "../../src/index";
+import { scavengesDuring } from "../helpers/gc";
 
 const xor = readFileSync(new URL("../../examples/xor/xor.grad", import.meta.url), "utf8");
 
+/** `script` defines warm() (run first, once) and measure(). */
 function gcEvents(source: string, options: object, script: string): { gcs: number; result: unknown } {
-  const dir = mkdtempSync(join(tmpdir(), "gradc-gc-"));
-  writeFileSync(join(dir, "model.mjs"), compileToSource(source, { ...options, format: "esm" }).text);
-  writeFileSync(join(dir, "run.mjs"), `
-import * as model from "./model.mjs";
-import { PerformanceObserver, constants } from "node:perf_hooks";
-${script}
-// Warm the measured loop itself too, so its own optimisation is not counted.
-warm();
-measure();
-measure();
-// Collect what warming up left behind, so an idle-time collection of it is not counted.
-globalThis.gc();
-globalThis.gc();
-let gcs = 0;
-const obs = new PerformanceObserver((list) => {
-  for (const e of list.getEntries()) if (e.detail.kind === constants.NODE_PERFORMANCE_GC_MINOR) gcs++;
-});
-obs.observe({ entryTypes: ["gc"] });
-const result = measure();
-await new Promise((r) => setTimeout(r, 50));
-obs.disconnect();
-console.log(JSON.stringify({ gcs, result }));
-`);
-  const out = execFileSync(process.execPath, ["--expose-gc", "--max-semi-space-size=1", "run.mjs"], { cwd: dir, encoding: "utf8" });
-  return JSON.parse(out.trim().split("\n").pop()!) as { gcs: number; result: unknown };
+  return scavengesDuring(compileToSource(source, { ...options, format: "esm" }).text, `${script}\nwarm();`);
 }
 
 describe("allocation", () => {

@@ -3,46 +3,24 @@
 // (counted in a separate process with a 1 MB nursery, as test/codegen/allocation.test.ts
 // does), for a small model (one function per call) and a large one (kernel functions).
 
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { compileToSource } from "../../src/index";
+import { scavengesDuring } from "../helpers/gc";
 
+/** Scavenges over `rounds` of step, forward, valueAndGrad and predict. */
 function minorGcs(source: string, values: string, rounds: number): { gcs: number; result: number } {
-  const dir = mkdtempSync(join(tmpdir(), "gradc-random-gc-"));
-  writeFileSync(join(dir, "model.mjs"), compileToSource(source, { format: "esm" }).text);
-  writeFileSync(join(dir, "run.mjs"), `
-import * as model from "./model.mjs";
-import { PerformanceObserver, constants } from "node:perf_hooks";
+  return scavengesDuring(compileToSource(source, { format: "esm" }).text, `
 const values = ${values};
-function measure(rounds) {
+function measure() {
   let s = 0;
-  for (let i = 0; i < rounds; i++) {
+  for (let i = 0; i < ${rounds}; i++) {
     s += model.step(values);
     s += model.forward(values).loss;
     s += model.valueAndGrad(values).value;
     s += model.predict(values).out[0];
   }
   return s;
-}
-measure(${rounds});
-measure(${rounds});
-globalThis.gc();
-globalThis.gc();
-let gcs = 0;
-const obs = new PerformanceObserver((list) => {
-  for (const e of list.getEntries()) if (e.detail.kind === constants.NODE_PERFORMANCE_GC_MINOR) gcs++;
-});
-obs.observe({ entryTypes: ["gc"] });
-const result = measure(${rounds});
-await new Promise((r) => setTimeout(r, 50));
-obs.disconnect();
-console.log(JSON.stringify({ gcs, result }));
-`);
-  const out = execFileSync(process.execPath, ["--expose-gc", "--max-semi-space-size=1", "run.mjs"], { cwd: dir, encoding: "utf8" });
-  return JSON.parse(out.trim().split("\n").pop()!) as { gcs: number; result: number };
+}`) as { gcs: number; result: number };
 }
 
 describe("allocation with draws", () => {
