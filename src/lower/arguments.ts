@@ -63,3 +63,9 @@ export function count(b: Builder, x: Node, ax: number[]): Node {
   const c = b.constant(known);
   return free.length === 0 ? c : b.mul(c, b.op("size", [], { dims: free.sort() }));
 }
+
+/** The list of tensors `concat` and `stack` take (`[a, b, ...]`), each lowered by `tensor`. */
+export function tensorList(e: Expr, tensor: (e: Expr) => Node): Node[] {
+  if (e.kind !== "list" || e.items.length === 0) fail("E0209", e.span, "the first argument must be a list of tensors, like [a, b]");
+  return e.items.map(tensor);
+}

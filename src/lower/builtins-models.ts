@@ -9,7 +9,7 @@ import { fail } from "../diagnostics";
 import { dimMul, dimProduct, formatShape, normalizeAxis, type Dim, type Node } from "../ir";
 import type { Builder } from "../ops";
 import type { Expr } from "../syntax";
-import { axes, bool, constNumber, count, int, keptShape } from "./arguments";
+import { axes, bool, constNumber, count, int, keptShape, tensorList } from "./arguments";
 import type { Builtin, BuiltinContext, BuiltinDoc } from "./builtins";
 
 const sameShapeDoc = "`x.shape`";
@@ -198,8 +198,7 @@ export const modelBuiltins: Record<string, Builtin> = {
       counterpart: "`np.stack`, `torch.stack`",
     },
     lower: ([xs, axis], ctx) => {
-      if (xs!.kind !== "list" || xs!.items.length === 0) fail("E0209", xs!.span, "the first argument must be a list of tensors, like [a, b]");
-      const parts = xs!.items.map((e) => ctx.tensor(e));
+      const parts = tensorList(xs!, (e) => ctx.tensor(e));
       const first = parts[0]!;
       for (const p of parts) {
         if (p.shape.length !== first.shape.length || p.shape.some((d, k) => d !== first.shape[k])) {

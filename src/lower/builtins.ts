@@ -9,7 +9,7 @@ import { inferReshapeDim, type Builder } from "../ops";
 import { gradients } from "../autodiff";
 import type { Expr } from "../syntax";
 import { convBuiltins } from "./conv-builtins";
-import { axes, bool, constNumber, count, int, keptShape } from "./arguments";
+import { axes, bool, constNumber, count, int, keptShape, tensorList } from "./arguments";
 import type { ExprLowerer } from "./expr";
 import type { Scope } from "./scope";
 import { lowerEinsum } from "./einsum";
@@ -357,8 +357,7 @@ export const builtins: Record<string, Builtin> = {
       shape: "the common shape, with the sizes along `axis` added", grad: "each input gets its own slice of `g`", counterpart: "`np.concatenate`, `torch.cat`",
     },
     lower: ([xs, axis], ctx) => {
-      if (xs!.kind !== "list" || xs!.items.length === 0) fail("E0209", xs!.span, "the first argument must be a list of tensors, like [a, b]");
-      const parts = xs!.items.map((e) => ctx.tensor(e));
+      const parts = tensorList(xs!, (e) => ctx.tensor(e));
       const rank = parts[0]!.shape.length;
       if (rank === 0) fail("E0209", xs!.span, "scalars cannot be concatenated");
       const a = int("concat", "axis", axis, 0);
