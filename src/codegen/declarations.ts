@@ -9,7 +9,8 @@ export function emitDeclarations(program: LoweredProgram, dtype: "f32" | "f64", 
   const valueType = (rank: number) => (rank === 0 ? `number | ${arr}` : arr);
   const inputFields = program.inputs.map((i) => `  ${key(i.name)}: ${valueType(i.shape.length)};`);
   const paramFields = program.params.map((p) => `  ${key(p.name)}?: ${valueType(p.shape.length)};`);
-  // `predict` needs only the inputs its outputs read (other known inputs are accepted).
+  // `predict` needs only the inputs its outputs read, and those giving a free dim theirs
+  // cannot (other known inputs are accepted).
   const needed = new Set(predictInputs(program));
   const predictFields = program.inputs.map((i) => `  ${key(i.name)}${needed.has(i) ? "" : "?"}: ${valueType(i.shape.length)};`);
   const outputNames = new Set<string>();

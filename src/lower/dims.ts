@@ -53,18 +53,24 @@ export function checkFreeDims(
     if (open.length > 0) out.push(diagnostic("E0407", d.span, d.name, `[${open.join(", ")}]`));
   }
   const inInputs = new Set(inputs.flatMap((d) => d.shape.filter((s): s is string => typeof s === "string")));
-  const used = new Set<string>();
-  for (const n of topoSort(roots)) {
-    for (const s of n.shape) dimNames(s, used);
-    const attrDims = n.attrs.dims;
-    if (n.op.name === "size" && Array.isArray(attrDims)) for (const s of attrDims) if (typeof s === "string") dimNames(s, used);
-  }
+  const used = usedDims(roots);
   for (const d of dims) {
     if (typeof d.value === "string" && used.has(d.name) && !solved.has(d.name) && !inInputs.has(d.name)) {
       out.push(diagnostic("E0126", d.span, d.name));
     }
   }
   return out;
+}
+
+/** The dim names the computation of `roots` uses: in its shapes and in `size` nodes. */
+export function usedDims(roots: readonly Node[]): Set<string> {
+  const used = new Set<string>();
+  for (const n of topoSort(roots)) {
+    for (const s of n.shape) dimNames(s, used);
+    const attrDims = n.attrs.dims;
+    if (n.op.name === "size" && Array.isArray(attrDims)) for (const s of attrDims) if (typeof s === "string") dimNames(s, used);
+  }
+  return used;
 }
 
 /** A condition on free dims that only their values can settle, checked by the compiled

@@ -7,6 +7,7 @@ import { formatShape, Graph, isDimName, isKnown, topoSort, type Dim, type Node, 
 import { Builder } from "../ops";
 import { parse, preludeFile, preludeSource, type Expr, type Program, type Stmt } from "../syntax";
 import { constNumber } from "./arguments";
+import { solvableDims, usedDims } from "./dims";
 import { ExprLowerer, checkKeywords } from "./expr";
 import { AlreadyReported, Scope } from "./scope";
 import { intExpr } from "./shape-expr";
@@ -83,10 +84,34 @@ export function trainable<P extends ParamDecl>(params: readonly P[]): P[] {
   return params.filter((p) => !p.frozen);
 }
 
-/** The inputs `predict` needs: those the declared outputs depend on, in declaration order. */
+/** The inputs `predict` needs, in declaration order: those the declared outputs depend on,
+ *  and, when their lengths cannot give every free dim the outputs use (`ids: [b, t]` alone
+ *  gives neither b nor t), the further inputs whose lengths do (`len: [b]`), added one at a
+ *  time in declaration order. Without them predict would run with sizes it cannot know. */
 export function predictInputs(program: LoweredProgram): TensorDecl[] {
-  const reached = new Set(topoSort(program.outputs.map((o) => o.node)));
-  return program.inputs.filter((i) => reached.has(i.node));
+  const roots = program.outputs.map((o) => o.node);
+  const reached = new Set(topoSort(roots));
+  const chosen = new Set(program.inputs.filter((i) => reached.has(i.node)));
+  const free = new Set(program.dims.filter((d) => typeof d.value === "string").map((d) => d.name));
+  const wanted = [...usedDims(roots)].filter((d) => free.has(d));
+  const ordered = () => program.inputs.filter((i) => chosen.has(i));
+  let solved = solvableDims(ordered());
+  let progress = true;
+  while (progress && !wanted.every((d) => solved.has(d))) {
+    progress = false;
+    for (const i of program.inputs) {
+      if (chosen.has(i)) continue;
+      chosen.add(i);
+      const more = solvableDims(ordered());
+      if (more.size > solved.size) {
+        solved = more;
+        progress = true;
+        break;
+      }
+      chosen.delete(i);
+    }
+  }
+  return ordered();
 }
 
 let preludeProgram: Program | undefined;

@@ -11,7 +11,7 @@ import { describe, expect, it } from "vitest";
 import { emitDeclarations } from "../../src/codegen";
 import { buildModel, compile, compileToSource, GradcError, gradcheck, type CompiledModel } from "../../src/index";
 import { evaluate } from "../../src/interpret";
-import { lowerSource } from "../../src/lower";
+import { lowerSource, predictInputs } from "../../src/lower";
 import { parse, printStatement } from "../../src/syntax";
 
 const embed = (frozen: string) => `
@@ -145,6 +145,22 @@ describe("predict", () => {
     const m = compile(classifier, { dtype: "f64" });
     expect((m.predict({ x }).probs as Float64Array).length).toBe(8);
     expect((m.predict({ x: new Float64Array(15) }).probs as Float64Array).length).toBe(20);
+  });
+
+  it("also needs the inputs that give a free dim its outputs use, when theirs cannot", () => {
+    // `ids` [b, t] alone gives neither dim; `len` [b] gives b, then `ids` gives t. Before,
+    // predict took `ids` alone and ran with the previous call's dims (0 on a fresh model).
+    const source = "dim b, t\ninput ids: [b, t]\ninput len: [b]\ninput y: [b]\nparam W: [4, 3] = normal(0, 1)\nlogits = take(W, ids)\noutput logits\nminimize sum(logits) + sum(len * y)";
+    const m = compile(source, { dtype: "f64" });
+    expect(lowerSource(source).inputs.length).toBe(3);
+    expect(predictInputs(lowerSource(source)).map((i) => i.name)).toEqual(["ids", "len"]);
+    expect(errorOf(() => m.predict({ ids: new Float64Array(6) })).message).toContain("missing input `len`");
+    const ids6 = Float64Array.from([0, 1, 2, 3, 0, 1]);
+    const wide = m.predict({ ids: ids6, len: new Float64Array(2) }).logits as Float64Array;
+    expect(wide.length).toBe(18);
+    expect(Array.from(wide.subarray(9, 12))).toEqual(Array.from(m.params.W!.subarray(9, 12)));
+    expect((m.predict({ ids: new Float64Array(12), len: new Float64Array(3) }).logits as Float64Array).length).toBe(36);
+    expect(emitDeclarations(lowerSource(source), "f32")).toMatch(/export interface PredictValues \{\n {2}"ids": Float32Array;\n {2}"len": Float32Array;\n {2}"y"\?: Float32Array;\n/);
   });
 
   it("is an export of the emitted module, typed with only the needed inputs", async () => {
