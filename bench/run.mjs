@@ -13,6 +13,7 @@ import os from "node:os";
 import { fileURLToPath } from "node:url";
 import { measure, sinkValue } from "./lib/harness.mjs";
 import { modelStats } from "./lib/gradc.mjs";
+import { loadJax } from "./jax/load.mjs";
 import { loadTf } from "./tf/load.mjs";
 import { setupW1 } from "./w1-xor.mjs";
 import { setupW2 } from "./w2-mlp.mjs";
@@ -54,14 +55,15 @@ const machineLine = `${machine.cpu}, ${machine.cores} cores, Node ${machine.node
 log(`gradc bench: ${machineLine}`);
 
 const tf = await loadTf();
-const results = { machine: machineLine, machineInfo: machine, tfjs: { version: tf.version, wasmSimd: tf.simd, wasmThreads: tf.threads }, timing, workloads: {} };
+const jax = await loadJax();
+const results = { machine: machineLine, machineInfo: machine, tfjs: { version: tf.version, wasmSimd: tf.simd, wasmThreads: tf.threads }, jaxjs: { version: jax.version, device: "wasm" }, timing, workloads: {} };
 
 // ---- W1–W4, W6, W7: check, then time ----
 const setups = { W1: setupW1, W2: setupW2, W3: setupW3, W4: setupW4, W6: setupW6, W7: setupW7 };
 for (const [id, setup] of Object.entries(setups)) {
   if (!only.has(id)) continue;
   log(`\n${id}: setting up and checking`);
-  const w = await setup({ tf });
+  const w = await setup({ tf, jax });
   const verdict = {};
   for (const c of w.checks) {
     const ok = c.fails ? false : (c.lossErr === undefined || c.lossErr < LOSS_TOL) && c.gradErr < GRAD_TOL;

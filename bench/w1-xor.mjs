@@ -3,11 +3,12 @@ import { appliedGradient, copyRecord, relError } from "./lib/data.mjs";
 import { compileModel } from "./lib/gradc.mjs";
 import { ownLoop } from "./lib/harness.mjs";
 import { fusedXor, loopsXor } from "./hand/w1-xor.mjs";
+import { jaxXor } from "./jax/w1-xor.mjs";
 import { tfXor } from "./tf/w1-xor.mjs";
 
 const LR = 1.0;
 
-export async function setupW1({ tf }) {
+export async function setupW1({ tf, jax }) {
   const data = { x: Float32Array.from([0, 0, 0, 1, 1, 0, 1, 1]), y: Float32Array.from([0, 1, 1, 0]) };
   const model = compileModel("w1-xor");
   const init = copyRecord(model.params);
@@ -23,6 +24,7 @@ export async function setupW1({ tf }) {
   const tfCpu = tfXor(tf.tf, init, data, LR);
   await tf.use("wasm");
   const tfWasm = tfXor(tf.tf, init, data, LR);
+  const jx = jaxXor(jax.jax, init, data, LR);
 
   // One step each from the same params: the loss it returns, and the gradient it applied.
   const checks = [];
@@ -39,6 +41,7 @@ export async function setupW1({ tf }) {
   check("TF.js cpu", tfCpu.step, tfCpu.read);
   await tf.use("wasm");
   check("TF.js wasm", tfWasm.step, tfWasm.read);
+  check("jax-js wasm, jit", jx.step, jx.read);
 
   return {
     id: "W1",
@@ -53,6 +56,7 @@ export async function setupW1({ tf }) {
       { name: "hand-written, loops", loop: ownLoop(loops.step, values, "loops_w1") },
       { name: "TF.js cpu", loop: ownLoop(tfCpu.step, undefined, "tfcpu_w1"), before: () => tf.use("cpu") },
       { name: "TF.js wasm", loop: ownLoop(tfWasm.step, undefined, "tfwasm_w1"), before: () => tf.use("wasm") },
+      { name: "jax-js wasm, jit", loop: ownLoop(jx.step, undefined, "jax_w1") },
     ],
   };
 }

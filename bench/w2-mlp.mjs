@@ -4,6 +4,7 @@ import { appliedGradient, copyRecord, oneHot, relError, uniform } from "./lib/da
 import { compileModel } from "./lib/gradc.mjs";
 import { ownLoop } from "./lib/harness.mjs";
 import { plainMlp, tiledMlp } from "./hand/w2-mlp.mjs";
+import { jaxMlp } from "./jax/w2-mlp.mjs";
 import { tfMlp } from "./tf/w2-mlp.mjs";
 
 const LR = 0.1;
@@ -12,7 +13,7 @@ export function w2Data() {
   return { x: uniform(64 * 784, 0, 1, 21), y: oneHot(64, 10, 22) };
 }
 
-export async function setupW2({ tf }) {
+export async function setupW2({ tf, jax }) {
   const data = w2Data();
   const model = compileModel("w2-mlp");
   const init = copyRecord(model.params);
@@ -26,6 +27,7 @@ export async function setupW2({ tf }) {
   const tfCpu = tfMlp(tf.tf, init, data, LR);
   await tf.use("wasm");
   const tfWasm = tfMlp(tf.tf, init, data, LR);
+  const jx = jaxMlp(jax.jax, init, data, LR);
 
   const checks = [];
   const check = (name, step, read) => {
@@ -41,6 +43,7 @@ export async function setupW2({ tf }) {
   check("TF.js cpu", tfCpu.step, tfCpu.read);
   await tf.use("wasm");
   check("TF.js wasm", tfWasm.step, tfWasm.read);
+  check("jax-js wasm, jit", jx.step, jx.read);
 
   return {
     id: "W2",
@@ -55,6 +58,7 @@ export async function setupW2({ tf }) {
       { name: "hand-written, plain i-k-j", loop: ownLoop(plain.step, values, "plain_w2") },
       { name: "TF.js cpu", loop: ownLoop(tfCpu.step, undefined, "tfcpu_w2"), before: () => tf.use("cpu") },
       { name: "TF.js wasm", loop: ownLoop(tfWasm.step, undefined, "tfwasm_w2"), before: () => tf.use("wasm") },
+      { name: "jax-js wasm, jit", loop: ownLoop(jx.step, undefined, "jax_w2") },
     ],
   };
 }
