@@ -13,15 +13,28 @@ const require = createRequire(new URL("../package.json", import.meta.url));
 let loaded;
 export async function loadJax() {
   if (loaded) return loaded;
-  const jax = await import(require.resolve("@jax-js/jax"));
+  let entry;
+  try {
+    entry = require.resolve("@jax-js/jax");
+  } catch {
+    // an older bench/node_modules: the jax-js rows say so instead of stopping the run
+    loaded = { jax: null, version: null, missing: "@jax-js/jax is not installed (npm ci --prefix bench)" };
+    return loaded;
+  }
+  const jax = await import(entry);
   const devices = await jax.init("wasm");
   if (!devices.includes("wasm")) throw new Error(`jax-js: no wasm backend (got ${devices.join(", ")})`);
   jax.defaultDevice("wasm");
   // the package's exports leave out package.json: read it beside the resolved entry
-  const entry = require.resolve("@jax-js/jax");
   const { version } = JSON.parse(readFileSync(join(dirname(entry), "..", "package.json"), "utf8"));
   loaded = { jax, version };
   return loaded;
+}
+
+/** The loaded module, or the reason it is missing as an error (the row then fails). */
+export function need(jax) {
+  if (!jax) throw new Error(loaded?.missing ?? "jax-js is not loaded");
+  return jax;
 }
 
 /**
@@ -30,7 +43,7 @@ export async function loadJax() {
  * Returns { step() -> loss, read() -> record of Float32Array }.
  */
 export function jaxStepper(jax, lossFn, init, shapes, data, lr) {
-  const { numpy: np, jit, valueAndGrad, tree } = jax;
+  const { numpy: np, jit, valueAndGrad, tree } = need(jax);
   let params = Object.fromEntries(Object.entries(shapes).map(([k, s]) => [k, np.array(Float32Array.from(init[k])).reshape(s)]));
   const update = jit((p, ...d) => {
     const [loss, g] = valueAndGrad(lossFn)(tree.map((a) => a.ref, p), ...d);

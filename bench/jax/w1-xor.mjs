@@ -1,8 +1,8 @@
 // W1 in jax-js: the seed XOR model, loss = sum((y - y_out)^2), SGD, the step under jit.
-import { jaxStepper } from "./load.mjs";
+import { jaxStepper, need } from "./load.mjs";
 
 export function jaxXor(jax, init, data, lr) {
-  const { numpy: np, nn } = jax;
+  const { numpy: np, nn } = need(jax);
   const x = np.array(Float32Array.from(data.x)).reshape([4, 2]);
   const y = np.array(Float32Array.from(data.y)).reshape([4, 1]);
   const loss = (p, x, y) => {

@@ -1,8 +1,8 @@
 // W2 in jax-js: MLP 784-128-10, batch 64, relu, softmax cross-entropy, SGD, under jit.
-import { jaxStepper } from "./load.mjs";
+import { jaxStepper, need } from "./load.mjs";
 
 export function jaxMlp(jax, init, data, lr) {
-  const { numpy: np, nn } = jax;
+  const { numpy: np, nn } = need(jax);
   const x = np.array(Float32Array.from(data.x)).reshape([64, 784]);
   const y = np.array(Float32Array.from(data.y)).reshape([64, 10]);
   const loss = (p, x, y) => {

@@ -52,3 +52,39 @@ export function copyRecord(r) {
   for (const k of Object.keys(r)) c[k] = Float32Array.from(r[k]);
   return c;
 }
+
+/** Builds one implementation; a construction error (a missing op or package) becomes
+ *  `{ fails: reason }`, which the run reports in that row instead of timing it. */
+export function attempt(make) {
+  try {
+    return make();
+  } catch (e) {
+    return { fails: String(e?.message ?? e).split("\n")[0] };
+  }
+}
+
+/**
+ * The largest error of an SGD step's applied gradient, (before - after) / lr, against the
+ * wanted gradient, relative to each param's largest gradient element, after allowing for
+ * the f32 rounding of the stored weights (one ulp of `after` per element, divided by lr):
+ * below that the applied step cannot show a difference. Errors of a wrong gradient are
+ * orders of magnitude above it.
+ */
+export function appliedGradError(before, after, lr, want) {
+  let worst = 0;
+  for (const k of Object.keys(want)) {
+    const w = want[k], b = before[k], a = after[k];
+    if (!a || a.length !== w.length) return Infinity;
+    let scale = 0;
+    for (let i = 0; i < w.length; i++) scale = Math.max(scale, Math.abs(w[i]));
+    let err = 0;
+    for (let i = 0; i < w.length; i++) {
+      const g = (b[i] - a[i]) / lr;
+      const ulp = Math.abs(a[i]) * 2 ** -23 + 2 ** -149;
+      const d = Math.max(0, Math.abs(g - w[i]) - ulp / lr);
+      err = d > err || d !== d ? d : err;
+    }
+    worst = Math.max(worst, err / Math.max(scale, 1e-30));
+  }
+  return worst;
+}
