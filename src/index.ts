@@ -42,7 +42,8 @@ export interface CompileOptions extends CheckOptions {
   dtype?: "f32" | "f64";
   seed?: number;
   /** What the model's kernels are emitted as: JavaScript (the default) or WebAssembly
-   *  SIMD128 (docs/wasm.md: what it covers so far; the rest is refused with E0308). */
+   *  with SIMD128 matmuls (docs/wasm.md: what it covers so far; the rest is refused with
+   *  E0308). */
   target?: "js" | "wasm";
 }
 
@@ -61,6 +62,11 @@ export interface CompiledModel {
   /** Models that draw (rand, randn, dropout) only: set the generator state, as compiled
    *  with `seed` after `calls` calls (default 0); the params are not touched. */
   reseed?(seed: number, calls?: number): void;
+  /** wasm target only: resolves once the WebAssembly module is compiled. Node (and an
+   *  emitted ES module, by top-level await) compiles it before the model is returned; a
+   *  browser's main thread compiles large modules only asynchronously, and calls before
+   *  this resolves throw E0308 (docs/wasm.md). */
+  ready?: Promise<void>;
   /** Models that draw only: the generator state; `reseed(seed, calls)` restores it. */
   randomState?(): { seed: number; calls: number };
   source: string;

@@ -132,6 +132,22 @@ export class FunctionEmitter {
     return [js.withComment(loop, groupLabel(members))];
   }
 
+  /** `consumer`, an epilogue, over its producer's values already stored in the consumer's
+   *  buffer (out[i] = consumer(out[i])): for a target that computes the producer by other
+   *  means first (the wasm target's SIMD matmul). */
+  emitEpilogueInPlace(producer: Node, consumer: Node): js.Statement[] {
+    const target = this.storage.nameOf(consumer);
+    const vars = consumer.shape.map(() => this.names.unique("i"));
+    const idx = vars.map(js.id);
+    const at = this.offset(consumer.shape, idx);
+    const body: js.Statement[] = [];
+    this.overrides.set(producer, { key: idx.map(exprKey).join(","), value: js.index(target, at) });
+    const value = this.compute(consumer, idx, body);
+    this.overrides.delete(producer);
+    body.push(js.stmt(js.assign(js.index(target, at), value)));
+    return [nest(vars, consumer.shape, { dim: this.dim }, body)];
+  }
+
   /** A context for `producer`'s template whose stores compute and store `consumer`. */
   private epilogueContext(producer: Node, consumer: Node, consumerCtx: KernelContext): KernelContext {
     return {

@@ -24,4 +24,6 @@ export interface CodegenOptions {
   /** "function": the body of a factory run by `new Function`; "esm" / "cjs": a module. */
   format: "function" | "esm" | "cjs";
   filename: string;
+  /** "wasm": the kernels run in a WebAssembly module inside the emitted one (docs/wasm.md). */
+  target?: "js" | "wasm";
 }

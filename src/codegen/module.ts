@@ -21,6 +21,8 @@ import { errorClassSource, parseStatements, runtimeSource } from "./runtime";
 import { collectIdChecks, idCheckStatement, idsRuntimeSource, type IdCheck } from "./id-checks";
 import { sparseGradients, sparseSgdUpdate, type SparseGradient } from "./sparse-update";
 import { advanceStatements, drawsRandom, randomMembers, randomRuntime, randomRuntimeNames } from "./random";
+import { WasmBuild, wasmRuntimeNames } from "./wasm/build";
+import { simdMatmulFor } from "./wasm/select";
 
 const marker = "\u0000";
 
@@ -125,6 +127,10 @@ class ModuleEmitter {
   private gradKernels: SharedGradient | undefined;
   /** Whether the model draws (rand, randn, dropout): it then carries the generator. */
   private readonly draws: boolean;
+  /** The wasm target's memory layout and functions (docs/wasm.md); undefined for js. */
+  private readonly wasm: WasmBuild | undefined;
+  /** wasm: where each input and param passed in another array is copied (byte offset). */
+  private readonly staging = new Map<string, number>();
 
   constructor(private readonly model: ModelIR, private readonly options: CodegenOptions) {
     for (const reserved of ["GradcError", "hasOwn", "fail", "describe", "checkRecord", "tensorArg", "scalarArg",
@@ -135,6 +141,8 @@ class ModuleEmitter {
       this.names.unique(reserved);
     }
     for (const reserved of randomRuntimeNames) this.names.unique(reserved);
+    this.wasm = options.target === "wasm" ? new WasmBuild() : undefined;
+    if (this.wasm) for (const reserved of wasmRuntimeNames) this.names.unique(reserved);
     this.draws = drawsRandom(model.program);
     for (const op of allOps()) {
       const h = (op as Partial<ElementwiseDef>).helper;
@@ -152,6 +160,7 @@ class ModuleEmitter {
     const body: js.Statement[] = [];
     if (this.options.format !== "function") body.push(...parseStatements(errorClassSource));
     body.push(...parseStatements(runtimeSource));
+    if (this.wasm) body.push(this.wasm.memoryDeclaration(), ...parseStatements(WasmBuild.runtime()));
     const roots = [...this.model.outputs, ...(this.model.objective ? [this.model.objective] : []), ...(this.model.grads ?? [])];
     if (collectIdChecks(topoSort(roots)).length > 0) body.push(...parseStatements(idsRuntimeSource));
     for (const h of this.helpers()) body.push(...parseStatements(h.source));
@@ -160,6 +169,13 @@ class ModuleEmitter {
     body.push(js.declare("const", "meta", this.metaExpression()));
     body.push(this.createParamsFunction());
     body.push(js.declare("const", "params", js.call("createParams", js.num(this.options.seed))));
+    // wasm: the params live in the memory; `model.params` are views of it.
+    if (this.wasm) {
+      for (const p of program.params) {
+        const offset = this.wasm.reserve(Math.max(1, numel(p.shape as number[])) * 4);
+        body.push(js.stmt(js.assign(js.index("params", js.str(p.name)), js.call("inMemory", js.index("params", js.str(p.name)), js.num(offset)))));
+      }
+    }
     if (this.draws) append(body, randomRuntime(this.options.seed));
     body.push(js.declare("const", "known", js.record([...program.inputs, ...program.params].map((d) => [d.name, js.num(1)]), true)));
     for (const i of [...program.inputs, ...program.params]) {
@@ -187,11 +203,12 @@ class ModuleEmitter {
     // Optimizer state, declared while emitting `step`, and the shared kernels precede the
     // functions that use them.
     append(body, this.top);
-    body.push(js.declare("const", scalarsName, js.newExpr("Float64Array", js.num(Math.max(1, this.scalarCount)))));
+    body.push(js.declare("const", scalarsName, this.buffer(scalarsName, Math.max(1, this.scalarCount), "Float64Array")));
     append(body, this.kernelDecls);
     append(body, api);
+    if (this.wasm) append(body, this.wasm.instantiation(this.wasm.encode(), this.options.format === "esm"));
 
-    const members = ["meta", "params", "createParams", "forward", "valueAndGrad", "step", "predict", ...(this.draws ? randomMembers : [])];
+    const members = ["meta", "params", "createParams", "forward", "valueAndGrad", "step", "predict", ...(this.draws ? randomMembers : []), ...(this.wasm ? ["ready"] : [])];
     if (this.options.format === "function") {
       body.push(js.ret(js.object(members.map((m) => [m, js.id(m)]))));
       return { type: "Program", sourceType: "script", body };
@@ -289,7 +306,7 @@ class ModuleEmitter {
     };
     // Results: returned tensors are read from their buffers; scalars go through `scratch`.
     const scratch = this.names.unique(`${tag}_scratch`);
-    out.push(js.declare("const", scratch, js.newExpr("Float64Array", js.num(Math.max(1, fn.returned.length)))));
+    out.push(js.declare("const", scratch, this.buffer(scratch, Math.max(1, fn.returned.length), "Float64Array")));
     const argNames = this.kernelArguments();
     const runName = this.names.unique(`run_${tag}`);
     const idChecks = collectIdChecks(plan.order);
@@ -335,7 +352,7 @@ class ModuleEmitter {
         } else if (n.shape.length === 0) {
           const buffer = this.names.unique(`${tag}_scalar${i}`);
           copies.push({ node: n, index: i, buffer });
-          decls.push(js.declare("const", buffer, js.newExpr("F", js.num(1))));
+          decls.push(js.declare("const", buffer, this.buffer(buffer, 1, "F")));
           tail.push(js.stmt(js.assign(js.index(buffer, js.num(0)), emitter.read(n, [], tail))));
         } else if (!plan.slotOf.has(n)) {
           // A returned graph input (or source) is copied, so results never alias arguments.
@@ -350,7 +367,7 @@ class ModuleEmitter {
           const size = sizeOf(n.shape);
           copies.push({ node: n, index: i, buffer, symbolic: size.dims.length > 0 ? size : undefined });
           // Known sizes are `const`: V8 then treats the array as a constant inside loops.
-          decls.push(js.declare(size.dims.length === 0 ? "const" : "let", buffer, js.newExpr("F", js.num(size.dims.length === 0 ? size.coef : 0))));
+          decls.push(js.declare(size.dims.length === 0 ? "const" : "let", buffer, size.dims.length === 0 ? this.buffer(buffer, size.coef, "F") : js.newExpr("F", js.num(0))));
         }
       });
       // By position: a node returned twice (two outputs, two params' gradients) has a copy each.
@@ -377,20 +394,20 @@ class ModuleEmitter {
       const internal = new Set(slotNames.filter((_, i) => !plan.pinned.has(i)));
       const scalarized = scalarizeBuffers([...body.kernels.flat(), ...body.tail], internal);
       removed = scalarized.removed;
-      out.push(js.func(runName, argNames, scalarized.body));
+      out.push(this.runFunction(runName, argNames, scalarized.body, fn.name));
     } else {
       body = emitBody(scalarsName);
       const statements: js.Statement[] = [];
       for (const k of body.kernels) append(statements, k);
       append(statements, body.tail);
-      out.push(js.func(runName, argNames, statements));
+      out.push(this.runFunction(runName, argNames, statements, fn.name));
     }
     out.unshift(...arena, ...body.decls);
     for (const c of body.copies) if (c.symbolic) symbolicSlots.push({ name: c.buffer, size: c.symbolic });
     plan.slots.forEach((size, i) => {
       if (removed.has(slotNames[i]!)) return;
       const known = size.dims.length === 0;
-      out.unshift(js.declare(known ? "const" : "let", slotNames[i]!, js.newExpr("F", js.num(known ? size.coef : 0))));
+      out.unshift(js.declare(known ? "const" : "let", slotNames[i]!, known ? this.buffer(slotNames[i]!, size.coef, "F") : js.newExpr("F", js.num(0))));
       if (!known) symbolicSlots.push({ name: slotNames[i]!, size });
     });
     // Buffers sized by free dims grow (never shrink) before the kernels run.
@@ -487,8 +504,14 @@ class ModuleEmitter {
         scalarSlot: (n: Node) => js.index(scalarsName, js.id(params[leafIndex.get(n)!]!)),
       };
       const emitter = new FunctionEmitter(plan, storage, this.names, this.options.dtype);
-      const body = members.length === 1 ? emitter.emitKernel(k) : emitter.emitGroup(members);
-      this.kernelDecls.push(js.func(fname, [...outs, ...params], hoistInvariantLoads(unrollLoops(body))));
+      // wasm: a large enough matmul (with its epilogue after it) runs on the SIMD kernel.
+      const simd = this.wasm && members.length === 1 ? simdMatmulFor(k, plan, this.wasm, (n) => storage.nameOf(n), (prefix) => this.names.unique(prefix)) : undefined;
+      const body = simd
+        ? [...simd.call, ...(simd.epilogue ? emitter.emitEpilogueInPlace(simd.epilogue.producer, k) : [])]
+        : members.length === 1 ? emitter.emitKernel(k) : emitter.emitGroup(members);
+      const decl = js.func(fname, [...outs, ...params], hoistInvariantLoads(unrollLoops(body)));
+      if (this.wasm) this.wasm.addFunction(fname, [...outs, ...params], (decl as { body: js.BlockStatement }).body.body, groupLabel(members));
+      else this.kernelDecls.push(decl);
     }
     const args = leaves.map((l) => (computedScalar(l) ? js.num(scalarIndexOf(l)) : js.id(localOf(l))));
     return js.withComment(js.stmt(js.call(fname, ...members.map((m) => js.id(localOf(m))), ...args)), groupLabel(members));
@@ -510,10 +533,45 @@ class ModuleEmitter {
     const impl = this.names.unique("stepImpl");
     const api = [...this.argumentChecks(fn.name), ...this.inputIdChecks(idChecks), ...grad.grow, ...advanceStatements(this.draws), js.stmt(js.call(runName, ...argNames.map(js.id)))];
     return [
-      js.func(runName, argNames, body),
+      this.runFunction(runName, argNames, body, "step"),
       js.func(impl, ["values"], api),
       js.func("step", ["values"], [js.stmt(js.call(impl, js.id("values"))), js.ret(js.index(grad.scratch, js.num(0)))]),
     ];
+  }
+
+  /** A module-level array: a fresh one, or on the wasm target a view of its place in memory. */
+  private buffer(name: string, length: number, type: "F" | "Float64Array"): js.Expression {
+    return this.wasm ? this.wasm.array(name, length, type) : js.newExpr(type, js.num(length));
+  }
+
+  /**
+   * A run function (the kernels of one API function over its inputs and params). On the
+   * wasm target its body is translated into the module and the JS function passes each
+   * array's offset in memory: the model's own params (and any view of the memory) in
+   * place, other arrays copied into their staging area first (and after a step, a param
+   * passed in is copied back, as the JS target updates it in place).
+   */
+  private runFunction(name: string, args: string[], body: js.Statement[], api: string): js.Statement {
+    if (!this.wasm) return js.func(name, args, body);
+    const entry = this.names.unique(`wasm_${name}`);
+    this.top.push(js.declare("let", entry, js.id("notReady")));
+    this.wasm.addFunction(name, args, body, `the kernels of ${api}`, entry);
+    const { program } = this.model;
+    const decls: TensorDecl[] = [...program.inputs, ...program.params];
+    const offsets = decls.map((d) => this.stagingOffset(d));
+    const call = js.stmt(js.call(entry, ...args.map((a, i) => js.call("place", js.id(a), js.num(offsets[i]!)))));
+    const back = api === "step" ? program.params.map((p, i) => js.stmt(js.call("unplace", js.id(args[program.inputs.length + i]!), js.num(offsets[program.inputs.length + i]!)))) : [];
+    return js.func(name, args, [call, ...back]);
+  }
+
+  /** wasm: where an input or param given as another array is copied before a call. */
+  private stagingOffset(d: TensorDecl): number {
+    let at = this.staging.get(d.name);
+    if (at === undefined) {
+      at = this.wasm!.reserve(Math.max(1, numel(d.shape as number[])) * 4);
+      this.staging.set(d.name, at);
+    }
+    return at;
   }
 
   private initialView(n: Node, buffer: string): js.Expression {
@@ -646,6 +704,7 @@ class ModuleEmitter {
     const def = optimizers[spec.kind];
     const counter = this.names.unique("opt_t");
     this.top.push(js.declare("let", counter, js.num(0)));
+    this.wasm?.cell(counter);
     const hyper = (h: Hyper): js.Expression => (typeof h === "number" ? js.num(h) : js.index(this.inputVars.get(h.input)!, js.num(0)));
     const fresh = (prefix: string) => this.names.unique(prefix);
     const params = trainable(program.params);
@@ -661,7 +720,7 @@ class ModuleEmitter {
       const state: string[] = [];
       for (let k = 0; k < def.stateArrays; k++) {
         const s = this.names.derive(`opt${k}`, p.name);
-        this.top.push(js.declare("const", s, js.newExpr("F", js.num(numel(p.shape as number[])))));
+        this.top.push(js.declare("const", s, this.buffer(s, numel(p.shape as number[]), "F")));
         state.push(s);
       }
       const rows = sparse[i];

@@ -53,6 +53,18 @@ export class Bytes {
     }
   }
 
+  /** Signed LEB128 of a 64-bit value (i64.const). */
+  s64(v: bigint): this {
+    if (v < -(1n << 63n) || v >= 1n << 63n) throw new RangeError(`s64 out of range: ${v}`);
+    for (;;) {
+      const b = Number(v & 0x7fn);
+      v >>= 7n;
+      const done = (v === 0n && (b & 0x40) === 0) || (v === -1n && (b & 0x40) !== 0);
+      this.byte(done ? b : b | 0x80);
+      if (done) return this;
+    }
+  }
+
   f32(v: number): this {
     const view = new DataView(new ArrayBuffer(4));
     view.setFloat32(0, v, true);
@@ -81,7 +93,7 @@ export class Bytes {
 }
 
 /** Immediates an instruction takes, in order. `mem` is a memarg (align as log2, offset). */
-type Imm = "none" | "u32" | "s32" | "f32" | "f64" | "mem" | "lane" | "block";
+type Imm = "none" | "u32" | "s32" | "s64" | "f32" | "f64" | "mem" | "lane" | "block";
 
 /** The instructions gradc emits: [opcode bytes (0xfd-prefixed ones carry their LEB index),
  *  immediates]. */
@@ -115,6 +127,15 @@ const opcodes = {
   "f32x4.pmin": [[0xfd, 0xea, 0x01], "none"], "f32x4.pmax": [[0xfd, 0xeb, 0x01], "none"],
   "f32x4.eq": [[0xfd, 0x41], "none"], "f32x4.lt": [[0xfd, 0x43], "none"], "f32x4.gt": [[0xfd, 0x44], "none"],
   "v128.and": [[0xfd, 0x4e], "none"], "v128.bitselect": [[0xfd, 0x52], "none"],
+  // f64 scalar code (the translated kernels compute in f64, as JavaScript does)
+  "i32.le_s": [[0x4c], "none"], "i32.div_s": [[0x6d], "none"], "i32.rem_s": [[0x6f], "none"], "i32.xor": [[0x73], "none"],
+  "i64.const": [[0x42], "s64"], "i64.and": [[0x83], "none"], "i64.or": [[0x84], "none"], "i64.shl": [[0x86], "none"], "i64.shr_u": [[0x88], "none"],
+  "i64.add": [[0x7c], "none"], "i64.extend_i32_s": [[0xac], "none"], "i32.wrap_i64": [[0xa7], "none"],
+  "i64.reinterpret_f64": [[0xbd], "none"], "f64.reinterpret_i64": [[0xbf], "none"],
+  "f64.eq": [[0x61], "none"], "f64.ne": [[0x62], "none"], "f64.lt": [[0x63], "none"], "f64.gt": [[0x64], "none"], "f64.le": [[0x65], "none"], "f64.ge": [[0x66], "none"],
+  "f64.abs": [[0x99], "none"], "f64.neg": [[0x9a], "none"], "f64.ceil": [[0x9b], "none"], "f64.floor": [[0x9c], "none"], "f64.trunc": [[0x9d], "none"],
+  "f64.nearest": [[0x9e], "none"], "f64.sqrt": [[0x9f], "none"], "f64.min": [[0xa4], "none"], "f64.max": [[0xa5], "none"], "f64.copysign": [[0xa6], "none"],
+  "f64.convert_i32_s": [[0xb7], "none"], "i32.trunc_sat_f64_s": [[0xfc, 0x02], "none"],
   "f64x2.splat": [[0xfd, 0x14], "none"], "f64x2.add": [[0xfd, 0xf0, 0x01], "none"], "f64x2.mul": [[0xfd, 0xf2, 0x01], "none"],
 } as const satisfies Record<string, readonly [readonly number[], Imm]>;
 export type Opcode = keyof typeof opcodes;
@@ -146,6 +167,7 @@ export class FunctionBuilder {
       case "none": break;
       case "u32": this.checkIndex(name, imm[0]!); this.body.u32(imm[0]!); break;
       case "s32": this.body.s32(imm[0]!); break;
+      case "s64": this.body.s64(BigInt(imm[0]!)); break;
       case "f32": this.body.f32(imm[0]!); break;
       case "f64": this.body.f64(imm[0]!); break;
       case "mem": this.body.u32(imm[0]!).u32(imm[1]!); break;
@@ -163,6 +185,11 @@ export class FunctionBuilder {
   /** block / loop / if with a result type (default none). */
   open(kind: "block" | "loop" | "if", result: keyof typeof blockType = "void"): this {
     return this.op(kind, blockType[result]);
+  }
+
+  i64Const(v: bigint): this {
+    this.body.byte(0x42).s64(v);
+    return this;
   }
 
   v128Const(lanes: readonly [number, number, number, number]): this {
@@ -198,12 +225,23 @@ export class FunctionBuilder {
 /** A module of functions over one memory, exported by name. */
 export class ModuleBuilder {
   private readonly functions: { fn: FunctionBuilder; export?: string }[] = [];
-  private memory?: { min: number; max?: number; export?: string };
+  private memory?: { min: number; max?: number; export?: string; import?: [string, string] };
 
   /** Declares the module's memory in 64 KiB pages. */
   setMemory(min: number, max?: number, exportName?: string): this {
     this.memory = { min, max, export: exportName };
     return this;
+  }
+
+  /** Declares the memory as imported (`module`.`name`), so its creator can make views of
+   *  it before the module is compiled (asynchronous compilation in browsers). */
+  importMemory(module: string, name: string, min: number, max?: number): this {
+    this.memory = { min, max, import: [module, name] };
+    return this;
+  }
+
+  get functionCount(): number {
+    return this.functions.length;
   }
 
   /** Adds a function; returns its index (for `call`). */
@@ -227,10 +265,17 @@ export class ModuleBuilder {
       types.byte(0x60).u32(ps!.length).bytes(ps!.map((t) => valType[t])).u32(rs!.length).bytes(rs!.map((t) => valType[t]));
     }
     section(out, 1, types);
+    if (this.memory?.import) {
+      const { min, max, import: [mod, name] } = this.memory;
+      const imports = new Bytes().u32(1).name(mod).name(name).byte(0x02);
+      if (max === undefined) imports.byte(0x00).u32(min);
+      else imports.byte(0x01).u32(min).u32(max);
+      section(out, 2, imports);
+    }
     const funcs = new Bytes().u32(typeOf.length);
     for (const t of typeOf) funcs.u32(t);
     section(out, 3, funcs);
-    if (this.memory) {
+    if (this.memory && !this.memory.import) {
       const { min, max } = this.memory;
       const mem = new Bytes().u32(1);
       if (max === undefined) mem.byte(0x00).u32(min);

@@ -1,40 +1,92 @@
-// The wasm target: the same schedule printed as a WebAssembly module with SIMD128 kernels.
-// Built in layers (docs/wasm.md): the encoder, the register-tiled matmul kernel and fused
-// elementwise / column-sum kernels exist and are tested; the step that runs a whole
-// model's kernels in wasm memory does not yet.
-// Asking for the target is refused with E0308 at the first op it has no kernel for,
-// rather than silently compiled to JS.
+// The wasm target: the same schedule printed by the same emitter (../module.ts), with every
+// run function and kernel function translated into one WebAssembly module inside the
+// emitted one (translate.ts), large matmuls on SIMD128 register tiles (matmul.ts,
+// select.ts), and params, inputs and the arena in its memory (build.ts). What it cannot
+// run yet is refused up front with E0308 at the op, never compiled to something else.
 
 import { fail } from "../../diagnostics";
-import type { Node } from "../../ir";
+import { isKnown, topoSort, type Node } from "../../ir";
+import type { ElementwiseDef } from "../../ops";
+import { emitSource } from "../index";
+import * as js from "../estree";
 import type { CodegenOptions, ModelIR } from "../model";
+import { translateFunction, Untranslatable } from "./translate";
 
 export { Bytes, FunctionBuilder, ModuleBuilder, valType, type Opcode, type ValType } from "./encode";
 export { addMatmul, type MatmulShape } from "./matmul";
 export { addColumnSum, addMap, type Expr } from "./elementwise";
 
-/** Ops whose kernels the wasm target has: leaves need none. The model-level step (arena
- *  in wasm memory, elementwise prologues and epilogues) is what is missing for the rest. */
-const covered = new Set(["input", "const", "tensor", "size"]);
+/** Ops other than elementwise ones that the wasm target runs (their JS templates
+ *  translate, and the differential tests cover them on this target). Elementwise ops are
+ *  probed instead: their one-element expression must translate. */
+const covered = new Set([
+  "input", "const", "iota", "arange", "size",
+  "broadcast", "reshape", "transpose", "slice", "flip",
+  "matmul", "sum", "prod", "max", "min", "argmax", "argmin", "cumsum", "pad", "concat", "tensor",
+  "conv", "conv_input_grad", "conv_weight_grad", "maxpool2d", "maxpool2d_grad", "maxpool2d_select", "avgpool2d", "avgpool2d_grad",
+]);
 
 /** The module text of `model` for the wasm target; refuses (E0308) what it cannot run. */
 export function emitWasmSource(model: ModelIR, options: CodegenOptions): string {
-  if (options.dtype === "f64") fail("E0308", undefined, "an f64 model", "its kernels are f32x4 only");
-  const first = firstUncovered([...model.outputs, ...(model.objective ? [model.objective] : []), ...(model.grads ?? [])]);
-  if (first) fail("E0308", first.span, `\`${first.op.name}\``, "it has a SIMD matmul kernel, not yet the model step that runs kernels in wasm memory");
-  return fail("E0308", undefined, "this model", "it has no kernels to run in wasm");
+  if (options.dtype === "f64") fail("E0308", undefined, "an f64 model", "its kernels are f32 only");
+  const roots = [...model.outputs, ...(model.objective ? [model.objective] : []), ...(model.grads ?? []), ...(model.forwardObjective ? [model.forwardObjective] : [])];
+  const first = firstUncovered(roots);
+  if (first) fail("E0308", first.span, `\`${first.op.name}\``, "it has no wasm kernel for this op");
+  const free = model.program.dims.find((d) => typeof d.value === "string");
+  if (free || ![...model.program.inputs, ...model.program.params].every((d) => isKnown(d.shape))) {
+    fail("E0308", undefined, `a model with a free size${free ? ` (\`${free.name}\`)` : ""}`, "its memory layout is fixed when it is compiled; give the size with `sizes`");
+  }
+  const optimizer = model.program.optimizer;
+  if (optimizer && (optimizer.kind !== "sgd" || optimizer.clip_norm !== undefined)) {
+    fail("E0308", undefined, `the optimizer \`${optimizer.kind}\`${optimizer.clip_norm !== undefined ? " with clip_norm" : ""}`, "only plain sgd updates run in wasm so far");
+  }
+  try {
+    return emitSource(model, { ...options, target: "wasm" });
+  } catch (e) {
+    if (e instanceof Untranslatable) fail("E0308", undefined, "this model", e.message);
+    throw e;
+  }
 }
 
-/** The op, earliest in the source, that has no wasm kernel. */
+/** The op, earliest in the source, that the target cannot run. */
 function firstUncovered(roots: readonly Node[]): Node | undefined {
-  const seen = new Set<Node>();
-  const work = [...roots];
   let first: Node | undefined;
-  for (let n = work.pop(); n; n = work.pop()) {
-    if (seen.has(n)) continue;
-    seen.add(n);
-    work.push(...n.inputs);
-    if (!covered.has(n.op.name) && (!first || n.id < first.id)) first = n;
+  for (const n of topoSort(roots)) {
+    if (n.body) { if (!first || n.id < first.id) first = n; continue; }
+    if (runs(n)) continue;
+    if (!first || n.id < first.id) first = n;
   }
   return first;
+}
+
+const probed = new Map<string, boolean>();
+
+function runs(n: Node): boolean {
+  if (n.op.kind !== "elementwise") return covered.has(n.op.name);
+  const def = n.op as ElementwiseDef;
+  // A constant operand reaches the template as a literal (pow(x, 2) is x * x).
+  const constants = n.inputs.map(constantOf);
+  const key = `${def.name}(${constants.map((c) => (c === undefined ? "_" : String(c))).join(",")})`;
+  let ok = probed.get(key);
+  if (ok === undefined) {
+    // out[0] = emit(a[0], b[0], ...), translated on its own
+    const args = n.inputs.map((_, i) => (constants[i] === undefined ? js.index(`a${i}`, js.num(0)) : js.num(constants[i]!)));
+    const body = [js.stmt(js.assign(js.index("out", js.num(0)), def.emit(args)))];
+    try {
+      translateFunction(["out", ...n.inputs.map((_, i) => `a${i}`)], body, { arrays: new Map(), cells: new Map(), functions: new Map(), math: new Map(["exp", "log", "log1p", "expm1", "tanh", "pow"].map((m) => [m, 0])) });
+      ok = !def.helper;
+    } catch (e) {
+      if (!(e instanceof Untranslatable)) throw e;
+      ok = false;
+    }
+    probed.set(key, ok);
+  }
+  return ok;
+}
+
+/** The value of a node that is one constant everywhere (a `const` seen through views). */
+function constantOf(n: Node): number | undefined {
+  let x = n;
+  while (x.op.kind === "view") x = x.inputs[0]!;
+  return x.op.name === "const" ? (x.attrs.value as number) : undefined;
 }

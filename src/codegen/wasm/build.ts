@@ -1,0 +1,205 @@
+// The wasm side of one emitted module: the memory layout (params, staging for arguments,
+// arena buffers, scratch, optimizer state, each at a fixed, 16-byte aligned offset), the
+// functions to translate (the JS target's kernel and run functions), the SIMD matmul
+// kernels, and at the end the module's bytes and the JavaScript that instantiates them.
+// ModuleEmitter (../module.ts) drives it when the target is "wasm".
+
+import { parse } from "acorn";
+import * as js from "../estree";
+import { ModuleBuilder, type FunctionBuilder } from "./encode";
+import { addMatmul, type MatmulShape } from "./matmul";
+import { addExp, addExpm1, addLog, addLog1p, addPow, addTanh } from "./math";
+import { translateFunction, Untranslatable, type ArrayAt } from "./translate";
+
+/** The JS names the wasm target's runtime declares (module.ts reserves them). */
+export const wasmRuntimeNames = ["memory", "memoryBuffer", "heap", "place", "unplace", "inMemory", "wasmBytes", "instantiate", "ready", "notReady", "WebAssembly", "atob", "Uint8Array", "Promise"];
+
+const page = 65536;
+
+interface PendingFunction {
+  name: string;
+  params: string[];
+  body: js.Statement[];
+  exported: boolean;
+  /** What it computes, for a refusal should translation fail (a kernel's label). */
+  label: string;
+}
+
+export class WasmBuild {
+  private top = 0;
+  readonly arrays = new Map<string, ArrayAt>();
+  readonly cells = new Map<string, number>();
+  private readonly pending: PendingFunction[] = [];
+  private readonly matmuls = new Map<string, string>();
+  private readonly module = new ModuleBuilder();
+  private readonly intrinsics = new Map<string, { index: number; arity: number }>();
+  /** Name of the `let` each exported run function is called through, by run function. */
+  readonly entries = new Map<string, string>();
+  /** Updated with the page count once the layout is final. */
+  private readonly pagesLiteral = js.num(1) as { type: "Literal"; value: number; raw?: string };
+
+  /** Reserves `bytes` of memory; returns the byte offset. */
+  reserve(bytes: number): number {
+    const at = this.top;
+    this.top += Math.ceil(Math.max(bytes, 1) / 16) * 16;
+    return at;
+  }
+
+  /** A module-level array in memory: `new Type(memory.buffer, offset, length)`. */
+  array(name: string, length: number, type: "F" | "Float64Array"): js.Expression {
+    const elem = type === "F" ? "f32" : "f64";
+    const base = this.reserve(length * (elem === "f32" ? 4 : 8));
+    this.arrays.set(name, { base, elem });
+    return js.newExpr(type, js.id("memoryBuffer"), js.num(base), js.num(length));
+  }
+
+  /** A module-level number a run function updates (the optimizer's step counter). */
+  cell(name: string): void {
+    this.cells.set(name, this.reserve(8));
+  }
+
+  /** A function to translate; an exported one (a run function) is called from JS through
+   *  a `let` named `entry`. */
+  addFunction(name: string, params: string[], body: js.Statement[], label: string, entry?: string): void {
+    this.pending.push({ name, params, body, exported: entry !== undefined, label });
+    if (entry) this.entries.set(name, entry);
+  }
+
+  /** The name of a SIMD matmul kernel of `shape` (one per distinct shape); it takes the
+   *  offsets of A, B and C, and for a transposed B, of scratch (an array it declares). */
+  matmul(shape: MatmulShape, names: (prefix: string) => string): { name: string; scratch?: string } {
+    const key = JSON.stringify(shape);
+    let name = this.matmuls.get(key);
+    if (!name) {
+      name = names("simd_matmul");
+      this.matmuls.set(key, name);
+      const index = addMatmul(this.module, shape);
+      this.intrinsics.set(name, { index, arity: 3 + (shape.bTransposed ? 1 : 0) });
+    }
+    if (!shape.bTransposed) return { name };
+    const scratch = `${name}_scratch`;
+    if (!this.arrays.has(scratch)) {
+      const base = this.reserve(shape.k * shape.n * 4);
+      this.arrays.set(scratch, { base, elem: "f32" });
+    }
+    return { name, scratch };
+  }
+
+  /** The statement creating the memory, before any view of it. */
+  memoryDeclaration(): js.Statement {
+    const limits = js.object([["initial", this.pagesLiteral], ["maximum", this.pagesLiteral]]);
+    return js.declare("const", "memory", { type: "NewExpression", callee: js.member("WebAssembly", "Memory"), arguments: [limits] });
+  }
+
+  /** Translates every function and encodes the module; throws Untranslatable with the label
+   *  of the function that could not be translated. */
+  encode(): Uint8Array {
+    const pages = Math.max(1, Math.ceil(this.top / page));
+    this.pagesLiteral.value = pages;
+    this.pagesLiteral.raw = String(pages);
+    this.module.importMemory("gradc", "memory", pages, pages);
+    const exp = addExp(this.module), log = addLog(this.module);
+    const expm1 = addExpm1(this.module, exp, log);
+    const math = new Map<string, number>([["exp", exp], ["log", log], ["log1p", addLog1p(this.module, log)], ["expm1", expm1], ["tanh", addTanh(this.module, expm1)], ["pow", addPow(this.module, exp, log)]]);
+    // Function indices are known before any body is translated (calls may go forward).
+    const base = this.module.functionCount;
+    const functions = new Map(this.intrinsics);
+    this.pending.forEach((p, i) => functions.set(p.name, { index: base + i, arity: p.params.length }));
+    const env = { arrays: this.arrays, cells: this.cells, functions, math };
+    for (const p of this.pending) {
+      let f: FunctionBuilder;
+      try {
+        f = translateFunction(p.params, p.body, env);
+      } catch (e) {
+        if (e instanceof Untranslatable) throw new Untranslatable(`${p.label}: ${e.message}`);
+        throw e;
+      }
+      this.module.addFunction(f, p.exported ? p.name : undefined);
+    }
+    return this.module.encode();
+  }
+
+  /** The module text's runtime: views and staging (before the params are created). */
+  static runtime(): string {
+    return `
+// The memory never grows (every size is fixed when compiling), so its buffer is too.
+const memoryBuffer = memory.buffer;
+const heap = new Float32Array(memoryBuffer);
+function inMemory(values, offset) {
+  const view = new Float32Array(memoryBuffer, offset, values.length);
+  view.set(values);
+  return view;
+}
+function place(v, offset) {
+  if (v === undefined) return 0;
+  if (v.buffer === memoryBuffer) return v.byteOffset;
+  heap.set(v, offset >>> 2);
+  return offset;
+}
+function unplace(v, offset) {
+  if (v.buffer === memoryBuffer) return;
+  const at = offset >>> 2;
+  for (let i = 0; i < v.length; i++) v[i] = heap[at + i];
+}
+function notReady() {
+  fail("E0308", "the wasm module is still compiling: await model.ready before the first call");
+}
+`;
+  }
+
+  /** The statements that compile and instantiate `bytes` and bind each entry: synchronously
+   *  where the engine allows it (Node, workers), else asynchronously (\`ready\`). With
+   *  `topLevelAwait` (an ES module), the module's evaluation waits for it. */
+  instantiation(bytes: Uint8Array, topLevelAwait: boolean): js.Statement[] {
+    const base64 = toBase64(bytes);
+    const binds = [...this.entries].map(([fn, entry]) => `${entry} = exports.${fn};`).join("\n  ");
+    const text = `
+const wasmBytes = (() => {
+  const text = atob(${JSON.stringify(base64)});
+  const out = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
+  return out;
+})();
+function instantiate() {
+  const imports = { gradc: { memory } };
+  const bind = (exports) => {
+  ${binds}
+  };
+  let module;
+  try {
+    module = new WebAssembly.Module(wasmBytes);
+  } catch (e) {
+    // Browsers refuse to compile large modules synchronously on the main thread.
+    if (!(e instanceof RangeError)) throw e;
+    return WebAssembly.instantiate(wasmBytes, imports).then((r) => { bind(r.instance.exports); });
+  }
+  bind(new WebAssembly.Instance(module, imports).exports);
+  return Promise.resolve();
+}
+const ready = instantiate();
+${topLevelAwait ? "await ready;" : ""}
+`;
+    return parseModuleStatements(text);
+  }
+}
+
+function parseModuleStatements(text: string): js.Statement[] {
+  return (parse(text, { ecmaVersion: 2022, sourceType: "module" }) as unknown as { body: js.Statement[] }).body;
+}
+
+const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/** Base64 of `bytes` (the compiler runs in browsers too: no Buffer). */
+export function toBase64(bytes: Uint8Array): string {
+  let out = "";
+  for (let i = 0; i < bytes.length; i += 3) {
+    const [a, b, c] = [bytes[i]!, bytes[i + 1], bytes[i + 2]];
+    const n = (a << 16) | ((b ?? 0) << 8) | (c ?? 0);
+    out += alphabet[(n >> 18) & 63]! + alphabet[(n >> 12) & 63]!;
+    out += b === undefined ? "=" : alphabet[(n >> 6) & 63]!;
+    out += c === undefined ? "=" : alphabet[n & 63]!;
+  }
+  return out;
+}
+
+export { Untranslatable };
