@@ -36,7 +36,7 @@ export function sinkValue() {
  * the wall-clock one: on a loaded machine it leaves out the time the process was not
  * running, so it is the steadier of the two; wall-clock medians are the headline.
  */
-export async function measure(impls, { rounds, sampleMs, warmMs, minWarmCalls = 3 }) {
+export async function measure(impls, { rounds, sampleMs, warmMs, minWarmCalls = 3, budgetSeconds = Infinity }) {
   const state = [];
   for (const impl of impls) {
     if (impl.before) await impl.before();
@@ -54,9 +54,13 @@ export async function measure(impls, { rounds, sampleMs, warmMs, minWarmCalls = 
       calls += n;
       if (batchMs < warmMs / 8) n *= 2;
     }
-    state.push({ impl, n: Math.max(1, Math.round(sampleMs / Math.max(perCall, 1e-6))), samples: [], cpuSamples: [] });
+    state.push({ impl, perCall, n: Math.max(1, Math.round(sampleMs / Math.max(perCall, 1e-6))), samples: [], cpuSamples: [] });
   }
-  for (let r = 0; r < rounds; r++) {
+  // A workload whose calls are slow (seconds each) keeps to its budget: fewer rounds, but
+  // at least 3 so a median exists; the number used is returned with the samples.
+  const roundMs = state.reduce((sum, s) => sum + s.n * s.perCall, 0);
+  const used = Math.max(3, Math.min(rounds, Math.floor((budgetSeconds * 1000) / roundMs)));
+  for (let r = 0; r < used; r++) {
     for (let k = 0; k < state.length; k++) {
       const s = state[(k + r) % state.length];
       if (s.impl.before) await s.impl.before();
@@ -72,6 +76,7 @@ export async function measure(impls, { rounds, sampleMs, warmMs, minWarmCalls = 
   }
   return state.map((s) => ({
     name: s.impl.name,
+    rounds: used,
     callsPerSample: s.n,
     samples: s.samples,
     median: median(s.samples),
