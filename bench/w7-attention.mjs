@@ -73,6 +73,7 @@ export async function setupW7({ tf, jax }) {
     unit: "ms",
     scale: 1e3,
     reference: "hand-written",
+    notes: "jax-js's jit cannot compile take's gradient (a scatter), so its embedding is oneHot(ids) @ E, as on TF.js wasm (no gather gradient kernel)",
     // a step takes seconds on a loaded machine: fewer warm-up calls and rounds
     timing: { minWarmCalls: 2, budgetSeconds: 240 },
     checks,
