@@ -82,7 +82,12 @@ for (const [id, setup] of Object.entries(setups)) {
   const ref = byName.get(w.reference);
   const rows = w.impls.map((impl) => {
     const m = byName.get(impl.name);
-    if (!m) return { name: impl.name, status: verdict[impl.name], error: impl.fails ?? w.checks.find((c) => c.name === impl.name)?.fails ?? null };
+    if (!m) {
+      const c = w.checks.find((x) => x.name === impl.name);
+      // a row that disagrees is not timed: the table says so, with its errors
+      const error = impl.fails ?? c?.fails ?? (c ? `not timed: its loss or gradient disagrees (loss err ${sig(c.lossErr, 2)}, grad err ${sig(c.gradErr, 2)}; tolerances ${LOSS_TOL}, ${GRAD_TOL})` : "not checked");
+      return { name: impl.name, status: verdict[impl.name] ?? "unchecked", error };
+    }
     const row = {
       name: impl.name,
       status: "ok",
@@ -225,7 +230,7 @@ function markdown() {
   for (const [id, w] of Object.entries(results.workloads)) {
     if (id === "W5") continue;
     w.rows.forEach((r, i) => {
-      const cell = r.status === "ok" ? `${sig(r.median)} ${w.unit} (${sig(r.min)}–${sig(r.max)})` : r.status === "fails" ? `fails: ${r.error}` : r.status;
+      const cell = r.status === "ok" ? `${sig(r.median)} ${w.unit} (${sig(r.min)}–${sig(r.max)})` : r.status === "fails" ? `fails: ${r.error}` : `**${r.status}**: ${r.error}`;
       lines.push(`| ${i === 0 ? `**${id}** ${w.title}` : ""} | ${r.name} | ${cell} | ${r.status === "ok" ? `×${sig(r.ratio)}` : ""} | ${r.status === "ok" ? `×${sig(r.cpuRatio)}` : ""} |`);
     });
   }
