@@ -19,9 +19,25 @@ export function gradients(b: Builder, y: Node, wrt: readonly Node[]): Node[] {
   }
   const contributions = new Map<Node, Node[]>();
   const total = new Map<Node, Node>();
+  // A multi-output node (a loop) gets the cotangent of each of its projections, by output.
+  const outputCotangents = new Map<Node, (Node | null)[]>();
   if (depends.has(y)) contributions.set(y, [b.at(y.span).constant(1)]);
+  const distribute = (node: Node, cotangents: readonly (Node | null)[]) => {
+    node.inputs.forEach((input, i) => {
+      const c = cotangents[i];
+      if (!c || !depends.has(input)) return;
+      const list = contributions.get(input);
+      if (list) list.push(c);
+      else contributions.set(input, [c]);
+    });
+  };
   for (let k = order.length - 1; k >= 0; k--) {
     const node = order[k]!;
+    if (node.op.vjpOutputs) {
+      const gs = outputCotangents.get(node);
+      if (gs) distribute(node, node.op.vjpOutputs(b.at(node.span), gs, node, node.inputs.map((i) => depends.has(i))));
+      continue;
+    }
     const parts = contributions.get(node);
     if (!parts) continue;
     const at = b.at(node.span);
@@ -29,17 +45,16 @@ export function gradients(b: Builder, y: Node, wrt: readonly Node[]): Node[] {
     if (g.name === undefined && node.name !== undefined && !isTrivial(g)) g.name = `d_${node.name}`;
     total.set(node, g);
     if (node.inputs.length === 0 || !node.inputs.some((i) => depends.has(i))) continue;
+    if (node.op.projects) {
+      const loop = node.inputs[0]!;
+      const gs = outputCotangents.get(loop) ?? [];
+      gs[node.op.projects(node)] = g;
+      outputCotangents.set(loop, gs);
+      continue;
+    }
     // every op with inputs has a rule (one that says "no gradient" returns nulls)
     if (!node.op.vjp) throw new InternalError(`op ${node.op.name} has inputs but no derivative rule`, printIR([node]));
-    for (const cotangents of maskedVjps(at, parts, node) ?? [node.op.vjp(at, g, node)]) {
-      node.inputs.forEach((input, i) => {
-        const c = cotangents[i];
-        if (!c || !depends.has(input)) return;
-        const list = contributions.get(input);
-        if (list) list.push(c);
-        else contributions.set(input, [c]);
-      });
-    }
+    for (const cotangents of maskedVjps(at, parts, node) ?? [node.op.vjp(at, g, node)]) distribute(node, cotangents);
   }
   return wrt.map((w) => total.get(w) ?? b.at(w.span).constant(0, w.shape));
 }

@@ -5,7 +5,7 @@
 // loop-nest templates from the op table through the KernelContext.
 
 import { InternalError, lineColumn, sourceExcerpt, type Span } from "../diagnostics";
-import { sameShape, type Dim, type Node, type Shape } from "../ir";
+import { sameShape, type Dim, type Node, type Shape, type Size } from "../ir";
 import { nest, type KernelContext, type KernelEmit, type SourceEmit, type ViewEmit } from "../ops";
 import { isFlat, type Plan } from "../schedule";
 import { dimExpression } from "./dim-expression";
@@ -20,6 +20,10 @@ export interface Storage {
   scalarSlot?(node: Node): js.Expression;
   /** Identifier of a free dim's runtime size. */
   dimName(dim: string): string;
+  /** Where a tensor starts in its array when not at 0 (a loop's slice of a stacked input). */
+  baseOf?(node: Node): js.Expression | undefined;
+  /** A module-level array for a loop body's values (KernelContext.scratch). */
+  scratch?(size: Size): string;
 }
 
 type ViewRecord = ViewEmit & { needsContiguousInput?(node: Node): boolean };
@@ -105,7 +109,16 @@ export class FunctionEmitter {
       load: (idx) => (scalar ? scalarRef() : js.index(target, this.offset(node.shape, idx))),
       dim: this.dim,
       fresh: (prefix) => this.names.unique(prefix),
+      arrayOf: (n) => (n.shape.length > 0 && (n === node || this.plan.materialized.has(n)) && !this.storage.baseOf?.(n) ? this.storage.nameOf(n) : undefined),
+      ...(this.storage.scratch ? { scratch: this.storage.scratch } : {}),
+      dimName: (d) => this.storage.dimName(d),
     };
+  }
+
+  /** Element `offset` of a materialised tensor's array (past its base, for a slice). */
+  private element(node: Node, offset: js.Expression): js.Expression {
+    const base = this.storage.baseOf?.(node);
+    return js.index(this.storage.nameOf(node), base ? js.add(base, offset) : offset);
   }
 
   /** The producer's value at the index being stored, while an epilogue is emitted. */
@@ -177,8 +190,8 @@ export class FunctionEmitter {
     if (this.plan.materialized.has(node)) {
       // Scalars computed here live in locals (or scalar slots); graph inputs are arrays.
       if (node.shape.length === 0 && node.op.kind !== "source") return this.scalarRef(node);
-      if (this.flatIndex && node.shape.length > 0) return js.index(this.storage.nameOf(node), this.flatIndex);
-      return js.index(this.storage.nameOf(node), this.offset(node.shape, node.shape.length === 0 ? [] : idx));
+      if (this.flatIndex && node.shape.length > 0) return this.element(node, this.flatIndex);
+      return this.element(node, this.offset(node.shape, node.shape.length === 0 ? [] : idx));
     }
     return this.compute(node, idx, body);
   }
@@ -212,7 +225,7 @@ export class FunctionEmitter {
           if (!this.plan.materialized.has(input)) throw new InternalError(`reshape of an unmaterialised ${input.op.name}`);
           const flat = this.offset(node.shape, idx);
           value = this.read(input, [], body);
-          if (input.shape.length > 0) value = js.index(this.storage.nameOf(input), flat);
+          if (input.shape.length > 0) value = this.element(input, flat);
         } else {
           // A gather's ids are read (once per element, into a local) to form the index.
           const readIndex = (n: Node, i: js.Expression[]) => this.bind(this.read(n, i, body), body);

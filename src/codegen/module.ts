@@ -4,7 +4,7 @@
 // generated kernel function each, so a steady-state call allocates nothing.
 
 import { lineColumn, messages } from "../diagnostics";
-import { attrKey, dimNames, isKnown, numel, sizeOf, topoSort, type Dim, type Node, type Shape, type Size } from "../ir";
+import { attrKey, bodyKey, dimNames, nodesWithBodies, isKnown, numel, sizeOf, topoSort, type Dim, type Node, type Shape, type Size } from "../ir";
 import { allOps, type ElementwiseDef, type RuntimeHelper } from "../ops";
 import { predictInputs, shapeChecks, trainable, type Hyper, type InitSpec, type ParamDecl, type TensorDecl } from "../lower";
 import { planFunction, type Plan } from "../schedule";
@@ -54,7 +54,7 @@ function kernelSignature(members: readonly Node[], plan: Plan): { key: string; l
       const args = n.inputs.map(visit);
       id = `%${lines.length}`;
       // A loop's code is its body's too (scan): distinct bodies never share a function.
-      const body = n.body ? `{${n.body.args.map((a) => a.id).join(",")}->${n.body.result.id}}` : "";
+      const body = n.body ? bodyKey(n.body) : "";
       lines.push(`${id}=${n.op.name}${attrKey(n.attrs)}${body}[${n.shape.join(",")}](${args.join(",")})`);
     }
     ids.set(n, id);
@@ -228,7 +228,8 @@ class ModuleEmitter {
   private helpers(): RuntimeHelper[] {
     const roots = [...this.model.outputs, ...(this.model.objective ? [this.model.objective] : []), ...(this.model.grads ?? [])];
     const found = new Map<string, RuntimeHelper>();
-    for (const n of topoSort(roots)) {
+    // (a loop's body calls them too)
+    for (const n of nodesWithBodies(roots)) {
       const h = (n.op as Partial<ElementwiseDef>).helper;
       if (h && !found.has(h.name)) found.set(h.name, h);
     }
@@ -326,6 +327,7 @@ class ModuleEmitter {
       const storage = {
         nameOf: localOf,
         dimName: (d: string) => this.dimNames.get(d)!,
+        scratch: (size: Size) => this.scratchBuffer(size),
         ...(scalarArray ? { scalarSlot: (n: Node) => js.index(scalarArray, js.num(scalarIndexOf(n))) } : {}),
       };
       const emitter = new FunctionEmitter(plan, storage, this.names, this.options.dtype);
@@ -383,7 +385,8 @@ class ModuleEmitter {
     // Small models (every size known, few elements) become one function whose arena can
     // turn into locals; others a sequence of kernel functions. `step` of a large model
     // reuses valueAndGrad's kernels and adds the update.
-    const small = plan.kernels.length <= 400 &&
+    // (A loop is never inlined: its kernel function stays small enough for V8 to optimise.)
+    const small = plan.kernels.length <= 400 && !plan.kernels.some((n) => n.body) &&
       plan.kernels.reduce((sum, n) => sum + (isKnown(n.shape) ? numel(n.shape) : Infinity), 0) <= smallModelElements;
     if (fn.name === "step" && !small && this.gradKernels && !sparse.some(Boolean)) return this.sharedStep(fn, this.gradKernels, idChecks);
     const arena: js.Statement[] = [];
@@ -502,6 +505,7 @@ class ModuleEmitter {
         nameOf: (n: Node) => (memberIndex.has(n) ? outs[memberIndex.get(n)!]! : params[leafIndex.get(n)!]!),
         dimName: (d: string) => this.dimNames.get(d)!,
         scalarSlot: (n: Node) => js.index(scalarsName, js.id(params[leafIndex.get(n)!]!)),
+        scratch: (size: Size) => this.scratchBuffer(size),
       };
       const emitter = new FunctionEmitter(plan, storage, this.names, this.options.dtype);
       // wasm: a large enough matmul (with its epilogue after it) runs on the SIMD kernel.
@@ -515,6 +519,15 @@ class ModuleEmitter {
     }
     const args = leaves.map((l) => (computedScalar(l) ? js.num(scalarIndexOf(l)) : js.id(localOf(l))));
     return js.withComment(js.stmt(js.call(fname, ...members.map((m) => js.id(localOf(m))), ...args)), groupLabel(members));
+  }
+
+  /** A module-level array for a loop body's values: `const` when its size is known, else
+   *  an empty `let` that the loop grows before it runs. */
+  private scratchBuffer(size: Size): string {
+    const name = this.names.unique("loop_b");
+    const known = size.dims.length === 0;
+    this.top.push(js.declare(known ? "const" : "let", name, js.newExpr("F", js.num(known ? size.coef : 0))));
+    return name;
   }
 
   /** The run functions' parameters: every input, then every param, as safe names. */

@@ -1,14 +1,19 @@
-// scan in emitted code: a `for` loop over the steps around its body, the body emitted as a
-// small program of its own by the same op hooks as the outer kernels (elementwise `emit`,
-// views' `mapIndex`, sources' `value`, kernels' `kernel`), each body value in a scratch
-// array sized by the body's shapes — which do not mention T, so the code does not grow
-// with the number of steps. The carry is read from its own array; slices and captured
-// values are read from the scan's inputs (slice t of xs at [t, ...]).
+// scan in emitted code: one `for` loop over the steps around the body, the body scheduled
+// and emitted like a function of its own (src/schedule's planner, the FunctionEmitter:
+// elementwise chains fused, matmul epilogues, flat groups). Every body value lives in a
+// module-level scratch array sized by the body's shapes, which never mention T, so the
+// code and its buffers do not grow with the number of steps and a step allocates nothing.
+// The loop's outputs share its one packed buffer: each carry lives at its final place and
+// is updated there step by step; each y is stored at its step's row.
 
 import { InternalError } from "../diagnostics";
-import { topoSort, type Dim, type Node, type Shape } from "../ir";
-import type { KernelContext, KernelEmit, SourceEmit, ViewEmit, ElementwiseDef } from "../ops/define";
+import { sizeOf, type Dim, type Node, type Shape } from "../ir";
+import type { KernelContext } from "../ops/define";
+import { layoutOf } from "../ops/scan";
+import { planFunction } from "../schedule";
 import * as js from "./estree";
+import { FunctionEmitter } from "./kernel";
+import type { NameTable } from "./names";
 
 function nestLoops(vars: string[], shape: Shape, dim: (d: Dim) => js.Expression, body: js.Statement[]): js.Statement[] {
   let inner: js.Statement[] = body;
@@ -16,7 +21,7 @@ function nestLoops(vars: string[], shape: Shape, dim: (d: Dim) => js.Expression,
   return inner;
 }
 
-function sizeOf(shape: Shape, dim: (d: Dim) => js.Expression): js.Expression {
+function sizeExpr(shape: Shape, dim: (d: Dim) => js.Expression): js.Expression {
   return shape.reduce<js.Expression>((acc, d) => js.mul(acc, dim(d)), js.num(1));
 }
 
@@ -35,96 +40,152 @@ export function emitScan(ctx: KernelContext): js.Statement[] {
   const node = ctx.node;
   const body = node.body;
   if (!body) throw new InternalError("scan without a body");
-  const k = node.attrs.slices as number;
+  if (!ctx.scratch || !ctx.arrayOf || !ctx.dimName) throw new InternalError("scan emitted without scratch storage");
+  const scratch = ctx.scratch, arrayOf = ctx.arrayOf, dimName = ctx.dimName;
+  const m = node.attrs.carries as number, k = node.attrs.slices as number;
   const reverse = node.attrs.reverse === true;
-  const [init, ...rest] = node.inputs as Node[];
-  const xs = rest.slice(0, k), caps = rest.slice(k);
-  const [carryArg, ...others] = body.args as Node[];
-  const sliceArgs = others.slice(0, k), capArgs = others.slice(k);
+  const inits = node.inputs.slice(0, m), xs = node.inputs.slice(m, m + k), caps = node.inputs.slice(m + k);
+  const carryArgs = body.args.slice(0, m), sliceArgs = body.args.slice(m, m + k), capArgs = body.args.slice(m + k);
+  const layout = layoutOf(node);
   const dim = ctx.dim;
-  const array = ctx.dtype === "f64" ? "Float64Array" : "Float32Array";
-  const out: js.Statement[] = [];
+  const out = arrayOf(node);
+  if (!out) throw new InternalError("scan output without an array");
+  const before: js.Statement[] = [];
   const t = ctx.fresh("t");
   const step = ctx.fresh("s");
 
-  // Where each body value lives: args read from the carry array and the scan's inputs,
-  // every computed value in its own scratch array (allocated once per call, not per step).
-  const carry = ctx.fresh("carry");
-  out.push(js.declare("const", carry, js.newExpr(array, sizeOf(carryArg!.shape, dim))));
-  const scratch = new Map<Node, string>();
-  const order = topoSort([body.result]).filter((n) => !body.args.includes(n));
-  for (const n of order) {
-    const name = ctx.fresh("b");
-    scratch.set(n, name);
-    out.push(js.declare("const", name, js.newExpr(array, sizeOf(n.shape, dim))));
-  }
-  const read = (input: Node, idx: js.Expression[], stmts: js.Statement[]): js.Expression => {
-    if (input === carryArg) return js.index(carry, offsetOf(input.shape, idx, dim));
-    const si = sliceArgs.indexOf(input);
-    if (si >= 0) return ctx.read(xs[si]!, [js.id(t), ...idx], stmts);
-    const ci = capArgs.indexOf(input);
-    if (ci >= 0) return ctx.read(caps[ci]!, idx, stmts);
-    const s = scratch.get(input);
-    if (!s) throw new InternalError(`scan body reads ${input.op.name} outside its body`);
-    return js.index(s, offsetOf(input.shape, idx, dim));
+  /** A module-level array for `shape`, grown before the loop when its size is symbolic. */
+  const buffer = (shape: Shape): string => {
+    const size = sizeOf(shape);
+    const name = scratch(size);
+    if (size.dims.length > 0) before.push(js.stmt(js.assign(js.id(name), js.call("grow", js.id(name), sizeExpr(shape, dim), js.id("F")))));
+    return name;
   };
-  const contextOf = (n: Node): KernelContext => ({
-    node: n, dtype: ctx.dtype, dim, fresh: ctx.fresh,
-    read,
-    store: (idx, value, operator = "=") => js.stmt(js.assign(js.index(scratch.get(n)!, offsetOf(n.shape, idx, dim)), value, operator)),
-    load: (idx) => js.index(scratch.get(n)!, offsetOf(n.shape, idx, dim)),
+  /** `target[i] = value(i)` over a shape, with nested loops. */
+  const fill = (shape: Shape, into: (idx: js.Expression[]) => js.Expression, value: (idx: js.Expression[], stmts: js.Statement[]) => js.Expression): js.Statement[] => {
+    const vars = shape.map(() => ctx.fresh("i"));
+    const idx = vars.map(js.id);
+    const stmts: js.Statement[] = [];
+    const v = value(idx, stmts);
+    stmts.push(js.stmt(js.assign(into(idx), v)));
+    return nestLoops(vars, shape, dim, stmts);
+  };
+
+  // Where the body's args live: carries at their place in the output; slices in their
+  // input's array at row t (or copied there each step when the input is not an array);
+  // captures in their arrays (or copied once, before the loop).
+  const names = new Map<Node, string>();
+  const bases = new Map<Node, js.Expression>();
+  const perStep: js.Statement[] = [];
+  carryArgs.forEach((a, i) => { names.set(a, out); bases.set(a, dim(layout[i]!.offset)); });
+  sliceArgs.forEach((a, j) => {
+    const x = xs[j]!;
+    const array = arrayOf(x);
+    if (array) {
+      names.set(a, array);
+      bases.set(a, js.mul(js.id(t), sizeExpr(a.shape, dim)));
+      return;
+    }
+    const copy = buffer(a.shape);
+    names.set(a, copy);
+    perStep.push(...fill(a.shape, (idx) => js.index(copy, offsetOf(a.shape, idx, dim)), (idx, stmts) => ctx.read(x, [js.id(t), ...idx], stmts)));
+  });
+  capArgs.forEach((a, j) => {
+    const c = caps[j]!;
+    const array = arrayOf(c);
+    if (array) { names.set(a, array); return; }
+    const copy = buffer(a.shape);
+    names.set(a, copy);
+    before.push(...fill(a.shape, (idx) => js.index(copy, offsetOf(a.shape, idx, dim)), (idx, stmts) => ctx.read(c, idx, stmts)));
   });
 
-  // carry = init
-  {
-    const vars = init!.shape.map(() => ctx.fresh("i"));
-    const stmts: js.Statement[] = [];
-    const v = ctx.read(init!, vars.map(js.id), stmts);
-    stmts.push(js.stmt(js.assign(js.index(carry, offsetOf(init!.shape, vars.map(js.id), dim)), v)));
-    out.push(...nestLoops(vars, init!.shape, dim, stmts));
-  }
+  // The body, planned as a function returning its results.
+  const results = body.results;
+  const plan = planFunction({ returned: results });
+  const slotNames = plan.slots.map((size) => {
+    const name = scratch(size);
+    if (size.dims.length > 0) {
+      const length = size.dims.reduce<js.Expression>((e, d) => js.mul(e, dim(d)), js.num(size.coef));
+      before.push(js.stmt(js.assign(js.id(name), js.call("grow", js.id(name), length, js.id("F")))));
+    }
+    return name;
+  });
+  const scalarNames = new Map<Node, string>();
+  const nameOf = (n: Node): string => {
+    const known = names.get(n);
+    if (known) return known;
+    if (n.shape.length === 0) {
+      let s = scalarNames.get(n);
+      if (!s) { s = ctx.fresh("s"); scalarNames.set(n, s); }
+      return s;
+    }
+    const slot = plan.slotOf.get(n);
+    if (slot === undefined) throw new InternalError(`scan body value ${n.op.name} has no storage`);
+    return slotNames[slot]!;
+  };
+  const nameTable = { unique: (prefix: string) => ctx.fresh(prefix), derive: (prefix: string) => ctx.fresh(prefix) } as unknown as NameTable;
+  const emitter = new FunctionEmitter(plan, { nameOf, dimName, baseOf: (n) => bases.get(n), scratch }, nameTable, ctx.dtype);
 
-  // One step: every body value in order, then the result into the output row and the carry.
+  /** `out[base + i] = from(i)` over `count` elements: one flat loop (copies and constants
+   *  stay loops, short enough never to be unrolled into long code). */
+  const flat = (count: js.Expression, base: js.Expression, from: (i: js.Expression) => js.Expression): js.Statement => {
+    const i = ctx.fresh("i");
+    return js.loop(i, js.num(0), count, [js.stmt(js.assign(js.index(out, js.add(base, js.id(i))), from(js.id(i))))]);
+  };
+  /** `out[base...] = value of init`: flat from an array or a constant, else by index. */
+  const initCopy = (init: Node, base: js.Expression): js.Statement[] => {
+    const array = arrayOf(init);
+    if (array) return [flat(sizeExpr(init.shape, dim), base, (i) => js.index(array, i))];
+    const probe = ctx.read(init, init.shape.map(() => js.num(0)), []);
+    if (probe.type === "Literal" || (probe.type === "UnaryExpression" && probe.argument.type === "Literal")) {
+      return [flat(sizeExpr(init.shape, dim), base, () => probe)];
+    }
+    return fill(init.shape, (idx) => js.index(out, js.add(base, offsetOf(init.shape, idx, dim))), (idx, stmts) => ctx.read(init, idx, stmts));
+  };
+
+  // carries = inits
+  inits.forEach((init, i) => before.push(...initCopy(init, dim(layout[i]!.offset))));
+
+  // One step: the slices copied in, every body kernel, then the ys at row t and the carries.
   const stepBody: js.Statement[] = [];
-  const steps = dim(node.shape[0]!);
+  const steps = dim(layout[m]?.shape[0] ?? xs[0]!.shape[0]!);
   stepBody.push(js.declare("const", t, reverse ? js.binary("-", js.binary("-", steps, js.num(1)), js.id(step)) : js.id(step)));
-  for (const n of order) {
-    const c = contextOf(n);
-    if (n.op.kind === "kernel") {
-      // Kernels may accumulate into their output: start each step from zeros.
-      stepBody.push(js.stmt(js.call(js.member(scratch.get(n)!, "fill"), js.num(0))));
-      stepBody.push(...(n.op.emit as KernelEmit).kernel(c));
-      continue;
+  stepBody.push(...perStep);
+  const members = new Set([...plan.groups.values()].flatMap((g) => g.slice(1)));
+  for (const n of plan.kernels) {
+    if (members.has(n)) continue;
+    const group = plan.groups.get(n) ?? [n];
+    stepBody.push(...(group.length > 1 ? emitter.emitGroup(group) : emitter.emitKernel(n)));
+  }
+  const store = (r: Node, base: js.Expression, stmts: js.Statement[]) => {
+    if (r.shape.length > 0 && (plan.materialized.has(r) || names.has(r))) {
+      // A body value in an array (its slot, or an arg's): one flat copy.
+      const from = nameOf(r), at = bases.get(r);
+      stmts.push(flat(sizeExpr(r.shape, dim), base, (i) => js.index(from, at ? js.add(at, i) : i)));
+      return;
     }
-    const vars = n.shape.map(() => ctx.fresh("i"));
-    const idx = vars.map(js.id);
-    const stmts: js.Statement[] = [];
-    let value: js.Expression;
-    if (n.op.kind === "elementwise") {
-      value = (n.op as ElementwiseDef).emit(n.inputs.map((i) => read(i, idx, stmts)));
-    } else if (n.op.kind === "view") {
-      const mapped = (n.op.emit as ViewEmit).mapIndex(idx, n, dim, (input, at) => read(input, at, stmts));
-      value = read(n.inputs[0]!, mapped, stmts);
+    stmts.push(...fill(r.shape, (idx) => js.index(out, js.add(base, offsetOf(r.shape, idx, dim))), (idx, s) => emitter.read(r, idx, s)));
+  };
+  results.slice(m).forEach((y, j) => {
+    const { offset } = layout[m + j]!;
+    store(y, js.add(dim(offset), js.mul(js.id(t), sizeExpr(y.shape, dim))), stepBody);
+  });
+  // A carry whose next value is an arg (carries trading places) is staged first.
+  const staged = new Map<number, string>();
+  results.slice(0, m).forEach((r, i) => {
+    if (r.op.name !== "scan_arg") return;
+    const temp = buffer(r.shape);
+    staged.set(i, temp);
+    stepBody.push(...fill(r.shape, (idx) => js.index(temp, offsetOf(r.shape, idx, dim)), (idx, s) => emitter.read(r, idx, s)));
+  });
+  results.slice(0, m).forEach((r, i) => {
+    const base = dim(layout[i]!.offset);
+    const temp = staged.get(i);
+    if (temp) {
+      stepBody.push(...fill(r.shape, (idx) => js.index(out, js.add(base, offsetOf(r.shape, idx, dim))), (idx) => js.index(temp, offsetOf(r.shape, idx, dim))));
     } else {
-      const emit = n.op.emit as SourceEmit | undefined;
-      if (!emit?.value) throw new InternalError(`scan body source ${n.op.name} has no value`);
-      value = emit.value(idx, n, dim);
+      store(r, base, stepBody);
     }
-    stmts.push(c.store(idx, value));
-    stepBody.push(...nestLoops(vars, n.shape, dim, stmts));
-  }
-  {
-    const result = body.result;
-    const vars = result.shape.map(() => ctx.fresh("i"));
-    const idx = vars.map(js.id);
-    const stmts: js.Statement[] = [];
-    const v = read(result, idx, stmts);
-    const local = ctx.fresh("v");
-    stmts.push(js.declare("const", local, v));
-    stmts.push(ctx.store([js.id(t), ...idx], js.id(local)));
-    stmts.push(js.stmt(js.assign(js.index(carry, offsetOf(result.shape, idx, dim)), js.id(local))));
-    stepBody.push(...nestLoops(vars, result.shape, dim, stmts));
-  }
-  out.push(js.loop(step, js.num(0), steps, stepBody));
-  return [js.block(out)];
+  });
+  return [js.block([...before, js.loop(step, js.num(0), steps, stepBody)])];
 }

@@ -20,7 +20,10 @@ export function evaluate(roots: readonly Node[], options: EvaluateOptions): Map<
   const values = new Map<string, Tensor>();
   const env: EvalEnv = { dims, values, random: options.random, training: options.training };
   // A loop's body runs by the same code, its args bound to the step's values.
-  env.evaluateBody = (body, args) => run([body.result], new Map(body.args.map((a, k) => [a, args[k]!]))).get(body.result)!;
+  env.evaluateBody = (body, args) => {
+    const got = run(body.results, new Map(body.args.map((a, k) => [a, args[k]!])));
+    return body.results.map((r) => got.get(r)!);
+  };
   const run = (roots: readonly Node[], bound: Map<Node, Tensor>) => evaluateNodes(roots, options, env, bound);
   return run(roots, new Map());
 }

@@ -24,11 +24,16 @@ export interface Node {
   readonly body?: Body;
 }
 
-/** A body graph: `result` computed from placeholder `args` (a scan's carry, its slices,
- *  then its captured outer values, in the order of the loop node's inputs). */
+/** A body graph: `results` computed from placeholder `args` (a scan's carries, its
+ *  slices, then its captured outer values, in the order of the loop node's inputs). */
 export interface Body {
   readonly args: readonly Node[];
-  readonly result: Node;
+  readonly results: readonly Node[];
+}
+
+/** The text identifying a body in hash-consing keys (its args and results by id). */
+export function bodyKey(body: Body): string {
+  return `{${body.args.map((n) => n.id).join(",")}->${body.results.map((n) => n.id).join(",")}}`;
 }
 
 /** More nodes than this in one program is reported (E0221). */
@@ -40,7 +45,7 @@ export class Graph {
 
   /** The node for `op(inputs; attrs)`, built once. The shape rule runs on first build. */
   apply(op: OpDef, inputs: readonly Node[], attrs: Attrs, span: Span | undefined, body?: Body): Node {
-    const inner = body ? `{${body.args.map((n) => n.id).join(",")}->${body.result.id}}` : "";
+    const inner = body ? bodyKey(body) : "";
     const key = `${op.name}(${inputs.map((n) => n.id).join(",")})${attrKey(attrs)}${inner}`;
     const found = this.table.get(key);
     if (found) return found;
@@ -102,6 +107,23 @@ export function topoSort(roots: readonly Node[]): Node[] {
     }
   }
   return order;
+}
+
+/** `topoSort(roots)` and every node of the loop bodies among them (nested too): what
+ *  emitted code computes, for passes that look at every op (runtime helpers). */
+export function nodesWithBodies(roots: readonly Node[]): Node[] {
+  const out: Node[] = [];
+  const seen = new Set<Node>();
+  const visit = (rs: readonly Node[]) => {
+    for (const n of topoSort(rs)) {
+      if (seen.has(n)) continue;
+      seen.add(n);
+      if (n.body) visit(n.body.results);
+      out.push(n);
+    }
+  };
+  visit(roots);
+  return out;
 }
 
 /** How many times each node is used as an input among the nodes of `order`. */

@@ -3,6 +3,6 @@ export {
   dimAdd, dimSub, dimMul, dimScale, dimFloorDiv, dimDivExact, dimProduct, dimNames, evalDim, foldDim, isDimName, isCompoundDim,
   isMonomial, mayBeNegative, type DimAlgebra,
 } from "./dim";
-export { Graph, topoSort, useCounts, attrKey, type Node, type Attrs, type AttrValue, type Body } from "./graph";
+export { Graph, topoSort, nodesWithBodies, useCounts, attrKey, bodyKey, type Node, type Attrs, type AttrValue, type Body } from "./graph";
 export type { OpDef, OpKind, OpProps, PrintForm, ScalarFn, Tensor, EvalEnv, GraphBuilder } from "./op";
 export { printIR } from "./print";

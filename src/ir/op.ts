@@ -41,6 +41,14 @@ export interface OpDef {
    * input, or null where the input gets no gradient. Built only with the builder.
    */
   vjp?(b: GraphBuilder, g: Node, node: Node): (Node | null)[];
+  /**
+   * A node with several outputs (a loop): it is read only through projection nodes (an op
+   * with `projects`), and its rule receives each projection's cotangent (null where none
+   * flows) and which inputs need a cotangent, in place of `vjp`.
+   */
+  vjpOutputs?(b: GraphBuilder, gs: readonly (Node | null)[], node: Node, needed: readonly boolean[]): (Node | null)[];
+  /** A projection: output number `projects(node)` of its one input, a multi-output node. */
+  projects?(node: Node): number;
   /** Why this op cannot be differentiated, when it has no vjp. */
   readonly noGradReason?: string;
   readonly props?: OpProps;
@@ -85,7 +93,7 @@ export interface EvalEnv {
   /** The training flag (dropout active): true as in valueAndGrad and step. */
   training?: boolean;
   /** A body's result with its args bound to `args` (a loop's step), by the same evaluator. */
-  evaluateBody?(body: import("./graph").Body, args: readonly Tensor[]): Tensor;
+  evaluateBody?(body: import("./graph").Body, args: readonly Tensor[]): Tensor[];
 }
 
 /** What vjp rules build with; implemented in src/ops/builder.ts. */

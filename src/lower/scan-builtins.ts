@@ -3,7 +3,7 @@
 
 import { diagnostic, fail, failWith, withNotes } from "../diagnostics";
 import { formatShape } from "../ir";
-import { buildScan } from "../ops";
+import { stackedScan } from "../ops";
 import type { Builtin } from "./builtins";
 
 export const scanBuiltins: Record<string, Builtin> = {
@@ -28,7 +28,7 @@ export const scanBuiltins: Record<string, Builtin> = {
       const carry = ctx.tensor(init!);
       const seq = ctx.tensor(xs!);
       if (seq.shape.length === 0) fail("E0265", xs!.span, formatShape(seq.shape));
-      return buildScan(ctx.b, carry, [seq], (c, [x]) => ctx.lowerer.applyFunction(binding, [c, x!], ctx.span), { span: ctx.span });
+      return stackedScan(ctx.b, carry, [seq], (c, [x]) => ctx.lowerer.applyFunction(binding, [c, x!], ctx.span), { span: ctx.span });
     },
   },
 };

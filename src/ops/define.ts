@@ -55,6 +55,14 @@ export interface KernelContext {
   fresh(prefix: string): string;
   /** Whether an index into the output is contiguous with the loop (for fast paths). */
   readonly dtype: "f32" | "f64";
+  /** The array holding a materialised tensor of rank > 0 (the output included), if any:
+   *  loops (scan) read and write such values in place. */
+  arrayOf?(node: Node): string | undefined;
+  /** A module-level array of `size` elements for a loop's body values (allocated once;
+   *  one sized by free dims starts empty and is grown by the code that uses it). */
+  scratch?(size: import("../ir").Size): string;
+  /** The identifier of a free dim's runtime size. */
+  dimName?(dim: string): string;
 }
 
 export interface ViewEmit {

@@ -1,15 +1,23 @@
 // scan: a loop as ONE node whose body is a graph (JAX `lax.scan`). The body reads
-// placeholder args — the carry, one slice per sliced input, then the outer values it
-// captures — and computes the next carry; the node stacks every carry along a new axis 0.
-// Its vjp is made of scans too: a reverse scan of the cell's vjp over the saved carries
-// (the carry cotangents), and per-step maps for the slices' and captures' cotangents, all
-// built by the same reverse sweep (src/autodiff), so a scan's gradient differentiates again.
+// placeholder args — its carries, one slice per sliced input, then the outer values it
+// captures — and returns the next carries, then its per-step outputs ("ys"). The loop node
+// has several outputs, packed in one flat buffer: every final carry, then every y stacked
+// along a new axis 0 (at each step's index). `scan_out` nodes read one output each; the
+// user's `scan(f, init, xs)` is the stack of its carry (a y equal to the carry).
+// Its derivative is ONE scan running the other way over the saved carries, whose body is
+// the cell's vjp: its carries are the carries' cotangents and a sum per captured value,
+// its ys the slices' cotangents (src/autodiff hands it every output's cotangent at once).
+// The derivative is again a scan, so it differentiates again.
 
 import { fail, InternalError, type Span } from "../diagnostics";
-import { dimSub, formatShape, numel, sameShape, topoSort, type Attrs, type Body, type Dim, type Node, type OpDef, type Shape, type Tensor } from "../ir";
+import {
+  dimAdd, dimMul, dimProduct, dimSub, evalDim, formatShape, numel, sameShape, topoSort,
+  type Attrs, type Body, type Dim, type Node, type OpDef, type Shape, type Tensor,
+} from "../ir";
 import { gradients } from "../autodiff/reverse";
+import * as js from "../codegen/estree";
 import { Builder } from "./builder";
-import type { KernelContext } from "./define";
+import type { KernelContext, ViewEmit } from "./define";
 import { emitScan } from "../codegen/scan";
 import { getOp } from "./registry";
 
@@ -22,91 +30,186 @@ export const scanArg: OpDef = {
   },
 };
 
-/** scan(init, xs..., captures...; slices, reverse): `slices` inputs after init are read one
- *  slice along axis 0 per step (from the last when `reverse`); the result stacks the carry
- *  after each step, at that step's index: [T, ...init.shape]. */
+/** Where each output of a loop node lives in its packed buffer. */
+export interface ScanOutput {
+  offset: Dim;
+  shape: Shape;
+}
+
+/** The outputs of a loop with `carries` carry shapes and per-step `ys` shapes over `steps`:
+ *  the final carries, then the stacked ys, back to back. */
+export function scanLayout(carries: readonly Shape[], ys: readonly Shape[], steps: Dim): ScanOutput[] {
+  const out: ScanOutput[] = [];
+  let offset: Dim = 0;
+  for (const shape of [...carries, ...ys.map((y) => [steps, ...y])]) {
+    out.push({ offset, shape });
+    offset = dimAdd(offset, dimProduct(shape));
+  }
+  return out;
+}
+
+/** The layout of a loop node. */
+export function layoutOf(loop: Node): ScanOutput[] {
+  const m = loop.attrs.carries as number;
+  return scanLayout(loop.inputs.slice(0, m).map((i) => i.shape), loop.attrs.ys as unknown as Shape[], stepsOf(loop));
+}
+
+function stepsOf(loop: Node): Dim {
+  const m = loop.attrs.carries as number;
+  return loop.inputs[m]!.shape[0]!;
+}
+
+/** scan(inits..., xs..., captures...; carries, slices, ys, reverse): `slices` inputs after
+ *  the carries are read one slice along axis 0 per step (from the last when `reverse`). */
 export const scan: OpDef = {
   name: "scan", kind: "kernel", arity: -1,
   shape: (inputs, attrs) => {
-    const k = attrs.slices as number;
-    const [init, ...rest] = inputs;
-    const steps = rest[0]?.[0];
-    if (k < 1 || steps === undefined || rest.slice(0, k).some((x) => x[0] !== steps)) {
-      throw new InternalError(`scan over ${inputs.slice(1, k + 1).map(formatShape).join(", ")}`);
+    const m = attrs.carries as number, k = attrs.slices as number;
+    const xs = inputs.slice(m, m + k);
+    const steps = xs[0]?.[0];
+    if (k < 1 || steps === undefined || xs.some((x) => x[0] !== steps)) {
+      throw new InternalError(`scan over ${xs.map(formatShape).join(", ")}`);
     }
-    return [steps, ...init!];
+    const layout = scanLayout(inputs.slice(0, m), attrs.ys as unknown as Shape[], steps);
+    const last = layout[layout.length - 1];
+    return [last ? dimAdd(last.offset, dimProduct(last.shape)) : 0];
   },
   evaluate: (inputs, attrs, out, env, node) => {
     const body = node?.body;
     if (!body || !env.evaluateBody) throw new InternalError("scan evaluated without its body");
-    const k = attrs.slices as number;
-    const [init, ...rest] = inputs;
-    const xs = rest.slice(0, k), captures = rest.slice(k);
-    const steps = out[0]!, size = numel(init!.shape);
-    const data = new Float64Array(numel(out));
-    let carry = init!;
+    const m = attrs.carries as number, k = attrs.slices as number;
+    const inits = inputs.slice(0, m), xs = inputs.slice(m, m + k), captures = inputs.slice(m + k);
+    const steps = xs[0]!.shape[0]!;
+    const data = new Float64Array(out[0]!);
+    const carrySizes = inits.map((c) => numel(c.shape));
+    const ySizes = (attrs.ys as unknown as Shape[]).map((y) => numel(y.map((d) => evalDim(d, (n) => env.dims.get(n)!))));
+    const yBase = carrySizes.reduce((a, b) => a + b, 0);
+    const yOffsets = ySizes.map((_, j) => yBase + steps * ySizes.slice(0, j).reduce((a, b) => a + b, 0));
+    let carries: Tensor[] = inits;
     for (let s = 0; s < steps; s++) {
       const t = attrs.reverse ? steps - 1 - s : s;
       const slices = xs.map((x): Tensor => {
         const n = numel(x.shape) / steps;
         return { shape: x.shape.slice(1), data: x.data.subarray(t * n, (t + 1) * n) };
       });
-      carry = env.evaluateBody(body, [carry, ...slices, ...captures]);
-      data.set(carry.data, t * size);
+      const results = env.evaluateBody(body, [...carries, ...slices, ...captures]);
+      carries = results.slice(0, m);
+      results.slice(m).forEach((y, j) => data.set(y.data, yOffsets[j]! + t * ySizes[j]!));
     }
+    let offset = 0;
+    carries.forEach((c, i) => { data.set(c.data, offset); offset += carrySizes[i]!; });
     return data;
   },
-  vjp: (gb, g, node) => scanVjp(new Builder(gb.graph, gb.span), g, node),
-  // A loop around the body, emitted by the same op hooks (src/codegen/scan.ts).
+  vjpOutputs: (gb, gs, node, needed) => scanVjp(new Builder(gb.graph, gb.span), gs, node, needed),
+  // A loop around the body, emitted by the same planner and kernel emitter (src/codegen/scan.ts).
   emit: { fusesInputs: false, kernel: (ctx: KernelContext) => emitScan(ctx) },
   cost: (node, numelOf) => {
     // One step's body, times the steps (a free count counts as 1, as elsewhere).
-    const steps = typeof node.shape[0] === "number" ? node.shape[0] : 1;
-    const inner = topoSort([node.body!.result]).reduce((acc, n) => acc + (n.op.kind === "source" ? 0 : numelOf(n.shape)), 0);
-    return steps * inner;
+    const steps = stepsOf(node);
+    const inner = topoSort(node.body!.results).reduce((acc, n) => acc + (n.op.kind === "source" ? 0 : numelOf(n.shape)), 0);
+    return (typeof steps === "number" ? steps : 1) * inner;
   },
 };
 
-/** A scan node: `cell(args)` builds the body from the carry and slice placeholders; any
- *  outer value it reads (a param, a top-level definition, an enclosing loop's arg) becomes
- *  a captured input, so the body is a closed graph. */
+/** Output `output` of a loop node (a final carry, or a stacked y). */
+export const scanOut: OpDef & { emit: ViewEmit } = {
+  name: "scan_out", kind: "view", arity: 1,
+  shape: (_inputs, attrs, _span, nodes) => {
+    const out = layoutOf(nodes[0]!)[attrs.output as number];
+    if (!out) throw new InternalError(`scan_out ${String(attrs.output)} of a loop with fewer outputs`);
+    return out.shape;
+  },
+  evaluate: ([x], attrs, out, env, node) => {
+    const offset = evalDim(layoutOf(node!.inputs[0]!)[attrs.output as number]!.offset, (n) => env.dims.get(n)!);
+    return x!.data.slice(offset, offset + numel(out));
+  },
+  projects: (node) => node.attrs.output as number,
+  props: { cheap: true },
+  emit: {
+    mapIndex: (idx, node, dim) => {
+      const { offset, shape } = layoutOf(node.inputs[0]!)[node.attrs.output as number]!;
+      let flat: js.Expression = dim(offset);
+      let stride: js.Expression = js.num(1);
+      for (let k = shape.length - 1; k >= 0; k--) {
+        flat = js.add(flat, js.mul(idx[k]!, stride));
+        stride = js.mul(stride, dim(shape[k]!));
+      }
+      return [flat];
+    },
+  },
+};
+
+/** The cell of a scan: from its carries and slices, the next carries then the ys. */
+export type Cell = (carries: Node[], slices: Node[]) => Node[];
+
+/**
+ * A loop node: `cell` builds the body from carry and slice placeholders. Any outer value it
+ * reads (a param, a top-level definition, an enclosing loop's arg) becomes a captured
+ * input, so the body is a closed graph; a draw made inside the cell (rand, randn, dropout's
+ * mask) becomes a slice of one draw over every step, so each step draws its own numbers.
+ */
 export function buildScan(
-  b: Builder, init: Node, xs: readonly Node[], cell: (carry: Node, slices: Node[]) => Node,
+  b: Builder, inits: readonly Node[], xs: readonly Node[], cell: Cell,
   options: { reverse?: boolean; span?: Span } = {},
 ): Node {
+  const m = inits.length;
   const tag = b.graph.size;
-  const carry = placeholder(b, tag, 0, init.shape);
-  const slices = xs.map((x, i) => placeholder(b, tag, 1 + i, x.shape.slice(1)));
-  const result = cell(carry, slices);
-  if (!sameShape(result.shape, init.shape)) {
-    fail("E0266", options.span ?? b.span, formatShape(result.shape), formatShape(init.shape));
-  }
-  const own = [carry, ...slices];
-  const captured = capturesOf(result, own);
-  const capArgs = captured.map((c, j) => placeholder(b, tag, 1 + xs.length + j, c.shape));
-  const closed = substitute(b, result, new Map(captured.map((c, j) => [c, capArgs[j]!])));
-  return loop(b, init, xs, captured, { args: [...own, ...capArgs], result: closed }, options.reverse === true);
+  const carries = inits.map((x, i) => placeholder(b, tag, i, x.shape));
+  const slices = xs.map((x, i) => placeholder(b, tag, m + i, x.shape.slice(1)));
+  let results = cell(carries, slices);
+  results.slice(0, m).forEach((r, i) => {
+    if (!sameShape(r.shape, inits[i]!.shape)) fail("E0266", options.span ?? b.span, formatShape(r.shape), formatShape(inits[i]!.shape));
+  });
+  const steps = xs[0]!.shape[0]!;
+  // Draws made in the cell (ids from `tag` on) are read per step from one draw of all steps.
+  const draws = topoSort(results).filter((n) => isDraw(n) && n.id >= tag);
+  const drawArgs = draws.map((d, i) => placeholder(b, tag, m + xs.length + i, d.shape));
+  const outerDraws = draws.map((d) => b.graph.apply(d.op, [], { ...d.attrs, shape: [dimMul(steps, dimProduct(d.shape))] }, d.span));
+  const stepDraws = draws.map((d, i) => b.reshape(outerDraws[i]!, [steps, ...d.shape]));
+  results = substituteAll(b, results, new Map(draws.map((d, i) => [d, drawArgs[i]!])));
+  const own = [...carries, ...slices, ...drawArgs];
+  const captured = capturesOf(results, own);
+  const capArgs = captured.map((c, j) => placeholder(b, tag, own.length + j, c.shape));
+  const closed = substituteAll(b, results, new Map(captured.map((c, j) => [c, capArgs[j]!])));
+  return loop(b, inits, [...xs, ...stepDraws], captured, { args: [...own, ...capArgs], results: closed }, options.reverse === true);
 }
 
-function loop(b: Builder, init: Node, xs: readonly Node[], captures: readonly Node[], body: Body, reverse: boolean): Node {
-  const attrs: Attrs = { slices: xs.length, reverse };
-  return b.graph.apply(getOp("scan"), [init, ...xs, ...captures], attrs, b.span, body);
+/** Output `j` of a loop node. */
+export function scanOutput(b: Builder, loop: Node, j: number): Node {
+  return b.op("scan_out", [loop], { output: j });
+}
+
+/** The user's `scan(f, init, xs)`: the stack of the carry after every step. */
+export function stackedScan(b: Builder, init: Node, xs: readonly Node[], cell: (carry: Node, slices: Node[]) => Node, options: { reverse?: boolean; span?: Span } = {}): Node {
+  const node = buildScan(b, [init], xs, ([c], slices) => { const next = cell(c!, slices); return [next, next]; }, options);
+  return scanOutput(b, node, 1);
+}
+
+function loop(b: Builder, inits: readonly Node[], xs: readonly Node[], captures: readonly Node[], body: Body, reverse: boolean): Node {
+  const m = inits.length;
+  const attrs: Attrs = { carries: m, slices: xs.length, ys: body.results.slice(m).map((r) => r.shape as Dim[]), reverse };
+  return b.graph.apply(getOp("scan"), [...inits, ...xs, ...captures], attrs, b.span, body);
 }
 
 function placeholder(b: Builder, tag: number, slot: number, shape: Shape): Node {
   return b.op("scan_arg", [], { tag, slot, shape: shape as Dim[] });
 }
 
-/** Nodes computed from no outer value: constants and index patterns, recomputed in the body. */
+function isDraw(n: Node): boolean {
+  return n.op.name === "rand" || n.op.name === "randn";
+}
+
+/** Nodes computed from no outer value: constants and index patterns, recomputed in the
+ *  body. Draws and the training flag are outer values (specialised and keyed per call). */
 function isClosed(n: Node, closed: Set<Node>): boolean {
-  if (n.inputs.length === 0) return n.op.name !== "input" && n.op.name !== "scan_arg";
+  if (n.inputs.length === 0) return n.op.name !== "input" && n.op.name !== "scan_arg" && !isDraw(n) && n.op.name !== "training";
   return n.inputs.every((i) => closed.has(i));
 }
 
 /** The outer values a body reads: the inputs of its arg-dependent nodes that depend on no
- *  arg and are not closed (or the result itself, for a cell ignoring its args). */
-function capturesOf(result: Node, args: readonly Node[]): Node[] {
-  const order = topoSort([result]);
+ *  arg and are not closed (or a result itself, for a cell ignoring its args). */
+function capturesOf(results: readonly Node[], args: readonly Node[]): Node[] {
+  const order = topoSort(results);
   const argSet = new Set(args);
   const depends = new Set<Node>(), closed = new Set<Node>();
   for (const n of order) {
@@ -114,7 +217,7 @@ function capturesOf(result: Node, args: readonly Node[]): Node[] {
     else if (isClosed(n, closed)) closed.add(n);
   }
   const captured = new Set<Node>();
-  if (!depends.has(result) && !closed.has(result)) captured.add(result);
+  for (const r of results) if (!depends.has(r) && !closed.has(r)) captured.add(r);
   for (const n of order) {
     if (!depends.has(n)) continue;
     for (const i of n.inputs) if (!depends.has(i) && !closed.has(i)) captured.add(i);
@@ -122,28 +225,18 @@ function capturesOf(result: Node, args: readonly Node[]): Node[] {
   return [...captured];
 }
 
-/** `root` rebuilt with the nodes of `map` replaced (a body's captures by its args). */
-function substitute(b: Builder, root: Node, map: Map<Node, Node>): Node {
+/** `roots` rebuilt with the nodes of `map` replaced (a body's captures by its args). */
+function substituteAll(b: Builder, roots: readonly Node[], map: Map<Node, Node>): Node[] {
+  if (map.size === 0) return [...roots];
   const image = new Map(map);
-  const stack: Node[] = [root];
-  const order: Node[] = [];
-  const seen = new Set<Node>();
-  while (stack.length > 0) {
-    const n = stack.pop()!;
-    if (seen.has(n) || image.has(n)) continue;
-    seen.add(n);
-    order.push(n);
-    for (const i of n.inputs) stack.push(i);
-  }
-  for (const n of topoSort([root])) {
+  for (const n of topoSort(roots)) {
     if (image.has(n)) continue;
-    if (!seen.has(n)) continue;
     const inputs = n.inputs.map((i) => image.get(i) ?? i);
     const m = inputs.every((x, k) => x === n.inputs[k]) ? n : b.graph.apply(n.op, inputs, n.attrs, n.span, n.body);
     if (m.name === undefined) m.name = n.name;
     image.set(n, m);
   }
-  return image.get(root) ?? root;
+  return roots.map((r) => image.get(r) ?? r);
 }
 
 /** A [T] mask, 1 at the first (or last) step and 0 elsewhere: built from a pad, as a
@@ -153,76 +246,94 @@ function edgeMask(b: Builder, steps: Dim, last: boolean): Node {
   return b.sub(b.constant(1, [steps]), rest);
 }
 
-/** Row 0 (or the last) of axis 0, without that axis. */
-function row(b: Builder, x: Node, last: boolean): Node {
-  return b.sum(b.mul(x, b.broadcastTo(edgeMask(b, x.shape[0]!, last), x.shape, [0])), [0]);
+/** The carry fed to each step, [T, ...carry]: init at the first step, then the stacked
+ *  carries `stack` shifted by one step (forward: [init, Y[0:T-1]]; reverse: [Y[1:T], init]).
+ *  Built from pads: concat cannot join along a free axis. */
+function previous(b: Builder, stack: Node, init: Node, reverse: boolean): Node {
+  const steps = stack.shape[0]!;
+  const window = b.op("slice", [stack], {
+    begin: stack.shape.map((_, a) => (a === 0 && reverse ? 1 : 0)), step: stack.shape.map(() => 1),
+    shape: [dimSub(steps, 1), ...stack.shape.slice(1)] as Dim[],
+  });
+  const widths = stack.shape.map((_, a) => (a === 0 ? (reverse ? [0, 1] : [1, 0]) : [0, 0]));
+  const shifted = b.op("pad", [window], { pad_width: widths, value: 0 });
+  const mask = b.broadcastTo(edgeMask(b, steps, reverse), stack.shape, [0]);
+  return b.add(shifted, b.mul(b.broadcastTo(init, stack.shape), mask));
 }
 
 /**
- * The vjp of `Y = scan(init, xs; caps)` with cotangent G of every carry. prev[t] is the
- * carry fed to step t (init, then the saved carries shifted by one step). A scan running
- * the other way carries a = the cotangent of the carry into the step after t: step t's
- * body is the cell's vjp at (prev[t], xs[t]) on a + G[t], giving D[t] = d prev[t]; the
- * first step's D is init's cotangent. With Gt[t] = G[t] + D[next step], each slice's
- * cotangent is a map (a scan ignoring its carry) and each capture's a sum over steps
- * (a scan accumulating it).
+ * The vjp of a loop, given the cotangents `gs` of its outputs (final carries, stacked ys).
+ * prev_i[t] is the carry i fed to step t: from a y that is that carry's next value when
+ * there is one (the user's scan stacks its carry), else from the same loop saving its
+ * carries as extra ys. One loop running the other way carries a_i, the cotangent of carry
+ * i after step t (starting from the final carry's cotangent), and one sum per captured
+ * value; its body is the cell's vjp at (prev[t], xs[t]) on (a, gY[t]): a_i becomes the
+ * cotangent of the carry fed to step t, the sums grow, and the slices' cotangents are its
+ * ys. Its final carries are the inits' and the captures' cotangents.
  */
-function scanVjp(b: Builder, g: Node, node: Node): (Node | null)[] {
+function scanVjp(b: Builder, gs: readonly (Node | null | undefined)[], node: Node, needed: readonly boolean[]): (Node | null)[] {
   const body = node.body!;
-  const k = node.attrs.slices as number;
+  const m = node.attrs.carries as number, k = node.attrs.slices as number;
   const reverse = node.attrs.reverse === true;
-  const [init, ...rest] = node.inputs as Node[];
-  const xs = rest.slice(0, k), caps = rest.slice(k);
-  const [carryArg, ...others] = body.args as Node[];
-  const sliceArgs = others.slice(0, k), capArgs = others.slice(k);
-  const steps = node.shape[0]!;
-  const rank = node.shape.length;
-  const window = (x: Node, begin: number): Node => b.op("slice", [x], {
-    begin: x.shape.map((_, a) => (a === 0 ? begin : 0)), step: x.shape.map(() => 1),
-    shape: [dimSub(steps, 1), ...x.shape.slice(1)] as Dim[],
-  });
-  const widths = (before: number, after: number) => Array.from({ length: rank }, (_, a) => (a === 0 ? [before, after] : [0, 0]));
-  // prev: forward, [init, Y[0:T-1]]; reverse, [Y[1:T], init]. Built from pads (concat
-  // cannot join along a free axis): the shifted carries, plus init where the mask is 1.
-  const shifted = reverse
-    ? b.op("pad", [window(node, 1)], { pad_width: widths(0, 1), value: 0 })
-    : b.op("pad", [window(node, 0)], { pad_width: widths(1, 0), value: 0 });
-  const mask = b.broadcastTo(edgeMask(b, steps, reverse), node.shape, [0]);
-  const prev = b.add(shifted, b.mul(b.broadcastTo(init!, node.shape), mask));
-  const cellVjp = (ct: Node, wrt: Node) => gradients(b, b.sum(b.mul(body.result, ct), body.result.shape.map((_, a) => a)), [wrt])[0]!;
-  // The carry cotangents, running against the forward direction.
-  const sliced = [g, prev, ...xs];
-  const dPrev = buildLoop(b, b.constant(0, init!.shape), sliced, caps, !reverse, (a, [gt]) => cellVjp(b.add(a, gt!), carryArg!), [carryArg!, ...sliceArgs], capArgs);
-  const dInit = row(b, dPrev, reverse);
-  // The total cotangent of each step's output carry.
-  const next = reverse
-    ? b.op("pad", [window(dPrev, 0)], { pad_width: widths(1, 0), value: 0 })
-    : b.op("pad", [window(dPrev, 1)], { pad_width: widths(0, 1), value: 0 });
-  const total = b.add(g, next);
-  const perStep = [total, prev, ...xs];
-  const dXs = xs.map((x, i) => buildLoop(b, b.constant(0, x.shape.slice(1)), perStep, caps, false, (_acc, [gt]) => cellVjp(gt!, sliceArgs[i]!), [carryArg!, ...sliceArgs], capArgs));
-  const dCaps = caps.map((c, j) => {
-    const acc = buildLoop(b, b.constant(0, c.shape), perStep, caps, true, (a, [gt]) => b.add(a, cellVjp(gt!, capArgs[j]!)), [carryArg!, ...sliceArgs], capArgs);
-    return row(b, acc, false);
-  });
-  return [dInit, ...dXs, ...dCaps];
-}
+  const inits = node.inputs.slice(0, m), xs = node.inputs.slice(m, m + k), caps = node.inputs.slice(m + k);
+  const carryArgs = body.args.slice(0, m), sliceArgs = body.args.slice(m, m + k), capArgs = body.args.slice(m + k);
+  const results = body.results;
+  const ys = results.slice(m);
+  const n = ys.length;
 
-/**
- * A scan over `[head, ...]` slices whose body also reads the forward body's own args: the
- * slices after the first are the forward carry and slices (bound to `forwardArgs`), the
- * captures are the forward captures (bound to `capArgs`). The body is closed by
- * construction: its args are new placeholders plus the forward body's.
- */
-function buildLoop(
-  b: Builder, init: Node, sliced: readonly Node[], caps: readonly Node[], reverse: boolean,
-  cell: (carry: Node, heads: Node[]) => Node, forwardArgs: readonly Node[], capArgs: readonly Node[],
-): Node {
+  // The carry fed to each step.
+  const prevs: Node[] = new Array<Node>(m);
+  const unsaved: number[] = [];
+  for (let i = 0; i < m; i++) {
+    const j = ys.indexOf(results[i]!);
+    if (j >= 0) prevs[i] = previous(b, scanOutput(b, node, m + j), inits[i]!, reverse);
+    else unsaved.push(i);
+  }
+  if (unsaved.length > 0) {
+    // The same loop with the carries it is fed as extra ys.
+    const saving = loop(b, inits, xs, caps, { args: body.args, results: [...results, ...unsaved.map((i) => carryArgs[i]!)] }, reverse);
+    unsaved.forEach((i, u) => { prevs[i] = scanOutput(b, saving, m + n + u); });
+  }
+
   const tag = b.graph.size;
-  const carry = placeholder(b, tag, 0, init.shape);
-  const heads = sliced.slice(0, sliced.length - forwardArgs.length).map((x, i) => placeholder(b, tag, 1 + i, x.shape.slice(1)));
-  const result = cell(carry, heads);
-  return loop(b, init, sliced, caps, { args: [carry, ...heads, ...forwardArgs, ...capArgs], result }, reverse);
+  let slot = 0;
+  const aArgs = inits.map((c) => placeholder(b, tag, slot++, c.shape));
+  const capNeeded = caps.map((_, c) => needed[m + k + c] === true);
+  const sumCaps = caps.flatMap((c, j) => (capNeeded[j] ? [j] : []));
+  const accArgs = sumCaps.map((j) => placeholder(b, tag, slot++, caps[j]!.shape));
+  const withG = ys.flatMap((_, j) => (gs[m + j] ? [j] : []));
+  const gyArgs = withG.map((j) => placeholder(b, tag, slot++, ys[j]!.shape));
+  const xsNeeded = xs.flatMap((_, j) => (needed[m + j] ? [j] : []));
+
+  // The cell's vjp: every cotangent from one reverse sweep through the body.
+  const dot = (x: Node, y: Node) => b.sum(b.mul(x, y), x.shape.map((_, a) => a));
+  const terms = [...results.slice(0, m).map((r, i) => dot(r, aArgs[i]!)), ...withG.map((j, q) => dot(ys[j]!, gyArgs[q]!))];
+  const objective = terms.reduce((acc, t) => b.add(acc, t));
+  const wrt = [...carryArgs, ...xsNeeded.map((j) => sliceArgs[j]!), ...sumCaps.map((j) => capArgs[j]!)];
+  const grads = gradients(b, objective, wrt);
+  const dCarries = grads.slice(0, m);
+  const dXs = grads.slice(m, m + xsNeeded.length);
+  const dCaps = grads.slice(m + xsNeeded.length);
+  const bodyResults = [...dCarries, ...dCaps.map((d, q) => b.add(accArgs[q]!, d)), ...dXs];
+
+  const zeros = (x: Node) => b.constant(0, x.shape);
+  const gradInits = [...inits.map((c, i) => gs[i] ?? zeros(c)), ...sumCaps.map((j) => zeros(caps[j]!))];
+  const sliced = [...withG.map((j) => gs[m + j]!), ...prevs, ...xs];
+  const gradBody: Body = { args: [...aArgs, ...accArgs, ...gyArgs, ...carryArgs, ...sliceArgs, ...capArgs], results: bodyResults };
+  const back = loop(b, gradInits, sliced, caps, gradBody, !reverse);
+
+  const mg = m + sumCaps.length;
+  const out: (Node | null)[] = [];
+  for (let i = 0; i < m; i++) out.push(needed[i] ? scanOutput(b, back, i) : null);
+  for (let j = 0; j < k; j++) {
+    const q = xsNeeded.indexOf(j);
+    out.push(q >= 0 ? scanOutput(b, back, mg + q) : null);
+  }
+  for (let c = 0; c < caps.length; c++) {
+    const q = sumCaps.indexOf(c);
+    out.push(q >= 0 ? scanOutput(b, back, m + q) : null);
+  }
+  return out;
 }
 
-export const scanOps: OpDef[] = [scanArg, scan];
+export const scanOps: OpDef[] = [scanArg, scan, scanOut];

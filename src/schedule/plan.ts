@@ -63,7 +63,8 @@ export function planFunction(roots: PlanRoots): Plan {
 
   // Rules that do not depend on other decisions.
   for (const n of order) {
-    if (n.op.name === "input") { materialized.add(n); continue; }
+    // Graph inputs and a loop body's args live in arrays the caller provides.
+    if (n.op.name === "input" || n.op.name === "scan_arg") { materialized.add(n); continue; }
     if (n.op.kind === "source") continue;
     if (keepAlive.has(n) || n.op.kind === "kernel" || n.shape.length === 0) mustMaterialize(n);
     const emit = n.op.emit as (KernelEmit & { needsContiguousInput?: (n: Node) => boolean }) | undefined;
@@ -315,7 +316,7 @@ function indexPatterns(order: readonly Node[]): Set<Node> {
   const patterns = new Set<Node>();
   for (const n of order) {
     const pattern = n.op.kind === "source"
-      ? n.op.name !== "input"
+      ? n.op.name !== "input" && n.op.name !== "scan_arg"
       : (n.op.kind === "view" || n.op.kind === "elementwise") && n.inputs.every((i) => patterns.has(i));
     if (pattern) patterns.add(n);
   }

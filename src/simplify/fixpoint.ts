@@ -46,8 +46,9 @@ function simplifyPass(b: Builder, roots: readonly Node[], options: SimplifyOptio
     let m = n;
     const inputs = n.inputs.map((i) => image.get(i)!);
     // A loop's body is simplified as a graph of its own (its args stay as they are).
-    const body = n.body && { args: n.body.args, result: simplify(b.graph, [n.body.result], options)[0]! };
-    if (inputs.some((x, k) => x !== n.inputs[k]) || body?.result !== n.body?.result) {
+    const results = n.body && simplify(b.graph, n.body.results, options);
+    const body = n.body && results!.some((r, k) => r !== n.body!.results[k]) ? { args: n.body.args, results: results! } : n.body;
+    if (inputs.some((x, k) => x !== n.inputs[k]) || body !== n.body) {
       m = b.graph.apply(n.op, inputs, n.attrs, n.span, body);
       if (m.name === undefined) m.name = n.name;
       uses.transfer(n, m);

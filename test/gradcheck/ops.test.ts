@@ -14,7 +14,7 @@ import "../../src/ops";
 import { gradients } from "../../src/autodiff";
 import { evaluate } from "../../src/interpret";
 import { Graph, numel, stridesOf, type Attrs, type Node } from "../../src/ir";
-import { allOps, broadcastShapes, buildScan, Builder, getOp, type ElementwiseDef, type GradDomain } from "../../src/ops";
+import { allOps, broadcastShapes, buildScan, scanOutput, stackedScan, Builder, getOp, type ElementwiseDef, type GradDomain } from "../../src/ops";
 import { convOutSize } from "../../src/ops/conv";
 import { forEachIndex } from "../../src/ops/tensor";
 import { rng as mulberry32 } from "../helpers/random";
@@ -294,10 +294,25 @@ const table: Record<string, Case[]> = {
   ].map(({ name, steps, reverse }): Case => ({
     name,
     inputs: [input([2, 3], { lo: -1, hi: 1 }), input([steps, 2, 3], { lo: -1, hi: 1 }), input([3, 3], { lo: -1, hi: 1 })],
-    build: (b, [h, xs, w]) => buildScan(b, h!, [xs!], (c, [x]) => {
+    build: (b, [h, xs, w]) => stackedScan(b, h!, [xs!], (c, [x]) => {
       const pre = b.add(b.add(b.op("matmul", [c, w!]), x!), b.broadcastTo(b.reshape(b.sum(b.mul(c, c), [1]), [2, 1]), [2, 3]));
       return b.unary("tanh", b.mul(pre, b.constant(0.5)));
     }, { reverse }),
+  })),
+  // a loop's outputs: two carries (the final ones read) and a y that is not a carry (so
+  // its gradient saves the carries), forwards and backwards
+  scan_out: [false, true].map((reverse): Case => ({
+    name: `two carries and a y, ${reverse ? "run backwards" : "forwards"}`,
+    inputs: [input([2, 3], { lo: -1, hi: 1 }), input([3], { lo: -1, hi: 1 }), input([4, 2, 3], { lo: -1, hi: 1 }), input([3, 3], { lo: -1, hi: 1 })],
+    build: (b, [h, c, xs, w]) => {
+      const loop = buildScan(b, [h!, c!], [xs!], ([hh, cc], [x]) => {
+        const nh = b.unary("tanh", b.add(b.op("matmul", [hh!, w!]), b.mul(x!, b.broadcastTo(cc!, [2, 3]))));
+        const nc = b.add(b.mul(cc!, b.constant(0.9, [3])), b.mul(b.sum(nh, [0]), b.constant(0.1, [3])));
+        return [nh, nc, b.mul(b.unary("sin", nh), hh!)];
+      }, { reverse });
+      const ys = scanOutput(b, loop, 2);
+      return b.add(b.add(ys, b.broadcastTo(scanOutput(b, loop, 0), [4, 2, 3])), b.broadcastTo(scanOutput(b, loop, 1), [4, 2, 3]));
+    },
   })),
 };
 
