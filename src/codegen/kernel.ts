@@ -112,6 +112,7 @@ export class FunctionEmitter {
       arrayOf: (n) => (n.shape.length > 0 && (n === node || this.plan.materialized.has(n)) && !this.storage.baseOf?.(n) ? this.storage.nameOf(n) : undefined),
       ...(this.storage.scratch ? { scratch: this.storage.scratch } : {}),
       dimName: (d) => this.storage.dimName(d),
+      subEmitter: (plan, storage) => new FunctionEmitter(plan as Plan, storage as Storage, this.names, this.dtype),
     };
   }
 

@@ -9,11 +9,10 @@
 import { InternalError } from "../diagnostics";
 import { sizeOf, type Dim, type Node, type Shape } from "../ir";
 import type { KernelContext } from "../ops/define";
-import { layoutOf } from "../ops/scan";
+import { layoutOf } from "../ops/scan-layout";
 import { planFunction } from "../schedule";
 import * as js from "./estree";
-import { FunctionEmitter } from "./kernel";
-import type { NameTable } from "./names";
+import type { FunctionEmitter, Storage } from "./kernel";
 
 function nestLoops(vars: string[], shape: Shape, dim: (d: Dim) => js.Expression, body: js.Statement[]): js.Statement[] {
   let inner: js.Statement[] = body;
@@ -40,7 +39,7 @@ export function emitScan(ctx: KernelContext): js.Statement[] {
   const node = ctx.node;
   const body = node.body;
   if (!body) throw new InternalError("scan without a body");
-  if (!ctx.scratch || !ctx.arrayOf || !ctx.dimName) throw new InternalError("scan emitted without scratch storage");
+  if (!ctx.scratch || !ctx.arrayOf || !ctx.dimName || !ctx.subEmitter) throw new InternalError("scan emitted without scratch storage");
   const scratch = ctx.scratch, arrayOf = ctx.arrayOf, dimName = ctx.dimName;
   const m = node.attrs.carries as number, k = node.attrs.slices as number;
   const reverse = node.attrs.reverse === true;
@@ -123,8 +122,8 @@ export function emitScan(ctx: KernelContext): js.Statement[] {
     if (slot === undefined) throw new InternalError(`scan body value ${n.op.name} has no storage`);
     return slotNames[slot]!;
   };
-  const nameTable = { unique: (prefix: string) => ctx.fresh(prefix), derive: (prefix: string) => ctx.fresh(prefix) } as unknown as NameTable;
-  const emitter = new FunctionEmitter(plan, { nameOf, dimName, baseOf: (n) => bases.get(n), scratch }, nameTable, ctx.dtype);
+  const storage: Storage = { nameOf, dimName, baseOf: (n) => bases.get(n), scratch };
+  const emitter = ctx.subEmitter!(plan, storage) as FunctionEmitter;
 
   /** `out[base + i] = from(i)` over `count` elements: one flat loop (copies and constants
    *  stay loops, short enough never to be unrolled into long code). */

@@ -85,8 +85,9 @@ export const messages = {
   // the built-ins for real models (src/lower/builtins-models.ts)
   E0260: (fn: string, axis: number, size: string) => `${fn}: axis ${axis} has size ${size}, not 1`,
   E0261: (fn: string, a: string, b: string) => `${fn}: every tensor must have the same shape, but ${a} and ${b} differ`,
-  E0264: (found: string) => `scan: the first argument must name a function of two arguments (the carry and one slice), but ${found}`,
+  E0264: (what: string, found: string) => `scan: the first argument must name a function of ${what}, but ${found}`,
   E0265: (shape: string) => `scan: \`xs\` is sliced along its first axis, so it needs one, but its shape is ${shape}`,
+  E0267: (detail: string) => `scan: ${detail}`,
   E0266: (result: string, init: string) => `scan: the function returns ${result}, but the carry (\`init\`) is ${init}; it must return the carry's shape`,
   E0263: (fn: string, arg: string, expected: number, found: number) =>
     `${fn}: \`${arg}\` needs one entry per axis (${expected}), but has ${found}`,

@@ -160,6 +160,12 @@ export class ExprLowerer {
   /** A user function applied to nodes (scan's cell on its carry and slice placeholders):
    *  the body lowered as an inlined call's, its errors noted with `call`. */
   applyFunction(fn: Extract<import("./scope").Binding, { kind: "fn" }>, args: readonly Node[], call: Span): Node {
+    return this.applyFunctionList(fn, args, call, false)[0]!;
+  }
+
+  /** `applyFunction` for a function whose value may be a list (`[next carry, y]`, the
+   *  general scan's cell): one node per item. */
+  applyFunctionList(fn: Extract<import("./scope").Binding, { kind: "fn" }>, args: readonly Node[], call: Span, list = true): Node[] {
     if (this.calling.includes(fn.name)) fail("E0108", call, [...this.calling.slice(this.calling.indexOf(fn.name)), fn.name].join(" -> "));
     const inner = new Scope(this.globals);
     fn.params.forEach((p, i) => inner.set(p.name, { kind: "tensor", role: "fn-param", node: args[i]!, span: p.span }));
@@ -170,7 +176,8 @@ export class ExprLowerer {
         if (node.name === undefined && node.op.kind !== "source") node.name = d.name.name;
         inner.set(d.name.name, { kind: "tensor", role: "def", node, span: d.name.span });
       }
-      return this.tensor(fn.body, inner);
+      const body = fn.body;
+      return list && body.kind === "list" ? body.items.map((item) => this.tensor(item, inner)) : [this.tensor(body, inner)];
     } catch (err) {
       if (!(err instanceof GradcError)) throw err;
       throw new GradcError(err.errors.map((d) => withCallNote(d, { message: `in this scan of \`${fn.name}\``, span: call })));

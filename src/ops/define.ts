@@ -63,6 +63,9 @@ export interface KernelContext {
   scratch?(size: import("../ir").Size): string;
   /** The identifier of a free dim's runtime size. */
   dimName?(dim: string): string;
+  /** An emitter of a loop body's kernels in this function, for a body's own schedule
+   *  (a codegen FunctionEmitter over a schedule Plan and a Storage; typed loosely here). */
+  subEmitter?(plan: unknown, storage: unknown): unknown;
 }
 
 export interface ViewEmit {

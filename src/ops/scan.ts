@@ -19,6 +19,9 @@ import * as js from "../codegen/estree";
 import { Builder } from "./builder";
 import type { KernelContext, ViewEmit } from "./define";
 import { emitScan } from "../codegen/scan";
+import { layoutOf, scanLayout, stepsOf } from "./scan-layout";
+
+export { layoutOf, scanLayout, type ScanOutput } from "./scan-layout";
 import { getOp } from "./registry";
 
 /** A body's placeholder arg: `slot` in the loop's args, `tag` unique to its body. */
@@ -29,35 +32,6 @@ export const scanArg: OpDef = {
     throw new InternalError("a scan body's arg evaluated outside its loop");
   },
 };
-
-/** Where each output of a loop node lives in its packed buffer. */
-export interface ScanOutput {
-  offset: Dim;
-  shape: Shape;
-}
-
-/** The outputs of a loop with `carries` carry shapes and per-step `ys` shapes over `steps`:
- *  the final carries, then the stacked ys, back to back. */
-export function scanLayout(carries: readonly Shape[], ys: readonly Shape[], steps: Dim): ScanOutput[] {
-  const out: ScanOutput[] = [];
-  let offset: Dim = 0;
-  for (const shape of [...carries, ...ys.map((y) => [steps, ...y])]) {
-    out.push({ offset, shape });
-    offset = dimAdd(offset, dimProduct(shape));
-  }
-  return out;
-}
-
-/** The layout of a loop node. */
-export function layoutOf(loop: Node): ScanOutput[] {
-  const m = loop.attrs.carries as number;
-  return scanLayout(loop.inputs.slice(0, m).map((i) => i.shape), loop.attrs.ys as unknown as Shape[], stepsOf(loop));
-}
-
-function stepsOf(loop: Node): Dim {
-  const m = loop.attrs.carries as number;
-  return loop.inputs[m]!.shape[0]!;
-}
 
 /** scan(inits..., xs..., captures...; carries, slices, ys, reverse): `slices` inputs after
  *  the carries are read one slice along axis 0 per step (from the last when `reverse`). */

@@ -146,6 +146,7 @@ const triggers: Record<string, Trigger> = {
   E0263: { source: "input x: [2, 3]\ny = pad(x, [[1, 1]])", at: [2, 12] },
   E0264: { source: "input xs: [4, 3]\ninput h: [3]\nfn f(c) = c\ny = scan(f, h, xs)", at: [4, 10] },
   E0265: { source: "input s\ninput h: [3]\nfn f(c, x) = c + x\ny = scan(f, h, s)", at: [4, 16] },
+  E0267: { source: "input xs: [4, 3]\ninput h: [3]\nfn f(c, x) = [c + x, c]\ny = scan(f, [h], [xs])", at: [4, 5] },
   E0266: { source: "input xs: [4, 3]\ninput h: [3]\nfn f(c, x) = sum(c * x)\ny = scan(f, h, xs)", at: [4, 5] },
   // sizes and options
   E0301: { call: () => compile("input x", { sizes: { n: 3 } }) },

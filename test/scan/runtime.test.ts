@@ -64,7 +64,7 @@ minimize sum(hs * hs)`;
     const xs = new Float64Array(30).fill(0), h0 = new Float64Array(6).fill(0);
     const params = model.createParams(2);
     // With zero inputs and carry, tanh(0) = 0: each row is rand + 0.1 * randn alone.
-    const state = model.randomState();
+    const state = model.randomState!();
     const first = Float64Array.from(model.valueAndGrad({ xs, h0, ...params }) && model.forward({ xs, h0, ...params }).hs as Float64Array);
     const rows = Array.from({ length: 5 }, (_, t) => Array.from(first.slice(t * 6, t * 6 + 6)));
     for (let t = 1; t < 5; t++) expect(rows[t]).not.toEqual(rows[0]);
@@ -74,7 +74,7 @@ minimize sum(hs * hs)`;
     const ref = evaluate([hs], { values: new Map<string, ArrayLike<number>>([["xs", xs], ["h0", h0], ...Object.entries(params)]), random: { seed: state.seed, calls: state.calls + 1 }, training: false }).get(hs)!.data;
     Array.from(first).forEach((v, i) => expect(Math.abs(v - ref[i]!)).toBeLessThan(1e-12));
     // Replay: the same state gives the same draws.
-    model.reseed(state.seed, state.calls + 1);
+    model.reseed!(state.seed, state.calls + 1);
     expect(Array.from(model.forward({ xs, h0, ...params }).hs as Float64Array)).toEqual(Array.from(first));
     // Dropout in training: the masks differ per step too, and the gradient uses the same masks.
     const r = gradcheck(src, { points: 2, seed: 3 });
