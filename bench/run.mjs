@@ -76,7 +76,7 @@ for (const [id, setup] of Object.entries(setups)) {
     log(`  check ${c.name.padEnd(40)} ${c.fails ? `fails: ${c.fails}` : `loss ${c.loss === undefined ? "-" : c.loss.toFixed(7)}  loss err ${sig(c.lossErr, 2)}  grad err ${sig(c.gradErr, 2)}  ${verdict[c.name]}`}`);
   }
   const timed = w.impls.filter((i) => verdict[i.name] === "ok");
-  log(`${id}: timing ${timed.length} implementations, ${timing.rounds} rounds`);
+  log(`${id}: timing ${timed.length} implementations, up to ${w.timing?.rounds ?? timing.rounds} rounds${w.timing?.budgetSeconds ? ` within ${w.timing.budgetSeconds} s` : ""}`);
   const measured = await measure(timed, { ...timing, ...w.timing });
   const byName = new Map(measured.map((m) => [m.name, m]));
   const ref = byName.get(w.reference);
