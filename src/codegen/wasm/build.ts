@@ -133,7 +133,10 @@ function inMemory(values, offset) {
 function place(v, offset) {
   if (v === undefined) return 0;
   if (v.buffer === memoryBuffer) return v.byteOffset;
-  heap.set(v, offset >>> 2);
+  const at = offset >>> 2, n = v.length;
+  // a loop beats the set() call on a few elements
+  if (n > 32) heap.set(v, at);
+  else for (let i = 0; i < n; i++) heap[at + i] = v[i];
   return offset;
 }
 function unplace(v, offset) {

@@ -351,6 +351,8 @@ class Translator {
 
   /** Pushes `e` as `want`. */
   private value(e: js.Expression, want: Ty): void {
+    const literal = literalValue(e);
+    if (want === "f64" && literal !== undefined) { this.f.op("f64.const", literal); return; }
     const have = this.natural(e);
     if (have === want) return;
     if (want === "f64") this.f.op("f64.convert_i32_s");
