@@ -14,7 +14,7 @@ import { evaluate } from "../../src/interpret";
 import { Graph, topoSort, type Node, type Shape } from "../../src/ir";
 import { lowerSource } from "../../src/lower";
 import { Builder } from "../../src/ops";
-import { rules, simplify } from "../../src/simplify";
+import { constValue, excludesZero, rules, simplify } from "../../src/simplify";
 import { rng } from "../helpers/random";
 import { propertySeed } from "../helpers/seed";
 
@@ -109,6 +109,11 @@ const cases: Case[] = [
   { rule: "add-zero", build: ({ b, x }) => b.add(x, b.constant(-0)), expected: "x" },
   { rule: "add-zero", build: ({ b, x, y }) => b.add(b.binary("gt", x, y), b.constant(0)), expected: "gt(x, y)" },
   { rule: "add-zero", build: ({ b, u }) => b.add(b.constant(0), b.sum(u, [0])), expected: "sum(u; 0)" },
+  { rule: "add-zero", build: ({ b, x, y, z }) => b.add(b.sub(b.binary("gt", x, y), z), b.constant(0)), expected: "sub(gt(x, y), z)" },
+  { rule: "add-zero", build: ({ b, z }) => b.add(b.sub(z, b.constant(1)), b.constant(0)), expected: "sub(z, 1)" },
+  { rule: "add-zero", build: ({ b, x, y }) => b.add(b.where(b.binary("lt", x, y), b.binary("gt", x, y), b.constant(1)), b.constant(0)), expected: "where(lt(x, y), gt(x, y), 1)" },
+  { rule: "add-zero", build: ({ b, x, y }) => b.add(b.neg(b.where(b.binary("gt", x, y), b.constant(1), b.constant(2))), b.constant(0)), expected: "neg(where(gt(x, y), 1, 2))" },
+  { rule: "add-zero", build: ({ b, x, y }) => b.add(b.constant(0, [3]), b.broadcastTo(b.binary("gt", x, y), [3])), expected: "broadcast(gt(x, y))[3]" },
   { rule: "sub-zero", build: ({ b, t }) => b.sub(t, b.constant(0)), expected: "t" },
   { rule: "sub-zero", build: ({ b, x, y }) => b.sub(b.add(b.binary("lt", x, y), x), b.constant(-0)), expected: "add(lt(x, y), x)" },
   { rule: "zero-sub", build: ({ b, x }) => b.sub(b.constant(-0), x), expected: "neg(x)" },
@@ -144,6 +149,8 @@ const cases: Case[] = [
   { rule: "collect", build: ({ b, x }) => b.add(b.mul(b.constant(2), x), b.mul(x, b.constant(3))), expected: "mul(5, x)" },
   { rule: "collect", build: ({ b, x }) => b.sub(b.mul(b.constant(2), x), b.mul(b.constant(-3), x)), expected: "mul(5, x)" },
   { rule: "collect", build: ({ b, x }) => b.add(x, b.mul(b.constant(3), x)), expected: "mul(4, x)" },
+  { rule: "collect", build: ({ b, x }) => b.sub(b.neg(x), b.mul(b.constant(2), x)), expected: "mul(-3, x)" },
+  { rule: "collect", build: ({ b, t }) => b.add(b.mul(t, b.constant(0.5, [2, 3])), b.mul(b.constant(0.25, [2, 3]), t)), expected: "mul(broadcast(0.75)[2,3], t)" },
   { rule: "where-same", build: ({ b, x, y }) => b.where(b.binary("gt", x, y), x, x), expected: "x" },
   { rule: "where-nested", build: ({ b, x, y, z }) => { const c = b.binary("gt", x, y); return b.where(c, b.where(c, b.unary("sqrt", x), z), y); }, expected: "where(gt(x, y), sqrt(x), y)" },
   { rule: "where-nested", build: ({ b, x, y, z }) => { const c = b.binary("gt", x, y); return b.where(c, z, b.where(c, x, b.unary("log", y))); }, expected: "where(gt(x, y), z, log(y))" },
@@ -226,6 +233,28 @@ const untouched: [string, (f: Fixture) => Node][] = [
   ["0 * where(c, 1, -1) (-1 gives -0)", ({ b, x, y }) => b.mul(b.constant(0), b.where(b.binary("gt", x, y), b.constant(1), b.constant(-1)))],
   ["0 * where(c, 1, -0) (-0 gives -0)", ({ b, x, y }) => b.mul(b.constant(0), b.where(b.binary("gt", x, y), b.constant(1), b.constant(-0)))],
   ["2 * (x > y) (not a zero)", ({ b, x, y }) => b.mul(b.constant(2), b.binary("gt", x, y))],
+  ["0 - (x > y) (a comparison can be +0)", ({ b, x, y }) => b.sub(b.constant(0), b.binary("gt", x, y))],
+  ["0 - sum(u) (a sum can be +0)", ({ b, u }) => b.sub(b.constant(0), b.sum(u, [0]))],
+  ["(x - y) + 0 (x - y can be -0)", ({ b, x, y }) => b.add(b.sub(x, y), b.constant(0))],
+  ["(x + y) + 0 (x + y can be -0)", ({ b, x, y }) => b.add(b.add(x, y), b.constant(0))],
+  ["where(c, x, 1) + 0 (one branch can be -0)", ({ b, x, y }) => b.add(b.where(b.binary("gt", x, y), x, b.constant(1)), b.constant(0))],
+  ["1 / x (div-one is only x / 1)", ({ b, x }) => b.div(b.constant(1), x)],
+  ["-1 / x (x / -1 only)", ({ b, x }) => b.div(b.constant(-1), x)],
+  ["0 - x where x is -0 at most (x - y)", ({ b, x, y }) => b.sub(b.constant(0), b.sub(x, y))],
+  ["c1 * (c2 * x) whose product is subnormal", ({ b, x }) => b.mul(b.constant(1e-160), b.mul(b.constant(1e-160), x))],
+  ["c1 * (c2 * x) with c2 = 0", ({ b, x }) => b.mul(b.constant(2), b.mul(b.constant(0), b.unary("exp", x)))],
+  ["0 * x + 2 * x (0 * Infinity is NaN)", ({ b, x }) => b.add(b.mul(b.constant(0), x), b.mul(b.constant(2), x))],
+  ["Infinity * x + 2 * x", ({ b, x }) => b.add(b.mul(b.constant(Infinity), x), b.mul(b.constant(2), x))],
+  ["1e308 * x + 1e308 * x (the factor overflows)", ({ b, x }) => b.add(b.mul(b.constant(1e308), x), b.mul(b.constant(1e308), x))],
+  ["2 * x + 3 * y (different terms)", ({ b, x, y }) => b.add(b.mul(b.constant(2), x), b.mul(b.constant(3), y))],
+  ["op of broadcasts along different axes", ({ b, u }) => b.add(b.broadcastTo(u, [3, 3], [0]), b.broadcastTo(u, [3, 3], [1]))],
+  ["op of broadcasts of different shapes", ({ b, u, x }) => b.mul(b.broadcastTo(u, [2, 3]), b.broadcastTo(x, [2, 3]))],
+  ["pow(x, 2)", ({ b, x }) => b.binary("pow", x, b.constant(2))],
+  ["where(x > y, x, y) (different branches, condition not constant)", ({ b, x, y }) => b.where(b.binary("gt", x, y), x, y)],
+  ["where(c, where(d, x, y), z) (different conditions)", ({ b, x, y, z }) => b.where(b.binary("gt", x, y), b.where(b.binary("lt", x, z), x, y), z)],
+  ["sum(sum(w, 0)) over the other axes of a broadcast that varies", ({ b, u }) => b.sum(b.broadcastTo(u, [2, 3]), [1])],
+  ["transpose(t) (not the identity)", ({ b, t }) => b.transpose(t, [1, 0])],
+  ["broadcast(u) along a new leading axis", ({ b, u }) => b.broadcastTo(u, [2, 3])],
 ];
 
 describe("simplify leaves inexact rewrites alone", () => {
@@ -244,6 +273,48 @@ describe("simplify leaves inexact rewrites alone", () => {
     const roots = [b.mul(nx, y), nx];
     const after = simplify(graph, roots);
     after.forEach((n, k) => expect(n).toBe(roots[k]));
+  });
+});
+
+// ---- the structural facts the rules rely on ----
+
+describe("excludesZero and constValue", () => {
+  it("know the zeros a node can never be", () => {
+    const { b, x, y, z, u } = fresh();
+    const cmp = b.binary("gt", x, y);
+    const one = b.constant(1);
+    const facts: [string, Node, boolean, boolean][] = [
+      // node, never -0, never +0
+      ["constant 1", one, true, true],
+      ["constant +0", b.constant(0), true, false],
+      ["constant -0", b.constant(-0), false, true],
+      ["an input", x, false, false],
+      ["a comparison", cmp, true, false],
+      ["-(comparison)", b.neg(cmp), false, true],
+      ["comparison + z", b.add(cmp, z), true, false],
+      ["z + comparison", b.add(z, cmp), true, false],
+      ["x + y", b.add(x, y), false, false],
+      ["comparison - z", b.sub(cmp, z), true, false],
+      ["z - 1", b.sub(z, one), true, false],
+      ["z - comparison", b.sub(z, cmp), false, false],
+      ["sum(u)", b.sum(u, [0]), true, false],
+      ["where(c, comparison, 1)", b.where(cmp, cmp, one), true, false],
+      ["where(c, x, 1)", b.where(cmp, x, one), false, false],
+      ["where(c, 1, 2)", b.where(cmp, one, b.constant(2)), true, true],
+      ["broadcast(comparison)", b.broadcastTo(cmp, [3]), true, false],
+      ["exp(x)", b.unary("exp", x), false, false],
+    ];
+    for (const [what, n, noNegZero, noPosZero] of facts) {
+      expect([what, excludesZero(n, -0), excludesZero(n, 0)]).toEqual([what, noNegZero, noPosZero]);
+    }
+  });
+
+  it("see a constant through views, not through other ops", () => {
+    const { b, x } = fresh();
+    expect(constValue(b.transpose(b.constant(3, [2, 3]), [1, 0]))).toBe(3);
+    expect(Object.is(constValue(b.constant(-0, [3])), -0)).toBe(true);
+    expect(constValue(b.unary("exp", b.constant(0)))).toBeUndefined();
+    expect(constValue(x)).toBeUndefined();
   });
 });
 
