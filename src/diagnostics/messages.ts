@@ -98,7 +98,8 @@ export const messages = {
   E0243: (detail: string) => `arange: ${detail}`,
   E0244: (fn: string, arg: string) => `\`${fn}\`: \`${arg}\` must be an integer or a dim name`,
   E0246: (ids: string, bound: string) =>
-    `the ids ${ids} may not fit an axis of size ${bound}: a range of ids sized by a dim can index only an axis of that dim`,
+    `the ids ${ids} may not fit an axis of size ${bound}: a range of ids sized by a dim can index only an axis of that dim or of a fixed size`,
+  E0247: (dim: string, bound: number) => `the ids arange(stop = ${dim}) index an axis of size ${bound}, so ${dim} must be at most ${bound}`,
   E0245: (fn: string, arg: string, found: string) => `\`${fn}\`: \`${arg}\` must be a constant number, found ${found}`,
   // sizes and options
   E0301: (name: string) => `unknown size \`${name}\`: the program declares no \`dim ${name}\``,

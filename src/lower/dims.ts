@@ -5,7 +5,7 @@
 // error (lowering, printing and interpreting it with explicit dims are fine).
 
 import { diagnostic, GradcError, messages, type Diagnostic, type Span } from "../diagnostics";
-import { dimNames, dimProduct, formatShape, mayBeNegative, sameSize, sizeOf, topoSort, type Dim, type Node, type Shape } from "../ir";
+import { dimNames, dimProduct, dimSub, formatShape, mayBeNegative, sameSize, sizeOf, topoSort, type Dim, type Node, type Shape } from "../ir";
 import type { LoweredProgram } from "./lower";
 
 /** Throws the free-dim diagnostics of a program about to be compiled. */
@@ -98,6 +98,12 @@ export function shapeChecks(roots: readonly Node[]): ShapeCheck[] {
   for (const n of topoSort(roots)) {
     for (const d of n.shape) {
       if (typeof d === "string" && mayBeNegative(d)) add({ kind: "nonNegative", a: d, b: 0, span: n.span, detail: messages.E0412(d) });
+    }
+    // take(x, arange(t)) into a fixed-size axis: t must not pass it (`take(P, arange(t))`)
+    const range = n.op.name === "take" || n.op.name === "scatter_add" ? n.inputs[1]! : undefined;
+    const axisSize = n.op.name === "take" ? n.inputs[0]!.shape[n.attrs.axis as number] : n.attrs.size;
+    if (range?.op.name === "arange" && typeof range.shape[0] === "string" && typeof axisSize === "number") {
+      add({ kind: "nonNegative", a: dimSub(axisSize, range.shape[0]), b: 0, span: n.span, detail: messages.E0247(range.shape[0], axisSize) });
     }
     if (n.op.name === "reshape") {
       const from = n.inputs[0]!.shape;

@@ -160,11 +160,12 @@ function checkConstantIds(ids: Node | undefined, bound: Dim, span: Parameters<ty
 }
 
 /** arange ids: every value start + i * step an integer in [0, bound); a dim-sized range
- *  only into an axis of that same dim. */
+ *  only into an axis of that same dim, or of a fixed size, which the compiled wrappers
+ *  check the dim against before anything runs (`rangeIdChecks` in src/lower/dims.ts). */
 function checkRangeIds(ids: Node, bound: Dim, span: Parameters<typeof fail>[1]): void {
   const n = ids.shape[0]!;
   if (typeof n !== "number") {
-    if (n !== bound) fail("E0246", span, `arange(stop = ${n})`, String(bound));
+    if (n !== bound && typeof bound !== "number") fail("E0246", span, `arange(stop = ${n})`, String(bound));
     return;
   }
   if (n === 0) return;

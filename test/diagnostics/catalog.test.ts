@@ -173,6 +173,11 @@ const triggers: Record<string, Trigger> = {
     call: () => model("dim t\ninput x: [t]\ny = sum(zeros([t - 5])) + sum(x)\noutput y").forward({ x: new Float32Array(3) }),
     contains: messages.E0412("t - 5"),
   },
+  E0247: {
+    detailOf: "E0410",
+    call: () => model("dim t\ninput x: [t]\nparam P: [4, 2]\ny = take(P, arange(t)) * expand_dims(x, 1)\noutput y").forward({ x: new Float32Array(5) }),
+    contains: messages.E0247("t", 4),
+  },
   E0411: { call: () => model().createParams("abc" as never) },
   E0413: { call: () => compile("u = rand([2])\noutput u").reseed!(1.5) },
   E0420: { call: () => model("input ids: [2]\nparam e: [3, 2]\nminimize sum(take(e, ids))").forward({ ids: Float32Array.of(0, 3) }) },

@@ -42,6 +42,26 @@ describe("take", () => {
     expect([...(m.forward({ x: vec([1, 2, 3]) }).y as Float64Array)]).toEqual([2, 3, 4]);
   });
 
+  it("takes arange(t) of a free t over a fixed-size axis (position embeddings), t checked at each call", () => {
+    const src = `dim b, t\ninput ids: [b, t]\ninput len: [b]\nparam E: [5, 3] = normal(0, 1)\nparam P: [4, 3] = normal(0, 1)\ny = take(E, ids) + take(P, arange(t))\noutput y\nminimize sum(tanh(y)) + sum(len)`;
+    const m = model(src);
+    const ids = vec([1, 2, 3, 4, 0, 1]);
+    const y = m.forward({ ids, len: vec([0, 0]) }).y as Float64Array;
+    const { E, P } = m.params as Record<string, Float64Array>;
+    // y[r, j, k] = E[ids[r, j], k] + P[j, k]
+    for (let r = 0; r < 2; r++) for (let j = 0; j < 3; j++) for (let k = 0; k < 3; k++) {
+      expect(y[(r * 3 + j) * 3 + k]).toBe(E![ids[r * 3 + j]! * 3 + k]! + P![j * 3 + k]!);
+    }
+    expectMatchesInterpreter(src, { ids, len: vec([0, 0]), E: E!, P: P! }, { b: 2, t: 3 });
+    expect(gradcheck(src, { values: { ids, len: vec([0, 0]) } }).ok).toBe(true);
+    expect((m.forward({ ids: new Float64Array(8), len: vec([0, 0]) }).y as Float64Array).length).toBe(24);
+    const tooLong = errorOf(() => m.forward({ ids: new Float64Array(10), len: vec([0, 0]) }));
+    expect(tooLong.code).toBe("E0410");
+    expect(tooLong.message).toContain("so t must be at most 4, with t = 5 (from the length of `ids`)");
+    // A range sized by another free dim still cannot index a free axis (E0246).
+    expect(errorOf(() => lowerSource("dim t, s\ninput x: [t]\ninput e: [s, 2]\ny = take(e, arange(t))\noutput y")).code).toBe("E0246");
+  });
+
   it("takes along the last axis with a negative axis, and with scalar ids drops the axis", () => {
     // np.take(arange(6).reshape(2, 3), [2, 1], axis=-1) = [[2, 1], [5, 4]]; np.take(..., 1, axis=0) = [3, 4, 5]
     const src = `input x: [2, 3]\ninput ids: [2]\ninput one\na = take(x, ids, axis = -1)\nb = take(x, one)\noutput a, b`;
@@ -206,7 +226,8 @@ describe("take: compile-time errors", () => {
     ["a constant non-integer id", `param E: [4, 2]\ny = take(E, 1.5)\noutput y`, /the id 1.5 at index \[\] is not an integer in \[0, 4\)/],
     ["arange ids past the axis", `input x: [5]\ny = take(x, arange(7))\noutput y`, /the id 6 at index \[6\] is not an integer in \[0, 5\)/],
     ["fractional arange ids", `input x: [5]\ny = take(x, arange(0, 2, 0.5))\noutput y`, /the id 0.5 at index \[1\] is not an integer in \[0, 5\)/],
-    ["a dim-sized range into an axis of another size", `dim n\ninput x: [5]\ninput z: [n]\ny = take(x, arange(n))\noutput y`, /the ids arange\(stop = n\) may not fit an axis of size 5/],
+    // (into a fixed-size axis it compiles, and each call checks the dim: see above)
+    ["a dim-sized range into an axis of another dim", `dim n, m\ninput x: [m]\ninput z: [n]\ny = take(x, arange(n))\noutput y`, /the ids arange\(stop = n\) may not fit an axis of size m/],
     ["scatter_add ids that do not match g", `input g: [3, 2]\ninput ids: [2]\ny = scatter_add(g, ids, 4)\noutput y`, /scatter_add: the ids \[2\] must match axes 0 to 0 of the values \[3, 2\]/],
     ["a scatter_add size that is not a size", `input g: [3, 2]\ninput ids: [3]\ny = scatter_add(g, ids, 2.5)\noutput y`, /`size` must be an integer or a dim name/],
   ];
