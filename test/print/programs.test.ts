@@ -8,6 +8,7 @@ import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 import { buildModel, compile } from "../../src/index";
 import { topoSort, type Node } from "../../src/ir";
+import { findIdInputs } from "../../src/gradcheck";
 import { lowerSource } from "../../src/lower";
 import { allOps } from "../../src/ops";
 import { expectClose, gradientProgram, randomValues, type Values } from "../conv/helpers";
@@ -48,6 +49,13 @@ function expectPrintedGradientAgrees(source: string, dims: Record<string, number
   }
 }
 
+/** Ops whose printed form is not yet a program: each row is expected to fail (it.fails)
+ *  and starts failing the suite once the print form is fixed, so it then moves out (and
+ *  so do the example models that use it).
+ *  scan prints as `scan([init, xs, ...], slices = 1, reverse = false)`, without its body
+ *  (src/print has no form for the closed graph a scan node carries). */
+const notYetPrograms = new Set(["scan"]);
+
 describe("the printed gradient of every example model compiles and equals valueAndGrad's", () => {
   const files = gradFiles(join(root, "examples"));
   it("finds the example models", () => {
@@ -56,13 +64,18 @@ describe("the printed gradient of every example model compiles and equals valueA
     ]));
   });
   for (const file of files) {
-    it(relative(root, file), () => {
+    // a model using an op whose printed gradient is not yet a program (below) fails too
+    const notYet = [...notYetPrograms].some((op) => new RegExp(`\\b${op}\\(`).test(readFileSync(file, "utf8")));
+    (notYet ? it.fails : it)(relative(root, file), () => {
       const source = readFileSync(file, "utf8");
       const free = lowerSource(source, { filename: file }).inputs.flatMap((d) => d.shape.filter((s): s is string => typeof s === "string"));
       const dims = Object.fromEntries(free.map((name) => [name, 2]));
-      // the inputs a take or one_hot reads as ids: valid ids below the table's size
+      // the inputs a take or one_hot reads as ids: valid ids below the smallest size they index
+      const model = buildModel(lowerSource(source, { filename: file }));
       const ids: Record<string, number> = {};
-      if (/take\(E, ids\)/.test(source)) ids.ids = Number(/param E:\s*\[(\d+)/.exec(source)![1]);
+      for (const [name, bounds] of findIdInputs([...model.outputs, ...(model.objective ? [model.objective] : [])])) {
+        ids[name] = Math.min(...bounds.map((b) => (typeof b === "number" ? b : 2)));
+      }
       expectPrintedGradientAgrees(source, dims, ids);
     }, 60_000);
   }
@@ -139,12 +152,6 @@ const programs: Record<string, string> = {
   scatter_add: "param g: [2, 2, 3]\nminimize sum(sin(scatter_add(g, tensor([[4, 0], [4, 2]]), 5)))",
   scan: "param a: [3]\nparam xs: [4, 3]\nfn cell(c, x) = tanh(c * a + x)\nminimize sum(sin(scan(cell, a, xs)))",
 };
-
-/** Ops whose printed form is not yet a program: each row is expected to fail (it.fails)
- *  and starts failing the suite once the print form is fixed, so it then moves out.
- *  scan prints as `scan([init, xs, ...], slices = 1, reverse = false)`, without its body
- *  (src/print has no form for the closed graph a scan node carries). */
-const notYetPrograms = new Set(["scan"]);
 
 describe("the printed gradient of one program per op compiles and equals valueAndGrad's", () => {
   it("covers every op of the op table that has a derivative rule", () => {
