@@ -113,8 +113,9 @@ export const scanOut: OpDef & { emit: ViewEmit } = {
   },
 };
 
-/** The cell of a scan: from its carries and slices, the next carries then the ys. */
-export type Cell = (carries: Node[], slices: Node[]) => Node[];
+/** The cell of a scan: from its carries, slices and explicitly captured values, the next
+ *  carries then the ys. */
+export type Cell = (carries: Node[], slices: Node[], captures: Node[]) => Node[];
 
 /**
  * A loop node: `cell` builds the body from carry and slice placeholders. Any outer value it
@@ -124,13 +125,17 @@ export type Cell = (carries: Node[], slices: Node[]) => Node[];
  */
 export function buildScan(
   b: Builder, inits: readonly Node[], xs: readonly Node[], cell: Cell,
-  options: { reverse?: boolean; span?: Span } = {},
+  options: { reverse?: boolean; span?: Span; captures?: readonly Node[] } = {},
 ): Node {
   const m = inits.length;
   const tag = b.graph.size;
   const carries = inits.map((x, i) => placeholder(b, tag, i, x.shape));
   const slices = xs.map((x, i) => placeholder(b, tag, m + i, x.shape.slice(1)));
-  let results = cell(carries, slices);
+  // Values passed explicitly (the list form's captures) are args from the start, so the
+  // body reads them as the loop's inputs whatever it computes from them.
+  const explicit = options.captures ?? [];
+  const explicitArgs = explicit.map((c, j) => placeholder(b, tag, -1 - j, c.shape));
+  let results = cell(carries, slices, explicitArgs);
   results.slice(0, m).forEach((r, i) => {
     if (!sameShape(r.shape, inits[i]!.shape)) fail("E0266", options.span ?? b.span, formatShape(r.shape), formatShape(inits[i]!.shape));
   });
@@ -141,11 +146,11 @@ export function buildScan(
   const outerDraws = draws.map((d) => b.graph.apply(d.op, [], { ...d.attrs, shape: [dimMul(steps, dimProduct(d.shape))] }, d.span));
   const stepDraws = draws.map((d, i) => b.reshape(outerDraws[i]!, [steps, ...d.shape]));
   results = substituteAll(b, results, new Map(draws.map((d, i) => [d, drawArgs[i]!])));
-  const own = [...carries, ...slices, ...drawArgs];
+  const own = [...carries, ...slices, ...drawArgs, ...explicitArgs];
   const captured = capturesOf(results, own);
   const capArgs = captured.map((c, j) => placeholder(b, tag, own.length + j, c.shape));
   const closed = substituteAll(b, results, new Map(captured.map((c, j) => [c, capArgs[j]!])));
-  return loop(b, inits, [...xs, ...stepDraws], captured, { args: [...own, ...capArgs], results: closed }, options.reverse === true);
+  return loop(b, inits, [...xs, ...stepDraws], [...explicit, ...captured], { args: [...own, ...capArgs], results: closed }, options.reverse === true);
 }
 
 /** Output `j` of a loop node. */
@@ -154,8 +159,12 @@ export function scanOutput(b: Builder, loop: Node, j: number): Node {
 }
 
 /** The user's `scan(f, init, xs)`: the stack of the carry after every step. */
-export function stackedScan(b: Builder, init: Node, xs: readonly Node[], cell: (carry: Node, slices: Node[]) => Node, options: { reverse?: boolean; span?: Span } = {}): Node {
-  const node = buildScan(b, [init], xs, ([c], slices) => { const next = cell(c!, slices); return [next, next]; }, options);
+export function stackedScan(
+  b: Builder, init: Node, xs: readonly Node[], cell: (carry: Node, slices: Node[], captures: Node[]) => Node,
+  options: { reverse?: boolean; span?: Span; captures?: readonly Node[] } = {},
+): Node {
+  // (the carry fed to each step is saved as a second y, for the gradient)
+  const node = buildScan(b, [init], xs, ([c], slices, captures) => { const next = cell(c!, slices, captures); return [next, next, c!]; }, options);
   return scanOutput(b, node, 1);
 }
 
@@ -213,33 +222,10 @@ function substituteAll(b: Builder, roots: readonly Node[], map: Map<Node, Node>)
   return roots.map((r) => image.get(r) ?? r);
 }
 
-/** A [T] mask, 1 at the first (or last) step and 0 elsewhere: built from a pad, as a
- *  free T can be neither sliced to one row nor concatenated along. */
-function edgeMask(b: Builder, steps: Dim, last: boolean): Node {
-  const rest = b.op("pad", [b.constant(1, [dimSub(steps, 1)])], { pad_width: last ? [[0, 1]] : [[1, 0]], value: 0 });
-  return b.sub(b.constant(1, [steps]), rest);
-}
-
-/** The carry fed to each step, [T, ...carry]: init at the first step, then the stacked
- *  carries `stack` shifted by one step (forward: [init, Y[0:T-1]]; reverse: [Y[1:T], init]).
- *  Built from pads: concat cannot join along a free axis. */
-function previous(b: Builder, stack: Node, init: Node, reverse: boolean): Node {
-  const steps = stack.shape[0]!;
-  const window = b.op("slice", [stack], {
-    begin: stack.shape.map((_, a) => (a === 0 && reverse ? 1 : 0)), step: stack.shape.map(() => 1),
-    shape: [dimSub(steps, 1), ...stack.shape.slice(1)] as Dim[],
-  });
-  const widths = stack.shape.map((_, a) => (a === 0 ? (reverse ? [0, 1] : [1, 0]) : [0, 0]));
-  const shifted = b.op("pad", [window], { pad_width: widths, value: 0 });
-  const mask = b.broadcastTo(edgeMask(b, steps, reverse), stack.shape, [0]);
-  return b.add(shifted, b.mul(b.broadcastTo(init, stack.shape), mask));
-}
-
 /**
  * The vjp of a loop, given the cotangents `gs` of its outputs (final carries, stacked ys).
- * prev_i[t] is the carry i fed to step t: from a y that is that carry's next value when
- * there is one (the user's scan stacks its carry), else from the same loop saving its
- * carries as extra ys. One loop running the other way carries a_i, the cotangent of carry
+ * prev_i[t] is the carry i fed to step t: a y of the loop when it saves it (the user's
+ * scan does), else from the same loop saving its carries as extra ys. One loop running the other way carries a_i, the cotangent of carry
  * i after step t (starting from the final carry's cotangent), and one sum per captured
  * value; its body is the cell's vjp at (prev[t], xs[t]) on (a, gY[t]): a_i becomes the
  * cotangent of the carry fed to step t, the sums grow, and the slices' cotangents are its
@@ -255,12 +241,13 @@ function scanVjp(b: Builder, gs: readonly (Node | null | undefined)[], node: Nod
   const ys = results.slice(m);
   const n = ys.length;
 
-  // The carry fed to each step.
+  // The carry fed to each step: a y of the loop itself (the user's scan saves it), else
+  // from the same loop saving its carries as extra ys.
   const prevs: Node[] = new Array<Node>(m);
   const unsaved: number[] = [];
   for (let i = 0; i < m; i++) {
-    const j = ys.indexOf(results[i]!);
-    if (j >= 0) prevs[i] = previous(b, scanOutput(b, node, m + j), inits[i]!, reverse);
+    const j = ys.indexOf(carryArgs[i]!);
+    if (j >= 0) prevs[i] = scanOutput(b, node, m + j);
     else unsaved.push(i);
   }
   if (unsaved.length > 0) {

@@ -6,7 +6,7 @@
 // evaluate to a smaller shape that broadcasts to its node's, and only consumers that do not
 // broadcast (and definitions) widen it back with `broadcast_to`.
 
-import { broadcastShape, dimSub, isCompoundDim, sameShape, topoSort, useCounts, type AttrValue, type Dim, type Node, type Shape } from "../ir";
+import { broadcastShape, dimSub, isCompoundDim, nodesWithBodies, sameShape, topoSort, useCounts, type AttrValue, type Dim, type Node, type Shape } from "../ir";
 import { allOps } from "../ops";
 import { binaryPrecedence, comparisonOps, formatNumber, keywords, unaryPrecedence, type BinaryOp } from "../syntax";
 
@@ -25,9 +25,11 @@ const maxInlineDepth = 40;
  *  the roots (a root also used by another line comes where it is first needed). */
 export function printDefinitions(roots: readonly NamedNode[]): string {
   const order = topoSort(roots.map((r) => r.node));
+  const taken = reservedNames(nodesWithBodies(roots.map((r) => r.node)));
+  const functions = new FunctionPrinter(taken);
   const { bound, referenced } = chooseBound(order, new Set(roots.map((r) => r.node)));
-  const { names, rootNames } = assignNames(order, roots, bound);
-  const printer = new TextPrinter(names);
+  const { names, rootNames } = assignNames(order, roots, bound, taken);
+  const printer = new TextPrinter(names, functions);
   const first = new Map<Node, number>();
   roots.forEach((r, k) => { if (!first.has(r.node)) first.set(r.node, k); });
   // A root no other line refers to is deferred to the end, in the order the roots were given.
@@ -35,20 +37,96 @@ export function printDefinitions(roots: readonly NamedNode[]): string {
   const lines: string[] = [];
   for (const n of order) {
     printer.render(n); // every node inputs-first, so rendering never recurses deeply
-    if (bound.has(n) && !deferred(n)) lines.push(`${names.get(n)!} = ${printer.full(n).text}`);
+    // (a loop's functions come before the first line that calls them)
+    if (bound.has(n) && !deferred(n)) lines.push(...functions.flush(), `${names.get(n)!} = ${printer.full(n).text}`);
   }
   roots.forEach((r, k) => {
     const own = names.get(r.node)!;
     if (first.get(r.node) !== k) lines.push(`${rootNames[k]!} = ${own}`);
-    else if (deferred(r.node)) lines.push(`${own} = ${printer.full(r.node).text}`);
+    else if (deferred(r.node)) lines.push(...functions.flush(), `${own} = ${printer.full(r.node).text}`);
   });
   return lines.map((l) => `${l}\n`).join("");
+}
+
+/**
+ * The functions of loops (scan), each printed once as a block-bodied `fn` taking the body's
+ * args (carries, slices, then captured values, so it reads nothing else and can be defined
+ * at the top level), its definitions local, its last line the list of its results. Each use
+ * of a loop's output prints as the list form of `scan` with `out = j`; calls on the same
+ * function and arguments lower to the same loop.
+ */
+class FunctionPrinter {
+  private readonly names = new Map<Node, string>();
+  private pending: string[] = [];
+
+  constructor(private readonly taken: Set<string>) {}
+
+  /** The definitions printed since the last flush (inner loops' first). */
+  flush(): string[] {
+    const out = this.pending;
+    this.pending = [];
+    return out;
+  }
+
+  /** `scan(f, [inits], [xs], [captures], reverse = true, out = j)` for a scan_out node. */
+  call(n: Node, printer: TextPrinter): Printed {
+    const loop = n.inputs[0]!;
+    const m = loop.attrs.carries as number, k = loop.attrs.slices as number;
+    const group = (nodes: readonly Node[]) => literal(`[${nodes.map((x) => printer.strict(x).text).join(", ")}]`);
+    const args = [literal(this.nameOf(loop)), group(loop.inputs.slice(0, m)), group(loop.inputs.slice(m, m + k)), group(loop.inputs.slice(m + k))];
+    const kwargs: [string, string][] = [];
+    if (loop.attrs.reverse === true) kwargs.push(["reverse", "true"]);
+    kwargs.push(["out", String(n.attrs.output)]);
+    return call("scan", n.shape, args, kwargs);
+  }
+
+  private nameOf(loop: Node): string {
+    let name = this.names.get(loop);
+    if (name === undefined) {
+      name = claimName(this.taken, "f");
+      this.names.set(loop, name);
+      this.pending.push(this.definition(loop, name));
+    }
+    return name;
+  }
+
+  private definition(loop: Node, name: string): string {
+    const body = loop.body!;
+    const m = loop.attrs.carries as number, k = loop.attrs.slices as number;
+    const names = new Map<Node, string>();
+    // (a captured value's param is named after it: `wz_2` for `wz`)
+    const outer = (i: number) => { const c = loop.inputs[i]!; return typeof c.attrs.name === "string" ? c.attrs.name : c.name ?? "w"; };
+    const params = body.args.map((a, i) => {
+      const p = claimName(this.taken, i < m ? "c" : i < m + k ? "x" : outer(i));
+      names.set(a, p);
+      return p;
+    });
+    const order = topoSort(body.results);
+    const { bound } = chooseBound(order, new Set(body.results));
+    const locals = new Set(order.filter((n) => bound.has(n) && !names.has(n) && n.op.kind !== "source"));
+    const local = (n: Node) => locals.has(n);
+    let next = 1;
+    for (const n of order) {
+      if (!local(n)) continue;
+      if (n.name !== undefined) { names.set(n, claimName(this.taken, n.name)); continue; }
+      while (this.taken.has(`t${next}`)) next++;
+      names.set(n, claimName(this.taken, `t${next}`));
+    }
+    const printer = new TextPrinter(names, this);
+    const lines: string[] = [];
+    for (const n of order) {
+      printer.render(n);
+      if (local(n)) lines.push(`${names.get(n)!} = ${printer.full(n).text}`);
+    }
+    const results = body.results.map((r) => printer.strict(r).text);
+    return [`fn ${name}(${params.join(", ")}) {`, ...lines.map((l) => `  ${l}`), `  [${results.join(", ")}]`, "}"].join("\n");
+  }
 }
 
 /** One gradc expression for `node`, everything inlined (no definitions). Lowered again it
  *  computes the same values. */
 export function printExpression(node: Node): string {
-  const printer = new TextPrinter(new Map());
+  const printer = new TextPrinter(new Map(), new FunctionPrinter(reservedNames(nodesWithBodies([node]))));
   for (const n of topoSort([node])) printer.render(n);
   return printer.full(node).text;
 }
@@ -75,7 +153,8 @@ function chooseBound(order: readonly Node[], roots: ReadonlySet<Node>): { bound:
     const shared = n.op.kind !== "view" ? r >= 2
       : r >= 2 && !trivial.has(n) && users.get(n.inputs[0]!) === 1 && viewForm(n) !== "broadcast";
     const named = n.name !== undefined && r >= 1;
-    if (roots.has(n) || (n.op.kind !== "source" && (named || shared))) bound.add(n);
+    // A loop prints only through its outputs, each a `scan(...)` call of its own line.
+    if (n.op.projects || ((roots.has(n) || (n.op.kind !== "source" && (named || shared))) && !n.body)) bound.add(n);
     const weight = bound.has(n) ? 1 : r;
     for (const i of n.inputs) refs.set(i, (refs.get(i) ?? 0) + weight);
   }
@@ -115,18 +194,20 @@ function reservedNames(order: readonly Node[]): Set<string> {
   return taken;
 }
 
+/** A name not yet taken, from `base` (made an identifier, numbered on collision). */
+function claimName(taken: Set<string>, base: string): string {
+  let stem = base.replace(/[^A-Za-z0-9_]/g, "_");
+  if (!identifier.test(stem)) stem = `_${stem}`;
+  let name = stem;
+  for (let k = 2; taken.has(name); k++) name = `${stem}_${k}`;
+  taken.add(name);
+  return name;
+}
+
 function assignNames(
-  order: readonly Node[], roots: readonly NamedNode[], bound: ReadonlySet<Node>,
+  order: readonly Node[], roots: readonly NamedNode[], bound: ReadonlySet<Node>, taken: Set<string>,
 ): { names: Map<Node, string>; rootNames: string[] } {
-  const taken = reservedNames(order);
-  const claim = (base: string): string => {
-    let stem = base.replace(/[^A-Za-z0-9_]/g, "_");
-    if (!identifier.test(stem)) stem = `_${stem}`;
-    let name = stem;
-    for (let k = 2; taken.has(name); k++) name = `${stem}_${k}`;
-    taken.add(name);
-    return name;
-  };
+  const claim = (base: string): string => claimName(taken, base);
   const names = new Map<Node, string>();
   const rootNames = roots.map((r) => {
     const name = claim(r.name);
@@ -211,7 +292,7 @@ class TextPrinter {
   private readonly inline = new Map<Node, Printed>();
 
   /** `names` holds the nodes that have their own line; they print as their name. */
-  constructor(private readonly names: ReadonlyMap<Node, string>) {}
+  constructor(private readonly names: ReadonlyMap<Node, string>, private readonly functions: FunctionPrinter) {}
 
   /** A node's own text (its definition, when it has a name). Callers walk nodes in
    *  topological order, so this never recurses deeply. */
@@ -246,6 +327,7 @@ class TextPrinter {
   }
 
   private form(n: Node): Printed {
+    if (n.op.projects) return this.functions.call(n, this);
     const print = n.op.print;
     if (n.op.kind === "elementwise") {
       const args = n.inputs.map((i) => this.loose(i));

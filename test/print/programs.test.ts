@@ -51,10 +51,8 @@ function expectPrintedGradientAgrees(source: string, dims: Record<string, number
 
 /** Ops whose printed form is not yet a program: each row is expected to fail (it.fails)
  *  and starts failing the suite once the print form is fixed, so it then moves out (and
- *  so do the example models that use it).
- *  scan prints as `scan([init, xs, ...], slices = 1, reverse = false)`, without its body
- *  (src/print has no form for the closed graph a scan node carries). */
-const notYetPrograms = new Set(["scan"]);
+ *  so do the example models that use it). None at present. */
+const notYetPrograms = new Set<string>([]);
 
 describe("the printed gradient of every example model compiles and equals valueAndGrad's", () => {
   const files = gradFiles(join(root, "examples"));
