@@ -135,7 +135,7 @@ class ModuleEmitter {
   constructor(private readonly model: ModelIR, private readonly options: CodegenOptions) {
     for (const reserved of ["GradcError", "hasOwn", "fail", "describe", "checkRecord", "tensorArg", "scalarArg",
       "checkLength", "badLength", "scalarBox", "inferDim", "grow", "badValues", "unknownValue", "badArgument", "key", "scalarField", "makeRandom", "initialise", "F", "meta", "params",
-      "createParams", "forward", "valueAndGrad", "step", "predict", "scratch", "known", "c1", "c2", "Math", "Object",
+      "createParams", "forward", "valueAndGrad", "step", "predict", "scratch", "known", "seen", "c1", "c2", "Math", "Object",
       "Float32Array", "Float64Array", "Array", "Error", "NaN", "Infinity", "undefined", "values", "seed", "random",
       "scalars", "out", "Map", "checkIds", "badIds", "checkSeed", "seedText", "freezeAll", "Number", "JSON", "String"]) {
       this.names.unique(reserved);
@@ -437,13 +437,17 @@ class ModuleEmitter {
         vals.push(this.initialView(n, bufferOf(n, i)));
         if (!isKnown(n.shape)) viewsFor.push({ key, index: i, node: n });
       });
-      out.push(js.declare("const", result, js.record(keys.map((k, i) => [k, vals[i]!]))));
-      for (const [key, i] of scalars) out.push(js.stmt(js.call("scalarField", js.id(result), js.str(key), js.id(scratch), js.num(i))));
+      // Scalars are data fields holding a double from the start (NaN): each call stores
+      // into the field's own box, without allocating, and a read is a plain load.
+      const entries: [string, js.Expression][] = keys.map((k, i) => [k, vals[i]!]);
+      for (const [key] of scalars) entries.push([key, js.id("NaN")]);
+      out.push(js.declare("const", result, js.record(entries)));
+      for (const [key, i] of scalars) resultBody.push(js.stmt(js.assign(js.index(result, js.str(key)), js.index(scratch, js.num(i)))));
     } else if (fn.name === "valueAndGrad") {
       // Frozen params have no gradient, so no entry.
       const grads = js.record(trainable(program.params).map((p, i) => [p.name, js.id(bufferOf(fn.returned[i + 1]!, i + 1))]));
-      out.push(js.declare("const", result, js.object([["grads", grads]])));
-      out.push(js.stmt(js.call("scalarField", js.id(result), js.str("value"), js.id(scratch), js.num(0))));
+      out.push(js.declare("const", result, js.object([["grads", grads], ["value", js.id("NaN")]])));
+      resultBody.push(js.stmt(js.assign(js.member(result, "value"), js.index(scratch, js.num(0)))));
     }
 
     // Views of exact length over grown buffers for returned tensors with free dims.
@@ -617,34 +621,63 @@ class ModuleEmitter {
     out.push(js.ifStmt(notObject, [js.stmt(js.call("badValues", js.id("values"),
       js.str(`${fnName}: the values must be an object mapping input names to ${typeName}s, but is `)))]));
     // Unknown names: a string switch for a few names (internalized-string compares), the
-    // `known` table for many.
+    // `known` table for many. With the switch, each name found as an own key sets its bit
+    // in `seen`: `hasOwn.call(values, key)` on the loop's own key is a map check in
+    // optimised code, where `hasOwn.call(values, "x")` per name is a runtime lookup.
     const names = [...program.inputs, ...program.params].map((d) => d.name);
     const unknown = js.stmt(js.call("unknownValue", js.id("values"), js.id("key")));
-    out.push(js.forIn("key", js.id("values"), names.length <= 16
-      ? [js.switchStmt(js.id("key"), [...names.map((n) => ({ test: js.str(n), body: [] as js.Statement[] })), { test: null, body: [unknown] }], [js.breakStmt()])]
+    const bits = names.length <= 16;
+    const bit = (name: string) => js.num(1 << names.indexOf(name));
+    if (bits) out.push(js.declare("let", "seen", js.num(0)));
+    const ownKey = js.call(js.member("hasOwn", "call"), js.id("values"), js.id("key"));
+    out.push(js.forIn("key", js.id("values"), bits
+      ? [js.switchStmt(js.id("key"), [
+        ...names.map((n) => ({ test: js.str(n), body: [js.ifStmt(ownKey, [js.stmt(js.assign(js.id("seen"), bit(n), "|="))]), js.breakStmt()] })),
+        { test: null, body: [unknown] },
+      ], [js.breakStmt()])]
       : [js.ifStmt(js.binary("!==", js.index("known", js.id("key")), js.num(1)), [unknown])]));
+    // Not an own value: its bit is unset and (for a non-enumerable own key) hasOwn agrees.
+    const notOwn = (name: string): js.Expression => {
+      const lookup = js.unary("!", js.call(js.member("hasOwn", "call"), js.id("values"), js.str(name)));
+      return bits ? js.logical("&&", js.binary("===", js.binary("&", js.id("seen"), bit(name)), js.num(0)), lookup) : lookup;
+    };
     const take = (d: TensorDecl, role: "input" | "param"): js.Statement[] => {
       const v = role === "input" ? this.inputVars.get(d.name)! : this.paramVars.get(d.name)!;
-      const own = js.call(js.member("hasOwn", "call"), js.id("values"), js.str(d.name));
       const missing = js.str(messages.E0401(d.name));
       const scalar = d.shape.length === 0;
       const badType = js.str(messages.E0404(d.name, scalar ? `number or a ${typeName} of length 1` : typeName, marker).replace(marker, ""));
+      const given = js.index("values", js.str(d.name));
       if (scalar) {
-        // Read now, boxed once every value is read: a getter on a later value that calls
-        // the model again would otherwise overwrite this call's box.
+        // A number is taken inline (through a helper call it would be boxed, a heap
+        // number per call); anything else goes through scalarArg's full checks. Boxed once
+        // every value is read: a getter on a later value that calls the model again
+        // would otherwise overwrite this call's box.
         const fallback = role === "param" ? js.index("params", js.str(d.name)) : js.nil();
         const raw = this.names.derive("raw", d.name);
-        boxing.push(js.declare("const", v, js.call("scalarBox", js.id(raw), js.id(this.boxes.get(d.name)!))));
-        return [js.declare("const", raw, js.call("scalarArg", js.id("values"), js.str(d.name), fallback, js.id("F"), missing, badType))];
+        const box = this.boxes.get(d.name)!;
+        const isNumber = js.binary("===", js.unary("typeof", js.id(raw)), js.str("number"));
+        boxing.push(
+          js.ifStmt(isNumber, [js.stmt(js.assign(js.index(box, js.num(0)), js.id(raw)))]),
+          js.declare("const", v, js.conditional(isNumber, js.id(box), js.id(raw))),
+        );
+        return [
+          js.declare("let", raw, given),
+          js.ifStmt(js.logical("||", js.binary("!==", js.unary("typeof", js.id(raw)), js.str("number")), notOwn(d.name)), [
+            js.stmt(js.assign(js.id(raw), js.call("scalarArg", js.id("values"), js.str(d.name), fallback, js.id("F"), missing, badType))),
+          ]),
+        ];
       }
-      const value = role === "input"
-        ? js.index("values", js.str(d.name))
-        : js.conditional(own, js.index("values", js.str(d.name)), js.index("params", js.str(d.name)));
       const bad = js.unary("!", js.instanceOf(js.id(v), js.id("F")));
-      const test = role === "input" ? js.logical("||", bad, js.unary("!", own)) : bad;
+      const check = js.ifStmt(role === "input" ? js.logical("||", bad, notOwn(d.name)) : bad,
+        [js.stmt(js.call("badArgument", js.id("values"), js.str(d.name), js.bool(role === "input"), missing, badType, js.id(v)))]);
+      if (role === "input") return [js.declare("const", v, given), check];
+      // A param not given reads undefined (no lookup); one given but not own is the held one.
+      const held = js.logical("||", js.binary("===", js.id(v), js.id("undefined")), js.unary("!", js.call(js.member("hasOwn", "call"), js.id("values"), js.str(d.name))));
+      const notGiven = bits ? js.logical("&&", js.binary("===", js.binary("&", js.id("seen"), bit(d.name)), js.num(0)), held) : held;
       return [
-        js.declare("const", v, value),
-        js.ifStmt(test, [js.stmt(js.call("badArgument", js.id("values"), js.str(d.name), js.bool(role === "input"), missing, badType, js.id(v)))]),
+        js.declare("let", v, given),
+        js.ifStmt(notGiven, [js.stmt(js.assign(js.id(v), js.index("params", js.str(d.name))))]),
+        check,
       ];
     };
     const boxing: js.Statement[] = [];

@@ -77,11 +77,6 @@ function scalarArg(values, name, fallback, ArrayType, missing, badType) {
   if (typeof v !== "number" && (!isTyped(v, ArrayType) || v.length !== 1)) fail("E0404", badType + describe(v));
   return v;
 }
-function scalarBox(v, box) {
-  if (typeof v !== "number") return v;
-  box[0] = v;
-  return box;
-}
 function badLength(array, before, after) {
   fail("E0403", before + array.length + after);
 }
@@ -99,11 +94,6 @@ function grow(buffer, n, ArrayType) {
   } catch (e) {
     fail("E0409", ${outOfMemoryBefore} + n + ${outOfMemoryAfter});
   }
-}
-function scalarField(r, key, array, index) {
-  // A getter over a preallocated Float64Array: storing a double into a record field would
-  // allocate a heap number per call.
-  Object.defineProperty(r, key, { get() { return array[index]; }, enumerable: true, configurable: true });
 }
 function seedText(v) {
   if (typeof v === "string") return JSON.stringify(v);

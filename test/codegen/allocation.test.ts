@@ -60,4 +60,20 @@ function measure() {
     expect(typeof result).toBe("number");
     expect(gcs).toBe(0);
   });
+
+  it("scalar inputs given as numbers, one point per call, allocate nothing", () => {
+    // Numbers are boxed into the model's own one-element arrays inline: passed through a
+    // helper call, each would be a heap number.
+    const source = "input x\ninput y\nf = (1 - x)^2 + 100 * (y - x^2)^2 + sin(x * y) * exp(-x^2)\ngx = grad(f, x)\ngy = grad(f, y)\noutput f, gx, gy";
+    const { gcs, result } = gcEvents(source, {}, `
+const point = { x: 0, y: 0 };
+function warm() { for (let i = 0; i < 20000; i++) { point.x = i * 1e-4; point.y = 1 - i * 1e-4; model.forward(point); } }
+function measure() {
+  let s = 0;
+  for (let i = 0; i < 100000; i++) { point.x = i * 1e-5; point.y = 0.5 - i * 1e-5; const r = model.forward(point); s += r.f + r.gx + r.gy; }
+  return s;
+}`);
+    expect(typeof result).toBe("number");
+    expect(gcs).toBe(0);
+  });
 });

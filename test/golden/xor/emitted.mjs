@@ -51,11 +51,6 @@ function scalarArg(values, name, fallback, ArrayType, missing, badType) {
   if (typeof v !== "number" && (!isTyped(v, ArrayType) || v.length !== 1)) fail("E0404", badType + describe(v));
   return v;
 }
-function scalarBox(v, box) {
-  if (typeof v !== "number") return v;
-  box[0] = v;
-  return box;
-}
 function badLength(array, before, after) {
   fail("E0403", before + array.length + after);
 }
@@ -72,15 +67,6 @@ function grow(buffer, n, ArrayType) {
   } catch (e) {
     fail("E0409", "cannot allocate a tensor of " + n + " elements: out of memory");
   }
-}
-function scalarField(r, key, array, index) {
-  Object.defineProperty(r, key, {
-    get() {
-      return array[index];
-    },
-    enumerable: true,
-    configurable: true
-  });
 }
 function seedText(v) {
   if (typeof v === "string") return JSON.stringify(v);
@@ -407,47 +393,83 @@ function run_forward(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
   forward_scratch[1] = s_loss;
 }
 const forward_result = {
-  ["y_out"]: forward_b1
+  ["y_out"]: forward_b1,
+  ["loss"]: NaN
 };
-scalarField(forward_result, "loss", forward_scratch, 1);
 function forward(values) {
   if (typeof values !== "object" || values === null) {
     badValues(values, "forward: the values must be an object mapping input names to Float32Arrays, but is ");
   }
+  let seen = 0;
   for (const key in values) {
     switch (key) {
       case "x":
+        if (hasOwn.call(values, key)) {
+          seen |= 1;
+        }
+        break;
       case "y":
+        if (hasOwn.call(values, key)) {
+          seen |= 2;
+        }
+        break;
       case "m1":
+        if (hasOwn.call(values, key)) {
+          seen |= 4;
+        }
+        break;
       case "b1":
+        if (hasOwn.call(values, key)) {
+          seen |= 8;
+        }
+        break;
       case "m2":
+        if (hasOwn.call(values, key)) {
+          seen |= 16;
+        }
+        break;
       case "b2":
+        if (hasOwn.call(values, key)) {
+          seen |= 32;
+        }
         break;
       default:
         unknownValue(values, key);
     }
   }
   const in_x = values["x"];
-  if (!(in_x instanceof F) || !hasOwn.call(values, "x")) {
+  if (!(in_x instanceof F) || (seen & 1) === 0 && !hasOwn.call(values, "x")) {
     badArgument(values, "x", true, "missing input `x`", "`x` must be a Float32Array, but is ", in_x);
   }
   const in_y = values["y"];
-  if (!(in_y instanceof F) || !hasOwn.call(values, "y")) {
+  if (!(in_y instanceof F) || (seen & 2) === 0 && !hasOwn.call(values, "y")) {
     badArgument(values, "y", true, "missing input `y`", "`y` must be a Float32Array, but is ", in_y);
   }
-  const p_m1 = hasOwn.call(values, "m1") ? values["m1"] : params["m1"];
+  let p_m1 = values["m1"];
+  if ((seen & 4) === 0 && (p_m1 === undefined || !hasOwn.call(values, "m1"))) {
+    p_m1 = params["m1"];
+  }
   if (!(p_m1 instanceof F)) {
     badArgument(values, "m1", false, "missing input `m1`", "`m1` must be a Float32Array, but is ", p_m1);
   }
-  const p_b1 = hasOwn.call(values, "b1") ? values["b1"] : params["b1"];
+  let p_b1 = values["b1"];
+  if ((seen & 8) === 0 && (p_b1 === undefined || !hasOwn.call(values, "b1"))) {
+    p_b1 = params["b1"];
+  }
   if (!(p_b1 instanceof F)) {
     badArgument(values, "b1", false, "missing input `b1`", "`b1` must be a Float32Array, but is ", p_b1);
   }
-  const p_m2 = hasOwn.call(values, "m2") ? values["m2"] : params["m2"];
+  let p_m2 = values["m2"];
+  if ((seen & 16) === 0 && (p_m2 === undefined || !hasOwn.call(values, "m2"))) {
+    p_m2 = params["m2"];
+  }
   if (!(p_m2 instanceof F)) {
     badArgument(values, "m2", false, "missing input `m2`", "`m2` must be a Float32Array, but is ", p_m2);
   }
-  const p_b2 = hasOwn.call(values, "b2") ? values["b2"] : params["b2"];
+  let p_b2 = values["b2"];
+  if ((seen & 32) === 0 && (p_b2 === undefined || !hasOwn.call(values, "b2"))) {
+    p_b2 = params["b2"];
+  }
   if (!(p_b2 instanceof F)) {
     badArgument(values, "b2", false, "missing input `b2`", "`b2` must be a Float32Array, but is ", p_b2);
   }
@@ -470,6 +492,7 @@ function forward(values) {
     badLength(p_b2, "`b2` must have 1 elements, but has ", "");
   }
   run_forward(in_x, in_y, p_m1, p_b1, p_m2, p_b2);
+  forward_result["loss"] = forward_scratch[1];
   return forward_result;
 }
 const predict_b1 = new F(4);
@@ -666,36 +689,72 @@ function predict(values) {
   if (typeof values !== "object" || values === null) {
     badValues(values, "predict: the values must be an object mapping input names to Float32Arrays, but is ");
   }
+  let seen = 0;
   for (const key in values) {
     switch (key) {
       case "x":
+        if (hasOwn.call(values, key)) {
+          seen |= 1;
+        }
+        break;
       case "y":
+        if (hasOwn.call(values, key)) {
+          seen |= 2;
+        }
+        break;
       case "m1":
+        if (hasOwn.call(values, key)) {
+          seen |= 4;
+        }
+        break;
       case "b1":
+        if (hasOwn.call(values, key)) {
+          seen |= 8;
+        }
+        break;
       case "m2":
+        if (hasOwn.call(values, key)) {
+          seen |= 16;
+        }
+        break;
       case "b2":
+        if (hasOwn.call(values, key)) {
+          seen |= 32;
+        }
         break;
       default:
         unknownValue(values, key);
     }
   }
   const in_x = values["x"];
-  if (!(in_x instanceof F) || !hasOwn.call(values, "x")) {
+  if (!(in_x instanceof F) || (seen & 1) === 0 && !hasOwn.call(values, "x")) {
     badArgument(values, "x", true, "missing input `x`", "`x` must be a Float32Array, but is ", in_x);
   }
-  const p_m1 = hasOwn.call(values, "m1") ? values["m1"] : params["m1"];
+  let p_m1 = values["m1"];
+  if ((seen & 4) === 0 && (p_m1 === undefined || !hasOwn.call(values, "m1"))) {
+    p_m1 = params["m1"];
+  }
   if (!(p_m1 instanceof F)) {
     badArgument(values, "m1", false, "missing input `m1`", "`m1` must be a Float32Array, but is ", p_m1);
   }
-  const p_b1 = hasOwn.call(values, "b1") ? values["b1"] : params["b1"];
+  let p_b1 = values["b1"];
+  if ((seen & 8) === 0 && (p_b1 === undefined || !hasOwn.call(values, "b1"))) {
+    p_b1 = params["b1"];
+  }
   if (!(p_b1 instanceof F)) {
     badArgument(values, "b1", false, "missing input `b1`", "`b1` must be a Float32Array, but is ", p_b1);
   }
-  const p_m2 = hasOwn.call(values, "m2") ? values["m2"] : params["m2"];
+  let p_m2 = values["m2"];
+  if ((seen & 16) === 0 && (p_m2 === undefined || !hasOwn.call(values, "m2"))) {
+    p_m2 = params["m2"];
+  }
   if (!(p_m2 instanceof F)) {
     badArgument(values, "m2", false, "missing input `m2`", "`m2` must be a Float32Array, but is ", p_m2);
   }
-  const p_b2 = hasOwn.call(values, "b2") ? values["b2"] : params["b2"];
+  let p_b2 = values["b2"];
+  if ((seen & 32) === 0 && (p_b2 === undefined || !hasOwn.call(values, "b2"))) {
+    p_b2 = params["b2"];
+  }
   if (!(p_b2 instanceof F)) {
     badArgument(values, "b2", false, "missing input `b2`", "`b2` must be a Float32Array, but is ", p_b2);
   }
@@ -1287,47 +1346,83 @@ const grad_result = {
     ["b1"]: grad_b6,
     ["m2"]: grad_b7,
     ["b2"]: grad_b8
-  }
+  },
+  value: NaN
 };
-scalarField(grad_result, "value", grad_scratch, 0);
 function valueAndGrad(values) {
   if (typeof values !== "object" || values === null) {
     badValues(values, "valueAndGrad: the values must be an object mapping input names to Float32Arrays, but is ");
   }
+  let seen = 0;
   for (const key in values) {
     switch (key) {
       case "x":
+        if (hasOwn.call(values, key)) {
+          seen |= 1;
+        }
+        break;
       case "y":
+        if (hasOwn.call(values, key)) {
+          seen |= 2;
+        }
+        break;
       case "m1":
+        if (hasOwn.call(values, key)) {
+          seen |= 4;
+        }
+        break;
       case "b1":
+        if (hasOwn.call(values, key)) {
+          seen |= 8;
+        }
+        break;
       case "m2":
+        if (hasOwn.call(values, key)) {
+          seen |= 16;
+        }
+        break;
       case "b2":
+        if (hasOwn.call(values, key)) {
+          seen |= 32;
+        }
         break;
       default:
         unknownValue(values, key);
     }
   }
   const in_x = values["x"];
-  if (!(in_x instanceof F) || !hasOwn.call(values, "x")) {
+  if (!(in_x instanceof F) || (seen & 1) === 0 && !hasOwn.call(values, "x")) {
     badArgument(values, "x", true, "missing input `x`", "`x` must be a Float32Array, but is ", in_x);
   }
   const in_y = values["y"];
-  if (!(in_y instanceof F) || !hasOwn.call(values, "y")) {
+  if (!(in_y instanceof F) || (seen & 2) === 0 && !hasOwn.call(values, "y")) {
     badArgument(values, "y", true, "missing input `y`", "`y` must be a Float32Array, but is ", in_y);
   }
-  const p_m1 = hasOwn.call(values, "m1") ? values["m1"] : params["m1"];
+  let p_m1 = values["m1"];
+  if ((seen & 4) === 0 && (p_m1 === undefined || !hasOwn.call(values, "m1"))) {
+    p_m1 = params["m1"];
+  }
   if (!(p_m1 instanceof F)) {
     badArgument(values, "m1", false, "missing input `m1`", "`m1` must be a Float32Array, but is ", p_m1);
   }
-  const p_b1 = hasOwn.call(values, "b1") ? values["b1"] : params["b1"];
+  let p_b1 = values["b1"];
+  if ((seen & 8) === 0 && (p_b1 === undefined || !hasOwn.call(values, "b1"))) {
+    p_b1 = params["b1"];
+  }
   if (!(p_b1 instanceof F)) {
     badArgument(values, "b1", false, "missing input `b1`", "`b1` must be a Float32Array, but is ", p_b1);
   }
-  const p_m2 = hasOwn.call(values, "m2") ? values["m2"] : params["m2"];
+  let p_m2 = values["m2"];
+  if ((seen & 16) === 0 && (p_m2 === undefined || !hasOwn.call(values, "m2"))) {
+    p_m2 = params["m2"];
+  }
   if (!(p_m2 instanceof F)) {
     badArgument(values, "m2", false, "missing input `m2`", "`m2` must be a Float32Array, but is ", p_m2);
   }
-  const p_b2 = hasOwn.call(values, "b2") ? values["b2"] : params["b2"];
+  let p_b2 = values["b2"];
+  if ((seen & 32) === 0 && (p_b2 === undefined || !hasOwn.call(values, "b2"))) {
+    p_b2 = params["b2"];
+  }
   if (!(p_b2 instanceof F)) {
     badArgument(values, "b2", false, "missing input `b2`", "`b2` must be a Float32Array, but is ", p_b2);
   }
@@ -1350,6 +1445,7 @@ function valueAndGrad(values) {
     badLength(p_b2, "`b2` must have 1 elements, but has ", "");
   }
   run_grad(in_x, in_y, p_m1, p_b1, p_m2, p_b2);
+  grad_result.value = grad_scratch[0];
   return grad_result;
 }
 const step_scratch = new Float64Array(5);
@@ -1929,40 +2025,76 @@ function stepImpl(values) {
   if (typeof values !== "object" || values === null) {
     badValues(values, "step: the values must be an object mapping input names to Float32Arrays, but is ");
   }
+  let seen = 0;
   for (const key in values) {
     switch (key) {
       case "x":
+        if (hasOwn.call(values, key)) {
+          seen |= 1;
+        }
+        break;
       case "y":
+        if (hasOwn.call(values, key)) {
+          seen |= 2;
+        }
+        break;
       case "m1":
+        if (hasOwn.call(values, key)) {
+          seen |= 4;
+        }
+        break;
       case "b1":
+        if (hasOwn.call(values, key)) {
+          seen |= 8;
+        }
+        break;
       case "m2":
+        if (hasOwn.call(values, key)) {
+          seen |= 16;
+        }
+        break;
       case "b2":
+        if (hasOwn.call(values, key)) {
+          seen |= 32;
+        }
         break;
       default:
         unknownValue(values, key);
     }
   }
   const in_x = values["x"];
-  if (!(in_x instanceof F) || !hasOwn.call(values, "x")) {
+  if (!(in_x instanceof F) || (seen & 1) === 0 && !hasOwn.call(values, "x")) {
     badArgument(values, "x", true, "missing input `x`", "`x` must be a Float32Array, but is ", in_x);
   }
   const in_y = values["y"];
-  if (!(in_y instanceof F) || !hasOwn.call(values, "y")) {
+  if (!(in_y instanceof F) || (seen & 2) === 0 && !hasOwn.call(values, "y")) {
     badArgument(values, "y", true, "missing input `y`", "`y` must be a Float32Array, but is ", in_y);
   }
-  const p_m1 = hasOwn.call(values, "m1") ? values["m1"] : params["m1"];
+  let p_m1 = values["m1"];
+  if ((seen & 4) === 0 && (p_m1 === undefined || !hasOwn.call(values, "m1"))) {
+    p_m1 = params["m1"];
+  }
   if (!(p_m1 instanceof F)) {
     badArgument(values, "m1", false, "missing input `m1`", "`m1` must be a Float32Array, but is ", p_m1);
   }
-  const p_b1 = hasOwn.call(values, "b1") ? values["b1"] : params["b1"];
+  let p_b1 = values["b1"];
+  if ((seen & 8) === 0 && (p_b1 === undefined || !hasOwn.call(values, "b1"))) {
+    p_b1 = params["b1"];
+  }
   if (!(p_b1 instanceof F)) {
     badArgument(values, "b1", false, "missing input `b1`", "`b1` must be a Float32Array, but is ", p_b1);
   }
-  const p_m2 = hasOwn.call(values, "m2") ? values["m2"] : params["m2"];
+  let p_m2 = values["m2"];
+  if ((seen & 16) === 0 && (p_m2 === undefined || !hasOwn.call(values, "m2"))) {
+    p_m2 = params["m2"];
+  }
   if (!(p_m2 instanceof F)) {
     badArgument(values, "m2", false, "missing input `m2`", "`m2` must be a Float32Array, but is ", p_m2);
   }
-  const p_b2 = hasOwn.call(values, "b2") ? values["b2"] : params["b2"];
+  let p_b2 = values["b2"];
+  if ((seen & 32) === 0 && (p_b2 === undefined || !hasOwn.call(values, "b2"))) {
+    p_b2 = params["b2"];
+  }
   if (!(p_b2 instanceof F)) {
     badArgument(values, "b2", false, "missing input `b2`", "`b2` must be a Float32Array, but is ", p_b2);
   }
