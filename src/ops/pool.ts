@@ -133,6 +133,10 @@ function emitZero(ctx: KernelContext): js.Statement {
   return nest(vars, ctx.node.shape, ctx, [ctx.store(vars.map(id), num(0))]);
 }
 
+/** Windows with at most this many taps have their taps written out (no loop), the first
+ *  one only as the starting maximum. */
+const unrolledTaps = 16;
+
 /** Statements finding the first maximum of x's window at pooled (n, c, i, j); returns
  *  the names holding its value and its tap (row and column within the window). */
 function emitFirstMax(ctx: KernelContext, x: Node, win: Window, [n, c, i, j]: Expr[], out: js.Statement[]): { best: string; ra: string; rb: string } {
@@ -141,7 +145,8 @@ function emitFirstMax(ctx: KernelContext, x: Node, win: Window, [n, c, i, j]: Ex
   const rb = ctx.fresh("r");
   const first = ctx.read(x, [n!, c!, js.mul(i!, num(win.stride)), js.mul(j!, num(win.stride))], out);
   out.push(js.declare("let", best, first), js.declareMany("let", [[ra, num(0)], [rb, num(0)]]));
-  out.push(emitTaps(ctx, i!, j!, win, (a, b, h, v) => {
+  // A later tap wins if strictly greater, or if it is the first NaN (NaN propagates).
+  const compare = (a: Expr, b: Expr, h: Expr, v: Expr): js.Statement[] => {
     const inner: js.Statement[] = [];
     const t = ctx.fresh("v");
     inner.push(js.declare("const", t, ctx.read(x, [n!, c!, h, v], inner)));
@@ -151,7 +156,19 @@ function emitFirstMax(ctx: KernelContext, x: Node, win: Window, [n, c, i, j]: Ex
       js.stmt(js.assign(id(best), id(t))), js.stmt(js.assign(id(ra), a)), js.stmt(js.assign(id(rb), b)),
     ]));
     return inner;
-  }));
+  };
+  if (win.padding === 0 && win.kh * win.kw <= unrolledTaps) {
+    // The first tap is the starting maximum: it cannot beat itself, so it is not compared.
+    const s = num(win.stride);
+    for (let a = 0; a < win.kh; a++) {
+      for (let b = 0; b < win.kw; b++) {
+        if (a === 0 && b === 0) continue;
+        out.push(js.block(compare(num(a), num(b), plus(js.mul(i!, s), num(a)), plus(js.mul(j!, s), num(b)))));
+      }
+    }
+  } else {
+    out.push(emitTaps(ctx, i!, j!, win, compare));
+  }
   return { best, ra, rb };
 }
 
@@ -220,7 +237,8 @@ export const maxpool2dGrad: KernelDef = {
   print: { kind: "call", fn: "maxpool2d_grad" },
   emit: {
     fusesInputs: false,
-    // Windows that tile the plane (stride = size) are written whole, once each.
+    // Windows that tile the plane (stride = size) are written whole, each element's final
+    // value stored last (tiledMaxpoolGrad).
     storesOnce: (node) => node.attrs.stride === node.attrs.size,
     kernel: (ctx) => {
       const [x, g] = ctx.node.inputs as [Node, Node];
@@ -238,9 +256,11 @@ export const maxpool2dGrad: KernelDef = {
   },
 };
 
-/** maxpool2d_grad for windows that tile the plane: each window's taps are written once,
- *  the gradient at the first maximum and 0 elsewhere; rows and columns past the last
- *  window are 0. Every element is stored exactly once, so a consumer can be fused. */
+/** maxpool2d_grad for windows that tile the plane: each window's taps are stored 0, then
+ *  its first maximum is stored the gradient (the index held in locals, so no tap tests
+ *  which one it is: that test mispredicts on unordered data); rows and columns past the
+ *  last window are 0. Every element is stored with its final value last and nothing reads
+ *  the output meanwhile, so an elementwise consumer can be fused. */
 function tiledMaxpoolGrad(ctx: KernelContext, win: Window): js.Statement[] {
   const [x, g] = ctx.node.inputs as [Node, Node];
   const vars = fourVars(ctx);
@@ -252,10 +272,10 @@ function tiledMaxpoolGrad(ctx: KernelContext, win: Window): js.Statement[] {
   const s = num(win.stride);
   for (let a = 0; a < win.kh; a++) {
     for (let b = 0; b < win.kw; b++) {
-      const hit = js.logical("&&", js.binary("===", id(ra), num(a)), js.binary("===", id(rb), num(b)));
-      body.push(ctx.store([n, c, plus(js.mul(i, s), num(a)), plus(js.mul(j, s), num(b))], js.conditional(hit, id(gv), num(0))));
+      body.push(ctx.store([n, c, plus(js.mul(i, s), num(a)), plus(js.mul(j, s), num(b))], num(0)));
     }
   }
+  body.push(ctx.store([n, c, plus(js.mul(i, s), id(ra)), plus(js.mul(j, s), id(rb))], id(gv)));
   const out: js.Statement[] = [nest(vars, g.shape, ctx, body)];
   // The rest of the plane, outside every window.
   const [N, C, H, W] = ctx.node.shape as [Dim, Dim, number, number];

@@ -405,6 +405,38 @@ describe.each(cases)("emitted vs interpreter: $name", (c) => {
   });
 });
 
+describe("emitted vs interpreter: max-pool routing at ties and special values", () => {
+  // Windows full of ties, -0 beside 0, NaN and infinities: every window's gradient goes to
+  // its first maximum (NaN first), in the tiled kernel (each tap stored 0, then the first
+  // maximum stored the gradient), with a fused consumer that is not 0 at 0, and in the
+  // overlapping (size 3, stride 1) and select kernels.
+  const specials = [0, -0, 1, 1, NaN, 2, Infinity, -Infinity, NaN, -1, 0, 0, 3, 3, -0, 0.5];
+  const source = `input a: [2, 2, 4, 4]
+input g: [2, 2, 2, 2]
+input g3: [2, 2, 2, 2]
+routed = maxpool2d_grad(a, g)
+shifted = maxpool2d_grad(a, g) * exp(-abs(a)) + 1
+overlap = maxpool2d_grad(a, g3, size = 3, stride = 1)
+picked = maxpool2d_select(a, a * 2 + 1)
+output routed, shifted, overlap, picked
+`;
+  it("f64 emitted code agrees exactly (Object.is) with the interpreter", () => {
+    const r = rng(7);
+    const a = Float64Array.from({ length: 64 }, (_, i) => (i < 32 ? specials[i % specials.length]! : specials[Math.floor(r() * specials.length)]!));
+    const g = Float64Array.from({ length: 16 }, (_, i) => [1, -2, NaN, Infinity, 0.25][i % 5]!);
+    const g3 = Float64Array.from({ length: 16 }, (_, i) => i + 1);
+    const program = lowerSource(source, { filename: "pool-routing.grad" });
+    const model = buildModel(program);
+    const want = evaluate(model.outputs, { values: new Map([["a", a], ["g", g], ["g3", g3]]) });
+    const got = compile(source, { dtype: "f64" }).forward({ a, g, g3 });
+    program.outputs.forEach((o, k) => {
+      const w = want.get(model.outputs[k]!)!.data;
+      const e = got[o.name] as Float64Array;
+      for (let i = 0; i < w.length; i++) expect(Object.is(e[i], w[i]), `${o.name}[${i}]: emitted ${e[i]}, interpreter ${w[i]}`).toBe(true);
+    });
+  });
+});
+
 describe("emitted vs interpreter: special values", () => {
   // Every elementwise built-in, and reductions and matmuls over them, at -0, ±Infinity,
   // NaN, underflow and overflow edges: the emitted f64 code computes exactly what the
