@@ -21,9 +21,9 @@ import { batchBuffers, BLOCK, decodeName, gatherRows, loadSplits, VOCAB } from "
 /** Each model's file and training defaults; `lr` (a schedule) only for models with an `lr` input. */
 export const MODELS = {
   bigram: { file: "bigram.grad", epochs: 10, batchSize: 32 },
-  mlp: { file: "mlp.grad", epochs: 20, batchSize: 32 },
+  mlp: { file: "mlp.grad", epochs: 15, batchSize: 32 },
   gru: { file: "gru.grad", epochs: 4, batchSize: 64 },
-  transformer: { file: "transformer.grad", epochs: 12, batchSize: 32, lr: { peak: 3e-3, final: 3e-4, warmup: 200 } },
+  transformer: { file: "transformer.grad", epochs: 10, batchSize: 64, lr: { peak: 5e-3, final: 3e-4, warmup: 100 } },
 };
 
 const SAMPLES = 20;
