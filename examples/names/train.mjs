@@ -22,7 +22,7 @@ import { batchBuffers, BLOCK, decodeName, gatherRows, loadSplits, VOCAB } from "
 export const MODELS = {
   bigram: { file: "bigram.grad", epochs: 10, batchSize: 32 },
   mlp: { file: "mlp.grad", epochs: 15, batchSize: 32 },
-  gru: { file: "gru.grad", epochs: 4, batchSize: 64 },
+  gru: { file: "gru.grad", epochs: 6, batchSize: 64 },
   transformer: { file: "transformer.grad", epochs: 10, batchSize: 64, lr: { peak: 5e-3, final: 3e-4, warmup: 100 } },
 };
 
