@@ -14,6 +14,7 @@ import { FunctionEmitter, groupLabel } from "./kernel";
 import type { CodegenOptions, ModelIR } from "./model";
 import { NameTable } from "./names";
 import { clipStatements, optimizers } from "./optimizers";
+import { astSize, functionBudget, splitFunction } from "./budget";
 import { unrollLoops } from "./unroll";
 import { scalarizeBuffers } from "./scalarize";
 import { hoistInvariantLoads } from "./hoist";
@@ -27,10 +28,10 @@ import { simdMatmulFor } from "./wasm/select";
 const marker = "\u0000";
 
 /** Models whose kernels compute at most this many elements in all are emitted as one
- *  function per API call (their buffers may become locals); larger ones as kernel
- *  functions of about `chunkBudget` AST nodes each. */
+ *  function per API call (their buffers may become locals) when it fits the function
+ *  budget (budget.ts); others as one kernel function per distinct kernel, called from a
+ *  run function split to the same budget. */
 const smallModelElements = 4096;
-const chunkBudget = 3000;
 
 /** The module-level Float64Array through which kernel functions pass scalars. */
 const scalarsName = "scalars";
@@ -70,19 +71,6 @@ function kernelSignature(members: readonly Node[], plan: Plan): { key: string; l
 /** `target.push(...items)` without spreading: models can have 100,000s of statements. */
 function append<T>(target: T[], items: readonly T[]): void {
   for (const item of items) target.push(item);
-}
-
-function astSize(node: unknown): number {
-  let count = 0;
-  const stack: unknown[] = [node];
-  while (stack.length > 0) {
-    const n = stack.pop();
-    if (Array.isArray(n)) { append(stack, n); continue; }
-    if (!n || typeof n !== "object") continue;
-    count++;
-    for (const [k, v] of Object.entries(n)) if (k !== "comments" && typeof v === "object") stack.push(v);
-  }
-  return count;
 }
 
 /** A catalog message with runtime parts: the text before and after a runtime value. */
@@ -383,27 +371,41 @@ class ModuleEmitter {
     };
 
     // Small models (every size known, few elements) become one function whose arena can
-    // turn into locals; others a sequence of kernel functions. `step` of a large model
-    // reuses valueAndGrad's kernels and adds the update.
+    // turn into locals, if it fits V8's budget once unrolled; others a sequence of kernel
+    // functions. `step` of a large model reuses valueAndGrad's kernels and adds the update.
     // (A loop is never inlined: its kernel function stays small enough for V8 to optimise.)
     const small = plan.kernels.length <= 400 && !plan.kernels.some((n) => n.body) &&
       plan.kernels.reduce((sum, n) => sum + (isKnown(n.shape) ? numel(n.shape) : Infinity), 0) <= smallModelElements;
-    if (fn.name === "step" && !small && this.gradKernels && !sparse.some(Boolean)) return this.sharedStep(fn, this.gradKernels, idChecks);
+    // (gradKernels is set when valueAndGrad was emitted as kernel functions.)
+    if (fn.name === "step" && this.gradKernels && !sparse.some(Boolean)) return this.sharedStep(fn, this.gradKernels, idChecks);
     const arena: js.Statement[] = [];
     let removed = new Set<string>();
-    let body: ReturnType<typeof emitBody>;
+    let body: ReturnType<typeof emitBody> | undefined;
+    let inline: js.Statement[] | undefined;
     if (small) {
+      const topLength = this.top.length;
       body = emitBody(undefined);
       const internal = new Set(slotNames.filter((_, i) => !plan.pinned.has(i)));
       const scalarized = scalarizeBuffers([...body.kernels.flat(), ...body.tail], internal);
-      removed = scalarized.removed;
-      out.push(this.runFunction(runName, argNames, scalarized.body, fn.name));
+      // The wasm target translates the one function whatever its size.
+      if (astSize(scalarized.body) <= functionBudget || this.wasm) {
+        removed = scalarized.removed;
+        inline = scalarized.body;
+      } else {
+        // Too big for one function: emitted again as kernel functions, with the optimizer
+        // state the first emission declared dropped.
+        this.top.length = topLength;
+        body = undefined;
+      }
+    }
+    if (body && inline) {
+      append(out, this.runFunction(runName, argNames, inline, fn.name));
     } else {
       body = emitBody(scalarsName);
       const statements: js.Statement[] = [];
       for (const k of body.kernels) append(statements, k);
       append(statements, body.tail);
-      out.push(this.runFunction(runName, argNames, statements, fn.name));
+      append(out, this.runFunction(runName, argNames, statements, fn.name));
     }
     out.unshift(...arena, ...body.decls);
     for (const c of body.copies) if (c.symbolic) symbolicSlots.push({ name: c.buffer, size: c.symbolic });
@@ -416,7 +418,7 @@ class ModuleEmitter {
     // Buffers sized by free dims grow (never shrink) before the kernels run.
     const growStatements = symbolicSlots.map((s) =>
       js.stmt(js.assign(js.id(s.name), js.call("grow", js.id(s.name), this.sizeExpression(s.size), js.id("F")))));
-    if (fn.name === "valueAndGrad" && !small) {
+    if (fn.name === "valueAndGrad" && !inline) {
       this.gradKernels = { runName, scratch, grow: growStatements, grads: fn.returned.slice(1).map((g, i) => body.bufferOf(g, i + 1)) };
     }
     const bufferOf = body.bufferOf;
@@ -550,7 +552,7 @@ class ModuleEmitter {
     const impl = this.names.unique("stepImpl");
     const api = [...this.argumentChecks(fn.name), ...this.inputIdChecks(idChecks), ...grad.grow, ...advanceStatements(this.draws), js.stmt(js.call(runName, ...argNames.map(js.id)))];
     return [
-      this.runFunction(runName, argNames, body, "step"),
+      ...this.runFunction(runName, argNames, body, "step"),
       js.func(impl, ["values"], api),
       js.func("step", ["values"], [js.stmt(js.call(impl, js.id("values"))), js.ret(js.index(grad.scratch, js.num(0)))]),
     ];
@@ -568,8 +570,9 @@ class ModuleEmitter {
    * place, other arrays copied into their staging area first (and after a step, a param
    * passed in is copied back, as the JS target updates it in place).
    */
-  private runFunction(name: string, args: string[], body: js.Statement[], api: string): js.Statement {
-    if (!this.wasm) return js.func(name, args, body);
+  private runFunction(name: string, args: string[], body: js.Statement[], api: string): js.Statement[] {
+    // JS: within V8's budget, split into parts when longer (budget.ts).
+    if (!this.wasm) return splitFunction(name, args, body, (base) => this.names.unique(base));
     const entry = this.names.unique(`wasm_${name}`);
     this.top.push(js.declare("let", entry, js.id("notReady")));
     this.wasm.addFunction(name, args, body, `the kernels of ${api}`, entry);
@@ -578,7 +581,7 @@ class ModuleEmitter {
     const offsets = decls.map((d) => this.stagingOffset(d));
     const call = js.stmt(js.call(entry, ...args.map((a, i) => js.call("place", js.id(a), js.num(offsets[i]!)))));
     const back = api === "step" ? program.params.map((p, i) => js.stmt(js.call("unplace", js.id(args[program.inputs.length + i]!), js.num(offsets[program.inputs.length + i]!)))) : [];
-    return js.func(name, args, [call, ...back]);
+    return [js.func(name, args, [call, ...back])];
   }
 
   /** wasm: where an input or param given as another array is copied before a call. */

@@ -1,0 +1,130 @@
+// How big one emitted function may be, and the split of a longer body into several
+// functions. Every hot function must stay small enough for V8's optimizing compiler:
+// one that is too big runs in the baseline tier for ever, 20-40x slower.
+//
+// Measured on Node 20 (V8 11.3) with `node bench/v8-budget.mjs`:
+// - TurboFan never optimizes a function of more than 61,440 bytes of bytecode
+//   (`--max-optimized-bytecode-size`); `%GetOptimizationStatus` stays "baseline" however
+//   often it runs, and straight-line typed-array code ran ~30x slower per statement than
+//   the same code optimized (a GRU step at a fixed batch: one 212,693-byte function).
+// - Below that limit, a function needs more profiler ticks the bigger it is
+//   (`--bytecode-size-allowance-per-tick=150`: one more tick per 150 bytes), and
+//   TurboFan's compile time grows with its locals: functions of 36-50 KB with hundreds of
+//   locals were still "optimizing concurrently" after 10,000 calls on a loaded machine.
+// - Emitted code compiles to 2-4 bytes of bytecode per ESTree node (4 for scalarised
+//   straight-line code, whose hundreds of locals need wide register operands).
+// So one function holds at most `functionBudget` nodes: under 24 KB of bytecode, 40% of
+// V8's limit, optimized after a few hundred calls.
+
+import { visit } from "./ast";
+import * as js from "./estree";
+
+/** The most ESTree nodes one emitted function should hold. */
+export const functionBudget = 6000;
+
+/** ESTree nodes under `node` (comments not counted), iteratively: bodies can have
+ *  100,000s of statements. */
+export function astSize(node: unknown): number {
+  let count = 0;
+  const stack: unknown[] = [node];
+  while (stack.length > 0) {
+    const n = stack.pop();
+    if (Array.isArray(n)) { for (const item of n) stack.push(item); continue; }
+    if (!n || typeof n !== "object") continue;
+    count++;
+    for (const k in n) if (k !== "comments") { const v = (n as Record<string, unknown>)[k]; if (typeof v === "object") stack.push(v); }
+  }
+  return count;
+}
+
+/**
+ * `function name(params) { body }`, as one function when it fits the budget, else as
+ * parts of about `functionBudget` nodes each, which `name` calls in order. A part boundary
+ * never falls inside a local's live range (from its declaration to its last use), except
+ * for `const`s computed from params and module state alone (adam's bias corrections): those
+ * stay in `name`, in their place, and go to the parts that read them as arguments. Each
+ * part takes only the params it reads. The body must not `return` at its top level.
+ */
+export function splitFunction(name: string, params: readonly string[], body: readonly js.Statement[], fresh: (base: string) => string): js.Statement[] {
+  const whole = [js.func(name, [...params], [...body])];
+  const sizes = body.map(astSize);
+  if (sizes.reduce((a, b) => a + b, 0) <= functionBudget) return whole;
+  const facts = body.map(statementFacts);
+  const locals = new Set(facts.flatMap((f) => f.declared));
+  // Shared consts: declared from params, module state and other shared consts only.
+  const shared = new Set<string>();
+  const kept = facts.map((f, i) => {
+    const s = body[i]!;
+    const ok = s.type === "VariableDeclaration" && s.kind === "const" && [...f.read].every((r) => !locals.has(r) || shared.has(r) || f.declared.includes(r));
+    if (ok) for (const d of f.declared) shared.add(d);
+    return ok;
+  });
+  // A boundary before statement p is blocked while a part-local declared before p is used
+  // at p or later.
+  const blocked = new Array<boolean>(body.length + 1).fill(false);
+  const declaredAt = new Map<string, number>();
+  facts.forEach((f, i) => { if (!kept[i]) for (const d of f.declared) declaredAt.set(d, i); });
+  facts.forEach((f, i) => {
+    for (const u of [...f.read, ...f.assigned]) {
+      const d = declaredAt.get(u);
+      if (d !== undefined && d < i) for (let p = d + 1; p <= i; p++) blocked[p] = true;
+    }
+  });
+  // Runs of statements, each a part or a kept const.
+  const runs: { kept: boolean; items: number[] }[] = [];
+  let size = 0;
+  body.forEach((_, i) => {
+    const last = runs[runs.length - 1];
+    if (kept[i]) { runs.push({ kept: true, items: [i] }); return; }
+    if (!last || last.kept || (size + sizes[i]! > functionBudget && !blocked[i])) {
+      runs.push({ kept: false, items: [i] });
+      size = sizes[i]!;
+      return;
+    }
+    last.items.push(i);
+    size += sizes[i]!;
+  });
+  if (runs.filter((r) => !r.kept).length < 2) return whole;
+
+  const out: js.Statement[] = [];
+  const calls: js.Statement[] = [];
+  for (const run of runs) {
+    if (run.kept) { calls.push(body[run.items[0]!]!); continue; }
+    const read = new Set(run.items.flatMap((i) => [...facts[i]!.read]));
+    // Each part takes only the params and shared consts it reads.
+    const passed = [...params.filter((p) => read.has(p)), ...[...shared].filter((c) => read.has(c))];
+    const part = fresh(`${name}_part`);
+    out.push(js.func(part, passed, run.items.map((i) => body[i]!)));
+    calls.push(js.stmt(js.call(part, ...passed.map(js.id))));
+  }
+  out.push(js.func(name, [...params], calls));
+  return out;
+}
+
+interface StatementFacts {
+  /** Names declared at the statement's top level (`const x = ...`). */
+  declared: string[];
+  /** Identifiers assigned anywhere inside it. */
+  assigned: Set<string>;
+  /** Identifiers read anywhere inside it (a superset: also declarations and callees). */
+  read: Set<string>;
+}
+
+function statementFacts(s: js.Statement): StatementFacts {
+  const declared = s.type === "VariableDeclaration" ? s.declarations.map((d) => (d.id as { name: string }).name) : [];
+  const assigned = new Set<string>();
+  const read = new Set<string>();
+  visit(s, (n, key, parent) => {
+    if (n.type === "Identifier") {
+      // `a.b`'s b and `{ b: ... }`'s key are not variables.
+      if (parent && key === "property" && parent.type === "MemberExpression" && parent.computed === false) return;
+      if (parent && key === "key" && parent.type === "Property" && parent.computed === false) return;
+      read.add(n.name as string);
+    }
+    if (n.type === "AssignmentExpression" || n.type === "UpdateExpression") {
+      const target = (n.left ?? n.argument) as { type: string; name?: string };
+      if (target.type === "Identifier") assigned.add(target.name!);
+    }
+  });
+  return { declared, assigned, read };
+}
