@@ -384,6 +384,7 @@ class ModuleEmitter {
     let inline: js.Statement[] | undefined;
     if (small) {
       const topLength = this.top.length;
+      const restoreNames = this.names.checkpoint();
       body = emitBody(undefined);
       const internal = new Set(slotNames.filter((_, i) => !plan.pinned.has(i)));
       const scalarized = scalarizeBuffers([...body.kernels.flat(), ...body.tail], internal);
@@ -392,9 +393,10 @@ class ModuleEmitter {
         removed = scalarized.removed;
         inline = scalarized.body;
       } else {
-        // Too big for one function: emitted again as kernel functions, with the optimizer
-        // state the first emission declared dropped.
+        // Too big for one function: emitted again as kernel functions, with the names
+        // and optimizer state the first emission declared dropped.
         this.top.length = topLength;
+        restoreNames();
         body = undefined;
       }
     }

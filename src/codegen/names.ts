@@ -12,6 +12,18 @@ export class NameTable {
     return this.unique(base);
   }
 
+  /** A function that forgets every name handed out after this call (for emission that
+   *  is thrown away, so the code kept reads the same as if it never happened). */
+  checkpoint(): () => void {
+    const used = new Set(this.used);
+    const counter = this.counter;
+    return () => {
+      this.used.clear();
+      for (const n of used) this.used.add(n);
+      this.counter = counter;
+    };
+  }
+
   unique(base: string): string {
     let name = base;
     while (this.used.has(name)) name = `${base}_${++this.counter}`;

@@ -181,7 +181,2261 @@ const opt0_w2 = new F(64);
 const opt1_w2 = new F(64);
 const opt0_b2 = new F(4);
 const opt1_b2 = new F(4);
-const scalars = new Float64Array(1);
+const scalars = new Float64Array(2);
+function kernel_h(out, a0, a1, a2) {
+  {
+    // h [8, 16]  (model.grad:12: h      = relu(x @ w1 + b1))
+    let i_194 = 0;
+    for (; i_194 + 1 < 8; i_194 += 2) {
+      let j_195 = 0;
+      for (; j_195 + 3 < 16; j_195 += 4) {
+        let c00_197 = 0;
+        let c01_198 = 0;
+        let c02_199 = 0;
+        let c03_200 = 0;
+        let c10_201 = 0;
+        let c11_202 = 0;
+        let c12_203 = 0;
+        let c13_204 = 0;
+        {
+          const a_205 = a0[i_194 * 5];
+          const a_206 = a0[(i_194 + 1) * 5];
+          const b_207 = a1[j_195];
+          const b_208 = a1[j_195 + 1];
+          const b_209 = a1[j_195 + 2];
+          const b_210 = a1[j_195 + 3];
+          c00_197 += a_205 * b_207;
+          c01_198 += a_205 * b_208;
+          c02_199 += a_205 * b_209;
+          c03_200 += a_205 * b_210;
+          c10_201 += a_206 * b_207;
+          c11_202 += a_206 * b_208;
+          c12_203 += a_206 * b_209;
+          c13_204 += a_206 * b_210;
+        }
+        {
+          const a_205 = a0[i_194 * 5 + 1];
+          const a_206 = a0[(i_194 + 1) * 5 + 1];
+          const b_207 = a1[16 + j_195];
+          const b_208 = a1[16 + (j_195 + 1)];
+          const b_209 = a1[16 + (j_195 + 2)];
+          const b_210 = a1[16 + (j_195 + 3)];
+          c00_197 += a_205 * b_207;
+          c01_198 += a_205 * b_208;
+          c02_199 += a_205 * b_209;
+          c03_200 += a_205 * b_210;
+          c10_201 += a_206 * b_207;
+          c11_202 += a_206 * b_208;
+          c12_203 += a_206 * b_209;
+          c13_204 += a_206 * b_210;
+        }
+        {
+          const a_205 = a0[i_194 * 5 + 2];
+          const a_206 = a0[(i_194 + 1) * 5 + 2];
+          const b_207 = a1[32 + j_195];
+          const b_208 = a1[32 + (j_195 + 1)];
+          const b_209 = a1[32 + (j_195 + 2)];
+          const b_210 = a1[32 + (j_195 + 3)];
+          c00_197 += a_205 * b_207;
+          c01_198 += a_205 * b_208;
+          c02_199 += a_205 * b_209;
+          c03_200 += a_205 * b_210;
+          c10_201 += a_206 * b_207;
+          c11_202 += a_206 * b_208;
+          c12_203 += a_206 * b_209;
+          c13_204 += a_206 * b_210;
+        }
+        {
+          const a_205 = a0[i_194 * 5 + 3];
+          const a_206 = a0[(i_194 + 1) * 5 + 3];
+          const b_207 = a1[48 + j_195];
+          const b_208 = a1[48 + (j_195 + 1)];
+          const b_209 = a1[48 + (j_195 + 2)];
+          const b_210 = a1[48 + (j_195 + 3)];
+          c00_197 += a_205 * b_207;
+          c01_198 += a_205 * b_208;
+          c02_199 += a_205 * b_209;
+          c03_200 += a_205 * b_210;
+          c10_201 += a_206 * b_207;
+          c11_202 += a_206 * b_208;
+          c12_203 += a_206 * b_209;
+          c13_204 += a_206 * b_210;
+        }
+        {
+          const a_205 = a0[i_194 * 5 + 4];
+          const a_206 = a0[(i_194 + 1) * 5 + 4];
+          const b_207 = a1[64 + j_195];
+          const b_208 = a1[64 + (j_195 + 1)];
+          const b_209 = a1[64 + (j_195 + 2)];
+          const b_210 = a1[64 + (j_195 + 3)];
+          c00_197 += a_205 * b_207;
+          c01_198 += a_205 * b_208;
+          c02_199 += a_205 * b_209;
+          c03_200 += a_205 * b_210;
+          c10_201 += a_206 * b_207;
+          c11_202 += a_206 * b_208;
+          c12_203 += a_206 * b_209;
+          c13_204 += a_206 * b_210;
+        }
+        {
+          const v_211 = c00_197;
+          const t_212 = a2[j_195];
+          const t_213 = v_211 + t_212;
+          out[i_194 * 16 + j_195] = t_213 > 0 ? t_213 : 0;
+        }
+        {
+          const v_214 = c01_198;
+          const t_215 = a2[j_195 + 1];
+          const t_216 = v_214 + t_215;
+          out[i_194 * 16 + (j_195 + 1)] = t_216 > 0 ? t_216 : 0;
+        }
+        {
+          const v_217 = c02_199;
+          const t_218 = a2[j_195 + 2];
+          const t_219 = v_217 + t_218;
+          out[i_194 * 16 + (j_195 + 2)] = t_219 > 0 ? t_219 : 0;
+        }
+        {
+          const v_220 = c03_200;
+          const t_221 = a2[j_195 + 3];
+          const t_222 = v_220 + t_221;
+          out[i_194 * 16 + (j_195 + 3)] = t_222 > 0 ? t_222 : 0;
+        }
+        {
+          const v_223 = c10_201;
+          const t_224 = a2[j_195];
+          const t_225 = v_223 + t_224;
+          out[(i_194 + 1) * 16 + j_195] = t_225 > 0 ? t_225 : 0;
+        }
+        {
+          const v_226 = c11_202;
+          const t_227 = a2[j_195 + 1];
+          const t_228 = v_226 + t_227;
+          out[(i_194 + 1) * 16 + (j_195 + 1)] = t_228 > 0 ? t_228 : 0;
+        }
+        {
+          const v_229 = c12_203;
+          const t_230 = a2[j_195 + 2];
+          const t_231 = v_229 + t_230;
+          out[(i_194 + 1) * 16 + (j_195 + 2)] = t_231 > 0 ? t_231 : 0;
+        }
+        {
+          const v_232 = c13_204;
+          const t_233 = a2[j_195 + 3];
+          const t_234 = v_232 + t_233;
+          out[(i_194 + 1) * 16 + (j_195 + 3)] = t_234 > 0 ? t_234 : 0;
+        }
+      }
+    }
+  }
+}
+function kernel_logits(out, a0_235, a1_236, a2_237) {
+  {
+    // logits [8, 4]  (model.grad:13: logits = h @ w2 + b2)
+    let i_238 = 0;
+    for (; i_238 + 1 < 8; i_238 += 2) {
+      let j_239 = 0;
+      for (; j_239 + 3 < 4; j_239 += 4) {
+        let c00_241 = 0;
+        let c01_242 = 0;
+        let c02_243 = 0;
+        let c03_244 = 0;
+        let c10_245 = 0;
+        let c11_246 = 0;
+        let c12_247 = 0;
+        let c13_248 = 0;
+        for (let k_240 = 0; k_240 < 16; k_240++) {
+          const a_249 = a0_235[i_238 * 16 + k_240];
+          const a_250 = a0_235[(i_238 + 1) * 16 + k_240];
+          const b_251 = a1_236[k_240 * 4 + j_239];
+          const b_252 = a1_236[k_240 * 4 + (j_239 + 1)];
+          const b_253 = a1_236[k_240 * 4 + (j_239 + 2)];
+          const b_254 = a1_236[k_240 * 4 + (j_239 + 3)];
+          c00_241 += a_249 * b_251;
+          c01_242 += a_249 * b_252;
+          c02_243 += a_249 * b_253;
+          c03_244 += a_249 * b_254;
+          c10_245 += a_250 * b_251;
+          c11_246 += a_250 * b_252;
+          c12_247 += a_250 * b_253;
+          c13_248 += a_250 * b_254;
+        }
+        {
+          const v_255 = c00_241;
+          const t_256 = a2_237[j_239];
+          out[i_238 * 4 + j_239] = v_255 + t_256;
+        }
+        {
+          const v_257 = c01_242;
+          const t_258 = a2_237[j_239 + 1];
+          out[i_238 * 4 + (j_239 + 1)] = v_257 + t_258;
+        }
+        {
+          const v_259 = c02_243;
+          const t_260 = a2_237[j_239 + 2];
+          out[i_238 * 4 + (j_239 + 2)] = v_259 + t_260;
+        }
+        {
+          const v_261 = c03_244;
+          const t_262 = a2_237[j_239 + 3];
+          out[i_238 * 4 + (j_239 + 3)] = v_261 + t_262;
+        }
+        {
+          const v_263 = c10_245;
+          const t_264 = a2_237[j_239];
+          out[(i_238 + 1) * 4 + j_239] = v_263 + t_264;
+        }
+        {
+          const v_265 = c11_246;
+          const t_266 = a2_237[j_239 + 1];
+          out[(i_238 + 1) * 4 + (j_239 + 1)] = v_265 + t_266;
+        }
+        {
+          const v_267 = c12_247;
+          const t_268 = a2_237[j_239 + 2];
+          out[(i_238 + 1) * 4 + (j_239 + 2)] = v_267 + t_268;
+        }
+        {
+          const v_269 = c13_248;
+          const t_270 = a2_237[j_239 + 3];
+          out[(i_238 + 1) * 4 + (j_239 + 3)] = v_269 + t_270;
+        }
+      }
+    }
+  }
+}
+function kernel_max(out, a0_271) {
+  {
+    // max [8]  (model.grad:14: probs  = softmax(logits))
+    let acc_274 = -Infinity;
+    acc_274 = Math.max(acc_274, a0_271[0]);
+    acc_274 = Math.max(acc_274, a0_271[1]);
+    acc_274 = Math.max(acc_274, a0_271[2]);
+    acc_274 = Math.max(acc_274, a0_271[3]);
+    out[0] = acc_274;
+  }
+  {
+    let acc_274 = -Infinity;
+    acc_274 = Math.max(acc_274, a0_271[4]);
+    acc_274 = Math.max(acc_274, a0_271[5]);
+    acc_274 = Math.max(acc_274, a0_271[6]);
+    acc_274 = Math.max(acc_274, a0_271[7]);
+    out[1] = acc_274;
+  }
+  {
+    let acc_274 = -Infinity;
+    acc_274 = Math.max(acc_274, a0_271[8]);
+    acc_274 = Math.max(acc_274, a0_271[9]);
+    acc_274 = Math.max(acc_274, a0_271[10]);
+    acc_274 = Math.max(acc_274, a0_271[11]);
+    out[2] = acc_274;
+  }
+  {
+    let acc_274 = -Infinity;
+    acc_274 = Math.max(acc_274, a0_271[12]);
+    acc_274 = Math.max(acc_274, a0_271[13]);
+    acc_274 = Math.max(acc_274, a0_271[14]);
+    acc_274 = Math.max(acc_274, a0_271[15]);
+    out[3] = acc_274;
+  }
+  {
+    let acc_274 = -Infinity;
+    acc_274 = Math.max(acc_274, a0_271[16]);
+    acc_274 = Math.max(acc_274, a0_271[17]);
+    acc_274 = Math.max(acc_274, a0_271[18]);
+    acc_274 = Math.max(acc_274, a0_271[19]);
+    out[4] = acc_274;
+  }
+  {
+    let acc_274 = -Infinity;
+    acc_274 = Math.max(acc_274, a0_271[20]);
+    acc_274 = Math.max(acc_274, a0_271[21]);
+    acc_274 = Math.max(acc_274, a0_271[22]);
+    acc_274 = Math.max(acc_274, a0_271[23]);
+    out[5] = acc_274;
+  }
+  {
+    let acc_274 = -Infinity;
+    acc_274 = Math.max(acc_274, a0_271[24]);
+    acc_274 = Math.max(acc_274, a0_271[25]);
+    acc_274 = Math.max(acc_274, a0_271[26]);
+    acc_274 = Math.max(acc_274, a0_271[27]);
+    out[6] = acc_274;
+  }
+  {
+    let acc_274 = -Infinity;
+    acc_274 = Math.max(acc_274, a0_271[28]);
+    acc_274 = Math.max(acc_274, a0_271[29]);
+    acc_274 = Math.max(acc_274, a0_271[30]);
+    acc_274 = Math.max(acc_274, a0_271[31]);
+    out[7] = acc_274;
+  }
+}
+function kernel_stop_gradient(out, a0_275) {
+  {
+    // stop_gradient [8, 1]  (model.grad:14: probs  = softmax(logits))
+    const t_278 = a0_275[0];
+    const t_279 = Math.abs(t_278);
+    const t_280 = +(t_279 < Infinity);
+    const t_281 = a0_275[0];
+    const t_282 = t_280 !== 0 ? t_281 : 0;
+    out[0] = t_282;
+  }
+  {
+    const t_278 = a0_275[1];
+    const t_279 = Math.abs(t_278);
+    const t_280 = +(t_279 < Infinity);
+    const t_281 = a0_275[1];
+    const t_282 = t_280 !== 0 ? t_281 : 0;
+    out[1] = t_282;
+  }
+  {
+    const t_278 = a0_275[2];
+    const t_279 = Math.abs(t_278);
+    const t_280 = +(t_279 < Infinity);
+    const t_281 = a0_275[2];
+    const t_282 = t_280 !== 0 ? t_281 : 0;
+    out[2] = t_282;
+  }
+  {
+    const t_278 = a0_275[3];
+    const t_279 = Math.abs(t_278);
+    const t_280 = +(t_279 < Infinity);
+    const t_281 = a0_275[3];
+    const t_282 = t_280 !== 0 ? t_281 : 0;
+    out[3] = t_282;
+  }
+  {
+    const t_278 = a0_275[4];
+    const t_279 = Math.abs(t_278);
+    const t_280 = +(t_279 < Infinity);
+    const t_281 = a0_275[4];
+    const t_282 = t_280 !== 0 ? t_281 : 0;
+    out[4] = t_282;
+  }
+  {
+    const t_278 = a0_275[5];
+    const t_279 = Math.abs(t_278);
+    const t_280 = +(t_279 < Infinity);
+    const t_281 = a0_275[5];
+    const t_282 = t_280 !== 0 ? t_281 : 0;
+    out[5] = t_282;
+  }
+  {
+    const t_278 = a0_275[6];
+    const t_279 = Math.abs(t_278);
+    const t_280 = +(t_279 < Infinity);
+    const t_281 = a0_275[6];
+    const t_282 = t_280 !== 0 ? t_281 : 0;
+    out[6] = t_282;
+  }
+  {
+    const t_278 = a0_275[7];
+    const t_279 = Math.abs(t_278);
+    const t_280 = +(t_279 < Infinity);
+    const t_281 = a0_275[7];
+    const t_282 = t_280 !== 0 ? t_281 : 0;
+    out[7] = t_282;
+  }
+}
+function kernel_exp(out, a0_283, a1_284) {
+  {
+    // exp [8, 4]  (model.grad:14: probs  = softmax(logits))
+    const t_287 = a0_283[0];
+    const t_288 = a1_284[0];
+    const t_289 = t_287 - t_288;
+    out[0] = Math.exp(t_289);
+  }
+  {
+    const t_287 = a0_283[1];
+    const t_288 = a1_284[0];
+    const t_289 = t_287 - t_288;
+    out[1] = Math.exp(t_289);
+  }
+  {
+    const t_287 = a0_283[2];
+    const t_288 = a1_284[0];
+    const t_289 = t_287 - t_288;
+    out[2] = Math.exp(t_289);
+  }
+  {
+    const t_287 = a0_283[3];
+    const t_288 = a1_284[0];
+    const t_289 = t_287 - t_288;
+    out[3] = Math.exp(t_289);
+  }
+  {
+    const t_287 = a0_283[4];
+    const t_288 = a1_284[1];
+    const t_289 = t_287 - t_288;
+    out[4] = Math.exp(t_289);
+  }
+  {
+    const t_287 = a0_283[5];
+    const t_288 = a1_284[1];
+    const t_289 = t_287 - t_288;
+    out[5] = Math.exp(t_289);
+  }
+  {
+    const t_287 = a0_283[6];
+    const t_288 = a1_284[1];
+    const t_289 = t_287 - t_288;
+    out[6] = Math.exp(t_289);
+  }
+  {
+    const t_287 = a0_283[7];
+    const t_288 = a1_284[1];
+    const t_289 = t_287 - t_288;
+    out[7] = Math.exp(t_289);
+  }
+  {
+    const t_287 = a0_283[8];
+    const t_288 = a1_284[2];
+    const t_289 = t_287 - t_288;
+    out[8] = Math.exp(t_289);
+  }
+  {
+    const t_287 = a0_283[9];
+    const t_288 = a1_284[2];
+    const t_289 = t_287 - t_288;
+    out[9] = Math.exp(t_289);
+  }
+  {
+    const t_287 = a0_283[10];
+    const t_288 = a1_284[2];
+    const t_289 = t_287 - t_288;
+    out[10] = Math.exp(t_289);
+  }
+  {
+    const t_287 = a0_283[11];
+    const t_288 = a1_284[2];
+    const t_289 = t_287 - t_288;
+    out[11] = Math.exp(t_289);
+  }
+  {
+    const t_287 = a0_283[12];
+    const t_288 = a1_284[3];
+    const t_289 = t_287 - t_288;
+    out[12] = Math.exp(t_289);
+  }
+  {
+    const t_287 = a0_283[13];
+    const t_288 = a1_284[3];
+    const t_289 = t_287 - t_288;
+    out[13] = Math.exp(t_289);
+  }
+  {
+    const t_287 = a0_283[14];
+    const t_288 = a1_284[3];
+    const t_289 = t_287 - t_288;
+    out[14] = Math.exp(t_289);
+  }
+  {
+    const t_287 = a0_283[15];
+    const t_288 = a1_284[3];
+    const t_289 = t_287 - t_288;
+    out[15] = Math.exp(t_289);
+  }
+  {
+    const t_287 = a0_283[16];
+    const t_288 = a1_284[4];
+    const t_289 = t_287 - t_288;
+    out[16] = Math.exp(t_289);
+  }
+  {
+    const t_287 = a0_283[17];
+    const t_288 = a1_284[4];
+    const t_289 = t_287 - t_288;
+    out[17] = Math.exp(t_289);
+  }
+  {
+    const t_287 = a0_283[18];
+    const t_288 = a1_284[4];
+    const t_289 = t_287 - t_288;
+    out[18] = Math.exp(t_289);
+  }
+  {
+    const t_287 = a0_283[19];
+    const t_288 = a1_284[4];
+    const t_289 = t_287 - t_288;
+    out[19] = Math.exp(t_289);
+  }
+  {
+    const t_287 = a0_283[20];
+    const t_288 = a1_284[5];
+    const t_289 = t_287 - t_288;
+    out[20] = Math.exp(t_289);
+  }
+  {
+    const t_287 = a0_283[21];
+    const t_288 = a1_284[5];
+    const t_289 = t_287 - t_288;
+    out[21] = Math.exp(t_289);
+  }
+  {
+    const t_287 = a0_283[22];
+    const t_288 = a1_284[5];
+    const t_289 = t_287 - t_288;
+    out[22] = Math.exp(t_289);
+  }
+  {
+    const t_287 = a0_283[23];
+    const t_288 = a1_284[5];
+    const t_289 = t_287 - t_288;
+    out[23] = Math.exp(t_289);
+  }
+  {
+    const t_287 = a0_283[24];
+    const t_288 = a1_284[6];
+    const t_289 = t_287 - t_288;
+    out[24] = Math.exp(t_289);
+  }
+  {
+    const t_287 = a0_283[25];
+    const t_288 = a1_284[6];
+    const t_289 = t_287 - t_288;
+    out[25] = Math.exp(t_289);
+  }
+  {
+    const t_287 = a0_283[26];
+    const t_288 = a1_284[6];
+    const t_289 = t_287 - t_288;
+    out[26] = Math.exp(t_289);
+  }
+  {
+    const t_287 = a0_283[27];
+    const t_288 = a1_284[6];
+    const t_289 = t_287 - t_288;
+    out[27] = Math.exp(t_289);
+  }
+  {
+    const t_287 = a0_283[28];
+    const t_288 = a1_284[7];
+    const t_289 = t_287 - t_288;
+    out[28] = Math.exp(t_289);
+  }
+  {
+    const t_287 = a0_283[29];
+    const t_288 = a1_284[7];
+    const t_289 = t_287 - t_288;
+    out[29] = Math.exp(t_289);
+  }
+  {
+    const t_287 = a0_283[30];
+    const t_288 = a1_284[7];
+    const t_289 = t_287 - t_288;
+    out[30] = Math.exp(t_289);
+  }
+  {
+    const t_287 = a0_283[31];
+    const t_288 = a1_284[7];
+    const t_289 = t_287 - t_288;
+    out[31] = Math.exp(t_289);
+  }
+}
+function kernel_sum(out, a0_290) {
+  {
+    // sum [8]  (model.grad:14: probs  = softmax(logits))
+    let acc_293 = 0;
+    acc_293 = acc_293 + a0_290[0];
+    acc_293 = acc_293 + a0_290[1];
+    acc_293 = acc_293 + a0_290[2];
+    acc_293 = acc_293 + a0_290[3];
+    out[0] = acc_293;
+  }
+  {
+    let acc_293 = 0;
+    acc_293 = acc_293 + a0_290[4];
+    acc_293 = acc_293 + a0_290[5];
+    acc_293 = acc_293 + a0_290[6];
+    acc_293 = acc_293 + a0_290[7];
+    out[1] = acc_293;
+  }
+  {
+    let acc_293 = 0;
+    acc_293 = acc_293 + a0_290[8];
+    acc_293 = acc_293 + a0_290[9];
+    acc_293 = acc_293 + a0_290[10];
+    acc_293 = acc_293 + a0_290[11];
+    out[2] = acc_293;
+  }
+  {
+    let acc_293 = 0;
+    acc_293 = acc_293 + a0_290[12];
+    acc_293 = acc_293 + a0_290[13];
+    acc_293 = acc_293 + a0_290[14];
+    acc_293 = acc_293 + a0_290[15];
+    out[3] = acc_293;
+  }
+  {
+    let acc_293 = 0;
+    acc_293 = acc_293 + a0_290[16];
+    acc_293 = acc_293 + a0_290[17];
+    acc_293 = acc_293 + a0_290[18];
+    acc_293 = acc_293 + a0_290[19];
+    out[4] = acc_293;
+  }
+  {
+    let acc_293 = 0;
+    acc_293 = acc_293 + a0_290[20];
+    acc_293 = acc_293 + a0_290[21];
+    acc_293 = acc_293 + a0_290[22];
+    acc_293 = acc_293 + a0_290[23];
+    out[5] = acc_293;
+  }
+  {
+    let acc_293 = 0;
+    acc_293 = acc_293 + a0_290[24];
+    acc_293 = acc_293 + a0_290[25];
+    acc_293 = acc_293 + a0_290[26];
+    acc_293 = acc_293 + a0_290[27];
+    out[6] = acc_293;
+  }
+  {
+    let acc_293 = 0;
+    acc_293 = acc_293 + a0_290[28];
+    acc_293 = acc_293 + a0_290[29];
+    acc_293 = acc_293 + a0_290[30];
+    acc_293 = acc_293 + a0_290[31];
+    out[7] = acc_293;
+  }
+}
+function kernel_add(out, a0_294, a1_295) {
+  {
+    // add [8, 1]  (model.grad:14: probs  = softmax(logits))
+    const t_298 = a0_294[0];
+    const t_299 = Math.log(t_298);
+    const t_300 = a1_295[0];
+    out[0] = t_299 + t_300;
+  }
+  {
+    const t_298 = a0_294[1];
+    const t_299 = Math.log(t_298);
+    const t_300 = a1_295[1];
+    out[1] = t_299 + t_300;
+  }
+  {
+    const t_298 = a0_294[2];
+    const t_299 = Math.log(t_298);
+    const t_300 = a1_295[2];
+    out[2] = t_299 + t_300;
+  }
+  {
+    const t_298 = a0_294[3];
+    const t_299 = Math.log(t_298);
+    const t_300 = a1_295[3];
+    out[3] = t_299 + t_300;
+  }
+  {
+    const t_298 = a0_294[4];
+    const t_299 = Math.log(t_298);
+    const t_300 = a1_295[4];
+    out[4] = t_299 + t_300;
+  }
+  {
+    const t_298 = a0_294[5];
+    const t_299 = Math.log(t_298);
+    const t_300 = a1_295[5];
+    out[5] = t_299 + t_300;
+  }
+  {
+    const t_298 = a0_294[6];
+    const t_299 = Math.log(t_298);
+    const t_300 = a1_295[6];
+    out[6] = t_299 + t_300;
+  }
+  {
+    const t_298 = a0_294[7];
+    const t_299 = Math.log(t_298);
+    const t_300 = a1_295[7];
+    out[7] = t_299 + t_300;
+  }
+}
+function kernel_sum_304(out, a0_301, a1_302, a2_303) {
+  {
+    // sum [8]  (<prelude>:20: fn cross_entropy(logits, target) = mean(-sum(target * log_softmax(logits, axis = -1), axis = -1)))
+    let acc_307 = 0;
+    {
+      const t_308 = a0_301[0];
+      const t_309 = a1_302[0];
+      const t_310 = a2_303[0];
+      const t_311 = t_309 - t_310;
+      acc_307 = acc_307 + t_308 * t_311;
+    }
+    {
+      const t_308 = a0_301[1];
+      const t_309 = a1_302[1];
+      const t_310 = a2_303[0];
+      const t_311 = t_309 - t_310;
+      acc_307 = acc_307 + t_308 * t_311;
+    }
+    {
+      const t_308 = a0_301[2];
+      const t_309 = a1_302[2];
+      const t_310 = a2_303[0];
+      const t_311 = t_309 - t_310;
+      acc_307 = acc_307 + t_308 * t_311;
+    }
+    {
+      const t_308 = a0_301[3];
+      const t_309 = a1_302[3];
+      const t_310 = a2_303[0];
+      const t_311 = t_309 - t_310;
+      acc_307 = acc_307 + t_308 * t_311;
+    }
+    out[0] = acc_307;
+  }
+  {
+    let acc_307 = 0;
+    {
+      const t_308 = a0_301[4];
+      const t_309 = a1_302[4];
+      const t_310 = a2_303[1];
+      const t_311 = t_309 - t_310;
+      acc_307 = acc_307 + t_308 * t_311;
+    }
+    {
+      const t_308 = a0_301[5];
+      const t_309 = a1_302[5];
+      const t_310 = a2_303[1];
+      const t_311 = t_309 - t_310;
+      acc_307 = acc_307 + t_308 * t_311;
+    }
+    {
+      const t_308 = a0_301[6];
+      const t_309 = a1_302[6];
+      const t_310 = a2_303[1];
+      const t_311 = t_309 - t_310;
+      acc_307 = acc_307 + t_308 * t_311;
+    }
+    {
+      const t_308 = a0_301[7];
+      const t_309 = a1_302[7];
+      const t_310 = a2_303[1];
+      const t_311 = t_309 - t_310;
+      acc_307 = acc_307 + t_308 * t_311;
+    }
+    out[1] = acc_307;
+  }
+  {
+    let acc_307 = 0;
+    {
+      const t_308 = a0_301[8];
+      const t_309 = a1_302[8];
+      const t_310 = a2_303[2];
+      const t_311 = t_309 - t_310;
+      acc_307 = acc_307 + t_308 * t_311;
+    }
+    {
+      const t_308 = a0_301[9];
+      const t_309 = a1_302[9];
+      const t_310 = a2_303[2];
+      const t_311 = t_309 - t_310;
+      acc_307 = acc_307 + t_308 * t_311;
+    }
+    {
+      const t_308 = a0_301[10];
+      const t_309 = a1_302[10];
+      const t_310 = a2_303[2];
+      const t_311 = t_309 - t_310;
+      acc_307 = acc_307 + t_308 * t_311;
+    }
+    {
+      const t_308 = a0_301[11];
+      const t_309 = a1_302[11];
+      const t_310 = a2_303[2];
+      const t_311 = t_309 - t_310;
+      acc_307 = acc_307 + t_308 * t_311;
+    }
+    out[2] = acc_307;
+  }
+  {
+    let acc_307 = 0;
+    {
+      const t_308 = a0_301[12];
+      const t_309 = a1_302[12];
+      const t_310 = a2_303[3];
+      const t_311 = t_309 - t_310;
+      acc_307 = acc_307 + t_308 * t_311;
+    }
+    {
+      const t_308 = a0_301[13];
+      const t_309 = a1_302[13];
+      const t_310 = a2_303[3];
+      const t_311 = t_309 - t_310;
+      acc_307 = acc_307 + t_308 * t_311;
+    }
+    {
+      const t_308 = a0_301[14];
+      const t_309 = a1_302[14];
+      const t_310 = a2_303[3];
+      const t_311 = t_309 - t_310;
+      acc_307 = acc_307 + t_308 * t_311;
+    }
+    {
+      const t_308 = a0_301[15];
+      const t_309 = a1_302[15];
+      const t_310 = a2_303[3];
+      const t_311 = t_309 - t_310;
+      acc_307 = acc_307 + t_308 * t_311;
+    }
+    out[3] = acc_307;
+  }
+  {
+    let acc_307 = 0;
+    {
+      const t_308 = a0_301[16];
+      const t_309 = a1_302[16];
+      const t_310 = a2_303[4];
+      const t_311 = t_309 - t_310;
+      acc_307 = acc_307 + t_308 * t_311;
+    }
+    {
+      const t_308 = a0_301[17];
+      const t_309 = a1_302[17];
+      const t_310 = a2_303[4];
+      const t_311 = t_309 - t_310;
+      acc_307 = acc_307 + t_308 * t_311;
+    }
+    {
+      const t_308 = a0_301[18];
+      const t_309 = a1_302[18];
+      const t_310 = a2_303[4];
+      const t_311 = t_309 - t_310;
+      acc_307 = acc_307 + t_308 * t_311;
+    }
+    {
+      const t_308 = a0_301[19];
+      const t_309 = a1_302[19];
+      const t_310 = a2_303[4];
+      const t_311 = t_309 - t_310;
+      acc_307 = acc_307 + t_308 * t_311;
+    }
+    out[4] = acc_307;
+  }
+  {
+    let acc_307 = 0;
+    {
+      const t_308 = a0_301[20];
+      const t_309 = a1_302[20];
+      const t_310 = a2_303[5];
+      const t_311 = t_309 - t_310;
+      acc_307 = acc_307 + t_308 * t_311;
+    }
+    {
+      const t_308 = a0_301[21];
+      const t_309 = a1_302[21];
+      const t_310 = a2_303[5];
+      const t_311 = t_309 - t_310;
+      acc_307 = acc_307 + t_308 * t_311;
+    }
+    {
+      const t_308 = a0_301[22];
+      const t_309 = a1_302[22];
+      const t_310 = a2_303[5];
+      const t_311 = t_309 - t_310;
+      acc_307 = acc_307 + t_308 * t_311;
+    }
+    {
+      const t_308 = a0_301[23];
+      const t_309 = a1_302[23];
+      const t_310 = a2_303[5];
+      const t_311 = t_309 - t_310;
+      acc_307 = acc_307 + t_308 * t_311;
+    }
+    out[5] = acc_307;
+  }
+  {
+    let acc_307 = 0;
+    {
+      const t_308 = a0_301[24];
+      const t_309 = a1_302[24];
+      const t_310 = a2_303[6];
+      const t_311 = t_309 - t_310;
+      acc_307 = acc_307 + t_308 * t_311;
+    }
+    {
+      const t_308 = a0_301[25];
+      const t_309 = a1_302[25];
+      const t_310 = a2_303[6];
+      const t_311 = t_309 - t_310;
+      acc_307 = acc_307 + t_308 * t_311;
+    }
+    {
+      const t_308 = a0_301[26];
+      const t_309 = a1_302[26];
+      const t_310 = a2_303[6];
+      const t_311 = t_309 - t_310;
+      acc_307 = acc_307 + t_308 * t_311;
+    }
+    {
+      const t_308 = a0_301[27];
+      const t_309 = a1_302[27];
+      const t_310 = a2_303[6];
+      const t_311 = t_309 - t_310;
+      acc_307 = acc_307 + t_308 * t_311;
+    }
+    out[6] = acc_307;
+  }
+  {
+    let acc_307 = 0;
+    {
+      const t_308 = a0_301[28];
+      const t_309 = a1_302[28];
+      const t_310 = a2_303[7];
+      const t_311 = t_309 - t_310;
+      acc_307 = acc_307 + t_308 * t_311;
+    }
+    {
+      const t_308 = a0_301[29];
+      const t_309 = a1_302[29];
+      const t_310 = a2_303[7];
+      const t_311 = t_309 - t_310;
+      acc_307 = acc_307 + t_308 * t_311;
+    }
+    {
+      const t_308 = a0_301[30];
+      const t_309 = a1_302[30];
+      const t_310 = a2_303[7];
+      const t_311 = t_309 - t_310;
+      acc_307 = acc_307 + t_308 * t_311;
+    }
+    {
+      const t_308 = a0_301[31];
+      const t_309 = a1_302[31];
+      const t_310 = a2_303[7];
+      const t_311 = t_309 - t_310;
+      acc_307 = acc_307 + t_308 * t_311;
+    }
+    out[7] = acc_307;
+  }
+}
+function kernel_mul(out, a0_316) {
+  {
+    // mul [8, 4]  (<prelude>:20: fn cross_entropy(logits, target) = mean(-sum(target * log_softmax(logits, axis = -1), axis = -1)))
+    const t_318 = a0_316[0];
+    out[0] = -0.125 * t_318;
+  }
+  {
+    const t_318 = a0_316[1];
+    out[1] = -0.125 * t_318;
+  }
+  {
+    const t_318 = a0_316[2];
+    out[2] = -0.125 * t_318;
+  }
+  {
+    const t_318 = a0_316[3];
+    out[3] = -0.125 * t_318;
+  }
+  {
+    const t_318 = a0_316[4];
+    out[4] = -0.125 * t_318;
+  }
+  {
+    const t_318 = a0_316[5];
+    out[5] = -0.125 * t_318;
+  }
+  {
+    const t_318 = a0_316[6];
+    out[6] = -0.125 * t_318;
+  }
+  {
+    const t_318 = a0_316[7];
+    out[7] = -0.125 * t_318;
+  }
+  {
+    const t_318 = a0_316[8];
+    out[8] = -0.125 * t_318;
+  }
+  {
+    const t_318 = a0_316[9];
+    out[9] = -0.125 * t_318;
+  }
+  {
+    const t_318 = a0_316[10];
+    out[10] = -0.125 * t_318;
+  }
+  {
+    const t_318 = a0_316[11];
+    out[11] = -0.125 * t_318;
+  }
+  {
+    const t_318 = a0_316[12];
+    out[12] = -0.125 * t_318;
+  }
+  {
+    const t_318 = a0_316[13];
+    out[13] = -0.125 * t_318;
+  }
+  {
+    const t_318 = a0_316[14];
+    out[14] = -0.125 * t_318;
+  }
+  {
+    const t_318 = a0_316[15];
+    out[15] = -0.125 * t_318;
+  }
+  {
+    const t_318 = a0_316[16];
+    out[16] = -0.125 * t_318;
+  }
+  {
+    const t_318 = a0_316[17];
+    out[17] = -0.125 * t_318;
+  }
+  {
+    const t_318 = a0_316[18];
+    out[18] = -0.125 * t_318;
+  }
+  {
+    const t_318 = a0_316[19];
+    out[19] = -0.125 * t_318;
+  }
+  {
+    const t_318 = a0_316[20];
+    out[20] = -0.125 * t_318;
+  }
+  {
+    const t_318 = a0_316[21];
+    out[21] = -0.125 * t_318;
+  }
+  {
+    const t_318 = a0_316[22];
+    out[22] = -0.125 * t_318;
+  }
+  {
+    const t_318 = a0_316[23];
+    out[23] = -0.125 * t_318;
+  }
+  {
+    const t_318 = a0_316[24];
+    out[24] = -0.125 * t_318;
+  }
+  {
+    const t_318 = a0_316[25];
+    out[25] = -0.125 * t_318;
+  }
+  {
+    const t_318 = a0_316[26];
+    out[26] = -0.125 * t_318;
+  }
+  {
+    const t_318 = a0_316[27];
+    out[27] = -0.125 * t_318;
+  }
+  {
+    const t_318 = a0_316[28];
+    out[28] = -0.125 * t_318;
+  }
+  {
+    const t_318 = a0_316[29];
+    out[29] = -0.125 * t_318;
+  }
+  {
+    const t_318 = a0_316[30];
+    out[30] = -0.125 * t_318;
+  }
+  {
+    const t_318 = a0_316[31];
+    out[31] = -0.125 * t_318;
+  }
+}
+function kernel_sum_320(out, a0_319) {
+  {
+    // sum [8]  (model.grad:14: probs  = softmax(logits))
+    let acc_323 = 0;
+    {
+      const t_324 = a0_319[0];
+      acc_323 = acc_323 + -t_324;
+    }
+    {
+      const t_324 = a0_319[1];
+      acc_323 = acc_323 + -t_324;
+    }
+    {
+      const t_324 = a0_319[2];
+      acc_323 = acc_323 + -t_324;
+    }
+    {
+      const t_324 = a0_319[3];
+      acc_323 = acc_323 + -t_324;
+    }
+    out[0] = acc_323;
+  }
+  {
+    let acc_323 = 0;
+    {
+      const t_324 = a0_319[4];
+      acc_323 = acc_323 + -t_324;
+    }
+    {
+      const t_324 = a0_319[5];
+      acc_323 = acc_323 + -t_324;
+    }
+    {
+      const t_324 = a0_319[6];
+      acc_323 = acc_323 + -t_324;
+    }
+    {
+      const t_324 = a0_319[7];
+      acc_323 = acc_323 + -t_324;
+    }
+    out[1] = acc_323;
+  }
+  {
+    let acc_323 = 0;
+    {
+      const t_324 = a0_319[8];
+      acc_323 = acc_323 + -t_324;
+    }
+    {
+      const t_324 = a0_319[9];
+      acc_323 = acc_323 + -t_324;
+    }
+    {
+      const t_324 = a0_319[10];
+      acc_323 = acc_323 + -t_324;
+    }
+    {
+      const t_324 = a0_319[11];
+      acc_323 = acc_323 + -t_324;
+    }
+    out[2] = acc_323;
+  }
+  {
+    let acc_323 = 0;
+    {
+      const t_324 = a0_319[12];
+      acc_323 = acc_323 + -t_324;
+    }
+    {
+      const t_324 = a0_319[13];
+      acc_323 = acc_323 + -t_324;
+    }
+    {
+      const t_324 = a0_319[14];
+      acc_323 = acc_323 + -t_324;
+    }
+    {
+      const t_324 = a0_319[15];
+      acc_323 = acc_323 + -t_324;
+    }
+    out[3] = acc_323;
+  }
+  {
+    let acc_323 = 0;
+    {
+      const t_324 = a0_319[16];
+      acc_323 = acc_323 + -t_324;
+    }
+    {
+      const t_324 = a0_319[17];
+      acc_323 = acc_323 + -t_324;
+    }
+    {
+      const t_324 = a0_319[18];
+      acc_323 = acc_323 + -t_324;
+    }
+    {
+      const t_324 = a0_319[19];
+      acc_323 = acc_323 + -t_324;
+    }
+    out[4] = acc_323;
+  }
+  {
+    let acc_323 = 0;
+    {
+      const t_324 = a0_319[20];
+      acc_323 = acc_323 + -t_324;
+    }
+    {
+      const t_324 = a0_319[21];
+      acc_323 = acc_323 + -t_324;
+    }
+    {
+      const t_324 = a0_319[22];
+      acc_323 = acc_323 + -t_324;
+    }
+    {
+      const t_324 = a0_319[23];
+      acc_323 = acc_323 + -t_324;
+    }
+    out[5] = acc_323;
+  }
+  {
+    let acc_323 = 0;
+    {
+      const t_324 = a0_319[24];
+      acc_323 = acc_323 + -t_324;
+    }
+    {
+      const t_324 = a0_319[25];
+      acc_323 = acc_323 + -t_324;
+    }
+    {
+      const t_324 = a0_319[26];
+      acc_323 = acc_323 + -t_324;
+    }
+    {
+      const t_324 = a0_319[27];
+      acc_323 = acc_323 + -t_324;
+    }
+    out[6] = acc_323;
+  }
+  {
+    let acc_323 = 0;
+    {
+      const t_324 = a0_319[28];
+      acc_323 = acc_323 + -t_324;
+    }
+    {
+      const t_324 = a0_319[29];
+      acc_323 = acc_323 + -t_324;
+    }
+    {
+      const t_324 = a0_319[30];
+      acc_323 = acc_323 + -t_324;
+    }
+    {
+      const t_324 = a0_319[31];
+      acc_323 = acc_323 + -t_324;
+    }
+    out[7] = acc_323;
+  }
+}
+function kernel_div(out, a0_325, a1_326) {
+  {
+    // div [8, 1]  (model.grad:14: probs  = softmax(logits))
+    const t_329 = a0_325[0];
+    const t_330 = a1_326[0];
+    out[0] = t_329 / t_330;
+  }
+  {
+    const t_329 = a0_325[1];
+    const t_330 = a1_326[1];
+    out[1] = t_329 / t_330;
+  }
+  {
+    const t_329 = a0_325[2];
+    const t_330 = a1_326[2];
+    out[2] = t_329 / t_330;
+  }
+  {
+    const t_329 = a0_325[3];
+    const t_330 = a1_326[3];
+    out[3] = t_329 / t_330;
+  }
+  {
+    const t_329 = a0_325[4];
+    const t_330 = a1_326[4];
+    out[4] = t_329 / t_330;
+  }
+  {
+    const t_329 = a0_325[5];
+    const t_330 = a1_326[5];
+    out[5] = t_329 / t_330;
+  }
+  {
+    const t_329 = a0_325[6];
+    const t_330 = a1_326[6];
+    out[6] = t_329 / t_330;
+  }
+  {
+    const t_329 = a0_325[7];
+    const t_330 = a1_326[7];
+    out[7] = t_329 / t_330;
+  }
+}
+function kernel_d_logits(out, a0_331, a1_332, a2_333) {
+  {
+    // d_logits [8, 4]  (model.grad:13: logits = h @ w2 + b2)
+    const t_336 = a0_331[0];
+    const t_337 = a1_332[0];
+    const t_338 = a2_333[0];
+    const t_339 = t_337 * t_338;
+    out[0] = t_336 + t_339;
+  }
+  {
+    const t_336 = a0_331[1];
+    const t_337 = a1_332[0];
+    const t_338 = a2_333[1];
+    const t_339 = t_337 * t_338;
+    out[1] = t_336 + t_339;
+  }
+  {
+    const t_336 = a0_331[2];
+    const t_337 = a1_332[0];
+    const t_338 = a2_333[2];
+    const t_339 = t_337 * t_338;
+    out[2] = t_336 + t_339;
+  }
+  {
+    const t_336 = a0_331[3];
+    const t_337 = a1_332[0];
+    const t_338 = a2_333[3];
+    const t_339 = t_337 * t_338;
+    out[3] = t_336 + t_339;
+  }
+  {
+    const t_336 = a0_331[4];
+    const t_337 = a1_332[1];
+    const t_338 = a2_333[4];
+    const t_339 = t_337 * t_338;
+    out[4] = t_336 + t_339;
+  }
+  {
+    const t_336 = a0_331[5];
+    const t_337 = a1_332[1];
+    const t_338 = a2_333[5];
+    const t_339 = t_337 * t_338;
+    out[5] = t_336 + t_339;
+  }
+  {
+    const t_336 = a0_331[6];
+    const t_337 = a1_332[1];
+    const t_338 = a2_333[6];
+    const t_339 = t_337 * t_338;
+    out[6] = t_336 + t_339;
+  }
+  {
+    const t_336 = a0_331[7];
+    const t_337 = a1_332[1];
+    const t_338 = a2_333[7];
+    const t_339 = t_337 * t_338;
+    out[7] = t_336 + t_339;
+  }
+  {
+    const t_336 = a0_331[8];
+    const t_337 = a1_332[2];
+    const t_338 = a2_333[8];
+    const t_339 = t_337 * t_338;
+    out[8] = t_336 + t_339;
+  }
+  {
+    const t_336 = a0_331[9];
+    const t_337 = a1_332[2];
+    const t_338 = a2_333[9];
+    const t_339 = t_337 * t_338;
+    out[9] = t_336 + t_339;
+  }
+  {
+    const t_336 = a0_331[10];
+    const t_337 = a1_332[2];
+    const t_338 = a2_333[10];
+    const t_339 = t_337 * t_338;
+    out[10] = t_336 + t_339;
+  }
+  {
+    const t_336 = a0_331[11];
+    const t_337 = a1_332[2];
+    const t_338 = a2_333[11];
+    const t_339 = t_337 * t_338;
+    out[11] = t_336 + t_339;
+  }
+  {
+    const t_336 = a0_331[12];
+    const t_337 = a1_332[3];
+    const t_338 = a2_333[12];
+    const t_339 = t_337 * t_338;
+    out[12] = t_336 + t_339;
+  }
+  {
+    const t_336 = a0_331[13];
+    const t_337 = a1_332[3];
+    const t_338 = a2_333[13];
+    const t_339 = t_337 * t_338;
+    out[13] = t_336 + t_339;
+  }
+  {
+    const t_336 = a0_331[14];
+    const t_337 = a1_332[3];
+    const t_338 = a2_333[14];
+    const t_339 = t_337 * t_338;
+    out[14] = t_336 + t_339;
+  }
+  {
+    const t_336 = a0_331[15];
+    const t_337 = a1_332[3];
+    const t_338 = a2_333[15];
+    const t_339 = t_337 * t_338;
+    out[15] = t_336 + t_339;
+  }
+  {
+    const t_336 = a0_331[16];
+    const t_337 = a1_332[4];
+    const t_338 = a2_333[16];
+    const t_339 = t_337 * t_338;
+    out[16] = t_336 + t_339;
+  }
+  {
+    const t_336 = a0_331[17];
+    const t_337 = a1_332[4];
+    const t_338 = a2_333[17];
+    const t_339 = t_337 * t_338;
+    out[17] = t_336 + t_339;
+  }
+  {
+    const t_336 = a0_331[18];
+    const t_337 = a1_332[4];
+    const t_338 = a2_333[18];
+    const t_339 = t_337 * t_338;
+    out[18] = t_336 + t_339;
+  }
+  {
+    const t_336 = a0_331[19];
+    const t_337 = a1_332[4];
+    const t_338 = a2_333[19];
+    const t_339 = t_337 * t_338;
+    out[19] = t_336 + t_339;
+  }
+  {
+    const t_336 = a0_331[20];
+    const t_337 = a1_332[5];
+    const t_338 = a2_333[20];
+    const t_339 = t_337 * t_338;
+    out[20] = t_336 + t_339;
+  }
+  {
+    const t_336 = a0_331[21];
+    const t_337 = a1_332[5];
+    const t_338 = a2_333[21];
+    const t_339 = t_337 * t_338;
+    out[21] = t_336 + t_339;
+  }
+  {
+    const t_336 = a0_331[22];
+    const t_337 = a1_332[5];
+    const t_338 = a2_333[22];
+    const t_339 = t_337 * t_338;
+    out[22] = t_336 + t_339;
+  }
+  {
+    const t_336 = a0_331[23];
+    const t_337 = a1_332[5];
+    const t_338 = a2_333[23];
+    const t_339 = t_337 * t_338;
+    out[23] = t_336 + t_339;
+  }
+  {
+    const t_336 = a0_331[24];
+    const t_337 = a1_332[6];
+    const t_338 = a2_333[24];
+    const t_339 = t_337 * t_338;
+    out[24] = t_336 + t_339;
+  }
+  {
+    const t_336 = a0_331[25];
+    const t_337 = a1_332[6];
+    const t_338 = a2_333[25];
+    const t_339 = t_337 * t_338;
+    out[25] = t_336 + t_339;
+  }
+  {
+    const t_336 = a0_331[26];
+    const t_337 = a1_332[6];
+    const t_338 = a2_333[26];
+    const t_339 = t_337 * t_338;
+    out[26] = t_336 + t_339;
+  }
+  {
+    const t_336 = a0_331[27];
+    const t_337 = a1_332[6];
+    const t_338 = a2_333[27];
+    const t_339 = t_337 * t_338;
+    out[27] = t_336 + t_339;
+  }
+  {
+    const t_336 = a0_331[28];
+    const t_337 = a1_332[7];
+    const t_338 = a2_333[28];
+    const t_339 = t_337 * t_338;
+    out[28] = t_336 + t_339;
+  }
+  {
+    const t_336 = a0_331[29];
+    const t_337 = a1_332[7];
+    const t_338 = a2_333[29];
+    const t_339 = t_337 * t_338;
+    out[29] = t_336 + t_339;
+  }
+  {
+    const t_336 = a0_331[30];
+    const t_337 = a1_332[7];
+    const t_338 = a2_333[30];
+    const t_339 = t_337 * t_338;
+    out[30] = t_336 + t_339;
+  }
+  {
+    const t_336 = a0_331[31];
+    const t_337 = a1_332[7];
+    const t_338 = a2_333[31];
+    const t_339 = t_337 * t_338;
+    out[31] = t_336 + t_339;
+  }
+}
+function kernel_mul_343(out, a0_340, a1_341, a2_342) {
+  {
+    // mul [8, 16]  (model.grad:12: h      = relu(x @ w1 + b1))
+    let i_344 = 0;
+    for (; i_344 + 1 < 8; i_344 += 2) {
+      let j_345 = 0;
+      for (; j_345 + 3 < 16; j_345 += 4) {
+        let c00_347 = 0;
+        let c01_348 = 0;
+        let c02_349 = 0;
+        let c03_350 = 0;
+        let c10_351 = 0;
+        let c11_352 = 0;
+        let c12_353 = 0;
+        let c13_354 = 0;
+        {
+          const a_355 = a0_340[i_344 * 4];
+          const a_356 = a0_340[(i_344 + 1) * 4];
+          const b_357 = a1_341[j_345 * 4];
+          const b_358 = a1_341[(j_345 + 1) * 4];
+          const b_359 = a1_341[(j_345 + 2) * 4];
+          const b_360 = a1_341[(j_345 + 3) * 4];
+          c00_347 += a_355 * b_357;
+          c01_348 += a_355 * b_358;
+          c02_349 += a_355 * b_359;
+          c03_350 += a_355 * b_360;
+          c10_351 += a_356 * b_357;
+          c11_352 += a_356 * b_358;
+          c12_353 += a_356 * b_359;
+          c13_354 += a_356 * b_360;
+        }
+        {
+          const a_355 = a0_340[i_344 * 4 + 1];
+          const a_356 = a0_340[(i_344 + 1) * 4 + 1];
+          const b_357 = a1_341[j_345 * 4 + 1];
+          const b_358 = a1_341[(j_345 + 1) * 4 + 1];
+          const b_359 = a1_341[(j_345 + 2) * 4 + 1];
+          const b_360 = a1_341[(j_345 + 3) * 4 + 1];
+          c00_347 += a_355 * b_357;
+          c01_348 += a_355 * b_358;
+          c02_349 += a_355 * b_359;
+          c03_350 += a_355 * b_360;
+          c10_351 += a_356 * b_357;
+          c11_352 += a_356 * b_358;
+          c12_353 += a_356 * b_359;
+          c13_354 += a_356 * b_360;
+        }
+        {
+          const a_355 = a0_340[i_344 * 4 + 2];
+          const a_356 = a0_340[(i_344 + 1) * 4 + 2];
+          const b_357 = a1_341[j_345 * 4 + 2];
+          const b_358 = a1_341[(j_345 + 1) * 4 + 2];
+          const b_359 = a1_341[(j_345 + 2) * 4 + 2];
+          const b_360 = a1_341[(j_345 + 3) * 4 + 2];
+          c00_347 += a_355 * b_357;
+          c01_348 += a_355 * b_358;
+          c02_349 += a_355 * b_359;
+          c03_350 += a_355 * b_360;
+          c10_351 += a_356 * b_357;
+          c11_352 += a_356 * b_358;
+          c12_353 += a_356 * b_359;
+          c13_354 += a_356 * b_360;
+        }
+        {
+          const a_355 = a0_340[i_344 * 4 + 3];
+          const a_356 = a0_340[(i_344 + 1) * 4 + 3];
+          const b_357 = a1_341[j_345 * 4 + 3];
+          const b_358 = a1_341[(j_345 + 1) * 4 + 3];
+          const b_359 = a1_341[(j_345 + 2) * 4 + 3];
+          const b_360 = a1_341[(j_345 + 3) * 4 + 3];
+          c00_347 += a_355 * b_357;
+          c01_348 += a_355 * b_358;
+          c02_349 += a_355 * b_359;
+          c03_350 += a_355 * b_360;
+          c10_351 += a_356 * b_357;
+          c11_352 += a_356 * b_358;
+          c12_353 += a_356 * b_359;
+          c13_354 += a_356 * b_360;
+        }
+        {
+          const v_361 = c00_347;
+          const t_362 = a2_342[i_344 * 16 + j_345];
+          const t_363 = +(t_362 > 0);
+          out[i_344 * 16 + j_345] = v_361 * t_363;
+        }
+        {
+          const v_364 = c01_348;
+          const t_365 = a2_342[i_344 * 16 + (j_345 + 1)];
+          const t_366 = +(t_365 > 0);
+          out[i_344 * 16 + (j_345 + 1)] = v_364 * t_366;
+        }
+        {
+          const v_367 = c02_349;
+          const t_368 = a2_342[i_344 * 16 + (j_345 + 2)];
+          const t_369 = +(t_368 > 0);
+          out[i_344 * 16 + (j_345 + 2)] = v_367 * t_369;
+        }
+        {
+          const v_370 = c03_350;
+          const t_371 = a2_342[i_344 * 16 + (j_345 + 3)];
+          const t_372 = +(t_371 > 0);
+          out[i_344 * 16 + (j_345 + 3)] = v_370 * t_372;
+        }
+        {
+          const v_373 = c10_351;
+          const t_374 = a2_342[(i_344 + 1) * 16 + j_345];
+          const t_375 = +(t_374 > 0);
+          out[(i_344 + 1) * 16 + j_345] = v_373 * t_375;
+        }
+        {
+          const v_376 = c11_352;
+          const t_377 = a2_342[(i_344 + 1) * 16 + (j_345 + 1)];
+          const t_378 = +(t_377 > 0);
+          out[(i_344 + 1) * 16 + (j_345 + 1)] = v_376 * t_378;
+        }
+        {
+          const v_379 = c12_353;
+          const t_380 = a2_342[(i_344 + 1) * 16 + (j_345 + 2)];
+          const t_381 = +(t_380 > 0);
+          out[(i_344 + 1) * 16 + (j_345 + 2)] = v_379 * t_381;
+        }
+        {
+          const v_382 = c13_354;
+          const t_383 = a2_342[(i_344 + 1) * 16 + (j_345 + 3)];
+          const t_384 = +(t_383 > 0);
+          out[(i_344 + 1) * 16 + (j_345 + 3)] = v_382 * t_384;
+        }
+      }
+    }
+  }
+}
+function kernel_matmul(out, a0_385, a1_386) {
+  {
+    // matmul [5, 16]  (model.grad:12: h      = relu(x @ w1 + b1))
+    let i_387 = 0;
+    for (; i_387 + 1 < 5; i_387 += 2) {
+      let j_388 = 0;
+      for (; j_388 + 3 < 16; j_388 += 4) {
+        let c00_390 = 0;
+        let c01_391 = 0;
+        let c02_392 = 0;
+        let c03_393 = 0;
+        let c10_394 = 0;
+        let c11_395 = 0;
+        let c12_396 = 0;
+        let c13_397 = 0;
+        {
+          const a_398 = a0_385[i_387];
+          const a_399 = a0_385[i_387 + 1];
+          const b_400 = a1_386[j_388];
+          const b_401 = a1_386[j_388 + 1];
+          const b_402 = a1_386[j_388 + 2];
+          const b_403 = a1_386[j_388 + 3];
+          c00_390 += a_398 * b_400;
+          c01_391 += a_398 * b_401;
+          c02_392 += a_398 * b_402;
+          c03_393 += a_398 * b_403;
+          c10_394 += a_399 * b_400;
+          c11_395 += a_399 * b_401;
+          c12_396 += a_399 * b_402;
+          c13_397 += a_399 * b_403;
+        }
+        {
+          const a_398 = a0_385[5 + i_387];
+          const a_399 = a0_385[5 + (i_387 + 1)];
+          const b_400 = a1_386[16 + j_388];
+          const b_401 = a1_386[16 + (j_388 + 1)];
+          const b_402 = a1_386[16 + (j_388 + 2)];
+          const b_403 = a1_386[16 + (j_388 + 3)];
+          c00_390 += a_398 * b_400;
+          c01_391 += a_398 * b_401;
+          c02_392 += a_398 * b_402;
+          c03_393 += a_398 * b_403;
+          c10_394 += a_399 * b_400;
+          c11_395 += a_399 * b_401;
+          c12_396 += a_399 * b_402;
+          c13_397 += a_399 * b_403;
+        }
+        {
+          const a_398 = a0_385[10 + i_387];
+          const a_399 = a0_385[10 + (i_387 + 1)];
+          const b_400 = a1_386[32 + j_388];
+          const b_401 = a1_386[32 + (j_388 + 1)];
+          const b_402 = a1_386[32 + (j_388 + 2)];
+          const b_403 = a1_386[32 + (j_388 + 3)];
+          c00_390 += a_398 * b_400;
+          c01_391 += a_398 * b_401;
+          c02_392 += a_398 * b_402;
+          c03_393 += a_398 * b_403;
+          c10_394 += a_399 * b_400;
+          c11_395 += a_399 * b_401;
+          c12_396 += a_399 * b_402;
+          c13_397 += a_399 * b_403;
+        }
+        {
+          const a_398 = a0_385[15 + i_387];
+          const a_399 = a0_385[15 + (i_387 + 1)];
+          const b_400 = a1_386[48 + j_388];
+          const b_401 = a1_386[48 + (j_388 + 1)];
+          const b_402 = a1_386[48 + (j_388 + 2)];
+          const b_403 = a1_386[48 + (j_388 + 3)];
+          c00_390 += a_398 * b_400;
+          c01_391 += a_398 * b_401;
+          c02_392 += a_398 * b_402;
+          c03_393 += a_398 * b_403;
+          c10_394 += a_399 * b_400;
+          c11_395 += a_399 * b_401;
+          c12_396 += a_399 * b_402;
+          c13_397 += a_399 * b_403;
+        }
+        {
+          const a_398 = a0_385[20 + i_387];
+          const a_399 = a0_385[20 + (i_387 + 1)];
+          const b_400 = a1_386[64 + j_388];
+          const b_401 = a1_386[64 + (j_388 + 1)];
+          const b_402 = a1_386[64 + (j_388 + 2)];
+          const b_403 = a1_386[64 + (j_388 + 3)];
+          c00_390 += a_398 * b_400;
+          c01_391 += a_398 * b_401;
+          c02_392 += a_398 * b_402;
+          c03_393 += a_398 * b_403;
+          c10_394 += a_399 * b_400;
+          c11_395 += a_399 * b_401;
+          c12_396 += a_399 * b_402;
+          c13_397 += a_399 * b_403;
+        }
+        {
+          const a_398 = a0_385[25 + i_387];
+          const a_399 = a0_385[25 + (i_387 + 1)];
+          const b_400 = a1_386[80 + j_388];
+          const b_401 = a1_386[80 + (j_388 + 1)];
+          const b_402 = a1_386[80 + (j_388 + 2)];
+          const b_403 = a1_386[80 + (j_388 + 3)];
+          c00_390 += a_398 * b_400;
+          c01_391 += a_398 * b_401;
+          c02_392 += a_398 * b_402;
+          c03_393 += a_398 * b_403;
+          c10_394 += a_399 * b_400;
+          c11_395 += a_399 * b_401;
+          c12_396 += a_399 * b_402;
+          c13_397 += a_399 * b_403;
+        }
+        {
+          const a_398 = a0_385[30 + i_387];
+          const a_399 = a0_385[30 + (i_387 + 1)];
+          const b_400 = a1_386[96 + j_388];
+          const b_401 = a1_386[96 + (j_388 + 1)];
+          const b_402 = a1_386[96 + (j_388 + 2)];
+          const b_403 = a1_386[96 + (j_388 + 3)];
+          c00_390 += a_398 * b_400;
+          c01_391 += a_398 * b_401;
+          c02_392 += a_398 * b_402;
+          c03_393 += a_398 * b_403;
+          c10_394 += a_399 * b_400;
+          c11_395 += a_399 * b_401;
+          c12_396 += a_399 * b_402;
+          c13_397 += a_399 * b_403;
+        }
+        {
+          const a_398 = a0_385[35 + i_387];
+          const a_399 = a0_385[35 + (i_387 + 1)];
+          const b_400 = a1_386[112 + j_388];
+          const b_401 = a1_386[112 + (j_388 + 1)];
+          const b_402 = a1_386[112 + (j_388 + 2)];
+          const b_403 = a1_386[112 + (j_388 + 3)];
+          c00_390 += a_398 * b_400;
+          c01_391 += a_398 * b_401;
+          c02_392 += a_398 * b_402;
+          c03_393 += a_398 * b_403;
+          c10_394 += a_399 * b_400;
+          c11_395 += a_399 * b_401;
+          c12_396 += a_399 * b_402;
+          c13_397 += a_399 * b_403;
+        }
+        out[i_387 * 16 + j_388] = c00_390;
+        out[i_387 * 16 + (j_388 + 1)] = c01_391;
+        out[i_387 * 16 + (j_388 + 2)] = c02_392;
+        out[i_387 * 16 + (j_388 + 3)] = c03_393;
+        out[(i_387 + 1) * 16 + j_388] = c10_394;
+        out[(i_387 + 1) * 16 + (j_388 + 1)] = c11_395;
+        out[(i_387 + 1) * 16 + (j_388 + 2)] = c12_396;
+        out[(i_387 + 1) * 16 + (j_388 + 3)] = c13_397;
+      }
+    }
+    for (; i_387 < 5; i_387++) {
+      let j_388 = 0;
+      for (; j_388 + 3 < 16; j_388 += 4) {
+        let c00_405 = 0;
+        let c01_406 = 0;
+        let c02_407 = 0;
+        let c03_408 = 0;
+        {
+          const a_409 = a0_385[i_387];
+          const b_410 = a1_386[j_388];
+          const b_411 = a1_386[j_388 + 1];
+          const b_412 = a1_386[j_388 + 2];
+          const b_413 = a1_386[j_388 + 3];
+          c00_405 += a_409 * b_410;
+          c01_406 += a_409 * b_411;
+          c02_407 += a_409 * b_412;
+          c03_408 += a_409 * b_413;
+        }
+        {
+          const a_409 = a0_385[5 + i_387];
+          const b_410 = a1_386[16 + j_388];
+          const b_411 = a1_386[16 + (j_388 + 1)];
+          const b_412 = a1_386[16 + (j_388 + 2)];
+          const b_413 = a1_386[16 + (j_388 + 3)];
+          c00_405 += a_409 * b_410;
+          c01_406 += a_409 * b_411;
+          c02_407 += a_409 * b_412;
+          c03_408 += a_409 * b_413;
+        }
+        {
+          const a_409 = a0_385[10 + i_387];
+          const b_410 = a1_386[32 + j_388];
+          const b_411 = a1_386[32 + (j_388 + 1)];
+          const b_412 = a1_386[32 + (j_388 + 2)];
+          const b_413 = a1_386[32 + (j_388 + 3)];
+          c00_405 += a_409 * b_410;
+          c01_406 += a_409 * b_411;
+          c02_407 += a_409 * b_412;
+          c03_408 += a_409 * b_413;
+        }
+        {
+          const a_409 = a0_385[15 + i_387];
+          const b_410 = a1_386[48 + j_388];
+          const b_411 = a1_386[48 + (j_388 + 1)];
+          const b_412 = a1_386[48 + (j_388 + 2)];
+          const b_413 = a1_386[48 + (j_388 + 3)];
+          c00_405 += a_409 * b_410;
+          c01_406 += a_409 * b_411;
+          c02_407 += a_409 * b_412;
+          c03_408 += a_409 * b_413;
+        }
+        {
+          const a_409 = a0_385[20 + i_387];
+          const b_410 = a1_386[64 + j_388];
+          const b_411 = a1_386[64 + (j_388 + 1)];
+          const b_412 = a1_386[64 + (j_388 + 2)];
+          const b_413 = a1_386[64 + (j_388 + 3)];
+          c00_405 += a_409 * b_410;
+          c01_406 += a_409 * b_411;
+          c02_407 += a_409 * b_412;
+          c03_408 += a_409 * b_413;
+        }
+        {
+          const a_409 = a0_385[25 + i_387];
+          const b_410 = a1_386[80 + j_388];
+          const b_411 = a1_386[80 + (j_388 + 1)];
+          const b_412 = a1_386[80 + (j_388 + 2)];
+          const b_413 = a1_386[80 + (j_388 + 3)];
+          c00_405 += a_409 * b_410;
+          c01_406 += a_409 * b_411;
+          c02_407 += a_409 * b_412;
+          c03_408 += a_409 * b_413;
+        }
+        {
+          const a_409 = a0_385[30 + i_387];
+          const b_410 = a1_386[96 + j_388];
+          const b_411 = a1_386[96 + (j_388 + 1)];
+          const b_412 = a1_386[96 + (j_388 + 2)];
+          const b_413 = a1_386[96 + (j_388 + 3)];
+          c00_405 += a_409 * b_410;
+          c01_406 += a_409 * b_411;
+          c02_407 += a_409 * b_412;
+          c03_408 += a_409 * b_413;
+        }
+        {
+          const a_409 = a0_385[35 + i_387];
+          const b_410 = a1_386[112 + j_388];
+          const b_411 = a1_386[112 + (j_388 + 1)];
+          const b_412 = a1_386[112 + (j_388 + 2)];
+          const b_413 = a1_386[112 + (j_388 + 3)];
+          c00_405 += a_409 * b_410;
+          c01_406 += a_409 * b_411;
+          c02_407 += a_409 * b_412;
+          c03_408 += a_409 * b_413;
+        }
+        out[i_387 * 16 + j_388] = c00_405;
+        out[i_387 * 16 + (j_388 + 1)] = c01_406;
+        out[i_387 * 16 + (j_388 + 2)] = c02_407;
+        out[i_387 * 16 + (j_388 + 3)] = c03_408;
+      }
+    }
+  }
+}
+function kernel_sum_415(out, a0_414) {
+  // sum [16]  (model.grad:12: h      = relu(x @ w1 + b1))
+  out[0] = 0;
+  out[1] = 0;
+  out[2] = 0;
+  out[3] = 0;
+  out[4] = 0;
+  out[5] = 0;
+  out[6] = 0;
+  out[7] = 0;
+  out[8] = 0;
+  out[9] = 0;
+  out[10] = 0;
+  out[11] = 0;
+  out[12] = 0;
+  out[13] = 0;
+  out[14] = 0;
+  out[15] = 0;
+  for (let i_416 = 0; i_416 < 8; i_416++) {
+    {
+      const v_419 = a0_414[i_416 * 16];
+      out[0] = out[0] + v_419;
+    }
+    {
+      const v_419 = a0_414[i_416 * 16 + 1];
+      out[1] = out[1] + v_419;
+    }
+    {
+      const v_419 = a0_414[i_416 * 16 + 2];
+      out[2] = out[2] + v_419;
+    }
+    {
+      const v_419 = a0_414[i_416 * 16 + 3];
+      out[3] = out[3] + v_419;
+    }
+    {
+      const v_419 = a0_414[i_416 * 16 + 4];
+      out[4] = out[4] + v_419;
+    }
+    {
+      const v_419 = a0_414[i_416 * 16 + 5];
+      out[5] = out[5] + v_419;
+    }
+    {
+      const v_419 = a0_414[i_416 * 16 + 6];
+      out[6] = out[6] + v_419;
+    }
+    {
+      const v_419 = a0_414[i_416 * 16 + 7];
+      out[7] = out[7] + v_419;
+    }
+    {
+      const v_419 = a0_414[i_416 * 16 + 8];
+      out[8] = out[8] + v_419;
+    }
+    {
+      const v_419 = a0_414[i_416 * 16 + 9];
+      out[9] = out[9] + v_419;
+    }
+    {
+      const v_419 = a0_414[i_416 * 16 + 10];
+      out[10] = out[10] + v_419;
+    }
+    {
+      const v_419 = a0_414[i_416 * 16 + 11];
+      out[11] = out[11] + v_419;
+    }
+    {
+      const v_419 = a0_414[i_416 * 16 + 12];
+      out[12] = out[12] + v_419;
+    }
+    {
+      const v_419 = a0_414[i_416 * 16 + 13];
+      out[13] = out[13] + v_419;
+    }
+    {
+      const v_419 = a0_414[i_416 * 16 + 14];
+      out[14] = out[14] + v_419;
+    }
+    {
+      const v_419 = a0_414[i_416 * 16 + 15];
+      out[15] = out[15] + v_419;
+    }
+  }
+}
+function kernel_matmul_422(out, a0_420, a1_421) {
+  {
+    // matmul [16, 4]  (model.grad:13: logits = h @ w2 + b2)
+    let i_423 = 0;
+    for (; i_423 + 1 < 16; i_423 += 2) {
+      let j_424 = 0;
+      for (; j_424 + 3 < 4; j_424 += 4) {
+        let c00_426 = 0;
+        let c01_427 = 0;
+        let c02_428 = 0;
+        let c03_429 = 0;
+        let c10_430 = 0;
+        let c11_431 = 0;
+        let c12_432 = 0;
+        let c13_433 = 0;
+        {
+          const a_434 = a0_420[i_423];
+          const a_435 = a0_420[i_423 + 1];
+          const b_436 = a1_421[j_424];
+          const b_437 = a1_421[j_424 + 1];
+          const b_438 = a1_421[j_424 + 2];
+          const b_439 = a1_421[j_424 + 3];
+          c00_426 += a_434 * b_436;
+          c01_427 += a_434 * b_437;
+          c02_428 += a_434 * b_438;
+          c03_429 += a_434 * b_439;
+          c10_430 += a_435 * b_436;
+          c11_431 += a_435 * b_437;
+          c12_432 += a_435 * b_438;
+          c13_433 += a_435 * b_439;
+        }
+        {
+          const a_434 = a0_420[16 + i_423];
+          const a_435 = a0_420[16 + (i_423 + 1)];
+          const b_436 = a1_421[4 + j_424];
+          const b_437 = a1_421[4 + (j_424 + 1)];
+          const b_438 = a1_421[4 + (j_424 + 2)];
+          const b_439 = a1_421[4 + (j_424 + 3)];
+          c00_426 += a_434 * b_436;
+          c01_427 += a_434 * b_437;
+          c02_428 += a_434 * b_438;
+          c03_429 += a_434 * b_439;
+          c10_430 += a_435 * b_436;
+          c11_431 += a_435 * b_437;
+          c12_432 += a_435 * b_438;
+          c13_433 += a_435 * b_439;
+        }
+        {
+          const a_434 = a0_420[32 + i_423];
+          const a_435 = a0_420[32 + (i_423 + 1)];
+          const b_436 = a1_421[8 + j_424];
+          const b_437 = a1_421[8 + (j_424 + 1)];
+          const b_438 = a1_421[8 + (j_424 + 2)];
+          const b_439 = a1_421[8 + (j_424 + 3)];
+          c00_426 += a_434 * b_436;
+          c01_427 += a_434 * b_437;
+          c02_428 += a_434 * b_438;
+          c03_429 += a_434 * b_439;
+          c10_430 += a_435 * b_436;
+          c11_431 += a_435 * b_437;
+          c12_432 += a_435 * b_438;
+          c13_433 += a_435 * b_439;
+        }
+        {
+          const a_434 = a0_420[48 + i_423];
+          const a_435 = a0_420[48 + (i_423 + 1)];
+          const b_436 = a1_421[12 + j_424];
+          const b_437 = a1_421[12 + (j_424 + 1)];
+          const b_438 = a1_421[12 + (j_424 + 2)];
+          const b_439 = a1_421[12 + (j_424 + 3)];
+          c00_426 += a_434 * b_436;
+          c01_427 += a_434 * b_437;
+          c02_428 += a_434 * b_438;
+          c03_429 += a_434 * b_439;
+          c10_430 += a_435 * b_436;
+          c11_431 += a_435 * b_437;
+          c12_432 += a_435 * b_438;
+          c13_433 += a_435 * b_439;
+        }
+        {
+          const a_434 = a0_420[64 + i_423];
+          const a_435 = a0_420[64 + (i_423 + 1)];
+          const b_436 = a1_421[16 + j_424];
+          const b_437 = a1_421[16 + (j_424 + 1)];
+          const b_438 = a1_421[16 + (j_424 + 2)];
+          const b_439 = a1_421[16 + (j_424 + 3)];
+          c00_426 += a_434 * b_436;
+          c01_427 += a_434 * b_437;
+          c02_428 += a_434 * b_438;
+          c03_429 += a_434 * b_439;
+          c10_430 += a_435 * b_436;
+          c11_431 += a_435 * b_437;
+          c12_432 += a_435 * b_438;
+          c13_433 += a_435 * b_439;
+        }
+        {
+          const a_434 = a0_420[80 + i_423];
+          const a_435 = a0_420[80 + (i_423 + 1)];
+          const b_436 = a1_421[20 + j_424];
+          const b_437 = a1_421[20 + (j_424 + 1)];
+          const b_438 = a1_421[20 + (j_424 + 2)];
+          const b_439 = a1_421[20 + (j_424 + 3)];
+          c00_426 += a_434 * b_436;
+          c01_427 += a_434 * b_437;
+          c02_428 += a_434 * b_438;
+          c03_429 += a_434 * b_439;
+          c10_430 += a_435 * b_436;
+          c11_431 += a_435 * b_437;
+          c12_432 += a_435 * b_438;
+          c13_433 += a_435 * b_439;
+        }
+        {
+          const a_434 = a0_420[96 + i_423];
+          const a_435 = a0_420[96 + (i_423 + 1)];
+          const b_436 = a1_421[24 + j_424];
+          const b_437 = a1_421[24 + (j_424 + 1)];
+          const b_438 = a1_421[24 + (j_424 + 2)];
+          const b_439 = a1_421[24 + (j_424 + 3)];
+          c00_426 += a_434 * b_436;
+          c01_427 += a_434 * b_437;
+          c02_428 += a_434 * b_438;
+          c03_429 += a_434 * b_439;
+          c10_430 += a_435 * b_436;
+          c11_431 += a_435 * b_437;
+          c12_432 += a_435 * b_438;
+          c13_433 += a_435 * b_439;
+        }
+        {
+          const a_434 = a0_420[112 + i_423];
+          const a_435 = a0_420[112 + (i_423 + 1)];
+          const b_436 = a1_421[28 + j_424];
+          const b_437 = a1_421[28 + (j_424 + 1)];
+          const b_438 = a1_421[28 + (j_424 + 2)];
+          const b_439 = a1_421[28 + (j_424 + 3)];
+          c00_426 += a_434 * b_436;
+          c01_427 += a_434 * b_437;
+          c02_428 += a_434 * b_438;
+          c03_429 += a_434 * b_439;
+          c10_430 += a_435 * b_436;
+          c11_431 += a_435 * b_437;
+          c12_432 += a_435 * b_438;
+          c13_433 += a_435 * b_439;
+        }
+        out[i_423 * 4 + j_424] = c00_426;
+        out[i_423 * 4 + (j_424 + 1)] = c01_427;
+        out[i_423 * 4 + (j_424 + 2)] = c02_428;
+        out[i_423 * 4 + (j_424 + 3)] = c03_429;
+        out[(i_423 + 1) * 4 + j_424] = c10_430;
+        out[(i_423 + 1) * 4 + (j_424 + 1)] = c11_431;
+        out[(i_423 + 1) * 4 + (j_424 + 2)] = c12_432;
+        out[(i_423 + 1) * 4 + (j_424 + 3)] = c13_433;
+      }
+    }
+  }
+}
+function kernel_sum_441(out, a0_440) {
+  // sum [4]  (model.grad:13: logits = h @ w2 + b2)
+  out[0] = 0;
+  out[1] = 0;
+  out[2] = 0;
+  out[3] = 0;
+  {
+    const v_445 = a0_440[0];
+    out[0] = out[0] + v_445;
+  }
+  {
+    const v_445 = a0_440[1];
+    out[1] = out[1] + v_445;
+  }
+  {
+    const v_445 = a0_440[2];
+    out[2] = out[2] + v_445;
+  }
+  {
+    const v_445 = a0_440[3];
+    out[3] = out[3] + v_445;
+  }
+  {
+    const v_445 = a0_440[4];
+    out[0] = out[0] + v_445;
+  }
+  {
+    const v_445 = a0_440[5];
+    out[1] = out[1] + v_445;
+  }
+  {
+    const v_445 = a0_440[6];
+    out[2] = out[2] + v_445;
+  }
+  {
+    const v_445 = a0_440[7];
+    out[3] = out[3] + v_445;
+  }
+  {
+    const v_445 = a0_440[8];
+    out[0] = out[0] + v_445;
+  }
+  {
+    const v_445 = a0_440[9];
+    out[1] = out[1] + v_445;
+  }
+  {
+    const v_445 = a0_440[10];
+    out[2] = out[2] + v_445;
+  }
+  {
+    const v_445 = a0_440[11];
+    out[3] = out[3] + v_445;
+  }
+  {
+    const v_445 = a0_440[12];
+    out[0] = out[0] + v_445;
+  }
+  {
+    const v_445 = a0_440[13];
+    out[1] = out[1] + v_445;
+  }
+  {
+    const v_445 = a0_440[14];
+    out[2] = out[2] + v_445;
+  }
+  {
+    const v_445 = a0_440[15];
+    out[3] = out[3] + v_445;
+  }
+  {
+    const v_445 = a0_440[16];
+    out[0] = out[0] + v_445;
+  }
+  {
+    const v_445 = a0_440[17];
+    out[1] = out[1] + v_445;
+  }
+  {
+    const v_445 = a0_440[18];
+    out[2] = out[2] + v_445;
+  }
+  {
+    const v_445 = a0_440[19];
+    out[3] = out[3] + v_445;
+  }
+  {
+    const v_445 = a0_440[20];
+    out[0] = out[0] + v_445;
+  }
+  {
+    const v_445 = a0_440[21];
+    out[1] = out[1] + v_445;
+  }
+  {
+    const v_445 = a0_440[22];
+    out[2] = out[2] + v_445;
+  }
+  {
+    const v_445 = a0_440[23];
+    out[3] = out[3] + v_445;
+  }
+  {
+    const v_445 = a0_440[24];
+    out[0] = out[0] + v_445;
+  }
+  {
+    const v_445 = a0_440[25];
+    out[1] = out[1] + v_445;
+  }
+  {
+    const v_445 = a0_440[26];
+    out[2] = out[2] + v_445;
+  }
+  {
+    const v_445 = a0_440[27];
+    out[3] = out[3] + v_445;
+  }
+  {
+    const v_445 = a0_440[28];
+    out[0] = out[0] + v_445;
+  }
+  {
+    const v_445 = a0_440[29];
+    out[1] = out[1] + v_445;
+  }
+  {
+    const v_445 = a0_440[30];
+    out[2] = out[2] + v_445;
+  }
+  {
+    const v_445 = a0_440[31];
+    out[3] = out[3] + v_445;
+  }
+}
 const forward_b6 = new F(32);
 const forward_b1 = new F(32);
 const forward_b0 = new F(128);
@@ -2361,2273 +4615,91 @@ const grad_b9 = new F(16);
 const grad_b8 = new F(80);
 const grad_b7 = new F(128);
 const grad_b6 = new F(32);
+const grad_b5 = new F(8);
+const grad_b4 = new F(32);
+const grad_b3 = new F(8);
+const grad_b2 = new F(8);
 const grad_b1 = new F(32);
 const grad_b0 = new F(128);
 const grad_scratch = new Float64Array(5);
 function run_grad(in_x, in_target, p_w1, p_b1, p_w2, p_b2) {
-  let grad_b2_0 = 0, grad_b2_1 = 0, grad_b2_2 = 0, grad_b2_3 = 0, grad_b2_4 = 0, grad_b2_5 = 0, grad_b2_6 = 0, grad_b2_7 = 0, grad_b3_0 = 0, grad_b3_1 = 0, grad_b3_2 = 0, grad_b3_3 = 0, grad_b3_4 = 0, grad_b3_5 = 0, grad_b3_6 = 0, grad_b3_7 = 0, grad_b4_0 = 0, grad_b4_1 = 0, grad_b4_2 = 0, grad_b4_3 = 0, grad_b4_4 = 0, grad_b4_5 = 0, grad_b4_6 = 0, grad_b4_7 = 0, grad_b4_8 = 0, grad_b4_9 = 0, grad_b4_10 = 0, grad_b4_11 = 0, grad_b4_12 = 0, grad_b4_13 = 0, grad_b4_14 = 0, grad_b4_15 = 0, grad_b4_16 = 0, grad_b4_17 = 0, grad_b4_18 = 0, grad_b4_19 = 0, grad_b4_20 = 0, grad_b4_21 = 0, grad_b4_22 = 0, grad_b4_23 = 0, grad_b4_24 = 0, grad_b4_25 = 0, grad_b4_26 = 0, grad_b4_27 = 0, grad_b4_28 = 0, grad_b4_29 = 0, grad_b4_30 = 0, grad_b4_31 = 0, grad_b5_0 = 0, grad_b5_1 = 0, grad_b5_2 = 0, grad_b5_3 = 0, grad_b5_4 = 0, grad_b5_5 = 0, grad_b5_6 = 0, grad_b5_7 = 0;
+  // h [8, 16]  (model.grad:12: h      = relu(x @ w1 + b1))
+  kernel_h(grad_b0, in_x, p_w1, p_b1);
+  // logits [8, 4]  (model.grad:13: logits = h @ w2 + b2)
+  kernel_logits(grad_b1, grad_b0, p_w2, p_b2);
+  // max [8]  (model.grad:14: probs  = softmax(logits))
+  kernel_max(grad_b2, grad_b1);
+  // stop_gradient [8, 1]  (model.grad:14: probs  = softmax(logits))
+  kernel_stop_gradient(grad_b3, grad_b2);
+  // exp [8, 4]  (model.grad:14: probs  = softmax(logits))
+  kernel_exp(grad_b4, grad_b1, grad_b3);
+  // sum [8]  (model.grad:14: probs  = softmax(logits))
+  kernel_sum(grad_b2, grad_b4);
+  // add [8, 1]  (model.grad:14: probs  = softmax(logits))
+  kernel_add(grad_b5, grad_b2, grad_b3);
+  // sum [8]  (<prelude>:20: fn cross_entropy(logits, target) = mean(-sum(target * log_softmax(logits, axis = -1), axis = -1)))
+  kernel_sum_304(grad_b3, in_target, grad_b1, grad_b5);
   {
-    // h [8, 16]  (model.grad:12: h      = relu(x @ w1 + b1))
-    let i_194 = 0;
-    for (; i_194 + 1 < 8; i_194 += 2) {
-      let j_195 = 0;
-      for (; j_195 + 3 < 16; j_195 += 4) {
-        let c00_197 = 0;
-        let c01_198 = 0;
-        let c02_199 = 0;
-        let c03_200 = 0;
-        let c10_201 = 0;
-        let c11_202 = 0;
-        let c12_203 = 0;
-        let c13_204 = 0;
-        {
-          const a_205 = in_x[i_194 * 5];
-          const a_206 = in_x[(i_194 + 1) * 5];
-          const b_207 = p_w1[j_195];
-          const b_208 = p_w1[j_195 + 1];
-          const b_209 = p_w1[j_195 + 2];
-          const b_210 = p_w1[j_195 + 3];
-          c00_197 += a_205 * b_207;
-          c01_198 += a_205 * b_208;
-          c02_199 += a_205 * b_209;
-          c03_200 += a_205 * b_210;
-          c10_201 += a_206 * b_207;
-          c11_202 += a_206 * b_208;
-          c12_203 += a_206 * b_209;
-          c13_204 += a_206 * b_210;
-        }
-        {
-          const a_205 = in_x[i_194 * 5 + 1];
-          const a_206 = in_x[(i_194 + 1) * 5 + 1];
-          const b_207 = p_w1[16 + j_195];
-          const b_208 = p_w1[16 + (j_195 + 1)];
-          const b_209 = p_w1[16 + (j_195 + 2)];
-          const b_210 = p_w1[16 + (j_195 + 3)];
-          c00_197 += a_205 * b_207;
-          c01_198 += a_205 * b_208;
-          c02_199 += a_205 * b_209;
-          c03_200 += a_205 * b_210;
-          c10_201 += a_206 * b_207;
-          c11_202 += a_206 * b_208;
-          c12_203 += a_206 * b_209;
-          c13_204 += a_206 * b_210;
-        }
-        {
-          const a_205 = in_x[i_194 * 5 + 2];
-          const a_206 = in_x[(i_194 + 1) * 5 + 2];
-          const b_207 = p_w1[32 + j_195];
-          const b_208 = p_w1[32 + (j_195 + 1)];
-          const b_209 = p_w1[32 + (j_195 + 2)];
-          const b_210 = p_w1[32 + (j_195 + 3)];
-          c00_197 += a_205 * b_207;
-          c01_198 += a_205 * b_208;
-          c02_199 += a_205 * b_209;
-          c03_200 += a_205 * b_210;
-          c10_201 += a_206 * b_207;
-          c11_202 += a_206 * b_208;
-          c12_203 += a_206 * b_209;
-          c13_204 += a_206 * b_210;
-        }
-        {
-          const a_205 = in_x[i_194 * 5 + 3];
-          const a_206 = in_x[(i_194 + 1) * 5 + 3];
-          const b_207 = p_w1[48 + j_195];
-          const b_208 = p_w1[48 + (j_195 + 1)];
-          const b_209 = p_w1[48 + (j_195 + 2)];
-          const b_210 = p_w1[48 + (j_195 + 3)];
-          c00_197 += a_205 * b_207;
-          c01_198 += a_205 * b_208;
-          c02_199 += a_205 * b_209;
-          c03_200 += a_205 * b_210;
-          c10_201 += a_206 * b_207;
-          c11_202 += a_206 * b_208;
-          c12_203 += a_206 * b_209;
-          c13_204 += a_206 * b_210;
-        }
-        {
-          const a_205 = in_x[i_194 * 5 + 4];
-          const a_206 = in_x[(i_194 + 1) * 5 + 4];
-          const b_207 = p_w1[64 + j_195];
-          const b_208 = p_w1[64 + (j_195 + 1)];
-          const b_209 = p_w1[64 + (j_195 + 2)];
-          const b_210 = p_w1[64 + (j_195 + 3)];
-          c00_197 += a_205 * b_207;
-          c01_198 += a_205 * b_208;
-          c02_199 += a_205 * b_209;
-          c03_200 += a_205 * b_210;
-          c10_201 += a_206 * b_207;
-          c11_202 += a_206 * b_208;
-          c12_203 += a_206 * b_209;
-          c13_204 += a_206 * b_210;
-        }
-        {
-          const v_211 = c00_197;
-          const t_212 = p_b1[j_195];
-          const t_213 = v_211 + t_212;
-          grad_b0[i_194 * 16 + j_195] = t_213 > 0 ? t_213 : 0;
-        }
-        {
-          const v_214 = c01_198;
-          const t_215 = p_b1[j_195 + 1];
-          const t_216 = v_214 + t_215;
-          grad_b0[i_194 * 16 + (j_195 + 1)] = t_216 > 0 ? t_216 : 0;
-        }
-        {
-          const v_217 = c02_199;
-          const t_218 = p_b1[j_195 + 2];
-          const t_219 = v_217 + t_218;
-          grad_b0[i_194 * 16 + (j_195 + 2)] = t_219 > 0 ? t_219 : 0;
-        }
-        {
-          const v_220 = c03_200;
-          const t_221 = p_b1[j_195 + 3];
-          const t_222 = v_220 + t_221;
-          grad_b0[i_194 * 16 + (j_195 + 3)] = t_222 > 0 ? t_222 : 0;
-        }
-        {
-          const v_223 = c10_201;
-          const t_224 = p_b1[j_195];
-          const t_225 = v_223 + t_224;
-          grad_b0[(i_194 + 1) * 16 + j_195] = t_225 > 0 ? t_225 : 0;
-        }
-        {
-          const v_226 = c11_202;
-          const t_227 = p_b1[j_195 + 1];
-          const t_228 = v_226 + t_227;
-          grad_b0[(i_194 + 1) * 16 + (j_195 + 1)] = t_228 > 0 ? t_228 : 0;
-        }
-        {
-          const v_229 = c12_203;
-          const t_230 = p_b1[j_195 + 2];
-          const t_231 = v_229 + t_230;
-          grad_b0[(i_194 + 1) * 16 + (j_195 + 2)] = t_231 > 0 ? t_231 : 0;
-        }
-        {
-          const v_232 = c13_204;
-          const t_233 = p_b1[j_195 + 3];
-          const t_234 = v_232 + t_233;
-          grad_b0[(i_194 + 1) * 16 + (j_195 + 3)] = t_234 > 0 ? t_234 : 0;
-        }
-      }
-    }
-  }
-  {
-    // logits [8, 4]  (model.grad:13: logits = h @ w2 + b2)
-    let i_235 = 0;
-    for (; i_235 + 1 < 8; i_235 += 2) {
-      let j_236 = 0;
-      for (; j_236 + 3 < 4; j_236 += 4) {
-        let c00_238 = 0;
-        let c01_239 = 0;
-        let c02_240 = 0;
-        let c03_241 = 0;
-        let c10_242 = 0;
-        let c11_243 = 0;
-        let c12_244 = 0;
-        let c13_245 = 0;
-        for (let k_237 = 0; k_237 < 16; k_237++) {
-          const a_246 = grad_b0[i_235 * 16 + k_237];
-          const a_247 = grad_b0[(i_235 + 1) * 16 + k_237];
-          const b_248 = p_w2[k_237 * 4 + j_236];
-          const b_249 = p_w2[k_237 * 4 + (j_236 + 1)];
-          const b_250 = p_w2[k_237 * 4 + (j_236 + 2)];
-          const b_251 = p_w2[k_237 * 4 + (j_236 + 3)];
-          c00_238 += a_246 * b_248;
-          c01_239 += a_246 * b_249;
-          c02_240 += a_246 * b_250;
-          c03_241 += a_246 * b_251;
-          c10_242 += a_247 * b_248;
-          c11_243 += a_247 * b_249;
-          c12_244 += a_247 * b_250;
-          c13_245 += a_247 * b_251;
-        }
-        {
-          const v_252 = c00_238;
-          const t_253 = p_b2[j_236];
-          grad_b1[i_235 * 4 + j_236] = v_252 + t_253;
-        }
-        {
-          const v_254 = c01_239;
-          const t_255 = p_b2[j_236 + 1];
-          grad_b1[i_235 * 4 + (j_236 + 1)] = v_254 + t_255;
-        }
-        {
-          const v_256 = c02_240;
-          const t_257 = p_b2[j_236 + 2];
-          grad_b1[i_235 * 4 + (j_236 + 2)] = v_256 + t_257;
-        }
-        {
-          const v_258 = c03_241;
-          const t_259 = p_b2[j_236 + 3];
-          grad_b1[i_235 * 4 + (j_236 + 3)] = v_258 + t_259;
-        }
-        {
-          const v_260 = c10_242;
-          const t_261 = p_b2[j_236];
-          grad_b1[(i_235 + 1) * 4 + j_236] = v_260 + t_261;
-        }
-        {
-          const v_262 = c11_243;
-          const t_263 = p_b2[j_236 + 1];
-          grad_b1[(i_235 + 1) * 4 + (j_236 + 1)] = v_262 + t_263;
-        }
-        {
-          const v_264 = c12_244;
-          const t_265 = p_b2[j_236 + 2];
-          grad_b1[(i_235 + 1) * 4 + (j_236 + 2)] = v_264 + t_265;
-        }
-        {
-          const v_266 = c13_245;
-          const t_267 = p_b2[j_236 + 3];
-          grad_b1[(i_235 + 1) * 4 + (j_236 + 3)] = v_266 + t_267;
-        }
-      }
-    }
-  }
-  {
-    // max [8]  (model.grad:14: probs  = softmax(logits))
-    let acc_270 = -Infinity;
-    acc_270 = Math.max(acc_270, grad_b1[0]);
-    acc_270 = Math.max(acc_270, grad_b1[1]);
-    acc_270 = Math.max(acc_270, grad_b1[2]);
-    acc_270 = Math.max(acc_270, grad_b1[3]);
-    grad_b2_0 = acc_270;
-  }
-  {
-    let acc_270 = -Infinity;
-    acc_270 = Math.max(acc_270, grad_b1[4]);
-    acc_270 = Math.max(acc_270, grad_b1[5]);
-    acc_270 = Math.max(acc_270, grad_b1[6]);
-    acc_270 = Math.max(acc_270, grad_b1[7]);
-    grad_b2_1 = acc_270;
-  }
-  {
-    let acc_270 = -Infinity;
-    acc_270 = Math.max(acc_270, grad_b1[8]);
-    acc_270 = Math.max(acc_270, grad_b1[9]);
-    acc_270 = Math.max(acc_270, grad_b1[10]);
-    acc_270 = Math.max(acc_270, grad_b1[11]);
-    grad_b2_2 = acc_270;
-  }
-  {
-    let acc_270 = -Infinity;
-    acc_270 = Math.max(acc_270, grad_b1[12]);
-    acc_270 = Math.max(acc_270, grad_b1[13]);
-    acc_270 = Math.max(acc_270, grad_b1[14]);
-    acc_270 = Math.max(acc_270, grad_b1[15]);
-    grad_b2_3 = acc_270;
-  }
-  {
-    let acc_270 = -Infinity;
-    acc_270 = Math.max(acc_270, grad_b1[16]);
-    acc_270 = Math.max(acc_270, grad_b1[17]);
-    acc_270 = Math.max(acc_270, grad_b1[18]);
-    acc_270 = Math.max(acc_270, grad_b1[19]);
-    grad_b2_4 = acc_270;
-  }
-  {
-    let acc_270 = -Infinity;
-    acc_270 = Math.max(acc_270, grad_b1[20]);
-    acc_270 = Math.max(acc_270, grad_b1[21]);
-    acc_270 = Math.max(acc_270, grad_b1[22]);
-    acc_270 = Math.max(acc_270, grad_b1[23]);
-    grad_b2_5 = acc_270;
-  }
-  {
-    let acc_270 = -Infinity;
-    acc_270 = Math.max(acc_270, grad_b1[24]);
-    acc_270 = Math.max(acc_270, grad_b1[25]);
-    acc_270 = Math.max(acc_270, grad_b1[26]);
-    acc_270 = Math.max(acc_270, grad_b1[27]);
-    grad_b2_6 = acc_270;
-  }
-  {
-    let acc_270 = -Infinity;
-    acc_270 = Math.max(acc_270, grad_b1[28]);
-    acc_270 = Math.max(acc_270, grad_b1[29]);
-    acc_270 = Math.max(acc_270, grad_b1[30]);
-    acc_270 = Math.max(acc_270, grad_b1[31]);
-    grad_b2_7 = acc_270;
-  }
-  {
-    // stop_gradient [8, 1]  (model.grad:14: probs  = softmax(logits))
-    const t_273 = grad_b2_0;
-    const t_274 = Math.abs(t_273);
-    const t_275 = +(t_274 < Infinity);
-    const t_276 = grad_b2_0;
-    const t_277 = t_275 !== 0 ? t_276 : 0;
-    grad_b3_0 = t_277;
-  }
-  {
-    const t_273 = grad_b2_1;
-    const t_274 = Math.abs(t_273);
-    const t_275 = +(t_274 < Infinity);
-    const t_276 = grad_b2_1;
-    const t_277 = t_275 !== 0 ? t_276 : 0;
-    grad_b3_1 = t_277;
-  }
-  {
-    const t_273 = grad_b2_2;
-    const t_274 = Math.abs(t_273);
-    const t_275 = +(t_274 < Infinity);
-    const t_276 = grad_b2_2;
-    const t_277 = t_275 !== 0 ? t_276 : 0;
-    grad_b3_2 = t_277;
-  }
-  {
-    const t_273 = grad_b2_3;
-    const t_274 = Math.abs(t_273);
-    const t_275 = +(t_274 < Infinity);
-    const t_276 = grad_b2_3;
-    const t_277 = t_275 !== 0 ? t_276 : 0;
-    grad_b3_3 = t_277;
-  }
-  {
-    const t_273 = grad_b2_4;
-    const t_274 = Math.abs(t_273);
-    const t_275 = +(t_274 < Infinity);
-    const t_276 = grad_b2_4;
-    const t_277 = t_275 !== 0 ? t_276 : 0;
-    grad_b3_4 = t_277;
-  }
-  {
-    const t_273 = grad_b2_5;
-    const t_274 = Math.abs(t_273);
-    const t_275 = +(t_274 < Infinity);
-    const t_276 = grad_b2_5;
-    const t_277 = t_275 !== 0 ? t_276 : 0;
-    grad_b3_5 = t_277;
-  }
-  {
-    const t_273 = grad_b2_6;
-    const t_274 = Math.abs(t_273);
-    const t_275 = +(t_274 < Infinity);
-    const t_276 = grad_b2_6;
-    const t_277 = t_275 !== 0 ? t_276 : 0;
-    grad_b3_6 = t_277;
-  }
-  {
-    const t_273 = grad_b2_7;
-    const t_274 = Math.abs(t_273);
-    const t_275 = +(t_274 < Infinity);
-    const t_276 = grad_b2_7;
-    const t_277 = t_275 !== 0 ? t_276 : 0;
-    grad_b3_7 = t_277;
-  }
-  {
-    // exp [8, 4]  (model.grad:14: probs  = softmax(logits))
-    const t_280 = grad_b1[0];
-    const t_281 = grad_b3_0;
-    const t_282 = t_280 - t_281;
-    grad_b4_0 = Math.exp(t_282);
-  }
-  {
-    const t_280 = grad_b1[1];
-    const t_281 = grad_b3_0;
-    const t_282 = t_280 - t_281;
-    grad_b4_1 = Math.exp(t_282);
-  }
-  {
-    const t_280 = grad_b1[2];
-    const t_281 = grad_b3_0;
-    const t_282 = t_280 - t_281;
-    grad_b4_2 = Math.exp(t_282);
-  }
-  {
-    const t_280 = grad_b1[3];
-    const t_281 = grad_b3_0;
-    const t_282 = t_280 - t_281;
-    grad_b4_3 = Math.exp(t_282);
-  }
-  {
-    const t_280 = grad_b1[4];
-    const t_281 = grad_b3_1;
-    const t_282 = t_280 - t_281;
-    grad_b4_4 = Math.exp(t_282);
-  }
-  {
-    const t_280 = grad_b1[5];
-    const t_281 = grad_b3_1;
-    const t_282 = t_280 - t_281;
-    grad_b4_5 = Math.exp(t_282);
-  }
-  {
-    const t_280 = grad_b1[6];
-    const t_281 = grad_b3_1;
-    const t_282 = t_280 - t_281;
-    grad_b4_6 = Math.exp(t_282);
-  }
-  {
-    const t_280 = grad_b1[7];
-    const t_281 = grad_b3_1;
-    const t_282 = t_280 - t_281;
-    grad_b4_7 = Math.exp(t_282);
-  }
-  {
-    const t_280 = grad_b1[8];
-    const t_281 = grad_b3_2;
-    const t_282 = t_280 - t_281;
-    grad_b4_8 = Math.exp(t_282);
-  }
-  {
-    const t_280 = grad_b1[9];
-    const t_281 = grad_b3_2;
-    const t_282 = t_280 - t_281;
-    grad_b4_9 = Math.exp(t_282);
-  }
-  {
-    const t_280 = grad_b1[10];
-    const t_281 = grad_b3_2;
-    const t_282 = t_280 - t_281;
-    grad_b4_10 = Math.exp(t_282);
-  }
-  {
-    const t_280 = grad_b1[11];
-    const t_281 = grad_b3_2;
-    const t_282 = t_280 - t_281;
-    grad_b4_11 = Math.exp(t_282);
-  }
-  {
-    const t_280 = grad_b1[12];
-    const t_281 = grad_b3_3;
-    const t_282 = t_280 - t_281;
-    grad_b4_12 = Math.exp(t_282);
-  }
-  {
-    const t_280 = grad_b1[13];
-    const t_281 = grad_b3_3;
-    const t_282 = t_280 - t_281;
-    grad_b4_13 = Math.exp(t_282);
-  }
-  {
-    const t_280 = grad_b1[14];
-    const t_281 = grad_b3_3;
-    const t_282 = t_280 - t_281;
-    grad_b4_14 = Math.exp(t_282);
-  }
-  {
-    const t_280 = grad_b1[15];
-    const t_281 = grad_b3_3;
-    const t_282 = t_280 - t_281;
-    grad_b4_15 = Math.exp(t_282);
-  }
-  {
-    const t_280 = grad_b1[16];
-    const t_281 = grad_b3_4;
-    const t_282 = t_280 - t_281;
-    grad_b4_16 = Math.exp(t_282);
-  }
-  {
-    const t_280 = grad_b1[17];
-    const t_281 = grad_b3_4;
-    const t_282 = t_280 - t_281;
-    grad_b4_17 = Math.exp(t_282);
-  }
-  {
-    const t_280 = grad_b1[18];
-    const t_281 = grad_b3_4;
-    const t_282 = t_280 - t_281;
-    grad_b4_18 = Math.exp(t_282);
-  }
-  {
-    const t_280 = grad_b1[19];
-    const t_281 = grad_b3_4;
-    const t_282 = t_280 - t_281;
-    grad_b4_19 = Math.exp(t_282);
-  }
-  {
-    const t_280 = grad_b1[20];
-    const t_281 = grad_b3_5;
-    const t_282 = t_280 - t_281;
-    grad_b4_20 = Math.exp(t_282);
-  }
-  {
-    const t_280 = grad_b1[21];
-    const t_281 = grad_b3_5;
-    const t_282 = t_280 - t_281;
-    grad_b4_21 = Math.exp(t_282);
-  }
-  {
-    const t_280 = grad_b1[22];
-    const t_281 = grad_b3_5;
-    const t_282 = t_280 - t_281;
-    grad_b4_22 = Math.exp(t_282);
-  }
-  {
-    const t_280 = grad_b1[23];
-    const t_281 = grad_b3_5;
-    const t_282 = t_280 - t_281;
-    grad_b4_23 = Math.exp(t_282);
-  }
-  {
-    const t_280 = grad_b1[24];
-    const t_281 = grad_b3_6;
-    const t_282 = t_280 - t_281;
-    grad_b4_24 = Math.exp(t_282);
-  }
-  {
-    const t_280 = grad_b1[25];
-    const t_281 = grad_b3_6;
-    const t_282 = t_280 - t_281;
-    grad_b4_25 = Math.exp(t_282);
-  }
-  {
-    const t_280 = grad_b1[26];
-    const t_281 = grad_b3_6;
-    const t_282 = t_280 - t_281;
-    grad_b4_26 = Math.exp(t_282);
-  }
-  {
-    const t_280 = grad_b1[27];
-    const t_281 = grad_b3_6;
-    const t_282 = t_280 - t_281;
-    grad_b4_27 = Math.exp(t_282);
-  }
-  {
-    const t_280 = grad_b1[28];
-    const t_281 = grad_b3_7;
-    const t_282 = t_280 - t_281;
-    grad_b4_28 = Math.exp(t_282);
-  }
-  {
-    const t_280 = grad_b1[29];
-    const t_281 = grad_b3_7;
-    const t_282 = t_280 - t_281;
-    grad_b4_29 = Math.exp(t_282);
-  }
-  {
-    const t_280 = grad_b1[30];
-    const t_281 = grad_b3_7;
-    const t_282 = t_280 - t_281;
-    grad_b4_30 = Math.exp(t_282);
-  }
-  {
-    const t_280 = grad_b1[31];
-    const t_281 = grad_b3_7;
-    const t_282 = t_280 - t_281;
-    grad_b4_31 = Math.exp(t_282);
-  }
-  {
-    // sum [8]  (model.grad:14: probs  = softmax(logits))
-    let acc_285 = 0;
-    acc_285 = acc_285 + grad_b4_0;
-    acc_285 = acc_285 + grad_b4_1;
-    acc_285 = acc_285 + grad_b4_2;
-    acc_285 = acc_285 + grad_b4_3;
-    grad_b2_0 = acc_285;
-  }
-  {
-    let acc_285 = 0;
-    acc_285 = acc_285 + grad_b4_4;
-    acc_285 = acc_285 + grad_b4_5;
-    acc_285 = acc_285 + grad_b4_6;
-    acc_285 = acc_285 + grad_b4_7;
-    grad_b2_1 = acc_285;
-  }
-  {
-    let acc_285 = 0;
-    acc_285 = acc_285 + grad_b4_8;
-    acc_285 = acc_285 + grad_b4_9;
-    acc_285 = acc_285 + grad_b4_10;
-    acc_285 = acc_285 + grad_b4_11;
-    grad_b2_2 = acc_285;
-  }
-  {
-    let acc_285 = 0;
-    acc_285 = acc_285 + grad_b4_12;
-    acc_285 = acc_285 + grad_b4_13;
-    acc_285 = acc_285 + grad_b4_14;
-    acc_285 = acc_285 + grad_b4_15;
-    grad_b2_3 = acc_285;
-  }
-  {
-    let acc_285 = 0;
-    acc_285 = acc_285 + grad_b4_16;
-    acc_285 = acc_285 + grad_b4_17;
-    acc_285 = acc_285 + grad_b4_18;
-    acc_285 = acc_285 + grad_b4_19;
-    grad_b2_4 = acc_285;
-  }
-  {
-    let acc_285 = 0;
-    acc_285 = acc_285 + grad_b4_20;
-    acc_285 = acc_285 + grad_b4_21;
-    acc_285 = acc_285 + grad_b4_22;
-    acc_285 = acc_285 + grad_b4_23;
-    grad_b2_5 = acc_285;
-  }
-  {
-    let acc_285 = 0;
-    acc_285 = acc_285 + grad_b4_24;
-    acc_285 = acc_285 + grad_b4_25;
-    acc_285 = acc_285 + grad_b4_26;
-    acc_285 = acc_285 + grad_b4_27;
-    grad_b2_6 = acc_285;
-  }
-  {
-    let acc_285 = 0;
-    acc_285 = acc_285 + grad_b4_28;
-    acc_285 = acc_285 + grad_b4_29;
-    acc_285 = acc_285 + grad_b4_30;
-    acc_285 = acc_285 + grad_b4_31;
-    grad_b2_7 = acc_285;
-  }
-  {
-    // add [8, 1]  (model.grad:14: probs  = softmax(logits))
-    const t_288 = grad_b2_0;
-    const t_289 = Math.log(t_288);
-    const t_290 = grad_b3_0;
-    grad_b5_0 = t_289 + t_290;
-  }
-  {
-    const t_288 = grad_b2_1;
-    const t_289 = Math.log(t_288);
-    const t_290 = grad_b3_1;
-    grad_b5_1 = t_289 + t_290;
-  }
-  {
-    const t_288 = grad_b2_2;
-    const t_289 = Math.log(t_288);
-    const t_290 = grad_b3_2;
-    grad_b5_2 = t_289 + t_290;
-  }
-  {
-    const t_288 = grad_b2_3;
-    const t_289 = Math.log(t_288);
-    const t_290 = grad_b3_3;
-    grad_b5_3 = t_289 + t_290;
-  }
-  {
-    const t_288 = grad_b2_4;
-    const t_289 = Math.log(t_288);
-    const t_290 = grad_b3_4;
-    grad_b5_4 = t_289 + t_290;
-  }
-  {
-    const t_288 = grad_b2_5;
-    const t_289 = Math.log(t_288);
-    const t_290 = grad_b3_5;
-    grad_b5_5 = t_289 + t_290;
-  }
-  {
-    const t_288 = grad_b2_6;
-    const t_289 = Math.log(t_288);
-    const t_290 = grad_b3_6;
-    grad_b5_6 = t_289 + t_290;
-  }
-  {
-    const t_288 = grad_b2_7;
-    const t_289 = Math.log(t_288);
-    const t_290 = grad_b3_7;
-    grad_b5_7 = t_289 + t_290;
-  }
-  {
-    // sum [8]  (<prelude>:20: fn cross_entropy(logits, target) = mean(-sum(target * log_softmax(logits, axis = -1), axis = -1)))
-    let acc_293 = 0;
-    {
-      const t_294 = in_target[0];
-      const t_295 = grad_b1[0];
-      const t_296 = grad_b5_0;
-      const t_297 = t_295 - t_296;
-      acc_293 = acc_293 + t_294 * t_297;
-    }
-    {
-      const t_294 = in_target[1];
-      const t_295 = grad_b1[1];
-      const t_296 = grad_b5_0;
-      const t_297 = t_295 - t_296;
-      acc_293 = acc_293 + t_294 * t_297;
-    }
-    {
-      const t_294 = in_target[2];
-      const t_295 = grad_b1[2];
-      const t_296 = grad_b5_0;
-      const t_297 = t_295 - t_296;
-      acc_293 = acc_293 + t_294 * t_297;
-    }
-    {
-      const t_294 = in_target[3];
-      const t_295 = grad_b1[3];
-      const t_296 = grad_b5_0;
-      const t_297 = t_295 - t_296;
-      acc_293 = acc_293 + t_294 * t_297;
-    }
-    grad_b3_0 = acc_293;
-  }
-  {
-    let acc_293 = 0;
-    {
-      const t_294 = in_target[4];
-      const t_295 = grad_b1[4];
-      const t_296 = grad_b5_1;
-      const t_297 = t_295 - t_296;
-      acc_293 = acc_293 + t_294 * t_297;
-    }
-    {
-      const t_294 = in_target[5];
-      const t_295 = grad_b1[5];
-      const t_296 = grad_b5_1;
-      const t_297 = t_295 - t_296;
-      acc_293 = acc_293 + t_294 * t_297;
-    }
-    {
-      const t_294 = in_target[6];
-      const t_295 = grad_b1[6];
-      const t_296 = grad_b5_1;
-      const t_297 = t_295 - t_296;
-      acc_293 = acc_293 + t_294 * t_297;
-    }
-    {
-      const t_294 = in_target[7];
-      const t_295 = grad_b1[7];
-      const t_296 = grad_b5_1;
-      const t_297 = t_295 - t_296;
-      acc_293 = acc_293 + t_294 * t_297;
-    }
-    grad_b3_1 = acc_293;
-  }
-  {
-    let acc_293 = 0;
-    {
-      const t_294 = in_target[8];
-      const t_295 = grad_b1[8];
-      const t_296 = grad_b5_2;
-      const t_297 = t_295 - t_296;
-      acc_293 = acc_293 + t_294 * t_297;
-    }
-    {
-      const t_294 = in_target[9];
-      const t_295 = grad_b1[9];
-      const t_296 = grad_b5_2;
-      const t_297 = t_295 - t_296;
-      acc_293 = acc_293 + t_294 * t_297;
-    }
-    {
-      const t_294 = in_target[10];
-      const t_295 = grad_b1[10];
-      const t_296 = grad_b5_2;
-      const t_297 = t_295 - t_296;
-      acc_293 = acc_293 + t_294 * t_297;
-    }
-    {
-      const t_294 = in_target[11];
-      const t_295 = grad_b1[11];
-      const t_296 = grad_b5_2;
-      const t_297 = t_295 - t_296;
-      acc_293 = acc_293 + t_294 * t_297;
-    }
-    grad_b3_2 = acc_293;
-  }
-  {
-    let acc_293 = 0;
-    {
-      const t_294 = in_target[12];
-      const t_295 = grad_b1[12];
-      const t_296 = grad_b5_3;
-      const t_297 = t_295 - t_296;
-      acc_293 = acc_293 + t_294 * t_297;
-    }
-    {
-      const t_294 = in_target[13];
-      const t_295 = grad_b1[13];
-      const t_296 = grad_b5_3;
-      const t_297 = t_295 - t_296;
-      acc_293 = acc_293 + t_294 * t_297;
-    }
-    {
-      const t_294 = in_target[14];
-      const t_295 = grad_b1[14];
-      const t_296 = grad_b5_3;
-      const t_297 = t_295 - t_296;
-      acc_293 = acc_293 + t_294 * t_297;
-    }
-    {
-      const t_294 = in_target[15];
-      const t_295 = grad_b1[15];
-      const t_296 = grad_b5_3;
-      const t_297 = t_295 - t_296;
-      acc_293 = acc_293 + t_294 * t_297;
-    }
-    grad_b3_3 = acc_293;
-  }
-  {
-    let acc_293 = 0;
-    {
-      const t_294 = in_target[16];
-      const t_295 = grad_b1[16];
-      const t_296 = grad_b5_4;
-      const t_297 = t_295 - t_296;
-      acc_293 = acc_293 + t_294 * t_297;
-    }
-    {
-      const t_294 = in_target[17];
-      const t_295 = grad_b1[17];
-      const t_296 = grad_b5_4;
-      const t_297 = t_295 - t_296;
-      acc_293 = acc_293 + t_294 * t_297;
-    }
-    {
-      const t_294 = in_target[18];
-      const t_295 = grad_b1[18];
-      const t_296 = grad_b5_4;
-      const t_297 = t_295 - t_296;
-      acc_293 = acc_293 + t_294 * t_297;
-    }
-    {
-      const t_294 = in_target[19];
-      const t_295 = grad_b1[19];
-      const t_296 = grad_b5_4;
-      const t_297 = t_295 - t_296;
-      acc_293 = acc_293 + t_294 * t_297;
-    }
-    grad_b3_4 = acc_293;
-  }
-  {
-    let acc_293 = 0;
-    {
-      const t_294 = in_target[20];
-      const t_295 = grad_b1[20];
-      const t_296 = grad_b5_5;
-      const t_297 = t_295 - t_296;
-      acc_293 = acc_293 + t_294 * t_297;
-    }
-    {
-      const t_294 = in_target[21];
-      const t_295 = grad_b1[21];
-      const t_296 = grad_b5_5;
-      const t_297 = t_295 - t_296;
-      acc_293 = acc_293 + t_294 * t_297;
-    }
-    {
-      const t_294 = in_target[22];
-      const t_295 = grad_b1[22];
-      const t_296 = grad_b5_5;
-      const t_297 = t_295 - t_296;
-      acc_293 = acc_293 + t_294 * t_297;
-    }
-    {
-      const t_294 = in_target[23];
-      const t_295 = grad_b1[23];
-      const t_296 = grad_b5_5;
-      const t_297 = t_295 - t_296;
-      acc_293 = acc_293 + t_294 * t_297;
-    }
-    grad_b3_5 = acc_293;
-  }
-  {
-    let acc_293 = 0;
-    {
-      const t_294 = in_target[24];
-      const t_295 = grad_b1[24];
-      const t_296 = grad_b5_6;
-      const t_297 = t_295 - t_296;
-      acc_293 = acc_293 + t_294 * t_297;
-    }
-    {
-      const t_294 = in_target[25];
-      const t_295 = grad_b1[25];
-      const t_296 = grad_b5_6;
-      const t_297 = t_295 - t_296;
-      acc_293 = acc_293 + t_294 * t_297;
-    }
-    {
-      const t_294 = in_target[26];
-      const t_295 = grad_b1[26];
-      const t_296 = grad_b5_6;
-      const t_297 = t_295 - t_296;
-      acc_293 = acc_293 + t_294 * t_297;
-    }
-    {
-      const t_294 = in_target[27];
-      const t_295 = grad_b1[27];
-      const t_296 = grad_b5_6;
-      const t_297 = t_295 - t_296;
-      acc_293 = acc_293 + t_294 * t_297;
-    }
-    grad_b3_6 = acc_293;
-  }
-  {
-    let acc_293 = 0;
-    {
-      const t_294 = in_target[28];
-      const t_295 = grad_b1[28];
-      const t_296 = grad_b5_7;
-      const t_297 = t_295 - t_296;
-      acc_293 = acc_293 + t_294 * t_297;
-    }
-    {
-      const t_294 = in_target[29];
-      const t_295 = grad_b1[29];
-      const t_296 = grad_b5_7;
-      const t_297 = t_295 - t_296;
-      acc_293 = acc_293 + t_294 * t_297;
-    }
-    {
-      const t_294 = in_target[30];
-      const t_295 = grad_b1[30];
-      const t_296 = grad_b5_7;
-      const t_297 = t_295 - t_296;
-      acc_293 = acc_293 + t_294 * t_297;
-    }
-    {
-      const t_294 = in_target[31];
-      const t_295 = grad_b1[31];
-      const t_296 = grad_b5_7;
-      const t_297 = t_295 - t_296;
-      acc_293 = acc_293 + t_294 * t_297;
-    }
-    grad_b3_7 = acc_293;
-  }
-  // sum []  (<prelude>:20: fn cross_entropy(logits, target) = mean(-sum(target * log_softmax(logits, axis = -1), axis = -1)))
-  let s_298 = 0;
-  {
-    let acc_300 = 0;
-    {
-      const t_301 = grad_b3_0;
-      acc_300 = acc_300 + -t_301;
-    }
-    {
-      const t_301 = grad_b3_1;
-      acc_300 = acc_300 + -t_301;
-    }
-    {
-      const t_301 = grad_b3_2;
-      acc_300 = acc_300 + -t_301;
-    }
-    {
-      const t_301 = grad_b3_3;
-      acc_300 = acc_300 + -t_301;
-    }
-    {
-      const t_301 = grad_b3_4;
-      acc_300 = acc_300 + -t_301;
-    }
-    {
-      const t_301 = grad_b3_5;
-      acc_300 = acc_300 + -t_301;
-    }
-    {
-      const t_301 = grad_b3_6;
-      acc_300 = acc_300 + -t_301;
-    }
-    {
-      const t_301 = grad_b3_7;
-      acc_300 = acc_300 + -t_301;
-    }
-    s_298 = acc_300;
-  }
-  // loss []  (<prelude>:20: fn cross_entropy(logits, target) = mean(-sum(target * log_softmax(logits, axis = -1), axis = -1)))
-  let s_loss_302 = 0;
-  s_loss_302 = s_298 / 8;
-  {
-    // mul [8, 4]  (<prelude>:20: fn cross_entropy(logits, target) = mean(-sum(target * log_softmax(logits, axis = -1), axis = -1)))
-    const t_304 = in_target[0];
-    grad_b1[0] = -0.125 * t_304;
-  }
-  {
-    const t_304 = in_target[1];
-    grad_b1[1] = -0.125 * t_304;
-  }
-  {
-    const t_304 = in_target[2];
-    grad_b1[2] = -0.125 * t_304;
-  }
-  {
-    const t_304 = in_target[3];
-    grad_b1[3] = -0.125 * t_304;
-  }
-  {
-    const t_304 = in_target[4];
-    grad_b1[4] = -0.125 * t_304;
-  }
-  {
-    const t_304 = in_target[5];
-    grad_b1[5] = -0.125 * t_304;
-  }
-  {
-    const t_304 = in_target[6];
-    grad_b1[6] = -0.125 * t_304;
-  }
-  {
-    const t_304 = in_target[7];
-    grad_b1[7] = -0.125 * t_304;
-  }
-  {
-    const t_304 = in_target[8];
-    grad_b1[8] = -0.125 * t_304;
-  }
-  {
-    const t_304 = in_target[9];
-    grad_b1[9] = -0.125 * t_304;
-  }
-  {
-    const t_304 = in_target[10];
-    grad_b1[10] = -0.125 * t_304;
-  }
-  {
-    const t_304 = in_target[11];
-    grad_b1[11] = -0.125 * t_304;
-  }
-  {
-    const t_304 = in_target[12];
-    grad_b1[12] = -0.125 * t_304;
-  }
-  {
-    const t_304 = in_target[13];
-    grad_b1[13] = -0.125 * t_304;
-  }
-  {
-    const t_304 = in_target[14];
-    grad_b1[14] = -0.125 * t_304;
-  }
-  {
-    const t_304 = in_target[15];
-    grad_b1[15] = -0.125 * t_304;
-  }
-  {
-    const t_304 = in_target[16];
-    grad_b1[16] = -0.125 * t_304;
-  }
-  {
-    const t_304 = in_target[17];
-    grad_b1[17] = -0.125 * t_304;
-  }
-  {
-    const t_304 = in_target[18];
-    grad_b1[18] = -0.125 * t_304;
-  }
-  {
-    const t_304 = in_target[19];
-    grad_b1[19] = -0.125 * t_304;
-  }
-  {
-    const t_304 = in_target[20];
-    grad_b1[20] = -0.125 * t_304;
-  }
-  {
-    const t_304 = in_target[21];
-    grad_b1[21] = -0.125 * t_304;
-  }
-  {
-    const t_304 = in_target[22];
-    grad_b1[22] = -0.125 * t_304;
-  }
-  {
-    const t_304 = in_target[23];
-    grad_b1[23] = -0.125 * t_304;
-  }
-  {
-    const t_304 = in_target[24];
-    grad_b1[24] = -0.125 * t_304;
-  }
-  {
-    const t_304 = in_target[25];
-    grad_b1[25] = -0.125 * t_304;
-  }
-  {
-    const t_304 = in_target[26];
-    grad_b1[26] = -0.125 * t_304;
-  }
-  {
-    const t_304 = in_target[27];
-    grad_b1[27] = -0.125 * t_304;
-  }
-  {
-    const t_304 = in_target[28];
-    grad_b1[28] = -0.125 * t_304;
-  }
-  {
-    const t_304 = in_target[29];
-    grad_b1[29] = -0.125 * t_304;
-  }
-  {
-    const t_304 = in_target[30];
-    grad_b1[30] = -0.125 * t_304;
-  }
-  {
-    const t_304 = in_target[31];
-    grad_b1[31] = -0.125 * t_304;
-  }
-  {
-    // sum [8]  (model.grad:14: probs  = softmax(logits))
-    let acc_307 = 0;
-    {
-      const t_308 = grad_b1[0];
-      acc_307 = acc_307 + -t_308;
-    }
-    {
-      const t_308 = grad_b1[1];
-      acc_307 = acc_307 + -t_308;
-    }
-    {
-      const t_308 = grad_b1[2];
-      acc_307 = acc_307 + -t_308;
-    }
-    {
-      const t_308 = grad_b1[3];
-      acc_307 = acc_307 + -t_308;
-    }
-    grad_b5_0 = acc_307;
-  }
-  {
-    let acc_307 = 0;
-    {
-      const t_308 = grad_b1[4];
-      acc_307 = acc_307 + -t_308;
-    }
-    {
-      const t_308 = grad_b1[5];
-      acc_307 = acc_307 + -t_308;
-    }
-    {
-      const t_308 = grad_b1[6];
-      acc_307 = acc_307 + -t_308;
-    }
-    {
-      const t_308 = grad_b1[7];
-      acc_307 = acc_307 + -t_308;
-    }
-    grad_b5_1 = acc_307;
-  }
-  {
-    let acc_307 = 0;
-    {
-      const t_308 = grad_b1[8];
-      acc_307 = acc_307 + -t_308;
-    }
-    {
-      const t_308 = grad_b1[9];
-      acc_307 = acc_307 + -t_308;
-    }
-    {
-      const t_308 = grad_b1[10];
-      acc_307 = acc_307 + -t_308;
-    }
-    {
-      const t_308 = grad_b1[11];
-      acc_307 = acc_307 + -t_308;
-    }
-    grad_b5_2 = acc_307;
-  }
-  {
-    let acc_307 = 0;
-    {
-      const t_308 = grad_b1[12];
-      acc_307 = acc_307 + -t_308;
-    }
-    {
-      const t_308 = grad_b1[13];
-      acc_307 = acc_307 + -t_308;
-    }
-    {
-      const t_308 = grad_b1[14];
-      acc_307 = acc_307 + -t_308;
-    }
+    // sum []  (<prelude>:20: fn cross_entropy(logits, target) = mean(-sum(target * log_softmax(logits, axis = -1), axis = -1)))
+    let acc_313 = 0;
     {
-      const t_308 = grad_b1[15];
-      acc_307 = acc_307 + -t_308;
+      const t_314 = grad_b3[0];
+      acc_313 = acc_313 + -t_314;
     }
-    grad_b5_3 = acc_307;
-  }
-  {
-    let acc_307 = 0;
-    {
-      const t_308 = grad_b1[16];
-      acc_307 = acc_307 + -t_308;
-    }
-    {
-      const t_308 = grad_b1[17];
-      acc_307 = acc_307 + -t_308;
-    }
-    {
-      const t_308 = grad_b1[18];
-      acc_307 = acc_307 + -t_308;
-    }
-    {
-      const t_308 = grad_b1[19];
-      acc_307 = acc_307 + -t_308;
-    }
-    grad_b5_4 = acc_307;
-  }
-  {
-    let acc_307 = 0;
-    {
-      const t_308 = grad_b1[20];
-      acc_307 = acc_307 + -t_308;
-    }
-    {
-      const t_308 = grad_b1[21];
-      acc_307 = acc_307 + -t_308;
-    }
-    {
-      const t_308 = grad_b1[22];
-      acc_307 = acc_307 + -t_308;
-    }
-    {
-      const t_308 = grad_b1[23];
-      acc_307 = acc_307 + -t_308;
-    }
-    grad_b5_5 = acc_307;
-  }
-  {
-    let acc_307 = 0;
-    {
-      const t_308 = grad_b1[24];
-      acc_307 = acc_307 + -t_308;
-    }
     {
-      const t_308 = grad_b1[25];
-      acc_307 = acc_307 + -t_308;
+      const t_314 = grad_b3[1];
+      acc_313 = acc_313 + -t_314;
     }
     {
-      const t_308 = grad_b1[26];
-      acc_307 = acc_307 + -t_308;
+      const t_314 = grad_b3[2];
+      acc_313 = acc_313 + -t_314;
     }
     {
-      const t_308 = grad_b1[27];
-      acc_307 = acc_307 + -t_308;
+      const t_314 = grad_b3[3];
+      acc_313 = acc_313 + -t_314;
     }
-    grad_b5_6 = acc_307;
-  }
-  {
-    let acc_307 = 0;
     {
-      const t_308 = grad_b1[28];
-      acc_307 = acc_307 + -t_308;
+      const t_314 = grad_b3[4];
+      acc_313 = acc_313 + -t_314;
     }
     {
-      const t_308 = grad_b1[29];
-      acc_307 = acc_307 + -t_308;
+      const t_314 = grad_b3[5];
+      acc_313 = acc_313 + -t_314;
     }
     {
-      const t_308 = grad_b1[30];
-      acc_307 = acc_307 + -t_308;
+      const t_314 = grad_b3[6];
+      acc_313 = acc_313 + -t_314;
     }
     {
-      const t_308 = grad_b1[31];
-      acc_307 = acc_307 + -t_308;
-    }
-    grad_b5_7 = acc_307;
-  }
-  {
-    // div [8, 1]  (model.grad:14: probs  = softmax(logits))
-    const t_311 = grad_b5_0;
-    const t_312 = grad_b2_0;
-    grad_b3_0 = t_311 / t_312;
-  }
-  {
-    const t_311 = grad_b5_1;
-    const t_312 = grad_b2_1;
-    grad_b3_1 = t_311 / t_312;
-  }
-  {
-    const t_311 = grad_b5_2;
-    const t_312 = grad_b2_2;
-    grad_b3_2 = t_311 / t_312;
-  }
-  {
-    const t_311 = grad_b5_3;
-    const t_312 = grad_b2_3;
-    grad_b3_3 = t_311 / t_312;
-  }
-  {
-    const t_311 = grad_b5_4;
-    const t_312 = grad_b2_4;
-    grad_b3_4 = t_311 / t_312;
-  }
-  {
-    const t_311 = grad_b5_5;
-    const t_312 = grad_b2_5;
-    grad_b3_5 = t_311 / t_312;
-  }
-  {
-    const t_311 = grad_b5_6;
-    const t_312 = grad_b2_6;
-    grad_b3_6 = t_311 / t_312;
-  }
-  {
-    const t_311 = grad_b5_7;
-    const t_312 = grad_b2_7;
-    grad_b3_7 = t_311 / t_312;
-  }
-  {
-    // d_logits [8, 4]  (model.grad:13: logits = h @ w2 + b2)
-    const t_315 = grad_b1[0];
-    const t_316 = grad_b3_0;
-    const t_317 = grad_b4_0;
-    const t_318 = t_316 * t_317;
-    grad_b6[0] = t_315 + t_318;
-  }
-  {
-    const t_315 = grad_b1[1];
-    const t_316 = grad_b3_0;
-    const t_317 = grad_b4_1;
-    const t_318 = t_316 * t_317;
-    grad_b6[1] = t_315 + t_318;
-  }
-  {
-    const t_315 = grad_b1[2];
-    const t_316 = grad_b3_0;
-    const t_317 = grad_b4_2;
-    const t_318 = t_316 * t_317;
-    grad_b6[2] = t_315 + t_318;
-  }
-  {
-    const t_315 = grad_b1[3];
-    const t_316 = grad_b3_0;
-    const t_317 = grad_b4_3;
-    const t_318 = t_316 * t_317;
-    grad_b6[3] = t_315 + t_318;
-  }
-  {
-    const t_315 = grad_b1[4];
-    const t_316 = grad_b3_1;
-    const t_317 = grad_b4_4;
-    const t_318 = t_316 * t_317;
-    grad_b6[4] = t_315 + t_318;
-  }
-  {
-    const t_315 = grad_b1[5];
-    const t_316 = grad_b3_1;
-    const t_317 = grad_b4_5;
-    const t_318 = t_316 * t_317;
-    grad_b6[5] = t_315 + t_318;
-  }
-  {
-    const t_315 = grad_b1[6];
-    const t_316 = grad_b3_1;
-    const t_317 = grad_b4_6;
-    const t_318 = t_316 * t_317;
-    grad_b6[6] = t_315 + t_318;
-  }
-  {
-    const t_315 = grad_b1[7];
-    const t_316 = grad_b3_1;
-    const t_317 = grad_b4_7;
-    const t_318 = t_316 * t_317;
-    grad_b6[7] = t_315 + t_318;
-  }
-  {
-    const t_315 = grad_b1[8];
-    const t_316 = grad_b3_2;
-    const t_317 = grad_b4_8;
-    const t_318 = t_316 * t_317;
-    grad_b6[8] = t_315 + t_318;
-  }
-  {
-    const t_315 = grad_b1[9];
-    const t_316 = grad_b3_2;
-    const t_317 = grad_b4_9;
-    const t_318 = t_316 * t_317;
-    grad_b6[9] = t_315 + t_318;
-  }
-  {
-    const t_315 = grad_b1[10];
-    const t_316 = grad_b3_2;
-    const t_317 = grad_b4_10;
-    const t_318 = t_316 * t_317;
-    grad_b6[10] = t_315 + t_318;
-  }
-  {
-    const t_315 = grad_b1[11];
-    const t_316 = grad_b3_2;
-    const t_317 = grad_b4_11;
-    const t_318 = t_316 * t_317;
-    grad_b6[11] = t_315 + t_318;
-  }
-  {
-    const t_315 = grad_b1[12];
-    const t_316 = grad_b3_3;
-    const t_317 = grad_b4_12;
-    const t_318 = t_316 * t_317;
-    grad_b6[12] = t_315 + t_318;
-  }
-  {
-    const t_315 = grad_b1[13];
-    const t_316 = grad_b3_3;
-    const t_317 = grad_b4_13;
-    const t_318 = t_316 * t_317;
-    grad_b6[13] = t_315 + t_318;
-  }
-  {
-    const t_315 = grad_b1[14];
-    const t_316 = grad_b3_3;
-    const t_317 = grad_b4_14;
-    const t_318 = t_316 * t_317;
-    grad_b6[14] = t_315 + t_318;
-  }
-  {
-    const t_315 = grad_b1[15];
-    const t_316 = grad_b3_3;
-    const t_317 = grad_b4_15;
-    const t_318 = t_316 * t_317;
-    grad_b6[15] = t_315 + t_318;
-  }
-  {
-    const t_315 = grad_b1[16];
-    const t_316 = grad_b3_4;
-    const t_317 = grad_b4_16;
-    const t_318 = t_316 * t_317;
-    grad_b6[16] = t_315 + t_318;
-  }
-  {
-    const t_315 = grad_b1[17];
-    const t_316 = grad_b3_4;
-    const t_317 = grad_b4_17;
-    const t_318 = t_316 * t_317;
-    grad_b6[17] = t_315 + t_318;
-  }
-  {
-    const t_315 = grad_b1[18];
-    const t_316 = grad_b3_4;
-    const t_317 = grad_b4_18;
-    const t_318 = t_316 * t_317;
-    grad_b6[18] = t_315 + t_318;
-  }
-  {
-    const t_315 = grad_b1[19];
-    const t_316 = grad_b3_4;
-    const t_317 = grad_b4_19;
-    const t_318 = t_316 * t_317;
-    grad_b6[19] = t_315 + t_318;
-  }
-  {
-    const t_315 = grad_b1[20];
-    const t_316 = grad_b3_5;
-    const t_317 = grad_b4_20;
-    const t_318 = t_316 * t_317;
-    grad_b6[20] = t_315 + t_318;
-  }
-  {
-    const t_315 = grad_b1[21];
-    const t_316 = grad_b3_5;
-    const t_317 = grad_b4_21;
-    const t_318 = t_316 * t_317;
-    grad_b6[21] = t_315 + t_318;
-  }
-  {
-    const t_315 = grad_b1[22];
-    const t_316 = grad_b3_5;
-    const t_317 = grad_b4_22;
-    const t_318 = t_316 * t_317;
-    grad_b6[22] = t_315 + t_318;
-  }
-  {
-    const t_315 = grad_b1[23];
-    const t_316 = grad_b3_5;
-    const t_317 = grad_b4_23;
-    const t_318 = t_316 * t_317;
-    grad_b6[23] = t_315 + t_318;
-  }
-  {
-    const t_315 = grad_b1[24];
-    const t_316 = grad_b3_6;
-    const t_317 = grad_b4_24;
-    const t_318 = t_316 * t_317;
-    grad_b6[24] = t_315 + t_318;
-  }
-  {
-    const t_315 = grad_b1[25];
-    const t_316 = grad_b3_6;
-    const t_317 = grad_b4_25;
-    const t_318 = t_316 * t_317;
-    grad_b6[25] = t_315 + t_318;
-  }
-  {
-    const t_315 = grad_b1[26];
-    const t_316 = grad_b3_6;
-    const t_317 = grad_b4_26;
-    const t_318 = t_316 * t_317;
-    grad_b6[26] = t_315 + t_318;
-  }
-  {
-    const t_315 = grad_b1[27];
-    const t_316 = grad_b3_6;
-    const t_317 = grad_b4_27;
-    const t_318 = t_316 * t_317;
-    grad_b6[27] = t_315 + t_318;
-  }
-  {
-    const t_315 = grad_b1[28];
-    const t_316 = grad_b3_7;
-    const t_317 = grad_b4_28;
-    const t_318 = t_316 * t_317;
-    grad_b6[28] = t_315 + t_318;
-  }
-  {
-    const t_315 = grad_b1[29];
-    const t_316 = grad_b3_7;
-    const t_317 = grad_b4_29;
-    const t_318 = t_316 * t_317;
-    grad_b6[29] = t_315 + t_318;
-  }
-  {
-    const t_315 = grad_b1[30];
-    const t_316 = grad_b3_7;
-    const t_317 = grad_b4_30;
-    const t_318 = t_316 * t_317;
-    grad_b6[30] = t_315 + t_318;
-  }
-  {
-    const t_315 = grad_b1[31];
-    const t_316 = grad_b3_7;
-    const t_317 = grad_b4_31;
-    const t_318 = t_316 * t_317;
-    grad_b6[31] = t_315 + t_318;
-  }
-  {
-    // mul [8, 16]  (model.grad:12: h      = relu(x @ w1 + b1))
-    let i_319 = 0;
-    for (; i_319 + 1 < 8; i_319 += 2) {
-      let j_320 = 0;
-      for (; j_320 + 3 < 16; j_320 += 4) {
-        let c00_322 = 0;
-        let c01_323 = 0;
-        let c02_324 = 0;
-        let c03_325 = 0;
-        let c10_326 = 0;
-        let c11_327 = 0;
-        let c12_328 = 0;
-        let c13_329 = 0;
-        {
-          const a_330 = grad_b6[i_319 * 4];
-          const a_331 = grad_b6[(i_319 + 1) * 4];
-          const b_332 = p_w2[j_320 * 4];
-          const b_333 = p_w2[(j_320 + 1) * 4];
-          const b_334 = p_w2[(j_320 + 2) * 4];
-          const b_335 = p_w2[(j_320 + 3) * 4];
-          c00_322 += a_330 * b_332;
-          c01_323 += a_330 * b_333;
-          c02_324 += a_330 * b_334;
-          c03_325 += a_330 * b_335;
-          c10_326 += a_331 * b_332;
-          c11_327 += a_331 * b_333;
-          c12_328 += a_331 * b_334;
-          c13_329 += a_331 * b_335;
-        }
-        {
-          const a_330 = grad_b6[i_319 * 4 + 1];
-          const a_331 = grad_b6[(i_319 + 1) * 4 + 1];
-          const b_332 = p_w2[j_320 * 4 + 1];
-          const b_333 = p_w2[(j_320 + 1) * 4 + 1];
-          const b_334 = p_w2[(j_320 + 2) * 4 + 1];
-          const b_335 = p_w2[(j_320 + 3) * 4 + 1];
-          c00_322 += a_330 * b_332;
-          c01_323 += a_330 * b_333;
-          c02_324 += a_330 * b_334;
-          c03_325 += a_330 * b_335;
-          c10_326 += a_331 * b_332;
-          c11_327 += a_331 * b_333;
-          c12_328 += a_331 * b_334;
-          c13_329 += a_331 * b_335;
-        }
-        {
-          const a_330 = grad_b6[i_319 * 4 + 2];
-          const a_331 = grad_b6[(i_319 + 1) * 4 + 2];
-          const b_332 = p_w2[j_320 * 4 + 2];
-          const b_333 = p_w2[(j_320 + 1) * 4 + 2];
-          const b_334 = p_w2[(j_320 + 2) * 4 + 2];
-          const b_335 = p_w2[(j_320 + 3) * 4 + 2];
-          c00_322 += a_330 * b_332;
-          c01_323 += a_330 * b_333;
-          c02_324 += a_330 * b_334;
-          c03_325 += a_330 * b_335;
-          c10_326 += a_331 * b_332;
-          c11_327 += a_331 * b_333;
-          c12_328 += a_331 * b_334;
-          c13_329 += a_331 * b_335;
-        }
-        {
-          const a_330 = grad_b6[i_319 * 4 + 3];
-          const a_331 = grad_b6[(i_319 + 1) * 4 + 3];
-          const b_332 = p_w2[j_320 * 4 + 3];
-          const b_333 = p_w2[(j_320 + 1) * 4 + 3];
-          const b_334 = p_w2[(j_320 + 2) * 4 + 3];
-          const b_335 = p_w2[(j_320 + 3) * 4 + 3];
-          c00_322 += a_330 * b_332;
-          c01_323 += a_330 * b_333;
-          c02_324 += a_330 * b_334;
-          c03_325 += a_330 * b_335;
-          c10_326 += a_331 * b_332;
-          c11_327 += a_331 * b_333;
-          c12_328 += a_331 * b_334;
-          c13_329 += a_331 * b_335;
-        }
-        {
-          const v_336 = c00_322;
-          const t_337 = grad_b0[i_319 * 16 + j_320];
-          const t_338 = +(t_337 > 0);
-          grad_b7[i_319 * 16 + j_320] = v_336 * t_338;
-        }
-        {
-          const v_339 = c01_323;
-          const t_340 = grad_b0[i_319 * 16 + (j_320 + 1)];
-          const t_341 = +(t_340 > 0);
-          grad_b7[i_319 * 16 + (j_320 + 1)] = v_339 * t_341;
-        }
-        {
-          const v_342 = c02_324;
-          const t_343 = grad_b0[i_319 * 16 + (j_320 + 2)];
-          const t_344 = +(t_343 > 0);
-          grad_b7[i_319 * 16 + (j_320 + 2)] = v_342 * t_344;
-        }
-        {
-          const v_345 = c03_325;
-          const t_346 = grad_b0[i_319 * 16 + (j_320 + 3)];
-          const t_347 = +(t_346 > 0);
-          grad_b7[i_319 * 16 + (j_320 + 3)] = v_345 * t_347;
-        }
-        {
-          const v_348 = c10_326;
-          const t_349 = grad_b0[(i_319 + 1) * 16 + j_320];
-          const t_350 = +(t_349 > 0);
-          grad_b7[(i_319 + 1) * 16 + j_320] = v_348 * t_350;
-        }
-        {
-          const v_351 = c11_327;
-          const t_352 = grad_b0[(i_319 + 1) * 16 + (j_320 + 1)];
-          const t_353 = +(t_352 > 0);
-          grad_b7[(i_319 + 1) * 16 + (j_320 + 1)] = v_351 * t_353;
-        }
-        {
-          const v_354 = c12_328;
-          const t_355 = grad_b0[(i_319 + 1) * 16 + (j_320 + 2)];
-          const t_356 = +(t_355 > 0);
-          grad_b7[(i_319 + 1) * 16 + (j_320 + 2)] = v_354 * t_356;
-        }
-        {
-          const v_357 = c13_329;
-          const t_358 = grad_b0[(i_319 + 1) * 16 + (j_320 + 3)];
-          const t_359 = +(t_358 > 0);
-          grad_b7[(i_319 + 1) * 16 + (j_320 + 3)] = v_357 * t_359;
-        }
-      }
+      const t_314 = grad_b3[7];
+      acc_313 = acc_313 + -t_314;
     }
+    scalars[0] = acc_313;
   }
   {
-    // matmul [5, 16]  (model.grad:12: h      = relu(x @ w1 + b1))
-    let i_360 = 0;
-    for (; i_360 + 1 < 5; i_360 += 2) {
-      let j_361 = 0;
-      for (; j_361 + 3 < 16; j_361 += 4) {
-        let c00_363 = 0;
-        let c01_364 = 0;
-        let c02_365 = 0;
-        let c03_366 = 0;
-        let c10_367 = 0;
-        let c11_368 = 0;
-        let c12_369 = 0;
-        let c13_370 = 0;
-        {
-          const a_371 = in_x[i_360];
-          const a_372 = in_x[i_360 + 1];
-          const b_373 = grad_b7[j_361];
-          const b_374 = grad_b7[j_361 + 1];
-          const b_375 = grad_b7[j_361 + 2];
-          const b_376 = grad_b7[j_361 + 3];
-          c00_363 += a_371 * b_373;
-          c01_364 += a_371 * b_374;
-          c02_365 += a_371 * b_375;
-          c03_366 += a_371 * b_376;
-          c10_367 += a_372 * b_373;
-          c11_368 += a_372 * b_374;
-          c12_369 += a_372 * b_375;
-          c13_370 += a_372 * b_376;
-        }
-        {
-          const a_371 = in_x[5 + i_360];
-          const a_372 = in_x[5 + (i_360 + 1)];
-          const b_373 = grad_b7[16 + j_361];
-          const b_374 = grad_b7[16 + (j_361 + 1)];
-          const b_375 = grad_b7[16 + (j_361 + 2)];
-          const b_376 = grad_b7[16 + (j_361 + 3)];
-          c00_363 += a_371 * b_373;
-          c01_364 += a_371 * b_374;
-          c02_365 += a_371 * b_375;
-          c03_366 += a_371 * b_376;
-          c10_367 += a_372 * b_373;
-          c11_368 += a_372 * b_374;
-          c12_369 += a_372 * b_375;
-          c13_370 += a_372 * b_376;
-        }
-        {
-          const a_371 = in_x[10 + i_360];
-          const a_372 = in_x[10 + (i_360 + 1)];
-          const b_373 = grad_b7[32 + j_361];
-          const b_374 = grad_b7[32 + (j_361 + 1)];
-          const b_375 = grad_b7[32 + (j_361 + 2)];
-          const b_376 = grad_b7[32 + (j_361 + 3)];
-          c00_363 += a_371 * b_373;
-          c01_364 += a_371 * b_374;
-          c02_365 += a_371 * b_375;
-          c03_366 += a_371 * b_376;
-          c10_367 += a_372 * b_373;
-          c11_368 += a_372 * b_374;
-          c12_369 += a_372 * b_375;
-          c13_370 += a_372 * b_376;
-        }
-        {
-          const a_371 = in_x[15 + i_360];
-          const a_372 = in_x[15 + (i_360 + 1)];
-          const b_373 = grad_b7[48 + j_361];
-          const b_374 = grad_b7[48 + (j_361 + 1)];
-          const b_375 = grad_b7[48 + (j_361 + 2)];
-          const b_376 = grad_b7[48 + (j_361 + 3)];
-          c00_363 += a_371 * b_373;
-          c01_364 += a_371 * b_374;
-          c02_365 += a_371 * b_375;
-          c03_366 += a_371 * b_376;
-          c10_367 += a_372 * b_373;
-          c11_368 += a_372 * b_374;
-          c12_369 += a_372 * b_375;
-          c13_370 += a_372 * b_376;
-        }
-        {
-          const a_371 = in_x[20 + i_360];
-          const a_372 = in_x[20 + (i_360 + 1)];
-          const b_373 = grad_b7[64 + j_361];
-          const b_374 = grad_b7[64 + (j_361 + 1)];
-          const b_375 = grad_b7[64 + (j_361 + 2)];
-          const b_376 = grad_b7[64 + (j_361 + 3)];
-          c00_363 += a_371 * b_373;
-          c01_364 += a_371 * b_374;
-          c02_365 += a_371 * b_375;
-          c03_366 += a_371 * b_376;
-          c10_367 += a_372 * b_373;
-          c11_368 += a_372 * b_374;
-          c12_369 += a_372 * b_375;
-          c13_370 += a_372 * b_376;
-        }
-        {
-          const a_371 = in_x[25 + i_360];
-          const a_372 = in_x[25 + (i_360 + 1)];
-          const b_373 = grad_b7[80 + j_361];
-          const b_374 = grad_b7[80 + (j_361 + 1)];
-          const b_375 = grad_b7[80 + (j_361 + 2)];
-          const b_376 = grad_b7[80 + (j_361 + 3)];
-          c00_363 += a_371 * b_373;
-          c01_364 += a_371 * b_374;
-          c02_365 += a_371 * b_375;
-          c03_366 += a_371 * b_376;
-          c10_367 += a_372 * b_373;
-          c11_368 += a_372 * b_374;
-          c12_369 += a_372 * b_375;
-          c13_370 += a_372 * b_376;
-        }
-        {
-          const a_371 = in_x[30 + i_360];
-          const a_372 = in_x[30 + (i_360 + 1)];
-          const b_373 = grad_b7[96 + j_361];
-          const b_374 = grad_b7[96 + (j_361 + 1)];
-          const b_375 = grad_b7[96 + (j_361 + 2)];
-          const b_376 = grad_b7[96 + (j_361 + 3)];
-          c00_363 += a_371 * b_373;
-          c01_364 += a_371 * b_374;
-          c02_365 += a_371 * b_375;
-          c03_366 += a_371 * b_376;
-          c10_367 += a_372 * b_373;
-          c11_368 += a_372 * b_374;
-          c12_369 += a_372 * b_375;
-          c13_370 += a_372 * b_376;
-        }
-        {
-          const a_371 = in_x[35 + i_360];
-          const a_372 = in_x[35 + (i_360 + 1)];
-          const b_373 = grad_b7[112 + j_361];
-          const b_374 = grad_b7[112 + (j_361 + 1)];
-          const b_375 = grad_b7[112 + (j_361 + 2)];
-          const b_376 = grad_b7[112 + (j_361 + 3)];
-          c00_363 += a_371 * b_373;
-          c01_364 += a_371 * b_374;
-          c02_365 += a_371 * b_375;
-          c03_366 += a_371 * b_376;
-          c10_367 += a_372 * b_373;
-          c11_368 += a_372 * b_374;
-          c12_369 += a_372 * b_375;
-          c13_370 += a_372 * b_376;
-        }
-        grad_b8[i_360 * 16 + j_361] = c00_363;
-        grad_b8[i_360 * 16 + (j_361 + 1)] = c01_364;
-        grad_b8[i_360 * 16 + (j_361 + 2)] = c02_365;
-        grad_b8[i_360 * 16 + (j_361 + 3)] = c03_366;
-        grad_b8[(i_360 + 1) * 16 + j_361] = c10_367;
-        grad_b8[(i_360 + 1) * 16 + (j_361 + 1)] = c11_368;
-        grad_b8[(i_360 + 1) * 16 + (j_361 + 2)] = c12_369;
-        grad_b8[(i_360 + 1) * 16 + (j_361 + 3)] = c13_370;
-      }
-    }
-    for (; i_360 < 5; i_360++) {
-      let j_361 = 0;
-      for (; j_361 + 3 < 16; j_361 += 4) {
-        let c00_378 = 0;
-        let c01_379 = 0;
-        let c02_380 = 0;
-        let c03_381 = 0;
-        {
-          const a_382 = in_x[i_360];
-          const b_383 = grad_b7[j_361];
-          const b_384 = grad_b7[j_361 + 1];
-          const b_385 = grad_b7[j_361 + 2];
-          const b_386 = grad_b7[j_361 + 3];
-          c00_378 += a_382 * b_383;
-          c01_379 += a_382 * b_384;
-          c02_380 += a_382 * b_385;
-          c03_381 += a_382 * b_386;
-        }
-        {
-          const a_382 = in_x[5 + i_360];
-          const b_383 = grad_b7[16 + j_361];
-          const b_384 = grad_b7[16 + (j_361 + 1)];
-          const b_385 = grad_b7[16 + (j_361 + 2)];
-          const b_386 = grad_b7[16 + (j_361 + 3)];
-          c00_378 += a_382 * b_383;
-          c01_379 += a_382 * b_384;
-          c02_380 += a_382 * b_385;
-          c03_381 += a_382 * b_386;
-        }
-        {
-          const a_382 = in_x[10 + i_360];
-          const b_383 = grad_b7[32 + j_361];
-          const b_384 = grad_b7[32 + (j_361 + 1)];
-          const b_385 = grad_b7[32 + (j_361 + 2)];
-          const b_386 = grad_b7[32 + (j_361 + 3)];
-          c00_378 += a_382 * b_383;
-          c01_379 += a_382 * b_384;
-          c02_380 += a_382 * b_385;
-          c03_381 += a_382 * b_386;
-        }
-        {
-          const a_382 = in_x[15 + i_360];
-          const b_383 = grad_b7[48 + j_361];
-          const b_384 = grad_b7[48 + (j_361 + 1)];
-          const b_385 = grad_b7[48 + (j_361 + 2)];
-          const b_386 = grad_b7[48 + (j_361 + 3)];
-          c00_378 += a_382 * b_383;
-          c01_379 += a_382 * b_384;
-          c02_380 += a_382 * b_385;
-          c03_381 += a_382 * b_386;
-        }
-        {
-          const a_382 = in_x[20 + i_360];
-          const b_383 = grad_b7[64 + j_361];
-          const b_384 = grad_b7[64 + (j_361 + 1)];
-          const b_385 = grad_b7[64 + (j_361 + 2)];
-          const b_386 = grad_b7[64 + (j_361 + 3)];
-          c00_378 += a_382 * b_383;
-          c01_379 += a_382 * b_384;
-          c02_380 += a_382 * b_385;
-          c03_381 += a_382 * b_386;
-        }
-        {
-          const a_382 = in_x[25 + i_360];
-          const b_383 = grad_b7[80 + j_361];
-          const b_384 = grad_b7[80 + (j_361 + 1)];
-          const b_385 = grad_b7[80 + (j_361 + 2)];
-          const b_386 = grad_b7[80 + (j_361 + 3)];
-          c00_378 += a_382 * b_383;
-          c01_379 += a_382 * b_384;
-          c02_380 += a_382 * b_385;
-          c03_381 += a_382 * b_386;
-        }
-        {
-          const a_382 = in_x[30 + i_360];
-          const b_383 = grad_b7[96 + j_361];
-          const b_384 = grad_b7[96 + (j_361 + 1)];
-          const b_385 = grad_b7[96 + (j_361 + 2)];
-          const b_386 = grad_b7[96 + (j_361 + 3)];
-          c00_378 += a_382 * b_383;
-          c01_379 += a_382 * b_384;
-          c02_380 += a_382 * b_385;
-          c03_381 += a_382 * b_386;
-        }
-        {
-          const a_382 = in_x[35 + i_360];
-          const b_383 = grad_b7[112 + j_361];
-          const b_384 = grad_b7[112 + (j_361 + 1)];
-          const b_385 = grad_b7[112 + (j_361 + 2)];
-          const b_386 = grad_b7[112 + (j_361 + 3)];
-          c00_378 += a_382 * b_383;
-          c01_379 += a_382 * b_384;
-          c02_380 += a_382 * b_385;
-          c03_381 += a_382 * b_386;
-        }
-        grad_b8[i_360 * 16 + j_361] = c00_378;
-        grad_b8[i_360 * 16 + (j_361 + 1)] = c01_379;
-        grad_b8[i_360 * 16 + (j_361 + 2)] = c02_380;
-        grad_b8[i_360 * 16 + (j_361 + 3)] = c03_381;
-      }
-    }
+    // loss []  (<prelude>:20: fn cross_entropy(logits, target) = mean(-sum(target * log_softmax(logits, axis = -1), axis = -1)))
+    const t_315 = scalars[0];
+    scalars[1] = t_315 / 8;
   }
+  // mul [8, 4]  (<prelude>:20: fn cross_entropy(logits, target) = mean(-sum(target * log_softmax(logits, axis = -1), axis = -1)))
+  kernel_mul(grad_b1, in_target);
+  // sum [8]  (model.grad:14: probs  = softmax(logits))
+  kernel_sum_320(grad_b5, grad_b1);
+  // div [8, 1]  (model.grad:14: probs  = softmax(logits))
+  kernel_div(grad_b3, grad_b5, grad_b2);
+  // d_logits [8, 4]  (model.grad:13: logits = h @ w2 + b2)
+  kernel_d_logits(grad_b6, grad_b1, grad_b3, grad_b4);
+  // mul [8, 16]  (model.grad:12: h      = relu(x @ w1 + b1))
+  kernel_mul_343(grad_b7, grad_b6, p_w2, grad_b0);
+  // matmul [5, 16]  (model.grad:12: h      = relu(x @ w1 + b1))
+  kernel_matmul(grad_b8, in_x, grad_b7);
   // sum [16]  (model.grad:12: h      = relu(x @ w1 + b1))
-  grad_b9[0] = 0;
-  grad_b9[1] = 0;
-  grad_b9[2] = 0;
-  grad_b9[3] = 0;
-  grad_b9[4] = 0;
-  grad_b9[5] = 0;
-  grad_b9[6] = 0;
-  grad_b9[7] = 0;
-  grad_b9[8] = 0;
-  grad_b9[9] = 0;
-  grad_b9[10] = 0;
-  grad_b9[11] = 0;
-  grad_b9[12] = 0;
-  grad_b9[13] = 0;
-  grad_b9[14] = 0;
-  grad_b9[15] = 0;
-  for (let i_387 = 0; i_387 < 8; i_387++) {
-    {
-      const v_390 = grad_b7[i_387 * 16];
-      grad_b9[0] = grad_b9[0] + v_390;
-    }
-    {
-      const v_390 = grad_b7[i_387 * 16 + 1];
-      grad_b9[1] = grad_b9[1] + v_390;
-    }
-    {
-      const v_390 = grad_b7[i_387 * 16 + 2];
-      grad_b9[2] = grad_b9[2] + v_390;
-    }
-    {
-      const v_390 = grad_b7[i_387 * 16 + 3];
-      grad_b9[3] = grad_b9[3] + v_390;
-    }
-    {
-      const v_390 = grad_b7[i_387 * 16 + 4];
-      grad_b9[4] = grad_b9[4] + v_390;
-    }
-    {
-      const v_390 = grad_b7[i_387 * 16 + 5];
-      grad_b9[5] = grad_b9[5] + v_390;
-    }
-    {
-      const v_390 = grad_b7[i_387 * 16 + 6];
-      grad_b9[6] = grad_b9[6] + v_390;
-    }
-    {
-      const v_390 = grad_b7[i_387 * 16 + 7];
-      grad_b9[7] = grad_b9[7] + v_390;
-    }
-    {
-      const v_390 = grad_b7[i_387 * 16 + 8];
-      grad_b9[8] = grad_b9[8] + v_390;
-    }
-    {
-      const v_390 = grad_b7[i_387 * 16 + 9];
-      grad_b9[9] = grad_b9[9] + v_390;
-    }
-    {
-      const v_390 = grad_b7[i_387 * 16 + 10];
-      grad_b9[10] = grad_b9[10] + v_390;
-    }
-    {
-      const v_390 = grad_b7[i_387 * 16 + 11];
-      grad_b9[11] = grad_b9[11] + v_390;
-    }
-    {
-      const v_390 = grad_b7[i_387 * 16 + 12];
-      grad_b9[12] = grad_b9[12] + v_390;
-    }
-    {
-      const v_390 = grad_b7[i_387 * 16 + 13];
-      grad_b9[13] = grad_b9[13] + v_390;
-    }
-    {
-      const v_390 = grad_b7[i_387 * 16 + 14];
-      grad_b9[14] = grad_b9[14] + v_390;
-    }
-    {
-      const v_390 = grad_b7[i_387 * 16 + 15];
-      grad_b9[15] = grad_b9[15] + v_390;
-    }
-  }
-  {
-    // matmul [16, 4]  (model.grad:13: logits = h @ w2 + b2)
-    let i_391 = 0;
-    for (; i_391 + 1 < 16; i_391 += 2) {
-      let j_392 = 0;
-      for (; j_392 + 3 < 4; j_392 += 4) {
-        let c00_394 = 0;
-        let c01_395 = 0;
-        let c02_396 = 0;
-        let c03_397 = 0;
-        let c10_398 = 0;
-        let c11_399 = 0;
-        let c12_400 = 0;
-        let c13_401 = 0;
-        {
-          const a_402 = grad_b0[i_391];
-          const a_403 = grad_b0[i_391 + 1];
-          const b_404 = grad_b6[j_392];
-          const b_405 = grad_b6[j_392 + 1];
-          const b_406 = grad_b6[j_392 + 2];
-          const b_407 = grad_b6[j_392 + 3];
-          c00_394 += a_402 * b_404;
-          c01_395 += a_402 * b_405;
-          c02_396 += a_402 * b_406;
-          c03_397 += a_402 * b_407;
-          c10_398 += a_403 * b_404;
-          c11_399 += a_403 * b_405;
-          c12_400 += a_403 * b_406;
-          c13_401 += a_403 * b_407;
-        }
-        {
-          const a_402 = grad_b0[16 + i_391];
-          const a_403 = grad_b0[16 + (i_391 + 1)];
-          const b_404 = grad_b6[4 + j_392];
-          const b_405 = grad_b6[4 + (j_392 + 1)];
-          const b_406 = grad_b6[4 + (j_392 + 2)];
-          const b_407 = grad_b6[4 + (j_392 + 3)];
-          c00_394 += a_402 * b_404;
-          c01_395 += a_402 * b_405;
-          c02_396 += a_402 * b_406;
-          c03_397 += a_402 * b_407;
-          c10_398 += a_403 * b_404;
-          c11_399 += a_403 * b_405;
-          c12_400 += a_403 * b_406;
-          c13_401 += a_403 * b_407;
-        }
-        {
-          const a_402 = grad_b0[32 + i_391];
-          const a_403 = grad_b0[32 + (i_391 + 1)];
-          const b_404 = grad_b6[8 + j_392];
-          const b_405 = grad_b6[8 + (j_392 + 1)];
-          const b_406 = grad_b6[8 + (j_392 + 2)];
-          const b_407 = grad_b6[8 + (j_392 + 3)];
-          c00_394 += a_402 * b_404;
-          c01_395 += a_402 * b_405;
-          c02_396 += a_402 * b_406;
-          c03_397 += a_402 * b_407;
-          c10_398 += a_403 * b_404;
-          c11_399 += a_403 * b_405;
-          c12_400 += a_403 * b_406;
-          c13_401 += a_403 * b_407;
-        }
-        {
-          const a_402 = grad_b0[48 + i_391];
-          const a_403 = grad_b0[48 + (i_391 + 1)];
-          const b_404 = grad_b6[12 + j_392];
-          const b_405 = grad_b6[12 + (j_392 + 1)];
-          const b_406 = grad_b6[12 + (j_392 + 2)];
-          const b_407 = grad_b6[12 + (j_392 + 3)];
-          c00_394 += a_402 * b_404;
-          c01_395 += a_402 * b_405;
-          c02_396 += a_402 * b_406;
-          c03_397 += a_402 * b_407;
-          c10_398 += a_403 * b_404;
-          c11_399 += a_403 * b_405;
-          c12_400 += a_403 * b_406;
-          c13_401 += a_403 * b_407;
-        }
-        {
-          const a_402 = grad_b0[64 + i_391];
-          const a_403 = grad_b0[64 + (i_391 + 1)];
-          const b_404 = grad_b6[16 + j_392];
-          const b_405 = grad_b6[16 + (j_392 + 1)];
-          const b_406 = grad_b6[16 + (j_392 + 2)];
-          const b_407 = grad_b6[16 + (j_392 + 3)];
-          c00_394 += a_402 * b_404;
-          c01_395 += a_402 * b_405;
-          c02_396 += a_402 * b_406;
-          c03_397 += a_402 * b_407;
-          c10_398 += a_403 * b_404;
-          c11_399 += a_403 * b_405;
-          c12_400 += a_403 * b_406;
-          c13_401 += a_403 * b_407;
-        }
-        {
-          const a_402 = grad_b0[80 + i_391];
-          const a_403 = grad_b0[80 + (i_391 + 1)];
-          const b_404 = grad_b6[20 + j_392];
-          const b_405 = grad_b6[20 + (j_392 + 1)];
-          const b_406 = grad_b6[20 + (j_392 + 2)];
-          const b_407 = grad_b6[20 + (j_392 + 3)];
-          c00_394 += a_402 * b_404;
-          c01_395 += a_402 * b_405;
-          c02_396 += a_402 * b_406;
-          c03_397 += a_402 * b_407;
-          c10_398 += a_403 * b_404;
-          c11_399 += a_403 * b_405;
-          c12_400 += a_403 * b_406;
-          c13_401 += a_403 * b_407;
-        }
-        {
-          const a_402 = grad_b0[96 + i_391];
-          const a_403 = grad_b0[96 + (i_391 + 1)];
-          const b_404 = grad_b6[24 + j_392];
-          const b_405 = grad_b6[24 + (j_392 + 1)];
-          const b_406 = grad_b6[24 + (j_392 + 2)];
-          const b_407 = grad_b6[24 + (j_392 + 3)];
-          c00_394 += a_402 * b_404;
-          c01_395 += a_402 * b_405;
-          c02_396 += a_402 * b_406;
-          c03_397 += a_402 * b_407;
-          c10_398 += a_403 * b_404;
-          c11_399 += a_403 * b_405;
-          c12_400 += a_403 * b_406;
-          c13_401 += a_403 * b_407;
-        }
-        {
-          const a_402 = grad_b0[112 + i_391];
-          const a_403 = grad_b0[112 + (i_391 + 1)];
-          const b_404 = grad_b6[28 + j_392];
-          const b_405 = grad_b6[28 + (j_392 + 1)];
-          const b_406 = grad_b6[28 + (j_392 + 2)];
-          const b_407 = grad_b6[28 + (j_392 + 3)];
-          c00_394 += a_402 * b_404;
-          c01_395 += a_402 * b_405;
-          c02_396 += a_402 * b_406;
-          c03_397 += a_402 * b_407;
-          c10_398 += a_403 * b_404;
-          c11_399 += a_403 * b_405;
-          c12_400 += a_403 * b_406;
-          c13_401 += a_403 * b_407;
-        }
-        grad_b10[i_391 * 4 + j_392] = c00_394;
-        grad_b10[i_391 * 4 + (j_392 + 1)] = c01_395;
-        grad_b10[i_391 * 4 + (j_392 + 2)] = c02_396;
-        grad_b10[i_391 * 4 + (j_392 + 3)] = c03_397;
-        grad_b10[(i_391 + 1) * 4 + j_392] = c10_398;
-        grad_b10[(i_391 + 1) * 4 + (j_392 + 1)] = c11_399;
-        grad_b10[(i_391 + 1) * 4 + (j_392 + 2)] = c12_400;
-        grad_b10[(i_391 + 1) * 4 + (j_392 + 3)] = c13_401;
-      }
-    }
-  }
+  kernel_sum_415(grad_b9, grad_b7);
+  // matmul [16, 4]  (model.grad:13: logits = h @ w2 + b2)
+  kernel_matmul_422(grad_b10, grad_b0, grad_b6);
   // sum [4]  (model.grad:13: logits = h @ w2 + b2)
-  grad_b11[0] = 0;
-  grad_b11[1] = 0;
-  grad_b11[2] = 0;
-  grad_b11[3] = 0;
-  {
-    const v_411 = grad_b6[0];
-    grad_b11[0] = grad_b11[0] + v_411;
-  }
-  {
-    const v_411 = grad_b6[1];
-    grad_b11[1] = grad_b11[1] + v_411;
-  }
-  {
-    const v_411 = grad_b6[2];
-    grad_b11[2] = grad_b11[2] + v_411;
-  }
-  {
-    const v_411 = grad_b6[3];
-    grad_b11[3] = grad_b11[3] + v_411;
-  }
-  {
-    const v_411 = grad_b6[4];
-    grad_b11[0] = grad_b11[0] + v_411;
-  }
-  {
-    const v_411 = grad_b6[5];
-    grad_b11[1] = grad_b11[1] + v_411;
-  }
-  {
-    const v_411 = grad_b6[6];
-    grad_b11[2] = grad_b11[2] + v_411;
-  }
-  {
-    const v_411 = grad_b6[7];
-    grad_b11[3] = grad_b11[3] + v_411;
-  }
-  {
-    const v_411 = grad_b6[8];
-    grad_b11[0] = grad_b11[0] + v_411;
-  }
-  {
-    const v_411 = grad_b6[9];
-    grad_b11[1] = grad_b11[1] + v_411;
-  }
-  {
-    const v_411 = grad_b6[10];
-    grad_b11[2] = grad_b11[2] + v_411;
-  }
-  {
-    const v_411 = grad_b6[11];
-    grad_b11[3] = grad_b11[3] + v_411;
-  }
-  {
-    const v_411 = grad_b6[12];
-    grad_b11[0] = grad_b11[0] + v_411;
-  }
-  {
-    const v_411 = grad_b6[13];
-    grad_b11[1] = grad_b11[1] + v_411;
-  }
-  {
-    const v_411 = grad_b6[14];
-    grad_b11[2] = grad_b11[2] + v_411;
-  }
-  {
-    const v_411 = grad_b6[15];
-    grad_b11[3] = grad_b11[3] + v_411;
-  }
-  {
-    const v_411 = grad_b6[16];
-    grad_b11[0] = grad_b11[0] + v_411;
-  }
-  {
-    const v_411 = grad_b6[17];
-    grad_b11[1] = grad_b11[1] + v_411;
-  }
-  {
-    const v_411 = grad_b6[18];
-    grad_b11[2] = grad_b11[2] + v_411;
-  }
-  {
-    const v_411 = grad_b6[19];
-    grad_b11[3] = grad_b11[3] + v_411;
-  }
-  {
-    const v_411 = grad_b6[20];
-    grad_b11[0] = grad_b11[0] + v_411;
-  }
-  {
-    const v_411 = grad_b6[21];
-    grad_b11[1] = grad_b11[1] + v_411;
-  }
-  {
-    const v_411 = grad_b6[22];
-    grad_b11[2] = grad_b11[2] + v_411;
-  }
-  {
-    const v_411 = grad_b6[23];
-    grad_b11[3] = grad_b11[3] + v_411;
-  }
-  {
-    const v_411 = grad_b6[24];
-    grad_b11[0] = grad_b11[0] + v_411;
-  }
-  {
-    const v_411 = grad_b6[25];
-    grad_b11[1] = grad_b11[1] + v_411;
-  }
-  {
-    const v_411 = grad_b6[26];
-    grad_b11[2] = grad_b11[2] + v_411;
-  }
-  {
-    const v_411 = grad_b6[27];
-    grad_b11[3] = grad_b11[3] + v_411;
-  }
-  {
-    const v_411 = grad_b6[28];
-    grad_b11[0] = grad_b11[0] + v_411;
-  }
-  {
-    const v_411 = grad_b6[29];
-    grad_b11[1] = grad_b11[1] + v_411;
-  }
-  {
-    const v_411 = grad_b6[30];
-    grad_b11[2] = grad_b11[2] + v_411;
-  }
-  {
-    const v_411 = grad_b6[31];
-    grad_b11[3] = grad_b11[3] + v_411;
-  }
-  grad_scratch[0] = s_loss_302;
+  kernel_sum_441(grad_b11, grad_b6);
+  grad_scratch[0] = scalars[1];
 }
 const grad_result = {
   grads: {
@@ -4737,2455 +4809,186 @@ function valueAndGrad(values) {
   grad_result.value = grad_scratch[0];
   return grad_result;
 }
-const step_b10 = new F(64);
-const step_b8 = new F(80);
-const step_b7 = new F(128);
-const step_b6 = new F(32);
-const step_b1 = new F(32);
-const step_b0 = new F(128);
-const step_scratch = new Float64Array(5);
-function run_step(in_x, in_target, p_w1, p_b1, p_w2, p_b2) {
-  let step_b11_0 = 0, step_b11_1 = 0, step_b11_2 = 0, step_b11_3 = 0, step_b2_0 = 0, step_b2_1 = 0, step_b2_2 = 0, step_b2_3 = 0, step_b2_4 = 0, step_b2_5 = 0, step_b2_6 = 0, step_b2_7 = 0, step_b3_0 = 0, step_b3_1 = 0, step_b3_2 = 0, step_b3_3 = 0, step_b3_4 = 0, step_b3_5 = 0, step_b3_6 = 0, step_b3_7 = 0, step_b4_0 = 0, step_b4_1 = 0, step_b4_2 = 0, step_b4_3 = 0, step_b4_4 = 0, step_b4_5 = 0, step_b4_6 = 0, step_b4_7 = 0, step_b4_8 = 0, step_b4_9 = 0, step_b4_10 = 0, step_b4_11 = 0, step_b4_12 = 0, step_b4_13 = 0, step_b4_14 = 0, step_b4_15 = 0, step_b4_16 = 0, step_b4_17 = 0, step_b4_18 = 0, step_b4_19 = 0, step_b4_20 = 0, step_b4_21 = 0, step_b4_22 = 0, step_b4_23 = 0, step_b4_24 = 0, step_b4_25 = 0, step_b4_26 = 0, step_b4_27 = 0, step_b4_28 = 0, step_b4_29 = 0, step_b4_30 = 0, step_b4_31 = 0, step_b5_0 = 0, step_b5_1 = 0, step_b5_2 = 0, step_b5_3 = 0, step_b5_4 = 0, step_b5_5 = 0, step_b5_6 = 0, step_b5_7 = 0, step_b9_0 = 0, step_b9_1 = 0, step_b9_2 = 0, step_b9_3 = 0, step_b9_4 = 0, step_b9_5 = 0, step_b9_6 = 0, step_b9_7 = 0, step_b9_8 = 0, step_b9_9 = 0, step_b9_10 = 0, step_b9_11 = 0, step_b9_12 = 0, step_b9_13 = 0, step_b9_14 = 0, step_b9_15 = 0;
-  {
-    // h [8, 16]  (model.grad:12: h      = relu(x @ w1 + b1))
-    let i_412 = 0;
-    for (; i_412 + 1 < 8; i_412 += 2) {
-      let j_413 = 0;
-      for (; j_413 + 3 < 16; j_413 += 4) {
-        let c00_415 = 0;
-        let c01_416 = 0;
-        let c02_417 = 0;
-        let c03_418 = 0;
-        let c10_419 = 0;
-        let c11_420 = 0;
-        let c12_421 = 0;
-        let c13_422 = 0;
-        {
-          const a_423 = in_x[i_412 * 5];
-          const a_424 = in_x[(i_412 + 1) * 5];
-          const b_425 = p_w1[j_413];
-          const b_426 = p_w1[j_413 + 1];
-          const b_427 = p_w1[j_413 + 2];
-          const b_428 = p_w1[j_413 + 3];
-          c00_415 += a_423 * b_425;
-          c01_416 += a_423 * b_426;
-          c02_417 += a_423 * b_427;
-          c03_418 += a_423 * b_428;
-          c10_419 += a_424 * b_425;
-          c11_420 += a_424 * b_426;
-          c12_421 += a_424 * b_427;
-          c13_422 += a_424 * b_428;
-        }
-        {
-          const a_423 = in_x[i_412 * 5 + 1];
-          const a_424 = in_x[(i_412 + 1) * 5 + 1];
-          const b_425 = p_w1[16 + j_413];
-          const b_426 = p_w1[16 + (j_413 + 1)];
-          const b_427 = p_w1[16 + (j_413 + 2)];
-          const b_428 = p_w1[16 + (j_413 + 3)];
-          c00_415 += a_423 * b_425;
-          c01_416 += a_423 * b_426;
-          c02_417 += a_423 * b_427;
-          c03_418 += a_423 * b_428;
-          c10_419 += a_424 * b_425;
-          c11_420 += a_424 * b_426;
-          c12_421 += a_424 * b_427;
-          c13_422 += a_424 * b_428;
-        }
-        {
-          const a_423 = in_x[i_412 * 5 + 2];
-          const a_424 = in_x[(i_412 + 1) * 5 + 2];
-          const b_425 = p_w1[32 + j_413];
-          const b_426 = p_w1[32 + (j_413 + 1)];
-          const b_427 = p_w1[32 + (j_413 + 2)];
-          const b_428 = p_w1[32 + (j_413 + 3)];
-          c00_415 += a_423 * b_425;
-          c01_416 += a_423 * b_426;
-          c02_417 += a_423 * b_427;
-          c03_418 += a_423 * b_428;
-          c10_419 += a_424 * b_425;
-          c11_420 += a_424 * b_426;
-          c12_421 += a_424 * b_427;
-          c13_422 += a_424 * b_428;
-        }
-        {
-          const a_423 = in_x[i_412 * 5 + 3];
-          const a_424 = in_x[(i_412 + 1) * 5 + 3];
-          const b_425 = p_w1[48 + j_413];
-          const b_426 = p_w1[48 + (j_413 + 1)];
-          const b_427 = p_w1[48 + (j_413 + 2)];
-          const b_428 = p_w1[48 + (j_413 + 3)];
-          c00_415 += a_423 * b_425;
-          c01_416 += a_423 * b_426;
-          c02_417 += a_423 * b_427;
-          c03_418 += a_423 * b_428;
-          c10_419 += a_424 * b_425;
-          c11_420 += a_424 * b_426;
-          c12_421 += a_424 * b_427;
-          c13_422 += a_424 * b_428;
-        }
-        {
-          const a_423 = in_x[i_412 * 5 + 4];
-          const a_424 = in_x[(i_412 + 1) * 5 + 4];
-          const b_425 = p_w1[64 + j_413];
-          const b_426 = p_w1[64 + (j_413 + 1)];
-          const b_427 = p_w1[64 + (j_413 + 2)];
-          const b_428 = p_w1[64 + (j_413 + 3)];
-          c00_415 += a_423 * b_425;
-          c01_416 += a_423 * b_426;
-          c02_417 += a_423 * b_427;
-          c03_418 += a_423 * b_428;
-          c10_419 += a_424 * b_425;
-          c11_420 += a_424 * b_426;
-          c12_421 += a_424 * b_427;
-          c13_422 += a_424 * b_428;
-        }
-        {
-          const v_429 = c00_415;
-          const t_430 = p_b1[j_413];
-          const t_431 = v_429 + t_430;
-          step_b0[i_412 * 16 + j_413] = t_431 > 0 ? t_431 : 0;
-        }
-        {
-          const v_432 = c01_416;
-          const t_433 = p_b1[j_413 + 1];
-          const t_434 = v_432 + t_433;
-          step_b0[i_412 * 16 + (j_413 + 1)] = t_434 > 0 ? t_434 : 0;
-        }
-        {
-          const v_435 = c02_417;
-          const t_436 = p_b1[j_413 + 2];
-          const t_437 = v_435 + t_436;
-          step_b0[i_412 * 16 + (j_413 + 2)] = t_437 > 0 ? t_437 : 0;
-        }
-        {
-          const v_438 = c03_418;
-          const t_439 = p_b1[j_413 + 3];
-          const t_440 = v_438 + t_439;
-          step_b0[i_412 * 16 + (j_413 + 3)] = t_440 > 0 ? t_440 : 0;
-        }
-        {
-          const v_441 = c10_419;
-          const t_442 = p_b1[j_413];
-          const t_443 = v_441 + t_442;
-          step_b0[(i_412 + 1) * 16 + j_413] = t_443 > 0 ? t_443 : 0;
-        }
-        {
-          const v_444 = c11_420;
-          const t_445 = p_b1[j_413 + 1];
-          const t_446 = v_444 + t_445;
-          step_b0[(i_412 + 1) * 16 + (j_413 + 1)] = t_446 > 0 ? t_446 : 0;
-        }
-        {
-          const v_447 = c12_421;
-          const t_448 = p_b1[j_413 + 2];
-          const t_449 = v_447 + t_448;
-          step_b0[(i_412 + 1) * 16 + (j_413 + 2)] = t_449 > 0 ? t_449 : 0;
-        }
-        {
-          const v_450 = c13_422;
-          const t_451 = p_b1[j_413 + 3];
-          const t_452 = v_450 + t_451;
-          step_b0[(i_412 + 1) * 16 + (j_413 + 3)] = t_452 > 0 ? t_452 : 0;
-        }
-      }
-    }
-  }
-  {
-    // logits [8, 4]  (model.grad:13: logits = h @ w2 + b2)
-    let i_453 = 0;
-    for (; i_453 + 1 < 8; i_453 += 2) {
-      let j_454 = 0;
-      for (; j_454 + 3 < 4; j_454 += 4) {
-        let c00_456 = 0;
-        let c01_457 = 0;
-        let c02_458 = 0;
-        let c03_459 = 0;
-        let c10_460 = 0;
-        let c11_461 = 0;
-        let c12_462 = 0;
-        let c13_463 = 0;
-        for (let k_455 = 0; k_455 < 16; k_455++) {
-          const a_464 = step_b0[i_453 * 16 + k_455];
-          const a_465 = step_b0[(i_453 + 1) * 16 + k_455];
-          const b_466 = p_w2[k_455 * 4 + j_454];
-          const b_467 = p_w2[k_455 * 4 + (j_454 + 1)];
-          const b_468 = p_w2[k_455 * 4 + (j_454 + 2)];
-          const b_469 = p_w2[k_455 * 4 + (j_454 + 3)];
-          c00_456 += a_464 * b_466;
-          c01_457 += a_464 * b_467;
-          c02_458 += a_464 * b_468;
-          c03_459 += a_464 * b_469;
-          c10_460 += a_465 * b_466;
-          c11_461 += a_465 * b_467;
-          c12_462 += a_465 * b_468;
-          c13_463 += a_465 * b_469;
-        }
-        {
-          const v_470 = c00_456;
-          const t_471 = p_b2[j_454];
-          step_b1[i_453 * 4 + j_454] = v_470 + t_471;
-        }
-        {
-          const v_472 = c01_457;
-          const t_473 = p_b2[j_454 + 1];
-          step_b1[i_453 * 4 + (j_454 + 1)] = v_472 + t_473;
-        }
-        {
-          const v_474 = c02_458;
-          const t_475 = p_b2[j_454 + 2];
-          step_b1[i_453 * 4 + (j_454 + 2)] = v_474 + t_475;
-        }
-        {
-          const v_476 = c03_459;
-          const t_477 = p_b2[j_454 + 3];
-          step_b1[i_453 * 4 + (j_454 + 3)] = v_476 + t_477;
-        }
-        {
-          const v_478 = c10_460;
-          const t_479 = p_b2[j_454];
-          step_b1[(i_453 + 1) * 4 + j_454] = v_478 + t_479;
-        }
-        {
-          const v_480 = c11_461;
-          const t_481 = p_b2[j_454 + 1];
-          step_b1[(i_453 + 1) * 4 + (j_454 + 1)] = v_480 + t_481;
-        }
-        {
-          const v_482 = c12_462;
-          const t_483 = p_b2[j_454 + 2];
-          step_b1[(i_453 + 1) * 4 + (j_454 + 2)] = v_482 + t_483;
-        }
-        {
-          const v_484 = c13_463;
-          const t_485 = p_b2[j_454 + 3];
-          step_b1[(i_453 + 1) * 4 + (j_454 + 3)] = v_484 + t_485;
-        }
-      }
-    }
-  }
-  {
-    // max [8]  (model.grad:14: probs  = softmax(logits))
-    let acc_488 = -Infinity;
-    acc_488 = Math.max(acc_488, step_b1[0]);
-    acc_488 = Math.max(acc_488, step_b1[1]);
-    acc_488 = Math.max(acc_488, step_b1[2]);
-    acc_488 = Math.max(acc_488, step_b1[3]);
-    step_b2_0 = acc_488;
-  }
-  {
-    let acc_488 = -Infinity;
-    acc_488 = Math.max(acc_488, step_b1[4]);
-    acc_488 = Math.max(acc_488, step_b1[5]);
-    acc_488 = Math.max(acc_488, step_b1[6]);
-    acc_488 = Math.max(acc_488, step_b1[7]);
-    step_b2_1 = acc_488;
-  }
-  {
-    let acc_488 = -Infinity;
-    acc_488 = Math.max(acc_488, step_b1[8]);
-    acc_488 = Math.max(acc_488, step_b1[9]);
-    acc_488 = Math.max(acc_488, step_b1[10]);
-    acc_488 = Math.max(acc_488, step_b1[11]);
-    step_b2_2 = acc_488;
-  }
-  {
-    let acc_488 = -Infinity;
-    acc_488 = Math.max(acc_488, step_b1[12]);
-    acc_488 = Math.max(acc_488, step_b1[13]);
-    acc_488 = Math.max(acc_488, step_b1[14]);
-    acc_488 = Math.max(acc_488, step_b1[15]);
-    step_b2_3 = acc_488;
-  }
-  {
-    let acc_488 = -Infinity;
-    acc_488 = Math.max(acc_488, step_b1[16]);
-    acc_488 = Math.max(acc_488, step_b1[17]);
-    acc_488 = Math.max(acc_488, step_b1[18]);
-    acc_488 = Math.max(acc_488, step_b1[19]);
-    step_b2_4 = acc_488;
-  }
-  {
-    let acc_488 = -Infinity;
-    acc_488 = Math.max(acc_488, step_b1[20]);
-    acc_488 = Math.max(acc_488, step_b1[21]);
-    acc_488 = Math.max(acc_488, step_b1[22]);
-    acc_488 = Math.max(acc_488, step_b1[23]);
-    step_b2_5 = acc_488;
-  }
-  {
-    let acc_488 = -Infinity;
-    acc_488 = Math.max(acc_488, step_b1[24]);
-    acc_488 = Math.max(acc_488, step_b1[25]);
-    acc_488 = Math.max(acc_488, step_b1[26]);
-    acc_488 = Math.max(acc_488, step_b1[27]);
-    step_b2_6 = acc_488;
-  }
-  {
-    let acc_488 = -Infinity;
-    acc_488 = Math.max(acc_488, step_b1[28]);
-    acc_488 = Math.max(acc_488, step_b1[29]);
-    acc_488 = Math.max(acc_488, step_b1[30]);
-    acc_488 = Math.max(acc_488, step_b1[31]);
-    step_b2_7 = acc_488;
-  }
-  {
-    // stop_gradient [8, 1]  (model.grad:14: probs  = softmax(logits))
-    const t_491 = step_b2_0;
-    const t_492 = Math.abs(t_491);
-    const t_493 = +(t_492 < Infinity);
-    const t_494 = step_b2_0;
-    const t_495 = t_493 !== 0 ? t_494 : 0;
-    step_b3_0 = t_495;
-  }
-  {
-    const t_491 = step_b2_1;
-    const t_492 = Math.abs(t_491);
-    const t_493 = +(t_492 < Infinity);
-    const t_494 = step_b2_1;
-    const t_495 = t_493 !== 0 ? t_494 : 0;
-    step_b3_1 = t_495;
-  }
-  {
-    const t_491 = step_b2_2;
-    const t_492 = Math.abs(t_491);
-    const t_493 = +(t_492 < Infinity);
-    const t_494 = step_b2_2;
-    const t_495 = t_493 !== 0 ? t_494 : 0;
-    step_b3_2 = t_495;
-  }
-  {
-    const t_491 = step_b2_3;
-    const t_492 = Math.abs(t_491);
-    const t_493 = +(t_492 < Infinity);
-    const t_494 = step_b2_3;
-    const t_495 = t_493 !== 0 ? t_494 : 0;
-    step_b3_3 = t_495;
-  }
-  {
-    const t_491 = step_b2_4;
-    const t_492 = Math.abs(t_491);
-    const t_493 = +(t_492 < Infinity);
-    const t_494 = step_b2_4;
-    const t_495 = t_493 !== 0 ? t_494 : 0;
-    step_b3_4 = t_495;
-  }
-  {
-    const t_491 = step_b2_5;
-    const t_492 = Math.abs(t_491);
-    const t_493 = +(t_492 < Infinity);
-    const t_494 = step_b2_5;
-    const t_495 = t_493 !== 0 ? t_494 : 0;
-    step_b3_5 = t_495;
-  }
-  {
-    const t_491 = step_b2_6;
-    const t_492 = Math.abs(t_491);
-    const t_493 = +(t_492 < Infinity);
-    const t_494 = step_b2_6;
-    const t_495 = t_493 !== 0 ? t_494 : 0;
-    step_b3_6 = t_495;
-  }
-  {
-    const t_491 = step_b2_7;
-    const t_492 = Math.abs(t_491);
-    const t_493 = +(t_492 < Infinity);
-    const t_494 = step_b2_7;
-    const t_495 = t_493 !== 0 ? t_494 : 0;
-    step_b3_7 = t_495;
-  }
-  {
-    // exp [8, 4]  (model.grad:14: probs  = softmax(logits))
-    const t_498 = step_b1[0];
-    const t_499 = step_b3_0;
-    const t_500 = t_498 - t_499;
-    step_b4_0 = Math.exp(t_500);
-  }
-  {
-    const t_498 = step_b1[1];
-    const t_499 = step_b3_0;
-    const t_500 = t_498 - t_499;
-    step_b4_1 = Math.exp(t_500);
-  }
-  {
-    const t_498 = step_b1[2];
-    const t_499 = step_b3_0;
-    const t_500 = t_498 - t_499;
-    step_b4_2 = Math.exp(t_500);
-  }
-  {
-    const t_498 = step_b1[3];
-    const t_499 = step_b3_0;
-    const t_500 = t_498 - t_499;
-    step_b4_3 = Math.exp(t_500);
-  }
-  {
-    const t_498 = step_b1[4];
-    const t_499 = step_b3_1;
-    const t_500 = t_498 - t_499;
-    step_b4_4 = Math.exp(t_500);
-  }
-  {
-    const t_498 = step_b1[5];
-    const t_499 = step_b3_1;
-    const t_500 = t_498 - t_499;
-    step_b4_5 = Math.exp(t_500);
-  }
-  {
-    const t_498 = step_b1[6];
-    const t_499 = step_b3_1;
-    const t_500 = t_498 - t_499;
-    step_b4_6 = Math.exp(t_500);
-  }
-  {
-    const t_498 = step_b1[7];
-    const t_499 = step_b3_1;
-    const t_500 = t_498 - t_499;
-    step_b4_7 = Math.exp(t_500);
-  }
-  {
-    const t_498 = step_b1[8];
-    const t_499 = step_b3_2;
-    const t_500 = t_498 - t_499;
-    step_b4_8 = Math.exp(t_500);
-  }
-  {
-    const t_498 = step_b1[9];
-    const t_499 = step_b3_2;
-    const t_500 = t_498 - t_499;
-    step_b4_9 = Math.exp(t_500);
-  }
-  {
-    const t_498 = step_b1[10];
-    const t_499 = step_b3_2;
-    const t_500 = t_498 - t_499;
-    step_b4_10 = Math.exp(t_500);
-  }
-  {
-    const t_498 = step_b1[11];
-    const t_499 = step_b3_2;
-    const t_500 = t_498 - t_499;
-    step_b4_11 = Math.exp(t_500);
-  }
-  {
-    const t_498 = step_b1[12];
-    const t_499 = step_b3_3;
-    const t_500 = t_498 - t_499;
-    step_b4_12 = Math.exp(t_500);
-  }
-  {
-    const t_498 = step_b1[13];
-    const t_499 = step_b3_3;
-    const t_500 = t_498 - t_499;
-    step_b4_13 = Math.exp(t_500);
-  }
-  {
-    const t_498 = step_b1[14];
-    const t_499 = step_b3_3;
-    const t_500 = t_498 - t_499;
-    step_b4_14 = Math.exp(t_500);
-  }
-  {
-    const t_498 = step_b1[15];
-    const t_499 = step_b3_3;
-    const t_500 = t_498 - t_499;
-    step_b4_15 = Math.exp(t_500);
-  }
-  {
-    const t_498 = step_b1[16];
-    const t_499 = step_b3_4;
-    const t_500 = t_498 - t_499;
-    step_b4_16 = Math.exp(t_500);
-  }
-  {
-    const t_498 = step_b1[17];
-    const t_499 = step_b3_4;
-    const t_500 = t_498 - t_499;
-    step_b4_17 = Math.exp(t_500);
-  }
-  {
-    const t_498 = step_b1[18];
-    const t_499 = step_b3_4;
-    const t_500 = t_498 - t_499;
-    step_b4_18 = Math.exp(t_500);
-  }
-  {
-    const t_498 = step_b1[19];
-    const t_499 = step_b3_4;
-    const t_500 = t_498 - t_499;
-    step_b4_19 = Math.exp(t_500);
-  }
-  {
-    const t_498 = step_b1[20];
-    const t_499 = step_b3_5;
-    const t_500 = t_498 - t_499;
-    step_b4_20 = Math.exp(t_500);
-  }
-  {
-    const t_498 = step_b1[21];
-    const t_499 = step_b3_5;
-    const t_500 = t_498 - t_499;
-    step_b4_21 = Math.exp(t_500);
-  }
-  {
-    const t_498 = step_b1[22];
-    const t_499 = step_b3_5;
-    const t_500 = t_498 - t_499;
-    step_b4_22 = Math.exp(t_500);
-  }
-  {
-    const t_498 = step_b1[23];
-    const t_499 = step_b3_5;
-    const t_500 = t_498 - t_499;
-    step_b4_23 = Math.exp(t_500);
-  }
-  {
-    const t_498 = step_b1[24];
-    const t_499 = step_b3_6;
-    const t_500 = t_498 - t_499;
-    step_b4_24 = Math.exp(t_500);
-  }
-  {
-    const t_498 = step_b1[25];
-    const t_499 = step_b3_6;
-    const t_500 = t_498 - t_499;
-    step_b4_25 = Math.exp(t_500);
-  }
-  {
-    const t_498 = step_b1[26];
-    const t_499 = step_b3_6;
-    const t_500 = t_498 - t_499;
-    step_b4_26 = Math.exp(t_500);
-  }
-  {
-    const t_498 = step_b1[27];
-    const t_499 = step_b3_6;
-    const t_500 = t_498 - t_499;
-    step_b4_27 = Math.exp(t_500);
-  }
-  {
-    const t_498 = step_b1[28];
-    const t_499 = step_b3_7;
-    const t_500 = t_498 - t_499;
-    step_b4_28 = Math.exp(t_500);
-  }
-  {
-    const t_498 = step_b1[29];
-    const t_499 = step_b3_7;
-    const t_500 = t_498 - t_499;
-    step_b4_29 = Math.exp(t_500);
-  }
-  {
-    const t_498 = step_b1[30];
-    const t_499 = step_b3_7;
-    const t_500 = t_498 - t_499;
-    step_b4_30 = Math.exp(t_500);
-  }
-  {
-    const t_498 = step_b1[31];
-    const t_499 = step_b3_7;
-    const t_500 = t_498 - t_499;
-    step_b4_31 = Math.exp(t_500);
-  }
-  {
-    // sum [8]  (model.grad:14: probs  = softmax(logits))
-    let acc_503 = 0;
-    acc_503 = acc_503 + step_b4_0;
-    acc_503 = acc_503 + step_b4_1;
-    acc_503 = acc_503 + step_b4_2;
-    acc_503 = acc_503 + step_b4_3;
-    step_b2_0 = acc_503;
-  }
-  {
-    let acc_503 = 0;
-    acc_503 = acc_503 + step_b4_4;
-    acc_503 = acc_503 + step_b4_5;
-    acc_503 = acc_503 + step_b4_6;
-    acc_503 = acc_503 + step_b4_7;
-    step_b2_1 = acc_503;
-  }
-  {
-    let acc_503 = 0;
-    acc_503 = acc_503 + step_b4_8;
-    acc_503 = acc_503 + step_b4_9;
-    acc_503 = acc_503 + step_b4_10;
-    acc_503 = acc_503 + step_b4_11;
-    step_b2_2 = acc_503;
-  }
-  {
-    let acc_503 = 0;
-    acc_503 = acc_503 + step_b4_12;
-    acc_503 = acc_503 + step_b4_13;
-    acc_503 = acc_503 + step_b4_14;
-    acc_503 = acc_503 + step_b4_15;
-    step_b2_3 = acc_503;
-  }
-  {
-    let acc_503 = 0;
-    acc_503 = acc_503 + step_b4_16;
-    acc_503 = acc_503 + step_b4_17;
-    acc_503 = acc_503 + step_b4_18;
-    acc_503 = acc_503 + step_b4_19;
-    step_b2_4 = acc_503;
-  }
-  {
-    let acc_503 = 0;
-    acc_503 = acc_503 + step_b4_20;
-    acc_503 = acc_503 + step_b4_21;
-    acc_503 = acc_503 + step_b4_22;
-    acc_503 = acc_503 + step_b4_23;
-    step_b2_5 = acc_503;
-  }
-  {
-    let acc_503 = 0;
-    acc_503 = acc_503 + step_b4_24;
-    acc_503 = acc_503 + step_b4_25;
-    acc_503 = acc_503 + step_b4_26;
-    acc_503 = acc_503 + step_b4_27;
-    step_b2_6 = acc_503;
-  }
-  {
-    let acc_503 = 0;
-    acc_503 = acc_503 + step_b4_28;
-    acc_503 = acc_503 + step_b4_29;
-    acc_503 = acc_503 + step_b4_30;
-    acc_503 = acc_503 + step_b4_31;
-    step_b2_7 = acc_503;
-  }
-  {
-    // add [8, 1]  (model.grad:14: probs  = softmax(logits))
-    const t_506 = step_b2_0;
-    const t_507 = Math.log(t_506);
-    const t_508 = step_b3_0;
-    step_b5_0 = t_507 + t_508;
-  }
-  {
-    const t_506 = step_b2_1;
-    const t_507 = Math.log(t_506);
-    const t_508 = step_b3_1;
-    step_b5_1 = t_507 + t_508;
-  }
-  {
-    const t_506 = step_b2_2;
-    const t_507 = Math.log(t_506);
-    const t_508 = step_b3_2;
-    step_b5_2 = t_507 + t_508;
-  }
-  {
-    const t_506 = step_b2_3;
-    const t_507 = Math.log(t_506);
-    const t_508 = step_b3_3;
-    step_b5_3 = t_507 + t_508;
-  }
-  {
-    const t_506 = step_b2_4;
-    const t_507 = Math.log(t_506);
-    const t_508 = step_b3_4;
-    step_b5_4 = t_507 + t_508;
-  }
-  {
-    const t_506 = step_b2_5;
-    const t_507 = Math.log(t_506);
-    const t_508 = step_b3_5;
-    step_b5_5 = t_507 + t_508;
-  }
-  {
-    const t_506 = step_b2_6;
-    const t_507 = Math.log(t_506);
-    const t_508 = step_b3_6;
-    step_b5_6 = t_507 + t_508;
-  }
-  {
-    const t_506 = step_b2_7;
-    const t_507 = Math.log(t_506);
-    const t_508 = step_b3_7;
-    step_b5_7 = t_507 + t_508;
-  }
-  {
-    // sum [8]  (<prelude>:20: fn cross_entropy(logits, target) = mean(-sum(target * log_softmax(logits, axis = -1), axis = -1)))
-    let acc_511 = 0;
-    {
-      const t_512 = in_target[0];
-      const t_513 = step_b1[0];
-      const t_514 = step_b5_0;
-      const t_515 = t_513 - t_514;
-      acc_511 = acc_511 + t_512 * t_515;
-    }
-    {
-      const t_512 = in_target[1];
-      const t_513 = step_b1[1];
-      const t_514 = step_b5_0;
-      const t_515 = t_513 - t_514;
-      acc_511 = acc_511 + t_512 * t_515;
-    }
-    {
-      const t_512 = in_target[2];
-      const t_513 = step_b1[2];
-      const t_514 = step_b5_0;
-      const t_515 = t_513 - t_514;
-      acc_511 = acc_511 + t_512 * t_515;
-    }
-    {
-      const t_512 = in_target[3];
-      const t_513 = step_b1[3];
-      const t_514 = step_b5_0;
-      const t_515 = t_513 - t_514;
-      acc_511 = acc_511 + t_512 * t_515;
-    }
-    step_b3_0 = acc_511;
-  }
-  {
-    let acc_511 = 0;
-    {
-      const t_512 = in_target[4];
-      const t_513 = step_b1[4];
-      const t_514 = step_b5_1;
-      const t_515 = t_513 - t_514;
-      acc_511 = acc_511 + t_512 * t_515;
-    }
-    {
-      const t_512 = in_target[5];
-      const t_513 = step_b1[5];
-      const t_514 = step_b5_1;
-      const t_515 = t_513 - t_514;
-      acc_511 = acc_511 + t_512 * t_515;
-    }
-    {
-      const t_512 = in_target[6];
-      const t_513 = step_b1[6];
-      const t_514 = step_b5_1;
-      const t_515 = t_513 - t_514;
-      acc_511 = acc_511 + t_512 * t_515;
-    }
-    {
-      const t_512 = in_target[7];
-      const t_513 = step_b1[7];
-      const t_514 = step_b5_1;
-      const t_515 = t_513 - t_514;
-      acc_511 = acc_511 + t_512 * t_515;
-    }
-    step_b3_1 = acc_511;
-  }
-  {
-    let acc_511 = 0;
-    {
-      const t_512 = in_target[8];
-      const t_513 = step_b1[8];
-      const t_514 = step_b5_2;
-      const t_515 = t_513 - t_514;
-      acc_511 = acc_511 + t_512 * t_515;
-    }
-    {
-      const t_512 = in_target[9];
-      const t_513 = step_b1[9];
-      const t_514 = step_b5_2;
-      const t_515 = t_513 - t_514;
-      acc_511 = acc_511 + t_512 * t_515;
-    }
-    {
-      const t_512 = in_target[10];
-      const t_513 = step_b1[10];
-      const t_514 = step_b5_2;
-      const t_515 = t_513 - t_514;
-      acc_511 = acc_511 + t_512 * t_515;
-    }
-    {
-      const t_512 = in_target[11];
-      const t_513 = step_b1[11];
-      const t_514 = step_b5_2;
-      const t_515 = t_513 - t_514;
-      acc_511 = acc_511 + t_512 * t_515;
-    }
-    step_b3_2 = acc_511;
-  }
-  {
-    let acc_511 = 0;
-    {
-      const t_512 = in_target[12];
-      const t_513 = step_b1[12];
-      const t_514 = step_b5_3;
-      const t_515 = t_513 - t_514;
-      acc_511 = acc_511 + t_512 * t_515;
-    }
-    {
-      const t_512 = in_target[13];
-      const t_513 = step_b1[13];
-      const t_514 = step_b5_3;
-      const t_515 = t_513 - t_514;
-      acc_511 = acc_511 + t_512 * t_515;
-    }
-    {
-      const t_512 = in_target[14];
-      const t_513 = step_b1[14];
-      const t_514 = step_b5_3;
-      const t_515 = t_513 - t_514;
-      acc_511 = acc_511 + t_512 * t_515;
-    }
-    {
-      const t_512 = in_target[15];
-      const t_513 = step_b1[15];
-      const t_514 = step_b5_3;
-      const t_515 = t_513 - t_514;
-      acc_511 = acc_511 + t_512 * t_515;
-    }
-    step_b3_3 = acc_511;
-  }
-  {
-    let acc_511 = 0;
-    {
-      const t_512 = in_target[16];
-      const t_513 = step_b1[16];
-      const t_514 = step_b5_4;
-      const t_515 = t_513 - t_514;
-      acc_511 = acc_511 + t_512 * t_515;
-    }
-    {
-      const t_512 = in_target[17];
-      const t_513 = step_b1[17];
-      const t_514 = step_b5_4;
-      const t_515 = t_513 - t_514;
-      acc_511 = acc_511 + t_512 * t_515;
-    }
-    {
-      const t_512 = in_target[18];
-      const t_513 = step_b1[18];
-      const t_514 = step_b5_4;
-      const t_515 = t_513 - t_514;
-      acc_511 = acc_511 + t_512 * t_515;
-    }
-    {
-      const t_512 = in_target[19];
-      const t_513 = step_b1[19];
-      const t_514 = step_b5_4;
-      const t_515 = t_513 - t_514;
-      acc_511 = acc_511 + t_512 * t_515;
-    }
-    step_b3_4 = acc_511;
-  }
-  {
-    let acc_511 = 0;
-    {
-      const t_512 = in_target[20];
-      const t_513 = step_b1[20];
-      const t_514 = step_b5_5;
-      const t_515 = t_513 - t_514;
-      acc_511 = acc_511 + t_512 * t_515;
-    }
-    {
-      const t_512 = in_target[21];
-      const t_513 = step_b1[21];
-      const t_514 = step_b5_5;
-      const t_515 = t_513 - t_514;
-      acc_511 = acc_511 + t_512 * t_515;
-    }
-    {
-      const t_512 = in_target[22];
-      const t_513 = step_b1[22];
-      const t_514 = step_b5_5;
-      const t_515 = t_513 - t_514;
-      acc_511 = acc_511 + t_512 * t_515;
-    }
-    {
-      const t_512 = in_target[23];
-      const t_513 = step_b1[23];
-      const t_514 = step_b5_5;
-      const t_515 = t_513 - t_514;
-      acc_511 = acc_511 + t_512 * t_515;
-    }
-    step_b3_5 = acc_511;
-  }
-  {
-    let acc_511 = 0;
-    {
-      const t_512 = in_target[24];
-      const t_513 = step_b1[24];
-      const t_514 = step_b5_6;
-      const t_515 = t_513 - t_514;
-      acc_511 = acc_511 + t_512 * t_515;
-    }
-    {
-      const t_512 = in_target[25];
-      const t_513 = step_b1[25];
-      const t_514 = step_b5_6;
-      const t_515 = t_513 - t_514;
-      acc_511 = acc_511 + t_512 * t_515;
-    }
-    {
-      const t_512 = in_target[26];
-      const t_513 = step_b1[26];
-      const t_514 = step_b5_6;
-      const t_515 = t_513 - t_514;
-      acc_511 = acc_511 + t_512 * t_515;
-    }
-    {
-      const t_512 = in_target[27];
-      const t_513 = step_b1[27];
-      const t_514 = step_b5_6;
-      const t_515 = t_513 - t_514;
-      acc_511 = acc_511 + t_512 * t_515;
-    }
-    step_b3_6 = acc_511;
-  }
-  {
-    let acc_511 = 0;
-    {
-      const t_512 = in_target[28];
-      const t_513 = step_b1[28];
-      const t_514 = step_b5_7;
-      const t_515 = t_513 - t_514;
-      acc_511 = acc_511 + t_512 * t_515;
-    }
-    {
-      const t_512 = in_target[29];
-      const t_513 = step_b1[29];
-      const t_514 = step_b5_7;
-      const t_515 = t_513 - t_514;
-      acc_511 = acc_511 + t_512 * t_515;
-    }
-    {
-      const t_512 = in_target[30];
-      const t_513 = step_b1[30];
-      const t_514 = step_b5_7;
-      const t_515 = t_513 - t_514;
-      acc_511 = acc_511 + t_512 * t_515;
-    }
-    {
-      const t_512 = in_target[31];
-      const t_513 = step_b1[31];
-      const t_514 = step_b5_7;
-      const t_515 = t_513 - t_514;
-      acc_511 = acc_511 + t_512 * t_515;
-    }
-    step_b3_7 = acc_511;
-  }
-  // sum []  (<prelude>:20: fn cross_entropy(logits, target) = mean(-sum(target * log_softmax(logits, axis = -1), axis = -1)))
-  let s_516 = 0;
-  {
-    let acc_518 = 0;
-    {
-      const t_519 = step_b3_0;
-      acc_518 = acc_518 + -t_519;
-    }
-    {
-      const t_519 = step_b3_1;
-      acc_518 = acc_518 + -t_519;
-    }
-    {
-      const t_519 = step_b3_2;
-      acc_518 = acc_518 + -t_519;
-    }
-    {
-      const t_519 = step_b3_3;
-      acc_518 = acc_518 + -t_519;
-    }
-    {
-      const t_519 = step_b3_4;
-      acc_518 = acc_518 + -t_519;
-    }
-    {
-      const t_519 = step_b3_5;
-      acc_518 = acc_518 + -t_519;
-    }
-    {
-      const t_519 = step_b3_6;
-      acc_518 = acc_518 + -t_519;
-    }
-    {
-      const t_519 = step_b3_7;
-      acc_518 = acc_518 + -t_519;
-    }
-    s_516 = acc_518;
-  }
-  // loss []  (<prelude>:20: fn cross_entropy(logits, target) = mean(-sum(target * log_softmax(logits, axis = -1), axis = -1)))
-  let s_loss_520 = 0;
-  s_loss_520 = s_516 / 8;
-  {
-    // mul [8, 4]  (<prelude>:20: fn cross_entropy(logits, target) = mean(-sum(target * log_softmax(logits, axis = -1), axis = -1)))
-    const t_522 = in_target[0];
-    step_b1[0] = -0.125 * t_522;
-  }
-  {
-    const t_522 = in_target[1];
-    step_b1[1] = -0.125 * t_522;
-  }
-  {
-    const t_522 = in_target[2];
-    step_b1[2] = -0.125 * t_522;
-  }
-  {
-    const t_522 = in_target[3];
-    step_b1[3] = -0.125 * t_522;
-  }
-  {
-    const t_522 = in_target[4];
-    step_b1[4] = -0.125 * t_522;
-  }
-  {
-    const t_522 = in_target[5];
-    step_b1[5] = -0.125 * t_522;
-  }
-  {
-    const t_522 = in_target[6];
-    step_b1[6] = -0.125 * t_522;
-  }
-  {
-    const t_522 = in_target[7];
-    step_b1[7] = -0.125 * t_522;
-  }
-  {
-    const t_522 = in_target[8];
-    step_b1[8] = -0.125 * t_522;
-  }
-  {
-    const t_522 = in_target[9];
-    step_b1[9] = -0.125 * t_522;
-  }
-  {
-    const t_522 = in_target[10];
-    step_b1[10] = -0.125 * t_522;
-  }
-  {
-    const t_522 = in_target[11];
-    step_b1[11] = -0.125 * t_522;
-  }
-  {
-    const t_522 = in_target[12];
-    step_b1[12] = -0.125 * t_522;
-  }
-  {
-    const t_522 = in_target[13];
-    step_b1[13] = -0.125 * t_522;
-  }
-  {
-    const t_522 = in_target[14];
-    step_b1[14] = -0.125 * t_522;
-  }
-  {
-    const t_522 = in_target[15];
-    step_b1[15] = -0.125 * t_522;
-  }
-  {
-    const t_522 = in_target[16];
-    step_b1[16] = -0.125 * t_522;
-  }
-  {
-    const t_522 = in_target[17];
-    step_b1[17] = -0.125 * t_522;
-  }
-  {
-    const t_522 = in_target[18];
-    step_b1[18] = -0.125 * t_522;
-  }
-  {
-    const t_522 = in_target[19];
-    step_b1[19] = -0.125 * t_522;
-  }
-  {
-    const t_522 = in_target[20];
-    step_b1[20] = -0.125 * t_522;
-  }
-  {
-    const t_522 = in_target[21];
-    step_b1[21] = -0.125 * t_522;
-  }
-  {
-    const t_522 = in_target[22];
-    step_b1[22] = -0.125 * t_522;
-  }
-  {
-    const t_522 = in_target[23];
-    step_b1[23] = -0.125 * t_522;
-  }
-  {
-    const t_522 = in_target[24];
-    step_b1[24] = -0.125 * t_522;
-  }
-  {
-    const t_522 = in_target[25];
-    step_b1[25] = -0.125 * t_522;
-  }
-  {
-    const t_522 = in_target[26];
-    step_b1[26] = -0.125 * t_522;
-  }
-  {
-    const t_522 = in_target[27];
-    step_b1[27] = -0.125 * t_522;
-  }
-  {
-    const t_522 = in_target[28];
-    step_b1[28] = -0.125 * t_522;
-  }
-  {
-    const t_522 = in_target[29];
-    step_b1[29] = -0.125 * t_522;
-  }
-  {
-    const t_522 = in_target[30];
-    step_b1[30] = -0.125 * t_522;
-  }
-  {
-    const t_522 = in_target[31];
-    step_b1[31] = -0.125 * t_522;
-  }
-  {
-    // sum [8]  (model.grad:14: probs  = softmax(logits))
-    let acc_525 = 0;
-    {
-      const t_526 = step_b1[0];
-      acc_525 = acc_525 + -t_526;
-    }
-    {
-      const t_526 = step_b1[1];
-      acc_525 = acc_525 + -t_526;
-    }
-    {
-      const t_526 = step_b1[2];
-      acc_525 = acc_525 + -t_526;
-    }
-    {
-      const t_526 = step_b1[3];
-      acc_525 = acc_525 + -t_526;
-    }
-    step_b5_0 = acc_525;
-  }
-  {
-    let acc_525 = 0;
-    {
-      const t_526 = step_b1[4];
-      acc_525 = acc_525 + -t_526;
-    }
-    {
-      const t_526 = step_b1[5];
-      acc_525 = acc_525 + -t_526;
-    }
-    {
-      const t_526 = step_b1[6];
-      acc_525 = acc_525 + -t_526;
-    }
-    {
-      const t_526 = step_b1[7];
-      acc_525 = acc_525 + -t_526;
-    }
-    step_b5_1 = acc_525;
-  }
-  {
-    let acc_525 = 0;
-    {
-      const t_526 = step_b1[8];
-      acc_525 = acc_525 + -t_526;
-    }
-    {
-      const t_526 = step_b1[9];
-      acc_525 = acc_525 + -t_526;
-    }
-    {
-      const t_526 = step_b1[10];
-      acc_525 = acc_525 + -t_526;
-    }
-    {
-      const t_526 = step_b1[11];
-      acc_525 = acc_525 + -t_526;
-    }
-    step_b5_2 = acc_525;
-  }
-  {
-    let acc_525 = 0;
-    {
-      const t_526 = step_b1[12];
-      acc_525 = acc_525 + -t_526;
-    }
-    {
-      const t_526 = step_b1[13];
-      acc_525 = acc_525 + -t_526;
-    }
-    {
-      const t_526 = step_b1[14];
-      acc_525 = acc_525 + -t_526;
-    }
-    {
-      const t_526 = step_b1[15];
-      acc_525 = acc_525 + -t_526;
-    }
-    step_b5_3 = acc_525;
-  }
-  {
-    let acc_525 = 0;
-    {
-      const t_526 = step_b1[16];
-      acc_525 = acc_525 + -t_526;
-    }
-    {
-      const t_526 = step_b1[17];
-      acc_525 = acc_525 + -t_526;
-    }
-    {
-      const t_526 = step_b1[18];
-      acc_525 = acc_525 + -t_526;
-    }
-    {
-      const t_526 = step_b1[19];
-      acc_525 = acc_525 + -t_526;
-    }
-    step_b5_4 = acc_525;
-  }
-  {
-    let acc_525 = 0;
-    {
-      const t_526 = step_b1[20];
-      acc_525 = acc_525 + -t_526;
-    }
-    {
-      const t_526 = step_b1[21];
-      acc_525 = acc_525 + -t_526;
-    }
-    {
-      const t_526 = step_b1[22];
-      acc_525 = acc_525 + -t_526;
-    }
-    {
-      const t_526 = step_b1[23];
-      acc_525 = acc_525 + -t_526;
-    }
-    step_b5_5 = acc_525;
-  }
-  {
-    let acc_525 = 0;
-    {
-      const t_526 = step_b1[24];
-      acc_525 = acc_525 + -t_526;
-    }
-    {
-      const t_526 = step_b1[25];
-      acc_525 = acc_525 + -t_526;
-    }
-    {
-      const t_526 = step_b1[26];
-      acc_525 = acc_525 + -t_526;
-    }
-    {
-      const t_526 = step_b1[27];
-      acc_525 = acc_525 + -t_526;
-    }
-    step_b5_6 = acc_525;
-  }
-  {
-    let acc_525 = 0;
-    {
-      const t_526 = step_b1[28];
-      acc_525 = acc_525 + -t_526;
-    }
-    {
-      const t_526 = step_b1[29];
-      acc_525 = acc_525 + -t_526;
-    }
-    {
-      const t_526 = step_b1[30];
-      acc_525 = acc_525 + -t_526;
-    }
-    {
-      const t_526 = step_b1[31];
-      acc_525 = acc_525 + -t_526;
-    }
-    step_b5_7 = acc_525;
-  }
-  {
-    // div [8, 1]  (model.grad:14: probs  = softmax(logits))
-    const t_529 = step_b5_0;
-    const t_530 = step_b2_0;
-    step_b3_0 = t_529 / t_530;
-  }
-  {
-    const t_529 = step_b5_1;
-    const t_530 = step_b2_1;
-    step_b3_1 = t_529 / t_530;
-  }
-  {
-    const t_529 = step_b5_2;
-    const t_530 = step_b2_2;
-    step_b3_2 = t_529 / t_530;
-  }
-  {
-    const t_529 = step_b5_3;
-    const t_530 = step_b2_3;
-    step_b3_3 = t_529 / t_530;
-  }
-  {
-    const t_529 = step_b5_4;
-    const t_530 = step_b2_4;
-    step_b3_4 = t_529 / t_530;
-  }
-  {
-    const t_529 = step_b5_5;
-    const t_530 = step_b2_5;
-    step_b3_5 = t_529 / t_530;
-  }
-  {
-    const t_529 = step_b5_6;
-    const t_530 = step_b2_6;
-    step_b3_6 = t_529 / t_530;
-  }
-  {
-    const t_529 = step_b5_7;
-    const t_530 = step_b2_7;
-    step_b3_7 = t_529 / t_530;
-  }
-  {
-    // d_logits [8, 4]  (model.grad:13: logits = h @ w2 + b2)
-    const t_533 = step_b1[0];
-    const t_534 = step_b3_0;
-    const t_535 = step_b4_0;
-    const t_536 = t_534 * t_535;
-    step_b6[0] = t_533 + t_536;
-  }
-  {
-    const t_533 = step_b1[1];
-    const t_534 = step_b3_0;
-    const t_535 = step_b4_1;
-    const t_536 = t_534 * t_535;
-    step_b6[1] = t_533 + t_536;
-  }
-  {
-    const t_533 = step_b1[2];
-    const t_534 = step_b3_0;
-    const t_535 = step_b4_2;
-    const t_536 = t_534 * t_535;
-    step_b6[2] = t_533 + t_536;
-  }
-  {
-    const t_533 = step_b1[3];
-    const t_534 = step_b3_0;
-    const t_535 = step_b4_3;
-    const t_536 = t_534 * t_535;
-    step_b6[3] = t_533 + t_536;
-  }
-  {
-    const t_533 = step_b1[4];
-    const t_534 = step_b3_1;
-    const t_535 = step_b4_4;
-    const t_536 = t_534 * t_535;
-    step_b6[4] = t_533 + t_536;
-  }
-  {
-    const t_533 = step_b1[5];
-    const t_534 = step_b3_1;
-    const t_535 = step_b4_5;
-    const t_536 = t_534 * t_535;
-    step_b6[5] = t_533 + t_536;
-  }
-  {
-    const t_533 = step_b1[6];
-    const t_534 = step_b3_1;
-    const t_535 = step_b4_6;
-    const t_536 = t_534 * t_535;
-    step_b6[6] = t_533 + t_536;
-  }
-  {
-    const t_533 = step_b1[7];
-    const t_534 = step_b3_1;
-    const t_535 = step_b4_7;
-    const t_536 = t_534 * t_535;
-    step_b6[7] = t_533 + t_536;
-  }
-  {
-    const t_533 = step_b1[8];
-    const t_534 = step_b3_2;
-    const t_535 = step_b4_8;
-    const t_536 = t_534 * t_535;
-    step_b6[8] = t_533 + t_536;
-  }
-  {
-    const t_533 = step_b1[9];
-    const t_534 = step_b3_2;
-    const t_535 = step_b4_9;
-    const t_536 = t_534 * t_535;
-    step_b6[9] = t_533 + t_536;
-  }
-  {
-    const t_533 = step_b1[10];
-    const t_534 = step_b3_2;
-    const t_535 = step_b4_10;
-    const t_536 = t_534 * t_535;
-    step_b6[10] = t_533 + t_536;
-  }
-  {
-    const t_533 = step_b1[11];
-    const t_534 = step_b3_2;
-    const t_535 = step_b4_11;
-    const t_536 = t_534 * t_535;
-    step_b6[11] = t_533 + t_536;
-  }
-  {
-    const t_533 = step_b1[12];
-    const t_534 = step_b3_3;
-    const t_535 = step_b4_12;
-    const t_536 = t_534 * t_535;
-    step_b6[12] = t_533 + t_536;
-  }
-  {
-    const t_533 = step_b1[13];
-    const t_534 = step_b3_3;
-    const t_535 = step_b4_13;
-    const t_536 = t_534 * t_535;
-    step_b6[13] = t_533 + t_536;
-  }
-  {
-    const t_533 = step_b1[14];
-    const t_534 = step_b3_3;
-    const t_535 = step_b4_14;
-    const t_536 = t_534 * t_535;
-    step_b6[14] = t_533 + t_536;
-  }
-  {
-    const t_533 = step_b1[15];
-    const t_534 = step_b3_3;
-    const t_535 = step_b4_15;
-    const t_536 = t_534 * t_535;
-    step_b6[15] = t_533 + t_536;
-  }
-  {
-    const t_533 = step_b1[16];
-    const t_534 = step_b3_4;
-    const t_535 = step_b4_16;
-    const t_536 = t_534 * t_535;
-    step_b6[16] = t_533 + t_536;
-  }
-  {
-    const t_533 = step_b1[17];
-    const t_534 = step_b3_4;
-    const t_535 = step_b4_17;
-    const t_536 = t_534 * t_535;
-    step_b6[17] = t_533 + t_536;
-  }
-  {
-    const t_533 = step_b1[18];
-    const t_534 = step_b3_4;
-    const t_535 = step_b4_18;
-    const t_536 = t_534 * t_535;
-    step_b6[18] = t_533 + t_536;
-  }
-  {
-    const t_533 = step_b1[19];
-    const t_534 = step_b3_4;
-    const t_535 = step_b4_19;
-    const t_536 = t_534 * t_535;
-    step_b6[19] = t_533 + t_536;
-  }
-  {
-    const t_533 = step_b1[20];
-    const t_534 = step_b3_5;
-    const t_535 = step_b4_20;
-    const t_536 = t_534 * t_535;
-    step_b6[20] = t_533 + t_536;
-  }
-  {
-    const t_533 = step_b1[21];
-    const t_534 = step_b3_5;
-    const t_535 = step_b4_21;
-    const t_536 = t_534 * t_535;
-    step_b6[21] = t_533 + t_536;
-  }
-  {
-    const t_533 = step_b1[22];
-    const t_534 = step_b3_5;
-    const t_535 = step_b4_22;
-    const t_536 = t_534 * t_535;
-    step_b6[22] = t_533 + t_536;
-  }
-  {
-    const t_533 = step_b1[23];
-    const t_534 = step_b3_5;
-    const t_535 = step_b4_23;
-    const t_536 = t_534 * t_535;
-    step_b6[23] = t_533 + t_536;
-  }
-  {
-    const t_533 = step_b1[24];
-    const t_534 = step_b3_6;
-    const t_535 = step_b4_24;
-    const t_536 = t_534 * t_535;
-    step_b6[24] = t_533 + t_536;
-  }
-  {
-    const t_533 = step_b1[25];
-    const t_534 = step_b3_6;
-    const t_535 = step_b4_25;
-    const t_536 = t_534 * t_535;
-    step_b6[25] = t_533 + t_536;
-  }
-  {
-    const t_533 = step_b1[26];
-    const t_534 = step_b3_6;
-    const t_535 = step_b4_26;
-    const t_536 = t_534 * t_535;
-    step_b6[26] = t_533 + t_536;
-  }
-  {
-    const t_533 = step_b1[27];
-    const t_534 = step_b3_6;
-    const t_535 = step_b4_27;
-    const t_536 = t_534 * t_535;
-    step_b6[27] = t_533 + t_536;
-  }
-  {
-    const t_533 = step_b1[28];
-    const t_534 = step_b3_7;
-    const t_535 = step_b4_28;
-    const t_536 = t_534 * t_535;
-    step_b6[28] = t_533 + t_536;
-  }
-  {
-    const t_533 = step_b1[29];
-    const t_534 = step_b3_7;
-    const t_535 = step_b4_29;
-    const t_536 = t_534 * t_535;
-    step_b6[29] = t_533 + t_536;
-  }
-  {
-    const t_533 = step_b1[30];
-    const t_534 = step_b3_7;
-    const t_535 = step_b4_30;
-    const t_536 = t_534 * t_535;
-    step_b6[30] = t_533 + t_536;
-  }
-  {
-    const t_533 = step_b1[31];
-    const t_534 = step_b3_7;
-    const t_535 = step_b4_31;
-    const t_536 = t_534 * t_535;
-    step_b6[31] = t_533 + t_536;
-  }
-  {
-    // mul [8, 16]  (model.grad:12: h      = relu(x @ w1 + b1))
-    let i_537 = 0;
-    for (; i_537 + 1 < 8; i_537 += 2) {
-      let j_538 = 0;
-      for (; j_538 + 3 < 16; j_538 += 4) {
-        let c00_540 = 0;
-        let c01_541 = 0;
-        let c02_542 = 0;
-        let c03_543 = 0;
-        let c10_544 = 0;
-        let c11_545 = 0;
-        let c12_546 = 0;
-        let c13_547 = 0;
-        {
-          const a_548 = step_b6[i_537 * 4];
-          const a_549 = step_b6[(i_537 + 1) * 4];
-          const b_550 = p_w2[j_538 * 4];
-          const b_551 = p_w2[(j_538 + 1) * 4];
-          const b_552 = p_w2[(j_538 + 2) * 4];
-          const b_553 = p_w2[(j_538 + 3) * 4];
-          c00_540 += a_548 * b_550;
-          c01_541 += a_548 * b_551;
-          c02_542 += a_548 * b_552;
-          c03_543 += a_548 * b_553;
-          c10_544 += a_549 * b_550;
-          c11_545 += a_549 * b_551;
-          c12_546 += a_549 * b_552;
-          c13_547 += a_549 * b_553;
-        }
-        {
-          const a_548 = step_b6[i_537 * 4 + 1];
-          const a_549 = step_b6[(i_537 + 1) * 4 + 1];
-          const b_550 = p_w2[j_538 * 4 + 1];
-          const b_551 = p_w2[(j_538 + 1) * 4 + 1];
-          const b_552 = p_w2[(j_538 + 2) * 4 + 1];
-          const b_553 = p_w2[(j_538 + 3) * 4 + 1];
-          c00_540 += a_548 * b_550;
-          c01_541 += a_548 * b_551;
-          c02_542 += a_548 * b_552;
-          c03_543 += a_548 * b_553;
-          c10_544 += a_549 * b_550;
-          c11_545 += a_549 * b_551;
-          c12_546 += a_549 * b_552;
-          c13_547 += a_549 * b_553;
-        }
-        {
-          const a_548 = step_b6[i_537 * 4 + 2];
-          const a_549 = step_b6[(i_537 + 1) * 4 + 2];
-          const b_550 = p_w2[j_538 * 4 + 2];
-          const b_551 = p_w2[(j_538 + 1) * 4 + 2];
-          const b_552 = p_w2[(j_538 + 2) * 4 + 2];
-          const b_553 = p_w2[(j_538 + 3) * 4 + 2];
-          c00_540 += a_548 * b_550;
-          c01_541 += a_548 * b_551;
-          c02_542 += a_548 * b_552;
-          c03_543 += a_548 * b_553;
-          c10_544 += a_549 * b_550;
-          c11_545 += a_549 * b_551;
-          c12_546 += a_549 * b_552;
-          c13_547 += a_549 * b_553;
-        }
-        {
-          const a_548 = step_b6[i_537 * 4 + 3];
-          const a_549 = step_b6[(i_537 + 1) * 4 + 3];
-          const b_550 = p_w2[j_538 * 4 + 3];
-          const b_551 = p_w2[(j_538 + 1) * 4 + 3];
-          const b_552 = p_w2[(j_538 + 2) * 4 + 3];
-          const b_553 = p_w2[(j_538 + 3) * 4 + 3];
-          c00_540 += a_548 * b_550;
-          c01_541 += a_548 * b_551;
-          c02_542 += a_548 * b_552;
-          c03_543 += a_548 * b_553;
-          c10_544 += a_549 * b_550;
-          c11_545 += a_549 * b_551;
-          c12_546 += a_549 * b_552;
-          c13_547 += a_549 * b_553;
-        }
-        {
-          const v_554 = c00_540;
-          const t_555 = step_b0[i_537 * 16 + j_538];
-          const t_556 = +(t_555 > 0);
-          step_b7[i_537 * 16 + j_538] = v_554 * t_556;
-        }
-        {
-          const v_557 = c01_541;
-          const t_558 = step_b0[i_537 * 16 + (j_538 + 1)];
-          const t_559 = +(t_558 > 0);
-          step_b7[i_537 * 16 + (j_538 + 1)] = v_557 * t_559;
-        }
-        {
-          const v_560 = c02_542;
-          const t_561 = step_b0[i_537 * 16 + (j_538 + 2)];
-          const t_562 = +(t_561 > 0);
-          step_b7[i_537 * 16 + (j_538 + 2)] = v_560 * t_562;
-        }
-        {
-          const v_563 = c03_543;
-          const t_564 = step_b0[i_537 * 16 + (j_538 + 3)];
-          const t_565 = +(t_564 > 0);
-          step_b7[i_537 * 16 + (j_538 + 3)] = v_563 * t_565;
-        }
-        {
-          const v_566 = c10_544;
-          const t_567 = step_b0[(i_537 + 1) * 16 + j_538];
-          const t_568 = +(t_567 > 0);
-          step_b7[(i_537 + 1) * 16 + j_538] = v_566 * t_568;
-        }
-        {
-          const v_569 = c11_545;
-          const t_570 = step_b0[(i_537 + 1) * 16 + (j_538 + 1)];
-          const t_571 = +(t_570 > 0);
-          step_b7[(i_537 + 1) * 16 + (j_538 + 1)] = v_569 * t_571;
-        }
-        {
-          const v_572 = c12_546;
-          const t_573 = step_b0[(i_537 + 1) * 16 + (j_538 + 2)];
-          const t_574 = +(t_573 > 0);
-          step_b7[(i_537 + 1) * 16 + (j_538 + 2)] = v_572 * t_574;
-        }
-        {
-          const v_575 = c13_547;
-          const t_576 = step_b0[(i_537 + 1) * 16 + (j_538 + 3)];
-          const t_577 = +(t_576 > 0);
-          step_b7[(i_537 + 1) * 16 + (j_538 + 3)] = v_575 * t_577;
-        }
-      }
-    }
-  }
-  {
-    // matmul [5, 16]  (model.grad:12: h      = relu(x @ w1 + b1))
-    let i_578 = 0;
-    for (; i_578 + 1 < 5; i_578 += 2) {
-      let j_579 = 0;
-      for (; j_579 + 3 < 16; j_579 += 4) {
-        let c00_581 = 0;
-        let c01_582 = 0;
-        let c02_583 = 0;
-        let c03_584 = 0;
-        let c10_585 = 0;
-        let c11_586 = 0;
-        let c12_587 = 0;
-        let c13_588 = 0;
-        {
-          const a_589 = in_x[i_578];
-          const a_590 = in_x[i_578 + 1];
-          const b_591 = step_b7[j_579];
-          const b_592 = step_b7[j_579 + 1];
-          const b_593 = step_b7[j_579 + 2];
-          const b_594 = step_b7[j_579 + 3];
-          c00_581 += a_589 * b_591;
-          c01_582 += a_589 * b_592;
-          c02_583 += a_589 * b_593;
-          c03_584 += a_589 * b_594;
-          c10_585 += a_590 * b_591;
-          c11_586 += a_590 * b_592;
-          c12_587 += a_590 * b_593;
-          c13_588 += a_590 * b_594;
-        }
-        {
-          const a_589 = in_x[5 + i_578];
-          const a_590 = in_x[5 + (i_578 + 1)];
-          const b_591 = step_b7[16 + j_579];
-          const b_592 = step_b7[16 + (j_579 + 1)];
-          const b_593 = step_b7[16 + (j_579 + 2)];
-          const b_594 = step_b7[16 + (j_579 + 3)];
-          c00_581 += a_589 * b_591;
-          c01_582 += a_589 * b_592;
-          c02_583 += a_589 * b_593;
-          c03_584 += a_589 * b_594;
-          c10_585 += a_590 * b_591;
-          c11_586 += a_590 * b_592;
-          c12_587 += a_590 * b_593;
-          c13_588 += a_590 * b_594;
-        }
-        {
-          const a_589 = in_x[10 + i_578];
-          const a_590 = in_x[10 + (i_578 + 1)];
-          const b_591 = step_b7[32 + j_579];
-          const b_592 = step_b7[32 + (j_579 + 1)];
-          const b_593 = step_b7[32 + (j_579 + 2)];
-          const b_594 = step_b7[32 + (j_579 + 3)];
-          c00_581 += a_589 * b_591;
-          c01_582 += a_589 * b_592;
-          c02_583 += a_589 * b_593;
-          c03_584 += a_589 * b_594;
-          c10_585 += a_590 * b_591;
-          c11_586 += a_590 * b_592;
-          c12_587 += a_590 * b_593;
-          c13_588 += a_590 * b_594;
-        }
-        {
-          const a_589 = in_x[15 + i_578];
-          const a_590 = in_x[15 + (i_578 + 1)];
-          const b_591 = step_b7[48 + j_579];
-          const b_592 = step_b7[48 + (j_579 + 1)];
-          const b_593 = step_b7[48 + (j_579 + 2)];
-          const b_594 = step_b7[48 + (j_579 + 3)];
-          c00_581 += a_589 * b_591;
-          c01_582 += a_589 * b_592;
-          c02_583 += a_589 * b_593;
-          c03_584 += a_589 * b_594;
-          c10_585 += a_590 * b_591;
-          c11_586 += a_590 * b_592;
-          c12_587 += a_590 * b_593;
-          c13_588 += a_590 * b_594;
-        }
-        {
-          const a_589 = in_x[20 + i_578];
-          const a_590 = in_x[20 + (i_578 + 1)];
-          const b_591 = step_b7[64 + j_579];
-          const b_592 = step_b7[64 + (j_579 + 1)];
-          const b_593 = step_b7[64 + (j_579 + 2)];
-          const b_594 = step_b7[64 + (j_579 + 3)];
-          c00_581 += a_589 * b_591;
-          c01_582 += a_589 * b_592;
-          c02_583 += a_589 * b_593;
-          c03_584 += a_589 * b_594;
-          c10_585 += a_590 * b_591;
-          c11_586 += a_590 * b_592;
-          c12_587 += a_590 * b_593;
-          c13_588 += a_590 * b_594;
-        }
-        {
-          const a_589 = in_x[25 + i_578];
-          const a_590 = in_x[25 + (i_578 + 1)];
-          const b_591 = step_b7[80 + j_579];
-          const b_592 = step_b7[80 + (j_579 + 1)];
-          const b_593 = step_b7[80 + (j_579 + 2)];
-          const b_594 = step_b7[80 + (j_579 + 3)];
-          c00_581 += a_589 * b_591;
-          c01_582 += a_589 * b_592;
-          c02_583 += a_589 * b_593;
-          c03_584 += a_589 * b_594;
-          c10_585 += a_590 * b_591;
-          c11_586 += a_590 * b_592;
-          c12_587 += a_590 * b_593;
-          c13_588 += a_590 * b_594;
-        }
-        {
-          const a_589 = in_x[30 + i_578];
-          const a_590 = in_x[30 + (i_578 + 1)];
-          const b_591 = step_b7[96 + j_579];
-          const b_592 = step_b7[96 + (j_579 + 1)];
-          const b_593 = step_b7[96 + (j_579 + 2)];
-          const b_594 = step_b7[96 + (j_579 + 3)];
-          c00_581 += a_589 * b_591;
-          c01_582 += a_589 * b_592;
-          c02_583 += a_589 * b_593;
-          c03_584 += a_589 * b_594;
-          c10_585 += a_590 * b_591;
-          c11_586 += a_590 * b_592;
-          c12_587 += a_590 * b_593;
-          c13_588 += a_590 * b_594;
-        }
-        {
-          const a_589 = in_x[35 + i_578];
-          const a_590 = in_x[35 + (i_578 + 1)];
-          const b_591 = step_b7[112 + j_579];
-          const b_592 = step_b7[112 + (j_579 + 1)];
-          const b_593 = step_b7[112 + (j_579 + 2)];
-          const b_594 = step_b7[112 + (j_579 + 3)];
-          c00_581 += a_589 * b_591;
-          c01_582 += a_589 * b_592;
-          c02_583 += a_589 * b_593;
-          c03_584 += a_589 * b_594;
-          c10_585 += a_590 * b_591;
-          c11_586 += a_590 * b_592;
-          c12_587 += a_590 * b_593;
-          c13_588 += a_590 * b_594;
-        }
-        step_b8[i_578 * 16 + j_579] = c00_581;
-        step_b8[i_578 * 16 + (j_579 + 1)] = c01_582;
-        step_b8[i_578 * 16 + (j_579 + 2)] = c02_583;
-        step_b8[i_578 * 16 + (j_579 + 3)] = c03_584;
-        step_b8[(i_578 + 1) * 16 + j_579] = c10_585;
-        step_b8[(i_578 + 1) * 16 + (j_579 + 1)] = c11_586;
-        step_b8[(i_578 + 1) * 16 + (j_579 + 2)] = c12_587;
-        step_b8[(i_578 + 1) * 16 + (j_579 + 3)] = c13_588;
-      }
-    }
-    for (; i_578 < 5; i_578++) {
-      let j_579 = 0;
-      for (; j_579 + 3 < 16; j_579 += 4) {
-        let c00_596 = 0;
-        let c01_597 = 0;
-        let c02_598 = 0;
-        let c03_599 = 0;
-        {
-          const a_600 = in_x[i_578];
-          const b_601 = step_b7[j_579];
-          const b_602 = step_b7[j_579 + 1];
-          const b_603 = step_b7[j_579 + 2];
-          const b_604 = step_b7[j_579 + 3];
-          c00_596 += a_600 * b_601;
-          c01_597 += a_600 * b_602;
-          c02_598 += a_600 * b_603;
-          c03_599 += a_600 * b_604;
-        }
-        {
-          const a_600 = in_x[5 + i_578];
-          const b_601 = step_b7[16 + j_579];
-          const b_602 = step_b7[16 + (j_579 + 1)];
-          const b_603 = step_b7[16 + (j_579 + 2)];
-          const b_604 = step_b7[16 + (j_579 + 3)];
-          c00_596 += a_600 * b_601;
-          c01_597 += a_600 * b_602;
-          c02_598 += a_600 * b_603;
-          c03_599 += a_600 * b_604;
-        }
-        {
-          const a_600 = in_x[10 + i_578];
-          const b_601 = step_b7[32 + j_579];
-          const b_602 = step_b7[32 + (j_579 + 1)];
-          const b_603 = step_b7[32 + (j_579 + 2)];
-          const b_604 = step_b7[32 + (j_579 + 3)];
-          c00_596 += a_600 * b_601;
-          c01_597 += a_600 * b_602;
-          c02_598 += a_600 * b_603;
-          c03_599 += a_600 * b_604;
-        }
-        {
-          const a_600 = in_x[15 + i_578];
-          const b_601 = step_b7[48 + j_579];
-          const b_602 = step_b7[48 + (j_579 + 1)];
-          const b_603 = step_b7[48 + (j_579 + 2)];
-          const b_604 = step_b7[48 + (j_579 + 3)];
-          c00_596 += a_600 * b_601;
-          c01_597 += a_600 * b_602;
-          c02_598 += a_600 * b_603;
-          c03_599 += a_600 * b_604;
-        }
-        {
-          const a_600 = in_x[20 + i_578];
-          const b_601 = step_b7[64 + j_579];
-          const b_602 = step_b7[64 + (j_579 + 1)];
-          const b_603 = step_b7[64 + (j_579 + 2)];
-          const b_604 = step_b7[64 + (j_579 + 3)];
-          c00_596 += a_600 * b_601;
-          c01_597 += a_600 * b_602;
-          c02_598 += a_600 * b_603;
-          c03_599 += a_600 * b_604;
-        }
-        {
-          const a_600 = in_x[25 + i_578];
-          const b_601 = step_b7[80 + j_579];
-          const b_602 = step_b7[80 + (j_579 + 1)];
-          const b_603 = step_b7[80 + (j_579 + 2)];
-          const b_604 = step_b7[80 + (j_579 + 3)];
-          c00_596 += a_600 * b_601;
-          c01_597 += a_600 * b_602;
-          c02_598 += a_600 * b_603;
-          c03_599 += a_600 * b_604;
-        }
-        {
-          const a_600 = in_x[30 + i_578];
-          const b_601 = step_b7[96 + j_579];
-          const b_602 = step_b7[96 + (j_579 + 1)];
-          const b_603 = step_b7[96 + (j_579 + 2)];
-          const b_604 = step_b7[96 + (j_579 + 3)];
-          c00_596 += a_600 * b_601;
-          c01_597 += a_600 * b_602;
-          c02_598 += a_600 * b_603;
-          c03_599 += a_600 * b_604;
-        }
-        {
-          const a_600 = in_x[35 + i_578];
-          const b_601 = step_b7[112 + j_579];
-          const b_602 = step_b7[112 + (j_579 + 1)];
-          const b_603 = step_b7[112 + (j_579 + 2)];
-          const b_604 = step_b7[112 + (j_579 + 3)];
-          c00_596 += a_600 * b_601;
-          c01_597 += a_600 * b_602;
-          c02_598 += a_600 * b_603;
-          c03_599 += a_600 * b_604;
-        }
-        step_b8[i_578 * 16 + j_579] = c00_596;
-        step_b8[i_578 * 16 + (j_579 + 1)] = c01_597;
-        step_b8[i_578 * 16 + (j_579 + 2)] = c02_598;
-        step_b8[i_578 * 16 + (j_579 + 3)] = c03_599;
-      }
-    }
-  }
-  // sum [16]  (model.grad:12: h      = relu(x @ w1 + b1))
-  step_b9_0 = 0;
-  step_b9_1 = 0;
-  step_b9_2 = 0;
-  step_b9_3 = 0;
-  step_b9_4 = 0;
-  step_b9_5 = 0;
-  step_b9_6 = 0;
-  step_b9_7 = 0;
-  step_b9_8 = 0;
-  step_b9_9 = 0;
-  step_b9_10 = 0;
-  step_b9_11 = 0;
-  step_b9_12 = 0;
-  step_b9_13 = 0;
-  step_b9_14 = 0;
-  step_b9_15 = 0;
-  for (let i_605 = 0; i_605 < 8; i_605++) {
-    {
-      const v_608 = step_b7[i_605 * 16];
-      step_b9_0 = step_b9_0 + v_608;
-    }
-    {
-      const v_608 = step_b7[i_605 * 16 + 1];
-      step_b9_1 = step_b9_1 + v_608;
-    }
-    {
-      const v_608 = step_b7[i_605 * 16 + 2];
-      step_b9_2 = step_b9_2 + v_608;
-    }
-    {
-      const v_608 = step_b7[i_605 * 16 + 3];
-      step_b9_3 = step_b9_3 + v_608;
-    }
-    {
-      const v_608 = step_b7[i_605 * 16 + 4];
-      step_b9_4 = step_b9_4 + v_608;
-    }
-    {
-      const v_608 = step_b7[i_605 * 16 + 5];
-      step_b9_5 = step_b9_5 + v_608;
-    }
-    {
-      const v_608 = step_b7[i_605 * 16 + 6];
-      step_b9_6 = step_b9_6 + v_608;
-    }
-    {
-      const v_608 = step_b7[i_605 * 16 + 7];
-      step_b9_7 = step_b9_7 + v_608;
-    }
-    {
-      const v_608 = step_b7[i_605 * 16 + 8];
-      step_b9_8 = step_b9_8 + v_608;
-    }
-    {
-      const v_608 = step_b7[i_605 * 16 + 9];
-      step_b9_9 = step_b9_9 + v_608;
-    }
-    {
-      const v_608 = step_b7[i_605 * 16 + 10];
-      step_b9_10 = step_b9_10 + v_608;
-    }
-    {
-      const v_608 = step_b7[i_605 * 16 + 11];
-      step_b9_11 = step_b9_11 + v_608;
-    }
-    {
-      const v_608 = step_b7[i_605 * 16 + 12];
-      step_b9_12 = step_b9_12 + v_608;
-    }
-    {
-      const v_608 = step_b7[i_605 * 16 + 13];
-      step_b9_13 = step_b9_13 + v_608;
-    }
-    {
-      const v_608 = step_b7[i_605 * 16 + 14];
-      step_b9_14 = step_b9_14 + v_608;
-    }
-    {
-      const v_608 = step_b7[i_605 * 16 + 15];
-      step_b9_15 = step_b9_15 + v_608;
-    }
-  }
-  {
-    // matmul [16, 4]  (model.grad:13: logits = h @ w2 + b2)
-    let i_609 = 0;
-    for (; i_609 + 1 < 16; i_609 += 2) {
-      let j_610 = 0;
-      for (; j_610 + 3 < 4; j_610 += 4) {
-        let c00_612 = 0;
-        let c01_613 = 0;
-        let c02_614 = 0;
-        let c03_615 = 0;
-        let c10_616 = 0;
-        let c11_617 = 0;
-        let c12_618 = 0;
-        let c13_619 = 0;
-        {
-          const a_620 = step_b0[i_609];
-          const a_621 = step_b0[i_609 + 1];
-          const b_622 = step_b6[j_610];
-          const b_623 = step_b6[j_610 + 1];
-          const b_624 = step_b6[j_610 + 2];
-          const b_625 = step_b6[j_610 + 3];
-          c00_612 += a_620 * b_622;
-          c01_613 += a_620 * b_623;
-          c02_614 += a_620 * b_624;
-          c03_615 += a_620 * b_625;
-          c10_616 += a_621 * b_622;
-          c11_617 += a_621 * b_623;
-          c12_618 += a_621 * b_624;
-          c13_619 += a_621 * b_625;
-        }
-        {
-          const a_620 = step_b0[16 + i_609];
-          const a_621 = step_b0[16 + (i_609 + 1)];
-          const b_622 = step_b6[4 + j_610];
-          const b_623 = step_b6[4 + (j_610 + 1)];
-          const b_624 = step_b6[4 + (j_610 + 2)];
-          const b_625 = step_b6[4 + (j_610 + 3)];
-          c00_612 += a_620 * b_622;
-          c01_613 += a_620 * b_623;
-          c02_614 += a_620 * b_624;
-          c03_615 += a_620 * b_625;
-          c10_616 += a_621 * b_622;
-          c11_617 += a_621 * b_623;
-          c12_618 += a_621 * b_624;
-          c13_619 += a_621 * b_625;
-        }
-        {
-          const a_620 = step_b0[32 + i_609];
-          const a_621 = step_b0[32 + (i_609 + 1)];
-          const b_622 = step_b6[8 + j_610];
-          const b_623 = step_b6[8 + (j_610 + 1)];
-          const b_624 = step_b6[8 + (j_610 + 2)];
-          const b_625 = step_b6[8 + (j_610 + 3)];
-          c00_612 += a_620 * b_622;
-          c01_613 += a_620 * b_623;
-          c02_614 += a_620 * b_624;
-          c03_615 += a_620 * b_625;
-          c10_616 += a_621 * b_622;
-          c11_617 += a_621 * b_623;
-          c12_618 += a_621 * b_624;
-          c13_619 += a_621 * b_625;
-        }
-        {
-          const a_620 = step_b0[48 + i_609];
-          const a_621 = step_b0[48 + (i_609 + 1)];
-          const b_622 = step_b6[12 + j_610];
-          const b_623 = step_b6[12 + (j_610 + 1)];
-          const b_624 = step_b6[12 + (j_610 + 2)];
-          const b_625 = step_b6[12 + (j_610 + 3)];
-          c00_612 += a_620 * b_622;
-          c01_613 += a_620 * b_623;
-          c02_614 += a_620 * b_624;
-          c03_615 += a_620 * b_625;
-          c10_616 += a_621 * b_622;
-          c11_617 += a_621 * b_623;
-          c12_618 += a_621 * b_624;
-          c13_619 += a_621 * b_625;
-        }
-        {
-          const a_620 = step_b0[64 + i_609];
-          const a_621 = step_b0[64 + (i_609 + 1)];
-          const b_622 = step_b6[16 + j_610];
-          const b_623 = step_b6[16 + (j_610 + 1)];
-          const b_624 = step_b6[16 + (j_610 + 2)];
-          const b_625 = step_b6[16 + (j_610 + 3)];
-          c00_612 += a_620 * b_622;
-          c01_613 += a_620 * b_623;
-          c02_614 += a_620 * b_624;
-          c03_615 += a_620 * b_625;
-          c10_616 += a_621 * b_622;
-          c11_617 += a_621 * b_623;
-          c12_618 += a_621 * b_624;
-          c13_619 += a_621 * b_625;
-        }
-        {
-          const a_620 = step_b0[80 + i_609];
-          const a_621 = step_b0[80 + (i_609 + 1)];
-          const b_622 = step_b6[20 + j_610];
-          const b_623 = step_b6[20 + (j_610 + 1)];
-          const b_624 = step_b6[20 + (j_610 + 2)];
-          const b_625 = step_b6[20 + (j_610 + 3)];
-          c00_612 += a_620 * b_622;
-          c01_613 += a_620 * b_623;
-          c02_614 += a_620 * b_624;
-          c03_615 += a_620 * b_625;
-          c10_616 += a_621 * b_622;
-          c11_617 += a_621 * b_623;
-          c12_618 += a_621 * b_624;
-          c13_619 += a_621 * b_625;
-        }
-        {
-          const a_620 = step_b0[96 + i_609];
-          const a_621 = step_b0[96 + (i_609 + 1)];
-          const b_622 = step_b6[24 + j_610];
-          const b_623 = step_b6[24 + (j_610 + 1)];
-          const b_624 = step_b6[24 + (j_610 + 2)];
-          const b_625 = step_b6[24 + (j_610 + 3)];
-          c00_612 += a_620 * b_622;
-          c01_613 += a_620 * b_623;
-          c02_614 += a_620 * b_624;
-          c03_615 += a_620 * b_625;
-          c10_616 += a_621 * b_622;
-          c11_617 += a_621 * b_623;
-          c12_618 += a_621 * b_624;
-          c13_619 += a_621 * b_625;
-        }
-        {
-          const a_620 = step_b0[112 + i_609];
-          const a_621 = step_b0[112 + (i_609 + 1)];
-          const b_622 = step_b6[28 + j_610];
-          const b_623 = step_b6[28 + (j_610 + 1)];
-          const b_624 = step_b6[28 + (j_610 + 2)];
-          const b_625 = step_b6[28 + (j_610 + 3)];
-          c00_612 += a_620 * b_622;
-          c01_613 += a_620 * b_623;
-          c02_614 += a_620 * b_624;
-          c03_615 += a_620 * b_625;
-          c10_616 += a_621 * b_622;
-          c11_617 += a_621 * b_623;
-          c12_618 += a_621 * b_624;
-          c13_619 += a_621 * b_625;
-        }
-        step_b10[i_609 * 4 + j_610] = c00_612;
-        step_b10[i_609 * 4 + (j_610 + 1)] = c01_613;
-        step_b10[i_609 * 4 + (j_610 + 2)] = c02_614;
-        step_b10[i_609 * 4 + (j_610 + 3)] = c03_615;
-        step_b10[(i_609 + 1) * 4 + j_610] = c10_616;
-        step_b10[(i_609 + 1) * 4 + (j_610 + 1)] = c11_617;
-        step_b10[(i_609 + 1) * 4 + (j_610 + 2)] = c12_618;
-        step_b10[(i_609 + 1) * 4 + (j_610 + 3)] = c13_619;
-      }
-    }
-  }
-  // sum [4]  (model.grad:13: logits = h @ w2 + b2)
-  step_b11_0 = 0;
-  step_b11_1 = 0;
-  step_b11_2 = 0;
-  step_b11_3 = 0;
-  {
-    const v_629 = step_b6[0];
-    step_b11_0 = step_b11_0 + v_629;
-  }
-  {
-    const v_629 = step_b6[1];
-    step_b11_1 = step_b11_1 + v_629;
-  }
-  {
-    const v_629 = step_b6[2];
-    step_b11_2 = step_b11_2 + v_629;
-  }
-  {
-    const v_629 = step_b6[3];
-    step_b11_3 = step_b11_3 + v_629;
-  }
-  {
-    const v_629 = step_b6[4];
-    step_b11_0 = step_b11_0 + v_629;
-  }
-  {
-    const v_629 = step_b6[5];
-    step_b11_1 = step_b11_1 + v_629;
-  }
-  {
-    const v_629 = step_b6[6];
-    step_b11_2 = step_b11_2 + v_629;
-  }
-  {
-    const v_629 = step_b6[7];
-    step_b11_3 = step_b11_3 + v_629;
-  }
-  {
-    const v_629 = step_b6[8];
-    step_b11_0 = step_b11_0 + v_629;
-  }
-  {
-    const v_629 = step_b6[9];
-    step_b11_1 = step_b11_1 + v_629;
-  }
-  {
-    const v_629 = step_b6[10];
-    step_b11_2 = step_b11_2 + v_629;
-  }
-  {
-    const v_629 = step_b6[11];
-    step_b11_3 = step_b11_3 + v_629;
-  }
-  {
-    const v_629 = step_b6[12];
-    step_b11_0 = step_b11_0 + v_629;
-  }
-  {
-    const v_629 = step_b6[13];
-    step_b11_1 = step_b11_1 + v_629;
-  }
-  {
-    const v_629 = step_b6[14];
-    step_b11_2 = step_b11_2 + v_629;
-  }
-  {
-    const v_629 = step_b6[15];
-    step_b11_3 = step_b11_3 + v_629;
-  }
-  {
-    const v_629 = step_b6[16];
-    step_b11_0 = step_b11_0 + v_629;
-  }
-  {
-    const v_629 = step_b6[17];
-    step_b11_1 = step_b11_1 + v_629;
-  }
-  {
-    const v_629 = step_b6[18];
-    step_b11_2 = step_b11_2 + v_629;
-  }
-  {
-    const v_629 = step_b6[19];
-    step_b11_3 = step_b11_3 + v_629;
-  }
-  {
-    const v_629 = step_b6[20];
-    step_b11_0 = step_b11_0 + v_629;
-  }
-  {
-    const v_629 = step_b6[21];
-    step_b11_1 = step_b11_1 + v_629;
-  }
-  {
-    const v_629 = step_b6[22];
-    step_b11_2 = step_b11_2 + v_629;
-  }
-  {
-    const v_629 = step_b6[23];
-    step_b11_3 = step_b11_3 + v_629;
-  }
-  {
-    const v_629 = step_b6[24];
-    step_b11_0 = step_b11_0 + v_629;
-  }
-  {
-    const v_629 = step_b6[25];
-    step_b11_1 = step_b11_1 + v_629;
-  }
-  {
-    const v_629 = step_b6[26];
-    step_b11_2 = step_b11_2 + v_629;
-  }
-  {
-    const v_629 = step_b6[27];
-    step_b11_3 = step_b11_3 + v_629;
-  }
-  {
-    const v_629 = step_b6[28];
-    step_b11_0 = step_b11_0 + v_629;
-  }
-  {
-    const v_629 = step_b6[29];
-    step_b11_1 = step_b11_1 + v_629;
-  }
-  {
-    const v_629 = step_b6[30];
-    step_b11_2 = step_b11_2 + v_629;
-  }
-  {
-    const v_629 = step_b6[31];
-    step_b11_3 = step_b11_3 + v_629;
-  }
-  step_scratch[0] = s_loss_520;
+function run_step_446(in_x, in_target, p_w1, p_b1, p_w2, p_b2) {
+  run_grad(in_x, in_target, p_w1, p_b1, p_w2, p_b2);
   opt_t += 1;
   const c1 = 1 - Math.pow(0.9, opt_t);
   const c2 = 1 - Math.pow(0.999, opt_t);
-  for (let i_631 = 0; i_631 < 80; i_631++) {
-    const g = step_b8[i_631];
-    const m = 0.9 * opt0_w1[i_631] + 0.09999999999999998 * g;
-    const v_630 = 0.999 * opt1_w1[i_631] + 0.0010000000000000009 * g * g;
-    opt0_w1[i_631] = m;
-    opt1_w1[i_631] = v_630;
-    p_w1[i_631] -= 0.01 * (m / c1) / (Math.sqrt(v_630 / c2) + 1e-8);
+  for (let i_448 = 0; i_448 < 80; i_448++) {
+    const g = grad_b8[i_448];
+    const m = 0.9 * opt0_w1[i_448] + 0.09999999999999998 * g;
+    const v_447 = 0.999 * opt1_w1[i_448] + 0.0010000000000000009 * g * g;
+    opt0_w1[i_448] = m;
+    opt1_w1[i_448] = v_447;
+    p_w1[i_448] -= 0.01 * (m / c1) / (Math.sqrt(v_447 / c2) + 1e-8);
   }
   {
-    const g_632 = step_b9_0;
-    const m_633 = 0.9 * opt0_b1[0] + 0.09999999999999998 * g_632;
-    const v_634 = 0.999 * opt1_b1[0] + 0.0010000000000000009 * g_632 * g_632;
-    opt0_b1[0] = m_633;
-    opt1_b1[0] = v_634;
-    p_b1[0] -= 0.01 * (m_633 / c1) / (Math.sqrt(v_634 / c2) + 1e-8);
+    const g_449 = grad_b9[0];
+    const m_450 = 0.9 * opt0_b1[0] + 0.09999999999999998 * g_449;
+    const v_451 = 0.999 * opt1_b1[0] + 0.0010000000000000009 * g_449 * g_449;
+    opt0_b1[0] = m_450;
+    opt1_b1[0] = v_451;
+    p_b1[0] -= 0.01 * (m_450 / c1) / (Math.sqrt(v_451 / c2) + 1e-8);
   }
   {
-    const g_632 = step_b9_1;
-    const m_633 = 0.9 * opt0_b1[1] + 0.09999999999999998 * g_632;
-    const v_634 = 0.999 * opt1_b1[1] + 0.0010000000000000009 * g_632 * g_632;
-    opt0_b1[1] = m_633;
-    opt1_b1[1] = v_634;
-    p_b1[1] -= 0.01 * (m_633 / c1) / (Math.sqrt(v_634 / c2) + 1e-8);
+    const g_449 = grad_b9[1];
+    const m_450 = 0.9 * opt0_b1[1] + 0.09999999999999998 * g_449;
+    const v_451 = 0.999 * opt1_b1[1] + 0.0010000000000000009 * g_449 * g_449;
+    opt0_b1[1] = m_450;
+    opt1_b1[1] = v_451;
+    p_b1[1] -= 0.01 * (m_450 / c1) / (Math.sqrt(v_451 / c2) + 1e-8);
   }
   {
-    const g_632 = step_b9_2;
-    const m_633 = 0.9 * opt0_b1[2] + 0.09999999999999998 * g_632;
-    const v_634 = 0.999 * opt1_b1[2] + 0.0010000000000000009 * g_632 * g_632;
-    opt0_b1[2] = m_633;
-    opt1_b1[2] = v_634;
-    p_b1[2] -= 0.01 * (m_633 / c1) / (Math.sqrt(v_634 / c2) + 1e-8);
+    const g_449 = grad_b9[2];
+    const m_450 = 0.9 * opt0_b1[2] + 0.09999999999999998 * g_449;
+    const v_451 = 0.999 * opt1_b1[2] + 0.0010000000000000009 * g_449 * g_449;
+    opt0_b1[2] = m_450;
+    opt1_b1[2] = v_451;
+    p_b1[2] -= 0.01 * (m_450 / c1) / (Math.sqrt(v_451 / c2) + 1e-8);
   }
   {
-    const g_632 = step_b9_3;
-    const m_633 = 0.9 * opt0_b1[3] + 0.09999999999999998 * g_632;
-    const v_634 = 0.999 * opt1_b1[3] + 0.0010000000000000009 * g_632 * g_632;
-    opt0_b1[3] = m_633;
-    opt1_b1[3] = v_634;
-    p_b1[3] -= 0.01 * (m_633 / c1) / (Math.sqrt(v_634 / c2) + 1e-8);
+    const g_449 = grad_b9[3];
+    const m_450 = 0.9 * opt0_b1[3] + 0.09999999999999998 * g_449;
+    const v_451 = 0.999 * opt1_b1[3] + 0.0010000000000000009 * g_449 * g_449;
+    opt0_b1[3] = m_450;
+    opt1_b1[3] = v_451;
+    p_b1[3] -= 0.01 * (m_450 / c1) / (Math.sqrt(v_451 / c2) + 1e-8);
   }
   {
-    const g_632 = step_b9_4;
-    const m_633 = 0.9 * opt0_b1[4] + 0.09999999999999998 * g_632;
-    const v_634 = 0.999 * opt1_b1[4] + 0.0010000000000000009 * g_632 * g_632;
-    opt0_b1[4] = m_633;
-    opt1_b1[4] = v_634;
-    p_b1[4] -= 0.01 * (m_633 / c1) / (Math.sqrt(v_634 / c2) + 1e-8);
+    const g_449 = grad_b9[4];
+    const m_450 = 0.9 * opt0_b1[4] + 0.09999999999999998 * g_449;
+    const v_451 = 0.999 * opt1_b1[4] + 0.0010000000000000009 * g_449 * g_449;
+    opt0_b1[4] = m_450;
+    opt1_b1[4] = v_451;
+    p_b1[4] -= 0.01 * (m_450 / c1) / (Math.sqrt(v_451 / c2) + 1e-8);
   }
   {
-    const g_632 = step_b9_5;
-    const m_633 = 0.9 * opt0_b1[5] + 0.09999999999999998 * g_632;
-    const v_634 = 0.999 * opt1_b1[5] + 0.0010000000000000009 * g_632 * g_632;
-    opt0_b1[5] = m_633;
-    opt1_b1[5] = v_634;
-    p_b1[5] -= 0.01 * (m_633 / c1) / (Math.sqrt(v_634 / c2) + 1e-8);
+    const g_449 = grad_b9[5];
+    const m_450 = 0.9 * opt0_b1[5] + 0.09999999999999998 * g_449;
+    const v_451 = 0.999 * opt1_b1[5] + 0.0010000000000000009 * g_449 * g_449;
+    opt0_b1[5] = m_450;
+    opt1_b1[5] = v_451;
+    p_b1[5] -= 0.01 * (m_450 / c1) / (Math.sqrt(v_451 / c2) + 1e-8);
   }
   {
-    const g_632 = step_b9_6;
-    const m_633 = 0.9 * opt0_b1[6] + 0.09999999999999998 * g_632;
-    const v_634 = 0.999 * opt1_b1[6] + 0.0010000000000000009 * g_632 * g_632;
-    opt0_b1[6] = m_633;
-    opt1_b1[6] = v_634;
-    p_b1[6] -= 0.01 * (m_633 / c1) / (Math.sqrt(v_634 / c2) + 1e-8);
+    const g_449 = grad_b9[6];
+    const m_450 = 0.9 * opt0_b1[6] + 0.09999999999999998 * g_449;
+    const v_451 = 0.999 * opt1_b1[6] + 0.0010000000000000009 * g_449 * g_449;
+    opt0_b1[6] = m_450;
+    opt1_b1[6] = v_451;
+    p_b1[6] -= 0.01 * (m_450 / c1) / (Math.sqrt(v_451 / c2) + 1e-8);
   }
   {
-    const g_632 = step_b9_7;
-    const m_633 = 0.9 * opt0_b1[7] + 0.09999999999999998 * g_632;
-    const v_634 = 0.999 * opt1_b1[7] + 0.0010000000000000009 * g_632 * g_632;
-    opt0_b1[7] = m_633;
-    opt1_b1[7] = v_634;
-    p_b1[7] -= 0.01 * (m_633 / c1) / (Math.sqrt(v_634 / c2) + 1e-8);
+    const g_449 = grad_b9[7];
+    const m_450 = 0.9 * opt0_b1[7] + 0.09999999999999998 * g_449;
+    const v_451 = 0.999 * opt1_b1[7] + 0.0010000000000000009 * g_449 * g_449;
+    opt0_b1[7] = m_450;
+    opt1_b1[7] = v_451;
+    p_b1[7] -= 0.01 * (m_450 / c1) / (Math.sqrt(v_451 / c2) + 1e-8);
   }
   {
-    const g_632 = step_b9_8;
-    const m_633 = 0.9 * opt0_b1[8] + 0.09999999999999998 * g_632;
-    const v_634 = 0.999 * opt1_b1[8] + 0.0010000000000000009 * g_632 * g_632;
-    opt0_b1[8] = m_633;
-    opt1_b1[8] = v_634;
-    p_b1[8] -= 0.01 * (m_633 / c1) / (Math.sqrt(v_634 / c2) + 1e-8);
+    const g_449 = grad_b9[8];
+    const m_450 = 0.9 * opt0_b1[8] + 0.09999999999999998 * g_449;
+    const v_451 = 0.999 * opt1_b1[8] + 0.0010000000000000009 * g_449 * g_449;
+    opt0_b1[8] = m_450;
+    opt1_b1[8] = v_451;
+    p_b1[8] -= 0.01 * (m_450 / c1) / (Math.sqrt(v_451 / c2) + 1e-8);
   }
   {
-    const g_632 = step_b9_9;
-    const m_633 = 0.9 * opt0_b1[9] + 0.09999999999999998 * g_632;
-    const v_634 = 0.999 * opt1_b1[9] + 0.0010000000000000009 * g_632 * g_632;
-    opt0_b1[9] = m_633;
-    opt1_b1[9] = v_634;
-    p_b1[9] -= 0.01 * (m_633 / c1) / (Math.sqrt(v_634 / c2) + 1e-8);
+    const g_449 = grad_b9[9];
+    const m_450 = 0.9 * opt0_b1[9] + 0.09999999999999998 * g_449;
+    const v_451 = 0.999 * opt1_b1[9] + 0.0010000000000000009 * g_449 * g_449;
+    opt0_b1[9] = m_450;
+    opt1_b1[9] = v_451;
+    p_b1[9] -= 0.01 * (m_450 / c1) / (Math.sqrt(v_451 / c2) + 1e-8);
   }
   {
-    const g_632 = step_b9_10;
-    const m_633 = 0.9 * opt0_b1[10] + 0.09999999999999998 * g_632;
-    const v_634 = 0.999 * opt1_b1[10] + 0.0010000000000000009 * g_632 * g_632;
-    opt0_b1[10] = m_633;
-    opt1_b1[10] = v_634;
-    p_b1[10] -= 0.01 * (m_633 / c1) / (Math.sqrt(v_634 / c2) + 1e-8);
+    const g_449 = grad_b9[10];
+    const m_450 = 0.9 * opt0_b1[10] + 0.09999999999999998 * g_449;
+    const v_451 = 0.999 * opt1_b1[10] + 0.0010000000000000009 * g_449 * g_449;
+    opt0_b1[10] = m_450;
+    opt1_b1[10] = v_451;
+    p_b1[10] -= 0.01 * (m_450 / c1) / (Math.sqrt(v_451 / c2) + 1e-8);
   }
   {
-    const g_632 = step_b9_11;
-    const m_633 = 0.9 * opt0_b1[11] + 0.09999999999999998 * g_632;
-    const v_634 = 0.999 * opt1_b1[11] + 0.0010000000000000009 * g_632 * g_632;
-    opt0_b1[11] = m_633;
-    opt1_b1[11] = v_634;
-    p_b1[11] -= 0.01 * (m_633 / c1) / (Math.sqrt(v_634 / c2) + 1e-8);
+    const g_449 = grad_b9[11];
+    const m_450 = 0.9 * opt0_b1[11] + 0.09999999999999998 * g_449;
+    const v_451 = 0.999 * opt1_b1[11] + 0.0010000000000000009 * g_449 * g_449;
+    opt0_b1[11] = m_450;
+    opt1_b1[11] = v_451;
+    p_b1[11] -= 0.01 * (m_450 / c1) / (Math.sqrt(v_451 / c2) + 1e-8);
   }
   {
-    const g_632 = step_b9_12;
-    const m_633 = 0.9 * opt0_b1[12] + 0.09999999999999998 * g_632;
-    const v_634 = 0.999 * opt1_b1[12] + 0.0010000000000000009 * g_632 * g_632;
-    opt0_b1[12] = m_633;
-    opt1_b1[12] = v_634;
-    p_b1[12] -= 0.01 * (m_633 / c1) / (Math.sqrt(v_634 / c2) + 1e-8);
+    const g_449 = grad_b9[12];
+    const m_450 = 0.9 * opt0_b1[12] + 0.09999999999999998 * g_449;
+    const v_451 = 0.999 * opt1_b1[12] + 0.0010000000000000009 * g_449 * g_449;
+    opt0_b1[12] = m_450;
+    opt1_b1[12] = v_451;
+    p_b1[12] -= 0.01 * (m_450 / c1) / (Math.sqrt(v_451 / c2) + 1e-8);
   }
   {
-    const g_632 = step_b9_13;
-    const m_633 = 0.9 * opt0_b1[13] + 0.09999999999999998 * g_632;
-    const v_634 = 0.999 * opt1_b1[13] + 0.0010000000000000009 * g_632 * g_632;
-    opt0_b1[13] = m_633;
-    opt1_b1[13] = v_634;
-    p_b1[13] -= 0.01 * (m_633 / c1) / (Math.sqrt(v_634 / c2) + 1e-8);
+    const g_449 = grad_b9[13];
+    const m_450 = 0.9 * opt0_b1[13] + 0.09999999999999998 * g_449;
+    const v_451 = 0.999 * opt1_b1[13] + 0.0010000000000000009 * g_449 * g_449;
+    opt0_b1[13] = m_450;
+    opt1_b1[13] = v_451;
+    p_b1[13] -= 0.01 * (m_450 / c1) / (Math.sqrt(v_451 / c2) + 1e-8);
   }
   {
-    const g_632 = step_b9_14;
-    const m_633 = 0.9 * opt0_b1[14] + 0.09999999999999998 * g_632;
-    const v_634 = 0.999 * opt1_b1[14] + 0.0010000000000000009 * g_632 * g_632;
-    opt0_b1[14] = m_633;
-    opt1_b1[14] = v_634;
-    p_b1[14] -= 0.01 * (m_633 / c1) / (Math.sqrt(v_634 / c2) + 1e-8);
+    const g_449 = grad_b9[14];
+    const m_450 = 0.9 * opt0_b1[14] + 0.09999999999999998 * g_449;
+    const v_451 = 0.999 * opt1_b1[14] + 0.0010000000000000009 * g_449 * g_449;
+    opt0_b1[14] = m_450;
+    opt1_b1[14] = v_451;
+    p_b1[14] -= 0.01 * (m_450 / c1) / (Math.sqrt(v_451 / c2) + 1e-8);
   }
   {
-    const g_632 = step_b9_15;
-    const m_633 = 0.9 * opt0_b1[15] + 0.09999999999999998 * g_632;
-    const v_634 = 0.999 * opt1_b1[15] + 0.0010000000000000009 * g_632 * g_632;
-    opt0_b1[15] = m_633;
-    opt1_b1[15] = v_634;
-    p_b1[15] -= 0.01 * (m_633 / c1) / (Math.sqrt(v_634 / c2) + 1e-8);
+    const g_449 = grad_b9[15];
+    const m_450 = 0.9 * opt0_b1[15] + 0.09999999999999998 * g_449;
+    const v_451 = 0.999 * opt1_b1[15] + 0.0010000000000000009 * g_449 * g_449;
+    opt0_b1[15] = m_450;
+    opt1_b1[15] = v_451;
+    p_b1[15] -= 0.01 * (m_450 / c1) / (Math.sqrt(v_451 / c2) + 1e-8);
   }
-  for (let i_639 = 0; i_639 < 64; i_639++) {
-    const g_636 = step_b10[i_639];
-    const m_637 = 0.9 * opt0_w2[i_639] + 0.09999999999999998 * g_636;
-    const v_638 = 0.999 * opt1_w2[i_639] + 0.0010000000000000009 * g_636 * g_636;
-    opt0_w2[i_639] = m_637;
-    opt1_w2[i_639] = v_638;
-    p_w2[i_639] -= 0.01 * (m_637 / c1) / (Math.sqrt(v_638 / c2) + 1e-8);
-  }
-  {
-    const g_640 = step_b11_0;
-    const m_641 = 0.9 * opt0_b2[0] + 0.09999999999999998 * g_640;
-    const v_642 = 0.999 * opt1_b2[0] + 0.0010000000000000009 * g_640 * g_640;
-    opt0_b2[0] = m_641;
-    opt1_b2[0] = v_642;
-    p_b2[0] -= 0.01 * (m_641 / c1) / (Math.sqrt(v_642 / c2) + 1e-8);
+  for (let i_456 = 0; i_456 < 64; i_456++) {
+    const g_453 = grad_b10[i_456];
+    const m_454 = 0.9 * opt0_w2[i_456] + 0.09999999999999998 * g_453;
+    const v_455 = 0.999 * opt1_w2[i_456] + 0.0010000000000000009 * g_453 * g_453;
+    opt0_w2[i_456] = m_454;
+    opt1_w2[i_456] = v_455;
+    p_w2[i_456] -= 0.01 * (m_454 / c1) / (Math.sqrt(v_455 / c2) + 1e-8);
   }
   {
-    const g_640 = step_b11_1;
-    const m_641 = 0.9 * opt0_b2[1] + 0.09999999999999998 * g_640;
-    const v_642 = 0.999 * opt1_b2[1] + 0.0010000000000000009 * g_640 * g_640;
-    opt0_b2[1] = m_641;
-    opt1_b2[1] = v_642;
-    p_b2[1] -= 0.01 * (m_641 / c1) / (Math.sqrt(v_642 / c2) + 1e-8);
+    const g_457 = grad_b11[0];
+    const m_458 = 0.9 * opt0_b2[0] + 0.09999999999999998 * g_457;
+    const v_459 = 0.999 * opt1_b2[0] + 0.0010000000000000009 * g_457 * g_457;
+    opt0_b2[0] = m_458;
+    opt1_b2[0] = v_459;
+    p_b2[0] -= 0.01 * (m_458 / c1) / (Math.sqrt(v_459 / c2) + 1e-8);
   }
   {
-    const g_640 = step_b11_2;
-    const m_641 = 0.9 * opt0_b2[2] + 0.09999999999999998 * g_640;
-    const v_642 = 0.999 * opt1_b2[2] + 0.0010000000000000009 * g_640 * g_640;
-    opt0_b2[2] = m_641;
-    opt1_b2[2] = v_642;
-    p_b2[2] -= 0.01 * (m_641 / c1) / (Math.sqrt(v_642 / c2) + 1e-8);
+    const g_457 = grad_b11[1];
+    const m_458 = 0.9 * opt0_b2[1] + 0.09999999999999998 * g_457;
+    const v_459 = 0.999 * opt1_b2[1] + 0.0010000000000000009 * g_457 * g_457;
+    opt0_b2[1] = m_458;
+    opt1_b2[1] = v_459;
+    p_b2[1] -= 0.01 * (m_458 / c1) / (Math.sqrt(v_459 / c2) + 1e-8);
   }
   {
-    const g_640 = step_b11_3;
-    const m_641 = 0.9 * opt0_b2[3] + 0.09999999999999998 * g_640;
-    const v_642 = 0.999 * opt1_b2[3] + 0.0010000000000000009 * g_640 * g_640;
-    opt0_b2[3] = m_641;
-    opt1_b2[3] = v_642;
-    p_b2[3] -= 0.01 * (m_641 / c1) / (Math.sqrt(v_642 / c2) + 1e-8);
+    const g_457 = grad_b11[2];
+    const m_458 = 0.9 * opt0_b2[2] + 0.09999999999999998 * g_457;
+    const v_459 = 0.999 * opt1_b2[2] + 0.0010000000000000009 * g_457 * g_457;
+    opt0_b2[2] = m_458;
+    opt1_b2[2] = v_459;
+    p_b2[2] -= 0.01 * (m_458 / c1) / (Math.sqrt(v_459 / c2) + 1e-8);
+  }
+  {
+    const g_457 = grad_b11[3];
+    const m_458 = 0.9 * opt0_b2[3] + 0.09999999999999998 * g_457;
+    const v_459 = 0.999 * opt1_b2[3] + 0.0010000000000000009 * g_457 * g_457;
+    opt0_b2[3] = m_458;
+    opt1_b2[3] = v_459;
+    p_b2[3] -= 0.01 * (m_458 / c1) / (Math.sqrt(v_459 / c2) + 1e-8);
   }
 }
 function stepImpl(values) {
@@ -7283,11 +5086,11 @@ function stepImpl(values) {
   if (p_b2.length !== 4) {
     badLength(p_b2, "`b2` must have 4 elements, but has ", "");
   }
-  run_step(in_x, in_target, p_w1, p_b1, p_w2, p_b2);
+  run_step_446(in_x, in_target, p_w1, p_b1, p_w2, p_b2);
 }
 function step(values) {
   stepImpl(values);
-  return step_scratch[0];
+  return grad_scratch[0];
 }
 export {meta, params, createParams, forward, valueAndGrad, step, predict};
 export default {
