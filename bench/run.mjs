@@ -2,8 +2,9 @@
 // JavaScript, TensorFlow.js (cpu and wasm backends) and jax-js (wasm, the step under jit),
 // W6 a GRU language model written with scan (against hand-written, TF.js and jax-js), W7 a
 // transformer block (against TF.js and jax-js; einsum vs `@`), W8 an embedding lookup (take
-// vs one_hot @ E), interleaved in one process, after checking that every implementation
-// computes the same loss and gradient as gradc (a row that disagrees is not timed); W5
+// vs one_hot @ E), FS fixed shapes against free dims (fixed-shapes.mjs), interleaved in one
+// process, after checking that every implementation computes the same loss and gradient as
+// gradc (a row that disagrees is not timed); W5
 // compile time; allocation counted in a child process; ops/flops/arena from
 // `gradc compile --stats`. Prints a table and writes bench/results.json and
 // bench/results.md (`--update-readme`, or `npm run bench:readme` afterwards, puts the table
@@ -25,6 +26,7 @@ import { setupW4 } from "./w4-cnn.mjs";
 import { runW5 } from "./w5-compile.mjs";
 import { updateReadme } from "./readme.mjs";
 import { setupW6 } from "./w6-gru.mjs";
+import { fixedShapesMarkdown, runFixedShapes } from "./fixed-shapes.mjs";
 import { setupW7 } from "./w7-attention.mjs";
 import { setupW8 } from "./w8-embedding.mjs";
 
@@ -35,7 +37,7 @@ const opt = (name, fallback) => {
 };
 const flag = (name) => args.includes(`--${name}`);
 const quick = flag("quick");
-const only = new Set(opt("only", "W1,W2,W3,W4,W5,W6,W7,W8").split(",").map((s) => s.trim().toUpperCase()));
+const only = new Set(opt("only", "W1,W2,W3,W4,W5,W6,W7,W8,FS").split(",").map((s) => s.trim().toUpperCase()));
 const timing = { rounds: Number(opt("rounds", quick ? 5 : 11)), sampleMs: quick ? 20 : 40, warmMs: quick ? 200 : 400 };
 const w5Max = Number(opt("w5-max", quick ? 100 : 1000));
 
@@ -133,6 +135,13 @@ if (only.has("W5")) {
   for (const r of results.workloads.W5.rows) log(`  ${String(r.layers).padStart(5)} layers: ${r.error ? `fails: ${r.error}` : `${sig(r.ms)} ms, ${r.bytes} bytes${r.growthMsPerLayer ? `, +${sig(r.growthMsPerLayer)} ms/layer` : ""}`}`);
 }
 
+// ---- fixed shapes vs free dims (bench/fixed-shapes.mjs) ----
+if (only.has("FS")) {
+  log("\nFS: fixed shapes vs free dims");
+  results.fixedShapes = await runFixedShapes(timing);
+  for (const r of results.fixedShapes.rows) log(`  ${`${r.model}, ${r.dim} = ${r.size}`.padEnd(40)} fixed ${sig(r.fixedMedian)} µs, free ${sig(r.freeMedian)} µs  x${sig(r.ratio)}`);
+}
+
 // ---- targets ----
 const row = (id, name) => results.workloads[id]?.rows.find((r) => r.name === name && r.status === "ok");
 const targets = [];
@@ -208,6 +217,9 @@ for (const id of ["W1", "W2", "W4"]) {
   if (!s) continue;
   target(id, "flops (forward+gradient) / forward ≤ 3", s.flopsRatio, s.flopsRatio <= 3, `×${sig(s.flopsRatio)} by --stats`);
 }
+for (const r of results.fixedShapes?.rows ?? []) {
+  target("FS", `${r.model}, ${r.dim} = ${r.size}: fixed shapes no slower than the free dim (5% noise)`, r.ratio, r.ratio <= 1.05, `×${sig(r.ratio)} (CPU time ×${sig(r.cpuRatio)})`);
+}
 results.targets = targets;
 results.loadAverageAtEnd = os.loadavg().map((l) => Number(l.toFixed(1)));
 if (opt("note", "")) results.note = opt("note", "");
@@ -244,12 +256,16 @@ function markdown() {
     lines.push("| layers | compile | per layer | growth per layer | emitted code |", "|---|---|---|---|---|");
     for (const r of w.rows) lines.push(r.error ? `| ${r.layers} | fails: ${r.error} | | | |` : `| ${r.layers} | ${sig(r.ms)} ms | ${sig(r.msPerLayer)} ms | ${r.growthMsPerLayer === undefined ? "" : `${sig(r.growthMsPerLayer)} ms`} | ${sig(r.bytes / 1024)} KB (${sig(r.bytesPerLayer / 1024)} KB/layer) |`);
   }
+  if (results.fixedShapes) {
+    lines.push("", "Fixed shapes against free dims (`bench/fixed-shapes.mjs`): each model compiled with its batch a free dim and bound by `sizes`, `step` timed interleaved at the same batch:", "");
+    lines.push(...fixedShapesMarkdown(results.fixedShapes, sig));
+  }
   if (Object.keys(results.stats).length) {
     lines.push("", "From `gradc compile --stats`:", "");
-    lines.push("| model | ops fwd / fwd+grad | flops fwd / fwd+grad (ratio) | forward: kernels, arena | step: kernels, arena |", "|---|---|---|---|---|");
+    lines.push("| model | ops fwd / fwd+grad | flops fwd / fwd+grad (ratio) | forward: kernels, arena | step: kernels, arena | emitted code |", "|---|---|---|---|---|---|");
     for (const [id, s] of Object.entries(results.stats)) {
       const ratio = `×${sig(s.flopsRatio)}`;
-      lines.push(`| ${id} | ${s.forwardOps} / ${s.gradientOps} | ${s.forwardFlops} / ${s.gradientFlops} (${ratio}) | ${s.forwardKernels}, ${s.forwardArenaBytes} B | ${s.stepKernels === undefined ? "-" : `${s.stepKernels}, ${s.stepArenaBytes} B`} |`);
+      lines.push(`| ${id} | ${s.forwardOps} / ${s.gradientOps} | ${s.forwardFlops} / ${s.gradientFlops} (${ratio}) | ${s.forwardKernels}, ${s.forwardArenaBytes} B | ${s.stepKernels === undefined ? "-" : `${s.stepKernels}, ${s.stepArenaBytes} B`} | ${sig(s.emittedBytes / 1024)} KB |`);
     }
   }
   if (results.allocation) {

@@ -1,7 +1,7 @@
 // gradc as users get it: the built package (dist/), compiled models from bench/models, and
 // `gradc compile --stats` (ops, flops, kernels, arena bytes) through the built CLI.
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -21,7 +21,8 @@ export function compileModel(name, options = {}) {
   return gradc.compile(modelSource(name), { filename: `${name}.grad`, seed: 1, ...options });
 }
 
-/** Parse `gradc compile --stats` output (written to stderr by the CLI). */
+/** Parse `gradc compile --stats` output (written to stderr by the CLI), with the size of
+ *  the module it wrote. */
 export function modelStats(name, args = []) {
   const dir = mkdtempSync(join(tmpdir(), "gradc-bench-"));
   try {
@@ -41,6 +42,7 @@ export function modelStats(name, args = []) {
       forwardArenaBytes: num(/forward: .*arena (\d+) bytes/),
       stepKernels: num(/step:\s+(\d+) kernels/),
       stepArenaBytes: num(/step:\s+.*arena (\d+) bytes/),
+      emittedBytes: statSync(join(dir, "m.mjs")).size,
       text: text.trim(),
     };
   } finally {

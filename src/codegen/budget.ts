@@ -52,24 +52,27 @@ export function splitFunction(name: string, params: readonly string[], body: rea
   const facts = body.map(statementFacts);
   const locals = new Set(facts.flatMap((f) => f.declared));
   // Shared consts: declared from params, module state and other shared consts only.
+  const kept = facts.map(() => false);
   const shared = new Set<string>();
-  const kept = facts.map((f, i) => {
+  facts.forEach((f, i) => {
     const s = body[i]!;
-    const ok = s.type === "VariableDeclaration" && s.kind === "const" && [...f.read].every((r) => !locals.has(r) || shared.has(r) || f.declared.includes(r));
-    if (ok) for (const d of f.declared) shared.add(d);
-    return ok;
+    kept[i] = s.type === "VariableDeclaration" && s.kind === "const" && [...f.read].every((r) => !locals.has(r) || shared.has(r) || f.declared.includes(r));
+    if (kept[i]) for (const d of f.declared) shared.add(d);
   });
   // A boundary before statement p is blocked while a part-local declared before p is used
-  // at p or later.
-  const blocked = new Array<boolean>(body.length + 1).fill(false);
-  const declaredAt = new Map<string, number>();
-  facts.forEach((f, i) => { if (!kept[i]) for (const d of f.declared) declaredAt.set(d, i); });
-  facts.forEach((f, i) => {
-    for (const u of [...f.read, ...f.assigned]) {
-      const d = declaredAt.get(u);
-      if (d !== undefined && d < i) for (let p = d + 1; p <= i; p++) blocked[p] = true;
-    }
-  });
+  // at p or later. A shared const sits between two parts, so it needs the boundaries before
+  // and after it free; one that has not is computed in its part like any other local (and
+  // the boundaries are worked out again).
+  let blocked = blockedBoundaries(facts, kept);
+  for (let changed = true; changed;) {
+    changed = false;
+    kept.forEach((k, i) => {
+      if (k && (blocked[i] || blocked[i + 1])) { kept[i] = false; changed = true; }
+    });
+    if (changed) blocked = blockedBoundaries(facts, kept);
+  }
+  shared.clear();
+  facts.forEach((f, i) => { if (kept[i]) for (const d of f.declared) shared.add(d); });
   // Runs of statements, each a part or a kept const.
   const runs: { kept: boolean; items: number[] }[] = [];
   let size = 0;
@@ -99,6 +102,28 @@ export function splitFunction(name: string, params: readonly string[], body: rea
   }
   out.push(js.func(name, [...params], calls));
   return out;
+}
+
+/** Whether the boundary before each statement (and after the last) falls inside the live
+ *  range of a local that is not kept in the caller. */
+function blockedBoundaries(facts: readonly StatementFacts[], kept: readonly boolean[]): boolean[] {
+  const declaredAt = new Map<string, number>();
+  facts.forEach((f, i) => { if (!kept[i]) for (const d of f.declared) declaredAt.set(d, i); });
+  const lastUse = new Map<string, number>();
+  facts.forEach((f, i) => {
+    for (const u of f.read) if (declaredAt.has(u)) lastUse.set(u, i);
+    for (const u of f.assigned) if (declaredAt.has(u)) lastUse.set(u, i);
+  });
+  // Boundaries p with declaredAt < p <= lastUse, by a running count of open ranges.
+  const delta = new Array<number>(facts.length + 2).fill(0);
+  for (const [name, last] of lastUse) {
+    const d = declaredAt.get(name)!;
+    if (last > d) { delta[d + 1]!++; delta[last + 1]!--; }
+  }
+  const blocked = new Array<boolean>(facts.length + 1).fill(false);
+  let open = 0;
+  for (let p = 0; p <= facts.length; p++) { open += delta[p]!; blocked[p] = open > 0; }
+  return blocked;
 }
 
 interface StatementFacts {

@@ -108,18 +108,26 @@ export const optimizers: Record<OptimizerSpec["kind"], OptimizerDef> = {
 /**
  * Clipping by the global L2 norm over every trained param's gradient, as PyTorch's
  * `clip_grad_norm_`: scale = c / (norm + 1e-6), applied only when below 1. Returns the
- * statements computing the scale and the name holding it.
+ * statements computing the scale and the name holding it. The sum of squares gathers in
+ * `sum` (a module-level Float64Array(1)), each gradient's part in a block of its own, and
+ * the scale is a const of `sum` alone: no local lives across the per-param statements, so
+ * a long `step` can be split between any two of them (budget.ts).
  */
-export function clipStatements(clipNorm: js.Expression, grads: { buffer: string; length: js.Expression }[], fresh: (prefix: string) => string): { statements: js.Statement[]; scale: string } {
-  const sq = fresh("sumsq"), scale = fresh("clip");
-  const statements: js.Statement[] = [js.declare("let", sq, js.num(0))];
+export function clipStatements(clipNorm: js.Expression, grads: { buffer: string; length: js.Expression }[], sum: string, fresh: (prefix: string) => string): { statements: js.Statement[]; scale: string } {
+  const scale = fresh("clip");
+  const total = js.index(sum, js.num(0));
+  const statements: js.Statement[] = [js.stmt(js.assign(total, js.num(0)))];
   for (const g of grads) {
-    const i = fresh("i");
-    statements.push(js.loop(i, js.num(0), g.length, [
-      js.stmt(js.assign(js.id(sq), mul(js.index(g.buffer, js.id(i)), js.index(g.buffer, js.id(i))), "+=")),
+    const i = fresh("i"), sq = fresh("sumsq");
+    statements.push(js.block([
+      js.declare("let", sq, js.num(0)),
+      js.loop(i, js.num(0), g.length, [
+        js.stmt(js.assign(js.id(sq), mul(js.index(g.buffer, js.id(i)), js.index(g.buffer, js.id(i))), "+=")),
+      ]),
+      js.stmt(js.assign(total, js.id(sq), "+=")),
     ]));
   }
-  const coef = js.binary("/", clipNorm, js.binary("+", js.math("sqrt", js.id(sq)), js.num(1e-6)));
+  const coef = js.binary("/", clipNorm, js.binary("+", js.math("sqrt", total), js.num(1e-6)));
   statements.push(js.declare("const", scale, js.math("min", one, coef)));
   return { statements, scale };
 }

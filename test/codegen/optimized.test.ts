@@ -32,7 +32,7 @@ const read = (path: string) => readFileSync(join(root, path), "utf8");
 const withBatchDim = (source: string, batch: number) => `dim n\n${source.replaceAll(`[${batch}, `, "[n, ")}`;
 
 const cases: OptimizationCase[] = [
-  ...gradFiles(join(root, "examples")).sort().flatMap((f) => freeAndFixed(f.slice(root.length), readFileSync(f, "utf8"), 4)),
+  ...gradFiles(join(root, "examples")).sort().flatMap((f) => freeAndFixed(f.slice(root.length), readFileSync(f, "utf8"), 2)),
   // The XOR seed with a free batch, and a wider fixed batch.
   ...freeAndFixed("xor with a batch dim", withBatchDim(read("examples/xor/xor.grad"), 4), 32),
   // Recurrent models unrolled over 5 steps: small tensors, many kernels.

@@ -4,6 +4,10 @@
 // is reported. The child runs with `--no-turbo-inlining`, so every hot function has to be
 // optimized on its own: a kernel inlined into its caller would otherwise keep an
 // unoptimized status of its own while running optimized code, or hide that it is too big.
+// And with `--interrupt-budget=4096` (V8's default is 67,584 bytes of bytecode run between
+// profiler ticks), so warming up takes ~1,000 rounds rather than ~5,000 (a tiny wrapper
+// like `step` needs a whole budget's worth of calls per tick); the size limit that matters,
+// `--max-optimized-bytecode-size`, is the same.
 import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -60,9 +64,11 @@ export interface OptimizationReport {
 }
 
 /** Runs each case's module in one child process (one after another) and reports the
- *  status of its hot functions once all are TurboFanned or `maxRounds` rounds (each a
- *  call of forward, predict, valueAndGrad and step) have run. */
-export async function optimizationStatus(cases: readonly OptimizationCase[], maxRounds = 20_000): Promise<OptimizationReport[]> {
+ *  status of its hot functions once all are TurboFanned, or `maxRounds` rounds (each a
+ *  call of forward, predict, valueAndGrad and step) or `maxMs` have passed. A function too
+ *  big for TurboFan stays in the baseline tier however long it runs; a loaded machine
+ *  only delays the (concurrent) compiles of the others. */
+export async function optimizationStatus(cases: readonly OptimizationCase[], maxRounds = 20_000, maxMs = 90_000): Promise<OptimizationReport[]> {
   const dir = mkdtempSync(join(tmpdir(), "gradc-opt-"));
   try {
     cases.forEach((c, i) => {
@@ -73,7 +79,7 @@ export async function optimizationStatus(cases: readonly OptimizationCase[], max
     });
     writeFileSync(join(dir, "run.mjs"), `
 const cases = ${JSON.stringify(cases.map((c) => ({ name: c.name, dims: c.dims })))};
-const maxRounds = ${maxRounds};
+const maxRounds = ${maxRounds}, maxMs = ${maxMs};
 const done = (status) => Object.values(status).every((bits) => (bits & ${turbofanBit}) !== 0);
 const reports = [];
 for (let i = 0; i < cases.length; i++) {
@@ -86,7 +92,7 @@ for (let i = 0; i < cases.length; i++) {
   }
   const started = performance.now();
   let rounds = 0;
-  while (rounds < maxRounds) {
+  while (rounds < maxRounds && performance.now() - started < maxMs) {
     m.forward(values);
     m.predict(values);
     m.valueAndGrad(values);
@@ -98,7 +104,7 @@ for (let i = 0; i < cases.length; i++) {
 }
 console.log(JSON.stringify(reports));
 `);
-    const { stdout } = await promisify(execFile)(process.execPath, ["--allow-natives-syntax", "--no-turbo-inlining", "run.mjs"], { cwd: dir, encoding: "utf8", maxBuffer: 1 << 26 });
+    const { stdout } = await promisify(execFile)(process.execPath, ["--allow-natives-syntax", "--no-turbo-inlining", "--interrupt-budget=4096", "run.mjs"], { cwd: dir, encoding: "utf8", maxBuffer: 1 << 26 });
     return JSON.parse(stdout.trim().split("\n").pop()!) as OptimizationReport[];
   } finally {
     rmSync(dir, { recursive: true, force: true });
