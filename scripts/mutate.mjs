@@ -31,7 +31,7 @@ const patterns = targets.map((t) => {
 const testsFor = {
   "src/ops": ["test/gradcheck/**/*.test.ts", "test/ops/**/*.test.ts", "test/builtins/**/*.test.ts", "test/conv/**/*.test.ts", "test/gather/**/*.test.ts", "test/shapes/**/*.test.ts", "test/constants/**/*.test.ts"],
   "src/autodiff": ["test/autodiff/**/*.test.ts", "test/gradcheck/**/*.test.ts", "test/hardening/where.test.ts", "test/hardening/stability.test.ts"],
-  "src/simplify": ["test/simplify/**/*.test.ts", "test/hardening/where.test.ts"],
+  "src/simplify": ["test/simplify/simplify.test.ts", "test/simplify/driver.test.ts", "test/simplify/training.test.ts"],
   "src/schedule": ["test/codegen/**/*.test.ts", "test/golden/**/*.test.ts", "test/differential/emitted-vs-interpreter.test.ts"],
   "src/codegen/optimizers.ts": ["test/optimizers/**/*.test.ts", "test/golden/**/*.test.ts"],
 };
