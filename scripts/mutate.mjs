@@ -9,6 +9,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
 
 const args = process.argv.slice(2);
+// A target may name lines of a file (src/simplify/rules.ts:1-135), Stryker's syntax.
 const targets = args.filter((a) => a.startsWith("src/"));
 const passThrough = args.filter((a) => !a.startsWith("src/"));
 const goal = ["src/ops", "src/autodiff", "src/simplify", "src/schedule", "src/codegen/optimizers.ts"];
@@ -17,11 +18,12 @@ if (targets.length === 0) {
   process.exit(2);
 }
 const patterns = targets.map((t) => {
-  if (!existsSync(t)) {
+  const path = t.replace(/:\d+-\d+$/, "");
+  if (!existsSync(path)) {
     console.error(`error: ${t}: no such file or folder`);
     process.exit(1);
   }
-  return statSync(t).isDirectory() ? `${t.replace(/\/$/, "")}/**/*.ts` : t;
+  return statSync(path).isDirectory() ? `${t.replace(/\/$/, "")}/**/*.ts` : t;
 });
 // The tests that exercise each folder, narrowly: a mutant of a function every compile calls
 // (the gradient driver, the simplifier) is covered by nearly every test, and each surviving
@@ -35,8 +37,9 @@ const testsFor = {
   "src/schedule": ["test/codegen/**/*.test.ts", "test/golden/**/*.test.ts", "test/differential/emitted-vs-interpreter.test.ts"],
   "src/codegen/optimizers.ts": ["test/optimizers/**/*.test.ts", "test/golden/**/*.test.ts"],
 };
-const tests = process.env.GRADC_MUTATE_TESTS ?? [...new Set(targets.flatMap((t) => testsFor[t.replace(/\/$/, "")] ?? []))].join(",");
-const env = { ...process.env, ...(tests ? { GRADC_MUTATE_TESTS: tests } : {}) };
-const incrementalFile = `reports/mutation/${targets.map((t) => t.replace(/^src\//, "").replace(/[/.]+/g, "-")).join("+")}.incremental.json`;
+const tests = process.env.GRADC_MUTATE_TESTS ?? [...new Set(targets.flatMap((t) => testsFor[t.replace(/\/$/, "")] ?? testsFor[t.replace(/\/[^/]*$/, "")] ?? []))].join(",");
+// The simplifier's fast-check property runs 100 cases per mutant instead of 1,000.
+const env = { GRADC_PROPERTY_RUNS: "100", ...process.env, ...(tests ? { GRADC_MUTATE_TESTS: tests } : {}) };
+const incrementalFile = `reports/mutation/${targets.map((t) => t.replace(/^src\//, "").replace(/[/.:]+/g, "-")).join("+")}.incremental.json`;
 const r = spawnSync("npx", ["stryker", "run", "--mutate", patterns.join(","), "--incremental", "--incrementalFile", incrementalFile, ...passThrough], { stdio: "inherit", env });
 process.exit(r.status ?? 1);
