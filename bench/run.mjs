@@ -109,7 +109,7 @@ for (const [id, setup] of Object.entries(setups)) {
 }
 
 // ---- stats: ops, flops, arena bytes ----
-const statModels = { W1: "w1-xor", W2: "w2-mlp", W3: "w3-grad", W4: "w4-cnn" };
+const statModels = { W1: "w1-xor", W2: "w2-mlp", W3: "w3-grad", W4: "w4-cnn", W6: "w6-gru", W7: "w7-attention" };
 results.stats = {};
 for (const [id, name] of Object.entries(statModels)) {
   if (!only.has(id)) continue;
