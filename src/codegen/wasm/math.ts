@@ -2,9 +2,10 @@
 // instructions. The translated kernels compute in f64, as the JS target does, so these are
 // accurate to about an f64 ulp and give the same f32 result as Math.exp / Math.log
 // (test/wasm/math.test.ts measures the error over the whole f32 range).
-// exp: x = k ln2 + r with |r| <= ln2 / 2 (Cody-Waite: ln2 in two parts), e^r by its Taylor
-// polynomial to degree 13 (the next term is below 5e-18), times 2^k built from the
-// exponent bits in two halves (so 2^k never overflows where e^x does not).
+// exp: x = k ln2/2 + r with |r| <= ln2 / 4 (Cody-Waite: ln2 in two parts), e^r by its
+// Taylor polynomial to degree 10 in Estrin's form, times sqrt(2) for an odd k, times
+// 2^(k >> 1) built from the exponent bits in two halves (so it never overflows where e^x
+// does not).
 // log: x = m 2^e with m in [sqrt(1/2), sqrt(2)), log m = 2 atanh(s), s = (m - 1) / (m + 1),
 // |s| <= 0.172, by its odd series to s^23; subnormals are scaled by 2^54 first.
 
@@ -21,22 +22,32 @@ function pow2(f: FunctionBuilder, k: number): void {
 
 export function addExp(module: ModuleBuilder): number {
   const f = new FunctionBuilder(["f64"], ["f64"]);
-  const x = 0, k = f.local("i32"), half = f.local("i32"), r = f.local("f64"), p = f.local("f64"), kf = f.local("f64");
+  const x = 0, k = f.local("i32"), half = f.local("i32"), r = f.local("f64"), r2 = f.local("f64"), r4 = f.local("f64"), p = f.local("f64"), kf = f.local("f64");
   // NaN, overflow, underflow
   f.op("local.get", x).op("local.get", x).op("f64.ne").open("if").op("local.get", x).op("return").op("end");
   f.op("local.get", x).op("f64.const", 709.782712893384).op("f64.gt").open("if").op("f64.const", Infinity).op("return").op("end");
   f.op("local.get", x).op("f64.const", -745.1332191019412).op("f64.lt").open("if").op("f64.const", 0).op("return").op("end");
-  f.op("local.get", x).op("f64.const", log2e).op("f64.mul").op("f64.nearest").op("local.tee", kf).op("i32.trunc_sat_f64_s").op("local.set", k);
-  f.op("local.get", x).op("local.get", kf).op("f64.const", ln2Hi).op("f64.mul").op("f64.sub");
-  f.op("local.get", kf).op("f64.const", ln2Lo).op("f64.mul").op("f64.sub").op("local.set", r);
-  // Horner: sum over n <= 13 of r^n / n!
-  let fact = 1;
-  const coefs: number[] = [];
-  for (let n = 0; n <= 13; n++) { if (n > 0) fact *= n; coefs.push(1 / fact); }
-  f.op("f64.const", coefs[13]!).op("local.set", p);
-  for (let n = 12; n >= 0; n--) f.op("local.get", p).op("local.get", r).op("f64.mul").op("f64.const", coefs[n]!).op("f64.add").op("local.set", p);
-  // p * 2^(k >> 1) * 2^(k - (k >> 1))
-  f.op("local.get", k).op("i32.const", 1).op("i32.shr_s").op("local.set", half);
+  // x = k ln2/2 + r, |r| <= ln2/4
+  f.op("local.get", x).op("f64.const", 2 * log2e).op("f64.mul").op("f64.nearest").op("local.tee", kf).op("i32.trunc_sat_f64_s").op("local.set", k);
+  f.op("local.get", x).op("local.get", kf).op("f64.const", ln2Hi / 2).op("f64.mul").op("f64.sub");
+  f.op("local.get", kf).op("f64.const", ln2Lo / 2).op("f64.mul").op("f64.sub").op("local.tee", r);
+  f.op("local.get", r).op("f64.mul").op("local.tee", r2).op("local.get", r2).op("f64.mul").op("local.set", r4);
+  // e^r to degree 10 (the next term is below 2e-16), by Estrin's scheme: independent
+  // pairs c_i + c_(i+1) r combined by r^2, r^4, r^8, so the dependency chain is short
+  const c: number[] = [];
+  for (let n = 0, fact = 1; n <= 10; n++) { if (n > 0) fact *= n; c.push(1 / fact); }
+  const pair = (i: number) => {
+    f.op("f64.const", c[i]!);
+    if (i + 1 < c.length) f.op("f64.const", c[i + 1]!).op("local.get", r).op("f64.mul").op("f64.add");
+  };
+  // ((c0 + c1 r) + r2 (c2 + c3 r)) + r4 ((c4 + c5 r) + r2 (c6 + c7 r)) + r4^2 ((c8 + c9 r) + r2 c10)
+  pair(0); f.op("local.get", r2); pair(2); f.op("f64.mul").op("f64.add");
+  f.op("local.get", r4); pair(4); f.op("local.get", r2); pair(6); f.op("f64.mul").op("f64.add").op("f64.mul").op("f64.add");
+  f.op("local.get", r4).op("local.get", r4).op("f64.mul"); pair(8); f.op("local.get", r2); pair(10); f.op("f64.mul").op("f64.add").op("f64.mul").op("f64.add");
+  f.op("local.set", p);
+  // an odd k: one more factor sqrt(2); then 2^(k >> 1) in two halves
+  f.op("local.get", k).op("i32.const", 1).op("i32.and").open("if").op("local.get", p).op("f64.const", Math.SQRT2).op("f64.mul").op("local.set", p).op("end");
+  f.op("local.get", k).op("i32.const", 1).op("i32.shr_s").op("local.tee", k).op("i32.const", 1).op("i32.shr_s").op("local.set", half);
   f.op("local.get", p);
   pow2(f, half);
   f.op("f64.mul");
