@@ -156,7 +156,7 @@ const triggers: Record<string, Trigger> = {
   E0305: { call: () => compile(xor, { nope: 1 } as never) },
   E0306: { call: () => gradcheck("dim n\ninput x: [n]\nparam w\nminimize sum(x * w)", { dims: { q: 3 } } as never) },
   E0307: { call: () => compile(xor, { target: "webgpu" as "js" }) },
-  E0308: { call: () => compile(xor, { target: "wasm" }) },
+  E0308: { call: () => compile(xor, { target: "wasm", dtype: "f64" }) },
   // run-time misuse, reported by the compiled model
   E0401: { call: () => model().forward({ x: new Float32Array(8) }) },
   E0402: { call: () => model().forward({ x: new Float32Array(8), y: new Float32Array(4), z: new Float32Array(1) }) },
