@@ -119,6 +119,8 @@ class ModuleEmitter {
   private readonly wasm: WasmBuild | undefined;
   /** wasm: where each input and param passed in another array is copied (byte offset). */
   private readonly staging = new Map<string, number>();
+  /** wasm: each param's own view of the memory, and its offset. */
+  private readonly ownViews = new Map<string, { name: string; offset: number }>();
 
   constructor(private readonly model: ModelIR, private readonly options: CodegenOptions) {
     for (const reserved of ["GradcError", "hasOwn", "fail", "describe", "checkRecord", "tensorArg", "scalarArg",
@@ -162,6 +164,10 @@ class ModuleEmitter {
       for (const p of program.params) {
         const offset = this.wasm.reserve(Math.max(1, numel(p.shape as number[])) * 4);
         body.push(js.stmt(js.assign(js.index("params", js.str(p.name)), js.call("inMemory", js.index("params", js.str(p.name)), js.num(offset)))));
+        // The view itself: a call passing it (the common case) passes its offset at once.
+        const own = this.names.derive("own", p.name);
+        body.push(js.declare("const", own, js.index("params", js.str(p.name))));
+        this.ownViews.set(p.name, { name: own, offset });
       }
     }
     if (this.draws) append(body, randomRuntime(this.options.seed));
@@ -581,8 +587,19 @@ class ModuleEmitter {
     const { program } = this.model;
     const decls: TensorDecl[] = [...program.inputs, ...program.params];
     const offsets = decls.map((d) => this.stagingOffset(d));
-    const call = js.stmt(js.call(entry, ...args.map((a, i) => js.call("place", js.id(a), js.num(offsets[i]!)))));
-    const back = api === "step" ? program.params.map((p, i) => js.stmt(js.call("unplace", js.id(args[program.inputs.length + i]!), js.num(offsets[program.inputs.length + i]!)))) : [];
+    const own = decls.map((d) => (program.params.includes(d as ParamDecl) ? this.ownViews.get(d.name) : undefined));
+    const pass = (a: string, i: number): js.Expression => {
+      const placed = js.call("place", js.id(a), js.num(offsets[i]!));
+      const view = own[i];
+      return view ? js.conditional(js.binary("===", js.id(a), js.id(view.name)), js.num(view.offset), placed) : placed;
+    };
+    const call = js.stmt(js.call(entry, ...args.map(pass)));
+    const back = api === "step" ? program.params.map((p, i) => {
+      const a = args[program.inputs.length + i]!;
+      const unplace = js.stmt(js.call("unplace", js.id(a), js.num(offsets[program.inputs.length + i]!)));
+      const view = own[program.inputs.length + i];
+      return view ? js.ifStmt(js.binary("!==", js.id(a), js.id(view.name)), [unplace]) : unplace;
+    }) : [];
     return [js.func(name, args, [call, ...back])];
   }
 
