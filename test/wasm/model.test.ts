@@ -7,7 +7,8 @@
 
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { compile, type CompiledModel, type TypedArray } from "../../src/index";
+import { compile, compileToSource, type CompiledModel, type TypedArray } from "../../src/index";
+import { scavengesDuring } from "../helpers/gc";
 import { rng } from "../helpers/random";
 import { sampleValues, type ValueMode } from "../helpers/values";
 
@@ -313,8 +314,27 @@ describe("memory", () => {
     expect([...wasm.params.m1!]).toEqual([...own]);
   });
 
+  it("a steady-state step, valueAndGrad and forward allocate nothing (no scavenge)", () => {
+    const source = `
+input x: [16, 40]
+input y: [16, 4]
+param w: [40, 32]
+param b: [32]
+param u: [32, 4]
+h = relu(x @ w + b)
+minimize cross_entropy(h @ u, y) with sgd(lr = 0.1)
+`;
+    for (const [text, steps] of [[source, 2000], [xorSource, 20000]] as const) {
+      const { gcs, result } = scavengesDuring(compileToSource(text, { target: "wasm", format: "esm" }).text, `
+const n = (d) => d.shape.reduce((a, b) => a * b, 1);
+const values = Object.fromEntries(model.meta.inputs.map((d) => [d.name, new Float32Array(n(d)).map((_, i) => (i % 4 === 0 ? 1 : 0))]));
+const measure = () => { let t = 0; for (let i = 0; i < ${steps}; i++) { t += model.step(values); t += model.valueAndGrad(values).value; model.forward(values); } return t; };`);
+      expect(Number.isFinite(result)).toBe(true);
+      expect(gcs).toBe(0);
+    }
+  }, 120_000);
+
   it("the emitted ES module is standalone: no import, the wasm bytes inside, ready", async () => {
-    const { compileToSource } = await import("../../src/index");
     const text = compileToSource(xorSource, { target: "wasm", format: "esm" }).text;
     expect(text).not.toMatch(/\bimport\b|require\(|fetch\(/);
     const mod = await import(`data:text/javascript;base64,${Buffer.from(text).toString("base64")}`);
