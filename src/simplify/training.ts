@@ -21,7 +21,9 @@ export function specialiseTraining(graph: Graph, roots: readonly Node[], on: boo
     if (n.op.name === "training") m = b.constant(on ? 1 : 0);
     else {
       const inputs = n.inputs.map((i) => image.get(i)!);
+      // Stryker disable next-line ConditionalExpression,ArrowFunction: rebuilding on the same inputs gives n back (hash-consing)
       m = inputs.every((x, k) => x === n.inputs[k]) ? n : graph.apply(n.op, inputs, n.attrs, n.span, n.body);
+      // Stryker disable next-line ConditionalExpression,LogicalOperator: a rebuilt node that already has a name is one that computes the same value: either name is right
       if (m !== n && m.name === undefined) m.name = n.name;
     }
     image.set(n, m);
