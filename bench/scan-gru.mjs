@@ -1,9 +1,9 @@
 // scan's cost against T, for a GRU cell (hidden 32, batch 8, input 16) with T bound:
 // emitted bytes, compile time, and valueAndGrad time per token at T = 8, 64 and 512,
 // against a hand-written JavaScript GRU (forward saving z, n and the carries, then the
-// reverse sweep) that is first checked to compute the same loss and gradients.
-// Not a test: `npx tsx bench/scan-gru.mjs` prints a table. Runs are interleaved
-// (compiled, hand-written, compiled, ...) and medians reported, as the machine is shared.
+// reverse sweep) that is first checked to compute the same loss and gradients; and `step`
+// (with adam) per token. Not a test: `npx tsx bench/scan-gru.mjs` prints a table. Runs are
+// interleaved (compiled, hand-written, step, ...) and medians reported: the machine is shared.
 
 import { compileToSource, compile } from "../src/index.ts";
 
@@ -102,7 +102,7 @@ function handWritten(T) {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-console.log("T\temitted bytes\tcompile ms\tvalueAndGrad µs/token\thand-written µs/token\tratio");
+console.log("T\temitted bytes\tcompile ms\tvalueAndGrad µs/token\thand-written µs/token\tratio\tstep (adam) µs/token");
 for (const T of [8, 64, 512]) {
   const compiles = [];
   let text = "";
@@ -124,13 +124,14 @@ for (const T of [8, 64, 512]) {
   if (!(worst < 1e-3)) throw new Error(`T = ${T}: the hand-written GRU disagrees (relative ${worst})`);
   const runs = Math.max(5, Math.round(4000 / T));
   const time = (f) => { const t0 = performance.now(); for (let i = 0; i < runs; i++) f(); return ((performance.now() - t0) / runs / T) * 1000; };
-  const a = [], b = [];
+  const a = [], b = [], c = [];
   const values = { xs, h0, ...params };
   for (let i = 0; i < 3; i++) { model.valueAndGrad(values); hand(xs, h0, params); }
   for (let r = 0; r < 7; r++) {
     a.push(time(() => model.valueAndGrad(values)));
     b.push(time(() => hand(xs, h0, params)));
+    c.push(time(() => model.step({ xs, h0 })));
   }
   const ma = median(a), mb = median(b);
-  console.log(`${T}\t${text.length}\t${median(compiles).toFixed(0)}\t${ma.toFixed(1)}\t${mb.toFixed(1)}\t${(ma / mb).toFixed(2)}`);
+  console.log(`${T}\t${text.length}\t${median(compiles).toFixed(0)}\t${ma.toFixed(1)}\t${mb.toFixed(1)}\t${(ma / mb).toFixed(2)}\t${median(c).toFixed(1)}`);
 }

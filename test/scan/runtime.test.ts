@@ -101,4 +101,19 @@ minimize sum(hs * hs)`;
     expect(text).toMatch(/function erf\w*\(/);
     expect(gradcheck(src, { points: 2 }).ok).toBe(true);
   });
+
+  it("a Hessian-vector product through a scan, differentiated once more, compiles and gradchecks (scans of scans' gradients)", () => {
+    const src = `input xs: [4, 2, 3]
+input h0: [2, 3]
+input v: [3, 3]
+param w: [3, 3]
+fn cell(h, x) = tanh(h @ w + x)
+hs = scan(cell, h0, xs)
+loss = sum(hs * hs)
+hvp = grad(sum(grad(loss, w) * v), w)
+output hvp
+minimize loss + sum(hvp * hvp) * 0.01`;
+    const r = gradcheck(src, { points: 2 });
+    expect(r.ok, JSON.stringify(r).slice(0, 400)).toBe(true);
+  });
 });
