@@ -6,7 +6,7 @@
 // evaluate to a smaller shape that broadcasts to its node's, and only consumers that do not
 // broadcast (and definitions) widen it back with `broadcast_to`.
 
-import { broadcastShape, dimSub, isCompoundDim, nodesWithBodies, sameShape, topoSort, useCounts, type AttrValue, type Dim, type Node, type Shape } from "../ir";
+import { attrKey, broadcastShape, dimSub, isCompoundDim, nodesWithBodies, sameShape, topoSort, useCounts, type Body, type AttrValue, type Dim, type Node, type Shape } from "../ir";
 import { allOps } from "../ops";
 import { binaryPrecedence, comparisonOps, formatNumber, keywords, unaryPrecedence, type BinaryOp } from "../syntax";
 
@@ -80,12 +80,21 @@ class FunctionPrinter {
     return call("scan", n.shape, args, kwargs);
   }
 
+  /** Functions by the structure of their body: loops with equal bodies (the same cell
+   *  lowered in two places) share one definition, so a program prints back the same. */
+  private readonly byStructure = new Map<string, string>();
+
   private nameOf(loop: Node): string {
     let name = this.names.get(loop);
     if (name === undefined) {
-      name = claimName(this.taken, "f");
+      const key = bodyStructure(loop.body!);
+      name = this.byStructure.get(key);
+      if (name === undefined) {
+        name = claimName(this.taken, "f");
+        this.byStructure.set(key, name);
+        this.pending.push(this.definition(loop, name));
+      }
       this.names.set(loop, name);
-      this.pending.push(this.definition(loop, name));
     }
     return name;
   }
@@ -121,6 +130,21 @@ class FunctionPrinter {
     const results = body.results.map((r) => printer.strict(r).text);
     return [`fn ${name}(${params.join(", ")}) {`, ...lines.map((l) => `  ${l}`), `  [${results.join(", ")}]`, "}"].join("\n");
   }
+}
+
+/** A body's computation as text, its args by position (not by their unique tags), nested
+ *  loops by their own bodies': equal texts print as the same function. */
+function bodyStructure(body: Body): string {
+  const keys = new Map<Node, string>();
+  body.args.forEach((a, i) => keys.set(a, `$${i}[${a.shape.join(",")}]`));
+  const lines: string[] = [];
+  for (const n of topoSort(body.results)) {
+    if (keys.has(n)) continue;
+    const inner = n.body ? `{${bodyStructure(n.body)}}` : "";
+    lines.push(`${n.op.name}${attrKey(n.attrs)}${inner}(${n.inputs.map((i) => keys.get(i)).join(",")})`);
+    keys.set(n, `%${lines.length - 1}`);
+  }
+  return `${lines.join(";")}=>${body.results.map((r) => keys.get(r)).join(",")}`;
 }
 
 /** One gradc expression for `node`, everything inlined (no definitions). Lowered again it

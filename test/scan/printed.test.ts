@@ -68,6 +68,23 @@ describe("scan's printed form", () => {
     });
   }
 
+  it("the printed gradient of a scan of a scan (inner functions first) compiles, equals valueAndGrad's, and prints back the same", () => {
+    const source = `input xs: [3, 4, 2]
+input h0: [2]
+param w: [2, 2]
+fn inner(c, x) = tanh(c @ w + x)
+fn outer(h, row) { hs = scan(inner, h, row); hs[-1] * 0.5 + h }
+ys = scan(outer, h0, xs)
+minimize sum(ys * ys)`;
+    const { text, program } = printed(source);
+    const values = valuesFor(source);
+    const want = compile(source, { dtype: "f64" }).valueAndGrad(values).grads.w!;
+    const got = compile(program, { dtype: "f64" }).forward(values).d_w as Float64Array;
+    Array.from(want).forEach((v, i) => expect(Math.abs(got[i]! - v), program).toBeLessThan(1e-10));
+    const again = lowerSource(program);
+    expect(printDefinitions(again.outputs.map((o) => ({ name: o.name, node: o.node })))).toBe(text);
+  });
+
   it("a user-written reverse scan runs from the last slice, stacks at each slice's index, and gradchecks", () => {
     const source = `input xs: [5, 2, 3]
 input h0: [2, 3]
