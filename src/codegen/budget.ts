@@ -1,12 +1,13 @@
 // How big one emitted function may be, and the split of a longer body into several
 // functions. Every hot function must stay small enough for V8's optimizing compiler:
-// one that is too big runs in the baseline tier for ever, 20-40x slower.
+// one that is too big runs in the baseline tier for ever, about 20x slower.
 //
 // Measured on Node 20 (V8 11.3) with `node bench/v8-budget.mjs`:
 // - TurboFan never optimizes a function of more than 61,440 bytes of bytecode
 //   (`--max-optimized-bytecode-size`); `%GetOptimizationStatus` stays "baseline" however
-//   often it runs, and straight-line typed-array code ran ~30x slower per statement than
-//   the same code optimized (a GRU step at a fixed batch: one 212,693-byte function).
+//   often it runs, and straight-line typed-array code ran 17-40x slower per statement
+//   than the same code optimized (a GRU step at a fixed batch: one 212,693-byte function,
+//   20x slower than the same model with a free batch).
 // - Below that limit, a function needs more profiler ticks the bigger it is
 //   (`--bytecode-size-allowance-per-tick=150`: one more tick per 150 bytes), and
 //   TurboFan's compile time grows with its locals: functions of 36-50 KB with hundreds of
