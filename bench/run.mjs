@@ -26,7 +26,8 @@ import { setupW4 } from "./w4-cnn.mjs";
 import { runW5 } from "./w5-compile.mjs";
 import { updateReadme } from "./readme.mjs";
 import { setupW6 } from "./w6-gru.mjs";
-import { fixedShapesMarkdown, runFixedShapes } from "./fixed-shapes.mjs";
+import { runFixedShapes } from "./fixed-shapes.mjs";
+import { markdown } from "./report.mjs";
 import { setupW7 } from "./w7-attention.mjs";
 import { setupW8 } from "./w8-embedding.mjs";
 
@@ -222,59 +223,10 @@ for (const r of results.fixedShapes?.rows ?? []) {
 }
 results.targets = targets;
 results.loadAverageAtEnd = os.loadavg().map((l) => Number(l.toFixed(1)));
-if (opt("note", "")) results.note = opt("note", "");
+results.note = opt("note", "");
 results.seconds = Number(((performance.now() - started) / 1000).toFixed(1));
 
 // ---- output ----
-const note = opt("note", "");
-/** Whether other work loaded the machine, from the load averages at start and end. */
-function loadSentence() {
-  const peak = Math.max(machine.loadAverage[0], results.loadAverageAtEnd[0]);
-  const said = `load average ${machine.loadAverage[0]} at start, ${results.loadAverageAtEnd[0]} at end`;
-  return peak > machine.cores * 0.75
-    ? ` The machine was loaded by other work during this run (${said} on ${machine.cores} cores): wall-clock times are noisy and inflated, the CPU-time column is the steadier.`
-    : ` The machine was quiet (${said}).`;
-}
-function markdown() {
-  const lines = [];
-  lines.push(`Machine: ${machineLine}. Medians of ${timing.rounds} interleaved rounds (fewer where a workload says so below), min–max in brackets; ratios are medians against the hand-written reference (its row shows ×1).${loadSentence()}${note ? ` ${note}` : ""}`, "");
-  lines.push("| workload | implementation | median (min–max) | × hand-written | × hand-written, CPU time |", "|---|---|---|---|---|");
-  for (const [id, w] of Object.entries(results.workloads)) {
-    if (id === "W5") continue;
-    w.rows.forEach((r, i) => {
-      const cell = r.status === "ok" ? `${sig(r.median)} ${w.unit} (${sig(r.min)}–${sig(r.max)})` : r.status === "fails" ? `fails: ${r.error}` : `**${r.status}**: ${r.error}`;
-      lines.push(`| ${i === 0 ? `**${id}** ${w.title}` : ""} | ${r.name} | ${cell} | ${r.status === "ok" ? `×${sig(r.ratio)}` : ""} | ${r.status === "ok" ? `×${sig(r.cpuRatio)}` : ""} |`);
-    });
-  }
-  // Workloads whose reference is not hand-written code say what their ratios compare.
-  const notes = Object.entries(results.workloads).filter(([, w]) => w.notes).map(([id, w]) => `${id}: ${w.notes}.`);
-  for (const [id, w] of Object.entries(results.workloads)) if (w.rounds && w.rounds < timing.rounds) notes.push(`${id}: ${w.rounds} rounds (its steps are slow; the workload keeps to a time budget).`);
-  if (notes.length) lines.push("", notes.join(" "));
-  if (results.workloads.W5) {
-    const w = results.workloads.W5;
-    lines.push("", `W5, compile time of a deep MLP (width ${w.width}, batch ${w.batch}, relu, mse, sgd) with \`compile()\`:`, "");
-    lines.push("| layers | compile | per layer | growth per layer | emitted code |", "|---|---|---|---|---|");
-    for (const r of w.rows) lines.push(r.error ? `| ${r.layers} | fails: ${r.error} | | | |` : `| ${r.layers} | ${sig(r.ms)} ms | ${sig(r.msPerLayer)} ms | ${r.growthMsPerLayer === undefined ? "" : `${sig(r.growthMsPerLayer)} ms`} | ${sig(r.bytes / 1024)} KB (${sig(r.bytesPerLayer / 1024)} KB/layer) |`);
-  }
-  if (results.fixedShapes) {
-    lines.push("", "Fixed shapes against free dims (`bench/fixed-shapes.mjs`): each model compiled with its batch a free dim and bound by `sizes`, `step` timed interleaved at the same batch:", "");
-    lines.push(...fixedShapesMarkdown(results.fixedShapes, sig));
-  }
-  if (Object.keys(results.stats).length) {
-    lines.push("", "From `gradc compile --stats`:", "");
-    lines.push("| model | ops fwd / fwd+grad | flops fwd / fwd+grad (ratio) | forward: kernels, arena | step: kernels, arena | emitted code |", "|---|---|---|---|---|---|");
-    for (const [id, s] of Object.entries(results.stats)) {
-      const ratio = `×${sig(s.flopsRatio)}`;
-      lines.push(`| ${id} | ${s.forwardOps} / ${s.gradientOps} | ${s.forwardFlops} / ${s.gradientFlops} (${ratio}) | ${s.forwardKernels}, ${s.forwardArenaBytes} B | ${s.stepKernels === undefined ? "-" : `${s.stepKernels}, ${s.stepArenaBytes} B`} | ${sig(s.emittedBytes / 1024)} KB |`);
-    }
-  }
-  if (results.allocation) {
-    lines.push("", "Allocation (gc events counted with a PerformanceObserver, after warm-up): " + Object.entries(results.allocation).map(([k, v]) => `${k} ×${v.steps.toLocaleString("en")}: ${v.gcEvents}`).join("; ") + ".");
-  }
-  lines.push("", "| target | result | met |", "|---|---|---|");
-  for (const t of targets) lines.push(`| ${t.id}: ${t.target} | ${t.detail} | ${t.met ? "yes" : "**no**"} |`);
-  return lines.join("\n") + "\n";
-}
 
 /** Numbers rounded to 4 significant digits so the committed file diffs readably. */
 function rounded(v) {
@@ -284,7 +236,7 @@ function rounded(v) {
   return v;
 }
 
-const md = markdown();
+const md = markdown(results);
 process.stdout.write("\n" + md);
 // Only a full run replaces the committed results; partial or quick runs go beside them.
 const full = !quick && ["W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8"].every((w) => only.has(w)) && w5Max >= 1000 && !flag("no-alloc");
