@@ -158,6 +158,7 @@ const cases: Case[] = [
   { rule: "where-const", build: ({ b, x, y }) => b.where(b.constant(NaN), x, y), expected: "x" },
   { rule: "transpose-transpose", build: ({ b, t }) => b.transpose(b.transpose(t, [1, 0]), [1, 0]), expected: "t" },
   { rule: "transpose-transpose", build: ({ b, w }) => b.transpose(b.transpose(w, [1, 2, 0]), [1, 2, 0]), expected: "transpose(w)[4,2,3]" },
+  { rule: "transpose-transpose", build: ({ b, t }) => b.op("transpose", [t], { perm: [0, 1] }), expected: "t" },
   { rule: "reshape-reshape", build: ({ b, t }) => b.op("reshape", [b.op("reshape", [t], { shape: [3, 2] })], { shape: [6] }), expected: "reshape(t)[6]" },
   { rule: "reshape-reshape", build: ({ b, t }) => b.op("reshape", [t], { shape: [2, 3] }), expected: "t" },
   {
@@ -254,6 +255,7 @@ const untouched: [string, (f: Fixture) => Node][] = [
   ["where(c, where(d, x, y), z) (different conditions)", ({ b, x, y, z }) => b.where(b.binary("gt", x, y), b.where(b.binary("lt", x, z), x, y), z)],
   ["sum(sum(w, 0)) over the other axes of a broadcast that varies", ({ b, u }) => b.sum(b.broadcastTo(u, [2, 3]), [1])],
   ["transpose(t) (not the identity)", ({ b, t }) => b.transpose(t, [1, 0])],
+  ["transpose(w, [0, 2, 1]) (the identity on one axis only)", ({ b, w }) => b.transpose(w, [0, 2, 1])],
   ["broadcast(u) along a new leading axis", ({ b, u }) => b.broadcastTo(u, [2, 3])],
 ];
 
