@@ -13,9 +13,9 @@ import { sourceLine } from "./kernel";
 export const idsRuntimeSource = `
 // Ids (take, one_hot): integers in [0, bound), checked in one pass before any kernel
 // reads them. (v | 0) !== v also rejects NaN, fractions and huge values.
-function checkIds(ids, n, bound) {
+function checkIds(ids, n, bound, start = 0) {
   for (let i = 0; i < n; i++) {
-    const v = ids[i];
+    const v = ids[start + i];
     if ((v | 0) !== v || v < 0 || v >= bound) return i;
   }
   return -1;
@@ -66,9 +66,10 @@ function parts(ids: Node): js.Expression {
 
 /**
  * `if (checkIds(ids, n, bound) >= 0) badIds(...)`: `array` holds the ids (an input or a
- * buffer); a computed scalar is wrapped in a one-element array on the error path only.
+ * buffer, from `start` when they are a row of a larger array, as a scan's slice is); a
+ * computed scalar is wrapped in a one-element array on the error path only.
  */
-export function idCheckStatement(check: IdCheck, value: js.Expression, dim: (d: Dim) => js.Expression): js.Statement {
+export function idCheckStatement(check: IdCheck, value: js.Expression, dim: (d: Dim) => js.Expression, start?: js.Expression): js.Statement {
   const { ids, bound } = check;
   const code = js.str(ids.op.name === "input" ? "E0420" : "E0421");
   const limit = dim(bound);
@@ -78,8 +79,10 @@ export function idCheckStatement(check: IdCheck, value: js.Expression, dim: (d: 
     return js.ifStmt(bad, [js.stmt(js.call("badIds", code, parts(ids), js.array([v]), limit, js.array([])))]);
   }
   const count = sizeExpression(ids.shape, dim);
-  const test = js.binary(">=", js.call("checkIds", value, count, limit), js.num(0));
-  return js.ifStmt(test, [js.stmt(js.call("badIds", code, parts(ids), value, limit, js.array(ids.shape.map(dim))))]);
+  const test = js.binary(">=", js.call("checkIds", value, count, limit, ...(start ? [start] : [])), js.num(0));
+  // The error path may allocate: a row's ids are cut out for the message.
+  const ids_ = start ? js.call(js.member(value, "subarray"), start, js.add(start, count)) : value;
+  return js.ifStmt(test, [js.stmt(js.call("badIds", code, parts(ids), ids_, limit, js.array(ids.shape.map(dim))))]);
 }
 
 function sizeExpression(shape: Shape, dim: (d: Dim) => js.Expression): js.Expression {

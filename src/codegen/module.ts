@@ -152,7 +152,7 @@ class ModuleEmitter {
     body.push(...parseStatements(runtimeSource));
     if (this.wasm) body.push(this.wasm.memoryDeclaration(), ...parseStatements(WasmBuild.runtime()));
     const roots = [...this.model.outputs, ...(this.model.objective ? [this.model.objective] : []), ...(this.model.grads ?? [])];
-    if (collectIdChecks(topoSort(roots)).length > 0) body.push(...parseStatements(idsRuntimeSource));
+    if (collectIdChecks(nodesWithBodies(roots)).length > 0) body.push(...parseStatements(idsRuntimeSource));
     for (const h of this.helpers()) body.push(...parseStatements(h.source));
     body.push(js.declare("const", "F", js.id(this.arrayType)));
     for (const d of this.freeDims) body.push(js.declare("let", this.dimNames.get(d)!, js.num(0)));

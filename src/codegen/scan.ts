@@ -12,6 +12,7 @@ import type { KernelContext } from "../ops/define";
 import { layoutOf } from "../ops/scan-layout";
 import { planFunction } from "../schedule";
 import * as js from "./estree";
+import { collectIdChecks, idCheckStatement, type IdCheck } from "./id-checks";
 import type { FunctionEmitter, Storage } from "./kernel";
 
 function nestLoops(vars: string[], shape: Shape, dim: (d: Dim) => js.Expression, body: js.Statement[]): js.Statement[] {
@@ -150,11 +151,23 @@ export function emitScan(ctx: KernelContext): js.Statement[] {
   const steps = dim(layout[m]?.shape[0] ?? xs[0]!.shape[0]!);
   stepBody.push(js.declare("const", t, reverse ? js.binary("-", js.binary("-", steps, js.num(1)), js.id(step)) : js.id(step)));
   stepBody.push(...perStep);
+  // Ids the cell reads (take, one_hot...) are checked like top-level ones: an arg's before
+  // the loop (a capture) or at the start of each step (a slice or a carry), a computed one
+  // right after its kernel.
+  const idChecks = collectIdChecks(plan.order);
+  const checkIds = (c: IdCheck): js.Statement => c.ids.shape.length === 0
+    ? idCheckStatement(c, emitter.read(c.ids, [], []), dim)
+    : idCheckStatement(c, js.id(nameOf(c.ids)), dim, bases.get(c.ids));
+  for (const c of idChecks) {
+    if (c.ids.op.name !== "scan_arg") continue;
+    (capArgs.includes(c.ids) ? before : stepBody).push(checkIds(c));
+  }
   const members = new Set([...plan.groups.values()].flatMap((g) => g.slice(1)));
   for (const n of plan.kernels) {
     if (members.has(n)) continue;
     const group = plan.groups.get(n) ?? [n];
     stepBody.push(...(group.length > 1 ? emitter.emitGroup(group) : emitter.emitKernel(n)));
+    for (const c of idChecks) if (c.ids.op.name !== "scan_arg" && group.includes(c.ids)) stepBody.push(checkIds(c));
   }
   const store = (r: Node, base: js.Expression, stmts: js.Statement[]) => {
     if (r.shape.length > 0 && (plan.materialized.has(r) || names.has(r))) {

@@ -129,3 +129,36 @@ describe("the ES module gradc compile writes", () => {
     expect(e.message).toBe("`ids` holds 9 at index [1, 2] (flat index 5), but an id must be an integer in [0, 5)");
   });
 });
+
+describe("ids read inside a scan cell", () => {
+  const model = (cell: string, scanned: string) =>
+    `input ids: [5, 3]\ninput xs: [5, 3, 2]\ninput c: [3]\nparam E: [4, 2]\nfn cell(h, i, x) {\n${cell}\n}\nhs = scan(cell, [xs[0]], [ids, xs], out = 0)\nminimize sum(hs * hs)`.replace("[ids, xs]", scanned);
+  const good = () => ({
+    ids: Float32Array.from({ length: 15 }, (_, i) => i % 3),
+    xs: Float32Array.from({ length: 30 }, (_, i) => (i % 7) / 7),
+    c: Float32Array.of(0, 3, 1),
+  });
+  const cases = [
+    { what: "a slice of the scanned ids", cell: "  [h * x + take(E, i)]", bad: { ids: 10 }, code: "E0421" },
+    { what: "ids the cell computes", cell: "  j = i + 1\n  [h * x + take(E, j)]", bad: { ids: 10, value: 3 }, code: "E0421" },
+    { what: "a captured ids input", cell: "  [h * x + take(E, c)]", bad: { c: 1 }, code: "E0420" },
+  ];
+  for (const { what, cell, bad, code } of cases) {
+    it(`checks ${what} on every call, in forward, valueAndGrad and step`, () => {
+      const m = compile(model(cell, "[ids, xs]"), { filename: "cell.grad" });
+      const values = good();
+      const before = m.valueAndGrad(values).value;
+      expect(Number.isFinite(before)).toBe(true);
+      const broken = good();
+      const [name, at] = Object.entries(bad).find(([k]) => k !== "value")! as ["ids" | "c", number];
+      broken[name][at] = bad.value ?? 4;
+      for (const f of ["forward", "valueAndGrad", "step"] as const) {
+        const e = thrown(() => m[f](broken));
+        expect(e.code).toBe(code);
+        expect(e.message).toMatch(/hold?s? 4 at index \[1\] \(flat index 1\), but an id must be an integer in \[0, 4\)$/);
+      }
+      // The failed step changed nothing.
+      expect(m.valueAndGrad(values).value).toBe(before);
+    });
+  }
+});
