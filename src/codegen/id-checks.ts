@@ -3,11 +3,10 @@
 // ids right after the kernel that computes them, naming their source line. One pass over
 // the ids (the runtime's `checkIds`); the error path builds the message.
 
-import { messages } from "../diagnostics";
+import { messages, sourceLine } from "../diagnostics";
 import type { Dim, Node, Shape } from "../ir";
 import type { IndexInputs } from "../ops";
 import * as js from "./estree";
-import { sourceLine } from "./kernel";
 
 /** The runtime helpers, emitted only into modules whose model reads ids. */
 export const idsRuntimeSource = `

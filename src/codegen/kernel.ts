@@ -4,7 +4,7 @@
 // computed once per element. Kernel ops (matmul, reductions, conv) use their own
 // loop-nest templates from the op table through the KernelContext.
 
-import { InternalError, lineColumn, sourceExcerpt, type Span } from "../diagnostics";
+import { InternalError, sourceLine } from "../diagnostics";
 import { sameShape, type Dim, type Node, type Shape, type Size } from "../ir";
 import { nest, type KernelContext, type KernelEmit, type SourceEmit, type ViewEmit } from "../ops";
 import { isFlat, type Plan } from "../schedule";
@@ -279,12 +279,6 @@ export function groupLabel(members: readonly Node[]): string {
 }
 
 /** `file:line: text` of the line a span starts on, for kernel comments. */
-export function sourceLine(span: Span): string {
-  const { text, file } = span.source;
-  const lc = lineColumn(text, span.start);
-  return `${file}:${lc.line}: ${sourceExcerpt(span).trim()}`;
-}
-
 function sizeExpression(shape: Shape, dim: (d: Dim) => js.Expression): js.Expression {
   return shape.reduce<js.Expression>((e, d) => js.mul(e, dim(d)), js.num(1));
 }

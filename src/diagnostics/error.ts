@@ -176,6 +176,12 @@ export function sourceExcerpt(span: Span): string {
   return `${lo > 0 ? "..." : ""}${text.slice(lc.lineStart + lo, lc.lineStart + hi)}${hi < lc.lineEnd - lc.lineStart ? "..." : ""}`;
 }
 
+/** `file:line: excerpt`, how kernel comments and runtime messages name a source line. */
+export function sourceLine(span: Span): string {
+  const lc = lineColumn(span.source.text, span.start);
+  return `${span.source.file}:${lc.line}: ${sourceExcerpt(span).trim()}`;
+}
+
 function isLowSurrogate(c: number): boolean {
   return c >= 0xdc00 && c <= 0xdfff;
 }

@@ -9,6 +9,7 @@ export {
   failWith,
   renderDiagnostic,
   sourceExcerpt,
+  sourceLine,
   withNotes,
   type Diagnostic,
   type Label,
