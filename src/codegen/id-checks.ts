@@ -6,6 +6,7 @@
 import { messages, sourceLine } from "../diagnostics";
 import type { Dim, Node, Shape } from "../ir";
 import type { IndexInputs } from "../ops";
+import { sizeExpression } from "./dim-expression";
 import * as js from "./estree";
 
 /** The runtime helpers, emitted only into modules whose model reads ids. */
@@ -84,6 +85,3 @@ export function idCheckStatement(check: IdCheck, value: js.Expression, dim: (d: 
   return js.ifStmt(test, [js.stmt(js.call("badIds", code, parts(ids), ids_, limit, js.array(ids.shape.map(dim))))]);
 }
 
-function sizeExpression(shape: Shape, dim: (d: Dim) => js.Expression): js.Expression {
-  return shape.reduce<js.Expression>((e, d) => js.mul(e, dim(d)), js.num(1));
-}

@@ -8,7 +8,7 @@ import { InternalError, sourceLine } from "../diagnostics";
 import { sameShape, type Dim, type Node, type Shape, type Size } from "../ir";
 import { nest, type KernelContext, type KernelEmit, type SourceEmit, type ViewEmit } from "../ops";
 import { isFlat, type Plan } from "../schedule";
-import { dimExpression } from "./dim-expression";
+import { dimExpression, sizeExpression } from "./dim-expression";
 import * as js from "./estree";
 import type { NameTable } from "./names";
 
@@ -278,10 +278,6 @@ export function groupLabel(members: readonly Node[]): string {
   return `${names} ${formatDims(first.shape)}${first.span ? `  (${sourceLine(first.span)})` : ""}`;
 }
 
-/** `file:line: text` of the line a span starts on, for kernel comments. */
-function sizeExpression(shape: Shape, dim: (d: Dim) => js.Expression): js.Expression {
-  return shape.reduce<js.Expression>((e, d) => js.mul(e, dim(d)), js.num(1));
-}
 
 function formatDims(shape: Shape): string {
   return `[${shape.join(", ")}]`;

@@ -11,6 +11,7 @@ import { sizeOf, type Dim, type Node, type Shape } from "../ir";
 import type { KernelContext } from "../ops/define";
 import { layoutOf } from "../ops/scan-layout";
 import { planFunction } from "../schedule";
+import { sizeExpression } from "./dim-expression";
 import * as js from "./estree";
 import { collectIdChecks, idCheckStatement, type IdCheck } from "./id-checks";
 import type { FunctionEmitter, Storage } from "./kernel";
@@ -21,9 +22,6 @@ function nestLoops(vars: string[], shape: Shape, dim: (d: Dim) => js.Expression,
   return inner;
 }
 
-function sizeExpr(shape: Shape, dim: (d: Dim) => js.Expression): js.Expression {
-  return shape.reduce<js.Expression>((acc, d) => js.mul(acc, dim(d)), js.num(1));
-}
 
 function offsetOf(shape: Shape, idx: readonly js.Expression[], dim: (d: Dim) => js.Expression): js.Expression {
   let o: js.Expression = js.num(0);
@@ -58,7 +56,7 @@ export function emitScan(ctx: KernelContext): js.Statement[] {
   const buffer = (shape: Shape): string => {
     const size = sizeOf(shape);
     const name = scratch(size);
-    if (size.dims.length > 0) before.push(js.stmt(js.assign(js.id(name), js.call("grow", js.id(name), sizeExpr(shape, dim), js.id("F")))));
+    if (size.dims.length > 0) before.push(js.stmt(js.assign(js.id(name), js.call("grow", js.id(name), sizeExpression(shape, dim), js.id("F")))));
     return name;
   };
   /** `target[i] = value(i)` over a shape, with nested loops. */
@@ -83,7 +81,7 @@ export function emitScan(ctx: KernelContext): js.Statement[] {
     const array = arrayOf(x);
     if (array) {
       names.set(a, array);
-      bases.set(a, js.mul(js.id(t), sizeExpr(a.shape, dim)));
+      bases.set(a, js.mul(js.id(t), sizeExpression(a.shape, dim)));
       return;
     }
     const copy = buffer(a.shape);
@@ -135,10 +133,10 @@ export function emitScan(ctx: KernelContext): js.Statement[] {
   /** `out[base...] = value of init`: flat from an array or a constant, else by index. */
   const initCopy = (init: Node, base: js.Expression): js.Statement[] => {
     const array = arrayOf(init);
-    if (array) return [flat(sizeExpr(init.shape, dim), base, (i) => js.index(array, i))];
+    if (array) return [flat(sizeExpression(init.shape, dim), base, (i) => js.index(array, i))];
     const probe = ctx.read(init, init.shape.map(() => js.num(0)), []);
     if (probe.type === "Literal" || (probe.type === "UnaryExpression" && probe.argument.type === "Literal")) {
-      return [flat(sizeExpr(init.shape, dim), base, () => probe)];
+      return [flat(sizeExpression(init.shape, dim), base, () => probe)];
     }
     return fill(init.shape, (idx) => js.index(out, js.add(base, offsetOf(init.shape, idx, dim))), (idx, stmts) => ctx.read(init, idx, stmts));
   };
@@ -173,14 +171,14 @@ export function emitScan(ctx: KernelContext): js.Statement[] {
     if (r.shape.length > 0 && (plan.materialized.has(r) || names.has(r))) {
       // A body value in an array (its slot, or an arg's): one flat copy.
       const from = nameOf(r), at = bases.get(r);
-      stmts.push(flat(sizeExpr(r.shape, dim), base, (i) => js.index(from, at ? js.add(at, i) : i)));
+      stmts.push(flat(sizeExpression(r.shape, dim), base, (i) => js.index(from, at ? js.add(at, i) : i)));
       return;
     }
     stmts.push(...fill(r.shape, (idx) => js.index(out, js.add(base, offsetOf(r.shape, idx, dim))), (idx, s) => emitter.read(r, idx, s)));
   };
   results.slice(m).forEach((y, j) => {
     const { offset } = layout[m + j]!;
-    store(y, js.add(dim(offset), js.mul(js.id(t), sizeExpr(y.shape, dim))), stepBody);
+    store(y, js.add(dim(offset), js.mul(js.id(t), sizeExpression(y.shape, dim))), stepBody);
   });
   // A carry whose next value is an arg (carries trading places) is staged first.
   const staged = new Map<number, string>();

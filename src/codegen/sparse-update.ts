@@ -6,6 +6,7 @@
 
 import type { OptimizerSpec } from "../lower";
 import { isKnown, numel, type Dim, type Node } from "../ir";
+import { sizeExpression } from "./dim-expression";
 import * as js from "./estree";
 
 export interface SparseGradient {
@@ -50,7 +51,7 @@ export function sparseSgdUpdate(
   const j = fresh("j");
   const k = fresh("k");
   const id = fresh("id");
-  const count = s.ids.shape.reduce<js.Expression>((e, d) => js.mul(e, dim(d)), js.num(1));
+  const count = sizeExpression(s.ids.shape, dim);
   const row = js.num(s.row);
   const update = js.stmt(js.assign(
     js.index(param, js.add(js.mul(js.id(id), row), js.id(k))),
