@@ -780,7 +780,7 @@ class ModuleEmitter {
     let grad = (buffer: string, i: js.Expression): js.Expression => js.index(buffer, i);
     if (spec.clip_norm !== undefined) {
       const sum = this.names.unique("opt_sumsq");
-      this.top.push(js.declare("const", sum, js.newExpr("Float64Array", js.num(1))));
+      this.top.push(js.declare("const", sum, this.buffer(sum, 1, "Float64Array")));
       const clip = clipStatements(hyper(spec.clip_norm), params.map((p, i) => ({ buffer: gradBuffers[i]!, length: js.num(numel(p.shape as number[])) })), sum, fresh);
       append(out, clip.statements);
       grad = (buffer, i) => js.binary("*", js.index(buffer, i), js.id(clip.scale));

@@ -36,10 +36,6 @@ export function emitWasmSource(model: ModelIR, options: CodegenOptions): string 
   if (free || ![...model.program.inputs, ...model.program.params].every((d) => isKnown(d.shape))) {
     fail("E0308", undefined, `a model with a free size${free ? ` (\`${free.name}\`)` : ""}`, "its memory layout is fixed when it is compiled; give the size with `sizes`");
   }
-  const optimizer = model.program.optimizer;
-  if (optimizer && (optimizer.kind !== "sgd" || optimizer.clip_norm !== undefined)) {
-    fail("E0308", undefined, `the optimizer \`${optimizer.kind}\`${optimizer.clip_norm !== undefined ? " with clip_norm" : ""}`, "only plain sgd updates run in wasm so far");
-  }
   try {
     return emitSource(model, { ...options, target: "wasm" });
   } catch (e) {
