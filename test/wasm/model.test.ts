@@ -183,6 +183,24 @@ minimize loss
 `,
   },
   {
+    // Over smallModelElements (4096), so kernels are functions and the convolutions run
+    // on the SIMD kernels (a small model's inline kernels are translated scalar code).
+    name: "SIMD kernels: conv1d (dilation), grouped conv2d (unequal stride, padding), conv_transpose2d",
+    source: `
+input s: [2, 3, 30]
+input img: [2, 4, 17, 14]
+param k1: [5, 3, 3]
+param kg: [6, 2, 3, 3]
+param kt: [4, 3, 2, 2]
+c1 = conv1d(s, k1, stride = 2, padding = 2, dilation = 2)
+cg = conv2d(img, kg, groups = 2, padding = [1, 0], stride = [2, 1])
+ct = conv_transpose2d(img, kt, stride = 2, padding = 1, output_padding = 1)
+loss = sum(c1 * c1) + sum(relu(cg) * cg) + mean(ct ^ 2)
+output c1, cg, ct
+minimize loss
+`,
+  },
+  {
     name: "scalar inputs and params",
     source: `
 input t

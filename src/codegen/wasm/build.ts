@@ -7,6 +7,7 @@
 import { parse } from "acorn";
 import * as js from "../estree";
 import { ModuleBuilder, type FunctionBuilder } from "./encode";
+import { addConv, convScratch, type ConvGeometry, type ConvKind } from "./conv";
 import { addMatmul, type MatmulShape } from "./matmul";
 import { addExp, addExpm1, addLog, addLog1p, addPow, addTanh } from "./math";
 import { translateFunction, Untranslatable, type ArrayAt } from "./translate";
@@ -83,6 +84,20 @@ export class WasmBuild {
       this.arrays.set(scratch, { base, elem: "f32" });
     }
     return { name, scratch };
+  }
+
+  /** The name of a SIMD convolution kernel (conv.ts), one per distinct kind and geometry;
+   *  it takes the offsets of the op's two inputs and its output, and owns its scratch. */
+  conv(kind: ConvKind, geometry: ConvGeometry, names: (prefix: string) => string): string {
+    const key = JSON.stringify([kind, geometry]);
+    let name = this.matmuls.get(key);
+    if (!name) {
+      name = names(`simd_${kind}`);
+      this.matmuls.set(key, name);
+      const scratch = convScratch(kind, geometry).map((floats) => this.reserve(floats * 4));
+      this.intrinsics.set(name, { index: addConv(this.module, kind, geometry, scratch), arity: 3 });
+    }
+    return name;
   }
 
   /** The statement creating the memory, before any view of it. */

@@ -136,6 +136,8 @@ const opcodes = {
   "f64.abs": [[0x99], "none"], "f64.neg": [[0x9a], "none"], "f64.ceil": [[0x9b], "none"], "f64.floor": [[0x9c], "none"], "f64.trunc": [[0x9d], "none"],
   "f64.nearest": [[0x9e], "none"], "f64.sqrt": [[0x9f], "none"], "f64.min": [[0xa4], "none"], "f64.max": [[0xa5], "none"], "f64.copysign": [[0xa6], "none"],
   "f64.convert_i32_s": [[0xb7], "none"], "i32.trunc_sat_f64_s": [[0xfc, 0x02], "none"],
+  // bulk memory (memory index 0 follows the opcode): copy (dst, src, bytes), fill (dst, byte, bytes)
+  "memory.copy": [[0xfc, 0x0a, 0x00, 0x00], "none"], "memory.fill": [[0xfc, 0x0b, 0x00], "none"],
   "f64x2.splat": [[0xfd, 0x14], "none"], "f64x2.add": [[0xfd, 0xf0, 0x01], "none"], "f64x2.mul": [[0xfd, 0xf2, 0x01], "none"],
 } as const satisfies Record<string, readonly [readonly number[], Imm]>;
 export type Opcode = keyof typeof opcodes;
