@@ -7,6 +7,7 @@
 import { parse } from "acorn";
 import * as js from "../estree";
 import { ModuleBuilder, type FunctionBuilder } from "./encode";
+import { addVectorMap, type VectorMap } from "./epilogue";
 import { addConv, convScratch, type ConvGeometry, type ConvKind } from "./conv";
 import { addMatmul, type MatmulShape } from "./matmul";
 import { addExp, addExpm1, addLog, addLog1p, addPow, addTanh } from "./math";
@@ -100,6 +101,19 @@ export class WasmBuild {
     return name;
   }
 
+  /** The name of an f32x4 elementwise map (epilogue.ts), one per distinct map; it takes
+   *  the offsets of its output and operands (in place: operand 0 is the output). */
+  vectorMap(map: VectorMap, inPlace: boolean, names: (prefix: string) => string): string {
+    const key = JSON.stringify(["map", map, inPlace]);
+    let name = this.matmuls.get(key);
+    if (!name) {
+      name = names(inPlace ? "simd_epilogue" : "simd_map");
+      this.matmuls.set(key, name);
+      this.intrinsics.set(name, { index: addVectorMap(this.module, map, inPlace), arity: map.operands.length + (inPlace ? 0 : 1) });
+    }
+    return name;
+  }
+
   /** The statement creating the memory, before any view of it. */
   memoryDeclaration(): js.Statement {
     const limits = js.object([["initial", this.pagesLiteral], ["maximum", this.pagesLiteral]]);
@@ -121,6 +135,7 @@ export class WasmBuild {
     const functions = new Map(this.intrinsics);
     this.pending.forEach((p, i) => functions.set(p.name, { index: base + i, arity: p.params.length }));
     const env = { arrays: this.arrays, cells: this.cells, functions, math };
+    if ((globalThis as any).process?.env?.GRADC_WASM_DEBUG) for (const [k, v] of functions) console.error('FN', v.index, k);
     for (const p of this.pending) {
       let f: FunctionBuilder;
       try {

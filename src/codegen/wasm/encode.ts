@@ -138,6 +138,11 @@ const opcodes = {
   "f64.convert_i32_s": [[0xb7], "none"], "i32.trunc_sat_f64_s": [[0xfc, 0x02], "none"],
   // bulk memory (memory index 0 follows the opcode): copy (dst, src, bytes), fill (dst, byte, bytes)
   "memory.copy": [[0xfc, 0x0a, 0x00, 0x00], "none"], "memory.fill": [[0xfc, 0x0b, 0x00], "none"],
+  // the f32x4 elementwise code (epilogue.ts)
+  "f32.eq": [[0x5b], "none"], "f32.ne": [[0x5c], "none"], "f32.le": [[0x5f], "none"], "f32.ge": [[0x60], "none"],
+  "f32.convert_i32_u": [[0xb3], "none"], "i32.div_u": [[0x6e], "none"], "i32.rem_u": [[0x70], "none"],
+  "i32x4.splat": [[0xfd, 0x11], "none"], "f32x4.ne": [[0xfd, 0x42], "none"], "f32x4.le": [[0xfd, 0x45], "none"], "f32x4.ge": [[0xfd, 0x46], "none"],
+  "v128.not": [[0xfd, 0x4d], "none"], "v128.or": [[0xfd, 0x50], "none"],
   "f64x2.splat": [[0xfd, 0x14], "none"], "f64x2.add": [[0xfd, 0xf0, 0x01], "none"], "f64x2.mul": [[0xfd, 0xf2, 0x01], "none"],
 } as const satisfies Record<string, readonly [readonly number[], Imm]>;
 export type Opcode = keyof typeof opcodes;

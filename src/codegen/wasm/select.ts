@@ -8,6 +8,7 @@ import type { Node } from "../../ir";
 import type { Plan } from "../../schedule";
 import type { WasmBuild } from "./build";
 import { convGeometry, type ConvAttributes } from "./conv";
+import { vectorMapOf, vectorMapRuns } from "./epilogue";
 
 /** Products smaller than this (m * k * n) stay scalar code. */
 const minimumWork = 2048;
@@ -17,11 +18,21 @@ interface Operand {
   transposed: boolean;
 }
 
+/** The stored array `n` reads as it is, row-major: `n` itself, or what a chain of
+ *  reshapes views (a reshape of a stored array moves nothing). */
+function stored(n: Node, plan: Plan): Node | undefined {
+  let x = n;
+  while (!plan.materialized.has(x) && x.op.name === "reshape") x = x.inputs[0]!;
+  return plan.materialized.has(x) ? x : undefined;
+}
+
 function operand(n: Node, plan: Plan): Operand | undefined {
   if (n.shape.length !== 2) return undefined;
-  if (plan.materialized.has(n)) return { leaf: n, transposed: false };
-  if (n.op.name === "transpose" && plan.materialized.has(n.inputs[0]!) && n.inputs[0]!.shape.length === 2) {
-    return { leaf: n.inputs[0]!, transposed: true };
+  const leaf = stored(n, plan);
+  if (leaf) return { leaf, transposed: false };
+  if (n.op.name === "transpose" && n.inputs[0]!.shape.length === 2) {
+    const inner = stored(n.inputs[0]!, plan);
+    if (inner) return { leaf: inner, transposed: true };
   }
   return undefined;
 }
@@ -32,7 +43,11 @@ export function simdMatmulFor(k: Node, plan: Plan, wasm: WasmBuild, nameOf: (n: 
   const producer = plan.fusedProducer.get(k);
   const mm = producer ?? k;
   const conv = simdConvFor(mm, k, plan, wasm, nameOf, fresh);
-  if (conv) return { call: conv, ...(producer ? { epilogue: { producer } } : {}) };
+  if (conv) return withEpilogue(conv, k, producer, plan, wasm, nameOf, fresh);
+  if (!producer && k.op.kind === "elementwise") {
+    const map = simdMap(k, undefined, plan, wasm, nameOf, fresh);
+    return map ? { call: map } : undefined;
+  }
   if (mm.op.name !== "matmul" || mm.shape.length !== 2) return undefined;
   const [a, b] = mm.inputs as [Node, Node];
   const [m, n] = mm.shape;
@@ -42,7 +57,27 @@ export function simdMatmulFor(k: Node, plan: Plan, wasm: WasmBuild, nameOf: (n: 
   if (!A || !B) return undefined;
   const { name, scratch } = wasm.matmul({ m, k: inner, n, ...(A.transposed ? { aStride: [1, m] as [number, number] } : {}), ...(B.transposed ? { bTransposed: true } : {}) }, fresh);
   const args = [nameOf(A.leaf), nameOf(B.leaf), nameOf(k), ...(scratch ? [scratch] : [])].map(js.id);
-  return { call: [js.stmt(js.call(name, ...args))], ...(producer ? { epilogue: { producer } } : {}) };
+  return withEpilogue([js.stmt(js.call(name, ...args))], k, producer, plan, wasm, nameOf, fresh);
+}
+
+/** The SIMD call, then the epilogue fused after it: f32x4 code where its expression
+ *  vectorises, else (epilogue) the JS target's, translated. */
+function withEpilogue(call: js.Statement[], k: Node, producer: Node | undefined, plan: Plan, wasm: WasmBuild, nameOf: (n: Node) => string, fresh: (prefix: string) => string):
+  { call: js.Statement[]; epilogue?: { producer: Node } } {
+  if (!producer) return { call };
+  const map = simdMap(k, producer, plan, wasm, nameOf, fresh);
+  return map ? { call: [...call, ...map] } : { call, epilogue: { producer } };
+}
+
+/** `k` as an f32x4 map over stored arrays (in place over `self`, the stored result of
+ *  the SIMD kernel it is fused after), or undefined. */
+function simdMap(k: Node, self: Node | undefined, plan: Plan, wasm: WasmBuild, nameOf: (n: Node) => string, fresh: (prefix: string) => string): js.Statement[] | undefined {
+  const found = vectorMapOf(k, plan, self);
+  if (!found || !vectorMapRuns(found.map)) return undefined;
+  const operands = (self ? found.leaves.slice(1) : found.leaves).map(nameOf);
+  if (operands.some((n) => typeof n !== "string")) return undefined;
+  const name = wasm.vectorMap(found.map, self !== undefined, fresh);
+  return [js.stmt(js.call(name, ...[nameOf(k), ...operands].map(js.id)))];
 }
 
 /** A convolution or one of its gradients (spatial rank 1 or 2, known sizes, stored

@@ -1,0 +1,302 @@
+// f32x4 elementwise code for the wasm target: the elementwise expression fused after a
+// SIMD kernel (bias, relu, a relu mask, ...), run in place over the kernel's stored
+// result, and a whole-kernel elementwise map. The expression is the ops' own JS templates
+// (each ElementwiseDef's `emit`), printed as f32x4 instructions instead of JavaScript:
+// arithmetic, comparisons (lane masks), `?:` (bitselect), `+(test)`, `!`, `&&`, `||`,
+// Math.max/min/abs/sqrt/fround, literals; a template using anything else (exp, a runtime
+// helper) is not vectorised and stays translated scalar code. Operands are stored arrays
+// read contiguously or through broadcasts: the loop runs over the longest trailing block
+// of axes in which every operand is either contiguous or constant, f32x4 over it (single
+// floats for its last n mod 4), with each operand's place computed once per block. Values
+// are f32 in every lane, so results differ from the JS target's (f64, rounded at the
+// store) by f32 rounding.
+
+import type * as js from "../estree";
+import { id as jsId, num as jsNum } from "../estree";
+import type { Node } from "../../ir";
+import type { ElementwiseDef } from "../../ops";
+import type { Plan } from "../../schedule";
+import { FunctionBuilder, type ModuleBuilder, type Opcode } from "./encode";
+
+/** An expression over the loop's operands. */
+export type VExpr =
+  | { operand: number }
+  | { constant: number }
+  | { template: js.Expression; args: VExpr[] };
+
+/** A map out[i] = expr over `shape`; operand 0 is `out` itself when `inPlace`. */
+export interface VectorMap {
+  shape: number[];
+  /** Each operand's element stride per axis of `shape` (0 along a broadcast axis). */
+  operands: number[][];
+  expr: VExpr;
+}
+
+const rowMajor = (shape: readonly number[]) => shape.map((_, a) => shape.slice(a + 1).reduce((x, y) => x * y, 1));
+
+/** The elementwise expression computing `root` from stored arrays (and `self`, read as
+ *  the output's own buffer), with the stored arrays it reads in `leaves`; undefined when
+ *  something in it cannot be vectorised. */
+export function vectorMapOf(root: Node, plan: Plan, self?: Node): { map: VectorMap; leaves: Node[] } | undefined {
+  const shape = root.shape;
+  if (!shape.every((d): d is number => typeof d === "number") || shape.length === 0) return undefined;
+  const leaves: Node[] = [];
+  const operands: number[][] = [];
+  if (self) { leaves.push(self); operands.push(rowMajor(shape)); }
+  const operand = (leaf: Node, strides: number[]): VExpr => {
+    const key = strides.join(",");
+    const at = leaves.findIndex((l, i) => l === leaf && operands[i]!.join(",") === key);
+    if (at >= 0) return { operand: at };
+    leaves.push(leaf);
+    operands.push(strides);
+    return { operand: leaves.length - 1 };
+  };
+  // strides of `n` (shape `s`) read at the root's index; `dims` maps n's axes to the root's
+  const read = (n: Node, dims: number[]): VExpr | undefined => {
+    if (n.op.name === "const" && typeof n.attrs.value === "number") return { constant: n.attrs.value };
+    if (n.op.name === "broadcast") {
+      const inner = n.attrs.dims as number[];
+      return read(n.inputs[0]!, inner.map((d) => dims[d]!));
+    }
+    if (n === self || (n !== root && plan.materialized.has(n))) {
+      if (n.shape.length === 0 || !n.shape.every((d) => typeof d === "number")) return undefined;
+      const own = rowMajor(n.shape as number[]);
+      const strides = shape.map(() => 0);
+      n.shape.forEach((d, i) => { if (d !== 1) strides[dims[i]!] = own[i]!; });
+      // a stored array is read on the root's axes it maps to, the same size on each
+      if (n.shape.some((d, i) => d !== 1 && d !== shape[dims[i]!])) return undefined;
+      if (n === self) return strides.join(",") === rowMajor(shape).join(",") ? { operand: 0 } : undefined;
+      return operand(n, strides);
+    }
+    if (n.op.kind !== "elementwise" || n.shape.length !== dims.length) return undefined;
+    const def = n.op as ElementwiseDef;
+    if (def.helper) return undefined;
+    const args: VExpr[] = [];
+    for (const i of n.inputs) {
+      const a = read(i, dims);
+      if (!a) return undefined;
+      args.push(a);
+    }
+    const template = def.emit(args.map((a, i) => ("constant" in a ? literal(a.constant) : jsId(`v${i}`))));
+    if (!vectorizable(template)) return undefined;
+    return { template, args };
+  };
+  const expr = read(root, shape.map((_, a) => a));
+  if (!expr) return undefined;
+  return { map: { shape: shape as number[], operands, expr }, leaves };
+}
+
+function literal(v: number): js.Expression {
+  return v < 0 || Object.is(v, -0) ? { type: "UnaryExpression", operator: "-", prefix: true, argument: jsNum(-v) } as js.Expression : jsNum(v);
+}
+
+const compare: Record<string, [Opcode, Opcode]> = {
+  "<": ["f32x4.lt", "f32.lt"], ">": ["f32x4.gt", "f32.gt"], "<=": ["f32x4.le", "f32.le"], ">=": ["f32x4.ge", "f32.ge"],
+  "===": ["f32x4.eq", "f32.eq"], "==": ["f32x4.eq", "f32.eq"], "!==": ["f32x4.ne", "f32.ne"], "!=": ["f32x4.ne", "f32.ne"],
+};
+const arith: Record<string, [Opcode, Opcode]> = {
+  "+": ["f32x4.add", "f32.add"], "-": ["f32x4.sub", "f32.sub"], "*": ["f32x4.mul", "f32.mul"], "/": ["f32x4.div", "f32.div"],
+};
+const mathOps: Record<string, [Opcode, Opcode]> = {
+  abs: ["f32x4.abs", "f32.abs"], sqrt: ["f32x4.sqrt", "f32.sqrt"], max: ["f32x4.max", "f32.max"], min: ["f32x4.min", "f32.min"],
+};
+
+type Kind = "num" | "mask";
+
+/** The kind of a template expression, or undefined outside the subset. */
+function kindOf(e: js.Expression): Kind | undefined {
+  switch (e.type) {
+    case "Identifier": return /^v\d+$/.test(e.name) ? "num" : undefined;
+    case "Literal": return typeof e.value === "number" ? "num" : typeof e.value === "boolean" ? "mask" : undefined;
+    case "BinaryExpression":
+      if (e.operator in arith) return kindOf(e.left) === "num" && kindOf(e.right) === "num" ? "num" : undefined;
+      if (e.operator in compare) return kindOf(e.left) === "num" && kindOf(e.right) === "num" ? "mask" : undefined;
+      return undefined;
+    case "LogicalExpression":
+      return (e.operator === "&&" || e.operator === "||") && kindOf(e.left) === "mask" && kindOf(e.right) === "mask" ? "mask" : undefined;
+    case "UnaryExpression": {
+      const k = kindOf(e.argument);
+      if (e.operator === "-") return k === "num" ? "num" : undefined;
+      if (e.operator === "+") return k ? "num" : undefined;
+      if (e.operator === "!") return k === "mask" ? "mask" : undefined;
+      return undefined;
+    }
+    case "ConditionalExpression": {
+      const [t, a, b] = [kindOf(e.test), kindOf(e.consequent), kindOf(e.alternate)];
+      return t === "mask" && a !== undefined && a === b ? a : undefined;
+    }
+    case "CallExpression": {
+      const c = e.callee;
+      if (c.type !== "MemberExpression" || c.computed || c.object.type !== "Identifier" || c.object.name !== "Math" || c.property.type !== "Identifier") return undefined;
+      const name = c.property.name;
+      const n = e.arguments.length;
+      const ok = ((name === "abs" || name === "sqrt" || name === "fround") && n === 1) || ((name === "max" || name === "min") && n >= 1);
+      return ok && e.arguments.every((a) => kindOf(a as js.Expression) === "num") ? "num" : undefined;
+    }
+    default: return undefined;
+  }
+}
+
+function vectorizable(e: js.Expression): boolean {
+  return kindOf(e) === "num";
+}
+
+interface Emit {
+  f: FunctionBuilder;
+  vector: boolean;
+  /** Pushes operand `i`'s value at the current element. */
+  load: (i: number) => void;
+}
+
+/** Pushes `e` (a number: v128 or f32). Each argument is computed once, into a local. */
+function emitExpr(x: Emit, e: VExpr): void {
+  const { f, vector } = x;
+  if ("operand" in e) { x.load(e.operand); return; }
+  if ("constant" in e) { pushConstant(f, vector, e.constant); return; }
+  const locals = e.args.map((a) => {
+    if ("constant" in a) return -1;
+    emitExpr(x, a);
+    const l = f.local(vector ? "v128" : "f32");
+    f.op("local.set", l);
+    return l;
+  });
+  emitTemplate(f, vector, e.template, locals);
+}
+
+function pushConstant(f: FunctionBuilder, vector: boolean, v: number): void {
+  if (vector) f.v128Const([v, v, v, v]);
+  else f.op("f32.const", v);
+}
+
+/** Pushes a template expression; masks are all-ones lanes (vector) or an i32 0/1. */
+function emitTemplate(f: FunctionBuilder, vector: boolean, e: js.Expression, locals: number[]): void {
+  const at = vector ? 0 : 1;
+  switch (e.type) {
+    case "Identifier": f.op("local.get", locals[Number(e.name.slice(1))]!); return;
+    case "Literal":
+      if (typeof e.value === "boolean") {
+        if (vector) f.op("i32.const", e.value ? -1 : 0).op("i32x4.splat");
+        else f.op("i32.const", e.value ? 1 : 0);
+      } else pushConstant(f, vector, e.value as number);
+      return;
+    case "BinaryExpression":
+      emitTemplate(f, vector, e.left, locals);
+      emitTemplate(f, vector, e.right, locals);
+      f.op((arith[e.operator] ?? compare[e.operator])![at]);
+      return;
+    case "LogicalExpression":
+      emitTemplate(f, vector, e.left, locals);
+      emitTemplate(f, vector, e.right, locals);
+      f.op(e.operator === "&&" ? (vector ? "v128.and" : "i32.and") : (vector ? "v128.or" : "i32.or"));
+      return;
+    case "UnaryExpression":
+      if (e.operator === "-" && e.argument.type === "Literal") { pushConstant(f, vector, -(e.argument.value as number)); return; }
+      emitTemplate(f, vector, e.argument, locals);
+      if (e.operator === "-") f.op(vector ? "f32x4.neg" : "f32.neg");
+      else if (e.operator === "!") f.op(vector ? "v128.not" : "i32.eqz");
+      else if (kindOf(e.argument) === "mask") {
+        // +(test): 1 where set, else 0
+        if (vector) { pushConstant(f, true, 1); f.op("v128.and"); } else f.op("f32.convert_i32_u");
+      }
+      return;
+    case "ConditionalExpression":
+      // vector: bitselect(then, else, mask); scalar: select(then, else, test)
+      emitTemplate(f, vector, e.consequent, locals);
+      emitTemplate(f, vector, e.alternate, locals);
+      emitTemplate(f, vector, e.test, locals);
+      f.op(vector ? "v128.bitselect" : "select");
+      return;
+    case "CallExpression": {
+      const name = ((e.callee as { property: { name: string } }).property).name;
+      const args = e.arguments as js.Expression[];
+      emitTemplate(f, vector, args[0]!, locals);
+      if (name === "fround") return;
+      if (name === "abs" || name === "sqrt") { f.op(mathOps[name]![at]); return; }
+      for (const a of args.slice(1)) { emitTemplate(f, vector, a, locals); f.op(mathOps[name]![at]); }
+      return;
+    }
+    default: throw new RangeError(`epilogue: ${e.type} in a template`);
+  }
+}
+
+/** Adds `map(out, op1, op2, ...)` (byte offsets; with `inPlace`, operand 0 is `out` and
+ *  is not a parameter) computing `map`; returns its function index. */
+export function addVectorMap(module: ModuleBuilder, map: VectorMap, inPlace: boolean, exportName?: string): number {
+  const { shape, operands, expr } = map;
+  const contiguous = rowMajor(shape);
+  // the longest trailing block of axes where each operand is contiguous or constant
+  let t = shape.length;
+  const classOf = (s: number[], from: number) => {
+    const tail = s.slice(from);
+    if (tail.every((v) => v === 0)) return "constant";
+    if (tail.every((v, i) => v === contiguous[from + i] || shape[from + i] === 1)) return "contiguous";
+    return undefined;
+  };
+  while (t > 0 && operands.every((s) => classOf(s, t - 1) !== undefined)) t--;
+  if (t === shape.length) t = shape.length - 1; // one axis at least (its operands read one element apart... or not at all)
+  const run = shape.slice(t).reduce((a, b) => a * b, 1);
+  const outer = shape.slice(0, t).reduce((a, b) => a * b, 1);
+  const classes = operands.map((s) => classOf(s, t) ?? "strided");
+  const f = new FunctionBuilder(Array.from({ length: 1 + operands.length - (inPlace ? 1 : 0) }, () => "i32" as const), []);
+  const param = (i: number) => (inPlace ? (i === 0 ? 0 : i) : i + 1);
+  const o = f.local("i32"), i = f.local("i32"), outPtr = f.local("i32");
+  const ptr = operands.map(() => f.local("i32"));
+  const splat = operands.map((_, k) => (classes[k] === "constant" ? f.local("v128") : -1));
+  const single = operands.map((_, k) => (classes[k] === "constant" ? f.local("f32") : -1));
+  const strided = classes.some((c) => c === "strided");
+  // an operand strided inside the run: the element-by-element loop below
+  f.op("i32.const", 0).op("local.set", o);
+  f.open("loop");
+  // out = base + o * run * 4; each operand: base + 4 * sum over outer axes of index * stride
+  f.op("local.get", inPlace ? 0 : 0).op("local.get", o).op("i32.const", run * 4).op("i32.mul").op("i32.add").op("local.set", outPtr);
+  operands.forEach((s, k) => {
+    f.op("local.get", param(k));
+    for (let a = 0; a < t; a++) {
+      if (s[a] === 0 || shape[a] === 1) continue;
+      const inner = shape.slice(a + 1, t).reduce((x, y) => x * y, 1);
+      f.op("local.get", o);
+      if (inner > 1) f.op("i32.const", inner).op("i32.div_u");
+      if (a > 0) f.op("i32.const", shape[a]!).op("i32.rem_u");
+      f.op("i32.const", s[a]! * 4).op("i32.mul").op("i32.add");
+    }
+    f.op("local.set", ptr[k]!);
+    if (classes[k] === "constant") {
+      f.op("local.get", ptr[k]!).op("v128.load32_splat", 2, 0).op("local.set", splat[k]!);
+      f.op("local.get", ptr[k]!).op("f32.load", 2, 0).op("local.set", single[k]!);
+    }
+  });
+  const loader = (vector: boolean, offset: () => void) => (k: number) => {
+    if (classes[k] === "constant") { f.op("local.get", vector ? splat[k]! : single[k]!); return; }
+    f.op("local.get", ptr[k]!);
+    offset();
+    f.op("i32.add").op(vector ? "v128.load" : "f32.load", 2, 0);
+  };
+  if (strided) throw new RangeError("epilogue: an operand strided within the run");
+  const vec = Math.floor(run / 4) * 4;
+  if (vec > 0) {
+    f.op("i32.const", 0).op("local.set", i);
+    f.open("loop");
+    f.op("local.get", outPtr).op("local.get", i).op("i32.add");
+    emitExpr({ f, vector: true, load: loader(true, () => f.op("local.get", i)) }, expr);
+    f.op("v128.store", 2, 0);
+    f.op("local.get", i).op("i32.const", 16).op("i32.add").op("local.tee", i).op("i32.const", vec * 4).op("i32.lt_u").op("br_if", 0);
+    f.op("end");
+  }
+  for (let e = vec; e < run; e++) {
+    f.op("local.get", outPtr);
+    emitExpr({ f, vector: false, load: loader(false, () => f.op("i32.const", e * 4)) }, expr);
+    f.op("f32.store", 2, e * 4);
+  }
+  f.op("local.get", o).op("i32.const", 1).op("i32.add").op("local.tee", o).op("i32.const", outer).op("i32.lt_u").op("br_if", 0);
+  f.op("end");
+  return module.addFunction(f, exportName);
+}
+
+/** Whether every operand of `map` is contiguous or constant within some trailing block
+ *  (what addVectorMap runs). */
+export function vectorMapRuns(map: VectorMap): boolean {
+  const { shape, operands } = map;
+  const contiguous = rowMajor(shape);
+  const last = shape.length - 1;
+  return operands.every((s) => s[last] === 0 || s[last] === contiguous[last] || shape[last] === 1);
+}
