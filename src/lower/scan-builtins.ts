@@ -61,7 +61,7 @@ export const scanBuiltins: Record<string, Builtin> = {
         const binding = functionArg(f!, ctx, 2 + caps.length, `${2 + caps.length} arguments (the carry, one slice${caps.length > 0 ? ", then each captured value" : ""})`);
         const carry = ctx.tensor(init!);
         const seq = sliced(ctx, xs!);
-        return stackedScan(ctx.b, carry, [seq], (c, [x], captured) => ctx.lowerer.applyFunction(binding, [c, x!, ...captured], ctx.span), { span: ctx.span, reverse, captures: caps });
+        return stackedScan(ctx.b, carry, [seq], (c, [x], captured) => ctx.lowerer.applyFunction(binding, [c, x!, ...captured], ctx.span), { span: ctx.span, reverse, captures: caps, cell: binding.name });
       }
       const inits = listArg(ctx, init!, "init", false);
       const seqs = listArg(ctx, xs!, "xs", true);
@@ -84,7 +84,7 @@ export const scanBuiltins: Record<string, Builtin> = {
           const results = ctx.lowerer.applyFunctionList(binding, [...carries, ...slices, ...captured], ctx.span);
           if (results.length < inits.length) fail("E0267", binding.body.span, `\`${binding.name}\` returns ${results.length} values, fewer than the ${inits.length} carries`);
           return results;
-        }, { span: ctx.span, reverse, captures: caps });
+        }, { span: ctx.span, reverse, captures: caps, cell: binding.name });
         known.set(key, loop);
       }
       const count = loop.body!.results.length;

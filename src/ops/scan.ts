@@ -117,6 +117,16 @@ export const scanOut: OpDef & { emit: ViewEmit } = {
  *  carries then the ys. */
 export type Cell = (carries: Node[], slices: Node[], captures: Node[]) => Node[];
 
+/** How a loop is built: its direction, its source span, values passed to the cell
+ *  explicitly, and the name of the user's function (`cell`, which printed programs name
+ *  the loop's function after). */
+export interface ScanOptions {
+  reverse?: boolean;
+  span?: Span;
+  captures?: readonly Node[];
+  cell?: string;
+}
+
 /**
  * A loop node: `cell` builds the body from carry and slice placeholders. Any outer value it
  * reads (a param, a top-level definition, an enclosing loop's arg) becomes a captured
@@ -125,7 +135,7 @@ export type Cell = (carries: Node[], slices: Node[], captures: Node[]) => Node[]
  */
 export function buildScan(
   b: Builder, inits: readonly Node[], xs: readonly Node[], cell: Cell,
-  options: { reverse?: boolean; span?: Span; captures?: readonly Node[] } = {},
+  options: ScanOptions = {},
 ): Node {
   const m = inits.length;
   const tag = b.graph.size;
@@ -150,7 +160,7 @@ export function buildScan(
   const captured = capturesOf(results, own);
   const capArgs = captured.map((c, j) => placeholder(b, tag, own.length + j, c.shape));
   const closed = substituteAll(b, results, new Map(captured.map((c, j) => [c, capArgs[j]!])));
-  return loop(b, inits, [...xs, ...stepDraws], [...explicit, ...captured], { args: [...own, ...capArgs], results: closed }, options.reverse === true);
+  return loop(b, inits, [...xs, ...stepDraws], [...explicit, ...captured], { args: [...own, ...capArgs], results: closed }, options.reverse === true, options.cell);
 }
 
 /** Output `j` of a loop node. */
@@ -161,16 +171,16 @@ export function scanOutput(b: Builder, loop: Node, j: number): Node {
 /** The user's `scan(f, init, xs)`: the stack of the carry after every step. */
 export function stackedScan(
   b: Builder, init: Node, xs: readonly Node[], cell: (carry: Node, slices: Node[], captures: Node[]) => Node,
-  options: { reverse?: boolean; span?: Span; captures?: readonly Node[] } = {},
+  options: ScanOptions = {},
 ): Node {
   // (the carry fed to each step is saved as a second y, for the gradient)
   const node = buildScan(b, [init], xs, ([c], slices, captures) => { const next = cell(c!, slices, captures); return [next, next, c!]; }, options);
   return scanOutput(b, node, 1);
 }
 
-function loop(b: Builder, inits: readonly Node[], xs: readonly Node[], captures: readonly Node[], body: Body, reverse: boolean): Node {
+function loop(b: Builder, inits: readonly Node[], xs: readonly Node[], captures: readonly Node[], body: Body, reverse: boolean, cell: unknown): Node {
   const m = inits.length;
-  const attrs: Attrs = { carries: m, slices: xs.length, ys: body.results.slice(m).map((r) => r.shape as Dim[]), reverse };
+  const attrs: Attrs = { carries: m, slices: xs.length, ys: body.results.slice(m).map((r) => r.shape as Dim[]), reverse, ...(typeof cell === "string" ? { cell } : {}) };
   return b.graph.apply(getOp("scan"), [...inits, ...xs, ...captures], attrs, b.span, body);
 }
 
@@ -252,7 +262,7 @@ function scanVjp(b: Builder, gs: readonly (Node | null | undefined)[], node: Nod
   }
   if (unsaved.length > 0) {
     // The same loop with the carries it is fed as extra ys.
-    const saving = loop(b, inits, xs, caps, { args: body.args, results: [...results, ...unsaved.map((i) => carryArgs[i]!)] }, reverse);
+    const saving = loop(b, inits, xs, caps, { args: body.args, results: [...results, ...unsaved.map((i) => carryArgs[i]!)] }, reverse, node.attrs.cell);
     unsaved.forEach((i, u) => { prevs[i] = scanOutput(b, saving, m + n + u); });
   }
 
@@ -281,7 +291,8 @@ function scanVjp(b: Builder, gs: readonly (Node | null | undefined)[], node: Nod
   const gradInits = [...inits.map((c, i) => gs[i] ?? zeros(c)), ...sumCaps.map((j) => zeros(caps[j]!))];
   const sliced = [...withG.map((j) => gs[m + j]!), ...prevs, ...xs];
   const gradBody: Body = { args: [...aArgs, ...accArgs, ...gyArgs, ...carryArgs, ...sliceArgs, ...capArgs], results: bodyResults };
-  const back = loop(b, gradInits, sliced, caps, gradBody, !reverse);
+  // (printed as the cell's name with `_grad`: `gru_grad` for a loop of `gru`)
+  const back = loop(b, gradInits, sliced, caps, gradBody, !reverse, typeof node.attrs.cell === "string" ? `${node.attrs.cell}_grad` : undefined);
 
   const mg = m + sumCaps.length;
   const out: (Node | null)[] = [];

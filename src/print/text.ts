@@ -90,7 +90,7 @@ class FunctionPrinter {
       const key = bodyStructure(loop.body!);
       name = this.byStructure.get(key);
       if (name === undefined) {
-        name = claimName(this.taken, "f");
+        name = claimName(this.taken, typeof loop.attrs.cell === "string" ? loop.attrs.cell : "f");
         this.byStructure.set(key, name);
         this.pending.push(this.definition(loop, name));
       }

@@ -51,7 +51,9 @@ describe("scan's printed form", () => {
     it(`the printed gradient of a GRU scan (T ${t === "t" ? "free" : `= ${t}`}) compiles, equals valueAndGrad's, and prints back the same`, () => {
       const source = gru(t);
       const { text, program } = printed(source);
-      expect(text).toMatch(/^fn \w+\(/m);
+      // the loops' functions are named after the user's cell: `cell`'s gradient loop is `cell_grad`
+      expect(text).toMatch(/^fn cell_grad\(/m);
+      expect(text).toMatch(/scan\(cell_grad, /);
       expect(text).toMatch(/reverse = true, out = \d\)/);
       const dims: Record<string, number> = t === "t" ? { t: 6 } : {};
       const values = valuesFor(source, dims);
@@ -77,6 +79,7 @@ fn outer(h, row) { hs = scan(inner, h, row); hs[-1] * 0.5 + h }
 ys = scan(outer, h0, xs)
 minimize sum(ys * ys)`;
     const { text, program } = printed(source);
+    for (const f of ["inner", "outer", "inner_grad", "outer_grad"]) expect(text, text).toMatch(new RegExp(`^fn ${f}\\(`, "m"));
     const values = valuesFor(source);
     const want = compile(source, { dtype: "f64" }).valueAndGrad(values).grads.w!;
     const got = compile(program, { dtype: "f64" }).forward(values).d_w as Float64Array;
