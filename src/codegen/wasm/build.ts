@@ -135,7 +135,6 @@ export class WasmBuild {
     const functions = new Map(this.intrinsics);
     this.pending.forEach((p, i) => functions.set(p.name, { index: base + i, arity: p.params.length }));
     const env = { arrays: this.arrays, cells: this.cells, functions, math };
-    if ((globalThis as any).process?.env?.GRADC_WASM_DEBUG) for (const [k, v] of functions) console.error('FN', v.index, k);
     for (const p of this.pending) {
       let f: FunctionBuilder;
       try {
