@@ -89,6 +89,8 @@ interface SharedGradient {
   runName: string;
   scratch: string;
   grow: js.Statement[];
+  /** wasm: the arrays `layout()` places that the gradient's kernels use. */
+  placed: { name: string; size: Size }[];
   grads: string[];
 }
 
@@ -118,9 +120,11 @@ class ModuleEmitter {
   /** The wasm target's memory layout and functions (docs/wasm.md); undefined for js. */
   private readonly wasm: WasmBuild | undefined;
   /** wasm: where each input and param passed in another array is copied (byte offset). */
-  private readonly staging = new Map<string, number>();
+  private readonly staging = new Map<string, number | string>();
   /** wasm: each param's own view of the memory, and its offset. */
   private readonly ownViews = new Map<string, { name: string; offset: number }>();
+  /** wasm, growing memory: each param's view before the last growth. */
+  private readonly staleViews = new Map<string, { stale: string; own: string }>();
 
   constructor(private readonly model: ModelIR, private readonly options: CodegenOptions) {
     for (const reserved of ["GradcError", "hasOwn", "fail", "describe", "checkRecord", "tensorArg", "scalarArg",
@@ -131,7 +135,8 @@ class ModuleEmitter {
       this.names.unique(reserved);
     }
     for (const reserved of randomRuntimeNames) this.names.unique(reserved);
-    this.wasm = options.target === "wasm" ? new WasmBuild() : undefined;
+    const free = model.program.dims.some((d) => typeof d.value === "string");
+    this.wasm = options.target === "wasm" ? new WasmBuild(free) : undefined;
     if (this.wasm) for (const reserved of wasmRuntimeNames) this.names.unique(reserved);
     this.draws = drawsRandom(model.program);
     for (const op of allOps()) {
@@ -141,6 +146,7 @@ class ModuleEmitter {
     this.arrayType = options.dtype === "f64" ? "Float64Array" : "Float32Array";
     this.freeDims = model.program.dims.filter((d) => typeof d.value === "string").map((d) => d.name);
     for (const d of this.freeDims) this.dimNames.set(d, this.names.derive("dim", d));
+    if (this.wasm) for (const d of this.freeDims) this.wasm.dim(this.dimNames.get(d)!);
     for (const i of model.program.inputs) this.inputVars.set(i.name, this.names.derive("in", i.name));
     for (const p of model.program.params) this.paramVars.set(p.name, this.names.derive("p", p.name));
   }
@@ -150,7 +156,7 @@ class ModuleEmitter {
     const body: js.Statement[] = [];
     if (this.options.format !== "function") body.push(...parseStatements(errorClassSource));
     body.push(...parseStatements(runtimeSource));
-    if (this.wasm) body.push(this.wasm.memoryDeclaration(), ...parseStatements(WasmBuild.runtime()));
+    if (this.wasm) body.push(this.wasm.memoryDeclaration(), ...parseStatements(this.wasm.runtime()));
     const roots = [...this.model.outputs, ...(this.model.objective ? [this.model.objective] : []), ...(this.model.grads ?? [])];
     if (collectIdChecks(nodesWithBodies(roots)).length > 0) body.push(...parseStatements(idsRuntimeSource));
     for (const h of this.helpers()) body.push(...parseStatements(h.source));
@@ -166,8 +172,19 @@ class ModuleEmitter {
         body.push(js.stmt(js.assign(js.index("params", js.str(p.name)), js.call("inMemory", js.index("params", js.str(p.name)), js.num(offset)))));
         // The view itself: a call passing it (the common case) passes its offset at once.
         const own = this.names.derive("own", p.name);
-        body.push(js.declare("const", own, js.index("params", js.str(p.name))));
+        body.push(js.declare(this.wasm.growing ? "let" : "const", own, js.index("params", js.str(p.name))));
         this.ownViews.set(p.name, { name: own, offset });
+        if (!this.wasm.growing) continue;
+        // When the memory grows: a new view, also in `params` unless the user replaced it.
+        // The old one is remembered while the call that grew it starts over, in which a
+        // value holding it is the param's own view (placedGrowth).
+        const stale = this.names.derive("stale", p.name);
+        body.push(js.declare("let", stale, js.nil()));
+        this.staleViews.set(p.name, { stale, own });
+        const view = js.newExpr("F", js.id("memoryBuffer"), js.num(offset), js.num(numel(p.shape as number[])));
+        const fresh = [js.stmt(js.assign(js.id(stale), js.id(own))), js.stmt(js.assign(js.id(own), view))];
+        this.wasm.refreshes.push(js.ifStmt(js.binary("===", js.index("params", js.str(p.name)), js.id(own)),
+          [...fresh, js.stmt(js.assign(js.index("params", js.str(p.name)), js.id(own)))], fresh));
       }
     }
     if (this.draws) append(body, randomRuntime(this.options.seed));
@@ -200,6 +217,18 @@ class ModuleEmitter {
     body.push(js.declare("const", scalarsName, this.buffer(scalarsName, Math.max(1, this.scalarCount), "Float64Array")));
     append(body, this.kernelDecls);
     append(body, api);
+    if (this.wasm?.growing) {
+      // Views of a memory that grows are made again: their declarations are `let`.
+      const views = this.wasm.viewNames();
+      const declared = new Set<string>();
+      for (const s of body) {
+        if (s.type !== "VariableDeclaration") continue;
+        for (const d of s.declarations) {
+          if (d.id.type === "Identifier" && views.has(d.id.name)) { s.kind = "let"; declared.add(d.id.name); }
+        }
+      }
+      body.push(this.wasm.layoutFunction(declared));
+    }
     if (this.wasm) append(body, this.wasm.instantiation(this.wasm.encode(), this.options.format === "esm"));
 
     const members = ["meta", "params", "createParams", "forward", "valueAndGrad", "step", "predict", ...(this.draws ? randomMembers : []), ...(this.wasm ? ["ready"] : [])];
@@ -423,11 +452,22 @@ class ModuleEmitter {
       out.unshift(js.declare(known ? "const" : "let", slotNames[i]!, known ? this.buffer(slotNames[i]!, size.coef, "F") : js.newExpr("F", js.num(0))));
       if (!known) symbolicSlots.push({ name: slotNames[i]!, size });
     });
-    // Buffers sized by free dims grow (never shrink) before the kernels run.
-    const growStatements = symbolicSlots.map((s) =>
-      js.stmt(js.assign(js.id(s.name), js.call("grow", js.id(s.name), this.sizeExpression(s.size), js.id("F")))));
+    for (const s of symbolicSlots) this.wasm?.placedArray(s.name, this.sizeExpression(s.size));
+    // Buffers sized by free dims grow (never shrink) before the kernels run. On the wasm
+    // target they are placed in the memory, laid out again when a call needs more than
+    // one of them (or an input's staging area) holds; the dims go to their cells.
+    const placed = [...symbolicSlots, ...needed.flatMap((d) => {
+      const stage = this.staging.get(d.name);
+      return typeof stage === "string" ? [{ name: stage, size: sizeOf(d.shape) }] : [];
+    })];
+    // (wasm: a call that lays the memory out again starts over: see placedGrowth)
+    const impl = this.wasm && fn.name === "step" ? this.names.unique("stepImpl") : undefined;
+    const growStatements = this.wasm
+      ? this.placedGrowth(placed, impl ?? fn.name)
+      : symbolicSlots.map((s) =>
+        js.stmt(js.assign(js.id(s.name), js.call("grow", js.id(s.name), this.sizeExpression(s.size), js.id("F")))));
     if (fn.name === "valueAndGrad" && !inline) {
-      this.gradKernels = { runName, scratch, grow: growStatements, grads: fn.returned.slice(1).map((g, i) => body.bufferOf(g, i + 1)) };
+      this.gradKernels = { runName, scratch, grow: growStatements, placed, grads: fn.returned.slice(1).map((g, i) => body.bufferOf(g, i + 1)) };
     }
     const bufferOf = body.bufferOf;
 
@@ -450,12 +490,18 @@ class ModuleEmitter {
       // Scalars are data fields holding a double from the start (NaN): each call stores
       // into the field's own box, without allocating, and a read is a plain load.
       const entries: [string, js.Expression][] = keys.map((k, i) => [k, vals[i]!]);
+      // wasm, growing memory: fixed-size results are views, made again with the memory.
+      if (this.wasm?.growing) entries.forEach(([k, v]) => { if (v.type === "Identifier") this.wasm!.refreshes.push(js.stmt(js.assign(js.index(result, js.str(k)), v))); });
       for (const [key] of scalars) entries.push([key, js.id("NaN")]);
       out.push(js.declare("const", result, js.record(entries)));
       for (const [key, i] of scalars) resultBody.push(js.stmt(js.assign(js.index(result, js.str(key)), js.index(scratch, js.num(i)))));
     } else if (fn.name === "valueAndGrad") {
       // Frozen params have no gradient, so no entry.
       const grads = js.record(trainable(program.params).map((p, i) => [p.name, js.id(bufferOf(fn.returned[i + 1]!, i + 1))]));
+      if (this.wasm?.growing) {
+        trainable(program.params).forEach((p, i) => this.wasm!.refreshes.push(js.stmt(js.assign(
+          js.index(js.member(result, "grads"), js.str(p.name)), js.id(bufferOf(fn.returned[i + 1]!, i + 1))))));
+      }
       out.push(js.declare("const", result, js.object([["grads", grads], ["value", js.id("NaN")]])));
       resultBody.push(js.stmt(js.assign(js.member(result, "value"), js.index(scratch, js.num(0)))));
     }
@@ -485,11 +531,11 @@ class ModuleEmitter {
     api.push(js.stmt(js.call(runName, ...argNames.map((a) => (unread.has(a) ? js.id("undefined") : js.id(a))))));
     append(api, resultBody);
     if (fn.name === "step") {
-      const impl = this.names.unique("stepImpl");
-      out.push(js.func(impl, ["values"], api));
+      const stepImpl = impl ?? this.names.unique("stepImpl");
+      out.push(js.func(stepImpl, ["values"], api));
       // A tiny wrapper returns the objective from a preallocated array: no heap number
       // is allocated inside the large function.
-      out.push(js.func("step", ["values"], [js.stmt(js.call(impl, js.id("values"))), js.ret(js.index(scratch, js.num(0)))]));
+      out.push(js.func("step", ["values"], [js.stmt(js.call(stepImpl, js.id("values"))), js.ret(js.index(scratch, js.num(0)))]));
     } else {
       api.push(js.ret(js.id(result)));
       out.push(js.func(fn.name, ["values"], api));
@@ -558,7 +604,8 @@ class ModuleEmitter {
     const body: js.Statement[] = [js.stmt(js.call(grad.runName, ...argNames.map(js.id)))];
     append(body, unrollLoops(this.updateStatements(grad.grads)));
     const impl = this.names.unique("stepImpl");
-    const api = [...this.argumentChecks(fn.name), ...this.inputIdChecks(idChecks), ...grad.grow, ...advanceStatements(this.draws), js.stmt(js.call(runName, ...argNames.map(js.id)))];
+    const grow = this.wasm ? this.placedGrowth(grad.placed, impl) : grad.grow;
+    const api = [...this.argumentChecks(fn.name), ...this.inputIdChecks(idChecks), ...grow, ...advanceStatements(this.draws), js.stmt(js.call(runName, ...argNames.map(js.id)))];
     return [
       ...this.runFunction(runName, argNames, body, "step"),
       js.func(impl, ["values"], api),
@@ -589,28 +636,61 @@ class ModuleEmitter {
     const offsets = decls.map((d) => this.stagingOffset(d));
     const own = decls.map((d) => (program.params.includes(d as ParamDecl) ? this.ownViews.get(d.name) : undefined));
     const pass = (a: string, i: number): js.Expression => {
-      const placed = js.call("place", js.id(a), js.num(offsets[i]!));
+      const placed = js.call("place", js.id(a), offsets[i]!);
       const view = own[i];
       return view ? js.conditional(js.binary("===", js.id(a), js.id(view.name)), js.num(view.offset), placed) : placed;
     };
     const call = js.stmt(js.call(entry, ...args.map(pass)));
     const back = api === "step" ? program.params.map((p, i) => {
       const a = args[program.inputs.length + i]!;
-      const unplace = js.stmt(js.call("unplace", js.id(a), js.num(offsets[program.inputs.length + i]!)));
+      const unplace = js.stmt(js.call("unplace", js.id(a), offsets[program.inputs.length + i]!));
       const view = own[program.inputs.length + i];
       return view ? js.ifStmt(js.binary("!==", js.id(a), js.id(view.name)), [unplace]) : unplace;
     }) : [];
     return [js.func(name, args, [call, ...back])];
   }
 
-  /** wasm: where an input or param given as another array is copied before a call. */
-  private stagingOffset(d: TensorDecl): number {
+  /** wasm, growing memory: a param given as its own view from before the growth this call
+   *  started over after is its own view now. */
+  private unstale(role: "input" | "param", name: string, v: string): js.Statement[] {
+    const s = role === "param" ? this.staleViews.get(name) : undefined;
+    return s ? [js.ifStmt(js.binary("===", js.id(v), js.id(s.stale)), [js.stmt(js.assign(js.id(v), js.id(s.own)))])] : [];
+  }
+
+  /** wasm: where an input or param given as another array is copied before a call: a
+   *  fixed offset, or for a shape with free dims the offset of an array \`layout()\` places. */
+  private stagingOffset(d: TensorDecl): js.Expression {
     let at = this.staging.get(d.name);
     if (at === undefined) {
-      at = this.wasm!.reserve(Math.max(1, numel(d.shape as number[])) * 4);
+      if (isKnown(d.shape)) {
+        at = this.wasm!.reserve(Math.max(1, numel(d.shape as number[])) * 4);
+      } else {
+        at = this.names.derive("stage", d.name);
+        this.top.push(js.declare("let", at, js.newExpr("F", js.num(0))));
+        this.wasm!.placedArray(at, this.sizeExpression(sizeOf(d.shape)));
+      }
       this.staging.set(d.name, at);
     }
-    return at;
+    return typeof at === "number" ? js.num(at) : js.member(at, "byteOffset");
+  }
+
+  /**
+   * wasm: when this call needs more than a placed array holds, \`layout()\` and start the
+   * call over (`again`, the API function): the arguments read so far may be views the
+   * growth detached. The model's own params are read again from \`params\`, or taken for
+   * the new views when given as the old ones (unstale); any other view of the memory the
+   * user passed fails its length check, never reads as zeros. Then the dims' cells.
+   */
+  private placedGrowth(arrays: readonly { name: string; size: Size }[], again: string): js.Statement[] {
+    const short = arrays.map((a) => js.binary(">", this.sizeExpression(a.size), js.member(a.name, "length")));
+    const result = this.names.unique("again");
+    const check = short.length === 0 ? [] : [js.ifStmt(short.reduce((a, b) => js.logical("||", a, b)), [
+      js.stmt(js.call("layout")),
+      js.declare("const", result, js.call(again, js.id("values"))),
+      ...[...this.staleViews.values()].map((s) => js.stmt(js.assign(js.id(s.stale), js.nil()))),
+      js.ret(js.id(result)),
+    ])];
+    return [...check, ...this.wasm!.dimWrites()];
   }
 
   private initialView(n: Node, buffer: string): js.Expression {
@@ -684,6 +764,7 @@ class ModuleEmitter {
         );
         return [
           js.declare("let", raw, given),
+          ...this.unstale(role, d.name, raw),
           js.ifStmt(js.logical("||", js.binary("!==", js.unary("typeof", js.id(raw)), js.str("number")), notOwn(d.name)), [
             js.stmt(js.assign(js.id(raw), js.call("scalarArg", js.id("values"), js.str(d.name), fallback, js.id("F"), missing, badType))),
           ]),
@@ -699,6 +780,7 @@ class ModuleEmitter {
       return [
         js.declare("let", v, given),
         js.ifStmt(notGiven, [js.stmt(js.assign(js.id(v), js.index("params", js.str(d.name))))]),
+        ...this.unstale(role, d.name, v),
         check,
       ];
     };

@@ -10,13 +10,16 @@ import { ModuleBuilder, type FunctionBuilder } from "./encode";
 import { addVectorMap, type VectorMap } from "./epilogue";
 import { addConv, convScratch, type ConvGeometry, type ConvKind } from "./conv";
 import { addMatmul, type MatmulShape } from "./matmul";
+import { messages } from "../../diagnostics";
 import { addExp, addExpm1, addLog, addLog1p, addPow, addTanh } from "./math";
 import { translateFunction, Untranslatable, type ArrayAt } from "./translate";
 
 /** The JS names the wasm target's runtime declares (module.ts reserves them). */
-export const wasmRuntimeNames = ["memory", "memoryBuffer", "heap", "place", "unplace", "inMemory", "wasmBytes", "instantiate", "ready", "notReady", "WebAssembly", "atob", "Uint8Array", "Promise"];
+export const wasmRuntimeNames = ["memory", "memoryBuffer", "heap", "cells", "place", "unplace", "inMemory", "growMemory", "layout", "wasmBytes", "instantiate", "ready", "notReady", "WebAssembly", "atob", "Uint8Array", "Int32Array", "Promise"];
 
 const page = 65536;
+
+const [outOfMemoryBefore, outOfMemoryAfter] = messages.E0409("\u0000" as unknown as number).split("\u0000") as [string, string];
 
 interface PendingFunction {
   name: string;
@@ -39,6 +42,19 @@ export class WasmBuild {
   readonly entries = new Map<string, string>();
   /** Updated with the page count once the layout is final. */
   private readonly pagesLiteral = js.num(1) as { type: "Literal"; value: number; raw?: string };
+  /** Free dims by JS name: the i32 cell each is written to before a call. */
+  readonly dims = new Map<string, number>();
+  /** Arrays sized by free dims: their JS view, size (elements) and offset cell. */
+  private readonly placed: { name: string; size: js.Expression; cell: number }[] = [];
+  /** Fixed arrays' views, recreated when the memory grows. */
+  private readonly views: { name: string; type: string; base: number; length: number }[] = [];
+  /** Statements run after the views are recreated (result records pointing at them). */
+  readonly refreshes: js.Statement[] = [];
+  /** The first byte after the fixed layout (where `layout()` starts), set by encode. */
+  private readonly topLiteral = js.num(0) as { type: "Literal"; value: number; raw?: string };
+
+  /** With free dims, the memory grows: it has no maximum and every view is refreshed. */
+  constructor(readonly growing = false) {}
 
   /** Reserves `bytes` of memory; returns the byte offset. */
   reserve(bytes: number): number {
@@ -52,8 +68,66 @@ export class WasmBuild {
     const elem = type === "F" ? "f32" : "f64";
     const base = this.reserve(length * (elem === "f32" ? 4 : 8));
     this.arrays.set(name, { base, elem });
+    this.views.push({ name, type, base, length });
     return js.newExpr(type, js.id("memoryBuffer"), js.num(base), js.num(length));
   }
+
+  /** The names of the fixed arrays' views (declared with `let` in a growing memory). */
+  viewNames(): Set<string> {
+    return new Set(this.views.map((v) => v.name));
+  }
+
+  /** A free dim read by the kernels: JS writes it to its cell before each call. */
+  dim(name: string): void {
+    this.dims.set(name, this.reserve(4));
+  }
+
+  /** The statements writing every free dim to its cell (before a run function). */
+  dimWrites(): js.Statement[] {
+    return [...this.dims].map(([name, cell]) => js.stmt(js.assign(js.index("cells", js.num(cell / 4)), js.id(name))));
+  }
+
+  /** An f32 array of `size` elements (an expression of free dims), declared by the caller
+   *  as \`let name = new F(0)\`: \`layout()\` places it and makes \`name\` its view. */
+  placedArray(name: string, size: js.Expression): void {
+    const cell = this.reserve(4);
+    this.arrays.set(name, { base: cell, elem: "f32", placed: true });
+    this.placed.push({ name, size, cell });
+  }
+
+  /** Whether `name` is placed by \`layout()\`. */
+  isPlaced(name: string): boolean {
+    return this.arrays.get(name)?.placed === true;
+  }
+
+  /**
+   * \`layout()\`, called before a call whose sizes need more than some placed array holds:
+   * every placed array gets the larger of its capacity and what the current dims need, laid
+   * out one after another above the fixed layout; the memory grows (always, by one page at
+   * least, so that no view taken before is left pointing at moved data: every one is
+   * detached), and every view (of those `declared`) is made again.
+   */
+  layoutFunction(declared: ReadonlySet<string>): js.Statement {
+    const body: js.Statement[] = [js.declare("let", "at", this.topLiteral)];
+    const sets: js.Statement[] = [];
+    this.placed.forEach((p, k) => {
+      const c = `c${k}`, o = `o${k}`;
+      body.push(
+        js.declare("const", c, js.math("max", js.member(p.name, "length"), p.size)),
+        js.declare("const", o, js.id("at")),
+        js.stmt(js.assign(js.id("at"), js.mul(js.math("ceil", js.binary("/", js.id(c), js.num(4))), js.num(16)), "+=")),
+      );
+      sets.push(
+        js.stmt(js.assign(js.id(p.name), js.newExpr("F", js.id("memoryBuffer"), js.id(o), js.id(c)))),
+        js.stmt(js.assign(js.index("cells", js.num(p.cell / 4)), js.id(o))),
+      );
+    });
+    body.push(js.stmt(js.call("growMemory", js.id("at"))));
+    for (const v of this.views.filter((w) => declared.has(w.name))) body.push(js.stmt(js.assign(js.id(v.name), js.newExpr(v.type, js.id("memoryBuffer"), js.num(v.base), js.num(v.length)))));
+    body.push(...sets, ...this.refreshes);
+    return js.func("layout", [], body);
+  }
+
 
   /** A module-level number a run function updates (the optimizer's step counter). */
   cell(name: string): void {
@@ -116,7 +190,7 @@ export class WasmBuild {
 
   /** The statement creating the memory, before any view of it. */
   memoryDeclaration(): js.Statement {
-    const limits = js.object([["initial", this.pagesLiteral], ["maximum", this.pagesLiteral]]);
+    const limits = js.object([["initial", this.pagesLiteral], ...(this.growing ? [] : [["maximum", this.pagesLiteral] as [string, js.Expression]])]);
     return js.declare("const", "memory", { type: "NewExpression", callee: js.member("WebAssembly", "Memory"), arguments: [limits] });
   }
 
@@ -126,7 +200,9 @@ export class WasmBuild {
     const pages = Math.max(1, Math.ceil(this.top / page));
     this.pagesLiteral.value = pages;
     this.pagesLiteral.raw = String(pages);
-    this.module.importMemory("gradc", "memory", pages, pages);
+    this.topLiteral.value = this.top;
+    this.topLiteral.raw = String(this.top);
+    this.module.importMemory("gradc", "memory", pages, this.growing ? undefined : pages);
     const exp = addExp(this.module), log = addLog(this.module);
     const expm1 = addExpm1(this.module, exp, log);
     const math = new Map<string, number>([["exp", exp], ["log", log], ["log1p", addLog1p(this.module, log)], ["expm1", expm1], ["tanh", addTanh(this.module, expm1)], ["pow", addPow(this.module, exp, log)]]);
@@ -134,7 +210,7 @@ export class WasmBuild {
     const base = this.module.functionCount;
     const functions = new Map(this.intrinsics);
     this.pending.forEach((p, i) => functions.set(p.name, { index: base + i, arity: p.params.length }));
-    const env = { arrays: this.arrays, cells: this.cells, functions, math };
+    const env = { arrays: this.arrays, cells: this.cells, dims: this.dims, functions, math };
     for (const p of this.pending) {
       let f: FunctionBuilder;
       try {
@@ -149,11 +225,27 @@ export class WasmBuild {
   }
 
   /** The module text's runtime: views and staging (before the params are created). */
-  static runtime(): string {
-    return `
+  runtime(): string {
+    return (this.growing ? `
+// The memory grows when a call's sizes need more (layout()): its buffer and every view
+// of it are then made again.
+let memoryBuffer = memory.buffer;
+let heap = new Float32Array(memoryBuffer);
+let cells = new Int32Array(memoryBuffer);
+function growMemory(bytes) {
+  const pages = Math.max(1, Math.ceil(bytes / 65536) - memoryBuffer.byteLength / 65536);
+  try {
+    memory.grow(pages);
+  } catch (e) {
+    fail("E0409", ${JSON.stringify(outOfMemoryBefore)} + Math.ceil(bytes / 4) + ${JSON.stringify(outOfMemoryAfter)});
+  }
+  memoryBuffer = memory.buffer;
+  heap = new Float32Array(memoryBuffer);
+  cells = new Int32Array(memoryBuffer);
+}` : `
 // The memory never grows (every size is fixed when compiling), so its buffer is too.
 const memoryBuffer = memory.buffer;
-const heap = new Float32Array(memoryBuffer);
+const heap = new Float32Array(memoryBuffer);`) + `
 function inMemory(values, offset) {
   const view = new Float32Array(memoryBuffer, offset, values.length);
   view.set(values);

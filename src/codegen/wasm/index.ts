@@ -5,7 +5,7 @@
 // run yet is refused up front with E0308 at the op, never compiled to something else.
 
 import { fail } from "../../diagnostics";
-import { isKnown, topoSort, type Node } from "../../ir";
+import { topoSort, type Node } from "../../ir";
 import type { ElementwiseDef } from "../../ops";
 import { emitSource } from "../index";
 import * as js from "../estree";
@@ -32,10 +32,6 @@ export function emitWasmSource(model: ModelIR, options: CodegenOptions): string 
   const roots = [...model.outputs, ...(model.objective ? [model.objective] : []), ...(model.grads ?? []), ...(model.forwardObjective ? [model.forwardObjective] : [])];
   const first = firstUncovered(roots);
   if (first) fail("E0308", first.span, `\`${first.op.name}\``, "it has no wasm kernel for this op");
-  const free = model.program.dims.find((d) => typeof d.value === "string");
-  if (free || ![...model.program.inputs, ...model.program.params].every((d) => isKnown(d.shape))) {
-    fail("E0308", undefined, `a model with a free size${free ? ` (\`${free.name}\`)` : ""}`, "its memory layout is fixed when it is compiled; give the size with `sizes`");
-  }
   try {
     return emitSource(model, { ...options, target: "wasm" });
   } catch (e) {

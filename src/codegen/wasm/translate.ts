@@ -16,10 +16,13 @@ export class Untranslatable extends Error {}
 
 type Ty = "i32" | "f64";
 
-/** A typed array at a fixed place in memory (module-level buffers). */
+/** A module-level buffer in memory: at a fixed byte offset, or (`placed`, an array sized by
+ *  a free dim) at the offset held in the i32 cell at `base`, which the JS side writes when
+ *  it lays the memory out for a call's sizes. */
 export interface ArrayAt {
   base: number;
   elem: "f32" | "f64";
+  placed?: boolean;
 }
 
 export interface TranslateEnv {
@@ -27,6 +30,8 @@ export interface TranslateEnv {
   arrays: ReadonlyMap<string, ArrayAt>;
   /** Module-level numbers (`let opt_t`), each an f64 cell at a byte offset. */
   cells: ReadonlyMap<string, number>;
+  /** Free dims (`let dim_n`), each an i32 cell at a byte offset, written before each call. */
+  dims?: ReadonlyMap<string, number>;
   /** Functions a body may call, by name: their index and parameter count (all i32). */
   functions: ReadonlyMap<string, { index: number; arity: number }>;
   /** Math functions that are wasm functions (f64 -> f64): exp, log. */
@@ -41,7 +46,7 @@ interface Binding {
   local?: number;
 }
 
-type Resolved = Binding | { kind: "array"; at: ArrayAt } | { kind: "cell"; offset: number } | { kind: "global"; name: string };
+type Resolved = Binding | { kind: "array"; at: ArrayAt } | { kind: "cell"; offset: number } | { kind: "dim"; offset: number } | { kind: "global"; name: string };
 
 const isLiteralNumber = (e: js.Expression): e is { type: "Literal"; value: number } => e.type === "Literal" && typeof e.value === "number";
 const isInt = (v: number) => Number.isInteger(v) && v >= -0x80000000 && v <= 0x7fffffff && !Object.is(v, -0);
@@ -83,6 +88,8 @@ class Translator {
     if (at) return { kind: "array", at };
     const cell = this.env.cells.get(name);
     if (cell !== undefined) return { kind: "cell", offset: cell };
+    const dim = this.env.dims?.get(name);
+    if (dim !== undefined) return { kind: "dim", offset: dim };
     return { kind: "global", name };
   }
 
@@ -188,6 +195,7 @@ class Translator {
         const r = this.refs.get(e)!;
         if (r.kind === "local" || r.kind === "param") return r.type;
         if (r.kind === "cell") return "f64";
+        if (r.kind === "dim") return "i32";
         if (r.kind === "global" && (r.name === "Infinity" || r.name === "NaN")) return "f64";
         throw new Untranslatable(`\`${e.name}\` as a value`);
       }
@@ -273,10 +281,16 @@ class Translator {
   private pointer(e: js.Expression): void {
     if (e.type === "Identifier") {
       const r = this.refs.get(e)!;
-      if (r.kind === "array") { this.f.op("i32.const", r.at.base); return; }
+      if (r.kind === "array") { this.base(r.at); return; }
       if (r.kind === "global" && r.name === "undefined") { this.f.op("i32.const", 0); return; }
     }
     this.value(e, "i32");
+  }
+
+  /** Pushes the byte offset of a module-level array. */
+  private base(at: ArrayAt): void {
+    if (at.placed) this.f.op("i32.const", 0).op("i32.load", 2, at.base);
+    else this.f.op("i32.const", at.base);
   }
 
   private assign(left: js.Expression, operator: string, right: js.Expression, keep: boolean): void {
@@ -314,12 +328,13 @@ class Translator {
     const r = this.refs.get(e.object)!;
     let elem: "f32" | "f64";
     let base: number | undefined;
+    let placed: ArrayAt | undefined;
     if (r.kind === "param" || r.kind === "local") {
       if (r.type !== "i32") throw new Untranslatable("an element of a number");
       elem = "f32";
     } else if (r.kind === "array") {
       elem = r.at.elem;
-      base = r.at.base;
+      if (r.at.placed) placed = r.at; else base = r.at.base;
     } else throw new Untranslatable(`an element of \`${e.object.name}\``);
     const size = elem === "f32" ? 4 : 8;
     // index = rest + c, c a non-negative literal: c goes into the offset
@@ -332,7 +347,7 @@ class Translator {
     }
     const zero = isLiteralNumber(index) && index.value === 0;
     if (base === undefined) {
-      f.op("local.get", (r as Binding).local!);
+      if (placed) this.base(placed); else f.op("local.get", (r as Binding).local!);
       if (!zero) { this.value(index, "i32"); f.op("i32.const", size === 4 ? 2 : 3).op("i32.shl").op("i32.add"); }
       return { type: elem, offset: c * size };
     }
@@ -373,6 +388,7 @@ class Translator {
         const r = this.refs.get(e)!;
         if (r.kind === "local" || r.kind === "param") f.op("local.get", r.local!);
         else if (r.kind === "cell") f.op("i32.const", 0).op("f64.load", 3, r.offset);
+        else if (r.kind === "dim") f.op("i32.const", 0).op("i32.load", 2, r.offset);
         else f.op("f64.const", (r as { name: string }).name === "NaN" ? NaN : Infinity);
         return t;
       }
