@@ -1,4 +1,6 @@
+import { relative } from "node:path";
 import { defineConfig } from "vitest/config";
+import { BaseSequencer, type TestSpecification } from "vitest/node";
 
 // The tests StrykerJS runs for `npm run mutate` (scripts/mutate.mjs): the whole unit suite
 // unless GRADC_MUTATE_TESTS narrows it to the folders that exercise the mutated code (a
@@ -7,8 +9,26 @@ import { defineConfig } from "vitest/config";
 const narrowed = process.env.GRADC_MUTATE_TESTS?.split(",").filter(Boolean);
 const included = narrowed?.filter((g) => !g.startsWith("!"));
 const excluded = narrowed?.filter((g) => g.startsWith("!")).map((g) => g.slice(1)) ?? [];
+
+/** Files that failed last first (they likely kill the next mutant too), then the fastest:
+ *  Stryker stops a mutant's run at its first failing test, and vitest's default order
+ *  (slowest first) made every killed mutant wait for the slowest files. */
+class FailedThenFastest extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const cache = this.ctx.cache;
+    const state = (f: TestSpecification) => cache.getFileTestResults(`${f.project.name}:${relative(this.ctx.config.root, f.moduleId)}`);
+    return [...files].sort((a, b) => {
+      const sa = state(a), sb = state(b);
+      if (!sa || !sb) return !sa && sb ? -1 : sa && !sb ? 1 : 0;
+      if (sa.failed !== sb.failed) return sa.failed ? -1 : 1;
+      return sa.duration - sb.duration;
+    });
+  }
+}
+
 export default defineConfig({
   test: {
+    sequence: { sequencer: FailedThenFastest },
     include: included?.length ? included : ["test/**/*.test.ts"],
     exclude: ["test/crosscheck/**", "**/node_modules/**", "playground/**", ...excluded],
     testTimeout: 60_000,

@@ -1,0 +1,196 @@
+// The schedule decides what a compiled model costs: how many passes over memory its
+// functions make (kernels), how much memory they hold (buffer slots) and which values stay
+// in registers. Each case checks those costs on a small model, and that the emitted code
+// still computes what the interpreter computes (a buffer reused while still read, or a
+// returned value overwritten, shows up in the values).
+import { describe, expect, it } from "vitest";
+import { buildModel, compile } from "../../src/index";
+import { evaluate } from "../../src/interpret";
+import { bindShape, numel, type Node } from "../../src/ir";
+import { lowerSource } from "../../src/lower";
+import { planFunction, type Plan } from "../../src/schedule";
+
+/** The plan of the forward function (the model's outputs) and the nodes by output name. */
+function planOf(source: string): { plan: Plan; out: Record<string, Node> } {
+  const program = lowerSource(source, { filename: "plan.grad" });
+  const model = buildModel(program);
+  const out = Object.fromEntries(program.outputs.map((o, i) => [o.name, model.outputs[i]!]));
+  return { plan: planFunction({ returned: model.outputs }), out };
+}
+
+/** The emitted forward (f64) against the interpreter on the lowered graph, every output. */
+function expectValuesAgree(source: string, dims: Record<string, number> = {}): void {
+  const program = lowerSource(source, { filename: "plan.grad" });
+  const model = compile(source, { dtype: "f64", filename: "plan.grad" });
+  const bound = new Map(Object.entries(dims));
+  const values = new Map<string, Float64Array>();
+  const args: Record<string, Float64Array> = {};
+  program.inputs.forEach((d, k) => {
+    const v = Float64Array.from({ length: numel(bindShape(d.shape, bound)) }, (_, i) => Math.sin(1.3 * i + k + 0.5));
+    values.set(d.name, v);
+    args[d.name] = v;
+  });
+  for (const p of program.params) values.set(p.name, Float64Array.from(model.params[p.name] as Float64Array));
+  const got = model.forward(args);
+  const want = evaluate(program.outputs.map((o) => o.node), { dims: bound, values });
+  for (const o of program.outputs) {
+    const w = want.get(o.node)!.data;
+    const r = got[o.name]!;
+    const g = typeof r === "number" ? Float64Array.of(r) : r;
+    expect(g.length, `${o.name}: length`).toBe(w.length);
+    for (let i = 0; i < w.length; i++) expect(g[i], `${o.name}[${i}]`).toBeCloseTo(w[i]!, 12);
+  }
+}
+
+const chain = (n: number, first = "x") => Array.from({ length: n }, (_, i) => `h${i + 1} = ${i === 0 ? first : `h${i}`} @ w`).join("\n");
+
+describe("buffers", () => {
+  it("a chain of same-sized kernels alternates between two buffers (the output keeps its own)", () => {
+    const source = `input x: [6, 6]\nparam w: [6, 6]\n${chain(6)}\noutput h6`;
+    const { plan } = planOf(source);
+    expect(plan.kernels.length).toBe(6);
+    expect(plan.slots.length).toBe(3);
+    expect(plan.pinned.size).toBe(1);
+    expectValuesAgree(source);
+  });
+
+  it("buffers of free-dim sizes are reused when their sizes are the same expression", () => {
+    const source = `dim n\ninput x: [n, 5]\nparam w: [5, 5]\n${chain(5)}\noutput h5`;
+    const { plan } = planOf(source);
+    expect(plan.slots.length).toBe(3);
+    expectValuesAgree(source, { n: 3 });
+  });
+
+  it("a buffer of another size is not reused", () => {
+    // h1 [4, 6] is dead once h2 [4, 3] is computed, but h3 [4, 3] cannot live in it.
+    const source = "input x: [4, 5]\nparam a: [5, 6]\nparam b: [6, 3]\nparam c: [3, 3]\nh1 = x @ a\nh2 = h1 @ b\nh3 = h2 @ c\nh4 = h3 @ c\noutput h4";
+    const { plan } = planOf(source);
+    const sizes = plan.slots.map((s) => s.coef);
+    expect(sizes.filter((s) => s === 24)).toHaveLength(1);
+    expect(sizes.filter((s) => s === 12)).toHaveLength(3);
+    expectValuesAgree(source);
+  });
+
+  it("returned values each keep their own buffer, never reused by a later kernel", () => {
+    const source = `input x: [6, 6]\nparam w: [6, 6]\n${chain(6)}\noutput h1, h3, h6`;
+    const { plan, out } = planOf(source);
+    const slots = [out.h1!, out.h3!, out.h6!].map((n) => plan.slotOf.get(n)!);
+    expect(new Set(slots).size).toBe(3);
+    for (const s of slots) expect(plan.pinned.has(s)).toBe(true);
+    for (const [n, s] of plan.slotOf) if (![out.h1, out.h3, out.h6].includes(n)) expect(slots).not.toContain(s);
+    expectValuesAgree(source);
+  });
+
+  it("values used after the kernels (an optimizer's gradients) stay alive to the end", () => {
+    const program = lowerSource(`input x: [6, 6]\nparam w: [6, 6]\n${chain(4)}\noutput h4`, { filename: "plan.grad" });
+    const model = buildModel(program);
+    const h4 = model.outputs[0]!;
+    const h2 = h4.inputs[0]!.op.kind === "kernel" ? h4.inputs[0]!.inputs[0]! : h4.inputs[0]!;
+    const plan = planFunction({ returned: [h4], extra: [h2] });
+    expect(h2.op.name).toBe("matmul");
+    const kept = plan.slotOf.get(h2)!;
+    expect(kept).toBeTypeOf("number");
+    // No kernel after h2 writes into its buffer, and it is not a returned (pinned) one.
+    for (const [n, s] of plan.slotOf) if (n !== h2) expect(s).not.toBe(kept);
+    expect(plan.pinned.has(kept)).toBe(false);
+  });
+
+  it("scalars are materialised and take no buffer slot", () => {
+    const source = "input x: [5]\ns = sum(x)\ny = x * s\noutput y, s";
+    const { plan, out } = planOf(source);
+    expect(plan.materialized.has(out.s!)).toBe(true);
+    expect(plan.slotOf.has(out.s!)).toBe(false);
+    expectValuesAgree(source);
+  });
+});
+
+describe("fusion", () => {
+  it("an elementwise chain is one kernel", () => {
+    const source = "input x: [7]\ny = exp(sin(x) * 2 + 1) - x\noutput y";
+    expect(planOf(source).plan.kernels).toHaveLength(1);
+    expectValuesAgree(source);
+  });
+
+  it("relu(x @ w + b) is computed inside the matmul's loop (one kernel, no buffer for x @ w)", () => {
+    const source = "input x: [4, 3]\nparam w: [3, 5]\nparam b: [5]\ny = relu(x @ w + b)\noutput y";
+    const { plan, out } = planOf(source);
+    expect(plan.kernels).toEqual([out.y]);
+    expect(plan.fusedProducer.get(out.y!)?.op.name).toBe("matmul");
+    expect(plan.slots).toHaveLength(1);
+    expectValuesAgree(source);
+  });
+
+  it("a matmul that is also returned, or read twice, keeps its buffer", () => {
+    for (const source of [
+      "input x: [4, 3]\nparam w: [3, 5]\nm = x @ w\ny = relu(m)\noutput y, m",
+      "input x: [4, 3]\nparam w: [3, 5]\nm = x @ w\ny = relu(m) + sum(m, axis = 1, keepdims = true)\noutput y",
+    ]) {
+      const { plan } = planOf(source);
+      expect(plan.fusedProducer.size, source).toBe(0);
+      expectValuesAgree(source);
+    }
+  });
+
+  it("an epilogue is fused only if what else it reads exists when the matmul runs", () => {
+    // y reads m1 @ w and m2 @ w: only the later matmul can take y as its epilogue.
+    const source = "input x: [4, 3]\ninput z: [4, 3]\nparam w: [3, 5]\ny = tanh(x @ w) + (z @ w)\noutput y";
+    const { plan, out } = planOf(source);
+    expect(plan.kernels).toHaveLength(2);
+    expect(plan.kernels[1]).toBe(out.y);
+    expectValuesAgree(source);
+  });
+
+  it("an elementwise value read by two kernels is computed once; a negation is recomputed", () => {
+    const once = "input x: [6]\nt = exp(x) * 3\np = sum(t)\nq = sum(t * t)\noutput p, q";
+    expect(planOf(once).plan.kernels).toHaveLength(3);
+    expectValuesAgree(once);
+    const recomputed = "input x: [6]\nparam w: [6]\nm = x * w\nt = sum(m)\nu = -x\np = sum(u)\nq = sum(u * u)\noutput p, q, t";
+    const { plan } = planOf(recomputed);
+    expect(plan.kernels.filter((k) => k.op.name === "neg")).toHaveLength(0);
+    expectValuesAgree(recomputed);
+  });
+
+  it("a value broadcast to a larger shape is computed once, not once per copy", () => {
+    const source = "input x: [6, 5]\ninput v: [5]\nt = exp(v) * 2\ny = x + t\noutput y";
+    const { plan } = planOf(source);
+    expect(plan.kernels).toHaveLength(2);
+    expect(plan.kernels[0]!.shape).toEqual([5]);
+    expectValuesAgree(source);
+  });
+
+  it("a long elementwise chain is cut into kernels of bounded depth and still computes the same", () => {
+    const lines = Array.from({ length: 120 }, (_, i) => `h${i + 1} = sin(${i === 0 ? "x" : `h${i}`}) * 0.9 + 0.1`);
+    const source = `input x: [3]\n${lines.join("\n")}\noutput h120`;
+    const { plan } = planOf(source);
+    expect(plan.kernels.length).toBeGreaterThan(1);
+    expectValuesAgree(source);
+  });
+});
+
+describe("groups", () => {
+  it("same-shaped elementwise kernels share one loop; a member read only inside it is never stored", () => {
+    const source = "input x: [8]\nt = exp(x) * 3\na = t + 1\nb = t * t\noutput a, b";
+    const { plan, out } = planOf(source);
+    const t = plan.kernels.find((k) => k !== out.a && k !== out.b)!;
+    expect(plan.kernels).toHaveLength(3);
+    expect([...plan.groups.values()]).toEqual([[t, out.a, out.b]]);
+    expect([...plan.localOnly]).toEqual([t]);
+    expect(plan.slotOf.has(t)).toBe(true);
+    expectValuesAgree(source);
+  });
+
+  it("kernels of other shapes, or reading through a reshape, start a new group", () => {
+    const source = "input x: [8]\ninput z: [2, 4]\na = exp(x)\nb = exp(z) * 2\nc = cos(x)\noutput a, b, c";
+    const { plan } = planOf(source);
+    // a and c are not adjacent in execution order unless the planner put them so.
+    for (const members of plan.groups.values()) for (const m of members) expect(m.shape).toEqual(members[0]!.shape);
+    expectValuesAgree(source);
+  });
+
+  it("a group member read by a later kernel outside the group is stored", () => {
+    const source = "input x: [8]\nt = exp(x) * 3\na = t + 1\nb = t * t\nc = sum(t)\noutput a, b, c";
+    const { plan } = planOf(source);
+    expect(plan.localOnly.size).toBe(0);
+    expectValuesAgree(source);
+  });
+});
