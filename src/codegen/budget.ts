@@ -45,12 +45,23 @@ export function astSize(node: unknown): number {
  * for `const`s computed from params and module state alone (adam's bias corrections): those
  * stay in `name`, in their place, and go to the parts that read them as arguments. Each
  * part takes only the params it reads. The body must not `return` at its top level.
+ *
+ * `loaded` names values the body reads from module state (a model's params through its
+ * table): each function, whole or part, declares the ones it reads at its head
+ * (`const p_w1 = paramArgs[0];`), so no function takes or loads them all.
  */
-export function splitFunction(name: string, params: readonly string[], body: readonly js.Statement[], fresh: (base: string) => string): js.Statement[] {
-  const whole = [js.func(name, [...params], [...body])];
+export function splitFunction(name: string, params: readonly string[], body: readonly js.Statement[], fresh: (base: string) => string,
+  loaded: ReadonlyMap<string, js.Expression> = new Map()): js.Statement[] {
   const sizes = body.map(astSize);
-  if (sizes.reduce((a, b) => a + b, 0) <= functionBudget) return whole;
-  const facts = body.map(statementFacts);
+  const facts = loaded.size > 0 || sizes.reduce((a, b) => a + b, 0) > functionBudget ? body.map(statementFacts) : [];
+  // The loads a function made of these statements needs, in `loaded`'s order.
+  const loads = (items: readonly number[]): js.Statement[] => {
+    if (loaded.size === 0) return [];
+    const read = new Set(items.flatMap((i) => [...facts[i]!.read]));
+    return [...loaded].filter(([n]) => read.has(n)).map(([n, e]) => js.declare("const", n, e));
+  };
+  const whole = () => [js.func(name, [...params], [...loads(body.map((_, i) => i)), ...body])];
+  if (sizes.reduce((a, b) => a + b, 0) <= functionBudget) return whole();
   const locals = new Set(facts.flatMap((f) => f.declared));
   // Shared consts: declared from params, module state and other shared consts only.
   const kept = facts.map(() => false);
@@ -75,20 +86,28 @@ export function splitFunction(name: string, params: readonly string[], body: rea
   shared.clear();
   facts.forEach((f, i) => { if (kept[i]) for (const d of f.declared) shared.add(d); });
   // Runs of statements, each a part or a kept const.
+  // A part's size counts the loads at its head (`const p = paramArgs[k];`: 6 nodes each).
   const runs: { kept: boolean; items: number[] }[] = [];
   let size = 0;
+  const partLoads = new Set<string>();
+  const newLoads = (i: number) => (loaded.size === 0 ? 0 : [...facts[i]!.read].filter((n) => loaded.has(n) && !partLoads.has(n)).length * 6);
+  const addLoads = (i: number) => { if (loaded.size > 0) for (const n of facts[i]!.read) if (loaded.has(n)) partLoads.add(n); };
   body.forEach((_, i) => {
     const last = runs[runs.length - 1];
     if (kept[i]) { runs.push({ kept: true, items: [i] }); return; }
-    if (!last || last.kept || (size + sizes[i]! > functionBudget && !blocked[i])) {
+    const grown = sizes[i]! + newLoads(i);
+    if (!last || last.kept || (size + grown > functionBudget && !blocked[i])) {
       runs.push({ kept: false, items: [i] });
-      size = sizes[i]!;
+      partLoads.clear();
+      size = sizes[i]! + newLoads(i);
+      addLoads(i);
       return;
     }
     last.items.push(i);
-    size += sizes[i]!;
+    size += grown;
+    addLoads(i);
   });
-  if (runs.filter((r) => !r.kept).length < 2) return whole;
+  if (runs.filter((r) => !r.kept).length < 2) return whole();
 
   const out: js.Statement[] = [];
   const calls: js.Statement[] = [];
@@ -98,10 +117,11 @@ export function splitFunction(name: string, params: readonly string[], body: rea
     // Each part takes only the params and shared consts it reads.
     const passed = [...params.filter((p) => read.has(p)), ...[...shared].filter((c) => read.has(c))];
     const part = fresh(`${name}_part`);
-    out.push(js.func(part, passed, run.items.map((i) => body[i]!)));
+    out.push(js.func(part, passed, [...loads(run.items), ...run.items.map((i) => body[i]!)]));
     calls.push(js.stmt(js.call(part, ...passed.map(js.id))));
   }
-  out.push(js.func(name, [...params], calls));
+  // (kept consts computed from loaded values load them here)
+  out.push(js.func(name, [...params], [...loads(runs.filter((r) => r.kept).map((r) => r.items[0]!)), ...calls]));
   return out;
 }
 

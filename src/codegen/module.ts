@@ -24,6 +24,7 @@ import { sparseGradients, sparseSgdUpdate, type SparseGradient } from "./sparse-
 import { advanceStatements, drawsRandom, randomMembers, randomRuntime, randomRuntimeNames } from "./random";
 import { WasmBuild, wasmRuntimeNames } from "./wasm/build";
 import { simdMatmulFor } from "./wasm/select";
+import { inlineCheckLimit, paramArg, paramRow, paramTableCreate, paramTableDeclarations, paramTableNames, paramTableRuntimeSource, takeParamsStatement } from "./param-table";
 
 const marker = "\u0000";
 
@@ -125,6 +126,9 @@ class ModuleEmitter {
   private readonly ownViews = new Map<string, { name: string; offset: number }>();
   /** wasm, growing memory: each param's view before the last growth. */
   private readonly staleViews = new Map<string, { stale: string; own: string }>();
+  /** Whether params are checked through the table and passed in `paramArgs` (param-table.ts):
+   *  models with many inputs and params. */
+  private readonly paramTable: boolean;
 
   constructor(private readonly model: ModelIR, private readonly options: CodegenOptions) {
     for (const reserved of ["GradcError", "hasOwn", "fail", "describe", "checkRecord", "tensorArg", "scalarArg",
@@ -135,8 +139,11 @@ class ModuleEmitter {
       this.names.unique(reserved);
     }
     for (const reserved of randomRuntimeNames) this.names.unique(reserved);
+    for (const reserved of [...paramTableNames, "row"]) this.names.unique(reserved);
     const free = model.program.dims.some((d) => typeof d.value === "string");
     this.wasm = options.target === "wasm" ? new WasmBuild(free) : undefined;
+    // (a growing wasm memory refreshes each param's view by name: its checks stay inline)
+    this.paramTable = model.program.inputs.length + model.program.params.length > inlineCheckLimit && !this.wasm?.growing;
     if (this.wasm) for (const reserved of wasmRuntimeNames) this.names.unique(reserved);
     this.draws = drawsRandom(model.program);
     for (const op of allOps()) {
@@ -160,9 +167,13 @@ class ModuleEmitter {
     const roots = [...this.model.outputs, ...(this.model.objective ? [this.model.objective] : []), ...(this.model.grads ?? [])];
     if (collectIdChecks(nodesWithBodies(roots)).length > 0) body.push(...parseStatements(idsRuntimeSource));
     for (const h of this.helpers()) body.push(...parseStatements(h.source));
+    if (this.paramTable) body.push(...parseStatements(paramTableRuntimeSource));
     body.push(js.declare("const", "F", js.id(this.arrayType)));
     for (const d of this.freeDims) body.push(js.declare("let", this.dimNames.get(d)!, js.num(0)));
     body.push(js.declare("const", "meta", this.metaExpression()));
+    if (this.paramTable) {
+      append(body, paramTableDeclarations(program.params.map((p) => paramRow(p.name, p.shape, initArguments(p.init, p.shape as number[]))), "F"));
+    }
     body.push(this.createParamsFunction());
     body.push(js.declare("const", "params", js.call("createParams", js.num(this.options.seed))));
     // wasm: the params live in the memory; `model.params` are views of it.
@@ -272,7 +283,7 @@ class ModuleEmitter {
 
   private createParamsFunction(): js.Statement {
     const { params } = this.model.program;
-    const body: js.Statement[] = [
+    const body: js.Statement[] = this.paramTable ? paramTableCreate("F") : [
       js.declare("const", "random", js.call("makeRandom", js.id("seed"))),
       js.ret(js.record(params.map((p) => [p.name, this.initExpression(p)]))),
     ];
@@ -590,10 +601,21 @@ class ModuleEmitter {
     return name;
   }
 
-  /** The run functions' parameters: every input, then every param, as safe names. */
+  /** The run functions' parameters: every input, then every param (unless they come
+   *  through the table), as safe names. */
   private kernelArguments(): string[] {
     const { program } = this.model;
-    return [...program.inputs.map((i) => this.inputVars.get(i.name)!), ...program.params.map((p) => this.paramVars.get(p.name)!)];
+    return [...program.inputs.map((i) => this.inputVars.get(i.name)!), ...(this.paramTable ? [] : program.params.map((p) => this.paramVars.get(p.name)!))];
+  }
+
+  /** The params the run functions read from `paramArgs` (table mode), by local name. */
+  private loadedParams(): Map<string, js.Expression> {
+    return new Map(this.paramTable ? this.model.program.params.map((p, i) => [this.paramVars.get(p.name)!, paramArg(i)]) : []);
+  }
+
+  /** A param's array in an API function: its local, or its place in `paramArgs`. */
+  private paramRef(name: string): js.Expression {
+    return this.paramTable ? paramArg(this.model.program.params.findIndex((p) => p.name === name)) : js.id(this.paramVars.get(name)!);
   }
 
   /** `step` for a large model: valueAndGrad's kernels, then the optimizer update. */
@@ -627,7 +649,11 @@ class ModuleEmitter {
    */
   private runFunction(name: string, args: string[], body: js.Statement[], api: string): js.Statement[] {
     // JS: within V8's budget, split into parts when longer (budget.ts).
-    if (!this.wasm) return splitFunction(name, args, body, (base) => this.names.unique(base));
+    const loaded = this.loadedParams();
+    if (!this.wasm) return splitFunction(name, args, body, (base) => this.names.unique(base), loaded);
+    // wasm: one function takes every array's offset (the JS function loads the params).
+    const wrapperArgs = args;
+    args = [...args, ...loaded.keys()];
     const entry = this.names.unique(`wasm_${name}`);
     this.top.push(js.declare("let", entry, js.id("notReady")));
     this.wasm.addFunction(name, args, body, `the kernels of ${api}`, entry);
@@ -647,7 +673,7 @@ class ModuleEmitter {
       const view = own[program.inputs.length + i];
       return view ? js.ifStmt(js.binary("!==", js.id(a), js.id(view.name)), [unplace]) : unplace;
     }) : [];
-    return [js.func(name, args, [call, ...back])];
+    return [js.func(name, wrapperArgs, [...[...loaded].map(([n, e]) => js.declare("const", n, e)), call, ...back])];
   }
 
   /** wasm, growing memory: a param given as its own view from before the growth this call
@@ -706,9 +732,9 @@ class ModuleEmitter {
     const dim = (d: Dim) => dimExpression(d, (n) => this.dimNames.get(n)!);
     return checks.filter((c) => c.ids.op.name === "input").map((c) => {
       const name = c.ids.attrs.name as string;
-      const v = c.ids.attrs.role === "param" ? this.paramVars.get(name)! : this.inputVars.get(name)!;
+      const v = c.ids.attrs.role === "param" ? this.paramRef(name) : js.id(this.inputVars.get(name)!);
       // A scalar is boxed in a one-element array by the argument checks.
-      return idCheckStatement(c, c.ids.shape.length === 0 ? js.index(v, js.num(0)) : js.id(v), dim);
+      return idCheckStatement(c, c.ids.shape.length === 0 ? js.index(v, js.num(0)) : v, dim);
     });
   }
 
@@ -728,7 +754,7 @@ class ModuleEmitter {
     // optimised code, where `hasOwn.call(values, "x")` per name is a runtime lookup.
     const names = [...program.inputs, ...program.params].map((d) => d.name);
     const unknown = js.stmt(js.call("unknownValue", js.id("values"), js.id("key")));
-    const bits = names.length <= 16;
+    const bits = !this.paramTable;
     const bit = (name: string) => js.num(1 << names.indexOf(name));
     if (bits) out.push(js.declare("let", "seen", js.num(0)));
     const ownKey = js.call(js.member("hasOwn", "call"), js.id("values"), js.id("key"));
@@ -786,7 +812,9 @@ class ModuleEmitter {
     };
     const boxing: js.Statement[] = [];
     for (const i of needed) append(out, take(i, "input"));
-    for (const p of program.params) append(out, take(p, "param"));
+    // Many params: one loop over the table (param-table.ts), after the inputs are read.
+    if (this.paramTable) out.push(takeParamsStatement());
+    else for (const p of program.params) append(out, take(p, "param"));
     append(out, boxing);
 
     // Free dims, each from the first input where it is the only unknown.
@@ -812,7 +840,7 @@ class ModuleEmitter {
         progress = true;
       }
     }
-    for (const d of [...needed, ...program.params]) {
+    for (const d of [...needed, ...(this.paramTable ? [] : program.params)]) {
       if (d.shape.length === 0) continue;
       const v = program.inputs.includes(d) ? this.inputVars.get(d.name)! : this.paramVars.get(d.name)!;
       if (d.shape.some((s) => typeof s === "string" && !solved.has(s))) continue;
