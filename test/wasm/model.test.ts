@@ -201,6 +201,45 @@ minimize loss
 `,
   },
   {
+    // Over smallModelElements: conv, its epilogue, max pooling and its gradient, the dense
+    // layer and their gradients all on the SIMD kernels. The conv sums in f32 lanes: where
+    // tied values cancel to exactly 0 (a relu's edge, a tie for a window's maximum) in f64,
+    // f32 may be a rounding error off and route the gradient elsewhere: random values only
+    // (the next case pools exact products at adversarial values).
+    name: "SIMD kernels: conv + bias + relu, maxpool2d (tiled and overlapping), dense",
+    source: `
+input img: [4, 3, 12, 10]
+param k: [6, 3, 3, 3]
+param kb: [6]
+param w: [180, 5]
+c = relu(conv2d(img, k, padding = 1) + reshape(kb, [6, 1, 1]))
+mp = maxpool2d(c)
+ms = maxpool2d(c, size = 3, stride = 1)
+logits = reshape(mp, [4, 180]) @ w
+loss = sum(logits * logits) + sum(ms) + sum(abs(c - 0.5) * c)
+output mp, ms, logits
+minimize loss
+`,
+    randomOnly: true,
+  },
+  {
+    // Over smallModelElements, so on the f32x4 kernels: max pooling, its selection and
+    // gradient at ties, zeros of both signs and integers (the products are exact in f32).
+    name: "SIMD kernels: maxpool2d and its gradients at adversarial values",
+    source: `
+input x: [4, 5, 14, 13]
+param s: [5, 1, 1]
+param t: [4, 5, 14, 13]
+u = x * s
+m2 = maxpool2d(u)
+m3 = maxpool2d(u * t, size = 3, stride = 2)
+m1 = maxpool2d(t, size = 2, stride = 1)
+loss = sum(m2 * m2) + sum(m3) + sum(m1 * x[:, :, 1:, 1:])
+output m2, m3, m1
+minimize loss
+`,
+  },
+  {
     name: "scalar inputs and params",
     source: `
 input t

@@ -11,6 +11,7 @@ import { addVectorMap, type VectorMap } from "./epilogue";
 import { addConv, convScratch, type ConvGeometry, type ConvKind } from "./conv";
 import { addMatmul, type MatmulShape } from "./matmul";
 import { messages } from "../../diagnostics";
+import { addPool, type PoolGeometry, type PoolKind } from "./pool";
 import { addExp, addExpm1, addLog, addLog1p, addPow, addTanh } from "./math";
 import { translateFunction, Untranslatable, type ArrayAt } from "./translate";
 
@@ -175,6 +176,19 @@ export class WasmBuild {
     return name;
   }
 
+  /** The name of an f32x4 pooling kernel (pool.ts), one per kind and geometry; it takes
+   *  the offsets of the op's inputs and its output. */
+  pool(kind: PoolKind, geometry: PoolGeometry, names: (prefix: string) => string): string {
+    const key = JSON.stringify([kind, geometry]);
+    let name = this.matmuls.get(key);
+    if (!name) {
+      name = names(`simd_${kind}`);
+      this.matmuls.set(key, name);
+      this.intrinsics.set(name, { index: addPool(this.module, kind, geometry), arity: kind === "maxpool2d" ? 2 : 3 });
+    }
+    return name;
+  }
+
   /** The name of an f32x4 elementwise map (epilogue.ts), one per distinct map; it takes
    *  the offsets of its output and operands (in place: operand 0 is the output). */
   vectorMap(map: VectorMap, inPlace: boolean, names: (prefix: string) => string): string {
@@ -197,7 +211,8 @@ export class WasmBuild {
   /** Translates every function and encodes the module; throws Untranslatable with the label
    *  of the function that could not be translated. */
   encode(): Uint8Array {
-    const pages = Math.max(1, Math.ceil(this.top / page));
+    // 64 bytes past the last array: a kernel's last vector load may reach past its end
+    const pages = Math.max(1, Math.ceil((this.top + 64) / page));
     this.pagesLiteral.value = pages;
     this.pagesLiteral.raw = String(pages);
     this.topLiteral.value = this.top;

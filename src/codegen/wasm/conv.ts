@@ -5,7 +5,8 @@
 //   forward        y[n, g]  = w[g] [og, cg*taps] @ cols [cg*taps, P]
 //   input grad     dcols    = w[g]^T            @ dy[n, g] [og, P], then scattered back
 //                                                 (col2im: dx[n, g] += each row's window)
-//   weight grad    dw[g]   += dy[n, g] [og, P]  @ cols^T   (accumulated over n)
+//   weight grad    dw[g]   += dy[n, g] [og, P]  @ cols^T   (accumulated over n; rows of
+//                                                 both dotted along P, addRowDot)
 // The packing copies rows of the input (f32x4 when the stride is 1); padding positions
 // are never written, so they keep the zeros the column buffer (its own scratch, nothing
 // else writes it) starts with. Spatial ranks 1 and 2 (a rank-1 convolution is a rank-2
@@ -50,11 +51,10 @@ function sizes(g: ConvGeometry) {
   return { cg, og, taps, rows: cg * taps, p: g.oh * g.ow, plane: g.h * g.w };
 }
 
-/** Floats of scratch each kernel needs: the column buffer, and for the weight gradient the
- *  matmul's transposed copy of it. */
-export function convScratch(kind: ConvKind, g: ConvGeometry): number[] {
+/** Floats of scratch each kernel needs: the column buffer. */
+export function convScratch(_kind: ConvKind, g: ConvGeometry): number[] {
   const { rows, p } = sizes(g);
-  return kind === "conv_weight_grad" ? [rows * p, rows * p] : [rows * p];
+  return [rows * p];
 }
 
 export type ConvKind = "conv" | "conv_input_grad" | "conv_weight_grad";
@@ -76,7 +76,7 @@ export function addConv(module: ModuleBuilder, kind: ConvKind, g: ConvGeometry, 
   let mm: number;
   if (kind === "conv") mm = addMatmul(module, { m: og, k: rows, n: p });
   else if (kind === "conv_input_grad") mm = addMatmul(module, { m: rows, k: og, n: p, aStride: [1, rows] });
-  else mm = addMatmul(module, { m: og, k: p, n: rows, accumulate: true, bTransposed: true });
+  else mm = addRowDot(module, og, p, rows);
 
   // the output starts at zero where it is accumulated into
   if (kind !== "conv") {
@@ -105,7 +105,7 @@ export function addConv(module: ModuleBuilder, kind: ConvKind, g: ConvGeometry, 
       } else {
         windows(f, g, l, cols, "pack");
         f.op("local.get", l.mat).op("i32.const", cols);
-        pushWeights().op("i32.const", scratch[1]!).op("call", mm);
+        pushWeights().op("call", mm);
       }
     });
   });
@@ -207,4 +207,78 @@ function unrolled(f: FunctionBuilder, image: number, col: number, len: number, s
       f.op("local.get", col).op("f32.load", 2, co).op("f32.add").op("f32.store", 2, io);
     }
   }
+}
+
+/** Adds `rowdot(a, b, c)`: C[m, n] += sum over t of A[m, t] * B[n, t], A and B row-major
+ *  (rows dotted with rows: a product with B transposed, without moving B). A tile keeps 4
+ *  rows of A by 2 rows of B in eight f32x4 accumulators across k (4 at a time), then adds
+ *  each one's lanes and the last k mod 4 terms into C. */
+export function addRowDot(module: ModuleBuilder, m: number, k: number, n: number, exportName?: string): number {
+  const f = new FunctionBuilder(["i32", "i32", "i32"], []);
+  const [a, b, c] = [0, 1, 2];
+  const pa = f.local("i32"), pb = f.local("i32"), kk = f.local("i32"), i = f.local("i32"), j = f.local("i32");
+  const acc = Array.from({ length: 8 }, () => f.local("v128"));
+  const av = Array.from({ length: 4 }, () => f.local("v128"));
+  const bv = Array.from({ length: 2 }, () => f.local("v128"));
+  const sum = f.local("f32");
+  const vec = Math.floor(k / 4);
+  const tile = (rows: number, cols: number) => {
+    // pa = a + i * k * 4, pb = b + j * k * 4
+    f.op("local.get", a).op("local.get", i).op("i32.const", k * 4).op("i32.mul").op("i32.add").op("local.set", pa);
+    f.op("local.get", b).op("local.get", j).op("i32.const", k * 4).op("i32.mul").op("i32.add").op("local.set", pb);
+    for (let t = 0; t < rows * cols; t++) f.v128Const([0, 0, 0, 0]).op("local.set", acc[t]!);
+    if (vec > 0) {
+      f.op("i32.const", vec).op("local.set", kk);
+      f.open("loop");
+      for (let r = 0; r < rows; r++) f.op("local.get", pa).op("v128.load", 2, r * k * 4).op("local.set", av[r]!);
+      for (let q = 0; q < cols; q++) f.op("local.get", pb).op("v128.load", 2, q * k * 4).op("local.set", bv[q]!);
+      for (let r = 0; r < rows; r++) {
+        for (let q = 0; q < cols; q++) {
+          f.op("local.get", acc[r * cols + q]!).op("local.get", av[r]!).op("local.get", bv[q]!).op("f32x4.mul").op("f32x4.add").op("local.set", acc[r * cols + q]!);
+        }
+      }
+      f.op("local.get", pa).op("i32.const", 16).op("i32.add").op("local.set", pa);
+      f.op("local.get", pb).op("i32.const", 16).op("i32.add").op("local.set", pb);
+      f.op("local.get", kk).op("i32.const", 1).op("i32.sub").op("local.tee", kk).op("br_if", 0);
+      f.op("end");
+    }
+    // pa and pb now point at element 4 * vec of their first row
+    for (let r = 0; r < rows; r++) {
+      for (let q = 0; q < cols; q++) {
+        const x = acc[r * cols + q]!;
+        f.op("local.get", x).op("f32x4.extract_lane", 0).op("local.get", x).op("f32x4.extract_lane", 1).op("f32.add");
+        f.op("local.get", x).op("f32x4.extract_lane", 2).op("local.get", x).op("f32x4.extract_lane", 3).op("f32.add").op("f32.add");
+        for (let t = 0; t < k - 4 * vec; t++) {
+          f.op("local.get", pa).op("f32.load", 2, (r * k + t) * 4).op("local.get", pb).op("f32.load", 2, (q * k + t) * 4).op("f32.mul").op("f32.add");
+        }
+        f.op("local.set", sum);
+        // c[(i + r) * n + j + q] += sum
+        f.op("local.get", c).op("local.get", i).op("i32.const", r).op("i32.add").op("i32.const", n).op("i32.mul");
+        f.op("local.get", j).op("i32.add").op("i32.const", 4).op("i32.mul").op("i32.add").op("local.tee", pa);
+        f.op("local.get", pa).op("f32.load", 2, q * 4).op("local.get", sum).op("f32.add").op("f32.store", 2, q * 4);
+        // restore pa for the next (r, q): a + (i * k + 4 * vec) * 4
+        f.op("local.get", a).op("local.get", i).op("i32.const", k * 4).op("i32.mul").op("i32.add").op("i32.const", vec * 16).op("i32.add").op("local.set", pa);
+      }
+    }
+  };
+  const rowBlocks = (rows: number, from: number, count: number) => {
+    // for i = from, from + rows, ...: every column pair, then the last column
+    f.op("i32.const", from).op("local.set", i);
+    f.open("loop");
+    const pairs = Math.floor(n / 2);
+    if (pairs > 0) {
+      f.op("i32.const", 0).op("local.set", j);
+      f.open("loop");
+      tile(rows, 2);
+      f.op("local.get", j).op("i32.const", 2).op("i32.add").op("local.tee", j).op("i32.const", pairs * 2).op("i32.lt_s").op("br_if", 0);
+      f.op("end");
+    }
+    if (n % 2) { f.op("i32.const", n - 1).op("local.set", j); tile(rows, 1); }
+    f.op("local.get", i).op("i32.const", rows).op("i32.add").op("local.tee", i).op("i32.const", from + rows * count).op("i32.lt_s").op("br_if", 0);
+    f.op("end");
+  };
+  const full = Math.floor(m / 4);
+  if (full > 0) rowBlocks(4, 0, full);
+  if (m % 4) rowBlocks(m % 4, full * 4, 1);
+  return module.addFunction(f, exportName);
 }

@@ -142,7 +142,7 @@ const opcodes = {
   "f32.eq": [[0x5b], "none"], "f32.ne": [[0x5c], "none"], "f32.le": [[0x5f], "none"], "f32.ge": [[0x60], "none"],
   "f32.convert_i32_u": [[0xb3], "none"], "i32.div_u": [[0x6e], "none"], "i32.rem_u": [[0x70], "none"],
   "i32x4.splat": [[0xfd, 0x11], "none"], "f32x4.ne": [[0xfd, 0x42], "none"], "f32x4.le": [[0xfd, 0x45], "none"], "f32x4.ge": [[0xfd, 0x46], "none"],
-  "v128.not": [[0xfd, 0x4d], "none"], "v128.or": [[0xfd, 0x50], "none"],
+  "v128.not": [[0xfd, 0x4d], "none"], "v128.or": [[0xfd, 0x50], "none"], "i32x4.eq": [[0xfd, 0x37], "none"],
   "f64x2.splat": [[0xfd, 0x14], "none"], "f64x2.add": [[0xfd, 0xf0, 0x01], "none"], "f64x2.mul": [[0xfd, 0xf2, 0x01], "none"],
 } as const satisfies Record<string, readonly [readonly number[], Imm]>;
 export type Opcode = keyof typeof opcodes;
@@ -202,6 +202,15 @@ export class FunctionBuilder {
   v128Const(lanes: readonly [number, number, number, number]): this {
     this.body.bytes([0xfd, 0x0c]);
     for (const v of lanes) this.body.f32(v);
+    return this;
+  }
+
+  /** i8x16.shuffle of the two vectors on the stack, by 32-bit lanes (0-3 the first,
+   *  4-7 the second). */
+  shuffle32(lanes: readonly [number, number, number, number]): this {
+    if (!lanes.every((l) => Number.isInteger(l) && l >= 0 && l < 8)) throw new RangeError(`shuffle32: lanes ${lanes.join(",")} are not 0..7`);
+    this.body.bytes([0xfd, 0x0d]);
+    for (const l of lanes) for (let b = 0; b < 4; b++) this.body.byte(l * 4 + b);
     return this;
   }
 

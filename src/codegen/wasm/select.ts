@@ -9,6 +9,7 @@ import type { Plan } from "../../schedule";
 import type { WasmBuild } from "./build";
 import { convGeometry, type ConvAttributes } from "./conv";
 import { vectorMapOf, vectorMapRuns } from "./epilogue";
+import { poolGeometry, type PoolKind } from "./pool";
 
 /** Products smaller than this (m * k * n) stay scalar code. */
 const minimumWork = 2048;
@@ -20,7 +21,7 @@ interface Operand {
 
 /** The stored array `n` reads as it is, row-major: `n` itself, or what a chain of
  *  reshapes views (a reshape of a stored array moves nothing). */
-function stored(n: Node, plan: Plan): Node | undefined {
+function storedAs(n: Node, plan: Plan): Node | undefined {
   let x = n;
   while (!plan.materialized.has(x) && x.op.name === "reshape") x = x.inputs[0]!;
   return plan.materialized.has(x) ? x : undefined;
@@ -28,10 +29,10 @@ function stored(n: Node, plan: Plan): Node | undefined {
 
 function operand(n: Node, plan: Plan): Operand | undefined {
   if (n.shape.length !== 2) return undefined;
-  const leaf = stored(n, plan);
+  const leaf = storedAs(n, plan);
   if (leaf) return { leaf, transposed: false };
   if (n.op.name === "transpose" && n.inputs[0]!.shape.length === 2) {
-    const inner = stored(n.inputs[0]!, plan);
+    const inner = storedAs(n.inputs[0]!, plan);
     if (inner) return { leaf: inner, transposed: true };
   }
   return undefined;
@@ -44,6 +45,8 @@ export function simdMatmulFor(k: Node, plan: Plan, wasm: WasmBuild, nameOf: (n: 
   const mm = producer ?? k;
   const conv = simdConvFor(mm, k, plan, wasm, nameOf, fresh);
   if (conv) return withEpilogue(conv, k, producer, plan, wasm, nameOf, fresh);
+  const pool = simdPoolFor(mm, k, plan, wasm, nameOf, fresh);
+  if (pool) return withEpilogue(pool, k, producer, plan, wasm, nameOf, fresh);
   if (!producer && k.op.kind === "elementwise") {
     const map = simdMap(k, undefined, plan, wasm, nameOf, fresh);
     return map ? { call: map } : undefined;
@@ -86,13 +89,27 @@ function simdMap(k: Node, self: Node | undefined, plan: Plan, wasm: WasmBuild, n
 function simdConvFor(op: Node, stored: Node, plan: Plan, wasm: WasmBuild, nameOf: (n: Node) => string, fresh: (prefix: string) => string): js.Statement[] | undefined {
   const kind = op.op.name;
   if (kind !== "conv" && kind !== "conv_input_grad" && kind !== "conv_weight_grad") return undefined;
+  const [sa, sb] = op.inputs.map((i) => storedAs(i, plan));
+  if (!sa || !sb) return undefined;
   const [a, b] = op.inputs as [Node, Node];
-  if (!plan.materialized.has(a) || !plan.materialized.has(b)) return undefined;
   const attrs = op.attrs as unknown as ConvAttributes;
   // the geometry of the forward convolution: x, w, y
   const [x, w, y] = kind === "conv" ? [a.shape, b.shape, op.shape] : kind === "conv_input_grad" ? [op.shape, b.shape, a.shape] : [a.shape, op.shape, b.shape];
   const geometry = convGeometry(x, w, y, attrs);
   if (!geometry) return undefined;
   const name = wasm.conv(kind, geometry, fresh);
-  return [js.stmt(js.call(name, ...[a, b, stored].map((n) => js.id(nameOf(n)))))];
+  return [js.stmt(js.call(name, ...[sa, sb, stored].map((n) => js.id(nameOf(n)))))];
+}
+
+/** Max pooling, its selection and (windows tiling the plane) its gradient as a call of
+ *  the f32x4 kernel (pool.ts), storing into `stored`'s buffer. */
+function simdPoolFor(op: Node, stored: Node, plan: Plan, wasm: WasmBuild, nameOf: (n: Node) => string, fresh: (prefix: string) => string): js.Statement[] | undefined {
+  const kind = op.op.name;
+  if (kind !== "maxpool2d" && kind !== "maxpool2d_select" && kind !== "maxpool2d_grad") return undefined;
+  const inputs = op.inputs.map((i) => storedAs(i, plan));
+  if (!inputs.every((i): i is Node => i !== undefined)) return undefined;
+  const geometry = poolGeometry(kind as PoolKind, op.inputs[0]!.shape, op.attrs as { size?: unknown; stride?: unknown });
+  if (!geometry) return undefined;
+  const name = wasm.pool(kind as PoolKind, geometry, fresh);
+  return [js.stmt(js.call(name, ...[...inputs, stored].map((n) => js.id(nameOf(n)))))];
 }
