@@ -25,12 +25,14 @@ export function markdown(results) {
   for (const [id, w] of Object.entries(results.workloads)) {
     if (id === "W5") continue;
     w.rows.forEach((r, i) => {
-      const cell = r.status === "ok" ? `${sig(r.median)} ${w.unit} (${sig(r.min)}–${sig(r.max)})` : r.status === "fails" ? `fails: ${r.error}` : `**${r.status}**: ${r.error}`;
+      const cell = r.status === "ok" ? `${sig(r.median)} ${w.unit} (${sig(r.min)}–${sig(r.max)})${r.gflops ? `, ${sig(r.gflops)} GFLOP/s` : ""}` : r.status === "fails" ? `fails: ${r.error}` : `**${r.status}**: ${r.error}`;
       lines.push(`| ${i === 0 ? `**${id}** ${w.title}` : ""} | ${r.name} | ${cell} | ${r.status === "ok" ? `×${sig(r.ratio)}` : ""} | ${r.status === "ok" ? `×${sig(r.cpuRatio)}` : ""} |`);
     });
   }
   // Workloads whose reference is not hand-written code say what their ratios compare.
   const notes = Object.entries(results.workloads).filter(([, w]) => typeof w.notes === "string").map(([id, w]) => `${id}: ${w.notes}.`);
+  const counted = Object.entries(results.workloads).filter(([, w]) => w.flops).map(([id]) => id);
+  if (counted.length) notes.push(`GFLOP/s (${counted.join(", ")}): the step's matmul and convolution flops over its median time.`);
   for (const [id, w] of Object.entries(results.workloads)) if (w.rounds && w.rounds < timing.rounds) notes.push(`${id}: ${w.rounds} rounds (its steps are slow; the workload keeps to a time budget).`);
   if (notes.length) lines.push("", notes.join(" "));
   if (results.workloads.W5) {

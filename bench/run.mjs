@@ -100,13 +100,14 @@ for (const [id, setup] of Object.entries(setups)) {
       cpuMedian: m.cpuMedian * w.scale,
       callsPerSample: m.callsPerSample,
       ratio: ref ? m.median / ref.median : null,
+      ...(w.flops ? { gflops: w.flops / (m.median * 1e9) } : {}),
       cpuRatio: ref ? m.cpuMedian / ref.cpuMedian : null,
     };
     log(`  ${impl.name.padEnd(40)} ${sig(row.median).padStart(8)} ${w.unit}  (${sig(row.min)}–${sig(row.max)})  x${sig(row.ratio)}`);
     return row;
   });
   const rounds = measured[0]?.rounds ?? 0;
-  results.workloads[id] = { title: w.title, unit: w.unit, reference: w.reference, rounds, checks: w.checks, rows, ...(w.notes ? { notes: w.notes } : {}) };
+  results.workloads[id] = { title: w.title, unit: w.unit, reference: w.reference, rounds, checks: w.checks, rows, ...(w.notes ? { notes: w.notes } : {}), ...(w.flops ? { flops: w.flops } : {}) };
 }
 
 // ---- stats: ops, flops, arena bytes ----
@@ -189,6 +190,12 @@ for (const [id, name] of Object.entries(GRADC_ROW)) {
   const slowest = Math.min(...speedups.map((s) => s.x));
   const detail = speedups.map((s) => `${s.name} / gradc = ${sig(s.x)}`).concat(others.filter((r) => r.status === "fails").map((r) => `${r.name}: cannot run`)).join("; ");
   target(id, "faster than every TF.js and jax-js row", slowest, g !== undefined && others.every((r) => r.status !== "mismatch") && slowest > 1, detail);
+}
+// the wasm target (docs/wasm.md, issue 16): W4 at least 3x the JS target's speed
+if (results.workloads.W4) {
+  const js = row("W4", "gradc"), wasm = row("W4", "gradc wasm target");
+  const x = js && wasm ? js.median / wasm.median : undefined;
+  target("W4", "wasm target ≥ 3× the js target", x, x !== undefined && x >= 3, x === undefined ? "a row did not run" : `gradc / gradc wasm target = ${sig(x)} (CPU time ${sig(js.cpuMedian / wasm.cpuMedian)})`);
 }
 if (results.workloads.W8) {
   const g = row("W8", "gradc, take(E, ids)");

@@ -11,6 +11,8 @@ const LR = 1.0;
 export async function setupW1({ tf, jax }) {
   const data = { x: Float32Array.from([0, 0, 0, 1, 1, 0, 1, 1]), y: Float32Array.from([0, 1, 1, 0]) };
   const model = compileModel("w1-xor");
+  // the same model on the wasm target (docs/wasm.md), its own params in its memory
+  const wasm = compileModel("w1-xor", { target: "wasm" });
   const init = copyRecord(model.params);
   const values = { x: data.x, y: data.y };
 
@@ -35,6 +37,7 @@ export async function setupW1({ tf, jax }) {
     checks.push({ name, loss, lossErr: Math.abs(loss - want.loss) / Math.abs(want.loss), gradErr });
   };
   check("gradc", () => model.step(values), () => model.params);
+  check("gradc wasm target", () => wasm.step(values), () => wasm.params);
   check("hand-written, fused", () => fused.step(values), () => fused.params);
   check("hand-written, loops", () => loops.step(values), () => loops.params);
   await tf.use("cpu");
@@ -53,6 +56,7 @@ export async function setupW1({ tf, jax }) {
     checks,
     impls: [
       { name: "gradc", loop: ownLoop(model.step, values, "gradc_w1") },
+      { name: "gradc wasm target", loop: ownLoop(wasm.step, values, "gradc_wasm_w1") },
       { name: "hand-written, fused", loop: ownLoop(fused.step, values, "fused_w1") },
       { name: "hand-written, loops", loop: ownLoop(loops.step, values, "loops_w1") },
       { name: "TF.js cpu", loop: ownLoop(tfCpu.step, undefined, "tfcpu_w1"), before: () => tf.use("cpu") },

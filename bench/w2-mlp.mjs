@@ -16,6 +16,8 @@ export function w2Data() {
 export async function setupW2({ tf, jax }) {
   const data = w2Data();
   const model = compileModel("w2-mlp");
+  // the same model on the wasm target (docs/wasm.md), its own params in its memory
+  const wasm = compileModel("w2-mlp", { target: "wasm" });
   const init = copyRecord(model.params);
   const values = { x: data.x, y: data.y };
   const ref = model.valueAndGrad(values);
@@ -37,6 +39,7 @@ export async function setupW2({ tf, jax }) {
     checks.push({ name, loss, lossErr: Math.abs(loss - want.loss) / Math.abs(want.loss), gradErr });
   };
   check("gradc", () => model.step(values), () => model.params);
+  check("gradc wasm target", () => wasm.step(values), () => wasm.params);
   check("hand-written, 2x4 tiles", () => tiled.step(values), () => tiled.params);
   check("hand-written, plain i-k-j", () => plain.step(values), () => plain.params);
   await tf.use("cpu");
@@ -51,10 +54,13 @@ export async function setupW2({ tf, jax }) {
     title: "MLP 784-128-10 step, batch 64",
     unit: "ms",
     scale: 1e3,
+    // the step's matmuls: forward and weight gradient of layer 1, all three of layer 2
+    flops: 2 * 64 * 784 * 128 * 2 + 2 * 64 * 128 * 10 * 3,
     reference: "hand-written, 2x4 tiles",
     checks,
     impls: [
       { name: "gradc", loop: ownLoop(model.step, values, "gradc_w2") },
+      { name: "gradc wasm target", loop: ownLoop(wasm.step, values, "gradc_wasm_w2") },
       { name: "hand-written, 2x4 tiles", loop: ownLoop(tiled.step, values, "tiled_w2") },
       { name: "hand-written, plain i-k-j", loop: ownLoop(plain.step, values, "plain_w2") },
       { name: "TF.js cpu", loop: ownLoop(tfCpu.step, undefined, "tfcpu_w2"), before: () => tf.use("cpu") },

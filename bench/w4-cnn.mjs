@@ -17,6 +17,8 @@ export function w4Data() {
 export async function setupW4({ tf }) {
   const data = w4Data();
   const model = compileModel("w4-cnn");
+  // the same model on the wasm target (docs/wasm.md), its own params in its memory
+  const wasm = compileModel("w4-cnn", { target: "wasm" });
   const init = copyRecord(model.params);
   const values = { x: data.x, y: data.y };
   const ref = model.valueAndGrad(values);
@@ -45,6 +47,7 @@ export async function setupW4({ tf }) {
     checks.push({ name, loss, lossErr: Math.abs(loss - want.loss) / Math.abs(want.loss), gradErr });
   };
   check("gradc", () => model.step(values), () => model.params);
+  check("gradc wasm target", () => wasm.step(values), () => wasm.params);
   check("hand-written", () => hand.step(values), () => hand.params);
   await tf.use("cpu");
   check("TF.js cpu", tfCpu.step, tfCpu.read);
@@ -54,6 +57,7 @@ export async function setupW4({ tf }) {
 
   const impls = [
     { name: "gradc", loop: ownLoop(model.step, values, "gradc_w4") },
+    { name: "gradc wasm target", loop: ownLoop(wasm.step, values, "gradc_wasm_w4") },
     { name: "hand-written", loop: ownLoop(hand.step, values, "hand_w4") },
     { name: "TF.js cpu", loop: ownLoop(tfCpu.step, undefined, "tfcpu_w4"), before: () => tf.use("cpu") },
     { name: "TF.js wasm", fails: failures["TF.js wasm"] ?? null, loop: ownLoop(tfWasm.step, undefined, "tfwasm_w4"), before: () => tf.use("wasm") },
@@ -64,6 +68,8 @@ export async function setupW4({ tf }) {
     title: "CNN step [16,1,28,28], conv 3x3x8, pool 2, dense 10",
     unit: "ms",
     scale: 1e3,
+    // the conv and its weight gradient, the dense layer's three products
+    flops: 2 * 16 * 8 * 26 * 26 * 9 * 2 + 2 * 16 * 1352 * 10 * 3,
     reference: "hand-written",
     checks,
     impls,

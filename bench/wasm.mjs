@@ -152,8 +152,9 @@ const xv = { x: new Float32Array([0, 0, 0, 1, 1, 0, 1, 1]), y: new Float32Array(
 const xorTimes = await interleaved([{ fn: () => xorWasm.step(xv) }, { fn: () => xorJs.step(xv) }], 31, 20);
 console.log(`\nXOR step: wasm target ${(xorTimes[0] * 1e3).toFixed(3)} us, js target ${(xorTimes[1] * 1e3).toFixed(3)} us: ${(xorTimes[0] / xorTimes[1]).toFixed(2)}x`);
 
-// W4 (conv 3x3x8 + relu, maxpool, dense, softmax cross-entropy): conv and pool run as
-// translated scalar code (no SIMD tiles yet), the dense layer on the SIMD matmul
+// W4 (conv 3x3x8 + relu, maxpool, dense, softmax cross-entropy): the conv and its weight
+// gradient on the matmul tiles through im2col, max pooling and its gradient on f32x4 lanes,
+// the dense layer on the SIMD matmul, the relu and bias epilogues as f32x4 maps
 const w4Wasm = compileModel("w4-cnn", { target: "wasm" }), w4Js = compileModel("w4-cnn");
 const w4Values = Object.fromEntries(w4Js.meta.inputs.map((d) => [d.name, new Float32Array(d.shape.reduce((a, b) => a * b, 1)).map((_, i) => (d.name === "y" ? (i % 10 === 0 ? 1 : 0) : Math.sin(i)))]));
 const w4Loss = [w4Wasm.valueAndGrad(w4Values).value, w4Js.valueAndGrad(w4Values).value];
