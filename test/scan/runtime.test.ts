@@ -1,50 +1,14 @@
-// scan's emitted loop at run time: a steady-state call allocates nothing (free T too, the
-// body's buffers live in the module), draws inside the cell differ per step and replay from
+// scan's emitted loop at run time: draws inside the cell differ per step and replay from
 // the seed, runtime helpers a cell calls (erf, mod) are declared in the module, and the
-// gradient is one reverse loop.
+// gradient is one reverse loop. (A steady-state call allocates nothing: allocation.test.ts.)
 
 import { describe, expect, it } from "vitest";
 import { compile, compileToSource, gradcheck } from "../../src/index";
 import { evaluate } from "../../src/interpret";
 import { lowerSource } from "../../src/lower";
-import { scavengesDuring } from "../helpers/gc";
-
-const gru = (t: string) => `${t === "t" ? "dim t\n" : ""}input xs: [${t}, 4, 3]
-input h0: [4, 8]
-param wz: [3, 8] = glorot_uniform
-param uz: [8, 8] = glorot_uniform
-param wn: [3, 8] = glorot_uniform
-param un: [8, 8] = glorot_uniform
-fn cell(h, x) {
-  z = sigmoid(x @ wz + h @ uz)
-  n = tanh(x @ wn + (z * h) @ un)
-  (1 - z) * n + z * h
-}
-hs = scan(cell, h0, xs)
-output hs
-minimize mean(hs * hs) with adam(lr = 0.01)`;
+import { gru } from "./models";
 
 describe("scan at run time", () => {
-  for (const t of ["6", "t"]) {
-    it(`a steady-state step, forward and valueAndGrad allocate nothing (T ${t === "t" ? "free, 6 then 9" : "= 6"})`, () => {
-      const { gcs, result } = scavengesDuring(compileToSource(gru(t), { format: "esm" }).text, `
-const a = { xs: new Float32Array(6 * 12).fill(0.3), h0: new Float32Array(32).fill(0.1) };
-const b = { xs: new Float32Array(${t === "t" ? 9 : 6} * 12).fill(0.2), h0: new Float32Array(32).fill(0.1) };
-function measure() {
-  let s = 0;
-  for (let i = 0; i < 3000; i++) {
-    const v = i % 2 === 0 ? a : b;
-    s += model.step(v);
-    s += model.forward(v).hs[0];
-    s += model.valueAndGrad(v).value;
-  }
-  return s;
-}`) as { gcs: number; result: number };
-      expect(Number.isFinite(result)).toBe(true);
-      expect(gcs).toBe(0);
-    });
-  }
-
   it("the gradient of a scan is one loop running backwards (one forward, one reverse scan in valueAndGrad)", () => {
     const text = compileToSource(gru("t")).text;
     const run = text.slice(text.indexOf("function run_grad"), text.indexOf("function valueAndGrad"));
