@@ -18,6 +18,14 @@ export function hoistInvariantLoads(body: js.Statement[]): js.Statement[] {
       const array = target.type === "MemberExpression" ? (target.object as AnyNode) : target;
       if (array.type === "Identifier") written.add(array.name as string);
     }
+    // A call of a function (a kernel, on the wasm target a SIMD kernel given addresses)
+    // may write every array passed to it.
+    if (n.type === "CallExpression" && (n.callee as AnyNode).type === "Identifier") {
+      for (const arg of n.arguments as AnyNode[]) {
+        const array = arg.type === "CallExpression" && (arg.callee as AnyNode).name === "elementAddress" ? (arg.arguments as AnyNode[])[0]! : arg;
+        if (array.type === "Identifier") written.add(array.name as string);
+      }
+    }
     const access = literalAccess(n);
     if (access) {
       const key = `${access.object}[${access.index}]`;

@@ -24,6 +24,8 @@ export interface Storage {
   baseOf?(node: Node): js.Expression | undefined;
   /** A module-level array for a loop body's values (KernelContext.scratch). */
   scratch?(size: Size): string;
+  /** wasm: a loop body's kernel `k` on a SIMD kernel (KernelContext.simdKernel). */
+  simdKernel?(k: Node, plan: Plan, pointerOf: (n: Node) => string): { call: js.Statement[]; epilogue?: { producer: Node } } | undefined;
 }
 
 type ViewRecord = ViewEmit & { needsContiguousInput?(node: Node): boolean };
@@ -111,6 +113,7 @@ export class FunctionEmitter {
       fresh: (prefix) => this.names.unique(prefix),
       arrayOf: (n) => (n.shape.length > 0 && (n === node || this.plan.materialized.has(n)) && !this.storage.baseOf?.(n) ? this.storage.nameOf(n) : undefined),
       ...(this.storage.scratch ? { scratch: this.storage.scratch } : {}),
+      ...(this.storage.simdKernel ? { simdKernel: this.storage.simdKernel } : {}),
       dimName: (d) => this.storage.dimName(d),
       subEmitter: (plan, storage) => new FunctionEmitter(plan as Plan, storage as Storage, this.names, this.dtype),
     };

@@ -577,6 +577,8 @@ class ModuleEmitter {
         dimName: (d: string) => this.dimNames.get(d)!,
         scalarSlot: (n: Node) => js.index(scalarsName, js.id(params[leafIndex.get(n)!]!)),
         scratch: (size: Size) => this.scratchBuffer(size),
+        // wasm: a loop body's large matmuls and convs run on the SIMD kernels too.
+        ...(this.wasm ? { simdKernel: (n: Node, body: Plan, pointerOf: (x: Node) => string) => simdMatmulFor(n, body, this.wasm!, pointerOf, (prefix) => this.names.unique(prefix)) } : {}),
       };
       const emitter = new FunctionEmitter(plan, storage, this.names, this.options.dtype);
       // wasm: a large enough matmul (with its epilogue after it) runs on the SIMD kernel.
@@ -597,7 +599,8 @@ class ModuleEmitter {
   private scratchBuffer(size: Size): string {
     const name = this.names.unique("loop_b");
     const known = size.dims.length === 0;
-    this.top.push(js.declare(known ? "const" : "let", name, js.newExpr("F", js.num(known ? size.coef : 0))));
+    // (wasm: in the memory; a scan whose cell has a free size is refused, wasm/index.ts)
+    this.top.push(js.declare(known ? "const" : "let", name, known ? this.buffer(name, size.coef, "F") : js.newExpr("F", js.num(0))));
     return name;
   }
 

@@ -161,9 +161,23 @@ export function emitScan(ctx: KernelContext): js.Statement[] {
     (capArgs.includes(c.ids) ? before : stepBody).push(checkIds(c));
   }
   const members = new Set([...plan.groups.values()].flatMap((g) => g.slice(1)));
+  // wasm: a SIMD kernel takes each operand's address; one inside a larger array (a carry
+  // in the output, a slice at row t) is a local holding `elementAddress(array, base)`.
+  const pointerOf = (n: Node): string => {
+    const base = bases.get(n);
+    if (!base) return nameOf(n);
+    const p = ctx.fresh("at");
+    stepBody.push(js.declare("const", p, js.call("elementAddress", js.id(nameOf(n)), base)));
+    return p;
+  };
   for (const n of plan.kernels) {
     if (members.has(n)) continue;
     const group = plan.groups.get(n) ?? [n];
+    const simd = group.length === 1 ? ctx.simdKernel?.(n, plan, pointerOf) : undefined;
+    if (simd) {
+      stepBody.push(...(simd.call as js.Statement[]), ...(simd.epilogue ? emitter.emitEpilogueInPlace(simd.epilogue.producer, n) : []));
+      continue;
+    }
     stepBody.push(...(group.length > 1 ? emitter.emitGroup(group) : emitter.emitKernel(n)));
     for (const c of idChecks) if (c.ids.op.name !== "scan_arg" && group.includes(c.ids)) stepBody.push(checkIds(c));
   }

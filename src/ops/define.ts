@@ -66,6 +66,10 @@ export interface KernelContext {
   /** An emitter of a loop body's kernels in this function, for a body's own schedule
    *  (a codegen FunctionEmitter over a schedule Plan and a Storage; typed loosely here). */
   subEmitter?(plan: unknown, storage: unknown): unknown;
+  /** wasm: a loop body's kernel as a call of a SIMD kernel (its operands and output passed
+   *  by `pointerOf`, a name holding each one's address), with the epilogue fused after it
+   *  to emit in place; undefined where it does not apply (and on the JS target). */
+  simdKernel?(k: Node, plan: unknown, pointerOf: (n: Node) => string): { call: unknown[]; epilogue?: { producer: Node } } | undefined;
 }
 
 export interface ViewEmit {

@@ -223,6 +223,32 @@ minimize loss
     randomOnly: true,
   },
   {
+    // Batch 8, hidden 32: the cell's products (8 x 32 x 32) run on the SIMD tiles, the
+    // carry and the slice passed by their address inside the loop's arrays.
+    name: "scan: a GRU over time (SIMD matmuls in the cell and in its gradient loop)",
+    source: `
+input xs: [5, 8, 16]
+input h0: [8, 32]
+param wz: [16, 32] = glorot_uniform
+param uz: [32, 32] = glorot_uniform
+param bz: [32]
+param wn: [16, 32] = glorot_uniform
+param un: [32, 32] = glorot_uniform
+param wo: [32, 4] = glorot_uniform
+fn gru(h, x) {
+  z = sigmoid(x @ wz + h @ uz + bz)
+  n = tanh(x @ wn + (z * h) @ un)
+  (1 - z) * n + z * h
+}
+hs = scan(gru, h0, xs)
+y = hs @ wo
+loss = mean(y * y) + sum(hs[-1] * h0)
+output hs, y
+minimize loss with adam(lr = 0.01)
+`,
+    randomOnly: true,
+  },
+  {
     // Over smallModelElements, so on the f32x4 kernels: max pooling, its selection and
     // gradient at ties, zeros of both signs and integers (the products are exact in f32).
     name: "SIMD kernels: maxpool2d and its gradients at adversarial values",
@@ -236,6 +262,24 @@ m3 = maxpool2d(u * t, size = 3, stride = 2)
 m1 = maxpool2d(t, size = 2, stride = 1)
 loss = sum(m2 * m2) + sum(m3) + sum(m1 * x[:, :, 1:, 1:])
 output m2, m3, m1
+minimize loss
+`,
+  },
+  {
+    name: "scan, general form: two carries, a captured param, reverse, ys",
+    source: `
+input xs: [5, 2, 3]
+input h0: [2, 3]
+param w: [3, 3]
+param v: [3]
+fn step(h, m, x, ww) {
+  nh = tanh(h @ ww + x * v)
+  [nh, m + sum(nh), nh * m]
+}
+last = scan(step, [h0, 0], [xs], [w], out = 0)
+ys = scan(step, [h0, 0], [xs], [w], reverse = true, out = 2)
+loss = sum(last * last) + mean(ys)
+output last, ys
 minimize loss
 `,
   },
@@ -302,6 +346,15 @@ describe.each(cases)("wasm vs js: $name", (c) => {
 });
 
 describe("refused", () => {
+  it("a scan whose cell has a free size: E0308 at the scan", () => {
+    const source = "dim n\ninput xs: [4, n, 3]\ninput h0: [n, 3]\nparam w: [3, 3]\nfn f(h, x) {\n  tanh(h @ w + x)\n}\nhs = scan(f, h0, xs)\nminimize sum(hs * hs)";
+    let caught: unknown;
+    try { compile(source, { target: "wasm", filename: "r.grad" }); } catch (e) { caught = e; }
+    expect((caught as { code?: string }).code).toBe("E0308");
+    expect(String((caught as Error).message)).toContain("`scan`");
+    expect((caught as { line?: number }).line).toBe(8);
+  });
+
   it.each([["sin", "sin(x)"], ["erf", "erf(x)"], ["take", "take(x, ids)"], ["rand", "dropout(x, 0.5)"], ["cosh", "cosh(x)"]])("%s: E0308 at the op", (op, expr) => {
     const source = `input x: [4]\ninput ids: [2]\ny = ${expr}\nminimize sum(y * y)`;
     let caught: unknown;

@@ -16,7 +16,7 @@ import { addExp, addExpm1, addLog, addLog1p, addPow, addTanh } from "./math";
 import { translateFunction, Untranslatable, type ArrayAt } from "./translate";
 
 /** The JS names the wasm target's runtime declares (module.ts reserves them). */
-export const wasmRuntimeNames = ["memory", "memoryBuffer", "heap", "cells", "place", "unplace", "inMemory", "growMemory", "layout", "wasmBytes", "instantiate", "ready", "notReady", "WebAssembly", "atob", "Uint8Array", "Int32Array", "Promise"];
+export const wasmRuntimeNames = ["memory", "memoryBuffer", "heap", "cells", "place", "unplace", "inMemory", "growMemory", "layout", "elementAddress", "wasmBytes", "instantiate", "ready", "notReady", "WebAssembly", "atob", "Uint8Array", "Int32Array", "Promise"];
 
 const page = 65536;
 

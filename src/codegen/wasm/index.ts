@@ -5,7 +5,7 @@
 // run yet is refused up front with E0308 at the op, never compiled to something else.
 
 import { fail } from "../../diagnostics";
-import { topoSort, type Node } from "../../ir";
+import { isKnown, topoSort, type Node } from "../../ir";
 import type { ElementwiseDef } from "../../ops";
 import { emitSource } from "../index";
 import * as js from "../estree";
@@ -20,7 +20,7 @@ export { addColumnSum, addMap, type Expr } from "./elementwise";
  *  translate, and the differential tests cover them on this target). Elementwise ops are
  *  probed instead: their one-element expression must translate. */
 const covered = new Set([
-  "input", "const", "iota", "arange", "size",
+  "input", "const", "iota", "arange", "size", "scan_arg", "scan_out",
   "broadcast", "reshape", "transpose", "slice", "flip",
   "matmul", "sum", "prod", "max", "min", "argmax", "argmin", "cumsum", "pad", "concat", "tensor",
   "conv", "conv_input_grad", "conv_weight_grad", "maxpool2d", "maxpool2d_grad", "maxpool2d_select", "avgpool2d", "avgpool2d_grad",
@@ -43,10 +43,16 @@ export function emitWasmSource(model: ModelIR, options: CodegenOptions): string 
 /** The op, earliest in the source, that the target cannot run. */
 function firstUncovered(roots: readonly Node[]): Node | undefined {
   let first: Node | undefined;
+  const note = (n: Node | undefined) => { if (n && (!first || n.id < first.id)) first = n; };
   for (const n of topoSort(roots)) {
-    if (n.body) { if (!first || n.id < first.id) first = n; continue; }
-    if (runs(n)) continue;
-    if (!first || n.id < first.id) first = n;
+    if (n.body) {
+      // A scan runs when its cell does, with every size in it known (its scratch arrays
+      // are laid out when compiling).
+      note(firstUncovered(n.body.results));
+      if (!n.body.results.every((r) => topoSort([r]).every((b) => isKnown(b.shape)))) note(n);
+      continue;
+    }
+    if (!runs(n)) note(n);
   }
   return first;
 }

@@ -213,6 +213,7 @@ class Translator {
       case "UpdateExpression": case "AssignmentExpression": return this.typeOf(e.type === "UpdateExpression" ? e.argument : e.left);
       case "ConditionalExpression": return this.typeOf(e.consequent) === "i32" && this.typeOf(e.alternate) === "i32" ? "i32" : "f64";
       case "CallExpression": {
+        if (isElementAddress(e)) return "i32";
         const m = mathName(e);
         if (m === "imul") return "i32";
         if (m !== undefined) return "f64";
@@ -484,6 +485,14 @@ class Translator {
 
   private mathCall(e: Extract<js.Expression, { type: "CallExpression" }>): Ty {
     const f = this.f;
+    if (isElementAddress(e)) {
+      // elementAddress(a, k): the byte address of a[k] (an f32 array), for a SIMD kernel's
+      // operand inside a larger array (a loop's carry or slice); wasm-only code.
+      this.pointer(e.arguments[0]!);
+      this.value(e.arguments[1]!, "i32");
+      f.op("i32.const", 2).op("i32.shl").op("i32.add");
+      return "i32";
+    }
     const name = mathName(e);
     const args = e.arguments;
     const one = (): void => {
@@ -539,6 +548,11 @@ function literalValue(e: js.Expression): number | undefined {
   if (isLiteralNumber(e)) return e.value;
   if (e.type === "UnaryExpression" && e.operator === "-" && isLiteralNumber(e.argument)) return -e.argument.value;
   return undefined;
+}
+
+/** `elementAddress(array, k)` (wasm/build.ts reserves the name). */
+function isElementAddress(e: Extract<js.Expression, { type: "CallExpression" }>): boolean {
+  return e.callee.type === "Identifier" && e.callee.name === "elementAddress" && e.arguments.length === 2;
 }
 
 /** `Math.name(...)`: the name. */
