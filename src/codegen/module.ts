@@ -93,6 +93,8 @@ interface SharedGradient {
   /** wasm: the arrays `layout()` places that the gradient's kernels use. */
   placed: { name: string; size: Size }[];
   grads: string[];
+  /** The ids checks of the gradient's inputs (the same graph as step's). */
+  idChecks: IdCheck[];
 }
 
 interface ApiFunction {
@@ -129,6 +131,8 @@ class ModuleEmitter {
   /** Whether params are checked through the table and passed in `paramArgs` (param-table.ts):
    *  models with many inputs and params. */
   private readonly paramTable: boolean;
+  /** shapeChecks of the program (outputs only, or with the objective). */
+  private readonly shapeCheckCache = new Map<boolean, ReturnType<typeof shapeChecks>>();
 
   constructor(private readonly model: ModelIR, private readonly options: CodegenOptions) {
     for (const reserved of ["GradcError", "hasOwn", "fail", "describe", "checkRecord", "tensorArg", "scalarArg",
@@ -317,6 +321,8 @@ class ModuleEmitter {
     // table updated sparsely (sparse-update.ts) needs its gathered cotangent and ids, not
     // its dense gradient.
     const sparse = fn.name === "step" ? sparseGradients(fn.returned.slice(1), this.model.program.optimizer) : [];
+    // (gradKernels is set when valueAndGrad was emitted as kernel functions: no plan needed.)
+    if (fn.name === "step" && this.gradKernels && !sparse.some(Boolean)) return this.sharedStep(fn, this.gradKernels);
     const plan = fn.name === "step"
       ? planFunction({ returned: fn.returned.slice(0, 1), extra: fn.returned.slice(1).flatMap((g, i) => (sparse[i] ? [sparse[i]!.g, sparse[i]!.ids] : [g])) })
       : planFunction({ returned: fn.returned });
@@ -422,8 +428,6 @@ class ModuleEmitter {
     // (A loop is never inlined: its kernel function stays small enough for V8 to optimise.)
     const small = plan.kernels.length <= 400 && !plan.kernels.some((n) => n.body) &&
       plan.kernels.reduce((sum, n) => sum + (isKnown(n.shape) ? numel(n.shape) : Infinity), 0) <= smallModelElements;
-    // (gradKernels is set when valueAndGrad was emitted as kernel functions.)
-    if (fn.name === "step" && this.gradKernels && !sparse.some(Boolean)) return this.sharedStep(fn, this.gradKernels, idChecks);
     const arena: js.Statement[] = [];
     let removed = new Set<string>();
     let body: ReturnType<typeof emitBody> | undefined;
@@ -478,7 +482,7 @@ class ModuleEmitter {
       : symbolicSlots.map((s) =>
         js.stmt(js.assign(js.id(s.name), js.call("grow", js.id(s.name), this.sizeExpression(s.size), js.id("F")))));
     if (fn.name === "valueAndGrad" && !inline) {
-      this.gradKernels = { runName, scratch, grow: growStatements, placed, grads: fn.returned.slice(1).map((g, i) => body.bufferOf(g, i + 1)) };
+      this.gradKernels = { runName, scratch, grow: growStatements, placed, grads: fn.returned.slice(1).map((g, i) => body.bufferOf(g, i + 1)), idChecks };
     }
     const bufferOf = body.bufferOf;
 
@@ -622,7 +626,7 @@ class ModuleEmitter {
   }
 
   /** `step` for a large model: valueAndGrad's kernels, then the optimizer update. */
-  private sharedStep(fn: ApiFunction, grad: SharedGradient, idChecks: readonly IdCheck[]): js.Statement[] {
+  private sharedStep(fn: ApiFunction, grad: SharedGradient): js.Statement[] {
     const { program } = this.model;
     const argNames = this.kernelArguments();
     const runName = this.names.unique("run_step");
@@ -630,7 +634,7 @@ class ModuleEmitter {
     append(body, unrollLoops(this.updateStatements(grad.grads)));
     const impl = this.names.unique("stepImpl");
     const grow = this.wasm ? this.placedGrowth(grad.placed, impl) : grad.grow;
-    const api = [...this.argumentChecks(fn.name), ...this.inputIdChecks(idChecks), ...grow, ...advanceStatements(this.draws), js.stmt(js.call(runName, ...argNames.map(js.id)))];
+    const api = [...this.argumentChecks(fn.name), ...this.inputIdChecks(grad.idChecks), ...grow, ...advanceStatements(this.draws), js.stmt(js.call(runName, ...argNames.map(js.id)))];
     return [
       ...this.runFunction(runName, argNames, body, "step"),
       js.func(impl, ["values"], api),
@@ -863,7 +867,10 @@ class ModuleEmitter {
     // `predict` checks only what its outputs need: the objective's inputs are not given.
     const roots = [...program.outputs.map((o) => o.node), ...(program.objective && !outputsOnly ? [program.objective.node] : [])];
     const value = (d: Dim) => dimExpression(d, (n) => this.dimNames.get(n)!);
-    return shapeChecks(roots).map((c) => {
+    // (the same for every API function but predict: found once)
+    let checks = this.shapeCheckCache.get(outputsOnly);
+    if (!checks) this.shapeCheckCache.set(outputsOnly, checks = shapeChecks(roots));
+    return checks.map((c) => {
       const test = c.kind === "equal" ? js.binary("!==", value(c.a), value(c.b)) : js.binary("<", value(c.a), js.num(0));
       let message: js.Expression | undefined;
       const text = (s: string) => { message = message ? js.binary("+", message, js.str(s)) : js.str(s); };

@@ -54,7 +54,9 @@ export function planFunction(roots: PlanRoots): Plan {
   const users = new Map<Node, Node[]>();
   for (const n of order) for (const i of n.inputs) {
     const list = users.get(i);
-    if (list) { if (!list.includes(n)) list.push(n); } else users.set(i, [n]);
+    // (n's pushes are consecutive, so a repeated input of n finds n last: no scan of a
+    // constant's thousands of users)
+    if (list) { if (list[list.length - 1] !== n) list.push(n); } else users.set(i, [n]);
   }
 
   const mustMaterialize = (n: Node) => {
@@ -122,7 +124,7 @@ export function planFunction(roots: PlanRoots): Plan {
   const groups = groupElementwise(kernels, materialized, fusedProducer);
   // Members of a group read only by later members never need to reach memory.
   const localOnly = new Set<Node>();
-  const groupReaders = readersOf(kernels, materialized);
+  const groupReaders = groups.size > 0 ? readersOf(kernels, materialized) : new Map<Node, { kernel: Node; direct: boolean }[]>();
   for (const members of groups.values()) {
     const index = new Map(members.map((m, i) => [m, i]));
     members.forEach((m, i) => {
