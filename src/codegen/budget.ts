@@ -53,7 +53,9 @@ export function astSize(node: unknown): number {
 export function splitFunction(name: string, params: readonly string[], body: readonly js.Statement[], fresh: (base: string) => string,
   loaded: ReadonlyMap<string, js.Expression> = new Map()): js.Statement[] {
   const sizes = body.map(astSize);
-  const facts = loaded.size > 0 || sizes.reduce((a, b) => a + b, 0) > functionBudget ? body.map(statementFacts) : [];
+  // (a function's block is one node, and each load 6)
+  const room = functionBudget - 1;
+  const facts = loaded.size > 0 || sizes.reduce((a, b) => a + b, 0) > room ? body.map(statementFacts) : [];
   // The loads a function made of these statements needs, in `loaded`'s order.
   const loads = (items: readonly number[]): js.Statement[] => {
     if (loaded.size === 0) return [];
@@ -61,7 +63,7 @@ export function splitFunction(name: string, params: readonly string[], body: rea
     return [...loaded].filter(([n]) => read.has(n)).map(([n, e]) => js.declare("const", n, e));
   };
   const whole = () => [js.func(name, [...params], [...loads(body.map((_, i) => i)), ...body])];
-  if (sizes.reduce((a, b) => a + b, 0) <= functionBudget) return whole();
+  if (sizes.reduce((a, b) => a + b, 0) + loads(body.map((_, i) => i)).length * 6 <= room) return whole();
   const locals = new Set(facts.flatMap((f) => f.declared));
   // Shared consts: declared from params, module state and other shared consts only.
   const kept = facts.map(() => false);
@@ -96,7 +98,7 @@ export function splitFunction(name: string, params: readonly string[], body: rea
     const last = runs[runs.length - 1];
     if (kept[i]) { runs.push({ kept: true, items: [i] }); return; }
     const grown = sizes[i]! + newLoads(i);
-    if (!last || last.kept || (size + grown > functionBudget && !blocked[i])) {
+    if (!last || last.kept || (size + grown > room && !blocked[i])) {
       runs.push({ kept: false, items: [i] });
       partLoads.clear();
       size = sizes[i]! + newLoads(i);

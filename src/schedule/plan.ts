@@ -42,11 +42,17 @@ export interface PlanRoots {
   /** Values used after the kernels inside the same function (the gradients an optimizer
    *  update reads): materialised and kept alive to the end, but not returned. */
   extra?: readonly Node[];
+  /** The roots after the first (the objective) are gradients in declaration order: they
+   *  are visited last first, in backprop order, so a layer's cotangent is read by its
+   *  weight gradient right after it is made and dies there, instead of every cotangent of
+   *  a deep chain staying alive until the first layer's gradient is done. */
+  gradients?: boolean;
 }
 
 export function planFunction(roots: PlanRoots): Plan {
   const extra = roots.extra ?? [];
-  const order = topoSort([...roots.returned, ...extra]);
+  const all = [...roots.returned, ...extra];
+  const order = topoSort(roots.gradients ? [...all.slice(0, 1), ...all.slice(1).reverse()] : all);
   const patterns = indexPatterns(order);
   const returned = new Set(roots.returned);
   const keepAlive = new Set([...roots.returned, ...extra]);

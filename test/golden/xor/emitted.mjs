@@ -776,13 +776,13 @@ function predict(values) {
   run_predict(in_x, undefined, p_m1, p_b1, p_m2, p_b2);
   return predict_result;
 }
-const grad_b8 = new F(1);
+const grad_b8 = new F(6);
 const grad_b7 = new F(3);
-const grad_b6 = new F(3);
-const grad_b5 = new F(6);
+const grad_b5 = new F(3);
+const grad_b4 = new F(1);
 const grad_scratch = new Float64Array(5);
 function run_grad(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
-  let grad_b0_0 = 0, grad_b0_1 = 0, grad_b0_2 = 0, grad_b0_3 = 0, grad_b0_4 = 0, grad_b0_5 = 0, grad_b0_6 = 0, grad_b0_7 = 0, grad_b0_8 = 0, grad_b0_9 = 0, grad_b0_10 = 0, grad_b0_11 = 0, grad_b1_0 = 0, grad_b1_1 = 0, grad_b1_2 = 0, grad_b1_3 = 0, grad_b2_0 = 0, grad_b2_1 = 0, grad_b2_2 = 0, grad_b2_3 = 0, grad_b3_0 = 0, grad_b3_1 = 0, grad_b3_2 = 0, grad_b3_3 = 0, grad_b4_0 = 0, grad_b4_1 = 0, grad_b4_2 = 0, grad_b4_3 = 0, grad_b4_4 = 0, grad_b4_5 = 0, grad_b4_6 = 0, grad_b4_7 = 0, grad_b4_8 = 0, grad_b4_9 = 0, grad_b4_10 = 0, grad_b4_11 = 0;
+  let grad_b0_0 = 0, grad_b0_1 = 0, grad_b0_2 = 0, grad_b0_3 = 0, grad_b0_4 = 0, grad_b0_5 = 0, grad_b0_6 = 0, grad_b0_7 = 0, grad_b0_8 = 0, grad_b0_9 = 0, grad_b0_10 = 0, grad_b0_11 = 0, grad_b1_0 = 0, grad_b1_1 = 0, grad_b1_2 = 0, grad_b1_3 = 0, grad_b2_0 = 0, grad_b2_1 = 0, grad_b2_2 = 0, grad_b2_3 = 0, grad_b3_0 = 0, grad_b3_1 = 0, grad_b3_2 = 0, grad_b3_3 = 0, grad_b6_0 = 0, grad_b6_1 = 0, grad_b6_2 = 0, grad_b6_3 = 0, grad_b6_4 = 0, grad_b6_5 = 0, grad_b6_6 = 0, grad_b6_7 = 0, grad_b6_8 = 0, grad_b6_9 = 0, grad_b6_10 = 0, grad_b6_11 = 0;
   {
     // h1 [4, 3]  (model.grad:10: h1    = sigmoid(x @ m1 + b1))
     let acc_33 = 0;
@@ -1049,303 +1049,303 @@ function run_grad(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     const t_59 = t_54 * t_58;
     grad_b3_3 = -t_59;
   }
+  // sum [1]  (model.grad:11: y_out = sigmoid(h1 @ m2 + b2))
+  grad_b4[0] = 0;
   {
-    // mul [4, 3]  (model.grad:10: h1    = sigmoid(x @ m1 + b1))
-    let acc_63 = 0;
-    acc_63 += grad_b3_0 * p_m2[0];
-    {
-      const v_64 = acc_63;
-      const t_65 = grad_b0_0;
-      const t_66 = grad_b0_0;
-      const t_67 = 1 - t_66;
-      const t_68 = t_65 * t_67;
-      grad_b4_0 = v_64 * t_68;
-    }
+    const v_63 = grad_b3_0;
+    grad_b4[0] = grad_b4[0] + v_63;
   }
   {
-    let acc_63 = 0;
-    acc_63 += grad_b3_0 * p_m2[1];
-    {
-      const v_64 = acc_63;
-      const t_65 = grad_b0_1;
-      const t_66 = grad_b0_1;
-      const t_67 = 1 - t_66;
-      const t_68 = t_65 * t_67;
-      grad_b4_1 = v_64 * t_68;
-    }
+    const v_63 = grad_b3_1;
+    grad_b4[0] = grad_b4[0] + v_63;
   }
   {
-    let acc_63 = 0;
-    acc_63 += grad_b3_0 * p_m2[2];
-    {
-      const v_64 = acc_63;
-      const t_65 = grad_b0_2;
-      const t_66 = grad_b0_2;
-      const t_67 = 1 - t_66;
-      const t_68 = t_65 * t_67;
-      grad_b4_2 = v_64 * t_68;
-    }
+    const v_63 = grad_b3_2;
+    grad_b4[0] = grad_b4[0] + v_63;
   }
   {
-    let acc_63 = 0;
-    acc_63 += grad_b3_1 * p_m2[0];
-    {
-      const v_64 = acc_63;
-      const t_65 = grad_b0_3;
-      const t_66 = grad_b0_3;
-      const t_67 = 1 - t_66;
-      const t_68 = t_65 * t_67;
-      grad_b4_3 = v_64 * t_68;
-    }
-  }
-  {
-    let acc_63 = 0;
-    acc_63 += grad_b3_1 * p_m2[1];
-    {
-      const v_64 = acc_63;
-      const t_65 = grad_b0_4;
-      const t_66 = grad_b0_4;
-      const t_67 = 1 - t_66;
-      const t_68 = t_65 * t_67;
-      grad_b4_4 = v_64 * t_68;
-    }
-  }
-  {
-    let acc_63 = 0;
-    acc_63 += grad_b3_1 * p_m2[2];
-    {
-      const v_64 = acc_63;
-      const t_65 = grad_b0_5;
-      const t_66 = grad_b0_5;
-      const t_67 = 1 - t_66;
-      const t_68 = t_65 * t_67;
-      grad_b4_5 = v_64 * t_68;
-    }
-  }
-  {
-    let acc_63 = 0;
-    acc_63 += grad_b3_2 * p_m2[0];
-    {
-      const v_64 = acc_63;
-      const t_65 = grad_b0_6;
-      const t_66 = grad_b0_6;
-      const t_67 = 1 - t_66;
-      const t_68 = t_65 * t_67;
-      grad_b4_6 = v_64 * t_68;
-    }
-  }
-  {
-    let acc_63 = 0;
-    acc_63 += grad_b3_2 * p_m2[1];
-    {
-      const v_64 = acc_63;
-      const t_65 = grad_b0_7;
-      const t_66 = grad_b0_7;
-      const t_67 = 1 - t_66;
-      const t_68 = t_65 * t_67;
-      grad_b4_7 = v_64 * t_68;
-    }
-  }
-  {
-    let acc_63 = 0;
-    acc_63 += grad_b3_2 * p_m2[2];
-    {
-      const v_64 = acc_63;
-      const t_65 = grad_b0_8;
-      const t_66 = grad_b0_8;
-      const t_67 = 1 - t_66;
-      const t_68 = t_65 * t_67;
-      grad_b4_8 = v_64 * t_68;
-    }
-  }
-  {
-    let acc_63 = 0;
-    acc_63 += grad_b3_3 * p_m2[0];
-    {
-      const v_64 = acc_63;
-      const t_65 = grad_b0_9;
-      const t_66 = grad_b0_9;
-      const t_67 = 1 - t_66;
-      const t_68 = t_65 * t_67;
-      grad_b4_9 = v_64 * t_68;
-    }
-  }
-  {
-    let acc_63 = 0;
-    acc_63 += grad_b3_3 * p_m2[1];
-    {
-      const v_64 = acc_63;
-      const t_65 = grad_b0_10;
-      const t_66 = grad_b0_10;
-      const t_67 = 1 - t_66;
-      const t_68 = t_65 * t_67;
-      grad_b4_10 = v_64 * t_68;
-    }
-  }
-  {
-    let acc_63 = 0;
-    acc_63 += grad_b3_3 * p_m2[2];
-    {
-      const v_64 = acc_63;
-      const t_65 = grad_b0_11;
-      const t_66 = grad_b0_11;
-      const t_67 = 1 - t_66;
-      const t_68 = t_65 * t_67;
-      grad_b4_11 = v_64 * t_68;
-    }
-  }
-  {
-    // matmul [2, 3]  (model.grad:10: h1    = sigmoid(x @ m1 + b1))
-    let acc_72 = 0;
-    acc_72 += in_x[0] * grad_b4_0;
-    acc_72 += in_x[2] * grad_b4_3;
-    acc_72 += in_x[4] * grad_b4_6;
-    acc_72 += in_x[6] * grad_b4_9;
-    grad_b5[0] = acc_72;
-  }
-  {
-    let acc_72 = 0;
-    acc_72 += in_x[0] * grad_b4_1;
-    acc_72 += in_x[2] * grad_b4_4;
-    acc_72 += in_x[4] * grad_b4_7;
-    acc_72 += in_x[6] * grad_b4_10;
-    grad_b5[1] = acc_72;
-  }
-  {
-    let acc_72 = 0;
-    acc_72 += in_x[0] * grad_b4_2;
-    acc_72 += in_x[2] * grad_b4_5;
-    acc_72 += in_x[4] * grad_b4_8;
-    acc_72 += in_x[6] * grad_b4_11;
-    grad_b5[2] = acc_72;
-  }
-  {
-    let acc_72 = 0;
-    acc_72 += in_x[1] * grad_b4_0;
-    acc_72 += in_x[3] * grad_b4_3;
-    acc_72 += in_x[5] * grad_b4_6;
-    acc_72 += in_x[7] * grad_b4_9;
-    grad_b5[3] = acc_72;
-  }
-  {
-    let acc_72 = 0;
-    acc_72 += in_x[1] * grad_b4_1;
-    acc_72 += in_x[3] * grad_b4_4;
-    acc_72 += in_x[5] * grad_b4_7;
-    acc_72 += in_x[7] * grad_b4_10;
-    grad_b5[4] = acc_72;
-  }
-  {
-    let acc_72 = 0;
-    acc_72 += in_x[1] * grad_b4_2;
-    acc_72 += in_x[3] * grad_b4_5;
-    acc_72 += in_x[5] * grad_b4_8;
-    acc_72 += in_x[7] * grad_b4_11;
-    grad_b5[5] = acc_72;
-  }
-  // sum [3]  (model.grad:10: h1    = sigmoid(x @ m1 + b1))
-  grad_b6[0] = 0;
-  grad_b6[1] = 0;
-  grad_b6[2] = 0;
-  {
-    const v_76 = grad_b4_0;
-    grad_b6[0] = grad_b6[0] + v_76;
-  }
-  {
-    const v_76 = grad_b4_1;
-    grad_b6[1] = grad_b6[1] + v_76;
-  }
-  {
-    const v_76 = grad_b4_2;
-    grad_b6[2] = grad_b6[2] + v_76;
-  }
-  {
-    const v_76 = grad_b4_3;
-    grad_b6[0] = grad_b6[0] + v_76;
-  }
-  {
-    const v_76 = grad_b4_4;
-    grad_b6[1] = grad_b6[1] + v_76;
-  }
-  {
-    const v_76 = grad_b4_5;
-    grad_b6[2] = grad_b6[2] + v_76;
-  }
-  {
-    const v_76 = grad_b4_6;
-    grad_b6[0] = grad_b6[0] + v_76;
-  }
-  {
-    const v_76 = grad_b4_7;
-    grad_b6[1] = grad_b6[1] + v_76;
-  }
-  {
-    const v_76 = grad_b4_8;
-    grad_b6[2] = grad_b6[2] + v_76;
-  }
-  {
-    const v_76 = grad_b4_9;
-    grad_b6[0] = grad_b6[0] + v_76;
-  }
-  {
-    const v_76 = grad_b4_10;
-    grad_b6[1] = grad_b6[1] + v_76;
-  }
-  {
-    const v_76 = grad_b4_11;
-    grad_b6[2] = grad_b6[2] + v_76;
+    const v_63 = grad_b3_3;
+    grad_b4[0] = grad_b4[0] + v_63;
   }
   {
     // matmul [3, 1]  (model.grad:11: y_out = sigmoid(h1 @ m2 + b2))
-    let acc_80 = 0;
-    acc_80 += grad_b0_0 * grad_b3_0;
-    acc_80 += grad_b0_3 * grad_b3_1;
-    acc_80 += grad_b0_6 * grad_b3_2;
-    acc_80 += grad_b0_9 * grad_b3_3;
-    grad_b7[0] = acc_80;
+    let acc_67 = 0;
+    acc_67 += grad_b0_0 * grad_b3_0;
+    acc_67 += grad_b0_3 * grad_b3_1;
+    acc_67 += grad_b0_6 * grad_b3_2;
+    acc_67 += grad_b0_9 * grad_b3_3;
+    grad_b5[0] = acc_67;
   }
   {
-    let acc_80 = 0;
-    acc_80 += grad_b0_1 * grad_b3_0;
-    acc_80 += grad_b0_4 * grad_b3_1;
-    acc_80 += grad_b0_7 * grad_b3_2;
-    acc_80 += grad_b0_10 * grad_b3_3;
-    grad_b7[1] = acc_80;
+    let acc_67 = 0;
+    acc_67 += grad_b0_1 * grad_b3_0;
+    acc_67 += grad_b0_4 * grad_b3_1;
+    acc_67 += grad_b0_7 * grad_b3_2;
+    acc_67 += grad_b0_10 * grad_b3_3;
+    grad_b5[1] = acc_67;
   }
   {
-    let acc_80 = 0;
-    acc_80 += grad_b0_2 * grad_b3_0;
-    acc_80 += grad_b0_5 * grad_b3_1;
-    acc_80 += grad_b0_8 * grad_b3_2;
-    acc_80 += grad_b0_11 * grad_b3_3;
-    grad_b7[2] = acc_80;
-  }
-  // sum [1]  (model.grad:11: y_out = sigmoid(h1 @ m2 + b2))
-  grad_b8[0] = 0;
-  {
-    const v_84 = grad_b3_0;
-    grad_b8[0] = grad_b8[0] + v_84;
+    let acc_67 = 0;
+    acc_67 += grad_b0_2 * grad_b3_0;
+    acc_67 += grad_b0_5 * grad_b3_1;
+    acc_67 += grad_b0_8 * grad_b3_2;
+    acc_67 += grad_b0_11 * grad_b3_3;
+    grad_b5[2] = acc_67;
   }
   {
-    const v_84 = grad_b3_1;
-    grad_b8[0] = grad_b8[0] + v_84;
+    // mul [4, 3]  (model.grad:10: h1    = sigmoid(x @ m1 + b1))
+    let acc_71 = 0;
+    acc_71 += grad_b3_0 * p_m2[0];
+    {
+      const v_72 = acc_71;
+      const t_73 = grad_b0_0;
+      const t_74 = grad_b0_0;
+      const t_75 = 1 - t_74;
+      const t_76 = t_73 * t_75;
+      grad_b6_0 = v_72 * t_76;
+    }
   }
   {
-    const v_84 = grad_b3_2;
-    grad_b8[0] = grad_b8[0] + v_84;
+    let acc_71 = 0;
+    acc_71 += grad_b3_0 * p_m2[1];
+    {
+      const v_72 = acc_71;
+      const t_73 = grad_b0_1;
+      const t_74 = grad_b0_1;
+      const t_75 = 1 - t_74;
+      const t_76 = t_73 * t_75;
+      grad_b6_1 = v_72 * t_76;
+    }
   }
   {
-    const v_84 = grad_b3_3;
-    grad_b8[0] = grad_b8[0] + v_84;
+    let acc_71 = 0;
+    acc_71 += grad_b3_0 * p_m2[2];
+    {
+      const v_72 = acc_71;
+      const t_73 = grad_b0_2;
+      const t_74 = grad_b0_2;
+      const t_75 = 1 - t_74;
+      const t_76 = t_73 * t_75;
+      grad_b6_2 = v_72 * t_76;
+    }
+  }
+  {
+    let acc_71 = 0;
+    acc_71 += grad_b3_1 * p_m2[0];
+    {
+      const v_72 = acc_71;
+      const t_73 = grad_b0_3;
+      const t_74 = grad_b0_3;
+      const t_75 = 1 - t_74;
+      const t_76 = t_73 * t_75;
+      grad_b6_3 = v_72 * t_76;
+    }
+  }
+  {
+    let acc_71 = 0;
+    acc_71 += grad_b3_1 * p_m2[1];
+    {
+      const v_72 = acc_71;
+      const t_73 = grad_b0_4;
+      const t_74 = grad_b0_4;
+      const t_75 = 1 - t_74;
+      const t_76 = t_73 * t_75;
+      grad_b6_4 = v_72 * t_76;
+    }
+  }
+  {
+    let acc_71 = 0;
+    acc_71 += grad_b3_1 * p_m2[2];
+    {
+      const v_72 = acc_71;
+      const t_73 = grad_b0_5;
+      const t_74 = grad_b0_5;
+      const t_75 = 1 - t_74;
+      const t_76 = t_73 * t_75;
+      grad_b6_5 = v_72 * t_76;
+    }
+  }
+  {
+    let acc_71 = 0;
+    acc_71 += grad_b3_2 * p_m2[0];
+    {
+      const v_72 = acc_71;
+      const t_73 = grad_b0_6;
+      const t_74 = grad_b0_6;
+      const t_75 = 1 - t_74;
+      const t_76 = t_73 * t_75;
+      grad_b6_6 = v_72 * t_76;
+    }
+  }
+  {
+    let acc_71 = 0;
+    acc_71 += grad_b3_2 * p_m2[1];
+    {
+      const v_72 = acc_71;
+      const t_73 = grad_b0_7;
+      const t_74 = grad_b0_7;
+      const t_75 = 1 - t_74;
+      const t_76 = t_73 * t_75;
+      grad_b6_7 = v_72 * t_76;
+    }
+  }
+  {
+    let acc_71 = 0;
+    acc_71 += grad_b3_2 * p_m2[2];
+    {
+      const v_72 = acc_71;
+      const t_73 = grad_b0_8;
+      const t_74 = grad_b0_8;
+      const t_75 = 1 - t_74;
+      const t_76 = t_73 * t_75;
+      grad_b6_8 = v_72 * t_76;
+    }
+  }
+  {
+    let acc_71 = 0;
+    acc_71 += grad_b3_3 * p_m2[0];
+    {
+      const v_72 = acc_71;
+      const t_73 = grad_b0_9;
+      const t_74 = grad_b0_9;
+      const t_75 = 1 - t_74;
+      const t_76 = t_73 * t_75;
+      grad_b6_9 = v_72 * t_76;
+    }
+  }
+  {
+    let acc_71 = 0;
+    acc_71 += grad_b3_3 * p_m2[1];
+    {
+      const v_72 = acc_71;
+      const t_73 = grad_b0_10;
+      const t_74 = grad_b0_10;
+      const t_75 = 1 - t_74;
+      const t_76 = t_73 * t_75;
+      grad_b6_10 = v_72 * t_76;
+    }
+  }
+  {
+    let acc_71 = 0;
+    acc_71 += grad_b3_3 * p_m2[2];
+    {
+      const v_72 = acc_71;
+      const t_73 = grad_b0_11;
+      const t_74 = grad_b0_11;
+      const t_75 = 1 - t_74;
+      const t_76 = t_73 * t_75;
+      grad_b6_11 = v_72 * t_76;
+    }
+  }
+  // sum [3]  (model.grad:10: h1    = sigmoid(x @ m1 + b1))
+  grad_b7[0] = 0;
+  grad_b7[1] = 0;
+  grad_b7[2] = 0;
+  {
+    const v_80 = grad_b6_0;
+    grad_b7[0] = grad_b7[0] + v_80;
+  }
+  {
+    const v_80 = grad_b6_1;
+    grad_b7[1] = grad_b7[1] + v_80;
+  }
+  {
+    const v_80 = grad_b6_2;
+    grad_b7[2] = grad_b7[2] + v_80;
+  }
+  {
+    const v_80 = grad_b6_3;
+    grad_b7[0] = grad_b7[0] + v_80;
+  }
+  {
+    const v_80 = grad_b6_4;
+    grad_b7[1] = grad_b7[1] + v_80;
+  }
+  {
+    const v_80 = grad_b6_5;
+    grad_b7[2] = grad_b7[2] + v_80;
+  }
+  {
+    const v_80 = grad_b6_6;
+    grad_b7[0] = grad_b7[0] + v_80;
+  }
+  {
+    const v_80 = grad_b6_7;
+    grad_b7[1] = grad_b7[1] + v_80;
+  }
+  {
+    const v_80 = grad_b6_8;
+    grad_b7[2] = grad_b7[2] + v_80;
+  }
+  {
+    const v_80 = grad_b6_9;
+    grad_b7[0] = grad_b7[0] + v_80;
+  }
+  {
+    const v_80 = grad_b6_10;
+    grad_b7[1] = grad_b7[1] + v_80;
+  }
+  {
+    const v_80 = grad_b6_11;
+    grad_b7[2] = grad_b7[2] + v_80;
+  }
+  {
+    // matmul [2, 3]  (model.grad:10: h1    = sigmoid(x @ m1 + b1))
+    let acc_84 = 0;
+    acc_84 += in_x[0] * grad_b6_0;
+    acc_84 += in_x[2] * grad_b6_3;
+    acc_84 += in_x[4] * grad_b6_6;
+    acc_84 += in_x[6] * grad_b6_9;
+    grad_b8[0] = acc_84;
+  }
+  {
+    let acc_84 = 0;
+    acc_84 += in_x[0] * grad_b6_1;
+    acc_84 += in_x[2] * grad_b6_4;
+    acc_84 += in_x[4] * grad_b6_7;
+    acc_84 += in_x[6] * grad_b6_10;
+    grad_b8[1] = acc_84;
+  }
+  {
+    let acc_84 = 0;
+    acc_84 += in_x[0] * grad_b6_2;
+    acc_84 += in_x[2] * grad_b6_5;
+    acc_84 += in_x[4] * grad_b6_8;
+    acc_84 += in_x[6] * grad_b6_11;
+    grad_b8[2] = acc_84;
+  }
+  {
+    let acc_84 = 0;
+    acc_84 += in_x[1] * grad_b6_0;
+    acc_84 += in_x[3] * grad_b6_3;
+    acc_84 += in_x[5] * grad_b6_6;
+    acc_84 += in_x[7] * grad_b6_9;
+    grad_b8[3] = acc_84;
+  }
+  {
+    let acc_84 = 0;
+    acc_84 += in_x[1] * grad_b6_1;
+    acc_84 += in_x[3] * grad_b6_4;
+    acc_84 += in_x[5] * grad_b6_7;
+    acc_84 += in_x[7] * grad_b6_10;
+    grad_b8[4] = acc_84;
+  }
+  {
+    let acc_84 = 0;
+    acc_84 += in_x[1] * grad_b6_2;
+    acc_84 += in_x[3] * grad_b6_5;
+    acc_84 += in_x[5] * grad_b6_8;
+    acc_84 += in_x[7] * grad_b6_11;
+    grad_b8[5] = acc_84;
   }
   grad_scratch[0] = s_loss_47;
 }
 const grad_result = {
   grads: {
-    ["m1"]: grad_b5,
-    ["b1"]: grad_b6,
-    ["m2"]: grad_b7,
-    ["b2"]: grad_b8
+    ["m1"]: grad_b8,
+    ["b1"]: grad_b7,
+    ["m2"]: grad_b5,
+    ["b2"]: grad_b4
   },
   value: NaN
 };
@@ -1450,7 +1450,7 @@ function valueAndGrad(values) {
 }
 const step_scratch = new Float64Array(5);
 function run_step(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
-  let step_b0_0 = 0, step_b0_1 = 0, step_b0_2 = 0, step_b0_3 = 0, step_b0_4 = 0, step_b0_5 = 0, step_b0_6 = 0, step_b0_7 = 0, step_b0_8 = 0, step_b0_9 = 0, step_b0_10 = 0, step_b0_11 = 0, step_b1_0 = 0, step_b1_1 = 0, step_b1_2 = 0, step_b1_3 = 0, step_b2_0 = 0, step_b2_1 = 0, step_b2_2 = 0, step_b2_3 = 0, step_b3_0 = 0, step_b3_1 = 0, step_b3_2 = 0, step_b3_3 = 0, step_b4_0 = 0, step_b4_1 = 0, step_b4_2 = 0, step_b4_3 = 0, step_b4_4 = 0, step_b4_5 = 0, step_b4_6 = 0, step_b4_7 = 0, step_b4_8 = 0, step_b4_9 = 0, step_b4_10 = 0, step_b4_11 = 0, step_b5_0 = 0, step_b5_1 = 0, step_b5_2 = 0, step_b5_3 = 0, step_b5_4 = 0, step_b5_5 = 0, step_b6_0 = 0, step_b6_1 = 0, step_b6_2 = 0, step_b7_0 = 0, step_b7_1 = 0, step_b7_2 = 0, step_b8_0 = 0;
+  let step_b0_0 = 0, step_b0_1 = 0, step_b0_2 = 0, step_b0_3 = 0, step_b0_4 = 0, step_b0_5 = 0, step_b0_6 = 0, step_b0_7 = 0, step_b0_8 = 0, step_b0_9 = 0, step_b0_10 = 0, step_b0_11 = 0, step_b1_0 = 0, step_b1_1 = 0, step_b1_2 = 0, step_b1_3 = 0, step_b2_0 = 0, step_b2_1 = 0, step_b2_2 = 0, step_b2_3 = 0, step_b3_0 = 0, step_b3_1 = 0, step_b3_2 = 0, step_b3_3 = 0, step_b4_0 = 0, step_b5_0 = 0, step_b5_1 = 0, step_b5_2 = 0, step_b6_0 = 0, step_b6_1 = 0, step_b6_2 = 0, step_b6_3 = 0, step_b6_4 = 0, step_b6_5 = 0, step_b6_6 = 0, step_b6_7 = 0, step_b6_8 = 0, step_b6_9 = 0, step_b6_10 = 0, step_b6_11 = 0, step_b7_0 = 0, step_b7_1 = 0, step_b7_2 = 0, step_b8_0 = 0, step_b8_1 = 0, step_b8_2 = 0, step_b8_3 = 0, step_b8_4 = 0, step_b8_5 = 0;
   {
     // h1 [4, 3]  (model.grad:10: h1    = sigmoid(x @ m1 + b1))
     let acc_88 = 0;
@@ -1717,309 +1717,309 @@ function run_step(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     const t_114 = t_109 * t_113;
     step_b3_3 = -t_114;
   }
+  // sum [1]  (model.grad:11: y_out = sigmoid(h1 @ m2 + b2))
+  step_b4_0 = 0;
   {
-    // mul [4, 3]  (model.grad:10: h1    = sigmoid(x @ m1 + b1))
-    let acc_118 = 0;
-    acc_118 += step_b3_0 * p_m2[0];
-    {
-      const v_119 = acc_118;
-      const t_120 = step_b0_0;
-      const t_121 = step_b0_0;
-      const t_122 = 1 - t_121;
-      const t_123 = t_120 * t_122;
-      step_b4_0 = v_119 * t_123;
-    }
+    const v_118 = step_b3_0;
+    step_b4_0 = step_b4_0 + v_118;
   }
   {
-    let acc_118 = 0;
-    acc_118 += step_b3_0 * p_m2[1];
-    {
-      const v_119 = acc_118;
-      const t_120 = step_b0_1;
-      const t_121 = step_b0_1;
-      const t_122 = 1 - t_121;
-      const t_123 = t_120 * t_122;
-      step_b4_1 = v_119 * t_123;
-    }
+    const v_118 = step_b3_1;
+    step_b4_0 = step_b4_0 + v_118;
   }
   {
-    let acc_118 = 0;
-    acc_118 += step_b3_0 * p_m2[2];
-    {
-      const v_119 = acc_118;
-      const t_120 = step_b0_2;
-      const t_121 = step_b0_2;
-      const t_122 = 1 - t_121;
-      const t_123 = t_120 * t_122;
-      step_b4_2 = v_119 * t_123;
-    }
+    const v_118 = step_b3_2;
+    step_b4_0 = step_b4_0 + v_118;
   }
   {
-    let acc_118 = 0;
-    acc_118 += step_b3_1 * p_m2[0];
-    {
-      const v_119 = acc_118;
-      const t_120 = step_b0_3;
-      const t_121 = step_b0_3;
-      const t_122 = 1 - t_121;
-      const t_123 = t_120 * t_122;
-      step_b4_3 = v_119 * t_123;
-    }
-  }
-  {
-    let acc_118 = 0;
-    acc_118 += step_b3_1 * p_m2[1];
-    {
-      const v_119 = acc_118;
-      const t_120 = step_b0_4;
-      const t_121 = step_b0_4;
-      const t_122 = 1 - t_121;
-      const t_123 = t_120 * t_122;
-      step_b4_4 = v_119 * t_123;
-    }
-  }
-  {
-    let acc_118 = 0;
-    acc_118 += step_b3_1 * p_m2[2];
-    {
-      const v_119 = acc_118;
-      const t_120 = step_b0_5;
-      const t_121 = step_b0_5;
-      const t_122 = 1 - t_121;
-      const t_123 = t_120 * t_122;
-      step_b4_5 = v_119 * t_123;
-    }
-  }
-  {
-    let acc_118 = 0;
-    acc_118 += step_b3_2 * p_m2[0];
-    {
-      const v_119 = acc_118;
-      const t_120 = step_b0_6;
-      const t_121 = step_b0_6;
-      const t_122 = 1 - t_121;
-      const t_123 = t_120 * t_122;
-      step_b4_6 = v_119 * t_123;
-    }
-  }
-  {
-    let acc_118 = 0;
-    acc_118 += step_b3_2 * p_m2[1];
-    {
-      const v_119 = acc_118;
-      const t_120 = step_b0_7;
-      const t_121 = step_b0_7;
-      const t_122 = 1 - t_121;
-      const t_123 = t_120 * t_122;
-      step_b4_7 = v_119 * t_123;
-    }
-  }
-  {
-    let acc_118 = 0;
-    acc_118 += step_b3_2 * p_m2[2];
-    {
-      const v_119 = acc_118;
-      const t_120 = step_b0_8;
-      const t_121 = step_b0_8;
-      const t_122 = 1 - t_121;
-      const t_123 = t_120 * t_122;
-      step_b4_8 = v_119 * t_123;
-    }
-  }
-  {
-    let acc_118 = 0;
-    acc_118 += step_b3_3 * p_m2[0];
-    {
-      const v_119 = acc_118;
-      const t_120 = step_b0_9;
-      const t_121 = step_b0_9;
-      const t_122 = 1 - t_121;
-      const t_123 = t_120 * t_122;
-      step_b4_9 = v_119 * t_123;
-    }
-  }
-  {
-    let acc_118 = 0;
-    acc_118 += step_b3_3 * p_m2[1];
-    {
-      const v_119 = acc_118;
-      const t_120 = step_b0_10;
-      const t_121 = step_b0_10;
-      const t_122 = 1 - t_121;
-      const t_123 = t_120 * t_122;
-      step_b4_10 = v_119 * t_123;
-    }
-  }
-  {
-    let acc_118 = 0;
-    acc_118 += step_b3_3 * p_m2[2];
-    {
-      const v_119 = acc_118;
-      const t_120 = step_b0_11;
-      const t_121 = step_b0_11;
-      const t_122 = 1 - t_121;
-      const t_123 = t_120 * t_122;
-      step_b4_11 = v_119 * t_123;
-    }
-  }
-  {
-    // matmul [2, 3]  (model.grad:10: h1    = sigmoid(x @ m1 + b1))
-    let acc_127 = 0;
-    acc_127 += in_x[0] * step_b4_0;
-    acc_127 += in_x[2] * step_b4_3;
-    acc_127 += in_x[4] * step_b4_6;
-    acc_127 += in_x[6] * step_b4_9;
-    step_b5_0 = acc_127;
-  }
-  {
-    let acc_127 = 0;
-    acc_127 += in_x[0] * step_b4_1;
-    acc_127 += in_x[2] * step_b4_4;
-    acc_127 += in_x[4] * step_b4_7;
-    acc_127 += in_x[6] * step_b4_10;
-    step_b5_1 = acc_127;
-  }
-  {
-    let acc_127 = 0;
-    acc_127 += in_x[0] * step_b4_2;
-    acc_127 += in_x[2] * step_b4_5;
-    acc_127 += in_x[4] * step_b4_8;
-    acc_127 += in_x[6] * step_b4_11;
-    step_b5_2 = acc_127;
-  }
-  {
-    let acc_127 = 0;
-    acc_127 += in_x[1] * step_b4_0;
-    acc_127 += in_x[3] * step_b4_3;
-    acc_127 += in_x[5] * step_b4_6;
-    acc_127 += in_x[7] * step_b4_9;
-    step_b5_3 = acc_127;
-  }
-  {
-    let acc_127 = 0;
-    acc_127 += in_x[1] * step_b4_1;
-    acc_127 += in_x[3] * step_b4_4;
-    acc_127 += in_x[5] * step_b4_7;
-    acc_127 += in_x[7] * step_b4_10;
-    step_b5_4 = acc_127;
-  }
-  {
-    let acc_127 = 0;
-    acc_127 += in_x[1] * step_b4_2;
-    acc_127 += in_x[3] * step_b4_5;
-    acc_127 += in_x[5] * step_b4_8;
-    acc_127 += in_x[7] * step_b4_11;
-    step_b5_5 = acc_127;
-  }
-  // sum [3]  (model.grad:10: h1    = sigmoid(x @ m1 + b1))
-  step_b6_0 = 0;
-  step_b6_1 = 0;
-  step_b6_2 = 0;
-  {
-    const v_131 = step_b4_0;
-    step_b6_0 = step_b6_0 + v_131;
-  }
-  {
-    const v_131 = step_b4_1;
-    step_b6_1 = step_b6_1 + v_131;
-  }
-  {
-    const v_131 = step_b4_2;
-    step_b6_2 = step_b6_2 + v_131;
-  }
-  {
-    const v_131 = step_b4_3;
-    step_b6_0 = step_b6_0 + v_131;
-  }
-  {
-    const v_131 = step_b4_4;
-    step_b6_1 = step_b6_1 + v_131;
-  }
-  {
-    const v_131 = step_b4_5;
-    step_b6_2 = step_b6_2 + v_131;
-  }
-  {
-    const v_131 = step_b4_6;
-    step_b6_0 = step_b6_0 + v_131;
-  }
-  {
-    const v_131 = step_b4_7;
-    step_b6_1 = step_b6_1 + v_131;
-  }
-  {
-    const v_131 = step_b4_8;
-    step_b6_2 = step_b6_2 + v_131;
-  }
-  {
-    const v_131 = step_b4_9;
-    step_b6_0 = step_b6_0 + v_131;
-  }
-  {
-    const v_131 = step_b4_10;
-    step_b6_1 = step_b6_1 + v_131;
-  }
-  {
-    const v_131 = step_b4_11;
-    step_b6_2 = step_b6_2 + v_131;
+    const v_118 = step_b3_3;
+    step_b4_0 = step_b4_0 + v_118;
   }
   {
     // matmul [3, 1]  (model.grad:11: y_out = sigmoid(h1 @ m2 + b2))
-    let acc_135 = 0;
-    acc_135 += step_b0_0 * step_b3_0;
-    acc_135 += step_b0_3 * step_b3_1;
-    acc_135 += step_b0_6 * step_b3_2;
-    acc_135 += step_b0_9 * step_b3_3;
-    step_b7_0 = acc_135;
+    let acc_122 = 0;
+    acc_122 += step_b0_0 * step_b3_0;
+    acc_122 += step_b0_3 * step_b3_1;
+    acc_122 += step_b0_6 * step_b3_2;
+    acc_122 += step_b0_9 * step_b3_3;
+    step_b5_0 = acc_122;
   }
   {
-    let acc_135 = 0;
-    acc_135 += step_b0_1 * step_b3_0;
-    acc_135 += step_b0_4 * step_b3_1;
-    acc_135 += step_b0_7 * step_b3_2;
-    acc_135 += step_b0_10 * step_b3_3;
-    step_b7_1 = acc_135;
+    let acc_122 = 0;
+    acc_122 += step_b0_1 * step_b3_0;
+    acc_122 += step_b0_4 * step_b3_1;
+    acc_122 += step_b0_7 * step_b3_2;
+    acc_122 += step_b0_10 * step_b3_3;
+    step_b5_1 = acc_122;
   }
   {
-    let acc_135 = 0;
-    acc_135 += step_b0_2 * step_b3_0;
-    acc_135 += step_b0_5 * step_b3_1;
-    acc_135 += step_b0_8 * step_b3_2;
-    acc_135 += step_b0_11 * step_b3_3;
-    step_b7_2 = acc_135;
-  }
-  // sum [1]  (model.grad:11: y_out = sigmoid(h1 @ m2 + b2))
-  step_b8_0 = 0;
-  {
-    const v_139 = step_b3_0;
-    step_b8_0 = step_b8_0 + v_139;
+    let acc_122 = 0;
+    acc_122 += step_b0_2 * step_b3_0;
+    acc_122 += step_b0_5 * step_b3_1;
+    acc_122 += step_b0_8 * step_b3_2;
+    acc_122 += step_b0_11 * step_b3_3;
+    step_b5_2 = acc_122;
   }
   {
-    const v_139 = step_b3_1;
-    step_b8_0 = step_b8_0 + v_139;
+    // mul [4, 3]  (model.grad:10: h1    = sigmoid(x @ m1 + b1))
+    let acc_126 = 0;
+    acc_126 += step_b3_0 * p_m2[0];
+    {
+      const v_127 = acc_126;
+      const t_128 = step_b0_0;
+      const t_129 = step_b0_0;
+      const t_130 = 1 - t_129;
+      const t_131 = t_128 * t_130;
+      step_b6_0 = v_127 * t_131;
+    }
   }
   {
-    const v_139 = step_b3_2;
-    step_b8_0 = step_b8_0 + v_139;
+    let acc_126 = 0;
+    acc_126 += step_b3_0 * p_m2[1];
+    {
+      const v_127 = acc_126;
+      const t_128 = step_b0_1;
+      const t_129 = step_b0_1;
+      const t_130 = 1 - t_129;
+      const t_131 = t_128 * t_130;
+      step_b6_1 = v_127 * t_131;
+    }
   }
   {
-    const v_139 = step_b3_3;
-    step_b8_0 = step_b8_0 + v_139;
+    let acc_126 = 0;
+    acc_126 += step_b3_0 * p_m2[2];
+    {
+      const v_127 = acc_126;
+      const t_128 = step_b0_2;
+      const t_129 = step_b0_2;
+      const t_130 = 1 - t_129;
+      const t_131 = t_128 * t_130;
+      step_b6_2 = v_127 * t_131;
+    }
+  }
+  {
+    let acc_126 = 0;
+    acc_126 += step_b3_1 * p_m2[0];
+    {
+      const v_127 = acc_126;
+      const t_128 = step_b0_3;
+      const t_129 = step_b0_3;
+      const t_130 = 1 - t_129;
+      const t_131 = t_128 * t_130;
+      step_b6_3 = v_127 * t_131;
+    }
+  }
+  {
+    let acc_126 = 0;
+    acc_126 += step_b3_1 * p_m2[1];
+    {
+      const v_127 = acc_126;
+      const t_128 = step_b0_4;
+      const t_129 = step_b0_4;
+      const t_130 = 1 - t_129;
+      const t_131 = t_128 * t_130;
+      step_b6_4 = v_127 * t_131;
+    }
+  }
+  {
+    let acc_126 = 0;
+    acc_126 += step_b3_1 * p_m2[2];
+    {
+      const v_127 = acc_126;
+      const t_128 = step_b0_5;
+      const t_129 = step_b0_5;
+      const t_130 = 1 - t_129;
+      const t_131 = t_128 * t_130;
+      step_b6_5 = v_127 * t_131;
+    }
+  }
+  {
+    let acc_126 = 0;
+    acc_126 += step_b3_2 * p_m2[0];
+    {
+      const v_127 = acc_126;
+      const t_128 = step_b0_6;
+      const t_129 = step_b0_6;
+      const t_130 = 1 - t_129;
+      const t_131 = t_128 * t_130;
+      step_b6_6 = v_127 * t_131;
+    }
+  }
+  {
+    let acc_126 = 0;
+    acc_126 += step_b3_2 * p_m2[1];
+    {
+      const v_127 = acc_126;
+      const t_128 = step_b0_7;
+      const t_129 = step_b0_7;
+      const t_130 = 1 - t_129;
+      const t_131 = t_128 * t_130;
+      step_b6_7 = v_127 * t_131;
+    }
+  }
+  {
+    let acc_126 = 0;
+    acc_126 += step_b3_2 * p_m2[2];
+    {
+      const v_127 = acc_126;
+      const t_128 = step_b0_8;
+      const t_129 = step_b0_8;
+      const t_130 = 1 - t_129;
+      const t_131 = t_128 * t_130;
+      step_b6_8 = v_127 * t_131;
+    }
+  }
+  {
+    let acc_126 = 0;
+    acc_126 += step_b3_3 * p_m2[0];
+    {
+      const v_127 = acc_126;
+      const t_128 = step_b0_9;
+      const t_129 = step_b0_9;
+      const t_130 = 1 - t_129;
+      const t_131 = t_128 * t_130;
+      step_b6_9 = v_127 * t_131;
+    }
+  }
+  {
+    let acc_126 = 0;
+    acc_126 += step_b3_3 * p_m2[1];
+    {
+      const v_127 = acc_126;
+      const t_128 = step_b0_10;
+      const t_129 = step_b0_10;
+      const t_130 = 1 - t_129;
+      const t_131 = t_128 * t_130;
+      step_b6_10 = v_127 * t_131;
+    }
+  }
+  {
+    let acc_126 = 0;
+    acc_126 += step_b3_3 * p_m2[2];
+    {
+      const v_127 = acc_126;
+      const t_128 = step_b0_11;
+      const t_129 = step_b0_11;
+      const t_130 = 1 - t_129;
+      const t_131 = t_128 * t_130;
+      step_b6_11 = v_127 * t_131;
+    }
+  }
+  // sum [3]  (model.grad:10: h1    = sigmoid(x @ m1 + b1))
+  step_b7_0 = 0;
+  step_b7_1 = 0;
+  step_b7_2 = 0;
+  {
+    const v_135 = step_b6_0;
+    step_b7_0 = step_b7_0 + v_135;
+  }
+  {
+    const v_135 = step_b6_1;
+    step_b7_1 = step_b7_1 + v_135;
+  }
+  {
+    const v_135 = step_b6_2;
+    step_b7_2 = step_b7_2 + v_135;
+  }
+  {
+    const v_135 = step_b6_3;
+    step_b7_0 = step_b7_0 + v_135;
+  }
+  {
+    const v_135 = step_b6_4;
+    step_b7_1 = step_b7_1 + v_135;
+  }
+  {
+    const v_135 = step_b6_5;
+    step_b7_2 = step_b7_2 + v_135;
+  }
+  {
+    const v_135 = step_b6_6;
+    step_b7_0 = step_b7_0 + v_135;
+  }
+  {
+    const v_135 = step_b6_7;
+    step_b7_1 = step_b7_1 + v_135;
+  }
+  {
+    const v_135 = step_b6_8;
+    step_b7_2 = step_b7_2 + v_135;
+  }
+  {
+    const v_135 = step_b6_9;
+    step_b7_0 = step_b7_0 + v_135;
+  }
+  {
+    const v_135 = step_b6_10;
+    step_b7_1 = step_b7_1 + v_135;
+  }
+  {
+    const v_135 = step_b6_11;
+    step_b7_2 = step_b7_2 + v_135;
+  }
+  {
+    // matmul [2, 3]  (model.grad:10: h1    = sigmoid(x @ m1 + b1))
+    let acc_139 = 0;
+    acc_139 += in_x[0] * step_b6_0;
+    acc_139 += in_x[2] * step_b6_3;
+    acc_139 += in_x[4] * step_b6_6;
+    acc_139 += in_x[6] * step_b6_9;
+    step_b8_0 = acc_139;
+  }
+  {
+    let acc_139 = 0;
+    acc_139 += in_x[0] * step_b6_1;
+    acc_139 += in_x[2] * step_b6_4;
+    acc_139 += in_x[4] * step_b6_7;
+    acc_139 += in_x[6] * step_b6_10;
+    step_b8_1 = acc_139;
+  }
+  {
+    let acc_139 = 0;
+    acc_139 += in_x[0] * step_b6_2;
+    acc_139 += in_x[2] * step_b6_5;
+    acc_139 += in_x[4] * step_b6_8;
+    acc_139 += in_x[6] * step_b6_11;
+    step_b8_2 = acc_139;
+  }
+  {
+    let acc_139 = 0;
+    acc_139 += in_x[1] * step_b6_0;
+    acc_139 += in_x[3] * step_b6_3;
+    acc_139 += in_x[5] * step_b6_6;
+    acc_139 += in_x[7] * step_b6_9;
+    step_b8_3 = acc_139;
+  }
+  {
+    let acc_139 = 0;
+    acc_139 += in_x[1] * step_b6_1;
+    acc_139 += in_x[3] * step_b6_4;
+    acc_139 += in_x[5] * step_b6_7;
+    acc_139 += in_x[7] * step_b6_10;
+    step_b8_4 = acc_139;
+  }
+  {
+    let acc_139 = 0;
+    acc_139 += in_x[1] * step_b6_2;
+    acc_139 += in_x[3] * step_b6_5;
+    acc_139 += in_x[5] * step_b6_8;
+    acc_139 += in_x[7] * step_b6_11;
+    step_b8_5 = acc_139;
   }
   step_scratch[0] = s_loss_102;
-  p_m1[0] -= step_b5_0;
-  p_m1[1] -= step_b5_1;
-  p_m1[2] -= step_b5_2;
-  p_m1[3] -= step_b5_3;
-  p_m1[4] -= step_b5_4;
-  p_m1[5] -= step_b5_5;
-  p_b1[0] -= step_b6_0;
-  p_b1[1] -= step_b6_1;
-  p_b1[2] -= step_b6_2;
-  p_m2[0] -= step_b7_0;
-  p_m2[1] -= step_b7_1;
-  p_m2[2] -= step_b7_2;
-  p_b2[0] -= step_b8_0;
+  p_m1[0] -= step_b8_0;
+  p_m1[1] -= step_b8_1;
+  p_m1[2] -= step_b8_2;
+  p_m1[3] -= step_b8_3;
+  p_m1[4] -= step_b8_4;
+  p_m1[5] -= step_b8_5;
+  p_b1[0] -= step_b7_0;
+  p_b1[1] -= step_b7_1;
+  p_b1[2] -= step_b7_2;
+  p_m2[0] -= step_b5_0;
+  p_m2[1] -= step_b5_1;
+  p_m2[2] -= step_b5_2;
+  p_b2[0] -= step_b4_0;
 }
 function stepImpl(values) {
   if (typeof values !== "object" || values === null) {
