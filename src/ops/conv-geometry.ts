@@ -54,7 +54,7 @@ function checkRanks(fn: string, rank: number, x: Shape, w: Shape, wLayout: [stri
 /** Known spatial sizes of `s` (from axis 2), or a located error. */
 function spatial(fn: string, what: string, s: Shape, span: Span | undefined): number[] {
   const sizes = s.slice(2);
-  if (!sizes.every((d): d is number => typeof d === "number" && d >= 1)) fail("E0254", span, fn, `${what}'s spatial sizes`, formatShape(s));
+  if (!sizes.every((d): d is number => typeof d === "number" && d >= 1)) fail("E0254", span, fn, `${what}${what.endsWith("s") ? "'" : "'s"} spatial sizes`, formatShape(s));
   return sizes as number[];
 }
 
