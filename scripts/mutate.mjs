@@ -31,16 +31,26 @@ const patterns = targets.map((t) => {
 // of the suite can kill a mutant these miss, but it would take hours. GRADC_MUTATE_TESTS
 // overrides (a comma-separated list of globs; `!glob` leaves files out).
 const testsFor = {
-  "src/ops": ["test/gradcheck/**/*.test.ts", "test/ops/**/*.test.ts", "test/builtins/**/*.test.ts", "test/conv/**/*.test.ts", "test/gather/**/*.test.ts", "test/shapes/**/*.test.ts", "test/constants/**/*.test.ts"],
+  // Diagnostics first (fast, and the only tests that kill a mutated message); not the
+  // CLI tests (they run dist/, which never holds the mutant) nor the allocation ones (V8
+  // child processes). gradcheck/ops.test.ts builds its conv table with convOutSize while
+  // collected, so mutants it reaches there are static: they run every listed test.
+  "src/ops/conv-geometry.ts": ["test/conv/errors.test.ts", "test/ops/**/*.test.ts", "test/conv/programs.test.ts", "test/gradcheck/ops.test.ts"],
+  "src/ops/elementwise.ts": ["test/gradcheck/**/*.test.ts", "test/builtins/**/*.test.ts"],
+  "src/ops": ["test/conv/errors.test.ts", "test/shapes/**/*.test.ts", "!test/conv/cli.test.ts", "!test/gather/cli.test.ts", "!test/**/allocation.test.ts", "test/gradcheck/**/*.test.ts", "test/ops/**/*.test.ts", "test/builtins/**/*.test.ts", "test/conv/**/*.test.ts", "test/gather/**/*.test.ts", "test/constants/**/*.test.ts"],
   "src/autodiff": ["test/autodiff/**/*.test.ts", "test/gradcheck/**/*.test.ts", "test/hardening/where.test.ts", "test/hardening/stability.test.ts"],
   "src/simplify": ["test/simplify/simplify.test.ts", "test/simplify/driver.test.ts", "test/simplify/training.test.ts"],
   // Not test/codegen: its files check speed and allocation in V8 child processes (tens of
   // seconds per mutant). Not the differential suite either (35 s per surviving mutant here):
   // golden compares the emitted code, test/schedule what the plan costs and its values.
   "src/schedule": ["test/golden/golden.test.ts", "test/schedule/**/*.test.ts"],
-"src/codegen/optimizers.ts": ["test/optimizers/**/*.test.ts", "test/golden/**/*.test.ts"],
+  "src/codegen/optimizers.ts": ["test/optimizers/**/*.test.ts", "test/golden/**/*.test.ts"],
 };
-const tests = process.env.GRADC_MUTATE_TESTS ?? [...new Set(targets.flatMap((t) => testsFor[t.replace(/\/$/, "")] ?? testsFor[t.replace(/\/[^/]*$/, "")] ?? []))].join(",");
+const listFor = (t) => {
+  const path = t.replace(/:\d+-\d+$/, "").replace(/\/$/, "");
+  return testsFor[path] ?? testsFor[path.replace(/\/[^/]*$/, "")] ?? [];
+};
+const tests = process.env.GRADC_MUTATE_TESTS ?? [...new Set(targets.flatMap(listFor))].join(",");
 // The simplifier's fast-check property runs 100 cases per mutant instead of 1,000.
 const env = { GRADC_PROPERTY_RUNS: "100", ...process.env, ...(tests ? { GRADC_MUTATE_TESTS: tests } : {}) };
 const incrementalFile = `reports/mutation/${targets.map((t) => t.replace(/^src\//, "").replace(/[/.:]+/g, "-")).join("+")}.incremental.json`;

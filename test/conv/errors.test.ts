@@ -61,6 +61,8 @@ const cases: [title: string, source: string, code: string, line: number, column:
     /conv2d: the weights' spatial sizes must be known sizes, but this is \[1, 1, 0, 3\]/],
   ["conv1d empty output", "input x: [1, 1, 4]\nparam w: [1, 1, 5]\ny = conv1d(x, w, padding = 0)", "E0252", 3, 5,
     /conv1d: the output would be empty: the 5 kernel \(spread by its dilation\) is larger than the 4 padded input/],
+  ["empty output past the padding", "input x: [1, 1, 4, 9]\nparam w: [1, 1, 7, 3]\ny = conv2d(x, w, padding = 1)", "E0252", 3, 5,
+    /conv2d: the output would be empty: the 7x3 kernel \(spread by its dilation\) is larger than the 6x11 padded input/],
   ["avgpool2d_grad plane", "input g: [1, 3, 3, 3]\ny = avgpool2d_grad(g, 8, 8)", "E0255", 2, 5,
     /avgpool2d_grad: the output gradient `g` is \[1, 3, 3, 3\], but must be \[1, 3, 4, 4\]/],
 ];
@@ -82,4 +84,11 @@ describe("convolution diagnostics at their exact position", () => {
       expect(g.rendered).toMatch(/\n\s*\^+/);
     });
   }
+});
+
+describe("the smallest outputs are not errors", () => {
+  it("a kernel as large as the input gives one position; a 1x1 transposed convolution gives 1x1", () => {
+    expect(compile("input x: [1, 1, 3]\nparam w: [1, 1, 3]\ny = conv1d(x, w)\noutput y").meta.outputs[0]!.shape).toEqual([1, 1, 1]);
+    expect(compile("input x: [1, 2, 1, 1]\nparam w: [2, 3, 1, 1]\ny = conv_transpose2d(x, w)\noutput y").meta.outputs[0]!.shape).toEqual([1, 3, 1, 1]);
+  });
 });
