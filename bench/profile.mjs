@@ -15,6 +15,7 @@ const workloads = {
   W2: { model: "w2-mlp", call: "step", data: `(await import(${JSON.stringify(new URL("./w2-mlp.mjs", import.meta.url).href)})).w2Data()` },
   W3: { model: "w3-grad", call: "forward", data: `(await import(${JSON.stringify(new URL("./w3-grad.mjs", import.meta.url).href)})).w3Data()` },
   W4: { model: "w4-cnn", call: "step", data: `(await import(${JSON.stringify(new URL("./w4-cnn.mjs", import.meta.url).href)})).w4Data()` },
+  W6: { model: "w6-gru", call: "step", data: `(await import(${JSON.stringify(new URL("./w6-gru.mjs", import.meta.url).href)})).w6Data()`, values: "{ ids: d.ids, target: d.target }" },
 };
 
 const id = (process.argv[2] ?? "").toUpperCase();
@@ -35,7 +36,7 @@ writeFileSync(modelFile, text);
 writeFileSync(join(dir, "target.mjs"), `
 import * as model from "./${w.model}.mjs";
 const d = ${w.data};
-const values = { x: d.x, y: d.y };
+const values = ${w.values ?? "{ x: d.x, y: d.y }"};
 let s = 0;
 const run = (ms) => {
   const end = performance.now() + ms;

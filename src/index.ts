@@ -8,7 +8,7 @@ import { fail, GradcError, InternalError } from "./diagnostics";
 import { checkGradients, findIdInputs, rememberFrozenParams, rememberIdInputs, type CheckableModel, type GradcheckOptions, type GradcheckResult } from "./gradcheck";
 import type { Shape } from "./ir";
 import { lowerProgram, lowerSource, requireReadableDims, trainable, type LoweredProgram } from "./lower";
-import { Builder } from "./ops";
+import { Builder, mergeLoops } from "./ops";
 import { printExpression } from "./print";
 import { readsTraining, simplify, specialiseTraining } from "./simplify";
 import { keywords, parseExpression, type Expr, type Program } from "./syntax";
@@ -147,7 +147,8 @@ export function buildModel(program: LoweredProgram): ModelIR {
   const objective = program.objective?.node;
   // Frozen params are never differentiated: no gradient code exists for them.
   const grads = objective ? gradients(b, objective, trainable(program.params).map((p) => p.node)) : undefined;
-  const roots = [...outputs, ...(objective ? [objective] : []), ...(grads ?? [])];
+  // (a loop's gradient reads what its forward steps saved: one loop computes both)
+  const roots = mergeLoops(b, [...outputs, ...(objective ? [objective] : []), ...(grads ?? [])]);
   const simple = simplify(program.graph, roots);
   const k = outputs.length;
   const model: ModelIR = {

@@ -42,7 +42,7 @@ const notInteger: GradDomain["avoid"] = (xs) => xs.every((x) => Math.abs(x - Mat
 const notZero: GradDomain["avoid"] = (xs) => xs.every((x) => Math.abs(x) > 0.05);
 
 export const neg = unary("neg", (x) => -x, (b, g) => [b.neg(g)], (x) => js.unary("-", x));
-Object.assign(neg, { print: { kind: "prefix", symbol: "-" } });
+Object.assign(neg, { print: { kind: "prefix", symbol: "-" }, props: { cheap: true } });
 
 export const exp = unary("exp", Math.exp, (b, g, y) => [b.mul(g, y)], m("exp"));
 // At zero, as PyTorch (grad / self, grad / (self + 1), grad / (2 * result)): log'(0) and
@@ -115,10 +115,11 @@ function binaryOp(
 
 const infix = (symbol: string, precedence: number) => ({ kind: "infix", symbol, precedence }) as const;
 
-export const add = binaryOp("add", (a, b) => a + b, (_b, g) => [g, g], (a, b) => js.binary("+", a, b), infix("+", 1), { props: { commutative: true } });
-export const sub = binaryOp("sub", (a, b) => a - b, (b, g) => [g, b.neg(g)], (a, b) => js.binary("-", a, b), infix("-", 1));
+// (cheap: arithmetic a loop's gradient recomputes from saved values rather than saving)
+export const add = binaryOp("add", (a, b) => a + b, (_b, g) => [g, g], (a, b) => js.binary("+", a, b), infix("+", 1), { props: { commutative: true, cheap: true } });
+export const sub = binaryOp("sub", (a, b) => a - b, (b, g) => [g, b.neg(g)], (a, b) => js.binary("-", a, b), infix("-", 1), { props: { cheap: true } });
 export const mul = binaryOp("mul", (a, b) => a * b,
-  (b, g, y) => [b.mul(g, y.inputs[1]!), b.mul(g, y.inputs[0]!)], (a, b) => js.binary("*", a, b), infix("*", 2), { props: { commutative: true } });
+  (b, g, y) => [b.mul(g, y.inputs[1]!), b.mul(g, y.inputs[0]!)], (a, b) => js.binary("*", a, b), infix("*", 2), { props: { commutative: true, cheap: true } });
 /** a / b. d/da = g / b; d/db = -(g * y) / b with y = a / b: PyTorch's div backward
  *  (-grad * (self / other) / other) in another order. At b = 0 both are infinite (d/db
  *  for a != 0) and d/db is NaN for a = 0 (0 / 0), in PyTorch too. */
@@ -198,7 +199,7 @@ function comparison(name: string, symbol: string, jsOp: string, scalar: (a: numb
     // `+(a < b)` converts without a branch: on data of mixed signs (a relu mask) a
     // conditional mispredicts half the time and ran 2.3x slower.
     (a, b) => js.unary("+", js.binary(jsOp, a, b)), infix(symbol, 0),
-    { props: { boolean: true, commutative: name === "eq" || name === "ne" } });
+    { props: { boolean: true, cheap: true, commutative: name === "eq" || name === "ne" } });
 }
 export const lt = comparison("lt", "<", "<", (a, b) => a < b);
 export const le = comparison("le", "<=", "<=", (a, b) => a <= b);
@@ -218,6 +219,7 @@ export const where: ElementwiseDef = {
   },
   emit: (args) => js.conditional(js.binary("!==", args[0]!, js.num(0)), args[1]!, args[2]!),
   print: { kind: "call", fn: "where" },
+  props: { cheap: true },
   gradDomain: [{ lo: -1, hi: 1, avoid: notZero }, { lo: -2, hi: 2 }, { lo: -2, hi: 2 }],
 };
 

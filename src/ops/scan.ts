@@ -7,11 +7,14 @@
 // Its derivative is ONE scan running the other way over the saved carries, whose body is
 // the cell's vjp: its carries are the carries' cotangents and a sum per captured value,
 // its ys the slices' cotangents (src/autodiff hands it every output's cotangent at once).
+// What the vjp reads of a step (products, transcendental values) the forward loop saves
+// as extra ys, so the backward body never recomputes the cell; `mergeLoops` makes the
+// loop and its saving twin one loop.
 // The derivative is again a scan, so it differentiates again.
 
 import { fail, InternalError, type Span } from "../diagnostics";
 import {
-  dimAdd, dimMul, dimProduct, dimSub, evalDim, formatShape, numel, sameShape, topoSort,
+  attrKey, dimAdd, dimMul, dimProduct, dimSub, evalDim, formatShape, nodesWithBodies, numel, sameShape, topoSort,
   type Attrs, type Body, type Dim, type Node, type OpDef, type Shape, type Tensor,
 } from "../ir";
 import { gradients } from "../autodiff/reverse";
@@ -235,11 +238,13 @@ function substituteAll(b: Builder, roots: readonly Node[], map: Map<Node, Node>)
 /**
  * The vjp of a loop, given the cotangents `gs` of its outputs (final carries, stacked ys).
  * prev_i[t] is the carry i fed to step t: a y of the loop when it saves it (the user's
- * scan does), else from the same loop saving its carries as extra ys. One loop running the other way carries a_i, the cotangent of carry
+ * scan does), else from the same loop saving its carries as extra ys. One loop running
+ * the other way carries a_i, the cotangent of carry
  * i after step t (starting from the final carry's cotangent), and one sum per captured
  * value; its body is the cell's vjp at (prev[t], xs[t]) on (a, gY[t]): a_i becomes the
  * cotangent of the carry fed to step t, the sums grow, and the slices' cotangents are its
- * ys. Its final carries are the inits' and the captures' cotangents.
+ * ys. Its final carries are the inits' and the captures' cotangents. The body reads the
+ * step's residuals (residualsOf) as slices of ys the forward loop saves.
  */
 function scanVjp(b: Builder, gs: readonly (Node | null | undefined)[], node: Node, needed: readonly boolean[]): (Node | null)[] {
   const body = node.body!;
@@ -250,21 +255,6 @@ function scanVjp(b: Builder, gs: readonly (Node | null | undefined)[], node: Nod
   const results = body.results;
   const ys = results.slice(m);
   const n = ys.length;
-
-  // The carry fed to each step: a y of the loop itself (the user's scan saves it), else
-  // from the same loop saving its carries as extra ys.
-  const prevs: Node[] = new Array<Node>(m);
-  const unsaved: number[] = [];
-  for (let i = 0; i < m; i++) {
-    const j = ys.indexOf(carryArgs[i]!);
-    if (j >= 0) prevs[i] = scanOutput(b, node, m + j);
-    else unsaved.push(i);
-  }
-  if (unsaved.length > 0) {
-    // The same loop with the carries it is fed as extra ys.
-    const saving = loop(b, inits, xs, caps, { args: body.args, results: [...results, ...unsaved.map((i) => carryArgs[i]!)] }, reverse, node.attrs.cell);
-    unsaved.forEach((i, u) => { prevs[i] = scanOutput(b, saving, m + n + u); });
-  }
 
   const tag = b.graph.size;
   let slot = 0;
@@ -285,12 +275,39 @@ function scanVjp(b: Builder, gs: readonly (Node | null | undefined)[], node: Nod
   const dCarries = grads.slice(0, m);
   const dXs = grads.slice(m, m + xsNeeded.length);
   const dCaps = grads.slice(m + xsNeeded.length);
-  const bodyResults = [...dCarries, ...dCaps.map((d, q) => b.add(accArgs[q]!, d)), ...dXs];
+  let bodyResults = [...dCarries, ...dCaps.map((d, q) => b.add(accArgs[q]!, d)), ...dXs];
+
+  // What the vjp reads of each forward step is saved by the forward loop as ys, not
+  // recomputed: the carry fed to the step (a y already when the loop saves it, as the
+  // user's scan does) and the residuals (its matmuls, its transcendental and reduced
+  // values; the cheap ops between them and the vjp are recomputed).
+  const extra: Node[] = [];
+  const later: ((saving: Node) => void)[] = [];
+  /** `set` gets `v` stacked over the steps: a y of the loop, else an extra y of its twin. */
+  const save = (v: Node, set: (stacked: Node) => void) => {
+    const j = ys.indexOf(v);
+    if (j >= 0) return set(scanOutput(b, node, m + j));
+    const u = extra.length;
+    extra.push(v);
+    later.push((saving) => set(scanOutput(b, saving, m + n + u)));
+  };
+  const prevs: Node[] = new Array<Node>(m);
+  carryArgs.forEach((c, i) => save(c, (s) => { prevs[i] = s; }));
+  const residuals = residualsOf(bodyResults, [...carryArgs, ...sliceArgs], [...aArgs, ...accArgs, ...gyArgs]);
+  const resArgs = residuals.map((r) => placeholder(b, tag, slot++, r.shape));
+  const resSlices: Node[] = new Array<Node>(residuals.length);
+  residuals.forEach((r, q) => save(r, (s) => { resSlices[q] = s; }));
+  if (extra.length > 0) {
+    // The same loop saving more ys: one loop with the original once mergeLoops has run.
+    const saving = loop(b, inits, xs, caps, { args: body.args, results: [...results, ...extra] }, reverse, node.attrs.cell);
+    for (const f of later) f(saving);
+  }
+  bodyResults = substituteAll(b, bodyResults, new Map(residuals.map((r, q) => [r, resArgs[q]!])));
 
   const zeros = (x: Node) => b.constant(0, x.shape);
   const gradInits = [...inits.map((c, i) => gs[i] ?? zeros(c)), ...sumCaps.map((j) => zeros(caps[j]!))];
-  const sliced = [...withG.map((j) => gs[m + j]!), ...prevs, ...xs];
-  const gradBody: Body = { args: [...aArgs, ...accArgs, ...gyArgs, ...carryArgs, ...sliceArgs, ...capArgs], results: bodyResults };
+  const sliced = [...withG.map((j) => gs[m + j]!), ...prevs, ...resSlices, ...xs];
+  const gradBody: Body = { args: [...aArgs, ...accArgs, ...gyArgs, ...carryArgs, ...resArgs, ...sliceArgs, ...capArgs], results: bodyResults };
   // (printed as the cell's name with `_grad`: `gru_grad` for a loop of `gru`)
   const back = loop(b, gradInits, sliced, caps, gradBody, !reverse, typeof node.attrs.cell === "string" ? `${node.attrs.cell}_grad` : undefined);
 
@@ -306,6 +323,96 @@ function scanVjp(b: Builder, gs: readonly (Node | null | undefined)[], node: Nod
     out.push(q >= 0 ? scanOutput(b, back, m + q) : null);
   }
   return out;
+}
+
+/**
+ * The values of a forward step that a loop's gradient body reads: nodes computed from the
+ * step's own args (`perStep`: its carries and slices) and not from the cotangents, where
+ * the cotangent part reads them (or a result is one), seen through cheap ops (views,
+ * arithmetic: recomputed, fused into their readers). A loop's output is saved as it is
+ * (a loop is read only through its projections). In the order of the body.
+ */
+function residualsOf(results: readonly Node[], perStep: readonly Node[], cotangents: readonly Node[]): Node[] {
+  const order = topoSort(results);
+  const args = new Set(perStep);
+  const primal = new Set<Node>(perStep), tangent = new Set<Node>(cotangents);
+  for (const n of order) {
+    if (tangent.has(n) || n.inputs.some((i) => tangent.has(i))) tangent.add(n);
+    else if (n.inputs.some((i) => primal.has(i))) primal.add(n);
+  }
+  const work: Node[] = results.filter((r) => primal.has(r));
+  for (const n of order) if (tangent.has(n)) for (const i of n.inputs) if (primal.has(i)) work.push(i);
+  const saved = new Set<Node>(), seen = new Set<Node>();
+  for (let n = work.pop(); n; n = work.pop()) {
+    if (seen.has(n) || args.has(n)) continue;
+    seen.add(n);
+    // (a loop's output is saved, never the loop: its reads go through projections)
+    if (n.op.props?.cheap === true && !n.op.projects) work.push(...n.inputs.filter((i) => primal.has(i)));
+    else saved.add(n);
+  }
+  return order.filter((n) => saved.has(n));
+}
+
+/**
+ * Loops that differ only in the ys they save become one: a loop whose body results are a
+ * prefix of another's, with the same inputs, body args and attributes otherwise (the
+ * loop a gradient builds to save more of each step), is read from the longer one. Its
+ * outputs keep their places (the extra ys come last). Loops inside bodies too.
+ */
+export function mergeLoops(b: Builder, roots: readonly Node[]): Node[] {
+  const groups = new Map<string, Node[]>();
+  for (const n of nodesWithBodies(roots)) {
+    if (n.op !== scan || !n.body) continue;
+    const { ys: _ys, ...rest } = n.attrs;
+    const key = `${n.inputs.map((i) => i.id).join(",")}|${n.body.args.map((a) => a.id).join(",")}|${attrKey(rest)}`;
+    const list = groups.get(key);
+    if (list) list.push(n);
+    else groups.set(key, [n]);
+  }
+  const target = new Map<Node, Node>();
+  for (const list of groups.values()) {
+    if (list.length < 2) continue;
+    const longest = list.reduce((a, c) => (c.body!.results.length > a.body!.results.length ? c : a));
+    const all = longest.body!.results;
+    for (const n of list) {
+      if (n !== longest && n.body!.results.every((r, i) => r === all[i])) target.set(n, longest);
+    }
+  }
+  if (target.size === 0) return [...roots];
+  const image = new Map<Node, Node>();
+  const rebuild = (rs: readonly Node[]): Node[] => {
+    // Inputs before users, a merged loop's reads counting as reads of its target.
+    const state = new Set<Node>();
+    const stack: { node: Node; next: number }[] = [];
+    const edges = (n: Node) => n.inputs.map((i) => target.get(i) ?? i);
+    for (const root of rs.map((r) => target.get(r) ?? r)) {
+      if (state.has(root) || image.has(root)) continue;
+      state.add(root);
+      stack.push({ node: root, next: 0 });
+      while (stack.length > 0) {
+        const top = stack[stack.length - 1]!;
+        const inputs = edges(top.node);
+        if (top.next < inputs.length) {
+          const child = inputs[top.next++]!;
+          if (!state.has(child) && !image.has(child)) { state.add(child); stack.push({ node: child, next: 0 }); }
+          continue;
+        }
+        stack.pop();
+        const n = top.node;
+        const ins = inputs.map((i) => image.get(i)!);
+        const results = n.body ? rebuild(n.body.results) : undefined;
+        const body = n.body && results!.some((r, k) => r !== n.body!.results[k]) ? { args: n.body.args, results: results! } : n.body;
+        let m = n;
+        if (ins.some((x, k) => x !== n.inputs[k]) || body !== n.body) {
+          m = b.graph.apply(n.op, ins, n.attrs, n.span, body);
+          if (m.name === undefined) m.name = n.name;
+        }
+        image.set(n, m);
+      }
+    }
+    return rs.map((r) => image.get(target.get(r) ?? r)!);
+  };
+  return rebuild(roots);
 }
 
 export const scanOps: OpDef[] = [scanArg, scan, scanOut];

@@ -86,9 +86,10 @@ ys = scan(outer, h0, xs)\noutput ys\nminimize sum(ys * ys)`;
     const src = program(gru, "t", 32, 8).replace(/\nlast = [^\n]*\noutput hs, last\nminimize [^\n]*/, "\noutput hs\nminimize sum(hs * hs)");
     const text = (t: number) => compileToSource(src, { sizes: { t } }).text;
     const [a, b, c] = [text(8), text(64), text(512)];
-    // (only literals differ in length: offsets such as 512 * 256 have more digits)
-    expect(c.length).toBeLessThanOrEqual(a.length + 256);
-    expect(Math.abs(c.length - b.length)).toBeLessThanOrEqual(128);
+    // (only literals differ in length: offsets such as 512 * 256 have more digits, one per
+    // stacked output, and the forward loop saves its gates for the gradient's loop)
+    expect(c.length).toBeLessThanOrEqual(a.length + 512);
+    expect(Math.abs(c.length - b.length)).toBeLessThanOrEqual(256);
     const shape = (x: string) => x.replace(/\d+(\.\d+)?/g, "N");
     expect(shape(c)).toBe(shape(b));
   });
