@@ -49,7 +49,7 @@ export const scanBuiltins: Record<string, Builtin> = {
       group: "loop", signature: "scan(f, init, xs, captures = [], reverse = false, out = none)",
       summary: "For each slice `xs[t]` along axis 0, `carry = f(carry, xs[t])`, starting from `init`; stacks every carry. `f` is a user `fn` of two arguments returning a tensor of `init`'s shape; it may read params and top-level names. One loop, not a copy per step. `reverse = true` runs from the last slice to the first (each carry still stacked at its slice's index). `captures`, a list, passes more values to `f` after the slice. The general form, which `gradc grad` prints: `init` and `xs` are lists (several carries, several sliced inputs), `f(carries..., slices..., captures...)` returns a list `[next carries..., ys...]`, and the result is output `out` of the loop: the final carries are outputs 0 to m - 1, the ys stacked along a new axis 0 follow.",
       shape: "`[xs.shape[0], ...init.shape]`; in the general form, a final carry's shape or `[T, ...y.shape]`",
-      grad: "to `init`, `xs` and every param or outer value `f` reads (summed over steps): one scan running the other way over the saved carries, whose body is `f`'s gradient",
+      grad: "to `init`, `xs` and every param or outer value `f` reads (summed over steps): one scan running the other way over the saved carries and the values of each step the gradient reads, whose body is `f`'s gradient",
       counterpart: "`jax.lax.scan(lambda c, x: (f(c, x), f(c, x)), init, xs, reverse=reverse)[1]`; the general form is `jax.lax.scan` itself; a `torch.nn.GRU`/`RNN` loop collecting its hidden states",
     },
     lower: ([f, init, xs, captureList, reverseArg, outputArg], ctx) => {
