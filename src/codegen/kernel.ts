@@ -115,6 +115,7 @@ export class FunctionEmitter {
       ...(this.storage.scratch ? { scratch: this.storage.scratch } : {}),
       ...(this.storage.simdKernel ? { simdKernel: this.storage.simdKernel } : {}),
       dimName: (d) => this.storage.dimName(d),
+      prologue: (n) => this.plan.prologues.has(n),
       subEmitter: (plan, storage) => new FunctionEmitter(plan as Plan, storage as Storage, this.names, this.dtype),
     };
   }

@@ -137,7 +137,7 @@ export const convBuiltins: Record<string, Builtin> = {
     params: ["x", "g", "size", "stride"], required: 2,
     doc: {
       group: "convolution", signature: "maxpool2d_grad(x, g, size = 2, stride = size)",
-      summary: "The gradient of `sum(maxpool2d(x, size, stride) * g)` with respect to `x`: each element of `g` added at its window's first maximum of `x`; what `gradc grad` prints for a max-pool.",
+      summary: "The gradient of `sum(maxpool2d(x, size, stride) * g)` with respect to `x`: each element of `g` placed at its window's first maximum of `x` (windows that tile the plane, `stride = size`, store it as it is, -0 included; overlapping or spaced ones add up from 0); what `gradc grad` prints for a max-pool.",
       shape: "`x.shape` (`g` must have the shape of `maxpool2d(x, size, stride)`)",
       grad: "to `x`: none (piecewise constant); to `g`: `maxpool2d_select(x, h, size, stride)`",
       counterpart: "`torch.ops.aten.max_pool2d_with_indices_backward` (first maximum on ties)",

@@ -8,6 +8,7 @@ import type { Dim, Node } from "../ir";
 import { convAttrs, type ConvAttrs } from "./conv-geometry";
 import type { KernelContext } from "./define";
 import { nest } from "./movement";
+import { emitPoolGradTarget } from "./pool";
 
 type Expr = js.Expression;
 const num = js.num;
@@ -230,32 +231,110 @@ function tiledConv(ctx: KernelContext, geo: Geometry): js.Statement[] {
   return [js.loop(n, num(0), ctx.dim(ctx.node.shape[0]!), loops)];
 }
 
+/** Whether conv_weight_grad(x, g) computes g = maxpool2d_grad(c, h) itself (a prologue,
+ *  when nothing else reads it): a 2-d conv small enough for the tiled kernel, and windows
+ *  that tile the plane, so each element of h is the whole gradient at its window's first
+ *  maximum and every other position's is +0. */
+export function fusesPoolGrad(node: Node, input: number): boolean {
+  const g = node.inputs[1]!;
+  return input === 1 && g.op.name === "maxpool2d_grad" && g.attrs.stride === g.attrs.size && node.shape.length === 4 &&
+    tapsFit(node.shape, convAttrs(node.attrs).groups, 64);
+}
+
 /** conv_weight_grad with one accumulator per tap (channels per group x kernel locals)
- *  for each filter: each gradient value is loaded once and multiplied into every tap. */
+ *  for each filter: each gradient value is loaded once and multiplied into every tap.
+ *  Over a max-pool gradient computed here (fusesPoolGrad), the walk is over the pooled
+ *  positions, each adding its gradient at its window's first maximum: the other
+ *  positions' gradient is +0, which adds nothing unless it meets Infinity or NaN in x
+ *  (0 * Infinity is NaN). So x is scanned first, and if it holds one, the walk is over
+ *  every position, as without the prologue, each one's gradient routed in place. */
 function tiledConvWeightGrad(ctx: KernelContext, geo: Geometry): js.Statement[] {
   const [x, g] = ctx.node.inputs as [Node, Node];
   const [, Cg, ...K] = ctx.node.shape as number[];
+  const pooled = ctx.prologue?.(g) === true;
   const o = ctx.fresh("o");
-  const n = ctx.fresh("n");
-  const outSizes = g.shape.slice(2);
-  const out = outSizes.map((_, e) => ctx.fresh(outPrefix(e, outSizes.length)));
   const accs: { name: string; c: number; tap: number[] }[] = [];
   for (let c = 0; c < Cg!; c++) for (const tap of tapOffsets(K)) accs.push({ name: ctx.fresh("acc"), c, tap });
   const perFilter: js.Statement[] = [];
   const base = groupBase(ctx, id(o), ctx.node.shape[0]!, Cg!, geo.groups, perFilter);
-  const inner: js.Statement[] = [];
-  const gv = ctx.fresh("g");
-  inner.push(js.declare("const", gv, ctx.read(g, [id(n), id(o), ...out.map(id)], inner)));
-  for (const acc of accs) {
-    const xv = tapValue(ctx, x, geo, id(n), channel(base, num(acc.c)), out.map(id), acc.tap, inner);
-    inner.push(js.stmt(js.assign(id(acc.name), js.binary("*", id(gv), xv), "+=")));
+  /** Loops over n and `loops` (name prefix and trip count, outermost first); `value`
+   *  gives the gradient (bound to a local), where in g's plane it applies, and a guard. */
+  const walk = (loops: [string, Expr][], value: (n: Expr, vars: Expr[], inner: js.Statement[]) => { g: Expr; at: Expr[]; inside?: Expr }): js.Statement => {
+    const n = ctx.fresh("n");
+    const vars = loops.map(([prefix]) => ctx.fresh(prefix));
+    const inner: js.Statement[] = [];
+    const gv = ctx.fresh("g");
+    const v = value(id(n), vars.map(id), inner);
+    const step: js.Statement[] = [js.declare("const", gv, v.g)];
+    for (const acc of accs) {
+      const xv = tapValue(ctx, x, geo, id(n), channel(base, num(acc.c)), v.at, acc.tap, step);
+      step.push(js.stmt(js.assign(id(acc.name), js.binary("*", id(gv), xv), "+=")));
+    }
+    if (v.inside) inner.push(js.ifStmt(v.inside, step)); else inner.push(...step);
+    let body = inner;
+    for (let e = loops.length - 1; e >= 0; e--) body = [js.loop(vars[e]!, num(0), loops[e]![1], body)];
+    return js.loop(n, num(0), ctx.dim(x.shape[0]!), body);
+  };
+  const local = (inner: js.Statement[], prefix: string, e: Expr): Expr => {
+    const name = ctx.fresh(prefix);
+    inner.push(js.declare("const", name, e));
+    return id(name);
+  };
+  const plane = (node: Node) => node.shape.slice(2).map((d, e) => [outPrefix(e, 2), ctx.dim(d)] as [string, Expr]);
+  const before: js.Statement[] = [];
+  let loops: js.Statement;
+  if (!pooled) {
+    loops = walk(plane(g), (n, out, inner) => ({ g: ctx.read(g, [n, id(o), ...out], inner), at: out }));
+  } else {
+    const h = g.inputs[1]!;
+    const s = g.attrs.stride as number;
+    // The pooled walk: each window's gradient at its first maximum.
+    const sparse = walk(plane(h), (n, out, inner) => {
+      const { row, col } = emitPoolGradTarget(ctx, g, [n, id(o), ...out], inner);
+      return { g: ctx.read(h, [n, id(o), ...out], inner), at: [local(inner, "h", row), local(inner, "v", col)] };
+    });
+    // The dense walk, row-major over g's plane as window row wi, tap a, window column wj,
+    // tap b: each position's gradient is its window's if it is the first maximum, else 0
+    // (also past the last window when the plane is not a multiple of the window).
+    const [H, W] = g.shape.slice(2) as [number, number];
+    const [PH, PW] = h.shape.slice(2) as [number, number];
+    const rows = Math.ceil(H / s), cols = Math.ceil(W / s);
+    const dense = walk([["wi", num(rows)], ["a", num(s)], ["wj", num(cols)], ["b", num(s)]], (n, [wi, a, wj, b], inner) => {
+      const routed = ctx.fresh("r");
+      inner.push(js.declare("let", routed, num(0)));
+      const found: js.Statement[] = [];
+      const { ra, rb } = emitPoolGradTarget(ctx, g, [n, id(o), wi!, wj!], found);
+      const hit = js.logical("&&", js.binary("===", ra, a!), js.binary("===", rb, b!));
+      found.push(js.ifStmt(hit, [js.stmt(js.assign(id(routed), ctx.read(h, [n, id(o), wi!, wj!], found)))]));
+      const covered = [...(rows > PH ? [js.binary("<", wi!, num(PH))] : []), ...(cols > PW ? [js.binary("<", wj!, num(PW))] : [])];
+      inner.push(covered.length > 0 ? js.ifStmt(covered.reduce((p, q) => js.logical("&&", p, q)), found) : js.block(found));
+      const i = local(inner, "i", js.add(js.mul(wi!, num(s)), a!));
+      const j = local(inner, "j", js.add(js.mul(wj!, num(s)), b!));
+      const bounds = [...(rows * s > H ? [js.binary("<", i, num(H))] : []), ...(cols * s > W ? [js.binary("<", j, num(W))] : [])];
+      return { g: id(routed), at: [i, j], ...(bounds.length > 0 ? { inside: bounds.reduce((p, q) => js.logical("&&", p, q)) } : {}) };
+    });
+    // probe = sum of 0 * x: NaN exactly when x holds Infinity or NaN.
+    const probe = ctx.fresh("probe");
+    before.push(js.declare("let", probe, num(0)));
+    const add = (v: Expr) => js.stmt(js.assign(id(probe), js.binary("*", num(0), v), "+="));
+    const array = ctx.arrayOf?.(x);
+    if (array) {
+      const q = ctx.fresh("q");
+      const size = x.shape.map((d) => ctx.dim(d)).reduce((a, b) => js.mul(a, b));
+      before.push(js.loop(q, num(0), size, [add(js.index(array, id(q)))]));
+    } else {
+      const xv = x.shape.map(() => ctx.fresh("i"));
+      const scan: js.Statement[] = [];
+      scan.push(add(ctx.read(x, xv.map(id), scan)));
+      before.push(nest(xv, x.shape, ctx, scan));
+    }
+    const special = js.binary("!==", id(probe), num(0));
+    loops = js.ifStmt(special, [dense], [sparse]);
   }
-  let loops = inner;
-  for (let e = out.length - 1; e >= 0; e--) loops = [js.loop(out[e]!, num(0), ctx.dim(outSizes[e]!), loops)];
   perFilter.push(
     js.declareMany("let", accs.map((a) => [a.name, num(0)])),
-    js.loop(n, num(0), ctx.dim(x.shape[0]!), loops),
+    loops,
     ...accs.map((a) => ctx.store([id(o), num(a.c), ...a.tap.map(num)], id(a.name))),
   );
-  return [js.loop(o, num(0), ctx.dim(ctx.node.shape[0]!), perFilter)];
+  return [...before, js.loop(o, num(0), ctx.dim(ctx.node.shape[0]!), perFilter)];
 }

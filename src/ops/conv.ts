@@ -6,7 +6,7 @@
 // and the two gradients are its transposes), so gradients of gradients stay in the table.
 
 import { numel, type AttrValue, type Node, type OpDef } from "../ir";
-import { emitConv, emitConvInputGrad, emitConvWeightGrad } from "./conv-emit";
+import { emitConv, emitConvInputGrad, emitConvWeightGrad, fusesPoolGrad } from "./conv-emit";
 import {
   baseAttrs, convAttrs, convInputGradShape, convName, convShape, convTriples, convWeightGradShape, transposeName,
   type ConvAttrs,
@@ -191,7 +191,7 @@ export const convWeightGrad: KernelDef = {
     }),
   },
   cost: (node, count) => 2 * count(node.inputs[1]!.shape) * count(node.shape.slice(1)),
-  emit: { fusesInputs: false, kernel: emitConvWeightGrad },
+  emit: { fusesInputs: false, fusesKernelInput: fusesPoolGrad, kernel: emitConvWeightGrad },
 };
 
 export const convOps: OpDef[] = [conv, convInputGrad, convWeightGrad, ...poolOps];

@@ -63,6 +63,8 @@ export interface KernelContext {
   scratch?(size: import("../ir").Size): string;
   /** The identifier of a free dim's runtime size. */
   dimName?(dim: string): string;
+  /** Whether `input`, a kernel, is left to this kernel to compute (fusesKernelInput). */
+  prologue?(input: Node): boolean;
   /** An emitter of a loop body's kernels in this function, for a body's own schedule
    *  (a codegen FunctionEmitter over a schedule Plan and a Storage; typed loosely here). */
   subEmitter?(plan: unknown, storage: unknown): unknown;
@@ -96,6 +98,10 @@ export interface KernelEmit {
   /** Whether the kernel writes each output element exactly once, with `store` and its
    *  final value: then an elementwise consumer can be fused into it as an epilogue. */
   storesOnce?(node: Node): boolean;
+  /** Whether the kernel can compute its kernel input `input` itself, at the elements it
+   *  needs, when nothing else reads that input: the schedule then leaves it unmaterialised
+   *  (a prologue; KernelContext.prologue tells the template). */
+  fusesKernelInput?(node: Node, input: number): boolean;
 }
 
 export interface SourceEmit {

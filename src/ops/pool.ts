@@ -175,6 +175,17 @@ function emitFirstMax(ctx: KernelContext, x: Node, win: Window, [n, c, i, j]: Ex
 const fourVars = (ctx: KernelContext) => [ctx.fresh("i"), ctx.fresh("i"), ctx.fresh("i"), ctx.fresh("i")];
 const plane = (s: Shape) => [s[2] as number, s[3] as number] as const;
 
+/** For a kernel that computes maxpool2d_grad(x, g) itself (a prologue): statements finding
+ *  the first maximum of x's window at pooled (n, c, i, j), and the position in x's plane
+ *  (row, column) that receives g[n, c, i, j] — the only one that does. */
+export function emitPoolGradTarget(ctx: KernelContext, grad: Node, [n, c, i, j]: Expr[], out: js.Statement[]): { row: Expr; col: Expr; ra: Expr; rb: Expr } {
+  const x = grad.inputs[0]!;
+  const win = poolWindow(grad.attrs, ...plane(x.shape));
+  const { ra, rb } = emitFirstMax(ctx, x, win, [n!, c!, i!, j!], out);
+  const s = num(win.stride);
+  return { row: plus(js.mul(i!, s), id(ra)), col: plus(js.mul(j!, s), id(rb)), ra: id(ra), rb: id(rb) };
+}
+
 // ---- max pooling ----
 
 /** maxpool2d(x [N, C, H, W]; size, stride) -> [N, C, OH, OW]: each window's maximum. */
@@ -230,7 +241,13 @@ export const maxpool2dGrad: KernelDef = {
   evaluate: ([x, g], attrs, out) => {
     const win = poolWindow(attrs, out[2]!, out[3]!);
     const data = new Float64Array(numel(out));
-    forEach4(g!.shape, (n, c, i, j, flat) => { data[firstMax(x!.data, out, win, n, c, i, j)] += g!.data[flat]!; });
+    // Windows that tile the plane route each element alone, -0 included (stored, as the
+    // tiled kernel does); overlapping or spaced ones add up from +0.
+    const tiles = win.stride === win.kh;
+    forEach4(g!.shape, (n, c, i, j, flat) => {
+      const at = firstMax(x!.data, out, win, n, c, i, j);
+      data[at] = tiles ? g!.data[flat]! : data[at]! + g!.data[flat]!;
+    });
     return data;
   },
   vjp: (b, h, node) => [null, b.op("maxpool2d_select", [node.inputs[0]!, h], node.attrs)],

@@ -34,6 +34,10 @@ export interface Plan {
   groups: Map<Node, Node[]>;
   /** Group members whose value never leaves the group's loop (no store). */
   localOnly: Set<Node>;
+  /** Kernel results computed inside the one kernel that reads them, per element it needs
+   *  (a prologue: the weight gradient of a conv over a max-pool gradient visits only each
+   *  window's first maximum), so never materialised. */
+  prologues: Set<Node>;
 }
 
 export interface PlanRoots {
@@ -100,6 +104,21 @@ export function planFunction(roots: PlanRoots): Plan {
       cur = cur.inputs[0]!;
     }
     if (cur.op.kind === "elementwise") mustMaterialize(cur);
+  }
+
+  // A kernel read by one kernel alone that computes it itself, per element it needs.
+  const prologues = new Set<Node>();
+  for (const n of order) {
+    const emit = n.op.emit as KernelEmit | undefined;
+    if (n.op.kind !== "kernel" || !emit?.fusesKernelInput) continue;
+    n.inputs.forEach((input, k) => {
+      const only = users.get(input);
+      if (input.op.kind === "kernel" && !keepAlive.has(input) && only?.length === 1 && only[0] === n &&
+        n.inputs.indexOf(input) === k && emit.fusesKernelInput!(n, k)) {
+        prologues.add(input);
+        materialized.delete(input);
+      }
+    });
   }
 
   // Elementwise values read by several kernels (directly or through views) are computed
@@ -193,7 +212,7 @@ export function planFunction(roots: PlanRoots): Plan {
       if (s !== undefined && !pinned.has(s) && !keepAlive.has(dead)) free.push(s);
     }
   });
-  return { order, kernels, materialized, slotOf, slots, pinned, fusedProducer, groups, localOnly };
+  return { order, kernels, materialized, slotOf, slots, pinned, fusedProducer, groups, localOnly, prologues };
 }
 
 /**

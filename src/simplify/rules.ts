@@ -341,6 +341,45 @@ export const rules: readonly Rule[] = [
     },
   },
   {
+    // With windows that tile the plane, a max-pool gradient holds each g element at its
+    // window's first maximum (stored: -0 stays -0) and +0 elsewhere. That element's value
+    // is the window's maximum (NaN if the window has one, else equal up to the sign of a
+    // zero, which no comparison sees), so the mask is read per window from the pooled
+    // value; elsewhere both sides are +0 (0 * mask, a mask being +0 or 1).
+    name: "pool-grad-mask",
+    identity: "maxpool2d_grad(x, g) * cmp(x, c) -> maxpool2d_grad(x, g * cmp(maxpool2d(x), c)) where the windows tile the plane (stride = size), cmp is a comparison and c a constant (either side of either)",
+    match(node, b) {
+      if (!is(node, "mul")) return undefined;
+      const [l, r] = node.inputs as [Node, Node];
+      for (const [grad, mask] of [[l, r], [r, l]] as const) {
+        if (!is(grad, "maxpool2d_grad") || grad.attrs.stride !== grad.attrs.size || !mask.op.props?.boolean) continue;
+        const x = grad.inputs[0]!;
+        const [m0, m1] = mask.inputs as [Node, Node];
+        const k = m0 === x ? m1 : m1 === x ? m0 : undefined;
+        const c = k && constValue(k);
+        if (c === undefined) continue;
+        const pooled = b.op("maxpool2d", [x], grad.attrs);
+        const k2 = b.constant(c, pooled.shape);
+        const cmp = b.op(mask.op.name, m0 === x ? [pooled, k2] : [k2, pooled]);
+        return b.op("maxpool2d_grad", [x, b.op("mul", [grad.inputs[1]!, cmp])], grad.attrs);
+      }
+      return undefined;
+    },
+  },
+  {
+    // Every g element lands at one place (its window's first maximum; overlapping windows
+    // add theirs there) and the rest is +0, which a sum from +0 does not see (-0 neither):
+    // only the order of the additions changes, as in sum-sum.
+    name: "sum-pool-grad",
+    identity: "sum(maxpool2d_grad(x, g), a) -> sum(g, a) where a includes both spatial axes, reordering the additions",
+    match(node, b) {
+      if (!is(node, "sum") || !is(node.inputs[0]!, "maxpool2d_grad")) return undefined;
+      const axes = node.attrs.axes as number[];
+      if (!axes.includes(2) || !axes.includes(3)) return undefined;
+      return b.sum(node.inputs[0]!.inputs[1]!, axes);
+    },
+  },
+  {
     // Output axis k of the outer transpose is axis p2[k] of the inner, axis p1[p2[k]] of x.
     name: "transpose-transpose",
     identity: "transpose(transpose(x, p1), p2) -> transpose(x, p1[p2]); transpose(x, identity) -> x",

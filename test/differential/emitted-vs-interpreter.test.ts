@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { gradients } from "../../src/autodiff";
-import { buildModel, compile, type CompiledModel } from "../../src/index";
+import { buildModel, compile, compileToSource, type CompiledModel } from "../../src/index";
 import { evaluate } from "../../src/interpret";
 import { bindShape, numel, type Node } from "../../src/ir";
 import { lowerSource, type LoweredProgram } from "../../src/lower";
@@ -423,7 +423,7 @@ output routed, shifted, overlap, picked
   it("f64 emitted code agrees exactly (Object.is) with the interpreter", () => {
     const r = rng(7);
     const a = Float64Array.from({ length: 64 }, (_, i) => (i < 32 ? specials[i % specials.length]! : specials[Math.floor(r() * specials.length)]!));
-    const g = Float64Array.from({ length: 16 }, (_, i) => [1, -2, NaN, Infinity, 0.25][i % 5]!);
+    const g = Float64Array.from({ length: 16 }, (_, i) => [1, -2, NaN, Infinity, 0.25, -0][i % 6]!);
     const g3 = Float64Array.from({ length: 16 }, (_, i) => i + 1);
     const program = lowerSource(source, { filename: "pool-routing.grad" });
     const model = buildModel(program);
@@ -433,6 +433,76 @@ output routed, shifted, overlap, picked
       const w = want.get(model.outputs[k]!)!.data;
       const e = got[o.name] as Float64Array;
       for (let i = 0; i < w.length; i++) expect(Object.is(e[i], w[i]), `${o.name}[${i}]: emitted ${e[i]}, interpreter ${w[i]}`).toBe(true);
+    });
+  });
+});
+
+describe("emitted vs interpreter: conv weight gradient over a max-pool gradient", () => {
+  // conv2d_weight_grad(x, maxpool2d_grad(a, g)) visits only each window's first maximum
+  // (the prologue), or every position when x holds Infinity or NaN (0 * Infinity is NaN);
+  // a relu-style mask is read per window from maxpool2d(a) and the bias-style sum is over
+  // g (the simplify rules pool-grad-mask and sum-pool-grad). Windows full of ties, -0
+  // beside 0, NaN and infinities in a; integers, -0, NaN and infinities in g and x, so every
+  // order of the additions gives the same sum and the comparison is exact (Object.is),
+  // against the interpreter on both the simplified and the unsimplified graph.
+  const specials = [0, -0, 1, 1, NaN, 2, Infinity, -Infinity, NaN, -1, 0, 0, 3, 3, -0, 0.5];
+  const source = `input a: [2, 2, 6, 6]
+input b: [2, 2, 6, 6]
+input x: [2, 3, 8, 8]
+input g: [2, 2, 3, 3]
+input h: [2, 2, 3, 3]
+input a7: [2, 2, 7, 7]
+input x9: [2, 3, 9, 9]
+pooled = maxpool2d(b, size = 2)
+d7 = conv2d_weight_grad(x9, maxpool2d_grad(a7, g, size = 2, stride = 2), kernel_size = 3)
+dk = conv2d_weight_grad(x, maxpool2d_grad(a, g, size = 2, stride = 2), kernel_size = 3, groups = 1)
+masked = maxpool2d_grad(b, h, size = 2, stride = 2) * (b > 0)
+dm = conv2d_weight_grad(x[:, 0:2], masked, kernel_size = 3)
+db = sum(masked, axis = [0, 2, 3])
+output pooled, dk, dm, db, d7
+`;
+  const program = lowerSource(source, { filename: "pool-conv.grad" });
+  const model = buildModel(program);
+  const emitted = compileToSource(source, { dtype: "f64", filename: "pool-conv.grad" }).text;
+
+  it("takes the prologue and the rewrites", () => {
+    expect(emitted.match(/probe(_\d+)? !== 0/g)?.length).toBe(3);
+    expect(emitted).not.toMatch(/maxpool2d_grad \[/);
+  });
+
+  const ints = [1, -2, 3, 0, -0, 5, -1, 2];
+  const cases: [string, (i: number, r: () => number) => number, (i: number, r: () => number) => number][] = [
+    ["finite x, integer g", (i) => ints[(i * 7) % ints.length]!, (i) => ints[i % ints.length]!],
+    ["finite x, g with NaN and infinities", (i) => ints[(i * 5) % ints.length]!, (i, r) => [1, -2, NaN, Infinity, -Infinity, -0][Math.floor(r() * 6)]!],
+    ["x with Infinity (dense walk)", (i) => (i === 77 ? Infinity : ints[(i * 3) % ints.length]!), (i) => ints[i % ints.length]!],
+    ["x with NaN and -Infinity (dense walk)", (i) => (i === 5 ? NaN : i === 300 ? -Infinity : ints[i % ints.length]!), (i) => ints[(i * 3) % ints.length]!],
+    ["x with Infinity at the last row (dense walk)", (i) => (i === 80 || i === 76 ? Infinity : ints[(i * 3) % ints.length]!), (i) => ints[i % ints.length]!],
+  ];
+  cases.forEach(([what, xAt, gAt], k) => {
+    it(`f64 emitted code agrees exactly (Object.is): ${what}`, () => {
+      const r = rng(11 + k);
+      const a = Float64Array.from({ length: 144 }, () => specials[Math.floor(r() * specials.length)]!);
+      const b = Float64Array.from({ length: 144 }, () => specials[Math.floor(r() * specials.length)]!);
+      const x = Float64Array.from({ length: 384 }, (_, i) => xAt(i, r));
+      // a 7x7 plane: its last row and column are in no window
+      const a7 = Float64Array.from({ length: 196 }, () => specials[Math.floor(r() * specials.length)]!);
+      const x9 = Float64Array.from({ length: 486 }, (_, i) => xAt(i, r));
+      const g = Float64Array.from({ length: 36 }, (_, i) => gAt(i, r));
+      const h = Float64Array.from({ length: 36 }, (_, i) => gAt(i + 5, r));
+      const values = new Map([["a", a], ["b", b], ["x", x], ["g", g], ["h", h], ["a7", a7], ["x9", x9]]);
+      const simple = evaluate(model.outputs, { values });
+      const raw = evaluate(program.outputs.map((o) => o.node), { values });
+      const got = compile(source, { dtype: "f64" }).forward({ a, b, x, g, h, a7, x9 });
+      const show = (v: number) => (Object.is(v, -0) ? "-0" : String(v));
+      program.outputs.forEach((o, j) => {
+        const want = simple.get(model.outputs[j]!)!.data;
+        const unsimplified = raw.get(o.node)!.data;
+        const e = got[o.name] as Float64Array;
+        for (let i = 0; i < want.length; i++) {
+          expect(Object.is(e[i], want[i]), `${o.name}[${i}]: emitted ${show(e[i]!)}, interpreter ${show(want[i]!)}`).toBe(true);
+          expect(Object.is(want[i], unsimplified[i]), `${o.name}[${i}]: simplified ${show(want[i]!)}, unsimplified ${show(unsimplified[i]!)}`).toBe(true);
+        }
+      });
     });
   });
 });

@@ -20,17 +20,23 @@ import { propertySeed } from "../helpers/seed";
 
 // ---- helpers ----
 
-const shapes: Record<string, Shape> = { x: [], y: [], z: [], u: [3], t: [2, 3], v: [2, 3], w: [2, 3, 4], c: [3, 1] };
+const shapes: Record<string, Shape> = { x: [], y: [], z: [], u: [3], t: [2, 3], v: [2, 3], w: [2, 3, 4], c: [3, 1], a: [2, 2, 4, 4], g: [2, 2, 2, 2] };
 
 function fresh() {
   const graph = new Graph();
   const b = new Builder(graph, undefined);
   const input = (name: string) => b.input(name, "input", shapes[name]!);
-  return { graph, b, x: input("x"), y: input("y"), z: input("z"), u: input("u"), t: input("t"), v: input("v"), w: input("w"), c: input("c") };
+  return {
+    graph, b, x: input("x"), y: input("y"), z: input("z"), u: input("u"), t: input("t"), v: input("v"), w: input("w"), c: input("c"),
+    a: input("a"), g: input("g"),
+  };
 }
 type Fixture = ReturnType<typeof fresh>;
 
 const count = (roots: readonly Node[]) => topoSort(roots).length;
+
+const poolGrad = (b: Builder, a: Node, g: Node, size: number, stride: number) => b.op("maxpool2d_grad", [a, g], { size, stride });
+const pool = (b: Builder, a: Node, size: number, stride: number) => b.op("maxpool2d", [a], { size, stride });
 
 /** `op(inputs)` text: inputs by name, constants by value, shapes on views. */
 function show(n: Node): string {
@@ -77,7 +83,7 @@ function* specialPoints(seed: number, specials: readonly number[]): Generator<Ma
   for (const x of specials) {
     for (const y of specials) {
       const values = new Map<string, number[]>([["x", [x]], ["y", [y]], ["z", [pick()]]]);
-      for (const name of ["u", "t", "v", "w", "c"]) {
+      for (const name of ["u", "t", "v", "w", "c", "a", "g"]) {
         const n = shapes[name]!.reduce<number>((p, d) => p * (d as number), 1);
         values.set(name, Array.from({ length: n }, pick));
       }
@@ -139,6 +145,32 @@ const cases: Case[] = [
     rule: "zero-mul-mask",
     build: ({ b, t, v }) => b.mul(b.where(b.binary("lt", t, v), b.constant(2, [2, 3]), b.binary("ge", t, v)), b.constant(-0, [2, 3])),
     expected: "broadcast(0)[2,3]",
+  },
+  // Max-pool gradients of 2x2 windows (and sums of overlapping 3x3 ones, stride 1), over
+  // ties, NaN, infinities and signed zeros in `a` and `g` (specialPoints fills them from
+  // few values).
+  {
+    rule: "pool-grad-mask",
+    // The forward pass's maxpool2d(a) is a second root, as in a training step.
+    build: ({ b, a, g }) => [b.mul(poolGrad(b, a, g, 2, 2), b.binary("gt", a, b.constant(0, a.shape))), pool(b, a, 2, 2)],
+    expected: "maxpool2d_grad(a, mul(g, gt(maxpool2d(a), broadcast(0)[2,2,2,2]))) | maxpool2d(a)",
+  },
+  {
+    rule: "pool-grad-mask",
+    build: ({ b, a, g }) => [b.mul(b.binary("le", b.constant(-0.5, a.shape), a), poolGrad(b, a, g, 2, 2)), pool(b, a, 2, 2)],
+    expected: "maxpool2d_grad(a, mul(g, le(broadcast(-0.5)[2,2,2,2], maxpool2d(a)))) | maxpool2d(a)",
+  },
+  {
+    rule: "sum-pool-grad",
+    build: ({ b, a, g }) => b.sum(poolGrad(b, a, g, 2, 2), [0, 2, 3]),
+    expected: "sum(g; 0,2,3)",
+    moderate: true,
+  },
+  {
+    rule: "sum-pool-grad",
+    build: ({ b, a, g }) => b.sum(poolGrad(b, a, g, 3, 1), [2, 3, 1]),
+    expected: "sum(g; 1,2,3)",
+    moderate: true,
   },
   { rule: "pow-one", build: ({ b, x }) => b.binary("pow", x, b.constant(1)), expected: "x" },
   { rule: "pow-one", build: ({ b, t }) => b.binary("pow", t, b.sub(b.constant(2), b.constant(1))), expected: "t" },
@@ -257,6 +289,11 @@ const untouched: [string, (f: Fixture) => Node][] = [
   ["transpose(t) (not the identity)", ({ b, t }) => b.transpose(t, [1, 0])],
   ["transpose(w, [0, 2, 1]) (the identity on one axis only)", ({ b, w }) => b.transpose(w, [0, 2, 1])],
   ["broadcast(u) along a new leading axis", ({ b, u }) => b.broadcastTo(u, [2, 3])],
+  ["maxpool2d_grad(a, g) * (a > x) (not a constant)", ({ b, a, g, x }) => b.mul(poolGrad(b, a, g, 2, 2), b.binary("gt", a, b.broadcastTo(x, a.shape)))],
+  ["maxpool2d_grad(a, g) * (2 * a > 0) (not a comparison of a)", ({ b, a, g }) => b.mul(poolGrad(b, a, g, 2, 2), b.binary("gt", b.mul(b.constant(2, a.shape), a), b.constant(0, a.shape)))],
+  ["maxpool2d_grad(a, g) * exp(a) (not a comparison)", ({ b, a, g }) => b.mul(poolGrad(b, a, g, 2, 2), b.unary("exp", a))],
+  ["maxpool2d_grad(a, g) * (a > 0) with overlapping windows (they add up from +0: g = -0 routed is +0, masked is -0 * 0)", ({ b, a, g }) => b.mul(poolGrad(b, a, g, 3, 1), b.binary("gt", a, b.constant(0, a.shape)))],
+  ["sum(maxpool2d_grad(a, g)) over one spatial axis", ({ b, a, g }) => b.sum(poolGrad(b, a, g, 2, 2), [0, 1, 2])],
 ];
 
 describe("simplify leaves inexact rewrites alone", () => {
