@@ -12,8 +12,9 @@ import { addConv, convScratch, type ConvGeometry, type ConvKind } from "./conv";
 import { addMatmul, type MatmulShape } from "./matmul";
 import { messages } from "../../diagnostics";
 import { addPool, type PoolGeometry, type PoolKind } from "./pool";
-import { addExp, addExpm1, addLog, addLog1p, addPow, addTanh } from "./math";
-import { translateFunction, Untranslatable, type ArrayAt } from "./translate";
+import { addMathFunctions, mathNamesUsed } from "./math";
+import { translateFunction, Untranslatable, type ArrayAt, type Signature } from "./translate";
+import { trigTableBytes } from "./trig";
 
 /** The JS names the wasm target's runtime declares (module.ts reserves them). */
 export const wasmRuntimeNames = ["memory", "memoryBuffer", "heap", "cells", "place", "unplace", "inMemory", "growMemory", "layout", "elementAddress", "wasmBytes", "instantiate", "ready", "notReady", "WebAssembly", "atob", "Uint8Array", "Int32Array", "Promise"];
@@ -29,6 +30,8 @@ interface PendingFunction {
   exported: boolean;
   /** What it computes, for a refusal should translation fail (a kernel's label). */
   label: string;
+  /** Its types when not i32 parameters and no result (runtime helpers). */
+  signature?: Signature;
 }
 
 export class WasmBuild {
@@ -137,9 +140,21 @@ export class WasmBuild {
 
   /** A function to translate; an exported one (a run function) is called from JS through
    *  a `let` named `entry`. */
-  addFunction(name: string, params: string[], body: js.Statement[], label: string, entry?: string): void {
-    this.pending.push({ name, params, body, exported: entry !== undefined, label });
+  addFunction(name: string, params: string[], body: js.Statement[], label: string, entry?: string, signature?: Signature): void {
+    this.pending.push({ name, params, body, exported: entry !== undefined, label, signature });
     if (entry) this.entries.set(name, entry);
+  }
+
+  /** The function declarations `names` of runtime JS `source` (erf, the generator's
+   *  drawBits...), translated with `signature`: kernels call them as JS calls them. */
+  addRuntimeFunctions(source: string, names: readonly string[], signature: (params: number) => Signature): void {
+    for (const s of parseModuleStatements(source)) {
+      if (s.type !== "FunctionDeclaration") continue;
+      const name = (s.id as { name: string }).name;
+      if (!names.includes(name)) continue;
+      const params = s.params.map((p) => (p as { name: string }).name);
+      this.addFunction(name, params, s.body.body, `the runtime function ${name}`, undefined, signature(params.length));
+    }
   }
 
   /** The name of a SIMD matmul kernel of `shape` (one per distinct shape); it takes the
@@ -211,6 +226,10 @@ export class WasmBuild {
   /** Translates every function and encodes the module; throws Untranslatable with the label
    *  of the function that could not be translated. */
   encode(): Uint8Array {
+    // The math functions the bodies call (sin, cos and tan read a table in memory).
+    const used = mathNamesUsed(this.pending.map((p) => p.body));
+    let table: number | undefined;
+    if (["sin", "cos", "tan"].some((m) => used.has(m))) table = this.reserve(trigTableBytes);
     // 64 bytes past the last array: a kernel's last vector load may reach past its end
     const pages = Math.max(1, Math.ceil((this.top + 64) / page));
     this.pagesLiteral.value = pages;
@@ -218,9 +237,7 @@ export class WasmBuild {
     this.topLiteral.value = this.top;
     this.topLiteral.raw = String(this.top);
     this.module.importMemory("gradc", "memory", pages, this.growing ? undefined : pages);
-    const exp = addExp(this.module), log = addLog(this.module);
-    const expm1 = addExpm1(this.module, exp, log);
-    const math = new Map<string, number>([["exp", exp], ["log", log], ["log1p", addLog1p(this.module, log)], ["expm1", expm1], ["tanh", addTanh(this.module, expm1)], ["pow", addPow(this.module, exp, log)]]);
+    const math = addMathFunctions(this.module, used, () => table!);
     // Function indices are known before any body is translated (calls may go forward).
     const base = this.module.functionCount;
     const functions = new Map(this.intrinsics);
@@ -229,7 +246,7 @@ export class WasmBuild {
     for (const p of this.pending) {
       let f: FunctionBuilder;
       try {
-        f = translateFunction(p.params, p.body, env);
+        f = translateFunction(p.params, p.body, env, p.signature);
       } catch (e) {
         if (e instanceof Untranslatable) throw new Untranslatable(`${p.label}: ${e.message}`);
         throw e;

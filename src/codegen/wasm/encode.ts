@@ -143,6 +143,7 @@ const opcodes = {
   "f32.convert_i32_u": [[0xb3], "none"], "i32.div_u": [[0x6e], "none"], "i32.rem_u": [[0x70], "none"],
   "i32x4.splat": [[0xfd, 0x11], "none"], "f32x4.ne": [[0xfd, 0x42], "none"], "f32x4.le": [[0xfd, 0x45], "none"], "f32x4.ge": [[0xfd, 0x46], "none"],
   "v128.not": [[0xfd, 0x4d], "none"], "v128.or": [[0xfd, 0x50], "none"], "i32x4.eq": [[0xfd, 0x37], "none"],
+  "i64.trunc_sat_f64_s": [[0xfc, 0x06], "none"], "i64.sub": [[0x7d], "none"], "i32.ge_u": [[0x4f], "none"],
   "f64x2.splat": [[0xfd, 0x14], "none"], "f64x2.add": [[0xfd, 0xf0, 0x01], "none"], "f64x2.mul": [[0xfd, 0xf2, 0x01], "none"],
 } as const satisfies Record<string, readonly [readonly number[], Imm]>;
 export type Opcode = keyof typeof opcodes;
@@ -242,6 +243,7 @@ export class FunctionBuilder {
 export class ModuleBuilder {
   private readonly functions: { fn: FunctionBuilder; export?: string }[] = [];
   private memory?: { min: number; max?: number; export?: string; import?: [string, string] };
+  private readonly data: { offset: number; bytes: Uint8Array }[] = [];
 
   /** Declares the module's memory in 64 KiB pages. */
   setMemory(min: number, max?: number, exportName?: string): this {
@@ -253,6 +255,13 @@ export class ModuleBuilder {
    *  it before the module is compiled (asynchronous compilation in browsers). */
   importMemory(module: string, name: string, min: number, max?: number): this {
     this.memory = { min, max, import: [module, name] };
+    return this;
+  }
+
+  /** Bytes the module writes into its memory at `offset` when it is instantiated (an
+   *  active data segment: constant tables). */
+  addData(offset: number, bytes: Uint8Array): this {
+    this.data.push({ offset, bytes });
     return this;
   }
 
@@ -307,6 +316,11 @@ export class ModuleBuilder {
     const code = new Bytes().u32(this.functions.length);
     for (const { fn } of this.functions) code.sized(fn.encode());
     section(out, 10, code);
+    if (this.data.length > 0) {
+      const data = new Bytes().u32(this.data.length);
+      for (const d of this.data) data.u32(0).byte(0x41).s32(d.offset).byte(0x0b).u32(d.bytes.length).bytes(d.bytes);
+      section(out, 11, data);
+    }
     return out.view().slice();
   }
 }

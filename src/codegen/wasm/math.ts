@@ -10,6 +10,7 @@
 // |s| <= 0.172, by its odd series to s^23; subnormals are scaled by 2^54 first.
 
 import { FunctionBuilder, type ModuleBuilder } from "./encode";
+import { addAcos, addAsin, addAtan, addTrig } from "./trig";
 
 const ln2Hi = 6.93147180369123816490e-01;
 const ln2Lo = 1.90821492927058770002e-10;
@@ -158,4 +159,146 @@ export function addPow(module: ModuleBuilder, exp: number, log: number): number 
   f.open("if").op("local.get", x).op("f64.abs").op("local.set", x).op("end");
   f.op("local.get", y).op("local.get", x).op("call", log).op("f64.mul").op("call", exp);
   return module.addFunction(f);
+}
+
+/** sinh(x): (t + t / (t + 1)) / 2 with t = expm1(|x|) below 22 (no cancellation near 0),
+ *  e^|x| / 2 above, e^(|x|/2) / 2 * e^(|x|/2) past e^x's overflow; the sign of x. */
+export function addSinh(module: ModuleBuilder, exp: number, expm1: number): number {
+  const f = new FunctionBuilder(["f64"], ["f64"]);
+  const x = 0, a = f.local("f64"), t = f.local("f64");
+  f.op("local.get", x).op("f64.abs").op("local.tee", a).op("f64.const", 22).op("f64.lt").open("if", "f64");
+  f.op("local.get", a).op("call", expm1).op("local.tee", t).op("local.get", t).op("local.get", t).op("f64.const", 1).op("f64.add").op("f64.div").op("f64.add").op("f64.const", 0.5).op("f64.mul");
+  f.op("else");
+  halfExp(f, a, exp, t);
+  f.op("end");
+  f.op("local.get", x).op("f64.copysign");
+  return module.addFunction(f);
+}
+
+/** e^a / 2 without overflowing early: (e^(a/2) / 2) e^(a/2) past 709.78. */
+function halfExp(f: FunctionBuilder, a: number, exp: number, t: number): void {
+  f.op("local.get", a).op("f64.const", 709.78).op("f64.lt").open("if", "f64");
+  f.op("local.get", a).op("call", exp).op("f64.const", 0.5).op("f64.mul");
+  f.op("else");
+  f.op("local.get", a).op("f64.const", 0.5).op("f64.mul").op("call", exp).op("local.tee", t).op("f64.const", 0.5).op("f64.mul").op("local.get", t).op("f64.mul");
+  f.op("end");
+}
+
+/** cosh(x): 1 + t^2 / (2 (1 + t)) with t = expm1(|x|) below ln2/2, (e + 1/e) / 2 below
+ *  22, e^|x| / 2 above (without overflowing early). */
+export function addCosh(module: ModuleBuilder, exp: number, expm1: number): number {
+  const f = new FunctionBuilder(["f64"], ["f64"]);
+  const x = 0, a = f.local("f64"), t = f.local("f64");
+  f.op("local.get", x).op("f64.abs").op("local.tee", a).op("f64.const", 0.34657359027997264).op("f64.lt").open("if", "f64");
+  f.op("f64.const", 1).op("local.get", a).op("call", expm1).op("local.tee", t).op("local.get", t).op("f64.mul");
+  f.op("f64.const", 2).op("f64.const", 1).op("local.get", t).op("f64.add").op("f64.mul").op("f64.div").op("f64.add");
+  f.op("else");
+  f.op("local.get", a).op("f64.const", 22).op("f64.lt").open("if", "f64");
+  f.op("local.get", a).op("call", exp).op("local.tee", t).op("f64.const", 0.5).op("f64.mul").op("f64.const", 0.5).op("local.get", t).op("f64.div").op("f64.add");
+  f.op("else");
+  halfExp(f, a, exp, t);
+  f.op("end");
+  f.op("end");
+  return module.addFunction(f);
+}
+
+/** Math.round: floor(x), plus 1 when x - floor(x) >= 1/2 (exact), with x's sign (so
+ *  -0.4 gives -0). */
+export function addRound(module: ModuleBuilder): number {
+  const f = new FunctionBuilder(["f64"], ["f64"]);
+  const x = 0, fl = f.local("f64");
+  f.op("local.get", x).op("f64.floor").op("local.tee", fl).op("f64.const", 1).op("f64.add").op("local.get", fl);
+  f.op("local.get", x).op("local.get", fl).op("f64.sub").op("f64.const", 0.5).op("f64.ge").op("select");
+  f.op("local.get", x).op("f64.copysign");
+  return module.addFunction(f);
+}
+
+/** JavaScript's `%` on numbers (fmod), exactly: |b| doubled up to |a|, then subtracted
+ *  back down (each subtraction exact, since r < 2t), with a's sign. NaN for a NaN, an
+ *  infinite a or a zero b; a itself for an infinite b or |a| < |b|. */
+export function addFmod(module: ModuleBuilder): number {
+  const f = new FunctionBuilder(["f64", "f64"], ["f64"]);
+  const a = 0, b = 1, r = f.local("f64"), d = f.local("f64"), t = f.local("f64");
+  // NaN operands, infinite a, zero b
+  f.op("local.get", a).op("local.get", a).op("f64.sub").op("local.get", a).op("local.get", a).op("f64.sub").op("f64.ne");
+  f.op("local.get", b).op("local.get", b).op("f64.ne").op("i32.or").op("local.get", b).op("f64.const", 0).op("f64.eq").op("i32.or");
+  f.open("if").op("f64.const", NaN).op("return").op("end");
+  f.op("local.get", a).op("f64.abs").op("local.tee", r).op("local.get", b).op("f64.abs").op("local.tee", d).op("f64.lt").open("if").op("local.get", a).op("return").op("end");
+  // t = d 2^k, the largest not above r
+  f.op("local.get", d).op("local.set", t);
+  f.open("block").open("loop");
+  // t <= r - t: r - t is exact (Sterbenz) whenever the answer is no, and never overflows
+  f.op("local.get", t).op("local.get", r).op("local.get", t).op("f64.sub").op("f64.gt").op("br_if", 1);
+  f.op("local.get", t).op("local.get", t).op("f64.add").op("local.set", t).op("br", 0);
+  f.op("end").op("end");
+  // down again: subtract t where it fits, halve t (exact: t = d 2^j) until it is d
+  f.open("block").open("loop");
+  f.op("local.get", r).op("local.get", t).op("f64.ge").open("if").op("local.get", r).op("local.get", t).op("f64.sub").op("local.set", r).op("end");
+  f.op("local.get", t).op("local.get", d).op("f64.eq").op("br_if", 1);
+  f.op("local.get", t).op("f64.const", 0.5).op("f64.mul").op("local.set", t).op("br", 0);
+  f.op("end").op("end");
+  f.op("local.get", r).op("local.get", a).op("f64.copysign");
+  return module.addFunction(f);
+}
+
+/** The Math functions the wasm target has as wasm functions, with their arity: the one
+ *  list that the translator, the refusal probe (index.ts) and the module (build.ts) read.
+ *  `fmod` is JavaScript's `%` on numbers (not a Math function). */
+export const mathArity: Readonly<Record<string, 1 | 2>> = {
+  exp: 1, log: 1, log1p: 1, expm1: 1, tanh: 1, pow: 2, sinh: 1, cosh: 1,
+  sin: 1, cos: 1, tan: 1, atan: 1, asin: 1, acos: 1, round: 1, fmod: 2,
+};
+
+/** The math functions JS function bodies use: `Math.name(...)` for a name of the list,
+ *  and fmod where they use `%` (on integers it is i32.rem_s, and fmod goes unused). */
+export function mathNamesUsed(bodies: readonly unknown[]): Set<string> {
+  const used = new Set<string>();
+  const walk = (n: unknown): void => {
+    if (Array.isArray(n)) { for (const c of n) walk(c); return; }
+    if (typeof n !== "object" || n === null) return;
+    const node = n as { type?: string; object?: { type?: string; name?: string }; property?: { name?: string }; computed?: boolean; operator?: string };
+    if (node.type === "MemberExpression" && !node.computed && node.object?.type === "Identifier" && node.object.name === "Math" && node.property?.name && node.property.name in mathArity) used.add(node.property.name);
+    if ((node.type === "BinaryExpression" && node.operator === "%") || (node.type === "AssignmentExpression" && node.operator === "%=")) used.add("fmod");
+    for (const v of Object.values(node)) if (typeof v === "object") walk(v);
+  };
+  walk(bodies);
+  return used;
+}
+
+/**
+ * Adds the math functions `names` and those they call to `module`, each once; returns
+ * every added one's index by name. `table` gives the byte offset of the trig table
+ * (trigTableBytes, written by the module itself), asked only when sin, cos or tan is.
+ */
+export function addMathFunctions(module: ModuleBuilder, names: Iterable<string>, table: () => number): Map<string, number> {
+  const out = new Map<string, number>();
+  const get = (name: string): number => {
+    let index = out.get(name);
+    if (index !== undefined) return index;
+    switch (name) {
+      case "exp": index = addExp(module); break;
+      case "log": index = addLog(module); break;
+      case "log1p": index = addLog1p(module, get("log")); break;
+      case "expm1": index = addExpm1(module, get("exp"), get("log")); break;
+      case "tanh": index = addTanh(module, get("expm1")); break;
+      case "pow": index = addPow(module, get("exp"), get("log")); break;
+      case "sinh": index = addSinh(module, get("exp"), get("expm1")); break;
+      case "cosh": index = addCosh(module, get("exp"), get("expm1")); break;
+      case "atan": index = addAtan(module); break;
+      case "asin": index = addAsin(module, get("atan")); break;
+      case "acos": index = addAcos(module, get("atan")); break;
+      case "round": index = addRound(module); break;
+      case "fmod": index = addFmod(module); break;
+      case "sin": case "cos": case "tan": {
+        const trig = addTrig(module, table());
+        out.set("sin", trig.sin).set("cos", trig.cos).set("tan", trig.tan);
+        return trig[name];
+      }
+      default: throw new Error(`no wasm math function ${name}`);
+    }
+    out.set(name, index);
+    return index;
+  };
+  for (const name of names) get(name);
+  return out;
 }

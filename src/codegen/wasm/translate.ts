@@ -14,7 +14,7 @@ import { FunctionBuilder, type Opcode } from "./encode";
 
 export class Untranslatable extends Error {}
 
-type Ty = "i32" | "f64";
+export type Ty = "i32" | "f64";
 
 /** A module-level buffer in memory: at a fixed byte offset, or (`placed`, an array sized by
  *  a free dim) at the offset held in the i32 cell at `base`, which the JS side writes when
@@ -32,10 +32,26 @@ export interface TranslateEnv {
   cells: ReadonlyMap<string, number>;
   /** Free dims (`let dim_n`), each an i32 cell at a byte offset, written before each call. */
   dims?: ReadonlyMap<string, number>;
-  /** Functions a body may call, by name: their index and parameter count (all i32). */
-  functions: ReadonlyMap<string, { index: number; arity: number }>;
-  /** Math functions that are wasm functions (f64 -> f64): exp, log. */
+  /** Functions a body may call, by name: their index and parameter count, their
+   *  parameter types when not all i32 (runtime helpers), and their result, if any. */
+  functions: ReadonlyMap<string, FunctionType>;
+  /** Math functions that are wasm functions (f64 -> f64, pow and fmod (`%`) of two), by
+   *  name (math.ts, mathArity). */
   math: ReadonlyMap<string, number>;
+}
+
+export interface FunctionType {
+  index: number;
+  arity: number;
+  params?: readonly Ty[];
+  result?: Ty;
+}
+
+/** A function's parameter and result types: kernels and run functions take i32 (offsets
+ *  and integers) and return nothing; runtime helpers (erf, the generator's) differ. */
+export interface Signature {
+  params: readonly Ty[];
+  result?: Ty;
 }
 
 interface Binding {
@@ -51,9 +67,10 @@ type Resolved = Binding | { kind: "array"; at: ArrayAt } | { kind: "cell"; offse
 const isLiteralNumber = (e: js.Expression): e is { type: "Literal"; value: number } => e.type === "Literal" && typeof e.value === "number";
 const isInt = (v: number) => Number.isInteger(v) && v >= -0x80000000 && v <= 0x7fffffff && !Object.is(v, -0);
 
-/** Translates one JS function (its parameters are i32: array offsets or integers). */
-export function translateFunction(params: readonly string[], body: readonly js.Statement[], env: TranslateEnv): FunctionBuilder {
-  return new Translator(params, body, env).build();
+/** Translates one JS function (by default its parameters are i32: array offsets or
+ *  integers, and it returns nothing). */
+export function translateFunction(params: readonly string[], body: readonly js.Statement[], env: TranslateEnv, signature?: Signature): FunctionBuilder {
+  return new Translator(params, body, env, signature ?? { params: params.map(() => "i32") }).build();
 }
 
 class Translator {
@@ -62,9 +79,9 @@ class Translator {
   private readonly bindings: Binding[] = [];
   private readonly params: Binding[];
 
-  constructor(paramNames: readonly string[], private readonly body: readonly js.Statement[], private readonly env: TranslateEnv) {
-    this.f = new FunctionBuilder(paramNames.map(() => "i32"), []);
-    this.params = paramNames.map((_, i) => ({ kind: "param", type: "i32", assigned: [], local: i }));
+  constructor(paramNames: readonly string[], private readonly body: readonly js.Statement[], private readonly env: TranslateEnv, private readonly signature: Signature) {
+    this.f = new FunctionBuilder(signature.params, signature.result ? [signature.result] : []);
+    this.params = paramNames.map((_, i) => ({ kind: "param", type: signature.params[i]!, assigned: [], local: i }));
     const scope = new Map<string, Binding>();
     paramNames.forEach((p, i) => scope.set(p, this.params[i]!));
     this.resolveStatements(body, [scope]);
@@ -74,6 +91,8 @@ class Translator {
   build(): FunctionBuilder {
     for (const b of this.bindings) b.local = this.f.local(b.type);
     for (const s of this.body) this.statement(s, 0);
+    // A function with a result returns on every path; the end is never reached.
+    if (this.signature.result) this.f.op("unreachable");
     return this.f;
   }
 
@@ -129,7 +148,9 @@ class Translator {
         if (s.alternate) this.resolveStatement(s.alternate, [...scopes, new Map()]);
         return;
       case "ReturnStatement":
-        if (s.argument) throw new Untranslatable("a return value");
+        if (s.argument && !this.signature.result) throw new Untranslatable("a return value");
+        if (!s.argument && this.signature.result) throw new Untranslatable("a return without a value");
+        if (s.argument) this.resolveExpression(s.argument, scopes);
         return;
       default:
         throw new Untranslatable(`a ${s.type}`);
@@ -182,7 +203,7 @@ class Translator {
         if (b.assigned.some((e) => this.typeOf(e) === "f64")) { b.type = "f64"; changed = true; }
       }
     }
-    if (this.params.some((p) => p.assigned.some((e) => this.typeOf(e) === "f64"))) throw new Untranslatable("a parameter assigned a number");
+    if (this.params.some((p) => p.type === "i32" && p.assigned.some((e) => this.typeOf(e) === "f64"))) throw new Untranslatable("a parameter assigned a number");
   }
 
   private typeOf(e: js.Expression): Ty {
@@ -204,7 +225,8 @@ class Translator {
         switch (e.operator) {
           case "+": case "-": case "*": return this.typeOf(e.left) === "i32" && this.typeOf(e.right) === "i32" ? "i32" : "f64";
           case "/": return "f64";
-          default: return "i32"; // comparisons, %, bitwise (checked when emitted)
+          case "%": return this.typeOf(e.left) === "i32" && this.typeOf(e.right) === "i32" ? "i32" : "f64";
+          default: return "i32"; // comparisons, bitwise (checked when emitted)
         }
       case "LogicalExpression": return "i32";
       case "UnaryExpression":
@@ -217,6 +239,8 @@ class Translator {
         const m = mathName(e);
         if (m === "imul") return "i32";
         if (m !== undefined) return "f64";
+        const fn = this.calledFunction(e);
+        if (fn?.result) return fn.result;
         throw new Untranslatable("a call used as a value");
       }
       default: throw new Untranslatable(`a ${e.type}`);
@@ -255,7 +279,10 @@ class Translator {
         if (s.alternate) { f.op("else"); this.statement(s.alternate, depth + 1); }
         f.op("end");
         return;
-      case "ReturnStatement": f.op("return"); return;
+      case "ReturnStatement":
+        if (s.argument) this.value(s.argument, this.signature.result!);
+        f.op("return");
+        return;
       default: throw new Untranslatable(`a ${s.type}`);
     }
   }
@@ -264,18 +291,33 @@ class Translator {
   private effect(e: js.Expression): void {
     if (e.type === "AssignmentExpression") { this.assign(e.left, e.operator, e.right, false); return; }
     if (e.type === "UpdateExpression") { this.assign(e.argument, e.operator === "++" ? "+=" : "-=", { type: "Literal", value: 1 }, false); return; }
-    if (e.type === "CallExpression" && e.callee.type === "Identifier") { this.call(e); return; }
+    if (e.type === "CallExpression" && e.callee.type === "Identifier") {
+      if (this.call(e)) this.f.op("drop");
+      return;
+    }
     throw new Untranslatable(`a ${e.type} statement`);
   }
 
-  private call(e: Extract<js.Expression, { type: "CallExpression" }>): void {
-    const name = (e.callee as { name: string }).name;
+  /** The module function `e` calls, if its callee names one. */
+  private calledFunction(e: Extract<js.Expression, { type: "CallExpression" }>): FunctionType | undefined {
+    if (e.callee.type !== "Identifier") return undefined;
     const r = this.refs.get(e.callee);
-    const fn = r?.kind === "global" ? this.env.functions.get(name) : undefined;
+    return r?.kind === "global" ? this.env.functions.get(e.callee.name) : undefined;
+  }
+
+  /** Calls a module function; returns whether it left a result. */
+  private call(e: Extract<js.Expression, { type: "CallExpression" }>): boolean {
+    const name = (e.callee as { name: string }).name;
+    const fn = this.calledFunction(e);
     if (!fn) throw new Untranslatable(`a call of \`${name}\``);
     if (fn.arity !== e.arguments.length) throw new Untranslatable(`\`${name}\` called with ${e.arguments.length} arguments`);
-    for (const a of e.arguments) this.pointer(a);
+    e.arguments.forEach((a, i) => {
+      const type = fn.params?.[i] ?? "i32";
+      if (type === "i32") this.pointer(a);
+      else this.value(a, type);
+    });
     this.f.op("call", fn.index);
+    return fn.result !== undefined;
   }
 
   /** An argument passed to a kernel function: an array's offset or an integer. */
@@ -369,6 +411,8 @@ class Translator {
   private value(e: js.Expression, want: Ty): void {
     const literal = literalValue(e);
     if (want === "f64" && literal !== undefined) { this.f.op("f64.const", literal); return; }
+    // an integer literal in an int32 context (a bitwise operand, Math.imul): ToInt32
+    if (want === "i32" && literal !== undefined && Number.isInteger(literal) && Math.abs(literal) < 2 ** 32) { this.f.op("i32.const", literal | 0); return; }
     const have = this.natural(e);
     if (have === want) return;
     if (want === "f64") this.f.op("f64.convert_i32_s");
@@ -440,7 +484,12 @@ class Translator {
         f.op("end");
         return t;
       }
-      case "CallExpression": return this.mathCall(e);
+      case "CallExpression":
+        if (mathName(e) === undefined) {
+          if (!this.call(e)) throw new Untranslatable("a call used as a value");
+          return t;
+        }
+        return this.mathCall(e);
       case "AssignmentExpression":
         this.assign(e.left, e.operator, e.right, true);
         return t;
@@ -459,7 +508,7 @@ class Translator {
       "<": ["i32.lt_s", "f64.lt"], ">": ["i32.gt_s", "f64.gt"], "<=": ["i32.le_s", "f64.le"], ">=": ["i32.ge_s", "f64.ge"],
       "===": ["i32.eq", "f64.eq"], "==": ["i32.eq", "f64.eq"], "!==": ["i32.ne", "f64.ne"], "!=": ["i32.ne", "f64.ne"],
     };
-    const bits: Record<string, Opcode> = { "%": "i32.rem_s", "|": "i32.or", "&": "i32.and", "^": "i32.xor", "<<": "i32.shl", ">>": "i32.shr_s" };
+    const bits: Record<string, Opcode> = { "|": "i32.or", "&": "i32.and", "^": "i32.xor", "<<": "i32.shl", ">>": "i32.shr_s" };
     if (e.operator in arith) {
       this.value(e.left, t); this.value(e.right, t);
       f.op(arith[e.operator]![t === "i32" ? 0 : 1]);
@@ -475,12 +524,36 @@ class Translator {
       f.op(compare[e.operator]![both === "i32" ? 0 : 1]);
       return "i32";
     }
-    if (e.operator in bits && both === "i32") {
-      this.value(e.left, "i32"); this.value(e.right, "i32");
+    if (e.operator === "%") {
+      // JavaScript's remainder: i32.rem_s on integers (index arithmetic, never by 0 or
+      // overflowing), fmod on numbers
+      if (both === "i32") { this.value(e.left, "i32"); this.value(e.right, "i32"); f.op("i32.rem_s"); return "i32"; }
+      const fmod = this.env.math.get("fmod");
+      if (fmod === undefined) throw new Untranslatable("`%` on numbers");
+      this.value(e.left, "f64"); this.value(e.right, "f64");
+      f.op("call", fmod);
+      return "f64";
+    }
+    if (e.operator in bits) {
+      this.int32(e.left); this.int32(e.right);
       f.op(bits[e.operator]!);
       return "i32";
     }
+    // x >>> c for a literal c in 1..31: below 2^31, so an i32 holds it
+    const shift = literalValue(e.right);
+    if (e.operator === ">>>" && shift !== undefined && Number.isInteger(shift) && shift >= 1 && shift <= 31) {
+      this.int32(e.left); f.op("i32.const", shift).op("i32.shr_u");
+      return "i32";
+    }
     throw new Untranslatable(`\`${e.operator}\` on numbers`);
+  }
+
+  /** Pushes `e` converted as JavaScript's bitwise operators do (ToInt32): an i32 as it
+   *  is, a number truncated and wrapped modulo 2^32 (exact for |e| < 2^63; NaN gives 0). */
+  private int32(e: js.Expression): void {
+    if (this.typeOf(e) === "i32" || literalValue(e) !== undefined) { this.value(e, "i32"); return; }
+    this.value(e, "f64");
+    this.f.op("i64.trunc_sat_f64_s").op("i32.wrap_i64");
   }
 
   private mathCall(e: Extract<js.Expression, { type: "CallExpression" }>): Ty {
@@ -501,7 +574,7 @@ class Translator {
     };
     const native: Record<string, Opcode> = { abs: "f64.abs", sqrt: "f64.sqrt", floor: "f64.floor", ceil: "f64.ceil", trunc: "f64.trunc" };
     if (name !== undefined && name in native) { one(); f.op(native[name]!); return "f64"; }
-    if (name !== undefined && this.env.math.has(name) && name !== "pow") { one(); f.op("call", this.env.math.get(name)!); return "f64"; }
+    if (name !== undefined && this.env.math.has(name) && name !== "pow" && name !== "fmod") { one(); f.op("call", this.env.math.get(name)!); return "f64"; }
     if (name === "fround") { one(); f.op("f32.demote_f64").op("f64.promote_f32"); return "f64"; }
     if ((name === "max" || name === "min") && args.length >= 1) {
       // Math.max / Math.min: NaN if any is NaN, -0 < +0, exactly f64.max / f64.min
