@@ -22,13 +22,16 @@ function checkIds(ids, n, bound, start = 0) {
 }
 function badIds(code, parts, ids, bound, shape) {
   const flat = checkIds(ids, ids.length, bound);
+  badIdAt(code, parts, ids[flat], flat, bound, shape);
+}
+function badIdAt(code, parts, value, flat, bound, shape) {
   let rest = flat;
   const index = [];
   for (let k = shape.length - 1; k >= 0; k--) {
     index[k] = rest % shape[k];
     rest = (rest - index[k]) / shape[k];
   }
-  const values = [String(ids[flat]), "[" + index.join(", ") + "]", String(flat), String(bound)];
+  const values = [String(value), "[" + index.join(", ") + "]", String(flat), String(bound)];
   let message = parts[0];
   for (let k = 0; k < values.length; k++) message += values[k] + parts[k + 1];
   fail(code, message);
@@ -85,3 +88,39 @@ export function idCheckStatement(check: IdCheck, value: js.Expression, dim: (d: 
   return js.ifStmt(test, [js.stmt(js.call("badIds", code, parts(ids), ids_, limit, js.array(ids.shape.map(dim))))]);
 }
 
+
+/** The wasm target's failure record: [check number (from 1; 0 while none failed), flat
+ *  index, value], a Float64Array in the module's memory. */
+export const idFailureName = "idFailure";
+
+/**
+ * wasm: the check of computed ids as code the module translates (it cannot throw): on the
+ * first bad id, `idFailure` gets [k, its flat index, its value] and the run function
+ * returns at once, as the JS target's throw would leave it; the JS side then reports it
+ * with `idReport` (the same message as the JS target's).
+ */
+export function wasmIdCheckStatement(check: IdCheck, k: number, value: js.Expression, dim: (d: Dim) => js.Expression, fresh: (prefix: string) => string): js.Statement {
+  const v = fresh("id");
+  const bad = (): js.Expression => js.logical("||", js.logical("||",
+    js.binary("!==", js.binary("|", js.id(v), js.num(0)), js.id(v)), js.binary("<", js.id(v), js.num(0))), js.binary(">=", js.id(v), dim(check.bound)));
+  const record = (flat: js.Expression): js.Statement[] => [
+    js.stmt(js.assign(js.index(idFailureName, js.num(0)), js.num(k))),
+    js.stmt(js.assign(js.index(idFailureName, js.num(1)), flat)),
+    js.stmt(js.assign(js.index(idFailureName, js.num(2)), js.id(v))),
+    js.ret(),
+  ];
+  if (check.ids.shape.length === 0) return js.block([js.declare("const", v, value), js.ifStmt(bad(), record(js.num(0)))]);
+  const i = fresh("i");
+  return js.loop(i, js.num(0), sizeExpression(check.ids.shape, dim), [
+    js.declare("const", v, js.index(value, js.id(i))),
+    js.ifStmt(bad(), record(js.id(i))),
+  ]);
+}
+
+/** wasm: `badIdAt(code, parts, idFailure[2], idFailure[1], bound, shape)` for check `k`'s
+ *  failure, once the module has returned (the arguments `wasmIdCheckStatement` recorded). */
+export function idReport(check: IdCheck, dim: (d: Dim) => js.Expression): js.Statement {
+  const { ids, bound } = check;
+  const code = js.str(ids.op.name === "input" ? "E0420" : "E0421");
+  return js.stmt(js.call("badIdAt", code, parts(ids), js.index(idFailureName, js.num(2)), js.index(idFailureName, js.num(1)), dim(bound), js.array(ids.shape.map(dim))));
+}

@@ -19,7 +19,7 @@ import { unrollLoops } from "./unroll";
 import { scalarizeBuffers } from "./scalarize";
 import { hoistInvariantLoads } from "./hoist";
 import { errorClassSource, parseStatements, runtimeSource } from "./runtime";
-import { collectIdChecks, idCheckStatement, idsRuntimeSource, type IdCheck } from "./id-checks";
+import { collectIdChecks, idCheckStatement, idFailureName, idReport, idsRuntimeSource, wasmIdCheckStatement, type IdCheck } from "./id-checks";
 import { sparseGradients, sparseSgdUpdate, type SparseGradient } from "./sparse-update";
 import { advanceStatements, drawsRandom, randomMembers, randomRuntime, randomRuntimeNames } from "./random";
 import { WasmBuild, wasmRuntimeNames } from "./wasm/build";
@@ -122,6 +122,8 @@ class ModuleEmitter {
   private readonly draws: boolean;
   /** The wasm target's memory layout and functions (docs/wasm.md); undefined for js. */
   private readonly wasm: WasmBuild | undefined;
+  /** wasm: the report of each check of computed ids (wasmIdCheckStatement), by number - 1. */
+  private readonly wasmIdChecks: js.Statement[] = [];
   /** wasm: where each input and param passed in another array is copied (byte offset). */
   private readonly staging = new Map<string, number | string>();
   /** wasm: each param's own view of the memory, and its offset. */
@@ -139,7 +141,7 @@ class ModuleEmitter {
       "checkLength", "badLength", "scalarBox", "inferDim", "grow", "badValues", "unknownValue", "badArgument", "key", "scalarField", "makeRandom", "initialise", "F", "meta", "params",
       "createParams", "forward", "valueAndGrad", "step", "predict", "scratch", "known", "seen", "c1", "c2", "Math", "Object",
       "Float32Array", "Float64Array", "Array", "Error", "NaN", "Infinity", "undefined", "values", "seed", "random",
-      "scalars", "out", "Map", "checkIds", "badIds", "checkSeed", "seedText", "freezeAll", "Number", "JSON", "String"]) {
+      "scalars", "out", "Map", "checkIds", "badIds", "badIdAt", idFailureName, "reportIds", "check", "checkSeed", "seedText", "freezeAll", "Number", "JSON", "String"]) {
       this.names.unique(reserved);
     }
     for (const reserved of randomRuntimeNames) this.names.unique(reserved);
@@ -170,7 +172,10 @@ class ModuleEmitter {
     if (this.wasm) body.push(this.wasm.memoryDeclaration(), ...parseStatements(this.wasm.runtime()));
     const roots = [...this.model.outputs, ...(this.model.objective ? [this.model.objective] : []), ...(this.model.grads ?? [])];
     if (collectIdChecks(nodesWithBodies(roots)).length > 0) body.push(...parseStatements(idsRuntimeSource));
-    for (const h of this.helpers()) body.push(...parseStatements(h.source));
+    for (const h of this.helpers()) {
+      body.push(...parseStatements(h.source));
+      this.wasm?.addHelper(h);
+    }
     if (this.paramTable) body.push(...parseStatements(paramTableRuntimeSource));
     body.push(js.declare("const", "F", js.id(this.arrayType)));
     for (const d of this.freeDims) body.push(js.declare("let", this.dimNames.get(d)!, js.num(0)));
@@ -202,7 +207,7 @@ class ModuleEmitter {
           [...fresh, js.stmt(js.assign(js.index("params", js.str(p.name)), js.id(own)))], fresh));
       }
     }
-    if (this.draws) append(body, randomRuntime(this.options.seed));
+    if (this.draws) append(body, randomRuntime(this.options.seed, this.wasm?.generator()));
     body.push(js.declare("const", "known", js.record([...program.inputs, ...program.params].map((d) => [d.name, js.num(1)]), true)));
     for (const i of [...program.inputs, ...program.params]) {
       if (i.shape.length === 0) {
@@ -228,6 +233,15 @@ class ModuleEmitter {
     }
     // Optimizer state, declared while emitting `step`, and the shared kernels precede the
     // functions that use them.
+    if (this.wasmIdChecks.length > 0) {
+      // wasm: the record a bad computed id leaves, and its report by check number
+      body.push(js.declare("const", idFailureName, this.buffer(idFailureName, 3, "Float64Array")));
+      body.push(js.func("reportIds", [], [
+        js.declare("const", "check", js.index(idFailureName, js.num(0))),
+        js.stmt(js.assign(js.index(idFailureName, js.num(0)), js.num(0))),
+        ...this.wasmIdChecks.map((report, i) => js.ifStmt(js.binary("===", js.id("check"), js.num(i + 1)), [report])),
+      ]));
+    }
     append(body, this.top);
     body.push(js.declare("const", scalarsName, this.buffer(scalarsName, Math.max(1, this.scalarCount), "Float64Array")));
     append(body, this.kernelDecls);
@@ -378,7 +392,12 @@ class ModuleEmitter {
         const group = plan.groups.get(n) ?? [n];
         // Computed ids are checked as soon as their kernel has run.
         const checks = idChecks.filter((c) => group.includes(c.ids))
-          .map((c) => idCheckStatement(c, c.ids.shape.length === 0 ? emitter.read(c.ids, [], []) : js.id(localOf(c.ids)), emitter.dim));
+          .map((c) => {
+            const value = c.ids.shape.length === 0 ? emitter.read(c.ids, [], []) : js.id(localOf(c.ids));
+            if (!this.wasm) return idCheckStatement(c, value, emitter.dim);
+            this.wasmIdChecks.push(idReport(c, emitter.dim));
+            return wasmIdCheckStatement(c, this.wasmIdChecks.length, value, emitter.dim, (p) => this.names.unique(p));
+          });
         if (scalarArray && n.shape.length > 0) return [this.kernelCall(group, plan, localOf, (l) => scalarIndexOf(l)), ...checks];
         return [...unrollLoops(group.length > 1 ? emitter.emitGroup(group) : emitter.emitKernel(n)), ...checks];
       });
@@ -674,13 +693,15 @@ class ModuleEmitter {
       return view ? js.conditional(js.binary("===", js.id(a), js.id(view.name)), js.num(view.offset), placed) : placed;
     };
     const call = js.stmt(js.call(entry, ...args.map(pass)));
+    // A bad computed id made the module return early: report it as the JS target throws.
+    const reported = this.wasmIdChecks.length > 0 ? [js.ifStmt(js.binary("!==", js.index(idFailureName, js.num(0)), js.num(0)), [js.stmt(js.call("reportIds"))])] : [];
     const back = api === "step" ? program.params.map((p, i) => {
       const a = args[program.inputs.length + i]!;
       const unplace = js.stmt(js.call("unplace", js.id(a), offsets[program.inputs.length + i]!));
       const view = own[program.inputs.length + i];
       return view ? js.ifStmt(js.binary("!==", js.id(a), js.id(view.name)), [unplace]) : unplace;
     }) : [];
-    return [js.func(name, wrapperArgs, [...[...loaded].map(([n, e]) => js.declare("const", n, e)), call, ...back])];
+    return [js.func(name, wrapperArgs, [...[...loaded].map(([n, e]) => js.declare("const", n, e)), call, ...reported, ...back])];
   }
 
   /** wasm, growing memory: a param given as its own view from before the growth this call

@@ -29,12 +29,15 @@ function around(message: string): [string, string] {
   return [JSON.stringify(before), JSON.stringify(after)];
 }
 
-/** The generator's functions and state, with `seed` as the state a fresh module starts from. */
-export function randomRuntime(seed: number): Statement[] {
+/** The generator's functions and state, with `seed` as the state a fresh module starts from;
+ *  on the wasm target the state lives in the memory at byte offset `placed`, where the
+ *  kernels read the call's key. */
+export function randomRuntime(seed: number, placed?: number): Statement[] {
   const [seedBefore, seedAfter] = around(messages.E0413("seed", "an integer", "\u0000"));
   const [callsBefore, callsAfter] = around(messages.E0413("calls", "a whole number of calls (0 or more)", "\u0000"));
   return parseStatements(`${generatorSource}
-const ${randomStateName} = Float64Array.of(${seed}, 0, 0);
+${placed === undefined ? `const ${randomStateName} = Float64Array.of(${seed}, 0, 0);` : `const ${randomStateName} = new Float64Array(memoryBuffer, ${placed}, 3);
+${randomStateName}[0] = ${seed};`}
 function nextDraws() {
   // One key per call: the forward and backward kernels of this call read the same draws.
   ${randomStateName}[2] = drawKey(${randomStateName}[0], ${randomStateName}[1]);

@@ -60,6 +60,10 @@ export interface OpDef {
   readonly print?: PrintForm;
   /** Codegen hooks; see src/codegen. Typed loosely here so ir/ does not depend on codegen. */
   readonly emit?: unknown;
+  /** Whether the wasm target runs this op (docs/wasm.md): its JS template translates, and
+   *  test/wasm/ops.test.ts compares it with the JS target. Elementwise ops need not say:
+   *  the target probes whether their one-element expression translates. */
+  readonly wasm?: boolean;
 }
 
 export interface OpProps {

@@ -17,7 +17,7 @@ export function arangeLength(start: number, stop: number, step: number): number 
  *  are left out of the attributes at their defaults, so equal ranges are one node and
  *  print as `arange(stop = n)`. */
 export const arange: OpDef & { readonly emit: SourceEmit } = {
-  name: "arange", kind: "source", arity: 0,
+  name: "arange", kind: "source", arity: 0, wasm: true,
   shape: (_i, attrs, span) => {
     const { start, stop, step } = rangeOf(attrs);
     if (step === 0 || !Number.isFinite(step)) fail("E0243", span, "`step` must be a non-zero number");
@@ -70,7 +70,7 @@ function flatten(values: unknown, out: number[]): number[] {
 
 /** tensor(; values): a literal, `values` a rectangular nested list of numbers. */
 export const tensor: OpDef & { readonly emit: KernelEmit } = {
-  name: "tensor", kind: "kernel", arity: 0,
+  name: "tensor", kind: "kernel", arity: 0, wasm: true,
   shape: (_i, attrs): Shape => {
     const shape = literalShape(attrs.values);
     if (flatten(attrs.values, []).length !== numel(shape)) throw new InternalError("ragged tensor literal");

@@ -87,7 +87,7 @@ function outputPadding(input: readonly number[], out: readonly number[], kernel:
  *  y[n, o, i] = sum over c < C/groups and taps t of
  *  x[n, group(o) * C/groups + c, i*stride + t*dilation - padding] * w[o, c, t]. */
 export const conv: KernelDef = {
-  name: "conv", kind: "kernel", arity: 2,
+  name: "conv", kind: "kernel", arity: 2, wasm: true,
   shape: (inputs, attrs, span) => convShape(inputs, attrs, span),
   evaluate: ([x, w], attrs, out) => {
     const f = flatten(x!.shape, w!.shape, out, convAttrs(attrs));
@@ -123,7 +123,7 @@ export const conv: KernelDef = {
  *  -> [N, C, ...input]: the transpose of conv in x, scattering g through w; as a built-in,
  *  conv_transpose1d/2d (PyTorch's weights [in, out/groups, ...k] are this w). */
 export const convInputGrad: KernelDef = {
-  name: "conv_input_grad", kind: "kernel", arity: 2,
+  name: "conv_input_grad", kind: "kernel", arity: 2, wasm: true,
   shape: (inputs, attrs, span) => convInputGradShape(inputs, attrs, span),
   evaluate: ([g, w], attrs, out) => {
     const f = flatten(out, w!.shape, g!.shape, convAttrs(attrs));
@@ -160,7 +160,7 @@ export const convInputGrad: KernelDef = {
 /** conv_weight_grad(x [N, C, ...input], g [N, O, ...out]; ..., kernel_size)
  *  -> [O, C/groups, ...k]: the transpose of conv in w, correlating g with x. */
 export const convWeightGrad: KernelDef = {
-  name: "conv_weight_grad", kind: "kernel", arity: 2,
+  name: "conv_weight_grad", kind: "kernel", arity: 2, wasm: true,
   shape: (inputs, attrs, span) => convWeightGradShape(inputs, attrs, span),
   evaluate: ([x, g], attrs, out) => {
     const f = flatten(x!.shape, out, g!.shape, convAttrs(attrs));

@@ -16,7 +16,7 @@ type ScatterDef = OpDef & { readonly emit: KernelEmit & IndexInputs };
 
 /** take(x, ids; axis): out[a..., j..., b...] = x[a..., ids[j...], b...]. */
 export const take: GatherDef = {
-  name: "take", kind: "view", arity: 2,
+  name: "take", kind: "view", arity: 2, wasm: true,
   shape: ([x, ids], attrs, span, nodes) => {
     const axis = attrs.axis as number;
     if (normalizeAxis(axis, x!.length) !== axis) fail("E0203", span, axis, x!.length);
@@ -59,7 +59,7 @@ export const take: GatherDef = {
 /** scatter_add(g, ids; size, axis): zeros with `size` rows along `axis`, and
  *  out[a..., ids[j...], b...] += g[a..., j..., b...]: the gradient of take. */
 export const scatterAdd: ScatterDef = {
-  name: "scatter_add", kind: "kernel", arity: 2,
+  name: "scatter_add", kind: "kernel", arity: 2, wasm: true,
   shape: ([g, ids], attrs, span, nodes) => {
     const axis = attrs.axis as number;
     const size = attrs.size as Dim;

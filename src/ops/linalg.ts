@@ -19,7 +19,7 @@ export function swapLast(rank: number): number[] {
 }
 
 export const matmul: KernelDef = {
-  name: "matmul", kind: "kernel", arity: 2,
+  name: "matmul", kind: "kernel", arity: 2, wasm: true,
   shape: ([a, b], _attrs, span) => {
     const sa = formatShape(a!);
     const sb = formatShape(b!);

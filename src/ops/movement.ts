@@ -18,7 +18,7 @@ type KernelDef = OpDef & { readonly emit: KernelEmit };
 /** broadcast(x; shape, dims): input axis i becomes output axis dims[i]; input sizes are
  *  equal to the output's or 1. */
 export const broadcast: ViewDef = {
-  name: "broadcast", kind: "view", arity: 1,
+  name: "broadcast", kind: "view", arity: 1, wasm: true,
   shape: ([x], attrs, span) => {
     const out = attrs.shape as Shape;
     const dims = attrs.dims as number[];
@@ -59,7 +59,7 @@ export const broadcast: ViewDef = {
 
 /** reshape(x; shape): the same elements in row-major order under a new shape. */
 export const reshape: ViewDef = {
-  name: "reshape", kind: "view", arity: 1,
+  name: "reshape", kind: "view", arity: 1, wasm: true,
   shape: ([x], attrs, span) => {
     const out = attrs.shape as Shape;
     // Counts with a sum or floor division in them are checked when the dims are known
@@ -112,7 +112,7 @@ export function inferReshapeDim(from: Shape, known: Shape): Dim | undefined {
 
 /** transpose(x; perm): output axis k is input axis perm[k]. */
 export const transpose: ViewDef = {
-  name: "transpose", kind: "view", arity: 1,
+  name: "transpose", kind: "view", arity: 1, wasm: true,
   shape: ([x], attrs, span) => {
     const perm = attrs.perm as number[];
     const ok = perm.length === x!.length && [...perm].sort((a, b) => a - b).every((p, i) => p === i);
@@ -150,7 +150,7 @@ export const transpose: ViewDef = {
  *  Lowering resolves NumPy basic indexing to these attributes (and drops integer axes
  *  with a reshape). */
 export const slice: ViewDef = {
-  name: "slice", kind: "view", arity: 1,
+  name: "slice", kind: "view", arity: 1, wasm: true,
   shape: ([x], attrs, span) => {
     const begin = attrs.begin as number[];
     const step = attrs.step as number[];
@@ -228,7 +228,7 @@ export function padded(b: GraphBuilder, t: Node, widths: readonly (readonly numb
  *  on each side of axis k (NumPy `pad`, constant mode). The gradient is the slice of the
  *  interior. A free dim n grows to the dim expression `n + before + after`. */
 export const pad: KernelDef = {
-  name: "pad", kind: "kernel", arity: 1,
+  name: "pad", kind: "kernel", arity: 1, wasm: true,
   shape: ([x], attrs) => {
     const widths = attrs.pad_width as number[][];
     if (widths.length !== x!.length) throw new InternalError(`pad of ${formatShape(x!)} by ${widths.length} pairs`);
@@ -268,7 +268,7 @@ export const pad: KernelDef = {
 /** flip(x; axis): the order of elements reversed along each listed axis (np.flip). A view:
  *  index i reads size - 1 - i; its gradient is the same flip. */
 export const flip: ViewDef = {
-  name: "flip", kind: "view", arity: 1,
+  name: "flip", kind: "view", arity: 1, wasm: true,
   shape: ([x], attrs) => {
     const axes = attrs.axis as number[];
     if (!axes.every((a, i) => a >= 0 && a < x!.length && (i === 0 || a > axes[i - 1]!))) {
@@ -301,7 +301,7 @@ export const flip: ViewDef = {
 
 /** concat(xs...; axis): inputs joined along `axis`; other sizes must agree. */
 export const concat: KernelDef = {
-  name: "concat", kind: "kernel", arity: -1,
+  name: "concat", kind: "kernel", arity: -1, wasm: true,
   shape: (xs, attrs, span) => {
     const axis = attrs.axis as number;
     const first = xs[0]!;

@@ -190,7 +190,7 @@ export function emitPoolGradTarget(ctx: KernelContext, grad: Node, [n, c, i, j]:
 
 /** maxpool2d(x [N, C, H, W]; size, stride) -> [N, C, OH, OW]: each window's maximum. */
 export const maxpool2d: KernelDef = {
-  name: "maxpool2d", kind: "kernel", arity: 1,
+  name: "maxpool2d", kind: "kernel", arity: 1, wasm: true,
   shape: ([x], attrs, span) => poolShape("maxpool2d", x!, attrs, span),
   evaluate: ([x], attrs, out) => {
     const xs = x!.shape;
@@ -233,7 +233,7 @@ export const maxpool2d: KernelDef = {
 /** maxpool2d_grad(x, g [pooled]; size, stride) -> shape of x: each g element added at its
  *  window's first maximum of x. Piecewise constant in x; linear in g. */
 export const maxpool2dGrad: KernelDef = {
-  name: "maxpool2d_grad", kind: "kernel", arity: 2,
+  name: "maxpool2d_grad", kind: "kernel", arity: 2, wasm: true,
   shape: ([x, g], attrs, span) => {
     expect("maxpool2d_grad", "the output gradient `g`", g!, poolShape("maxpool2d_grad", x!, attrs, span), span);
     return x!;
@@ -311,7 +311,7 @@ function tiledMaxpoolGrad(ctx: KernelContext, win: Window): js.Statement[] {
 /** maxpool2d_select(x, h [both shape of x]; size, stride) -> pooled: h at each window's
  *  first maximum of x (maxpool2d(x) is maxpool2d_select(x, x)). */
 export const maxpool2dSelect: KernelDef = {
-  name: "maxpool2d_select", kind: "kernel", arity: 2,
+  name: "maxpool2d_select", kind: "kernel", arity: 2, wasm: true,
   shape: ([x, h], attrs, span) => {
     expect("maxpool2d_select", "the selected tensor `h`", h!, x!, span);
     return poolShape("maxpool2d_select", x!, attrs, span);
@@ -346,7 +346,7 @@ export const maxpool2dSelect: KernelDef = {
 
 /** avgpool2d(x [N, C, H, W]; size, stride) -> [N, C, OH, OW]: each window's mean. */
 export const avgpool2d: KernelDef = {
-  name: "avgpool2d", kind: "kernel", arity: 1,
+  name: "avgpool2d", kind: "kernel", arity: 1, wasm: true,
   shape: ([x], attrs, span) => poolShape("avgpool2d", x!, attrs, span),
   evaluate: ([x], attrs, out) => {
     const xs = x!.shape;
@@ -390,7 +390,7 @@ export const avgpool2d: KernelDef = {
 /** avgpool2d_grad(g [pooled]; size, stride, height, width) -> [N, C, height, width]:
  *  each g element spread as g / size^2 over its window, overlaps accumulating. */
 export const avgpool2dGrad: KernelDef = {
-  name: "avgpool2d_grad", kind: "kernel", arity: 1,
+  name: "avgpool2d_grad", kind: "kernel", arity: 1, wasm: true,
   shape: ([g], attrs, span) => {
     if (g!.length !== 4) fail("E0214", span, "avgpool2d_grad", `the output gradient must be [batch, channels, height, width], but this is ${formatShape(g!)}`);
     const { height, width } = attrs;

@@ -101,7 +101,7 @@ function drawExpression(dist: "uniform" | "normal", key: js.Expression, stream: 
 
 function drawOp(name: "rand" | "randn", dist: "uniform" | "normal"): DrawDef {
   return {
-    name, kind: "source", arity: 0,
+    name, kind: "source", arity: 0, wasm: true,
     shape: (_i, attrs) => attrs.shape as Shape,
     evaluate: (_i, attrs, out, env) => drawValues(dist, keyOf(env, name), attrs.stream as number, numel(out)),
     // `rand([6], stream = 2)`: the stream prints, so a printed program draws the same values.

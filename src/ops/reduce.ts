@@ -34,7 +34,7 @@ function spread(b: GraphBuilder, y: Node, node: Node): Node {
 
 function reduction(r: Reducer): KernelDef {
   return {
-    name: r.name, kind: "kernel", arity: 1,
+    name: r.name, kind: "kernel", arity: 1, wasm: true,
     shape: (inputs, attrs, span) => reduceShape(inputs, attrs.axes as number[], span),
     evaluate: ([x], attrs, out) => {
       const axes = attrs.axes as number[];
@@ -140,7 +140,7 @@ export const reduceMin = reduction({
 function argExtreme(name: "argmax" | "argmin", better: "gt" | "lt"): KernelDef {
   const beats = (v: number, best: number) => (better === "gt" ? v > best : v < best) || (v !== v && best === best);
   return {
-    name, kind: "kernel", arity: 1,
+    name, kind: "kernel", arity: 1, wasm: true,
     shape: (inputs, attrs, span) => reduceShape(inputs, attrs.axes as number[], span),
     evaluate: ([x], attrs, out) => {
       const axes = attrs.axes as number[];
@@ -193,7 +193,7 @@ export const argmin = argExtreme("argmin", "lt");
 /** cumsum(x; axis): running sums along one axis (np.cumsum, torch.cumsum). The gradient
  *  is the running sum from the other end: flip, cumsum, flip. */
 export const cumsum: KernelDef = {
-  name: "cumsum", kind: "kernel", arity: 1,
+  name: "cumsum", kind: "kernel", arity: 1, wasm: true,
   shape: ([x], attrs, span) => {
     const axis = attrs.axis as number;
     if (axis < 0 || axis >= x!.length) fail("E0203", span, axis, x!.length);

@@ -29,7 +29,7 @@ import { getOp } from "./registry";
 
 /** A body's placeholder arg: `slot` in the loop's args, `tag` unique to its body. */
 export const scanArg: OpDef = {
-  name: "scan_arg", kind: "source", arity: 0,
+  name: "scan_arg", kind: "source", arity: 0, wasm: true,
   shape: (_inputs, attrs) => attrs.shape as Dim[],
   evaluate: () => {
     throw new InternalError("a scan body's arg evaluated outside its loop");
@@ -90,7 +90,7 @@ export const scan: OpDef = {
 
 /** Output `output` of a loop node (a final carry, or a stacked y). */
 export const scanOut: OpDef & { emit: ViewEmit } = {
-  name: "scan_out", kind: "view", arity: 1,
+  name: "scan_out", kind: "view", arity: 1, wasm: true,
   shape: (_inputs, attrs, _span, nodes) => {
     const out = layoutOf(nodes[0]!)[attrs.output as number];
     if (!out) throw new InternalError(`scan_out ${String(attrs.output)} of a loop with fewer outputs`);

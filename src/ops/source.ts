@@ -11,7 +11,7 @@ type SourceDef = OpDef & { readonly emit: SourceEmit };
 
 /** A named graph input; `role` is "param" or "input". Values come from the caller. */
 export const input: SourceDef = {
-  name: "input", kind: "source", arity: 0,
+  name: "input", kind: "source", arity: 0, wasm: true,
   shape: (_i, attrs) => attrs.shape as Shape,
   evaluate: (_i, attrs, _out, env) => {
     const t = env.values.get(attrs.name as string);
@@ -23,7 +23,7 @@ export const input: SourceDef = {
 
 /** A scalar constant. Tensors of one value are `broadcast(const)`. */
 export const constant: SourceDef = {
-  name: "const", kind: "source", arity: 0,
+  name: "const", kind: "source", arity: 0, wasm: true,
   shape: () => [],
   evaluate: (_i, attrs) => Float64Array.of(attrs.value as number),
   props: { cheap: true },
@@ -32,7 +32,7 @@ export const constant: SourceDef = {
 
 /** iota: the index along `axis`, as a float, at every position of `shape`. */
 export const iota: SourceDef = {
-  name: "iota", kind: "source", arity: 0,
+  name: "iota", kind: "source", arity: 0, wasm: true,
   shape: (_i, attrs) => attrs.shape as Shape,
   evaluate: (_i, attrs, out) => {
     const data = new Float64Array(numel(out));
@@ -45,7 +45,7 @@ export const iota: SourceDef = {
 
 /** The product of free dims, known only at run time (scalar). */
 export const size: SourceDef = {
-  name: "size", kind: "source", arity: 0,
+  name: "size", kind: "source", arity: 0, wasm: true,
   shape: () => [],
   evaluate: (_i, attrs, _out, env) => Float64Array.of(numel(bindShape(attrs.dims as Dim[], env.dims))),
   props: { cheap: true },

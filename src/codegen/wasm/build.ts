@@ -15,6 +15,12 @@ import { addPool, type PoolGeometry, type PoolKind } from "./pool";
 import { addMathFunctions, mathNamesUsed } from "./math";
 import { translateFunction, Untranslatable, type ArrayAt, type Signature } from "./translate";
 import { trigTableBytes } from "./trig";
+import { generatorSource, randomStateName, type RuntimeHelper } from "../../ops";
+
+/** Runtime helpers of elementwise ops take numbers and return one. */
+export function helperSignature(params: number): Signature {
+  return { params: Array<"f64">(params).fill("f64"), result: "f64" };
+}
 
 /** The JS names the wasm target's runtime declares (module.ts reserves them). */
 export const wasmRuntimeNames = ["memory", "memoryBuffer", "heap", "cells", "place", "unplace", "inMemory", "growMemory", "layout", "elementAddress", "wasmBytes", "instantiate", "ready", "notReady", "WebAssembly", "atob", "Uint8Array", "Int32Array", "Promise"];
@@ -145,6 +151,20 @@ export class WasmBuild {
     if (entry) this.entries.set(name, entry);
   }
 
+  /** An elementwise op's runtime helper (erf, round, mod: special.ts), numbers in and out. */
+  addHelper(helper: RuntimeHelper): void {
+    this.addRuntimeFunctions(helper.source, [helper.name], helperSignature);
+  }
+
+  /** The generator (random.ts): its state [seed, calls, key] in the memory, returned as a
+   *  byte offset, and the integer functions the kernels' draws call (drawBits, drawMix). */
+  generator(): number {
+    const base = this.reserve(3 * 8);
+    this.arrays.set(randomStateName, { base, elem: "f64" });
+    this.addRuntimeFunctions(generatorSource, ["drawMix", "drawBits"], (n) => ({ params: Array<"i32">(n).fill("i32"), result: "i32" }));
+    return base;
+  }
+
   /** The function declarations `names` of runtime JS `source` (erf, the generator's
    *  drawBits...), translated with `signature`: kernels call them as JS calls them. */
   addRuntimeFunctions(source: string, names: readonly string[], signature: (params: number) => Signature): void {
@@ -241,7 +261,7 @@ export class WasmBuild {
     // Function indices are known before any body is translated (calls may go forward).
     const base = this.module.functionCount;
     const functions = new Map(this.intrinsics);
-    this.pending.forEach((p, i) => functions.set(p.name, { index: base + i, arity: p.params.length }));
+    this.pending.forEach((p, i) => functions.set(p.name, { index: base + i, arity: p.params.length, ...p.signature }));
     const env = { arrays: this.arrays, cells: this.cells, dims: this.dims, functions, math };
     for (const p of this.pending) {
       let f: FunctionBuilder;

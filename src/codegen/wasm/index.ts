@@ -10,21 +10,14 @@ import type { ElementwiseDef } from "../../ops";
 import { emitSource } from "../index";
 import * as js from "../estree";
 import type { CodegenOptions, ModelIR } from "../model";
-import { translateFunction, Untranslatable } from "./translate";
+import { mathArity } from "./math";
+import { translateFunction, Untranslatable, type FunctionType } from "./translate";
+import { helperSignature } from "./build";
+import { parse } from "acorn";
 
 export { Bytes, FunctionBuilder, ModuleBuilder, valType, type Opcode, type ValType } from "./encode";
 export { addMatmul, type MatmulShape } from "./matmul";
 export { addColumnSum, addMap, type Expr } from "./elementwise";
-
-/** Ops other than elementwise ones that the wasm target runs (their JS templates
- *  translate, and the differential tests cover them on this target). Elementwise ops are
- *  probed instead: their one-element expression must translate. */
-const covered = new Set([
-  "input", "const", "iota", "arange", "size", "scan_arg", "scan_out",
-  "broadcast", "reshape", "transpose", "slice", "flip",
-  "matmul", "sum", "prod", "max", "min", "argmax", "argmin", "cumsum", "pad", "concat", "tensor",
-  "conv", "conv_input_grad", "conv_weight_grad", "maxpool2d", "maxpool2d_grad", "maxpool2d_select", "avgpool2d", "avgpool2d_grad",
-]);
 
 /** The module text of `model` for the wasm target; refuses (E0308) what it cannot run. */
 export function emitWasmSource(model: ModelIR, options: CodegenOptions): string {
@@ -59,8 +52,10 @@ function firstUncovered(roots: readonly Node[]): Node | undefined {
 
 const probed = new Map<string, boolean>();
 
+/** Whether the target runs `n`: an op that says so in the op table (OpDef.wasm), or an
+ *  elementwise op whose one-element expression (and runtime helper) translates. */
 function runs(n: Node): boolean {
-  if (n.op.kind !== "elementwise") return covered.has(n.op.name);
+  if (n.op.kind !== "elementwise") return n.op.wasm === true;
   const def = n.op as ElementwiseDef;
   // A constant operand reaches the template as a literal (pow(x, 2) is x * x).
   const constants = n.inputs.map(constantOf);
@@ -70,9 +65,19 @@ function runs(n: Node): boolean {
     // out[0] = emit(a[0], b[0], ...), translated on its own
     const args = n.inputs.map((_, i) => (constants[i] === undefined ? js.index(`a${i}`, js.num(0)) : js.num(constants[i]!)));
     const body = [js.stmt(js.assign(js.index("out", js.num(0)), def.emit(args)))];
+    const math = new Map(Object.keys(mathArity).map((m) => [m, 0]));
+    const functions = new Map<string, FunctionType>();
     try {
-      translateFunction(["out", ...n.inputs.map((_, i) => `a${i}`)], body, { arrays: new Map(), cells: new Map(), functions: new Map(), math: new Map(["exp", "log", "log1p", "expm1", "tanh", "pow"].map((m) => [m, 0])) });
-      ok = !def.helper;
+      if (def.helper) {
+        // the helper (erf, ...) translates as the module will translate it (build.ts)
+        const decl = (parse(def.helper.source, { ecmaVersion: 2022 }) as unknown as { body: { params: { name: string }[]; body: { body: js.Statement[] } }[] }).body[0]!;
+        const params = decl.params.map((p) => p.name);
+        const signature = helperSignature(params.length);
+        translateFunction(params, decl.body.body, { arrays: new Map(), cells: new Map(), functions: new Map(), math }, signature);
+        functions.set(def.helper.name, { index: 0, arity: params.length, ...signature });
+      }
+      translateFunction(["out", ...n.inputs.map((_, i) => `a${i}`)], body, { arrays: new Map(), cells: new Map(), functions, math });
+      ok = true;
     } catch (e) {
       if (!(e instanceof Untranslatable)) throw e;
       ok = false;
