@@ -47,7 +47,7 @@ export function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, rto
   }
 }
 
-const asArray = (v: TypedArray | number | undefined): ArrayLike<number> => (typeof v === "number" ? [v] : v!);
+export const asArray = (v: TypedArray | number | undefined): ArrayLike<number> => (typeof v === "number" ? [v] : v!);
 
 export interface TargetCase {
   source: string;

@@ -1,138 +1,32 @@
-// Whole models on the wasm target against the JS target: every op the target runs, at
-// random and adversarial values (ties, zeros of both signs, integers), forward outputs,
-// objective and every gradient. The translated kernels compute what the JS target's do in
-// the same f64 arithmetic, so most results agree bit for bit; exp and log are our
-// polynomials and large matmuls accumulate in f32 SIMD lanes, so the bound is f32
-// rounding. Then training: the XOR seed and the W2 MLP reach the JS target's loss.
+// Whole models on the wasm target against the JS target: the differential tests' models
+// (every built-in) and the wasm target's own kernels, at random and adversarial values
+// (ties, zeros of both signs, integers), forward outputs, objective and every gradient.
+// The translated kernels compute what the JS target's do in the same f64 arithmetic, so
+// most results agree bit for bit; the Math functions are our polynomials (math.ts,
+// trig.ts) and large matmuls accumulate in f32 SIMD lanes, so the bound is f32 rounding.
+// Then training: the XOR seed and the W2 MLP reach the JS target's loss.
 
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { compile, compileToSource, type CompiledModel, type TypedArray } from "../../src/index";
+import { compile, compileToSource } from "../../src/index";
 import { scavengesDuring } from "../helpers/gc";
+import { modelCases } from "../helpers/model-cases";
 import { rng } from "../helpers/random";
-import { sampleValues, type ValueMode } from "../helpers/values";
+import { asArray, compareTargets, expectClose, type TargetCase } from "../helpers/targets";
 
 const xorSource = readFileSync(new URL("../../examples/xor/xor.grad", import.meta.url), "utf8");
 const w2Source = readFileSync(new URL("../../bench/models/w2-mlp.grad", import.meta.url), "utf8");
 
-interface Case {
+interface WasmCase extends TargetCase {
   name: string;
-  source: string;
-  /** Inputs drawn in [0, 1) (labels) rather than (-1, 1). */
-  positive?: string[];
+  /** Random values only (see the case). */
   randomOnly?: boolean;
 }
 
-const cases: Case[] = [
-  { name: "xor (the seed)", source: xorSource },
-  {
-    name: "mlp 5-16-4, relu, softmax cross-entropy, sgd",
-    source: `
-input x: [8, 5]
-input target: [8, 4]
-param w1: [5, 16] = glorot_uniform
-param b1: [16] = zeros
-param w2: [16, 4] = glorot_uniform
-param b2: [4] = zeros
-h = relu(x @ w1 + b1)
-logits = h @ w2 + b2
-probs = softmax(logits)
-loss = cross_entropy(logits, target)
-output probs, logits
-minimize loss with sgd(lr = 0.1)
-`,
-    positive: ["target"],
-  },
-  {
-    name: "elementwise built-ins the target runs",
-    source: `
-input x: [2, 3]
-param p: [2, 3]
-param q: [3]
-u = x * p + q
-pos = p * p + 0.5
-e1 = exp(u) + log(pos) + sqrt(pos) + abs(u) + sigmoid(u) + relu(u) + square(u)
-e2 = maximum(u, x) + minimum(u, q) + where(u > 0, u, -u * x) + clip(u, -0.5, 0.5) + leaky_relu(u) + leaky_relu(u, alpha = 0.2)
-e3 = u ** 3 + -u ^ 2 + pow(pos, u) + u / pos + where(u <= x, 1, 2) * where(u >= q, u, 1) + (u == u) + (u != x) + (u < 0.1) + pos ^ -1
-e4 = log(sigmoid(4 * u)) + sigmoid(-40 * u) + exp(-abs(u)) + 1 / (1 + u * u)
-e5 = tanh(u) + softplus(u) + log1p(pos) + expm1(u) + elu(u) + elu(u, alpha = 0.5) + sign(u) + floor(3 * u)
-e6 = softplus(30 * u) + log(sigmoid(-50 * u)) + 1e-3 * (log(sigmoid(2000 * u)) + softplus(-3000 * u)) + tanh(40 * u)
-loss = sum(e1 * e2) + mean(e3) + sum(e4 * x) + sum(e5 * e5) + sum(e6)
-output e1, e2, e3, e4, e5, e6
-minimize loss with sgd(lr = 0.1)
-`,
-  },
-  {
-    name: "reductions with axis and keepdims, softmax, log_softmax, logsumexp",
-    source: `
-input x: [3, 4, 5]
-param w: [3, 4, 5]
-param v: [4]
-z = x * w
-r1 = sum(z, axis = 1)
-r2 = mean(z, axis = [0, 2], keepdims = true)
-r3 = max(z, axis = -1)
-r4 = min(z, axis = [-1, 0], keepdims = true)
-r5 = prod(z + 1.5, axis = 2)
-r6 = logsumexp(z, axis = 1, keepdims = true)
-r7 = softmax(z, axis = 1)
-r8 = log_softmax(z)
-r9 = sum(z) + mean(z) + max(z) + min(z) + logsumexp(z)
-r10 = sum(v * sum(z, axis = [0, 2])) + sum(max(broadcast_to(v, [3, 4]), axis = 0)) + sum(min(concat([v, v]), keepdims = true))
-loss = sum(r1 ^ 2) + sum(r2 * r2) + sum(r3) + sum(r4) + sum(r5) + sum(r6) + sum(r7 * x) + sum(r8 * x) + r9 + r10
-output r1, r2, r3, r4, r5, r6, r7, r8, r9
-minimize loss
-`,
-  },
-  {
-    name: "shape ops: transpose, reshape, broadcast_to, concat, slicing",
-    source: `
-input x: [2, 3, 4]
-param w: [2, 3, 4]
-param c: [4, 3]
-z = x * w
-t1 = transpose(z, [1, 0, 2])
-t2 = transpose(c)
-t3 = reshape(z, [-1, 4])
-t4 = reshape(z, [3, -1])
-t5 = broadcast_to(t2, [2, 3, 4])
-t6 = concat([z, t5], axis = 0)
-t7 = concat([t2, t2 * 2, t2 ^ 2], axis = -1)
-t8 = z[:, 1:3]
-t9 = z[..., -1]
-t10 = z[::-1]
-t11 = z[1, :, 2:]
-t12 = t2[2:, ::2]
-t14 = z[0] + t2
-t15 = z[-1, ::-2, 1:-1]
-loss = sum(t1 * t1) + sum(t3[1:4] * 2) + sum(t4 * t4) + sum(t6 ^ 2) + sum(t7) + sum(t8 * t8) + sum(t9) + sum(t10 * x) + sum(t11 ^ 3) + sum(t12) + sum(t14 * t14) + sum(t15)
-output t1, t3, t4, t6, t7, t8, t9, t10, t11, t12, t15
-minimize loss
-`,
-  },
-  {
-    name: "matmul ranks 1-3 with batch broadcasting",
-    source: `
-input a: [3]
-input bm: [2, 3, 4]
-param v: [3]
-param m: [3, 4]
-param n: [4, 3]
-param bt: [2, 4, 3]
-s11 = v @ a
-s12 = v @ m
-s21 = n @ v
-s22 = m @ n
-s31 = bm @ n
-s32 = m @ bt
-s33 = bm @ bt
-s13 = v @ bm
-s34 = bt @ v
-loss = s11 + sum(s12 ^ 2) + sum(s21 * s12) + sum(s22 * s22) + sum(s31 * s33) + sum(s32 ^ 2) + sum(s13) + sum(s34 * s34)
-output s11, s12, s21, s22, s31, s32, s33, s13, s34
-minimize loss
-`,
-  },
+/** The models of the differential tests (every built-in, test/helpers/model-cases.ts), at
+ *  their first run's sizes, then cases for the wasm target's own kernels (SIMD tiles). */
+const cases: WasmCase[] = [
+  ...modelCases.map((c) => ({ name: c.name, source: c.source, sizes: c.sizes ?? c.runs?.[0], values: c.values })),
   {
     name: "large matmuls on the SIMD kernel: edge tiles, both gradients, an epilogue",
     source: `
@@ -161,26 +55,6 @@ output h
 minimize loss with sgd(lr = 0.01)
 `,
     randomOnly: true,
-  },
-  {
-    name: "conv2d (stride 2, padding 1), maxpool2d, avgpool2d",
-    source: `
-input img: [2, 3, 8, 8]
-param k: [4, 3, 3, 3]
-param kb: [4]
-param k2: [2, 4, 2, 2]
-c = conv2d(img, k, stride = 2, padding = 1)
-a = relu(c + reshape(kb, [4, 1, 1]))
-mp = maxpool2d(a)
-ap = avgpool2d(a, size = 2)
-mp3 = maxpool2d(a, size = 3, stride = 1)
-ap2 = avgpool2d(a, size = 2, stride = 1)
-c2 = conv2d(a, k2)
-c3 = conv2d(img, k, padding = 2, stride = 3)
-loss = sum(mp * mp) + mean(ap) + sum(mp3) + sum(ap2 ^ 2) + sum(c2 * c2) + mean(c3 ^ 2)
-output c, mp, ap, mp3, ap2, c2, c3
-minimize loss
-`,
   },
   {
     // Over smallModelElements (4096), so kernels are functions and the convolutions run
@@ -283,65 +157,11 @@ output last, ys
 minimize loss
 `,
   },
-  {
-    name: "scalar inputs and params",
-    source: `
-input t
-input s: []
-param a
-param c = constant(0.5)
-param w: [3]
-z = a * t + c * s
-zs = w * z
-loss = (z - 1) ^ 2 + sum(w * z) + exp(-abs(z)) + sum(zs ^ 2) + tanh(a * c)
-output z, zs
-minimize loss with sgd(lr = 0.1)
-`,
-  },
 ];
-
-type Args = Record<string, Float32Array | number>;
-
-function values(model: CompiledModel, c: Case, seed: number, mode: ValueMode): Args {
-  const r = rng(seed);
-  const out: Args = {};
-  for (const d of [...model.meta.inputs, ...model.meta.params]) {
-    const n = (d.shape as number[]).reduce((a, b) => a * b, 1);
-    const lo = c.positive?.includes(d.name) ? 0 : -1;
-    out[d.name] = Float32Array.from(sampleValues(n, r, mode, { lo }));
-  }
-  return out;
-}
-
-/** |got - want| <= rtol * (|want| + the tensor's largest |want|), NaN matching NaN. */
-function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, rtol: number, label: string): void {
-  expect(got.length, label).toBe(want.length);
-  let scale = 0;
-  for (let i = 0; i < want.length; i++) if (Number.isFinite(want[i]!)) scale = Math.max(scale, Math.abs(want[i]!));
-  for (let i = 0; i < want.length; i++) {
-    const g = got[i]!, w = want[i]!;
-    if (Object.is(g, w) || (Number.isNaN(g) && Number.isNaN(w)) || g === w) continue;
-    if (!(Math.abs(g - w) <= rtol * (Math.abs(w) + scale))) expect.fail(`${label}[${i}]: wasm ${g}, js ${w}`);
-  }
-}
-
-const asArray = (v: TypedArray | number | undefined): ArrayLike<number> => (typeof v === "number" ? [v] : v!);
 
 describe.each(cases)("wasm vs js: $name", (c) => {
   it.each(c.randomOnly ? ["random" as const] : ["random", "adversarial"] as const)("forward, objective and gradients agree within f32 rounding (%s values)", (mode) => {
-    const wasm = compile(c.source, { target: "wasm", filename: "m.grad" });
-    const js = compile(c.source, { filename: "m.grad" });
-    for (const seed of [1, 2, 3]) {
-      const args = values(js, c, seed, mode);
-      const fw = wasm.forward(args), fj = js.forward(args);
-      for (const key of Object.keys(fj)) expectClose(asArray(fw[key]), asArray(fj[key]), 1e-5, `seed ${seed}: ${key}`);
-      const pw = wasm.predict(args), pj = js.predict(args);
-      for (const key of Object.keys(pj)) expectClose(asArray(pw[key]), asArray(pj[key]), 1e-5, `seed ${seed}: predict ${key}`);
-      if (!js.meta.outputs.length && Object.keys(fj).length === 0) continue;
-      const gw = wasm.valueAndGrad(args), gj = js.valueAndGrad(args);
-      expectClose([gw.value], [gj.value], 1e-5, `seed ${seed}: objective`);
-      for (const key of Object.keys(gj.grads)) expectClose(gw.grads[key]!, gj.grads[key]!, 1e-5, `seed ${seed}: d_${key}`);
-    }
+    compareTargets(c, mode);
   });
 });
 
