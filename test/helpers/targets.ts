@@ -20,15 +20,15 @@ export const oneHotRows = (k: number): Generator => (length, r) => {
 };
 export const uniform = (lo: number, hi: number): Generator => (length, r) => Array.from({ length }, () => lo + (hi - lo) * r());
 
-type Args = Record<string, Float32Array | number>;
+export type Args = Record<string, Float32Array | number>;
 
 /** Arguments for every input and param of `model`: a generator's where given, else
  *  sampleValues in `mode`; f32 values, so both targets see the same numbers. */
-export function targetArgs(model: CompiledModel, seed: number, mode: ValueMode, generators: Record<string, Generator> = {}): Args {
+export function targetArgs(model: CompiledModel, seed: number, mode: ValueMode, generators: Record<string, Generator> = {}, dims: Record<string, number> = {}): Args {
   const r = rng(seed);
   const out: Args = {};
   for (const d of [...model.meta.inputs, ...model.meta.params]) {
-    const n = (d.shape as number[]).reduce((a, b) => a * b, 1);
+    const n = (d.shape as (number | string)[]).reduce<number>((a, b) => a * (typeof b === "number" ? b : dims[b]!), 1);
     const gen = generators[d.name];
     out[d.name] = Float32Array.from(gen ? gen(n, r) : sampleValues(n, r, mode));
   }
@@ -51,18 +51,20 @@ export const asArray = (v: TypedArray | number | undefined): ArrayLike<number> =
 
 export interface TargetCase {
   source: string;
-  /** Dims bound when compiling (the wasm target needs every size). */
+  /** Dims bound when compiling. */
   sizes?: Record<string, number>;
+  /** Free dims' sizes to run at, one entry per run (default: one run, every size bound). */
+  runs?: Record<string, number>[];
   values?: Record<string, Generator>;
 }
 
 /** Compiles `c` on both targets and compares forward, predict, the objective and every
- *  gradient at seeds 1-3 in `mode`. */
+ *  gradient at seeds 1-3 in `mode` (and at each run's sizes). */
 export function compareTargets(c: TargetCase, mode: ValueMode, rtol = 1e-5): void {
   const wasm = compile(c.source, { target: "wasm", filename: "m.grad", sizes: c.sizes });
   const js = compile(c.source, { filename: "m.grad", sizes: c.sizes });
-  for (const seed of [1, 2, 3]) {
-    const args = targetArgs(js, seed, mode, c.values);
+  for (const seed of [1, 2, 3]) for (const dims of c.runs ?? [{}]) {
+    const args = targetArgs(js, seed, mode, c.values, dims);
     const fw = wasm.forward(args), fj = js.forward(args);
     for (const key of Object.keys(fj)) expectClose(asArray(fw[key]), asArray(fj[key]), rtol, `seed ${seed}: ${key}`);
     const pw = wasm.predict(args), pj = js.predict(args);

@@ -117,3 +117,35 @@ describe("random draws on wasm", () => {
     expect(new Set(u).size).toBeGreaterThan(60);
   });
 });
+
+describe("ids and draws at free sizes (the memory grows between calls)", () => {
+  const source = `
+dim n
+input tokens: [n]
+input x: [n]
+param table: [7, 3]
+e = take(table, tokens)
+computed = take(table, floor(x * 3))
+d = dropout(e, 0.5)
+z = randn([n, 3]) + rand([n, 3])
+output d, z
+minimize sum(d * d) + sum(computed * z)
+`;
+  it("the same draws, values, gradients and id errors as the JS target, size after size", () => {
+    const wasm = compile(source, { target: "wasm" }) as Drawing, js = compile(source) as Drawing;
+    const r = rng(6);
+    [2, 40, 3, 2000, 1, 2000].forEach((n, k) => {
+      const args = { tokens: Float32Array.from({ length: n }, () => Math.floor(r() * 7)), x: Float32Array.from({ length: n }, () => r() * 2.3) };
+      const fw = wasm.forward(args), fj = js.forward(args);
+      expect([...(fw.d as Float32Array)], `call ${k}: d`).toEqual([...(fj.d as Float32Array)]);
+      expectClose(fw.z as Float32Array, fj.z as Float32Array, 1e-6, `call ${k}: z`);
+      const gw = wasm.valueAndGrad(args), gj = js.valueAndGrad(args);
+      expectClose(gw.grads.table!, gj.grads.table!, 1e-5, `call ${k}: d_table`);
+      args.x[n - 1] = 2.5; // floor(7.5) = 7: out of range
+      const ew = thrown(() => wasm.valueAndGrad(args)), ej = thrown(() => js.valueAndGrad(args));
+      expect(ej.code).toBe("E0421");
+      expect(ew.message).toBe(ej.message);
+      expect(wasm.randomState()).toEqual(js.randomState());
+    });
+  });
+});

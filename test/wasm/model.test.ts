@@ -12,7 +12,7 @@ import { compile, compileToSource } from "../../src/index";
 import { scavengesDuring } from "../helpers/gc";
 import { modelCases } from "../helpers/model-cases";
 import { rng } from "../helpers/random";
-import { asArray, compareTargets, expectClose, type TargetCase } from "../helpers/targets";
+import { asArray, compareTargets, expectClose, type Args, type TargetCase } from "../helpers/targets";
 
 const xorSource = readFileSync(new URL("../../examples/xor/xor.grad", import.meta.url), "utf8");
 const w2Source = readFileSync(new URL("../../bench/models/w2-mlp.grad", import.meta.url), "utf8");

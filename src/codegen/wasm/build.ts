@@ -161,6 +161,8 @@ export class WasmBuild {
   generator(): number {
     const base = this.reserve(3 * 8);
     this.arrays.set(randomStateName, { base, elem: "f64" });
+    // a view like the others: made again when the memory grows (its values stay)
+    this.views.push({ name: randomStateName, type: "Float64Array", base, length: 3 });
     this.addRuntimeFunctions(generatorSource, ["drawMix", "drawBits"], (n) => ({ params: Array<"i32">(n).fill("i32"), result: "i32" }));
     return base;
   }
