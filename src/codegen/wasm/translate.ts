@@ -4,10 +4,12 @@
 // typed-array element reads and writes, Math calls, calls of other kernels) into wasm
 // functions over one memory. Values compute in f64, exactly as JavaScript does, and are
 // rounded to f32 where JS would store into a Float32Array, so a translated kernel gives the
-// JS target's results bit for bit, except exp and log, which are our polynomials
-// (math.ts). Loop counters and index arithmetic are i32: a local is i32 when everything
-// assigned to it is (a fixpoint over its assignments), f64 otherwise. Anything outside the
-// subset throws Untranslatable; the wasm target turns that into E0308 at the op.
+// JS target's results bit for bit, except the Math functions, which are our polynomials
+// (math.ts, trig.ts). Runtime helpers (erf, the generator's drawBits) translate too, with
+// their own signature (numbers or int32s in, one out). Loop counters and index arithmetic
+// are i32: a local is i32 when everything assigned to it is (a fixpoint over its
+// assignments), f64 otherwise. Anything outside the subset throws Untranslatable; the wasm
+// target turns that into E0308 at the op.
 
 import type * as js from "../estree";
 import { FunctionBuilder, type Opcode } from "./encode";
