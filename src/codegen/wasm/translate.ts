@@ -487,7 +487,7 @@ class Translator {
         return t;
       }
       case "CallExpression":
-        if (mathName(e) === undefined) {
+        if (mathName(e) === undefined && !isElementAddress(e)) {
           if (!this.call(e)) throw new Untranslatable("a call used as a value");
           return t;
         }
