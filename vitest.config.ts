@@ -1,6 +1,6 @@
 import { availableParallelism } from "node:os";
 import { defineConfig } from "vitest/config";
-import { isolatedTests, limitsTests, slowTests } from "./test/suites";
+import { isolatedTests, limitsTests, slowTests } from "./test/suites.ts";
 
 // `npm test`: everything that needs nothing beyond the root package and runs in about a
 // minute. The TensorFlow.js cross-checks need bench/'s packages (`npm run test:crosscheck`);

@@ -1,5 +1,5 @@
 import { defineConfig } from "vitest/config";
-import { limitsTests } from "./test/suites";
+import { limitsTests } from "./test/suites.ts";
 
 // `npm run test:limits`: the tests that carry time budgets, with the budgets asserted
 // (test/helpers/limits.ts). Run alone, on an otherwise idle machine.

@@ -1,6 +1,6 @@
 import { availableParallelism } from "node:os";
 import { defineConfig } from "vitest/config";
-import { slowTests } from "./test/suites";
+import { slowTests } from "./test/suites.ts";
 
 // `npm run test:slow`: the tests slow by nature (V8 optimization, allocation counted in
 // child processes, the fuzzer's CI run, the examples' training runs; test/suites.ts), which

@@ -338,8 +338,8 @@ class ModuleEmitter {
     // (gradKernels is set when valueAndGrad was emitted as kernel functions: no plan needed.)
     if (fn.name === "step" && this.gradKernels && !sparse.some(Boolean)) return this.sharedStep(fn, this.gradKernels);
     const plan = fn.name === "step"
-      ? planFunction({ returned: fn.returned.slice(0, 1), extra: fn.returned.slice(1).flatMap((g, i) => (sparse[i] ? [sparse[i]!.g, sparse[i]!.ids] : [g])), gradients: true })
-      : planFunction({ returned: fn.returned, gradients: fn.name === "valueAndGrad" });
+      ? planFunction({ returned: fn.returned.slice(0, 1), extra: fn.returned.slice(1).flatMap((g, i) => (sparse[i] ? [sparse[i]!.g, sparse[i]!.ids] : [g])), gradients: true, prologues: !this.wasm })
+      : planFunction({ returned: fn.returned, gradients: fn.name === "valueAndGrad", prologues: !this.wasm });
     // Arena buffers, one per slot (declared once the kernels show which are needed).
     const slotNames = plan.slots.map((_, i) => this.names.unique(`${tag}_b${i}`));
     const symbolicSlots: { name: string; size: Size }[] = [];

@@ -51,6 +51,9 @@ export interface PlanRoots {
    *  weight gradient right after it is made and dies there, instead of every cotangent of
    *  a deep chain staying alive until the first layer's gradient is done. */
   gradients?: boolean;
+  /** Whether a kernel may compute an input itself (see Plan.prologues); the wasm target,
+   *  whose SIMD conv kernels read stored operands, plans without. Default true. */
+  prologues?: boolean;
 }
 
 export function planFunction(roots: PlanRoots): Plan {
@@ -110,7 +113,7 @@ export function planFunction(roots: PlanRoots): Plan {
   const prologues = new Set<Node>();
   for (const n of order) {
     const emit = n.op.emit as KernelEmit | undefined;
-    if (n.op.kind !== "kernel" || !emit?.fusesKernelInput) continue;
+    if (roots.prologues === false || n.op.kind !== "kernel" || !emit?.fusesKernelInput) continue;
     n.inputs.forEach((input, k) => {
       const only = users.get(input);
       if (input.op.kind === "kernel" && !keepAlive.has(input) && only?.length === 1 && only[0] === n &&

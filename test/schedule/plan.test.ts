@@ -237,3 +237,30 @@ describe("gradients in backprop order", () => {
     });
   });
 });
+
+describe("a kernel computing its own input (prologues)", () => {
+  // The filter gradient of a conv under a tiling max-pool reads the pool's gradient alone,
+  // so the JS target computes it inside the weight-gradient kernel, visiting each window's
+  // first maximum; the wasm target, whose SIMD conv kernels read stored operands, plans
+  // without and stores it.
+  const source = `input x: [2, 1, 8, 8]
+param k: [4, 1, 3, 3] = glorot_uniform
+p = maxpool2d(relu(conv2d(x, k, padding = 1)), size = 2, stride = 2)
+minimize sum(p * p)`;
+  const roots = () => {
+    const model = buildModel(lowerSource(source, { filename: "plan.grad" }));
+    return [model.objective!, ...model.grads!];
+  };
+  it("the pool gradient feeding the filter gradient is a prologue, not a stored buffer", () => {
+    const plan = planFunction({ returned: roots(), gradients: true });
+    const names = [...plan.prologues].map((n) => n.op.name);
+    expect(names).toEqual(["maxpool2d_grad"]);
+    for (const n of plan.prologues) expect(plan.materialized.has(n)).toBe(false);
+  });
+  it("planned with prologues: false, it is stored like any kernel's result", () => {
+    const plan = planFunction({ returned: roots(), gradients: true, prologues: false });
+    expect(plan.prologues.size).toBe(0);
+    const pool = [...plan.materialized].filter((n) => n.op.name === "maxpool2d_grad");
+    expect(pool.length).toBe(1);
+  });
+});
