@@ -1,8 +1,8 @@
 // W6: a GRU language model's training step (bench/models/w6-gru.grad: vocabulary 64,
-// hidden 128, 32 steps, batch 32; the recurrence written with scan), gradc vs a
-// hand-written reference (forward, backward through time, SGD; bench/hand/w6-gru.mjs) vs
-// TensorFlow.js cpu and wasm and jax-js, all from the same weights. Loss and applied
-// gradients are checked first; a row that disagrees is not timed.
+// hidden 128, 32 steps, batch 32; the recurrence written with scan), gradc (JS and wasm
+// targets) vs a hand-written reference (forward, backward through time, SGD;
+// bench/hand/w6-gru.mjs) vs TensorFlow.js cpu and wasm and jax-js, all from the same
+// weights. Loss and applied gradients are checked first; a row that disagrees is not timed.
 import { appliedGradError, attempt, copyRecord, rng } from "./lib/data.mjs";
 import { compileModel } from "./lib/gradc.mjs";
 import { ownLoop } from "./lib/harness.mjs";
@@ -34,7 +34,11 @@ export async function setupW6({ tf, jax }) {
   const data = w6Data();
   const values = { ids: data.ids, target: data.target };
   const model = compileModel("w6-gru");
+  // the same model on the wasm target (docs/wasm.md), its own params in its memory: every
+  // size is known (the scan's cell included), so its products run on the SIMD tiles
+  const wasm = compileModel("w6-gru", { target: "wasm" });
   const init = copyRecord(model.params);
+  for (const [k, v] of Object.entries(init)) wasm.params[k].set(v);
   const ref = model.valueAndGrad(values);
   const want = { loss: ref.value, grads: Object.fromEntries(Object.entries(ref.grads).map(([k, g]) => [k, Float64Array.from(g)])) };
 
@@ -56,6 +60,7 @@ export async function setupW6({ tf, jax }) {
     }
   };
   check("gradc, scan", { step: () => model.step(values), read: () => model.params });
+  check("gradc wasm target", { step: () => wasm.step(values), read: () => wasm.params });
   check("hand-written", { step: () => hand.step(values), read: () => hand.params });
   await tf.use("cpu");
   check("TF.js cpu", tfCpu);
@@ -76,6 +81,7 @@ export async function setupW6({ tf, jax }) {
     checks,
     impls: [
       { name: "gradc, scan", loop: ownLoop(model.step, values, "gradc_w6") },
+      { name: "gradc wasm target", loop: ownLoop(wasm.step, values, "gradc_wasm_w6") },
       { name: "hand-written", loop: ownLoop(hand.step, values, "hand_w6") },
       { name: "TF.js cpu", loop: ownLoop(tfCpu.step, undefined, "tfcpu_w6"), before: () => tf.use("cpu") },
       { name: TF_WASM, loop: ownLoop(tfWasm.step, undefined, "tfwasm_w6"), before: () => tf.use("wasm") },

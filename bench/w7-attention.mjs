@@ -1,9 +1,10 @@
 // W7: a transformer block's training step (bench/models/w7-attention.grad: batch 16, 64
-// tokens, d 128 in 4 heads of 32, causal, layer norm, MLP x4, vocabulary 96), gradc vs
-// a hand-written step (bench/hand/w7-attention.mjs), TensorFlow.js cpu and wasm and jax-js
-// on the same weights, and gradc with the attention written in einsum instead of `@` and
-// transpose (bound: within 1.3x of it). Loss and applied gradients are checked first; a row
-// that disagrees is not timed.
+// tokens, d 128 in 4 heads of 32, causal, layer norm, MLP x4, vocabulary 96), gradc (and
+// its wasm target, the batch bound with `sizes`) vs a hand-written step
+// (bench/hand/w7-attention.mjs), TensorFlow.js cpu and wasm and jax-js on the same
+// weights, and gradc with the attention written in einsum instead of `@` and transpose
+// (bound: within 1.3x of it). Loss and applied gradients are checked first; a row that
+// disagrees is not timed.
 import { appliedGradError, attempt, copyRecord, oneHot, rng } from "./lib/data.mjs";
 import { compileModel, gradc, modelSource } from "./lib/gradc.mjs";
 import { ownLoop } from "./lib/harness.mjs";
@@ -36,6 +37,10 @@ export async function setupW7({ tf, jax }) {
   const values = { ids: data.ids, target: data.target };
   const model = compileModel("w7-attention");
   const init = copyRecord(model.params);
+  // the same model on the wasm target (docs/wasm.md) with the batch bound by `sizes`, so
+  // every size is known and its products run on the SIMD tiles; its own params, set to init
+  const wasm = compileModel("w7-attention", { target: "wasm", sizes: { b: w7Sizes.b } });
+  for (const [k, v] of Object.entries(init)) wasm.params[k].set(v);
   const ref = model.valueAndGrad(values);
   const want = { loss: ref.value, grads: Object.fromEntries(Object.entries(ref.grads).map(([k, g]) => [k, Float64Array.from(g)])) };
   const viaEinsum = gradc.compile(einsumSource(), { filename: "w7-attention-einsum.grad", seed: 1 });
@@ -59,6 +64,7 @@ export async function setupW7({ tf, jax }) {
   };
   check("gradc, @ and transpose", () => model.step(values), () => model.params);
   check("gradc, einsum", () => viaEinsum.step(values), () => viaEinsum.params);
+  check("gradc wasm target", () => wasm.step(values), () => wasm.params);
   check("hand-written", () => hand.step(values), () => hand.params);
   await tf.use("cpu");
   check("TF.js cpu", tfCpu.step, tfCpu.read);
@@ -80,6 +86,7 @@ export async function setupW7({ tf, jax }) {
     impls: [
       { name: "gradc, @ and transpose", loop: ownLoop(model.step, values, "gradc_w7") },
       { name: "gradc, einsum", loop: ownLoop(viaEinsum.step, values, "gradc_einsum_w7") },
+      { name: "gradc wasm target", loop: ownLoop(wasm.step, values, "gradc_wasm_w7") },
       { name: "hand-written", loop: ownLoop(hand.step, values, "hand_w7") },
       { name: "TF.js cpu", loop: ownLoop(tfCpu.step, undefined, "tfcpu_w7"), before: () => tf.use("cpu") },
       { name: WASM, loop: ownLoop(tfWasm.step, undefined, "tfwasm_w7"), before: () => tf.use("wasm") },
