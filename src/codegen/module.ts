@@ -133,6 +133,10 @@ class ModuleEmitter {
   /** Whether params are checked through the table and passed in `paramArgs` (param-table.ts):
    *  models with many inputs and params. */
   private readonly paramTable: boolean;
+  /** wasm, a model with many params: the run functions read each param's offset from its
+   *  cell (written by the JS function that calls them) instead of taking it as an argument
+   *  (a WebAssembly function takes at most 1,000). */
+  private readonly paramCells: boolean;
   /** shapeChecks of the program (outputs only, or with the objective). */
   private readonly shapeCheckCache = new Map<boolean, ReturnType<typeof shapeChecks>>();
 
@@ -149,7 +153,9 @@ class ModuleEmitter {
     const free = model.program.dims.some((d) => typeof d.value === "string");
     this.wasm = options.target === "wasm" ? new WasmBuild(free) : undefined;
     // (a growing wasm memory refreshes each param's view by name: its checks stay inline)
-    this.paramTable = model.program.inputs.length + model.program.params.length > inlineCheckLimit && !this.wasm?.growing;
+    const many = model.program.inputs.length + model.program.params.length > inlineCheckLimit;
+    this.paramTable = many && !this.wasm?.growing;
+    this.paramCells = many && this.wasm !== undefined;
     if (this.wasm) for (const reserved of wasmRuntimeNames) this.names.unique(reserved);
     this.draws = drawsRandom(model.program);
     for (const op of allOps()) {
@@ -649,7 +655,9 @@ class ModuleEmitter {
     const { program } = this.model;
     const argNames = this.kernelArguments();
     const runName = this.names.unique("run_step");
-    const body: js.Statement[] = [js.stmt(js.call(grad.runName, ...argNames.map(js.id)))];
+    // (wasm: params read through their cells are not passed from one run function to another)
+    const inner = this.paramCells ? argNames.slice(0, program.inputs.length) : argNames;
+    const body: js.Statement[] = [js.stmt(js.call(grad.runName, ...inner.map(js.id)))];
     append(body, unrollLoops(this.updateStatements(grad.grads)));
     const impl = this.names.unique("stepImpl");
     const grow = this.wasm ? this.placedGrowth(grad.placed, impl) : grad.grow;
@@ -677,13 +685,15 @@ class ModuleEmitter {
     // JS: within V8's budget, split into parts when longer (budget.ts).
     const loaded = this.loadedParams();
     if (!this.wasm) return splitFunction(name, args, body, (base) => this.names.unique(base), loaded);
-    // wasm: one function takes every array's offset (the JS function loads the params).
+    // wasm: one function takes every array's offset, or with many params (paramCells)
+    // every input's, the params read through their cells, which the JS function writes.
+    const { program } = this.model;
     const wrapperArgs = args;
     args = [...args, ...loaded.keys()];
+    const direct = this.paramCells ? args.slice(0, program.inputs.length) : args;
     const entry = this.names.unique(`wasm_${name}`);
     this.top.push(js.declare("let", entry, js.id("notReady")));
-    this.wasm.addFunction(name, args, body, `the kernels of ${api}`, entry);
-    const { program } = this.model;
+    this.wasm.addFunction(name, direct, body, `the kernels of ${api}`, entry);
     const decls: TensorDecl[] = [...program.inputs, ...program.params];
     const offsets = decls.map((d) => this.stagingOffset(d));
     const own = decls.map((d) => (program.params.includes(d as ParamDecl) ? this.ownViews.get(d.name) : undefined));
@@ -692,7 +702,11 @@ class ModuleEmitter {
       const view = own[i];
       return view ? js.conditional(js.binary("===", js.id(a), js.id(view.name)), js.num(view.offset), placed) : placed;
     };
-    const call = js.stmt(js.call(entry, ...args.map(pass)));
+    const cellWrites = args.slice(direct.length).map((n, k) => {
+      const cell = this.wasm!.paramCell(n);
+      return js.stmt(js.assign(js.index("cells", js.num(cell / 4)), pass(n, direct.length + k)));
+    });
+    const call = js.stmt(js.call(entry, ...direct.map(pass)));
     // A bad computed id made the module return early: report it as the JS target throws.
     const reported = this.wasmIdChecks.length > 0 ? [js.ifStmt(js.binary("!==", js.index(idFailureName, js.num(0)), js.num(0)), [js.stmt(js.call("reportIds"))])] : [];
     const back = api === "step" ? program.params.map((p, i) => {
@@ -701,7 +715,7 @@ class ModuleEmitter {
       const view = own[program.inputs.length + i];
       return view ? js.ifStmt(js.binary("!==", js.id(a), js.id(view.name)), [unplace]) : unplace;
     }) : [];
-    return [js.func(name, wrapperArgs, [...[...loaded].map(([n, e]) => js.declare("const", n, e)), call, ...reported, ...back])];
+    return [js.func(name, wrapperArgs, [...[...loaded].map(([n, e]) => js.declare("const", n, e)), ...cellWrites, call, ...reported, ...back])];
   }
 
   /** wasm, growing memory: a param given as its own view from before the growth this call
@@ -782,7 +796,9 @@ class ModuleEmitter {
     // optimised code, where `hasOwn.call(values, "x")` per name is a runtime lookup.
     const names = [...program.inputs, ...program.params].map((d) => d.name);
     const unknown = js.stmt(js.call("unknownValue", js.id("values"), js.id("key")));
-    const bits = !this.paramTable;
+    // (one bit per name of an int: a few names only; the wasm target's growing memory checks
+    // many params inline, without bits)
+    const bits = names.length <= inlineCheckLimit;
     const bit = (name: string) => js.num(1 << names.indexOf(name));
     if (bits) out.push(js.declare("let", "seen", js.num(0)));
     const ownKey = js.call(js.member("hasOwn", "call"), js.id("values"), js.id("key"));

@@ -192,6 +192,69 @@ describe("params through the table", () => {
     expect(errorOf(() => wasm.forward({ ...good, w: f32(1, 2, 3) }))).toBe("E0403: `w` must have 2 elements, but has 3");
   });
 
+  it("the wasm target: a deep model's step shares valueAndGrad's kernels, params read through cells", () => {
+    // (every param an argument of the wasm functions would pass WebAssembly's limit of
+    // 1,000 parameters for a model of 500 layers: the run functions take the inputs only)
+    const layers = 10;
+    const s = ["input x: [4, 3]", "input y: [4, 3]"];
+    for (let i = 1; i <= layers; i++) s.push(`param w${i}: [3, 3] = glorot_uniform`, `param b${i}: [3] = uniform(-0.5, 0.5)`);
+    s.push("h0 = x");
+    for (let i = 1; i <= layers; i++) s.push(`h${i} = relu(h${i - 1} @ w${i} + b${i})`);
+    s.push(`loss = mse(h${layers}, y)`, `output h${layers}`, "minimize loss with sgd(lr = 0.1)");
+    const source = s.join("\n");
+    const js = compile(source, { seed: 5 }), wasm = compile(source, { target: "wasm", seed: 5 });
+    expect(wasm.source).toContain("takeParams");
+    expect(wasm.source).toMatch(/wasm_run_step\(place\(in_x, \d+\), place\(in_y, \d+\)\)/);
+    const values = { x: f32(0.1, -0.2, 0.3, 0.4, -0.5, 0.6, 0.7, 0.8, -0.9, 1, 1.1, 1.2), y: new Float32Array(12).fill(0.5) };
+    // (equal within f32 rounding: the targets may sum in another order)
+    const near = (got: ArrayLike<number>, want: ArrayLike<number>, what: string) =>
+      expect(Array.from(got), what).toEqual(Array.from(want).map((v) => expect.closeTo(v, 6)));
+    const a = js.valueAndGrad(values), b = wasm.valueAndGrad(values);
+    expect(b.value).toBeCloseTo(a.value, 6);
+    expect(js.meta.params.filter((p) => a.grads[p.name]!.some((g) => g !== 0)).length).toBeGreaterThan(10);
+    for (const p of js.meta.params) near(b.grads[p.name]!, a.grads[p.name]!, p.name);
+    for (let i = 0; i < 3; i++) { js.step(values); wasm.step(values); }
+    for (const p of js.meta.params) near(wasm.params[p.name]!, js.params[p.name]!, p.name);
+    // a param given to step (not the model's view) is updated in place, the held one is not
+    const name = js.meta.params.find((p) => p.name.startsWith("w") && a.grads[p.name]!.some((g) => g !== 0))!.name;
+    const given = Float32Array.from(js.params[name]!), givenWasm = Float32Array.from(js.params[name]!);
+    const heldJs = Array.from(js.params[name]!), heldWasm = Array.from(wasm.params[name]!);
+    js.step({ ...values, [name]: given }); wasm.step({ ...values, [name]: givenWasm });
+    near(givenWasm, given, `${name} given`);
+    expect(Array.from(givenWasm)).not.toEqual(heldJs);
+    expect(Array.from(wasm.params[name]!)).toEqual(heldWasm);
+    near(wasm.forward(values).h10 as Float32Array, js.forward(values).h10 as Float32Array, "h10");
+    expect(errorOf(() => wasm.step({ ...values, b3: f32(1, 2) }))).toBe(errorOf(() => js.step({ ...values, b3: f32(1, 2) })));
+  });
+
+  it("the wasm target with a free size: many params checked inline, read through cells", () => {
+    // (a growing memory checks params inline: past 31 names there is no bit per name)
+    const layers = 20;
+    const s = ["dim n", "input x: [n, 3]", "input y: [n, 3]"];
+    for (let i = 1; i <= layers; i++) s.push(`param w${i}: [3, 3] = glorot_uniform`, `param b${i}: [3] = uniform(-0.5, 0.5)`);
+    s.push("h0 = x");
+    for (let i = 1; i <= layers; i++) s.push(`h${i} = tanh(h${i - 1} @ w${i} + b${i})`);
+    s.push(`loss = mse(h${layers}, y)`, `output h${layers}`, "minimize loss with sgd(lr = 0.1)");
+    const source = s.join("\n");
+    const js = compile(source, { seed: 2 }), wasm = compile(source, { target: "wasm", seed: 2 });
+    expect(wasm.source).not.toContain("takeParams");
+    expect(wasm.source).toMatch(/wasm_run_step\(place\(in_x, stage_x\.byteOffset\), place\(in_y, stage_y\.byteOffset\)\)/);
+    const near = (got: ArrayLike<number>, want: ArrayLike<number>, what: string) =>
+      expect(Array.from(got), what).toEqual(Array.from(want).map((v) => expect.closeTo(v, 6)));
+    for (const n of [2, 5, 1]) {
+      const values = { x: Float32Array.from({ length: 3 * n }, (_, i) => Math.sin(i + 1)), y: new Float32Array(3 * n).fill(0.25) };
+      near(wasm.forward(values).h20 as Float32Array, js.forward(values).h20 as Float32Array, `h20, n = ${n}`);
+      // the 41st name (b20) given: read, not the held one
+      const b20 = f32(1, -1, 0.5);
+      near(wasm.forward({ ...values, b20 }).h20 as Float32Array, js.forward({ ...values, b20 }).h20 as Float32Array, `h20 with b20, n = ${n}`);
+      js.step(values); wasm.step(values);
+      for (const p of js.meta.params) near(wasm.params[p.name]!, js.params[p.name]!, `${p.name}, n = ${n}`);
+    }
+    const values = { x: f32(1, 2, 3), y: f32(0, 0, 0) };
+    expect(errorOf(() => wasm.forward({ ...values, w17: f32(1) }))).toBe(errorOf(() => js.forward({ ...values, w17: f32(1) })));
+    expect(errorOf(() => wasm.forward({ ...values, w21: f32(1) }))).toBe(errorOf(() => js.forward({ ...values, w21: f32(1) })));
+  });
+
   it("a getter on values that calls the model again does not change the outer call", () => {
     const m = compile(`${base}${fill.decls}\nminimize sum(y)${fill.use}`, { dtype: "f64" });
     let inner: number[] = [];

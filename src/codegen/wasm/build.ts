@@ -105,6 +105,17 @@ export class WasmBuild {
     this.placed.push({ name, size, cell });
   }
 
+  /** A param that run functions read through an i32 cell holding its offset (a model with
+   *  many params: they are not passed as arguments, JS writes each one's cell before a
+   *  call). Returns the cell's byte offset; the same cell for every run function. */
+  paramCell(name: string): number {
+    const at = this.arrays.get(name);
+    if (at) return at.base;
+    const cell = this.reserve(4);
+    this.arrays.set(name, { base: cell, elem: "f32", placed: true });
+    return cell;
+  }
+
   /** Whether `name` is placed by \`layout()\`. */
   isPlaced(name: string): boolean {
     return this.arrays.get(name)?.placed === true;
@@ -299,7 +310,8 @@ function growMemory(bytes) {
 }` : `
 // The memory never grows (every size is fixed when compiling), so its buffer is too.
 const memoryBuffer = memory.buffer;
-const heap = new Float32Array(memoryBuffer);`) + `
+const heap = new Float32Array(memoryBuffer);
+const cells = new Int32Array(memoryBuffer);`) + `
 function inMemory(values, offset) {
   const view = new Float32Array(memoryBuffer, offset, values.length);
   view.set(values);
