@@ -38,8 +38,9 @@ export function markdown(results) {
   if (results.workloads.W5) {
     const w = results.workloads.W5;
     lines.push("", `W5, compile time of a deep MLP (width ${w.width}, batch ${w.batch}, relu, mse, sgd) with \`compile()\`:`, "");
-    lines.push("| layers | compile | per layer | growth per layer | emitted code |", "|---|---|---|---|---|");
-    for (const r of w.rows) lines.push(r.error ? `| ${r.layers} | fails: ${r.error} | | | |` : `| ${r.layers} | ${sig(r.ms)} ms | ${sig(r.msPerLayer)} ms | ${r.growthMsPerLayer === undefined ? "" : `${sig(r.growthMsPerLayer)} ms`} | ${sig(r.bytes / 1024)} KB (${sig(r.bytesPerLayer / 1024)} KB/layer) |`);
+    lines.push("| layers | compile | per layer | growth per layer | emitted code | wasm target: compile (× the JS target's), code |", "|---|---|---|---|---|---|");
+    const wasmCell = (r) => r.wasmError ? `fails: ${r.wasmError}` : r.wasmMs === undefined ? "" : `${sig(r.wasmMs)} ms (×${sig(r.wasmRatio)}), ${sig(r.wasmBytes / 1024)} KB`;
+    for (const r of w.rows) lines.push(r.error ? `| ${r.layers} | fails: ${r.error} | | | | |` : `| ${r.layers} | ${sig(r.ms)} ms | ${sig(r.msPerLayer)} ms | ${r.growthMsPerLayer === undefined ? "" : `${sig(r.growthMsPerLayer)} ms`} | ${sig(r.bytes / 1024)} KB (${sig(r.bytesPerLayer / 1024)} KB/layer) | ${wasmCell(r)} |`);
   }
   if (results.fixedShapes) {
     lines.push("", "Fixed shapes against free dims (`bench/fixed-shapes.mjs`): each model compiled with its batch a free dim and bound by `sizes`, `step` timed interleaved at the same batch:", "");

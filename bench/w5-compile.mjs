@@ -20,24 +20,36 @@ export function deepMlp(layers, width = WIDTH, batch = BATCH) {
 
 export function runW5({ sizes = [10, 100, 1000], runs = (l) => (l >= 1000 ? 1 : 3) } = {}) {
   gradc.compile(deepMlp(3)); // warm the compiler itself
+  gradc.compile(deepMlp(3), { target: "wasm" });
   const rows = [];
   for (const layers of sizes) {
     const source = deepMlp(layers);
-    const times = [];
-    let bytes = 0;
+    const times = [], wasmTimes = [];
+    let bytes = 0, wasmBytes = 0, wasmError;
     try {
       for (let r = 0; r < runs(layers); r++) {
         const t0 = performance.now();
         const model = gradc.compile(source, { filename: `deep-${layers}.grad` });
         times.push(performance.now() - t0);
         bytes = model.source.length;
+        // the wasm target, interleaved (its own failure is reported beside the JS target's time)
+        if (wasmError) continue;
+        try {
+          const t1 = performance.now();
+          const wasm = gradc.compile(source, { filename: `deep-${layers}.grad`, target: "wasm" });
+          wasmTimes.push(performance.now() - t1);
+          wasmBytes = wasm.source.length;
+        } catch (e) {
+          wasmError = `${e.name}: ${e.message}`.slice(0, 200);
+        }
       }
     } catch (e) {
       // A compiler failure is a result too (and a bug: only GradcError may escape).
       rows.push({ layers, error: `${e.name}: ${e.message}`.slice(0, 200), ms: null, bytes: null });
       continue;
     }
-    rows.push({ layers, ms: median(times), runs: times.length, min: Math.min(...times), max: Math.max(...times), bytes, msPerLayer: median(times) / layers, bytesPerLayer: bytes / layers });
+    const wasm = wasmError ? { wasmError } : { wasmMs: median(wasmTimes), wasmBytes, wasmRatio: median(wasmTimes) / median(times) };
+    rows.push({ layers, ms: median(times), runs: times.length, min: Math.min(...times), max: Math.max(...times), bytes, msPerLayer: median(times) / layers, bytesPerLayer: bytes / layers, ...wasm });
   }
   // Growth per layer between consecutive sizes, and whether it stays flat (linear).
   for (let i = 1; i < rows.length; i++) {
