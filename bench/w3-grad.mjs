@@ -41,6 +41,9 @@ export async function setupW3() {
 
   const batch = compileModel("w3-grad");
   const point = compileModel("w3-point");
+  // the same models on the wasm target (docs/wasm.md): its batch a free dim too
+  const wasmBatch = compileModel("w3-grad", { target: "wasm" });
+  const wasmPoint = compileModel("w3-point", { target: "wasm" });
   const hand = handGrad(N);
 
   const dx = math.derivative(F, "x");
@@ -72,16 +75,20 @@ export async function setupW3() {
   const gradcBatch = (v) => batch.forward(v).gx[0];
   const pGx = new Float32Array(N), pGy = new Float32Array(N);
   const pointValues = { x: 0, y: 0 };
-  const gradcPoint = (v) => {
+  const perPoint = (model, gx, gy) => (v) => {
     for (let i = 0; i < N; i++) {
       pointValues.x = v.x[i];
       pointValues.y = v.y[i];
-      const r = point.forward(pointValues);
-      pGx[i] = r.gx;
-      pGy[i] = r.gy;
+      const r = model.forward(pointValues);
+      gx[i] = r.gx;
+      gy[i] = r.gy;
     }
-    return pGx[0];
+    return gx[0];
   };
+  const gradcPoint = perPoint(point, pGx, pGy);
+  const wasmBatchRun = (v) => wasmBatch.forward(v).gx[0];
+  const wGx = new Float32Array(N), wGy = new Float32Array(N);
+  const wasmPointRun = perPoint(wasmPoint, wGx, wGy);
 
   // Every implementation against gradc's gradient (the batch model), point by point.
   const want = batch.forward(values);
@@ -94,6 +101,8 @@ export async function setupW3() {
   };
   check("gradc, batch of 1000", gradcBatch, () => batch.forward(values).gx, () => batch.forward(values).gy);
   check("gradc, one point per call", gradcPoint, () => pGx, () => pGy);
+  check("gradc wasm target, batch of 1000", wasmBatchRun, () => wasmBatch.forward(values).gx, () => wasmBatch.forward(values).gy);
+  check("gradc wasm target, one point per call", wasmPointRun, () => wGx, () => wGy);
   check("hand-written", hand.run, () => hand.gx, () => hand.gy);
   check("math.js derivative printed as JS", printedRun, () => printed.gx, () => printed.gy);
   check("math.js derivative + compile", mathjsCompiled, () => mjGx, () => mjGy);
@@ -109,6 +118,8 @@ export async function setupW3() {
     impls: [
       { name: "gradc, batch of 1000", loop: ownLoop(gradcBatch, values, "gradc_w3"), units: N },
       { name: "gradc, one point per call", loop: ownLoop(gradcPoint, values, "gradc_point_w3"), units: N },
+      { name: "gradc wasm target, batch of 1000", loop: ownLoop(wasmBatchRun, values, "gradc_wasm_w3"), units: N },
+      { name: "gradc wasm target, one point per call", loop: ownLoop(wasmPointRun, values, "gradc_wasm_point_w3"), units: N },
       { name: "hand-written", loop: ownLoop(hand.run, values, "hand_w3"), units: N },
       { name: "math.js derivative printed as JS", loop: ownLoop(printedRun, values, "printed_w3"), units: N },
       { name: "math.js derivative + compile", loop: ownLoop(mathjsCompiled, values, "mathjs_w3"), units: N },
