@@ -43,6 +43,20 @@ function functionText(model: CompiledModel, name: string): string {
   return model.source.slice(start, model.source.indexOf("\n}\n", start) + 3);
 }
 
+/** A deep MLP of `layers` layers of 3 units over a batch `batch` (a size, or a free dim). */
+function deepMlp(layers: number, batch: number | "n", activation: string, biasInit = "zeros"): string {
+  const s = batch === "n" ? ["dim n", "input x: [n, 3]", "input y: [n, 3]"] : [`input x: [${batch}, 3]`, `input y: [${batch}, 3]`];
+  for (let i = 1; i <= layers; i++) s.push(`param w${i}: [3, 3] = glorot_uniform`, `param b${i}: [3] = ${biasInit}`);
+  s.push("h0 = x");
+  for (let i = 1; i <= layers; i++) s.push(`h${i} = ${activation}(h${i - 1} @ w${i} + b${i})`);
+  s.push(`loss = mse(h${layers}, y)`, `output h${layers}`, "minimize loss with sgd(lr = 0.1)");
+  return s.join("\n");
+}
+
+/** Equal within f32 rounding (the targets may sum in another order). */
+const near = (got: ArrayLike<number>, want: ArrayLike<number>, what: string) =>
+  expect(Array.from(got), what).toEqual(Array.from(want).map((v) => expect.closeTo(v, 6)));
+
 describe("params through the table", () => {
   it("a model past the limit uses the table; a small one checks inline", () => {
     expect(table.source).toContain("takeParams(values, params, paramTable, paramArgs, paramBoxes, F);");
@@ -50,14 +64,7 @@ describe("params through the table", () => {
   });
 
   it("the API functions and createParams are the same size for 20 or 400 params", () => {
-    const mlp = (layers: number) => {
-      const s = ["input x: [4, 3]", "input y: [4, 3]"];
-      for (let i = 1; i <= layers; i++) s.push(`param w${i}: [3, 3] = glorot_uniform`, `param b${i}: [3] = zeros`);
-      s.push("h0 = x");
-      for (let i = 1; i <= layers; i++) s.push(`h${i} = tanh(h${i - 1} @ w${i} + b${i})`);
-      s.push(`loss = mse(h${layers}, y)`, `output h${layers}`, "minimize loss with sgd(lr = 0.1)");
-      return compile(s.join("\n"));
-    };
+    const mlp = (layers: number) => compile(deepMlp(layers, 4, "tanh"));
     const small = mlp(10), large = mlp(200);
     for (const name of ["forward", "predict", "valueAndGrad", "stepImpl", "createParams"]) {
       const a = functionText(small, name), b = functionText(large, name);
@@ -195,20 +202,11 @@ describe("params through the table", () => {
   it("the wasm target: a deep model's step shares valueAndGrad's kernels, params read through cells", () => {
     // (every param an argument of the wasm functions would pass WebAssembly's limit of
     // 1,000 parameters for a model of 500 layers: the run functions take the inputs only)
-    const layers = 10;
-    const s = ["input x: [4, 3]", "input y: [4, 3]"];
-    for (let i = 1; i <= layers; i++) s.push(`param w${i}: [3, 3] = glorot_uniform`, `param b${i}: [3] = uniform(-0.5, 0.5)`);
-    s.push("h0 = x");
-    for (let i = 1; i <= layers; i++) s.push(`h${i} = relu(h${i - 1} @ w${i} + b${i})`);
-    s.push(`loss = mse(h${layers}, y)`, `output h${layers}`, "minimize loss with sgd(lr = 0.1)");
-    const source = s.join("\n");
+    const source = deepMlp(10, 4, "relu", "uniform(-0.5, 0.5)");
     const js = compile(source, { seed: 5 }), wasm = compile(source, { target: "wasm", seed: 5 });
     expect(wasm.source).toContain("takeParams");
     expect(wasm.source).toMatch(/wasm_run_step\(place\(in_x, \d+\), place\(in_y, \d+\)\)/);
     const values = { x: f32(0.1, -0.2, 0.3, 0.4, -0.5, 0.6, 0.7, 0.8, -0.9, 1, 1.1, 1.2), y: new Float32Array(12).fill(0.5) };
-    // (equal within f32 rounding: the targets may sum in another order)
-    const near = (got: ArrayLike<number>, want: ArrayLike<number>, what: string) =>
-      expect(Array.from(got), what).toEqual(Array.from(want).map((v) => expect.closeTo(v, 6)));
     const a = js.valueAndGrad(values), b = wasm.valueAndGrad(values);
     expect(b.value).toBeCloseTo(a.value, 6);
     expect(js.meta.params.filter((p) => a.grads[p.name]!.some((g) => g !== 0)).length).toBeGreaterThan(10);
@@ -229,18 +227,10 @@ describe("params through the table", () => {
 
   it("the wasm target with a free size: many params checked inline, read through cells", () => {
     // (a growing memory checks params inline: past 31 names there is no bit per name)
-    const layers = 20;
-    const s = ["dim n", "input x: [n, 3]", "input y: [n, 3]"];
-    for (let i = 1; i <= layers; i++) s.push(`param w${i}: [3, 3] = glorot_uniform`, `param b${i}: [3] = uniform(-0.5, 0.5)`);
-    s.push("h0 = x");
-    for (let i = 1; i <= layers; i++) s.push(`h${i} = tanh(h${i - 1} @ w${i} + b${i})`);
-    s.push(`loss = mse(h${layers}, y)`, `output h${layers}`, "minimize loss with sgd(lr = 0.1)");
-    const source = s.join("\n");
+    const source = deepMlp(20, "n", "tanh", "uniform(-0.5, 0.5)");
     const js = compile(source, { seed: 2 }), wasm = compile(source, { target: "wasm", seed: 2 });
     expect(wasm.source).not.toContain("takeParams");
     expect(wasm.source).toMatch(/wasm_run_step\(place\(in_x, stage_x\.byteOffset\), place\(in_y, stage_y\.byteOffset\)\)/);
-    const near = (got: ArrayLike<number>, want: ArrayLike<number>, what: string) =>
-      expect(Array.from(got), what).toEqual(Array.from(want).map((v) => expect.closeTo(v, 6)));
     for (const n of [2, 5, 1]) {
       const values = { x: Float32Array.from({ length: 3 * n }, (_, i) => Math.sin(i + 1)), y: new Float32Array(3 * n).fill(0.25) };
       near(wasm.forward(values).h20 as Float32Array, js.forward(values).h20 as Float32Array, `h20, n = ${n}`);
