@@ -600,6 +600,7 @@ class ModuleEmitter {
       fname = this.names.derive("kernel", k.name ?? k.op.name);
       this.kernelFunctions.set(key, fname);
       const leafIndex = new Map(leaves.map((l, i) => [l, i]));
+      const dimOf = (d: Dim) => dimExpression(d, (n) => this.dimNames.get(n)!);
       const memberIndex = new Map(members.map((m, j) => [m, j]));
       const storage = {
         nameOf: (n: Node) => (memberIndex.has(n) ? outs[memberIndex.get(n)!]! : params[leafIndex.get(n)!]!),
@@ -607,11 +608,11 @@ class ModuleEmitter {
         scalarSlot: (n: Node) => js.index(scalarsName, js.id(params[leafIndex.get(n)!]!)),
         scratch: (size: Size) => this.scratchBuffer(size),
         // wasm: a loop body's large matmuls and convs run on the SIMD kernels too.
-        ...(this.wasm ? { simdKernel: (n: Node, body: Plan, pointerOf: (x: Node) => string) => simdMatmulFor(n, body, this.wasm!, pointerOf, (prefix) => this.names.unique(prefix)) } : {}),
+        ...(this.wasm ? { simdKernel: (n: Node, body: Plan, pointerOf: (x: Node) => string) => simdMatmulFor(n, body, this.wasm!, pointerOf, (prefix) => this.names.unique(prefix), dimOf) } : {}),
       };
       const emitter = new FunctionEmitter(plan, storage, this.names, this.options.dtype);
       // wasm: a large enough matmul (with its epilogue after it) runs on the SIMD kernel.
-      const simd = this.wasm && members.length === 1 ? simdMatmulFor(k, plan, this.wasm, (n) => storage.nameOf(n), (prefix) => this.names.unique(prefix)) : undefined;
+      const simd = this.wasm && members.length === 1 ? simdMatmulFor(k, plan, this.wasm, (n) => storage.nameOf(n), (prefix) => this.names.unique(prefix), dimOf) : undefined;
       const body = simd
         ? [...simd.call, ...(simd.epilogue ? emitter.emitEpilogueInPlace(simd.epilogue.producer, k) : [])]
         : members.length === 1 ? emitter.emitKernel(k) : emitter.emitGroup(members);

@@ -9,7 +9,7 @@ import * as js from "../estree";
 import { ModuleBuilder, type FunctionBuilder } from "./encode";
 import { addVectorMap, type VectorMap } from "./epilogue";
 import { addConv, convScratch, type ConvGeometry, type ConvKind } from "./conv";
-import { addMatmul, type MatmulShape } from "./matmul";
+import { addMatmul, matmulArity, type MatmulShape } from "./matmul";
 import { messages } from "../../diagnostics";
 import { addPool, type PoolGeometry, type PoolKind } from "./pool";
 import { addMathFunctions, mathNamesUsed } from "./math";
@@ -191,7 +191,8 @@ export class WasmBuild {
   }
 
   /** The name of a SIMD matmul kernel of `shape` (one per distinct shape); it takes the
-   *  offsets of A, B and C, and for a transposed B, of scratch (an array it declares). */
+   *  offsets of A, B and C, for a transposed B of scratch (an array it declares), then
+   *  the free sizes (matmulArity). */
   matmul(shape: MatmulShape, names: (prefix: string) => string): { name: string; scratch?: string } {
     const key = JSON.stringify(shape);
     let name = this.matmuls.get(key);
@@ -199,12 +200,13 @@ export class WasmBuild {
       name = names("simd_matmul");
       this.matmuls.set(key, name);
       const index = addMatmul(this.module, shape);
-      this.intrinsics.set(name, { index, arity: 3 + (shape.bTransposed ? 1 : 0) });
+      this.intrinsics.set(name, { index, arity: matmulArity(shape) });
     }
     if (!shape.bTransposed) return { name };
     const scratch = `${name}_scratch`;
     if (!this.arrays.has(scratch)) {
-      const base = this.reserve(shape.k * shape.n * 4);
+      // (addMatmul refuses a transposed B with k or n free)
+      const base = this.reserve((shape.k as number) * (shape.n as number) * 4);
       this.arrays.set(scratch, { base, elem: "f32" });
     }
     return { name, scratch };

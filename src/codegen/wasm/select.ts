@@ -1,18 +1,22 @@
 // Which kernels the wasm target runs on its SIMD matmul instead of translating the JS
-// target's scalar code: a rank-2 matmul with known sizes, each operand a stored array or the
-// transpose of one (A^T @ dC and dC @ B^T, a matmul's gradients), large enough for the
-// tiles to pay. An epilogue fused into it (bias, relu) then runs over the stored product.
+// target's scalar code: a rank-2 matmul, each operand a stored array or the transpose of
+// one (A^T @ dC and dC @ B^T, a matmul's gradients), large enough for the tiles to pay. Its
+// sizes may be free dims (a batch): the kernel then takes them as arguments, the values of
+// the dims' expressions at the call. An epilogue fused into it (bias, relu) then runs over the stored product.
 
 import * as js from "../estree";
-import type { Node } from "../../ir";
+import type { Dim, Node } from "../../ir";
 import type { Plan } from "../../schedule";
 import type { WasmBuild } from "./build";
 import { convGeometry, type ConvAttributes } from "./conv";
 import { vectorMapOf, vectorMapRuns } from "./epilogue";
+import type { Extent, MatmulShape, Stride } from "./matmul";
 import { poolGeometry, type PoolKind } from "./pool";
 
 /** Products smaller than this (m * k * n) stay scalar code. */
 const minimumWork = 2048;
+/** A free size (a batch, read at run time), as the estimate of the work counts it. */
+const freeSizeGuess = 16;
 
 interface Operand {
   leaf: Node;
@@ -39,7 +43,7 @@ function operand(n: Node, plan: Plan): Operand | undefined {
 }
 
 /** The SIMD call computing `k` (or the matmul whose epilogue `k` is), or undefined. */
-export function simdMatmulFor(k: Node, plan: Plan, wasm: WasmBuild, nameOf: (n: Node) => string, fresh: (prefix: string) => string):
+export function simdMatmulFor(k: Node, plan: Plan, wasm: WasmBuild, nameOf: (n: Node) => string, fresh: (prefix: string) => string, dim: (d: Dim) => js.Expression):
   { call: js.Statement[]; epilogue?: { producer: Node } } | undefined {
   const producer = plan.fusedProducer.get(k);
   const mm = producer ?? k;
@@ -53,13 +57,23 @@ export function simdMatmulFor(k: Node, plan: Plan, wasm: WasmBuild, nameOf: (n: 
   }
   if (mm.op.name !== "matmul" || mm.shape.length !== 2) return undefined;
   const [a, b] = mm.inputs as [Node, Node];
-  const [m, n] = mm.shape;
-  const inner = a.shape[1];
-  if (typeof m !== "number" || typeof n !== "number" || typeof inner !== "number" || m * n * inner < minimumWork) return undefined;
+  const sizes = { m: mm.shape[0]!, k: a.shape[1]!, n: mm.shape[1]! };
+  // a free size counts as freeSizeGuess in the estimate of the work
+  const work = Object.values(sizes).reduce<number>((w, d) => w * (typeof d === "number" ? d : freeSizeGuess), 1);
+  if (work < minimumWork) return undefined;
   const A = operand(a, plan), B = operand(b, plan);
   if (!A || !B) return undefined;
-  const { name, scratch } = wasm.matmul({ m, k: inner, n, ...(A.transposed ? { aStride: [1, m] as [number, number] } : {}), ...(B.transposed ? { bTransposed: true } : {}) }, fresh);
-  const args = [nameOf(A.leaf), nameOf(B.leaf), nameOf(k), ...(scratch ? [scratch] : [])].map(js.id);
+  // (a transposed B is copied into scratch of a size known when compiling)
+  if (B.transposed && (typeof sizes.k !== "number" || typeof sizes.n !== "number")) return undefined;
+  const extent = (d: Dim): Extent => (typeof d === "number" ? d : "free");
+  const shape: MatmulShape = {
+    m: extent(sizes.m), k: extent(sizes.k), n: extent(sizes.n),
+    ...(A.transposed ? { aStride: [1, typeof sizes.m === "number" ? sizes.m : "m"] as [Stride, Stride] } : {}),
+    ...(B.transposed ? { bTransposed: true } : {}),
+  };
+  const { name, scratch } = wasm.matmul(shape, fresh);
+  const free = (["m", "k", "n"] as const).filter((d) => shape[d] === "free").map((d) => dim(sizes[d]));
+  const args = [...[nameOf(A.leaf), nameOf(B.leaf), nameOf(k), ...(scratch ? [scratch] : [])].map(js.id), ...free];
   return withEpilogue([js.stmt(js.call(name, ...args))], k, producer, plan, wasm, nameOf, fresh);
 }
 

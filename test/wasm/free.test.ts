@@ -1,0 +1,150 @@
+// Matmuls whose sizes are free dims on the wasm target: they run on the SIMD tiles with
+// the sizes passed at each call (matmul.ts), the forward product and both gradients,
+// against the JS target at sizes alternating small, large, odd and 1 across calls of one
+// model, through training steps, while the memory grows under held views; the W2 MLP with
+// its batch free against the same model with it bound.
+
+import { readFileSync } from "node:fs";
+import { describe, expect, it, vi } from "vitest";
+import { compile } from "../../src/index";
+import * as matmul from "../../src/codegen/wasm/matmul";
+import { rng } from "../helpers/random";
+import { asArray, expectClose, type Args } from "../helpers/targets";
+
+// every SIMD matmul kernel the compiler builds, to check which ones take free sizes
+vi.mock("../../src/codegen/wasm/matmul", async (original) => {
+  const real = await original<typeof import("../../src/codegen/wasm/matmul")>();
+  return { ...real, addMatmul: vi.fn(real.addMatmul) };
+});
+const built = () => vi.mocked(matmul.addMatmul).mock.calls.map((c) => c[1]);
+
+const mlpSource = `
+dim n
+input x: [n, 40]
+input y: [n, 10]
+param w: [40, 36] = glorot_uniform
+param b: [36] = uniform(-0.1, 0.1)
+param u: [36, 10] = glorot_uniform
+param c: [10]
+h = relu(x @ w + b)
+logits = h @ u + c
+loss = cross_entropy(logits, y)
+output h, logits
+minimize loss with momentum(lr = 0.1, beta = 0.9)
+`;
+
+function mlpValues(n: number, seed: number): Args {
+  const r = rng(seed);
+  const y = new Float32Array(n * 10);
+  for (let i = 0; i < n; i++) y[i * 10 + Math.floor(r() * 10)] = 1;
+  return { x: Float32Array.from({ length: n * 40 }, () => 2 * r() - 1), y };
+}
+
+/** forward, predict, valueAndGrad and a step of both models at `args`, compared. */
+function compareCall(wasm: ReturnType<typeof compile>, js: ReturnType<typeof compile>, args: Args, label: string): void {
+  const fw = wasm.forward(args), fj = js.forward(args);
+  for (const key of Object.keys(fj)) expectClose(asArray(fw[key]), asArray(fj[key]), 1e-5, `${label}: ${key}`);
+  const pw = wasm.predict(args), pj = js.predict(args);
+  for (const key of Object.keys(pj)) expectClose(asArray(pw[key]), asArray(pj[key]), 1e-5, `${label}: predict ${key}`);
+  const gw = wasm.valueAndGrad(args), gj = js.valueAndGrad(args);
+  expectClose([gw.value], [gj.value], 1e-5, `${label}: objective`);
+  for (const key of Object.keys(gj.grads)) expectClose(gw.grads[key]!, gj.grads[key]!, 1e-5, `${label}: d_${key}`);
+  expectClose([wasm.step(args)], [js.step(args)], 1e-5, `${label}: step`);
+  for (const key of Object.keys(js.params)) expectClose(wasm.params[key]!, js.params[key]!, 1e-5, `${label}: ${key} after the step`);
+}
+
+describe("SIMD matmuls over free sizes", () => {
+  it("an MLP with a free batch: the forward product and both gradients take the batch as an argument", () => {
+    vi.mocked(matmul.addMatmul).mockClear();
+    compile(mlpSource, { target: "wasm" });
+    const shapes = built();
+    // x @ w and h @ u (m = n), dh = dlogits @ u^T (m = n), dw = x^T @ dh and du = h^T @ dlogits (k = n)
+    expect(shapes).toContainEqual({ m: "free", k: 40, n: 36 });
+    expect(shapes).toContainEqual({ m: "free", k: 36, n: 10 });
+    expect(shapes).toContainEqual({ m: "free", k: 10, n: 36, bTransposed: true });
+    expect(shapes).toContainEqual({ m: 40, k: "free", n: 36, aStride: [1, 40] });
+    expect(shapes).toContainEqual({ m: 36, k: "free", n: 10, aStride: [1, 36] });
+  });
+
+  it("agrees with the JS target at batches alternating small, large, odd and 1, call by call", () => {
+    const wasm = compile(mlpSource, { target: "wasm" }), js = compile(mlpSource);
+    [1, 64, 7, 130, 1, 33, 3, 130, 2, 65].forEach((n, k) => compareCall(wasm, js, mlpValues(n, k + 1), `call ${k} (n = ${n})`));
+  });
+
+  it("trains as on the JS target: 25 steps at alternating batches track its loss and params", () => {
+    const wasm = compile(mlpSource, { target: "wasm" }), js = compile(mlpSource);
+    const batches = [mlpValues(32, 1), mlpValues(5, 2), mlpValues(97, 3)];
+    const first = js.forward(batches[0]!).loss as number;
+    let lw = 0, lj = 0;
+    for (let i = 0; i < 25; i++) {
+      const v = batches[i % 3]!;
+      lw = wasm.step(v); lj = js.step(v);
+      expect(Math.abs(lw - lj), `step ${i}`).toBeLessThan(1e-4 * first);
+    }
+    expect(js.forward(batches[0]!).loss as number).toBeLessThan(first);
+    for (const key of Object.keys(js.params)) expectClose(wasm.params[key]!, js.params[key]!, 1e-4, `${key} after training`);
+  });
+
+  it("two free dims: products with m, k and n given at run time, A transposed with a free row stride", () => {
+    const source = `
+dim n, m
+input x: [n, 40]
+input z: [n, 24]
+input s: [40, m]
+param w: [24, 16] = glorot_uniform
+param a: [40, 40] = glorot_uniform
+param q: [40, 12] = glorot_uniform
+g = transpose(x) @ z @ w
+t = x @ a @ s
+r = transpose(s) @ q
+loss = mean(g ^ 2) + mean(t ^ 2) + mean(r ^ 2)
+output g, t, r
+minimize loss with sgd(lr = 0.01)
+`;
+    vi.mocked(matmul.addMatmul).mockClear();
+    const wasm = compile(source, { target: "wasm" }), js = compile(source);
+    const shapes = built();
+    expect(shapes).toContainEqual({ m: 40, k: "free", n: 24, aStride: [1, 40] });
+    expect(shapes).toContainEqual({ m: "free", k: 40, n: "free" });
+    expect(shapes).toContainEqual({ m: "free", k: 40, n: 12, aStride: [1, "m"] });
+    expect(shapes).toContainEqual({ m: 40, k: "free", n: 12 });
+    const sizes: [number, number][] = [[1, 1], [37, 5], [3, 64], [130, 9], [1, 2], [8, 130]];
+    sizes.forEach(([n, m], k) => {
+      const r = rng(k + 10);
+      const u = (length: number) => Float32Array.from({ length }, () => 2 * r() - 1);
+      compareCall(wasm, js, { x: u(n * 40), z: u(n * 24), s: u(40 * m) }, `call ${k} (n = ${n}, m = ${m})`);
+    });
+  });
+
+  it("views held across a growth at a larger batch are detached; model.params and results are refreshed", () => {
+    const wasm = compile(mlpSource, { target: "wasm" }), js = compile(mlpSource);
+    const small = mlpValues(8, 1), large = mlpValues(3000, 2);
+    compareCall(wasm, js, small, "small");
+    const heldW = wasm.params.w!, heldGrad = wasm.valueAndGrad(small).grads.w!, heldH = wasm.forward(small).h as Float32Array;
+    compareCall(wasm, js, large, "large");
+    expect(heldW.length).toBe(0);
+    expect(heldGrad.length).toBe(0);
+    expect(heldH.length).toBe(0);
+    let caught: unknown;
+    try { wasm.forward({ ...small, w: heldW }); } catch (e) { caught = e; }
+    expect((caught as { code?: string }).code).toBe("E0403");
+    compareCall(wasm, js, small, "small again");
+    expect((wasm.forward(small).h as Float32Array).buffer).toBe(wasm.params.w!.buffer);
+  });
+
+  it("the W2 MLP with its batch free computes what it does with the batch bound", () => {
+    const w2 = readFileSync(new URL("../../bench/models/w2-mlp.grad", import.meta.url), "utf8");
+    const source = `dim n\n${w2.replaceAll("[64, ", "[n, ")}`;
+    const free = compile(source, { target: "wasm", seed: 3 }), bound = compile(source, { target: "wasm", seed: 3, sizes: { n: 64 } });
+    const r = rng(5);
+    const x = Float32Array.from({ length: 64 * 784 }, () => r());
+    const y = new Float32Array(64 * 10);
+    for (let i = 0; i < 64; i++) y[i * 10 + (i % 10)] = 1;
+    for (let step = 0; step < 3; step++) {
+      const a = free.valueAndGrad({ x, y }), b = bound.valueAndGrad({ x, y });
+      expectClose([a.value], [b.value], 1e-6, `step ${step}: loss`);
+      for (const key of Object.keys(b.grads)) expectClose(a.grads[key]!, b.grads[key]!, 1e-5, `step ${step}: d_${key}`);
+      expectClose([free.step({ x, y })], [bound.step({ x, y })], 1e-6, `step ${step}: step`);
+    }
+  });
+});
