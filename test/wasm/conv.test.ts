@@ -49,12 +49,15 @@ function attrsOf(c: Case) {
   return { stride: fill(c.stride, 1), padding: fill(c.padding, 0), dilation: fill(c.dilation, 1), groups: c.groups ?? 1 };
 }
 
-function run(kind: ConvKind, c: Case, seed: number): void {
+/** With `freeBatch`, the kernel takes the batch as an argument: it is called at batch 1
+ *  first, then at the case's. */
+function run(kind: ConvKind, c: Case, seed: number, freeBatch = false): void {
   const a = attrsOf(c);
   const out = c.x.slice(2).map((size, e) => convOutSize(size, c.w[2 + e]!, a.stride[e]!, a.padding[e]!, a.dilation[e]!));
   const y = [c.x[0]!, c.w[0]!, ...out];
-  const g = convGeometry(c.x, c.w, y, a)!;
+  const g = (freeBatch ? convGeometry(["n", ...c.x.slice(1)], c.w, ["n", ...y.slice(1)], a) : convGeometry(c.x, c.w, y, a))!;
   expect(g).toBeDefined();
+  expect(g.n).toBe(freeBatch ? "free" : c.x[0]);
   // the op's inputs and output, by kind
   const [s0, s1, so] = kind === "conv" ? [c.x, c.w, y] : kind === "conv_input_grad" ? [y, c.w, c.x] : [c.x, y, c.w];
   const mod = new ModuleBuilder();
@@ -78,9 +81,11 @@ function run(kind: ConvKind, c: Case, seed: number): void {
   const attrs = kind === "conv" ? a : kind === "conv_input_grad" ? { ...a, output_padding: c.x.slice(2).map((size, e) => size - ((out[e]! - 1) * a.stride[e]! - 2 * a.padding[e]! + a.dilation[e]! * (c.w[2 + e]! - 1) + 1)) } : { ...a, kernel_size: c.w.slice(2) };
   const op = kind === "conv" ? conv : kind === "conv_input_grad" ? convInputGrad : convWeightGrad;
   const want = op.evaluate!([{ shape: s0, data: Float64Array.from(in0) }, { shape: s1, data: Float64Array.from(in1) }] as never, attrs, so, {} as never);
+  const batch = freeBatch ? [c.x[0]!] : [];
+  if (freeBatch) ex.conv(offsets[0]!, offsets[1]!, offsets[2]!, 1);
   // twice: the column buffer is reused, its padding zeros must survive
   for (let round = 0; round < 2; round++) {
-    ex.conv(offsets[0]!, offsets[1]!, offsets[2]!);
+    ex.conv(offsets[0]!, offsets[1]!, offsets[2]!, ...batch);
     // each output sums `terms` products of magnitude <= 1 in f32
     const terms = kind === "conv_weight_grad" ? numel(y) / y[1]! : kind === "conv" ? numel(c.w.slice(1)) : numel(c.w);
     const tol = 4 * terms * 2 ** -24 + 1e-6;
@@ -94,12 +99,18 @@ describe.each(cases)("SIMD conv kernels: $name", (c) => {
   it.each(["conv", "conv_input_grad", "conv_weight_grad"] as const)("%s matches the reference", (kind) => {
     run(kind, c, 7);
   });
+  it.each(["conv", "conv_input_grad", "conv_weight_grad"] as const)("%s with the batch free (an argument) matches the reference", (kind) => {
+    run(kind, c, 9, true);
+  });
 });
 
 describe("convGeometry", () => {
-  it("refuses spatial rank 3 and unknown sizes", () => {
+  it("refuses spatial rank 3 and unknown sizes but the batch", () => {
     const a = { stride: [1, 1, 1], padding: [0, 0, 0], dilation: [1, 1, 1], groups: 1 };
+    const a2 = { ...a, stride: [1, 1], padding: [0, 0], dilation: [1, 1] };
     expect(convGeometry([1, 1, 4, 4, 4], [1, 1, 2, 2, 2], [1, 1, 3, 3, 3], a)).toBeUndefined();
-    expect(convGeometry(["n", 1, 4, 4], [1, 1, 2, 2], ["n", 1, 3, 3], { ...a, stride: [1, 1] })).toBeUndefined();
+    expect(convGeometry([2, "c", 4, 4], ["c", "c", 2, 2], [2, "c", 3, 3], a2)).toBeUndefined();
+    expect(convGeometry([2, 1, "h", 4], [1, 1, 2, 2], [2, 1, "h", 3], a2)).toBeUndefined();
+    expect(convGeometry(["n", 1, 4, 4], [1, 1, 2, 2], ["n", 1, 3, 3], a2)?.n).toBe("free");
   });
 });

@@ -1,13 +1,17 @@
-// Matmuls whose sizes are free dims on the wasm target: they run on the SIMD tiles with
-// the sizes passed at each call (matmul.ts), the forward product and both gradients,
-// against the JS target at sizes alternating small, large, odd and 1 across calls of one
-// model, through training steps, while the memory grows under held views; the W2 MLP with
-// its batch free against the same model with it bound.
+// Free sizes on the wasm target's SIMD kernels: matmuls take them at each call
+// (matmul.ts), the forward product and both gradients; convolutions, max pooling and the
+// f32x4 maps (bias, relu, their gradients) a free batch. Against the JS target at sizes
+// alternating small, large, odd and 1 across calls of one model, through training steps,
+// while the memory grows under held views; the W2 MLP and a W4-shaped CNN with their batch
+// free against the same models with it bound.
 
 import { readFileSync } from "node:fs";
 import { describe, expect, it, vi } from "vitest";
 import { compile } from "../../src/index";
+import * as conv from "../../src/codegen/wasm/conv";
+import * as epilogue from "../../src/codegen/wasm/epilogue";
 import * as matmul from "../../src/codegen/wasm/matmul";
+import * as pool from "../../src/codegen/wasm/pool";
 import { rng } from "../helpers/random";
 import { asArray, expectClose, type Args } from "../helpers/targets";
 
@@ -16,7 +20,22 @@ vi.mock("../../src/codegen/wasm/matmul", async (original) => {
   const real = await original<typeof import("../../src/codegen/wasm/matmul")>();
   return { ...real, addMatmul: vi.fn(real.addMatmul) };
 });
+vi.mock("../../src/codegen/wasm/conv", async (original) => {
+  const real = await original<typeof import("../../src/codegen/wasm/conv")>();
+  return { ...real, addConv: vi.fn(real.addConv) };
+});
+vi.mock("../../src/codegen/wasm/pool", async (original) => {
+  const real = await original<typeof import("../../src/codegen/wasm/pool")>();
+  return { ...real, addPool: vi.fn(real.addPool) };
+});
+vi.mock("../../src/codegen/wasm/epilogue", async (original) => {
+  const real = await original<typeof import("../../src/codegen/wasm/epilogue")>();
+  return { ...real, addVectorMap: vi.fn(real.addVectorMap) };
+});
 const built = () => vi.mocked(matmul.addMatmul).mock.calls.map((c) => c[1]);
+function clearBuilt(): void {
+  for (const f of [matmul.addMatmul, conv.addConv, pool.addPool, epilogue.addVectorMap]) vi.mocked(f).mockClear();
+}
 
 const mlpSource = `
 dim n
@@ -55,7 +74,7 @@ function compareCall(wasm: ReturnType<typeof compile>, js: ReturnType<typeof com
 
 describe("SIMD matmuls over free sizes", () => {
   it("an MLP with a free batch: the forward product and both gradients take the batch as an argument", () => {
-    vi.mocked(matmul.addMatmul).mockClear();
+    clearBuilt();
     compile(mlpSource, { target: "wasm" });
     const shapes = built();
     // x @ w and h @ u (m = n), dh = dlogits @ u^T (m = n), dw = x^T @ dh and du = h^T @ dlogits (k = n)
@@ -64,6 +83,8 @@ describe("SIMD matmuls over free sizes", () => {
     expect(shapes).toContainEqual({ m: "free", k: 10, n: 36, bTransposed: true });
     expect(shapes).toContainEqual({ m: 40, k: "free", n: 36, aStride: [1, 40] });
     expect(shapes).toContainEqual({ m: 36, k: "free", n: 10, aStride: [1, 36] });
+    // the bias and relu after x @ w as an f32x4 map over the free batch
+    expect(vi.mocked(epilogue.addVectorMap).mock.calls.some(([, map]) => map.shape[0] === "free")).toBe(true);
   });
 
   it("agrees with the JS target at batches alternating small, large, odd and 1, call by call", () => {
@@ -101,7 +122,7 @@ loss = mean(g ^ 2) + mean(t ^ 2) + mean(r ^ 2)
 output g, t, r
 minimize loss with sgd(lr = 0.01)
 `;
-    vi.mocked(matmul.addMatmul).mockClear();
+    clearBuilt();
     const wasm = compile(source, { target: "wasm" }), js = compile(source);
     const shapes = built();
     expect(shapes).toContainEqual({ m: 40, k: "free", n: 24, aStride: [1, 40] });
@@ -130,6 +151,93 @@ minimize loss with sgd(lr = 0.01)
     expect((caught as { code?: string }).code).toBe("E0403");
     compareCall(wasm, js, small, "small again");
     expect((wasm.forward(small).h as Float32Array).buffer).toBe(wasm.params.w!.buffer);
+  });
+
+  it("elementwise kernels over a free batch run as f32x4 maps, broadcasts included", () => {
+    const source = `
+dim n
+input x: [n, 7, 5]
+input z: [n, 1, 5]
+param s: [7, 1] = uniform(-1, 1)
+param t: [5] = uniform(-1, 1)
+y = relu(x * s + t) + z * x - abs(x) / 2
+loss = mean(y ^ 2)
+output y
+minimize loss with sgd(lr = 0.1)
+`;
+    clearBuilt();
+    const wasm = compile(source, { target: "wasm" }), js = compile(source);
+    expect(vi.mocked(epilogue.addVectorMap).mock.calls.some(([, map]) => map.shape[0] === "free" && map.operands.length >= 3)).toBe(true);
+    [1, 6, 2, 13].forEach((n, i) => {
+      const r = rng(i + 40);
+      const u = (length: number) => Float32Array.from({ length }, () => 2 * r() - 1);
+      compareCall(wasm, js, { x: u(n * 35), z: u(n * 5) }, `call ${i} (n = ${n})`);
+    });
+  });
+
+  const cnnSource = `
+dim n
+input x: [n, 1, 28, 28]
+input y: [n, 10]
+param k: [8, 1, 3, 3] = he_normal
+param kb: [8, 1, 1] = uniform(-0.05, 0.05)
+param w: [1352, 10] = glorot_uniform
+param b: [10] = uniform(-0.05, 0.05)
+c = relu(conv2d(x, k) + kb)
+p = maxpool2d(c, size = 2)
+logits = reshape(p, [n, 1352]) @ w + b
+loss = cross_entropy(logits, y)
+output logits, p
+minimize loss with sgd(lr = 0.05)
+`;
+  const cnnValues = (n: number, seed: number): Args => {
+    const r = rng(seed);
+    const y = new Float32Array(n * 10);
+    for (let i = 0; i < n; i++) y[i * 10 + Math.floor(r() * 10)] = 1;
+    return { x: Float32Array.from({ length: n * 784 }, () => r()), y };
+  };
+
+  it("a CNN (W4's layers) with a free batch: conv, pooling and their gradients take the batch, and agree with the JS target", () => {
+    clearBuilt();
+    const wasm = compile(cnnSource, { target: "wasm" }), js = compile(cnnSource);
+    const convs = vi.mocked(conv.addConv).mock.calls.map((c) => [c[1], c[2].n]);
+    expect(convs).toContainEqual(["conv", "free"]);
+    expect(convs).toContainEqual(["conv_weight_grad", "free"]);
+    expect(vi.mocked(pool.addPool).mock.calls.every((c) => c[2].freeBatch === true)).toBe(true);
+    expect(vi.mocked(pool.addPool).mock.calls.length).toBeGreaterThan(0);
+    [1, 16, 3, 33, 2, 16].forEach((n, i) => compareCall(wasm, js, cnnValues(n, i + 1), `call ${i} (n = ${n})`));
+  });
+
+  it("two conv layers with a free batch: the input gradient over the batch too", () => {
+    const source = `
+dim n
+input x: [n, 3, 12, 12]
+input y: [n, 4]
+param k1: [6, 3, 3, 3] = he_normal
+param k2: [8, 6, 3, 3] = he_normal
+param w: [32, 4] = glorot_uniform
+h = relu(conv2d(x, k1, padding = 1))
+g = relu(conv2d(h, k2, stride = 2))
+loss = cross_entropy(reshape(maxpool2d(g, 2), [n, 32]) @ w, y)
+output g
+minimize loss with adam(lr = 0.01)
+`;
+    clearBuilt();
+    const wasm = compile(source, { target: "wasm" }), js = compile(source);
+    expect(vi.mocked(conv.addConv).mock.calls.map((c) => [c[1], c[2].n])).toContainEqual(["conv_input_grad", "free"]);
+    [2, 11, 1, 5].forEach((n, i) => {
+      const r = rng(i + 20);
+      const y = new Float32Array(n * 4);
+      for (let j = 0; j < n; j++) y[j * 4 + (j % 4)] = 1;
+      compareCall(wasm, js, { x: Float32Array.from({ length: n * 432 }, () => 2 * r() - 1), y }, `call ${i} (n = ${n})`);
+    });
+  });
+
+  it("the CNN with its batch free trains as with it bound", () => {
+    const free = compile(cnnSource, { target: "wasm", seed: 2 }), bound = compile(cnnSource, { target: "wasm", seed: 2, sizes: { n: 16 } });
+    const v = cnnValues(16, 9);
+    for (let step = 0; step < 5; step++) expectClose([free.step(v)], [bound.step(v)], 1e-5, `step ${step}`);
+    for (const key of Object.keys(bound.params)) expectClose(free.params[key]!, bound.params[key]!, 1e-5, key);
   });
 
   it("the W2 MLP with its batch free computes what it does with the batch bound", () => {

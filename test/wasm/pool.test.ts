@@ -28,9 +28,11 @@ function sample(n: number, r: () => number, adversarial: boolean): Float32Array 
 
 const same = (a: number, b: number) => a === b || (Number.isNaN(a) && Number.isNaN(b));
 
-function check(kind: PoolKind, x: number[], size: number, stride: number, adversarial: boolean, seed: number): void {
-  const g = poolGeometry(kind, x, { size, stride })!;
+/** With `freeBatch`, the kernel takes the batch as an argument (called at batch 1 first). */
+function check(kind: PoolKind, x: number[], size: number, stride: number, adversarial: boolean, seed: number, freeBatch = false): void {
+  const g = poolGeometry(kind, freeBatch ? ["n", ...x.slice(1)] : x, { size, stride })!;
   expect(g).toBeDefined();
+  expect(g.freeBatch).toBe(freeBatch ? true : undefined);
   const pooled = [x[0]!, x[1]!, g.oh, g.ow];
   const shapes = kind === "maxpool2d" ? [x, pooled] : kind === "maxpool2d_select" ? [x, x, pooled] : [x, pooled, x];
   const offsets: number[] = [];
@@ -46,7 +48,8 @@ function check(kind: PoolKind, x: number[], size: number, stride: number, advers
   for (let i = 0; i < arrays.length - 1; i++) arrays[i]!.set(sample(arrays[i]!.length, r, adversarial && i === 0));
   const out = arrays[arrays.length - 1]!;
   out.fill(77);
-  ex.pool(...offsets);
+  if (freeBatch) ex.pool(...offsets, 1);
+  ex.pool(...offsets, ...(freeBatch ? [x[0]!] : []));
   const op = kind === "maxpool2d" ? maxpool2d : kind === "maxpool2d_select" ? maxpool2dSelect : maxpool2dGrad;
   const tensors = shapes.slice(0, -1).map((s, i) => ({ shape: s, data: Float64Array.from(arrays[i]!) }));
   const want = op.evaluate!(tensors as never, { size, stride }, shapes[shapes.length - 1]!, {} as never);
@@ -79,5 +82,6 @@ describe.each(shapes)("f32x4 pooling on %j, size %i, stride %i", (x, size, strid
       check(kind, x, size, stride, false, seed);
       check(kind, x, size, stride, true, seed);
     }
+    check(kind, x, size, stride, true, 4, true);
   });
 });

@@ -213,7 +213,8 @@ export class WasmBuild {
   }
 
   /** The name of a SIMD convolution kernel (conv.ts), one per distinct kind and geometry;
-   *  it takes the offsets of the op's two inputs and its output, and owns its scratch. */
+   *  it takes the offsets of the op's two inputs and its output (then a free batch), and
+   *  owns its scratch. */
   conv(kind: ConvKind, geometry: ConvGeometry, names: (prefix: string) => string): string {
     const key = JSON.stringify([kind, geometry]);
     let name = this.matmuls.get(key);
@@ -221,7 +222,7 @@ export class WasmBuild {
       name = names(`simd_${kind}`);
       this.matmuls.set(key, name);
       const scratch = convScratch(kind, geometry).map((floats) => this.reserve(floats * 4));
-      this.intrinsics.set(name, { index: addConv(this.module, kind, geometry, scratch), arity: 3 });
+      this.intrinsics.set(name, { index: addConv(this.module, kind, geometry, scratch), arity: geometry.n === "free" ? 4 : 3 });
     }
     return name;
   }
@@ -234,20 +235,21 @@ export class WasmBuild {
     if (!name) {
       name = names(`simd_${kind}`);
       this.matmuls.set(key, name);
-      this.intrinsics.set(name, { index: addPool(this.module, kind, geometry), arity: kind === "maxpool2d" ? 2 : 3 });
+      this.intrinsics.set(name, { index: addPool(this.module, kind, geometry), arity: (kind === "maxpool2d" ? 2 : 3) + (geometry.freeBatch ? 1 : 0) });
     }
     return name;
   }
 
   /** The name of an f32x4 elementwise map (epilogue.ts), one per distinct map; it takes
-   *  the offsets of its output and operands (in place: operand 0 is the output). */
+   *  the offsets of its output and operands (in place: operand 0 is the output), then the
+   *  size of a free first axis. */
   vectorMap(map: VectorMap, inPlace: boolean, names: (prefix: string) => string): string {
     const key = JSON.stringify(["map", map, inPlace]);
     let name = this.matmuls.get(key);
     if (!name) {
       name = names(inPlace ? "simd_epilogue" : "simd_map");
       this.matmuls.set(key, name);
-      this.intrinsics.set(name, { index: addVectorMap(this.module, map, inPlace), arity: map.operands.length + (inPlace ? 0 : 1) });
+      this.intrinsics.set(name, { index: addVectorMap(this.module, map, inPlace), arity: map.operands.length + (inPlace ? 0 : 1) + (map.shape[0] === "free" ? 1 : 0) });
     }
     return name;
   }

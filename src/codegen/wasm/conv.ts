@@ -16,9 +16,10 @@
 import { FunctionBuilder, type ModuleBuilder } from "./encode";
 import { addMatmul } from "./matmul";
 
-/** One convolution's sizes, spatial rank 2 (height 1 for rank 1). */
+/** One convolution's sizes, spatial rank 2 (height 1 for rank 1). A batch `n` that is
+ *  "free" (a free dim) is the kernel's fourth argument. */
 export interface ConvGeometry {
-  n: number; c: number; h: number; w: number;
+  n: number | "free"; c: number; h: number; w: number;
   o: number; kh: number; kw: number; oh: number; ow: number;
   sh: number; sw: number; ph: number; pw: number; dh: number; dw: number;
   groups: number;
@@ -32,17 +33,19 @@ export interface ConvAttributes {
 }
 
 /** The geometry of conv(x [N, C, ...in], w [O, C/groups, ...k]) -> [N, O, ...out], or
- *  undefined when a size is unknown or the spatial rank is not 1 or 2. */
+ *  undefined when a size other than the batch N is unknown or the spatial rank is not 1
+ *  or 2. */
 export function convGeometry(x: readonly unknown[], w: readonly unknown[], y: readonly unknown[], a: ConvAttributes): ConvGeometry | undefined {
   const rank = x.length - 2;
   if ((rank !== 1 && rank !== 2) || w.length !== rank + 2 || y.length !== rank + 2) return undefined;
-  if (![...x, ...w, ...y].every((d) => typeof d === "number" && Number.isInteger(d) && d >= 1)) return undefined;
+  const freeBatch = typeof x[0] !== "number" && x[0] === y[0];
+  if (![...x.slice(freeBatch ? 1 : 0), ...w, ...y.slice(freeBatch ? 1 : 0)].every((d) => typeof d === "number" && Number.isInteger(d) && d >= 1)) return undefined;
   const [xs, ws, ys] = [x, w, y] as number[][];
   // rank 1 as rank 2: a leading spatial axis of size 1
   const two = (v: readonly number[], one: number) => (rank === 1 ? [one, v[0]!] : [v[0]!, v[1]!]);
   const [h, wd] = two(xs!.slice(2), 1), [kh, kw] = two(ws!.slice(2), 1), [oh, ow] = two(ys!.slice(2), 1);
   const [sh, sw] = two(a.stride, 1), [ph, pw] = two(a.padding, 0), [dh, dw] = two(a.dilation, 1);
-  return { n: xs![0]!, c: xs![1]!, h: h!, w: wd!, o: ws![0]!, kh: kh!, kw: kw!, oh: oh!, ow: ow!, sh: sh!, sw: sw!, ph: ph!, pw: pw!, dh: dh!, dw: dw!, groups: a.groups };
+  return { n: freeBatch ? "free" : xs![0]!, c: xs![1]!, h: h!, w: wd!, o: ws![0]!, kh: kh!, kw: kw!, oh: oh!, ow: ow!, sh: sh!, sw: sw!, ph: ph!, pw: pw!, dh: dh!, dw: dw!, groups: a.groups };
 }
 
 /** Per group: input channels, filters, column rows (channels * taps), output positions. */
@@ -60,15 +63,17 @@ export function convScratch(_kind: ConvKind, g: ConvGeometry): number[] {
 export type ConvKind = "conv" | "conv_input_grad" | "conv_weight_grad";
 
 /** Adds the kernel of `kind` for `g`, taking the byte offsets of the op's two inputs and
- *  its output (conv(x, w, y), conv_input_grad(dy, w, dx), conv_weight_grad(x, dy, dw));
+ *  its output (conv(x, w, y), conv_input_grad(dy, w, dx), conv_weight_grad(x, dy, dw)),
+ *  then the batch when it is free;
  *  `scratch` are the byte offsets of convScratch's buffers, zeroed and used by nothing
  *  else. Returns its function index. */
 export function addConv(module: ModuleBuilder, kind: ConvKind, g: ConvGeometry, scratch: readonly number[], exportName?: string): number {
   const { cg, og, rows, p, plane } = sizes(g);
   if (!Number.isInteger(cg) || !Number.isInteger(og)) throw new RangeError(`conv: ${g.c} channels and ${g.o} filters do not split into ${g.groups} groups`);
   const cols = scratch[0]!;
-  const f = new FunctionBuilder(["i32", "i32", "i32"], []);
+  const f = new FunctionBuilder(g.n === "free" ? ["i32", "i32", "i32", "i32"] : ["i32", "i32", "i32"], []);
   const [in0, in1, out] = [0, 1, 2];
+  const batch: Count = g.n === "free" ? { local: 3 } : g.n;
   const l = {
     n: f.local("i32"), grp: f.local("i32"), img: f.local("i32"), mat: f.local("i32"), c: f.local("i32"), src: f.local("i32"), dst: f.local("i32"),
     i: f.local("i32"), j: f.local("i32"), rows: f.local("i32"), a: f.local("i32"), b: f.local("i32"), chunks: f.local("i32"),
@@ -80,12 +85,15 @@ export function addConv(module: ModuleBuilder, kind: ConvKind, g: ConvGeometry, 
 
   // the output starts at zero where it is accumulated into
   if (kind !== "conv") {
-    const count = kind === "conv_input_grad" ? g.n * g.c * plane : g.o * rows;
-    f.op("local.get", out).op("i32.const", 0).op("i32.const", count * 4).op("memory.fill");
+    f.op("local.get", out).op("i32.const", 0);
+    if (kind === "conv_weight_grad") f.op("i32.const", g.o * rows * 4);
+    else if (typeof batch === "number") f.op("i32.const", batch * g.c * plane * 4);
+    else f.op("local.get", batch.local).op("i32.const", g.c * plane * 4).op("i32.mul");
+    f.op("memory.fill");
   }
   // for n, for group: img = this group's first plane of the image side (x or dx), mat = its
   // block of the activation side (y or dy)
-  counted(f, l.n, g.n, () => {
+  counted(f, l.n, batch, () => {
     counted(f, l.grp, g.groups, () => {
       const image = kind === "conv_input_grad" ? out : in0;
       const activation = kind === "conv" ? out : kind === "conv_input_grad" ? in0 : in1;
@@ -112,13 +120,22 @@ export function addConv(module: ModuleBuilder, kind: ConvKind, g: ConvGeometry, 
   return module.addFunction(f, exportName);
 }
 
-/** for (v = 0; v < count; v++) body(), as a do-while (count >= 1). */
-function counted(f: FunctionBuilder, v: number, count: number, body: () => void): void {
+/** A loop count: known, or an i32 local (a free batch, possibly 0). */
+type Count = number | { local: number };
+
+/** for (v = 0; v < count; v++) body(), as a do-while (a known count is >= 1; a local one
+ *  is checked first). */
+function counted(f: FunctionBuilder, v: number, count: Count, body: () => void): void {
+  const local = typeof count === "number" ? undefined : count.local;
+  if (local !== undefined) f.open("block").op("local.get", local).op("i32.eqz").op("br_if", 0);
   f.op("i32.const", 0).op("local.set", v);
   f.open("loop");
   body();
-  f.op("local.get", v).op("i32.const", 1).op("i32.add").op("local.tee", v).op("i32.const", count).op("i32.lt_s").op("br_if", 0);
+  f.op("local.get", v).op("i32.const", 1).op("i32.add").op("local.tee", v);
+  if (local !== undefined) f.op("local.get", local); else f.op("i32.const", count as number);
+  f.op("i32.lt_s").op("br_if", 0);
   f.op("end");
+  if (local !== undefined) f.op("end");
 }
 
 /** The packing (cols[row, pos] = the image element the window at pos reads at that row's

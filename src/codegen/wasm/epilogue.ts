@@ -24,22 +24,26 @@ export type VExpr =
   | { constant: number }
   | { template: js.Expression; args: VExpr[] };
 
-/** A map out[i] = expr over `shape`; operand 0 is `out` itself when `inPlace`. */
+/** A map out[i] = expr over `shape`; operand 0 is `out` itself when `inPlace`. Its first
+ *  axis may be "free" (a batch): the function then takes its size as the last argument. */
 export interface VectorMap {
-  shape: number[];
+  shape: (number | "free")[];
   /** Each operand's element stride per axis of `shape` (0 along a broadcast axis). */
   operands: number[][];
   expr: VExpr;
 }
 
-const rowMajor = (shape: readonly number[]) => shape.map((_, a) => shape.slice(a + 1).reduce((x, y) => x * y, 1));
+/** Row-major strides (only a first axis may be free: it is in no stride). */
+const rowMajor = (shape: readonly (number | string)[]) => shape.map((_, a) => (shape.slice(a + 1) as number[]).reduce((x, y) => x * y, 1));
 
 /** The elementwise expression computing `root` from stored arrays (and `self`, read as
  *  the output's own buffer), with the stored arrays it reads in `leaves`; undefined when
  *  something in it cannot be vectorised. */
 export function vectorMapOf(root: Node, plan: Plan, self?: Node): { map: VectorMap; leaves: Node[] } | undefined {
   const shape = root.shape;
-  if (!shape.every((d): d is number => typeof d === "number") || shape.length === 0) return undefined;
+  // every size known, but for a first axis (a free batch) ahead of others
+  if (shape.length === 0 || !shape.slice(1).every((d) => typeof d === "number")) return undefined;
+  if (typeof shape[0] !== "number" && shape.length < 2) return undefined;
   const leaves: Node[] = [];
   const operands: number[][] = [];
   if (self) { leaves.push(self); operands.push(rowMajor(shape)); }
@@ -59,8 +63,9 @@ export function vectorMapOf(root: Node, plan: Plan, self?: Node): { map: VectorM
       return read(n.inputs[0]!, inner.map((d) => dims[d]!));
     }
     if (n === self || (n !== root && plan.materialized.has(n))) {
-      if (n.shape.length === 0 || !n.shape.every((d) => typeof d === "number")) return undefined;
-      const own = rowMajor(n.shape as number[]);
+      // (a free size only as the first axis, read along the root's first axis: checked below)
+      if (n.shape.length === 0 || !n.shape.slice(1).every((d) => typeof d === "number")) return undefined;
+      const own = rowMajor(n.shape);
       const strides = shape.map(() => 0);
       n.shape.forEach((d, i) => { if (d !== 1) strides[dims[i]!] = own[i]!; });
       // a stored array is read on the root's axes it maps to, the same size on each
@@ -83,7 +88,7 @@ export function vectorMapOf(root: Node, plan: Plan, self?: Node): { map: VectorM
   };
   const expr = read(root, shape.map((_, a) => a));
   if (!expr) return undefined;
-  return { map: { shape: shape as number[], operands, expr }, leaves };
+  return { map: { shape: shape.map((d) => (typeof d === "number" ? d : "free")), operands, expr }, leaves };
 }
 
 function literal(v: number): js.Expression {
@@ -219,11 +224,15 @@ function emitTemplate(f: FunctionBuilder, vector: boolean, e: js.Expression, loc
   }
 }
 
-/** Adds `map(out, op1, op2, ...)` (byte offsets; with `inPlace`, operand 0 is `out` and
- *  is not a parameter) computing `map`; returns its function index. */
+/** Adds `map(out, op1, op2, ...[, batch])` (byte offsets; with `inPlace`, operand 0 is
+ *  `out` and is not a parameter; then the size of a free first axis) computing `map`;
+ *  returns its function index. */
 export function addVectorMap(module: ModuleBuilder, map: VectorMap, inPlace: boolean, exportName?: string): number {
-  const { shape, operands, expr } = map;
-  const contiguous = rowMajor(shape);
+  const { operands, expr } = map;
+  const free = map.shape[0] === "free";
+  // (a free first axis stays an outer one: sized 1 here, its count multiplied in at entry)
+  const shape = map.shape.map((d) => (d === "free" ? 1 : d));
+  const contiguous = rowMajor(map.shape);
   // the longest trailing block of axes where each operand is contiguous or constant
   let t = shape.length;
   const classOf = (s: number[], from: number) => {
@@ -232,19 +241,25 @@ export function addVectorMap(module: ModuleBuilder, map: VectorMap, inPlace: boo
     if (tail.every((v, i) => v === contiguous[from + i] || shape[from + i] === 1)) return "contiguous";
     return undefined;
   };
-  while (t > 0 && operands.every((s) => classOf(s, t - 1) !== undefined)) t--;
+  while (t > (free ? 1 : 0) && operands.every((s) => classOf(s, t - 1) !== undefined)) t--;
   if (t === shape.length) t = shape.length - 1; // one axis at least (its operands read one element apart... or not at all)
   const run = shape.slice(t).reduce((a, b) => a * b, 1);
   const outer = shape.slice(0, t).reduce((a, b) => a * b, 1);
   const classes = operands.map((s) => classOf(s, t) ?? "strided");
-  const f = new FunctionBuilder(Array.from({ length: 1 + operands.length - (inPlace ? 1 : 0) }, () => "i32" as const), []);
+  const params = 1 + operands.length - (inPlace ? 1 : 0);
+  const f = new FunctionBuilder(Array.from({ length: params + (free ? 1 : 0) }, () => "i32" as const), []);
   const param = (i: number) => (inPlace ? (i === 0 ? 0 : i) : i + 1);
-  const o = f.local("i32"), i = f.local("i32"), outPtr = f.local("i32");
+  const o = f.local("i32"), i = f.local("i32"), outPtr = f.local("i32"), outers = f.local("i32");
   const ptr = operands.map(() => f.local("i32"));
   const splat = operands.map((_, k) => (classes[k] === "constant" ? f.local("v128") : -1));
   const single = operands.map((_, k) => (classes[k] === "constant" ? f.local("f32") : -1));
   const strided = classes.some((c) => c === "strided");
   // an operand strided inside the run: the element-by-element loop below
+  f.op("i32.const", outer);
+  if (free) f.op("local.get", params).op("i32.mul");
+  f.op("local.tee", outers);
+  // (a free batch may be 0)
+  f.op("i32.eqz").open("if").op("return").op("end");
   f.op("i32.const", 0).op("local.set", o);
   f.open("loop");
   // out = base + o * run * 4; each operand: base + 4 * sum over outer axes of index * stride
@@ -252,7 +267,7 @@ export function addVectorMap(module: ModuleBuilder, map: VectorMap, inPlace: boo
   operands.forEach((s, k) => {
     f.op("local.get", param(k));
     for (let a = 0; a < t; a++) {
-      if (s[a] === 0 || shape[a] === 1) continue;
+      if (s[a] === 0 || map.shape[a] === 1) continue;
       const inner = shape.slice(a + 1, t).reduce((x, y) => x * y, 1);
       f.op("local.get", o);
       if (inner > 1) f.op("i32.const", inner).op("i32.div_u");
@@ -287,7 +302,7 @@ export function addVectorMap(module: ModuleBuilder, map: VectorMap, inPlace: boo
     emitExpr({ f, vector: false, load: loader(false, () => f.op("i32.const", e * 4)) }, expr);
     f.op("f32.store", 2, e * 4);
   }
-  f.op("local.get", o).op("i32.const", 1).op("i32.add").op("local.tee", o).op("i32.const", outer).op("i32.lt_u").op("br_if", 0);
+  f.op("local.get", o).op("i32.const", 1).op("i32.add").op("local.tee", o).op("local.get", outers).op("i32.lt_u").op("br_if", 0);
   f.op("end");
   return module.addFunction(f, exportName);
 }

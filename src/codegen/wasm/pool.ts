@@ -15,28 +15,32 @@ export interface PoolGeometry {
   /** planes (batch * channels), input height and width, window size, stride */
   planes: number; h: number; w: number; size: number; stride: number;
   oh: number; ow: number;
+  /** The batch is free: `planes` counts one batch element's, and the kernel takes the
+   *  batch as its last argument. */
+  freeBatch?: true;
 }
 
 export type PoolKind = "maxpool2d" | "maxpool2d_select" | "maxpool2d_grad";
 
-/** The geometry of a pooling op over x [N, C, H, W], or undefined (an unknown size; the
- *  gradient of windows that do not tile the plane). */
+/** The geometry of a pooling op over x [N, C, H, W], or undefined (an unknown size other
+ *  than the batch N; the gradient of windows that do not tile the plane). */
 export function poolGeometry(kind: PoolKind, x: readonly unknown[], attrs: { size?: unknown; stride?: unknown }): PoolGeometry | undefined {
-  if (x.length !== 4 || !x.every((d) => typeof d === "number")) return undefined;
-  const [n, c, h, w] = x as number[];
+  if (x.length !== 4 || !x.slice(1).every((d) => typeof d === "number")) return undefined;
+  const freeBatch = typeof x[0] !== "number";
+  const [n, c, h, w] = (freeBatch ? [1, ...x.slice(1)] : x) as number[];
   const size = attrs.size, stride = attrs.stride;
   if (typeof size !== "number" || typeof stride !== "number") return undefined;
   if (kind === "maxpool2d_grad" && stride !== size) return undefined;
   const oh = Math.floor((h! - size) / stride) + 1, ow = Math.floor((w! - size) / stride) + 1;
-  return { planes: n! * c!, h: h!, w: w!, size, stride, oh, ow };
+  return { planes: n! * c!, h: h!, w: w!, size, stride, oh, ow, ...(freeBatch ? { freeBatch: true as const } : {}) };
 }
 
 /** Adds the kernel: maxpool2d(x, out), maxpool2d_select(x, h, out), maxpool2d_grad(x, g,
- *  out) (byte offsets); returns its function index. */
+ *  out) (byte offsets; then a free batch); returns its function index. */
 export function addPool(module: ModuleBuilder, kind: PoolKind, g: PoolGeometry, exportName?: string): number {
   const params = kind === "maxpool2d" ? 2 : 3;
-  const f = new FunctionBuilder(Array.from({ length: params }, () => "i32" as const), []);
-  const x = 0, second = 1, out = params - 1;
+  const f = new FunctionBuilder(Array.from({ length: params + (g.freeBatch ? 1 : 0) }, () => "i32" as const), []);
+  const x = 0, second = 1, out = params - 1, batch = params;
   const row = f.local("i32"), p = f.local("i32"), q = f.local("i32"), cols = f.local("i32");
   const taps: [number, number][] = [];
   for (let a = 0; a < g.size; a++) for (let b = 0; b < g.size; b++) taps.push([a, b]);
@@ -50,9 +54,16 @@ export function addPool(module: ModuleBuilder, kind: PoolKind, g: PoolGeometry, 
   if (kind !== "maxpool2d") {
     f.op("local.get", kind === "maxpool2d_select" ? second : out).op("local.get", x).op("i32.sub").op("local.set", delta);
   }
+  /** Pushes `count` times the batch (1 when known: `planes` counts them all). */
+  const perBatch = (count: number) => {
+    f.op("i32.const", count);
+    if (g.freeBatch) f.op("local.get", batch).op("i32.mul");
+  };
   if (kind === "maxpool2d_grad" && (g.oh * s < g.h || g.ow * s < g.w)) {
     // rows and columns past the last window get no gradient
-    f.op("local.get", out).op("i32.const", 0).op("i32.const", g.planes * g.h * g.w * 4).op("memory.fill");
+    f.op("local.get", out).op("i32.const", 0);
+    perBatch(g.planes * g.h * g.w * 4);
+    f.op("memory.fill");
   }
 
   /** Pushes tap (a, b) of the outputs at column offset `col` (elements, within the vector
@@ -138,6 +149,11 @@ export function addPool(module: ModuleBuilder, kind: PoolKind, g: PoolGeometry, 
   };
 
   // for each output row (over every plane): p = x row start, q = output (or g) row start
+  const last = f.local("i32");
+  perBatch(rows);
+  f.op("local.set", last);
+  // (a free batch may be 0: no row)
+  f.open("block").op("local.get", last).op("i32.eqz").op("br_if", 0);
   f.op("i32.const", 0).op("local.set", row);
   f.open("loop");
   // p = x + ((row / oh) * h * w + (row % oh) * s * w) * 4
@@ -156,7 +172,7 @@ export function addPool(module: ModuleBuilder, kind: PoolKind, g: PoolGeometry, 
     f.op("end");
   }
   for (let col = 0; col < g.ow % 4; col++) outputs(col, false);
-  f.op("local.get", row).op("i32.const", 1).op("i32.add").op("local.tee", row).op("i32.const", rows).op("i32.lt_u").op("br_if", 0);
-  f.op("end");
+  f.op("local.get", row).op("i32.const", 1).op("i32.add").op("local.tee", row).op("local.get", last).op("i32.lt_u").op("br_if", 0);
+  f.op("end").op("end");
   return module.addFunction(f, exportName);
 }

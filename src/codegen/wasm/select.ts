@@ -47,12 +47,12 @@ export function simdMatmulFor(k: Node, plan: Plan, wasm: WasmBuild, nameOf: (n: 
   { call: js.Statement[]; epilogue?: { producer: Node } } | undefined {
   const producer = plan.fusedProducer.get(k);
   const mm = producer ?? k;
-  const conv = simdConvFor(mm, k, plan, wasm, nameOf, fresh);
-  if (conv) return withEpilogue(conv, k, producer, plan, wasm, nameOf, fresh);
-  const pool = simdPoolFor(mm, k, plan, wasm, nameOf, fresh);
-  if (pool) return withEpilogue(pool, k, producer, plan, wasm, nameOf, fresh);
+  const conv = simdConvFor(mm, k, plan, wasm, nameOf, fresh, dim);
+  if (conv) return withEpilogue(conv, k, producer, plan, wasm, nameOf, fresh, dim);
+  const pool = simdPoolFor(mm, k, plan, wasm, nameOf, fresh, dim);
+  if (pool) return withEpilogue(pool, k, producer, plan, wasm, nameOf, fresh, dim);
   if (!producer && k.op.kind === "elementwise") {
-    const map = simdMap(k, undefined, plan, wasm, nameOf, fresh);
+    const map = simdMap(k, undefined, plan, wasm, nameOf, fresh, dim);
     return map ? { call: map } : undefined;
   }
   if (mm.op.name !== "matmul" || mm.shape.length !== 2) return undefined;
@@ -74,33 +74,34 @@ export function simdMatmulFor(k: Node, plan: Plan, wasm: WasmBuild, nameOf: (n: 
   const { name, scratch } = wasm.matmul(shape, fresh);
   const free = (["m", "k", "n"] as const).filter((d) => shape[d] === "free").map((d) => dim(sizes[d]));
   const args = [...[nameOf(A.leaf), nameOf(B.leaf), nameOf(k), ...(scratch ? [scratch] : [])].map(js.id), ...free];
-  return withEpilogue([js.stmt(js.call(name, ...args))], k, producer, plan, wasm, nameOf, fresh);
+  return withEpilogue([js.stmt(js.call(name, ...args))], k, producer, plan, wasm, nameOf, fresh, dim);
 }
 
 /** The SIMD call, then the epilogue fused after it: f32x4 code where its expression
  *  vectorises, else (epilogue) the JS target's, translated. */
-function withEpilogue(call: js.Statement[], k: Node, producer: Node | undefined, plan: Plan, wasm: WasmBuild, nameOf: (n: Node) => string, fresh: (prefix: string) => string):
+function withEpilogue(call: js.Statement[], k: Node, producer: Node | undefined, plan: Plan, wasm: WasmBuild, nameOf: (n: Node) => string, fresh: (prefix: string) => string, dim: (d: Dim) => js.Expression):
   { call: js.Statement[]; epilogue?: { producer: Node } } {
   if (!producer) return { call };
-  const map = simdMap(k, producer, plan, wasm, nameOf, fresh);
+  const map = simdMap(k, producer, plan, wasm, nameOf, fresh, dim);
   return map ? { call: [...call, ...map] } : { call, epilogue: { producer } };
 }
 
 /** `k` as an f32x4 map over stored arrays (in place over `self`, the stored result of
  *  the SIMD kernel it is fused after), or undefined. */
-function simdMap(k: Node, self: Node | undefined, plan: Plan, wasm: WasmBuild, nameOf: (n: Node) => string, fresh: (prefix: string) => string): js.Statement[] | undefined {
+function simdMap(k: Node, self: Node | undefined, plan: Plan, wasm: WasmBuild, nameOf: (n: Node) => string, fresh: (prefix: string) => string, dim: (d: Dim) => js.Expression): js.Statement[] | undefined {
   const found = vectorMapOf(k, plan, self);
   if (!found || !vectorMapRuns(found.map)) return undefined;
   const operands = (self ? found.leaves.slice(1) : found.leaves).map(nameOf);
   if (operands.some((n) => typeof n !== "string")) return undefined;
   const name = wasm.vectorMap(found.map, self !== undefined, fresh);
-  return [js.stmt(js.call(name, ...[nameOf(k), ...operands].map(js.id)))];
+  const batch = found.map.shape[0] === "free" ? [dim(k.shape[0]!)] : [];
+  return [js.stmt(js.call(name, ...[nameOf(k), ...operands].map(js.id), ...batch))];
 }
 
-/** A convolution or one of its gradients (spatial rank 1 or 2, known sizes, stored
- *  operands) as a call of its SIMD kernel (conv.ts), storing into `stored`'s buffer (the
+/** A convolution or one of its gradients (spatial rank 1 or 2, known sizes but for a
+ *  free batch, stored operands) as a call of its SIMD kernel (conv.ts), storing into `stored`'s buffer (the
  *  op's own, or that of the epilogue fused after it). */
-function simdConvFor(op: Node, stored: Node, plan: Plan, wasm: WasmBuild, nameOf: (n: Node) => string, fresh: (prefix: string) => string): js.Statement[] | undefined {
+function simdConvFor(op: Node, stored: Node, plan: Plan, wasm: WasmBuild, nameOf: (n: Node) => string, fresh: (prefix: string) => string, dim: (d: Dim) => js.Expression): js.Statement[] | undefined {
   const kind = op.op.name;
   if (kind !== "conv" && kind !== "conv_input_grad" && kind !== "conv_weight_grad") return undefined;
   const [sa, sb] = op.inputs.map((i) => storedAs(i, plan));
@@ -112,12 +113,13 @@ function simdConvFor(op: Node, stored: Node, plan: Plan, wasm: WasmBuild, nameOf
   const geometry = convGeometry(x, w, y, attrs);
   if (!geometry) return undefined;
   const name = wasm.conv(kind, geometry, fresh);
-  return [js.stmt(js.call(name, ...[sa, sb, stored].map((n) => js.id(nameOf(n)))))];
+  const batch = geometry.n === "free" ? [dim(x[0]!)] : [];
+  return [js.stmt(js.call(name, ...[sa, sb, stored].map((n) => js.id(nameOf(n))), ...batch))];
 }
 
 /** Max pooling, its selection and (windows tiling the plane) its gradient as a call of
- *  the f32x4 kernel (pool.ts), storing into `stored`'s buffer. */
-function simdPoolFor(op: Node, stored: Node, plan: Plan, wasm: WasmBuild, nameOf: (n: Node) => string, fresh: (prefix: string) => string): js.Statement[] | undefined {
+ *  the f32x4 kernel (pool.ts; a free batch passed to it), storing into `stored`'s buffer. */
+function simdPoolFor(op: Node, stored: Node, plan: Plan, wasm: WasmBuild, nameOf: (n: Node) => string, fresh: (prefix: string) => string, dim: (d: Dim) => js.Expression): js.Statement[] | undefined {
   const kind = op.op.name;
   if (kind !== "maxpool2d" && kind !== "maxpool2d_select" && kind !== "maxpool2d_grad") return undefined;
   const inputs = op.inputs.map((i) => storedAs(i, plan));
@@ -125,5 +127,6 @@ function simdPoolFor(op: Node, stored: Node, plan: Plan, wasm: WasmBuild, nameOf
   const geometry = poolGeometry(kind as PoolKind, op.inputs[0]!.shape, op.attrs as { size?: unknown; stride?: unknown });
   if (!geometry) return undefined;
   const name = wasm.pool(kind as PoolKind, geometry, fresh);
-  return [js.stmt(js.call(name, ...[...inputs, stored].map((n) => js.id(nameOf(n)))))];
+  const batch = geometry.freeBatch ? [dim(op.inputs[0]!.shape[0]!)] : [];
+  return [js.stmt(js.call(name, ...[...inputs, stored].map((n) => js.id(nameOf(n))), ...batch))];
 }
