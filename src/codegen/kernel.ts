@@ -68,7 +68,10 @@ export class FunctionEmitter {
     if (scalar && !this.storage.scalarSlot) out.push(js.declare("let", target, js.num(0)));
     const ctx = this.context(node, target);
     const producer = this.plan.fusedProducer.get(node);
-    if (producer) {
+    const pooled = this.plan.pooledConvs.get(node);
+    if (pooled) {
+      out.push(...this.emitPooled(node, pooled, ctx));
+    } else if (producer) {
       // An epilogue: the producer's loop nest, computing this node as it stores each element.
       const emit = producer.op.emit as KernelEmit;
       out.push(...emit.kernel(this.epilogueContext(producer, node, ctx)));
@@ -116,6 +119,10 @@ export class FunctionEmitter {
       ...(this.storage.simdKernel ? { simdKernel: this.storage.simdKernel } : {}),
       dimName: (d) => this.storage.dimName(d),
       prologue: (n) => this.plan.prologues.has(n),
+      firstMaxTap: (x, idx) => {
+        const pool = this.plan.firstMaxTaps.get(x);
+        return pool ? this.element(x, this.offset(pool.shape, idx)) : undefined;
+      },
       subEmitter: (plan, storage) => new FunctionEmitter(plan as Plan, storage as Storage, this.names, this.dtype),
     };
   }
@@ -164,6 +171,34 @@ export class FunctionEmitter {
     this.overrides.delete(producer);
     body.push(js.stmt(js.assign(js.index(target, at), value)));
     return [nest(vars, consumer.shape, { dim: this.dim }, body)];
+  }
+
+  /** `pool`, a max-pool over `value` (a conv's output, or the elementwise epilogue fused
+   *  into the conv), computed by the conv's template window by window (Plan.pooledConvs). */
+  private emitPooled(pool: Node, value: Node, poolCtx: KernelContext): js.Statement[] {
+    const conv = this.plan.fusedProducer.get(value) ?? value;
+    const emit = conv.op.emit as KernelEmit;
+    const tapsIn = this.plan.firstMaxTaps.has(value) ? this.storage.nameOf(value) : undefined;
+    const ctx: KernelContext = {
+      ...poolCtx,
+      node: conv,
+      store: () => { throw new InternalError(`${conv.op.name} under a max-pool stores its output`); },
+      load: () => { throw new InternalError(`${conv.op.name} under a max-pool reads its output`); },
+    };
+    return emit.pooledKernel!(ctx, {
+      node: pool,
+      value: (idx, kernelValue, body) => {
+        if (value === conv) return kernelValue;
+        const v = this.names.unique("v");
+        body.push(js.declare("const", v, kernelValue));
+        this.overrides.set(conv, { key: idx.map(exprKey).join(","), value: js.id(v) });
+        const result = this.compute(value, idx, body);
+        this.overrides.delete(conv);
+        return result;
+      },
+      store: (idx, v) => poolCtx.store(idx, v),
+      ...(tapsIn ? { storeTap: (idx: js.Expression[], tap: js.Expression) => js.stmt(js.assign(this.element(value, this.offset(pool.shape, idx)), tap)) } : {}),
+    });
   }
 
   /** A context for `producer`'s template whose stores compute and store `consumer`. */

@@ -64,6 +64,12 @@ function kernelSignature(members: readonly Node[], plan: Plan): { key: string; l
   };
   // Roots in order; an epilogue's producer is part of the expression (not materialised).
   const rootIds = members.map(visit);
+  // A pool computing the conv it reads, whose buffer holds first-maximum taps: the conv's
+  // own inputs are read too.
+  for (const m of members) {
+    const pooled = plan.pooledConvs.get(m);
+    if (pooled && plan.materialized.has(pooled)) lines.push(`taps ${visit(pooled)}: ${pooled.inputs.map(visit).join(",")}`);
+  }
   // A member kept in a local (plan.localOnly) is not stored: functions differ by that too.
   const stored = members.map((m) => (plan.localOnly.has(m) ? "local" : "stored"));
   return { key: `${lines.join(";")}=>${rootIds.join(",")}:${stored.join(",")}`, leaves };

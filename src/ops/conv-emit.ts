@@ -6,7 +6,7 @@
 import * as js from "../codegen/estree";
 import type { Dim, Node } from "../ir";
 import { convAttrs, type ConvAttrs } from "./conv-geometry";
-import type { KernelContext } from "./define";
+import type { KernelContext, PoolEpilogue } from "./define";
 import { nest } from "./movement";
 import { emitPoolGradTarget } from "./pool";
 
@@ -175,11 +175,17 @@ function tapOffsets(kernel: readonly number[]): number[][] {
 
 /** The input value at channel `c`, tap `tap` of output position `out`, or 0 in the padding. */
 function tapValue(ctx: KernelContext, x: Node, geo: Geometry, n: Expr, c: Expr, out: Expr[], tap: number[], body: js.Statement[]): Expr {
-  const rank = out.length;
+  return inputValue(ctx, x, geo, n, c, out.map((o, e) => tapBase(geo, e, o, num(tap[e]!))), body);
+}
+
+/** The input value at channel `c` and padded position `at` (before the padding is taken
+ *  off), or 0 in the padding. */
+function inputValue(ctx: KernelContext, x: Node, geo: Geometry, n: Expr, c: Expr, at: Expr[], body: js.Statement[]): Expr {
+  const rank = at.length;
   const pos: Expr[] = [];
   let inside: Expr | undefined;
   for (let e = 0; e < rank; e++) {
-    const base = tapBase(geo, e, out[e]!, num(tap[e]!));
+    const base = at[e]!;
     if (geo.padding[e] === 0) {
       pos.push(base);
       continue;
@@ -257,6 +263,23 @@ function tiledConvWeightGrad(ctx: KernelContext, geo: Geometry): js.Statement[] 
   for (let c = 0; c < Cg!; c++) for (const tap of tapOffsets(K)) accs.push({ name: ctx.fresh("acc"), c, tap });
   const perFilter: js.Statement[] = [];
   const base = groupBase(ctx, id(o), ctx.node.shape[0]!, Cg!, geo.groups, perFilter);
+  // Over a pool gradient computed here, the walk's position is data-dependent: unpadded
+  // x in an array is addressed from one offset per output position (q: its window's
+  // first input element), each tap at a constant offset from it, instead of a full index
+  // expression per tap.
+  const array = pooled && geo.padding.every((p) => p === 0) ? ctx.arrayOf?.(x) : undefined;
+  const flat = array === undefined ? undefined : (n: Expr, at: Expr[], step: js.Statement[]) => {
+    const spatial = x.shape.slice(2) as number[];
+    const strides = spatial.map((_, e) => spatial.slice(e + 1).reduce((p, d) => p * d, 1));
+    const plane = spatial.reduce((p, d) => p * d, 1);
+    const q = ctx.fresh("q");
+    let offset = js.mul(n, js.mul(ctx.dim(x.shape[1]!), num(plane)));
+    if (base) offset = js.add(offset, js.mul(base, num(plane)));
+    at.forEach((a, e) => { offset = js.add(offset, js.mul(a, num(geo.stride[e]! * strides[e]!))); });
+    step.push(js.declare("const", q, offset));
+    return (c: number, tap: number[]) =>
+      js.index(array, js.add(id(q), num(c * plane + tap.reduce((p, t, e) => p + t * geo.dilation[e]! * strides[e]!, 0))));
+  };
   /** Loops over n and `loops` (name prefix and trip count, outermost first); `value`
    *  gives the gradient (bound to a local), where in g's plane it applies, and a guard. */
   const walk = (loops: [string, Expr][], value: (n: Expr, vars: Expr[], inner: js.Statement[]) => { g: Expr; at: Expr[]; inside?: Expr }): js.Statement => {
@@ -266,8 +289,9 @@ function tiledConvWeightGrad(ctx: KernelContext, geo: Geometry): js.Statement[] 
     const gv = ctx.fresh("g");
     const v = value(id(n), vars.map(id), inner);
     const step: js.Statement[] = [js.declare("const", gv, v.g)];
+    const at = flat ? flat(id(n), v.at, step) : undefined;
     for (const acc of accs) {
-      const xv = tapValue(ctx, x, geo, id(n), channel(base, num(acc.c)), v.at, acc.tap, step);
+      const xv = at ? at(acc.c, acc.tap) : tapValue(ctx, x, geo, id(n), channel(base, num(acc.c)), v.at, acc.tap, step);
       step.push(js.stmt(js.assign(id(acc.name), js.binary("*", id(gv), xv), "+=")));
     }
     if (v.inside) inner.push(js.ifStmt(v.inside, step)); else inner.push(...step);
@@ -337,4 +361,91 @@ function tiledConvWeightGrad(ctx: KernelContext, geo: Geometry): js.Statement[] 
     ...accs.map((a) => ctx.store([id(o), num(a.c), ...a.tap.map(num)], id(a.name))),
   );
   return [...before, js.loop(o, num(0), ctx.dim(ctx.node.shape[0]!), perFilter)];
+}
+
+/** Whether conv(x, w) can run window by window under `pool` (a max-pool whose windows tile
+ *  the plane, stride = size): a 2-d conv small enough for the tiled kernel, and windows of
+ *  at most 16 taps (each window's outputs are written out, with a running maximum per
+ *  filter in locals). */
+export function poolsInLoop(node: Node, pool: Node): boolean {
+  const w = node.inputs[1]!;
+  const size = pool.attrs.size as number;
+  return node.shape.length === 4 && tapsFit(w.shape, convAttrs(node.attrs).groups, 512) && size * size <= 16;
+}
+
+/** conv under a max-pool whose windows tile the plane (poolsInLoop), a window per step:
+ *  for each of its positions (row-major) the input values under the taps are loaded once
+ *  (shared by the window's positions that overlap, and by the group's filters), each
+ *  filter's output goes through the fused epilogue (pool.value), and a running maximum per
+ *  filter (Math.max, as maxpool2d) and, when the taps are stored, the tap of the first
+ *  maximum (as maxpool2d_grad routes) are kept in locals; then the window's results are
+ *  stored. Conv outputs outside every window are never computed. */
+export function emitConvPooled(ctx: KernelContext, pool: PoolEpilogue): js.Statement[] {
+  const [x, w] = ctx.node.inputs as [Node, Node];
+  const geo = geometryOf(ctx, x.shape);
+  const [O, Cg, ...K] = w.shape as number[];
+  const perGroup = O! / geo.groups;
+  const offsets = tapOffsets(K);
+  const size = pool.node.attrs.size as number;
+  const n = ctx.fresh("n");
+  const windows = [ctx.fresh("wi"), ctx.fresh("wj")];
+  const body: js.Statement[] = [];
+  // Input values by channel and position relative to the window's first output's window.
+  const loaded = new Map<string, string>();
+  const input = (c: number, offset: number[]): string => {
+    const key = `${c}:${offset.join(",")}`;
+    let name = loaded.get(key);
+    if (!name) {
+      name = ctx.fresh("x");
+      const at = windows.map((v, e) => js.add(js.mul(id(v), num(size * geo.stride[e]!)), num(offset[e]!)));
+      body.push(js.declare("const", name, inputValue(ctx, x, geo, id(n), num(c), at, body)));
+      loaded.set(key, name);
+    }
+    return name;
+  };
+  const max = Array.from({ length: O! }, () => ctx.fresh("m"));
+  const tap = pool.storeTap ? max.map(() => ctx.fresh("t")) : [];
+  for (let a = 0; a < size; a++) {
+    for (let b = 0; b < size; b++) {
+      const k = a * size + b;
+      const out = [js.add(js.mul(id(windows[0]!), num(size)), num(a)), js.add(js.mul(id(windows[1]!), num(size)), num(b))];
+      for (let group = 0; group < geo.groups; group++) {
+        for (let o = group * perGroup; o < (group + 1) * perGroup; o++) {
+          let sum: Expr | undefined;
+          for (let c = 0; c < Cg!; c++) {
+            for (const t of offsets) {
+              const offset = t.map((tv, e) => [a, b][e]! * geo.stride[e]! + tv * geo.dilation[e]!);
+              const term = js.binary("*", id(input(group * Cg! + c, offset)), ctx.read(w, [num(o), num(c), ...t.map(num)], body));
+              sum = sum ? js.binary("+", sum, term) : term;
+            }
+          }
+          const v = ctx.fresh("v");
+          const m = id(max[o]!);
+          body.push(js.declare("const", v, pool.value([id(n), num(o), ...out], sum ?? num(0), body)));
+          if (k === 0) {
+            body.push(js.declare("let", max[o]!, id(v)));
+            if (pool.storeTap) body.push(js.declare("let", tap[o]!, num(0)));
+            continue;
+          }
+          // The first maximum moves only to a strictly greater value or the first NaN.
+          // Compared with the running Math.max (not the first maximum's value), which
+          // differs only by a 0's sign, which no comparison sees.
+          if (pool.storeTap) {
+            const beats = js.logical("||", js.binary(">", id(v), m),
+              js.logical("&&", js.binary("!==", id(v), id(v)), js.binary("===", m, m)));
+            body.push(js.ifStmt(beats, [js.stmt(js.assign(id(tap[o]!), num(k)))]));
+          }
+          body.push(js.stmt(js.assign(m, js.math("max", m, id(v)))));
+        }
+      }
+    }
+  }
+  for (let o = 0; o < O!; o++) {
+    const at = [id(n), num(o), ...windows.map(id)];
+    body.push(pool.store(at, id(max[o]!)));
+    if (pool.storeTap) body.push(pool.storeTap(at, id(tap[o]!)));
+  }
+  const [OH, OW] = pool.node.shape.slice(2);
+  const loops = js.loop(windows[0]!, num(0), ctx.dim(OH!), [js.loop(windows[1]!, num(0), ctx.dim(OW!), body)]);
+  return [js.loop(n, num(0), ctx.dim(ctx.node.shape[0]!), [loops])];
 }

@@ -6,7 +6,7 @@
 // and the two gradients are its transposes), so gradients of gradients stay in the table.
 
 import { numel, type AttrValue, type Node, type OpDef } from "../ir";
-import { emitConv, emitConvInputGrad, emitConvWeightGrad, fusesPoolGrad } from "./conv-emit";
+import { emitConv, emitConvInputGrad, emitConvPooled, emitConvWeightGrad, fusesPoolGrad, poolsInLoop } from "./conv-emit";
 import {
   baseAttrs, convAttrs, convInputGradShape, convName, convShape, convTriples, convWeightGradShape, transposeName,
   type ConvAttrs,
@@ -116,7 +116,7 @@ export const conv: KernelDef = {
     spell: (n) => ({ fn: convName(n.shape.length - 2), kwargs: keywords(convAttrs(n.attrs)) }),
   },
   cost: (node, count) => 2 * count(node.shape) * count(node.inputs[1]!.shape.slice(1)),
-  emit: { fusesInputs: false, storesOnce: () => true, kernel: emitConv },
+  emit: { fusesInputs: false, storesOnce: () => true, poolsInLoop, pooledKernel: emitConvPooled, kernel: emitConv },
 };
 
 /** conv_input_grad(g [N, O, ...out], w [O, C/groups, ...k]; ..., output_padding)

@@ -65,6 +65,9 @@ export interface KernelContext {
   dimName?(dim: string): string;
   /** Whether `input`, a kernel, is left to this kernel to compute (fusesKernelInput). */
   prologue?(input: Node): boolean;
+  /** Where `x`'s buffer holds each max-pool window's first-maximum tap instead of x's
+   *  values (schedule Plan.firstMaxTaps): that tap at pooled index `idx`; else undefined. */
+  firstMaxTap?(x: Node, idx: Expression[]): Expression | undefined;
   /** An emitter of a loop body's kernels in this function, for a body's own schedule
    *  (a codegen FunctionEmitter over a schedule Plan and a Storage; typed loosely here). */
   subEmitter?(plan: unknown, storage: unknown): unknown;
@@ -102,6 +105,26 @@ export interface KernelEmit {
    *  needs, when nothing else reads that input: the schedule then leaves it unmaterialised
    *  (a prologue; KernelContext.prologue tells the template). */
   fusesKernelInput?(node: Node, input: number): boolean;
+  /** Whether the kernel's loop can run window by window under `pool`, a max-pool whose
+   *  windows tile the plane, reading its output (schedule Plan.pooledConvs). */
+  poolsInLoop?(node: Node, pool: Node): boolean;
+  /** The kernel computed window by window under a max-pool (poolsInLoop): each output
+   *  value goes through `pool.value`, and only the windows' results are stored. */
+  pooledKernel?(ctx: KernelContext, pool: PoolEpilogue): import("../codegen/estree").Statement[];
+}
+
+/** What a kernel computed under a max-pool stores (KernelEmit.pooledKernel). */
+export interface PoolEpilogue {
+  /** The max-pool (its attrs give the window; it tiles the plane). */
+  readonly node: Node;
+  /** The pooled value at output `idx` of the kernel, from the kernel's value there (the
+   *  elementwise epilogue fused into it applied); pushes local bindings to `body`. */
+  value(idx: Expression[], kernelValue: Expression, body: import("../codegen/estree").Statement[]): Expression;
+  /** A statement storing the window maximum at pooled index `idx`. */
+  store(idx: Expression[], value: Expression): import("../codegen/estree").Statement;
+  /** A statement storing the window's first-maximum tap (a * size + b) at pooled index
+   *  `idx`; undefined when nothing reads the taps. */
+  storeTap?(idx: Expression[], tap: Expression): import("../codegen/estree").Statement;
 }
 
 export interface SourceEmit {

@@ -19,6 +19,6 @@ export { Builder, broadcastShapes } from "./builder";
 export { inferReshapeDim, unitReshape, nest } from "./movement";
 export { swapLast } from "./linalg";
 export { buildScan, mergeLoops, stackedScan, scanOutput, layoutOf, type Cell } from "./scan";
-export type { ElementwiseDef, GradDomain, KernelContext, KernelEmit, ViewEmit, SourceEmit, IndexInputs } from "./define";
+export type { ElementwiseDef, GradDomain, KernelContext, KernelEmit, ViewEmit, SourceEmit, IndexInputs, PoolEpilogue } from "./define";
 export type { RuntimeHelper } from "./special";
 export { drawValues, generatorNames, generatorSource, randomKey, randomStateName } from "./random";

@@ -139,7 +139,10 @@ const unrolledTaps = 16;
 
 /** Statements finding the first maximum of x's window at pooled (n, c, i, j); returns
  *  the names holding its value and its tap (row and column within the window). */
-function emitFirstMax(ctx: KernelContext, x: Node, win: Window, [n, c, i, j]: Expr[], out: js.Statement[]): { best: string; ra: string; rb: string } {
+function emitFirstMax(ctx: KernelContext, x: Node, win: Window, [n, c, i, j]: Expr[], out: js.Statement[]): { ra: string; rb: string } {
+  // Stored by the pool's kernel (a conv computed window by window): read, not searched.
+  const stored = ctx.firstMaxTap?.(x, [n!, c!, i!, j!]);
+  if (stored) return splitTap(ctx, stored, win.kw, out);
   const best = ctx.fresh("m");
   const ra = ctx.fresh("r");
   const rb = ctx.fresh("r");
@@ -169,7 +172,23 @@ function emitFirstMax(ctx: KernelContext, x: Node, win: Window, [n, c, i, j]: Ex
   } else {
     out.push(emitTaps(ctx, i!, j!, win, compare));
   }
-  return { best, ra, rb };
+  return { ra, rb };
+}
+
+/** The row and column within a window of a stored tap a * kw + b, bound to integer locals
+ *  (a shift and a mask when kw is a power of two). */
+function splitTap(ctx: KernelContext, tap: Expr, kw: number, out: js.Statement[]): { ra: string; rb: string } {
+  const t = ctx.fresh("t");
+  const ra = ctx.fresh("r");
+  const rb = ctx.fresh("r");
+  // (taps are small integers, stored exactly in either dtype)
+  out.push(js.declare("const", t, js.binary("|", tap, num(0))));
+  const shift = Math.log2(kw);
+  const [row, col] = Number.isInteger(shift)
+    ? [js.binary(">>", id(t), num(shift)), js.binary("&", id(t), num(kw - 1))]
+    : [js.binary("|", js.binary("/", id(t), num(kw)), num(0)), js.binary("-", id(t), js.mul(id(ra), num(kw)))];
+  out.push(js.declareMany("const", [[ra, row], [rb, col]]));
+  return { ra, rb };
 }
 
 const fourVars = (ctx: KernelContext) => [ctx.fresh("i"), ctx.fresh("i"), ctx.fresh("i"), ctx.fresh("i")];

@@ -38,6 +38,16 @@ export interface Plan {
    *  (a prologue: the weight gradient of a conv over a max-pool gradient visits only each
    *  window's first maximum), so never materialised. */
   prologues: Set<Node>;
+  /** Max-pools whose windows tile the plane, computed in the loop of the conv they read,
+   *  window by window (pool -> the pooled value: the conv or the elementwise epilogue fused
+   *  into it): the conv's output is never stored, and positions outside every window are
+   *  never computed. */
+  pooledConvs: Map<Node, Node>;
+  /** Pooled values read by the pool's gradient too (maxpool2d_grad over the same windows):
+   *  their buffer holds, in the pooled layout, each window's first-maximum tap (a * size +
+   *  b), stored by the pool's kernel, which those gradients read instead of searching the
+   *  window (value -> its pool). */
+  firstMaxTaps: Map<Node, Node>;
 }
 
 export interface PlanRoots {
@@ -149,6 +159,9 @@ export function planFunction(roots: PlanRoots): Plan {
 
   const kernels = order.filter((n) => materialized.has(n) && n.op.kind !== "source");
   const fusedProducer = fuseEpilogues(kernels, materialized, keepAlive);
+  const { pooledConvs, firstMaxTaps } = roots.prologues === false
+    ? { pooledConvs: new Map<Node, Node>(), firstMaxTaps: new Map<Node, Node>() }
+    : fusePools(kernels, materialized, keepAlive, fusedProducer, users);
   const groups = groupElementwise(kernels, materialized, fusedProducer);
   // Members of a group read only by later members never need to reach memory.
   const localOnly = new Set<Node>();
@@ -192,9 +205,13 @@ export function planFunction(roots: PlanRoots): Plan {
     const list = releaseAt.get(i);
     if (list) list.push(n); else releaseAt.set(i, [n]);
   }
-  kernels.forEach((n, i) => {
-    if (n.shape.length > 0) {
-      const size = sizeOf(n.shape);
+  // A pooled value holding first-maximum taps is stored by its pool's kernel.
+  const storedWith = new Map<Node, Node[]>();
+  for (const [c, p] of firstMaxTaps) storedWith.set(p, [c]);
+  kernels.forEach((k, i) => {
+    for (const n of [k, ...(storedWith.get(k) ?? [])]) {
+      if (n.shape.length === 0) continue;
+      const size = sizeOf((firstMaxTaps.get(n) ?? n).shape);
       let slot = -1;
       if (!keepAlive.has(n)) {
         const j = free.findIndex((s) => sameSize(slots[s]!, size));
@@ -215,7 +232,7 @@ export function planFunction(roots: PlanRoots): Plan {
       if (s !== undefined && !pinned.has(s) && !keepAlive.has(dead)) free.push(s);
     }
   });
-  return { order, kernels, materialized, slotOf, slots, pinned, fusedProducer, groups, localOnly, prologues };
+  return { order, kernels, materialized, slotOf, slots, pinned, fusedProducer, groups, localOnly, prologues, pooledConvs, firstMaxTaps };
 }
 
 /**
@@ -264,6 +281,42 @@ function fuseEpilogues(kernels: Node[], materialized: Set<Node>, keepAlive: Set<
     for (const n of order) kernels.push(n);
   }
   return fused;
+}
+
+/**
+ * Pool fusion: a max-pool P whose windows tile the plane (stride = size), over a value c
+ * that a conv kernel K computes (c is K, or an elementwise epilogue fused into K), read by
+ * P alone or also by maxpool2d_grad(c, g) over the same windows, is computed in K's loop
+ * window by window when K's template can (KernelEmit.poolsInLoop): c is not stored, so a
+ * full write and a full read of the conv's output disappear. If the pool's gradient reads
+ * c, c keeps a buffer holding each window's first-maximum tap (Plan.firstMaxTaps), which
+ * is all that gradient needs of c. Rewrites `kernels` (c leaves the list: P's kernel
+ * computes it) and `materialized`.
+ */
+function fusePools(kernels: Node[], materialized: Set<Node>, keepAlive: Set<Node>, fusedProducer: ReadonlyMap<Node, Node>, users: ReadonlyMap<Node, Node[]>): { pooledConvs: Map<Node, Node>; firstMaxTaps: Map<Node, Node> } {
+  const pooledConvs = new Map<Node, Node>();
+  const firstMaxTaps = new Map<Node, Node>();
+  for (const p of kernels) {
+    if (p.op.name !== "maxpool2d" || p.attrs.stride !== p.attrs.size) continue;
+    const c = p.inputs[0]!;
+    if (!materialized.has(c) || keepAlive.has(c) || pooledConvs.has(c)) continue;
+    const conv = fusedProducer.get(c) ?? c;
+    const emit = conv.op.emit as KernelEmit | undefined;
+    if (conv.op.kind !== "kernel" || !emit?.poolsInLoop?.(conv, p)) continue;
+    const others = (users.get(c) ?? []).filter((u) => u !== p);
+    const sameWindows = (u: Node) => u.op.name === "maxpool2d_grad" && u.inputs[0] === c && u.inputs[1] !== c &&
+      u.attrs.size === p.attrs.size && u.attrs.stride === p.attrs.stride;
+    if (!others.every(sameWindows)) continue;
+    pooledConvs.set(p, c);
+    if (others.length > 0) firstMaxTaps.set(c, p); else materialized.delete(c);
+  }
+  if (pooledConvs.size > 0) {
+    const computed = new Set(pooledConvs.values());
+    const kept = kernels.filter((k) => !computed.has(k));
+    kernels.length = 0;
+    for (const k of kept) kernels.push(k);
+  }
+  return { pooledConvs, firstMaxTaps };
 }
 
 /** Whether `e` reads only same-shaped values and scalars through elementwise ops (a scalar

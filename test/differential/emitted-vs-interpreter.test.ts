@@ -292,3 +292,63 @@ describe("emitted vs interpreter: special values", () => {
     });
   });
 });
+
+describe("emitted vs interpreter: a max-pool computed in its conv's loop", () => {
+  // maxpool2d(conv) runs in the conv's loop window by window (never storing the conv's
+  // output) and keeps each window's first-maximum tap for the filter gradient. Integer
+  // weights and inputs make the conv's outputs tie (all of them with zero weights), and
+  // NaN, infinities and -0 in x reach them: the pooled values, the objective and the
+  // gradients are exactly (Object.is) the interpreter's, on the simplified and the raw graph.
+  const source = `input x: [2, 2, 6, 6]
+input q: [2, 3, 3, 3]
+param k: [3, 2, 2, 2]
+param kb: [3]
+p = maxpool2d(conv2d(x, k, padding = 1) + reshape(kb, [3, 1, 1]), size = 2)
+loss = sum(p * q)
+output p
+minimize loss
+`;
+  const program = lowerSource(source, { filename: "pooled-conv.grad" });
+  const model = buildModel(program);
+  const rawGrads = gradients(new Builder(program.graph, undefined), program.objective!.node, program.params.map((p) => p.node));
+  const roots = (ir: Node[]) => [program.outputs[0]!.node, program.objective!.node, ...ir];
+  const ints = [1, -2, 3, 0, -0, 2, -1, 1];
+  const cases: [string, (i: number, r: () => number) => number, (i: number, r: () => number) => number][] = [
+    ["zero weights: every window a tie", (i) => ints[i % ints.length]!, () => 0],
+    ["integer weights and inputs", (i) => ints[(i * 5) % ints.length]!, (_i, r) => [1, 0, -1, 2][Math.floor(r() * 4)]!],
+    ["x with NaN, infinities and -0", (i, r) => [NaN, Infinity, -Infinity, -0, 1, 0, 2, -1][Math.floor(r() * 8)]!, (_i, r) => [1, 0, -1][Math.floor(r() * 3)]!],
+  ];
+  cases.forEach(([what, xAt, kAt], c) => {
+    it(`agrees exactly: ${what}`, () => {
+      const r = rng(31 + c);
+      const x = Float64Array.from({ length: 144 }, (_, i) => xAt(i, r));
+      const q = Float64Array.from({ length: 54 }, (_, i) => ints[(i * 3) % ints.length]!);
+      const k = Float64Array.from({ length: 24 }, (_, i) => kAt(i, r));
+      const kb = Float64Array.from([0, 1, -0]);
+      const values = new Map([["x", x], ["q", q], ["k", k], ["kb", kb]]);
+      const want = evaluate(roots(model.grads!), { values });
+      const raw = evaluate(roots(rawGrads), { values });
+      const compiled = compile(source, { dtype: "f64", filename: "pooled-conv.grad" });
+      const got = compiled.valueAndGrad({ x, q, k, kb });
+      const fwd = compiled.forward({ x, q, k, kb });
+      const results: [string, ArrayLike<number>, Float64Array, Float64Array][] = [
+        ["p", fwd.p as Float64Array, want.get(roots(model.grads!)[0]!)!.data, raw.get(roots(rawGrads)[0]!)!.data],
+        ["loss", [got.value], want.get(program.objective!.node)!.data, raw.get(program.objective!.node)!.data],
+        ["d_k", got.grads.k!, want.get(model.grads![0]!)!.data, raw.get(rawGrads[0]!)!.data],
+        ["d_kb", got.grads.kb!, want.get(model.grads![1]!)!.data, raw.get(rawGrads[1]!)!.data],
+      ];
+      for (const [name, e, w, u] of results) {
+        for (let i = 0; i < w.length; i++) {
+          expect(Object.is(e[i], w[i]), `${name}[${i}]: emitted ${e[i]}, interpreter ${w[i]}`).toBe(true);
+          expect(Object.is(w[i], u[i]), `${name}[${i}]: simplified ${w[i]}, unsimplified ${u[i]}`).toBe(true);
+        }
+      }
+    });
+  });
+  it("computes the pool in the conv's loop: no conv kernel, the taps stored", () => {
+    const emitted = compileToSource(source, { dtype: "f64", filename: "pooled-conv.grad" }).text;
+    expect(emitted).not.toMatch(/\/\/ conv \[/);
+    expect(emitted).not.toMatch(/maxpool2d_grad \[/);
+    expect(emitted).toMatch(/const t_?\d* = .*\| 0;/);
+  });
+});

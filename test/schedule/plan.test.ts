@@ -264,3 +264,56 @@ minimize sum(p * p)`;
     expect(pool.length).toBe(1);
   });
 });
+
+describe("a max-pool computed in its conv's loop", () => {
+  // maxpool2d(relu(conv + bias)) with windows that tile the plane is one kernel: the conv's
+  // template runs window by window, the conv's output is never stored. With the pool's
+  // gradient, the conv's value keeps a buffer of each window's first-maximum tap (the
+  // pooled size), read by the filter gradient instead of the conv's output.
+  const source = (extra = "") => `input x: [2, 1, 8, 8]
+param k: [4, 1, 3, 3] = glorot_uniform
+param kb: [4, 1, 1] = zeros
+c = relu(conv2d(x, k) + kb)
+p = maxpool2d(c, size = 2)
+${extra}
+minimize sum(p * p)${extra ? " + sum(c)" : ""}`;
+  const planned = (src: string, prologues = true) => {
+    const model = buildModel(lowerSource(src, { filename: "plan.grad" }));
+    return planFunction({ returned: [model.objective!, ...model.grads!], gradients: true, prologues });
+  };
+  const ops = (nodes: Iterable<Node>) => [...nodes].map((n) => n.op.name);
+
+  it("the forward is one kernel, the conv not materialised", () => {
+    const { plan } = planOf(`input x: [2, 1, 8, 8]
+param k: [4, 1, 3, 3] = glorot_uniform
+p = maxpool2d(relu(conv2d(x, k)), size = 2)
+output p`);
+    expect(ops(plan.kernels)).toEqual(["maxpool2d"]);
+    expect(ops(plan.pooledConvs.values())).toEqual(["relu"]);
+    expect(plan.firstMaxTaps.size).toBe(0);
+    expect(ops(plan.materialized).filter((n) => n === "conv" || n === "relu")).toEqual([]);
+  });
+
+  it("with the gradient, the conv's value holds the taps: a buffer of the pooled size", () => {
+    const plan = planned(source());
+    const [c] = [...plan.firstMaxTaps.keys()];
+    expect(c?.op.name).toBe("relu");
+    expect(plan.kernels.includes(c!)).toBe(false);
+    expect(c!.shape).toEqual([2, 4, 6, 6]);
+    expect(plan.slots[plan.slotOf.get(c!)!]!.coef).toBe(2 * 4 * 3 * 3);
+    expect(ops(plan.prologues)).toEqual(["maxpool2d_grad"]);
+  });
+
+  it("not when the conv's value is read otherwise, nor without prologues (the wasm target)", () => {
+    expect(planned(source("s = sum(c)")).pooledConvs.size).toBe(0);
+    expect(planned(source(), false).pooledConvs.size).toBe(0);
+  });
+
+  it("the values agree with the interpreter", () => {
+    expectValuesAgree(`input x: [2, 2, 9, 9]
+param k: [4, 2, 3, 3] = glorot_uniform
+p = maxpool2d(tanh(conv2d(x, k, padding = 1)), size = 3)
+q = maxpool2d(conv2d(x, k, stride = 2), size = 2)
+output p, q`);
+  });
+});
