@@ -1,6 +1,7 @@
 // The wasm target with a free batch against the same model with its batch bound by `sizes`
-// and against the JS target (free batch): W2 (MLP 784-128-10, batch 64) and W4 (the CNN,
-// batch 16), checked for the same loss first, then their `step`s timed interleaved (medians
+// and against the JS target (free batch): W2 (MLP 784-128-10, batch 64), W4 (the CNN,
+// batch 16) and W6 (the GRU language model, batch 32: a scan whose cell has the free
+// size), checked for the same loss first, then their `step`s timed interleaved (medians
 // of wall and CPU time). `node bench/wasm-free.mjs [rounds]` after `npx tsup`.
 import { relError } from "./lib/data.mjs";
 import { gradc, modelSource } from "./lib/gradc.mjs";
@@ -8,15 +9,21 @@ import { measure, ownLoop } from "./lib/harness.mjs";
 import { oneHot, uniform } from "./lib/data.mjs";
 
 const withBatchDim = (source, batch) => `dim n\n${source.replaceAll(`[${batch}, `, "[n, ")}`;
+// W6 is [time, batch]: its batch is the second axis (and the initial state's first)
+const w6WithBatchDim = (source) => `dim n\n${source.replaceAll("[32, 32]", "[32, n]").replaceAll("[32, 32, 64]", "[32, n, 64]").replace("zeros([32, 128])", "zeros([n, 128])")}`;
 const rounds = Number(process.argv[2] ?? 11);
 
 const workloads = [
   { name: "W2 MLP step", model: "w2-mlp", batch: 64, values: () => ({ x: uniform(64 * 784, 0, 1, 21), y: oneHot(64, 10, 22) }) },
   { name: "W4 CNN step", model: "w4-cnn", batch: 16, values: () => ({ x: uniform(16 * 784, 0, 1, 31), y: oneHot(16, 10, 32) }) },
+  {
+    name: "W6 GRU step (scan, its cell over the batch)", model: "w6-gru", batch: 32, source: w6WithBatchDim,
+    values: () => ({ ids: Float32Array.from({ length: 32 * 32 }, (_, i) => (i * 7 + (i >> 5)) % 64), target: oneHot(32 * 32, 64, 41) }),
+  },
 ];
 
 for (const w of workloads) {
-  const source = withBatchDim(modelSource(w.model), w.batch);
+  const source = (w.source ?? ((text) => withBatchDim(text, w.batch)))(modelSource(w.model));
   const compile = (options) => gradc.compile(source, { filename: `${w.model}.grad`, seed: 1, ...options });
   const models = {
     "wasm, free batch": compile({ target: "wasm" }),

@@ -24,6 +24,8 @@ export interface Storage {
   baseOf?(node: Node): js.Expression | undefined;
   /** A module-level array for a loop body's values (KernelContext.scratch). */
   scratch?(size: Size): string;
+  /** KernelContext.scratchPlaced. */
+  scratchPlaced?: boolean;
   /** wasm: a loop body's kernel `k` on a SIMD kernel (KernelContext.simdKernel). */
   simdKernel?(k: Node, plan: Plan, pointerOf: (n: Node) => string): { call: js.Statement[]; epilogue?: { producer: Node } } | undefined;
 }
@@ -116,6 +118,7 @@ export class FunctionEmitter {
       fresh: (prefix) => this.names.unique(prefix),
       arrayOf: (n) => (n.shape.length > 0 && (n === node || this.plan.materialized.has(n)) && !this.storage.baseOf?.(n) ? this.storage.nameOf(n) : undefined),
       ...(this.storage.scratch ? { scratch: this.storage.scratch } : {}),
+      ...(this.storage.scratchPlaced ? { scratchPlaced: true } : {}),
       ...(this.storage.simdKernel ? { simdKernel: this.storage.simdKernel } : {}),
       dimName: (d) => this.storage.dimName(d),
       prologue: (n) => this.plan.prologues.has(n),

@@ -111,6 +111,9 @@ interface ApiFunction {
 class ModuleEmitter {
   private readonly names = new NameTable();
   private readonly top: js.Statement[] = [];
+  /** wasm: loop bodies' scratch arrays sized by free dims, placed by \`layout()\` (every
+   *  API function made after one checks it: its kernels may be shared). */
+  private readonly placedScratch: { name: string; size: Size }[] = [];
   private readonly arrayType: string;
   private readonly dimNames = new Map<string, string>();
   private readonly inputVars = new Map<string, string>();
@@ -394,6 +397,7 @@ class ModuleEmitter {
         nameOf: localOf,
         dimName: (d: string) => this.dimNames.get(d)!,
         scratch: (size: Size) => this.scratchBuffer(size),
+        scratchPlaced: this.wasm !== undefined,
         ...(scalarArray ? { scalarSlot: (n: Node) => js.index(scalarArray, js.num(scalarIndexOf(n))) } : {}),
       };
       const emitter = new FunctionEmitter(plan, storage, this.names, this.options.dtype);
@@ -502,7 +506,7 @@ class ModuleEmitter {
     // Buffers sized by free dims grow (never shrink) before the kernels run. On the wasm
     // target they are placed in the memory, laid out again when a call needs more than
     // one of them (or an input's staging area) holds; the dims go to their cells.
-    const placed = [...symbolicSlots, ...needed.flatMap((d) => {
+    const placed = [...symbolicSlots, ...this.placedScratch, ...needed.flatMap((d) => {
       const stage = this.staging.get(d.name);
       return typeof stage === "string" ? [{ name: stage, size: sizeOf(d.shape) }] : [];
     })];
@@ -613,6 +617,7 @@ class ModuleEmitter {
         dimName: (d: string) => this.dimNames.get(d)!,
         scalarSlot: (n: Node) => js.index(scalarsName, js.id(params[leafIndex.get(n)!]!)),
         scratch: (size: Size) => this.scratchBuffer(size),
+        scratchPlaced: this.wasm !== undefined,
         // wasm: a loop body's large matmuls and convs run on the SIMD kernels too.
         ...(this.wasm ? { simdKernel: (n: Node, body: Plan, pointerOf: (x: Node) => string) => simdMatmulFor(n, body, this.wasm!, pointerOf, (prefix) => this.names.unique(prefix), dimOf) } : {}),
       };
@@ -631,12 +636,16 @@ class ModuleEmitter {
   }
 
   /** A module-level array for a loop body's values: `const` when its size is known, else
-   *  an empty `let` that the loop grows before it runs. */
+   *  an empty `let` that the loop grows before it runs (wasm: that \`layout()\` places
+   *  before the call, scratchPlaced). */
   private scratchBuffer(size: Size): string {
     const name = this.names.unique("loop_b");
     const known = size.dims.length === 0;
-    // (wasm: in the memory; a scan whose cell has a free size is refused, wasm/index.ts)
     this.top.push(js.declare(known ? "const" : "let", name, known ? this.buffer(name, size.coef, "F") : js.newExpr("F", js.num(0))));
+    if (!known && this.wasm) {
+      this.wasm.placedArray(name, this.sizeExpression(size));
+      this.placedScratch.push({ name, size });
+    }
     return name;
   }
 

@@ -40,6 +40,8 @@ export function emitScan(ctx: KernelContext): js.Statement[] {
   if (!body) throw new InternalError("scan without a body");
   if (!ctx.scratch || !ctx.arrayOf || !ctx.dimName || !ctx.subEmitter) throw new InternalError("scan emitted without scratch storage");
   const scratch = ctx.scratch, arrayOf = ctx.arrayOf, dimName = ctx.dimName;
+  // (wasm: a scratch array sized by free dims is placed before the call, not grown here)
+  const grows = ctx.scratchPlaced !== true;
   const m = node.attrs.carries as number, k = node.attrs.slices as number;
   const reverse = node.attrs.reverse === true;
   const inits = node.inputs.slice(0, m), xs = node.inputs.slice(m, m + k), caps = node.inputs.slice(m + k);
@@ -56,7 +58,7 @@ export function emitScan(ctx: KernelContext): js.Statement[] {
   const buffer = (shape: Shape): string => {
     const size = sizeOf(shape);
     const name = scratch(size);
-    if (size.dims.length > 0) before.push(js.stmt(js.assign(js.id(name), js.call("grow", js.id(name), sizeExpression(shape, dim), js.id("F")))));
+    if (size.dims.length > 0 && grows) before.push(js.stmt(js.assign(js.id(name), js.call("grow", js.id(name), sizeExpression(shape, dim), js.id("F")))));
     return name;
   };
   /** `target[i] = value(i)` over a shape, with nested loops. */
@@ -102,7 +104,7 @@ export function emitScan(ctx: KernelContext): js.Statement[] {
   const plan = planFunction({ returned: results });
   const slotNames = plan.slots.map((size) => {
     const name = scratch(size);
-    if (size.dims.length > 0) {
+    if (size.dims.length > 0 && grows) {
       const length = size.dims.reduce<js.Expression>((e, d) => js.mul(e, dim(d)), js.num(size.coef));
       before.push(js.stmt(js.assign(js.id(name), js.call("grow", js.id(name), length, js.id("F")))));
     }
@@ -121,7 +123,7 @@ export function emitScan(ctx: KernelContext): js.Statement[] {
     if (slot === undefined) throw new InternalError(`scan body value ${n.op.name} has no storage`);
     return slotNames[slot]!;
   };
-  const storage: Storage = { nameOf, dimName, baseOf: (n) => bases.get(n), scratch };
+  const storage: Storage = { nameOf, dimName, baseOf: (n) => bases.get(n), scratch, ...(grows ? {} : { scratchPlaced: true }) };
   const emitter = ctx.subEmitter!(plan, storage) as FunctionEmitter;
 
   /** `out[base + i] = from(i)` over `count` elements: one flat loop (copies and constants

@@ -61,6 +61,9 @@ export interface KernelContext {
   /** A module-level array of `size` elements for a loop's body values (allocated once;
    *  one sized by free dims starts empty and is grown by the code that uses it). */
   scratch?(size: import("../ir").Size): string;
+  /** wasm: an array from `scratch` sized by free dims is placed in the memory before the
+   *  call (its \`layout()\`): the code using it does not grow it. */
+  scratchPlaced?: boolean;
   /** The identifier of a free dim's runtime size. */
   dimName?(dim: string): string;
   /** Whether `input`, a kernel, is left to this kernel to compute (fusesKernelInput). */

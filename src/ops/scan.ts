@@ -39,7 +39,7 @@ export const scanArg: OpDef = {
 /** scan(inits..., xs..., captures...; carries, slices, ys, reverse): `slices` inputs after
  *  the carries are read one slice along axis 0 per step (from the last when `reverse`). */
 export const scan: OpDef = {
-  name: "scan", kind: "kernel", arity: -1,
+  name: "scan", kind: "kernel", arity: -1, wasm: true,
   shape: (inputs, attrs) => {
     const m = attrs.carries as number, k = attrs.slices as number;
     const xs = inputs.slice(m, m + k);

@@ -240,6 +240,43 @@ minimize loss with adam(lr = 0.01)
     for (const key of Object.keys(bound.params)) expectClose(free.params[key]!, bound.params[key]!, 1e-5, key);
   });
 
+  it("a scan whose cell has a free size (a GRU over a free batch and a free number of steps) agrees with the JS target", () => {
+    const source = `
+dim t, b
+input h0: [b, 20]
+input xs: [t, b, 12]
+input target: [t, b, 6]
+param wz: [12, 20] = glorot_uniform
+param uz: [20, 20] = glorot_uniform
+param wn: [12, 20] = glorot_uniform
+param un: [20, 20] = glorot_uniform
+param bn: [20]
+param wout: [20, 6] = glorot_uniform
+fn gru(h, x) {
+  z = sigmoid(x @ wz + h @ uz)
+  n = tanh(x @ wn + (z * h) @ un + bn)
+  (1 - z) * n + z * h
+}
+hs = scan(gru, h0, xs)
+logits = hs @ wout
+loss = cross_entropy(logits, target)
+output hs
+minimize loss with adam(lr = 0.01)
+`;
+    clearBuilt();
+    const wasm = compile(source, { target: "wasm" }), js = compile(source);
+    // the cell's products over the free batch on the SIMD tiles
+    expect(built()).toContainEqual({ m: "free", k: 20, n: 20 });
+    const sizes: [number, number][] = [[3, 1], [5, 16], [1, 2], [7, 33], [2, 16], [4, 5]];
+    sizes.forEach(([t, b], i) => {
+      const r = rng(i + 60);
+      const target = new Float32Array(t * b * 6);
+      for (let j = 0; j < t * b; j++) target[j * 6 + Math.floor(r() * 6)] = 1;
+      const u = (length: number) => Float32Array.from({ length }, () => 2 * r() - 1);
+      compareCall(wasm, js, { h0: u(b * 20), xs: u(t * b * 12), target }, `call ${i} (t = ${t}, b = ${b})`);
+    });
+  });
+
   it("the W2 MLP with its batch free computes what it does with the batch bound", () => {
     const w2 = readFileSync(new URL("../../bench/models/w2-mlp.grad", import.meta.url), "utf8");
     const source = `dim n\n${w2.replaceAll("[64, ", "[n, ")}`;

@@ -12,9 +12,8 @@ import { lowerSource } from "../../src/lower";
 import { allOps } from "../../src/ops";
 import { compareTargets, ids, type TargetCase } from "../helpers/targets";
 
-/** Ops the wasm target refuses (E0308), each with the reason. None is now (a scan whose
- *  cell has a free size is refused, but scan runs: test/wasm/model.test.ts tests that
- *  refusal); an op added to the table without wasm support goes here. */
+/** Ops the wasm target refuses (E0308), each with the reason. None is now; an op added to
+ *  the table without wasm support goes here. */
 const refused: Record<string, string> = {};
 
 /** One model per group of ops; every op of the table is in one (or in `refused`). */

@@ -5,7 +5,7 @@
 // run yet is refused up front with E0308 at the op, never compiled to something else.
 
 import { fail } from "../../diagnostics";
-import { isKnown, topoSort, type Node } from "../../ir";
+import { topoSort, type Node } from "../../ir";
 import type { ElementwiseDef } from "../../ops";
 import { emitSource } from "../index";
 import * as js from "../estree";
@@ -39,10 +39,10 @@ function firstUncovered(roots: readonly Node[]): Node | undefined {
   const note = (n: Node | undefined) => { if (n && (!first || n.id < first.id)) first = n; };
   for (const n of topoSort(roots)) {
     if (n.body) {
-      // A scan runs when its cell does, with every size in it known (its scratch arrays
-      // are laid out when compiling).
+      // A scan runs when its cell does (its scratch arrays sized by free dims are placed
+      // by layout() like the arena's).
       note(firstUncovered(n.body.results));
-      if (!n.body.results.every((r) => topoSort([r]).every((b) => isKnown(b.shape)))) note(n);
+      if (!runs(n)) note(n);
       continue;
     }
     if (!runs(n)) note(n);
