@@ -256,26 +256,38 @@ function fuseEpilogues(kernels: Node[], materialized: Set<Node>, keepAlive: Set<
   const position = new Map<Node, number>();
   kernels.forEach((k, i) => position.set(k, i));
   for (const e of kernels) {
-    if (e.op.kind !== "elementwise" || e.shape.length === 0) continue;
+    if (e.shape.length === 0) continue;
+    // Stryker disable next-line ConditionalExpression: only an elementwise reader reads its leaves directly (readersOf), which \`ok\` requires
+    if (e.op.kind !== "elementwise") continue;
     const leaves = leavesOf.get(e) ?? [];
     let k: Node | undefined;
     for (const c of leaves) {
-      const emit = c.op.emit as KernelEmit | undefined;
       const rs = readers.get(c)!;
-      const ok = c.op.kind === "kernel" && !keepAlive.has(c) && !fused.has(c) && emit?.storesOnce?.(c) === true &&
+      const ok =
+        // Stryker disable next-line ConditionalExpression: only kernels have storesOnce
+        c.op.kind === "kernel" &&
+        !keepAlive.has(c) && !fused.has(c) && (c.op.emit as KernelEmit).storesOnce?.(c) === true &&
         sameShape(c.shape, e.shape) && rs.length === 1 && rs[0]!.direct;
+      // Stryker disable next-line EqualityOperator: two kernels never share a position
       if (ok && (!k || position.get(c)! > position.get(k)!)) k = c;
     }
     if (!k) continue;
     // Everything else E reads must already exist when K runs.
     const at = position.get(k)!;
-    if (leaves.some((l) => l !== k && l.op.kind !== "source" && (position.get(l) ?? -1) >= at)) continue;
+    // (a source has no position: it exists from the start)
+    // Stryker disable next-line EqualityOperator: no other leaf shares K's position
+    if (leaves.some((l) => l !== k && (position.get(l) ?? -1) >= at)) continue;
     fused.set(e, k);
     materialized.delete(k);
     position.set(e, at);
     position.delete(k);
   }
+  // (In depth-first order no kernel sits between K and E: it would be something E reads,
+  // placed after K, and the check above would have kept E out. E's place among the others
+  // does not change, so the sort is a safeguard the mutants of these lines cannot upset.)
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: see above
   if (fused.size > 0) {
+    // Stryker disable next-line MethodExpression,ArrowFunction,ArithmeticOperator: see above
     const order = kernels.filter((n) => position.has(n)).sort((a, b) => position.get(a)! - position.get(b)!);
     kernels.length = 0;
     for (const n of order) kernels.push(n);
@@ -327,6 +339,7 @@ export function isFlat(e: Node, materialized: ReadonlySet<Node>): boolean {
   const stack = [...e.inputs];
   while (stack.length > 0) {
     const n = stack.pop()!;
+    // Stryker disable next-line ConditionalExpression: revisiting a node gives the same answer
     if (seen.has(n)) continue;
     seen.add(n);
     if (materialized.has(n)) {
@@ -348,6 +361,7 @@ function readersOf(kernels: readonly Node[], materialized: ReadonlySet<Node>): M
   const readers = new Map<Node, { kernel: Node; direct: boolean }[]>();
   for (const k of kernels) {
     const seen = new Set<Node>();
+    // Stryker disable next-line ConditionalExpression: \`direct\` matters only for an elementwise reader (fuseEpilogues)
     const stack: { n: Node; direct: boolean }[] = k.inputs.map((n) => ({ n, direct: k.op.kind === "elementwise" }));
     while (stack.length > 0) {
       const { n, direct } = stack.pop()!;
@@ -368,6 +382,7 @@ function readersOf(kernels: readonly Node[], materialized: ReadonlySet<Node>): M
 function groupElementwise(kernels: Node[], materialized: ReadonlySet<Node>, fused: ReadonlyMap<Node, Node>): Map<Node, Node[]> {
   const groups = new Map<Node, Node[]>();
   let run: Node[] = [];
+  // Stryker disable next-line EqualityOperator: a group of one is the kernel's own flat loop (the same pass and values)
   const close = () => { if (run.length > 1) groups.set(run[0]!, run); run = []; };
   for (const k of kernels) {
     const flat = !fused.has(k) && isFlat(k, materialized);

@@ -39,6 +39,14 @@ describe("epilogues", () => {
     expectValuesAgree(source);
   });
 
+  it("the latest eligible producer takes it, whatever order the others are found in", () => {
+    const source = "input x: [4, 3]\ninput z: [4, 3]\ninput v: [4, 3]\nparam w: [3, 5]\nma = x @ w\nmb = z @ w\nmc = v @ w\ny = (ma * mb) + (mc * ma)\noutput y";
+    const { plan, out } = planOf(source);
+    expect(kernelOps(plan)).toEqual(["matmul", "matmul", "add"]);
+    expect(plan.fusedProducer.get(out.y!)?.op.name).toBe("matmul");
+    expectValuesAgree(source);
+  });
+
   it("a producer read twice by the same epilogue (tanh(m) + m) is still fused", () => {
     const source = "input x: [4, 3]\nparam w: [3, 5]\nm = x @ w\ny = tanh(m) + m\noutput y";
     const { plan, out } = planOf(source);
