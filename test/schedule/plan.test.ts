@@ -6,6 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { buildModel, compile } from "../../src/index";
 import { evaluate } from "../../src/interpret";
+import type { Node } from "../../src/ir";
 import { lowerSource } from "../../src/lower";
 import { planFunction } from "../../src/schedule";
 import { expectValuesAgree, planOf } from "./helpers";
