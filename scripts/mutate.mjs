@@ -41,6 +41,8 @@ const testsFor = {
   // the fast files that check each op (gradcheck over the op table in the interpreter, the
   // emitted code of every op): about 10 s per static mutant here instead of 2 minutes.
   "src/ops/elementwise.ts": ["test/gradcheck/ops.test.ts", "test/ops/elementwise.test.ts"],
+  "src/ops/reduce.ts": ["test/gradcheck/ops.test.ts", "test/builtins/reductions.test.ts", "test/diagnostics/errors.test.ts", "test/ops/reduce.test.ts"],
+  "src/ops/linalg.ts": ["test/gradcheck/ops.test.ts", "test/shapes/matmul.test.ts", "test/diagnostics/errors.test.ts", "test/ops/linalg.test.ts"],
   "src/ops": ["test/conv/errors.test.ts", "test/shapes/**/*.test.ts", "!test/conv/cli.test.ts", "!test/gather/cli.test.ts", "!test/**/allocation.test.ts", "test/gradcheck/**/*.test.ts", "test/ops/**/*.test.ts", "test/builtins/**/*.test.ts", "test/conv/**/*.test.ts", "test/gather/**/*.test.ts", "test/constants/**/*.test.ts"],
   "src/autodiff": ["test/autodiff/**/*.test.ts", "test/gradcheck/**/*.test.ts", "test/hardening/where.test.ts", "test/hardening/stability.test.ts"],
   "src/simplify": ["test/simplify/simplify.test.ts", "test/simplify/driver.test.ts", "test/simplify/training.test.ts"],
