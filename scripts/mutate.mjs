@@ -33,8 +33,8 @@ const patterns = targets.map((t) => {
 const testsFor = {
   // Diagnostics first (fast, and the only tests that kill a mutated message); not the
   // CLI tests (they run dist/, which never holds the mutant) nor the allocation ones (V8
-  // child processes). gradcheck/ops.test.ts builds its conv table with convOutSize while
-  // collected, so mutants it reaches there are static: they run every listed test.
+  // child processes). gradcheck/ops.test.ts builds its conv and pool cases inside their
+  // tests (their shapes call convOutSize), so mutants there are not static.
   "src/ops/conv-geometry.ts": ["test/conv/errors.test.ts", "test/ops/**/*.test.ts", "test/conv/programs.test.ts", "test/gradcheck/ops.test.ts"],
   // The op records are built when the module loads: every mutant of a name, print form,
   // sampling domain or property is static and runs the whole list, so the list holds only

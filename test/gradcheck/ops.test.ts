@@ -46,7 +46,13 @@ interface Case {
   blocked?: boolean;
   /** Inputs the op is linear in (others fixed): the dot-product identity. */
   linear?: number[];
+  /** The case itself, built inside its test: its shapes need code under test (conv output
+   *  sizes), and code run while tests are collected makes every mutant there "static". */
+  make?: () => Case;
 }
+
+/** A case named now and built when its test runs. */
+const later = (name: string, make: () => Case): Case => ({ name, inputs: [], build: () => { throw new Error("built later"); }, make });
 
 // No inputs, nothing to differentiate: graph inputs, constants, index patterns, literals.
 const SOURCES = new Set(["input", "const", "iota", "size", "arange", "tensor", "rand", "randn", "training", "scan_arg"]);
@@ -123,6 +129,8 @@ const GEOMETRIES: ConvGeometry[] = [
   { x: [2, 3, 9], w: [2, 3, 3], stride: [1], padding: [0], dilation: [1], groups: 1 },
   { x: [1, 4, 11], w: [4, 2, 3], stride: [2], padding: [2], dilation: [2], groups: 2 },
 ];
+const geometryName = (g: ConvGeometry) =>
+  `x=${fmt(g.x)} w=${fmt(g.w)} stride=${fmt(g.stride)} padding=${fmt(g.padding)} dilation=${fmt(g.dilation)} groups=${g.groups}`;
 const convAttrs = (g: ConvGeometry) => ({ stride: g.stride, padding: g.padding, dilation: g.dilation, groups: g.groups });
 const convShapes = (g: ConvGeometry) => {
   const out = g.x.slice(2).map((size, e) => convOutSize(size, g.w[e + 2]!, g.stride[e]!, g.padding[e]!, g.dilation[e]!));
@@ -266,26 +274,26 @@ const table: Record<string, Case[]> = {
   ].map(([a, c]) => direct("matmul", [input(a!), input(c!)], {}, { linear: [0, 1] })),
 
   // convolution and pooling
-  conv: GEOMETRIES.map((g) => {
+  conv: GEOMETRIES.map((g) => later(geometryName(g), () => {
     const s = convShapes(g);
     return direct("conv", [input(s.x), input(s.w)], convAttrs(g), { linear: [0, 1] });
-  }),
-  conv_input_grad: GEOMETRIES.map((g) => {
+  })),
+  conv_input_grad: GEOMETRIES.map((g) => later(geometryName(g), () => {
     const s = convShapes(g);
     return direct("conv_input_grad", [input(s.y), input(s.w)], { ...convAttrs(g), output_padding: s.outputPadding }, { linear: [0, 1] });
-  }),
-  conv_weight_grad: GEOMETRIES.map((g) => {
+  })),
+  conv_weight_grad: GEOMETRIES.map((g) => later(geometryName(g), () => {
     const s = convShapes(g);
     return direct("conv_weight_grad", [input(s.x), input(s.y)], { ...convAttrs(g), kernel_size: s.kernel }, { linear: [0, 1] });
-  }),
+  })),
   maxpool2d: POOLS.map((p) => direct("maxpool2d", [distinct(p.shape)], { size: p.size, stride: p.stride })),
-  maxpool2d_grad: POOLS.map((p) =>
-    direct("maxpool2d_grad", [distinct(p.shape), input(pooled(p))], { size: p.size, stride: p.stride }, { noGrad: [0], linear: [1] })),
+  maxpool2d_grad: POOLS.map((p) => later(`${fmt(p.shape)} size=${p.size} stride=${p.stride}`, () =>
+    direct("maxpool2d_grad", [distinct(p.shape), input(pooled(p))], { size: p.size, stride: p.stride }, { noGrad: [0], linear: [1] }))),
   maxpool2d_select: POOLS.map((p) =>
     direct("maxpool2d_select", [distinct(p.shape), input(p.shape)], { size: p.size, stride: p.stride }, { noGrad: [0], linear: [1] })),
   avgpool2d: POOLS.map((p) => direct("avgpool2d", [input(p.shape)], { size: p.size, stride: p.stride }, { linear: [0] })),
-  avgpool2d_grad: POOLS.map((p) =>
-    direct("avgpool2d_grad", [input(pooled(p))], { size: p.size, stride: p.stride, height: p.shape[2]!, width: p.shape[3]! }, { linear: [0] })),
+  avgpool2d_grad: POOLS.map((p) => later(`${fmt(p.shape)} size=${p.size} stride=${p.stride}`, () =>
+    direct("avgpool2d_grad", [input(pooled(p))], { size: p.size, stride: p.stride, height: p.shape[2]!, width: p.shape[3]! }, { linear: [0] }))),
   // a loop: inputs are init, xs, then a captured weight (matmul, elementwise, a reduction)
   scan: [
     { name: "rnn cell, T = 3", steps: 3, reverse: false },
@@ -431,7 +439,8 @@ function checkGradients(
 
 const total = (b: Builder, t: Node) => b.sum(t, t.shape.map((_, k) => k));
 
-function checkCase(op: string, c: Case): void {
+function checkCase(op: string, lazy: Case): void {
+  const c = lazy.make ? { ...lazy.make(), name: lazy.name } : lazy;
   const label = `${op} ${c.name}`;
   const seed = seedOf(label);
   const where = `${label} (seed ${seed})`;
