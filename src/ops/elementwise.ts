@@ -52,6 +52,7 @@ export const exp = unary("exp", Math.exp, (b, g, y) => [b.mul(g, y)], m("exp"));
 // sqrt'(0) are +Infinity for a positive g, log1p'(-1) likewise; a zero g there gives 0 / 0 = NaN
 // in PyTorch too. No rule multiplies by 0 where the other factor may be infinite.
 export const log = unary("log", Math.log, (b, g, y) => [b.div(g, x0(y))], m("log"), { lo: 0.1, hi: 3 });
+// Stryker disable next-line UnaryOperator: a gradient-check domain; [0.8, 3] is smooth too
 export const log1p = unary("log1p", Math.log1p, (b, g, y) => [b.div(g, b.add(x0(y), b.constant(1)))], m("log1p"), { lo: -0.8, hi: 3 });
 export const expm1 = unary("expm1", Math.expm1, (b, g, y) => [b.mul(g, b.add(y, b.constant(1)))], m("expm1"));
 export const sqrt = unary("sqrt", Math.sqrt, (b, g, y) => [b.div(b.mul(g, b.constant(0.5)), y)], m("sqrt"), { lo: 0.1, hi: 3 });
@@ -92,6 +93,7 @@ export const trunc = unary("trunc", Math.trunc, noGradient, m("trunc"), { lo: -3
 
 /** Round half to even, as NumPy and PyTorch (Math.round rounds halves up). */
 export const round = withHelper(unary("round", roundHelper.fn, noGradient, call(roundHelper),
+  // Stryker disable next-line EqualityOperator: a gradient-check domain's bound (0.05 from a half or more)
   { lo: -3, hi: 3, avoid: (xs) => xs.every((x) => Math.abs(x - Math.floor(x) - 0.5) > 0.05) }), roundHelper);
 
 /** erf'(x) = 2 / sqrt(pi) exp(-x^2). */
@@ -119,8 +121,10 @@ function binaryOp(
 const infix = (symbol: string, precedence: number) => ({ kind: "infix", symbol, precedence }) as const;
 
 // (cheap: arithmetic a loop's gradient recomputes from saved values rather than saving)
+// Stryker disable next-line BooleanLiteral: nothing reads `commutative` yet (src/ir/op.ts)
 export const add = binaryOp("add", (a, b) => a + b, (_b, g) => [g, g], (a, b) => js.binary("+", a, b), infix("+", 1), { props: { commutative: true, cheap: true } });
 export const sub = binaryOp("sub", (a, b) => a - b, (b, g) => [g, b.neg(g)], (a, b) => js.binary("-", a, b), infix("-", 1), { props: { cheap: true } });
+// Stryker disable next-line BooleanLiteral: nothing reads `commutative` yet (src/ir/op.ts)
 export const mul = binaryOp("mul", (a, b) => a * b,
   (b, g, y) => [b.mul(g, y.inputs[1]!), b.mul(g, y.inputs[0]!)], (a, b) => js.binary("*", a, b), infix("*", 2), { props: { commutative: true, cheap: true } });
 /** a / b. d/da = g / b; d/db = -(g * y) / b with y = a / b: PyTorch's div backward
@@ -148,6 +152,7 @@ export const pow = binaryOp("pow", Math.pow,
     else if (c === 1) da = g;
     else if (c !== undefined) da = b.mul(g, b.mul(e, c === 2 ? a : b.binary("pow", a, b.constant(c - 1, e.shape))));
     else da = b.where(b.binary("eq", e, b.constant(0)), b.constant(0, g.shape), b.mul(g, b.mul(e, b.binary("pow", a, b.sub(e, b.constant(1))))));
+    // Stryker disable next-line ConditionalExpression: a constant exponent's cotangent is dropped anyway (nothing depends on it)
     if (c !== undefined) return [da, null];
     const base = constantOf(a);
     const db = b.mul(g, b.mul(y, b.unary("log", a)));
@@ -180,6 +185,7 @@ export const mod = binaryOp("mod", modHelper.fn,
   { helper: modHelper, gradDomain: { lo: -3, hi: 3, avoid: ([a, d]) => {
     if (Math.abs(d!) < 0.5) return false;
     const q = a! / d!;
+    // Stryker disable next-line EqualityOperator: a gradient-check domain's bound (0.05 from an integer or more)
     return Math.abs(q - Math.round(q)) > 0.05;
   } } });
 
@@ -194,6 +200,7 @@ function extremum(name: "maximum" | "minimum", cmp: "gt" | "lt") {
       return [b.mul(g, wl), b.mul(g, wr)];
     },
     (a, c) => js.math(name === "maximum" ? "max" : "min", a, c), { kind: "call", fn: name },
+    // Stryker disable next-line BooleanLiteral: nothing reads `commutative` yet (src/ir/op.ts)
     { props: { commutative: true }, gradDomain: { lo: -2, hi: 2, avoid: (xs) => Math.abs(xs[0]! - xs[1]!) > 0.05 } });
 }
 export const maximum = extremum("maximum", "gt");

@@ -212,6 +212,16 @@ describe("the power rule resolves constant exponents and bases when it is built"
     }
   });
 
+  it("an exponent computed from a value with a `value` attribute (pad) is not a constant", () => {
+    const b = new Builder(new Graph(), undefined);
+    const x = b.input("x", "param", [3]);
+    const e = b.input("e", "param", [2]);
+    const p = b.op("pad", [e], { pad_width: [[1, 0]], value: 2 });
+    const [g] = gradients(b, b.sum(b.binary("pow", x, p), [0]), [x]);
+    const got = [...evaluate([g!], { values: new Map([["x", [1.5, 2, 3]], ["e", [3, 0.5]]]) }).get(g!)!.data];
+    expect(got).toEqual([2 * 1.5, 3 * 2 ** 2, 0.5 * 3 ** -0.5]);
+  });
+
   it("c ^ x: no mask for a nonzero base; 0 ^ x masks where x >= 0 only", () => {
     const two = grad([0, 1, -1], (b, x) => b.binary("pow", b.constant(2), x));
     expect(two.values).toEqual([1, 2, 0.5].map((v) => v * Math.log(2)));
