@@ -63,7 +63,7 @@ describe("matmul in emitted code", () => {
     const compiled = model(src);
     for (const [m, n] of [[1, 1], [2, 4], [3, 5], [5, 3], [4, 8], [1, 9]] as const) {
       const a = random(m * 40, m), b = random(40 * n, n + 10), c = random(m * 3, m + 20), d = random(3 * n, n + 30);
-      const out = compiled.forward({ a, b, c, d }, { m, n });
+      const out = compiled.forward({ a, b, c, d });
       expectClose(out.y as Float64Array, product(a, b, 1, m, 40, n), 1e-13, `[${m}, 40] @ [40, ${n}]`);
       expectClose(out.z as Float64Array, product(c, d, 1, m, 3, n), 1e-13, `[${m}, 3] @ [3, ${n}]`);
     }

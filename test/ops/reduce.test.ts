@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { gradients } from "../../src/autodiff";
 import { GradcError } from "../../src/diagnostics";
 import { evaluate } from "../../src/interpret";
-import { Graph, stridesOf, type Node } from "../../src/ir";
+import { Graph, stridesOf, type Attrs, type Node } from "../../src/ir";
 import { Builder } from "../../src/ops";
 import { expectMatchesInterpreter, outputs } from "../builtins/helpers";
 
@@ -152,7 +152,7 @@ describe("reduction axes out of range (E0203, at the IR)", () => {
       for (const axis of [3, -1, 7]) {
         const b = new Builder(new Graph(), undefined);
         const x: Node = b.input("x", "input", [2, 3, 4]);
-        const attrs = op === "cumsum" ? { axis } : { axes: [0, axis] };
+        const attrs: Attrs = op === "cumsum" ? { axis } : { axes: [0, axis] };
         const [code, message] = codeOf(() => b.op(op, [x], attrs)) ?? [];
         expect(code, `${op} axis ${axis}`).toBe("E0203");
         expect(message).toContain(`axis ${axis} is out of range for a tensor of rank 3`);
