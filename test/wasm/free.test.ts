@@ -137,6 +137,28 @@ minimize loss with sgd(lr = 0.01)
     });
   });
 
+  it("sizes that are expressions of a free dim (2n and n // 2 rows) are computed at the call", () => {
+    const source = `
+dim n
+input x: [n, 40]
+param w: [20, 24] = glorot_uniform
+param u: [80, 12] = glorot_uniform
+a = reshape(x, [-1, 20]) @ w
+c = reshape(x, [n // 2, 80]) @ u
+loss = mean(a ^ 2) + mean(c ^ 2)
+output a, c
+minimize loss with sgd(lr = 0.1)
+`;
+    clearBuilt();
+    const wasm = compile(source, { target: "wasm" }), js = compile(source);
+    expect(built()).toContainEqual({ m: "free", k: 20, n: 24 });
+    expect(built()).toContainEqual({ m: "free", k: 80, n: 12 });
+    [2, 18, 4, 66].forEach((n, i) => {
+      const r = rng(i + 80);
+      compareCall(wasm, js, { x: Float32Array.from({ length: n * 40 }, () => 2 * r() - 1) }, `call ${i} (n = ${n})`);
+    });
+  });
+
   it("views held across a growth at a larger batch are detached; model.params and results are refreshed", () => {
     const wasm = compile(mlpSource, { target: "wasm" }), js = compile(mlpSource);
     const small = mlpValues(8, 1), large = mlpValues(3000, 2);
