@@ -1,7 +1,7 @@
 // The wasm target with a free batch against the same model with its batch bound by `sizes`
 // and against the JS target (free batch): W2 (MLP 784-128-10, batch 64), W4 (the CNN,
-// batch 16) and W6 (the GRU language model, batch 32: a scan whose cell has the free
-// size), checked for the same loss first, then their `step`s timed interleaved (medians
+// batch 16), W6 (the GRU language model, batch 32: a scan whose cell has the free size)
+// and W7 (the transformer block, batch 16), checked for the same loss first, then their `step`s timed interleaved (medians
 // of wall and CPU time). `node bench/wasm-free.mjs [rounds]` after `npx tsup`.
 import { relError } from "./lib/data.mjs";
 import { gradc, modelSource } from "./lib/gradc.mjs";
@@ -20,6 +20,11 @@ const workloads = [
     name: "W6 GRU step (scan, its cell over the batch)", model: "w6-gru", batch: 32, source: w6WithBatchDim,
     values: () => ({ ids: Float32Array.from({ length: 32 * 32 }, (_, i) => (i * 7 + (i >> 5)) % 64), target: oneHot(32 * 32, 64, 41) }),
   },
+  {
+    // its batch is a free dim as written; attention's batched products run scalar either way
+    name: "W7 transformer block step", model: "w7-attention", batch: 16, dim: "b", source: (text) => text,
+    values: () => ({ ids: Float32Array.from({ length: 16 * 64 }, (_, i) => (i * 7) % 96), target: oneHot(16 * 64, 96, 3) }),
+  },
 ];
 
 for (const w of workloads) {
@@ -27,7 +32,7 @@ for (const w of workloads) {
   const compile = (options) => gradc.compile(source, { filename: `${w.model}.grad`, seed: 1, ...options });
   const models = {
     "wasm, free batch": compile({ target: "wasm" }),
-    "wasm, bound batch": compile({ target: "wasm", sizes: { n: w.batch } }),
+    "wasm, bound batch": compile({ target: "wasm", sizes: { [w.dim ?? "n"]: w.batch } }),
     "js, free batch": compile({}),
   };
   const values = w.values();
