@@ -176,9 +176,11 @@ export class FunctionEmitter {
     return [nest(vars, consumer.shape, { dim: this.dim }, body)];
   }
 
-  /** `pool`, a max-pool over `value` (a conv's output, or the elementwise epilogue fused
-   *  into the conv), computed by the conv's template window by window (Plan.pooledConvs). */
-  private emitPooled(pool: Node, value: Node, poolCtx: KernelContext): js.Statement[] {
+  /** `node`, a max-pool over `value` (a conv's output, or the elementwise epilogue fused
+   *  into the conv) or an elementwise epilogue fused into that pool, computed by the conv's
+   *  template window by window (Plan.pooledConvs). */
+  private emitPooled(node: Node, value: Node, poolCtx: KernelContext): js.Statement[] {
+    const pool = this.plan.fusedProducer.get(node) ?? node;
     const conv = this.plan.fusedProducer.get(value) ?? value;
     const emit = conv.op.emit as KernelEmit;
     const tapsIn = this.plan.firstMaxTaps.has(value) ? this.storage.nameOf(value) : undefined;
@@ -199,7 +201,15 @@ export class FunctionEmitter {
         this.overrides.delete(conv);
         return result;
       },
-      store: (idx, v) => poolCtx.store(idx, v),
+      store: (idx, v) => {
+        if (pool === node) return poolCtx.store(idx, v);
+        const body: js.Statement[] = [];
+        this.overrides.set(pool, { key: idx.map(exprKey).join(","), value: v });
+        const result = this.compute(node, idx, body);
+        this.overrides.delete(pool);
+        body.push(poolCtx.store(idx, result));
+        return js.block(body);
+      },
       ...(tapsIn ? { storeTap: (idx: js.Expression[], tap: js.Expression) => js.stmt(js.assign(this.element(value, this.offset(pool.shape, idx)), tap)) } : {}),
     });
   }

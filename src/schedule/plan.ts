@@ -39,14 +39,14 @@ export interface Plan {
    *  window's first maximum), so never materialised. */
   prologues: Set<Node>;
   /** Max-pools whose windows tile the plane, computed in the loop of the conv they read,
-   *  window by window (pool -> the pooled value: the conv or the elementwise epilogue fused
-   *  into it): the conv's output is never stored, and positions outside every window are
-   *  never computed. */
+   *  window by window (the pool's kernel: the pool or an elementwise epilogue fused into it
+   *  -> the pooled value: the conv or an elementwise epilogue fused into it): the conv's
+   *  output is never stored, and positions outside every window are never computed. */
   pooledConvs: Map<Node, Node>;
   /** Pooled values read by the pool's gradient too (maxpool2d_grad over the same windows):
    *  their buffer holds, in the pooled layout, each window's first-maximum tap (a * size +
    *  b), stored by the pool's kernel, which those gradients read instead of searching the
-   *  window (value -> its pool). */
+   *  window (value -> its pool's kernel). */
   firstMaxTaps: Map<Node, Node>;
 }
 
@@ -308,7 +308,9 @@ function fuseEpilogues(kernels: Node[], materialized: Set<Node>, keepAlive: Set<
 function fusePools(kernels: Node[], materialized: Set<Node>, keepAlive: Set<Node>, fusedProducer: ReadonlyMap<Node, Node>, users: ReadonlyMap<Node, Node[]>): { pooledConvs: Map<Node, Node>; firstMaxTaps: Map<Node, Node> } {
   const pooledConvs = new Map<Node, Node>();
   const firstMaxTaps = new Map<Node, Node>();
-  for (const p of kernels) {
+  for (const k of kernels) {
+    // (the pool, or an elementwise epilogue fused into it)
+    const p = fusedProducer.get(k) ?? k;
     if (p.op.name !== "maxpool2d" || p.attrs.stride !== p.attrs.size) continue;
     const c = p.inputs[0]!;
     if (!materialized.has(c) || keepAlive.has(c) || pooledConvs.has(c)) continue;
@@ -319,8 +321,8 @@ function fusePools(kernels: Node[], materialized: Set<Node>, keepAlive: Set<Node
     const sameWindows = (u: Node) => u.op.name === "maxpool2d_grad" && u.inputs[0] === c && u.inputs[1] !== c &&
       u.attrs.size === p.attrs.size && u.attrs.stride === p.attrs.stride;
     if (!others.every(sameWindows)) continue;
-    pooledConvs.set(p, c);
-    if (others.length > 0) firstMaxTaps.set(c, p); else materialized.delete(c);
+    pooledConvs.set(k, c);
+    if (others.length > 0) firstMaxTaps.set(c, k); else materialized.delete(c);
   }
   if (pooledConvs.size > 0) {
     const computed = new Set(pooledConvs.values());

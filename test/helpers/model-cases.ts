@@ -161,8 +161,8 @@ minimize loss
   {
     // Each max-pool is computed in its conv's loop, window by window (the conv's output is
     // never stored; its last row and column, in no window, never computed), the first
-    // maximum's tap kept for the pool's gradient: with an epilogue, groups, dilation,
-    // padding, stride, windows of 2 and 3, and a free batch dim.
+    // maximum's tap kept for the pool's gradient: with an epilogue (on the conv, on the
+    // pool), groups, dilation, padding, stride, windows of 2 and 3, and a free batch dim.
     name: "conv2d under max-pools, computed window by window",
     source: `
 dim b
@@ -174,8 +174,9 @@ param k3: [2, 2, 2, 2]
 p1 = maxpool2d(relu(conv2d(img, k, padding = 1) + reshape(kb, [4, 1, 1])), size = 2)
 p2 = maxpool2d(conv2d(img, k2, groups = 2, stride = 2), size = 2)
 p3 = maxpool2d(conv2d(img, k3, dilation = 2), size = 3)
-loss = sum(p1 * p1) + sum(sin(p2)) + sum(p3 ^ 2)
-output p1, p2, p3
+p4 = 1 - maxpool2d(tanh(conv2d(img, k3)), size = 2)
+loss = sum(p1 * p1) + sum(sin(p2)) + sum(p3 ^ 2) + sum(p4 * p4)
+output p1, p2, p3, p4
 minimize loss
 `,
     runs: [{ b: 2 }, { b: 1 }],

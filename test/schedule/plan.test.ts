@@ -273,6 +273,15 @@ output p`);
     expect(ops(plan.prologues)).toEqual(["maxpool2d_grad"]);
   });
 
+  it("with an elementwise epilogue on the pool, that is the kernel", () => {
+    const { plan } = planOf(`input x: [2, 1, 8, 8]
+param k: [4, 1, 3, 3] = glorot_uniform
+p = 1 - maxpool2d(conv2d(x, k), size = 2)
+output p`);
+    expect(ops(plan.kernels)).toEqual(["sub"]);
+    expect(ops(plan.pooledConvs.values())).toEqual(["conv"]);
+  });
+
   it("not when the conv's value is read otherwise, nor without prologues (the wasm target)", () => {
     expect(planned(source("s = sum(c)")).pooledConvs.size).toBe(0);
     expect(planned(source(), false).pooledConvs.size).toBe(0);
@@ -283,6 +292,7 @@ output p`);
 param k: [4, 2, 3, 3] = glorot_uniform
 p = maxpool2d(tanh(conv2d(x, k, padding = 1)), size = 3)
 q = maxpool2d(conv2d(x, k, stride = 2), size = 2)
-output p, q`);
+r = exp(-maxpool2d(conv2d(x, k), size = 2))
+output p, q, r`);
   });
 });

@@ -178,6 +178,22 @@ minimize loss
 `,
     runs: [{ t: 5, n: 2 }, { t: 1, n: 7 }, { t: 9, n: 1 }, { t: 3, n: 40 }, { t: 2, n: 3 }],
   },
+  {
+    // A scan body is planned with prologues on both targets: its max-pool is computed in
+    // its conv's loop window by window (the pooled template translated), the pool's
+    // epilogue (h + ...) applied as each window is stored.
+    name: "scan: a max-pool over a conv in the cell",
+    source: `
+input xs: [3, 2, 1, 6, 6]
+input h0: [2, 2, 2, 2]
+param k: [2, 1, 3, 3]
+fn cell(h, x) {
+  h + maxpool2d(relu(conv2d(x, k)), size = 2)
+}
+hs = scan(cell, h0, xs)
+output hs
+`,
+  },
 ];
 
 describe.each(cases)("wasm vs js: $name", (c) => {
