@@ -2,7 +2,11 @@
 // and against the JS target (free batch): W2 (MLP 784-128-10, batch 64), W4 (the CNN,
 // batch 16), W6 (the GRU language model, batch 32: a scan whose cell has the free size)
 // and W7 (the transformer block, batch 16), checked for the same loss first, then their `step`s timed interleaved (medians
-// of wall and CPU time). `node bench/wasm-free.mjs [rounds]` after `npx tsup`.
+// of wall and CPU time). First the matmul kernels alone at W2's shapes, each with the
+// batch (or every size) an argument against the one with every size baked in (src/ via
+// esbuild). `node bench/wasm-free.mjs [rounds]` after `npx tsup`.
+import { build } from "esbuild";
+import { fileURLToPath } from "node:url";
 import { relError } from "./lib/data.mjs";
 import { gradc, modelSource } from "./lib/gradc.mjs";
 import { measure, ownLoop } from "./lib/harness.mjs";
@@ -26,6 +30,55 @@ const workloads = [
     values: () => ({ ids: Float32Array.from({ length: 16 * 64 }, (_, i) => (i * 7) % 96), target: oneHot(16 * 64, 96, 3) }),
   },
 ];
+
+// The kernels alone: interleaved rounds of 50 calls each, medians of CPU time per call.
+const root = fileURLToPath(new URL("../", import.meta.url));
+const bundle = await build({
+  stdin: { contents: 'export * from "./src/codegen/wasm/encode.ts"; export * from "./src/codegen/wasm/matmul.ts";', resolveDir: root, loader: "ts" },
+  bundle: true, format: "esm", write: false, platform: "node",
+});
+const { ModuleBuilder, addMatmul } = await import(`data:text/javascript;base64,${Buffer.from(bundle.outputFiles[0].text).toString("base64")}`);
+
+/** A call of the kernel of `shape` at the sizes `at` (its free ones passed). */
+function kernel(shape, at) {
+  const { m, k, n } = at;
+  const mod = new ModuleBuilder().setMemory(Math.ceil(((m * k + 2 * k * n + m * n + n) * 4) / 65536) + 1, undefined, "memory");
+  addMatmul(mod, shape, "matmul");
+  const ex = new WebAssembly.Instance(new WebAssembly.Module(mod.encode())).exports;
+  const f32 = new Float32Array(ex.memory.buffer);
+  for (let i = 0; i < f32.length; i++) f32[i] = ((i * 7919) % 1000) / 1000 - 0.5;
+  const a = 0, b = m * k * 4, c = b + k * n * 4, scratch = c + m * n * 4;
+  const args = [a, b, c, ...(shape.bTransposed ? [scratch] : []), ...["m", "k", "n"].filter((d) => shape[d] === "free").map((d) => at[d])];
+  return () => ex.matmul(...args);
+}
+const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+const kernels = [
+  ["W2 forward x @ w1 [64,784]@[784,128], batch (m) free", { m: 64, k: 784, n: 128 }, ["m"]],
+  ["W2 weight gradient x^T @ dh, batch (k) free", { m: 784, k: 64, n: 128, aStride: [1, 784] }, ["k"]],
+  ["W2 input gradient dy @ w2^T, batch (m) free", { m: 64, k: 10, n: 128, bTransposed: true }, ["m"]],
+  ["[61,300]@[300,37], every size free", { m: 61, k: 300, n: 37 }, ["m", "k", "n"]],
+];
+console.log("matmul kernels alone (CPU µs per call, medians of 31 interleaved rounds)");
+console.log("| product | sizes known | sizes free | free / known |");
+console.log("|---|---|---|---|");
+for (const [label, shape, free] of kernels) {
+  const calls = [kernel(shape, shape), kernel({ ...shape, ...Object.fromEntries(free.map((d) => [d, "free"])) }, shape)];
+  // warm up: V8 compiles a new module's optimised tier in the background
+  const until = performance.now() + 400;
+  while (performance.now() < until) for (const call of calls) call();
+  const samples = calls.map(() => []);
+  for (let r = 0; r < 31; r++) {
+    calls.forEach((call, j) => {
+      const c0 = process.cpuUsage();
+      for (let i = 0; i < 50; i++) call();
+      const c = process.cpuUsage(c0);
+      samples[j].push((c.user + c.system) / 50);
+    });
+  }
+  const [known, freeTime] = samples.map(median);
+  const gflops = (us) => (2 * shape.m * shape.k * shape.n) / us / 1e3;
+  console.log(`| ${label} | ${known.toFixed(1)} (${gflops(known).toFixed(1)} GFLOP/s) | ${freeTime.toFixed(1)} (${gflops(freeTime).toFixed(1)} GFLOP/s) | ${(freeTime / known).toFixed(2)} |`);
+}
 
 for (const w of workloads) {
   const source = (w.source ?? ((text) => withBatchDim(text, w.batch)))(modelSource(w.model));
