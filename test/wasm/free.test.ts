@@ -72,7 +72,7 @@ function compareCall(wasm: ReturnType<typeof compile>, js: ReturnType<typeof com
   for (const key of Object.keys(js.params)) expectClose(wasm.params[key]!, js.params[key]!, 1e-5, `${label}: ${key} after the step`);
 }
 
-describe("SIMD matmuls over free sizes", () => {
+describe("SIMD kernels over free sizes", () => {
   it("an MLP with a free batch: the forward product and both gradients take the batch as an argument", () => {
     clearBuilt();
     compile(mlpSource, { target: "wasm" });
