@@ -10,6 +10,7 @@ import { ModuleBuilder, type FunctionBuilder } from "./encode";
 import { addVectorMap, type VectorMap } from "./epilogue";
 import { addConv, convScratch, type ConvGeometry, type ConvKind } from "./conv";
 import { addMatmul, matmulArity, type MatmulShape } from "./matmul";
+import { addBatchedMatmul, batchedScratch, type BatchedMatmul } from "./batched";
 import { messages } from "../../diagnostics";
 import { addPool, type PoolGeometry, type PoolKind } from "./pool";
 import { addMathFunctions, mathNamesUsed } from "./math";
@@ -210,6 +211,23 @@ export class WasmBuild {
       this.arrays.set(scratch, { base, elem: "f32" });
     }
     return { name, scratch };
+  }
+
+  /** The name of a batched SIMD matmul (batched.ts), one per distinct spec; it takes the
+   *  offsets of A, B and C, and owns its scratch. */
+  batchedMatmul(spec: BatchedMatmul, names: (prefix: string) => string): string {
+    const key = JSON.stringify(["batched", spec]);
+    let name = this.matmuls.get(key);
+    if (!name) {
+      const { m, k, n, a } = spec;
+      const inner = this.matmul({ m, k, n, ...(a.rows === k && a.cols === 1 ? {} : { aStride: [a.rows, a.cols] as [number, number] }) }, names);
+      name = names("simd_batched_matmul");
+      this.matmuls.set(key, name);
+      const floats = batchedScratch(spec);
+      const scratch = floats > 0 ? this.reserve(floats * 4) : 0;
+      this.intrinsics.set(name, { index: addBatchedMatmul(this.module, spec, this.intrinsics.get(inner.name)!.index, scratch), arity: 3 });
+    }
+    return name;
   }
 
   /** The name of a SIMD convolution kernel (conv.ts), one per distinct kind and geometry;

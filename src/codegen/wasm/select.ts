@@ -55,6 +55,10 @@ export function simdMatmulFor(k: Node, plan: Plan, wasm: WasmBuild, nameOf: (n: 
     const map = simdMap(k, undefined, plan, wasm, nameOf, fresh, dim);
     return map ? { call: map } : undefined;
   }
+  if (mm.op.name === "matmul" && mm.shape.length > 2) {
+    const call = simdBatchedMatmulFor(mm, k, plan, wasm, nameOf, fresh);
+    return call ? withEpilogue(call, k, producer, plan, wasm, nameOf, fresh, dim) : undefined;
+  }
   if (mm.op.name !== "matmul" || mm.shape.length !== 2) return undefined;
   const [a, b] = mm.inputs as [Node, Node];
   const sizes = { m: mm.shape[0]!, k: a.shape[1]!, n: mm.shape[1]! };
@@ -75,6 +79,75 @@ export function simdMatmulFor(k: Node, plan: Plan, wasm: WasmBuild, nameOf: (n: 
   const free = (["m", "k", "n"] as const).filter((d) => shape[d] === "free").map((d) => dim(sizes[d]));
   const args = [...[nameOf(A.leaf), nameOf(B.leaf), nameOf(k), ...(scratch ? [scratch] : [])].map(js.id), ...free];
   return withEpilogue([js.stmt(js.call(name, ...args))], k, producer, plan, wasm, nameOf, fresh, dim);
+}
+
+const isKnown = (shape: readonly unknown[]): shape is number[] => shape.every((d) => typeof d === "number");
+const rowMajor = (shape: readonly number[]) => shape.map((_, a) => shape.slice(a + 1).reduce((x, y) => x * y, 1));
+
+/** `n` as a strided view of a stored array: the array, and `n`'s element stride along
+ *  each of its axes (0 along a broadcast one), through reshapes, transposes and
+ *  broadcasts; undefined for anything else, or a reshape that would need a copy. */
+export function stridedView(n: Node, plan: Plan): { leaf: Node; strides: number[] } | undefined {
+  if (!isKnown(n.shape)) return undefined;
+  if (plan.materialized.has(n)) return { leaf: n, strides: rowMajor(n.shape) };
+  const input = n.inputs[0];
+  if (!input || !isKnown(input.shape)) return undefined;
+  const name = n.op.name;
+  if (name !== "reshape" && name !== "transpose" && name !== "broadcast") return undefined;
+  const inner = stridedView(input, plan);
+  if (!inner) return undefined;
+  if (name === "transpose") return { leaf: inner.leaf, strides: (n.attrs.perm as number[]).map((p) => inner.strides[p]!) };
+  if (name === "broadcast") {
+    // input axis i is the output's axis dims[i]; the others (and size-1 ones) repeat
+    const strides = n.shape.map(() => 0);
+    (n.attrs.dims as number[]).forEach((d, i) => { if (input.shape[i] !== 1) strides[d] = inner.strides[i]!; });
+    return { leaf: inner.leaf, strides };
+  }
+  const strides = reshapeStrides(input.shape, inner.strides, n.shape);
+  return strides && { leaf: inner.leaf, strides };
+}
+
+/** The strides of a reshape of a strided array to `to` when it moves nothing (NumPy's
+ *  no-copy reshape): `to`'s axes group with runs of the input's axes of the same count,
+ *  each run of input axes (size-1 ones aside) stepping as one contiguous block. */
+function reshapeStrides(from: number[], strides: number[], to: number[]): number[] | undefined {
+  const axes = from.map((d, i) => [d, strides[i]!] as const).filter(([d]) => d !== 1);
+  const out = to.map(() => 0);
+  let i = 0;
+  let j = 0;
+  while (j < to.length || i < axes.length) {
+    if (j < to.length && to[j] === 1) { j++; continue; }
+    if (i >= axes.length || j >= to.length) return undefined;
+    // one group: input axes i..i2, output axes j..j2, of equal counts
+    let [ci, cj] = [axes[i]![0], to[j]!];
+    let [i2, j2] = [i + 1, j + 1];
+    while (ci !== cj) {
+      if (ci < cj) { if (i2 >= axes.length) return undefined; ci *= axes[i2++]![0]; }
+      else { if (j2 >= to.length) return undefined; cj *= to[j2++]!; }
+    }
+    for (let a = i; a < i2 - 1; a++) if (axes[a]![1] !== axes[a + 1]![1] * axes[a + 1]![0]) return undefined;
+    // output strides within the group, from its last input axis' stride
+    let step = axes[i2 - 1]![1];
+    for (let b = j2 - 1; b >= j; b--) { out[b] = step; step *= to[b]!; }
+    [i, j] = [i2, j2];
+  }
+  return out;
+}
+
+/** A batched matmul (rank > 2, known sizes) whose operands are strided views of stored
+ *  arrays, as a call of its SIMD kernel (batched.ts) storing into `stored`'s buffer. */
+function simdBatchedMatmulFor(mm: Node, stored: Node, plan: Plan, wasm: WasmBuild, nameOf: (n: Node) => string, fresh: (prefix: string) => string): js.Statement[] | undefined {
+  const [a, b] = mm.inputs as [Node, Node];
+  if (!isKnown(mm.shape) || !isKnown(a.shape)) return undefined;
+  const r = mm.shape.length;
+  const [m, n] = mm.shape.slice(r - 2) as [number, number];
+  const inner = a.shape[r - 1]!;
+  if (mm.shape.reduce((x, y) => x * y, 1) * inner < minimumWork) return undefined;
+  const A = stridedView(a, plan), B = stridedView(b, plan);
+  if (!A || !B) return undefined;
+  const operand = (s: number[]) => ({ batch: s.slice(0, r - 2), rows: s[r - 2]!, cols: s[r - 1]! });
+  const name = wasm.batchedMatmul({ batch: mm.shape.slice(0, r - 2), m, k: inner, n, a: operand(A.strides), b: operand(B.strides) }, fresh);
+  return [js.stmt(js.call(name, ...[A.leaf, B.leaf, stored].map((x) => js.id(nameOf(x)))))];
 }
 
 /** The SIMD call, then the epilogue fused after it: f32x4 code where its expression
