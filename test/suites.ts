@@ -35,4 +35,4 @@ export const slowTests = [
  *  (vi.mock) that other files import. Every other file of `npm test` shares its worker's
  *  modules with the files before it (isolate: false), which halves the suite's CPU time:
  *  src/ is loaded and warmed up once per worker, not once per file. */
-export const isolatedTests = ["test/cli/internal-error.test.ts", "test/examples/iris.test.ts", "test/wasm/free.test.ts"];
+export const isolatedTests = ["test/cli/internal-error.test.ts", "test/examples/iris.test.ts", "test/wasm/free.test.ts", "test/wasm/batched.test.ts"];

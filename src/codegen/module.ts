@@ -23,7 +23,7 @@ import { collectIdChecks, idCheckStatement, idFailureName, idReport, idsRuntimeS
 import { sparseGradients, sparseSgdUpdate, type SparseGradient } from "./sparse-update";
 import { advanceStatements, drawsRandom, randomMembers, randomRuntime, randomRuntimeNames } from "./random";
 import { WasmBuild, wasmRuntimeNames } from "./wasm/build";
-import { simdMatmulFor } from "./wasm/select";
+import { simdGroupFor, simdMatmulFor } from "./wasm/select";
 import { inlineCheckLimit, paramArg, paramRow, paramTableCreate, paramTableDeclarations, paramTableNames, paramTableRuntimeSource, takeParamsStatement } from "./param-table";
 
 const marker = "\u0000";
@@ -623,7 +623,10 @@ class ModuleEmitter {
       };
       const emitter = new FunctionEmitter(plan, storage, this.names, this.options.dtype);
       // wasm: a large enough matmul (with its epilogue after it) runs on the SIMD kernel.
-      const simd = this.wasm && members.length === 1 ? simdMatmulFor(k, plan, this.wasm, (n) => storage.nameOf(n), (prefix) => this.names.unique(prefix), dimOf) : undefined;
+      // (or a fused group of elementwise kernels, as one f32x4 map with several outputs)
+      const simd = !this.wasm ? undefined : members.length === 1
+        ? simdMatmulFor(k, plan, this.wasm, (n) => storage.nameOf(n), (prefix) => this.names.unique(prefix), dimOf)
+        : simdGroupFor(members, plan, this.wasm, (n) => storage.nameOf(n), (prefix) => this.names.unique(prefix), dimOf);
       const body = simd
         ? [...simd.call, ...(simd.epilogue ? emitter.emitEpilogueInPlace(simd.epilogue.producer, k) : [])]
         : members.length === 1 ? emitter.emitKernel(k) : emitter.emitGroup(members);

@@ -57,6 +57,23 @@ minimize loss with sgd(lr = 0.01)
     randomOnly: true,
   },
   {
+    // Over smallModelElements: exp and tanh in f32x4 maps (vmath.ts), gelu's fused group
+    // (its intermediates stored for the gradient) as one map with several outputs, odd
+    // rows (a scalar tail per row)
+    name: "f32x4 exp and tanh maps, a fused group with several outputs",
+    source: `
+input x: [37, 40]
+param w: [40, 51]
+h = x @ w
+g = gelu(h)
+e = exp(h - 1) * (h > 0)
+t = tanh(h) * sigmoid(h)
+loss = mean(g * g) + mean(e) + sum(t) / 100
+output g, e, t
+minimize loss
+`,
+  },
+  {
     // Over smallModelElements (4096), so kernels are functions and the convolutions run
     // on the SIMD kernels (a small model's inline kernels are translated scalar code).
     name: "SIMD kernels: conv1d (dilation), grouped conv2d (unequal stride, padding), conv_transpose2d",

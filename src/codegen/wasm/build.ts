@@ -267,7 +267,7 @@ export class WasmBuild {
     if (!name) {
       name = names(inPlace ? "simd_epilogue" : "simd_map");
       this.matmuls.set(key, name);
-      this.intrinsics.set(name, { index: addVectorMap(this.module, map, inPlace), arity: map.operands.length + (inPlace ? 0 : 1) + (map.shape[0] === "free" ? 1 : 0) });
+      this.intrinsics.set(name, { index: addVectorMap(this.module, map, inPlace), arity: map.operands.length + (inPlace ? 0 : map.exprs.length) + (map.shape[0] === "free" ? 1 : 0) });
     }
     return name;
   }

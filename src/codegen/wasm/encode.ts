@@ -144,6 +144,10 @@ const opcodes = {
   "i32x4.splat": [[0xfd, 0x11], "none"], "f32x4.ne": [[0xfd, 0x42], "none"], "f32x4.le": [[0xfd, 0x45], "none"], "f32x4.ge": [[0xfd, 0x46], "none"],
   "v128.not": [[0xfd, 0x4d], "none"], "v128.or": [[0xfd, 0x50], "none"], "i32x4.eq": [[0xfd, 0x37], "none"],
   "i64.trunc_sat_f64_s": [[0xfc, 0x06], "none"], "i64.sub": [[0x7d], "none"], "i32.ge_u": [[0x4f], "none"],
+  // vector exp and tanh (vmath.ts)
+  "f32x4.nearest": [[0xfd, 0x6a], "none"], "i32x4.trunc_sat_f32x4_s": [[0xfd, 0xf8, 0x01], "none"],
+  "i32x4.add": [[0xfd, 0xae, 0x01], "none"], "i32x4.sub": [[0xfd, 0xb1, 0x01], "none"],
+  "i32x4.shl": [[0xfd, 0xab, 0x01], "none"], "i32x4.shr_s": [[0xfd, 0xac, 0x01], "none"],
   "f64x2.splat": [[0xfd, 0x14], "none"], "f64x2.add": [[0xfd, 0xf0, 0x01], "none"], "f64x2.mul": [[0xfd, 0xf2, 0x01], "none"],
 } as const satisfies Record<string, readonly [readonly number[], Imm]>;
 export type Opcode = keyof typeof opcodes;

@@ -3,8 +3,9 @@
 // result, and a whole-kernel elementwise map. The expression is the ops' own JS templates
 // (each ElementwiseDef's `emit`), printed as f32x4 instructions instead of JavaScript:
 // arithmetic, comparisons (lane masks), `?:` (bitselect), `+(test)`, `!`, `&&`, `||`,
-// Math.max/min/abs/sqrt/fround, literals; a template using anything else (exp, a runtime
-// helper) is not vectorised and stays translated scalar code. Operands are stored arrays
+// Math.max/min/abs/sqrt/fround, Math.exp and Math.tanh (vmath.ts), literals; a template
+// using anything else (log, a runtime helper) is not vectorised and stays translated
+// scalar code. Operands are stored arrays
 // read contiguously or through broadcasts: the loop runs over the longest trailing block
 // of axes in which every operand is either contiguous or constant, f32x4 over it (single
 // floats for its last n mod 4), with each operand's place computed once per block. Values
@@ -17,6 +18,7 @@ import type { Node } from "../../ir";
 import type { ElementwiseDef } from "../../ops";
 import type { Plan } from "../../schedule";
 import { FunctionBuilder, type ModuleBuilder, type Opcode } from "./encode";
+import { emitExpF32x4, emitTanhF32x4 } from "./vmath";
 
 /** An expression over the loop's operands. */
 export type VExpr =
@@ -24,26 +26,34 @@ export type VExpr =
   | { constant: number }
   | { template: js.Expression; args: VExpr[] };
 
-/** A map out[i] = expr over `shape`; operand 0 is `out` itself when `inPlace`. Its first
- *  axis may be "free" (a batch): the function then takes its size as the last argument. */
+/** A map out_j[i] = exprs[j] over `shape` (one output, or a fused group's several, sharing
+ *  subexpressions); operand 0 is the one `out` itself when `inPlace`. Its first axis may
+ *  be "free" (a batch): the function then takes its size as the last argument. */
 export interface VectorMap {
   shape: (number | "free")[];
   /** Each operand's element stride per axis of `shape` (0 along a broadcast axis). */
   operands: number[][];
-  expr: VExpr;
+  exprs: VExpr[];
 }
 
 /** Row-major strides (only a first axis may be free: it is in no stride). */
 const rowMajor = (shape: readonly (number | string)[]) => shape.map((_, a) => (shape.slice(a + 1) as number[]).reduce((x, y) => x * y, 1));
 
-/** The elementwise expression computing `root` from stored arrays (and `self`, read as
- *  the output's own buffer), with the stored arrays it reads in `leaves`; undefined when
- *  something in it cannot be vectorised. */
-export function vectorMapOf(root: Node, plan: Plan, self?: Node): { map: VectorMap; leaves: Node[] } | undefined {
+/** The elementwise expressions computing `roots` (one node, or a fused group's members,
+ *  each stored: the map's outputs) from stored arrays (and `self`, read as the one output's
+ *  own buffer), with the stored arrays they read in `leaves`; undefined when something in
+ *  them cannot be vectorised. A node read twice (a member another one reads) is one
+ *  VExpr, computed once. */
+export function vectorMapOf(roots: Node | readonly Node[], plan: Plan, self?: Node): { map: VectorMap; leaves: Node[] } | undefined {
+  const members = Array.isArray(roots) ? roots as readonly Node[] : [roots as Node];
+  const root = members[0]!;
   const shape = root.shape;
   // every size known, but for a first axis (a free batch) ahead of others
   if (shape.length === 0 || !shape.slice(1).every((d) => typeof d === "number")) return undefined;
   if (typeof shape[0] !== "number" && shape.length < 2) return undefined;
+  if (members.some((m) => m.shape.join(",") !== shape.join(","))) return undefined;
+  const inGroup = new Set(members);
+  const seen = new Map<string, VExpr>();
   const leaves: Node[] = [];
   const operands: number[][] = [];
   if (self) { leaves.push(self); operands.push(rowMajor(shape)); }
@@ -57,12 +67,19 @@ export function vectorMapOf(root: Node, plan: Plan, self?: Node): { map: VectorM
   };
   // strides of `n` (shape `s`) read at the root's index; `dims` maps n's axes to the root's
   const read = (n: Node, dims: number[]): VExpr | undefined => {
+    const key = `${n.id}:${dims.join(",")}`;
+    if (seen.has(key)) return seen.get(key);
+    const e = readOnce(n, dims);
+    if (e) seen.set(key, e);
+    return e;
+  };
+  const readOnce = (n: Node, dims: number[]): VExpr | undefined => {
     if (n.op.name === "const" && typeof n.attrs.value === "number") return { constant: n.attrs.value };
     if (n.op.name === "broadcast") {
       const inner = n.attrs.dims as number[];
       return read(n.inputs[0]!, inner.map((d) => dims[d]!));
     }
-    if (n === self || (n !== root && plan.materialized.has(n))) {
+    if (n === self || (!inGroup.has(n) && plan.materialized.has(n))) {
       // (a free size only as the first axis, read along the root's first axis: checked below)
       if (n.shape.length === 0 || !n.shape.slice(1).every((d) => typeof d === "number")) return undefined;
       const own = rowMajor(n.shape);
@@ -86,9 +103,13 @@ export function vectorMapOf(root: Node, plan: Plan, self?: Node): { map: VectorM
     if (!vectorizable(template)) return undefined;
     return { template, args };
   };
-  const expr = read(root, shape.map((_, a) => a));
-  if (!expr) return undefined;
-  return { map: { shape: shape.map((d) => (typeof d === "number" ? d : "free")), operands, expr }, leaves };
+  const exprs: VExpr[] = [];
+  for (const m of members) {
+    const e = read(m, shape.map((_, a) => a));
+    if (!e) return undefined;
+    exprs.push(e);
+  }
+  return { map: { shape: shape.map((d) => (typeof d === "number" ? d : "free")), operands, exprs }, leaves };
 }
 
 function literal(v: number): js.Expression {
@@ -107,6 +128,11 @@ const mathOps: Record<string, [Opcode, Opcode]> = {
 };
 
 type Kind = "num" | "mask";
+
+/** One-argument Math functions on lanes: an opcode, or inline code (vmath.ts). */
+const unaryMath: Record<string, Opcode | ((f: FunctionBuilder) => void) | null> = {
+  abs: "f32x4.abs", sqrt: "f32x4.sqrt", fround: null, exp: emitExpF32x4, tanh: emitTanhF32x4,
+};
 
 /** The kind of a template expression, or undefined outside the subset. */
 function kindOf(e: js.Expression): Kind | undefined {
@@ -135,7 +161,7 @@ function kindOf(e: js.Expression): Kind | undefined {
       if (c.type !== "MemberExpression" || c.computed || c.object.type !== "Identifier" || c.object.name !== "Math" || c.property.type !== "Identifier") return undefined;
       const name = c.property.name;
       const n = e.arguments.length;
-      const ok = ((name === "abs" || name === "sqrt" || name === "fround") && n === 1) || ((name === "max" || name === "min") && n >= 1);
+      const ok = (name in unaryMath && n === 1) || ((name === "max" || name === "min") && n >= 1);
       return ok && e.arguments.every((a) => kindOf(a as js.Expression) === "num") ? "num" : undefined;
     }
     default: return undefined;
@@ -151,13 +177,18 @@ interface Emit {
   vector: boolean;
   /** Pushes operand `i`'s value at the current element. */
   load: (i: number) => void;
+  /** The local holding each expression already computed at this element. */
+  done: Map<VExpr, number>;
 }
 
-/** Pushes `e` (a number: v128 or f32). Each argument is computed once, into a local. */
+/** Pushes `e` (a number: v128 or f32). Each argument is computed once, into a local, and
+ *  an expression met again (shared by two outputs) is read from its local. */
 function emitExpr(x: Emit, e: VExpr): void {
   const { f, vector } = x;
   if ("operand" in e) { x.load(e.operand); return; }
   if ("constant" in e) { pushConstant(f, vector, e.constant); return; }
+  const known = x.done.get(e);
+  if (known !== undefined) { f.op("local.get", known); return; }
   const locals = e.args.map((a) => {
     if ("constant" in a) return -1;
     emitExpr(x, a);
@@ -166,6 +197,9 @@ function emitExpr(x: Emit, e: VExpr): void {
     return l;
   });
   emitTemplate(f, vector, e.template, locals);
+  const l = f.local(vector ? "v128" : "f32");
+  f.op("local.tee", l);
+  x.done.set(e, l);
 }
 
 function pushConstant(f: FunctionBuilder, vector: boolean, v: number): void {
@@ -217,6 +251,14 @@ function emitTemplate(f: FunctionBuilder, vector: boolean, e: js.Expression, loc
       emitTemplate(f, vector, args[0]!, locals);
       if (name === "fround") return;
       if (name === "abs" || name === "sqrt") { f.op(mathOps[name]![at]); return; }
+      const inline = unaryMath[name];
+      if (typeof inline === "function") {
+        // a single float goes through lane 0 of the vector code
+        if (!vector) f.op("f32x4.splat");
+        inline(f);
+        if (!vector) f.op("f32x4.extract_lane", 0);
+        return;
+      }
       for (const a of args.slice(1)) { emitTemplate(f, vector, a, locals); f.op(mathOps[name]![at]); }
       return;
     }
@@ -224,11 +266,12 @@ function emitTemplate(f: FunctionBuilder, vector: boolean, e: js.Expression, loc
   }
 }
 
-/** Adds `map(out, op1, op2, ...[, batch])` (byte offsets; with `inPlace`, operand 0 is
- *  `out` and is not a parameter; then the size of a free first axis) computing `map`;
- *  returns its function index. */
+/** Adds `map(out1, ..., outN, op1, op2, ...[, batch])` (byte offsets; with `inPlace`,
+ *  operand 0 is the one `out` and is not a parameter; then the size of a free first axis)
+ *  computing `map`; returns its function index. */
 export function addVectorMap(module: ModuleBuilder, map: VectorMap, inPlace: boolean, exportName?: string): number {
-  const { operands, expr } = map;
+  const { operands, exprs } = map;
+  const outs = inPlace ? 1 : exprs.length;
   const free = map.shape[0] === "free";
   // (a free first axis stays an outer one: sized 1 here, its count multiplied in at entry)
   const shape = map.shape.map((d) => (d === "free" ? 1 : d));
@@ -246,10 +289,11 @@ export function addVectorMap(module: ModuleBuilder, map: VectorMap, inPlace: boo
   const run = shape.slice(t).reduce((a, b) => a * b, 1);
   const outer = shape.slice(0, t).reduce((a, b) => a * b, 1);
   const classes = operands.map((s) => classOf(s, t) ?? "strided");
-  const params = 1 + operands.length - (inPlace ? 1 : 0);
+  const params = outs + operands.length - (inPlace ? 1 : 0);
   const f = new FunctionBuilder(Array.from({ length: params + (free ? 1 : 0) }, () => "i32" as const), []);
-  const param = (i: number) => (inPlace ? (i === 0 ? 0 : i) : i + 1);
-  const o = f.local("i32"), i = f.local("i32"), outPtr = f.local("i32"), outers = f.local("i32");
+  const param = (i: number) => (inPlace ? i : i + outs);
+  const o = f.local("i32"), i = f.local("i32"), outers = f.local("i32");
+  const outPtr = exprs.map(() => f.local("i32"));
   const ptr = operands.map(() => f.local("i32"));
   const splat = operands.map((_, k) => (classes[k] === "constant" ? f.local("v128") : -1));
   const single = operands.map((_, k) => (classes[k] === "constant" ? f.local("f32") : -1));
@@ -263,7 +307,7 @@ export function addVectorMap(module: ModuleBuilder, map: VectorMap, inPlace: boo
   f.op("i32.const", 0).op("local.set", o);
   f.open("loop");
   // out = base + o * run * 4; each operand: base + 4 * sum over outer axes of index * stride
-  f.op("local.get", inPlace ? 0 : 0).op("local.get", o).op("i32.const", run * 4).op("i32.mul").op("i32.add").op("local.set", outPtr);
+  outPtr.forEach((p, j) => f.op("local.get", j).op("local.get", o).op("i32.const", run * 4).op("i32.mul").op("i32.add").op("local.set", p));
   operands.forEach((s, k) => {
     f.op("local.get", param(k));
     for (let a = 0; a < t; a++) {
@@ -291,16 +335,22 @@ export function addVectorMap(module: ModuleBuilder, map: VectorMap, inPlace: boo
   if (vec > 0) {
     f.op("i32.const", 0).op("local.set", i);
     f.open("loop");
-    f.op("local.get", outPtr).op("local.get", i).op("i32.add");
-    emitExpr({ f, vector: true, load: loader(true, () => f.op("local.get", i)) }, expr);
-    f.op("v128.store", 2, 0);
+    const x = { f, vector: true, load: loader(true, () => f.op("local.get", i)), done: new Map<VExpr, number>() };
+    exprs.forEach((e, j) => {
+      f.op("local.get", outPtr[j]!).op("local.get", i).op("i32.add");
+      emitExpr(x, e);
+      f.op("v128.store", 2, 0);
+    });
     f.op("local.get", i).op("i32.const", 16).op("i32.add").op("local.tee", i).op("i32.const", vec * 4).op("i32.lt_u").op("br_if", 0);
     f.op("end");
   }
   for (let e = vec; e < run; e++) {
-    f.op("local.get", outPtr);
-    emitExpr({ f, vector: false, load: loader(false, () => f.op("i32.const", e * 4)) }, expr);
-    f.op("f32.store", 2, e * 4);
+    const x = { f, vector: false, load: loader(false, () => f.op("i32.const", e * 4)), done: new Map<VExpr, number>() };
+    exprs.forEach((ex, j) => {
+      f.op("local.get", outPtr[j]!);
+      emitExpr(x, ex);
+      f.op("f32.store", 2, e * 4);
+    });
   }
   f.op("local.get", o).op("i32.const", 1).op("i32.add").op("local.tee", o).op("local.get", outers).op("i32.lt_u").op("br_if", 0);
   f.op("end");

@@ -159,6 +159,18 @@ function withEpilogue(call: js.Statement[], k: Node, producer: Node | undefined,
   return map ? { call: [...call, ...map] } : { call, epilogue: { producer } };
 }
 
+/** A fused group of elementwise kernels (each member stored, as gelu's intermediates its
+ *  gradient reads) as one f32x4 map with an output per member, or undefined. */
+export function simdGroupFor(members: readonly Node[], plan: Plan, wasm: WasmBuild, nameOf: (n: Node) => string, fresh: (prefix: string) => string, dim: (d: Dim) => js.Expression):
+  { call: js.Statement[]; epilogue?: undefined } | undefined {
+  if (!members.every((m) => m.op.kind === "elementwise" && !plan.fusedProducer.has(m))) return undefined;
+  const found = vectorMapOf(members, plan);
+  if (!found || !vectorMapRuns(found.map)) return undefined;
+  const name = wasm.vectorMap(found.map, false, fresh);
+  const batch = found.map.shape[0] === "free" ? [dim(members[0]!.shape[0]!)] : [];
+  return { call: [js.stmt(js.call(name, ...[...members, ...found.leaves].map((n) => js.id(nameOf(n))), ...batch))] };
+}
+
 /** `k` as an f32x4 map over stored arrays (in place over `self`, the stored result of
  *  the SIMD kernel it is fused after), or undefined. */
 function simdMap(k: Node, self: Node | undefined, plan: Plan, wasm: WasmBuild, nameOf: (n: Node) => string, fresh: (prefix: string) => string, dim: (d: Dim) => js.Expression): js.Statement[] | undefined {
