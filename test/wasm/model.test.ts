@@ -57,6 +57,20 @@ minimize loss with sgd(lr = 0.01)
     randomOnly: true,
   },
   {
+    // The weight gradients x^T @ dy over a batch of 300: k in blocks of 128, 128 and 44
+    name: "a weight gradient over a long batch, in blocks of k",
+    source: `
+input x: [300, 21]
+param w: [21, 9]
+param u: [9, 13]
+h = tanh(x @ w)
+y = h @ u
+loss = mean(y * y)
+output y
+minimize loss with sgd(lr = 0.01)
+`,
+  },
+  {
     // Over smallModelElements: exp and tanh in f32x4 maps (vmath.ts), gelu's fused group
     // (its intermediates stored for the gradient) as one map with several outputs, odd
     // rows (a scalar tail per row)

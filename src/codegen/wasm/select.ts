@@ -67,6 +67,11 @@ export function simdMatmulFor(k: Node, plan: Plan, wasm: WasmBuild, nameOf: (n: 
   if (work < minimumWork) return undefined;
   const A = operand(a, plan), B = operand(b, plan);
   if (!A || !B) return undefined;
+  // a weight gradient over a long batch, every size known: k in blocks
+  const { m: sm, k: sk, n: sn } = sizes;
+  if (A.transposed && !B.transposed && typeof sm === "number" && typeof sk === "number" && typeof sn === "number" && sk > 2 * kBlock) {
+    return withEpilogue(splitK(sm, sk, sn, nameOf(A.leaf), nameOf(B.leaf), nameOf(k), wasm, fresh), k, producer, plan, wasm, nameOf, fresh, dim);
+  }
   // (a transposed B is copied into scratch of a size known when compiling)
   if (B.transposed && (typeof sizes.k !== "number" || typeof sizes.n !== "number")) return undefined;
   const extent = (d: Dim): Extent => (typeof d === "number" ? d : "free");
@@ -148,6 +153,23 @@ function simdBatchedMatmulFor(mm: Node, stored: Node, plan: Plan, wasm: WasmBuil
   const operand = (s: number[]) => ({ batch: s.slice(0, r - 2), rows: s[r - 2]!, cols: s[r - 1]! });
   const name = wasm.batchedMatmul({ batch: mm.shape.slice(0, r - 2), m, k: inner, n, a: operand(A.strides), b: operand(B.strides) }, fresh);
   return [js.stmt(js.call(name, ...[A.leaf, B.leaf, stored].map((x) => js.id(nameOf(x)))))];
+}
+
+/** A weight gradient's k (the batch) runs in blocks of this many rows. */
+const kBlock = 128;
+
+/** C = A^T @ B over a long k (x^T @ dy, a weight gradient summed over a large batch) as a
+ *  call per block of kBlock rows of A and B, the first storing, the others adding: each
+ *  tile then walks kBlock rows of A and B, strided by a row each step, which stay in the
+ *  L1 cache across the tiles, not the whole k (1.1-1.5x faster at k = 1024, CPU time). */
+function splitK(m: number, inner: number, n: number, a: string, b: string, c: string, wasm: WasmBuild, fresh: (prefix: string) => string): js.Statement[] {
+  const calls: js.Statement[] = [];
+  for (let k0 = 0; k0 < inner; k0 += kBlock) {
+    const { name } = wasm.matmul({ m, k: Math.min(kBlock, inner - k0), n, aStride: [1, m], ...(k0 > 0 ? { accumulate: true } : {}) }, fresh);
+    const at = (array: string, offset: number) => (offset === 0 ? js.id(array) : js.call("elementAddress", js.id(array), js.num(offset)));
+    calls.push(js.stmt(js.call(name, at(a, k0 * m), at(b, k0 * n), js.id(c))));
+  }
+  return calls;
 }
 
 /** The SIMD call, then the epilogue fused after it: f32x4 code where its expression
