@@ -44,3 +44,83 @@ export function hoistInvariantLoads(body: js.Statement[]): js.Statement[] {
   const decls = js.declareMany("const", hoisted.map((e) => [`${e.object}_at${e.index}`, js.index(e.object, js.num(e.index))]));
   return [decls, ...rewritten];
 }
+
+/** The arrays a statement may write: assignment and update targets, and every array
+ *  passed to a function call (a kernel or runtime check may write what it is given). */
+function writtenBy(statement: js.Statement): Set<string> {
+  const written = new Set<string>();
+  visit(statement, (n) => {
+    if (n.type === "AssignmentExpression" || n.type === "UpdateExpression") {
+      const target = (n.left ?? n.argument) as AnyNode;
+      const array = target.type === "MemberExpression" ? (target.object as AnyNode) : target;
+      if (array.type === "Identifier") written.add(array.name as string);
+    }
+    if (n.type === "CallExpression") {
+      for (const arg of n.arguments as AnyNode[]) if (arg.type === "Identifier") written.add(arg.name as string);
+    }
+  });
+  return written;
+}
+
+/**
+ * Argument loads of a small model's run function (one straight-line function, unrolled):
+ * its kernels read the same input and param elements many times (`in_x[0]` once per
+ * product it enters), and V8 reloads a typed array element at each read. An element of an
+ * argument read at least twice before anything writes that array (by name, as
+ * `hoistInvariantLoads` judges) is read once, at the top of the function, into a local;
+ * reads after a write (the optimizer's update of a param) stay as they are.
+ */
+export function hoistArgumentLoads(body: js.Statement[], args: readonly string[], fresh: (base: string) => string): js.Statement[] {
+  const candidates = new Set(args);
+  const writtenBefore = new Set<string>();
+  // Per top-level statement, the arrays whose reads in it may be hoisted.
+  const open: Set<string>[] = [];
+  const counts = new Map<string, { object: string; index: number; count: number }>();
+  for (const statement of body) {
+    const writes = writtenBy(statement);
+    const readable = new Set([...candidates].filter((a) => !writtenBefore.has(a) && !writes.has(a)));
+    open.push(readable);
+    if (readable.size > 0) {
+      visit(statement, (n) => {
+        const access = literalAccess(n);
+        if (!access || !readable.has(access.object)) return;
+        const key = `${access.object}[${access.index}]`;
+        const entry = counts.get(key) ?? { ...access, count: 0 };
+        entry.count++;
+        counts.set(key, entry);
+      });
+    }
+    for (const w of writes) writtenBefore.add(w);
+  }
+  const hoisted = [...counts.values()].filter((e) => e.count >= 2).sort((a, b) => b.count - a.count).slice(0, maxHoisted)
+    .sort((a, b) => args.indexOf(a.object) - args.indexOf(b.object) || a.index - b.index);
+  if (hoisted.length === 0) return body;
+  const names = new Map(hoisted.map((e) => [`${e.object}[${e.index}]`, fresh(`${e.object}_at${e.index}`)]));
+  const rewritten = body.map((statement, i) => rewriteLiteralAccesses(statement, (object, index) => {
+    const name = open[i]!.has(object) ? names.get(`${object}[${index}]`) : undefined;
+    return name ? js.id(name) : undefined;
+  }) as js.Statement);
+  const decls = js.declareMany("const", hoisted.map((e) => [names.get(`${e.object}[${e.index}]`)!, js.index(e.object, js.num(e.index))]));
+  return [decls, ...rewritten];
+}
+
+/**
+ * Scalar arguments a run function can take as numbers: each of `candidates` (a scalar
+ * input's or param's array) that the body only reads, as `name[0]`. Their reads become
+ * the name itself, and the API function passes the value instead of a one-element box
+ * (no typed-array store and reload per call).
+ */
+export function numericScalars(body: js.Statement[], candidates: ReadonlySet<string>): { body: js.Statement[]; numeric: Set<string> } {
+  if (candidates.size === 0) return { body, numeric: new Set() };
+  const disqualified = new Set<string>();
+  for (const statement of body) for (const w of writtenBy(statement)) disqualified.add(w);
+  visit(body, (n, key, parent) => {
+    if (n.type !== "Identifier" || !candidates.has(n.name as string)) return;
+    if (key !== "object" || !parent || literalAccess(parent)?.index !== 0) disqualified.add(n.name as string);
+  });
+  // (one the body never reads is passed as a number too: nothing reads it)
+  const numeric = new Set([...candidates].filter((name) => !disqualified.has(name)));
+  if (numeric.size === 0) return { body, numeric };
+  const rewritten = rewriteLiteralAccesses(body, (object, index) => (numeric.has(object) && index === 0 ? js.id(object) : undefined)) as js.Statement[];
+  return { body: rewritten, numeric };
+}

@@ -17,7 +17,7 @@ import { clipStatements, optimizers } from "./optimizers";
 import { astSize, functionBudget, splitFunction } from "./budget";
 import { unrollLoops } from "./unroll";
 import { scalarizeBuffers } from "./scalarize";
-import { hoistInvariantLoads } from "./hoist";
+import { hoistArgumentLoads, hoistInvariantLoads, numericScalars } from "./hoist";
 import { errorClassSource, parseStatements, runtimeSource } from "./runtime";
 import { collectIdChecks, idCheckStatement, idFailureName, idReport, idsRuntimeSource, wasmIdCheckStatement, type IdCheck } from "./id-checks";
 import { sparseGradients, sparseSgdUpdate, type SparseGradient } from "./sparse-update";
@@ -119,6 +119,8 @@ class ModuleEmitter {
   private readonly inputVars = new Map<string, string>();
   private readonly paramVars = new Map<string, string>();
   private readonly boxes = new Map<string, string>();
+  /** The boxes some API function stores a number into (the others are never declared). */
+  private readonly usedBoxes = new Set<string>();
   private readonly freeDims: string[];
   /** Shared kernel functions by signature, and their declarations. */
   private readonly kernelFunctions = new Map<string, string>();
@@ -225,12 +227,10 @@ class ModuleEmitter {
     if (this.draws) append(body, randomRuntime(this.options.seed, this.wasm?.generator()));
     body.push(js.declare("const", "known", js.record([...program.inputs, ...program.params].map((d) => [d.name, js.num(1)]), true)));
     for (const i of [...program.inputs, ...program.params]) {
-      if (i.shape.length === 0) {
-        const box = this.names.derive("box", i.name);
-        this.boxes.set(i.name, box);
-        body.push(js.declare("const", box, js.newExpr("F", js.num(1))));
-      }
+      if (i.shape.length === 0) this.boxes.set(i.name, this.names.derive("box", i.name));
     }
+    // (declared here once the API functions show which are used)
+    const boxesAt = body.length;
     const api: js.Statement[] = [];
     // forward's objective has dropout off where valueAndGrad's has it on.
     const forwardObjective = this.model.forwardObjective ?? this.model.objective;
@@ -257,6 +257,7 @@ class ModuleEmitter {
         ...this.wasmIdChecks.map((report, i) => js.ifStmt(js.binary("===", js.id("check"), js.num(i + 1)), [report])),
       ]));
     }
+    body.splice(boxesAt, 0, ...[...this.boxes.values()].filter((b) => this.usedBoxes.has(b)).map((b) => js.declare("const", b, js.newExpr("F", js.num(1)))));
     append(body, this.top);
     body.push(js.declare("const", scalarsName, this.buffer(scalarsName, Math.max(1, this.scalarCount), "Float64Array")));
     append(body, this.kernelDecls);
@@ -376,7 +377,24 @@ class ModuleEmitter {
     };
     // Results: returned tensors are read from their buffers; scalars go through `scratch`.
     const scratch = this.names.unique(`${tag}_scratch`);
-    out.push(js.declare("const", scratch, this.buffer(scratch, Math.max(1, fn.returned.length), "Float64Array")));
+    // The result record (allocated once, below). forward's and predict's scalars are
+    // written into it by the run function itself (JS target), each key once.
+    const result = this.names.unique(`${tag}_result`);
+    const fieldOf = new Map<number, string>();
+    if (!this.wasm && (fn.name === "forward" || fn.name === "predict")) {
+      const taken = new Set<string>();
+      fn.returned.forEach((n, i) => {
+        const key = this.resultKey(i);
+        if (taken.has(key)) return;
+        taken.add(key);
+        if (n.shape.length === 0) fieldOf.set(i, key);
+      });
+    }
+    // (no scratch when every scalar goes to the record)
+    if (!fn.returned.every((n, i) => n.shape.length > 0 || fieldOf.has(i))) {
+      out.push(js.declare("const", scratch, this.buffer(scratch, Math.max(1, fn.returned.length), "Float64Array")));
+    }
+
     const argNames = this.kernelArguments();
     const runName = this.names.unique(`run_${tag}`);
     const idChecks = collectIdChecks(plan.order);
@@ -425,7 +443,9 @@ class ModuleEmitter {
       fn.returned.forEach((n, i) => {
         if (i > 0 && sparse[i - 1]) return; // applied row by row, never formed
         if (n.shape.length === 0 && !arrayResult(i)) {
-          tail.push(js.stmt(js.assign(js.index(scratch, js.num(i)), emitter.read(n, [], tail))));
+          const field = fieldOf.get(i);
+          const target = field === undefined ? js.index(scratch, js.num(i)) : js.index(result, js.str(field));
+          tail.push(js.stmt(js.assign(target, emitter.read(n, [], tail))));
         } else if (n.shape.length === 0) {
           const buffer = this.names.unique(`${tag}_scalar${i}`);
           copies.push({ node: n, index: i, buffer });
@@ -467,16 +487,23 @@ class ModuleEmitter {
     let removed = new Set<string>();
     let body: ReturnType<typeof emitBody> | undefined;
     let inline: js.Statement[] | undefined;
+    // The scalar arguments the run function takes as numbers.
+    let numeric = new Set<string>();
     if (small) {
       const topLength = this.top.length;
       const restoreNames = this.names.checkpoint();
       body = emitBody(undefined);
       const internal = new Set(slotNames.filter((_, i) => !plan.pinned.has(i)));
       const scalarized = scalarizeBuffers([...body.kernels.flat(), ...body.tail], internal);
+      // JS: scalar inputs and params passed as numbers where only read, and the inputs'
+      // and params' elements read once, at the top (hoist.ts).
+      const passed = this.wasm ? { body: scalarized.body, numeric: new Set<string>() } : numericScalars(scalarized.body, this.scalarArguments(argNames));
+      const hoisted = this.wasm ? passed.body : hoistArgumentLoads(passed.body, argNames, (base) => this.names.unique(base));
       // The wasm target translates the one function whatever its size.
-      if (astSize(scalarized.body) <= functionBudget || this.wasm) {
+      if (astSize(hoisted) <= functionBudget || this.wasm) {
         removed = scalarized.removed;
-        inline = scalarized.body;
+        inline = hoisted;
+        numeric = passed.numeric;
       } else {
         // Too big for one function: emitted again as kernel functions, with the names
         // and optimizer state the first emission declared dropped.
@@ -485,14 +512,16 @@ class ModuleEmitter {
         body = undefined;
       }
     }
+    // The run function, declared after the result record it may write.
+    const run: js.Statement[] = [];
     if (body && inline) {
-      append(out, this.runFunction(runName, argNames, inline, fn.name));
+      append(run, this.runFunction(runName, argNames, inline, fn.name));
     } else {
       body = emitBody(scalarsName);
       const statements: js.Statement[] = [];
       for (const k of body.kernels) append(statements, k);
       append(statements, body.tail);
-      append(out, this.runFunction(runName, argNames, statements, fn.name));
+      append(run, this.runFunction(runName, argNames, statements, fn.name));
     }
     out.unshift(...arena, ...body.decls);
     for (const c of body.copies) if (c.symbolic) symbolicSlots.push({ name: c.buffer, size: c.symbolic });
@@ -522,7 +551,6 @@ class ModuleEmitter {
     const bufferOf = body.bufferOf;
 
     // The result record, allocated once.
-    const result = this.names.unique(`${tag}_result`);
     const resultBody: js.Statement[] = [];
     const viewsFor: { key: string; index: number; node: Node }[] = [];
     if (fn.name === "forward" || fn.name === "predict") {
@@ -530,7 +558,7 @@ class ModuleEmitter {
       const vals: js.Expression[] = [];
       const scalars: [string, number][] = [];
       fn.returned.forEach((n, i) => {
-        const key = i < this.model.outputs.length ? program.outputs[i]!.name : (program.objective?.name ?? "objective");
+        const key = this.resultKey(i);
         if (keys.includes(key) || scalars.some(([k]) => k === key)) return;
         if (n.shape.length === 0) { scalars.push([key, i]); return; }
         keys.push(key);
@@ -544,7 +572,7 @@ class ModuleEmitter {
       if (this.wasm?.growing) entries.forEach(([k, v]) => { if (v.type === "Identifier") this.wasm!.refreshes.push(js.stmt(js.assign(js.index(result, js.str(k)), v))); });
       for (const [key] of scalars) entries.push([key, js.id("NaN")]);
       out.push(js.declare("const", result, js.record(entries)));
-      for (const [key, i] of scalars) resultBody.push(js.stmt(js.assign(js.index(result, js.str(key)), js.index(scratch, js.num(i)))));
+      for (const [key, i] of scalars) if (!fieldOf.has(i)) resultBody.push(js.stmt(js.assign(js.index(result, js.str(key)), js.index(scratch, js.num(i)))));
     } else if (fn.name === "valueAndGrad") {
       // Frozen params have no gradient, so no entry.
       const grads = js.record(trainable(program.params).map((p, i) => [p.name, js.id(bufferOf(fn.returned[i + 1]!, i + 1))]));
@@ -573,8 +601,10 @@ class ModuleEmitter {
       );
     }
 
+    append(out, run);
+
     // The API function: checks, dims, buffers, run, results.
-    const api: js.Statement[] = [...this.argumentChecks(fn.name, needed), ...this.inputIdChecks(idChecks), ...growStatements];
+    const api: js.Statement[] = [...this.argumentChecks(fn.name, needed, numeric), ...this.inputIdChecks(idChecks, numeric), ...growStatements];
     // An input `predict` does not read is passed as undefined (its kernels never run).
     const unread = new Set(program.inputs.filter((i) => !needed.includes(i)).map((i) => this.inputVars.get(i.name)!));
     append(api, advanceStatements(this.draws));
@@ -657,6 +687,20 @@ class ModuleEmitter {
   private kernelArguments(): string[] {
     const { program } = this.model;
     return [...program.inputs.map((i) => this.inputVars.get(i.name)!), ...(this.paramTable ? [] : program.params.map((p) => this.paramVars.get(p.name)!))];
+  }
+
+  /** The key of forward's (predict's) `i`th returned value in its result record. */
+  private resultKey(i: number): string {
+    const { program } = this.model;
+    return i < this.model.outputs.length ? program.outputs[i]!.name : (program.objective?.name ?? "objective");
+  }
+
+  /** Of the run functions' parameters, the scalar inputs' and params' (their boxes). */
+  private scalarArguments(argNames: readonly string[]): Set<string> {
+    const { program } = this.model;
+    const scalar = [...program.inputs.filter((d) => d.shape.length === 0).map((d) => this.inputVars.get(d.name)!),
+      ...program.params.filter((d) => d.shape.length === 0).map((d) => this.paramVars.get(d.name)!)];
+    return new Set(argNames.filter((a) => scalar.includes(a)));
   }
 
   /** The params the run functions read from `paramArgs` (table mode), by local name. */
@@ -789,18 +833,19 @@ class ModuleEmitter {
   }
 
   /** Ids inputs (take, one_hot) checked once per call, after their lengths and the dims. */
-  private inputIdChecks(checks: readonly IdCheck[]): js.Statement[] {
+  private inputIdChecks(checks: readonly IdCheck[], numeric: ReadonlySet<string> = new Set()): js.Statement[] {
     const dim = (d: Dim) => dimExpression(d, (n) => this.dimNames.get(n)!);
     return checks.filter((c) => c.ids.op.name === "input").map((c) => {
       const name = c.ids.attrs.name as string;
       const v = c.ids.attrs.role === "param" ? this.paramRef(name) : js.id(this.inputVars.get(name)!);
-      // A scalar is boxed in a one-element array by the argument checks.
-      return idCheckStatement(c, c.ids.shape.length === 0 ? js.index(v, js.num(0)) : v, dim);
+      // A scalar is boxed in a one-element array by the argument checks, or read as a number.
+      const scalar = v.type === "Identifier" && numeric.has(v.name) ? v : js.index(v, js.num(0));
+      return idCheckStatement(c, c.ids.shape.length === 0 ? scalar : v, dim);
     });
   }
 
   /** Validation of `values`, once per call and outside the kernels; free dims inferred. */
-  private argumentChecks(fnName: string, needed: readonly TensorDecl[] = this.model.program.inputs): js.Statement[] {
+  private argumentChecks(fnName: string, needed: readonly TensorDecl[] = this.model.program.inputs, numeric: ReadonlySet<string> = new Set()): js.Statement[] {
     const { program } = this.model;
     const out: js.Statement[] = [];
     const typeName = this.arrayType;
@@ -847,10 +892,18 @@ class ModuleEmitter {
         const raw = this.names.derive("raw", d.name);
         const box = this.boxes.get(d.name)!;
         const isNumber = js.binary("===", js.unary("typeof", js.id(raw)), js.str("number"));
-        boxing.push(
-          js.ifStmt(isNumber, [js.stmt(js.assign(js.index(box, js.num(0)), js.id(raw)))]),
-          js.declare("const", v, js.conditional(isNumber, js.id(box), js.id(raw))),
-        );
+        if (numeric.has(v)) {
+          // The run function takes the value itself (hoist.ts numericScalars), rounded to
+          // the dtype as a store into the box would round it.
+          const value = this.options.dtype === "f64" ? js.id(raw) : js.call(js.member("Math", "fround"), js.id(raw));
+          boxing.push(js.declare("const", v, js.conditional(isNumber, value, js.index(raw, js.num(0)))));
+        } else {
+          this.usedBoxes.add(box);
+          boxing.push(
+            js.ifStmt(isNumber, [js.stmt(js.assign(js.index(box, js.num(0)), js.id(raw)))]),
+            js.declare("const", v, js.conditional(isNumber, js.id(box), js.id(raw))),
+          );
+        }
         return [
           js.declare("let", raw, given),
           ...this.unstale(role, d.name, raw),

@@ -175,138 +175,142 @@ const known = {
 let opt_t = 0;
 const scalars = new Float64Array(1);
 const forward_b1 = new F(4);
-const forward_scratch = new Float64Array(2);
+const forward_result = {
+  ["y_out"]: forward_b1,
+  ["loss"]: NaN
+};
 function run_forward(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
+  const in_x_at0 = in_x[0], in_x_at1 = in_x[1], in_x_at2 = in_x[2], in_x_at3 = in_x[3], in_x_at4 = in_x[4], in_x_at5 = in_x[5], in_x_at6 = in_x[6], in_x_at7 = in_x[7], p_m1_at0 = p_m1[0], p_m1_at1 = p_m1[1], p_m1_at2 = p_m1[2], p_m1_at3 = p_m1[3], p_m1_at4 = p_m1[4], p_m1_at5 = p_m1[5], p_b1_at0 = p_b1[0], p_b1_at1 = p_b1[1], p_b1_at2 = p_b1[2], p_m2_at0 = p_m2[0], p_m2_at1 = p_m2[1], p_m2_at2 = p_m2[2], p_b2_at0 = p_b2[0];
   let forward_b0_0 = 0, forward_b0_1 = 0, forward_b0_2 = 0, forward_b0_3 = 0, forward_b0_4 = 0, forward_b0_5 = 0, forward_b0_6 = 0, forward_b0_7 = 0, forward_b0_8 = 0, forward_b0_9 = 0, forward_b0_10 = 0, forward_b0_11 = 0;
   {
     // h1 [4, 3]  (model.grad:10: h1    = sigmoid(x @ m1 + b1))
     let acc = 0;
-    acc += in_x[0] * p_m1[0];
-    acc += in_x[1] * p_m1[3];
+    acc += in_x_at0 * p_m1_at0;
+    acc += in_x_at1 * p_m1_at3;
     {
       const v = acc;
-      const t = p_b1[0];
+      const t = p_b1_at0;
       const t_2 = v + t;
       forward_b0_0 = 1 / (1 + Math.exp(-t_2));
     }
   }
   {
     let acc = 0;
-    acc += in_x[0] * p_m1[1];
-    acc += in_x[1] * p_m1[4];
+    acc += in_x_at0 * p_m1_at1;
+    acc += in_x_at1 * p_m1_at4;
     {
       const v = acc;
-      const t = p_b1[1];
+      const t = p_b1_at1;
       const t_2 = v + t;
       forward_b0_1 = 1 / (1 + Math.exp(-t_2));
     }
   }
   {
     let acc = 0;
-    acc += in_x[0] * p_m1[2];
-    acc += in_x[1] * p_m1[5];
+    acc += in_x_at0 * p_m1_at2;
+    acc += in_x_at1 * p_m1_at5;
     {
       const v = acc;
-      const t = p_b1[2];
+      const t = p_b1_at2;
       const t_2 = v + t;
       forward_b0_2 = 1 / (1 + Math.exp(-t_2));
     }
   }
   {
     let acc = 0;
-    acc += in_x[2] * p_m1[0];
-    acc += in_x[3] * p_m1[3];
+    acc += in_x_at2 * p_m1_at0;
+    acc += in_x_at3 * p_m1_at3;
     {
       const v = acc;
-      const t = p_b1[0];
+      const t = p_b1_at0;
       const t_2 = v + t;
       forward_b0_3 = 1 / (1 + Math.exp(-t_2));
     }
   }
   {
     let acc = 0;
-    acc += in_x[2] * p_m1[1];
-    acc += in_x[3] * p_m1[4];
+    acc += in_x_at2 * p_m1_at1;
+    acc += in_x_at3 * p_m1_at4;
     {
       const v = acc;
-      const t = p_b1[1];
+      const t = p_b1_at1;
       const t_2 = v + t;
       forward_b0_4 = 1 / (1 + Math.exp(-t_2));
     }
   }
   {
     let acc = 0;
-    acc += in_x[2] * p_m1[2];
-    acc += in_x[3] * p_m1[5];
+    acc += in_x_at2 * p_m1_at2;
+    acc += in_x_at3 * p_m1_at5;
     {
       const v = acc;
-      const t = p_b1[2];
+      const t = p_b1_at2;
       const t_2 = v + t;
       forward_b0_5 = 1 / (1 + Math.exp(-t_2));
     }
   }
   {
     let acc = 0;
-    acc += in_x[4] * p_m1[0];
-    acc += in_x[5] * p_m1[3];
+    acc += in_x_at4 * p_m1_at0;
+    acc += in_x_at5 * p_m1_at3;
     {
       const v = acc;
-      const t = p_b1[0];
+      const t = p_b1_at0;
       const t_2 = v + t;
       forward_b0_6 = 1 / (1 + Math.exp(-t_2));
     }
   }
   {
     let acc = 0;
-    acc += in_x[4] * p_m1[1];
-    acc += in_x[5] * p_m1[4];
+    acc += in_x_at4 * p_m1_at1;
+    acc += in_x_at5 * p_m1_at4;
     {
       const v = acc;
-      const t = p_b1[1];
+      const t = p_b1_at1;
       const t_2 = v + t;
       forward_b0_7 = 1 / (1 + Math.exp(-t_2));
     }
   }
   {
     let acc = 0;
-    acc += in_x[4] * p_m1[2];
-    acc += in_x[5] * p_m1[5];
+    acc += in_x_at4 * p_m1_at2;
+    acc += in_x_at5 * p_m1_at5;
     {
       const v = acc;
-      const t = p_b1[2];
+      const t = p_b1_at2;
       const t_2 = v + t;
       forward_b0_8 = 1 / (1 + Math.exp(-t_2));
     }
   }
   {
     let acc = 0;
-    acc += in_x[6] * p_m1[0];
-    acc += in_x[7] * p_m1[3];
+    acc += in_x_at6 * p_m1_at0;
+    acc += in_x_at7 * p_m1_at3;
     {
       const v = acc;
-      const t = p_b1[0];
+      const t = p_b1_at0;
       const t_2 = v + t;
       forward_b0_9 = 1 / (1 + Math.exp(-t_2));
     }
   }
   {
     let acc = 0;
-    acc += in_x[6] * p_m1[1];
-    acc += in_x[7] * p_m1[4];
+    acc += in_x_at6 * p_m1_at1;
+    acc += in_x_at7 * p_m1_at4;
     {
       const v = acc;
-      const t = p_b1[1];
+      const t = p_b1_at1;
       const t_2 = v + t;
       forward_b0_10 = 1 / (1 + Math.exp(-t_2));
     }
   }
   {
     let acc = 0;
-    acc += in_x[6] * p_m1[2];
-    acc += in_x[7] * p_m1[5];
+    acc += in_x_at6 * p_m1_at2;
+    acc += in_x_at7 * p_m1_at5;
     {
       const v = acc;
-      const t = p_b1[2];
+      const t = p_b1_at2;
       const t_2 = v + t;
       forward_b0_11 = 1 / (1 + Math.exp(-t_2));
     }
@@ -314,48 +318,48 @@ function run_forward(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
   {
     // y_out [4, 1]  (model.grad:11: y_out = sigmoid(h1 @ m2 + b2))
     let acc_6 = 0;
-    acc_6 += forward_b0_0 * p_m2[0];
-    acc_6 += forward_b0_1 * p_m2[1];
-    acc_6 += forward_b0_2 * p_m2[2];
+    acc_6 += forward_b0_0 * p_m2_at0;
+    acc_6 += forward_b0_1 * p_m2_at1;
+    acc_6 += forward_b0_2 * p_m2_at2;
     {
       const v_7 = acc_6;
-      const t_8 = p_b2[0];
+      const t_8 = p_b2_at0;
       const t_9 = v_7 + t_8;
       forward_b1[0] = 1 / (1 + Math.exp(-t_9));
     }
   }
   {
     let acc_6 = 0;
-    acc_6 += forward_b0_3 * p_m2[0];
-    acc_6 += forward_b0_4 * p_m2[1];
-    acc_6 += forward_b0_5 * p_m2[2];
+    acc_6 += forward_b0_3 * p_m2_at0;
+    acc_6 += forward_b0_4 * p_m2_at1;
+    acc_6 += forward_b0_5 * p_m2_at2;
     {
       const v_7 = acc_6;
-      const t_8 = p_b2[0];
+      const t_8 = p_b2_at0;
       const t_9 = v_7 + t_8;
       forward_b1[1] = 1 / (1 + Math.exp(-t_9));
     }
   }
   {
     let acc_6 = 0;
-    acc_6 += forward_b0_6 * p_m2[0];
-    acc_6 += forward_b0_7 * p_m2[1];
-    acc_6 += forward_b0_8 * p_m2[2];
+    acc_6 += forward_b0_6 * p_m2_at0;
+    acc_6 += forward_b0_7 * p_m2_at1;
+    acc_6 += forward_b0_8 * p_m2_at2;
     {
       const v_7 = acc_6;
-      const t_8 = p_b2[0];
+      const t_8 = p_b2_at0;
       const t_9 = v_7 + t_8;
       forward_b1[2] = 1 / (1 + Math.exp(-t_9));
     }
   }
   {
     let acc_6 = 0;
-    acc_6 += forward_b0_9 * p_m2[0];
-    acc_6 += forward_b0_10 * p_m2[1];
-    acc_6 += forward_b0_11 * p_m2[2];
+    acc_6 += forward_b0_9 * p_m2_at0;
+    acc_6 += forward_b0_10 * p_m2_at1;
+    acc_6 += forward_b0_11 * p_m2_at2;
     {
       const v_7 = acc_6;
-      const t_8 = p_b2[0];
+      const t_8 = p_b2_at0;
       const t_9 = v_7 + t_8;
       forward_b1[3] = 1 / (1 + Math.exp(-t_9));
     }
@@ -390,12 +394,8 @@ function run_forward(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
     s_loss = acc_12;
   }
-  forward_scratch[1] = s_loss;
+  forward_result["loss"] = s_loss;
 }
-const forward_result = {
-  ["y_out"]: forward_b1,
-  ["loss"]: NaN
-};
 function forward(values) {
   if (typeof values !== "object" || values === null) {
     badValues(values, "forward: the values must be an object mapping input names to Float32Arrays, but is ");
@@ -492,142 +492,144 @@ function forward(values) {
     badLength(p_b2, "`b2` must have 1 elements, but has ", "");
   }
   run_forward(in_x, in_y, p_m1, p_b1, p_m2, p_b2);
-  forward_result["loss"] = forward_scratch[1];
   return forward_result;
 }
 const predict_b1 = new F(4);
-const predict_scratch = new Float64Array(1);
+const predict_result = {
+  ["y_out"]: predict_b1
+};
 function run_predict(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
+  const in_x_at0_30 = in_x[0], in_x_at1_31 = in_x[1], in_x_at2_32 = in_x[2], in_x_at3_33 = in_x[3], in_x_at4_34 = in_x[4], in_x_at5_35 = in_x[5], in_x_at6_36 = in_x[6], in_x_at7_37 = in_x[7], p_m1_at0_38 = p_m1[0], p_m1_at1_39 = p_m1[1], p_m1_at2_40 = p_m1[2], p_m1_at3_41 = p_m1[3], p_m1_at4_42 = p_m1[4], p_m1_at5_43 = p_m1[5], p_b1_at0_44 = p_b1[0], p_b1_at1_45 = p_b1[1], p_b1_at2_46 = p_b1[2], p_m2_at0_47 = p_m2[0], p_m2_at1_48 = p_m2[1], p_m2_at2_49 = p_m2[2], p_b2_at0_50 = p_b2[0];
   let predict_b0_0 = 0, predict_b0_1 = 0, predict_b0_2 = 0, predict_b0_3 = 0, predict_b0_4 = 0, predict_b0_5 = 0, predict_b0_6 = 0, predict_b0_7 = 0, predict_b0_8 = 0, predict_b0_9 = 0, predict_b0_10 = 0, predict_b0_11 = 0;
   {
     // h1 [4, 3]  (model.grad:10: h1    = sigmoid(x @ m1 + b1))
     let acc_19 = 0;
-    acc_19 += in_x[0] * p_m1[0];
-    acc_19 += in_x[1] * p_m1[3];
+    acc_19 += in_x_at0_30 * p_m1_at0_38;
+    acc_19 += in_x_at1_31 * p_m1_at3_41;
     {
       const v_20 = acc_19;
-      const t_21 = p_b1[0];
+      const t_21 = p_b1_at0_44;
       const t_22 = v_20 + t_21;
       predict_b0_0 = 1 / (1 + Math.exp(-t_22));
     }
   }
   {
     let acc_19 = 0;
-    acc_19 += in_x[0] * p_m1[1];
-    acc_19 += in_x[1] * p_m1[4];
+    acc_19 += in_x_at0_30 * p_m1_at1_39;
+    acc_19 += in_x_at1_31 * p_m1_at4_42;
     {
       const v_20 = acc_19;
-      const t_21 = p_b1[1];
+      const t_21 = p_b1_at1_45;
       const t_22 = v_20 + t_21;
       predict_b0_1 = 1 / (1 + Math.exp(-t_22));
     }
   }
   {
     let acc_19 = 0;
-    acc_19 += in_x[0] * p_m1[2];
-    acc_19 += in_x[1] * p_m1[5];
+    acc_19 += in_x_at0_30 * p_m1_at2_40;
+    acc_19 += in_x_at1_31 * p_m1_at5_43;
     {
       const v_20 = acc_19;
-      const t_21 = p_b1[2];
+      const t_21 = p_b1_at2_46;
       const t_22 = v_20 + t_21;
       predict_b0_2 = 1 / (1 + Math.exp(-t_22));
     }
   }
   {
     let acc_19 = 0;
-    acc_19 += in_x[2] * p_m1[0];
-    acc_19 += in_x[3] * p_m1[3];
+    acc_19 += in_x_at2_32 * p_m1_at0_38;
+    acc_19 += in_x_at3_33 * p_m1_at3_41;
     {
       const v_20 = acc_19;
-      const t_21 = p_b1[0];
+      const t_21 = p_b1_at0_44;
       const t_22 = v_20 + t_21;
       predict_b0_3 = 1 / (1 + Math.exp(-t_22));
     }
   }
   {
     let acc_19 = 0;
-    acc_19 += in_x[2] * p_m1[1];
-    acc_19 += in_x[3] * p_m1[4];
+    acc_19 += in_x_at2_32 * p_m1_at1_39;
+    acc_19 += in_x_at3_33 * p_m1_at4_42;
     {
       const v_20 = acc_19;
-      const t_21 = p_b1[1];
+      const t_21 = p_b1_at1_45;
       const t_22 = v_20 + t_21;
       predict_b0_4 = 1 / (1 + Math.exp(-t_22));
     }
   }
   {
     let acc_19 = 0;
-    acc_19 += in_x[2] * p_m1[2];
-    acc_19 += in_x[3] * p_m1[5];
+    acc_19 += in_x_at2_32 * p_m1_at2_40;
+    acc_19 += in_x_at3_33 * p_m1_at5_43;
     {
       const v_20 = acc_19;
-      const t_21 = p_b1[2];
+      const t_21 = p_b1_at2_46;
       const t_22 = v_20 + t_21;
       predict_b0_5 = 1 / (1 + Math.exp(-t_22));
     }
   }
   {
     let acc_19 = 0;
-    acc_19 += in_x[4] * p_m1[0];
-    acc_19 += in_x[5] * p_m1[3];
+    acc_19 += in_x_at4_34 * p_m1_at0_38;
+    acc_19 += in_x_at5_35 * p_m1_at3_41;
     {
       const v_20 = acc_19;
-      const t_21 = p_b1[0];
+      const t_21 = p_b1_at0_44;
       const t_22 = v_20 + t_21;
       predict_b0_6 = 1 / (1 + Math.exp(-t_22));
     }
   }
   {
     let acc_19 = 0;
-    acc_19 += in_x[4] * p_m1[1];
-    acc_19 += in_x[5] * p_m1[4];
+    acc_19 += in_x_at4_34 * p_m1_at1_39;
+    acc_19 += in_x_at5_35 * p_m1_at4_42;
     {
       const v_20 = acc_19;
-      const t_21 = p_b1[1];
+      const t_21 = p_b1_at1_45;
       const t_22 = v_20 + t_21;
       predict_b0_7 = 1 / (1 + Math.exp(-t_22));
     }
   }
   {
     let acc_19 = 0;
-    acc_19 += in_x[4] * p_m1[2];
-    acc_19 += in_x[5] * p_m1[5];
+    acc_19 += in_x_at4_34 * p_m1_at2_40;
+    acc_19 += in_x_at5_35 * p_m1_at5_43;
     {
       const v_20 = acc_19;
-      const t_21 = p_b1[2];
+      const t_21 = p_b1_at2_46;
       const t_22 = v_20 + t_21;
       predict_b0_8 = 1 / (1 + Math.exp(-t_22));
     }
   }
   {
     let acc_19 = 0;
-    acc_19 += in_x[6] * p_m1[0];
-    acc_19 += in_x[7] * p_m1[3];
+    acc_19 += in_x_at6_36 * p_m1_at0_38;
+    acc_19 += in_x_at7_37 * p_m1_at3_41;
     {
       const v_20 = acc_19;
-      const t_21 = p_b1[0];
+      const t_21 = p_b1_at0_44;
       const t_22 = v_20 + t_21;
       predict_b0_9 = 1 / (1 + Math.exp(-t_22));
     }
   }
   {
     let acc_19 = 0;
-    acc_19 += in_x[6] * p_m1[1];
-    acc_19 += in_x[7] * p_m1[4];
+    acc_19 += in_x_at6_36 * p_m1_at1_39;
+    acc_19 += in_x_at7_37 * p_m1_at4_42;
     {
       const v_20 = acc_19;
-      const t_21 = p_b1[1];
+      const t_21 = p_b1_at1_45;
       const t_22 = v_20 + t_21;
       predict_b0_10 = 1 / (1 + Math.exp(-t_22));
     }
   }
   {
     let acc_19 = 0;
-    acc_19 += in_x[6] * p_m1[2];
-    acc_19 += in_x[7] * p_m1[5];
+    acc_19 += in_x_at6_36 * p_m1_at2_40;
+    acc_19 += in_x_at7_37 * p_m1_at5_43;
     {
       const v_20 = acc_19;
-      const t_21 = p_b1[2];
+      const t_21 = p_b1_at2_46;
       const t_22 = v_20 + t_21;
       predict_b0_11 = 1 / (1 + Math.exp(-t_22));
     }
@@ -635,56 +637,53 @@ function run_predict(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
   {
     // y_out [4, 1]  (model.grad:11: y_out = sigmoid(h1 @ m2 + b2))
     let acc_26 = 0;
-    acc_26 += predict_b0_0 * p_m2[0];
-    acc_26 += predict_b0_1 * p_m2[1];
-    acc_26 += predict_b0_2 * p_m2[2];
+    acc_26 += predict_b0_0 * p_m2_at0_47;
+    acc_26 += predict_b0_1 * p_m2_at1_48;
+    acc_26 += predict_b0_2 * p_m2_at2_49;
     {
       const v_27 = acc_26;
-      const t_28 = p_b2[0];
+      const t_28 = p_b2_at0_50;
       const t_29 = v_27 + t_28;
       predict_b1[0] = 1 / (1 + Math.exp(-t_29));
     }
   }
   {
     let acc_26 = 0;
-    acc_26 += predict_b0_3 * p_m2[0];
-    acc_26 += predict_b0_4 * p_m2[1];
-    acc_26 += predict_b0_5 * p_m2[2];
+    acc_26 += predict_b0_3 * p_m2_at0_47;
+    acc_26 += predict_b0_4 * p_m2_at1_48;
+    acc_26 += predict_b0_5 * p_m2_at2_49;
     {
       const v_27 = acc_26;
-      const t_28 = p_b2[0];
+      const t_28 = p_b2_at0_50;
       const t_29 = v_27 + t_28;
       predict_b1[1] = 1 / (1 + Math.exp(-t_29));
     }
   }
   {
     let acc_26 = 0;
-    acc_26 += predict_b0_6 * p_m2[0];
-    acc_26 += predict_b0_7 * p_m2[1];
-    acc_26 += predict_b0_8 * p_m2[2];
+    acc_26 += predict_b0_6 * p_m2_at0_47;
+    acc_26 += predict_b0_7 * p_m2_at1_48;
+    acc_26 += predict_b0_8 * p_m2_at2_49;
     {
       const v_27 = acc_26;
-      const t_28 = p_b2[0];
+      const t_28 = p_b2_at0_50;
       const t_29 = v_27 + t_28;
       predict_b1[2] = 1 / (1 + Math.exp(-t_29));
     }
   }
   {
     let acc_26 = 0;
-    acc_26 += predict_b0_9 * p_m2[0];
-    acc_26 += predict_b0_10 * p_m2[1];
-    acc_26 += predict_b0_11 * p_m2[2];
+    acc_26 += predict_b0_9 * p_m2_at0_47;
+    acc_26 += predict_b0_10 * p_m2_at1_48;
+    acc_26 += predict_b0_11 * p_m2_at2_49;
     {
       const v_27 = acc_26;
-      const t_28 = p_b2[0];
+      const t_28 = p_b2_at0_50;
       const t_29 = v_27 + t_28;
       predict_b1[3] = 1 / (1 + Math.exp(-t_29));
     }
   }
 }
-const predict_result = {
-  ["y_out"]: predict_b1
-};
 function predict(values) {
   if (typeof values !== "object" || values === null) {
     badValues(values, "predict: the values must be an object mapping input names to Float32Arrays, but is ");
@@ -781,565 +780,6 @@ const grad_b7 = new F(3);
 const grad_b5 = new F(3);
 const grad_b4 = new F(1);
 const grad_scratch = new Float64Array(5);
-function run_grad(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
-  let grad_b0_0 = 0, grad_b0_1 = 0, grad_b0_2 = 0, grad_b0_3 = 0, grad_b0_4 = 0, grad_b0_5 = 0, grad_b0_6 = 0, grad_b0_7 = 0, grad_b0_8 = 0, grad_b0_9 = 0, grad_b0_10 = 0, grad_b0_11 = 0, grad_b1_0 = 0, grad_b1_1 = 0, grad_b1_2 = 0, grad_b1_3 = 0, grad_b2_0 = 0, grad_b2_1 = 0, grad_b2_2 = 0, grad_b2_3 = 0, grad_b3_0 = 0, grad_b3_1 = 0, grad_b3_2 = 0, grad_b3_3 = 0, grad_b6_0 = 0, grad_b6_1 = 0, grad_b6_2 = 0, grad_b6_3 = 0, grad_b6_4 = 0, grad_b6_5 = 0, grad_b6_6 = 0, grad_b6_7 = 0, grad_b6_8 = 0, grad_b6_9 = 0, grad_b6_10 = 0, grad_b6_11 = 0;
-  {
-    // h1 [4, 3]  (model.grad:10: h1    = sigmoid(x @ m1 + b1))
-    let acc_33 = 0;
-    acc_33 += in_x[0] * p_m1[0];
-    acc_33 += in_x[1] * p_m1[3];
-    {
-      const v_34 = acc_33;
-      const t_35 = p_b1[0];
-      const t_36 = v_34 + t_35;
-      grad_b0_0 = 1 / (1 + Math.exp(-t_36));
-    }
-  }
-  {
-    let acc_33 = 0;
-    acc_33 += in_x[0] * p_m1[1];
-    acc_33 += in_x[1] * p_m1[4];
-    {
-      const v_34 = acc_33;
-      const t_35 = p_b1[1];
-      const t_36 = v_34 + t_35;
-      grad_b0_1 = 1 / (1 + Math.exp(-t_36));
-    }
-  }
-  {
-    let acc_33 = 0;
-    acc_33 += in_x[0] * p_m1[2];
-    acc_33 += in_x[1] * p_m1[5];
-    {
-      const v_34 = acc_33;
-      const t_35 = p_b1[2];
-      const t_36 = v_34 + t_35;
-      grad_b0_2 = 1 / (1 + Math.exp(-t_36));
-    }
-  }
-  {
-    let acc_33 = 0;
-    acc_33 += in_x[2] * p_m1[0];
-    acc_33 += in_x[3] * p_m1[3];
-    {
-      const v_34 = acc_33;
-      const t_35 = p_b1[0];
-      const t_36 = v_34 + t_35;
-      grad_b0_3 = 1 / (1 + Math.exp(-t_36));
-    }
-  }
-  {
-    let acc_33 = 0;
-    acc_33 += in_x[2] * p_m1[1];
-    acc_33 += in_x[3] * p_m1[4];
-    {
-      const v_34 = acc_33;
-      const t_35 = p_b1[1];
-      const t_36 = v_34 + t_35;
-      grad_b0_4 = 1 / (1 + Math.exp(-t_36));
-    }
-  }
-  {
-    let acc_33 = 0;
-    acc_33 += in_x[2] * p_m1[2];
-    acc_33 += in_x[3] * p_m1[5];
-    {
-      const v_34 = acc_33;
-      const t_35 = p_b1[2];
-      const t_36 = v_34 + t_35;
-      grad_b0_5 = 1 / (1 + Math.exp(-t_36));
-    }
-  }
-  {
-    let acc_33 = 0;
-    acc_33 += in_x[4] * p_m1[0];
-    acc_33 += in_x[5] * p_m1[3];
-    {
-      const v_34 = acc_33;
-      const t_35 = p_b1[0];
-      const t_36 = v_34 + t_35;
-      grad_b0_6 = 1 / (1 + Math.exp(-t_36));
-    }
-  }
-  {
-    let acc_33 = 0;
-    acc_33 += in_x[4] * p_m1[1];
-    acc_33 += in_x[5] * p_m1[4];
-    {
-      const v_34 = acc_33;
-      const t_35 = p_b1[1];
-      const t_36 = v_34 + t_35;
-      grad_b0_7 = 1 / (1 + Math.exp(-t_36));
-    }
-  }
-  {
-    let acc_33 = 0;
-    acc_33 += in_x[4] * p_m1[2];
-    acc_33 += in_x[5] * p_m1[5];
-    {
-      const v_34 = acc_33;
-      const t_35 = p_b1[2];
-      const t_36 = v_34 + t_35;
-      grad_b0_8 = 1 / (1 + Math.exp(-t_36));
-    }
-  }
-  {
-    let acc_33 = 0;
-    acc_33 += in_x[6] * p_m1[0];
-    acc_33 += in_x[7] * p_m1[3];
-    {
-      const v_34 = acc_33;
-      const t_35 = p_b1[0];
-      const t_36 = v_34 + t_35;
-      grad_b0_9 = 1 / (1 + Math.exp(-t_36));
-    }
-  }
-  {
-    let acc_33 = 0;
-    acc_33 += in_x[6] * p_m1[1];
-    acc_33 += in_x[7] * p_m1[4];
-    {
-      const v_34 = acc_33;
-      const t_35 = p_b1[1];
-      const t_36 = v_34 + t_35;
-      grad_b0_10 = 1 / (1 + Math.exp(-t_36));
-    }
-  }
-  {
-    let acc_33 = 0;
-    acc_33 += in_x[6] * p_m1[2];
-    acc_33 += in_x[7] * p_m1[5];
-    {
-      const v_34 = acc_33;
-      const t_35 = p_b1[2];
-      const t_36 = v_34 + t_35;
-      grad_b0_11 = 1 / (1 + Math.exp(-t_36));
-    }
-  }
-  {
-    // y_out [4, 1]  (model.grad:11: y_out = sigmoid(h1 @ m2 + b2))
-    let acc_40 = 0;
-    acc_40 += grad_b0_0 * p_m2[0];
-    acc_40 += grad_b0_1 * p_m2[1];
-    acc_40 += grad_b0_2 * p_m2[2];
-    {
-      const v_41 = acc_40;
-      const t_42 = p_b2[0];
-      const t_43 = v_41 + t_42;
-      grad_b1_0 = 1 / (1 + Math.exp(-t_43));
-    }
-  }
-  {
-    let acc_40 = 0;
-    acc_40 += grad_b0_3 * p_m2[0];
-    acc_40 += grad_b0_4 * p_m2[1];
-    acc_40 += grad_b0_5 * p_m2[2];
-    {
-      const v_41 = acc_40;
-      const t_42 = p_b2[0];
-      const t_43 = v_41 + t_42;
-      grad_b1_1 = 1 / (1 + Math.exp(-t_43));
-    }
-  }
-  {
-    let acc_40 = 0;
-    acc_40 += grad_b0_6 * p_m2[0];
-    acc_40 += grad_b0_7 * p_m2[1];
-    acc_40 += grad_b0_8 * p_m2[2];
-    {
-      const v_41 = acc_40;
-      const t_42 = p_b2[0];
-      const t_43 = v_41 + t_42;
-      grad_b1_2 = 1 / (1 + Math.exp(-t_43));
-    }
-  }
-  {
-    let acc_40 = 0;
-    acc_40 += grad_b0_9 * p_m2[0];
-    acc_40 += grad_b0_10 * p_m2[1];
-    acc_40 += grad_b0_11 * p_m2[2];
-    {
-      const v_41 = acc_40;
-      const t_42 = p_b2[0];
-      const t_43 = v_41 + t_42;
-      grad_b1_3 = 1 / (1 + Math.exp(-t_43));
-    }
-  }
-  {
-    // sub [4, 1]  (model.grad:12: loss  = sum((y - y_out)^2))
-    const t_45 = in_y[0];
-    const t_46 = grad_b1_0;
-    grad_b2_0 = t_45 - t_46;
-  }
-  {
-    const t_45 = in_y[1];
-    const t_46 = grad_b1_1;
-    grad_b2_1 = t_45 - t_46;
-  }
-  {
-    const t_45 = in_y[2];
-    const t_46 = grad_b1_2;
-    grad_b2_2 = t_45 - t_46;
-  }
-  {
-    const t_45 = in_y[3];
-    const t_46 = grad_b1_3;
-    grad_b2_3 = t_45 - t_46;
-  }
-  // loss []  (model.grad:12: loss  = sum((y - y_out)^2))
-  let s_loss_47 = 0;
-  {
-    let acc_50 = 0;
-    {
-      const t_51 = grad_b2_0;
-      acc_50 = acc_50 + t_51 * t_51;
-    }
-    {
-      const t_51 = grad_b2_1;
-      acc_50 = acc_50 + t_51 * t_51;
-    }
-    {
-      const t_51 = grad_b2_2;
-      acc_50 = acc_50 + t_51 * t_51;
-    }
-    {
-      const t_51 = grad_b2_3;
-      acc_50 = acc_50 + t_51 * t_51;
-    }
-    s_loss_47 = acc_50;
-  }
-  {
-    // neg [4, 1]  (model.grad:11: y_out = sigmoid(h1 @ m2 + b2))
-    const t_53 = grad_b2_0;
-    const t_54 = 2 * t_53;
-    const t_55 = grad_b1_0;
-    const t_56 = grad_b1_0;
-    const t_57 = 1 - t_56;
-    const t_58 = t_55 * t_57;
-    const t_59 = t_54 * t_58;
-    grad_b3_0 = -t_59;
-  }
-  {
-    const t_53 = grad_b2_1;
-    const t_54 = 2 * t_53;
-    const t_55 = grad_b1_1;
-    const t_56 = grad_b1_1;
-    const t_57 = 1 - t_56;
-    const t_58 = t_55 * t_57;
-    const t_59 = t_54 * t_58;
-    grad_b3_1 = -t_59;
-  }
-  {
-    const t_53 = grad_b2_2;
-    const t_54 = 2 * t_53;
-    const t_55 = grad_b1_2;
-    const t_56 = grad_b1_2;
-    const t_57 = 1 - t_56;
-    const t_58 = t_55 * t_57;
-    const t_59 = t_54 * t_58;
-    grad_b3_2 = -t_59;
-  }
-  {
-    const t_53 = grad_b2_3;
-    const t_54 = 2 * t_53;
-    const t_55 = grad_b1_3;
-    const t_56 = grad_b1_3;
-    const t_57 = 1 - t_56;
-    const t_58 = t_55 * t_57;
-    const t_59 = t_54 * t_58;
-    grad_b3_3 = -t_59;
-  }
-  // sum [1]  (model.grad:11: y_out = sigmoid(h1 @ m2 + b2))
-  grad_b4[0] = 0;
-  {
-    const v_63 = grad_b3_0;
-    grad_b4[0] = grad_b4[0] + v_63;
-  }
-  {
-    const v_63 = grad_b3_1;
-    grad_b4[0] = grad_b4[0] + v_63;
-  }
-  {
-    const v_63 = grad_b3_2;
-    grad_b4[0] = grad_b4[0] + v_63;
-  }
-  {
-    const v_63 = grad_b3_3;
-    grad_b4[0] = grad_b4[0] + v_63;
-  }
-  {
-    // matmul [3, 1]  (model.grad:11: y_out = sigmoid(h1 @ m2 + b2))
-    let acc_67 = 0;
-    acc_67 += grad_b0_0 * grad_b3_0;
-    acc_67 += grad_b0_3 * grad_b3_1;
-    acc_67 += grad_b0_6 * grad_b3_2;
-    acc_67 += grad_b0_9 * grad_b3_3;
-    grad_b5[0] = acc_67;
-  }
-  {
-    let acc_67 = 0;
-    acc_67 += grad_b0_1 * grad_b3_0;
-    acc_67 += grad_b0_4 * grad_b3_1;
-    acc_67 += grad_b0_7 * grad_b3_2;
-    acc_67 += grad_b0_10 * grad_b3_3;
-    grad_b5[1] = acc_67;
-  }
-  {
-    let acc_67 = 0;
-    acc_67 += grad_b0_2 * grad_b3_0;
-    acc_67 += grad_b0_5 * grad_b3_1;
-    acc_67 += grad_b0_8 * grad_b3_2;
-    acc_67 += grad_b0_11 * grad_b3_3;
-    grad_b5[2] = acc_67;
-  }
-  {
-    // mul [4, 3]  (model.grad:10: h1    = sigmoid(x @ m1 + b1))
-    let acc_71 = 0;
-    acc_71 += grad_b3_0 * p_m2[0];
-    {
-      const v_72 = acc_71;
-      const t_73 = grad_b0_0;
-      const t_74 = grad_b0_0;
-      const t_75 = 1 - t_74;
-      const t_76 = t_73 * t_75;
-      grad_b6_0 = v_72 * t_76;
-    }
-  }
-  {
-    let acc_71 = 0;
-    acc_71 += grad_b3_0 * p_m2[1];
-    {
-      const v_72 = acc_71;
-      const t_73 = grad_b0_1;
-      const t_74 = grad_b0_1;
-      const t_75 = 1 - t_74;
-      const t_76 = t_73 * t_75;
-      grad_b6_1 = v_72 * t_76;
-    }
-  }
-  {
-    let acc_71 = 0;
-    acc_71 += grad_b3_0 * p_m2[2];
-    {
-      const v_72 = acc_71;
-      const t_73 = grad_b0_2;
-      const t_74 = grad_b0_2;
-      const t_75 = 1 - t_74;
-      const t_76 = t_73 * t_75;
-      grad_b6_2 = v_72 * t_76;
-    }
-  }
-  {
-    let acc_71 = 0;
-    acc_71 += grad_b3_1 * p_m2[0];
-    {
-      const v_72 = acc_71;
-      const t_73 = grad_b0_3;
-      const t_74 = grad_b0_3;
-      const t_75 = 1 - t_74;
-      const t_76 = t_73 * t_75;
-      grad_b6_3 = v_72 * t_76;
-    }
-  }
-  {
-    let acc_71 = 0;
-    acc_71 += grad_b3_1 * p_m2[1];
-    {
-      const v_72 = acc_71;
-      const t_73 = grad_b0_4;
-      const t_74 = grad_b0_4;
-      const t_75 = 1 - t_74;
-      const t_76 = t_73 * t_75;
-      grad_b6_4 = v_72 * t_76;
-    }
-  }
-  {
-    let acc_71 = 0;
-    acc_71 += grad_b3_1 * p_m2[2];
-    {
-      const v_72 = acc_71;
-      const t_73 = grad_b0_5;
-      const t_74 = grad_b0_5;
-      const t_75 = 1 - t_74;
-      const t_76 = t_73 * t_75;
-      grad_b6_5 = v_72 * t_76;
-    }
-  }
-  {
-    let acc_71 = 0;
-    acc_71 += grad_b3_2 * p_m2[0];
-    {
-      const v_72 = acc_71;
-      const t_73 = grad_b0_6;
-      const t_74 = grad_b0_6;
-      const t_75 = 1 - t_74;
-      const t_76 = t_73 * t_75;
-      grad_b6_6 = v_72 * t_76;
-    }
-  }
-  {
-    let acc_71 = 0;
-    acc_71 += grad_b3_2 * p_m2[1];
-    {
-      const v_72 = acc_71;
-      const t_73 = grad_b0_7;
-      const t_74 = grad_b0_7;
-      const t_75 = 1 - t_74;
-      const t_76 = t_73 * t_75;
-      grad_b6_7 = v_72 * t_76;
-    }
-  }
-  {
-    let acc_71 = 0;
-    acc_71 += grad_b3_2 * p_m2[2];
-    {
-      const v_72 = acc_71;
-      const t_73 = grad_b0_8;
-      const t_74 = grad_b0_8;
-      const t_75 = 1 - t_74;
-      const t_76 = t_73 * t_75;
-      grad_b6_8 = v_72 * t_76;
-    }
-  }
-  {
-    let acc_71 = 0;
-    acc_71 += grad_b3_3 * p_m2[0];
-    {
-      const v_72 = acc_71;
-      const t_73 = grad_b0_9;
-      const t_74 = grad_b0_9;
-      const t_75 = 1 - t_74;
-      const t_76 = t_73 * t_75;
-      grad_b6_9 = v_72 * t_76;
-    }
-  }
-  {
-    let acc_71 = 0;
-    acc_71 += grad_b3_3 * p_m2[1];
-    {
-      const v_72 = acc_71;
-      const t_73 = grad_b0_10;
-      const t_74 = grad_b0_10;
-      const t_75 = 1 - t_74;
-      const t_76 = t_73 * t_75;
-      grad_b6_10 = v_72 * t_76;
-    }
-  }
-  {
-    let acc_71 = 0;
-    acc_71 += grad_b3_3 * p_m2[2];
-    {
-      const v_72 = acc_71;
-      const t_73 = grad_b0_11;
-      const t_74 = grad_b0_11;
-      const t_75 = 1 - t_74;
-      const t_76 = t_73 * t_75;
-      grad_b6_11 = v_72 * t_76;
-    }
-  }
-  // sum [3]  (model.grad:10: h1    = sigmoid(x @ m1 + b1))
-  grad_b7[0] = 0;
-  grad_b7[1] = 0;
-  grad_b7[2] = 0;
-  {
-    const v_80 = grad_b6_0;
-    grad_b7[0] = grad_b7[0] + v_80;
-  }
-  {
-    const v_80 = grad_b6_1;
-    grad_b7[1] = grad_b7[1] + v_80;
-  }
-  {
-    const v_80 = grad_b6_2;
-    grad_b7[2] = grad_b7[2] + v_80;
-  }
-  {
-    const v_80 = grad_b6_3;
-    grad_b7[0] = grad_b7[0] + v_80;
-  }
-  {
-    const v_80 = grad_b6_4;
-    grad_b7[1] = grad_b7[1] + v_80;
-  }
-  {
-    const v_80 = grad_b6_5;
-    grad_b7[2] = grad_b7[2] + v_80;
-  }
-  {
-    const v_80 = grad_b6_6;
-    grad_b7[0] = grad_b7[0] + v_80;
-  }
-  {
-    const v_80 = grad_b6_7;
-    grad_b7[1] = grad_b7[1] + v_80;
-  }
-  {
-    const v_80 = grad_b6_8;
-    grad_b7[2] = grad_b7[2] + v_80;
-  }
-  {
-    const v_80 = grad_b6_9;
-    grad_b7[0] = grad_b7[0] + v_80;
-  }
-  {
-    const v_80 = grad_b6_10;
-    grad_b7[1] = grad_b7[1] + v_80;
-  }
-  {
-    const v_80 = grad_b6_11;
-    grad_b7[2] = grad_b7[2] + v_80;
-  }
-  {
-    // matmul [2, 3]  (model.grad:10: h1    = sigmoid(x @ m1 + b1))
-    let acc_84 = 0;
-    acc_84 += in_x[0] * grad_b6_0;
-    acc_84 += in_x[2] * grad_b6_3;
-    acc_84 += in_x[4] * grad_b6_6;
-    acc_84 += in_x[6] * grad_b6_9;
-    grad_b8[0] = acc_84;
-  }
-  {
-    let acc_84 = 0;
-    acc_84 += in_x[0] * grad_b6_1;
-    acc_84 += in_x[2] * grad_b6_4;
-    acc_84 += in_x[4] * grad_b6_7;
-    acc_84 += in_x[6] * grad_b6_10;
-    grad_b8[1] = acc_84;
-  }
-  {
-    let acc_84 = 0;
-    acc_84 += in_x[0] * grad_b6_2;
-    acc_84 += in_x[2] * grad_b6_5;
-    acc_84 += in_x[4] * grad_b6_8;
-    acc_84 += in_x[6] * grad_b6_11;
-    grad_b8[2] = acc_84;
-  }
-  {
-    let acc_84 = 0;
-    acc_84 += in_x[1] * grad_b6_0;
-    acc_84 += in_x[3] * grad_b6_3;
-    acc_84 += in_x[5] * grad_b6_6;
-    acc_84 += in_x[7] * grad_b6_9;
-    grad_b8[3] = acc_84;
-  }
-  {
-    let acc_84 = 0;
-    acc_84 += in_x[1] * grad_b6_1;
-    acc_84 += in_x[3] * grad_b6_4;
-    acc_84 += in_x[5] * grad_b6_7;
-    acc_84 += in_x[7] * grad_b6_10;
-    grad_b8[4] = acc_84;
-  }
-  {
-    let acc_84 = 0;
-    acc_84 += in_x[1] * grad_b6_2;
-    acc_84 += in_x[3] * grad_b6_5;
-    acc_84 += in_x[5] * grad_b6_8;
-    acc_84 += in_x[7] * grad_b6_11;
-    grad_b8[5] = acc_84;
-  }
-  grad_scratch[0] = s_loss_47;
-}
 const grad_result = {
   grads: {
     ["m1"]: grad_b8,
@@ -1349,6 +789,566 @@ const grad_result = {
   },
   value: NaN
 };
+function run_grad(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
+  const in_x_at0_106 = in_x[0], in_x_at1_107 = in_x[1], in_x_at2_108 = in_x[2], in_x_at3_109 = in_x[3], in_x_at4_110 = in_x[4], in_x_at5_111 = in_x[5], in_x_at6_112 = in_x[6], in_x_at7_113 = in_x[7], p_m1_at0_114 = p_m1[0], p_m1_at1_115 = p_m1[1], p_m1_at2_116 = p_m1[2], p_m1_at3_117 = p_m1[3], p_m1_at4_118 = p_m1[4], p_m1_at5_119 = p_m1[5], p_b1_at0_120 = p_b1[0], p_b1_at1_121 = p_b1[1], p_b1_at2_122 = p_b1[2], p_m2_at0_123 = p_m2[0], p_m2_at1_124 = p_m2[1], p_m2_at2_125 = p_m2[2], p_b2_at0_126 = p_b2[0];
+  let grad_b0_0 = 0, grad_b0_1 = 0, grad_b0_2 = 0, grad_b0_3 = 0, grad_b0_4 = 0, grad_b0_5 = 0, grad_b0_6 = 0, grad_b0_7 = 0, grad_b0_8 = 0, grad_b0_9 = 0, grad_b0_10 = 0, grad_b0_11 = 0, grad_b1_0 = 0, grad_b1_1 = 0, grad_b1_2 = 0, grad_b1_3 = 0, grad_b2_0 = 0, grad_b2_1 = 0, grad_b2_2 = 0, grad_b2_3 = 0, grad_b3_0 = 0, grad_b3_1 = 0, grad_b3_2 = 0, grad_b3_3 = 0, grad_b6_0 = 0, grad_b6_1 = 0, grad_b6_2 = 0, grad_b6_3 = 0, grad_b6_4 = 0, grad_b6_5 = 0, grad_b6_6 = 0, grad_b6_7 = 0, grad_b6_8 = 0, grad_b6_9 = 0, grad_b6_10 = 0, grad_b6_11 = 0;
+  {
+    // h1 [4, 3]  (model.grad:10: h1    = sigmoid(x @ m1 + b1))
+    let acc_54 = 0;
+    acc_54 += in_x_at0_106 * p_m1_at0_114;
+    acc_54 += in_x_at1_107 * p_m1_at3_117;
+    {
+      const v_55 = acc_54;
+      const t_56 = p_b1_at0_120;
+      const t_57 = v_55 + t_56;
+      grad_b0_0 = 1 / (1 + Math.exp(-t_57));
+    }
+  }
+  {
+    let acc_54 = 0;
+    acc_54 += in_x_at0_106 * p_m1_at1_115;
+    acc_54 += in_x_at1_107 * p_m1_at4_118;
+    {
+      const v_55 = acc_54;
+      const t_56 = p_b1_at1_121;
+      const t_57 = v_55 + t_56;
+      grad_b0_1 = 1 / (1 + Math.exp(-t_57));
+    }
+  }
+  {
+    let acc_54 = 0;
+    acc_54 += in_x_at0_106 * p_m1_at2_116;
+    acc_54 += in_x_at1_107 * p_m1_at5_119;
+    {
+      const v_55 = acc_54;
+      const t_56 = p_b1_at2_122;
+      const t_57 = v_55 + t_56;
+      grad_b0_2 = 1 / (1 + Math.exp(-t_57));
+    }
+  }
+  {
+    let acc_54 = 0;
+    acc_54 += in_x_at2_108 * p_m1_at0_114;
+    acc_54 += in_x_at3_109 * p_m1_at3_117;
+    {
+      const v_55 = acc_54;
+      const t_56 = p_b1_at0_120;
+      const t_57 = v_55 + t_56;
+      grad_b0_3 = 1 / (1 + Math.exp(-t_57));
+    }
+  }
+  {
+    let acc_54 = 0;
+    acc_54 += in_x_at2_108 * p_m1_at1_115;
+    acc_54 += in_x_at3_109 * p_m1_at4_118;
+    {
+      const v_55 = acc_54;
+      const t_56 = p_b1_at1_121;
+      const t_57 = v_55 + t_56;
+      grad_b0_4 = 1 / (1 + Math.exp(-t_57));
+    }
+  }
+  {
+    let acc_54 = 0;
+    acc_54 += in_x_at2_108 * p_m1_at2_116;
+    acc_54 += in_x_at3_109 * p_m1_at5_119;
+    {
+      const v_55 = acc_54;
+      const t_56 = p_b1_at2_122;
+      const t_57 = v_55 + t_56;
+      grad_b0_5 = 1 / (1 + Math.exp(-t_57));
+    }
+  }
+  {
+    let acc_54 = 0;
+    acc_54 += in_x_at4_110 * p_m1_at0_114;
+    acc_54 += in_x_at5_111 * p_m1_at3_117;
+    {
+      const v_55 = acc_54;
+      const t_56 = p_b1_at0_120;
+      const t_57 = v_55 + t_56;
+      grad_b0_6 = 1 / (1 + Math.exp(-t_57));
+    }
+  }
+  {
+    let acc_54 = 0;
+    acc_54 += in_x_at4_110 * p_m1_at1_115;
+    acc_54 += in_x_at5_111 * p_m1_at4_118;
+    {
+      const v_55 = acc_54;
+      const t_56 = p_b1_at1_121;
+      const t_57 = v_55 + t_56;
+      grad_b0_7 = 1 / (1 + Math.exp(-t_57));
+    }
+  }
+  {
+    let acc_54 = 0;
+    acc_54 += in_x_at4_110 * p_m1_at2_116;
+    acc_54 += in_x_at5_111 * p_m1_at5_119;
+    {
+      const v_55 = acc_54;
+      const t_56 = p_b1_at2_122;
+      const t_57 = v_55 + t_56;
+      grad_b0_8 = 1 / (1 + Math.exp(-t_57));
+    }
+  }
+  {
+    let acc_54 = 0;
+    acc_54 += in_x_at6_112 * p_m1_at0_114;
+    acc_54 += in_x_at7_113 * p_m1_at3_117;
+    {
+      const v_55 = acc_54;
+      const t_56 = p_b1_at0_120;
+      const t_57 = v_55 + t_56;
+      grad_b0_9 = 1 / (1 + Math.exp(-t_57));
+    }
+  }
+  {
+    let acc_54 = 0;
+    acc_54 += in_x_at6_112 * p_m1_at1_115;
+    acc_54 += in_x_at7_113 * p_m1_at4_118;
+    {
+      const v_55 = acc_54;
+      const t_56 = p_b1_at1_121;
+      const t_57 = v_55 + t_56;
+      grad_b0_10 = 1 / (1 + Math.exp(-t_57));
+    }
+  }
+  {
+    let acc_54 = 0;
+    acc_54 += in_x_at6_112 * p_m1_at2_116;
+    acc_54 += in_x_at7_113 * p_m1_at5_119;
+    {
+      const v_55 = acc_54;
+      const t_56 = p_b1_at2_122;
+      const t_57 = v_55 + t_56;
+      grad_b0_11 = 1 / (1 + Math.exp(-t_57));
+    }
+  }
+  {
+    // y_out [4, 1]  (model.grad:11: y_out = sigmoid(h1 @ m2 + b2))
+    let acc_61 = 0;
+    acc_61 += grad_b0_0 * p_m2_at0_123;
+    acc_61 += grad_b0_1 * p_m2_at1_124;
+    acc_61 += grad_b0_2 * p_m2_at2_125;
+    {
+      const v_62 = acc_61;
+      const t_63 = p_b2_at0_126;
+      const t_64 = v_62 + t_63;
+      grad_b1_0 = 1 / (1 + Math.exp(-t_64));
+    }
+  }
+  {
+    let acc_61 = 0;
+    acc_61 += grad_b0_3 * p_m2_at0_123;
+    acc_61 += grad_b0_4 * p_m2_at1_124;
+    acc_61 += grad_b0_5 * p_m2_at2_125;
+    {
+      const v_62 = acc_61;
+      const t_63 = p_b2_at0_126;
+      const t_64 = v_62 + t_63;
+      grad_b1_1 = 1 / (1 + Math.exp(-t_64));
+    }
+  }
+  {
+    let acc_61 = 0;
+    acc_61 += grad_b0_6 * p_m2_at0_123;
+    acc_61 += grad_b0_7 * p_m2_at1_124;
+    acc_61 += grad_b0_8 * p_m2_at2_125;
+    {
+      const v_62 = acc_61;
+      const t_63 = p_b2_at0_126;
+      const t_64 = v_62 + t_63;
+      grad_b1_2 = 1 / (1 + Math.exp(-t_64));
+    }
+  }
+  {
+    let acc_61 = 0;
+    acc_61 += grad_b0_9 * p_m2_at0_123;
+    acc_61 += grad_b0_10 * p_m2_at1_124;
+    acc_61 += grad_b0_11 * p_m2_at2_125;
+    {
+      const v_62 = acc_61;
+      const t_63 = p_b2_at0_126;
+      const t_64 = v_62 + t_63;
+      grad_b1_3 = 1 / (1 + Math.exp(-t_64));
+    }
+  }
+  {
+    // sub [4, 1]  (model.grad:12: loss  = sum((y - y_out)^2))
+    const t_66 = in_y[0];
+    const t_67 = grad_b1_0;
+    grad_b2_0 = t_66 - t_67;
+  }
+  {
+    const t_66 = in_y[1];
+    const t_67 = grad_b1_1;
+    grad_b2_1 = t_66 - t_67;
+  }
+  {
+    const t_66 = in_y[2];
+    const t_67 = grad_b1_2;
+    grad_b2_2 = t_66 - t_67;
+  }
+  {
+    const t_66 = in_y[3];
+    const t_67 = grad_b1_3;
+    grad_b2_3 = t_66 - t_67;
+  }
+  // loss []  (model.grad:12: loss  = sum((y - y_out)^2))
+  let s_loss_68 = 0;
+  {
+    let acc_71 = 0;
+    {
+      const t_72 = grad_b2_0;
+      acc_71 = acc_71 + t_72 * t_72;
+    }
+    {
+      const t_72 = grad_b2_1;
+      acc_71 = acc_71 + t_72 * t_72;
+    }
+    {
+      const t_72 = grad_b2_2;
+      acc_71 = acc_71 + t_72 * t_72;
+    }
+    {
+      const t_72 = grad_b2_3;
+      acc_71 = acc_71 + t_72 * t_72;
+    }
+    s_loss_68 = acc_71;
+  }
+  {
+    // neg [4, 1]  (model.grad:11: y_out = sigmoid(h1 @ m2 + b2))
+    const t_74 = grad_b2_0;
+    const t_75 = 2 * t_74;
+    const t_76 = grad_b1_0;
+    const t_77 = grad_b1_0;
+    const t_78 = 1 - t_77;
+    const t_79 = t_76 * t_78;
+    const t_80 = t_75 * t_79;
+    grad_b3_0 = -t_80;
+  }
+  {
+    const t_74 = grad_b2_1;
+    const t_75 = 2 * t_74;
+    const t_76 = grad_b1_1;
+    const t_77 = grad_b1_1;
+    const t_78 = 1 - t_77;
+    const t_79 = t_76 * t_78;
+    const t_80 = t_75 * t_79;
+    grad_b3_1 = -t_80;
+  }
+  {
+    const t_74 = grad_b2_2;
+    const t_75 = 2 * t_74;
+    const t_76 = grad_b1_2;
+    const t_77 = grad_b1_2;
+    const t_78 = 1 - t_77;
+    const t_79 = t_76 * t_78;
+    const t_80 = t_75 * t_79;
+    grad_b3_2 = -t_80;
+  }
+  {
+    const t_74 = grad_b2_3;
+    const t_75 = 2 * t_74;
+    const t_76 = grad_b1_3;
+    const t_77 = grad_b1_3;
+    const t_78 = 1 - t_77;
+    const t_79 = t_76 * t_78;
+    const t_80 = t_75 * t_79;
+    grad_b3_3 = -t_80;
+  }
+  // sum [1]  (model.grad:11: y_out = sigmoid(h1 @ m2 + b2))
+  grad_b4[0] = 0;
+  {
+    const v_84 = grad_b3_0;
+    grad_b4[0] = grad_b4[0] + v_84;
+  }
+  {
+    const v_84 = grad_b3_1;
+    grad_b4[0] = grad_b4[0] + v_84;
+  }
+  {
+    const v_84 = grad_b3_2;
+    grad_b4[0] = grad_b4[0] + v_84;
+  }
+  {
+    const v_84 = grad_b3_3;
+    grad_b4[0] = grad_b4[0] + v_84;
+  }
+  {
+    // matmul [3, 1]  (model.grad:11: y_out = sigmoid(h1 @ m2 + b2))
+    let acc_88 = 0;
+    acc_88 += grad_b0_0 * grad_b3_0;
+    acc_88 += grad_b0_3 * grad_b3_1;
+    acc_88 += grad_b0_6 * grad_b3_2;
+    acc_88 += grad_b0_9 * grad_b3_3;
+    grad_b5[0] = acc_88;
+  }
+  {
+    let acc_88 = 0;
+    acc_88 += grad_b0_1 * grad_b3_0;
+    acc_88 += grad_b0_4 * grad_b3_1;
+    acc_88 += grad_b0_7 * grad_b3_2;
+    acc_88 += grad_b0_10 * grad_b3_3;
+    grad_b5[1] = acc_88;
+  }
+  {
+    let acc_88 = 0;
+    acc_88 += grad_b0_2 * grad_b3_0;
+    acc_88 += grad_b0_5 * grad_b3_1;
+    acc_88 += grad_b0_8 * grad_b3_2;
+    acc_88 += grad_b0_11 * grad_b3_3;
+    grad_b5[2] = acc_88;
+  }
+  {
+    // mul [4, 3]  (model.grad:10: h1    = sigmoid(x @ m1 + b1))
+    let acc_92 = 0;
+    acc_92 += grad_b3_0 * p_m2_at0_123;
+    {
+      const v_93 = acc_92;
+      const t_94 = grad_b0_0;
+      const t_95 = grad_b0_0;
+      const t_96 = 1 - t_95;
+      const t_97 = t_94 * t_96;
+      grad_b6_0 = v_93 * t_97;
+    }
+  }
+  {
+    let acc_92 = 0;
+    acc_92 += grad_b3_0 * p_m2_at1_124;
+    {
+      const v_93 = acc_92;
+      const t_94 = grad_b0_1;
+      const t_95 = grad_b0_1;
+      const t_96 = 1 - t_95;
+      const t_97 = t_94 * t_96;
+      grad_b6_1 = v_93 * t_97;
+    }
+  }
+  {
+    let acc_92 = 0;
+    acc_92 += grad_b3_0 * p_m2_at2_125;
+    {
+      const v_93 = acc_92;
+      const t_94 = grad_b0_2;
+      const t_95 = grad_b0_2;
+      const t_96 = 1 - t_95;
+      const t_97 = t_94 * t_96;
+      grad_b6_2 = v_93 * t_97;
+    }
+  }
+  {
+    let acc_92 = 0;
+    acc_92 += grad_b3_1 * p_m2_at0_123;
+    {
+      const v_93 = acc_92;
+      const t_94 = grad_b0_3;
+      const t_95 = grad_b0_3;
+      const t_96 = 1 - t_95;
+      const t_97 = t_94 * t_96;
+      grad_b6_3 = v_93 * t_97;
+    }
+  }
+  {
+    let acc_92 = 0;
+    acc_92 += grad_b3_1 * p_m2_at1_124;
+    {
+      const v_93 = acc_92;
+      const t_94 = grad_b0_4;
+      const t_95 = grad_b0_4;
+      const t_96 = 1 - t_95;
+      const t_97 = t_94 * t_96;
+      grad_b6_4 = v_93 * t_97;
+    }
+  }
+  {
+    let acc_92 = 0;
+    acc_92 += grad_b3_1 * p_m2_at2_125;
+    {
+      const v_93 = acc_92;
+      const t_94 = grad_b0_5;
+      const t_95 = grad_b0_5;
+      const t_96 = 1 - t_95;
+      const t_97 = t_94 * t_96;
+      grad_b6_5 = v_93 * t_97;
+    }
+  }
+  {
+    let acc_92 = 0;
+    acc_92 += grad_b3_2 * p_m2_at0_123;
+    {
+      const v_93 = acc_92;
+      const t_94 = grad_b0_6;
+      const t_95 = grad_b0_6;
+      const t_96 = 1 - t_95;
+      const t_97 = t_94 * t_96;
+      grad_b6_6 = v_93 * t_97;
+    }
+  }
+  {
+    let acc_92 = 0;
+    acc_92 += grad_b3_2 * p_m2_at1_124;
+    {
+      const v_93 = acc_92;
+      const t_94 = grad_b0_7;
+      const t_95 = grad_b0_7;
+      const t_96 = 1 - t_95;
+      const t_97 = t_94 * t_96;
+      grad_b6_7 = v_93 * t_97;
+    }
+  }
+  {
+    let acc_92 = 0;
+    acc_92 += grad_b3_2 * p_m2_at2_125;
+    {
+      const v_93 = acc_92;
+      const t_94 = grad_b0_8;
+      const t_95 = grad_b0_8;
+      const t_96 = 1 - t_95;
+      const t_97 = t_94 * t_96;
+      grad_b6_8 = v_93 * t_97;
+    }
+  }
+  {
+    let acc_92 = 0;
+    acc_92 += grad_b3_3 * p_m2_at0_123;
+    {
+      const v_93 = acc_92;
+      const t_94 = grad_b0_9;
+      const t_95 = grad_b0_9;
+      const t_96 = 1 - t_95;
+      const t_97 = t_94 * t_96;
+      grad_b6_9 = v_93 * t_97;
+    }
+  }
+  {
+    let acc_92 = 0;
+    acc_92 += grad_b3_3 * p_m2_at1_124;
+    {
+      const v_93 = acc_92;
+      const t_94 = grad_b0_10;
+      const t_95 = grad_b0_10;
+      const t_96 = 1 - t_95;
+      const t_97 = t_94 * t_96;
+      grad_b6_10 = v_93 * t_97;
+    }
+  }
+  {
+    let acc_92 = 0;
+    acc_92 += grad_b3_3 * p_m2_at2_125;
+    {
+      const v_93 = acc_92;
+      const t_94 = grad_b0_11;
+      const t_95 = grad_b0_11;
+      const t_96 = 1 - t_95;
+      const t_97 = t_94 * t_96;
+      grad_b6_11 = v_93 * t_97;
+    }
+  }
+  // sum [3]  (model.grad:10: h1    = sigmoid(x @ m1 + b1))
+  grad_b7[0] = 0;
+  grad_b7[1] = 0;
+  grad_b7[2] = 0;
+  {
+    const v_101 = grad_b6_0;
+    grad_b7[0] = grad_b7[0] + v_101;
+  }
+  {
+    const v_101 = grad_b6_1;
+    grad_b7[1] = grad_b7[1] + v_101;
+  }
+  {
+    const v_101 = grad_b6_2;
+    grad_b7[2] = grad_b7[2] + v_101;
+  }
+  {
+    const v_101 = grad_b6_3;
+    grad_b7[0] = grad_b7[0] + v_101;
+  }
+  {
+    const v_101 = grad_b6_4;
+    grad_b7[1] = grad_b7[1] + v_101;
+  }
+  {
+    const v_101 = grad_b6_5;
+    grad_b7[2] = grad_b7[2] + v_101;
+  }
+  {
+    const v_101 = grad_b6_6;
+    grad_b7[0] = grad_b7[0] + v_101;
+  }
+  {
+    const v_101 = grad_b6_7;
+    grad_b7[1] = grad_b7[1] + v_101;
+  }
+  {
+    const v_101 = grad_b6_8;
+    grad_b7[2] = grad_b7[2] + v_101;
+  }
+  {
+    const v_101 = grad_b6_9;
+    grad_b7[0] = grad_b7[0] + v_101;
+  }
+  {
+    const v_101 = grad_b6_10;
+    grad_b7[1] = grad_b7[1] + v_101;
+  }
+  {
+    const v_101 = grad_b6_11;
+    grad_b7[2] = grad_b7[2] + v_101;
+  }
+  {
+    // matmul [2, 3]  (model.grad:10: h1    = sigmoid(x @ m1 + b1))
+    let acc_105 = 0;
+    acc_105 += in_x_at0_106 * grad_b6_0;
+    acc_105 += in_x_at2_108 * grad_b6_3;
+    acc_105 += in_x_at4_110 * grad_b6_6;
+    acc_105 += in_x_at6_112 * grad_b6_9;
+    grad_b8[0] = acc_105;
+  }
+  {
+    let acc_105 = 0;
+    acc_105 += in_x_at0_106 * grad_b6_1;
+    acc_105 += in_x_at2_108 * grad_b6_4;
+    acc_105 += in_x_at4_110 * grad_b6_7;
+    acc_105 += in_x_at6_112 * grad_b6_10;
+    grad_b8[1] = acc_105;
+  }
+  {
+    let acc_105 = 0;
+    acc_105 += in_x_at0_106 * grad_b6_2;
+    acc_105 += in_x_at2_108 * grad_b6_5;
+    acc_105 += in_x_at4_110 * grad_b6_8;
+    acc_105 += in_x_at6_112 * grad_b6_11;
+    grad_b8[2] = acc_105;
+  }
+  {
+    let acc_105 = 0;
+    acc_105 += in_x_at1_107 * grad_b6_0;
+    acc_105 += in_x_at3_109 * grad_b6_3;
+    acc_105 += in_x_at5_111 * grad_b6_6;
+    acc_105 += in_x_at7_113 * grad_b6_9;
+    grad_b8[3] = acc_105;
+  }
+  {
+    let acc_105 = 0;
+    acc_105 += in_x_at1_107 * grad_b6_1;
+    acc_105 += in_x_at3_109 * grad_b6_4;
+    acc_105 += in_x_at5_111 * grad_b6_7;
+    acc_105 += in_x_at7_113 * grad_b6_10;
+    grad_b8[4] = acc_105;
+  }
+  {
+    let acc_105 = 0;
+    acc_105 += in_x_at1_107 * grad_b6_2;
+    acc_105 += in_x_at3_109 * grad_b6_5;
+    acc_105 += in_x_at5_111 * grad_b6_8;
+    acc_105 += in_x_at7_113 * grad_b6_11;
+    grad_b8[5] = acc_105;
+  }
+  grad_scratch[0] = s_loss_68;
+}
 function valueAndGrad(values) {
   if (typeof values !== "object" || values === null) {
     badValues(values, "valueAndGrad: the values must be an object mapping input names to Float32Arrays, but is ");
@@ -1450,459 +1450,460 @@ function valueAndGrad(values) {
 }
 const step_scratch = new Float64Array(5);
 function run_step(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
+  const in_x_at0_186 = in_x[0], in_x_at1_187 = in_x[1], in_x_at2_188 = in_x[2], in_x_at3_189 = in_x[3], in_x_at4_190 = in_x[4], in_x_at5_191 = in_x[5], in_x_at6_192 = in_x[6], in_x_at7_193 = in_x[7], p_m1_at0_194 = p_m1[0], p_m1_at1_195 = p_m1[1], p_m1_at2_196 = p_m1[2], p_m1_at3_197 = p_m1[3], p_m1_at4_198 = p_m1[4], p_m1_at5_199 = p_m1[5], p_b1_at0_200 = p_b1[0], p_b1_at1_201 = p_b1[1], p_b1_at2_202 = p_b1[2], p_m2_at0_203 = p_m2[0], p_m2_at1_204 = p_m2[1], p_m2_at2_205 = p_m2[2], p_b2_at0_206 = p_b2[0];
   let step_b0_0 = 0, step_b0_1 = 0, step_b0_2 = 0, step_b0_3 = 0, step_b0_4 = 0, step_b0_5 = 0, step_b0_6 = 0, step_b0_7 = 0, step_b0_8 = 0, step_b0_9 = 0, step_b0_10 = 0, step_b0_11 = 0, step_b1_0 = 0, step_b1_1 = 0, step_b1_2 = 0, step_b1_3 = 0, step_b2_0 = 0, step_b2_1 = 0, step_b2_2 = 0, step_b2_3 = 0, step_b3_0 = 0, step_b3_1 = 0, step_b3_2 = 0, step_b3_3 = 0, step_b4_0 = 0, step_b5_0 = 0, step_b5_1 = 0, step_b5_2 = 0, step_b6_0 = 0, step_b6_1 = 0, step_b6_2 = 0, step_b6_3 = 0, step_b6_4 = 0, step_b6_5 = 0, step_b6_6 = 0, step_b6_7 = 0, step_b6_8 = 0, step_b6_9 = 0, step_b6_10 = 0, step_b6_11 = 0, step_b7_0 = 0, step_b7_1 = 0, step_b7_2 = 0, step_b8_0 = 0, step_b8_1 = 0, step_b8_2 = 0, step_b8_3 = 0, step_b8_4 = 0, step_b8_5 = 0;
   {
     // h1 [4, 3]  (model.grad:10: h1    = sigmoid(x @ m1 + b1))
-    let acc_88 = 0;
-    acc_88 += in_x[0] * p_m1[0];
-    acc_88 += in_x[1] * p_m1[3];
+    let acc_130 = 0;
+    acc_130 += in_x_at0_186 * p_m1_at0_194;
+    acc_130 += in_x_at1_187 * p_m1_at3_197;
     {
-      const v_89 = acc_88;
-      const t_90 = p_b1[0];
-      const t_91 = v_89 + t_90;
-      step_b0_0 = 1 / (1 + Math.exp(-t_91));
+      const v_131 = acc_130;
+      const t_132 = p_b1_at0_200;
+      const t_133 = v_131 + t_132;
+      step_b0_0 = 1 / (1 + Math.exp(-t_133));
     }
   }
   {
-    let acc_88 = 0;
-    acc_88 += in_x[0] * p_m1[1];
-    acc_88 += in_x[1] * p_m1[4];
+    let acc_130 = 0;
+    acc_130 += in_x_at0_186 * p_m1_at1_195;
+    acc_130 += in_x_at1_187 * p_m1_at4_198;
     {
-      const v_89 = acc_88;
-      const t_90 = p_b1[1];
-      const t_91 = v_89 + t_90;
-      step_b0_1 = 1 / (1 + Math.exp(-t_91));
+      const v_131 = acc_130;
+      const t_132 = p_b1_at1_201;
+      const t_133 = v_131 + t_132;
+      step_b0_1 = 1 / (1 + Math.exp(-t_133));
     }
   }
   {
-    let acc_88 = 0;
-    acc_88 += in_x[0] * p_m1[2];
-    acc_88 += in_x[1] * p_m1[5];
+    let acc_130 = 0;
+    acc_130 += in_x_at0_186 * p_m1_at2_196;
+    acc_130 += in_x_at1_187 * p_m1_at5_199;
     {
-      const v_89 = acc_88;
-      const t_90 = p_b1[2];
-      const t_91 = v_89 + t_90;
-      step_b0_2 = 1 / (1 + Math.exp(-t_91));
+      const v_131 = acc_130;
+      const t_132 = p_b1_at2_202;
+      const t_133 = v_131 + t_132;
+      step_b0_2 = 1 / (1 + Math.exp(-t_133));
     }
   }
   {
-    let acc_88 = 0;
-    acc_88 += in_x[2] * p_m1[0];
-    acc_88 += in_x[3] * p_m1[3];
+    let acc_130 = 0;
+    acc_130 += in_x_at2_188 * p_m1_at0_194;
+    acc_130 += in_x_at3_189 * p_m1_at3_197;
     {
-      const v_89 = acc_88;
-      const t_90 = p_b1[0];
-      const t_91 = v_89 + t_90;
-      step_b0_3 = 1 / (1 + Math.exp(-t_91));
+      const v_131 = acc_130;
+      const t_132 = p_b1_at0_200;
+      const t_133 = v_131 + t_132;
+      step_b0_3 = 1 / (1 + Math.exp(-t_133));
     }
   }
   {
-    let acc_88 = 0;
-    acc_88 += in_x[2] * p_m1[1];
-    acc_88 += in_x[3] * p_m1[4];
+    let acc_130 = 0;
+    acc_130 += in_x_at2_188 * p_m1_at1_195;
+    acc_130 += in_x_at3_189 * p_m1_at4_198;
     {
-      const v_89 = acc_88;
-      const t_90 = p_b1[1];
-      const t_91 = v_89 + t_90;
-      step_b0_4 = 1 / (1 + Math.exp(-t_91));
+      const v_131 = acc_130;
+      const t_132 = p_b1_at1_201;
+      const t_133 = v_131 + t_132;
+      step_b0_4 = 1 / (1 + Math.exp(-t_133));
     }
   }
   {
-    let acc_88 = 0;
-    acc_88 += in_x[2] * p_m1[2];
-    acc_88 += in_x[3] * p_m1[5];
+    let acc_130 = 0;
+    acc_130 += in_x_at2_188 * p_m1_at2_196;
+    acc_130 += in_x_at3_189 * p_m1_at5_199;
     {
-      const v_89 = acc_88;
-      const t_90 = p_b1[2];
-      const t_91 = v_89 + t_90;
-      step_b0_5 = 1 / (1 + Math.exp(-t_91));
+      const v_131 = acc_130;
+      const t_132 = p_b1_at2_202;
+      const t_133 = v_131 + t_132;
+      step_b0_5 = 1 / (1 + Math.exp(-t_133));
     }
   }
   {
-    let acc_88 = 0;
-    acc_88 += in_x[4] * p_m1[0];
-    acc_88 += in_x[5] * p_m1[3];
+    let acc_130 = 0;
+    acc_130 += in_x_at4_190 * p_m1_at0_194;
+    acc_130 += in_x_at5_191 * p_m1_at3_197;
     {
-      const v_89 = acc_88;
-      const t_90 = p_b1[0];
-      const t_91 = v_89 + t_90;
-      step_b0_6 = 1 / (1 + Math.exp(-t_91));
+      const v_131 = acc_130;
+      const t_132 = p_b1_at0_200;
+      const t_133 = v_131 + t_132;
+      step_b0_6 = 1 / (1 + Math.exp(-t_133));
     }
   }
   {
-    let acc_88 = 0;
-    acc_88 += in_x[4] * p_m1[1];
-    acc_88 += in_x[5] * p_m1[4];
+    let acc_130 = 0;
+    acc_130 += in_x_at4_190 * p_m1_at1_195;
+    acc_130 += in_x_at5_191 * p_m1_at4_198;
     {
-      const v_89 = acc_88;
-      const t_90 = p_b1[1];
-      const t_91 = v_89 + t_90;
-      step_b0_7 = 1 / (1 + Math.exp(-t_91));
+      const v_131 = acc_130;
+      const t_132 = p_b1_at1_201;
+      const t_133 = v_131 + t_132;
+      step_b0_7 = 1 / (1 + Math.exp(-t_133));
     }
   }
   {
-    let acc_88 = 0;
-    acc_88 += in_x[4] * p_m1[2];
-    acc_88 += in_x[5] * p_m1[5];
+    let acc_130 = 0;
+    acc_130 += in_x_at4_190 * p_m1_at2_196;
+    acc_130 += in_x_at5_191 * p_m1_at5_199;
     {
-      const v_89 = acc_88;
-      const t_90 = p_b1[2];
-      const t_91 = v_89 + t_90;
-      step_b0_8 = 1 / (1 + Math.exp(-t_91));
+      const v_131 = acc_130;
+      const t_132 = p_b1_at2_202;
+      const t_133 = v_131 + t_132;
+      step_b0_8 = 1 / (1 + Math.exp(-t_133));
     }
   }
   {
-    let acc_88 = 0;
-    acc_88 += in_x[6] * p_m1[0];
-    acc_88 += in_x[7] * p_m1[3];
+    let acc_130 = 0;
+    acc_130 += in_x_at6_192 * p_m1_at0_194;
+    acc_130 += in_x_at7_193 * p_m1_at3_197;
     {
-      const v_89 = acc_88;
-      const t_90 = p_b1[0];
-      const t_91 = v_89 + t_90;
-      step_b0_9 = 1 / (1 + Math.exp(-t_91));
+      const v_131 = acc_130;
+      const t_132 = p_b1_at0_200;
+      const t_133 = v_131 + t_132;
+      step_b0_9 = 1 / (1 + Math.exp(-t_133));
     }
   }
   {
-    let acc_88 = 0;
-    acc_88 += in_x[6] * p_m1[1];
-    acc_88 += in_x[7] * p_m1[4];
+    let acc_130 = 0;
+    acc_130 += in_x_at6_192 * p_m1_at1_195;
+    acc_130 += in_x_at7_193 * p_m1_at4_198;
     {
-      const v_89 = acc_88;
-      const t_90 = p_b1[1];
-      const t_91 = v_89 + t_90;
-      step_b0_10 = 1 / (1 + Math.exp(-t_91));
+      const v_131 = acc_130;
+      const t_132 = p_b1_at1_201;
+      const t_133 = v_131 + t_132;
+      step_b0_10 = 1 / (1 + Math.exp(-t_133));
     }
   }
   {
-    let acc_88 = 0;
-    acc_88 += in_x[6] * p_m1[2];
-    acc_88 += in_x[7] * p_m1[5];
+    let acc_130 = 0;
+    acc_130 += in_x_at6_192 * p_m1_at2_196;
+    acc_130 += in_x_at7_193 * p_m1_at5_199;
     {
-      const v_89 = acc_88;
-      const t_90 = p_b1[2];
-      const t_91 = v_89 + t_90;
-      step_b0_11 = 1 / (1 + Math.exp(-t_91));
+      const v_131 = acc_130;
+      const t_132 = p_b1_at2_202;
+      const t_133 = v_131 + t_132;
+      step_b0_11 = 1 / (1 + Math.exp(-t_133));
     }
   }
   {
     // y_out [4, 1]  (model.grad:11: y_out = sigmoid(h1 @ m2 + b2))
-    let acc_95 = 0;
-    acc_95 += step_b0_0 * p_m2[0];
-    acc_95 += step_b0_1 * p_m2[1];
-    acc_95 += step_b0_2 * p_m2[2];
+    let acc_137 = 0;
+    acc_137 += step_b0_0 * p_m2_at0_203;
+    acc_137 += step_b0_1 * p_m2_at1_204;
+    acc_137 += step_b0_2 * p_m2_at2_205;
     {
-      const v_96 = acc_95;
-      const t_97 = p_b2[0];
-      const t_98 = v_96 + t_97;
-      step_b1_0 = 1 / (1 + Math.exp(-t_98));
+      const v_138 = acc_137;
+      const t_139 = p_b2_at0_206;
+      const t_140 = v_138 + t_139;
+      step_b1_0 = 1 / (1 + Math.exp(-t_140));
     }
   }
   {
-    let acc_95 = 0;
-    acc_95 += step_b0_3 * p_m2[0];
-    acc_95 += step_b0_4 * p_m2[1];
-    acc_95 += step_b0_5 * p_m2[2];
+    let acc_137 = 0;
+    acc_137 += step_b0_3 * p_m2_at0_203;
+    acc_137 += step_b0_4 * p_m2_at1_204;
+    acc_137 += step_b0_5 * p_m2_at2_205;
     {
-      const v_96 = acc_95;
-      const t_97 = p_b2[0];
-      const t_98 = v_96 + t_97;
-      step_b1_1 = 1 / (1 + Math.exp(-t_98));
+      const v_138 = acc_137;
+      const t_139 = p_b2_at0_206;
+      const t_140 = v_138 + t_139;
+      step_b1_1 = 1 / (1 + Math.exp(-t_140));
     }
   }
   {
-    let acc_95 = 0;
-    acc_95 += step_b0_6 * p_m2[0];
-    acc_95 += step_b0_7 * p_m2[1];
-    acc_95 += step_b0_8 * p_m2[2];
+    let acc_137 = 0;
+    acc_137 += step_b0_6 * p_m2_at0_203;
+    acc_137 += step_b0_7 * p_m2_at1_204;
+    acc_137 += step_b0_8 * p_m2_at2_205;
     {
-      const v_96 = acc_95;
-      const t_97 = p_b2[0];
-      const t_98 = v_96 + t_97;
-      step_b1_2 = 1 / (1 + Math.exp(-t_98));
+      const v_138 = acc_137;
+      const t_139 = p_b2_at0_206;
+      const t_140 = v_138 + t_139;
+      step_b1_2 = 1 / (1 + Math.exp(-t_140));
     }
   }
   {
-    let acc_95 = 0;
-    acc_95 += step_b0_9 * p_m2[0];
-    acc_95 += step_b0_10 * p_m2[1];
-    acc_95 += step_b0_11 * p_m2[2];
+    let acc_137 = 0;
+    acc_137 += step_b0_9 * p_m2_at0_203;
+    acc_137 += step_b0_10 * p_m2_at1_204;
+    acc_137 += step_b0_11 * p_m2_at2_205;
     {
-      const v_96 = acc_95;
-      const t_97 = p_b2[0];
-      const t_98 = v_96 + t_97;
-      step_b1_3 = 1 / (1 + Math.exp(-t_98));
+      const v_138 = acc_137;
+      const t_139 = p_b2_at0_206;
+      const t_140 = v_138 + t_139;
+      step_b1_3 = 1 / (1 + Math.exp(-t_140));
     }
   }
   {
     // sub [4, 1]  (model.grad:12: loss  = sum((y - y_out)^2))
-    const t_100 = in_y[0];
-    const t_101 = step_b1_0;
-    step_b2_0 = t_100 - t_101;
+    const t_142 = in_y[0];
+    const t_143 = step_b1_0;
+    step_b2_0 = t_142 - t_143;
   }
   {
-    const t_100 = in_y[1];
-    const t_101 = step_b1_1;
-    step_b2_1 = t_100 - t_101;
+    const t_142 = in_y[1];
+    const t_143 = step_b1_1;
+    step_b2_1 = t_142 - t_143;
   }
   {
-    const t_100 = in_y[2];
-    const t_101 = step_b1_2;
-    step_b2_2 = t_100 - t_101;
+    const t_142 = in_y[2];
+    const t_143 = step_b1_2;
+    step_b2_2 = t_142 - t_143;
   }
   {
-    const t_100 = in_y[3];
-    const t_101 = step_b1_3;
-    step_b2_3 = t_100 - t_101;
+    const t_142 = in_y[3];
+    const t_143 = step_b1_3;
+    step_b2_3 = t_142 - t_143;
   }
   // loss []  (model.grad:12: loss  = sum((y - y_out)^2))
-  let s_loss_102 = 0;
+  let s_loss_144 = 0;
   {
-    let acc_105 = 0;
+    let acc_147 = 0;
     {
-      const t_106 = step_b2_0;
-      acc_105 = acc_105 + t_106 * t_106;
+      const t_148 = step_b2_0;
+      acc_147 = acc_147 + t_148 * t_148;
     }
     {
-      const t_106 = step_b2_1;
-      acc_105 = acc_105 + t_106 * t_106;
+      const t_148 = step_b2_1;
+      acc_147 = acc_147 + t_148 * t_148;
     }
     {
-      const t_106 = step_b2_2;
-      acc_105 = acc_105 + t_106 * t_106;
+      const t_148 = step_b2_2;
+      acc_147 = acc_147 + t_148 * t_148;
     }
     {
-      const t_106 = step_b2_3;
-      acc_105 = acc_105 + t_106 * t_106;
+      const t_148 = step_b2_3;
+      acc_147 = acc_147 + t_148 * t_148;
     }
-    s_loss_102 = acc_105;
+    s_loss_144 = acc_147;
   }
   {
     // neg [4, 1]  (model.grad:11: y_out = sigmoid(h1 @ m2 + b2))
-    const t_108 = step_b2_0;
-    const t_109 = 2 * t_108;
-    const t_110 = step_b1_0;
-    const t_111 = step_b1_0;
-    const t_112 = 1 - t_111;
-    const t_113 = t_110 * t_112;
-    const t_114 = t_109 * t_113;
-    step_b3_0 = -t_114;
+    const t_150 = step_b2_0;
+    const t_151 = 2 * t_150;
+    const t_152 = step_b1_0;
+    const t_153 = step_b1_0;
+    const t_154 = 1 - t_153;
+    const t_155 = t_152 * t_154;
+    const t_156 = t_151 * t_155;
+    step_b3_0 = -t_156;
   }
   {
-    const t_108 = step_b2_1;
-    const t_109 = 2 * t_108;
-    const t_110 = step_b1_1;
-    const t_111 = step_b1_1;
-    const t_112 = 1 - t_111;
-    const t_113 = t_110 * t_112;
-    const t_114 = t_109 * t_113;
-    step_b3_1 = -t_114;
+    const t_150 = step_b2_1;
+    const t_151 = 2 * t_150;
+    const t_152 = step_b1_1;
+    const t_153 = step_b1_1;
+    const t_154 = 1 - t_153;
+    const t_155 = t_152 * t_154;
+    const t_156 = t_151 * t_155;
+    step_b3_1 = -t_156;
   }
   {
-    const t_108 = step_b2_2;
-    const t_109 = 2 * t_108;
-    const t_110 = step_b1_2;
-    const t_111 = step_b1_2;
-    const t_112 = 1 - t_111;
-    const t_113 = t_110 * t_112;
-    const t_114 = t_109 * t_113;
-    step_b3_2 = -t_114;
+    const t_150 = step_b2_2;
+    const t_151 = 2 * t_150;
+    const t_152 = step_b1_2;
+    const t_153 = step_b1_2;
+    const t_154 = 1 - t_153;
+    const t_155 = t_152 * t_154;
+    const t_156 = t_151 * t_155;
+    step_b3_2 = -t_156;
   }
   {
-    const t_108 = step_b2_3;
-    const t_109 = 2 * t_108;
-    const t_110 = step_b1_3;
-    const t_111 = step_b1_3;
-    const t_112 = 1 - t_111;
-    const t_113 = t_110 * t_112;
-    const t_114 = t_109 * t_113;
-    step_b3_3 = -t_114;
+    const t_150 = step_b2_3;
+    const t_151 = 2 * t_150;
+    const t_152 = step_b1_3;
+    const t_153 = step_b1_3;
+    const t_154 = 1 - t_153;
+    const t_155 = t_152 * t_154;
+    const t_156 = t_151 * t_155;
+    step_b3_3 = -t_156;
   }
   // sum [1]  (model.grad:11: y_out = sigmoid(h1 @ m2 + b2))
   step_b4_0 = 0;
   {
-    const v_118 = step_b3_0;
-    step_b4_0 = step_b4_0 + v_118;
+    const v_160 = step_b3_0;
+    step_b4_0 = step_b4_0 + v_160;
   }
   {
-    const v_118 = step_b3_1;
-    step_b4_0 = step_b4_0 + v_118;
+    const v_160 = step_b3_1;
+    step_b4_0 = step_b4_0 + v_160;
   }
   {
-    const v_118 = step_b3_2;
-    step_b4_0 = step_b4_0 + v_118;
+    const v_160 = step_b3_2;
+    step_b4_0 = step_b4_0 + v_160;
   }
   {
-    const v_118 = step_b3_3;
-    step_b4_0 = step_b4_0 + v_118;
+    const v_160 = step_b3_3;
+    step_b4_0 = step_b4_0 + v_160;
   }
   {
     // matmul [3, 1]  (model.grad:11: y_out = sigmoid(h1 @ m2 + b2))
-    let acc_122 = 0;
-    acc_122 += step_b0_0 * step_b3_0;
-    acc_122 += step_b0_3 * step_b3_1;
-    acc_122 += step_b0_6 * step_b3_2;
-    acc_122 += step_b0_9 * step_b3_3;
-    step_b5_0 = acc_122;
+    let acc_164 = 0;
+    acc_164 += step_b0_0 * step_b3_0;
+    acc_164 += step_b0_3 * step_b3_1;
+    acc_164 += step_b0_6 * step_b3_2;
+    acc_164 += step_b0_9 * step_b3_3;
+    step_b5_0 = acc_164;
   }
   {
-    let acc_122 = 0;
-    acc_122 += step_b0_1 * step_b3_0;
-    acc_122 += step_b0_4 * step_b3_1;
-    acc_122 += step_b0_7 * step_b3_2;
-    acc_122 += step_b0_10 * step_b3_3;
-    step_b5_1 = acc_122;
+    let acc_164 = 0;
+    acc_164 += step_b0_1 * step_b3_0;
+    acc_164 += step_b0_4 * step_b3_1;
+    acc_164 += step_b0_7 * step_b3_2;
+    acc_164 += step_b0_10 * step_b3_3;
+    step_b5_1 = acc_164;
   }
   {
-    let acc_122 = 0;
-    acc_122 += step_b0_2 * step_b3_0;
-    acc_122 += step_b0_5 * step_b3_1;
-    acc_122 += step_b0_8 * step_b3_2;
-    acc_122 += step_b0_11 * step_b3_3;
-    step_b5_2 = acc_122;
+    let acc_164 = 0;
+    acc_164 += step_b0_2 * step_b3_0;
+    acc_164 += step_b0_5 * step_b3_1;
+    acc_164 += step_b0_8 * step_b3_2;
+    acc_164 += step_b0_11 * step_b3_3;
+    step_b5_2 = acc_164;
   }
   {
     // mul [4, 3]  (model.grad:10: h1    = sigmoid(x @ m1 + b1))
-    let acc_126 = 0;
-    acc_126 += step_b3_0 * p_m2[0];
+    let acc_168 = 0;
+    acc_168 += step_b3_0 * p_m2_at0_203;
     {
-      const v_127 = acc_126;
-      const t_128 = step_b0_0;
-      const t_129 = step_b0_0;
-      const t_130 = 1 - t_129;
-      const t_131 = t_128 * t_130;
-      step_b6_0 = v_127 * t_131;
+      const v_169 = acc_168;
+      const t_170 = step_b0_0;
+      const t_171 = step_b0_0;
+      const t_172 = 1 - t_171;
+      const t_173 = t_170 * t_172;
+      step_b6_0 = v_169 * t_173;
     }
   }
   {
-    let acc_126 = 0;
-    acc_126 += step_b3_0 * p_m2[1];
+    let acc_168 = 0;
+    acc_168 += step_b3_0 * p_m2_at1_204;
     {
-      const v_127 = acc_126;
-      const t_128 = step_b0_1;
-      const t_129 = step_b0_1;
-      const t_130 = 1 - t_129;
-      const t_131 = t_128 * t_130;
-      step_b6_1 = v_127 * t_131;
+      const v_169 = acc_168;
+      const t_170 = step_b0_1;
+      const t_171 = step_b0_1;
+      const t_172 = 1 - t_171;
+      const t_173 = t_170 * t_172;
+      step_b6_1 = v_169 * t_173;
     }
   }
   {
-    let acc_126 = 0;
-    acc_126 += step_b3_0 * p_m2[2];
+    let acc_168 = 0;
+    acc_168 += step_b3_0 * p_m2_at2_205;
     {
-      const v_127 = acc_126;
-      const t_128 = step_b0_2;
-      const t_129 = step_b0_2;
-      const t_130 = 1 - t_129;
-      const t_131 = t_128 * t_130;
-      step_b6_2 = v_127 * t_131;
+      const v_169 = acc_168;
+      const t_170 = step_b0_2;
+      const t_171 = step_b0_2;
+      const t_172 = 1 - t_171;
+      const t_173 = t_170 * t_172;
+      step_b6_2 = v_169 * t_173;
     }
   }
   {
-    let acc_126 = 0;
-    acc_126 += step_b3_1 * p_m2[0];
+    let acc_168 = 0;
+    acc_168 += step_b3_1 * p_m2_at0_203;
     {
-      const v_127 = acc_126;
-      const t_128 = step_b0_3;
-      const t_129 = step_b0_3;
-      const t_130 = 1 - t_129;
-      const t_131 = t_128 * t_130;
-      step_b6_3 = v_127 * t_131;
+      const v_169 = acc_168;
+      const t_170 = step_b0_3;
+      const t_171 = step_b0_3;
+      const t_172 = 1 - t_171;
+      const t_173 = t_170 * t_172;
+      step_b6_3 = v_169 * t_173;
     }
   }
   {
-    let acc_126 = 0;
-    acc_126 += step_b3_1 * p_m2[1];
+    let acc_168 = 0;
+    acc_168 += step_b3_1 * p_m2_at1_204;
     {
-      const v_127 = acc_126;
-      const t_128 = step_b0_4;
-      const t_129 = step_b0_4;
-      const t_130 = 1 - t_129;
-      const t_131 = t_128 * t_130;
-      step_b6_4 = v_127 * t_131;
+      const v_169 = acc_168;
+      const t_170 = step_b0_4;
+      const t_171 = step_b0_4;
+      const t_172 = 1 - t_171;
+      const t_173 = t_170 * t_172;
+      step_b6_4 = v_169 * t_173;
     }
   }
   {
-    let acc_126 = 0;
-    acc_126 += step_b3_1 * p_m2[2];
+    let acc_168 = 0;
+    acc_168 += step_b3_1 * p_m2_at2_205;
     {
-      const v_127 = acc_126;
-      const t_128 = step_b0_5;
-      const t_129 = step_b0_5;
-      const t_130 = 1 - t_129;
-      const t_131 = t_128 * t_130;
-      step_b6_5 = v_127 * t_131;
+      const v_169 = acc_168;
+      const t_170 = step_b0_5;
+      const t_171 = step_b0_5;
+      const t_172 = 1 - t_171;
+      const t_173 = t_170 * t_172;
+      step_b6_5 = v_169 * t_173;
     }
   }
   {
-    let acc_126 = 0;
-    acc_126 += step_b3_2 * p_m2[0];
+    let acc_168 = 0;
+    acc_168 += step_b3_2 * p_m2_at0_203;
     {
-      const v_127 = acc_126;
-      const t_128 = step_b0_6;
-      const t_129 = step_b0_6;
-      const t_130 = 1 - t_129;
-      const t_131 = t_128 * t_130;
-      step_b6_6 = v_127 * t_131;
+      const v_169 = acc_168;
+      const t_170 = step_b0_6;
+      const t_171 = step_b0_6;
+      const t_172 = 1 - t_171;
+      const t_173 = t_170 * t_172;
+      step_b6_6 = v_169 * t_173;
     }
   }
   {
-    let acc_126 = 0;
-    acc_126 += step_b3_2 * p_m2[1];
+    let acc_168 = 0;
+    acc_168 += step_b3_2 * p_m2_at1_204;
     {
-      const v_127 = acc_126;
-      const t_128 = step_b0_7;
-      const t_129 = step_b0_7;
-      const t_130 = 1 - t_129;
-      const t_131 = t_128 * t_130;
-      step_b6_7 = v_127 * t_131;
+      const v_169 = acc_168;
+      const t_170 = step_b0_7;
+      const t_171 = step_b0_7;
+      const t_172 = 1 - t_171;
+      const t_173 = t_170 * t_172;
+      step_b6_7 = v_169 * t_173;
     }
   }
   {
-    let acc_126 = 0;
-    acc_126 += step_b3_2 * p_m2[2];
+    let acc_168 = 0;
+    acc_168 += step_b3_2 * p_m2_at2_205;
     {
-      const v_127 = acc_126;
-      const t_128 = step_b0_8;
-      const t_129 = step_b0_8;
-      const t_130 = 1 - t_129;
-      const t_131 = t_128 * t_130;
-      step_b6_8 = v_127 * t_131;
+      const v_169 = acc_168;
+      const t_170 = step_b0_8;
+      const t_171 = step_b0_8;
+      const t_172 = 1 - t_171;
+      const t_173 = t_170 * t_172;
+      step_b6_8 = v_169 * t_173;
     }
   }
   {
-    let acc_126 = 0;
-    acc_126 += step_b3_3 * p_m2[0];
+    let acc_168 = 0;
+    acc_168 += step_b3_3 * p_m2_at0_203;
     {
-      const v_127 = acc_126;
-      const t_128 = step_b0_9;
-      const t_129 = step_b0_9;
-      const t_130 = 1 - t_129;
-      const t_131 = t_128 * t_130;
-      step_b6_9 = v_127 * t_131;
+      const v_169 = acc_168;
+      const t_170 = step_b0_9;
+      const t_171 = step_b0_9;
+      const t_172 = 1 - t_171;
+      const t_173 = t_170 * t_172;
+      step_b6_9 = v_169 * t_173;
     }
   }
   {
-    let acc_126 = 0;
-    acc_126 += step_b3_3 * p_m2[1];
+    let acc_168 = 0;
+    acc_168 += step_b3_3 * p_m2_at1_204;
     {
-      const v_127 = acc_126;
-      const t_128 = step_b0_10;
-      const t_129 = step_b0_10;
-      const t_130 = 1 - t_129;
-      const t_131 = t_128 * t_130;
-      step_b6_10 = v_127 * t_131;
+      const v_169 = acc_168;
+      const t_170 = step_b0_10;
+      const t_171 = step_b0_10;
+      const t_172 = 1 - t_171;
+      const t_173 = t_170 * t_172;
+      step_b6_10 = v_169 * t_173;
     }
   }
   {
-    let acc_126 = 0;
-    acc_126 += step_b3_3 * p_m2[2];
+    let acc_168 = 0;
+    acc_168 += step_b3_3 * p_m2_at2_205;
     {
-      const v_127 = acc_126;
-      const t_128 = step_b0_11;
-      const t_129 = step_b0_11;
-      const t_130 = 1 - t_129;
-      const t_131 = t_128 * t_130;
-      step_b6_11 = v_127 * t_131;
+      const v_169 = acc_168;
+      const t_170 = step_b0_11;
+      const t_171 = step_b0_11;
+      const t_172 = 1 - t_171;
+      const t_173 = t_170 * t_172;
+      step_b6_11 = v_169 * t_173;
     }
   }
   // sum [3]  (model.grad:10: h1    = sigmoid(x @ m1 + b1))
@@ -1910,103 +1911,103 @@ function run_step(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
   step_b7_1 = 0;
   step_b7_2 = 0;
   {
-    const v_135 = step_b6_0;
-    step_b7_0 = step_b7_0 + v_135;
+    const v_177 = step_b6_0;
+    step_b7_0 = step_b7_0 + v_177;
   }
   {
-    const v_135 = step_b6_1;
-    step_b7_1 = step_b7_1 + v_135;
+    const v_177 = step_b6_1;
+    step_b7_1 = step_b7_1 + v_177;
   }
   {
-    const v_135 = step_b6_2;
-    step_b7_2 = step_b7_2 + v_135;
+    const v_177 = step_b6_2;
+    step_b7_2 = step_b7_2 + v_177;
   }
   {
-    const v_135 = step_b6_3;
-    step_b7_0 = step_b7_0 + v_135;
+    const v_177 = step_b6_3;
+    step_b7_0 = step_b7_0 + v_177;
   }
   {
-    const v_135 = step_b6_4;
-    step_b7_1 = step_b7_1 + v_135;
+    const v_177 = step_b6_4;
+    step_b7_1 = step_b7_1 + v_177;
   }
   {
-    const v_135 = step_b6_5;
-    step_b7_2 = step_b7_2 + v_135;
+    const v_177 = step_b6_5;
+    step_b7_2 = step_b7_2 + v_177;
   }
   {
-    const v_135 = step_b6_6;
-    step_b7_0 = step_b7_0 + v_135;
+    const v_177 = step_b6_6;
+    step_b7_0 = step_b7_0 + v_177;
   }
   {
-    const v_135 = step_b6_7;
-    step_b7_1 = step_b7_1 + v_135;
+    const v_177 = step_b6_7;
+    step_b7_1 = step_b7_1 + v_177;
   }
   {
-    const v_135 = step_b6_8;
-    step_b7_2 = step_b7_2 + v_135;
+    const v_177 = step_b6_8;
+    step_b7_2 = step_b7_2 + v_177;
   }
   {
-    const v_135 = step_b6_9;
-    step_b7_0 = step_b7_0 + v_135;
+    const v_177 = step_b6_9;
+    step_b7_0 = step_b7_0 + v_177;
   }
   {
-    const v_135 = step_b6_10;
-    step_b7_1 = step_b7_1 + v_135;
+    const v_177 = step_b6_10;
+    step_b7_1 = step_b7_1 + v_177;
   }
   {
-    const v_135 = step_b6_11;
-    step_b7_2 = step_b7_2 + v_135;
+    const v_177 = step_b6_11;
+    step_b7_2 = step_b7_2 + v_177;
   }
   {
     // matmul [2, 3]  (model.grad:10: h1    = sigmoid(x @ m1 + b1))
-    let acc_139 = 0;
-    acc_139 += in_x[0] * step_b6_0;
-    acc_139 += in_x[2] * step_b6_3;
-    acc_139 += in_x[4] * step_b6_6;
-    acc_139 += in_x[6] * step_b6_9;
-    step_b8_0 = acc_139;
+    let acc_181 = 0;
+    acc_181 += in_x_at0_186 * step_b6_0;
+    acc_181 += in_x_at2_188 * step_b6_3;
+    acc_181 += in_x_at4_190 * step_b6_6;
+    acc_181 += in_x_at6_192 * step_b6_9;
+    step_b8_0 = acc_181;
   }
   {
-    let acc_139 = 0;
-    acc_139 += in_x[0] * step_b6_1;
-    acc_139 += in_x[2] * step_b6_4;
-    acc_139 += in_x[4] * step_b6_7;
-    acc_139 += in_x[6] * step_b6_10;
-    step_b8_1 = acc_139;
+    let acc_181 = 0;
+    acc_181 += in_x_at0_186 * step_b6_1;
+    acc_181 += in_x_at2_188 * step_b6_4;
+    acc_181 += in_x_at4_190 * step_b6_7;
+    acc_181 += in_x_at6_192 * step_b6_10;
+    step_b8_1 = acc_181;
   }
   {
-    let acc_139 = 0;
-    acc_139 += in_x[0] * step_b6_2;
-    acc_139 += in_x[2] * step_b6_5;
-    acc_139 += in_x[4] * step_b6_8;
-    acc_139 += in_x[6] * step_b6_11;
-    step_b8_2 = acc_139;
+    let acc_181 = 0;
+    acc_181 += in_x_at0_186 * step_b6_2;
+    acc_181 += in_x_at2_188 * step_b6_5;
+    acc_181 += in_x_at4_190 * step_b6_8;
+    acc_181 += in_x_at6_192 * step_b6_11;
+    step_b8_2 = acc_181;
   }
   {
-    let acc_139 = 0;
-    acc_139 += in_x[1] * step_b6_0;
-    acc_139 += in_x[3] * step_b6_3;
-    acc_139 += in_x[5] * step_b6_6;
-    acc_139 += in_x[7] * step_b6_9;
-    step_b8_3 = acc_139;
+    let acc_181 = 0;
+    acc_181 += in_x_at1_187 * step_b6_0;
+    acc_181 += in_x_at3_189 * step_b6_3;
+    acc_181 += in_x_at5_191 * step_b6_6;
+    acc_181 += in_x_at7_193 * step_b6_9;
+    step_b8_3 = acc_181;
   }
   {
-    let acc_139 = 0;
-    acc_139 += in_x[1] * step_b6_1;
-    acc_139 += in_x[3] * step_b6_4;
-    acc_139 += in_x[5] * step_b6_7;
-    acc_139 += in_x[7] * step_b6_10;
-    step_b8_4 = acc_139;
+    let acc_181 = 0;
+    acc_181 += in_x_at1_187 * step_b6_1;
+    acc_181 += in_x_at3_189 * step_b6_4;
+    acc_181 += in_x_at5_191 * step_b6_7;
+    acc_181 += in_x_at7_193 * step_b6_10;
+    step_b8_4 = acc_181;
   }
   {
-    let acc_139 = 0;
-    acc_139 += in_x[1] * step_b6_2;
-    acc_139 += in_x[3] * step_b6_5;
-    acc_139 += in_x[5] * step_b6_8;
-    acc_139 += in_x[7] * step_b6_11;
-    step_b8_5 = acc_139;
+    let acc_181 = 0;
+    acc_181 += in_x_at1_187 * step_b6_2;
+    acc_181 += in_x_at3_189 * step_b6_5;
+    acc_181 += in_x_at5_191 * step_b6_8;
+    acc_181 += in_x_at7_193 * step_b6_11;
+    step_b8_5 = acc_181;
   }
-  step_scratch[0] = s_loss_102;
+  step_scratch[0] = s_loss_144;
   p_m1[0] -= step_b8_0;
   p_m1[1] -= step_b8_1;
   p_m1[2] -= step_b8_2;
