@@ -124,3 +124,90 @@ export function numericScalars(body: js.Statement[], candidates: ReadonlySet<str
   const rewritten = rewriteLiteralAccesses(body, (object, index) => (numeric.has(object) && index === 0 ? js.id(object) : undefined)) as js.Statement[];
   return { body: rewritten, numeric };
 }
+
+/**
+ * Loads of a loop's element, once per iteration: a fused kernel reads its inputs at the
+ * loop's own index (`a0[i]`) once per use, and V8 reloads (and bounds-checks) each. An
+ * array the function never writes (as `hoistInvariantLoads` judges) read at least twice
+ * at `[i]` in the body of the loop over `i` is read once, at the top of the body. The
+ * free dims (`dims`, module state no kernel writes) are read once, at the top of the
+ * function, when a loop uses them.
+ */
+export function hoistLoopLoads(body: js.Statement[], dims: ReadonlySet<string>, fresh: (base: string) => string): js.Statement[] {
+  const written = new Set<string>();
+  for (const statement of body) for (const w of writtenBy(statement)) written.add(w);
+  const rewrite = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(rewrite);
+    if (!node || typeof node !== "object") return node;
+    const n = node as AnyNode;
+    if (typeof n.type !== "string") return node;
+    const out: AnyNode = { ...n };
+    for (const k of Object.keys(n)) if (k !== "type" && k !== "comments") out[k] = rewrite(n[k]);
+    return out.type === "ForStatement" ? elementLoads(out, written, fresh) : out;
+  };
+  let result = rewrite(body) as js.Statement[];
+  // Dims read in a loop: one local each.
+  const used = new Set<string>();
+  visit(result, (n, _key, _parent, loopDepth) => {
+    if (n.type === "Identifier" && dims.has(n.name as string) && loopDepth > 0 && !written.has(n.name as string)) used.add(n.name as string);
+  });
+  if (used.size === 0) return result;
+  const locals = new Map([...used].sort().map((d) => [d, fresh(`${d}_local`)]));
+  const swap = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(swap);
+    if (!node || typeof node !== "object") return node;
+    const n = node as AnyNode;
+    if (n.type === "Identifier" && locals.has(n.name as string)) return js.id(locals.get(n.name as string)!);
+    const out: AnyNode = { ...n };
+    for (const k of Object.keys(n)) if (k !== "type" && k !== "comments") out[k] = swap(n[k]);
+    return out;
+  };
+  result = swap(result) as js.Statement[];
+  return [js.declareMany("const", [...locals].map(([d, local]) => [local, js.id(d)])), ...result];
+}
+
+/** `loop` with its body's repeated reads of unwritten arrays at the loop index made once. */
+function elementLoads(loop: AnyNode, written: ReadonlySet<string>, fresh: (base: string) => string): AnyNode {
+  const init = loop.init as AnyNode | null;
+  const body = loop.body as AnyNode;
+  if (!init || init.type !== "VariableDeclaration" || body.type !== "BlockStatement") return loop;
+  const decls = init.declarations as AnyNode[];
+  if (decls.length !== 1 || (decls[0]!.id as AnyNode).type !== "Identifier") return loop;
+  const v = (decls[0]!.id as AnyNode).name as string;
+  // The index must be the same value throughout the body.
+  let unsafe = false;
+  const counts = new Map<string, number>();
+  visit(body, (n) => {
+    if (n.type === "AssignmentExpression" || n.type === "UpdateExpression") {
+      const target = (n.left ?? n.argument) as AnyNode;
+      if (target.type === "Identifier" && target.name === v) unsafe = true;
+    }
+    if (n.type === "VariableDeclarator" && (n.id as AnyNode).type === "Identifier" && (n.id as AnyNode).name === v) unsafe = true;
+    const array = elementRead(n, v);
+    if (array && !written.has(array)) counts.set(array, (counts.get(array) ?? 0) + 1);
+  });
+  const arrays = [...counts].filter(([, c]) => c >= 2).map(([a]) => a);
+  if (unsafe || arrays.length === 0) return loop;
+  const names = new Map(arrays.map((a) => [a, fresh(`${a}_${v}`)]));
+  const swap = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(swap);
+    if (!node || typeof node !== "object") return node;
+    const n = node as AnyNode;
+    const array = elementRead(n, v);
+    if (array && names.has(array)) return js.id(names.get(array)!);
+    const out: AnyNode = { ...n };
+    for (const k of Object.keys(n)) if (k !== "type" && k !== "comments") out[k] = swap(n[k]);
+    return out;
+  };
+  const inner = swap(body.body) as js.Statement[];
+  const loads = js.declareMany("const", arrays.map((a) => [names.get(a)!, js.index(a, js.id(v))]));
+  return { ...loop, body: { ...body, body: [loads, ...inner] } };
+}
+
+/** The array of `array[v]`, if `n` is such a read. */
+function elementRead(n: AnyNode, v: string): string | undefined {
+  if (n.type !== "MemberExpression" || n.computed !== true) return undefined;
+  const obj = n.object as AnyNode;
+  const prop = n.property as AnyNode;
+  return obj.type === "Identifier" && prop.type === "Identifier" && prop.name === v ? (obj.name as string) : undefined;
+}

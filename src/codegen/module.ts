@@ -17,7 +17,7 @@ import { clipStatements, optimizers } from "./optimizers";
 import { astSize, functionBudget, splitFunction } from "./budget";
 import { unrollLoops } from "./unroll";
 import { scalarizeBuffers } from "./scalarize";
-import { hoistArgumentLoads, hoistInvariantLoads, numericScalars } from "./hoist";
+import { hoistArgumentLoads, hoistInvariantLoads, hoistLoopLoads, numericScalars } from "./hoist";
 import { errorClassSource, parseStatements, runtimeSource } from "./runtime";
 import { collectIdChecks, idCheckStatement, idFailureName, idReport, idsRuntimeSource, wasmIdCheckStatement, type IdCheck } from "./id-checks";
 import { sparseGradients, sparseSgdUpdate, type SparseGradient } from "./sparse-update";
@@ -498,7 +498,8 @@ class ModuleEmitter {
       // JS: scalar inputs and params passed as numbers where only read, and the inputs'
       // and params' elements read once, at the top (hoist.ts).
       const passed = this.wasm ? { body: scalarized.body, numeric: new Set<string>() } : numericScalars(scalarized.body, this.scalarArguments(argNames));
-      const hoisted = this.wasm ? passed.body : hoistArgumentLoads(passed.body, argNames, (base) => this.names.unique(base));
+      const fresh = (base: string) => this.names.unique(base);
+      const hoisted = this.wasm ? passed.body : hoistLoopLoads(hoistArgumentLoads(passed.body, argNames, fresh), this.dimSet(), fresh);
       // The wasm target translates the one function whatever its size.
       if (astSize(hoisted) <= functionBudget || this.wasm) {
         removed = scalarized.removed;
@@ -660,7 +661,9 @@ class ModuleEmitter {
       const body = simd
         ? [...simd.call, ...(simd.epilogue ? emitter.emitEpilogueInPlace(simd.epilogue.producer, k) : [])]
         : members.length === 1 ? emitter.emitKernel(k) : emitter.emitGroup(members);
-      const decl = js.func(fname, [...outs, ...params], hoistInvariantLoads(unrollLoops(body)));
+      const invariant = hoistInvariantLoads(unrollLoops(body));
+      // (JS: each element a loop reads once per iteration, and the dims once per call)
+      const decl = js.func(fname, [...outs, ...params], this.wasm ? invariant : hoistLoopLoads(invariant, this.dimSet(), (base) => this.names.unique(base)));
       if (this.wasm) this.wasm.addFunction(fname, [...outs, ...params], (decl as { body: js.BlockStatement }).body.body, groupLabel(members));
       else this.kernelDecls.push(decl);
     }
@@ -687,6 +690,11 @@ class ModuleEmitter {
   private kernelArguments(): string[] {
     const { program } = this.model;
     return [...program.inputs.map((i) => this.inputVars.get(i.name)!), ...(this.paramTable ? [] : program.params.map((p) => this.paramVars.get(p.name)!))];
+  }
+
+  /** The free dims' module variables. */
+  private dimSet(): Set<string> {
+    return new Set(this.dimNames.values());
   }
 
   /** The key of forward's (predict's) `i`th returned value in its result record. */
