@@ -107,8 +107,9 @@ export function hoistArgumentLoads(body: js.Statement[], args: readonly string[]
 /**
  * Scalar arguments a run function can take as numbers: each of `candidates` (a scalar
  * input's or param's array) that the body only reads, as `name[0]`. Their reads become
- * the name itself, and the API function passes the value instead of a one-element box
- * (no typed-array store and reload per call).
+ * the name itself, a local the caller declares (module.ts reads it from the box the API
+ * function wrote: the array is then always the same one, not a number's box or the
+ * user's array by turns).
  */
 export function numericScalars(body: js.Statement[], candidates: ReadonlySet<string>): { body: js.Statement[]; numeric: Set<string> } {
   if (candidates.size === 0) return { body, numeric: new Set() };
@@ -210,4 +211,11 @@ function elementRead(n: AnyNode, v: string): string | undefined {
   const obj = n.object as AnyNode;
   const prop = n.property as AnyNode;
   return obj.type === "Identifier" && prop.type === "Identifier" && prop.name === v ? (obj.name as string) : undefined;
+}
+
+/** Whether `name` occurs as an identifier in `node`. */
+export function mentions(node: unknown, name: string): boolean {
+  let found = false;
+  visit(node, (n) => { if (n.type === "Identifier" && n.name === name) found = true; });
+  return found;
 }

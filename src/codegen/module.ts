@@ -17,7 +17,7 @@ import { clipStatements, optimizers } from "./optimizers";
 import { astSize, functionBudget, splitFunction } from "./budget";
 import { unrollLoops } from "./unroll";
 import { scalarizeBuffers } from "./scalarize";
-import { hoistArgumentLoads, hoistInvariantLoads, hoistLoopLoads, numericScalars } from "./hoist";
+import { hoistArgumentLoads, hoistInvariantLoads, hoistLoopLoads, mentions, numericScalars } from "./hoist";
 import { errorClassSource, parseStatements, runtimeSource } from "./runtime";
 import { collectIdChecks, idCheckStatement, idFailureName, idReport, idsRuntimeSource, wasmIdCheckStatement, type IdCheck } from "./id-checks";
 import { sparseGradients, sparseSgdUpdate, type SparseGradient } from "./sparse-update";
@@ -497,9 +497,13 @@ class ModuleEmitter {
       const scalarized = scalarizeBuffers([...body.kernels.flat(), ...body.tail], internal);
       // JS: scalar inputs and params passed as numbers where only read, and the inputs'
       // and params' elements read once, at the top (hoist.ts).
-      const passed = this.wasm ? { body: scalarized.body, numeric: new Set<string>() } : numericScalars(scalarized.body, this.scalarArguments(argNames));
+      const boxOf = this.scalarArguments(argNames);
+      const passed = this.wasm ? { body: scalarized.body, numeric: new Set<string>() } : numericScalars(scalarized.body, new Set(boxOf.keys()));
+      // (each such value read from its box once, at the top)
+      const read = [...passed.numeric].filter((a) => mentions(passed.body, a));
+      const loads = read.length === 0 ? [] : [js.declareMany("const", read.map((a) => [a, js.index(boxOf.get(a)!, js.num(0))]))];
       const fresh = (base: string) => this.names.unique(base);
-      const hoisted = this.wasm ? passed.body : hoistLoopLoads(hoistArgumentLoads(passed.body, argNames, fresh), this.dimSet(), fresh);
+      const hoisted = this.wasm ? passed.body : [...loads, ...hoistLoopLoads(hoistArgumentLoads(passed.body, argNames, fresh), this.dimSet(), fresh)];
       // The wasm target translates the one function whatever its size.
       if (astSize(hoisted) <= functionBudget || this.wasm) {
         removed = scalarized.removed;
@@ -516,7 +520,7 @@ class ModuleEmitter {
     // The run function, declared after the result record it may write.
     const run: js.Statement[] = [];
     if (body && inline) {
-      append(run, this.runFunction(runName, argNames, inline, fn.name));
+      append(run, this.runFunction(runName, argNames.filter((a) => !numeric.has(a)), inline, fn.name));
     } else {
       body = emitBody(scalarsName);
       const statements: js.Statement[] = [];
@@ -609,7 +613,7 @@ class ModuleEmitter {
     // An input `predict` does not read is passed as undefined (its kernels never run).
     const unread = new Set(program.inputs.filter((i) => !needed.includes(i)).map((i) => this.inputVars.get(i.name)!));
     append(api, advanceStatements(this.draws));
-    api.push(js.stmt(js.call(runName, ...argNames.map((a) => (unread.has(a) ? js.id("undefined") : js.id(a))))));
+    api.push(js.stmt(js.call(runName, ...argNames.filter((a) => !numeric.has(a)).map((a) => (unread.has(a) ? js.id("undefined") : js.id(a))))));
     append(api, resultBody);
     if (fn.name === "step") {
       const stepImpl = impl ?? this.names.unique("stepImpl");
@@ -703,12 +707,12 @@ class ModuleEmitter {
     return i < this.model.outputs.length ? program.outputs[i]!.name : (program.objective?.name ?? "objective");
   }
 
-  /** Of the run functions' parameters, the scalar inputs' and params' (their boxes). */
-  private scalarArguments(argNames: readonly string[]): Set<string> {
+  /** Of the run functions' parameters, the scalar inputs' and params', with their boxes. */
+  private scalarArguments(argNames: readonly string[]): Map<string, string> {
     const { program } = this.model;
-    const scalar = [...program.inputs.filter((d) => d.shape.length === 0).map((d) => this.inputVars.get(d.name)!),
-      ...program.params.filter((d) => d.shape.length === 0).map((d) => this.paramVars.get(d.name)!)];
-    return new Set(argNames.filter((a) => scalar.includes(a)));
+    const boxes = new Map([...program.inputs.filter((d) => d.shape.length === 0).map((d) => [this.inputVars.get(d.name)!, this.boxes.get(d.name)!] as const),
+      ...program.params.filter((d) => d.shape.length === 0).map((d) => [this.paramVars.get(d.name)!, this.boxes.get(d.name)!] as const)]);
+    return new Map(argNames.filter((a) => boxes.has(a)).map((a) => [a, boxes.get(a)!]));
   }
 
   /** The params the run functions read from `paramArgs` (table mode), by local name. */
@@ -846,9 +850,10 @@ class ModuleEmitter {
     return checks.filter((c) => c.ids.op.name === "input").map((c) => {
       const name = c.ids.attrs.name as string;
       const v = c.ids.attrs.role === "param" ? this.paramRef(name) : js.id(this.inputVars.get(name)!);
-      // A scalar is boxed in a one-element array by the argument checks, or read as a number.
-      const scalar = v.type === "Identifier" && numeric.has(v.name) ? v : js.index(v, js.num(0));
-      return idCheckStatement(c, c.ids.shape.length === 0 ? scalar : v, dim);
+      // A scalar is boxed in a one-element array by the argument checks (or stored into
+      // its box, which the run function reads).
+      const box = v.type === "Identifier" && numeric.has(v.name) ? js.id(this.boxes.get(name)!) : v;
+      return idCheckStatement(c, c.ids.shape.length === 0 ? js.index(box, js.num(0)) : v, dim);
     });
   }
 
@@ -900,13 +905,12 @@ class ModuleEmitter {
         const raw = this.names.derive("raw", d.name);
         const box = this.boxes.get(d.name)!;
         const isNumber = js.binary("===", js.unary("typeof", js.id(raw)), js.str("number"));
+        this.usedBoxes.add(box);
         if (numeric.has(v)) {
-          // The run function takes the value itself (hoist.ts numericScalars), rounded to
-          // the dtype as a store into the box would round it.
-          const value = this.options.dtype === "f64" ? js.id(raw) : js.call(js.member("Math", "fround"), js.id(raw));
-          boxing.push(js.declare("const", v, js.conditional(isNumber, value, js.index(raw, js.num(0)))));
+          // The run function reads the value from the box (hoist.ts numericScalars), not
+          // an argument: a number passed to a function V8 did not inline is a heap number.
+          boxing.push(js.stmt(js.assign(js.index(box, js.num(0)), js.conditional(isNumber, js.id(raw), js.index(raw, js.num(0))))));
         } else {
-          this.usedBoxes.add(box);
           boxing.push(
             js.ifStmt(isNumber, [js.stmt(js.assign(js.index(box, js.num(0)), js.id(raw)))]),
             js.declare("const", v, js.conditional(isNumber, js.id(box), js.id(raw))),
