@@ -2,6 +2,9 @@
 // read: each rule shows in the kernels a model runs (passes over memory, buffers), and a
 // wrong decision in the values (a view reading a fused input by the wrong index).
 import { describe, expect, it } from "vitest";
+import { buildModel } from "../../src/index";
+import { lowerSource } from "../../src/lower";
+import { planFunction } from "../../src/schedule";
 import { expectValuesAgree, kernelOps, planOf } from "./helpers";
 
 describe("views", () => {
@@ -14,6 +17,12 @@ describe("views", () => {
   it("a reshape that only inserts unit axes re-indexes its input in place (one kernel)", () => {
     const source = "input x: [2, 3]\ny = reshape(exp(x), [2, 1, 3])\noutput y";
     expect(kernelOps(planOf(source).plan)).toEqual(["reshape"]);
+    expectValuesAgree(source);
+  });
+
+  it("a regrouping reshape of a constant reads it where it is made (a constant has no buffer to fill)", () => {
+    const source = "input x: [2, 3]\ny = x * reshape(arange(6), [2, 3])\noutput y";
+    expect(kernelOps(planOf(source).plan)).toEqual(["mul"]);
     expectValuesAgree(source);
   });
 
@@ -91,6 +100,14 @@ describe("gathers", () => {
   });
 });
 
+describe("scalars", () => {
+  it("a scalar computed from a reduction is computed once, not at every element that reads it", () => {
+    const source = "input x: [4]\ns = sum(x)\nt = exp(s)\ny = x * t\noutput y";
+    expect(kernelOps(planOf(source).plan)).toEqual(["sum", "exp", "mul"]);
+    expectValuesAgree(source);
+  });
+});
+
 describe("use counts", () => {
   it("a value read twice by one op counts as one reader: it is fused", () => {
     const source = "input x: [2, 3]\nt = exp(x)\ny = t * t\noutput y";
@@ -118,5 +135,43 @@ describe("fusion depth", () => {
     expect(planOf(sines(49)).plan.kernels).toHaveLength(1);
     expect(planOf(sines(50)).plan.kernels).toHaveLength(2);
     expectValuesAgree(sines(50));
+  });
+
+  it("a constant at the bottom of the chain adds no depth (48 nodes over arange are fused)", () => {
+    const source = sines(48).replace("sin(x)", "sin(arange(3))").replace("output h48", "y = x * h48\noutput y");
+    expect(kernelOps(planOf(source).plan)).toEqual(["mul"]);
+    expectValuesAgree(source);
+  });
+});
+
+describe("prologues", () => {
+  // The filter gradient of a conv under a tiling max-pool computes the pool's gradient
+  // itself only when it is that gradient's one reader and nobody else needs it stored.
+  const cnn = (layers: 1 | 2) => `input x: [2, 1, 8, 8]
+param k1: [2, 1, 3, 3] = glorot_uniform
+param k2: [2, 2, 3, 3] = glorot_uniform
+h = ${layers === 1 ? "x" : "relu(conv2d(x, k1, padding = 1))"}
+p = maxpool2d(${layers === 1 ? "relu(conv2d(h, k1, padding = 1))" : "conv2d(h, k2, padding = 1)"}, size = 2, stride = 2)
+minimize sum(p * p)`;
+  const roots = (source: string) => {
+    const model = buildModel(lowerSource(source, { filename: "plan.grad" }));
+    return [model.objective!, ...model.grads!];
+  };
+  const poolGrads = (nodes: Iterable<{ op: { name: string } }>) => [...nodes].filter((n) => n.op.name === "maxpool2d_grad");
+
+  it("not when the pool gradient is also kept to the end of the function", () => {
+    const returned = roots(cnn(1));
+    const first = planFunction({ returned, gradients: true });
+    const pool = [...first.prologues];
+    expect(poolGrads(pool)).toHaveLength(1);
+    const plan = planFunction({ returned, extra: pool, gradients: true });
+    expect(plan.prologues.size).toBe(0);
+    expect(plan.materialized.has(pool[0]!)).toBe(true);
+  });
+
+  it("not when the conv's input gradient reads the pool gradient too (a second conv layer)", () => {
+    const plan = planFunction({ returned: roots(cnn(2)), gradients: true });
+    expect(plan.prologues.size).toBe(0);
+    expect(poolGrads(plan.materialized)).toHaveLength(1);
   });
 });
