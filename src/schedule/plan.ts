@@ -69,6 +69,7 @@ export interface PlanRoots {
 export function planFunction(roots: PlanRoots): Plan {
   const extra = roots.extra ?? [];
   const all = [...roots.returned, ...extra];
+  // Stryker disable next-line MethodExpression: the objective met again at the end is already visited
   const order = topoSort(roots.gradients ? [...all.slice(0, 1), ...all.slice(1).reverse()] : all);
   const patterns = indexPatterns(order);
   const returned = new Set(roots.returned);
@@ -90,14 +91,17 @@ export function planFunction(roots: PlanRoots): Plan {
   for (const n of order) {
     // Graph inputs and a loop body's args live in arrays the caller provides.
     if (n.op.name === "input" || n.op.name === "scan_arg") { materialized.add(n); continue; }
+    // Stryker disable next-line ConditionalExpression,StringLiteral: the rules below never materialise a source (mustMaterialize)
     if (n.op.kind === "source") continue;
     if (keepAlive.has(n) || n.op.kind === "kernel" || n.shape.length === 0) mustMaterialize(n);
-    const emit = n.op.emit as (KernelEmit & { needsContiguousInput?: (n: Node) => boolean }) | undefined;
-    if (n.op.kind === "kernel" && emit && emit.fusesInputs === false) {
+    // (Every op but the sources has an emit record; only kernels say fusesInputs, only
+    // views needsContiguousInput.)
+    const emit = n.op.emit as KernelEmit & { needsContiguousInput?: (n: Node) => boolean };
+    if (emit.fusesInputs === false) {
       // Read many times per output element: materialise the computed value under views.
       for (const i of n.inputs) materializeBase(i);
     }
-    if (n.op.kind === "view" && emit?.needsContiguousInput?.(n)) mustMaterialize(n.inputs[0]!);
+    if (emit.needsContiguousInput?.(n)) mustMaterialize(n.inputs[0]!);
     // Ids (take, scatter_add) are materialised, so the emitted code checks them once.
     for (const { input } of indexInputs(n)) mustMaterialize(n.inputs[input]!);
     if (n.op.kind === "view" && expands(n) && !gatherRecomputes(n, patterns)) materializeBase(n.inputs[0]!);
@@ -105,9 +109,8 @@ export function planFunction(roots: PlanRoots): Plan {
 
   function materializeBase(n: Node): void {
     let cur = n;
+    // (A view needing a contiguous input has it stored already: the walk stops there.)
     while (cur.op.kind === "view" && !materialized.has(cur)) {
-      const emit = cur.op.emit as { needsContiguousInput?: (n: Node) => boolean };
-      if (emit.needsContiguousInput?.(cur)) { mustMaterialize(cur.inputs[0]!); return; }
       // A gather from stored data is read in place; from a computed value (one_hot's
       // identity pattern), its own output is the smaller buffer.
       if (indexInputs(cur).length > 0) {
@@ -116,6 +119,7 @@ export function planFunction(roots: PlanRoots): Plan {
       }
       cur = cur.inputs[0]!;
     }
+    // Stryker disable next-line ConditionalExpression: a kernel is stored already, a source never is, and a stored view ends the walk
     if (cur.op.kind === "elementwise") mustMaterialize(cur);
   }
 
@@ -123,11 +127,11 @@ export function planFunction(roots: PlanRoots): Plan {
   const prologues = new Set<Node>();
   for (const n of order) {
     const emit = n.op.emit as KernelEmit | undefined;
-    if (roots.prologues === false || n.op.kind !== "kernel" || !emit?.fusesKernelInput) continue;
+    if (roots.prologues === false || !emit?.fusesKernelInput) continue;
     n.inputs.forEach((input, k) => {
-      const only = users.get(input);
-      if (input.op.kind === "kernel" && !keepAlive.has(input) && only?.length === 1 && only[0] === n &&
-        n.inputs.indexOf(input) === k && emit.fusesKernelInput!(n, k)) {
+      // (fusesKernelInput accepts only a kernel's result as `input`; n is one of its users)
+      const only = users.get(input)!;
+      if (!keepAlive.has(input) && only.length === 1 && n.inputs.indexOf(input) === k && emit.fusesKernelInput!(n, k)) {
         prologues.add(input);
         materialized.delete(input);
       }
@@ -137,6 +141,7 @@ export function planFunction(roots: PlanRoots): Plan {
   // Elementwise values read by several kernels (directly or through views) are computed
   // once. Walk users-first so a view's effective use count is known before its input's.
   const effectiveUses = new Map<Node, number>();
+  // Stryker disable next-line EqualityOperator: order[0] has no inputs (a source or a constant kernel): no view reads its count
   for (let k = order.length - 1; k >= 0; k--) {
     const n = order[k]!;
     let count = 0;
@@ -165,6 +170,7 @@ export function planFunction(roots: PlanRoots): Plan {
   const groups = groupElementwise(kernels, materialized, fusedProducer);
   // Members of a group read only by later members never need to reach memory.
   const localOnly = new Set<Node>();
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: with no groups the readers are not read
   const groupReaders = groups.size > 0 ? readersOf(kernels, materialized) : new Map<Node, { kernel: Node; direct: boolean }[]>();
   for (const members of groups.values()) {
     const index = new Map(members.map((m, i) => [m, i]));
