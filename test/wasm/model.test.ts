@@ -57,6 +57,28 @@ minimize loss with sgd(lr = 0.01)
     randomOnly: true,
   },
   {
+    // Over smallModelElements: sums and maxima over the last axis as f32x4 reductions
+    // (softmax's, layer norm's, a stored array's and a reshape of one's, maps reading a
+    // reshape of a stored array), rows of 37 (a tail of 1) and of 6; a sum over the
+    // first axis stays translated
+    name: "f32x4 reductions over the last axis: softmax, layer norm, max",
+    source: `
+input x: [45, 37]
+input z: [300, 6]
+param w: [37, 37]
+h = x @ w
+s = softmax(h, axis = -1)
+n = layer_norm(h)
+m = max(h * x, axis = -1)
+t = sum(exp(z) * z, axis = -1) + max(z, axis = 1)
+q = reshape(h, [5, 9, 37])
+u = max(q, axis = -1) + sum(exp(q / 10) * q, axis = -1)
+loss = sum(s * x) + mean(n * n * x) + sum(m) + mean(t) + sum(sum(h, axis = 0)) + sum(u * u)
+output s, m, t, u
+minimize loss
+`,
+  },
+  {
     // The weight gradients x^T @ dy over a batch of 300: k in blocks of 128, 128 and 44
     name: "a weight gradient over a long batch, in blocks of k",
     source: `

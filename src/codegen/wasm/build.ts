@@ -7,7 +7,7 @@
 import { parse } from "acorn";
 import * as js from "../estree";
 import { ModuleBuilder, type FunctionBuilder } from "./encode";
-import { addVectorMap, type VectorMap } from "./epilogue";
+import { addVectorMap, addVectorReduce, type VectorMap } from "./epilogue";
 import { addConv, convScratch, type ConvGeometry, type ConvKind } from "./conv";
 import { addMatmul, matmulArity, type MatmulShape } from "./matmul";
 import { addBatchedMatmul, batchedScratch, type BatchedMatmul } from "./batched";
@@ -268,6 +268,19 @@ export class WasmBuild {
       name = names(inPlace ? "simd_epilogue" : "simd_map");
       this.matmuls.set(key, name);
       this.intrinsics.set(name, { index: addVectorMap(this.module, map, inPlace), arity: map.operands.length + (inPlace ? 0 : map.exprs.length) + (map.shape[0] === "free" ? 1 : 0) });
+    }
+    return name;
+  }
+
+  /** The name of an f32x4 reduction over the last axis (epilogue.ts), one per distinct
+   *  map and kind; it takes the offsets of its output and operands. */
+  vectorReduce(map: VectorMap, kind: "sum" | "max", names: (prefix: string) => string): string {
+    const key = JSON.stringify(["reduce", kind, map]);
+    let name = this.matmuls.get(key);
+    if (!name) {
+      name = names(`simd_${kind}`);
+      this.matmuls.set(key, name);
+      this.intrinsics.set(name, { index: addVectorReduce(this.module, map, kind), arity: map.operands.length + 1 });
     }
     return name;
   }

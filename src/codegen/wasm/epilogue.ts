@@ -79,7 +79,9 @@ export function vectorMapOf(roots: Node | readonly Node[], plan: Plan, self?: No
       const inner = n.attrs.dims as number[];
       return read(n.inputs[0]!, inner.map((d) => dims[d]!));
     }
-    if (n === self || (!inGroup.has(n) && plan.materialized.has(n))) {
+    // a stored array, or a reshape of one (which reads it row-major at its own shape)
+    const stored = n === self || (!inGroup.has(n) && plan.materialized.has(n)) ? n : reshapedStored(n, plan, inGroup);
+    if (stored) {
       // (a free size only as the first axis, read along the root's first axis: checked below)
       if (n.shape.length === 0 || !n.shape.slice(1).every((d) => typeof d === "number")) return undefined;
       const own = rowMajor(n.shape);
@@ -88,7 +90,7 @@ export function vectorMapOf(roots: Node | readonly Node[], plan: Plan, self?: No
       // a stored array is read on the root's axes it maps to, the same size on each
       if (n.shape.some((d, i) => d !== 1 && d !== shape[dims[i]!])) return undefined;
       if (n === self) return strides.join(",") === rowMajor(shape).join(",") ? { operand: 0 } : undefined;
-      return operand(n, strides);
+      return operand(stored, strides);
     }
     if (n.op.kind !== "elementwise" || n.shape.length !== dims.length) return undefined;
     const def = n.op as ElementwiseDef;
@@ -110,6 +112,14 @@ export function vectorMapOf(roots: Node | readonly Node[], plan: Plan, self?: No
     exprs.push(e);
   }
   return { map: { shape: shape.map((d) => (typeof d === "number" ? d : "free")), operands, exprs }, leaves };
+}
+
+/** The stored array a chain of reshapes `n` views (none of them stored or computed in
+ *  the kernel itself), or undefined. */
+function reshapedStored(n: Node, plan: Plan, inGroup: ReadonlySet<Node>): Node | undefined {
+  let x = n;
+  while (x.op.name === "reshape" && !plan.materialized.has(x) && !inGroup.has(x)) x = x.inputs[0]!;
+  return x !== n && plan.materialized.has(x) && !inGroup.has(x) ? x : undefined;
 }
 
 function literal(v: number): js.Expression {
@@ -364,4 +374,76 @@ export function vectorMapRuns(map: VectorMap): boolean {
   const contiguous = rowMajor(shape);
   const last = shape.length - 1;
   return operands.every((s) => s[last] === 0 || s[last] === contiguous[last] || shape[last] === 1);
+}
+
+/** Adds `reduce(out, op1, op2, ...)` (byte offsets): out[o] = the sum (or maximum) over
+ *  the last axis of `map`'s one expression, for each index o of the axes before it (every
+ *  size known, each operand contiguous or constant along the last axis: vectorMapRuns).
+ *  f32x4 partial results over the row, then its four lanes combined, then its last n mod
+ *  4 elements one by one: the order of the JS target's sum differs (it adds in f64, left
+ *  to right), so sums differ by f32 rounding; maxima are exact (f32x4.max is Math.max on
+ *  floats, NaN winning, -0 below +0). Returns its function index. */
+export function addVectorReduce(module: ModuleBuilder, map: VectorMap, kind: "sum" | "max"): number {
+  const { operands, exprs } = map;
+  const shape = map.shape as number[];
+  const last = shape.length - 1;
+  const n = shape[last]!;
+  const outer = shape.slice(0, last).reduce((a, b) => a * b, 1);
+  const constant = operands.map((s) => s[last] === 0 || n === 1);
+  const f = new FunctionBuilder(Array.from({ length: 1 + operands.length }, () => "i32" as const), []);
+  const o = f.local("i32"), i = f.local("i32"), acc = f.local("v128"), total = f.local("f32");
+  const ptr = operands.map(() => f.local("i32"));
+  const splat = operands.map((_, k) => (constant[k] ? f.local("v128") : -1));
+  const single = operands.map((_, k) => (constant[k] ? f.local("f32") : -1));
+  const [vop, sop] = kind === "sum" ? ["f32x4.add", "f32.add"] as const : ["f32x4.max", "f32.max"] as const;
+  const init = kind === "sum" ? 0 : -Infinity;
+  f.op("i32.const", 0).op("local.set", o);
+  f.open("loop");
+  operands.forEach((s, k) => {
+    f.op("local.get", k + 1);
+    for (let a = 0; a < last; a++) {
+      if (s[a] === 0 || shape[a] === 1) continue;
+      const inner = shape.slice(a + 1, last).reduce((x, y) => x * y, 1);
+      f.op("local.get", o);
+      if (inner > 1) f.op("i32.const", inner).op("i32.div_u");
+      if (a > 0) f.op("i32.const", shape[a]!).op("i32.rem_u");
+      f.op("i32.const", s[a]! * 4).op("i32.mul").op("i32.add");
+    }
+    f.op("local.set", ptr[k]!);
+    if (constant[k]) {
+      f.op("local.get", ptr[k]!).op("v128.load32_splat", 2, 0).op("local.set", splat[k]!);
+      f.op("local.get", ptr[k]!).op("f32.load", 2, 0).op("local.set", single[k]!);
+    }
+  });
+  const loader = (vector: boolean, offset: () => void) => (k: number) => {
+    if (constant[k]) { f.op("local.get", vector ? splat[k]! : single[k]!); return; }
+    f.op("local.get", ptr[k]!);
+    offset();
+    f.op("i32.add").op(vector ? "v128.load" : "f32.load", 2, 0);
+  };
+  const vec = Math.floor(n / 4) * 4;
+  f.op("f32.const", init).op("local.set", total);
+  if (vec > 0) {
+    f.v128Const([init, init, init, init]).op("local.set", acc);
+    f.op("i32.const", 0).op("local.set", i);
+    f.open("loop");
+    f.op("local.get", acc);
+    emitExpr({ f, vector: true, load: loader(true, () => f.op("local.get", i)), done: new Map() }, exprs[0]!);
+    f.op(vop).op("local.set", acc);
+    f.op("local.get", i).op("i32.const", 16).op("i32.add").op("local.tee", i).op("i32.const", vec * 4).op("i32.lt_u").op("br_if", 0);
+    f.op("end");
+    // (lane 0 + lane 1) + (lane 2 + lane 3)
+    f.op("local.get", acc).op("f32x4.extract_lane", 0).op("local.get", acc).op("f32x4.extract_lane", 1).op(sop);
+    f.op("local.get", acc).op("f32x4.extract_lane", 2).op("local.get", acc).op("f32x4.extract_lane", 3).op(sop);
+    f.op(sop).op("local.set", total);
+  }
+  for (let e = vec; e < n; e++) {
+    f.op("local.get", total);
+    emitExpr({ f, vector: false, load: loader(false, () => f.op("i32.const", e * 4)), done: new Map() }, exprs[0]!);
+    f.op(sop).op("local.set", total);
+  }
+  f.op("local.get", 0).op("local.get", o).op("i32.const", 4).op("i32.mul").op("i32.add").op("local.get", total).op("f32.store", 2, 0);
+  f.op("local.get", o).op("i32.const", 1).op("i32.add").op("local.tee", o).op("i32.const", outer).op("i32.lt_u").op("br_if", 0);
+  f.op("end");
+  return module.addFunction(f);
 }

@@ -51,6 +51,10 @@ export function simdMatmulFor(k: Node, plan: Plan, wasm: WasmBuild, nameOf: (n: 
   if (conv) return withEpilogue(conv, k, producer, plan, wasm, nameOf, fresh, dim);
   const pool = simdPoolFor(mm, k, plan, wasm, nameOf, fresh, dim);
   if (pool) return withEpilogue(pool, k, producer, plan, wasm, nameOf, fresh, dim);
+  if (!producer && (k.op.name === "sum" || k.op.name === "max")) {
+    const reduce = simdReduce(k, plan, wasm, nameOf, fresh);
+    return reduce ? { call: reduce } : undefined;
+  }
   if (!producer && k.op.kind === "elementwise") {
     const map = simdMap(k, undefined, plan, wasm, nameOf, fresh, dim);
     return map ? { call: map } : undefined;
@@ -191,6 +195,23 @@ export function simdGroupFor(members: readonly Node[], plan: Plan, wasm: WasmBui
   const name = wasm.vectorMap(found.map, false, fresh);
   const batch = found.map.shape[0] === "free" ? [dim(members[0]!.shape[0]!)] : [];
   return { call: [js.stmt(js.call(name, ...[...members, ...found.leaves].map((n) => js.id(nameOf(n))), ...batch))] };
+}
+
+/** A sum or maximum over the last axis only (softmax's and layer norm's, with the
+ *  elementwise code fused into it: the sum of exp(x - max)), every size known, as an
+ *  f32x4 reduction (epilogue.ts) over its input's expression, or undefined. */
+function simdReduce(k: Node, plan: Plan, wasm: WasmBuild, nameOf: (n: Node) => string, fresh: (prefix: string) => string): js.Statement[] | undefined {
+  const x = k.inputs[0]!;
+  const axes = k.attrs.axes as number[];
+  if (!isKnown(x.shape) || x.shape.length === 0 || axes.length !== 1 || axes[0] !== x.shape.length - 1 || x.shape[axes[0]]! < 4) return undefined;
+  // a stored array (or a reshape of one) read whole, else the expression fused into it
+  const leaf = storedAs(x, plan);
+  const found = leaf
+    ? { map: { shape: x.shape, operands: [rowMajor(x.shape)], exprs: [{ operand: 0 }] }, leaves: [leaf] }
+    : vectorMapOf(x, plan);
+  if (!found || !vectorMapRuns(found.map) || found.leaves.length === 0) return undefined;
+  const name = wasm.vectorReduce(found.map, k.op.name as "sum" | "max", fresh);
+  return [js.stmt(js.call(name, ...[k, ...found.leaves].map((n) => js.id(nameOf(n)))))];
 }
 
 /** `k` as an f32x4 map over stored arrays (in place over `self`, the stored result of
