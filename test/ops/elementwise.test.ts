@@ -124,7 +124,7 @@ describe("the print form of each elementwise op", () => {
       // under a product and a power, with a sum and a negation inside: precedence matters
       const inner = args.map((a, i) => (i === 0 ? b.add(a, y) : b.neg(a)));
       const node = b.op(def.name, inner, {});
-      const outer = b.binary("pow", b.mul(b.sub(x, node), node), b.constant(2));
+      const outer = b.binary("pow", b.mul(b.sub(x, node), b.add(node, y)), b.constant(2));
       const text = printExpression(outer);
       const program = lowerSource(`${header}z = ${text}\noutput z`, { filename: "print.grad" });
       const z = program.outputs[0]!.node;
