@@ -21,6 +21,7 @@ import { Builder, getOp, stackedScan, type ElementwiseDef } from "../../src/ops"
 import { elementwiseOps } from "../../src/ops/elementwise";
 import { erfHelper, modHelper, roundHelper } from "../../src/ops/special";
 import { printExpression } from "../../src/print/text";
+import { excludesZero, nonNegativeFinite } from "../../src/simplify/rules";
 
 const roundHalfEven = (x: number) => {
   const f = Math.floor(x), d = x - f;
@@ -293,6 +294,19 @@ describe("the gradient-check sampling domains keep away from each op's kinks", (
       expect(ok([1, 1.5])).toBe(true);
       expect(ok([1, -1])).toBe(true);
     }
+  });
+});
+
+describe("comparisons are marked boolean", () => {
+  it("the simplifier knows each gives +0 or 1: never -0, never negative or infinite", () => {
+    const b = new Builder(new Graph(), undefined);
+    const [x, y] = ["x", "y"].map((n) => b.input(n, "input", [3])) as [Node, Node];
+    for (const op of ["lt", "le", "gt", "ge", "eq", "ne"]) {
+      const c = b.binary(op, x, y);
+      expect(nonNegativeFinite(c), op).toBe(true);
+      expect(excludesZero(c, -0), op).toBe(true);
+    }
+    expect(nonNegativeFinite(b.add(x, y))).toBe(false);
   });
 });
 
