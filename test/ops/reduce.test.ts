@@ -11,6 +11,7 @@ import { evaluate } from "../../src/interpret";
 import { Graph, stridesOf, type Attrs, type Node } from "../../src/ir";
 import { Builder } from "../../src/ops";
 import { expectMatchesInterpreter, outputs } from "../builtins/helpers";
+import { kernelOps, planOf } from "../schedule/helpers";
 
 const SHAPE = [2, 3, 4];
 // ties along every axis, a zero, negative values, one -Infinity
@@ -163,4 +164,13 @@ describe("reduction axes out of range (E0203, at the IR)", () => {
       expect(b.op(op, [x], op === "cumsum" ? { axis: 2 } : { axes: [2] }).shape).toEqual(op === "cumsum" ? [2, 3, 4] : [2, 3]);
     });
   }
+});
+
+describe("reductions fuse their elementwise input", () => {
+  it("one kernel for a reduction of exp(x) * 2: the input is computed inside the reduction loop", () => {
+    for (const call of ["sum(u, axis = 1)", "prod(u, axis = 0)", "max(u, axis = 1)", "min(u)", "argmax(u, axis = 1)", "argmin(u, axis = 0)", "cumsum(u, axis = 1)"]) {
+      const { plan } = planOf(`input x: [3, 4]\nu = exp(x) * 2\ny = ${call}\noutput y`);
+      expect(kernelOps(plan), call).toEqual([call.split("(")[0]]);
+    }
+  });
 });
