@@ -173,4 +173,13 @@ describe("reductions fuse their elementwise input", () => {
       expect(kernelOps(plan), call).toEqual([call.split("(")[0]]);
     }
   });
+
+  it("an elementwise consumer joins a reduction that stores each output once (last axis reduced, argmax, cumsum)", () => {
+    const ops = (call: string) => kernelOps(planOf(`input x: [3, 4]\ny = exp(${call})\noutput y`).plan);
+    for (const call of ["sum(x, axis = 1)", "max(x, axis = 1)", "argmax(x, axis = 0)", "argmin(x, axis = 1)", "cumsum(x, axis = 0)"]) {
+      expect(ops(call), call).toHaveLength(1);
+    }
+    // over a leading axis the sum accumulates in place: exp is a kernel of its own
+    expect(ops("sum(x, axis = 0)")).toHaveLength(2);
+  });
 });
