@@ -124,8 +124,8 @@ const infix = (symbol: string, precedence: number) => ({ kind: "infix", symbol, 
 // Stryker disable next-line BooleanLiteral: nothing reads `commutative` yet (src/ir/op.ts)
 export const add = binaryOp("add", (a, b) => a + b, (_b, g) => [g, g], (a, b) => js.binary("+", a, b), infix("+", 1), { props: { commutative: true, cheap: true } });
 export const sub = binaryOp("sub", (a, b) => a - b, (b, g) => [g, b.neg(g)], (a, b) => js.binary("-", a, b), infix("-", 1), { props: { cheap: true } });
-// Stryker disable next-line BooleanLiteral: nothing reads `commutative` yet (src/ir/op.ts)
 export const mul = binaryOp("mul", (a, b) => a * b,
+  // Stryker disable next-line BooleanLiteral: nothing reads `commutative` yet (src/ir/op.ts)
   (b, g, y) => [b.mul(g, y.inputs[1]!), b.mul(g, y.inputs[0]!)], (a, b) => js.binary("*", a, b), infix("*", 2), { props: { commutative: true, cheap: true } });
 /** a / b. d/da = g / b; d/db = -(g * y) / b with y = a / b: PyTorch's div backward
  *  (-grad * (self / other) / other) in another order. At b = 0 both are infinite (d/db
