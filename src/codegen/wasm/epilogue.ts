@@ -319,15 +319,7 @@ export function addVectorMap(module: ModuleBuilder, map: VectorMap, inPlace: boo
   // out = base + o * run * 4; each operand: base + 4 * sum over outer axes of index * stride
   outPtr.forEach((p, j) => f.op("local.get", j).op("local.get", o).op("i32.const", run * 4).op("i32.mul").op("i32.add").op("local.set", p));
   operands.forEach((s, k) => {
-    f.op("local.get", param(k));
-    for (let a = 0; a < t; a++) {
-      if (s[a] === 0 || map.shape[a] === 1) continue;
-      const inner = shape.slice(a + 1, t).reduce((x, y) => x * y, 1);
-      f.op("local.get", o);
-      if (inner > 1) f.op("i32.const", inner).op("i32.div_u");
-      if (a > 0) f.op("i32.const", shape[a]!).op("i32.rem_u");
-      f.op("i32.const", s[a]! * 4).op("i32.mul").op("i32.add");
-    }
+    pushOuterAddress(f, param(k), o, s, shape, map.shape, t);
     f.op("local.set", ptr[k]!);
     if (classes[k] === "constant") {
       f.op("local.get", ptr[k]!).op("v128.load32_splat", 2, 0).op("local.set", splat[k]!);
@@ -367,6 +359,23 @@ export function addVectorMap(module: ModuleBuilder, map: VectorMap, inPlace: boo
   return module.addFunction(f, exportName);
 }
 
+/** Pushes an operand's byte address for the outer index `o` (a local) over the first
+ *  `axes` axes: its base (parameter `base`) + 4 * the sum over those axes of the index
+ *  along the axis times the operand's stride `strides[a]`. `shape` gives the sizes
+ *  (a free axis counted as 1); an axis of stride 0 or of size 1 in `sizes` adds nothing
+ *  (a free axis is never skipped: its index runs over the batch). */
+function pushOuterAddress(f: FunctionBuilder, base: number, o: number, strides: readonly number[], shape: readonly number[], sizes: readonly (number | "free")[], axes: number): void {
+  f.op("local.get", base);
+  for (let a = 0; a < axes; a++) {
+    if (strides[a] === 0 || sizes[a] === 1) continue;
+    const inner = shape.slice(a + 1, axes).reduce((x, y) => x * y, 1);
+    f.op("local.get", o);
+    if (inner > 1) f.op("i32.const", inner).op("i32.div_u");
+    if (a > 0) f.op("i32.const", shape[a]!).op("i32.rem_u");
+    f.op("i32.const", strides[a]! * 4).op("i32.mul").op("i32.add");
+  }
+}
+
 /** Whether every operand of `map` is contiguous or constant within some trailing block
  *  (what addVectorMap runs). */
 export function vectorMapRuns(map: VectorMap): boolean {
@@ -400,15 +409,7 @@ export function addVectorReduce(module: ModuleBuilder, map: VectorMap, kind: "su
   f.op("i32.const", 0).op("local.set", o);
   f.open("loop");
   operands.forEach((s, k) => {
-    f.op("local.get", k + 1);
-    for (let a = 0; a < last; a++) {
-      if (s[a] === 0 || shape[a] === 1) continue;
-      const inner = shape.slice(a + 1, last).reduce((x, y) => x * y, 1);
-      f.op("local.get", o);
-      if (inner > 1) f.op("i32.const", inner).op("i32.div_u");
-      if (a > 0) f.op("i32.const", shape[a]!).op("i32.rem_u");
-      f.op("i32.const", s[a]! * 4).op("i32.mul").op("i32.add");
-    }
+    pushOuterAddress(f, k + 1, o, s, shape, shape, last);
     f.op("local.set", ptr[k]!);
     if (constant[k]) {
       f.op("local.get", ptr[k]!).op("v128.load32_splat", 2, 0).op("local.set", splat[k]!);
