@@ -1,0 +1,98 @@
+// Which max-pools run inside their conv's loop (fusePools in src/schedule/plan.ts): a
+// max-pool whose windows tile the plane (stride = size), over a conv kernel's value read by
+// the pool alone or also by maxpool2d_grad over the same windows. Each refusal below is a
+// case where fusing computes wrong numbers (an overlapping window missing its taps, a conv
+// output another reader needs in full, a gradient reading other windows' maxima), so each
+// checks the plan and that the emitted forward agrees with the interpreter.
+import { describe, expect, it } from "vitest";
+import type { Node } from "../../src/ir";
+import { expectValuesAgree, kernelOps, planOf } from "./helpers";
+
+const ops = (nodes: Iterable<Node>) => [...nodes].map((n) => n.op.name);
+/** The plan of `body` after a conv c = conv2d(x, k) of shape [1, 2, 6, 6] (or `conv`). */
+const model = (body: string, conv = "conv2d(x, k)", x = "[1, 1, 8, 8]", k = "[2, 1, 3, 3]") => `input x: ${x}
+param k: ${k} = glorot_uniform
+c = ${conv}
+${body}`;
+
+function expectFused(source: string, dims: Record<string, number> = {}): void {
+  const { plan } = planOf(source);
+  expect(ops(plan.pooledConvs.values())).toEqual(["conv"]);
+  expect(kernelOps(plan)).not.toContain("conv");
+  expect(ops(plan.materialized)).not.toContain("conv");
+  expectValuesAgree(source, dims);
+}
+
+function expectNotFused(source: string, inputs: Record<string, number[]> = {}): void {
+  const { plan } = planOf(source);
+  expect(plan.pooledConvs.size).toBe(0);
+  expect(plan.firstMaxTaps.size).toBe(0);
+  expect(kernelOps(plan)).toContain("conv");
+  expectValuesAgree(source, {}, inputs);
+}
+
+describe("pools fused into their conv's loop", () => {
+  it("a tiling max-pool, with padding, a plane the windows do not cover whole, a free batch", () => {
+    expectFused(model("p = maxpool2d(c, size = 2)\noutput p"));
+    expectFused(model("p = maxpool2d(c, size = 2)\noutput p", "conv2d(x, k, padding = 1)"));
+    // c is [1, 2, 7, 7]: the last row and column belong to no window.
+    expectFused(model("p = maxpool2d(c, size = 2)\noutput p", "conv2d(x, k)", "[1, 1, 9, 9]"));
+    expectFused(model("p = maxpool2d(c, size = 3, stride = 3)\noutput p", "conv2d(x, k, dilation = 2)", "[1, 1, 10, 10]"));
+    expectFused(model("p = maxpool2d(c, size = 2)\noutput p", "conv2d(x, k, groups = 2)", "[1, 2, 8, 8]", "[4, 1, 3, 3]"));
+    expectFused(`dim n\n${model("p = maxpool2d(c, size = 2)\noutput p", "conv2d(x, k)", "[n, 1, 8, 8]")}`, { n: 2 });
+  });
+
+  it("with maxpool2d_grad over the same windows, c keeps each window's first-maximum tap", () => {
+    const source = model("p = maxpool2d(c, size = 2)\ng = maxpool2d_grad(c, p * p, size = 2)\noutput p, g");
+    const { plan } = planOf(source);
+    expect(ops(plan.pooledConvs.values())).toEqual(["conv"]);
+    const [c] = [...plan.firstMaxTaps.keys()];
+    expect(c?.op.name).toBe("conv");
+    expect(plan.kernels.includes(c!)).toBe(false);
+    expect(plan.slots[plan.slotOf.get(c!)!]!.coef).toBe(2 * 3 * 3);
+    expectValuesAgree(source);
+  });
+});
+
+describe("pools not fused", () => {
+  it("windows that overlap (stride < size) or leave gaps (stride > size)", () => {
+    expectNotFused(model("p = maxpool2d(c, size = 3, stride = 1)\noutput p"));
+    expectNotFused(model("p = maxpool2d(c, size = 2, stride = 3)\noutput p"));
+  });
+
+  it("an average pool", () => {
+    expectNotFused(model("p = avgpool2d(c, size = 2)\noutput p"));
+  });
+
+  it("windows of more than 16 taps", () => {
+    expectNotFused(model("p = maxpool2d(c, size = 5)\noutput p", "conv2d(x, k)", "[1, 1, 12, 12]"));
+  });
+
+  it("a max-pool over a kernel other than a conv", () => {
+    const source = "input x: [1, 2, 8, 8]\nc = avgpool2d(x, size = 2)\np = maxpool2d(c, size = 2)\noutput p";
+    const { plan } = planOf(source);
+    expect(plan.pooledConvs.size).toBe(0);
+    expect(kernelOps(plan)).toEqual(["avgpool2d", "maxpool2d"]);
+    expectValuesAgree(source);
+  });
+
+  it("the conv's value returned too", () => {
+    expectNotFused(model("p = maxpool2d(c, size = 2)\noutput p, c"));
+  });
+
+  it("the conv's value read by another consumer", () => {
+    expectNotFused(model("p = maxpool2d(c, size = 2)\ns = sum(c)\noutput p, s"));
+    expectNotFused(model("p = maxpool2d(c, size = 2)\nq = maxpool2d(c, size = 3)\noutput p, q"));
+  });
+
+  it("maxpool2d_grad over other windows, or reading c as the cotangent (too)", () => {
+    // c [1, 2, 6, 6]; h has the shape of the other pool's output, [1, 2, 2, 2].
+    const h = { h: Array.from({ length: 8 }, (_, i) => 1 + i) };
+    expectNotFused(`input h: [1, 2, 2, 2]\n${model("p = maxpool2d(c, size = 2)\ng = maxpool2d_grad(c, h, size = 3)\noutput p, g")}`, h);
+    expectNotFused(`input h: [1, 2, 2, 2]\n${model("p = maxpool2d(c, size = 2)\ng = maxpool2d_grad(c, h, size = 2, stride = 3)\noutput p, g")}`, h);
+    // y [1, 2, 12, 12] pooled by 2 has c's shape: c is the cotangent, read in full.
+    expectNotFused(`input y: [1, 2, 12, 12]\n${model("p = maxpool2d(c, size = 2)\ng = maxpool2d_grad(y, c, size = 2)\noutput p, g")}`);
+    // Windows of one element: c is both the pooled value and the cotangent.
+    expectNotFused(model("p = maxpool2d(c, size = 1)\ng = maxpool2d_grad(c, c, size = 1)\noutput p, g"));
+  });
+});
