@@ -319,23 +319,23 @@ function fusePools(kernels: Node[], materialized: Set<Node>, keepAlive: Set<Node
     const p = fusedProducer.get(k) ?? k;
     if (p.op.name !== "maxpool2d" || p.attrs.stride !== p.attrs.size) continue;
     const c = p.inputs[0]!;
-    if (!materialized.has(c) || keepAlive.has(c) || pooledConvs.has(c)) continue;
+    // Stryker disable next-line ConditionalExpression: an unmaterialised c is fused into P (an elementwise op or a view), whose emit has no poolsInLoop
+    if (!materialized.has(c)) continue;
+    if (keepAlive.has(c)) continue;
     const conv = fusedProducer.get(c) ?? c;
-    const emit = conv.op.emit as KernelEmit | undefined;
-    if (conv.op.kind !== "kernel" || !emit?.poolsInLoop?.(conv, p)) continue;
-    const others = (users.get(c) ?? []).filter((u) => u !== p);
+    // Only kernels that can say poolsInLoop (the conv): every op has an emit record.
+    if (!(conv.op.emit as KernelEmit).poolsInLoop?.(conv, p)) continue;
+    const others = users.get(c)!.filter((u) => u !== p);
     const sameWindows = (u: Node) => u.op.name === "maxpool2d_grad" && u.inputs[0] === c && u.inputs[1] !== c &&
       u.attrs.size === p.attrs.size && u.attrs.stride === p.attrs.stride;
     if (!others.every(sameWindows)) continue;
     pooledConvs.set(k, c);
     if (others.length > 0) firstMaxTaps.set(c, k); else materialized.delete(c);
   }
-  if (pooledConvs.size > 0) {
-    const computed = new Set(pooledConvs.values());
-    const kept = kernels.filter((k) => !computed.has(k));
-    kernels.length = 0;
-    for (const k of kept) kernels.push(k);
-  }
+  const computed = new Set(pooledConvs.values());
+  const kept = kernels.filter((k) => !computed.has(k));
+  kernels.length = 0;
+  for (const k of kept) kernels.push(k);
   return { pooledConvs, firstMaxTaps };
 }
 

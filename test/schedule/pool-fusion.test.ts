@@ -68,12 +68,15 @@ describe("pools not fused", () => {
     expectNotFused(model("p = maxpool2d(c, size = 5)\noutput p", "conv2d(x, k)", "[1, 1, 12, 12]"));
   });
 
-  it("a max-pool over a kernel other than a conv", () => {
+  it("a max-pool over a kernel other than a conv, or over an input", () => {
     const source = "input x: [1, 2, 8, 8]\nc = avgpool2d(x, size = 2)\np = maxpool2d(c, size = 2)\noutput p";
     const { plan } = planOf(source);
     expect(plan.pooledConvs.size).toBe(0);
     expect(kernelOps(plan)).toEqual(["avgpool2d", "maxpool2d"]);
     expectValuesAgree(source);
+    const direct = "input x: [1, 2, 8, 8]\np = maxpool2d(x, size = 2)\noutput p";
+    expect(planOf(direct).plan.pooledConvs.size).toBe(0);
+    expectValuesAgree(direct);
   });
 
   it("the conv's value returned too", () => {
