@@ -326,7 +326,8 @@ function fusePools(kernels: Node[], materialized: Set<Node>, keepAlive: Set<Node
     // Only kernels that can say poolsInLoop (the conv): every op has an emit record.
     if (!(conv.op.emit as KernelEmit).poolsInLoop?.(conv, p)) continue;
     const others = users.get(c)!.filter((u) => u !== p);
-    const sameWindows = (u: Node) => u.op.name === "maxpool2d_grad" && u.inputs[0] === c && u.inputs[1] !== c &&
+    // maxpool2d_grad(c, g) over P's windows; u reads c, so not as g means as its x.
+    const sameWindows = (u: Node) => u.op.name === "maxpool2d_grad" && u.inputs[1] !== c &&
       u.attrs.size === p.attrs.size && u.attrs.stride === p.attrs.stride;
     if (!others.every(sameWindows)) continue;
     pooledConvs.set(k, c);

@@ -86,6 +86,9 @@ describe("pools not fused", () => {
   it("the conv's value read by another consumer", () => {
     expectNotFused(model("p = maxpool2d(c, size = 2)\ns = sum(c)\noutput p, s"));
     expectNotFused(model("p = maxpool2d(c, size = 2)\nq = maxpool2d(c, size = 3)\noutput p, q"));
+    // Another reader over the same windows: an average pool, maxpool2d_select.
+    expectNotFused(model("p = maxpool2d(c, size = 2)\nq = avgpool2d(c, size = 2)\noutput p, q"));
+    expectNotFused(`input h: [1, 2, 6, 6]\n${model("p = maxpool2d(c, size = 2)\nq = maxpool2d_select(c, h, size = 2)\noutput p, q")}`);
   });
 
   it("maxpool2d_grad over other windows, or reading c as the cotangent (too)", () => {
@@ -93,6 +96,7 @@ describe("pools not fused", () => {
     const h = { h: Array.from({ length: 8 }, (_, i) => 1 + i) };
     expectNotFused(`input h: [1, 2, 2, 2]\n${model("p = maxpool2d(c, size = 2)\ng = maxpool2d_grad(c, h, size = 3)\noutput p, g")}`, h);
     expectNotFused(`input h: [1, 2, 2, 2]\n${model("p = maxpool2d(c, size = 2)\ng = maxpool2d_grad(c, h, size = 2, stride = 3)\noutput p, g")}`, h);
+    expectNotFused(`input h: [1, 2, 2, 2]\n${model("p = maxpool2d(c, size = 2)\ng = maxpool2d_grad(c, h, size = 3, stride = 2)\noutput p, g")}`, h);
     // y [1, 2, 12, 12] pooled by 2 has c's shape: c is the cotangent, read in full.
     expectNotFused(`input y: [1, 2, 12, 12]\n${model("p = maxpool2d(c, size = 2)\ng = maxpool2d_grad(y, c, size = 2)\noutput p, g")}`);
     // Windows of one element: c is both the pooled value and the cotangent.
