@@ -8,6 +8,7 @@
 // multiply-adds). C is the product's own stored array, row-major.
 
 import { FunctionBuilder, type ModuleBuilder } from "./encode";
+import { pushOuterAddress } from "./epilogue";
 
 /** Element strides of one operand: along each batch axis, then its two matrix axes. */
 export interface BatchedOperand {
@@ -49,15 +50,7 @@ export function addBatchedMatmul(module: ModuleBuilder, spec: BatchedMatmul, inn
   const cBytes = spec.m * n * 4;
   // base + 4 * sum over batch axes of (p / inner % size) * stride
   const address = (base: number, strides: number[], into: number) => {
-    f.op("local.get", base);
-    batch.forEach((size, axis) => {
-      if (strides[axis] === 0 || size === 1) return;
-      const below = batch.slice(axis + 1).reduce((x, y) => x * y, 1);
-      f.op("local.get", p);
-      if (below > 1) f.op("i32.const", below).op("i32.div_u");
-      if (axis > 0) f.op("i32.const", size).op("i32.rem_u");
-      f.op("i32.const", strides[axis]! * 4).op("i32.mul").op("i32.add");
-    });
+    pushOuterAddress(f, base, p, strides, batch, batch, batch.length);
     f.op("local.set", into);
   };
   f.op("local.get", 2).op("local.set", pc);

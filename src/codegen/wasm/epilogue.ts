@@ -364,7 +364,7 @@ export function addVectorMap(module: ModuleBuilder, map: VectorMap, inPlace: boo
  *  along the axis times the operand's stride `strides[a]`. `shape` gives the sizes
  *  (a free axis counted as 1); an axis of stride 0 or of size 1 in `sizes` adds nothing
  *  (a free axis is never skipped: its index runs over the batch). */
-function pushOuterAddress(f: FunctionBuilder, base: number, o: number, strides: readonly number[], shape: readonly number[], sizes: readonly (number | "free")[], axes: number): void {
+export function pushOuterAddress(f: FunctionBuilder, base: number, o: number, strides: readonly number[], shape: readonly number[], sizes: readonly (number | "free")[], axes: number): void {
   f.op("local.get", base);
   for (let a = 0; a < axes; a++) {
     if (strides[a] === 0 || sizes[a] === 1) continue;

@@ -5,7 +5,7 @@
 // the dims' expressions at the call. An epilogue fused into it (bias, relu) then runs over the stored product.
 
 import * as js from "../estree";
-import type { Dim, Node } from "../../ir";
+import { isKnown, stridesOf, type Dim, type Node } from "../../ir";
 import type { Plan } from "../../schedule";
 import type { WasmBuild } from "./build";
 import { convGeometry, type ConvAttributes } from "./conv";
@@ -90,15 +90,13 @@ export function simdMatmulFor(k: Node, plan: Plan, wasm: WasmBuild, nameOf: (n: 
   return withEpilogue([js.stmt(js.call(name, ...args))], k, producer, plan, wasm, nameOf, fresh, dim);
 }
 
-const isKnown = (shape: readonly unknown[]): shape is number[] => shape.every((d) => typeof d === "number");
-const rowMajor = (shape: readonly number[]) => shape.map((_, a) => shape.slice(a + 1).reduce((x, y) => x * y, 1));
 
 /** `n` as a strided view of a stored array: the array, and `n`'s element stride along
  *  each of its axes (0 along a broadcast one), through reshapes, transposes and
  *  broadcasts; undefined for anything else, or a reshape that would need a copy. */
 export function stridedView(n: Node, plan: Plan): { leaf: Node; strides: number[] } | undefined {
   if (!isKnown(n.shape)) return undefined;
-  if (plan.materialized.has(n)) return { leaf: n, strides: rowMajor(n.shape) };
+  if (plan.materialized.has(n)) return { leaf: n, strides: stridesOf(n.shape) };
   const input = n.inputs[0];
   if (!input || !isKnown(input.shape)) return undefined;
   const name = n.op.name;
@@ -119,7 +117,7 @@ export function stridedView(n: Node, plan: Plan): { leaf: Node; strides: number[
 /** The strides of a reshape of a strided array to `to` when it moves nothing (NumPy's
  *  no-copy reshape): `to`'s axes group with runs of the input's axes of the same count,
  *  each run of input axes (size-1 ones aside) stepping as one contiguous block. */
-function reshapeStrides(from: number[], strides: number[], to: number[]): number[] | undefined {
+function reshapeStrides(from: readonly number[], strides: readonly number[], to: readonly number[]): number[] | undefined {
   const axes = from.map((d, i) => [d, strides[i]!] as const).filter(([d]) => d !== 1);
   const out = to.map(() => 0);
   let i = 0;
@@ -207,7 +205,7 @@ function simdReduce(k: Node, plan: Plan, wasm: WasmBuild, nameOf: (n: Node) => s
   // a stored array (or a reshape of one) read whole, else the expression fused into it
   const leaf = storedAs(x, plan);
   const found = leaf
-    ? { map: { shape: x.shape, operands: [rowMajor(x.shape)], exprs: [{ operand: 0 }] }, leaves: [leaf] }
+    ? { map: { shape: [...x.shape], operands: [stridesOf(x.shape)], exprs: [{ operand: 0 }] }, leaves: [leaf] }
     : vectorMapOf(x, plan);
   if (!found || !vectorMapRuns(found.map) || found.leaves.length === 0) return undefined;
   const name = wasm.vectorReduce(found.map, k.op.name as "sum" | "max", fresh);
