@@ -31,6 +31,14 @@ function mathToJs(node) {
   }
 }
 
+/** The values of one call of the per-point model: fields that only ever hold numbers. */
+class Point {
+  constructor() {
+    this.x = 0;
+    this.y = 0;
+  }
+}
+
 export function w3Data() {
   return { x: uniform(N, -2, 2, 31), y: uniform(N, -2, 2, 32) };
 }
@@ -74,21 +82,29 @@ export async function setupW3() {
 
   const gradcBatch = (v) => batch.forward(v).gx[0];
   const pGx = new Float32Array(N), pGy = new Float32Array(N);
-  const pointValues = { x: 0, y: 0 };
-  const perPoint = (model, gx, gy) => (v) => {
-    for (let i = 0; i < N; i++) {
-      pointValues.x = v.x[i];
-      pointValues.y = v.y[i];
-      const r = model.forward(pointValues);
-      gx[i] = r.gx;
-      gy[i] = r.gy;
-    }
-    return gx[0];
-  };
-  const gradcPoint = perPoint(point, pGx, pGy);
+  // Each per-point loop has its own function text (as ownLoop's), so V8 keeps its own
+  // feedback: loops made by one closure share it, and `model.forward` would be a
+  // polymorphic call over the JS and wasm models. Each loop passes one values object of its
+  // own class: an object literal `{ x: 0, y: 0 }` would share V8's hidden class with the
+  // batch's `{ x, y }` of Float32Arrays, whose fields then hold any value, and every
+  // `point.x = v.x[i]` would allocate a heap number (docs/runtime.md, "One point per call").
+  const perPoint = (model, gx, gy, label) => new Function("model", "gx", "gy", "Point", `
+    const point = new Point();
+    return function ${label}(v) {
+      const xs = v.x, ys = v.y;
+      for (let i = 0; i < ${N}; i++) {
+        point.x = xs[i];
+        point.y = ys[i];
+        const r = model.forward(point);
+        gx[i] = r.gx;
+        gy[i] = r.gy;
+      }
+      return gx[0];
+    };`)(model, gx, gy, Point);
+  const gradcPoint = perPoint(point, pGx, pGy, "gradc_point");
   const wasmBatchRun = (v) => wasmBatch.forward(v).gx[0];
   const wGx = new Float32Array(N), wGy = new Float32Array(N);
-  const wasmPointRun = perPoint(wasmPoint, wGx, wGy);
+  const wasmPointRun = perPoint(wasmPoint, wGx, wGy, "wasm_point");
 
   // Every implementation against gradc's gradient (the batch model), point by point.
   const want = batch.forward(values);
