@@ -106,7 +106,8 @@ export function emitConv(ctx: KernelContext): js.Statement[] {
     inner.push(js.stmt(js.assign(id(acc), js.binary("*", xv, wv), "+=")));
     return inner;
   });
-  body.push(js.declare("let", acc, num(0)), js.loop(c, num(0), ctx.dim(w.shape[1]!), [taps]), ctx.store(vars.map(id), id(acc)));
+  // from -0, the identity of + (as the interpreter): a sum of -0s stays -0
+  body.push(js.declare("let", acc, num(-0)), js.loop(c, num(0), ctx.dim(w.shape[1]!), [taps]), ctx.store(vars.map(id), id(acc)));
   return [nest(vars, ctx.node.shape, ctx, body)];
 }
 
@@ -377,7 +378,7 @@ export function poolsInLoop(node: Node, pool: Node): boolean {
  *  for each of its positions (row-major) the input values under the taps are loaded once
  *  (shared by the window's positions that overlap, and by the group's filters), each
  *  filter's output goes through the fused epilogue (pool.value), and a running maximum per
- *  filter (Math.max, as maxpool2d) and, when the taps are stored, the tap of the first
+ *  filter (as maxpool2d's Math.max, in branches) and, when the taps are stored, the tap of the first
  *  maximum (as maxpool2d_grad routes) are kept in locals; then the window's results are
  *  stored. Conv outputs outside every window are never computed. */
 export function emitConvPooled(ctx: KernelContext, pool: PoolEpilogue): js.Statement[] {
@@ -427,15 +428,13 @@ export function emitConvPooled(ctx: KernelContext, pool: PoolEpilogue): js.State
             if (pool.storeTap) body.push(js.declare("let", tap[o]!, num(0)));
             continue;
           }
-          // The first maximum moves only to a strictly greater value or the first NaN.
-          // Compared with the running Math.max (not the first maximum's value), which
-          // differs only by a 0's sign, which no comparison sees.
-          if (pool.storeTap) {
-            const beats = js.logical("||", js.binary(">", id(v), m),
-              js.logical("&&", js.binary("!==", id(v), id(v)), js.binary("===", m, m)));
-            body.push(js.ifStmt(beats, [js.stmt(js.assign(id(tap[o]!), num(k)))]));
-          }
-          body.push(js.stmt(js.assign(m, js.math("max", m, id(v)))));
+          // m = Math.max(m, v) as branches, and the first maximum moves only to a strictly
+          // greater value or the first NaN: past m (or a NaN in either, which stays once m
+          // holds it), or equal to it, where only a 0's sign can change (Math.max(-0, +0)
+          // is +0; the first maximum stays). The common case, v < m, is two comparisons.
+          const moves = [js.stmt(js.assign(m, id(v))), ...(pool.storeTap ? [js.stmt(js.assign(id(tap[o]!), num(k)))] : [])];
+          const equal = js.ifStmt(js.binary("===", id(v), m), [js.stmt(js.assign(m, js.math("max", m, id(v))))]);
+          body.push({ ...js.ifStmt(js.unary("!", js.binary("<=", id(v), m)), [js.ifStmt(js.binary("===", m, m), moves)]), alternate: equal });
         }
       }
     }

@@ -92,9 +92,11 @@ export const conv: KernelDef = {
   evaluate: ([x, w], attrs, out) => {
     const f = flatten(x!.shape, w!.shape, out, convAttrs(attrs));
     const data = new Float64Array(numel(out));
-    // one accumulator per output element, channels then taps: the emitted kernel's order
+    // one accumulator per output element, channels then taps: the emitted kernel's order;
+    // from -0, the identity of +, so a sum of zeros keeps their sign as the emitted tiled
+    // kernel's sum of products does (0 + -0 would be +0)
     forEachOutput(f, (xBase, wBase, yAt, p) => {
-      let acc = 0;
+      let acc = -0;
       for (let c = 0; c < f.cg; c++) {
         const xc = xBase + c * f.plane, wc = wBase + c * f.kernel;
         for (let t = f.starts[p]!; t < f.starts[p + 1]!; t += 3) acc += x!.data[xc + f.triples[t + 2]!]! * w!.data[wc + f.triples[t + 1]!]!;

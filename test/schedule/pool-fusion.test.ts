@@ -6,6 +6,10 @@
 // checks the plan and that the emitted forward agrees with the interpreter.
 import { describe, expect, it } from "vitest";
 import type { Node } from "../../src/ir";
+import { buildModel, compile } from "../../src/index";
+import { evaluate } from "../../src/interpret";
+import { lowerSource } from "../../src/lower";
+import { rng } from "../helpers/random";
 import { expectValuesAgree, kernelOps, planOf } from "./helpers";
 
 const ops = (nodes: Iterable<Node>) => [...nodes].map((n) => n.op.name);
@@ -52,6 +56,45 @@ describe("pools fused into their conv's loop", () => {
     expect(plan.slots[plan.slotOf.get(c!)!]!.coef).toBe(2 * 3 * 3);
     expectValuesAgree(source);
   });
+});
+
+describe("pools fused into their conv's loop: ties, zeros' signs, NaN and infinities", () => {
+  // A 1x1 conv by 1 and -1 passes x's special values through unchanged (x * 1 is x, -0
+  // included), so windows hold ties, -0 beside 0, NaN first or later, and infinities: the
+  // window maximum (Math.max: NaN wins, +0 beats -0) and its first-maximum tap (the first
+  // NaN, else the first of equal maxima), which the routed gradient shows, must agree
+  // exactly (Object.is) with the interpreter, with and without a relu between.
+  const specials = [0, -0, 1, 1, NaN, 2, Infinity, -Infinity, NaN, -1, 0, 0, 3, 3, -0, 0.5, -0, -0];
+  const source = (conv: string) => `input x: [2, 1, 6, 6]
+input k: [2, 1, 1, 1]
+input h: [2, 2, 3, 3]
+c = ${conv}
+p = maxpool2d(c, size = 2)
+g = maxpool2d_grad(c, h, size = 2)
+output p, g`;
+  for (const conv of ["conv2d(x, k)", "relu(conv2d(x, k))"]) {
+    it(`${conv}: f64 emitted code agrees exactly with the interpreter`, () => {
+      const text = source(conv);
+      const { plan } = planOf(text);
+      expect(plan.pooledConvs.size).toBe(1);
+      expect(plan.firstMaxTaps.size).toBe(1);
+      const r = rng(5);
+      // the first rows: every window two ties, -0 before 0, a NaN first or last, ...
+      const x = Float64Array.from({ length: 72 }, (_, i) => (i < 36 ? specials[i % specials.length]! : specials[Math.floor(r() * specials.length)]!));
+      const k = Float64Array.of(1, -1);
+      const h = Float64Array.from({ length: 36 }, (_, i) => i + 1);
+      const program = lowerSource(text, { filename: "pool-specials.grad" });
+      const model = buildModel(program);
+      const want = evaluate(model.outputs, { values: new Map([["x", x], ["k", k], ["h", h]]) });
+      const got = compile(text, { dtype: "f64" }).forward({ x, k, h });
+      const show = (v: number) => (Object.is(v, -0) ? "-0" : String(v));
+      program.outputs.forEach((o, j) => {
+        const w = want.get(model.outputs[j]!)!.data;
+        const e = got[o.name] as Float64Array;
+        for (let i = 0; i < w.length; i++) expect(Object.is(e[i], w[i]), `${o.name}[${i}]: emitted ${show(e[i]!)}, interpreter ${show(w[i]!)}`).toBe(true);
+      });
+    });
+  }
 });
 
 describe("pools not fused", () => {
