@@ -378,7 +378,7 @@ export function poolsInLoop(node: Node, pool: Node): boolean {
  *  for each of its positions (row-major) the input values under the taps are loaded once
  *  (shared by the window's positions that overlap, and by the group's filters), each
  *  filter's output goes through the fused epilogue (pool.value), and a running maximum per
- *  filter (as maxpool2d's Math.max, in branches) and, when the taps are stored, the tap of the first
+ *  filter (as maxpool2d's Math.max: compared, its 0's sign set after the window) and, when the taps are stored, the tap of the first
  *  maximum (as maxpool2d_grad routes) are kept in locals; then the window's results are
  *  stored. Conv outputs outside every window are never computed. */
 export function emitConvPooled(ctx: KernelContext, pool: PoolEpilogue): js.Statement[] {
@@ -406,6 +406,7 @@ export function emitConvPooled(ctx: KernelContext, pool: PoolEpilogue): js.State
   };
   const max = Array.from({ length: O! }, () => ctx.fresh("m"));
   const tap = pool.storeTap ? max.map(() => ctx.fresh("t")) : [];
+  const values: string[][] = max.map(() => []);
   for (let a = 0; a < size; a++) {
     for (let b = 0; b < size; b++) {
       const k = a * size + b;
@@ -421,6 +422,7 @@ export function emitConvPooled(ctx: KernelContext, pool: PoolEpilogue): js.State
             }
           }
           const v = ctx.fresh("v");
+          values[o]!.push(v);
           const m = id(max[o]!);
           body.push(js.declare("const", v, pool.value([id(n), num(o), ...out], sum ?? num(0), body)));
           if (k === 0) {
@@ -428,20 +430,22 @@ export function emitConvPooled(ctx: KernelContext, pool: PoolEpilogue): js.State
             if (pool.storeTap) body.push(js.declare("let", tap[o]!, num(0)));
             continue;
           }
-          // m = Math.max(m, v) as branches, and the first maximum moves only to a strictly
-          // greater value or the first NaN: past m (or a NaN in either, which stays once m
-          // holds it), or equal to it, where only a 0's sign can change (Math.max(-0, +0)
-          // is +0; the first maximum stays). The common case, v < m, is two comparisons.
+          // The first maximum moves only to a strictly greater value or the first NaN (a NaN
+          // in m stays): one comparison in the common case. m is then Math.max of the
+          // window but for a 0's sign, set after the window.
           const moves = [js.stmt(js.assign(m, id(v))), ...(pool.storeTap ? [js.stmt(js.assign(id(tap[o]!), num(k)))] : [])];
-          const equal = js.ifStmt(js.binary("===", id(v), m), [js.stmt(js.assign(m, js.math("max", m, id(v))))]);
-          body.push({ ...js.ifStmt(js.unary("!", js.binary("<=", id(v), m)), [js.ifStmt(js.binary("===", m, m), moves)]), alternate: equal });
+          body.push(js.ifStmt(js.unary("!", js.binary("<=", id(v), m)), [js.ifStmt(js.binary("===", m, m), moves)]));
         }
       }
     }
   }
   for (let o = 0; o < O!; o++) {
     const at = [id(n), num(o), ...windows.map(id)];
-    body.push(pool.store(at, id(max[o]!)));
+    // A maximum of 0 is +0 if any of the window's values is (Math.max(-0, 0) is +0); no
+    // value is NaN, or m would be.
+    const m = id(max[o]!);
+    body.push(js.ifStmt(js.binary("===", m, num(0)), [js.stmt(js.assign(m, js.math("max", ...values[o]!.map(id))))]));
+    body.push(pool.store(at, m));
     if (pool.storeTap) body.push(pool.storeTap(at, id(tap[o]!)));
   }
   const [OH, OW] = pool.node.shape.slice(2);
