@@ -1,6 +1,7 @@
 // The timing harness: implementations of one workload are measured interleaved in one
-// process — every round takes one sample of each, in a rotating order, so drift and noise
-// from other processes spread over all of them — and reported as medians with min–max.
+// process — every round takes one sample of each, in an order shuffled per round, so
+// drift and noise from other processes and from each other spread over all of them —
+// and reported as medians with min–max.
 // Each implementation brings its own loop function made with `new Function` (see
 // `ownLoop`), so no call site in the harness is shared between implementations.
 
@@ -14,6 +15,26 @@ export function ownLoop(fn, arg, label) {
       return s;
     };`);
   return make(fn, arg);
+}
+
+/** The order of round `r`: a permutation of `items` drawn from a generator seeded by r
+ *  (a fixed rotation would keep every implementation behind the same one, and one that
+ *  allocates heavily, math.js or TF.js, leaves garbage-collector threads running into the
+ *  next one's sample and its CPU time). Deterministic: a run repeats its orders. */
+function roundOrder(items, r) {
+  const order = [...items];
+  let s = (r + 1) * 0x9e3779b9;
+  const next = () => {
+    s = (s + 0x6d2b79f5) | 0;
+    let t = Math.imul(s ^ (s >>> 15), 1 | s);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(next() * (i + 1));
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  return order;
 }
 
 export function median(xs) {
@@ -61,8 +82,7 @@ export async function measure(impls, { rounds, sampleMs, warmMs, minWarmCalls = 
   const roundMs = state.reduce((sum, s) => sum + s.n * s.perCall, 0);
   const used = Math.max(3, Math.min(rounds, Math.floor((budgetSeconds * 1000) / roundMs)));
   for (let r = 0; r < used; r++) {
-    for (let k = 0; k < state.length; k++) {
-      const s = state[(k + r) % state.length];
+    for (const s of roundOrder(state, r)) {
       if (s.impl.before) await s.impl.before();
       const c0 = process.cpuUsage();
       const t0 = performance.now();
