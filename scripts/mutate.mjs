@@ -47,6 +47,19 @@ const testsFor = {
   "src/ops/elementwise.ts": ["test/ops/loads.test.ts", "test/gradcheck/ops.test.ts", "test/ops/elementwise.test.ts"],
   "src/ops/reduce.ts": ["test/ops/loads.test.ts", "test/gradcheck/ops.test.ts", "test/builtins/reductions.test.ts", "test/diagnostics/errors.test.ts", "test/ops/reduce.test.ts"],
   "src/ops/linalg.ts": ["test/ops/loads.test.ts", "test/gradcheck/ops.test.ts", "test/shapes/matmul.test.ts", "test/diagnostics/errors.test.ts", "test/ops/linalg.test.ts"],
+  // movement.ts: the gradient checks (the interpreter), the shape built-ins (emitted code
+  // against the interpreter), the located errors, reshapes and slices over free dims.
+  "src/ops/movement.ts": ["test/ops/loads.test.ts", "test/gradcheck/ops.test.ts", "test/builtins/shape.test.ts", "test/diagnostics/errors.test.ts", "test/shapes/shape-expressions.test.ts", "test/ops/movement.test.ts"],
+  // The small files, run together (the lists are joined). The builder makes every node:
+  // broadcasting in the gradient checks, unbroadcasting in the reverse sweep, E0201.
+  "src/ops/builder.ts": ["test/ops/loads.test.ts", "test/gradcheck/ops.test.ts", "test/autodiff/reverse.test.ts", "test/diagnostics/errors.test.ts", "test/ops/builder.test.ts"],
+  "src/ops/constant.ts": ["test/ops/loads.test.ts", "test/constants/constants.test.ts", "test/ops/sources.test.ts"],
+  "src/ops/source.ts": ["test/ops/loads.test.ts", "test/gradcheck/ops.test.ts", "test/shapes/shape-expressions.test.ts", "test/constants/constants.test.ts", "test/ops/sources.test.ts"],
+  "src/ops/tensor.ts": ["test/ops/loads.test.ts", "test/gradcheck/ops.test.ts"],
+  "src/ops/registry.ts": ["test/ops/loads.test.ts", "test/ops/builder.test.ts"],
+  "src/ops/index.ts": ["test/ops/loads.test.ts"],
+  "src/ops/define.ts": ["test/ops/loads.test.ts", "test/gradcheck/ops.test.ts", "test/ops/builder.test.ts"],
+  "src/ops/special.ts": ["test/ops/loads.test.ts", "test/ops/elementwise.test.ts"],
   "src/ops": ["test/ops/loads.test.ts", "test/conv/errors.test.ts", "test/shapes/**/*.test.ts", "!test/conv/cli.test.ts", "!test/gather/cli.test.ts", "!test/**/allocation.test.ts", "test/gradcheck/**/*.test.ts", "test/ops/**/*.test.ts", "test/builtins/**/*.test.ts", "test/conv/**/*.test.ts", "test/gather/**/*.test.ts", "test/constants/**/*.test.ts"],
   "src/autodiff": ["test/autodiff/**/*.test.ts", "test/gradcheck/**/*.test.ts", "test/hardening/where.test.ts", "test/hardening/stability.test.ts"],
   "src/simplify": ["test/simplify/simplify.test.ts", "test/simplify/driver.test.ts", "test/simplify/training.test.ts"],

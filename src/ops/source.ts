@@ -1,7 +1,6 @@
 // Source ops: graph inputs (params and inputs), scalar constants, index patterns (iota,
 // for one_hot), and the runtime size of free dims (for mean over a free dim).
 
-import { InternalError } from "../diagnostics";
 import * as js from "../codegen/estree";
 import { bindShape, numel, type Dim, type OpDef, type Shape } from "../ir";
 import type { SourceEmit } from "./define";
@@ -9,15 +8,11 @@ import { forEachIndex } from "./tensor";
 
 type SourceDef = OpDef & { readonly emit: SourceEmit };
 
-/** A named graph input; `role` is "param" or "input". Values come from the caller. */
+/** A named graph input; `role` is "param" or "input". Values come from the caller (the
+ *  interpreter binds them itself: no `evaluate`). */
 export const input: SourceDef = {
   name: "input", kind: "source", arity: 0, wasm: true,
   shape: (_i, attrs) => attrs.shape as Shape,
-  evaluate: (_i, attrs, _out, env) => {
-    const t = env.values.get(attrs.name as string);
-    if (!t) throw new InternalError(`no value for ${String(attrs.name)}`);
-    return t.data;
-  },
   emit: {},
 };
 
