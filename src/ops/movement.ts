@@ -94,9 +94,10 @@ export function unitReshape(from: Shape, to: Shape): boolean {
 }
 
 /** Whether two shapes' element counts can only be compared once the dims are known: one
- *  holds a sum or a floor division. (Products of dims that differ are an error at once.) */
+ *  holds a sum or a floor division (a known count is a monomial). (Products of dims that
+ *  differ are an error at once.) */
 export function sizeCheckedAtRunTime(a: Shape, b: Shape): boolean {
-  return (!isKnown(a) || !isKnown(b)) && (!isMonomial(dimProduct(a)) || !isMonomial(dimProduct(b)));
+  return !isMonomial(dimProduct(a)) || !isMonomial(dimProduct(b));
 }
 
 /** The size of the `-1` entry of a reshape target: the exact quotient where there is one
@@ -139,6 +140,7 @@ export const transpose: ViewDef = {
   emit: {
     mapIndex: (idx, node) => {
       const perm = node.attrs.perm as number[];
+      // Stryker disable next-line ArrayDeclaration: every position is assigned below
       const out = new Array<js.Expression>(perm.length);
       perm.forEach((p, k) => { out[p] = idx[k]!; });
       return out;
@@ -199,21 +201,29 @@ export const slice: ViewDef = {
  *  at its offset. A free axis is only ever a unit-step window. */
 function unslice(b: GraphBuilder, g: Node, x: Shape, begin: readonly number[], step: readonly number[]): Node {
   const m = g.shape;
-  const low = begin.map((a, k) => (step[k]! < 0 && (m[k] as number) > 1 ? a + ((m[k] as number) - 1) * step[k]! : a));
+  // Stryker disable next-line EqualityOperator: a step is never 0 (E0210), so `< 0` and `<= 0` agree
+  const backward = step.map((s) => s < 0);
+  // (one element read backwards starts at begin: (m - 1) * step is 0)
+  const low = begin.map((a, k) => (backward[k] ? a + ((m[k] as number) - 1) * step[k]! : a));
   const stride = step.map((s, k) => ((m[k] as number) > 1 ? Math.abs(s) : 1));
-  const reversed = step.flatMap((s, k) => (s < 0 && (m[k] as number) > 1 ? [k] : []));
+  const reversed = step.flatMap((_, k) => (backward[k] && (m[k] as number) > 1 ? [k] : []));
   let t = reversed.length > 0 ? b.op("flip", [g], { axis: reversed }) : g;
   if (stride.some((s) => s > 1)) {
+    // Stryker disable next-line EqualityOperator,ConditionalExpression: a unit axis padded by 0 and merged back changes nothing
     const split = m.flatMap((d, k) => (stride[k]! > 1 ? [d, 1] : [d]));
     const widths = m.flatMap((_, k) => (stride[k]! > 1 ? [[0, 0], [0, stride[k]! - 1]] : [[0, 0]]));
+    // Stryker disable next-line EqualityOperator,ConditionalExpression: d * 1 is d
     const merged = m.map((d, k) => (stride[k]! > 1 ? (d as number) * stride[k]! : d));
     const spaced = b.reshape(padded(b, b.reshape(t, split), widths, 0), merged);
     const kept = m.map((d, k) => (stride[k]! > 1 ? ((d as number) - 1) * stride[k]! + 1 : d));
     t = b.op("slice", [spaced], { begin: m.map(() => 0), step: m.map(() => 1), shape: kept as Dim[] });
   }
   const widths = t.shape.map((d, k) => {
+    // Stryker disable next-line ConditionalExpression: the general widths pad an empty axis to the same zeros
     if (d === 0) return [0, x[k] as number];
-    // the sizes differ by a number, even on a free axis (a window `2:-1` of `n + 3`)
+    // The sizes differ by a number, even on a free axis (a window `2:-1` of `n + 3`). A
+    // whole axis starts at 0 (low is 0 read backwards too), so the general widths agree.
+    // Stryker disable next-line ConditionalExpression: see above
     return d === x[k] ? [0, 0] : [low[k]!, (dimSub(x[k]!, d) as number) - low[k]!];
   });
   return padded(b, t, widths, 0);
@@ -293,7 +303,10 @@ export const flip: ViewDef = {
   emit: {
     mapIndex: (idx, node, dim) => {
       const axes = node.attrs.axis as number[];
-      const last = (d: Dim) => (typeof d === "number" ? js.num(d - 1) : js.binary("-", dim(d), js.num(1)));
+      const last = (d: Dim) =>
+        // Stryker disable next-line ConditionalExpression,StringLiteral: dim() of a known size is that number (d - 1 is folded here for shorter code)
+        typeof d === "number" ? js.num(d - 1)
+        : js.binary("-", dim(d), js.num(1));
       return idx.map((i, k) => (axes.includes(k) ? js.binary("-", last(node.shape[k]!), i) : i));
     },
   },
@@ -361,6 +374,7 @@ export const concat: KernelDef = {
 export function nest(vars: string[], shape: Shape, ctx: { dim(d: Dim): js.Expression }, body: js.Statement[]): js.Statement {
   let inner: js.Statement[] = body;
   for (let k = shape.length - 1; k >= 0; k--) inner = [js.loop(vars[k]!, js.num(0), ctx.dim(shape[k]!), inner)];
+  // Stryker disable next-line ConditionalExpression: a block of one statement runs the same
   return inner.length === 1 ? inner[0]! : js.block(inner);
 }
 

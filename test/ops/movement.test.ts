@@ -7,9 +7,13 @@ import { describe, expect, it } from "vitest";
 import { gradients } from "../../src/autodiff";
 import { GradcError, InternalError } from "../../src/diagnostics";
 import { evaluate } from "../../src/interpret";
+import { compile } from "../../src/index";
 import { dimAdd, Graph, nodesWithBodies, type Attrs } from "../../src/ir";
-import { Builder } from "../../src/ops";
+import { lowerSource } from "../../src/lower";
+import { Builder, inferReshapeDim, unitReshape } from "../../src/ops";
+import { printExpression } from "../../src/print/text";
 import { expectMatchesInterpreter, model, randomValues } from "../builtins/helpers";
+import { kernelOps, planOf } from "../schedule/helpers";
 
 /** The code and message of the error building `op` over inputs of the given shapes, or
  *  "no error" with the result's shape. */
@@ -166,11 +170,8 @@ describe("a reshape whose sizes the dims' values settle", () => {
     const run = (n: number) => evaluate([r], { dims: new Map([["n", n]]), values: new Map([["x", Float64Array.from({ length: n }, (_, i) => i + 1)]]) });
     expect([...run(3).get(r)!.data]).toEqual([1, 2, 3, 0]);
     expect(() => run(4)).toThrow(/cannot reshape \[5\] to \[4\]: the sizes differ/);
-    try {
-      run(2);
-    } catch (e) {
-      expect(e instanceof GradcError && e.code).toBe("E0205");
-    }
+    const code = (() => { try { run(2); } catch (e) { return e instanceof GradcError ? e.code : String(e); } return "no error"; })();
+    expect(code).toBe("E0205");
   });
 });
 
@@ -205,11 +206,80 @@ describe("a slice's gradient", () => {
       [[4, 0], [-2, 1], [3, 6], ["flip", "pad", "reshape", "slice"]],
       // the whole tensor: nothing to pad
       [[0, 0], [1, 1], [5, 6], []],
+      // nothing read: all zeros
+      [[0, 0], [1, 1], [0, 6], ["pad"]],
+      [[0, 4], [1, 1], [5, 0], ["pad"]],
     ];
     for (const [begin, step, shape, ops] of cases) {
       const got = gradientOps(begin, step, shape);
       expect(got.value, `begin ${begin} step ${step} shape ${shape}`).toEqual(expected(begin, step, shape));
       expect(got.ops.filter((o) => ["flip", "pad", "reshape", "slice"].includes(o)), `begin ${begin} step ${step} shape ${shape}`).toEqual(ops);
     }
+  });
+});
+
+describe("reshape targets", () => {
+  it("a reshape that only inserts or removes unit axes re-indexes (the others read a contiguous input)", () => {
+    expect(unitReshape([2, 1, 3], [2, 3])).toBe(true);
+    expect(unitReshape([2, 3], [1, 2, 3, 1])).toBe(true);
+    expect(unitReshape([1, 2, 3], [2, 1, 3])).toBe(true);
+    expect(unitReshape([1], [])).toBe(true);
+    expect(unitReshape([2, 3], [3, 2])).toBe(false);
+    expect(unitReshape([6], [2, 3])).toBe(false);
+    expect(unitReshape([2, 3], [6])).toBe(false);
+    expect(unitReshape([2, 3], [2, 3, 2])).toBe(false);
+  });
+
+  it("the size of a -1 entry: the exact quotient, else the floor division of free sizes", () => {
+    expect(inferReshapeDim(["b", 5, 5], [5])).toBe("b * 5");
+    expect(inferReshapeDim([6, 4], [3])).toBe(8);
+    expect(inferReshapeDim([nPlus1], [2])).toBe("(n + 1) // 2");
+    expect(inferReshapeDim(["n"], [2])).toBe("n // 2");
+    // no answer: known sizes that do not divide, a free size in the rest, a zero
+    expect(inferReshapeDim([5], [2])).toBe(undefined);
+    expect(inferReshapeDim(["n"], ["m"])).toBe(undefined);
+    expect(inferReshapeDim(["n"], [0])).toBe(undefined);
+  });
+});
+
+describe("printed movement ops", () => {
+  it("print as the built-ins that lower to the same values", () => {
+    const b = new Builder(new Graph(), undefined);
+    const x = b.input("x", "input", [2, 3]);
+    const y = b.input("y", "input", [2, 1]);
+    const values = new Map([["x", [1, -2, 3, 4, 5, -6]], ["y", [7, 8]]]);
+    const cases = [
+      [b.op("pad", [x], { pad_width: [[1, 0], [0, 2]], value: 0 }), "pad(x, [[1, 0], [0, 2]])"],
+      [b.op("pad", [x], { pad_width: [[0, 1], [1, 0]], value: 1.5 }), "pad(x, [[0, 1], [1, 0]], value = 1.5)"],
+      [b.op("flip", [x], { axis: [1] }), "flip(x, axis = [1])"],
+      [b.op("concat", [x, y, x], { axis: 1 }), "concat([x, y, x], axis = 1)"],
+    ] as const;
+    for (const [node, text] of cases) {
+      expect(printExpression(node)).toBe(text);
+      const z = lowerSource(`input x: [2, 3]\ninput y: [2, 1]\nz = ${text}\noutput z`, { filename: "print.grad" }).outputs[0]!.node;
+      expect([...evaluate([z], { values }).get(z)!.data], text).toEqual([...evaluate([node], { values }).get(node)!.data]);
+    }
+  });
+});
+
+describe("pad and concat as kernels", () => {
+  it("compute their elementwise inputs in their own loops", () => {
+    const src = "input a: [4, 3]\np = pad(sin(a), [[1, 0], [0, 2]], value = 2)\nc = concat([a * 2, cos(a)], axis = 1)\noutput p, c";
+    expect(kernelOps(planOf(src).plan)).toEqual(["pad", "concat"]);
+    expectMatchesInterpreter(src, { a: Float64Array.from({ length: 12 }, (_, i) => i / 3 - 2) });
+  });
+
+  it("and every movement op, on the wasm target", () => {
+    const src = `input a: [4, 3]
+p = pad(sin(a), [[1, 0], [0, 2]], value = 2)
+c = concat([a * 2, cos(a)], axis = 1)
+f = flip(reshape(transpose(a), [2, 6]), 1)[:, ::2]
+e = broadcast_to(reshape(a, [4, 1, 3]), [4, 2, 3])
+output p, c, f, e`;
+    const out = compile(src, { target: "wasm" }).forward({ a: Float32Array.from({ length: 12 }, (_, i) => i) });
+    expect([...(out.f as Float32Array)]).toEqual([4, 9, 3, 11, 5, 10]);
+    expect((out.p as Float32Array).length).toBe(25);
+    expect([...(out.c as Float32Array)].slice(0, 4)).toEqual([0, 2, 4, 1]);
+    expect([...(out.e as Float32Array)].slice(0, 6)).toEqual([0, 1, 2, 0, 1, 2]);
   });
 });
