@@ -318,13 +318,13 @@ export const concat: KernelDef = {
   shape: (xs, attrs, span) => {
     const axis = attrs.axis as number;
     const first = xs[0]!;
-    let total: Dim = 0;
+    let total = 0;
     for (const s of xs) {
       if (s.length !== first.length || s.some((d, k) => k !== axis && d !== first[k])) {
         fail("E0209", span, `${formatShape(first)} and ${formatShape(s)} differ outside axis ${axis}`);
       }
       const d = s[axis]!;
-      if (typeof d !== "number" || typeof total !== "number") fail("E0209", span, `axis ${axis} has a free dim`);
+      if (typeof d !== "number") fail("E0209", span, `axis ${axis} has a free dim`);
       total += d;
     }
     return first.map((d, k) => (k === axis ? total : d));

@@ -39,6 +39,7 @@ describe("shape rules at the IR", () => {
     expect(bc([2, 1], [2, 4, 3], [0, 2])).toBe("no error: [2, 4, 3]");
     expect(bc([1, 1], [2, 3], [0, 1])).toBe("no error: [2, 3]");
     expect(bc([3], [2, 3], [0, 1])).toMatch(/^E0208: cannot broadcast \[3\] to \[2, 3\]/);
+    expect(bc([2, 3], [2, 3], [0])).toMatch(/^E0208: cannot broadcast \[2, 3\] to \[2, 3\]/);
     expect(bc([1], [2, 3], [-1])).toMatch(/^E0208: cannot broadcast \[1\] to \[2, 3\]/);
     expect(bc([1], [2, 3], [2])).toMatch(/^E0208/);
     // the order of the axes is kept: no transposing broadcast, no axis twice
@@ -69,9 +70,14 @@ describe("shape rules at the IR", () => {
     expect(sl([6], [5], [1], [2])).toMatch(/^E0210/);
     // an empty slice reads nothing, wherever it starts
     expect(sl([6], [9], [1], [0])).toBe("no error: [0]");
-    // one entry per axis in each attribute
+    // every axis is checked
+    expect(sl([6, 2], [0, 2], [1, 1], [6, 1])).toMatch(/^E0210/);
+    expect(sl([6, 2], [0, 0], [1, 2], [6, 2])).toMatch(/^E0210/);
+    // one entry per axis in each attribute (an empty axis reads none of them)
     expect(sl([6, 2], [0], [1, 1], [6, 2])).toMatch(/^E0210/);
+    expect(sl([6, 2], [0], [1, 1], [6, 0])).toMatch(/^E0210/);
     expect(sl([6, 2], [0, 0], [1], [6, 2])).toMatch(/^E0210/);
+    expect(sl([6, 2], [0, 0], [1], [6, 0])).toMatch(/^E0210/);
     expect(sl([6, 2], [0, 0], [1, 1], [6])).toMatch(/^E0210/);
     // free dims: the whole axis, or a window a constant distance from both ends
     expect(sl(["n", 2], [0, 0], [1, 1], ["n", 2])).toBe("no error: [n, 2]");
@@ -81,6 +87,7 @@ describe("shape rules at the IR", () => {
     expect(sl(["n"], [-1], [1], [nMinus3])).toMatch(/^E0210/);
     expect(sl(["n"], [0], [2], ["n"])).toMatch(/^E0210/);
     expect(sl(["n"], [0], [1], [2])).toMatch(/^E0210/);
+    expect(sl(["n"], [0], [1], [0])).toMatch(/^E0210/);
     expect(sl([5], [0], [1], ["n"])).toMatch(/^E0210/);
   });
 
@@ -90,6 +97,7 @@ describe("shape rules at the IR", () => {
     expect(built("concat", [["n", 3], ["n", 1]], { axis: 1 })).toBe("no error: [n, 4]");
     expect(built("concat", [[2, 3], [2, 4]], { axis: 0 })).toBe("E0209: cannot concatenate: [2, 3] and [2, 4] differ outside axis 0");
     expect(built("concat", [[2, 3], [2, 3, 1]], { axis: 0 })).toMatch(/^E0209: cannot concatenate: \[2, 3\] and \[2, 3, 1\] differ/);
+    expect(built("concat", [[2, 3, 1], [2, 3]], { axis: 0 })).toMatch(/^E0209: cannot concatenate: \[2, 3, 1\] and \[2, 3\] differ/);
     expect(built("concat", [["n", 3], [2, 3]], { axis: 0 })).toBe("E0209: cannot concatenate: axis 0 has a free dim");
     expect(built("concat", [[2, 3], ["n", 3]], { axis: 0 })).toBe("E0209: cannot concatenate: axis 0 has a free dim");
   });
