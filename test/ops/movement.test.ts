@@ -8,9 +8,9 @@ import { gradients } from "../../src/autodiff";
 import { GradcError, InternalError } from "../../src/diagnostics";
 import { evaluate } from "../../src/interpret";
 import { compile } from "../../src/index";
-import { dimAdd, Graph, nodesWithBodies, type Attrs } from "../../src/ir";
+import { dimAdd, Graph, nodesWithBodies, type Attrs, type Node } from "../../src/ir";
 import { lowerSource } from "../../src/lower";
-import { Builder, inferReshapeDim, unitReshape } from "../../src/ops";
+import { Builder, inferReshapeDim, stackedScan, unitReshape } from "../../src/ops";
 import { printExpression } from "../../src/print/text";
 import { expectMatchesInterpreter, model, randomValues } from "../builtins/helpers";
 import { kernelOps, planOf } from "../schedule/helpers";
@@ -289,5 +289,28 @@ output p, c, f, e`;
     expect((out.p as Float32Array).length).toBe(25);
     expect([...(out.c as Float32Array)].slice(0, 4)).toEqual([0, 2, 4, 1]);
     expect([...(out.e as Float32Array)].slice(0, 6)).toEqual([0, 1, 2, 0, 1, 2]);
+  });
+});
+
+describe("views are recomputed in a loop's gradient, not saved", () => {
+  /** The most ys a loop of the gradient of sum(scan(sin(u(h)^2))) has (as in
+   *  test/ops/elementwise.test.ts: 3 when u is recomputed, 4 when its value is saved). */
+  function savedYs(u: (b: Builder, h: Node) => Node): number {
+    const b = new Builder(new Graph(), undefined);
+    const h = b.input("h", "param", [3]);
+    const xs = b.input("xs", "param", [4, 3]);
+    const hs = stackedScan(b, h, [xs], (c, [x]) => {
+      const v = b.mul(u(b, c), x!);
+      return b.unary("sin", b.mul(v, v));
+    });
+    const loops = nodesWithBodies(gradients(b, b.sum(hs, [0, 1]), [h, xs])).filter((n) => n.body !== undefined);
+    return Math.max(...loops.map((l) => (l.attrs.ys as unknown[]).length));
+  }
+
+  it("flip, a backward slice, reshapes and a transpose", () => {
+    expect(savedYs((b, h) => b.unary("exp", h)), "exp (saved)").toBe(4);
+    expect(savedYs((b, h) => b.op("flip", [h], { axis: [0] })), "flip").toBe(3);
+    expect(savedYs((b, h) => b.op("slice", [h], { begin: [2], step: [-1], shape: [3] })), "slice").toBe(3);
+    expect(savedYs((b, h) => b.reshape(b.transpose(b.reshape(h, [1, 3]), [1, 0]), [3])), "reshape, transpose").toBe(3);
   });
 });
