@@ -3,7 +3,7 @@
 // explicit broadcast nodes), and drops identity views. Every node it builds carries the
 // builder's span, so gradient nodes point at the forward code that produced them.
 
-import { fail, type Span } from "../diagnostics";
+import { fail, InternalError, type Span } from "../diagnostics";
 import { broadcastShape, formatShape, sameShape, type Attrs, type Dim, type Graph, type GraphBuilder, type Node, type Shape } from "../ir";
 import { getOp } from "./registry";
 
@@ -24,8 +24,7 @@ export class Builder implements GraphBuilder {
   }
 
   constant(value: number, shape: Shape = []): Node {
-    const c = this.op("const", [], { value });
-    return shape.length === 0 ? c : this.broadcastTo(c, shape);
+    return this.broadcastTo(this.op("const", [], { value }), shape);
   }
 
   unary(name: string, a: Node): Node {
@@ -52,8 +51,8 @@ export class Builder implements GraphBuilder {
    *  trailing alignment when omitted). */
   broadcastTo(a: Node, shape: Shape, dims?: readonly number[]): Node {
     if (sameShape(a.shape, shape) && (!dims || dims.every((d, i) => d === i))) return a;
+    // (a shape of lower rank gets negative dims: the shape rule says E0208)
     const offset = shape.length - a.shape.length;
-    if (!dims && offset < 0) fail("E0208", this.span, formatShape(a.shape), formatShape(shape));
     return this.op("broadcast", [a], { shape: shape as Dim[], dims: dims ? [...dims] : a.shape.map((_, i) => i + offset) });
   }
 
@@ -74,12 +73,12 @@ export class Builder implements GraphBuilder {
     return this.op("sum", [a], { axes: [...axes].sort((x, y) => x - y) });
   }
 
+  /** g summed over the axes a broadcast to its shape repeats (none: g itself). */
   unbroadcast(g: Node, shape: Shape): Node {
-    if (sameShape(g.shape, shape)) return g;
     const offset = g.shape.length - shape.length;
     const axes: number[] = [];
-    for (let k = 0; k < g.shape.length; k++) {
-      if (k < offset || (shape[k - offset] === 1 && g.shape[k] !== 1)) axes.push(k);
+    for (const [k, d] of g.shape.entries()) {
+      if (k < offset || (shape[k - offset] === 1 && d !== 1)) axes.push(k);
     }
     return this.reshape(this.sum(g, axes), shape);
   }
@@ -89,10 +88,11 @@ export class Builder implements GraphBuilder {
 export function broadcastShapes(shapes: readonly Shape[], span: Span | undefined): Shape {
   const out = broadcastShape(shapes);
   if (out) return out;
-  for (let i = 0; i < shapes.length; i++) {
-    for (let j = i + 1; j < shapes.length; j++) {
-      if (!broadcastShape([shapes[i]!, shapes[j]!])) fail("E0201", span, formatShape(shapes[i]!), formatShape(shapes[j]!));
+  for (const [i, a] of shapes.entries()) {
+    for (const b of shapes.slice(i + 1)) {
+      if (!broadcastShape([a, b])) fail("E0201", span, formatShape(a), formatShape(b));
     }
   }
-  return fail("E0201", span, formatShape(shapes[0]!), formatShape(shapes[1]!));
+  // Stryker disable next-line StringLiteral: not reached (shapes that broadcast pairwise broadcast together)
+  throw new InternalError("shapes that broadcast pairwise do not broadcast together");
 }

@@ -21,6 +21,7 @@ export const constant: SourceDef = {
   name: "const", kind: "source", arity: 0, wasm: true,
   shape: () => [],
   evaluate: (_i, attrs) => Float64Array.of(attrs.value as number),
+  // Stryker disable next-line ObjectLiteral,BooleanLiteral: only a loop's residuals read `cheap`, and a source never depends on a step's values
   props: { cheap: true },
   emit: { value: (_idx, node) => js.num(node.attrs.value as number) },
 };
@@ -34,6 +35,7 @@ export const iota: SourceDef = {
     forEachIndex(out, (idx, flat) => { data[flat] = idx[attrs.axis as number]!; });
     return data;
   },
+  // Stryker disable next-line ObjectLiteral,BooleanLiteral: only a loop's residuals read `cheap`, and a source never depends on a step's values
   props: { cheap: true },
   emit: { value: (idx, node) => idx[node.attrs.axis as number]! },
 };
@@ -43,6 +45,7 @@ export const size: SourceDef = {
   name: "size", kind: "source", arity: 0, wasm: true,
   shape: () => [],
   evaluate: (_i, attrs, _out, env) => Float64Array.of(numel(bindShape(attrs.dims as Dim[], env.dims))),
+  // Stryker disable next-line ObjectLiteral,BooleanLiteral: only a loop's residuals read `cheap`, and a source never depends on a step's values
   props: { cheap: true },
   emit: {
     value: (_idx, node, dim) => (node.attrs.dims as Dim[]).map(dim).reduce((a, b) => js.mul(a, b), js.num(1)),

@@ -81,6 +81,9 @@ describe("the builder", () => {
     const lead = b.broadcastTo(x, [4, 2, 3]);
     expect(lead.attrs.dims).toEqual([1, 2]);
     expect(errorOf(() => b.broadcastTo(x, [3]))).toBe("E0208: cannot broadcast [2, 3] to [3]");
+    // the same shape by other dims: not a broadcast (the shape rule refuses it)
+    expect(errorOf(() => b.broadcastTo(b.input("s", "input", [2, 2]), [2, 2], [1, 0]))).toBe("E0208: cannot broadcast [2, 2] to [2, 2]");
+    expect(errorOf(() => b.broadcastTo(b.input("c", "input", [2, 2, 2]), [2, 2, 2], [0, 2, 1]))).toBe("E0208: cannot broadcast [2, 2, 2] to [2, 2, 2]");
   });
 
   it("reshape: nothing for the same shape; a reshape of a reshape is one", () => {

@@ -10,6 +10,7 @@ import { Graph, type Attrs, type Node } from "../../src/ir";
 import { Builder, getOp } from "../../src/ops";
 import { arangeAttrs, arangeLength, literalShape } from "../../src/ops/constant";
 import { at, forEachIndex, offset, zeros } from "../../src/ops/tensor";
+import { compile } from "../../src/index";
 import { outputs } from "../builtins/helpers";
 
 const fresh = () => new Builder(new Graph(), undefined);
@@ -88,6 +89,12 @@ describe("tensor literals", () => {
     expect(out.y).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, -12.5]);
     expect(out.z).toBe(3);
   });
+
+  it("an empty literal, alone and joined to a tensor", () => {
+    const out = outputs("input x: [2]\ny = tensor([])\nz = concat([x, tensor([])])\noutput y, z", { x: Float64Array.from([1, 2]) });
+    expect(out.y).toEqual([]);
+    expect(out.z).toEqual([1, 2]);
+  });
 });
 
 describe("sources", () => {
@@ -137,5 +144,14 @@ describe("the index helpers", () => {
     expect(offset([12, 4, 1], [1, 2, 3])).toBe(23);
     expect(at({ shape: [2, 3], data: Float64Array.from([0, 1, 2, 3, 4, 5]) }, [1, 2])).toBe(5);
     expect([...zeros([2, 2])]).toEqual([0, 0, 0, 0]);
+  });
+});
+
+describe("on the wasm target", () => {
+  it("inputs, constants, ranges, literals, iota (one_hot) and free sizes (a mean) all run", () => {
+    const src = "dim n\ninput x: [n, 3]\ninput l: [n]\ny = x * arange(3) + tensor([1, 2, 3]) + one_hot(l, 3) + mean(x) + 2\noutput y";
+    const out = compile(src, { target: "wasm" }).forward({ x: Float32Array.from([1, 1, 1, 3, 3, 3]), l: Float32Array.from([0, 2]) });
+    // x * [0, 1, 2] + [1, 2, 3] + one_hot + 2 (the mean) + 2
+    expect([...(out.y as Float32Array)]).toEqual([6, 7, 9, 5, 9, 14]);
   });
 });
