@@ -89,6 +89,7 @@ export function broadcastShapes(shapes: readonly Shape[], span: Span | undefined
   const out = broadcastShape(shapes);
   if (out) return out;
   for (const [i, a] of shapes.entries()) {
+    // Stryker disable next-line MethodExpression: a shape broadcasts with itself, and a pair (later, earlier) was met the other way first
     for (const b of shapes.slice(i + 1)) {
       if (!broadcastShape([a, b])) fail("E0201", span, formatShape(a), formatShape(b));
     }

@@ -61,6 +61,7 @@ describe("the builder", () => {
     expect(errorOf(() => broadcastShapes([[2, 3], [3], [4]], undefined))).toBe("E0201: cannot broadcast [2, 3] with [4]");
     expect(errorOf(() => broadcastShapes([[3], [2, 3], [5, 1], [2, 1]], undefined))).toBe("E0201: cannot broadcast [2, 3] with [5, 1]");
     expect(errorOf(() => broadcastShapes([[3], [2]], undefined))).toBe("E0201: cannot broadcast [3] with [2]");
+    expect(errorOf(() => broadcastShapes([[3], [4], [2, 1]], undefined))).toBe("E0201: cannot broadcast [3] with [4]");
   });
 
   it("a constant: a scalar node, broadcast to a shape if given", () => {
