@@ -46,7 +46,16 @@ const testsFor = {
   // instead of 2 minutes.
   "src/ops/elementwise.ts": ["test/ops/loads.test.ts", "test/gradcheck/ops.test.ts", "test/ops/elementwise.test.ts"],
   "src/ops/reduce.ts": ["test/ops/loads.test.ts", "test/gradcheck/ops.test.ts", "test/builtins/reductions.test.ts", "test/diagnostics/errors.test.ts", "test/ops/reduce.test.ts"],
-  "src/ops/linalg.ts": ["test/ops/loads.test.ts", "test/gradcheck/ops.test.ts", "test/shapes/matmul.test.ts", "test/diagnostics/errors.test.ts", "test/ops/linalg.test.ts"],
+  // linalg.ts: golden last, for what only the emitted code shows (which kernel, which tiles,
+  // the fresh names, the print form of the gradient program; the mlp case is tiled).
+  "src/ops/linalg.ts": ["test/ops/loads.test.ts", "test/gradcheck/ops.test.ts", "test/shapes/matmul.test.ts", "test/diagnostics/errors.test.ts", "test/ops/linalg.test.ts", "test/golden/golden.test.ts"],
+  // gather.ts: the take tests (shapes, diagnostics, values, gradients, emitted id checks),
+  // then the ids and embedding ones; not sparse-step (11 s: the optimizers' row updates).
+  "src/ops/gather.ts": ["test/ops/loads.test.ts", "test/gather/ids.test.ts", "test/gather/take.test.ts", "test/gather/embedding.test.ts", "test/ops/gather.test.ts"],
+  // scan.ts: the interpreter tests first (fast), then emitted code and the printed forms.
+  "src/ops/scan.ts": ["test/ops/loads.test.ts", "test/scan/block.test.ts", "test/scan/interpret.test.ts", "test/scan/runtime.test.ts", "test/scan/residuals.test.ts", "test/scan/emitted.test.ts", "test/scan/printed.test.ts", "test/ops/scan.test.ts"],
+  "src/ops/scan-layout.ts": ["test/ops/loads.test.ts", "test/scan/block.test.ts", "test/scan/interpret.test.ts", "test/scan/runtime.test.ts", "test/scan/emitted.test.ts", "test/ops/scan.test.ts"],
+  "src/ops/random.ts": ["test/ops/loads.test.ts", "test/random/draws.test.ts", "test/random/printed.test.ts", "test/random/dropout.test.ts", "test/ops/random.test.ts"],
   // movement.ts: the gradient checks (the interpreter), the shape built-ins (emitted code
   // against the interpreter), the located errors, reshapes and slices over free dims.
   "src/ops/movement.ts": ["test/ops/loads.test.ts", "test/gradcheck/ops.test.ts", "test/builtins/shape.test.ts", "test/diagnostics/errors.test.ts", "test/shapes/shape-expressions.test.ts", "test/ops/movement.test.ts"],

@@ -66,9 +66,7 @@ export function randomKey(seed: number, calls: number): number {
 /** The values a draw op gives at one call (the interpreter; tests read masks with it). */
 export function drawValues(dist: "uniform" | "normal", key: number, stream: number, count: number): Float64Array {
   const f = dist === "uniform" ? generator.drawUniform : generator.drawNormal;
-  const data = new Float64Array(count);
-  for (let i = 0; i < count; i++) data[i] = f(key, stream, i);
-  return data;
+  return Float64Array.from({ length: count }, (_, i) => f(key, stream, i));
 }
 
 function keyOf(env: EvalEnv, op: string): number {

@@ -1,10 +1,13 @@
 // matmul's record (src/ops/linalg.ts): the shape rule's diagnostics at the IR; the emitted
 // kernels against a reference product, the plain loop (m n k <= 256) and the register-
 // tiled one at every remainder of its 2x4 tiles, batched, and with sizes bound at run
-// time (all tiles emitted); its cost (two flops per term).
+// time (all tiles emitted); the interpreter's batched product; the wasm target; its cost
+// (two flops per term).
 
 import { describe, expect, it } from "vitest";
 import { GradcError } from "../../src/diagnostics";
+import { compile } from "../../src/index";
+import { evaluate } from "../../src/interpret";
 import { Graph } from "../../src/ir";
 import { Builder, getOp } from "../../src/ops";
 import { expectClose, model } from "../builtins/helpers";
@@ -67,6 +70,22 @@ describe("matmul in emitted code", () => {
       expectClose(out.y as Float64Array, product(a, b, 1, m, 40, n), 1e-13, `[${m}, 40] @ [40, ${n}]`);
       expectClose(out.z as Float64Array, product(c, d, 1, m, 3, n), 1e-13, `[${m}, 3] @ [3, ${n}]`);
     }
+  });
+});
+
+describe("matmul in the interpreter and on the wasm target", () => {
+  it("the interpreter's product, batched: every batch, row and column in its place", () => {
+    const g = new Builder(new Graph(), undefined);
+    const y = g.op("matmul", [g.input("a", "input", [3, 2, 4]), g.input("b", "input", [3, 4, 5])], {});
+    const a = random(3 * 2 * 4, 101), b = random(3 * 4 * 5, 102);
+    const got = evaluate([y], { values: new Map([["a", a], ["b", b]]) }).get(y)!;
+    expectClose(got.data, product(a, b, 3, 2, 4, 5), 1e-13, "[3, 2, 4] @ [3, 4, 5]");
+  });
+
+  it("compiles for the wasm target (matmul has a wasm kernel) and computes the product", () => {
+    const a = Float32Array.from(random(3 * 5, 7)), b = Float32Array.from(random(5 * 2, 8));
+    const out = compile("input a: [3, 5]\ninput b: [5, 2]\ny = a @ b\noutput y", { target: "wasm" }).forward({ a, b });
+    expectClose(out.y as Float32Array, product(Float64Array.from(a), Float64Array.from(b), 1, 3, 5, 2), 1e-5, "wasm [3, 5] @ [5, 2]");
   });
 });
 
