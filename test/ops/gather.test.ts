@@ -6,9 +6,9 @@
 
 import { describe, expect, it } from "vitest";
 import { GradcError } from "../../src/diagnostics";
-import { compile } from "../../src/index";
+import { compile, compileToSource } from "../../src/index";
 import { evaluate } from "../../src/interpret";
-import { Graph } from "../../src/ir";
+import { Graph, nodesWithBodies, type Node } from "../../src/ir";
 import { lowerSource } from "../../src/lower";
 import { Builder, getOp } from "../../src/ops";
 import { expectClose } from "../builtins/helpers";
@@ -74,6 +74,12 @@ describe("compile-time id checks", () => {
     expect(past.message).toMatch(/the id 5 at index \[2\] is not an integer in \[0, 5\)/);
     const fraction = errorOf(() => compile("input x: [5]\ny = take(x, arange(0, 4, 0.5))\noutput y"));
     expect(fraction.message).toMatch(/the id 0.5 at index \[1\] is not an integer in \[0, 5\)/);
+    // one fractional step: the only id is the start
+    const half = compile("input x: [5]\ny = take(x, arange(2, 2.5, 0.5))\noutput y", { dtype: "f64" });
+    expect([...(half.forward({ x: vec([1, 2, 3, 4, 5]) }).y as Float64Array)]).toEqual([3]);
+    // the first id bad
+    const first = errorOf(() => compile("input x: [5]\ny = take(x, arange(5, 7))\noutput y"));
+    expect(first.message).toMatch(/the id 5 at index \[0\] is not an integer in \[0, 5\)/);
   });
 
   it("a dim-sized range into an axis of the same dim compiles", () => {
@@ -88,7 +94,12 @@ describe("shape rules at their bounds", () => {
     try { return f(g); } catch (e) { if (e instanceof GradcError) return `${e.code}: ${e.message}`; throw e; }
   };
 
+  it("take: an axis past the last (E0203)", () => {
+    expect(attempt((g) => g.op("take", [g.input("x", "input", [4, 2]), g.input("ids", "input", [3])], { axis: 2 }))).toBe("E0203: axis 2 is out of range for a tensor of rank 2");
+  });
+
   it("scatter_add: ids ending at the last axis, past it (E0203), a negative axis", () => {
+    expect(attempt((g) => g.op("scatter_add", [g.input("v", "input", [2, 3]), g.input("ids", "input", [3])], { size: 5, axis: 2 }))).toBe("E0203: axis 2 is out of range for a tensor of rank 2");
     const ok = attempt((g) => g.op("scatter_add", [g.input("v", "input", [2, 3]), g.input("ids", "input", [3])], { size: 5, axis: 1 })) as { shape: unknown };
     expect(ok.shape).toEqual([2, 5]);
     expect(attempt((g) => g.op("scatter_add", [g.input("v", "input", [2, 3]), g.input("ids", "input", [3])], { size: 5, axis: 2 }))).toMatch(/^E0203/);
@@ -153,6 +164,37 @@ describe("emitted code", () => {
     const { value, grads } = m.valueAndGrad({ ids: Float32Array.of(1, 3, 1), E });
     expect(value).toBeCloseTo(2 * (9 + 16) + 49 + 64, 4);
     expectClose(grads.E!, [0, 0, 12, 16, 0, 0, 14, 16], 1e-6, "d_E");
+  });
+});
+
+describe("in a scan cell", () => {
+  it("a take is recomputed by the gradient loop (a cheap view), not saved by the forward loop", () => {
+    const src = "input ids: [5, 3]\ninput xs: [5, 3, 2]\nparam E: [4, 2]\nfn cell(h, i, x) {\n  [h * take(E, i) + x]\n}\nhs = scan(cell, [xs[0]], [ids, xs], out = 0)\nminimize sum(hs * hs)";
+    const { model } = compileToSource(src, { dtype: "f64" });
+    const loops = nodesWithBodies([model.objective!, ...model.grads!]).filter((n) => n.body !== undefined);
+    const isGrad = (n: Node) => String(n.attrs.cell ?? "").endsWith("_grad");
+    const ops = (loop: Node) => {
+      const seen = new Set<Node>();
+      const work = [...loop.body!.results];
+      for (let n = work.pop(); n; n = work.pop()) if (!seen.has(n)) { seen.add(n); work.push(...n.inputs); }
+      return [...seen].map((n) => n.op.name);
+    };
+    const backward = loops.filter(isGrad);
+    expect(backward).toHaveLength(1);
+    expect(ops(backward[0]!)).toContain("take");
+    expect(ops(backward[0]!)).toContain("scatter_add");
+    const m = compile(src, { dtype: "f64" });
+    const ids = vec([0, 1, 2, 3, 3, 0, 1, 1, 2, 2, 0, 3, 1, 0, 2]);
+    const xs = vec(Array.from({ length: 30 }, (_, i) => Math.sin(i)));
+    const E = vec([0.5, -0.25, 1, 0.75, -0.5, 0.3, 0.2, -1]);
+    // d(loss)/dE by central differences
+    const loss = (e: Float64Array) => m.forward({ ids, xs, E: e }).objective as number;
+    const grad = m.valueAndGrad({ ids, xs, E }).grads.E!;
+    for (let i = 0; i < 8; i++) {
+      const up = Float64Array.from(E), down = Float64Array.from(E);
+      up[i]! += 1e-6; down[i]! -= 1e-6;
+      expect(grad[i]).toBeCloseTo((loss(up) - loss(down)) / 2e-6, 5);
+    }
   });
 });
 
