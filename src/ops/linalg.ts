@@ -31,6 +31,7 @@ export const matmul: KernelDef = {
   },
   evaluate: ([a, b], _attrs, out) => {
     const r = out.length;
+    // Stryker disable next-line MethodExpression,ArithmeticOperator: more batches than there are only read past the inputs and write past the output (ignored)
     const batch = numel(out.slice(0, r - 2));
     const m = out[r - 2]!, n = out[r - 1]!, k = a!.shape[r - 1]!;
     const data = new Float64Array(numel(out));
@@ -78,6 +79,7 @@ function simpleMatmul(ctx: KernelContext): js.Statement[] {
   const [a, b] = node.inputs as [typeof node, typeof node];
   const r = node.shape.length;
   const vars = node.shape.map(() => ctx.fresh("i"));
+  // Stryker disable next-line StringLiteral: any name is unique (fresh), and the unroller replaces this loop's variable in the products it is used for
   const q = ctx.fresh("k");
   const acc = ctx.fresh("acc");
   const batch = vars.slice(0, r - 2).map(js.id);
