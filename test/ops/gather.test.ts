@@ -41,6 +41,8 @@ describe("compile-time id checks", () => {
     expect(e.code).toBe("E0242");
     expect(e.message).toMatch(/the id 4 at index \[\] is not an integer in \[0, 4\)/);
     expect(g.op("take", [x, g.constant(3, [3])], { axis: 0 }).shape).toEqual([3, 2]);
+    // a broadcast of a value that is not a constant is checked when the model runs
+    expect(g.op("take", [x, g.broadcastTo(g.input("i", "input", []), [3])], { axis: 0 }).shape).toEqual([3, 2]);
   });
 
   it("a bad id of a rank-2 tensor literal is named by its multi-index", () => {
@@ -67,6 +69,9 @@ describe("compile-time id checks", () => {
     expect(e.message).toMatch(/arange\(1, 3, 1\)/);
     expect(e.message).toMatch(/\bm\b/);
     expect([e.line, e.column]).toEqual([3, 5]);
+    const even = errorOf(() => compile("dim m\ninput x: [m]\ny = take(x, arange(0, 4, 2))\noutput y"));
+    expect(even.code).toBe("E0246");
+    expect(even.message).toMatch(/arange\(0, 4, 2\)/);
     const shifted = compile("input x: [5]\ny = take(x, arange(2, 5))\noutput y", { dtype: "f64" });
     expect([...(shifted.forward({ x: vec([1, 2, 3, 4, 5]) }).y as Float64Array)]).toEqual([3, 4, 5]);
     const past = errorOf(() => compile("input x: [5]\ny = take(x, arange(3, 6))\noutput y"));
