@@ -69,6 +69,9 @@ const testsFor = {
   "src/ops/index.ts": ["test/ops/loads.test.ts"],
   "src/ops/define.ts": ["test/ops/loads.test.ts", "test/gradcheck/ops.test.ts", "test/ops/builder.test.ts"],
   "src/ops/special.ts": ["test/ops/loads.test.ts", "test/ops/elementwise.test.ts"],
+  // pool.ts: its shape rules (conv-evaluate, the diagnostics), the interpreter and
+  // gradients (gradcheck), the emitted kernels fused and not (pool-fusion), then its own.
+  "src/ops/pool.ts": ["test/ops/loads.test.ts", "test/ops/conv-evaluate.test.ts", "test/conv/errors.test.ts", "test/gradcheck/ops.test.ts", "test/schedule/pool-fusion.test.ts", "test/ops/pool.test.ts"],
   "src/ops": ["test/ops/loads.test.ts", "test/conv/errors.test.ts", "test/shapes/**/*.test.ts", "!test/conv/cli.test.ts", "!test/gather/cli.test.ts", "!test/**/allocation.test.ts", "test/gradcheck/**/*.test.ts", "test/ops/**/*.test.ts", "test/builtins/**/*.test.ts", "test/conv/**/*.test.ts", "test/gather/**/*.test.ts", "test/constants/**/*.test.ts"],
   "src/autodiff": ["test/autodiff/**/*.test.ts", "test/gradcheck/**/*.test.ts", "test/hardening/where.test.ts", "test/hardening/stability.test.ts"],
   "src/simplify": ["test/simplify/simplify.test.ts", "test/simplify/driver.test.ts", "test/simplify/training.test.ts"],

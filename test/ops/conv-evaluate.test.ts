@@ -146,36 +146,43 @@ const poolCases = [
 
 describe("conv", () => {
   for (const geo of convCases) {
-    const attrs: Attrs = { stride: geo.stride, padding: geo.padding, dilation: geo.dilation, groups: geo.groups };
-    const r = rng(17 + geo.name.length * 7 + geo.x.length);
-    const x = random(geo.x, r);
-    const w = random(geo.w, r);
-    const y = run(conv, [x, w], attrs);
-    const g = random(y.shape as number[], r);
-    const spatial = geo.x.slice(2);
-    const ops = y.shape.slice(2) as number[];
-    // what the vjp passes: how far the input reaches past the last window
-    const outputPadding = spatial.map((size, e) =>
-      size - ((ops[e]! - 1) * geo.stride[e]! - 2 * geo.padding[e]! + geo.dilation[e]! * (geo.w[e + 2]! - 1) + 1));
-    const inputAttrs = { ...attrs, output_padding: outputPadding };
-    const weightAttrs = { ...attrs, kernel_size: geo.w.slice(2) };
+    // Computed in each test, never while collected (src/ops code run then is "static"
+    // to StrykerJS: every test runs against each of its mutants).
+    const setup = () => {
+      const attrs: Attrs = { stride: geo.stride, padding: geo.padding, dilation: geo.dilation, groups: geo.groups };
+      const r = rng(17 + geo.name.length * 7 + geo.x.length);
+      const x = random(geo.x, r);
+      const w = random(geo.w, r);
+      const y = run(conv, [x, w], attrs);
+      const g = random(y.shape as number[], r);
+      const spatial = geo.x.slice(2);
+      const ops = y.shape.slice(2) as number[];
+      // what the vjp passes: how far the input reaches past the last window
+      const outputPadding = spatial.map((size, e) =>
+        size - ((ops[e]! - 1) * geo.stride[e]! - 2 * geo.padding[e]! + geo.dilation[e]! * (geo.w[e + 2]! - 1) + 1));
+      return { x, w, y, g, inputAttrs: { ...attrs, output_padding: outputPadding }, weightAttrs: { ...attrs, kernel_size: geo.w.slice(2) } };
+    };
 
     it(`evaluates as cross-correlation (${geo.name})`, () => {
+      const { x, w, y } = setup();
       expectClose(y, bruteConv(x, w, geo));
     });
 
     it(`input grad is the transpose in x and restores x's shape (${geo.name})`, () => {
+      const { w, g, inputAttrs } = setup();
       const dx = run(convInputGrad, [g, w], inputAttrs);
       expect(dx.shape).toEqual(geo.x);
       expectClose(dx, transposeAt(geo.x, (e) => bruteConv(e, w, geo), g));
     });
 
     it(`weight grad is the transpose in w (${geo.name})`, () => {
+      const { x, g, weightAttrs } = setup();
       const dw = run(convWeightGrad, [x, g], weightAttrs);
       expectClose(dw, transposeAt(geo.w, (e) => bruteConv(x, e, geo), g));
     });
 
     it(`satisfies the adjoint identities (${geo.name})`, () => {
+      const { x, w, y, g, inputAttrs, weightAttrs } = setup();
       const lhs = dot(y, g);
       expect(dot(x, run(convInputGrad, [g, w], inputAttrs))).toBeCloseTo(lhs, 10);
       expect(dot(w, run(convWeightGrad, [x, g], weightAttrs))).toBeCloseTo(lhs, 10);
@@ -196,27 +203,32 @@ describe("maxpool2d", () => {
   for (const attrs of poolCases) {
     const name = `size ${attrs.size}, stride ${attrs.stride}`;
     for (const [kind, make] of [["random", random], ["tied", ties]] as const) {
-      const r = rng(31 + attrs.size * 10 + attrs.stride);
-      const x = make([2, 2, 7, 6], r);
-      const { out, arg } = bruteMaxArg(x, attrs.size, attrs.stride);
-      const g = random(out, r);
-      const h = random([2, 2, 7, 6], r);
+      const setup = () => {
+        const r = rng(31 + attrs.size * 10 + attrs.stride);
+        const x = make([2, 2, 7, 6], r);
+        const { out, arg } = bruteMaxArg(x, attrs.size, attrs.stride);
+        return { x, out, arg, g: random(out, r), h: random([2, 2, 7, 6], r) };
+      };
 
       it(`takes each window's maximum (${name}, ${kind})`, () => {
+        const { x, out, arg, g, h } = setup();
         expectClose(run(maxpool2d, [x], attrs), tensor(out, Float64Array.from(arg, (o) => x.data[o]!)), 0);
       });
 
       it(`routes the gradient to the first maximum (${name}, ${kind})`, () => {
+        const { x, out, arg, g, h } = setup();
         const expected = new Float64Array(numel(x.shape));
         arg.forEach((o, k) => { expected[o] += g.data[k]!; });
         expectClose(run(maxpool2dGrad, [x, g], attrs), tensor(x.shape as number[], expected));
       });
 
       it(`selects at the first maximum (${name}, ${kind})`, () => {
+        const { x, out, arg, g, h } = setup();
         expectClose(run(maxpool2dSelect, [x, h], attrs), tensor(out, Float64Array.from(arg, (o) => h.data[o]!)), 0);
       });
 
       it(`maxpool2d(x) = maxpool2d_select(x, x) and <select(x, h), g> = <h, grad(x, g)> (${name}, ${kind})`, () => {
+        const { x, out, arg, g, h } = setup();
         expect(Array.from(run(maxpool2dSelect, [x, x], attrs).data)).toEqual(Array.from(run(maxpool2d, [x], attrs).data));
         expect(dot(h, run(maxpool2dGrad, [x, g], attrs))).toBeCloseTo(dot(run(maxpool2dSelect, [x, h], attrs), g), 10);
       });
@@ -234,17 +246,21 @@ describe("maxpool2d", () => {
 describe("avgpool2d", () => {
   for (const attrs of poolCases) {
     const name = `size ${attrs.size}, stride ${attrs.stride}`;
-    const r = rng(53 + attrs.size * 10 + attrs.stride);
-    const x = random([2, 2, 7, 6], r);
-    const y = run(avgpool2d, [x], attrs);
-    const g = random(y.shape as number[], r);
+    const setup = () => {
+      const r = rng(53 + attrs.size * 10 + attrs.stride);
+      const x = random([2, 2, 7, 6], r);
+      const y = run(avgpool2d, [x], attrs);
+      return { x, y, g: random(y.shape as number[], r) };
+    };
     const gradAttrs = { ...attrs, height: 7, width: 6 };
 
     it(`takes each window's mean (${name})`, () => {
+      const { x, y, g } = setup();
       expectClose(y, bruteAvg(x, attrs.size, attrs.stride));
     });
 
     it(`grad is the transpose, overlaps accumulating (${name})`, () => {
+      const { x, y, g } = setup();
       const dx = run(avgpool2dGrad, [g], gradAttrs);
       expectClose(dx, transposeAt([2, 2, 7, 6], (e) => bruteAvg(e, attrs.size, attrs.stride), g));
       expect(dot(x, dx)).toBeCloseTo(dot(y, g), 10);
@@ -297,32 +313,39 @@ function directional(op: OpDef, inputs: Tensor[], attrs: Attrs, g: Tensor, k: nu
 }
 
 describe("vjp rules", () => {
-  const r = rng(99);
-  const x = random([2, 4, 6, 5], r);
-  const w = random([4, 2, 3, 2], r);
-  const geo = { stride: [2, 1], padding: [1, 1], dilation: [1, 2], groups: 2 };
-  const y = run(conv, [x, w], geo);
-  const pooled = run(maxpool2d, [x], { size: 3, stride: 2 });
-  const outputPadding = [6 - ((y.shape[2]! - 1) * 2 - 2 + 3), 5 - ((y.shape[3]! - 1) - 2 + 2 + 1)];
-  const x1 = random([2, 2, 9], r);
-  const w1 = random([3, 2, 3], r);
-  const geo1 = { stride: [2], padding: [1], dilation: [2], groups: 1 };
-  const y1 = run(conv, [x1, w1], geo1);
-  const cases: [string, OpDef, Tensor[], Attrs][] = [
-    ["2-d", conv, [x, w], geo],
-    ["2-d", convInputGrad, [random(y.shape as number[], r), w], { ...geo, output_padding: outputPadding }],
-    ["2-d", convWeightGrad, [x, random(y.shape as number[], r)], { ...geo, kernel_size: [3, 2] }],
-    ["1-d", conv, [x1, w1], geo1],
-    ["1-d", convInputGrad, [random(y1.shape as number[], r), w1], { ...geo1, output_padding: [0] }],
-    ["1-d", convWeightGrad, [x1, random(y1.shape as number[], r)], { ...geo1, kernel_size: [3] }],
-    ["", maxpool2d, [x], { size: 3, stride: 2 }],
-    ["", maxpool2dGrad, [x, random(pooled.shape as number[], r)], { size: 3, stride: 2 }],
-    ["", maxpool2dSelect, [x, random([2, 4, 6, 5], r)], { size: 3, stride: 2 }],
-    ["", avgpool2d, [x], { size: 3, stride: 2 }],
-    ["", avgpool2dGrad, [random(pooled.shape as number[], r)], { size: 3, stride: 2, height: 6, width: 5 }],
-  ];
-  for (const [label, op, inputs, attrs] of cases) {
-    it(`${op.name} ${label}: each cotangent matches central differences`, () => {
+  // Built in each test (see "conv" above); a case is named by its index while collected.
+  const build = (r: () => number): [string, OpDef, Tensor[], Attrs][] => {
+    const x = random([2, 4, 6, 5], r);
+    const w = random([4, 2, 3, 2], r);
+    const geo = { stride: [2, 1], padding: [1, 1], dilation: [1, 2], groups: 2 };
+    const y = run(conv, [x, w], geo);
+    const pooled = run(maxpool2d, [x], { size: 3, stride: 2 });
+    const outputPadding = [6 - ((y.shape[2]! - 1) * 2 - 2 + 3), 5 - ((y.shape[3]! - 1) - 2 + 2 + 1)];
+    const x1 = random([2, 2, 9], r);
+    const w1 = random([3, 2, 3], r);
+    const geo1 = { stride: [2], padding: [1], dilation: [2], groups: 1 };
+    const y1 = run(conv, [x1, w1], geo1);
+    const cases: [string, OpDef, Tensor[], Attrs][] = [
+      ["2-d", conv, [x, w], geo],
+      ["2-d", convInputGrad, [random(y.shape as number[], r), w], { ...geo, output_padding: outputPadding }],
+      ["2-d", convWeightGrad, [x, random(y.shape as number[], r)], { ...geo, kernel_size: [3, 2] }],
+      ["1-d", conv, [x1, w1], geo1],
+      ["1-d", convInputGrad, [random(y1.shape as number[], r), w1], { ...geo1, output_padding: [0] }],
+      ["1-d", convWeightGrad, [x1, random(y1.shape as number[], r)], { ...geo1, kernel_size: [3] }],
+      ["", maxpool2d, [x], { size: 3, stride: 2 }],
+      ["", maxpool2dGrad, [x, random(pooled.shape as number[], r)], { size: 3, stride: 2 }],
+      ["", maxpool2dSelect, [x, random([2, 4, 6, 5], r)], { size: 3, stride: 2 }],
+      ["", avgpool2d, [x], { size: 3, stride: 2 }],
+      ["", avgpool2dGrad, [random(pooled.shape as number[], r)], { size: 3, stride: 2, height: 6, width: 5 }],
+    ];
+    return cases;
+  };
+  const names = ["conv 2-d", "conv_input_grad 2-d", "conv_weight_grad 2-d", "conv 1-d", "conv_input_grad 1-d", "conv_weight_grad 1-d",
+    "maxpool2d", "maxpool2d_grad", "maxpool2d_select", "avgpool2d", "avgpool2d_grad"];
+  names.forEach((name, k) => {
+    it(`${name}: each cotangent matches central differences`, () => {
+      const r = rng(99);
+      const [, op, inputs, attrs] = build(r)[k]!;
       const g = random(run(op, inputs, attrs).shape as number[], r);
       const grads = vjpAt(op, inputs, attrs, g);
       expect(grads).toHaveLength(op.arity);
@@ -333,7 +356,7 @@ describe("vjp rules", () => {
         else expect(dot(d, dir)).toBeCloseTo(fd, 6);
       });
     });
-  }
+  });
 });
 
 // ---- shape rules ----
