@@ -72,6 +72,12 @@ const testsFor = {
   // pool.ts: its shape rules (conv-evaluate, the diagnostics), the interpreter and
   // gradients (gradcheck), the emitted kernels fused and not (pool-fusion), then its own.
   "src/ops/pool.ts": ["test/ops/loads.test.ts", "test/ops/conv-evaluate.test.ts", "test/conv/errors.test.ts", "test/gradcheck/ops.test.ts", "test/schedule/pool-fusion.test.ts", "test/ops/pool.test.ts"],
+  // conv.ts: the reference semantics, vjp rules and shapes (conv-evaluate), the
+  // diagnostics, gradcheck, then its own (printed gradients, flops).
+  "src/ops/conv.ts": ["test/ops/loads.test.ts", "test/ops/conv-evaluate.test.ts", "test/conv/errors.test.ts", "test/gradcheck/ops.test.ts", "test/ops/conv.test.ts"],
+  // conv-emit.ts: the emitted kernels. Not test/conv/programs.test.ts (9 s of tests per
+  // surviving mutant here): pool-fusion, then its own (every kernel form, the prologue).
+  "src/ops/conv-emit.ts": ["test/ops/loads.test.ts", "test/schedule/pool-fusion.test.ts", "test/ops/conv-emit.test.ts"],
   "src/ops": ["test/ops/loads.test.ts", "test/conv/errors.test.ts", "test/shapes/**/*.test.ts", "!test/conv/cli.test.ts", "!test/gather/cli.test.ts", "!test/**/allocation.test.ts", "test/gradcheck/**/*.test.ts", "test/ops/**/*.test.ts", "test/builtins/**/*.test.ts", "test/conv/**/*.test.ts", "test/gather/**/*.test.ts", "test/constants/**/*.test.ts"],
   "src/autodiff": ["test/autodiff/**/*.test.ts", "test/gradcheck/**/*.test.ts", "test/hardening/where.test.ts", "test/hardening/stability.test.ts"],
   "src/simplify": ["test/simplify/simplify.test.ts", "test/simplify/driver.test.ts", "test/simplify/training.test.ts"],

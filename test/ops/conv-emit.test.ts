@@ -1,0 +1,153 @@
+// The convolution kernels (src/ops/conv-emit.ts) against the interpreter: models whose
+// values and gradients run conv, conv_input_grad and conv_weight_grad in both their forms
+// (the generic nest, and the register-tiled kernels for small known sizes) with per-axis
+// stride, padding on one axis or both, dilation, groups, 1-d and 2-d, a free batch; the
+// weight gradient computing a max-pool's gradient itself (a prologue: the pooled walk, the
+// dense walk when x holds Infinity or NaN, windows that do not cover the plane, x read
+// through a view); the conv run window by window under a max-pool with padding, stride,
+// dilation, groups and NaN.
+
+import { describe, expect, it } from "vitest";
+import { compile } from "../../src/index";
+import { evaluate } from "../../src/interpret";
+import { lowerSource } from "../../src/lower";
+import { expectClose, expectMatchesInterpreter, randomValues } from "../builtins/helpers";
+import { planOf } from "../schedule/helpers";
+
+/** The emitted forward (f64) against the interpreter, NaN where it has NaN; the params
+ *  hold their initial values, x `x`. */
+function expectForwardAgrees(source: string, x: Float64Array): void {
+  const program = lowerSource(source, { filename: "conv.grad" });
+  const model = compile(source, { dtype: "f64", filename: "conv.grad" });
+  const values = new Map<string, Float64Array>([["x", x]]);
+  for (const p of program.params) values.set(p.name, Float64Array.from(model.params[p.name] as Float64Array));
+  const got = model.forward({ x });
+  const want = evaluate(program.outputs.map((o) => o.node), { dims: new Map(), values });
+  for (const o of program.outputs) expectClose(got[o.name] as Float64Array, want.get(o.node)!.data, 1e-12, o.name);
+}
+
+const loss = (terms: string[]) => `loss = ${terms.map((t) => `sum(sin(${t}))`).join(" + ")}\nminimize loss`;
+
+describe("conv kernels, generic and tiled, values and gradients", () => {
+  it("2-d: per-axis stride, padding and dilation, groups", () => {
+    // taps per filter (channels per group x kernel): wa 36 and wb 50 take the generic
+    // forward; wc, wd the tiled one; we (100) and wf (72) the generic weight gradient
+    const source = `param x: [2, 4, 7, 6]
+param wa: [3, 4, 3, 3]
+param wb: [4, 2, 5, 5]
+param wc: [4, 2, 2, 2]
+param wd: [2, 4, 2, 3]
+param we: [2, 4, 5, 5]
+param wf: [2, 2, 6, 6]
+${loss([
+  "conv2d(x, wa, stride = [2, 1], padding = [1, 0], dilation = [1, 2])",
+  "conv2d(x, wb, padding = 2, groups = 2)",
+  "conv2d(x, wc, stride = [1, 2], padding = [0, 1], dilation = [2, 1], groups = 2)",
+  "conv2d(x, wd, padding = 1)",
+  "conv2d(x, we, stride = [1, 2], padding = [2, 1])",
+  "conv2d(x, wf, padding = 3, groups = 2, dilation = [1, 1])",
+])}`;
+    expectMatchesInterpreter(source, randomValues(source, 1));
+  });
+
+  it("1-d: generic and tiled, depthwise, strided and dilated", () => {
+    const source = `param x: [2, 3, 24]
+param wa: [2, 3, 23]
+param wb: [4, 3, 3]
+param wc: [3, 1, 4]
+${loss([
+  "conv1d(x, wa, padding = 1)",
+  "conv1d(x, wb, stride = 2, padding = 1, dilation = 2)",
+  "conv1d(x, wc, stride = 3, padding = 2, groups = 3)",
+])}`;
+    expectMatchesInterpreter(source, randomValues(source, 2));
+  });
+
+  it("conv_transpose2d and conv2d_weight_grad as built-ins, with output padding and groups", () => {
+    const source = `param g: [2, 4, 4, 3]
+param w: [4, 3, 3, 2]
+param v: [4, 1, 2, 3]
+param x: [2, 6, 9, 8]
+param gw: [2, 4, 5, 2]
+${loss([
+  "conv_transpose2d(g, w, stride = [2, 3], padding = [1, 0], output_padding = [1, 2], dilation = [1, 2])",
+  "conv_transpose2d(g, v, stride = 2, padding = 1, groups = 2)",
+  "conv2d_weight_grad(x, gw, [3, 2], stride = [2, 3], padding = [1, 0], dilation = [1, 2], groups = 2)",
+])}`;
+    expectMatchesInterpreter(source, randomValues(source, 3));
+  });
+
+  it("a free batch size", () => {
+    const source = `dim n
+input x: [n, 2, 6, 5]
+param wa: [3, 2, 3, 3]
+param wb: [2, 2, 5, 4]
+${loss(["conv2d(x, wa, padding = 1)", "conv2d(x, wb, padding = [2, 1], stride = 2)"])}`;
+    for (const n of [1, 3]) expectMatchesInterpreter(source, randomValues(source, 4 + n, { n }), { n });
+  });
+});
+
+describe("the weight gradient computing a max-pool's gradient itself", () => {
+  /** sum(p^2) of maxpool2d(conv2d(x, k)): dk reads maxpool2d_grad(c, 2p) and nothing else
+   *  does, so conv_weight_grad computes it. */
+  const model = (x: string, conv: string, size: number, k = "[3, 2, 2, 2]", read = "x") => `input x: ${x}
+param k: ${k}
+c = conv2d(${read}, k${conv})
+p = maxpool2d(c, size = ${size})
+minimize sum(p * p)`;
+
+  const CASES: [string, string][] = [
+    ["windows covering the plane", model("[2, 2, 9, 9]", "", 2)],
+    ["a row and a column past the last window", model("[2, 2, 9, 9]", "", 3)],
+    ["rows past the last window only", model("[2, 2, 9, 7]", "", 3)],
+    ["columns past the last window only", model("[1, 2, 7, 9]", "", 3)],
+    ["padding, stride and dilation", model("[2, 2, 9, 8]", ", stride = 2, padding = [1, 0], dilation = [1, 2]", 2)],
+    ["groups", model("[2, 4, 8, 8]", ", groups = 2", 2, "[4, 2, 2, 2]")],
+    ["x read through a view", model("[2, 162]", "", 3, "[3, 2, 2, 2]", "reshape(x, [2, 2, 9, 9])")],
+  ];
+
+  for (const [what, source] of CASES) {
+    it(what, () => {
+      const values = randomValues(source, 7);
+      // distinct values: the pooled walk; Infinity or NaN in x: the dense walk; a
+      // constant x: every window a tie
+      expectMatchesInterpreter(source, values);
+      const x = values.x as Float64Array;
+      for (const special of [Infinity, -Infinity, NaN]) {
+        const spiked = Float64Array.from(x);
+        spiked[x.length - 1] = special;
+        expectMatchesInterpreter(source, { ...values, x: spiked });
+      }
+      expectMatchesInterpreter(source, { ...values, x: x.map(() => 0.5) });
+    });
+  }
+});
+
+describe("the conv run window by window under a max-pool", () => {
+  const model = (conv: string, size: number, x = "[1, 2, 9, 9]", k = "[3, 2, 2, 2]") => `input x: ${x}
+param k: ${k}
+c = conv2d(x, k${conv})
+p = maxpool2d(c, size = ${size})
+g = maxpool2d_grad(c, p * p + 1, size = ${size})
+output p, g`;
+
+  const CASES: [string, string][] = [
+    ["padding on one axis, stride", model(", stride = [2, 1], padding = [0, 1]", 2, "[1, 2, 11, 8]")],
+    ["dilation and groups", model(", dilation = 2, groups = 2", 2, "[2, 4, 10, 10]", "[4, 2, 2, 2]")],
+    ["3x3 windows, padding", model(", padding = 1", 3)],
+    ["a 1x1 kernel, one channel", model("", 4, "[1, 1, 8, 8]", "[2, 1, 1, 1]")],
+  ];
+
+  for (const [what, source] of CASES) {
+    it(what, () => {
+      const { plan } = planOf(source);
+      expect([...plan.pooledConvs.values()].map((n) => n.op.name)).toEqual(["conv"]);
+      const n = source.match(/input x: \[([\d, ]+)\]/)![1]!.split(", ").reduce((a, d) => a * Number(d), 1);
+      expectForwardAgrees(source, Float64Array.from({ length: n }, (_, i) => Math.sin(1.3 * i + 0.5)));
+      // NaN in x: the windows it reaches have NaN as their maximum, the first NaN's tap
+      expectForwardAgrees(source, Float64Array.from({ length: n }, (_, i) => (i % 7 === 3 ? NaN : Math.sin(i))));
+      // ties everywhere
+      expectForwardAgrees(source, Float64Array.from({ length: n }, () => 1));
+    });
+  }
+});
