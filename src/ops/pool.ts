@@ -14,15 +14,12 @@ import { nest } from "./movement";
 type KernelDef = OpDef & { readonly emit: KernelEmit };
 type Expr = js.Expression;
 
-/** The geometry of one sliding window over an input plane. */
+/** The geometry of one sliding window (pools do not pad: the output-size rule keeps
+ *  every tap inside the plane). */
 interface Window {
   stride: number;
-  padding: number;
   kh: number;
   kw: number;
-  /** the input plane */
-  height: number;
-  width: number;
 }
 
 const isInt = (v: unknown, min: number): v is number => typeof v === "number" && Number.isInteger(v) && v >= min;
@@ -48,23 +45,17 @@ function expect(name: string, what: string, found: Shape, wanted: Shape, span: S
   if (!sameShape(found, wanted)) fail("E0255", span, name, what, formatShape(found), formatShape(wanted));
 }
 
-const poolWindow = (attrs: Attrs, height: number, width: number): Window => ({
-  stride: attrs.stride as number, padding: 0,
-  kh: attrs.size as number, kw: attrs.size as number, height, width,
+const poolWindow = (attrs: Attrs): Window => ({
+  stride: attrs.stride as number, kh: attrs.size as number, kw: attrs.size as number,
 });
 
 // ---- reference semantics ----
 
-/** Calls `f(a, b, h, v)` for each tap (a, b) of the window at output (i, j) that lands
- *  inside the input plane at (h, v); taps in the zero padding are skipped. */
+/** Calls `f(a, b, h, v)` for each tap (a, b) of the window at output (i, j), at (h, v)
+ *  in the input plane. */
 function forEachTap(i: number, j: number, win: Window, f: (a: number, b: number, h: number, v: number) => void): void {
   for (let a = 0; a < win.kh; a++) {
-    const h = i * win.stride + a - win.padding;
-    if (h < 0 || h >= win.height) continue;
-    for (let b = 0; b < win.kw; b++) {
-      const v = j * win.stride + b - win.padding;
-      if (v >= 0 && v < win.width) f(a, b, h, v);
-    }
+    for (let b = 0; b < win.kw; b++) f(a, b, i * win.stride + a, j * win.stride + b);
   }
 }
 
@@ -76,6 +67,7 @@ function at4(shape: readonly number[], i0: number, i1: number, i2: number, i3: n
 /** Calls `f(n, c, i, j, flat)` for every element of a rank-4 shape, row-major. */
 function forEach4(s: readonly number[], f: (n: number, c: number, i: number, j: number, flat: number) => void): void {
   let flat = 0;
+  // Stryker disable next-line EqualityOperator: a batch row past the end (<=) only writes past the end of a Float64Array, which is ignored
   for (let n = 0; n < s[0]!; n++) {
     for (let c = 0; c < s[1]!; c++) {
       for (let i = 0; i < s[2]!; i++) {
@@ -105,26 +97,14 @@ const num = js.num;
 const id = js.id;
 const plus = (a: Expr, b: Expr) => js.add(a, b);
 
-/** `body(pos)` for pos = base - padding, guarded by 0 <= pos < size. Without padding the
- *  output-size rule keeps every tap inside, so there is no guard. */
-function position(ctx: KernelContext, base: Expr, padding: number, size: number, body: (pos: Expr) => js.Statement[]): js.Statement[] {
-  if (padding === 0) return body(base);
-  const name = ctx.fresh("p");
-  const pos = id(name);
-  const inside = js.logical("&&", js.binary(">=", pos, num(0)), js.binary("<", pos, num(size)));
-  return [js.declare("const", name, js.binary("-", base, num(padding))), js.ifStmt(inside, body(pos))];
-}
-
 /** Loops over the taps (a, b) of the window at output (i, j), calling `body(a, b, h, v)`
- *  with the input position (h, v) of each tap inside the plane. */
+ *  with the input position (h, v) of each tap. */
 function emitTaps(ctx: KernelContext, i: Expr, j: Expr, win: Window, body: (a: Expr, b: Expr, h: Expr, v: Expr) => js.Statement[]): js.Statement {
   const a = ctx.fresh("a");
   const b = ctx.fresh("b");
-  const row = position(ctx, plus(js.mul(i, num(win.stride)), id(a)), win.padding, win.height, (h) => [
-    js.loop(b, num(0), num(win.kw), position(ctx, plus(js.mul(j, num(win.stride)), id(b)), win.padding, win.width, (v) =>
-      body(id(a), id(b), h, v))),
-  ]);
-  return js.loop(a, num(0), num(win.kh), row);
+  const h = plus(js.mul(i, num(win.stride)), id(a));
+  const v = plus(js.mul(j, num(win.stride)), id(b));
+  return js.loop(a, num(0), num(win.kh), [js.loop(b, num(0), num(win.kw), body(id(a), id(b), h, v))]);
 }
 
 /** Zeroes the whole output (for kernels that accumulate with `+=`). */
@@ -141,6 +121,7 @@ const unrolledTaps = 16;
  *  the names holding its value and its tap (row and column within the window). */
 function emitFirstMax(ctx: KernelContext, x: Node, win: Window, [n, c, i, j]: Expr[], out: js.Statement[]): { ra: string; rb: string } {
   // Stored by the pool's kernel (a conv computed window by window): read, not searched.
+  // Stryker disable next-line OptionalChaining: the one KernelContext (codegen/kernel.ts) has firstMaxTap
   const stored = ctx.firstMaxTap?.(x, [n!, c!, i!, j!]);
   if (stored) return splitTap(ctx, stored, win.kw, out);
   const best = ctx.fresh("m");
@@ -160,11 +141,13 @@ function emitFirstMax(ctx: KernelContext, x: Node, win: Window, [n, c, i, j]: Ex
     ]));
     return inner;
   };
-  if (win.padding === 0 && win.kh * win.kw <= unrolledTaps) {
+  // Stryker disable next-line ConditionalExpression,EqualityOperator,ArithmeticOperator: the taps written out or in a loop compute the same; only speed differs
+  if (win.kh * win.kw <= unrolledTaps) {
     // The first tap is the starting maximum: it cannot beat itself, so it is not compared.
     const s = num(win.stride);
     for (let a = 0; a < win.kh; a++) {
       for (let b = 0; b < win.kw; b++) {
+        // Stryker disable next-line ConditionalExpression: compared with itself, the first tap never wins (not greater, and not a first NaN)
         if (a === 0 && b === 0) continue;
         out.push(js.block(compare(num(a), num(b), plus(js.mul(i!, s), num(a)), plus(js.mul(j!, s), num(b)))));
       }
@@ -192,14 +175,13 @@ function splitTap(ctx: KernelContext, tap: Expr, kw: number, out: js.Statement[]
 }
 
 const fourVars = (ctx: KernelContext) => [ctx.fresh("i"), ctx.fresh("i"), ctx.fresh("i"), ctx.fresh("i")];
-const plane = (s: Shape) => [s[2] as number, s[3] as number] as const;
 
 /** For a kernel that computes maxpool2d_grad(x, g) itself (a prologue): statements finding
  *  the first maximum of x's window at pooled (n, c, i, j), and the position in x's plane
  *  (row, column) that receives g[n, c, i, j] — the only one that does. */
 export function emitPoolGradTarget(ctx: KernelContext, grad: Node, [n, c, i, j]: Expr[], out: js.Statement[]): { row: Expr; col: Expr; ra: Expr; rb: Expr } {
   const x = grad.inputs[0]!;
-  const win = poolWindow(grad.attrs, ...plane(x.shape));
+  const win = poolWindow(grad.attrs);
   const { ra, rb } = emitFirstMax(ctx, x, win, [n!, c!, i!, j!], out);
   const s = num(win.stride);
   return { row: plus(js.mul(i!, s), id(ra)), col: plus(js.mul(j!, s), id(rb)), ra: id(ra), rb: id(rb) };
@@ -213,7 +195,7 @@ export const maxpool2d: KernelDef = {
   shape: ([x], attrs, span) => poolShape("maxpool2d", x!, attrs, span),
   evaluate: ([x], attrs, out) => {
     const xs = x!.shape;
-    const win = poolWindow(attrs, xs[2]!, xs[3]!);
+    const win = poolWindow(attrs);
     const data = new Float64Array(numel(out));
     // The value is Math.max over the window (NaN if any is NaN); the gradient still goes
     // to the first maximal element (maxpool2d_grad).
@@ -233,7 +215,7 @@ export const maxpool2d: KernelDef = {
       // One Math.max over the window's taps: branch-free, where a running compare
       // mispredicts on unordered data.
       const x = ctx.node.inputs[0]!;
-      const win = poolWindow(ctx.node.attrs, ...plane(x.shape));
+      const win = poolWindow(ctx.node.attrs);
       const vars = fourVars(ctx);
       const [n, c, i, j] = vars.map(id) as [Expr, Expr, Expr, Expr];
       const body: js.Statement[] = [];
@@ -243,6 +225,7 @@ export const maxpool2d: KernelDef = {
           taps.push(ctx.read(x, [n, c, plus(js.mul(i, num(win.stride)), num(a)), plus(js.mul(j, num(win.stride)), num(b))], body));
         }
       }
+      // Stryker disable next-line ConditionalExpression: Math.max of one value is that value (-0 and NaN too)
       body.push(ctx.store(vars.map(id), taps.length === 1 ? taps[0]! : js.math("max", ...taps)));
       return [nest(vars, ctx.node.shape, ctx, body)];
     },
@@ -258,7 +241,7 @@ export const maxpool2dGrad: KernelDef = {
     return x!;
   },
   evaluate: ([x, g], attrs, out) => {
-    const win = poolWindow(attrs, out[2]!, out[3]!);
+    const win = poolWindow(attrs);
     const data = new Float64Array(numel(out));
     // Windows that tile the plane route each element alone, -0 included (stored, as the
     // tiled kernel does); overlapping or spaced ones add up from +0.
@@ -278,7 +261,7 @@ export const maxpool2dGrad: KernelDef = {
     storesOnce: (node) => node.attrs.stride === node.attrs.size,
     kernel: (ctx) => {
       const [x, g] = ctx.node.inputs as [Node, Node];
-      const win = poolWindow(ctx.node.attrs, ...plane(x.shape));
+      const win = poolWindow(ctx.node.attrs);
       if (win.stride === win.kh) return tiledMaxpoolGrad(ctx, win);
       const vars = fourVars(ctx);
       const [n, c, i, j] = vars.map(id) as [Expr, Expr, Expr, Expr];
@@ -306,6 +289,7 @@ function tiledMaxpoolGrad(ctx: KernelContext, win: Window): js.Statement[] {
   const gv = ctx.fresh("g");
   body.push(js.declare("const", gv, ctx.read(g, [n, c, i, j], body)));
   const s = num(win.stride);
+  // Stryker disable next-line EqualityOperator: a row of zeros too many (<=) lands on the next window's first row, stored again when that window is, or past the output
   for (let a = 0; a < win.kh; a++) {
     for (let b = 0; b < win.kw; b++) {
       body.push(ctx.store([n, c, plus(js.mul(i, s), num(a)), plus(js.mul(j, s), num(b))], num(0)));
@@ -322,6 +306,7 @@ function tiledMaxpoolGrad(ctx: KernelContext, win: Window): js.Statement[] {
     const inner = [ctx.store([id(zv[0]!), id(zv[1]!), plus(id(zv[2]!), num(rows[0])), plus(id(zv[3]!), num(cols[0]))], num(0))];
     return nest(zv, [N, C, rows[1] - rows[0], cols[1] - cols[0]], ctx, inner);
   };
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: with no rows left over the nest runs zero times
   if (covered[0]! < H) out.push(zero([covered[0]!, H], [0, W]));
   if (covered[1]! < W) out.push(zero([0, covered[0]!], [covered[1]!, W]));
   return out;
@@ -337,7 +322,7 @@ export const maxpool2dSelect: KernelDef = {
   },
   evaluate: ([x, h], attrs, out) => {
     const xs = x!.shape;
-    const win = poolWindow(attrs, xs[2]!, xs[3]!);
+    const win = poolWindow(attrs);
     const data = new Float64Array(numel(out));
     forEach4(out, (n, c, i, j, flat) => { data[flat] = h!.data[firstMax(x!.data, xs, win, n, c, i, j)]!; });
     return data;
@@ -348,7 +333,7 @@ export const maxpool2dSelect: KernelDef = {
     fusesInputs: false,
     kernel: (ctx) => {
       const [x, h] = ctx.node.inputs as [Node, Node];
-      const win = poolWindow(ctx.node.attrs, ...plane(x.shape));
+      const win = poolWindow(ctx.node.attrs);
       const vars = fourVars(ctx);
       const [n, c, i, j] = vars.map(id) as [Expr, Expr, Expr, Expr];
       const body: js.Statement[] = [];
@@ -369,7 +354,7 @@ export const avgpool2d: KernelDef = {
   shape: ([x], attrs, span) => poolShape("avgpool2d", x!, attrs, span),
   evaluate: ([x], attrs, out) => {
     const xs = x!.shape;
-    const win = poolWindow(attrs, xs[2]!, xs[3]!);
+    const win = poolWindow(attrs);
     const data = new Float64Array(numel(out));
     forEach4(out, (n, c, i, j, flat) => {
       let acc = 0;
@@ -387,7 +372,7 @@ export const avgpool2d: KernelDef = {
     fusesInputs: false,
     kernel: (ctx) => {
       const x = ctx.node.inputs[0]!;
-      const win = poolWindow(ctx.node.attrs, ...plane(x.shape));
+      const win = poolWindow(ctx.node.attrs);
       const vars = fourVars(ctx);
       const [n, c, i, j] = vars.map(id) as [Expr, Expr, Expr, Expr];
       const acc = ctx.fresh("acc");
@@ -419,7 +404,7 @@ export const avgpool2dGrad: KernelDef = {
     return out;
   },
   evaluate: ([g], attrs, out) => {
-    const win = poolWindow(attrs, out[2]!, out[3]!);
+    const win = poolWindow(attrs);
     const data = new Float64Array(numel(out));
     forEach4(g!.shape, (n, c, i, j, flat) => {
       const gv = g!.data[flat]! / (win.kh * win.kw);
@@ -433,7 +418,7 @@ export const avgpool2dGrad: KernelDef = {
     fusesInputs: false,
     kernel: (ctx) => {
       const g = ctx.node.inputs[0]!;
-      const win = poolWindow(ctx.node.attrs, ...plane(ctx.node.shape));
+      const win = poolWindow(ctx.node.attrs);
       const vars = fourVars(ctx);
       const [n, c, i, j] = vars.map(id) as [Expr, Expr, Expr, Expr];
       const gv = ctx.fresh("g");

@@ -8,19 +8,30 @@
 // a fused epilogue; gradients of every record against the interpreter.
 
 import { describe, expect, it } from "vitest";
+import { GradcError } from "../../src/diagnostics";
 import { compile } from "../../src/index";
 import { evaluate } from "../../src/interpret";
+import type { Attrs, Node, Shape } from "../../src/ir";
 import { lowerSource } from "../../src/lower";
+import { avgpool2dGrad, maxpool2d } from "../../src/ops/pool";
 import { expectMatchesInterpreter, randomValues } from "../builtins/helpers";
+import { expectClose, gradientProgram, randomValues as convValues } from "../conv/helpers";
 import { rng } from "../helpers/random";
-import { expectValuesAgree, planOf } from "../schedule/helpers";
+import { expectValuesAgree, kernelOps, planOf } from "../schedule/helpers";
 
 /** The emitted forward (f64) against the interpreter at each set of inputs, element by
  *  element with Object.is (NaN equals NaN, -0 differs from +0). */
 function expectSameValues(source: string, sets: Record<string, Float64Array>[]): void {
   const program = lowerSource(source, { filename: "pool.grad" });
   const model = compile(source, { dtype: "f64", filename: "pool.grad" });
-  for (const inputs of sets) expectSame(program, model.forward(inputs), inputs);
+  for (const inputs of sets) {
+    // the emitted code declares every local it assigns (the model is not strict code:
+    // an undeclared one would become a global)
+    const globals = new Set(Object.keys(globalThis));
+    const got = model.forward(inputs);
+    expect(Object.keys(globalThis).filter((k) => !globals.has(k)), "globals the model created").toEqual([]);
+    expectSame(program, got, inputs);
+  }
 }
 
 function expectSame(program: ReturnType<typeof lowerSource>, got: Record<string, ArrayLike<number> | number>, inputs: Record<string, Float64Array>): void {
@@ -137,4 +148,120 @@ minimize loss`;
       expectMatchesInterpreter(source, randomValues(source, 21));
     });
   }
+});
+
+describe("what the plan stores around a pool", () => {
+  const ops = (nodes: Iterable<Node>) => [...nodes].map((n) => n.op.name);
+
+  it("each pool reads its operands stored (a window reads each element several times)", () => {
+    for (const call of ["maxpool2d(exp(x), size = 3, stride = 1)", "avgpool2d(exp(x), size = 3, stride = 1)", "maxpool2d_select(exp(x), exp(x) * 2, size = 3, stride = 1)",
+      "maxpool2d_grad(exp(x), exp(g), size = 3, stride = 1)", "avgpool2d_grad(exp(g), 6, 6, size = 3, stride = 1)"]) {
+      const { plan } = planOf(`input x: [1, 2, 6, 6]\ninput g: [1, 2, 4, 4]\ny = ${call}\noutput y`);
+      expect(ops(plan.materialized).filter((o) => o === "exp").length, call).toBeGreaterThan(0);
+    }
+  });
+
+  it("an elementwise consumer joins maxpool2d, and maxpool2d_grad whose windows tile, not one whose windows overlap", () => {
+    const joined = (call: string) => kernelOps(planOf(`input x: [1, 2, 6, 6]\ninput g: [1, 2, 3, 3]\ny = ${call} * 2 + 1\noutput y`).plan);
+    // one kernel: the epilogue's, which computes the pool
+    expect(joined("maxpool2d(x)")).toEqual(["add"]);
+    expect(joined("maxpool2d_grad(x, g)")).toEqual(["add"]);
+    expect(joined("maxpool2d_grad(x, g, size = 4, stride = 1)")).toEqual(["maxpool2d_grad", "add"]);
+  });
+
+  it("maxpool2d_grad zeroes the rows and columns past its last window, in a buffer used before", () => {
+    // m's buffer can be the dead exp(x)'s, which holds no zeros
+    const source = `input x: [1, 2, 7, 7]
+input g: [1, 2, 3, 3]
+e = exp(x)
+b = avgpool2d(e, size = 1)
+m = maxpool2d_grad(b, g, size = 2)
+y = avgpool2d(m, size = 1)
+output y`;
+    expectSameValues(source, [{ x: values(98, 14), g: values(18, 15) }]);
+  });
+});
+
+describe("diagnostics of the pool built-ins", () => {
+  const cases: [string, string, string, number, number, RegExp][] = [
+    ["an input of rank 5", "input x: [1, 1, 3, 8, 8]\ny = maxpool2d(x)", "E0214", 2, 5, /^maxpool2d: the input must be \[batch, channels, height, width\], but this is \[1, 1, 3, 8, 8\]/],
+    ["a free height", "dim h\ninput x: [1, 1, h, 8]\ny = avgpool2d(x)", "E0214", 3, 5, /^avgpool2d: the input's height and width must be known sizes, but this is \[1, 1, h, 8\]/],
+    ["a free width", "dim w\ninput x: [1, 1, 8, w]\ny = maxpool2d(x)", "E0214", 3, 5, /^maxpool2d: the input's height and width must be known sizes/],
+    ["a window taller than the input", "input x: [1, 1, 3, 8]\ny = avgpool2d(x, size = 4)", "E0214", 2, 5, /^avgpool2d: the 4x4 window is larger than the 3x8 input/],
+    ["a window wider than the input", "input x: [1, 1, 8, 3]\ny = maxpool2d(x, size = 4)", "E0214", 2, 5, /^maxpool2d: the 4x4 window is larger than the 8x3 input/],
+    ["maxpool2d_grad's x", "input x: [2, 8, 8]\ninput g: [1, 2, 4, 4]\ny = maxpool2d_grad(x, g)", "E0214", 3, 5, /^maxpool2d_grad: the input must be/],
+    ["maxpool2d_select's x", "input x: [2, 8, 8]\ny = maxpool2d_select(x, x)", "E0214", 2, 5, /^maxpool2d_select: the input must be/],
+    ["avgpool2d_grad's plane", "input g: [1, 1, 2, 2]\ny = avgpool2d_grad(g, 1, 8)", "E0214", 2, 5, /^avgpool2d_grad: the 2x2 window is larger than the 1x8 input/],
+    ["avgpool2d_grad's g", "input g: [1, 2, 2]\ny = avgpool2d_grad(g, 4, 4)", "E0214", 2, 5, /^avgpool2d_grad: the output gradient must be \[batch, channels, height, width\], but this is \[1, 2, 2\]/],
+  ];
+  for (const [what, source, code, line, column, message] of cases) {
+    it(what, () => {
+      let err: unknown;
+      try {
+        compile(source, { filename: "pool.grad" });
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(GradcError);
+      const g = err as GradcError;
+      expect({ code: g.code, line: g.line, column: g.column }).toEqual({ code, line, column });
+      expect(g.message).toMatch(message);
+    });
+  }
+
+  it("attributes the built-ins cannot pass: a window or stride that is not a positive integer, a plane of 0", () => {
+    const message = (f: () => unknown): string => {
+      try {
+        f();
+      } catch (e) {
+        expect(e).toBeInstanceOf(GradcError);
+        return `${(e as GradcError).code} ${(e as GradcError).message}`;
+      }
+      return "no error";
+    };
+    const pool = (attrs: Attrs) => () => maxpool2d.shape([[1, 1, 8, 8]], attrs, undefined, []);
+    expect(message(pool({ size: 2.5, stride: 1 }))).toMatch(/^E0214 maxpool2d: the window size must be a positive integer, found 2.5/);
+    expect(message(pool({ size: "2", stride: 1 }))).toMatch(/^E0214 maxpool2d: the window size must be a positive integer, found 2/);
+    expect(message(pool({ size: 2, stride: 1.5 }))).toMatch(/^E0214 maxpool2d: stride must be a positive integer, found 1.5/);
+    expect(pool({ size: 2, stride: 1 })()).toEqual([1, 1, 7, 7]);
+    const grad = (height: unknown, width: unknown) => () =>
+      avgpool2dGrad.shape([[1, 1, 2, 2] as Shape], { size: 2, stride: 2, height, width } as Attrs, undefined, []);
+    for (const [h, w] of [[0, 4], [4, 0], [4.5, 4], [4, "4"]]) {
+      expect(message(grad(h, w)), `${h} x ${w}`).toMatch(/^E0214 avgpool2d_grad: `height` and `width` must be positive integers/);
+    }
+    expect(grad(4, 4)()).toEqual([1, 1, 4, 4]);
+  });
+});
+
+describe("printed gradients through pools are programs", () => {
+  it("every pool record, and the records of their gradients", () => {
+    const source = `param x: [1, 2, 7, 6]
+param q: [1, 2, 3, 2]
+a = maxpool2d(x, size = 3, stride = 2)
+b = avgpool2d(x, size = 3, stride = 2)
+c = maxpool2d_grad(x, q, size = 3, stride = 2)
+d = maxpool2d_select(x, x * x, size = 3, stride = 2)
+e = avgpool2d_grad(q, 7, 6, size = 3, stride = 2)
+minimize sum(a * a) + sum(b * b) + sum(c * c) + sum(d * d) + sum(e * e)`;
+    const model = compile(source, { dtype: "f64", filename: "pool.grad" });
+    const printed = compile(gradientProgram(source, model.meta), { dtype: "f64", filename: "printed.grad" });
+    const values = convValues(model.meta, 5);
+    const { grads } = model.valueAndGrad(values);
+    const got = printed.forward(values);
+    for (const p of model.meta.params) expectClose(got[`d_${p.name}`] as Float64Array, grads[p.name]!, 1e-12, `d_${p.name}`);
+  });
+});
+
+describe("on the wasm target", () => {
+  it("every pool record has a kernel", () => {
+    const source = `input x: [1, 2, 6, 6]
+input g: [1, 2, 3, 3]
+y = maxpool2d(x) + avgpool2d(x) + maxpool2d_select(x, x * 2)
+z = maxpool2d_grad(x, g) + avgpool2d_grad(g, 6, 6)
+output y, z`;
+    const inputs = { x: Float32Array.from(values(72, 16)), g: Float32Array.from(values(18, 17)) };
+    const js = compile(source, { filename: "pool.grad" }).forward(inputs);
+    const wasm = compile(source, { filename: "pool.grad", target: "wasm" }).forward(inputs);
+    for (const o of ["y", "z"]) expect(Array.from(wasm[o] as Float32Array), o).toEqual(Array.from(js[o] as Float32Array));
+  });
 });
