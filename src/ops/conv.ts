@@ -39,7 +39,9 @@ function flatten(x: readonly number[], w: readonly number[], y: readonly number[
   const input = x.slice(2), kernel = w.slice(2), out = y.slice(2);
   const triples = convTriples(input, kernel, out, a);
   const starts = new Int32Array(numel(out) + 1);
+  // Stryker disable next-line EqualityOperator: one step too many (<=) adds to starts[NaN], which an Int32Array ignores
   for (let t = 0; t < triples.length; t += 3) starts[triples[t]! + 1]! += 3;
+  // Stryker disable next-line EqualityOperator: one step too many (<=) adds to an index past the end, ignored
   for (let p = 0; p < numel(out); p++) starts[p + 1]! += starts[p]!;
   return {
     n: x[0]!, c: x[1]!, o: w[0]!, cg: w[1]!, og: w[0]! / a.groups,
@@ -55,22 +57,26 @@ function forEachOutput(f: Flat, visit: (xBase: number, wBase: number, yAt: numbe
   for (let n = 0; n < f.n; n++) {
     for (let o = 0; o < f.o; o++) {
       const xBase = (n * f.c + Math.floor(o / f.og) * f.cg) * f.plane;
+      // Stryker disable next-line EqualityOperator: a position too many (<=) has no triples: it stores 0 on the next filter's first output, stored again after, or past the end
       for (let p = 0; p < f.out; p++) visit(xBase, o * f.cg * f.kernel, (n * f.o + o) * f.out + p, p);
     }
   }
 }
 
 /** A tuple attribute as written in a call: one number when every axis agrees. */
+// Stryker disable next-line ConditionalExpression,EqualityOperator,ArrowFunction: a list of equal numbers means what the one number means
 const tuple = (v: readonly number[]): AttrValue => (v.every((e) => e === v[0]) ? v[0]! : [...v]);
 
 /** Keyword arguments for the tuple attributes that differ from their defaults. */
 function keywords(a: ConvAttrs, extra: [string, readonly number[], number][] = []): [string, AttrValue][] {
   const out: [string, AttrValue][] = [];
+  // Stryker disable next-line ConditionalExpression: a default spelled out means the same
   const add = (name: string, v: readonly number[], dflt: number) => { if (v.some((e) => e !== dflt)) out.push([name, tuple(v)]); };
   add("stride", a.stride, 1);
   add("padding", a.padding, 0);
   for (const [name, v, dflt] of extra) add(name, v, dflt);
   add("dilation", a.dilation, 1);
+  // Stryker disable next-line ConditionalExpression: groups = 1 spelled out means the same
   if (a.groups !== 1) out.push(["groups", a.groups]);
   return out;
 }

@@ -10,6 +10,7 @@ import { flopsOf } from "../../src/cli/stats";
 import { numel, topoSort, type Shape } from "../../src/ir";
 import { lowerSource } from "../../src/lower";
 import { expectClose, gradientProgram, randomValues } from "../conv/helpers";
+import { kernelOps, planOf } from "../schedule/helpers";
 
 /** Compiles the printed gradient of `source` and compares it with valueAndGrad. */
 function expectPrintedGradientComputes(source: string): void {
@@ -40,6 +41,51 @@ param k: [2, 3, 2, 3]
 param y: [1, 3, 7, 11]
 loss = sum(sin(conv1d(x, w, stride = 2, padding = 2, dilation = 2))) + sum(sin(conv_transpose2d(g, k, stride = [2, 1], padding = [0, 1], output_padding = [1, 0]))) + sum(sin(conv2d_weight_grad(y, g, [3, 2], stride = [3, 2], padding = [1, 0], dilation = [1, 3])))
 minimize loss`);
+  });
+
+  it("with tensors named like the built-ins the gradient calls (the printer renames them)", () => {
+    expectPrintedGradientComputes(`param x: [1, 2, 9]
+param w: [2, 2, 3]
+param y: [1, 1, 5, 5]
+param k: [1, 1, 3, 3]
+conv_transpose1d = conv1d(x, w)
+conv_transpose2d = conv2d(y, k)
+conv1d_weight_grad = sin(conv_transpose1d)
+conv2d_weight_grad = sin(conv_transpose2d)
+minimize sum(conv1d_weight_grad * conv1d_weight_grad) + sum(conv2d_weight_grad * conv2d_weight_grad)`);
+  });
+});
+
+describe("what the plan stores around a convolution", () => {
+  it("each record reads its operands stored (a window reads each element several times)", () => {
+    for (const call of ["conv2d(exp(x), w)", "conv_transpose2d(exp(g), w)", "conv2d_weight_grad(exp(x), exp(g), 3)"]) {
+      const { plan } = planOf(`input x: [1, 2, 6, 6]\ninput g: [1, 2, 4, 4]\ninput w: [2, 2, 3, 3]\ny = ${call}\noutput y`);
+      expect([...plan.materialized].filter((n) => n.op.name === "exp").length, call).toBeGreaterThan(0);
+    }
+  });
+
+  it("an elementwise consumer joins conv (each output stored once), not the two gradients (they accumulate)", () => {
+    const joined = (call: string) => kernelOps(planOf(`input x: [1, 2, 6, 6]\ninput g: [1, 2, 4, 4]\ninput w: [2, 2, 3, 3]\ny = ${call} * 2 + 1\noutput y`).plan);
+    expect(joined("conv2d(x, w)")).toEqual(["add"]);
+    expect(joined("conv_transpose2d(g, w)")).toEqual(["conv_input_grad", "add"]);
+    expect(joined("conv2d_weight_grad(x, g, 3)")).toEqual(["conv_weight_grad", "add"]);
+  });
+});
+
+describe("on the wasm target", () => {
+  it("every convolution record has a kernel", () => {
+    const source = `input x: [1, 2, 6, 6]
+input g: [1, 2, 4, 4]
+input w: [2, 2, 3, 3]
+y = conv2d(x, w)
+z = conv_transpose2d(g, w)
+v = conv2d_weight_grad(x, g, 3)
+output y, z, v`;
+    const r = (n: number, k: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(1.3 * i + k));
+    const inputs = { x: r(72, 1), g: r(32, 2), w: r(36, 3) };
+    const js = compile(source, { filename: "conv.grad" }).forward(inputs);
+    const wasm = compile(source, { filename: "conv.grad", target: "wasm" }).forward(inputs);
+    for (const o of ["y", "z", "v"]) expectClose(wasm[o] as Float32Array, js[o] as Float32Array, 1e-5, o);
   });
 });
 
