@@ -121,9 +121,27 @@ g = maxpool2d_grad(c, p * p + 1, size = ${size})
 output p, g`;
       const { plan } = planOf(source);
       expect([...plan.firstMaxTaps.keys()].map((n) => n.op.name)).toEqual(["conv"]);
+      const globals = new Set(Object.keys(globalThis));
       expectValuesAgree(source);
       // a constant input: every window a tie, each gradient at its first tap
       expectValuesAgree(source, {}, { x: Array.from({ length: 338 }, () => 1) });
+      expect(Object.keys(globalThis).filter((k) => !globals.has(k)), "globals the model created").toEqual([]);
+    });
+  }
+});
+
+describe("the conv weight gradient computing maxpool2d_grad itself", () => {
+  // (the conv's first-maximum search comes from emitPoolGradTarget)
+  for (const size of [2, 3]) {
+    it(`windows of ${size}x${size}`, () => {
+      const source = `input x: [2, 2, 9, 9]
+param k: [3, 2, 2, 2]
+c = conv2d(x, k)
+p = maxpool2d(c, size = ${size})
+minimize sum(p * p)`;
+      const values = randomValues(source, 8);
+      expectMatchesInterpreter(source, values);
+      expectMatchesInterpreter(source, { ...values, x: (values.x as Float64Array).map(() => 0.5) });
     });
   }
 });
