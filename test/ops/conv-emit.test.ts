@@ -11,8 +11,19 @@ import { describe, expect, it } from "vitest";
 import { compile } from "../../src/index";
 import { evaluate } from "../../src/interpret";
 import { lowerSource } from "../../src/lower";
-import { expectClose, expectMatchesInterpreter, randomValues } from "../builtins/helpers";
+import { expectClose, expectMatchesInterpreter as matches, randomValues } from "../builtins/helpers";
 import { planOf } from "../schedule/helpers";
+
+/** `f`, then that the compiled code it ran created no global: the emitted code declares
+ *  every local it assigns (a model is not strict code, so an undeclared one would become a
+ *  global). */
+function noGlobals(f: () => void): void {
+  const before = new Set(Object.keys(globalThis));
+  f();
+  expect(Object.keys(globalThis).filter((k) => !before.has(k)), "globals the model created").toEqual([]);
+}
+
+const expectMatchesInterpreter = (...args: Parameters<typeof matches>) => noGlobals(() => matches(...args));
 
 /** The emitted forward (f64) against the interpreter, NaN where it has NaN; the params
  *  hold their initial values, x `x`. */
@@ -21,7 +32,8 @@ function expectForwardAgrees(source: string, x: Float64Array): void {
   const model = compile(source, { dtype: "f64", filename: "conv.grad" });
   const values = new Map<string, Float64Array>([["x", x]]);
   for (const p of program.params) values.set(p.name, Float64Array.from(model.params[p.name] as Float64Array));
-  const got = model.forward({ x });
+  let got: ReturnType<typeof model.forward> = {};
+  noGlobals(() => { got = model.forward({ x }); });
   const want = evaluate(program.outputs.map((o) => o.node), { dims: new Map(), values });
   for (const o of program.outputs) expectClose(got[o.name] as Float64Array, want.get(o.node)!.data, 1e-12, o.name);
 }
