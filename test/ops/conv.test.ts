@@ -53,6 +53,14 @@ conv_transpose2d = conv2d(y, k)
 conv1d_weight_grad = sin(conv_transpose1d)
 conv2d_weight_grad = sin(conv_transpose2d)
 minimize sum(conv1d_weight_grad * conv1d_weight_grad) + sum(conv2d_weight_grad * conv2d_weight_grad)`);
+    // the input gradient of a transposed convolution is a convolution
+    expectPrintedGradientComputes(`param g: [1, 2, 4]
+param w: [2, 3, 3]
+param h: [1, 2, 3, 3]
+param k: [2, 1, 2, 2]
+conv1d = sin(g)
+conv2d = sin(h)
+minimize sum(conv_transpose1d(conv1d, w) ^ 2) + sum(conv_transpose2d(conv2d, k) ^ 2)`);
   });
 });
 
