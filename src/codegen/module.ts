@@ -278,6 +278,9 @@ class ModuleEmitter {
 
     const members = ["meta", "params", "createParams", "forward", "valueAndGrad", "step", "predict", ...(this.draws ? randomMembers : []), ...(this.wasm ? ["ready"] : [])];
     if (this.options.format === "function") {
+      // strict, as the modules are: an assignment to an undeclared name throws instead of
+      // making a global
+      body.unshift(js.stmt(js.str("use strict")));
       body.push(js.ret(js.object(members.map((m) => [m, js.id(m)]))));
       return { type: "Program", sourceType: "script", body };
     }

@@ -63,6 +63,15 @@ describe("compile: the seed XOR model", () => {
     for (let i = 0; i < g.length; i++) expect(model.params.m1![i]).toBeCloseTo(before[i]! - 1.0 * g[i]!, 12);
   });
 
+  it("runs the live model's code in strict mode, as the emitted modules are", () => {
+    // A directive prologue: the first statement of the factory's body (after the header
+    // comment). In sloppy mode an emitted assignment to an undeclared name would make a
+    // global instead of throwing.
+    const prologue = /^(\/\/[^\n]*\n)*"use strict";\n/;
+    expect(compile(xorSource).source).toMatch(prologue);
+    expect(compile(xorSource, { target: "wasm" }).source).toMatch(prologue);
+  });
+
   it("emits byte-identical code for the same input", () => {
     expect(compile(xorSource).source).toBe(compile(xorSource).source);
   });
