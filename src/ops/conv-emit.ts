@@ -275,9 +275,11 @@ export function fusesPoolGrad(node: Node, input: number): boolean {
 function tiledConvWeightGrad(ctx: KernelContext, geo: Geometry): js.Statement[] {
   const [x, g] = ctx.node.inputs as [Node, Node];
   const [, Cg, ...K] = ctx.node.shape as number[];
+  // Stryker disable next-line OptionalChaining: the JS emitter, the only one that emits this kernel, always gives `prologue`
   const pooled = ctx.prologue?.(g) === true;
   const o = ctx.fresh("o");
   const accs: { name: string; c: number; tap: number[] }[] = [];
+  // Stryker disable next-line EqualityOperator: an extra channel's sums land on the next filter's first weights, which that filter's own sums then overwrite, or past the gradient's end
   for (let c = 0; c < Cg!; c++) for (const tap of tapOffsets(K)) accs.push({ name: ctx.fresh("acc"), c, tap });
   const perFilter: js.Statement[] = [];
   const base = groupBase(ctx, id(o), ctx.node.shape[0]!, Cg!, geo.groups, perFilter);
@@ -285,7 +287,9 @@ function tiledConvWeightGrad(ctx: KernelContext, geo: Geometry): js.Statement[] 
   // x in an array is addressed from one offset per output position (q: its window's
   // first input element), each tap at a constant offset from it, instead of a full index
   // expression per tap.
+  // Stryker disable next-line ConditionalExpression,ArrowFunction,EqualityOperator,OptionalChaining: x addressed from one offset per window or by its full index reads the same elements (speed only)
   const array = pooled && geo.padding.every((p) => p === 0) ? ctx.arrayOf?.(x) : undefined;
+  // Stryker disable next-line ConditionalExpression,BlockStatement: as above, the full index instead (speed only)
   const flat = array === undefined ? undefined : (n: Expr, at: Expr[], step: js.Statement[]) => {
     const spatial = x.shape.slice(2) as number[];
     const strides = spatial.map((_, e) => spatial.slice(e + 1).reduce((p, d) => p * d, 1));
@@ -340,7 +344,9 @@ function tiledConvWeightGrad(ctx: KernelContext, geo: Geometry): js.Statement[] 
     // (also past the last window when the plane is not a multiple of the window).
     const [H, W] = g.shape.slice(2) as [number, number];
     const [PH, PW] = h.shape.slice(2) as [number, number];
+    // Stryker disable next-line ArithmeticOperator: more window rows or columns in the dense walk are cut by its bounds guards (speed only)
     const rows = Math.ceil(H / s), cols = Math.ceil(W / s);
+    // Stryker disable next-line StringLiteral: a fresh loop variable's prefix
     const dense = walk([["wi", num(rows)], ["a", num(s)], ["wj", num(cols)], ["b", num(s)]], (n, [wi, a, wj, b], inner) => {
       const routed = ctx.fresh("r");
       inner.push(js.declare("let", routed, num(0)));
@@ -348,10 +354,12 @@ function tiledConvWeightGrad(ctx: KernelContext, geo: Geometry): js.Statement[] 
       const { ra, rb } = emitPoolGradTarget(ctx, g, [n, id(o), wi!, wj!], found);
       const hit = js.logical("&&", js.binary("===", ra, a!), js.binary("===", rb, b!));
       found.push(js.ifStmt(hit, [js.stmt(js.assign(id(routed), ctx.read(h, [n, id(o), wi!, wj!], found)))]));
+      // Stryker disable next-line ConditionalExpression,EqualityOperator: with no window past the last, the guard always holds (speed only)
       const covered = [...(rows > PH ? [js.binary("<", wi!, num(PH))] : []), ...(cols > PW ? [js.binary("<", wj!, num(PW))] : [])];
       inner.push(covered.length > 0 ? js.ifStmt(covered.reduce((p, q) => js.logical("&&", p, q)), found) : js.block(found));
       const i = local(inner, "i", js.add(js.mul(wi!, num(s)), a!));
       const j = local(inner, "j", js.add(js.mul(wj!, num(s)), b!));
+      // Stryker disable next-line ConditionalExpression: inside the plane the bound always holds (speed only)
       const bounds = [...(rows * s > H ? [js.binary("<", i, num(H))] : []), ...(cols * s > W ? [js.binary("<", j, num(W))] : [])];
       return { g: id(routed), at: [i, j], ...(bounds.length > 0 ? { inside: bounds.reduce((p, q) => js.logical("&&", p, q)) } : {}) };
     });
@@ -359,7 +367,9 @@ function tiledConvWeightGrad(ctx: KernelContext, geo: Geometry): js.Statement[] 
     const probe = ctx.fresh("probe");
     before.push(js.declare("let", probe, num(0)));
     const add = (v: Expr) => js.stmt(js.assign(id(probe), js.binary("*", num(0), v), "+="));
+    // Stryker disable next-line OptionalChaining: the JS emitter always gives `arrayOf`
     const array = ctx.arrayOf?.(x);
+    // Stryker disable next-line ConditionalExpression: the scan by full index reads the same elements (speed only)
     if (array) {
       const q = ctx.fresh("q");
       const size = x.shape.map((d) => ctx.dim(d)).reduce((a, b) => js.mul(a, b));

@@ -116,6 +116,10 @@ minimize sum(p * p)`;
     ["padding, stride and dilation", model("[2, 2, 9, 8]", ", stride = 2, padding = [1, 0], dilation = [1, 2]", 2)],
     ["groups", model("[2, 4, 8, 8]", ", groups = 2", 2, "[4, 2, 2, 2]")],
     ["x read through a view", model("[2, 162]", "", 3, "[3, 2, 2, 2]", "reshape(x, [2, 2, 9, 9])")],
+    // unpadded: x addressed from one offset per window, each tap at its dilated offset
+    ["dilation without padding", model("[2, 2, 9, 10]", ", dilation = [2, 3]", 2)],
+    // a slice is no array of its own: the Infinity/NaN scan reads it element by element
+    ["x a slice of an input", model("[2, 3, 9, 9]", "", 2, "[3, 2, 2, 2]", "x[:, 1:3]")],
   ];
 
   for (const [what, source] of CASES) {
