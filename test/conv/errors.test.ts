@@ -2,7 +2,8 @@
 // code, line, column, the message in plain words and a caret under the call or argument.
 
 import { describe, expect, it } from "vitest";
-import { compile, GradcError } from "../../src/index";
+import { compile } from "../../src/index";
+import { compileError } from "../helpers/errors";
 
 const cases: [title: string, source: string, code: string, line: number, column: number, message: RegExp][] = [
   ["conv2d input rank", "input x: [3, 8, 8]\nparam w: [4, 3, 3, 3]\ny = conv2d(x, w)", "E0250", 3, 5,
@@ -70,14 +71,7 @@ const cases: [title: string, source: string, code: string, line: number, column:
 describe("convolution diagnostics at their exact position", () => {
   for (const [title, source, code, line, column, message] of cases) {
     it(title, () => {
-      let err: unknown;
-      try {
-        compile(source, { filename: "conv.grad" });
-      } catch (e) {
-        err = e;
-      }
-      expect(err).toBeInstanceOf(GradcError);
-      const g = err as GradcError;
+      const g = compileError(source, "conv.grad");
       expect({ code: g.code, line: g.line, column: g.column }).toEqual({ code, line, column });
       expect(g.message).toMatch(message);
       expect(g.rendered).toContain(`conv.grad:${line}:${column}: error:`);

@@ -5,24 +5,15 @@
 // nodes carry, and the errors of misuse.
 
 import { describe, expect, it } from "vitest";
-import { GradcError, InternalError, span } from "../../src/diagnostics";
+import { span } from "../../src/diagnostics";
 import { evaluate } from "../../src/interpret";
 import { Graph, type Node, type Shape } from "../../src/ir";
 import { Builder, broadcastShapes, getOp } from "../../src/ops";
 import { elementwiseShape } from "../../src/ops/define";
 import { registerOps } from "../../src/ops/registry";
+import { errorOf } from "../helpers/errors";
 
 const fresh = () => new Builder(new Graph(), undefined);
-const errorOf = (f: () => unknown): string => {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof GradcError) return `${e.code}: ${e.message}`;
-    if (e instanceof InternalError) return `internal: ${e.message}`;
-    throw e;
-  }
-  return "no error";
-};
 /** The values of `n` with each input x_i holding 1, 2, 3, ... times 10^i. */
 const valueOf = (n: Node, inputs: Node[]) => [...evaluate([n], {
   values: new Map(inputs.map((x, i) => [x.attrs.name as string, Float64Array.from({ length: x.shape.reduce<number>((a, d) => a * (d as number), 1) }, (_, k) => (k + 1) * 10 ** i)])),

@@ -16,6 +16,7 @@ import { lowerSource } from "../../src/lower";
 import { avgpool2dGrad, maxpool2d } from "../../src/ops/pool";
 import { expectMatchesInterpreter, randomValues } from "../builtins/helpers";
 import { expectClose, gradientProgram, randomValues as convValues } from "../conv/helpers";
+import { compileError } from "../helpers/errors";
 import { rng } from "../helpers/random";
 import { expectValuesAgree, kernelOps, planOf } from "../schedule/helpers";
 
@@ -215,14 +216,7 @@ describe("diagnostics of the pool built-ins", () => {
   ];
   for (const [what, source, code, line, column, message] of cases) {
     it(what, () => {
-      let err: unknown;
-      try {
-        compile(source, { filename: "pool.grad" });
-      } catch (e) {
-        err = e;
-      }
-      expect(err).toBeInstanceOf(GradcError);
-      const g = err as GradcError;
+      const g = compileError(source, "pool.grad");
       expect({ code: g.code, line: g.line, column: g.column }).toEqual({ code, line, column });
       expect(g.message).toMatch(message);
     });

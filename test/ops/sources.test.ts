@@ -4,7 +4,6 @@
 // attributes that make equal ranges one node.
 
 import { describe, expect, it } from "vitest";
-import { GradcError, InternalError } from "../../src/diagnostics";
 import { evaluate } from "../../src/interpret";
 import { Graph, type Attrs, type Node } from "../../src/ir";
 import { Builder, getOp } from "../../src/ops";
@@ -12,18 +11,9 @@ import { arangeAttrs, arangeLength, literalShape } from "../../src/ops/constant"
 import { at, forEachIndex, offset, zeros } from "../../src/ops/tensor";
 import { compile } from "../../src/index";
 import { outputs } from "../builtins/helpers";
+import { errorOf } from "../helpers/errors";
 
 const fresh = () => new Builder(new Graph(), undefined);
-const errorOf = (f: () => unknown): string => {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof GradcError) return `${e.code}: ${e.message}`;
-    if (e instanceof InternalError) return `internal: ${e.message}`;
-    throw e;
-  }
-  return "no error";
-};
 const run = (n: Node, dims: Record<string, number> = {}, values: Record<string, number[]> = {}) => [...evaluate([n], {
   dims: new Map(Object.entries(dims)),
   values: new Map(Object.entries(values).map(([k, v]) => [k, Float64Array.from(v)])),
