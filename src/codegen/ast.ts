@@ -30,17 +30,24 @@ export function literalAccess(n: AnyNode): { object: string; index: number } | u
   return { object: obj.name as string, index: prop.value };
 }
 
-/** A copy of `node` with each `name[literal]` that `f` maps replaced by `f`'s result. */
-export function rewriteLiteralAccesses(node: unknown, f: (object: string, index: number) => js.Expression | undefined): unknown {
-  if (Array.isArray(node)) return node.map((n) => rewriteLiteralAccesses(n, f));
+/** A copy of `node` with each node that `f` maps replaced by `f`'s result (whose own
+ *  nodes are not entered); comments are kept as they are. */
+export function replaceNodes(node: unknown, f: (n: AnyNode) => unknown): unknown {
+  if (Array.isArray(node)) return node.map((n) => replaceNodes(n, f));
   if (!node || typeof node !== "object") return node;
   const n = node as AnyNode;
-  const access = literalAccess(n);
-  if (access) {
-    const replacement = f(access.object, access.index);
-    if (replacement) return replacement;
-  }
-  const out: AnyNode = { type: n.type };
-  for (const k of Object.keys(n)) if (k !== "type") out[k] = rewriteLiteralAccesses(n[k], f);
+  if (typeof n.type !== "string") return node;
+  const replacement = f(n);
+  if (replacement !== undefined) return replacement;
+  const out: AnyNode = { ...n };
+  for (const k of Object.keys(n)) if (k !== "type" && k !== "comments") out[k] = replaceNodes(n[k], f);
   return out;
+}
+
+/** A copy of `node` with each `name[literal]` that `f` maps replaced by `f`'s result. */
+export function rewriteLiteralAccesses(node: unknown, f: (object: string, index: number) => js.Expression | undefined): unknown {
+  return replaceNodes(node, (n) => {
+    const access = literalAccess(n);
+    return access ? f(access.object, access.index) : undefined;
+  });
 }

@@ -3,29 +3,37 @@
 // writes do not alias the ones it reads, so it reloads them on every iteration. An array
 // the function never writes is read once, into a local, at the top of the function.
 
-import { literalAccess, rewriteLiteralAccesses, visit, type AnyNode } from "./ast";
+import { literalAccess, replaceNodes, rewriteLiteralAccesses, visit, type AnyNode } from "./ast";
 import * as js from "./estree";
 
 /** At most this many hoisted values per function (register pressure). */
 const maxHoisted = 96;
 
-export function hoistInvariantLoads(body: js.Statement[]): js.Statement[] {
+/** The arrays statements may write: assignment and update targets, and every array
+ *  passed to a function (a kernel, a runtime check, on the wasm target a SIMD kernel given
+ *  addresses: each may write what it is given). */
+function writtenBy(statements: js.Statement | js.Statement[]): Set<string> {
   const written = new Set<string>();
-  const loads = new Map<string, { object: string; index: number; looped: boolean }>();
-  visit(body, (n, _key, _parent, loopDepth) => {
+  visit(statements, (n) => {
     if (n.type === "AssignmentExpression" || n.type === "UpdateExpression") {
       const target = (n.left ?? n.argument) as AnyNode;
       const array = target.type === "MemberExpression" ? (target.object as AnyNode) : target;
       if (array.type === "Identifier") written.add(array.name as string);
     }
-    // A call of a function (a kernel, on the wasm target a SIMD kernel given addresses)
-    // may write every array passed to it.
     if (n.type === "CallExpression" && (n.callee as AnyNode).type === "Identifier") {
       for (const arg of n.arguments as AnyNode[]) {
         const array = arg.type === "CallExpression" && (arg.callee as AnyNode).name === "elementAddress" ? (arg.arguments as AnyNode[])[0]! : arg;
         if (array.type === "Identifier") written.add(array.name as string);
       }
     }
+  });
+  return written;
+}
+
+export function hoistInvariantLoads(body: js.Statement[]): js.Statement[] {
+  const loads = new Map<string, { object: string; index: number; looped: boolean }>();
+  const written = writtenBy(body);
+  visit(body, (n, _key, _parent, loopDepth) => {
     const access = literalAccess(n);
     if (access) {
       const key = `${access.object}[${access.index}]`;
@@ -45,22 +53,6 @@ export function hoistInvariantLoads(body: js.Statement[]): js.Statement[] {
   return [decls, ...rewritten];
 }
 
-/** The arrays a statement may write: assignment and update targets, and every array
- *  passed to a function call (a kernel or runtime check may write what it is given). */
-function writtenBy(statement: js.Statement): Set<string> {
-  const written = new Set<string>();
-  visit(statement, (n) => {
-    if (n.type === "AssignmentExpression" || n.type === "UpdateExpression") {
-      const target = (n.left ?? n.argument) as AnyNode;
-      const array = target.type === "MemberExpression" ? (target.object as AnyNode) : target;
-      if (array.type === "Identifier") written.add(array.name as string);
-    }
-    if (n.type === "CallExpression") {
-      for (const arg of n.arguments as AnyNode[]) if (arg.type === "Identifier") written.add(arg.name as string);
-    }
-  });
-  return written;
-}
 
 /**
  * Argument loads of a small model's run function (one straight-line function, unrolled):
@@ -113,8 +105,7 @@ export function hoistArgumentLoads(body: js.Statement[], args: readonly string[]
  */
 export function numericScalars(body: js.Statement[], candidates: ReadonlySet<string>): { body: js.Statement[]; numeric: Set<string> } {
   if (candidates.size === 0) return { body, numeric: new Set() };
-  const disqualified = new Set<string>();
-  for (const statement of body) for (const w of writtenBy(statement)) disqualified.add(w);
+  const disqualified = writtenBy(body);
   visit(body, (n, key, parent) => {
     if (n.type !== "Identifier" || !candidates.has(n.name as string)) return;
     if (key !== "object" || !parent || literalAccess(parent)?.index !== 0) disqualified.add(n.name as string);
@@ -135,8 +126,7 @@ export function numericScalars(body: js.Statement[], candidates: ReadonlySet<str
  * function, when a loop uses them.
  */
 export function hoistLoopLoads(body: js.Statement[], dims: ReadonlySet<string>, fresh: (base: string) => string): js.Statement[] {
-  const written = new Set<string>();
-  for (const statement of body) for (const w of writtenBy(statement)) written.add(w);
+  const written = writtenBy(body);
   const rewrite = (node: unknown): unknown => {
     if (Array.isArray(node)) return node.map(rewrite);
     if (!node || typeof node !== "object") return node;
@@ -154,16 +144,7 @@ export function hoistLoopLoads(body: js.Statement[], dims: ReadonlySet<string>, 
   });
   if (used.size === 0) return result;
   const locals = new Map([...used].sort().map((d) => [d, fresh(`${d}_local`)]));
-  const swap = (node: unknown): unknown => {
-    if (Array.isArray(node)) return node.map(swap);
-    if (!node || typeof node !== "object") return node;
-    const n = node as AnyNode;
-    if (n.type === "Identifier" && locals.has(n.name as string)) return js.id(locals.get(n.name as string)!);
-    const out: AnyNode = { ...n };
-    for (const k of Object.keys(n)) if (k !== "type" && k !== "comments") out[k] = swap(n[k]);
-    return out;
-  };
-  result = swap(result) as js.Statement[];
+  result = replaceNodes(result, (n) => (n.type === "Identifier" && locals.has(n.name as string) ? js.id(locals.get(n.name as string)!) : undefined)) as js.Statement[];
   return [js.declareMany("const", [...locals].map(([d, local]) => [local, js.id(d)])), ...result];
 }
 
@@ -190,17 +171,10 @@ function elementLoads(loop: AnyNode, written: ReadonlySet<string>, fresh: (base:
   const arrays = [...counts].filter(([, c]) => c >= 2).map(([a]) => a);
   if (unsafe || arrays.length === 0) return loop;
   const names = new Map(arrays.map((a) => [a, fresh(`${a}_${v}`)]));
-  const swap = (node: unknown): unknown => {
-    if (Array.isArray(node)) return node.map(swap);
-    if (!node || typeof node !== "object") return node;
-    const n = node as AnyNode;
+  const inner = replaceNodes(body.body, (n) => {
     const array = elementRead(n, v);
-    if (array && names.has(array)) return js.id(names.get(array)!);
-    const out: AnyNode = { ...n };
-    for (const k of Object.keys(n)) if (k !== "type" && k !== "comments") out[k] = swap(n[k]);
-    return out;
-  };
-  const inner = swap(body.body) as js.Statement[];
+    return array && names.has(array) ? js.id(names.get(array)!) : undefined;
+  }) as js.Statement[];
   const loads = js.declareMany("const", arrays.map((a) => [names.get(a)!, js.index(a, js.id(v))]));
   return { ...loop, body: { ...body, body: [loads, ...inner] } };
 }
