@@ -156,7 +156,7 @@ class ModuleEmitter {
       "checkLength", "badLength", "scalarBox", "inferDim", "grow", "badValues", "unknownValue", "badArgument", "key", "scalarField", "makeRandom", "initialise", "F", "meta", "params",
       "createParams", "forward", "valueAndGrad", "step", "predict", "scratch", "known", "seen", "c1", "c2", "Math", "Object",
       "Float32Array", "Float64Array", "Array", "Error", "NaN", "Infinity", "undefined", "values", "seed", "random",
-      "scalars", "out", "Map", "checkIds", "badIds", "badIdAt", idFailureName, "reportIds", "check", "checkSeed", "seedText", "freezeAll", "Number", "JSON", "String"]) {
+      "scalars", "out", "Map", "checkIds", "badIds", "badIdAt", idFailureName, "reportIds", "check", "checkSeed", "seedText", "freezeAll", "ownRecord", "Number", "JSON", "String"]) {
       this.names.unique(reserved);
     }
     for (const reserved of randomRuntimeNames) this.names.unique(reserved);
@@ -579,7 +579,7 @@ class ModuleEmitter {
       // wasm, growing memory: fixed-size results are views, made again with the memory.
       if (this.wasm?.growing) entries.forEach(([k, v]) => { if (v.type === "Identifier") this.wasm!.refreshes.push(js.stmt(js.assign(js.index(result, js.str(k)), v))); });
       for (const [key] of scalars) entries.push([key, js.id("NaN")]);
-      out.push(js.declare("const", result, js.record(entries)));
+      out.push(js.declare("const", result, js.call("ownRecord", js.record(entries))));
       for (const [key, i] of scalars) if (!fieldOf.has(i)) resultBody.push(js.stmt(js.assign(js.index(result, js.str(key)), js.index(scratch, js.num(i)))));
     } else if (fn.name === "valueAndGrad") {
       // Frozen params have no gradient, so no entry.
@@ -588,7 +588,7 @@ class ModuleEmitter {
         trainable(program.params).forEach((p, i) => this.wasm!.refreshes.push(js.stmt(js.assign(
           js.index(js.member(result, "grads"), js.str(p.name)), js.id(bufferOf(fn.returned[i + 1]!, i + 1))))));
       }
-      out.push(js.declare("const", result, js.object([["grads", grads], ["value", js.id("NaN")]])));
+      out.push(js.declare("const", result, js.call("ownRecord", js.object([["grads", js.call("ownRecord", grads)], ["value", js.id("NaN")]]))));
       resultBody.push(js.stmt(js.assign(js.member(result, "value"), js.index(scratch, js.num(0)))));
     }
 

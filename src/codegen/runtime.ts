@@ -112,6 +112,19 @@ function freezeAll(value) {
   }
   return value;
 }
+function ownRecord(fields) {
+  // A result record with a hidden class of its own. A literal \`{ gx: NaN }\` would share
+  // V8's hidden class with every other module's record of the same keys, and where one of
+  // those holds an array, each number stored into this one would allocate a heap number.
+  function Record() {}
+  Record.prototype = Object.prototype;
+  const record = new Record();
+  // (defined, not assigned: an output named \`__proto__\` is a field like any other)
+  for (const key of Object.keys(fields)) {
+    Object.defineProperty(record, key, { value: fields[key], writable: true, enumerable: true, configurable: true });
+  }
+  return record;
+}
 function makeRandom(seed) {
   let s = (seed >>> 0) ^ 0x9e3779b9;
   let spare = NaN;

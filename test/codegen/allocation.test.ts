@@ -9,8 +9,8 @@ import { scavengesDuring } from "../helpers/gc";
 const xor = readFileSync(new URL("../../examples/xor/xor.grad", import.meta.url), "utf8");
 
 /** `script` defines warm() (run first, once) and measure(). */
-function gcEvents(source: string, options: object, script: string): { gcs: number; result: unknown } {
-  return scavengesDuring(compileToSource(source, { ...options, format: "esm" }).text, `${script}\nwarm();`);
+function gcEvents(source: string, options: object, script: string, files: Record<string, string> = {}): { gcs: number; result: unknown } {
+  return scavengesDuring(compileToSource(source, { ...options, format: "esm" }).text, `${script}\nwarm();`, files);
 }
 
 describe("allocation", () => {
@@ -75,5 +75,35 @@ function measure() {
 }`);
     expect(typeof result).toBe("number");
     expect(gcs).toBe(0);
+  });
+
+  it("a scalar result allocates nothing beside another model whose results of the same names are arrays", () => {
+    // Result records of the same keys made by object literals share one V8 hidden class
+    // across modules: the batch model's arrays in \`f\`, \`gx\` and \`gy\` would make every
+    // number stored into the per-point model's record a new heap number.
+    const point = "input x\ninput y\nf = (1 - x)^2 + 100 * (y - x^2)^2 + sin(x * y) * exp(-x^2)\ngx = grad(f, x)\ngy = grad(f, y)\noutput f, gx, gy";
+    const batch = point.replace("input x\ninput y", "dim n\ninput x: [n]\ninput y: [n]").replace(/grad\(f, (\w)\)/g, "grad(sum(f), $1)");
+    const { gcs, result } = gcEvents(point, {}, `
+import * as other from "./batch.mjs";
+const batchResult = other.forward({ x: new Float32Array([0.5, 1]), y: new Float32Array([2, 3]) });
+class Point { constructor() { this.x = 0; this.y = 0; } }
+const point = new Point();
+function warm() { for (let i = 0; i < 20000; i++) { point.x = i * 1e-4; point.y = 1 - i * 1e-4; model.forward(point); } }
+function measure() {
+  let s = batchResult.gx[0];
+  for (let i = 0; i < 100000; i++) { point.x = i * 1e-5; point.y = 0.5 - i * 1e-5; const r = model.forward(point); s += r.f + r.gx + r.gy; }
+  return s;
+}`, { "batch.mjs": compileToSource(batch, { format: "esm" }).text });
+    expect(typeof result).toBe("number");
+    expect(gcs).toBe(0);
+  });
+
+  it("result records are plain objects", () => {
+    const { text } = compileToSource("input x\nparam w: [2] = ones\ny = sum(w * x)\noutput y\nminimize y with sgd(lr = 0.1)", { format: "function" });
+    const model = new Function("GradcError", text)(Error) as { forward(v: object): object; valueAndGrad(v: object): { grads: object } };
+    const forward = model.forward({ x: 2 }), vg = model.valueAndGrad({ x: 2 });
+    for (const record of [forward, vg, vg.grads]) expect(Object.getPrototypeOf(record)).toBe(Object.prototype);
+    expect(forward).toEqual({ y: 4 });
+    expect(Object.keys(vg)).toEqual(["grads", "value"]);
   });
 });

@@ -8,15 +8,17 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-/** Runs `script` beside `moduleText` (imported as `model`): the script defines
+/** Runs `script` beside `moduleText` (imported as `model`), with `files` (name to text) in
+ *  the same folder for the script to import: the script defines
  *  `measure()`, returning a number; it runs four times to warm up (its own optimisation
  *  included: on a busy machine V8's optimizing compiler, running beside the loop, can
  *  finish after two runs, and until then the loop's own numbers are heap numbers), then
  *  once counted. */
-export function scavengesDuring(moduleText: string, script: string): { gcs: number; result: unknown } {
+export function scavengesDuring(moduleText: string, script: string, files: Record<string, string> = {}): { gcs: number; result: unknown } {
   const dir = mkdtempSync(join(tmpdir(), "gradc-gc-"));
   try {
     writeFileSync(join(dir, "model.mjs"), moduleText);
+    for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
     writeFileSync(join(dir, "run.mjs"), `
 import * as model from "./model.mjs";
 import { PerformanceObserver, constants } from "node:perf_hooks";

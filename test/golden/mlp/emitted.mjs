@@ -83,6 +83,20 @@ function freezeAll(value) {
   }
   return value;
 }
+function ownRecord(fields) {
+  function Record() {}
+  Record.prototype = Object.prototype;
+  const record = new Record();
+  for (const key of Object.keys(fields)) {
+    Object.defineProperty(record, key, {
+      value: fields[key],
+      writable: true,
+      enumerable: true,
+      configurable: true
+    });
+  }
+  return record;
+}
 function makeRandom(seed) {
   let s = seed >>> 0 ^ 0x9e3779b9;
   let spare = NaN;
@@ -2439,10 +2453,10 @@ function kernel_matmul_418(out, a0_416, a1_417) {
 const forward_b6 = new F(32);
 const forward_b1 = new F(32);
 const forward_b0 = new F(128);
-const forward_result = {
+const forward_result = ownRecord({
   ["probs"]: forward_b6,
   ["loss"]: NaN
-};
+});
 function run_forward(in_x, in_target, p_w1, p_b1, p_w2, p_b2) {
   let forward_b2_0 = 0, forward_b2_1 = 0, forward_b2_2 = 0, forward_b2_3 = 0, forward_b2_4 = 0, forward_b2_5 = 0, forward_b2_6 = 0, forward_b2_7 = 0, forward_b3_0 = 0, forward_b3_1 = 0, forward_b3_2 = 0, forward_b3_3 = 0, forward_b3_4 = 0, forward_b3_5 = 0, forward_b3_6 = 0, forward_b3_7 = 0, forward_b4_0 = 0, forward_b4_1 = 0, forward_b4_2 = 0, forward_b4_3 = 0, forward_b4_4 = 0, forward_b4_5 = 0, forward_b4_6 = 0, forward_b4_7 = 0, forward_b5_0 = 0, forward_b5_1 = 0, forward_b5_2 = 0, forward_b5_3 = 0, forward_b5_4 = 0, forward_b5_5 = 0, forward_b5_6 = 0, forward_b5_7 = 0, forward_b5_8 = 0, forward_b5_9 = 0, forward_b5_10 = 0, forward_b5_11 = 0, forward_b5_12 = 0, forward_b5_13 = 0, forward_b5_14 = 0, forward_b5_15 = 0, forward_b5_16 = 0, forward_b5_17 = 0, forward_b5_18 = 0, forward_b5_19 = 0, forward_b5_20 = 0, forward_b5_21 = 0, forward_b5_22 = 0, forward_b5_23 = 0, forward_b5_24 = 0, forward_b5_25 = 0, forward_b5_26 = 0, forward_b5_27 = 0, forward_b5_28 = 0, forward_b5_29 = 0, forward_b5_30 = 0, forward_b5_31 = 0;
   {
@@ -3694,9 +3708,9 @@ function forward(values) {
 const predict_b5 = new F(32);
 const predict_b1 = new F(32);
 const predict_b0 = new F(128);
-const predict_result = {
+const predict_result = ownRecord({
   ["probs"]: predict_b5
-};
+});
 function run_predict(in_x, in_target, p_w1, p_b1, p_w2, p_b2) {
   let predict_b2_0 = 0, predict_b2_1 = 0, predict_b2_2 = 0, predict_b2_3 = 0, predict_b2_4 = 0, predict_b2_5 = 0, predict_b2_6 = 0, predict_b2_7 = 0, predict_b3_0 = 0, predict_b3_1 = 0, predict_b3_2 = 0, predict_b3_3 = 0, predict_b3_4 = 0, predict_b3_5 = 0, predict_b3_6 = 0, predict_b3_7 = 0, predict_b4_0 = 0, predict_b4_1 = 0, predict_b4_2 = 0, predict_b4_3 = 0, predict_b4_4 = 0, predict_b4_5 = 0, predict_b4_6 = 0, predict_b4_7 = 0;
   {
@@ -4619,15 +4633,15 @@ const grad_b2 = new F(8);
 const grad_b1 = new F(32);
 const grad_b0 = new F(128);
 const grad_scratch = new Float64Array(5);
-const grad_result = {
-  grads: {
+const grad_result = ownRecord({
+  grads: ownRecord({
     ["w1"]: grad_b11,
     ["b1"]: grad_b10,
     ["w2"]: grad_b8,
     ["b2"]: grad_b7
-  },
+  }),
   value: NaN
-};
+});
 function run_grad(in_x, in_target, p_w1, p_b1, p_w2, p_b2) {
   // h [8, 16]  (model.grad:12: h      = relu(x @ w1 + b1))
   kernel_h(grad_b0, in_x, p_w1, p_b1);

@@ -83,6 +83,20 @@ function freezeAll(value) {
   }
   return value;
 }
+function ownRecord(fields) {
+  function Record() {}
+  Record.prototype = Object.prototype;
+  const record = new Record();
+  for (const key of Object.keys(fields)) {
+    Object.defineProperty(record, key, {
+      value: fields[key],
+      writable: true,
+      enumerable: true,
+      configurable: true
+    });
+  }
+  return record;
+}
 function makeRandom(seed) {
   let s = seed >>> 0 ^ 0x9e3779b9;
   let spare = NaN;
@@ -175,10 +189,10 @@ const known = {
 let opt_t = 0;
 const scalars = new Float64Array(1);
 const forward_b1 = new F(4);
-const forward_result = {
+const forward_result = ownRecord({
   ["y_out"]: forward_b1,
   ["loss"]: NaN
-};
+});
 function run_forward(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
   const in_x_at0 = in_x[0], in_x_at1 = in_x[1], in_x_at2 = in_x[2], in_x_at3 = in_x[3], in_x_at4 = in_x[4], in_x_at5 = in_x[5], in_x_at6 = in_x[6], in_x_at7 = in_x[7], p_m1_at0 = p_m1[0], p_m1_at1 = p_m1[1], p_m1_at2 = p_m1[2], p_m1_at3 = p_m1[3], p_m1_at4 = p_m1[4], p_m1_at5 = p_m1[5], p_b1_at0 = p_b1[0], p_b1_at1 = p_b1[1], p_b1_at2 = p_b1[2], p_m2_at0 = p_m2[0], p_m2_at1 = p_m2[1], p_m2_at2 = p_m2[2], p_b2_at0 = p_b2[0];
   let forward_b0_0 = 0, forward_b0_1 = 0, forward_b0_2 = 0, forward_b0_3 = 0, forward_b0_4 = 0, forward_b0_5 = 0, forward_b0_6 = 0, forward_b0_7 = 0, forward_b0_8 = 0, forward_b0_9 = 0, forward_b0_10 = 0, forward_b0_11 = 0;
@@ -495,9 +509,9 @@ function forward(values) {
   return forward_result;
 }
 const predict_b1 = new F(4);
-const predict_result = {
+const predict_result = ownRecord({
   ["y_out"]: predict_b1
-};
+});
 function run_predict(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
   const in_x_at0_30 = in_x[0], in_x_at1_31 = in_x[1], in_x_at2_32 = in_x[2], in_x_at3_33 = in_x[3], in_x_at4_34 = in_x[4], in_x_at5_35 = in_x[5], in_x_at6_36 = in_x[6], in_x_at7_37 = in_x[7], p_m1_at0_38 = p_m1[0], p_m1_at1_39 = p_m1[1], p_m1_at2_40 = p_m1[2], p_m1_at3_41 = p_m1[3], p_m1_at4_42 = p_m1[4], p_m1_at5_43 = p_m1[5], p_b1_at0_44 = p_b1[0], p_b1_at1_45 = p_b1[1], p_b1_at2_46 = p_b1[2], p_m2_at0_47 = p_m2[0], p_m2_at1_48 = p_m2[1], p_m2_at2_49 = p_m2[2], p_b2_at0_50 = p_b2[0];
   let predict_b0_0 = 0, predict_b0_1 = 0, predict_b0_2 = 0, predict_b0_3 = 0, predict_b0_4 = 0, predict_b0_5 = 0, predict_b0_6 = 0, predict_b0_7 = 0, predict_b0_8 = 0, predict_b0_9 = 0, predict_b0_10 = 0, predict_b0_11 = 0;
@@ -780,15 +794,15 @@ const grad_b7 = new F(3);
 const grad_b5 = new F(3);
 const grad_b4 = new F(1);
 const grad_scratch = new Float64Array(5);
-const grad_result = {
-  grads: {
+const grad_result = ownRecord({
+  grads: ownRecord({
     ["m1"]: grad_b8,
     ["b1"]: grad_b7,
     ["m2"]: grad_b5,
     ["b2"]: grad_b4
-  },
+  }),
   value: NaN
-};
+});
 function run_grad(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
   const in_x_at0_106 = in_x[0], in_x_at1_107 = in_x[1], in_x_at2_108 = in_x[2], in_x_at3_109 = in_x[3], in_x_at4_110 = in_x[4], in_x_at5_111 = in_x[5], in_x_at6_112 = in_x[6], in_x_at7_113 = in_x[7], p_m1_at0_114 = p_m1[0], p_m1_at1_115 = p_m1[1], p_m1_at2_116 = p_m1[2], p_m1_at3_117 = p_m1[3], p_m1_at4_118 = p_m1[4], p_m1_at5_119 = p_m1[5], p_b1_at0_120 = p_b1[0], p_b1_at1_121 = p_b1[1], p_b1_at2_122 = p_b1[2], p_m2_at0_123 = p_m2[0], p_m2_at1_124 = p_m2[1], p_m2_at2_125 = p_m2[2], p_b2_at0_126 = p_b2[0];
   let grad_b0_0 = 0, grad_b0_1 = 0, grad_b0_2 = 0, grad_b0_3 = 0, grad_b0_4 = 0, grad_b0_5 = 0, grad_b0_6 = 0, grad_b0_7 = 0, grad_b0_8 = 0, grad_b0_9 = 0, grad_b0_10 = 0, grad_b0_11 = 0, grad_b1_0 = 0, grad_b1_1 = 0, grad_b1_2 = 0, grad_b1_3 = 0, grad_b2_0 = 0, grad_b2_1 = 0, grad_b2_2 = 0, grad_b2_3 = 0, grad_b3_0 = 0, grad_b3_1 = 0, grad_b3_2 = 0, grad_b3_3 = 0, grad_b6_0 = 0, grad_b6_1 = 0, grad_b6_2 = 0, grad_b6_3 = 0, grad_b6_4 = 0, grad_b6_5 = 0, grad_b6_6 = 0, grad_b6_7 = 0, grad_b6_8 = 0, grad_b6_9 = 0, grad_b6_10 = 0, grad_b6_11 = 0;
