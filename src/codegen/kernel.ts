@@ -190,17 +190,20 @@ export class FunctionEmitter {
       store: () => { throw new InternalError(`${conv.op.name} under a max-pool stores its output`); },
       load: () => { throw new InternalError(`${conv.op.name} under a max-pool reads its output`); },
     };
+    // `of` (value or a node it is computed from) at idx, from the conv's value there.
+    const fused = (of: Node) => (idx: js.Expression[], kernelValue: js.Expression, body: js.Statement[]): js.Expression => {
+      if (of === conv) return kernelValue;
+      const v = this.names.unique("v");
+      body.push(js.declare("const", v, kernelValue));
+      this.overrides.set(conv, { key: idx.map(exprKey).join(","), value: js.id(v) });
+      const result = this.compute(of, idx, body);
+      this.overrides.delete(conv);
+      return result;
+    };
     return emit.pooledKernel!(ctx, {
       node: pool,
-      value: (idx, kernelValue, body) => {
-        if (value === conv) return kernelValue;
-        const v = this.names.unique("v");
-        body.push(js.declare("const", v, kernelValue));
-        this.overrides.set(conv, { key: idx.map(exprKey).join(","), value: js.id(v) });
-        const result = this.compute(value, idx, body);
-        this.overrides.delete(conv);
-        return result;
-      },
+      value: fused(value),
+      ...(value !== conv && value.op.name === "relu" ? { beforeRelu: fused(value.inputs[0]!) } : {}),
       store: (idx, v) => {
         if (pool === node) return poolCtx.store(idx, v);
         const body: js.Statement[] = [];
