@@ -49,10 +49,12 @@ describe("V8 optimizes every hot emitted function", () => {
     // On a loaded machine a function queued for V8's background compiler was seen still in
     // baseline after the round cap (2 runs in 6 of the W2 case under 3 busy loops). A
     // function too big to optimize stays unoptimized on every run, so a case that falls
-    // short runs once more in a fresh child and that run counts.
+    // short runs again in a fresh child, up to twice (one retry fell short too in a CI run
+    // beside the other suites), and the last run counts.
     const shortOf = (r: OptimizationReport) => Object.values(r.status).some((bits) => !isTurboFanned(bits));
-    const again = cases.filter((c) => shortOf(reports.find((r) => r.name === c.name)!));
-    if (again.length > 0) {
+    for (let retry = 0; retry < 2; retry++) {
+      const again = cases.filter((c) => shortOf(reports.find((r) => r.name === c.name)!));
+      if (again.length === 0) break;
       const retried = await optimizationStatus(again);
       reports = reports.map((r) => retried.find((x) => x.name === r.name) ?? r);
     }
