@@ -6,7 +6,7 @@
 // checks the plan and that the emitted forward agrees with the interpreter.
 import { describe, expect, it } from "vitest";
 import type { Node } from "../../src/ir";
-import { buildModel, compile } from "../../src/index";
+import { buildModel, compile, compileToSource } from "../../src/index";
 import { evaluate } from "../../src/interpret";
 import { lowerSource } from "../../src/lower";
 import { rng } from "../helpers/random";
@@ -72,7 +72,7 @@ c = ${conv}
 p = maxpool2d(c, size = 2)
 g = maxpool2d_grad(c, h, size = 2)
 output p, g`;
-  for (const conv of ["conv2d(x, k)", "relu(conv2d(x, k))"]) {
+  for (const conv of ["conv2d(x, k)", "relu(conv2d(x, k))", "tanh(conv2d(x, k))"]) {
     it(`${conv}: f64 emitted code agrees exactly with the interpreter`, () => {
       const text = source(conv);
       const { plan } = planOf(text);
@@ -95,6 +95,30 @@ output p, g`;
       });
     });
   }
+});
+
+describe("a relu last in the pooled conv's epilogue", () => {
+  // The window keeps the running maximum of relu's input from 0 (emitConvPooled): one
+  // comparison per value, with no NaN test and no Math.max for a 0's sign. Other
+  // epilogues keep the NaN-aware maximum (their values against the interpreter above).
+  const text = (conv: string) => compileToSource(`input x: [2, 1, 6, 6]
+input k: [2, 1, 1, 1]
+c = ${conv}
+p = maxpool2d(c, size = 2)
+output p`, { format: "esm" }).text;
+  it("relu(conv): one comparison per value", () => {
+    const t = text("relu(conv2d(x, k))");
+    expect(t).not.toContain("Math.max(");
+    expect(t).not.toMatch(/if \((m\w*) === \1\)/);
+    expect(t).toMatch(/if \(v\w* > m\w*\)/);
+  });
+  it("tanh(conv), a conv alone: the NaN-aware maximum", () => {
+    for (const conv of ["tanh(conv2d(x, k))", "conv2d(x, k)", "relu(conv2d(x, k)) * 2"]) {
+      const t = text(conv);
+      expect(t, conv).toContain("Math.max(");
+      expect(t, conv).toMatch(/if \((m\w*) === \1\)/);
+    }
+  });
 });
 
 describe("pools not fused", () => {
