@@ -98,6 +98,8 @@ export function emitConv(ctx: KernelContext): js.Statement[] {
   const geo = geometryOf(ctx, x.shape);
   // Stryker disable next-line ConditionalExpression: the kernel forms compute the same values; only speed differs
   if (tapsFit(w.shape, geo.groups, 512)) return tiledConv(ctx, geo);
+  // Stryker disable next-line ConditionalExpression: the kernel forms compute the same values; only speed differs
+  if (geo.groups === 1 && typeof w.shape[0] === "number" && w.shape[0] % filterBlock === 0) return blockedConv(ctx, geo);
   const vars = ctx.node.shape.map(() => ctx.fresh("i"));
   const [n, o, ...out] = vars.map(id) as Expr[];
   const body: js.Statement[] = [];
@@ -114,6 +116,39 @@ export function emitConv(ctx: KernelContext): js.Statement[] {
   // from -0, the identity of + (as the interpreter): a sum of -0s stays -0
   body.push(js.declare("let", acc, num(-0)), js.loop(c, num(0), ctx.dim(w.shape[1]!), [taps]), ctx.store(vars.map(id), id(acc)));
   return [nest(vars, ctx.node.shape, ctx, body)];
+}
+
+/** Filters a blockedConv output position computes together. */
+const filterBlock = 4;
+
+/** A conv too large for the tiled kernel, ungrouped, with a multiple of 4 filters: at each
+ *  output position 4 filters at once, each with its own sum (as the interpreter's: from -0,
+ *  channel by channel, tap by tap), so each input value is loaded once for the 4, and the
+ *  4 chains of additions overlap where one chain waited on each addition in turn (the
+ *  MNIST CNN's second conv, 16 filters of 8 channels, batch 32: 3.3 -> 2.5 ms). */
+function blockedConv(ctx: KernelContext, geo: Geometry): js.Statement[] {
+  const [x, w] = ctx.node.inputs as [Node, Node];
+  const [N, O, ...outShape] = ctx.node.shape;
+  const n = ctx.fresh("i");
+  const o = ctx.fresh("o");
+  const out = outShape.map(() => ctx.fresh("i"));
+  const c = ctx.fresh("c");
+  const accs = Array.from({ length: filterBlock }, () => ctx.fresh("acc"));
+  const filter = (f: number) => (f === 0 ? id(o) : js.add(id(o), num(f)));
+  const taps = emitTaps(ctx, out.map(id), w.shape.slice(2), geo, (t, pos) => {
+    const inner: js.Statement[] = [];
+    const xv = ctx.fresh("x");
+    inner.push(js.declare("const", xv, ctx.read(x, [id(n), id(c), ...pos], inner)));
+    accs.forEach((acc, f) => inner.push(js.stmt(js.assign(id(acc), js.binary("*", id(xv), ctx.read(w, [filter(f), id(c), ...t], inner)), "+="))));
+    return inner;
+  });
+  const point = [
+    js.declareMany("let", accs.map((a) => [a, num(-0)])),
+    js.loop(c, num(0), ctx.dim(w.shape[1]!), [taps]),
+    ...accs.map((acc, f) => ctx.store([id(n), filter(f), ...out.map(id)], id(acc))),
+  ];
+  const filters = js.loop(o, num(0), ctx.dim(O!), [nest(out, outShape, ctx, point)], filterBlock);
+  return [js.loop(n, num(0), ctx.dim(N!), [filters])];
 }
 
 /** conv_input_grad(g, w): each g element scattered through its window's weights. */

@@ -89,6 +89,37 @@ ${loss([
     expectMatchesInterpreter(source, randomValues(source, 3));
   });
 
+  it("four filters at a time: a multiple of 4 filters with too many taps for the tiled kernel", () => {
+    // wa (45 taps, 4 filters) and wb (45 taps, 8 filters: two blocks) take blockedConv, as
+    // does the 1-d wc (69 taps); wd (6 filters) the generic nest beside them
+    const source = `param x: [2, 5, 9, 8]
+param y: [2, 3, 24]
+param wa: [4, 5, 3, 3]
+param wb: [8, 5, 3, 3]
+param wc: [4, 3, 23]
+param wd: [6, 5, 3, 3]
+${loss([
+  "conv2d(x, wa, stride = [2, 1], padding = [1, 2], dilation = [1, 2])",
+  "relu(conv2d(x, wb, padding = 1) + 0.1)",
+  "conv1d(y, wc, padding = 2, stride = 2)",
+  "conv2d(x, wd)",
+])}`;
+    expectMatchesInterpreter(source, randomValues(source, 5));
+    const free = `dim n
+input x: [n, 2, 6, 5]
+param wa: [4, 2, 5, 5]
+${loss(["conv2d(x, wa, padding = [2, 1])"])}`;
+    for (const n of [1, 3]) expectMatchesInterpreter(free, randomValues(free, 6 + n, { n }), { n });
+  });
+
+  it("four filters at a time: each sum starts at -0, as the interpreter's", () => {
+    // zeros times negative weights are -0s, and a sum of -0s from -0 stays -0
+    const source = "input x: [1, 4, 4, 4]\nparam w: [4, 4, 3, 3] = normal(-3, 0.1)\ny = conv2d(x, w)\noutput y";
+    const y = compile(source, { dtype: "f64" }).forward({ x: new Float64Array(64) }).y as Float64Array;
+    expect(y.length).toBe(16);
+    for (const v of y) expect(Object.is(v, -0), String(v)).toBe(true);
+  });
+
   it("a free batch size", () => {
     const source = `dim n
 input x: [n, 2, 6, 5]
