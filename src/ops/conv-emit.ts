@@ -99,7 +99,7 @@ export function emitConv(ctx: KernelContext): js.Statement[] {
   // Stryker disable next-line ConditionalExpression: the kernel forms compute the same values; only speed differs
   if (tapsFit(w.shape, geo.groups, 512)) return tiledConv(ctx, geo);
   // Stryker disable next-line ConditionalExpression: the kernel forms compute the same values; only speed differs
-  if (geo.groups === 1 && typeof w.shape[0] === "number" && w.shape[0] % filterBlock === 0) return blockedConv(ctx, geo);
+  if (blocksFilters(geo, w.shape[0]!)) return blockedConv(ctx, geo);
   const vars = ctx.node.shape.map(() => ctx.fresh("i"));
   const [n, o, ...out] = vars.map(id) as Expr[];
   const body: js.Statement[] = [];
@@ -121,6 +121,16 @@ export function emitConv(ctx: KernelContext): js.Statement[] {
 /** Filters a blockedConv output position computes together. */
 const filterBlock = 4;
 
+/** Whether the filters can be taken 4 at a time: one group, a multiple of 4 of them. */
+const blocksFilters = (geo: Geometry, filters: Dim) => geo.groups === 1 && typeof filters === "number" && filters % filterBlock === 0;
+
+/** A block of 4 filters: its loop variable, a sum per filter and filter f's index. */
+function filterBlockOf(ctx: KernelContext): { o: string; accs: string[]; filter: (f: number) => Expr } {
+  const o = ctx.fresh("o");
+  const accs = Array.from({ length: filterBlock }, () => ctx.fresh("acc"));
+  return { o, accs, filter: (f) => (f === 0 ? id(o) : js.add(id(o), num(f))) };
+}
+
 /** A conv too large for the tiled kernel, ungrouped, with a multiple of 4 filters: at each
  *  output position 4 filters at once, each with its own sum (as the interpreter's: from -0,
  *  channel by channel, tap by tap), so each input value is loaded once for the 4, and the
@@ -130,11 +140,9 @@ function blockedConv(ctx: KernelContext, geo: Geometry): js.Statement[] {
   const [x, w] = ctx.node.inputs as [Node, Node];
   const [N, O, ...outShape] = ctx.node.shape;
   const n = ctx.fresh("i");
-  const o = ctx.fresh("o");
+  const { o, accs, filter } = filterBlockOf(ctx);
   const out = outShape.map(() => ctx.fresh("i"));
   const c = ctx.fresh("c");
-  const accs = Array.from({ length: filterBlock }, () => ctx.fresh("acc"));
-  const filter = (f: number) => (f === 0 ? id(o) : js.add(id(o), num(f)));
   const taps = emitTaps(ctx, out.map(id), w.shape.slice(2), geo, (t, pos) => {
     const inner: js.Statement[] = [];
     const xv = ctx.fresh("x");
@@ -156,12 +164,10 @@ function blockedConv(ctx: KernelContext, geo: Geometry): js.Statement[] {
 function blockedConvWeightGrad(ctx: KernelContext, geo: Geometry): js.Statement[] {
   const [x, g] = ctx.node.inputs as [Node, Node];
   const [O, ...rest] = ctx.node.shape;
-  const o = ctx.fresh("o");
+  const { o, accs, filter } = filterBlockOf(ctx);
   const vars = rest.map(() => ctx.fresh("i"));
   const [c, ...taps] = vars.map(id) as Expr[];
   const n = ctx.fresh("n");
-  const accs = Array.from({ length: filterBlock }, () => ctx.fresh("acc"));
-  const filter = (f: number) => (f === 0 ? id(o) : js.add(id(o), num(f)));
   const walk = emitPositions(ctx, taps, g.shape.slice(2), geo, (out, pos) => {
     const inner: js.Statement[] = [];
     const xv = ctx.fresh("x");
@@ -206,7 +212,7 @@ export function emitConvWeightGrad(ctx: KernelContext): js.Statement[] {
   const geo = geometryOf(ctx, x.shape);
   if (tapsFit(ctx.node.shape, geo.groups, 64)) return tiledConvWeightGrad(ctx, geo);
   // Stryker disable next-line ConditionalExpression: the kernel forms compute the same values; only speed differs
-  if (geo.groups === 1 && typeof ctx.node.shape[0] === "number" && ctx.node.shape[0] % filterBlock === 0) return blockedConvWeightGrad(ctx, geo);
+  if (blocksFilters(geo, ctx.node.shape[0]!)) return blockedConvWeightGrad(ctx, geo);
   const vars = ctx.node.shape.map(() => ctx.fresh("i"));
   const [o, c, ...taps] = vars.map(id) as Expr[];
   const body: js.Statement[] = [];
