@@ -8,7 +8,7 @@
 // dilation, groups and NaN.
 
 import { describe, expect, it } from "vitest";
-import { compile } from "../../src/index";
+import { compile, compileToSource } from "../../src/index";
 import { evaluate } from "../../src/interpret";
 import { lowerSource } from "../../src/lower";
 import { expectClose, expectMatchesInterpreter as matches, randomValues } from "../builtins/helpers";
@@ -110,6 +110,16 @@ input x: [n, 2, 6, 5]
 param wa: [4, 2, 5, 5]
 ${loss(["conv2d(x, wa, padding = [2, 1])"])}`;
     for (const n of [1, 3]) expectMatchesInterpreter(free, randomValues(free, 6 + n, { n }), { n });
+  });
+
+  it("four filters at a time: only ungrouped convs with a multiple of 4 filters", () => {
+    // (a block past the last filter would read and write out of range)
+    const blocked = (w: string, groups = 1) => /for \(let o\w* = 0; o\w* < \d+; o\w* \+= 4\)/.test(compileToSource(
+      `param x: [2, 4, 9, 8]\nparam w: ${w}\nminimize sum(sin(conv2d(x, w, groups = ${groups})))`, { format: "esm" }).text);
+    expect(blocked("[4, 4, 3, 3]")).toBe(true);
+    expect(blocked("[8, 4, 3, 3]")).toBe(true);
+    expect(blocked("[6, 4, 3, 3]")).toBe(false);
+    expect(blocked("[4, 2, 5, 5]", 2)).toBe(false);
   });
 
   it("four filters at a time: each sum starts at -0, as the interpreter's", () => {
