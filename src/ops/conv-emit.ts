@@ -7,7 +7,7 @@ import * as js from "../codegen/estree";
 import type { Dim, Node } from "../ir";
 import { convAttrs, type ConvAttrs } from "./conv-geometry";
 import type { KernelContext, PoolEpilogue } from "./define";
-import { nest } from "./movement";
+import { nest, zeroOutput } from "./movement";
 import { emitPoolGradTarget } from "./pool";
 
 type Expr = js.Expression;
@@ -83,12 +83,6 @@ function groupBase(ctx: KernelContext, o: Expr, filters: Dim, perGroup: Dim, gro
 }
 
 const channel = (base: Expr | undefined, c: Expr) => (base ? js.add(base, c) : c);
-
-/** Zeroes the whole output (for kernels that accumulate with `+=`). */
-function emitZero(ctx: KernelContext): js.Statement {
-  const vars = ctx.node.shape.map(() => ctx.fresh("i"));
-  return nest(vars, ctx.node.shape, ctx, [ctx.store(vars.map(id), num(0))]);
-}
 
 // ---- the three records' kernels ----
 
@@ -202,7 +196,7 @@ export function emitConvInputGrad(ctx: KernelContext): js.Statement[] {
     return inner;
   });
   body.push(js.loop(c, num(0), ctx.dim(w.shape[1]!), [taps]));
-  return [emitZero(ctx), nest(vars, g.shape, ctx, body)];
+  return [zeroOutput(ctx), nest(vars, g.shape, ctx, body)];
 }
 
 /** conv_weight_grad(x, g): one accumulator per weight, summed over the batch and the

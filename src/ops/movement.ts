@@ -9,7 +9,7 @@ import {
   dimAdd, dimFloorDiv, dimMul, dimProduct, dimSub, divideSize, formatShape, isKnown, isMonomial, numel, sameSize, sizeOf, stridesOf,
   type Dim, type GraphBuilder, type Node, type OpDef, type Shape,
 } from "../ir";
-import type { KernelEmit, ViewEmit } from "./define";
+import type { KernelContext, KernelEmit, ViewEmit } from "./define";
 import { forEachIndex, offset } from "./tensor";
 
 type ViewDef = OpDef & { readonly emit: ViewEmit & { needsContiguousInput?(node: Node): boolean } };
@@ -377,6 +377,12 @@ export function nest(vars: string[], shape: Shape, ctx: { dim(d: Dim): js.Expres
   for (let k = shape.length - 1; k >= 0; k--) inner = [js.loop(vars[k]!, js.num(0), ctx.dim(shape[k]!), inner)];
   // Stryker disable next-line ConditionalExpression: a block of one statement runs the same
   return inner.length === 1 ? inner[0]! : js.block(inner);
+}
+
+/** Zeroes a kernel's whole output (for kernels that accumulate with `+=`). */
+export function zeroOutput(ctx: KernelContext): js.Statement {
+  const vars = ctx.node.shape.map(() => ctx.fresh("i"));
+  return nest(vars, ctx.node.shape, ctx, [ctx.store(vars.map(js.id), js.num(0))]);
 }
 
 export const movementOps: OpDef[] = [broadcast, reshape, transpose, slice, pad, flip, concat];

@@ -9,7 +9,7 @@ import * as js from "../codegen/estree";
 import { formatShape, numel, sameShape, type Attrs, type Dim, type Node, type OpDef, type Shape } from "../ir";
 import { convOutSize } from "./conv-geometry";
 import type { KernelContext, KernelEmit } from "./define";
-import { nest } from "./movement";
+import { nest, zeroOutput } from "./movement";
 
 type KernelDef = OpDef & { readonly emit: KernelEmit };
 type Expr = js.Expression;
@@ -108,12 +108,6 @@ function emitTaps(ctx: KernelContext, i: Expr, j: Expr, win: Window, body: (a: E
   const h = plus(js.mul(i, num(win.stride)), id(a));
   const v = plus(js.mul(j, num(win.stride)), id(b));
   return js.loop(a, num(0), num(win.kh), [js.loop(b, num(0), num(win.kw), body(id(a), id(b), h, v))]);
-}
-
-/** Zeroes the whole output (for kernels that accumulate with `+=`). */
-function emitZero(ctx: KernelContext): js.Statement {
-  const vars = ctx.node.shape.map(() => ctx.fresh("i"));
-  return nest(vars, ctx.node.shape, ctx, [ctx.store(vars.map(id), num(0))]);
 }
 
 /** Windows with at most this many taps have their taps written out (no loop), the first
@@ -275,7 +269,7 @@ export const maxpool2dGrad: KernelDef = {
       const gv = ctx.read(g, [n, c, i, j], body);
       const s = num(win.stride);
       body.push(ctx.store([n, c, plus(js.mul(i, s), id(ra)), plus(js.mul(j, s), id(rb))], gv, "+="));
-      return [emitZero(ctx), nest(vars, g.shape, ctx, body)];
+      return [zeroOutput(ctx), nest(vars, g.shape, ctx, body)];
     },
   },
 };
@@ -435,7 +429,7 @@ export const avgpool2dGrad: KernelDef = {
       const value = ctx.read(g, [n, c, i, j], body);
       body.push(js.declare("const", gv, js.binary("/", value, num(win.kh * win.kw))));
       body.push(emitTaps(ctx, i, j, win, (_a, _b, h, v) => [ctx.store([n, c, h, v], id(gv), "+=")]));
-      return [emitZero(ctx), nest(vars, g.shape, ctx, body)];
+      return [zeroOutput(ctx), nest(vars, g.shape, ctx, body)];
     },
   },
 };
