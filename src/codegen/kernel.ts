@@ -203,7 +203,7 @@ export class FunctionEmitter {
     return emit.pooledKernel!(ctx, {
       node: pool,
       value: fused(value),
-      ...(value !== conv && value.op.name === "relu" ? { beforeRelu: fused(value.inputs[0]!) } : {}),
+      ...(value !== conv && value.op.props?.rectifier ? { beforeRelu: fused(value.inputs[0]!) } : {}),
       store: (idx, v) => {
         if (pool === node) return poolCtx.store(idx, v);
         const body: js.Statement[] = [];

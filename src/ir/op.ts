@@ -72,6 +72,9 @@ export interface OpProps {
   boolean?: boolean;
   /** Cheap enough to recompute in every consumer rather than materialise. */
   cheap?: boolean;
+  /** f(x) is x where x > 0 and +0 elsewhere, NaN and -0 included (relu): the first maximum
+   *  of f over values is the running maximum of x from 0, moved only by a greater x. */
+  rectifier?: boolean;
 }
 
 export type PrintForm =

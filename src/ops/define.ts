@@ -123,7 +123,8 @@ export interface PoolEpilogue {
   /** The pooled value at output `idx` of the kernel, from the kernel's value there (the
    *  elementwise epilogue fused into it applied); pushes local bindings to `body`. */
   value(idx: Expression[], kernelValue: Expression, body: import("../codegen/estree").Statement[]): Expression;
-  /** When the epilogue ends in relu: as `value`, the value relu is applied to. */
+  /** When the epilogue ends in relu (an op with props.rectifier): as `value`, the value
+   *  relu is applied to. */
   beforeRelu?(idx: Expression[], kernelValue: Expression, body: import("../codegen/estree").Statement[]): Expression;
   /** A statement storing the window maximum at pooled index `idx`. */
   store(idx: Expression[], value: Expression): import("../codegen/estree").Statement;

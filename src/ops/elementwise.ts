@@ -79,6 +79,7 @@ export const relu = unary("relu", (x) => (x > 0 ? x : 0),
   // relu(x) > 0 exactly where x > 0: reading the output lets the pre-activation die early.
   (b, g, y) => [b.mul(g, b.binary("gt", y, b.constant(0)))],
   (x) => js.conditional(js.binary(">", x, js.num(0)), x, js.num(0)), { lo: -2, hi: 2, avoid: notZero });
+Object.assign(relu, { props: { rectifier: true } });
 
 /** softplus(x) = max(x, 0) + log1p(exp(-|x|)): finite and accurate for any |x|. */
 export const softplus = unary("softplus", (x) => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x))),
