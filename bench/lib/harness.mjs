@@ -4,6 +4,7 @@
 // and reported as medians with min–max.
 // Each implementation brings its own loop function made with `new Function` (see
 // `ownLoop`), so no call site in the harness is shared between implementations.
+import { gradc } from "./gradc.mjs";
 
 /** A loop of `n` calls to `fn(arg)` with its own function text: V8 gives it its own
  *  feedback, so `fn` stays a monomorphic (inlinable) call. Returns the sum of results. */
@@ -22,19 +23,7 @@ export function ownLoop(fn, arg, label) {
  *  allocates heavily, math.js or TF.js, leaves garbage-collector threads running into the
  *  next one's sample and its CPU time). Deterministic: a run repeats its orders. */
 function roundOrder(items, r) {
-  const order = [...items];
-  let s = (r + 1) * 0x9e3779b9;
-  const next = () => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  for (let i = order.length - 1; i > 0; i--) {
-    const j = Math.floor(next() * (i + 1));
-    [order[i], order[j]] = [order[j], order[i]];
-  }
-  return order;
+  return gradc.shuffleInPlace([...items], gradc.createRandom(r + 1));
 }
 
 export function median(xs) {
