@@ -17,6 +17,7 @@ import { clipStatements, optimizers } from "./optimizers";
 import { astSize, functionBudget, splitFunction } from "./budget";
 import { unrollLoops } from "./unroll";
 import { scalarizeBuffers } from "./scalarize";
+import { foldSumStarts } from "./sum-starts";
 import { hoistArgumentLoads, hoistInvariantLoads, hoistLoopLoads, mentions, numericScalars } from "./hoist";
 import { errorClassSource, parseStatements, runtimeSource } from "./runtime";
 import { collectIdChecks, idCheckStatement, idFailureName, idReport, idsRuntimeSource, wasmIdCheckStatement, type IdCheck } from "./id-checks";
@@ -436,7 +437,7 @@ class ModuleEmitter {
             return wasmIdCheckStatement(c, this.wasmIdChecks.length, value, emitter.dim, (p) => this.names.unique(p));
           });
         if (scalarArray && n.shape.length > 0) return [this.kernelCall(group, plan, localOf, (l) => scalarIndexOf(l)), ...checks];
-        return [...unrollLoops(group.length > 1 ? emitter.emitGroup(group) : emitter.emitKernel(n)), ...checks];
+        return [...foldSumStarts(unrollLoops(group.length > 1 ? emitter.emitGroup(group) : emitter.emitKernel(n))), ...checks];
       });
       const decls: js.Statement[] = [];
       const tail: js.Statement[] = [];
@@ -498,10 +499,12 @@ class ModuleEmitter {
       body = emitBody(undefined);
       const internal = new Set(slotNames.filter((_, i) => !plan.pinned.has(i)));
       const scalarized = scalarizeBuffers([...body.kernels.flat(), ...body.tail], internal);
+      // (a reduction into a buffer element is a sum into a local now)
+      const summed = foldSumStarts(scalarized.body);
       // JS: scalar inputs and params passed as numbers where only read, and the inputs'
       // and params' elements read once, at the top (hoist.ts).
       const boxOf = this.scalarArguments(argNames);
-      const passed = this.wasm ? { body: scalarized.body, numeric: new Set<string>() } : numericScalars(scalarized.body, new Set(boxOf.keys()));
+      const passed = this.wasm ? { body: summed, numeric: new Set<string>() } : numericScalars(summed, new Set(boxOf.keys()));
       // (each such value read from its box once, at the top)
       const read = [...passed.numeric].filter((a) => mentions(passed.body, a));
       const loads = read.length === 0 ? [] : [js.declareMany("const", read.map((a) => [a, js.index(boxOf.get(a)!, js.num(0))]))];
@@ -668,7 +671,7 @@ class ModuleEmitter {
       const body = simd
         ? [...simd.call, ...(simd.epilogue ? emitter.emitEpilogueInPlace(simd.epilogue.producer, k) : [])]
         : members.length === 1 ? emitter.emitKernel(k) : emitter.emitGroup(members);
-      const invariant = hoistInvariantLoads(unrollLoops(body));
+      const invariant = hoistInvariantLoads(foldSumStarts(unrollLoops(body)));
       // (JS: each element a loop reads once per iteration, and the dims once per call)
       const decl = js.func(fname, [...outs, ...params], this.wasm ? invariant : hoistLoopLoads(invariant, this.dimSet(), (base) => this.names.unique(base)));
       if (this.wasm) this.wasm.addFunction(fname, [...outs, ...params], (decl as { body: js.BlockStatement }).body.body, groupLabel(members));

@@ -43,7 +43,8 @@ export const matmul: KernelDef = {
       for (let i = 0; i < m; i++) {
         // Stryker disable next-line EqualityOperator: see above
         for (let j = 0; j < n; j++) {
-          let acc = 0;
+          // from -0, the identity of + (as conv's): a sum of -0s stays -0
+          let acc = -0;
           for (let q = 0; q < k; q++) acc += a!.data[p * m * k + i * k + q]! * b!.data[p * k * n + q * n + j]!;
           data[p * m * n + i * n + j] = acc;
         }
@@ -89,7 +90,7 @@ function simpleMatmul(ctx: KernelContext): js.Statement[] {
   const bv = ctx.read(b, [...batch, js.id(q), j], inner);
   inner.push(js.stmt(js.assign(js.id(acc), js.binary("*", av, bv), "+=")));
   const body = [
-    js.declare("let", acc, js.num(0)),
+    js.declare("let", acc, js.num(-0)),
     js.loop(q, js.num(0), ctx.dim(a.shape[r - 1]!), inner),
     ctx.store(vars.map(js.id), js.id(acc)),
   ];
@@ -121,7 +122,7 @@ function tiledMatmul(ctx: KernelContext): js.Statement[] {
       for (let ci = 0; ci < cols; ci++) {
         const name = ctx.fresh(acc(ri, ci));
         accNames[ri]!.push(name);
-        out.push(js.declare("let", name, js.num(0)));
+        out.push(js.declare("let", name, js.num(-0)));
       }
     }
     const inner: js.Statement[] = [];

@@ -358,7 +358,7 @@ export const avgpool2d: KernelDef = {
     const win = poolWindow(attrs);
     const data = new Float64Array(numel(out));
     forEach4(out, (n, c, i, j, flat) => {
-      let acc = 0;
+      let acc = -0;
       forEachTap(i, j, win, (_a, _b, h, v) => { acc += x!.data[at4(xs, n, c, h, v)]!; });
       data[flat] = acc / (win.kh * win.kw);
     });
@@ -384,7 +384,7 @@ export const avgpool2d: KernelDef = {
         return inner;
       });
       const body = [
-        js.declare("let", acc, num(0)),
+        js.declare("let", acc, num(-0)),
         taps,
         ctx.store(vars.map(id), js.binary("/", id(acc), num(win.kh * win.kw))),
       ];

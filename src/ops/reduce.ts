@@ -87,7 +87,9 @@ function emitReduction(ctx: KernelContext, r: Reducer): js.Statement[] {
 }
 
 export const reduceSum = reduction({
-  name: "sum", init: 0,
+  // from -0, the identity of +: a sum of -0s stays -0, and unrolled sums drop their
+  // first addition (codegen/sum-starts.ts)
+  name: "sum", init: -0,
   combine: (a, v) => a + v,
   emitCombine: (a, v) => js.binary("+", a, v),
   vjp: (b, g, node) => [spread(b, g, node)],
@@ -204,7 +206,8 @@ export const cumsum: KernelDef = {
     const step = stridesOf(out)[axis]!;
     const data = new Float64Array(numel(out));
     forEachIndex(out, (idx, flat) => {
-      data[flat] = x!.data[flat]! + (idx[axis]! > 0 ? data[flat - step]! : 0);
+      // (the first is x itself: sums start from -0, the identity of +)
+      data[flat] = x!.data[flat]! + (idx[axis]! > 0 ? data[flat - step]! : -0);
     });
     return data;
   },
@@ -226,7 +229,7 @@ export const cumsum: KernelDef = {
       inner.push(js.stmt(js.assign(js.id(acc), value, "+=")));
       inner.push(ctx.store(vars.map(js.id), js.id(acc)));
       const outer = x.shape.map((_, k) => k).filter((k) => k !== axis);
-      const line = [js.declare("let", acc, js.num(0)), js.loop(vars[axis]!, js.num(0), ctx.dim(x.shape[axis]!), inner)];
+      const line = [js.declare("let", acc, js.num(-0)), js.loop(vars[axis]!, js.num(0), ctx.dim(x.shape[axis]!), inner)];
       return [nest(outer.map((k) => vars[k]!), outer.map((k) => x.shape[k]!), ctx, line)];
     },
   },

@@ -405,7 +405,8 @@ export function addVectorReduce(module: ModuleBuilder, map: VectorMap, kind: "su
   const splat = operands.map((_, k) => (constant[k] ? f.local("v128") : -1));
   const single = operands.map((_, k) => (constant[k] ? f.local("f32") : -1));
   const [vop, sop] = kind === "sum" ? ["f32x4.add", "f32.add"] as const : ["f32x4.max", "f32.max"] as const;
-  const init = kind === "sum" ? 0 : -Infinity;
+  // (a sum from -0, the identity of +, as the interpreter's)
+  const init = kind === "sum" ? -0 : -Infinity;
   f.op("i32.const", 0).op("local.set", o);
   f.open("loop");
   operands.forEach((s, k) => {

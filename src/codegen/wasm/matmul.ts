@@ -248,9 +248,10 @@ function emitTile(ctx: TileContext, rows: number, vecs: number, scalars: number)
   f.op("local.get", l.j).op("i32.const", 4).op("i32.mul").op("i32.add").op("local.set", l.pc);
   for (let r = 0; r < rows; r++) {
     for (let v = 0; v < width; v++) {
+      // (or from -0, the identity of +, as the interpreter's)
       if (accumulate) f.op(vecs > 0 ? "v128.load" : "f32.load", 2, row(l.pc, sizes.cRows, r, lane(v)));
-      else if (vecs > 0) f.v128Const([0, 0, 0, 0]);
-      else f.op("f32.const", 0);
+      else if (vecs > 0) f.v128Const([-0, -0, -0, -0]);
+      else f.op("f32.const", -0);
       f.op("local.set", acc(r, v));
     }
   }

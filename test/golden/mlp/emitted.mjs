@@ -203,14 +203,14 @@ function kernel_h(out, a0, a1, a2) {
     for (; i_194 + 1 < 8; i_194 += 2) {
       let j_195 = 0;
       for (; j_195 + 3 < 16; j_195 += 4) {
-        let c00_197 = 0;
-        let c01_198 = 0;
-        let c02_199 = 0;
-        let c03_200 = 0;
-        let c10_201 = 0;
-        let c11_202 = 0;
-        let c12_203 = 0;
-        let c13_204 = 0;
+        let c00_197 = -0;
+        let c01_198 = -0;
+        let c02_199 = -0;
+        let c03_200 = -0;
+        let c10_201 = -0;
+        let c11_202 = -0;
+        let c12_203 = -0;
+        let c13_204 = -0;
         {
           const a_205 = a0[i_194 * 5];
           const a_206 = a0[(i_194 + 1) * 5];
@@ -218,14 +218,14 @@ function kernel_h(out, a0, a1, a2) {
           const b_208 = a1[j_195 + 1];
           const b_209 = a1[j_195 + 2];
           const b_210 = a1[j_195 + 3];
-          c00_197 += a_205 * b_207;
-          c01_198 += a_205 * b_208;
-          c02_199 += a_205 * b_209;
-          c03_200 += a_205 * b_210;
-          c10_201 += a_206 * b_207;
-          c11_202 += a_206 * b_208;
-          c12_203 += a_206 * b_209;
-          c13_204 += a_206 * b_210;
+          c00_197 = a_205 * b_207;
+          c01_198 = a_205 * b_208;
+          c02_199 = a_205 * b_209;
+          c03_200 = a_205 * b_210;
+          c10_201 = a_206 * b_207;
+          c11_202 = a_206 * b_208;
+          c12_203 = a_206 * b_209;
+          c13_204 = a_206 * b_210;
         }
         {
           const a_205 = a0[i_194 * 5 + 1];
@@ -350,14 +350,14 @@ function kernel_logits(out, a0_235, a1_236, a2_237) {
     for (; i_238 + 1 < 8; i_238 += 2) {
       let j_239 = 0;
       for (; j_239 + 3 < 4; j_239 += 4) {
-        let c00_241 = 0;
-        let c01_242 = 0;
-        let c02_243 = 0;
-        let c03_244 = 0;
-        let c10_245 = 0;
-        let c11_246 = 0;
-        let c12_247 = 0;
-        let c13_248 = 0;
+        let c00_241 = -0;
+        let c01_242 = -0;
+        let c02_243 = -0;
+        let c03_244 = -0;
+        let c10_245 = -0;
+        let c11_246 = -0;
+        let c12_247 = -0;
+        let c13_248 = -0;
         for (let k_240 = 0; k_240 < 16; k_240++) {
           const a_249 = a0_235[i_238 * 16 + k_240];
           const a_250 = a0_235[(i_238 + 1) * 16 + k_240];
@@ -750,64 +750,56 @@ function kernel_exp(out, a0_283, a1_284) {
 function kernel_sum(out, a0_290) {
   {
     // sum [8]  (model.grad:14: probs  = softmax(logits))
-    let acc_293 = 0;
-    acc_293 = acc_293 + a0_290[0];
+    let acc_293 = a0_290[0];
     acc_293 = acc_293 + a0_290[1];
     acc_293 = acc_293 + a0_290[2];
     acc_293 = acc_293 + a0_290[3];
     out[0] = acc_293;
   }
   {
-    let acc_293 = 0;
-    acc_293 = acc_293 + a0_290[4];
+    let acc_293 = a0_290[4];
     acc_293 = acc_293 + a0_290[5];
     acc_293 = acc_293 + a0_290[6];
     acc_293 = acc_293 + a0_290[7];
     out[1] = acc_293;
   }
   {
-    let acc_293 = 0;
-    acc_293 = acc_293 + a0_290[8];
+    let acc_293 = a0_290[8];
     acc_293 = acc_293 + a0_290[9];
     acc_293 = acc_293 + a0_290[10];
     acc_293 = acc_293 + a0_290[11];
     out[2] = acc_293;
   }
   {
-    let acc_293 = 0;
-    acc_293 = acc_293 + a0_290[12];
+    let acc_293 = a0_290[12];
     acc_293 = acc_293 + a0_290[13];
     acc_293 = acc_293 + a0_290[14];
     acc_293 = acc_293 + a0_290[15];
     out[3] = acc_293;
   }
   {
-    let acc_293 = 0;
-    acc_293 = acc_293 + a0_290[16];
+    let acc_293 = a0_290[16];
     acc_293 = acc_293 + a0_290[17];
     acc_293 = acc_293 + a0_290[18];
     acc_293 = acc_293 + a0_290[19];
     out[4] = acc_293;
   }
   {
-    let acc_293 = 0;
-    acc_293 = acc_293 + a0_290[20];
+    let acc_293 = a0_290[20];
     acc_293 = acc_293 + a0_290[21];
     acc_293 = acc_293 + a0_290[22];
     acc_293 = acc_293 + a0_290[23];
     out[5] = acc_293;
   }
   {
-    let acc_293 = 0;
-    acc_293 = acc_293 + a0_290[24];
+    let acc_293 = a0_290[24];
     acc_293 = acc_293 + a0_290[25];
     acc_293 = acc_293 + a0_290[26];
     acc_293 = acc_293 + a0_290[27];
     out[6] = acc_293;
   }
   {
-    let acc_293 = 0;
-    acc_293 = acc_293 + a0_290[28];
+    let acc_293 = a0_290[28];
     acc_293 = acc_293 + a0_290[29];
     acc_293 = acc_293 + a0_290[30];
     acc_293 = acc_293 + a0_290[31];
@@ -868,13 +860,13 @@ function kernel_add(out, a0_294, a1_295) {
 function kernel_sum_304(out, a0_301, a1_302, a2_303) {
   {
     // sum [8]  (<prelude>:20: fn cross_entropy(logits, target) = mean(-sum(target * log_softmax(logits, axis = -1), axis = -1)))
-    let acc_307 = 0;
+    let acc_307 = -0;
     {
       const t_308 = a0_301[0];
       const t_309 = a1_302[0];
       const t_310 = a2_303[0];
       const t_311 = t_309 - t_310;
-      acc_307 = acc_307 + t_308 * t_311;
+      acc_307 = t_308 * t_311;
     }
     {
       const t_308 = a0_301[1];
@@ -900,13 +892,13 @@ function kernel_sum_304(out, a0_301, a1_302, a2_303) {
     out[0] = acc_307;
   }
   {
-    let acc_307 = 0;
+    let acc_307 = -0;
     {
       const t_308 = a0_301[4];
       const t_309 = a1_302[4];
       const t_310 = a2_303[1];
       const t_311 = t_309 - t_310;
-      acc_307 = acc_307 + t_308 * t_311;
+      acc_307 = t_308 * t_311;
     }
     {
       const t_308 = a0_301[5];
@@ -932,13 +924,13 @@ function kernel_sum_304(out, a0_301, a1_302, a2_303) {
     out[1] = acc_307;
   }
   {
-    let acc_307 = 0;
+    let acc_307 = -0;
     {
       const t_308 = a0_301[8];
       const t_309 = a1_302[8];
       const t_310 = a2_303[2];
       const t_311 = t_309 - t_310;
-      acc_307 = acc_307 + t_308 * t_311;
+      acc_307 = t_308 * t_311;
     }
     {
       const t_308 = a0_301[9];
@@ -964,13 +956,13 @@ function kernel_sum_304(out, a0_301, a1_302, a2_303) {
     out[2] = acc_307;
   }
   {
-    let acc_307 = 0;
+    let acc_307 = -0;
     {
       const t_308 = a0_301[12];
       const t_309 = a1_302[12];
       const t_310 = a2_303[3];
       const t_311 = t_309 - t_310;
-      acc_307 = acc_307 + t_308 * t_311;
+      acc_307 = t_308 * t_311;
     }
     {
       const t_308 = a0_301[13];
@@ -996,13 +988,13 @@ function kernel_sum_304(out, a0_301, a1_302, a2_303) {
     out[3] = acc_307;
   }
   {
-    let acc_307 = 0;
+    let acc_307 = -0;
     {
       const t_308 = a0_301[16];
       const t_309 = a1_302[16];
       const t_310 = a2_303[4];
       const t_311 = t_309 - t_310;
-      acc_307 = acc_307 + t_308 * t_311;
+      acc_307 = t_308 * t_311;
     }
     {
       const t_308 = a0_301[17];
@@ -1028,13 +1020,13 @@ function kernel_sum_304(out, a0_301, a1_302, a2_303) {
     out[4] = acc_307;
   }
   {
-    let acc_307 = 0;
+    let acc_307 = -0;
     {
       const t_308 = a0_301[20];
       const t_309 = a1_302[20];
       const t_310 = a2_303[5];
       const t_311 = t_309 - t_310;
-      acc_307 = acc_307 + t_308 * t_311;
+      acc_307 = t_308 * t_311;
     }
     {
       const t_308 = a0_301[21];
@@ -1060,13 +1052,13 @@ function kernel_sum_304(out, a0_301, a1_302, a2_303) {
     out[5] = acc_307;
   }
   {
-    let acc_307 = 0;
+    let acc_307 = -0;
     {
       const t_308 = a0_301[24];
       const t_309 = a1_302[24];
       const t_310 = a2_303[6];
       const t_311 = t_309 - t_310;
-      acc_307 = acc_307 + t_308 * t_311;
+      acc_307 = t_308 * t_311;
     }
     {
       const t_308 = a0_301[25];
@@ -1092,13 +1084,13 @@ function kernel_sum_304(out, a0_301, a1_302, a2_303) {
     out[6] = acc_307;
   }
   {
-    let acc_307 = 0;
+    let acc_307 = -0;
     {
       const t_308 = a0_301[28];
       const t_309 = a1_302[28];
       const t_310 = a2_303[7];
       const t_311 = t_309 - t_310;
-      acc_307 = acc_307 + t_308 * t_311;
+      acc_307 = t_308 * t_311;
     }
     {
       const t_308 = a0_301[29];
@@ -1258,10 +1250,10 @@ function kernel_mul(out, a0_316) {
 function kernel_sum_320(out, a0_319) {
   {
     // sum [8]  (model.grad:14: probs  = softmax(logits))
-    let acc_323 = 0;
+    let acc_323 = -0;
     {
       const t_324 = a0_319[0];
-      acc_323 = acc_323 + -t_324;
+      acc_323 = -t_324;
     }
     {
       const t_324 = a0_319[1];
@@ -1278,10 +1270,10 @@ function kernel_sum_320(out, a0_319) {
     out[0] = acc_323;
   }
   {
-    let acc_323 = 0;
+    let acc_323 = -0;
     {
       const t_324 = a0_319[4];
-      acc_323 = acc_323 + -t_324;
+      acc_323 = -t_324;
     }
     {
       const t_324 = a0_319[5];
@@ -1298,10 +1290,10 @@ function kernel_sum_320(out, a0_319) {
     out[1] = acc_323;
   }
   {
-    let acc_323 = 0;
+    let acc_323 = -0;
     {
       const t_324 = a0_319[8];
-      acc_323 = acc_323 + -t_324;
+      acc_323 = -t_324;
     }
     {
       const t_324 = a0_319[9];
@@ -1318,10 +1310,10 @@ function kernel_sum_320(out, a0_319) {
     out[2] = acc_323;
   }
   {
-    let acc_323 = 0;
+    let acc_323 = -0;
     {
       const t_324 = a0_319[12];
-      acc_323 = acc_323 + -t_324;
+      acc_323 = -t_324;
     }
     {
       const t_324 = a0_319[13];
@@ -1338,10 +1330,10 @@ function kernel_sum_320(out, a0_319) {
     out[3] = acc_323;
   }
   {
-    let acc_323 = 0;
+    let acc_323 = -0;
     {
       const t_324 = a0_319[16];
-      acc_323 = acc_323 + -t_324;
+      acc_323 = -t_324;
     }
     {
       const t_324 = a0_319[17];
@@ -1358,10 +1350,10 @@ function kernel_sum_320(out, a0_319) {
     out[4] = acc_323;
   }
   {
-    let acc_323 = 0;
+    let acc_323 = -0;
     {
       const t_324 = a0_319[20];
-      acc_323 = acc_323 + -t_324;
+      acc_323 = -t_324;
     }
     {
       const t_324 = a0_319[21];
@@ -1378,10 +1370,10 @@ function kernel_sum_320(out, a0_319) {
     out[5] = acc_323;
   }
   {
-    let acc_323 = 0;
+    let acc_323 = -0;
     {
       const t_324 = a0_319[24];
-      acc_323 = acc_323 + -t_324;
+      acc_323 = -t_324;
     }
     {
       const t_324 = a0_319[25];
@@ -1398,10 +1390,10 @@ function kernel_sum_320(out, a0_319) {
     out[6] = acc_323;
   }
   {
-    let acc_323 = 0;
+    let acc_323 = -0;
     {
       const t_324 = a0_319[28];
-      acc_323 = acc_323 + -t_324;
+      acc_323 = -t_324;
     }
     {
       const t_324 = a0_319[29];
@@ -1690,10 +1682,10 @@ function kernel_d_logits(out, a0_331, a1_332, a2_333) {
 }
 function kernel_sum_341(out, a0_340) {
   // sum [4]  (model.grad:13: logits = h @ w2 + b2)
-  out[0] = 0;
-  out[1] = 0;
-  out[2] = 0;
-  out[3] = 0;
+  out[0] = -0;
+  out[1] = -0;
+  out[2] = -0;
+  out[3] = -0;
   {
     const v_345 = a0_340[0];
     out[0] = out[0] + v_345;
@@ -1830,14 +1822,14 @@ function kernel_matmul(out, a0_346, a1_347) {
     for (; i_348 + 1 < 16; i_348 += 2) {
       let j_349 = 0;
       for (; j_349 + 3 < 4; j_349 += 4) {
-        let c00_351 = 0;
-        let c01_352 = 0;
-        let c02_353 = 0;
-        let c03_354 = 0;
-        let c10_355 = 0;
-        let c11_356 = 0;
-        let c12_357 = 0;
-        let c13_358 = 0;
+        let c00_351 = -0;
+        let c01_352 = -0;
+        let c02_353 = -0;
+        let c03_354 = -0;
+        let c10_355 = -0;
+        let c11_356 = -0;
+        let c12_357 = -0;
+        let c13_358 = -0;
         {
           const a_359 = a0_346[i_348];
           const a_360 = a0_346[i_348 + 1];
@@ -1845,14 +1837,14 @@ function kernel_matmul(out, a0_346, a1_347) {
           const b_362 = a1_347[j_349 + 1];
           const b_363 = a1_347[j_349 + 2];
           const b_364 = a1_347[j_349 + 3];
-          c00_351 += a_359 * b_361;
-          c01_352 += a_359 * b_362;
-          c02_353 += a_359 * b_363;
-          c03_354 += a_359 * b_364;
-          c10_355 += a_360 * b_361;
-          c11_356 += a_360 * b_362;
-          c12_357 += a_360 * b_363;
-          c13_358 += a_360 * b_364;
+          c00_351 = a_359 * b_361;
+          c01_352 = a_359 * b_362;
+          c02_353 = a_359 * b_363;
+          c03_354 = a_359 * b_364;
+          c10_355 = a_360 * b_361;
+          c11_356 = a_360 * b_362;
+          c12_357 = a_360 * b_363;
+          c13_358 = a_360 * b_364;
         }
         {
           const a_359 = a0_346[16 + i_348];
@@ -1985,14 +1977,14 @@ function kernel_mul_368(out, a0_365, a1_366, a2_367) {
     for (; i_369 + 1 < 8; i_369 += 2) {
       let j_370 = 0;
       for (; j_370 + 3 < 16; j_370 += 4) {
-        let c00_372 = 0;
-        let c01_373 = 0;
-        let c02_374 = 0;
-        let c03_375 = 0;
-        let c10_376 = 0;
-        let c11_377 = 0;
-        let c12_378 = 0;
-        let c13_379 = 0;
+        let c00_372 = -0;
+        let c01_373 = -0;
+        let c02_374 = -0;
+        let c03_375 = -0;
+        let c10_376 = -0;
+        let c11_377 = -0;
+        let c12_378 = -0;
+        let c13_379 = -0;
         {
           const a_380 = a0_365[i_369 * 4];
           const a_381 = a0_365[(i_369 + 1) * 4];
@@ -2000,14 +1992,14 @@ function kernel_mul_368(out, a0_365, a1_366, a2_367) {
           const b_383 = a1_366[(j_370 + 1) * 4];
           const b_384 = a1_366[(j_370 + 2) * 4];
           const b_385 = a1_366[(j_370 + 3) * 4];
-          c00_372 += a_380 * b_382;
-          c01_373 += a_380 * b_383;
-          c02_374 += a_380 * b_384;
-          c03_375 += a_380 * b_385;
-          c10_376 += a_381 * b_382;
-          c11_377 += a_381 * b_383;
-          c12_378 += a_381 * b_384;
-          c13_379 += a_381 * b_385;
+          c00_372 = a_380 * b_382;
+          c01_373 = a_380 * b_383;
+          c02_374 = a_380 * b_384;
+          c03_375 = a_380 * b_385;
+          c10_376 = a_381 * b_382;
+          c11_377 = a_381 * b_383;
+          c12_378 = a_381 * b_384;
+          c13_379 = a_381 * b_385;
         }
         {
           const a_380 = a0_365[i_369 * 4 + 1];
@@ -2111,22 +2103,22 @@ function kernel_mul_368(out, a0_365, a1_366, a2_367) {
 }
 function kernel_sum_411(out, a0_410) {
   // sum [16]  (model.grad:12: h      = relu(x @ w1 + b1))
-  out[0] = 0;
-  out[1] = 0;
-  out[2] = 0;
-  out[3] = 0;
-  out[4] = 0;
-  out[5] = 0;
-  out[6] = 0;
-  out[7] = 0;
-  out[8] = 0;
-  out[9] = 0;
-  out[10] = 0;
-  out[11] = 0;
-  out[12] = 0;
-  out[13] = 0;
-  out[14] = 0;
-  out[15] = 0;
+  out[0] = -0;
+  out[1] = -0;
+  out[2] = -0;
+  out[3] = -0;
+  out[4] = -0;
+  out[5] = -0;
+  out[6] = -0;
+  out[7] = -0;
+  out[8] = -0;
+  out[9] = -0;
+  out[10] = -0;
+  out[11] = -0;
+  out[12] = -0;
+  out[13] = -0;
+  out[14] = -0;
+  out[15] = -0;
   for (let i_412 = 0; i_412 < 8; i_412++) {
     {
       const v_415 = a0_410[i_412 * 16];
@@ -2201,14 +2193,14 @@ function kernel_matmul_418(out, a0_416, a1_417) {
     for (; i_419 + 1 < 5; i_419 += 2) {
       let j_420 = 0;
       for (; j_420 + 3 < 16; j_420 += 4) {
-        let c00_422 = 0;
-        let c01_423 = 0;
-        let c02_424 = 0;
-        let c03_425 = 0;
-        let c10_426 = 0;
-        let c11_427 = 0;
-        let c12_428 = 0;
-        let c13_429 = 0;
+        let c00_422 = -0;
+        let c01_423 = -0;
+        let c02_424 = -0;
+        let c03_425 = -0;
+        let c10_426 = -0;
+        let c11_427 = -0;
+        let c12_428 = -0;
+        let c13_429 = -0;
         {
           const a_430 = a0_416[i_419];
           const a_431 = a0_416[i_419 + 1];
@@ -2216,14 +2208,14 @@ function kernel_matmul_418(out, a0_416, a1_417) {
           const b_433 = a1_417[j_420 + 1];
           const b_434 = a1_417[j_420 + 2];
           const b_435 = a1_417[j_420 + 3];
-          c00_422 += a_430 * b_432;
-          c01_423 += a_430 * b_433;
-          c02_424 += a_430 * b_434;
-          c03_425 += a_430 * b_435;
-          c10_426 += a_431 * b_432;
-          c11_427 += a_431 * b_433;
-          c12_428 += a_431 * b_434;
-          c13_429 += a_431 * b_435;
+          c00_422 = a_430 * b_432;
+          c01_423 = a_430 * b_433;
+          c02_424 = a_430 * b_434;
+          c03_425 = a_430 * b_435;
+          c10_426 = a_431 * b_432;
+          c11_427 = a_431 * b_433;
+          c12_428 = a_431 * b_434;
+          c13_429 = a_431 * b_435;
         }
         {
           const a_430 = a0_416[5 + i_419];
@@ -2350,20 +2342,20 @@ function kernel_matmul_418(out, a0_416, a1_417) {
     for (; i_419 < 5; i_419++) {
       let j_420 = 0;
       for (; j_420 + 3 < 16; j_420 += 4) {
-        let c00_437 = 0;
-        let c01_438 = 0;
-        let c02_439 = 0;
-        let c03_440 = 0;
+        let c00_437 = -0;
+        let c01_438 = -0;
+        let c02_439 = -0;
+        let c03_440 = -0;
         {
           const a_441 = a0_416[i_419];
           const b_442 = a1_417[j_420];
           const b_443 = a1_417[j_420 + 1];
           const b_444 = a1_417[j_420 + 2];
           const b_445 = a1_417[j_420 + 3];
-          c00_437 += a_441 * b_442;
-          c01_438 += a_441 * b_443;
-          c02_439 += a_441 * b_444;
-          c03_440 += a_441 * b_445;
+          c00_437 = a_441 * b_442;
+          c01_438 = a_441 * b_443;
+          c02_439 = a_441 * b_444;
+          c03_440 = a_441 * b_445;
         }
         {
           const a_441 = a0_416[5 + i_419];
@@ -2465,14 +2457,14 @@ function run_forward(in_x, in_target, p_w1, p_b1, p_w2, p_b2) {
     for (; i + 1 < 8; i += 2) {
       let j = 0;
       for (; j + 3 < 16; j += 4) {
-        let c00 = 0;
-        let c01 = 0;
-        let c02 = 0;
-        let c03 = 0;
-        let c10 = 0;
-        let c11 = 0;
-        let c12 = 0;
-        let c13 = 0;
+        let c00 = -0;
+        let c01 = -0;
+        let c02 = -0;
+        let c03 = -0;
+        let c10 = -0;
+        let c11 = -0;
+        let c12 = -0;
+        let c13 = -0;
         {
           const a = in_x[i * 5];
           const a_1 = in_x[(i + 1) * 5];
@@ -2480,14 +2472,14 @@ function run_forward(in_x, in_target, p_w1, p_b1, p_w2, p_b2) {
           const b_2 = p_w1[j + 1];
           const b_3 = p_w1[j + 2];
           const b_4 = p_w1[j + 3];
-          c00 += a * b;
-          c01 += a * b_2;
-          c02 += a * b_3;
-          c03 += a * b_4;
-          c10 += a_1 * b;
-          c11 += a_1 * b_2;
-          c12 += a_1 * b_3;
-          c13 += a_1 * b_4;
+          c00 = a * b;
+          c01 = a * b_2;
+          c02 = a * b_3;
+          c03 = a * b_4;
+          c10 = a_1 * b;
+          c11 = a_1 * b_2;
+          c12 = a_1 * b_3;
+          c13 = a_1 * b_4;
         }
         {
           const a = in_x[i * 5 + 1];
@@ -2610,14 +2602,14 @@ function run_forward(in_x, in_target, p_w1, p_b1, p_w2, p_b2) {
     for (; i_27 + 1 < 8; i_27 += 2) {
       let j_28 = 0;
       for (; j_28 + 3 < 4; j_28 += 4) {
-        let c00_30 = 0;
-        let c01_31 = 0;
-        let c02_32 = 0;
-        let c03_33 = 0;
-        let c10_34 = 0;
-        let c11_35 = 0;
-        let c12_36 = 0;
-        let c13_37 = 0;
+        let c00_30 = -0;
+        let c01_31 = -0;
+        let c02_32 = -0;
+        let c03_33 = -0;
+        let c10_34 = -0;
+        let c11_35 = -0;
+        let c12_36 = -0;
+        let c13_37 = -0;
         for (let k_29 = 0; k_29 < 16; k_29++) {
           const a_38 = forward_b0[i_27 * 16 + k_29];
           const a_39 = forward_b0[(i_27 + 1) * 16 + k_29];
@@ -2809,12 +2801,12 @@ function run_forward(in_x, in_target, p_w1, p_b1, p_w2, p_b2) {
   }
   {
     // sum [8]  (model.grad:14: probs  = softmax(logits))
-    let acc_71 = 0;
+    let acc_71 = -0;
     {
       const t_72 = forward_b1[0];
       const t_73 = forward_b3_0;
       const t_74 = t_72 - t_73;
-      acc_71 = acc_71 + Math.exp(t_74);
+      acc_71 = Math.exp(t_74);
     }
     {
       const t_72 = forward_b1[1];
@@ -2837,12 +2829,12 @@ function run_forward(in_x, in_target, p_w1, p_b1, p_w2, p_b2) {
     forward_b2_0 = acc_71;
   }
   {
-    let acc_71 = 0;
+    let acc_71 = -0;
     {
       const t_72 = forward_b1[4];
       const t_73 = forward_b3_1;
       const t_74 = t_72 - t_73;
-      acc_71 = acc_71 + Math.exp(t_74);
+      acc_71 = Math.exp(t_74);
     }
     {
       const t_72 = forward_b1[5];
@@ -2865,12 +2857,12 @@ function run_forward(in_x, in_target, p_w1, p_b1, p_w2, p_b2) {
     forward_b2_1 = acc_71;
   }
   {
-    let acc_71 = 0;
+    let acc_71 = -0;
     {
       const t_72 = forward_b1[8];
       const t_73 = forward_b3_2;
       const t_74 = t_72 - t_73;
-      acc_71 = acc_71 + Math.exp(t_74);
+      acc_71 = Math.exp(t_74);
     }
     {
       const t_72 = forward_b1[9];
@@ -2893,12 +2885,12 @@ function run_forward(in_x, in_target, p_w1, p_b1, p_w2, p_b2) {
     forward_b2_2 = acc_71;
   }
   {
-    let acc_71 = 0;
+    let acc_71 = -0;
     {
       const t_72 = forward_b1[12];
       const t_73 = forward_b3_3;
       const t_74 = t_72 - t_73;
-      acc_71 = acc_71 + Math.exp(t_74);
+      acc_71 = Math.exp(t_74);
     }
     {
       const t_72 = forward_b1[13];
@@ -2921,12 +2913,12 @@ function run_forward(in_x, in_target, p_w1, p_b1, p_w2, p_b2) {
     forward_b2_3 = acc_71;
   }
   {
-    let acc_71 = 0;
+    let acc_71 = -0;
     {
       const t_72 = forward_b1[16];
       const t_73 = forward_b3_4;
       const t_74 = t_72 - t_73;
-      acc_71 = acc_71 + Math.exp(t_74);
+      acc_71 = Math.exp(t_74);
     }
     {
       const t_72 = forward_b1[17];
@@ -2949,12 +2941,12 @@ function run_forward(in_x, in_target, p_w1, p_b1, p_w2, p_b2) {
     forward_b2_4 = acc_71;
   }
   {
-    let acc_71 = 0;
+    let acc_71 = -0;
     {
       const t_72 = forward_b1[20];
       const t_73 = forward_b3_5;
       const t_74 = t_72 - t_73;
-      acc_71 = acc_71 + Math.exp(t_74);
+      acc_71 = Math.exp(t_74);
     }
     {
       const t_72 = forward_b1[21];
@@ -2977,12 +2969,12 @@ function run_forward(in_x, in_target, p_w1, p_b1, p_w2, p_b2) {
     forward_b2_5 = acc_71;
   }
   {
-    let acc_71 = 0;
+    let acc_71 = -0;
     {
       const t_72 = forward_b1[24];
       const t_73 = forward_b3_6;
       const t_74 = t_72 - t_73;
-      acc_71 = acc_71 + Math.exp(t_74);
+      acc_71 = Math.exp(t_74);
     }
     {
       const t_72 = forward_b1[25];
@@ -3005,12 +2997,12 @@ function run_forward(in_x, in_target, p_w1, p_b1, p_w2, p_b2) {
     forward_b2_6 = acc_71;
   }
   {
-    let acc_71 = 0;
+    let acc_71 = -0;
     {
       const t_72 = forward_b1[28];
       const t_73 = forward_b3_7;
       const t_74 = t_72 - t_73;
-      acc_71 = acc_71 + Math.exp(t_74);
+      acc_71 = Math.exp(t_74);
     }
     {
       const t_72 = forward_b1[29];
@@ -3373,11 +3365,11 @@ function run_forward(in_x, in_target, p_w1, p_b1, p_w2, p_b2) {
   }
   {
     // sum [8]  (<prelude>:20: fn cross_entropy(logits, target) = mean(-sum(target * log_softmax(logits, axis = -1), axis = -1)))
-    let acc_88 = 0;
+    let acc_88 = -0;
     {
       const t_89 = in_target[0];
       const t_90 = forward_b5_0;
-      acc_88 = acc_88 + t_89 * t_90;
+      acc_88 = t_89 * t_90;
     }
     {
       const t_89 = in_target[1];
@@ -3397,11 +3389,11 @@ function run_forward(in_x, in_target, p_w1, p_b1, p_w2, p_b2) {
     forward_b3_0 = acc_88;
   }
   {
-    let acc_88 = 0;
+    let acc_88 = -0;
     {
       const t_89 = in_target[4];
       const t_90 = forward_b5_4;
-      acc_88 = acc_88 + t_89 * t_90;
+      acc_88 = t_89 * t_90;
     }
     {
       const t_89 = in_target[5];
@@ -3421,11 +3413,11 @@ function run_forward(in_x, in_target, p_w1, p_b1, p_w2, p_b2) {
     forward_b3_1 = acc_88;
   }
   {
-    let acc_88 = 0;
+    let acc_88 = -0;
     {
       const t_89 = in_target[8];
       const t_90 = forward_b5_8;
-      acc_88 = acc_88 + t_89 * t_90;
+      acc_88 = t_89 * t_90;
     }
     {
       const t_89 = in_target[9];
@@ -3445,11 +3437,11 @@ function run_forward(in_x, in_target, p_w1, p_b1, p_w2, p_b2) {
     forward_b3_2 = acc_88;
   }
   {
-    let acc_88 = 0;
+    let acc_88 = -0;
     {
       const t_89 = in_target[12];
       const t_90 = forward_b5_12;
-      acc_88 = acc_88 + t_89 * t_90;
+      acc_88 = t_89 * t_90;
     }
     {
       const t_89 = in_target[13];
@@ -3469,11 +3461,11 @@ function run_forward(in_x, in_target, p_w1, p_b1, p_w2, p_b2) {
     forward_b3_3 = acc_88;
   }
   {
-    let acc_88 = 0;
+    let acc_88 = -0;
     {
       const t_89 = in_target[16];
       const t_90 = forward_b5_16;
-      acc_88 = acc_88 + t_89 * t_90;
+      acc_88 = t_89 * t_90;
     }
     {
       const t_89 = in_target[17];
@@ -3493,11 +3485,11 @@ function run_forward(in_x, in_target, p_w1, p_b1, p_w2, p_b2) {
     forward_b3_4 = acc_88;
   }
   {
-    let acc_88 = 0;
+    let acc_88 = -0;
     {
       const t_89 = in_target[20];
       const t_90 = forward_b5_20;
-      acc_88 = acc_88 + t_89 * t_90;
+      acc_88 = t_89 * t_90;
     }
     {
       const t_89 = in_target[21];
@@ -3517,11 +3509,11 @@ function run_forward(in_x, in_target, p_w1, p_b1, p_w2, p_b2) {
     forward_b3_5 = acc_88;
   }
   {
-    let acc_88 = 0;
+    let acc_88 = -0;
     {
       const t_89 = in_target[24];
       const t_90 = forward_b5_24;
-      acc_88 = acc_88 + t_89 * t_90;
+      acc_88 = t_89 * t_90;
     }
     {
       const t_89 = in_target[25];
@@ -3541,11 +3533,11 @@ function run_forward(in_x, in_target, p_w1, p_b1, p_w2, p_b2) {
     forward_b3_6 = acc_88;
   }
   {
-    let acc_88 = 0;
+    let acc_88 = -0;
     {
       const t_89 = in_target[28];
       const t_90 = forward_b5_28;
-      acc_88 = acc_88 + t_89 * t_90;
+      acc_88 = t_89 * t_90;
     }
     {
       const t_89 = in_target[29];
@@ -3567,10 +3559,10 @@ function run_forward(in_x, in_target, p_w1, p_b1, p_w2, p_b2) {
   // sum []  (<prelude>:20: fn cross_entropy(logits, target) = mean(-sum(target * log_softmax(logits, axis = -1), axis = -1)))
   let s = 0;
   {
-    let acc_92 = 0;
+    let acc_92 = -0;
     {
       const t_93 = forward_b3_0;
-      acc_92 = acc_92 + -t_93;
+      acc_92 = -t_93;
     }
     {
       const t_93 = forward_b3_1;
@@ -3719,14 +3711,14 @@ function run_predict(in_x, in_target, p_w1, p_b1, p_w2, p_b2) {
     for (; i_94 + 1 < 8; i_94 += 2) {
       let j_95 = 0;
       for (; j_95 + 3 < 16; j_95 += 4) {
-        let c00_97 = 0;
-        let c01_98 = 0;
-        let c02_99 = 0;
-        let c03_100 = 0;
-        let c10_101 = 0;
-        let c11_102 = 0;
-        let c12_103 = 0;
-        let c13_104 = 0;
+        let c00_97 = -0;
+        let c01_98 = -0;
+        let c02_99 = -0;
+        let c03_100 = -0;
+        let c10_101 = -0;
+        let c11_102 = -0;
+        let c12_103 = -0;
+        let c13_104 = -0;
         {
           const a_105 = in_x[i_94 * 5];
           const a_106 = in_x[(i_94 + 1) * 5];
@@ -3734,14 +3726,14 @@ function run_predict(in_x, in_target, p_w1, p_b1, p_w2, p_b2) {
           const b_108 = p_w1[j_95 + 1];
           const b_109 = p_w1[j_95 + 2];
           const b_110 = p_w1[j_95 + 3];
-          c00_97 += a_105 * b_107;
-          c01_98 += a_105 * b_108;
-          c02_99 += a_105 * b_109;
-          c03_100 += a_105 * b_110;
-          c10_101 += a_106 * b_107;
-          c11_102 += a_106 * b_108;
-          c12_103 += a_106 * b_109;
-          c13_104 += a_106 * b_110;
+          c00_97 = a_105 * b_107;
+          c01_98 = a_105 * b_108;
+          c02_99 = a_105 * b_109;
+          c03_100 = a_105 * b_110;
+          c10_101 = a_106 * b_107;
+          c11_102 = a_106 * b_108;
+          c12_103 = a_106 * b_109;
+          c13_104 = a_106 * b_110;
         }
         {
           const a_105 = in_x[i_94 * 5 + 1];
@@ -3864,14 +3856,14 @@ function run_predict(in_x, in_target, p_w1, p_b1, p_w2, p_b2) {
     for (; i_135 + 1 < 8; i_135 += 2) {
       let j_136 = 0;
       for (; j_136 + 3 < 4; j_136 += 4) {
-        let c00_138 = 0;
-        let c01_139 = 0;
-        let c02_140 = 0;
-        let c03_141 = 0;
-        let c10_142 = 0;
-        let c11_143 = 0;
-        let c12_144 = 0;
-        let c13_145 = 0;
+        let c00_138 = -0;
+        let c01_139 = -0;
+        let c02_140 = -0;
+        let c03_141 = -0;
+        let c10_142 = -0;
+        let c11_143 = -0;
+        let c12_144 = -0;
+        let c13_145 = -0;
         for (let k_137 = 0; k_137 < 16; k_137++) {
           const a_146 = predict_b0[i_135 * 16 + k_137];
           const a_147 = predict_b0[(i_135 + 1) * 16 + k_137];
@@ -4063,12 +4055,12 @@ function run_predict(in_x, in_target, p_w1, p_b1, p_w2, p_b2) {
   }
   {
     // sum [8]  (model.grad:14: probs  = softmax(logits))
-    let acc_180 = 0;
+    let acc_180 = -0;
     {
       const t_181 = predict_b1[0];
       const t_182 = predict_b3_0;
       const t_183 = t_181 - t_182;
-      acc_180 = acc_180 + Math.exp(t_183);
+      acc_180 = Math.exp(t_183);
     }
     {
       const t_181 = predict_b1[1];
@@ -4091,12 +4083,12 @@ function run_predict(in_x, in_target, p_w1, p_b1, p_w2, p_b2) {
     predict_b2_0 = acc_180;
   }
   {
-    let acc_180 = 0;
+    let acc_180 = -0;
     {
       const t_181 = predict_b1[4];
       const t_182 = predict_b3_1;
       const t_183 = t_181 - t_182;
-      acc_180 = acc_180 + Math.exp(t_183);
+      acc_180 = Math.exp(t_183);
     }
     {
       const t_181 = predict_b1[5];
@@ -4119,12 +4111,12 @@ function run_predict(in_x, in_target, p_w1, p_b1, p_w2, p_b2) {
     predict_b2_1 = acc_180;
   }
   {
-    let acc_180 = 0;
+    let acc_180 = -0;
     {
       const t_181 = predict_b1[8];
       const t_182 = predict_b3_2;
       const t_183 = t_181 - t_182;
-      acc_180 = acc_180 + Math.exp(t_183);
+      acc_180 = Math.exp(t_183);
     }
     {
       const t_181 = predict_b1[9];
@@ -4147,12 +4139,12 @@ function run_predict(in_x, in_target, p_w1, p_b1, p_w2, p_b2) {
     predict_b2_2 = acc_180;
   }
   {
-    let acc_180 = 0;
+    let acc_180 = -0;
     {
       const t_181 = predict_b1[12];
       const t_182 = predict_b3_3;
       const t_183 = t_181 - t_182;
-      acc_180 = acc_180 + Math.exp(t_183);
+      acc_180 = Math.exp(t_183);
     }
     {
       const t_181 = predict_b1[13];
@@ -4175,12 +4167,12 @@ function run_predict(in_x, in_target, p_w1, p_b1, p_w2, p_b2) {
     predict_b2_3 = acc_180;
   }
   {
-    let acc_180 = 0;
+    let acc_180 = -0;
     {
       const t_181 = predict_b1[16];
       const t_182 = predict_b3_4;
       const t_183 = t_181 - t_182;
-      acc_180 = acc_180 + Math.exp(t_183);
+      acc_180 = Math.exp(t_183);
     }
     {
       const t_181 = predict_b1[17];
@@ -4203,12 +4195,12 @@ function run_predict(in_x, in_target, p_w1, p_b1, p_w2, p_b2) {
     predict_b2_4 = acc_180;
   }
   {
-    let acc_180 = 0;
+    let acc_180 = -0;
     {
       const t_181 = predict_b1[20];
       const t_182 = predict_b3_5;
       const t_183 = t_181 - t_182;
-      acc_180 = acc_180 + Math.exp(t_183);
+      acc_180 = Math.exp(t_183);
     }
     {
       const t_181 = predict_b1[21];
@@ -4231,12 +4223,12 @@ function run_predict(in_x, in_target, p_w1, p_b1, p_w2, p_b2) {
     predict_b2_5 = acc_180;
   }
   {
-    let acc_180 = 0;
+    let acc_180 = -0;
     {
       const t_181 = predict_b1[24];
       const t_182 = predict_b3_6;
       const t_183 = t_181 - t_182;
-      acc_180 = acc_180 + Math.exp(t_183);
+      acc_180 = Math.exp(t_183);
     }
     {
       const t_181 = predict_b1[25];
@@ -4259,12 +4251,12 @@ function run_predict(in_x, in_target, p_w1, p_b1, p_w2, p_b2) {
     predict_b2_6 = acc_180;
   }
   {
-    let acc_180 = 0;
+    let acc_180 = -0;
     {
       const t_181 = predict_b1[28];
       const t_182 = predict_b3_7;
       const t_183 = t_181 - t_182;
-      acc_180 = acc_180 + Math.exp(t_183);
+      acc_180 = Math.exp(t_183);
     }
     {
       const t_181 = predict_b1[29];
@@ -4661,10 +4653,10 @@ function run_grad(in_x, in_target, p_w1, p_b1, p_w2, p_b2) {
   kernel_sum_304(grad_b3, in_target, grad_b1, grad_b5);
   {
     // sum []  (<prelude>:20: fn cross_entropy(logits, target) = mean(-sum(target * log_softmax(logits, axis = -1), axis = -1)))
-    let acc_313 = 0;
+    let acc_313 = -0;
     {
       const t_314 = grad_b3[0];
-      acc_313 = acc_313 + -t_314;
+      acc_313 = -t_314;
     }
     {
       const t_314 = grad_b3[1];

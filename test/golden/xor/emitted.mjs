@@ -198,8 +198,7 @@ function run_forward(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
   let forward_b0_0 = 0, forward_b0_1 = 0, forward_b0_2 = 0, forward_b0_3 = 0, forward_b0_4 = 0, forward_b0_5 = 0, forward_b0_6 = 0, forward_b0_7 = 0, forward_b0_8 = 0, forward_b0_9 = 0, forward_b0_10 = 0, forward_b0_11 = 0;
   {
     // h1 [4, 3]  (model.grad:10: h1    = sigmoid(x @ m1 + b1))
-    let acc = 0;
-    acc += in_x_at0 * p_m1_at0;
+    let acc = in_x_at0 * p_m1_at0;
     acc += in_x_at1 * p_m1_at3;
     {
       const v = acc;
@@ -209,8 +208,7 @@ function run_forward(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc = 0;
-    acc += in_x_at0 * p_m1_at1;
+    let acc = in_x_at0 * p_m1_at1;
     acc += in_x_at1 * p_m1_at4;
     {
       const v = acc;
@@ -220,8 +218,7 @@ function run_forward(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc = 0;
-    acc += in_x_at0 * p_m1_at2;
+    let acc = in_x_at0 * p_m1_at2;
     acc += in_x_at1 * p_m1_at5;
     {
       const v = acc;
@@ -231,8 +228,7 @@ function run_forward(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc = 0;
-    acc += in_x_at2 * p_m1_at0;
+    let acc = in_x_at2 * p_m1_at0;
     acc += in_x_at3 * p_m1_at3;
     {
       const v = acc;
@@ -242,8 +238,7 @@ function run_forward(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc = 0;
-    acc += in_x_at2 * p_m1_at1;
+    let acc = in_x_at2 * p_m1_at1;
     acc += in_x_at3 * p_m1_at4;
     {
       const v = acc;
@@ -253,8 +248,7 @@ function run_forward(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc = 0;
-    acc += in_x_at2 * p_m1_at2;
+    let acc = in_x_at2 * p_m1_at2;
     acc += in_x_at3 * p_m1_at5;
     {
       const v = acc;
@@ -264,8 +258,7 @@ function run_forward(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc = 0;
-    acc += in_x_at4 * p_m1_at0;
+    let acc = in_x_at4 * p_m1_at0;
     acc += in_x_at5 * p_m1_at3;
     {
       const v = acc;
@@ -275,8 +268,7 @@ function run_forward(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc = 0;
-    acc += in_x_at4 * p_m1_at1;
+    let acc = in_x_at4 * p_m1_at1;
     acc += in_x_at5 * p_m1_at4;
     {
       const v = acc;
@@ -286,8 +278,7 @@ function run_forward(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc = 0;
-    acc += in_x_at4 * p_m1_at2;
+    let acc = in_x_at4 * p_m1_at2;
     acc += in_x_at5 * p_m1_at5;
     {
       const v = acc;
@@ -297,8 +288,7 @@ function run_forward(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc = 0;
-    acc += in_x_at6 * p_m1_at0;
+    let acc = in_x_at6 * p_m1_at0;
     acc += in_x_at7 * p_m1_at3;
     {
       const v = acc;
@@ -308,8 +298,7 @@ function run_forward(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc = 0;
-    acc += in_x_at6 * p_m1_at1;
+    let acc = in_x_at6 * p_m1_at1;
     acc += in_x_at7 * p_m1_at4;
     {
       const v = acc;
@@ -319,8 +308,7 @@ function run_forward(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc = 0;
-    acc += in_x_at6 * p_m1_at2;
+    let acc = in_x_at6 * p_m1_at2;
     acc += in_x_at7 * p_m1_at5;
     {
       const v = acc;
@@ -331,8 +319,7 @@ function run_forward(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
   }
   {
     // y_out [4, 1]  (model.grad:11: y_out = sigmoid(h1 @ m2 + b2))
-    let acc_6 = 0;
-    acc_6 += forward_b0_0 * p_m2_at0;
+    let acc_6 = forward_b0_0 * p_m2_at0;
     acc_6 += forward_b0_1 * p_m2_at1;
     acc_6 += forward_b0_2 * p_m2_at2;
     {
@@ -343,8 +330,7 @@ function run_forward(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc_6 = 0;
-    acc_6 += forward_b0_3 * p_m2_at0;
+    let acc_6 = forward_b0_3 * p_m2_at0;
     acc_6 += forward_b0_4 * p_m2_at1;
     acc_6 += forward_b0_5 * p_m2_at2;
     {
@@ -355,8 +341,7 @@ function run_forward(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc_6 = 0;
-    acc_6 += forward_b0_6 * p_m2_at0;
+    let acc_6 = forward_b0_6 * p_m2_at0;
     acc_6 += forward_b0_7 * p_m2_at1;
     acc_6 += forward_b0_8 * p_m2_at2;
     {
@@ -367,8 +352,7 @@ function run_forward(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc_6 = 0;
-    acc_6 += forward_b0_9 * p_m2_at0;
+    let acc_6 = forward_b0_9 * p_m2_at0;
     acc_6 += forward_b0_10 * p_m2_at1;
     acc_6 += forward_b0_11 * p_m2_at2;
     {
@@ -381,12 +365,12 @@ function run_forward(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
   // loss []  (model.grad:12: loss  = sum((y - y_out)^2))
   let s_loss = 0;
   {
-    let acc_12 = 0;
+    let acc_12 = -0;
     {
       const t_13 = in_y[0];
       const t_14 = forward_b1[0];
       const t_15 = t_13 - t_14;
-      acc_12 = acc_12 + t_15 * t_15;
+      acc_12 = t_15 * t_15;
     }
     {
       const t_13 = in_y[1];
@@ -517,8 +501,7 @@ function run_predict(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
   let predict_b0_0 = 0, predict_b0_1 = 0, predict_b0_2 = 0, predict_b0_3 = 0, predict_b0_4 = 0, predict_b0_5 = 0, predict_b0_6 = 0, predict_b0_7 = 0, predict_b0_8 = 0, predict_b0_9 = 0, predict_b0_10 = 0, predict_b0_11 = 0;
   {
     // h1 [4, 3]  (model.grad:10: h1    = sigmoid(x @ m1 + b1))
-    let acc_19 = 0;
-    acc_19 += in_x_at0_30 * p_m1_at0_38;
+    let acc_19 = in_x_at0_30 * p_m1_at0_38;
     acc_19 += in_x_at1_31 * p_m1_at3_41;
     {
       const v_20 = acc_19;
@@ -528,8 +511,7 @@ function run_predict(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc_19 = 0;
-    acc_19 += in_x_at0_30 * p_m1_at1_39;
+    let acc_19 = in_x_at0_30 * p_m1_at1_39;
     acc_19 += in_x_at1_31 * p_m1_at4_42;
     {
       const v_20 = acc_19;
@@ -539,8 +521,7 @@ function run_predict(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc_19 = 0;
-    acc_19 += in_x_at0_30 * p_m1_at2_40;
+    let acc_19 = in_x_at0_30 * p_m1_at2_40;
     acc_19 += in_x_at1_31 * p_m1_at5_43;
     {
       const v_20 = acc_19;
@@ -550,8 +531,7 @@ function run_predict(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc_19 = 0;
-    acc_19 += in_x_at2_32 * p_m1_at0_38;
+    let acc_19 = in_x_at2_32 * p_m1_at0_38;
     acc_19 += in_x_at3_33 * p_m1_at3_41;
     {
       const v_20 = acc_19;
@@ -561,8 +541,7 @@ function run_predict(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc_19 = 0;
-    acc_19 += in_x_at2_32 * p_m1_at1_39;
+    let acc_19 = in_x_at2_32 * p_m1_at1_39;
     acc_19 += in_x_at3_33 * p_m1_at4_42;
     {
       const v_20 = acc_19;
@@ -572,8 +551,7 @@ function run_predict(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc_19 = 0;
-    acc_19 += in_x_at2_32 * p_m1_at2_40;
+    let acc_19 = in_x_at2_32 * p_m1_at2_40;
     acc_19 += in_x_at3_33 * p_m1_at5_43;
     {
       const v_20 = acc_19;
@@ -583,8 +561,7 @@ function run_predict(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc_19 = 0;
-    acc_19 += in_x_at4_34 * p_m1_at0_38;
+    let acc_19 = in_x_at4_34 * p_m1_at0_38;
     acc_19 += in_x_at5_35 * p_m1_at3_41;
     {
       const v_20 = acc_19;
@@ -594,8 +571,7 @@ function run_predict(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc_19 = 0;
-    acc_19 += in_x_at4_34 * p_m1_at1_39;
+    let acc_19 = in_x_at4_34 * p_m1_at1_39;
     acc_19 += in_x_at5_35 * p_m1_at4_42;
     {
       const v_20 = acc_19;
@@ -605,8 +581,7 @@ function run_predict(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc_19 = 0;
-    acc_19 += in_x_at4_34 * p_m1_at2_40;
+    let acc_19 = in_x_at4_34 * p_m1_at2_40;
     acc_19 += in_x_at5_35 * p_m1_at5_43;
     {
       const v_20 = acc_19;
@@ -616,8 +591,7 @@ function run_predict(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc_19 = 0;
-    acc_19 += in_x_at6_36 * p_m1_at0_38;
+    let acc_19 = in_x_at6_36 * p_m1_at0_38;
     acc_19 += in_x_at7_37 * p_m1_at3_41;
     {
       const v_20 = acc_19;
@@ -627,8 +601,7 @@ function run_predict(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc_19 = 0;
-    acc_19 += in_x_at6_36 * p_m1_at1_39;
+    let acc_19 = in_x_at6_36 * p_m1_at1_39;
     acc_19 += in_x_at7_37 * p_m1_at4_42;
     {
       const v_20 = acc_19;
@@ -638,8 +611,7 @@ function run_predict(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc_19 = 0;
-    acc_19 += in_x_at6_36 * p_m1_at2_40;
+    let acc_19 = in_x_at6_36 * p_m1_at2_40;
     acc_19 += in_x_at7_37 * p_m1_at5_43;
     {
       const v_20 = acc_19;
@@ -650,8 +622,7 @@ function run_predict(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
   }
   {
     // y_out [4, 1]  (model.grad:11: y_out = sigmoid(h1 @ m2 + b2))
-    let acc_26 = 0;
-    acc_26 += predict_b0_0 * p_m2_at0_47;
+    let acc_26 = predict_b0_0 * p_m2_at0_47;
     acc_26 += predict_b0_1 * p_m2_at1_48;
     acc_26 += predict_b0_2 * p_m2_at2_49;
     {
@@ -662,8 +633,7 @@ function run_predict(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc_26 = 0;
-    acc_26 += predict_b0_3 * p_m2_at0_47;
+    let acc_26 = predict_b0_3 * p_m2_at0_47;
     acc_26 += predict_b0_4 * p_m2_at1_48;
     acc_26 += predict_b0_5 * p_m2_at2_49;
     {
@@ -674,8 +644,7 @@ function run_predict(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc_26 = 0;
-    acc_26 += predict_b0_6 * p_m2_at0_47;
+    let acc_26 = predict_b0_6 * p_m2_at0_47;
     acc_26 += predict_b0_7 * p_m2_at1_48;
     acc_26 += predict_b0_8 * p_m2_at2_49;
     {
@@ -686,8 +655,7 @@ function run_predict(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc_26 = 0;
-    acc_26 += predict_b0_9 * p_m2_at0_47;
+    let acc_26 = predict_b0_9 * p_m2_at0_47;
     acc_26 += predict_b0_10 * p_m2_at1_48;
     acc_26 += predict_b0_11 * p_m2_at2_49;
     {
@@ -808,8 +776,7 @@ function run_grad(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
   let grad_b0_0 = 0, grad_b0_1 = 0, grad_b0_2 = 0, grad_b0_3 = 0, grad_b0_4 = 0, grad_b0_5 = 0, grad_b0_6 = 0, grad_b0_7 = 0, grad_b0_8 = 0, grad_b0_9 = 0, grad_b0_10 = 0, grad_b0_11 = 0, grad_b1_0 = 0, grad_b1_1 = 0, grad_b1_2 = 0, grad_b1_3 = 0, grad_b2_0 = 0, grad_b2_1 = 0, grad_b2_2 = 0, grad_b2_3 = 0, grad_b3_0 = 0, grad_b3_1 = 0, grad_b3_2 = 0, grad_b3_3 = 0, grad_b6_0 = 0, grad_b6_1 = 0, grad_b6_2 = 0, grad_b6_3 = 0, grad_b6_4 = 0, grad_b6_5 = 0, grad_b6_6 = 0, grad_b6_7 = 0, grad_b6_8 = 0, grad_b6_9 = 0, grad_b6_10 = 0, grad_b6_11 = 0;
   {
     // h1 [4, 3]  (model.grad:10: h1    = sigmoid(x @ m1 + b1))
-    let acc_54 = 0;
-    acc_54 += in_x_at0_106 * p_m1_at0_114;
+    let acc_54 = in_x_at0_106 * p_m1_at0_114;
     acc_54 += in_x_at1_107 * p_m1_at3_117;
     {
       const v_55 = acc_54;
@@ -819,8 +786,7 @@ function run_grad(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc_54 = 0;
-    acc_54 += in_x_at0_106 * p_m1_at1_115;
+    let acc_54 = in_x_at0_106 * p_m1_at1_115;
     acc_54 += in_x_at1_107 * p_m1_at4_118;
     {
       const v_55 = acc_54;
@@ -830,8 +796,7 @@ function run_grad(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc_54 = 0;
-    acc_54 += in_x_at0_106 * p_m1_at2_116;
+    let acc_54 = in_x_at0_106 * p_m1_at2_116;
     acc_54 += in_x_at1_107 * p_m1_at5_119;
     {
       const v_55 = acc_54;
@@ -841,8 +806,7 @@ function run_grad(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc_54 = 0;
-    acc_54 += in_x_at2_108 * p_m1_at0_114;
+    let acc_54 = in_x_at2_108 * p_m1_at0_114;
     acc_54 += in_x_at3_109 * p_m1_at3_117;
     {
       const v_55 = acc_54;
@@ -852,8 +816,7 @@ function run_grad(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc_54 = 0;
-    acc_54 += in_x_at2_108 * p_m1_at1_115;
+    let acc_54 = in_x_at2_108 * p_m1_at1_115;
     acc_54 += in_x_at3_109 * p_m1_at4_118;
     {
       const v_55 = acc_54;
@@ -863,8 +826,7 @@ function run_grad(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc_54 = 0;
-    acc_54 += in_x_at2_108 * p_m1_at2_116;
+    let acc_54 = in_x_at2_108 * p_m1_at2_116;
     acc_54 += in_x_at3_109 * p_m1_at5_119;
     {
       const v_55 = acc_54;
@@ -874,8 +836,7 @@ function run_grad(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc_54 = 0;
-    acc_54 += in_x_at4_110 * p_m1_at0_114;
+    let acc_54 = in_x_at4_110 * p_m1_at0_114;
     acc_54 += in_x_at5_111 * p_m1_at3_117;
     {
       const v_55 = acc_54;
@@ -885,8 +846,7 @@ function run_grad(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc_54 = 0;
-    acc_54 += in_x_at4_110 * p_m1_at1_115;
+    let acc_54 = in_x_at4_110 * p_m1_at1_115;
     acc_54 += in_x_at5_111 * p_m1_at4_118;
     {
       const v_55 = acc_54;
@@ -896,8 +856,7 @@ function run_grad(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc_54 = 0;
-    acc_54 += in_x_at4_110 * p_m1_at2_116;
+    let acc_54 = in_x_at4_110 * p_m1_at2_116;
     acc_54 += in_x_at5_111 * p_m1_at5_119;
     {
       const v_55 = acc_54;
@@ -907,8 +866,7 @@ function run_grad(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc_54 = 0;
-    acc_54 += in_x_at6_112 * p_m1_at0_114;
+    let acc_54 = in_x_at6_112 * p_m1_at0_114;
     acc_54 += in_x_at7_113 * p_m1_at3_117;
     {
       const v_55 = acc_54;
@@ -918,8 +876,7 @@ function run_grad(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc_54 = 0;
-    acc_54 += in_x_at6_112 * p_m1_at1_115;
+    let acc_54 = in_x_at6_112 * p_m1_at1_115;
     acc_54 += in_x_at7_113 * p_m1_at4_118;
     {
       const v_55 = acc_54;
@@ -929,8 +886,7 @@ function run_grad(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc_54 = 0;
-    acc_54 += in_x_at6_112 * p_m1_at2_116;
+    let acc_54 = in_x_at6_112 * p_m1_at2_116;
     acc_54 += in_x_at7_113 * p_m1_at5_119;
     {
       const v_55 = acc_54;
@@ -941,8 +897,7 @@ function run_grad(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
   }
   {
     // y_out [4, 1]  (model.grad:11: y_out = sigmoid(h1 @ m2 + b2))
-    let acc_61 = 0;
-    acc_61 += grad_b0_0 * p_m2_at0_123;
+    let acc_61 = grad_b0_0 * p_m2_at0_123;
     acc_61 += grad_b0_1 * p_m2_at1_124;
     acc_61 += grad_b0_2 * p_m2_at2_125;
     {
@@ -953,8 +908,7 @@ function run_grad(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc_61 = 0;
-    acc_61 += grad_b0_3 * p_m2_at0_123;
+    let acc_61 = grad_b0_3 * p_m2_at0_123;
     acc_61 += grad_b0_4 * p_m2_at1_124;
     acc_61 += grad_b0_5 * p_m2_at2_125;
     {
@@ -965,8 +919,7 @@ function run_grad(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc_61 = 0;
-    acc_61 += grad_b0_6 * p_m2_at0_123;
+    let acc_61 = grad_b0_6 * p_m2_at0_123;
     acc_61 += grad_b0_7 * p_m2_at1_124;
     acc_61 += grad_b0_8 * p_m2_at2_125;
     {
@@ -977,8 +930,7 @@ function run_grad(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc_61 = 0;
-    acc_61 += grad_b0_9 * p_m2_at0_123;
+    let acc_61 = grad_b0_9 * p_m2_at0_123;
     acc_61 += grad_b0_10 * p_m2_at1_124;
     acc_61 += grad_b0_11 * p_m2_at2_125;
     {
@@ -1012,10 +964,10 @@ function run_grad(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
   // loss []  (model.grad:12: loss  = sum((y - y_out)^2))
   let s_loss_68 = 0;
   {
-    let acc_71 = 0;
+    let acc_71 = -0;
     {
       const t_72 = grad_b2_0;
-      acc_71 = acc_71 + t_72 * t_72;
+      acc_71 = t_72 * t_72;
     }
     {
       const t_72 = grad_b2_1;
@@ -1073,7 +1025,7 @@ function run_grad(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     grad_b3_3 = -t_80;
   }
   // sum [1]  (model.grad:11: y_out = sigmoid(h1 @ m2 + b2))
-  grad_b4[0] = 0;
+  grad_b4[0] = -0;
   {
     const v_84 = grad_b3_0;
     grad_b4[0] = grad_b4[0] + v_84;
@@ -1092,24 +1044,21 @@ function run_grad(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
   }
   {
     // matmul [3, 1]  (model.grad:11: y_out = sigmoid(h1 @ m2 + b2))
-    let acc_88 = 0;
-    acc_88 += grad_b0_0 * grad_b3_0;
+    let acc_88 = grad_b0_0 * grad_b3_0;
     acc_88 += grad_b0_3 * grad_b3_1;
     acc_88 += grad_b0_6 * grad_b3_2;
     acc_88 += grad_b0_9 * grad_b3_3;
     grad_b5[0] = acc_88;
   }
   {
-    let acc_88 = 0;
-    acc_88 += grad_b0_1 * grad_b3_0;
+    let acc_88 = grad_b0_1 * grad_b3_0;
     acc_88 += grad_b0_4 * grad_b3_1;
     acc_88 += grad_b0_7 * grad_b3_2;
     acc_88 += grad_b0_10 * grad_b3_3;
     grad_b5[1] = acc_88;
   }
   {
-    let acc_88 = 0;
-    acc_88 += grad_b0_2 * grad_b3_0;
+    let acc_88 = grad_b0_2 * grad_b3_0;
     acc_88 += grad_b0_5 * grad_b3_1;
     acc_88 += grad_b0_8 * grad_b3_2;
     acc_88 += grad_b0_11 * grad_b3_3;
@@ -1117,8 +1066,7 @@ function run_grad(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
   }
   {
     // mul [4, 3]  (model.grad:10: h1    = sigmoid(x @ m1 + b1))
-    let acc_92 = 0;
-    acc_92 += grad_b3_0 * p_m2_at0_123;
+    let acc_92 = grad_b3_0 * p_m2_at0_123;
     {
       const v_93 = acc_92;
       const t_94 = grad_b0_0;
@@ -1129,8 +1077,7 @@ function run_grad(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc_92 = 0;
-    acc_92 += grad_b3_0 * p_m2_at1_124;
+    let acc_92 = grad_b3_0 * p_m2_at1_124;
     {
       const v_93 = acc_92;
       const t_94 = grad_b0_1;
@@ -1141,8 +1088,7 @@ function run_grad(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc_92 = 0;
-    acc_92 += grad_b3_0 * p_m2_at2_125;
+    let acc_92 = grad_b3_0 * p_m2_at2_125;
     {
       const v_93 = acc_92;
       const t_94 = grad_b0_2;
@@ -1153,8 +1099,7 @@ function run_grad(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc_92 = 0;
-    acc_92 += grad_b3_1 * p_m2_at0_123;
+    let acc_92 = grad_b3_1 * p_m2_at0_123;
     {
       const v_93 = acc_92;
       const t_94 = grad_b0_3;
@@ -1165,8 +1110,7 @@ function run_grad(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc_92 = 0;
-    acc_92 += grad_b3_1 * p_m2_at1_124;
+    let acc_92 = grad_b3_1 * p_m2_at1_124;
     {
       const v_93 = acc_92;
       const t_94 = grad_b0_4;
@@ -1177,8 +1121,7 @@ function run_grad(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc_92 = 0;
-    acc_92 += grad_b3_1 * p_m2_at2_125;
+    let acc_92 = grad_b3_1 * p_m2_at2_125;
     {
       const v_93 = acc_92;
       const t_94 = grad_b0_5;
@@ -1189,8 +1132,7 @@ function run_grad(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc_92 = 0;
-    acc_92 += grad_b3_2 * p_m2_at0_123;
+    let acc_92 = grad_b3_2 * p_m2_at0_123;
     {
       const v_93 = acc_92;
       const t_94 = grad_b0_6;
@@ -1201,8 +1143,7 @@ function run_grad(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc_92 = 0;
-    acc_92 += grad_b3_2 * p_m2_at1_124;
+    let acc_92 = grad_b3_2 * p_m2_at1_124;
     {
       const v_93 = acc_92;
       const t_94 = grad_b0_7;
@@ -1213,8 +1154,7 @@ function run_grad(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc_92 = 0;
-    acc_92 += grad_b3_2 * p_m2_at2_125;
+    let acc_92 = grad_b3_2 * p_m2_at2_125;
     {
       const v_93 = acc_92;
       const t_94 = grad_b0_8;
@@ -1225,8 +1165,7 @@ function run_grad(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc_92 = 0;
-    acc_92 += grad_b3_3 * p_m2_at0_123;
+    let acc_92 = grad_b3_3 * p_m2_at0_123;
     {
       const v_93 = acc_92;
       const t_94 = grad_b0_9;
@@ -1237,8 +1176,7 @@ function run_grad(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc_92 = 0;
-    acc_92 += grad_b3_3 * p_m2_at1_124;
+    let acc_92 = grad_b3_3 * p_m2_at1_124;
     {
       const v_93 = acc_92;
       const t_94 = grad_b0_10;
@@ -1249,8 +1187,7 @@ function run_grad(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc_92 = 0;
-    acc_92 += grad_b3_3 * p_m2_at2_125;
+    let acc_92 = grad_b3_3 * p_m2_at2_125;
     {
       const v_93 = acc_92;
       const t_94 = grad_b0_11;
@@ -1261,9 +1198,9 @@ function run_grad(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   // sum [3]  (model.grad:10: h1    = sigmoid(x @ m1 + b1))
-  grad_b7[0] = 0;
-  grad_b7[1] = 0;
-  grad_b7[2] = 0;
+  grad_b7[0] = -0;
+  grad_b7[1] = -0;
+  grad_b7[2] = -0;
   {
     const v_101 = grad_b6_0;
     grad_b7[0] = grad_b7[0] + v_101;
@@ -1314,48 +1251,42 @@ function run_grad(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
   }
   {
     // matmul [2, 3]  (model.grad:10: h1    = sigmoid(x @ m1 + b1))
-    let acc_105 = 0;
-    acc_105 += in_x_at0_106 * grad_b6_0;
+    let acc_105 = in_x_at0_106 * grad_b6_0;
     acc_105 += in_x_at2_108 * grad_b6_3;
     acc_105 += in_x_at4_110 * grad_b6_6;
     acc_105 += in_x_at6_112 * grad_b6_9;
     grad_b8[0] = acc_105;
   }
   {
-    let acc_105 = 0;
-    acc_105 += in_x_at0_106 * grad_b6_1;
+    let acc_105 = in_x_at0_106 * grad_b6_1;
     acc_105 += in_x_at2_108 * grad_b6_4;
     acc_105 += in_x_at4_110 * grad_b6_7;
     acc_105 += in_x_at6_112 * grad_b6_10;
     grad_b8[1] = acc_105;
   }
   {
-    let acc_105 = 0;
-    acc_105 += in_x_at0_106 * grad_b6_2;
+    let acc_105 = in_x_at0_106 * grad_b6_2;
     acc_105 += in_x_at2_108 * grad_b6_5;
     acc_105 += in_x_at4_110 * grad_b6_8;
     acc_105 += in_x_at6_112 * grad_b6_11;
     grad_b8[2] = acc_105;
   }
   {
-    let acc_105 = 0;
-    acc_105 += in_x_at1_107 * grad_b6_0;
+    let acc_105 = in_x_at1_107 * grad_b6_0;
     acc_105 += in_x_at3_109 * grad_b6_3;
     acc_105 += in_x_at5_111 * grad_b6_6;
     acc_105 += in_x_at7_113 * grad_b6_9;
     grad_b8[3] = acc_105;
   }
   {
-    let acc_105 = 0;
-    acc_105 += in_x_at1_107 * grad_b6_1;
+    let acc_105 = in_x_at1_107 * grad_b6_1;
     acc_105 += in_x_at3_109 * grad_b6_4;
     acc_105 += in_x_at5_111 * grad_b6_7;
     acc_105 += in_x_at7_113 * grad_b6_10;
     grad_b8[4] = acc_105;
   }
   {
-    let acc_105 = 0;
-    acc_105 += in_x_at1_107 * grad_b6_2;
+    let acc_105 = in_x_at1_107 * grad_b6_2;
     acc_105 += in_x_at3_109 * grad_b6_5;
     acc_105 += in_x_at5_111 * grad_b6_8;
     acc_105 += in_x_at7_113 * grad_b6_11;
@@ -1468,8 +1399,7 @@ function run_step(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
   let step_b0_0 = 0, step_b0_1 = 0, step_b0_2 = 0, step_b0_3 = 0, step_b0_4 = 0, step_b0_5 = 0, step_b0_6 = 0, step_b0_7 = 0, step_b0_8 = 0, step_b0_9 = 0, step_b0_10 = 0, step_b0_11 = 0, step_b1_0 = 0, step_b1_1 = 0, step_b1_2 = 0, step_b1_3 = 0, step_b2_0 = 0, step_b2_1 = 0, step_b2_2 = 0, step_b2_3 = 0, step_b3_0 = 0, step_b3_1 = 0, step_b3_2 = 0, step_b3_3 = 0, step_b4_0 = 0, step_b5_0 = 0, step_b5_1 = 0, step_b5_2 = 0, step_b6_0 = 0, step_b6_1 = 0, step_b6_2 = 0, step_b6_3 = 0, step_b6_4 = 0, step_b6_5 = 0, step_b6_6 = 0, step_b6_7 = 0, step_b6_8 = 0, step_b6_9 = 0, step_b6_10 = 0, step_b6_11 = 0, step_b7_0 = 0, step_b7_1 = 0, step_b7_2 = 0, step_b8_0 = 0, step_b8_1 = 0, step_b8_2 = 0, step_b8_3 = 0, step_b8_4 = 0, step_b8_5 = 0;
   {
     // h1 [4, 3]  (model.grad:10: h1    = sigmoid(x @ m1 + b1))
-    let acc_130 = 0;
-    acc_130 += in_x_at0_186 * p_m1_at0_194;
+    let acc_130 = in_x_at0_186 * p_m1_at0_194;
     acc_130 += in_x_at1_187 * p_m1_at3_197;
     {
       const v_131 = acc_130;
@@ -1479,8 +1409,7 @@ function run_step(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc_130 = 0;
-    acc_130 += in_x_at0_186 * p_m1_at1_195;
+    let acc_130 = in_x_at0_186 * p_m1_at1_195;
     acc_130 += in_x_at1_187 * p_m1_at4_198;
     {
       const v_131 = acc_130;
@@ -1490,8 +1419,7 @@ function run_step(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc_130 = 0;
-    acc_130 += in_x_at0_186 * p_m1_at2_196;
+    let acc_130 = in_x_at0_186 * p_m1_at2_196;
     acc_130 += in_x_at1_187 * p_m1_at5_199;
     {
       const v_131 = acc_130;
@@ -1501,8 +1429,7 @@ function run_step(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc_130 = 0;
-    acc_130 += in_x_at2_188 * p_m1_at0_194;
+    let acc_130 = in_x_at2_188 * p_m1_at0_194;
     acc_130 += in_x_at3_189 * p_m1_at3_197;
     {
       const v_131 = acc_130;
@@ -1512,8 +1439,7 @@ function run_step(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc_130 = 0;
-    acc_130 += in_x_at2_188 * p_m1_at1_195;
+    let acc_130 = in_x_at2_188 * p_m1_at1_195;
     acc_130 += in_x_at3_189 * p_m1_at4_198;
     {
       const v_131 = acc_130;
@@ -1523,8 +1449,7 @@ function run_step(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc_130 = 0;
-    acc_130 += in_x_at2_188 * p_m1_at2_196;
+    let acc_130 = in_x_at2_188 * p_m1_at2_196;
     acc_130 += in_x_at3_189 * p_m1_at5_199;
     {
       const v_131 = acc_130;
@@ -1534,8 +1459,7 @@ function run_step(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc_130 = 0;
-    acc_130 += in_x_at4_190 * p_m1_at0_194;
+    let acc_130 = in_x_at4_190 * p_m1_at0_194;
     acc_130 += in_x_at5_191 * p_m1_at3_197;
     {
       const v_131 = acc_130;
@@ -1545,8 +1469,7 @@ function run_step(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc_130 = 0;
-    acc_130 += in_x_at4_190 * p_m1_at1_195;
+    let acc_130 = in_x_at4_190 * p_m1_at1_195;
     acc_130 += in_x_at5_191 * p_m1_at4_198;
     {
       const v_131 = acc_130;
@@ -1556,8 +1479,7 @@ function run_step(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc_130 = 0;
-    acc_130 += in_x_at4_190 * p_m1_at2_196;
+    let acc_130 = in_x_at4_190 * p_m1_at2_196;
     acc_130 += in_x_at5_191 * p_m1_at5_199;
     {
       const v_131 = acc_130;
@@ -1567,8 +1489,7 @@ function run_step(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc_130 = 0;
-    acc_130 += in_x_at6_192 * p_m1_at0_194;
+    let acc_130 = in_x_at6_192 * p_m1_at0_194;
     acc_130 += in_x_at7_193 * p_m1_at3_197;
     {
       const v_131 = acc_130;
@@ -1578,8 +1499,7 @@ function run_step(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc_130 = 0;
-    acc_130 += in_x_at6_192 * p_m1_at1_195;
+    let acc_130 = in_x_at6_192 * p_m1_at1_195;
     acc_130 += in_x_at7_193 * p_m1_at4_198;
     {
       const v_131 = acc_130;
@@ -1589,8 +1509,7 @@ function run_step(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc_130 = 0;
-    acc_130 += in_x_at6_192 * p_m1_at2_196;
+    let acc_130 = in_x_at6_192 * p_m1_at2_196;
     acc_130 += in_x_at7_193 * p_m1_at5_199;
     {
       const v_131 = acc_130;
@@ -1601,8 +1520,7 @@ function run_step(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
   }
   {
     // y_out [4, 1]  (model.grad:11: y_out = sigmoid(h1 @ m2 + b2))
-    let acc_137 = 0;
-    acc_137 += step_b0_0 * p_m2_at0_203;
+    let acc_137 = step_b0_0 * p_m2_at0_203;
     acc_137 += step_b0_1 * p_m2_at1_204;
     acc_137 += step_b0_2 * p_m2_at2_205;
     {
@@ -1613,8 +1531,7 @@ function run_step(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc_137 = 0;
-    acc_137 += step_b0_3 * p_m2_at0_203;
+    let acc_137 = step_b0_3 * p_m2_at0_203;
     acc_137 += step_b0_4 * p_m2_at1_204;
     acc_137 += step_b0_5 * p_m2_at2_205;
     {
@@ -1625,8 +1542,7 @@ function run_step(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc_137 = 0;
-    acc_137 += step_b0_6 * p_m2_at0_203;
+    let acc_137 = step_b0_6 * p_m2_at0_203;
     acc_137 += step_b0_7 * p_m2_at1_204;
     acc_137 += step_b0_8 * p_m2_at2_205;
     {
@@ -1637,8 +1553,7 @@ function run_step(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc_137 = 0;
-    acc_137 += step_b0_9 * p_m2_at0_203;
+    let acc_137 = step_b0_9 * p_m2_at0_203;
     acc_137 += step_b0_10 * p_m2_at1_204;
     acc_137 += step_b0_11 * p_m2_at2_205;
     {
@@ -1672,10 +1587,10 @@ function run_step(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
   // loss []  (model.grad:12: loss  = sum((y - y_out)^2))
   let s_loss_144 = 0;
   {
-    let acc_147 = 0;
+    let acc_147 = -0;
     {
       const t_148 = step_b2_0;
-      acc_147 = acc_147 + t_148 * t_148;
+      acc_147 = t_148 * t_148;
     }
     {
       const t_148 = step_b2_1;
@@ -1732,11 +1647,10 @@ function run_step(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     const t_156 = t_151 * t_155;
     step_b3_3 = -t_156;
   }
-  // sum [1]  (model.grad:11: y_out = sigmoid(h1 @ m2 + b2))
-  step_b4_0 = 0;
   {
+    // sum [1]  (model.grad:11: y_out = sigmoid(h1 @ m2 + b2))
     const v_160 = step_b3_0;
-    step_b4_0 = step_b4_0 + v_160;
+    step_b4_0 = v_160;
   }
   {
     const v_160 = step_b3_1;
@@ -1752,24 +1666,21 @@ function run_step(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
   }
   {
     // matmul [3, 1]  (model.grad:11: y_out = sigmoid(h1 @ m2 + b2))
-    let acc_164 = 0;
-    acc_164 += step_b0_0 * step_b3_0;
+    let acc_164 = step_b0_0 * step_b3_0;
     acc_164 += step_b0_3 * step_b3_1;
     acc_164 += step_b0_6 * step_b3_2;
     acc_164 += step_b0_9 * step_b3_3;
     step_b5_0 = acc_164;
   }
   {
-    let acc_164 = 0;
-    acc_164 += step_b0_1 * step_b3_0;
+    let acc_164 = step_b0_1 * step_b3_0;
     acc_164 += step_b0_4 * step_b3_1;
     acc_164 += step_b0_7 * step_b3_2;
     acc_164 += step_b0_10 * step_b3_3;
     step_b5_1 = acc_164;
   }
   {
-    let acc_164 = 0;
-    acc_164 += step_b0_2 * step_b3_0;
+    let acc_164 = step_b0_2 * step_b3_0;
     acc_164 += step_b0_5 * step_b3_1;
     acc_164 += step_b0_8 * step_b3_2;
     acc_164 += step_b0_11 * step_b3_3;
@@ -1777,8 +1688,7 @@ function run_step(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
   }
   {
     // mul [4, 3]  (model.grad:10: h1    = sigmoid(x @ m1 + b1))
-    let acc_168 = 0;
-    acc_168 += step_b3_0 * p_m2_at0_203;
+    let acc_168 = step_b3_0 * p_m2_at0_203;
     {
       const v_169 = acc_168;
       const t_170 = step_b0_0;
@@ -1789,8 +1699,7 @@ function run_step(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc_168 = 0;
-    acc_168 += step_b3_0 * p_m2_at1_204;
+    let acc_168 = step_b3_0 * p_m2_at1_204;
     {
       const v_169 = acc_168;
       const t_170 = step_b0_1;
@@ -1801,8 +1710,7 @@ function run_step(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc_168 = 0;
-    acc_168 += step_b3_0 * p_m2_at2_205;
+    let acc_168 = step_b3_0 * p_m2_at2_205;
     {
       const v_169 = acc_168;
       const t_170 = step_b0_2;
@@ -1813,8 +1721,7 @@ function run_step(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc_168 = 0;
-    acc_168 += step_b3_1 * p_m2_at0_203;
+    let acc_168 = step_b3_1 * p_m2_at0_203;
     {
       const v_169 = acc_168;
       const t_170 = step_b0_3;
@@ -1825,8 +1732,7 @@ function run_step(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc_168 = 0;
-    acc_168 += step_b3_1 * p_m2_at1_204;
+    let acc_168 = step_b3_1 * p_m2_at1_204;
     {
       const v_169 = acc_168;
       const t_170 = step_b0_4;
@@ -1837,8 +1743,7 @@ function run_step(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc_168 = 0;
-    acc_168 += step_b3_1 * p_m2_at2_205;
+    let acc_168 = step_b3_1 * p_m2_at2_205;
     {
       const v_169 = acc_168;
       const t_170 = step_b0_5;
@@ -1849,8 +1754,7 @@ function run_step(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc_168 = 0;
-    acc_168 += step_b3_2 * p_m2_at0_203;
+    let acc_168 = step_b3_2 * p_m2_at0_203;
     {
       const v_169 = acc_168;
       const t_170 = step_b0_6;
@@ -1861,8 +1765,7 @@ function run_step(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc_168 = 0;
-    acc_168 += step_b3_2 * p_m2_at1_204;
+    let acc_168 = step_b3_2 * p_m2_at1_204;
     {
       const v_169 = acc_168;
       const t_170 = step_b0_7;
@@ -1873,8 +1776,7 @@ function run_step(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc_168 = 0;
-    acc_168 += step_b3_2 * p_m2_at2_205;
+    let acc_168 = step_b3_2 * p_m2_at2_205;
     {
       const v_169 = acc_168;
       const t_170 = step_b0_8;
@@ -1885,8 +1787,7 @@ function run_step(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc_168 = 0;
-    acc_168 += step_b3_3 * p_m2_at0_203;
+    let acc_168 = step_b3_3 * p_m2_at0_203;
     {
       const v_169 = acc_168;
       const t_170 = step_b0_9;
@@ -1897,8 +1798,7 @@ function run_step(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc_168 = 0;
-    acc_168 += step_b3_3 * p_m2_at1_204;
+    let acc_168 = step_b3_3 * p_m2_at1_204;
     {
       const v_169 = acc_168;
       const t_170 = step_b0_10;
@@ -1909,8 +1809,7 @@ function run_step(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
     }
   }
   {
-    let acc_168 = 0;
-    acc_168 += step_b3_3 * p_m2_at2_205;
+    let acc_168 = step_b3_3 * p_m2_at2_205;
     {
       const v_169 = acc_168;
       const t_170 = step_b0_11;
@@ -1920,21 +1819,18 @@ function run_step(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
       step_b6_11 = v_169 * t_173;
     }
   }
-  // sum [3]  (model.grad:10: h1    = sigmoid(x @ m1 + b1))
-  step_b7_0 = 0;
-  step_b7_1 = 0;
-  step_b7_2 = 0;
   {
+    // sum [3]  (model.grad:10: h1    = sigmoid(x @ m1 + b1))
     const v_177 = step_b6_0;
-    step_b7_0 = step_b7_0 + v_177;
+    step_b7_0 = v_177;
   }
   {
     const v_177 = step_b6_1;
-    step_b7_1 = step_b7_1 + v_177;
+    step_b7_1 = v_177;
   }
   {
     const v_177 = step_b6_2;
-    step_b7_2 = step_b7_2 + v_177;
+    step_b7_2 = v_177;
   }
   {
     const v_177 = step_b6_3;
@@ -1974,48 +1870,42 @@ function run_step(in_x, in_y, p_m1, p_b1, p_m2, p_b2) {
   }
   {
     // matmul [2, 3]  (model.grad:10: h1    = sigmoid(x @ m1 + b1))
-    let acc_181 = 0;
-    acc_181 += in_x_at0_186 * step_b6_0;
+    let acc_181 = in_x_at0_186 * step_b6_0;
     acc_181 += in_x_at2_188 * step_b6_3;
     acc_181 += in_x_at4_190 * step_b6_6;
     acc_181 += in_x_at6_192 * step_b6_9;
     step_b8_0 = acc_181;
   }
   {
-    let acc_181 = 0;
-    acc_181 += in_x_at0_186 * step_b6_1;
+    let acc_181 = in_x_at0_186 * step_b6_1;
     acc_181 += in_x_at2_188 * step_b6_4;
     acc_181 += in_x_at4_190 * step_b6_7;
     acc_181 += in_x_at6_192 * step_b6_10;
     step_b8_1 = acc_181;
   }
   {
-    let acc_181 = 0;
-    acc_181 += in_x_at0_186 * step_b6_2;
+    let acc_181 = in_x_at0_186 * step_b6_2;
     acc_181 += in_x_at2_188 * step_b6_5;
     acc_181 += in_x_at4_190 * step_b6_8;
     acc_181 += in_x_at6_192 * step_b6_11;
     step_b8_2 = acc_181;
   }
   {
-    let acc_181 = 0;
-    acc_181 += in_x_at1_187 * step_b6_0;
+    let acc_181 = in_x_at1_187 * step_b6_0;
     acc_181 += in_x_at3_189 * step_b6_3;
     acc_181 += in_x_at5_191 * step_b6_6;
     acc_181 += in_x_at7_193 * step_b6_9;
     step_b8_3 = acc_181;
   }
   {
-    let acc_181 = 0;
-    acc_181 += in_x_at1_187 * step_b6_1;
+    let acc_181 = in_x_at1_187 * step_b6_1;
     acc_181 += in_x_at3_189 * step_b6_4;
     acc_181 += in_x_at5_191 * step_b6_7;
     acc_181 += in_x_at7_193 * step_b6_10;
     step_b8_4 = acc_181;
   }
   {
-    let acc_181 = 0;
-    acc_181 += in_x_at1_187 * step_b6_2;
+    let acc_181 = in_x_at1_187 * step_b6_2;
     acc_181 += in_x_at3_189 * step_b6_5;
     acc_181 += in_x_at5_191 * step_b6_8;
     acc_181 += in_x_at7_193 * step_b6_11;
