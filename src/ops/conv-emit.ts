@@ -181,6 +181,8 @@ function blockedConvWeightGrad(ctx: KernelContext, geo: Geometry): js.Statement[
 export function emitConvInputGrad(ctx: KernelContext): js.Statement[] {
   const [g, w] = ctx.node.inputs as [Node, Node];
   const geo = geometryOf(ctx, ctx.node.shape);
+  // Stryker disable next-line ConditionalExpression: the kernel forms compute the same values; only speed differs
+  if (gathersChannels(geo, w.shape)) return gatheredConvInputGrad(ctx, geo);
   const vars = g.shape.map(() => ctx.fresh("i"));
   const [n, o, ...out] = vars.map(id) as Expr[];
   const body: js.Statement[] = [];
@@ -197,6 +199,67 @@ export function emitConvInputGrad(ctx: KernelContext): js.Statement[] {
   });
   body.push(js.loop(c, num(0), ctx.dim(w.shape[1]!), [taps]));
   return [zeroOutput(ctx), nest(vars, g.shape, ctx, body)];
+}
+
+/** Whether conv_input_grad can gather 4 input channels at a time: one group, stride 1,
+ *  known kernel sizes and a multiple of 4 channels. */
+function gathersChannels(geo: Geometry, w: readonly Dim[]): boolean {
+  const [, channels, ...kernel] = w;
+  return geo.groups === 1 && geo.stride.every((s) => s === 1) && kernel.every((k) => typeof k === "number") &&
+    typeof channels === "number" && channels % filterBlock === 0;
+}
+
+/** conv_input_grad as a gather, 4 input channels at a time: each input position sums
+ *  g * w over the filters and the taps that reach it, in the scatter's order (filters
+ *  ascending; output positions ascending, so taps descending; from +0, the scatter's
+ *  zeroed start), so the sums are the interpreter's exactly. Each g value loaded serves 4
+ *  products, and the 4 sums stay in locals where the scatter loaded and stored every
+ *  input element once per product (the MNIST CNN's second conv, 16 filters of 8
+ *  channels, batch 32: 3.3 -> 2.7 ms). Positions away from the edges, where every tap is
+ *  inside, skip the bounds tests. Stride 1 only: with a larger one, which taps reach a
+ *  position depends on the position modulo the stride. */
+function gatheredConvInputGrad(ctx: KernelContext, geo: Geometry): js.Statement[] {
+  const [g, w] = ctx.node.inputs as [Node, Node];
+  const [N, C, ...inShape] = ctx.node.shape;
+  const kernel = w.shape.slice(2) as number[];
+  const outSizes = g.shape.slice(2);
+  const n = ctx.fresh("i");
+  const c = ctx.fresh("c");
+  const o = ctx.fresh("o");
+  const accs = Array.from({ length: filterBlock }, () => ctx.fresh("acc"));
+  const channelOf = (f: number) => (f === 0 ? id(c) : js.add(id(c), num(f)));
+  const pos = inShape.map((_, axis) => ctx.fresh(outPrefix(axis, inShape.length)));
+  const rank = pos.length;
+  // taps descending on each axis: the output position pos + padding - tap * dilation, if
+  // inside (`guarded`; away from the edges every tap is)
+  const taps = (guarded: boolean, axis: number, tap: Expr[], out: Expr[]): js.Statement[] => {
+    if (axis === rank) {
+      const inner: js.Statement[] = [];
+      const gv = ctx.fresh("g");
+      inner.push(js.declare("const", gv, ctx.read(g, [id(n), id(o), ...out], inner)));
+      accs.forEach((acc, f) => inner.push(js.stmt(js.assign(id(acc), js.binary("*", id(gv), ctx.read(w, [id(o), channelOf(f), ...tap], inner)), "+="))));
+      return inner;
+    }
+    const t = ctx.fresh(tapPrefix(axis, rank));
+    const k = js.binary("-", num(kernel[axis]! - 1), id(t));
+    const q = ctx.fresh("q");
+    const at = js.binary("-", js.add(id(pos[axis]!), num(geo.padding[axis]!)), js.mul(k, num(geo.dilation[axis]!)));
+    const inside = js.logical("&&", js.binary(">=", id(q), num(0)), js.binary("<", id(q), ctx.dim(outSizes[axis]!)));
+    const next = taps(guarded, axis + 1, [...tap, k], [...out, id(q)]);
+    return [js.loop(t, num(0), num(kernel[axis]!), [js.declare("const", q, at), ...(guarded ? [js.ifStmt(inside, next)] : next)])];
+  };
+  // every tap inside on each axis: (K - 1) * dilation - padding <= pos < out size - padding
+  const interior = pos.map((p, axis) => js.logical("&&",
+    js.binary(">=", id(p), num((kernel[axis]! - 1) * geo.dilation[axis]! - geo.padding[axis]!)),
+    js.binary("<", id(p), js.binary("-", ctx.dim(outSizes[axis]!), num(geo.padding[axis]!))))).reduce((a, b) => js.logical("&&", a, b));
+  const filters = (guarded: boolean) => [js.loop(o, num(0), ctx.dim(w.shape[0]!), taps(guarded, 0, [], []))];
+  const point = [
+    js.declareMany("let", accs.map((a) => [a, num(0)])),
+    js.ifStmt(interior, filters(false), filters(true)),
+    ...accs.map((acc, f) => ctx.store([id(n), channelOf(f), ...pos.map(id)], id(acc))),
+  ];
+  const channels = js.loop(c, num(0), ctx.dim(C!), [nest(pos, inShape, ctx, point)], filterBlock);
+  return [js.loop(n, num(0), ctx.dim(N!), [channels])];
 }
 
 /** conv_weight_grad(x, g): one accumulator per weight, summed over the batch and the

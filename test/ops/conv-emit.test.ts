@@ -130,6 +130,50 @@ ${loss(["conv2d(x, wa, padding = [2, 1])"])}`;
     for (const v of y) expect(Object.is(v, -0), String(v)).toBe(true);
   });
 
+  it("the input gradient, gathered 4 channels at a time: the scatter's sums exactly", () => {
+    // stride 1 with a multiple of 4 channels: x's gradient is gathered (two blocks for a,
+    // 1-d for b, no interior position at all for c: its kernel covers the whole input)
+    const source = `param xa: [2, 8, 7, 6]
+param wa: [3, 8, 3, 2]
+param xb: [2, 4, 11]
+param wb: [5, 4, 4]
+param xc: [1, 4, 3, 3]
+param wc: [2, 4, 3, 3]
+param wd: [2, 8, 5, 5]
+${loss([
+  "conv2d(xa, wa, padding = [1, 0], dilation = [2, 1])",
+  "conv1d(xb, wb, padding = 2, dilation = 2)",
+  "conv2d(xc, wc)",
+  "conv2d(xa, wd, padding = 2)",
+])}`;
+    expectMatchesInterpreter(source, randomValues(source, 11), {}, 0);
+    const free = `dim n
+input x: [n, 4, 6, 5]
+param x0: [4, 6, 5]
+param w: [3, 4, 3, 3]
+${loss(["conv2d(x * x0, w, padding = 1)"])}`;
+    for (const n of [1, 3]) expectMatchesInterpreter(free, randomValues(free, 12 + n, { n }), { n }, 0);
+  });
+
+  it("the input gradient is gathered only with stride 1, one group and a multiple of 4 channels", () => {
+    const gathered = (x: string, w: string, args = "") => /for \(let c\w* = 0; c\w* < \d+; c\w* \+= 4\)/.test(compileToSource(
+      `param x: ${x}\nparam w: ${w}\nminimize sum(sin(conv2d(x, w${args})))`, { format: "esm" }).text);
+    expect(gathered("[2, 4, 9, 8]", "[3, 4, 3, 3]")).toBe(true);
+    expect(gathered("[2, 8, 9, 8]", "[3, 8, 3, 3]", ", padding = 1, dilation = 2")).toBe(true);
+    expect(gathered("[2, 6, 9, 8]", "[3, 6, 3, 3]")).toBe(false);
+    expect(gathered("[2, 4, 9, 8]", "[3, 4, 3, 3]", ", stride = [1, 2]")).toBe(false);
+    expect(gathered("[2, 8, 9, 8]", "[4, 4, 3, 3]", ", groups = 2")).toBe(false);
+  });
+
+  it("the gathered input gradient starts from +0, as the scatter's zeroed array", () => {
+    // products 0 * w with w < 0 are -0; the scatter adds them to +0
+    const source = "param x: [1, 4, 4, 4]\nparam w: [4, 4, 3, 3] = normal(-3, 0.1)\nminimize sum(conv2d(x, w) * 0)";
+    const m = compile(source, { dtype: "f64" });
+    const gx = m.valueAndGrad({}).grads.x!;
+    expect(gx.length).toBe(64);
+    for (const v of gx) expect(Object.is(v, 0), String(v)).toBe(true);
+  });
+
   it("a free batch size", () => {
     const source = `dim n
 input x: [n, 2, 6, 5]
