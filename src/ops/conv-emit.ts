@@ -44,14 +44,17 @@ const tapBase = (geo: Geometry, axis: number, out: Expr, tap: Expr) =>
   js.add(js.mul(out, num(geo.stride[axis]!)), js.mul(tap, num(geo.dilation[axis]!)));
 
 /** Loops over the taps of the window at output position `out`, calling `body(taps, pos)`
- *  with the tap indices and the input position of each tap inside the plane. */
-function emitTaps(ctx: KernelContext, out: Expr[], kernel: readonly Dim[], geo: Geometry, body: (taps: Expr[], pos: Expr[]) => js.Statement[]): js.Statement {
+ *  with the tap indices and the input position of each tap inside the plane (`inside`:
+ *  the window is known to be inside, no guards). */
+function emitTaps(ctx: KernelContext, out: Expr[], kernel: readonly Dim[], geo: Geometry, body: (taps: Expr[], pos: Expr[]) => js.Statement[], inside = false): js.Statement {
   const rank = out.length;
   const build = (axis: number, taps: Expr[], pos: Expr[]): js.Statement[] => {
     if (axis === rank) return body(taps, pos);
     const t = ctx.fresh(tapPrefix(axis, rank));
-    const inner = position(ctx, tapBase(geo, axis, out[axis]!, id(t)), geo.padding[axis]!, geo.input[axis]!, (p) =>
-      build(axis + 1, [...taps, id(t)], [...pos, p]));
+    const base = tapBase(geo, axis, out[axis]!, id(t));
+    const next = (p: Expr) => build(axis + 1, [...taps, id(t)], [...pos, p]);
+    const pad = geo.padding[axis]!;
+    const inner = inside ? next(pad === 0 ? base : js.binary("-", base, num(pad))) : position(ctx, base, pad, geo.input[axis]!, next);
     return [js.loop(t, num(0), ctx.dim(kernel[axis]!), inner)];
   };
   return build(0, [], [])[0]!;
@@ -69,6 +72,20 @@ function emitPositions(ctx: KernelContext, taps: Expr[], outSizes: readonly Dim[
     return [js.loop(v, num(0), ctx.dim(outSizes[axis]!), inner)];
   };
   return build(0, [], []);
+}
+
+/** Whether every tap of the window at output position `out` is inside the plane, on the
+ *  padded axes (out * stride - padding >= 0 and out * stride + (K - 1) * dilation -
+ *  padding < size); undefined without padding, where every window is. */
+function windowInside(out: Expr[], kernel: readonly number[], geo: Geometry): Expr | undefined {
+  const tests = out.flatMap((o, axis) => {
+    const pad = geo.padding[axis]!;
+    if (pad === 0) return [];
+    const start = js.mul(o, num(geo.stride[axis]!));
+    return [js.logical("&&", js.binary(">=", start, num(pad)),
+      js.binary("<", start, num(geo.input[axis]! + pad - (kernel[axis]! - 1) * geo.dilation[axis]!)))];
+  });
+  return tests.length === 0 ? undefined : tests.reduce((a, b) => js.logical("&&", a, b));
 }
 
 /** With groups, the first input channel of filter `o`'s group, bound to a local:
@@ -115,18 +132,30 @@ export function emitConv(ctx: KernelContext): js.Statement[] {
 /** Filters a blockedConv output position computes together. */
 const filterBlock = 4;
 
-/** Whether the filters can be taken 4 at a time: one group, a multiple of 4 of them. */
-const blocksFilters = (geo: Geometry, filters: Dim) => geo.groups === 1 && typeof filters === "number" && filters % filterBlock === 0;
+/** Whether the filters can be taken in blocks: one group, a known number of them. */
+const blocksFilters = (geo: Geometry, filters: Dim) => geo.groups === 1 && typeof filters === "number";
 
-/** A block of 4 filters: its loop variable, a sum per filter and filter f's index. */
-function filterBlockOf(ctx: KernelContext): { o: string; accs: string[]; filter: (f: number) => Expr } {
-  const o = ctx.fresh("o");
-  const accs = Array.from({ length: filterBlock }, () => ctx.fresh("acc"));
-  return { o, accs, filter: (f) => (f === 0 ? id(o) : js.add(id(o), num(f))) };
+/** `count` filters (or channels) 4 at a time, then the last count % 4 together:
+ *  `body(first, size)` computes `size` of them from index `first`. */
+function inBlocks(ctx: KernelContext, count: number, prefix: string, body: (first: Expr, size: number) => js.Statement[]): js.Statement[] {
+  const rest = count % filterBlock, whole = count - rest;
+  const out: js.Statement[] = [];
+  if (whole > 0) {
+    const o = ctx.fresh(prefix);
+    out.push(js.loop(o, num(0), num(whole), body(id(o), filterBlock), filterBlock));
+  }
+  if (rest > 0) out.push(js.block(body(num(whole), rest)));
+  return out;
 }
 
-/** A conv too large for the tiled kernel, ungrouped, with a multiple of 4 filters: at each
- *  output position 4 filters at once, each with its own sum (as the interpreter's: from -0,
+/** A block of `size` filters from `first`: a sum per filter and filter f's index. */
+function filterBlockOf(ctx: KernelContext, first: Expr, size: number): { accs: string[]; filter: (f: number) => Expr } {
+  const accs = Array.from({ length: size }, () => ctx.fresh("acc"));
+  return { accs, filter: (f) => (f === 0 ? first : js.add(first, num(f))) };
+}
+
+/** A conv too large for the tiled kernel, ungrouped: at each output position 4 filters at
+ *  once (then the rest together), each with its own sum (as the interpreter's: from -0,
  *  channel by channel, tap by tap), so each input value is loaded once for the 4, and the
  *  4 chains of additions overlap where one chain waited on each addition in turn (the
  *  MNIST CNN's second conv, 16 filters of 8 channels, batch 32: 3.3 -> 2.5 ms). */
@@ -134,23 +163,28 @@ function blockedConv(ctx: KernelContext, geo: Geometry): js.Statement[] {
   const [x, w] = ctx.node.inputs as [Node, Node];
   const [N, O, ...outShape] = ctx.node.shape;
   const n = ctx.fresh("i");
-  const { o, accs, filter } = filterBlockOf(ctx);
-  const out = outShape.map(() => ctx.fresh("i"));
-  const c = ctx.fresh("c");
-  const taps = emitTaps(ctx, out.map(id), w.shape.slice(2), geo, (t, pos) => {
-    const inner: js.Statement[] = [];
-    const xv = ctx.fresh("x");
-    inner.push(js.declare("const", xv, ctx.read(x, [id(n), id(c), ...pos], inner)));
-    accs.forEach((acc, f) => inner.push(js.stmt(js.assign(id(acc), js.binary("*", id(xv), ctx.read(w, [filter(f), id(c), ...t], inner)), "+="))));
-    return inner;
-  });
-  const point = [
-    js.declareMany("let", accs.map((a) => [a, num(-0)])),
-    js.loop(c, num(0), ctx.dim(w.shape[1]!), [taps]),
-    ...accs.map((acc, f) => ctx.store([id(n), filter(f), ...out.map(id)], id(acc))),
-  ];
-  const filters = js.loop(o, num(0), ctx.dim(O!), [nest(out, outShape, ctx, point)], filterBlock);
-  return [js.loop(n, num(0), ctx.dim(N!), [filters])];
+  const block = (first: Expr, size: number): js.Statement[] => {
+    const { accs, filter } = filterBlockOf(ctx, first, size);
+    const out = outShape.map(() => ctx.fresh("i"));
+    const c = ctx.fresh("c");
+    const taps = (inside: boolean) => emitTaps(ctx, out.map(id), w.shape.slice(2), geo, (t, pos) => {
+      const inner: js.Statement[] = [];
+      const xv = ctx.fresh("x");
+      inner.push(js.declare("const", xv, ctx.read(x, [id(n), id(c), ...pos], inner)));
+      accs.forEach((acc, f) => inner.push(js.stmt(js.assign(id(acc), js.binary("*", id(xv), ctx.read(w, [filter(f), id(c), ...t], inner)), "+="))));
+      return inner;
+    }, inside);
+    const channels = (inside: boolean) => [js.loop(c, num(0), ctx.dim(w.shape[1]!), [taps(inside)])];
+    // with padding, windows away from the edges skip the guards
+    const interior = windowInside(out.map(id), w.shape.slice(2) as number[], geo);
+    const point = [
+      js.declareMany("let", accs.map((a) => [a, num(-0)])),
+      ...(interior ? [js.ifStmt(interior, channels(true), channels(false))] : channels(false)),
+      ...accs.map((acc, f) => ctx.store([id(n), filter(f), ...out.map(id)], id(acc))),
+    ];
+    return [nest(out, outShape, ctx, point)];
+  };
+  return [js.loop(n, num(0), ctx.dim(N!), inBlocks(ctx, O as number, "o", block))];
 }
 
 /** conv_weight_grad as emitConvWeightGrad's nest, 4 filters at a time (as blockedConv):
@@ -158,23 +192,25 @@ function blockedConv(ctx: KernelContext, geo: Geometry): js.Statement[] {
 function blockedConvWeightGrad(ctx: KernelContext, geo: Geometry): js.Statement[] {
   const [x, g] = ctx.node.inputs as [Node, Node];
   const [O, ...rest] = ctx.node.shape;
-  const { o, accs, filter } = filterBlockOf(ctx);
-  const vars = rest.map(() => ctx.fresh("i"));
-  const [c, ...taps] = vars.map(id) as Expr[];
-  const n = ctx.fresh("n");
-  const walk = emitPositions(ctx, taps, g.shape.slice(2), geo, (out, pos) => {
-    const inner: js.Statement[] = [];
-    const xv = ctx.fresh("x");
-    inner.push(js.declare("const", xv, ctx.read(x, [id(n), c!, ...pos], inner)));
-    accs.forEach((acc, f) => inner.push(js.stmt(js.assign(id(acc), js.binary("*", ctx.read(g, [id(n), filter(f), ...out], inner), id(xv)), "+="))));
-    return inner;
+  return inBlocks(ctx, O as number, "o", (first, size) => {
+    const { accs, filter } = filterBlockOf(ctx, first, size);
+    const vars = rest.map(() => ctx.fresh("i"));
+    const [c, ...taps] = vars.map(id) as Expr[];
+    const n = ctx.fresh("n");
+    const walk = emitPositions(ctx, taps, g.shape.slice(2), geo, (out, pos) => {
+      const inner: js.Statement[] = [];
+      const xv = ctx.fresh("x");
+      inner.push(js.declare("const", xv, ctx.read(x, [id(n), c!, ...pos], inner)));
+      accs.forEach((acc, f) => inner.push(js.stmt(js.assign(id(acc), js.binary("*", ctx.read(g, [id(n), filter(f), ...out], inner), id(xv)), "+="))));
+      return inner;
+    });
+    const weight = [
+      js.declareMany("let", accs.map((a) => [a, num(0)])),
+      js.loop(n, num(0), ctx.dim(x.shape[0]!), walk),
+      ...accs.map((acc, f) => ctx.store([filter(f), ...vars.map(id)], id(acc))),
+    ];
+    return [nest(vars, rest, ctx, weight)];
   });
-  const weight = [
-    js.declareMany("let", accs.map((a) => [a, num(0)])),
-    js.loop(n, num(0), ctx.dim(x.shape[0]!), walk),
-    ...accs.map((acc, f) => ctx.store([filter(f), ...vars.map(id)], id(acc))),
-  ];
-  return [js.loop(o, num(0), ctx.dim(O!), [nest(vars, rest, ctx, weight)], filterBlock)];
 }
 
 /** conv_input_grad(g, w): each g element scattered through its window's weights. */
@@ -201,65 +237,64 @@ export function emitConvInputGrad(ctx: KernelContext): js.Statement[] {
   return [zeroOutput(ctx), nest(vars, g.shape, ctx, body)];
 }
 
-/** Whether conv_input_grad can gather 4 input channels at a time: one group, stride 1,
- *  known kernel sizes and a multiple of 4 channels. */
+/** Whether conv_input_grad can gather: one group, stride 1, known kernel sizes and
+ *  channel count. */
 function gathersChannels(geo: Geometry, w: readonly Dim[]): boolean {
   const [, channels, ...kernel] = w;
-  return geo.groups === 1 && geo.stride.every((s) => s === 1) && kernel.every((k) => typeof k === "number") &&
-    typeof channels === "number" && channels % filterBlock === 0;
+  return geo.groups === 1 && geo.stride.every((s) => s === 1) && kernel.every((k) => typeof k === "number") && typeof channels === "number";
 }
 
-/** conv_input_grad as a gather, 4 input channels at a time: each input position sums
- *  g * w over the filters and the taps that reach it, in the scatter's order (filters
- *  ascending; output positions ascending, so taps descending; from +0, the scatter's
- *  zeroed start), so the sums are the interpreter's exactly. Each g value loaded serves 4
- *  products, and the 4 sums stay in locals where the scatter loaded and stored every
- *  input element once per product (the MNIST CNN's second conv, 16 filters of 8
- *  channels, batch 32: 3.3 -> 2.7 ms). Positions away from the edges, where every tap is
- *  inside, skip the bounds tests. Stride 1 only: with a larger one, which taps reach a
- *  position depends on the position modulo the stride. */
+/** conv_input_grad as a gather, 4 input channels at a time (then the rest together):
+ *  each input position sums g * w over the filters and the taps that reach it, in the
+ *  scatter's order (filters ascending; output positions ascending, so taps descending;
+ *  from +0, the scatter's zeroed start), so the sums are the interpreter's exactly. Each g
+ *  value loaded serves 4 products, and the 4 sums stay in locals where the scatter loaded
+ *  and stored every input element once per product (the MNIST CNN's second conv, 16
+ *  filters of 8 channels, batch 32: 3.3 -> 2.7 ms). Positions away from the edges, where
+ *  every tap is inside, skip the bounds tests. Stride 1 only: with a larger one, which
+ *  taps reach a position depends on the position modulo the stride. */
 function gatheredConvInputGrad(ctx: KernelContext, geo: Geometry): js.Statement[] {
   const [g, w] = ctx.node.inputs as [Node, Node];
   const [N, C, ...inShape] = ctx.node.shape;
   const kernel = w.shape.slice(2) as number[];
   const outSizes = g.shape.slice(2);
   const n = ctx.fresh("i");
-  const c = ctx.fresh("c");
-  const o = ctx.fresh("o");
-  const accs = Array.from({ length: filterBlock }, () => ctx.fresh("acc"));
-  const channelOf = (f: number) => (f === 0 ? id(c) : js.add(id(c), num(f)));
-  const pos = inShape.map((_, axis) => ctx.fresh(outPrefix(axis, inShape.length)));
-  const rank = pos.length;
-  // taps descending on each axis: the output position pos + padding - tap * dilation, if
-  // inside (`guarded`; away from the edges every tap is)
-  const taps = (guarded: boolean, axis: number, tap: Expr[], out: Expr[]): js.Statement[] => {
-    if (axis === rank) {
-      const inner: js.Statement[] = [];
-      const gv = ctx.fresh("g");
-      inner.push(js.declare("const", gv, ctx.read(g, [id(n), id(o), ...out], inner)));
-      accs.forEach((acc, f) => inner.push(js.stmt(js.assign(id(acc), js.binary("*", id(gv), ctx.read(w, [id(o), channelOf(f), ...tap], inner)), "+="))));
-      return inner;
-    }
-    const t = ctx.fresh(tapPrefix(axis, rank));
-    const k = js.binary("-", num(kernel[axis]! - 1), id(t));
-    const q = ctx.fresh("q");
-    const at = js.binary("-", js.add(id(pos[axis]!), num(geo.padding[axis]!)), js.mul(k, num(geo.dilation[axis]!)));
-    const inside = js.logical("&&", js.binary(">=", id(q), num(0)), js.binary("<", id(q), ctx.dim(outSizes[axis]!)));
-    const next = taps(guarded, axis + 1, [...tap, k], [...out, id(q)]);
-    return [js.loop(t, num(0), num(kernel[axis]!), [js.declare("const", q, at), ...(guarded ? [js.ifStmt(inside, next)] : next)])];
+  const rank = inShape.length;
+  const block = (first: Expr, size: number): js.Statement[] => {
+    const { accs, filter: channelOf } = filterBlockOf(ctx, first, size);
+    const o = ctx.fresh("o");
+    const pos = inShape.map((_, axis) => ctx.fresh(outPrefix(axis, rank)));
+    // taps descending on each axis: the output position pos + padding - tap * dilation, if
+    // inside (`guarded`; away from the edges every tap is)
+    const taps = (guarded: boolean, axis: number, tap: Expr[], out: Expr[]): js.Statement[] => {
+      if (axis === rank) {
+        const inner: js.Statement[] = [];
+        const gv = ctx.fresh("g");
+        inner.push(js.declare("const", gv, ctx.read(g, [id(n), id(o), ...out], inner)));
+        accs.forEach((acc, f) => inner.push(js.stmt(js.assign(id(acc), js.binary("*", id(gv), ctx.read(w, [id(o), channelOf(f), ...tap], inner)), "+="))));
+        return inner;
+      }
+      const t = ctx.fresh(tapPrefix(axis, rank));
+      const k = js.binary("-", num(kernel[axis]! - 1), id(t));
+      const q = ctx.fresh("q");
+      const at = js.binary("-", js.add(id(pos[axis]!), num(geo.padding[axis]!)), js.mul(k, num(geo.dilation[axis]!)));
+      const inside = js.logical("&&", js.binary(">=", id(q), num(0)), js.binary("<", id(q), ctx.dim(outSizes[axis]!)));
+      const next = taps(guarded, axis + 1, [...tap, k], [...out, id(q)]);
+      return [js.loop(t, num(0), num(kernel[axis]!), [js.declare("const", q, at), ...(guarded ? [js.ifStmt(inside, next)] : next)])];
+    };
+    // every tap inside on each axis: (K - 1) * dilation - padding <= pos < out size - padding
+    const interior = pos.map((p, axis) => js.logical("&&",
+      js.binary(">=", id(p), num((kernel[axis]! - 1) * geo.dilation[axis]! - geo.padding[axis]!)),
+      js.binary("<", id(p), js.binary("-", ctx.dim(outSizes[axis]!), num(geo.padding[axis]!))))).reduce((a, b) => js.logical("&&", a, b));
+    const filters = (guarded: boolean) => [js.loop(o, num(0), ctx.dim(w.shape[0]!), taps(guarded, 0, [], []))];
+    const point = [
+      js.declareMany("let", accs.map((a) => [a, num(0)])),
+      js.ifStmt(interior, filters(false), filters(true)),
+      ...accs.map((acc, f) => ctx.store([id(n), channelOf(f), ...pos.map(id)], id(acc))),
+    ];
+    return [nest(pos, inShape, ctx, point)];
   };
-  // every tap inside on each axis: (K - 1) * dilation - padding <= pos < out size - padding
-  const interior = pos.map((p, axis) => js.logical("&&",
-    js.binary(">=", id(p), num((kernel[axis]! - 1) * geo.dilation[axis]! - geo.padding[axis]!)),
-    js.binary("<", id(p), js.binary("-", ctx.dim(outSizes[axis]!), num(geo.padding[axis]!))))).reduce((a, b) => js.logical("&&", a, b));
-  const filters = (guarded: boolean) => [js.loop(o, num(0), ctx.dim(w.shape[0]!), taps(guarded, 0, [], []))];
-  const point = [
-    js.declareMany("let", accs.map((a) => [a, num(0)])),
-    js.ifStmt(interior, filters(false), filters(true)),
-    ...accs.map((acc, f) => ctx.store([id(n), channelOf(f), ...pos.map(id)], id(acc))),
-  ];
-  const channels = js.loop(c, num(0), ctx.dim(C!), [nest(pos, inShape, ctx, point)], filterBlock);
-  return [js.loop(n, num(0), ctx.dim(N!), [channels])];
+  return [js.loop(n, num(0), ctx.dim(N!), inBlocks(ctx, C as number, "c", block))];
 }
 
 /** conv_weight_grad(x, g): one accumulator per weight, summed over the batch and the
