@@ -67,7 +67,21 @@ function emitPositions(ctx: KernelContext, taps: Expr[], outSizes: readonly Dim[
   const build = (axis: number, out: Expr[], pos: Expr[]): js.Statement[] => {
     if (axis === rank) return body(out, pos);
     const v = ctx.fresh(outPrefix(axis, rank));
-    const inner = position(ctx, tapBase(geo, axis, id(v), taps[axis]!), geo.padding[axis]!, geo.input[axis]!, (p) =>
+    const pad = geo.padding[axis]!;
+    if (pad > 0 && geo.stride[axis] === 1) {
+      // stride 1: the positions inside are a range, pad - tap * dilation <= v < size + pad
+      // - tap * dilation (within 0 <= v < out size), walked in the same order
+      const shift = ctx.fresh("s"), lo = ctx.fresh("lo"), hi = ctx.fresh("hi");
+      const size = ctx.dim(outSizes[axis]!);
+      const inner = build(axis + 1, [...out, id(v)], [...pos, js.binary("-", id(v), id(shift))]);
+      return [
+        js.declare("const", shift, js.binary("-", num(pad), js.mul(taps[axis]!, num(geo.dilation[axis]!)))),
+        js.declare("const", lo, js.conditional(js.binary(">", id(shift), num(0)), id(shift), num(0))),
+        js.declare("const", hi, js.conditional(js.binary("<", js.add(id(shift), num(geo.input[axis]!)), size), js.add(id(shift), num(geo.input[axis]!)), size)),
+        js.loop(v, id(lo), id(hi), inner),
+      ];
+    }
+    const inner = position(ctx, tapBase(geo, axis, id(v), taps[axis]!), pad, geo.input[axis]!, (p) =>
       build(axis + 1, [...out, id(v)], [...pos, p]));
     return [js.loop(v, num(0), ctx.dim(outSizes[axis]!), inner)];
   };
