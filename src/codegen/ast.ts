@@ -51,3 +51,13 @@ export function rewriteLiteralAccesses(node: unknown, f: (object: string, index:
     return access ? f(access.object, access.index) : undefined;
   });
 }
+
+/** The local names `node` assigns (`x = ...`, `x += ...`, `x++`). */
+export function assignedNames(node: unknown): Set<string> {
+  const names = new Set<string>();
+  visit(node, (n) => {
+    const target = (n.type === "AssignmentExpression" ? n.left : n.type === "UpdateExpression" ? n.argument : undefined) as AnyNode | undefined;
+    if (target?.type === "Identifier") names.add(target.name as string);
+  });
+  return names;
+}

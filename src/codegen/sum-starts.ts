@@ -10,7 +10,7 @@
 // forgets every local it assigns.
 
 import { mentions } from "./hoist";
-import { visit } from "./ast";
+import { assignedNames, visit } from "./ast";
 import * as js from "./estree";
 
 export function foldSumStarts(body: js.Statement[]): js.Statement[] {
@@ -142,15 +142,6 @@ function forgetMentions(node: unknown, known: Known): void {
       k.decl = undefined;
     }
   });
-}
-
-function assignedNames(node: unknown): Set<string> {
-  const names = new Set<string>();
-  visit(node, (n) => {
-    const target = (n.type === "AssignmentExpression" ? n.left : n.type === "UpdateExpression" ? n.argument : undefined) as js.Expression | undefined;
-    if (target?.type === "Identifier") names.add(target.name);
-  });
-  return names;
 }
 
 /** The names `list` declares: at its own level, or (deep) in any block of it too. */

@@ -2,7 +2,7 @@
 // short innermost loops (3x3 taps, a handful of units) become straight-line code, with
 // the loop variable replaced by its value and index arithmetic folded.
 
-import { visit, type AnyNode } from "./ast";
+import { assignedNames, visit, type AnyNode } from "./ast";
 import * as js from "./estree";
 
 /** Unroll when trip count x body size stays under this many AST nodes. */
@@ -76,18 +76,8 @@ function tripCount(s: Extract<js.Statement, { type: "ForStatement" }>): { name: 
   if (!js.isNum(test.right)) return undefined;
   const u = s.update;
   if (!u || u.type !== "UpdateExpression" || u.argument.type !== "Identifier" || u.argument.name !== decl.id.name) return undefined;
-  if (assigns(s.body, decl.id.name)) return undefined;
+  if (assignedNames(s.body).has(decl.id.name)) return undefined;
   return { name: decl.id.name, count: (test.right as { value: number }).value };
-}
-
-function assigns(node: unknown, name: string): boolean {
-  let found = false;
-  visit(node, (n) => {
-    if ((n.type === "AssignmentExpression" || n.type === "UpdateExpression") &&
-      ((n.left ?? n.argument) as { type: string; name?: string }).type === "Identifier" &&
-      ((n.left ?? n.argument) as { name: string }).name === name) found = true;
-  });
-  return found;
 }
 
 function size(node: unknown): number {

@@ -232,7 +232,7 @@ export function emitConvInputGrad(ctx: KernelContext): js.Statement[] {
   const [g, w] = ctx.node.inputs as [Node, Node];
   const geo = geometryOf(ctx, ctx.node.shape);
   // Stryker disable next-line ConditionalExpression: the kernel forms compute the same values; only speed differs
-  if (gathersChannels(geo, w.shape)) return gatheredConvInputGrad(ctx, geo);
+  if (gathersInputGrad(geo, w.shape)) return gatheredConvInputGrad(ctx, geo);
   const vars = g.shape.map(() => ctx.fresh("i"));
   const [n, o, ...out] = vars.map(id) as Expr[];
   const body: js.Statement[] = [];
@@ -253,7 +253,7 @@ export function emitConvInputGrad(ctx: KernelContext): js.Statement[] {
 
 /** Whether conv_input_grad can gather: one group, stride 1, known kernel sizes and
  *  channel count. */
-function gathersChannels(geo: Geometry, w: readonly Dim[]): boolean {
+function gathersInputGrad(geo: Geometry, w: readonly Dim[]): boolean {
   const [, channels, ...kernel] = w;
   return geo.groups === 1 && geo.stride.every((s) => s === 1) && kernel.every((k) => typeof k === "number") && typeof channels === "number";
 }
