@@ -409,17 +409,31 @@ function tiledConv(ctx: KernelContext, geo: Geometry): js.Statement[] {
   const outSizes = ctx.node.shape.slice(2);
   const out = outSizes.map((_, e) => ctx.fresh(outPrefix(e, outSizes.length)));
   const body: js.Statement[] = [];
+  // with padding, windows inside the plane load their taps without the bounds tests
+  const interior = windowInside(out.map(id), K, geo);
   // Stryker disable next-line EqualityOperator: a group too many (<=) stores past the last filter: on the next batch element's first filter, stored again after, or past the output
   for (let group = 0; group < geo.groups; group++) {
     const taps: string[] = [];
+    const inside: js.Statement[] = [], edge: js.Statement[] = [];
     // Stryker disable next-line EqualityOperator: a channel too many (<=) loads taps no sum reads
     for (let c = 0; c < Cg!; c++) {
       for (const tap of offsets) {
         const t = ctx.fresh("x");
-        body.push(js.declare("const", t, tapValue(ctx, x, geo, id(n), num(group * Cg! + c), out.map(id), tap, body)));
+        const channel = num(group * Cg! + c);
+        if (interior) {
+          const at = out.map((o, e) => {
+            const base = tapBase(geo, e, id(o), num(tap[e]!));
+            return geo.padding[e] === 0 ? base : js.binary("-", base, num(geo.padding[e]!));
+          });
+          inside.push(js.stmt(js.assign(id(t), ctx.read(x, [id(n), channel, ...at], inside))));
+          edge.push(js.stmt(js.assign(id(t), tapValue(ctx, x, geo, id(n), channel, out.map(id), tap, edge))));
+        } else {
+          body.push(js.declare("const", t, tapValue(ctx, x, geo, id(n), channel, out.map(id), tap, body)));
+        }
         taps.push(t);
       }
     }
+    if (interior) body.push(js.declareMany("let", taps.map((t) => [t, num(0)])), js.ifStmt(interior, inside, edge));
     // Stryker disable next-line EqualityOperator: a filter too many (<=) is the next group's first, stored again after, or past the last filter (as for groups)
     for (let o = group * perGroup; o < (group + 1) * perGroup; o++) {
       let sum: Expr | undefined;
