@@ -374,6 +374,15 @@ function tapValue(ctx: KernelContext, x: Node, geo: Geometry, n: Expr, c: Expr, 
   return inputValue(ctx, x, geo, n, c, out.map((o, e) => tapBase(geo, e, o, num(tap[e]!))), body);
 }
 
+/** tapValue for a window known to be inside the plane: the input value, no bounds tests. */
+function insideTapValue(ctx: KernelContext, x: Node, geo: Geometry, n: Expr, c: Expr, out: Expr[], tap: number[], body: js.Statement[]): Expr {
+  const at = out.map((o, e) => {
+    const base = tapBase(geo, e, o, num(tap[e]!));
+    return geo.padding[e] === 0 ? base : js.binary("-", base, num(geo.padding[e]!));
+  });
+  return ctx.read(x, [n, c, ...at], body);
+}
+
 /** The input value at channel `c` and padded position `at` (before the padding is taken
  *  off), or 0 in the padding. */
 function inputValue(ctx: KernelContext, x: Node, geo: Geometry, n: Expr, c: Expr, at: Expr[], body: js.Statement[]): Expr {
@@ -421,11 +430,7 @@ function tiledConv(ctx: KernelContext, geo: Geometry): js.Statement[] {
         const t = ctx.fresh("x");
         const channel = num(group * Cg! + c);
         if (interior) {
-          const at = out.map((o, e) => {
-            const base = tapBase(geo, e, id(o), num(tap[e]!));
-            return geo.padding[e] === 0 ? base : js.binary("-", base, num(geo.padding[e]!));
-          });
-          inside.push(js.stmt(js.assign(id(t), ctx.read(x, [id(n), channel, ...at], inside))));
+          inside.push(js.stmt(js.assign(id(t), insideTapValue(ctx, x, geo, id(n), channel, out.map(id), tap, inside))));
           edge.push(js.stmt(js.assign(id(t), tapValue(ctx, x, geo, id(n), channel, out.map(id), tap, edge))));
         } else {
           body.push(js.declare("const", t, tapValue(ctx, x, geo, id(n), channel, out.map(id), tap, body)));
@@ -511,10 +516,19 @@ function tiledConvWeightGrad(ctx: KernelContext, geo: Geometry): js.Statement[] 
     const v = value(id(n), vars.map(id), inner);
     const step: js.Statement[] = [js.declare("const", gv, v.g)];
     const at = flat ? flat(id(n), v.at, step) : undefined;
-    for (const acc of accs) {
-      const xv = at ? at(acc.c, acc.tap) : tapValue(ctx, x, geo, id(n), channel(base, num(acc.c)), v.at, acc.tap, step);
-      step.push(js.stmt(js.assign(id(acc.name), js.binary("*", id(gv), xv), "+=")));
-    }
+    const accumulate = (guarded: boolean): js.Statement[] => {
+      const out: js.Statement[] = [];
+      for (const acc of accs) {
+        const c = channel(base, num(acc.c));
+        const xv = at ? at(acc.c, acc.tap) : (guarded ? tapValue : insideTapValue)(ctx, x, geo, id(n), c, v.at, acc.tap, out);
+        out.push(js.stmt(js.assign(id(acc.name), js.binary("*", id(gv), xv), "+=")));
+      }
+      return out;
+    };
+    // with padding, windows inside the plane read their taps without the bounds tests
+    const interior = at ? undefined : windowInside(v.at, K, geo);
+    if (interior) step.push(js.ifStmt(interior, accumulate(false), accumulate(true)));
+    else step.push(...accumulate(true));
     if (v.inside) inner.push(js.ifStmt(v.inside, step)); else inner.push(...step);
     let body = inner;
     for (let e = loops.length - 1; e >= 0; e--) body = [js.loop(vars[e]!, num(0), loops[e]![1], body)];
