@@ -149,14 +149,14 @@ const filterBlock = 4;
 /** Whether the filters can be taken in blocks: one group, a known number of them. */
 const blocksFilters = (geo: Geometry, filters: Dim) => geo.groups === 1 && typeof filters === "number";
 
-/** `count` filters (or channels) 4 at a time, then the last count % 4 together:
- *  `body(first, size)` computes `size` of them from index `first`. */
-function inBlocks(ctx: KernelContext, count: number, prefix: string, body: (first: Expr, size: number) => js.Statement[]): js.Statement[] {
-  const rest = count % filterBlock, whole = count - rest;
+/** `count` filters (or channels) 4 (`block`) at a time, then the last count % 4
+ *  together: `body(first, size)` computes `size` of them from index `first`. */
+function inBlocks(ctx: KernelContext, count: number, prefix: string, body: (first: Expr, size: number) => js.Statement[], block = filterBlock): js.Statement[] {
+  const rest = count % block, whole = count - rest;
   const out: js.Statement[] = [];
   if (whole > 0) {
     const o = ctx.fresh(prefix);
-    out.push(js.loop(o, num(0), num(whole), body(id(o), filterBlock), filterBlock));
+    out.push(js.loop(o, num(0), num(whole), body(id(o), block), block));
   }
   if (rest > 0) out.push(js.block(body(num(whole), rest)));
   return out;
@@ -232,7 +232,7 @@ export function emitConvInputGrad(ctx: KernelContext): js.Statement[] {
   const [g, w] = ctx.node.inputs as [Node, Node];
   const geo = geometryOf(ctx, ctx.node.shape);
   // Stryker disable next-line ConditionalExpression: the kernel forms compute the same values; only speed differs
-  if (gathersInputGrad(geo, w.shape)) return gatheredConvInputGrad(ctx, geo);
+  if (gathersInputGrad(w.shape)) return gatheredConvInputGrad(ctx, geo);
   const vars = g.shape.map(() => ctx.fresh("i"));
   const [n, o, ...out] = vars.map(id) as Expr[];
   const body: js.Statement[] = [];
@@ -251,22 +251,22 @@ export function emitConvInputGrad(ctx: KernelContext): js.Statement[] {
   return [zeroOutput(ctx), nest(vars, g.shape, ctx, body)];
 }
 
-/** Whether conv_input_grad can gather: one group, known kernel sizes and channel count. */
-function gathersInputGrad(geo: Geometry, w: readonly Dim[]): boolean {
-  const [, channels, ...kernel] = w;
-  return geo.groups === 1 && kernel.every((k) => typeof k === "number") && typeof channels === "number";
+/** Whether conv_input_grad can gather: known filter, channel and kernel sizes. */
+function gathersInputGrad(w: readonly Dim[]): boolean {
+  return w.every((d) => typeof d === "number");
 }
 
-/** conv_input_grad as a gather, 4 input channels at a time (then the rest together):
- *  each input position sums g * w over the filters and the taps that reach it, in the
- *  scatter's order (filters ascending; output positions ascending, so taps descending;
- *  from +0, the scatter's zeroed start), so the sums are the interpreter's exactly. Each g
- *  value loaded serves 4 products, and the 4 sums stay in locals where the scatter loaded
- *  and stored every input element once per product (the MNIST CNN's second conv, 16
- *  filters of 8 channels, batch 32: 3.3 -> 2.7 ms; a stride-2 one, 16 of 16: 0.80 -> 0.51 ms).
- *  On a stride-1 axis a tap reaches every position whose window it is in, and positions
- *  away from the edges skip the bounds tests; on a strided axis it reaches the positions
- *  a multiple of the stride from the window's start, tested for each tap. */
+/** conv_input_grad as a gather: each input position sums g * w over its group's filters
+ *  and the taps that reach it, in the scatter's order (filters ascending; output positions
+ *  ascending, so taps descending; from +0, the scatter's zeroed start), so the sums are the
+ *  interpreter's exactly. 4 channels at a time (then the rest together; one at a time when
+ *  a group's channels are not a multiple of 4): each g value loaded serves 4 products, and
+ *  the sums stay in locals where the scatter loaded and stored an input element for every
+ *  product (the MNIST CNN's second conv, 16 filters of 8 channels, batch 32: 3.3 -> 2.7
+ *  ms; a stride-2 one, 16 of 16: 0.80 -> 0.51 ms; depthwise 3x3: 0.85 -> 0.77 ms). On a
+ *  stride-1 axis a tap reaches every position whose window it is in, and positions away
+ *  from the edges skip the bounds tests; on a strided axis it reaches the positions a
+ *  multiple of the stride from the window's start, tested for each tap. */
 function gatheredConvInputGrad(ctx: KernelContext, geo: Geometry): js.Statement[] {
   const [g, w] = ctx.node.inputs as [Node, Node];
   const [N, C, ...inShape] = ctx.node.shape;
@@ -274,10 +274,22 @@ function gatheredConvInputGrad(ctx: KernelContext, geo: Geometry): js.Statement[
   const outSizes = g.shape.slice(2);
   const n = ctx.fresh("i");
   const rank = inShape.length;
+  const [O, Cg] = w.shape as number[];
+  const perGroup = O! / geo.groups;
   const block = (first: Expr, size: number): js.Statement[] => {
     const { accs, filter: channelOf } = filterBlockOf(ctx, first, size);
     const o = ctx.fresh("o");
     const pos = inShape.map((_, axis) => ctx.fresh(outPrefix(axis, rank)));
+    // with groups: the block's group's filters, and each channel's index within the group
+    const setup: js.Statement[] = [];
+    let filters0: Expr = num(0), filtersEnd: Expr = ctx.dim(O!), local = channelOf;
+    if (geo.groups > 1) {
+      const group = ctx.fresh("grp");
+      setup.push(js.declare("const", group, Cg === 1 ? first : js.binary("|", js.binary("/", first, num(Cg!)), num(0))));
+      filters0 = js.mul(id(group), num(perGroup));
+      filtersEnd = js.add(filters0, num(perGroup));
+      local = (f) => js.binary("-", channelOf(f), js.mul(id(group), num(Cg!)));
+    }
     // taps descending on each axis: pos + padding - tap * dilation is stride times the
     // output position, if that is inside (`guarded`; away from the edges of a stride-1
     // axis every tap is)
@@ -286,7 +298,7 @@ function gatheredConvInputGrad(ctx: KernelContext, geo: Geometry): js.Statement[
         const inner: js.Statement[] = [];
         const gv = ctx.fresh("g");
         inner.push(js.declare("const", gv, ctx.read(g, [id(n), id(o), ...out], inner)));
-        accs.forEach((acc, f) => inner.push(js.stmt(js.assign(id(acc), js.binary("*", id(gv), ctx.read(w, [id(o), channelOf(f), ...tap], inner)), "+="))));
+        accs.forEach((acc, f) => inner.push(js.stmt(js.assign(id(acc), js.binary("*", id(gv), ctx.read(w, [id(o), local(f), ...tap], inner)), "+="))));
         return inner;
       }
       const t = ctx.fresh(tapPrefix(axis, rank));
@@ -310,15 +322,17 @@ function gatheredConvInputGrad(ctx: KernelContext, geo: Geometry): js.Statement[
     const tests = pos.flatMap((p, axis) => (geo.stride[axis] !== 1 ? [] : [js.logical("&&",
       js.binary(">=", id(p), num((kernel[axis]! - 1) * geo.dilation[axis]! - geo.padding[axis]!)),
       js.binary("<", id(p), js.binary("-", ctx.dim(outSizes[axis]!), num(geo.padding[axis]!))))]));
-    const filters = (guarded: boolean) => [js.loop(o, num(0), ctx.dim(w.shape[0]!), taps(guarded, 0, [], []))];
+    const filters = (guarded: boolean) => [js.loop(o, filters0, filtersEnd, taps(guarded, 0, [], []))];
     const point = [
       js.declareMany("let", accs.map((a) => [a, num(0)])),
       ...(tests.length > 0 ? [js.ifStmt(tests.reduce((a, b) => js.logical("&&", a, b)), filters(false), filters(true))] : filters(true)),
       ...accs.map((acc, f) => ctx.store([id(n), channelOf(f), ...pos.map(id)], id(acc))),
     ];
-    return [nest(pos, inShape, ctx, point)];
+    return [...setup, nest(pos, inShape, ctx, point)];
   };
-  return [js.loop(n, num(0), ctx.dim(N!), inBlocks(ctx, C as number, "c", block))];
+  // (a block of 4 channels stays in one group when a group's channels are a multiple of 4)
+  const channelsTogether = geo.groups === 1 || Cg! % filterBlock === 0 ? filterBlock : 1;
+  return [js.loop(n, num(0), ctx.dim(N!), inBlocks(ctx, C as number, "c", block, channelsTogether))];
 }
 
 /** conv_weight_grad(x, g): one accumulator per weight, summed over the batch and the

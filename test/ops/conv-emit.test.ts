@@ -200,14 +200,46 @@ ${loss(["conv2d(x * x0, w, stride = 2, padding = 1)"])}`;
     for (const n of [1, 3]) expectMatchesInterpreter(free, randomValues(free, 22 + n, { n }), { n }, 0);
   });
 
-  it("the input gradient is gathered for ungrouped convs", () => {
+  it("the input gradient is gathered, grouped or not", () => {
     const gathered = (x: string, w: string, args = "") => /const q\w* = /.test(compileToSource(
       `param x: ${x}\nparam w: ${w}\nminimize sum(sin(conv2d(x, w${args})))`, { format: "esm" }).text);
     expect(gathered("[2, 4, 9, 8]", "[3, 4, 3, 3]")).toBe(true);
     expect(gathered("[2, 8, 9, 8]", "[3, 8, 3, 3]", ", padding = 1, dilation = 2")).toBe(true);
     expect(gathered("[2, 6, 9, 8]", "[3, 6, 3, 3]")).toBe(true);
     expect(gathered("[2, 4, 9, 8]", "[3, 4, 3, 3]", ", stride = [1, 2]")).toBe(true);
-    expect(gathered("[2, 8, 9, 8]", "[4, 4, 3, 3]", ", groups = 2")).toBe(false);
+    expect(gathered("[2, 8, 9, 8]", "[4, 4, 3, 3]", ", groups = 2")).toBe(true);
+    expect(gathered("[2, 8, 9, 8]", "[8, 1, 3, 3]", ", groups = 8, padding = 1")).toBe(true);
+  });
+
+  it("the input gradient scattered: weights with a free filter or channel count", () => {
+    const filters = `dim m
+input w: [m, 2, 3, 3]
+param x: [2, 2, 6, 5]
+${loss(["conv2d(x, w, padding = 1)"])}`;
+    expectMatchesInterpreter(filters, randomValues(filters, 41, { m: 3 }), { m: 3 }, 0);
+    const channels = `dim c
+input w: [4, c, 3, 3]
+input x: [2, c, 6, 5]
+param s: [1]
+${loss(["conv2d(x * s, w, stride = 2)"])}`;
+    expectMatchesInterpreter(channels, randomValues(channels, 42, { c: 3 }), { c: 3 }, 0);
+  });
+
+  it("the gathered input gradient with groups: each channel's group's filters", () => {
+    // 4 channels a group (blocks of 4 inside a group), 3 (one at a time), depthwise with
+    // a multiplier of 2, strided; against the scatter's sums exactly
+    const source = `param xa: [2, 8, 7, 6]
+param wa: [6, 4, 3, 3]
+param xb: [2, 6, 7, 6]
+param wb: [4, 3, 3, 2]
+param xc: [2, 4, 9, 8]
+param wc: [8, 1, 3, 3]
+${loss([
+  "conv2d(xa, wa, groups = 2, padding = 1)",
+  "conv2d(xb, wb, groups = 2, padding = [1, 0], dilation = [2, 1])",
+  "conv2d(xc, wc, groups = 4, stride = 2, padding = 1)",
+])}`;
+    expectMatchesInterpreter(source, randomValues(source, 31), {}, 0);
   });
 
   it("the gathered input gradient starts from +0, as the scatter's zeroed array", () => {
