@@ -43,6 +43,9 @@ function position(ctx: KernelContext, base: Expr, padding: number, size: number,
 const tapBase = (geo: Geometry, axis: number, out: Expr, tap: Expr) =>
   js.add(js.mul(out, num(geo.stride[axis]!)), js.mul(tap, num(geo.dilation[axis]!)));
 
+/** A padded position on one axis with the padding taken off (a window known inside). */
+const unpadded = (geo: Geometry, axis: number, at: Expr) => (geo.padding[axis] === 0 ? at : js.binary("-", at, num(geo.padding[axis]!)));
+
 /** Loops over the taps of the window at output position `out`, calling `body(taps, pos)`
  *  with the tap indices and the input position of each tap inside the plane (`inside`:
  *  the window is known to be inside, no guards). */
@@ -53,8 +56,7 @@ function emitTaps(ctx: KernelContext, out: Expr[], kernel: readonly Dim[], geo: 
     const t = ctx.fresh(tapPrefix(axis, rank));
     const base = tapBase(geo, axis, out[axis]!, id(t));
     const next = (p: Expr) => build(axis + 1, [...taps, id(t)], [...pos, p]);
-    const pad = geo.padding[axis]!;
-    const inner = inside ? next(pad === 0 ? base : js.binary("-", base, num(pad))) : position(ctx, base, pad, geo.input[axis]!, next);
+    const inner = inside ? next(unpadded(geo, axis, base)) : position(ctx, base, geo.padding[axis]!, geo.input[axis]!, next);
     return [js.loop(t, num(0), ctx.dim(kernel[axis]!), inner)];
   };
   return build(0, [], [])[0]!;
@@ -390,11 +392,7 @@ function tapValue(ctx: KernelContext, x: Node, geo: Geometry, n: Expr, c: Expr, 
 
 /** tapValue for a window known to be inside the plane: the input value, no bounds tests. */
 function insideTapValue(ctx: KernelContext, x: Node, geo: Geometry, n: Expr, c: Expr, out: Expr[], tap: number[], body: js.Statement[]): Expr {
-  const at = out.map((o, e) => {
-    const base = tapBase(geo, e, o, num(tap[e]!));
-    return geo.padding[e] === 0 ? base : js.binary("-", base, num(geo.padding[e]!));
-  });
-  return ctx.read(x, [n, c, ...at], body);
+  return ctx.read(x, [n, c, ...out.map((o, e) => unpadded(geo, e, tapBase(geo, e, o, num(tap[e]!))))], body);
 }
 
 /** The input value at channel `c` and padded position `at` (before the padding is taken
