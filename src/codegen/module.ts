@@ -437,7 +437,7 @@ class ModuleEmitter {
             return wasmIdCheckStatement(c, this.wasmIdChecks.length, value, emitter.dim, (p) => this.names.unique(p));
           });
         if (scalarArray && n.shape.length > 0) return [this.kernelCall(group, plan, localOf, (l) => scalarIndexOf(l)), ...checks];
-        return [...foldSumStarts(unrollLoops(group.length > 1 ? emitter.emitGroup(group) : emitter.emitKernel(n))), ...checks];
+        return [...unrollLoops(group.length > 1 ? emitter.emitGroup(group) : emitter.emitKernel(n)), ...checks];
       });
       const decls: js.Statement[] = [];
       const tail: js.Statement[] = [];
@@ -499,7 +499,7 @@ class ModuleEmitter {
       body = emitBody(undefined);
       const internal = new Set(slotNames.filter((_, i) => !plan.pinned.has(i)));
       const scalarized = scalarizeBuffers([...body.kernels.flat(), ...body.tail], internal);
-      // (a reduction into a buffer element is a sum into a local now)
+      // (after scalarizing: a reduction into a buffer element is a sum into a local now)
       const summed = foldSumStarts(scalarized.body);
       // JS: scalar inputs and params passed as numbers where only read, and the inputs'
       // and params' elements read once, at the top (hoist.ts).
@@ -532,7 +532,7 @@ class ModuleEmitter {
       const statements: js.Statement[] = [];
       for (const k of body.kernels) append(statements, k);
       append(statements, body.tail);
-      append(run, this.runFunction(runName, argNames, statements, fn.name));
+      append(run, this.runFunction(runName, argNames, foldSumStarts(statements), fn.name));
     }
     out.unshift(...arena, ...body.decls);
     for (const c of body.copies) if (c.symbolic) symbolicSlots.push({ name: c.buffer, size: c.symbolic });
